@@ -1,0 +1,106 @@
+// The one command table: every family file exports its specs; this builds the lookup used by
+// the dispatcher, COMMAND, arity errors and commandstats.
+import type { CommandSpec } from './types';
+import { lower } from './args';
+import { STAT_FIELDS } from '../store/keyspace';
+import { commands as strings } from './strings';
+import { commands as keys } from './keys';
+import { commands as server } from './server';
+import { commands as lists } from './lists';
+import { commands as hashes } from './hashes';
+import { commands as sets } from './sets';
+import { commands as zsets } from './zsets';
+import { commands as sort } from './sort';
+import { commands as transactions } from './transactions';
+import { commands as pubsub } from './pubsub';
+
+export const allCommands: CommandSpec[] = [
+  ...strings, ...keys, ...server, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub,
+];
+
+const byName = new Map<string, CommandSpec>();
+/** Exact-bytes cache (e.g. "GET", "get", "Get") so the hot path lower-cases each spelling once. */
+const byRaw = new Map<string, CommandSpec | null>();
+let nstats = 0;
+
+for (const spec of allCommands) {
+  if (byName.has(spec.name)) throw new Error(`command ${spec.name} defined twice`);
+  byName.set(spec.name, spec);
+  spec.fullName = spec.name;
+  spec.statIndex = nstats++;
+  for (const sub of spec.subcommands ?? []) {
+    sub.fullName = `${spec.name}|${sub.name}`;
+    sub.statIndex = nstats++;
+  }
+}
+
+export const STATS_PER_COMMAND = 4; // calls, usec, rejected, failed
+export const commandStatCount = nstats;
+/** f64 index where the commandstats area starts (set once the layout is known). */
+let statsArea = 0;
+export function setCommandStatsArea(f64Index: number): void {
+  statsArea = f64Index;
+}
+export function commandStatsBytes(threads: number): number {
+  return (threads + 8) * nstats * STATS_PER_COMMAND * 8;
+}
+
+export function statBase(threadId: number, spec: CommandSpec): number {
+  return statsArea + (threadId * nstats + (spec.statIndex as number)) * STATS_PER_COMMAND;
+}
+
+export function lookupCommand(name: Buffer): CommandSpec | undefined {
+  const raw = name.latin1Slice(0, name.length);
+  let spec = byRaw.get(raw);
+  if (spec === undefined) {
+    spec = byName.get(raw.toLowerCase()) ?? null;
+    if (byRaw.size < 10000) byRaw.set(raw, spec);
+  }
+  return spec === null ? undefined : spec;
+}
+
+export function commandByName(name: string): CommandSpec | undefined {
+  return byName.get(name.toLowerCase());
+}
+
+export function resolveSubcommand(spec: CommandSpec, sub: Buffer): CommandSpec | undefined {
+  const n = lower(sub);
+  return spec.subcommands?.find((s) => s.name === n);
+}
+
+/** Argument indexes of a command's keys. */
+export function commandKeys(spec: CommandSpec, argv: Buffer[]): number[] {
+  if (spec.keys !== undefined) return spec.keys(argv);
+  if (spec.firstKey <= 0) return [];
+  const last = spec.lastKey < 0 ? argv.length + spec.lastKey : spec.lastKey;
+  const out: number[] = [];
+  for (let i = spec.firstKey; i <= last && i < argv.length; i += spec.step) out.push(i);
+  return out;
+}
+
+/** Per-command statistics summed over every thread, for INFO commandstats. */
+export function commandStats(f64: Float64Array, threads: number): Array<{ name: string; calls: number; usec: number; rejected: number; failed: number }> {
+  const out: Array<{ name: string; calls: number; usec: number; rejected: number; failed: number }> = [];
+  const visit = (spec: CommandSpec): void => {
+    let calls = 0, usec = 0, rejected = 0, failed = 0;
+    for (let t = 0; t < threads + 8; t++) {
+      const b = statsArea + (t * nstats + (spec.statIndex as number)) * STATS_PER_COMMAND;
+      calls += f64[b];
+      usec += f64[b + 1];
+      rejected += f64[b + 2];
+      failed += f64[b + 3];
+    }
+    if (calls + rejected + failed > 0) out.push({ name: spec.fullName as string, calls, usec, rejected, failed });
+  };
+  for (const spec of allCommands) {
+    visit(spec);
+    for (const sub of spec.subcommands ?? []) visit(sub);
+  }
+  return out;
+}
+
+export function resetCommandStats(f64: Float64Array, threads: number): void {
+  f64.fill(0, statsArea, statsArea + (threads + 8) * nstats * STATS_PER_COMMAND);
+}
+
+void STAT_FIELDS;

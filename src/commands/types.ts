@@ -1,0 +1,42 @@
+// The shape of a command table entry. The table drives arity errors, slot locking, COMMAND and
+// INFO commandstats; the handler only sees the client context and its arguments.
+import type { Client } from '../server/client';
+
+export type Handler = (c: Client, argv: Buffer[]) => void;
+
+export interface CommandSpec {
+  /** Lower-case name as Redis shows it (subcommands: just the subcommand, e.g. "get"). */
+  name: string;
+  /** Redis arity: N exactly N args (name included), -N at least N. */
+  arity: number;
+  /** Redis command flags (write, readonly, denyoom, admin, pubsub, noscript, blocking, loading,
+   *  stale, fast, no_auth, may_replicate, no_multi, allow_busy...), as COMMAND INFO prints them. */
+  flags: string[];
+  /** Key positions as COMMAND shows them: first, last (negative from the end), step. 0 = none. */
+  firstKey: number;
+  lastKey: number;
+  step: number;
+  /** Argument indexes of the keys, when first/last/step cannot describe them (numkeys...). */
+  keys?: (argv: Buffer[]) => number[];
+  /**
+   * How the dispatcher locks: 'keys' (default) the slots of the keys in ascending order;
+   * 'all' every slot (commands whose keys are found while running: SORT BY/GET, SWAPDB,
+   * FLUSHALL); 'none' no lock (commands touching no key, or walkers that lock slot by slot
+   * through the store's own iteration API).
+   */
+  lock?: 'keys' | 'all' | 'none';
+  /** Decide the lock mode from the arguments (e.g. SORT only locks all with BY/GET patterns). */
+  lockFor?: (argv: Buffer[]) => 'keys' | 'all';
+  handler: Handler;
+  subcommands?: CommandSpec[];
+  group: string;
+  since: string;
+  summary: string;
+  complexity?: string;
+  /** ACL categories for COMMAND INFO, without the '@'. */
+  acl?: string[];
+  /** Index of this command in the commandstats area (assigned by the table). */
+  statIndex?: number;
+  /** Full name for errors and stats: "get", "config|get". */
+  fullName?: string;
+}

@@ -1,0 +1,249 @@
+// Reply writer: RESP2/RESP3 encoded straight into a shared chunk that is handed to sockets in
+// slices (never overwritten once handed off), so a batch of pipelined replies costs one write
+// and no copy. One writer per worker thread; each connection flushes its slice after a batch.
+
+const CHUNK = 64 * 1024;
+const CRLF = 0x0a0d;
+
+const intCache: Buffer[] = [];
+for (let i = 0; i < 10000; i++) intCache.push(Buffer.from(`:${i}\r\n`));
+
+export class ReplyWriter {
+  buf: Buffer = Buffer.allocUnsafe(CHUNK);
+  pos = 0;
+  /** Start of the bytes not yet handed to a socket. */
+  private start = 0;
+  resp = 2;
+
+  /** Make room for n more bytes. Bytes already written but not taken move to a new chunk. */
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const pending = this.pos - this.start;
+    const nb = Buffer.allocUnsafe(Math.max(CHUNK, pending + n));
+    this.buf.copy(nb, 0, this.start, this.pos);
+    this.buf = nb;
+    this.start = 0;
+    this.pos = pending;
+  }
+
+  /** Take everything written since the last take (null if nothing). */
+  take(): Buffer | null {
+    if (this.pos === this.start) return null;
+    const out = this.buf.subarray(this.start, this.pos);
+    this.start = this.pos;
+    if (this.buf.length - this.pos < 512) {
+      this.buf = Buffer.allocUnsafe(CHUNK);
+      this.pos = 0;
+      this.start = 0;
+    }
+    return out;
+  }
+
+  /** Drop what was written since the last take (a reply to a client that went away). */
+  discard(): void {
+    this.pos = this.start;
+  }
+
+  /** Bytes written since the last take. */
+  pending(): number {
+    return this.pos - this.start;
+  }
+
+  /** Where the current reply starts: lets a caller rewind (e.g. to replace a reply). */
+  mark(): number {
+    return this.pos - this.start;
+  }
+
+  /** First byte written at a mark, or -1 if nothing was. */
+  byteAt(mark: number): number {
+    const at = this.start + mark;
+    return at < this.pos ? this.buf[at] : -1;
+  }
+
+  rewind(mark: number): void {
+    this.pos = this.start + mark;
+  }
+
+  raw(s: string): void {
+    this.ensure(s.length * 3);
+    this.pos += this.buf.latin1Write(s, this.pos);
+  }
+
+  rawBytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  simple(s: string): void {
+    this.ensure(s.length * 3 + 3);
+    const b = this.buf;
+    b[this.pos++] = 0x2b;
+    this.pos += b.utf8Write(s, this.pos);
+    b.writeUInt16LE(CRLF, this.pos);
+    this.pos += 2;
+  }
+
+  ok(): void {
+    this.ensure(5);
+    this.pos += this.buf.latin1Write('+OK\r\n', this.pos);
+  }
+
+  /** Error reply; text includes its code ("ERR ...", "WRONGTYPE ..."). */
+  error(s: string): void {
+    this.ensure(s.length * 3 + 3);
+    const b = this.buf;
+    b[this.pos++] = 0x2d;
+    this.pos += b.utf8Write(s, this.pos);
+    b.writeUInt16LE(CRLF, this.pos);
+    this.pos += 2;
+  }
+
+  int(n: number): void {
+    if (n >= 0 && n < 10000 && Number.isInteger(n)) {
+      const c = intCache[n];
+      this.ensure(c.length);
+      c.copy(this.buf, this.pos);
+      this.pos += c.length;
+      return;
+    }
+    this.raw(`:${n}\r\n`);
+  }
+
+  bigint(n: bigint): void {
+    this.raw(`:${n}\r\n`);
+  }
+
+  private header(type: number, n: number): void {
+    this.ensure(24);
+    const b = this.buf;
+    b[this.pos++] = type;
+    if (n < 10) {
+      b[this.pos++] = 0x30 + n;
+    } else {
+      this.pos += b.latin1Write(String(n), this.pos);
+    }
+    b.writeUInt16LE(CRLF, this.pos);
+    this.pos += 2;
+  }
+
+  /** Bulk string from bytes (copied once, from wherever they live: e.g. the shared heap). */
+  bulk(v: Uint8Array): void {
+    this.header(0x24, v.length);
+    this.ensure(v.length + 2);
+    this.buf.set(v, this.pos);
+    this.pos += v.length;
+    this.buf.writeUInt16LE(CRLF, this.pos);
+    this.pos += 2;
+  }
+
+  /** Bulk string copied directly from a range of a Uint8Array (no view object). */
+  bulkRange(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.header(0x24, n);
+    this.ensure(n + 2);
+    const b = this.buf;
+    if (n < 64) {
+      let p = this.pos;
+      for (let i = start; i < end; i++) b[p++] = src[i];
+    } else {
+      b.set(src.subarray(start, end), this.pos);
+    }
+    this.pos += n;
+    b.writeUInt16LE(CRLF, this.pos);
+    this.pos += 2;
+  }
+
+  bulkStr(s: string): void {
+    const n = Buffer.byteLength(s);
+    this.header(0x24, n);
+    this.ensure(n + 2);
+    this.pos += this.buf.utf8Write(s, this.pos);
+    this.buf.writeUInt16LE(CRLF, this.pos);
+    this.pos += 2;
+  }
+
+  /** Null bulk (RESP2 $-1) or RESP3 null. */
+  nil(): void {
+    this.raw(this.resp === 3 ? '_\r\n' : '$-1\r\n');
+  }
+
+  /** Null array (RESP2 *-1) or RESP3 null. */
+  nilArray(): void {
+    this.raw(this.resp === 3 ? '_\r\n' : '*-1\r\n');
+  }
+
+  array(n: number): void {
+    this.header(0x2a, n);
+  }
+
+  /** RESP3 map (RESP2: flat array of 2n). */
+  map(n: number): void {
+    if (this.resp === 3) this.header(0x25, n);
+    else this.header(0x2a, n * 2);
+  }
+
+  /** RESP3 set (RESP2: array). */
+  set(n: number): void {
+    this.header(this.resp === 3 ? 0x7e : 0x2a, n);
+  }
+
+  push(n: number): void {
+    this.header(this.resp === 3 ? 0x3e : 0x2a, n);
+  }
+
+  /** A double: RESP3 `,` type, RESP2 bulk string, formatted as Redis does. */
+  double(d: number): void {
+    const s = formatDouble(d);
+    if (this.resp === 3) this.raw(`,${s}\r\n`);
+    else this.bulkStr(s);
+  }
+
+  bool(v: boolean): void {
+    if (this.resp === 3) this.raw(v ? '#t\r\n' : '#f\r\n');
+    else this.int(v ? 1 : 0);
+  }
+
+  verbatim(s: string): void {
+    if (this.resp === 3) {
+      const n = Buffer.byteLength(s) + 4;
+      this.raw(`=${n}\r\ntxt:`);
+      this.ensure(n + 2);
+      this.pos += this.buf.utf8Write(s, this.pos);
+      this.buf.writeUInt16LE(CRLF, this.pos);
+      this.pos += 2;
+    } else {
+      this.bulkStr(s);
+    }
+  }
+}
+
+/** Redis's %.17g formatting of doubles for replies (with inf / -inf). */
+export function formatDouble(d: number): string {
+  if (d === Infinity) return 'inf';
+  if (d === -Infinity) return '-inf';
+  if (Number.isNaN(d)) return 'nan';
+  return g17(d);
+}
+
+/** C's printf("%.17g"). */
+export function g17(d: number): string {
+  if (d === 0) return Object.is(d, -0) ? '-0' : '0';
+  const ex = d.toExponential(16);
+  const ei = ex.indexOf('e');
+  const x = parseInt(ex.slice(ei + 1), 10);
+  if (x < -4 || x >= 17) {
+    const m = stripZeros(ex.slice(0, ei));
+    const ax = Math.abs(x);
+    return `${m}e${x < 0 ? '-' : '+'}${ax < 10 ? '0' : ''}${ax}`;
+  }
+  return stripZeros(d.toFixed(16 - x));
+}
+
+function stripZeros(s: string): string {
+  if (s.indexOf('.') < 0) return s;
+  let e = s.length;
+  while (s.charCodeAt(e - 1) === 0x30) e--;
+  if (s.charCodeAt(e - 1) === 0x2e) e--;
+  return s.slice(0, e);
+}

@@ -1,0 +1,310 @@
+// One client connection: socket -> parser -> command table -> slot locks -> handler -> writer.
+import type { Socket } from 'net';
+import { RequestParser, ProtocolError } from '../protocol/parser';
+import type { ReplyWriter } from '../protocol/writer';
+import type { Store } from '../store/keyspace';
+import { OutOfMemoryError } from '../store/heap';
+import type { CommandSpec } from '../commands/types';
+import { lookupCommand, resolveSubcommand, commandKeys, statBase } from '../commands/table';
+import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS } from './context';
+import { log } from './log';
+
+const slotScratch = new Int32Array(4096);
+
+// Commands a client may send while MULTI is open that are executed at once, not queued.
+const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+// Commands allowed in RESP2 subscribed mode.
+const PUBSUB_OK = new Set(['subscribe', 'ssubscribe', 'unsubscribe', 'sunsubscribe', 'psubscribe', 'punsubscribe', 'ping', 'quit', 'reset']);
+
+export interface WatchedKey { db: number; key: Buffer; version: number; expiredAt: number }
+
+export class Client {
+  readonly id: number;
+  readonly store: Store;
+  readonly w: ReplyWriter;
+  db = 0;
+  name = '';
+  resp = 2;
+  authenticated: boolean;
+  readonly createdAt = Date.now();
+  lastInteraction = Date.now();
+  lastCommand = 'NULL';
+  libName = '';
+  libVer = '';
+  readonly addr: string;
+  readonly laddr: string;
+  readonly parser: RequestParser;
+  closed = false;
+  private closeAfterFlush = false;
+  /** Set while the client waits (blocking pop, cross-thread query): input is held back. */
+  paused = false;
+  // Transactions
+  inMulti = false;
+  inExec = false;
+  multiError = false;
+  multiQueue: Array<{ spec: CommandSpec; argv: Buffer[] }> = [];
+  watched: WatchedKey[] = [];
+  // Pub/sub: counts kept by the pubsub family; here for the mode checks and CLIENT LIST.
+  subscriptions = 0;
+  psubscriptions = 0;
+  ssubscriptions = 0;
+  /** Cleanup hooks run when the connection closes (pub/sub, blocking, watches). */
+  readonly onClose: Array<(c: Client) => void> = [];
+  /** Client flags for CLIENT LIST that subsystems set (e.g. 'b' blocked, 'S' replica). */
+  flagChars = '';
+  /** While a blocking command waits: called on CLIENT UNBLOCK / shutdown. */
+  unblock: ((how: 'timeout' | 'error') => void) | null = null;
+  totalCommands = 0;
+
+  constructor(
+    readonly srv: ThreadServer,
+    readonly socket: Socket,
+  ) {
+    this.id = srv.miscAdd(0, 1) + 1;
+    this.store = srv.store;
+    this.w = srv.w;
+    this.authenticated = srv.config.str('requirepass') === '';
+    this.addr = `${formatHost(socket.remoteAddress)}:${socket.remotePort ?? 0}`;
+    this.laddr = `${formatHost(socket.localAddress)}:${socket.localPort ?? 0}`;
+    this.parser = new RequestParser({
+      protoMaxBulkLen: srv.config.num('proto-max-bulk-len'),
+      authenticated: () => this.authenticated,
+    });
+  }
+
+  /** Feed bytes from the socket, run every complete command, write the replies in one go. */
+  onData(chunk: Buffer): void {
+    this.srv.addStat(S_NET_IN, chunk.length);
+    this.lastInteraction = Date.now();
+    if (this.paused) {
+      this.parser.hold(chunk);
+      this.checkQueryLimit();
+      return;
+    }
+    this.runInput(chunk);
+  }
+
+  private runInput(chunk: Buffer | null): void {
+    try {
+      if (chunk === null) this.parser.resume(this.onCommand);
+      else this.parser.feed(chunk, this.onCommand);
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      this.w.error(`ERR ${e.message}`);
+      this.srv.addStat(S_PROTO_ERRORS, 1);
+      log('verbose', `Protocol error (${e.message}) from client: id=${this.id} addr=${this.addr}`);
+      this.closeAfterFlush = true;
+    }
+    this.checkQueryLimit();
+    this.flush();
+  }
+
+  private checkQueryLimit(): void {
+    if (this.parser.pendingBytes > this.srv.config.num('client-query-buffer-limit')) {
+      log('warning', `Closing client that reached max query buffer length: id=${this.id} addr=${this.addr}`);
+      this.close();
+    }
+  }
+
+  private readonly onCommand = (argv: Buffer[]): boolean => {
+    this.execute(argv);
+    return !this.paused && !this.closeAfterFlush && !this.closed;
+  };
+
+  /** Hand the replies written so far to the socket. */
+  flush(): void {
+    const out = this.w.take();
+    if (out !== null && !this.closed) {
+      this.srv.addStat(S_NET_OUT, out.length);
+      this.socket.write(out);
+    }
+    if (this.closeAfterFlush && !this.closed) {
+      this.closed = true;
+      this.socket.end();
+      this.cleanup();
+    }
+  }
+
+  /** Write bytes to this client outside its own command flow (pub/sub messages, wake-ups). */
+  deliver(bytes: Buffer): void {
+    if (this.closed) return;
+    this.srv.addStat(S_NET_OUT, bytes.length);
+    this.socket.write(bytes);
+  }
+
+  /** Close after the pending replies are written (QUIT). */
+  closeAfterReply(): void {
+    this.closeAfterFlush = true;
+  }
+
+  /** Pause input (blocking commands, cross-thread queries); resume() continues the pipeline. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.closed) return;
+    this.runInput(null);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    this.cleanup();
+  }
+
+  cleanup(): void {
+    if (!this.srv.clients.delete(this.id)) return;
+    this.srv.addStat(S_CLIENTS, -1);
+    this.srv.miscAdd(M_CLIENTS, -1);
+    for (const fn of this.onClose) {
+      try {
+        fn(this);
+      } catch (e) {
+        log('warning', `close hook failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  execute(argv: Buffer[]): void {
+    let spec = lookupCommand(argv[0]);
+    if (spec === undefined) {
+      this.rejectCommand(unknownCommandError(argv));
+      return;
+    }
+    if (spec.subcommands !== undefined && argv.length >= 2) {
+      const sub = resolveSubcommand(spec, argv[1]);
+      if (sub === undefined) {
+        this.rejectCommand(`ERR unknown subcommand '${trunc(argv[1].toString())}'. Try ${spec.name.toUpperCase()} HELP.`);
+        return;
+      }
+      spec = sub;
+    }
+    if ((spec.arity > 0 && argv.length !== spec.arity) || argv.length < -spec.arity) {
+      this.rejectCommand(`ERR wrong number of arguments for '${spec.fullName}' command`);
+      return;
+    }
+    if (!this.authenticated && !spec.flags.includes('no_auth')) {
+      this.rejectCommand('NOAUTH Authentication required.');
+      return;
+    }
+    if (this.inMulti && !NOT_QUEUED.has(spec.fullName as string)) {
+      if (spec.flags.includes('no_multi')) {
+        this.rejectCommand('ERR Command not allowed inside a transaction');
+        return;
+      }
+      this.multiQueue.push({ spec, argv: argv.map(copyArg) });
+      this.w.simple('QUEUED');
+      return;
+    }
+    if (this.resp === 2 && this.subscriptions + this.psubscriptions + this.ssubscriptions > 0 && !PUBSUB_OK.has(spec.fullName as string)) {
+      this.w.error(`ERR Can't execute '${spec.fullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
+      this.srv.addStat(S_ERRORS, 1);
+      return;
+    }
+    this.call(spec, argv);
+  }
+
+  private rejectCommand(err: string): void {
+    if (this.inMulti) this.multiError = true;
+    this.w.error(err);
+    this.srv.addStat(S_ERRORS, 1);
+    // rejected_calls is counted per command only when the command is known; unknown ones just error.
+  }
+
+  /** Run one command with its slot locks held; replies go to the writer. */
+  call(spec: CommandSpec, argv: Buffer[]): void {
+    const store = this.store;
+    const t0 = performance.now();
+    store.now = Date.now();
+    const mark = this.w.mark();
+    const mode = spec.lockFor !== undefined ? spec.lockFor(argv) : spec.lock ?? 'keys';
+    let nslots = 0;
+    if (mode === 'keys' && !store.allLocked) nslots = this.lockKeys(spec, argv);
+    else if (mode === 'all' && !store.allLocked) {
+      store.lockAll();
+      store.allLocked = true;
+      nslots = -1;
+    }
+    try {
+      spec.handler(this, argv);
+    } catch (e) {
+      this.w.rewind(mark);
+      if (e instanceof OutOfMemoryError) this.w.error("OOM command not allowed when used memory > 'maxmemory'.");
+      else {
+        log('warning', `command ${spec.fullName} failed: ${(e as Error).stack}`);
+        this.w.error(`ERR ${(e as Error).message}`);
+      }
+    } finally {
+      if (nslots > 0) for (let i = nslots - 1; i >= 0; i--) store.unlockSlot(slotScratch[i]);
+      else if (nslots < 0) {
+        store.allLocked = false;
+        store.unlockAll();
+      }
+    }
+    const us = (performance.now() - t0) * 1000;
+    const base = statBase(this.srv.threadId, spec);
+    const f = store.f64;
+    f[base] += 1;
+    f[base + 1] += us;
+    // An error reply written by the handler counts as a failed call.
+    if (this.w.byteAt(mark) === 0x2d) {
+      f[base + 3] += 1;
+      this.srv.addStat(S_ERRORS, 1);
+    }
+    this.srv.addStat(S_COMMANDS, 1);
+    this.totalCommands++;
+    this.lastCommand = spec.fullName as string;
+  }
+
+  /** Lock the slots of the command's keys in ascending order; returns how many were taken. */
+  private lockKeys(spec: CommandSpec, argv: Buffer[]): number {
+    const store = this.store;
+    if (spec.keys === undefined && spec.firstKey > 0 && spec.lastKey === spec.firstKey) {
+      if (argv.length <= spec.firstKey) return 0;
+      slotScratch[0] = store.slotOf(argv[spec.firstKey]);
+      store.lockSlot(slotScratch[0]);
+      return 1;
+    }
+    const idx = commandKeys(spec, argv);
+    if (idx.length === 0) return 0;
+    return this.lockSlotsOf(idx.map((i) => argv[i]));
+  }
+
+  /** Lock the slots of these keys, ascending, each once. Returns the count (slots in slotScratch). */
+  lockSlotsOf(keys: Buffer[]): number {
+    const store = this.store;
+    let n = 0;
+    for (const k of keys) slotScratch[n++] = store.slotOf(k);
+    const s = slotScratch.subarray(0, n).sort();
+    let m = 0;
+    for (let i = 0; i < n; i++) if (i === 0 || s[i] !== s[i - 1]) slotScratch[m++] = s[i];
+    for (let i = 0; i < m; i++) store.lockSlot(slotScratch[i]);
+    return m;
+  }
+}
+
+function copyArg(b: Buffer): Buffer {
+  return Buffer.from(b);
+}
+
+function trunc(s: string): string {
+  return s.length > 128 ? s.slice(0, 128) : s;
+}
+
+export function unknownCommandError(argv: Buffer[]): string {
+  let args = '';
+  for (let i = 1; i < argv.length && args.length < 128; i++) {
+    args += `'${argv[i].toString().slice(0, 128 - args.length)}' `;
+  }
+  return `ERR unknown command '${trunc(argv[0].toString())}', with args beginning with: ${args}`;
+}
+
+function formatHost(h: string | undefined): string {
+  if (h === undefined) return '?';
+  if (h.startsWith('::ffff:')) return h.slice(7);
+  return h;
+}

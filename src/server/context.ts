@@ -1,0 +1,98 @@
+// Per-thread server state shared by every connection of a worker thread: the store handle, the
+// reply writer, config, statistics in shared memory, and messaging to the other threads.
+import type { Config } from '../config/config';
+import { Store, STAT_FIELDS } from '../store/keyspace';
+import { ReplyWriter } from '../protocol/writer';
+import type { Client } from './client';
+
+// Per-thread statistics, in shared memory so any thread can sum them for INFO.
+export const S_CONNECTIONS = 0;       // total connections received
+export const S_COMMANDS = 1;          // total commands processed
+export const S_CLIENTS = 2;           // connected clients now
+export const S_NET_IN = 3;
+export const S_NET_OUT = 4;
+export const S_REJECTED_CONN = 5;
+export const S_EXPIRED = 6;
+export const S_HITS = 7;
+export const S_MISSES = 8;
+export const S_BLOCKED = 9;           // blocked clients now
+export const S_PUBSUB_CHANNELS = 10;
+export const S_PUBSUB_PATTERNS = 11;
+export const S_ERRORS = 12;           // total error replies
+export const S_EVICTED = 13;
+export const S_DIRTY = 14;            // changes since the last save (this thread's share)
+export const S_USED_MEMORY = 15;
+export const S_WATCHING = 16;         // clients with WATCHed keys
+export const S_PROTO_ERRORS = 17;
+
+// Words of the misc area (Int32) in shared memory.
+export const M_NEXT_CLIENT_ID = 0;
+export const M_CLIENTS = 1;           // connected clients, all threads (maxclients)
+export const M_SHUTDOWN = 2;
+export const M_LOADING = 3;
+
+export interface CrossThreadRequest {
+  op: string;
+  args: unknown[];
+}
+
+export class ThreadServer {
+  readonly w = new ReplyWriter();
+  readonly clients = new Map<number, Client>();
+  /** Replies collected from every thread for a broadcast request (see broadcast()). */
+  broadcast: (req: CrossThreadRequest) => Promise<unknown[]> = async () => [];
+  /** Ask the main thread to do something (shutdown, save...). */
+  toMain: (msg: Record<string, unknown>) => void = () => {};
+  readonly startTime = Date.now();
+  /** Hooks that later subsystems fill (replication and AOF propagation). */
+  propagate: ((db: number, argv: Buffer[]) => void) | null = null;
+  /** Handlers for requests other threads broadcast to us. */
+  readonly requestHandlers = new Map<string, (args: unknown[]) => unknown>();
+  /** Runs on every worker when a CONFIG SET took effect (name, value). */
+  readonly configListeners: Array<(name: string, value: string) => void> = [];
+
+  constructor(
+    readonly threadId: number,
+    readonly threads: number,
+    readonly store: Store,
+    public config: Config,
+  ) {}
+
+  stat(field: number): number {
+    return this.store.f64[this.store.L.stats + this.threadId * STAT_FIELDS + field];
+  }
+
+  addStat(field: number, d: number): void {
+    this.store.f64[this.store.L.stats + this.threadId * STAT_FIELDS + field] += d;
+  }
+
+  setStat(field: number, v: number): void {
+    this.store.f64[this.store.L.stats + this.threadId * STAT_FIELDS + field] = v;
+  }
+
+  /** Sum of a statistic over every thread (0 is main; workers are 1..threads). */
+  sumStat(field: number): number {
+    let t = 0;
+    const base = this.store.L.stats;
+    for (let i = 0; i <= this.threads + 4; i++) t += this.store.f64[base + i * STAT_FIELDS + field];
+    return t;
+  }
+
+  misc(word: number): number {
+    return Atomics.load(this.store.i32, this.store.L.misc + word);
+  }
+
+  miscAdd(word: number, d: number): number {
+    return Atomics.add(this.store.i32, this.store.L.misc + word, d);
+  }
+
+  /** Store counters into the shared stats so other threads' INFO sees them. */
+  publishStats(): void {
+    const s = this.store;
+    this.setStat(S_EXPIRED, s.expiredKeys);
+    this.setStat(S_HITS, s.keyspaceHits);
+    this.setStat(S_MISSES, s.keyspaceMisses);
+    this.setStat(S_DIRTY, s.dirty);
+    s.heap.publishUsed();
+  }
+}

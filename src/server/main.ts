@@ -1,0 +1,134 @@
+// The main thread: config, the shared heap, worker threads, signals, cron (active expiry, and
+// later save rules and AOF rewrite), relaying the rare cross-thread requests. Serves no clients.
+import { Worker } from 'worker_threads';
+import * as os from 'os';
+import * as path from 'path';
+import { Config, ConfigError } from '../config/config';
+import { Heap } from '../store/heap';
+import { Store, createLayout } from '../store/keyspace';
+import { NSLOTS } from '../store/crc16';
+import { commandStatsBytes, setCommandStatsArea } from '../commands/table';
+import { configureLog, log } from './log';
+import type { WorkerData } from './worker';
+
+interface Pending { origin: Worker; originId: number; waiting: number; results: unknown[] }
+
+export async function main(argv: string[]): Promise<void> {
+  let config: Config;
+  try {
+    config = Config.load(argv);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  configureLog(config.str('loglevel'), config.str('logfile'));
+  const threads = config.num('threads') > 0 ? config.num('threads') : os.availableParallelism();
+  const heapBytes = Number(process.env.SHARDIS_HEAP_BYTES ?? 2 ** 32);
+  const dbs = config.num('databases');
+
+  log('notice', 'oO0OoO0OoO0Oo shardis is starting oO0OoO0OoO0Oo');
+  log('notice', `shardis version=0.1.0, bits=64, pid=${process.pid}, threads=${threads}, just started`);
+
+  const sab = Heap.create(heapBytes);
+  const layout = createLayout(sab, dbs);
+  const commandStatsArea = Heap.reserveFixed(sab, commandStatsBytes(threads)) >>> 3;
+  setCommandStatsArea(commandStatsArea);
+  const heap = new Heap(sab, 0);
+  const store = new Store(heap, layout);
+
+  const workers: Worker[] = [];
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  const workerFile = path.join(__dirname, 'worker.js');
+
+  const spawn = (threadId: number, fds: number[] | undefined): Promise<number[]> => {
+    const data: WorkerData = { sab, layout, commandStatsArea, config: config.toJSON(), threadId, threads, fds };
+    const w = new Worker(workerFile, { workerData: data });
+    workers.push(w);
+    return new Promise((resolve) => {
+      w.on('message', (m: { type: string; [k: string]: unknown }) => {
+        switch (m.type) {
+          case 'listening':
+            resolve(m.fds as number[]);
+            break;
+          case 'fatal':
+            log('warning', m.message as string);
+            process.exit(1);
+            break;
+          case 'bcast': {
+            const others = workers.filter((x) => x !== w);
+            const id = nextId++;
+            if (others.length === 0) {
+              w.postMessage({ type: 'bcast-done', id: m.id, results: [] });
+              break;
+            }
+            pending.set(id, { origin: w, originId: m.id as number, waiting: others.length, results: [] });
+            for (const o of others) o.postMessage({ type: 'req', id, op: m.op, args: m.args });
+            break;
+          }
+          case 'resp': {
+            const p = pending.get(m.id as number);
+            if (p === undefined) break;
+            p.results.push(m.result);
+            if (--p.waiting === 0) {
+              pending.delete(m.id as number);
+              p.origin.postMessage({ type: 'bcast-done', id: p.originId, results: p.results });
+            }
+            break;
+          }
+          case 'config':
+            config.set([[m.name as string, m.value as string]]);
+            for (const o of workers) if (o !== w) o.postMessage(m);
+            break;
+          case 'shutdown':
+            void shutdown(0);
+            break;
+        }
+      });
+      w.on('error', (e) => {
+        log('warning', `worker ${threadId} crashed: ${e.stack}`);
+        process.exit(1);
+      });
+    });
+  };
+
+  const fds = await spawn(1, undefined);
+  await Promise.all(Array.from({ length: threads - 1 }, (_, i) => spawn(i + 2, fds)));
+  log('notice', 'Server initialized');
+  log('notice', `Ready to accept connections tcp (port ${config.num('port')}, ${threads} threads)`);
+
+  // Active expiry: sample slots with volatile keys, as Redis's activeExpireCycle does per db.
+  let cursor = 0;
+  const hz = Math.max(1, Math.min(500, config.num('hz')));
+  const cron = setInterval(() => {
+    const budgetEnd = Date.now() + 25 / hz * 10 * 0.1 + 2;
+    let scanned = 0;
+    while (scanned < NSLOTS && Date.now() < budgetEnd) {
+      const slot = cursor;
+      cursor = (cursor + 1) % NSLOTS;
+      scanned++;
+      if (!store.slotHasVolatile(slot)) continue;
+      store.withSlot(slot, () => {
+        store.now = Date.now();
+        store.expireSlot(slot, 200);
+      });
+    }
+    heap.publishUsed();
+  }, 1000 / hz);
+
+  let shuttingDown = false;
+  async function shutdown(code: number): Promise<void> {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    clearInterval(cron);
+    log('warning', 'User requested shutdown...');
+    log('notice', 'shardis is now ready to exit, bye bye...');
+    await Promise.all(workers.map((w) => w.terminate()));
+    process.exit(code);
+  }
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+}

@@ -1,0 +1,144 @@
+// A worker thread: accepts connections on the shared listening socket(s), parses, and executes
+// every command itself against the shared keyspace. No hops to other threads on the common path.
+import { parentPort, workerData } from 'worker_threads';
+import * as net from 'net';
+import { Heap } from '../store/heap';
+import { Store, type Layout } from '../store/keyspace';
+import { Config } from '../config/config';
+import { setCommandStatsArea } from '../commands/table';
+import { Client } from './client';
+import { ThreadServer, S_CONNECTIONS, S_CLIENTS, S_REJECTED_CONN, M_CLIENTS, type CrossThreadRequest } from './context';
+import { configureLog, log } from './log';
+import { installWorkerServices } from './services';
+
+export interface WorkerData {
+  sab: SharedArrayBuffer;
+  layout: Layout;
+  commandStatsArea: number;
+  config: Record<string, string>;
+  threadId: number;
+  threads: number;
+  /** Listen fds from the first worker (absent for the first worker, which binds). */
+  fds?: number[];
+}
+
+const wd = workerData as WorkerData;
+const port = parentPort as NonNullable<typeof parentPort>;
+const config = Config.fromJSON(wd.config);
+configureLog(config.str('loglevel'), config.str('logfile'));
+setCommandStatsArea(wd.commandStatsArea);
+const heap = new Heap(wd.sab, wd.threadId);
+const store = new Store(heap, wd.layout);
+const srv = new ThreadServer(wd.threadId, wd.threads, store, config);
+
+// Cross-thread requests relayed by the main thread.
+let nextReq = 1;
+const pending = new Map<number, (results: unknown[]) => void>();
+srv.broadcast = (req: CrossThreadRequest): Promise<unknown[]> => {
+  const id = nextReq++;
+  const local = handleRequest(req);
+  return new Promise((resolve) => {
+    pending.set(id, (results) => resolve([local, ...results]));
+    port.postMessage({ type: 'bcast', id, op: req.op, args: req.args });
+  });
+};
+srv.toMain = (msg) => port.postMessage(msg);
+
+function handleRequest(req: CrossThreadRequest): unknown {
+  const h = srv.requestHandlers.get(req.op);
+  return h === undefined ? null : h(req.args);
+}
+
+port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; results: unknown[]; name: string; value: string }) => {
+  if (m.type === 'req') {
+    port.postMessage({ type: 'resp', id: m.id, result: handleRequest({ op: m.op, args: m.args }) });
+  } else if (m.type === 'bcast-done') {
+    const r = pending.get(m.id);
+    pending.delete(m.id);
+    if (r !== undefined) r(m.results);
+  } else if (m.type === 'config') {
+    // A CONFIG SET made on another thread (or the main thread).
+    srv.config.set([[m.name, m.value]]);
+    for (const l of srv.configListeners) l(m.name, m.value);
+  }
+});
+
+function onConnection(socket: net.Socket): void {
+  srv.addStat(S_CONNECTIONS, 1);
+  const max = srv.config.num('maxclients');
+  if (srv.miscAdd(M_CLIENTS, 1) >= max) {
+    srv.miscAdd(M_CLIENTS, -1);
+    srv.addStat(S_REJECTED_CONN, 1);
+    socket.end('-ERR max number of clients reached\r\n');
+    return;
+  }
+  socket.setNoDelay(true);
+  const keepalive = srv.config.num('tcp-keepalive');
+  if (keepalive > 0) socket.setKeepAlive(true, keepalive * 1000);
+  const c = new Client(srv, socket);
+  srv.clients.set(c.id, c);
+  srv.addStat(S_CLIENTS, 1);
+  socket.on('data', (chunk: Buffer) => c.onData(chunk));
+  socket.on('error', () => c.close());
+  socket.on('close', () => {
+    c.closed = true;
+    c.cleanup();
+  });
+}
+
+const servers: net.Server[] = [];
+
+function listenAddresses(): string[] {
+  const binds = srv.config.str('bind').split(' ').filter((s) => s !== '');
+  if (binds.length === 0 || (binds.includes('*') && binds.every((b) => b === '*' || b === '-::*'))) return ['::'];
+  return binds.map((b) => (b.startsWith('-') ? b.slice(1) : b)).map((b) => (b === '*' ? '0.0.0.0' : b === '::*' ? '::' : b));
+}
+
+async function bindFirst(): Promise<number[]> {
+  const fds: number[] = [];
+  const portNo = srv.config.num('port');
+  const backlog = srv.config.num('tcp-backlog');
+  for (const host of listenAddresses()) {
+    const s = net.createServer({ noDelay: true }, onConnection);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen({ port: portNo, host, backlog, ipv6Only: false }, () => resolve());
+      });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (host === '::' && (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL')) {
+        await new Promise<void>((resolve, reject) => {
+          s.once('error', reject);
+          s.listen({ port: portNo, host: '0.0.0.0', backlog }, () => resolve());
+        });
+      } else {
+        throw new Error(`Could not create server TCP listening socket ${host}:${portNo}: ${err.code === 'EADDRINUSE' ? 'bind: Address already in use' : err.message}`);
+      }
+    }
+    servers.push(s);
+    fds.push((s as unknown as { _handle: { fd: number } })._handle.fd);
+  }
+  return fds;
+}
+
+async function start(): Promise<void> {
+  installWorkerServices(srv);
+  if (wd.fds === undefined) {
+    try {
+      const fds = await bindFirst();
+      port.postMessage({ type: 'listening', fds });
+    } catch (e) {
+      port.postMessage({ type: 'fatal', message: (e as Error).message });
+    }
+  } else {
+    for (const fd of wd.fds) {
+      const s = net.createServer({ noDelay: true }, onConnection);
+      s.listen({ fd });
+      servers.push(s);
+    }
+    port.postMessage({ type: 'listening', fds: wd.fds });
+  }
+}
+
+start().catch((e: Error) => log('warning', `worker ${wd.threadId} failed: ${e.stack}`));

@@ -1,0 +1,904 @@
+// The keyspace: per database and hash slot, a chained hash table of entries in the shared heap.
+// Every thread reads and writes it directly; a command holds the locks of its keys' slots
+// (see locks in Store) while it calls into here. Incremental rehash as Redis's dict does it.
+//
+// Entry layout (bytes from the entry offset):
+//   0 next u32 | 4 hash u32 | 8 expireAt f64 ms (0 = none) | 16 type u8, enc u8, class u8, flags u8
+//   20 lru u32 (seconds clock, or LFU data) | 24 keylen u32 | 28 vallen u32 (strings) or object pointer
+//   32 key bytes, then string bytes inline
+// Table header (32 bytes): t0 buckets, t0 mask, t0 used, t1 buckets, t1 mask, t1 used, rehashIdx, volatile count.
+
+import { Heap, classOf, classSize, HEAP_DATA_START, lockWord, unlockWord } from './heap';
+import { keySlot, NSLOTS } from './crc16';
+
+export const T_STRING = 0;
+export const T_LIST = 1;
+export const T_SET = 2;
+export const T_ZSET = 3;
+export const T_HASH = 4;
+export const TYPE_NAMES = ['string', 'list', 'set', 'zset', 'hash'];
+
+// Encodings, named as OBJECT ENCODING prints them.
+export const E_RAW = 0;
+export const E_INT = 1;
+export const E_EMBSTR = 2;
+export const E_LISTPACK = 3;
+export const E_QUICKLIST = 4;
+export const E_INTSET = 5;
+export const E_HASHTABLE = 6;
+export const E_SKIPLIST = 7;
+export const ENCODING_NAMES = ['raw', 'int', 'embstr', 'listpack', 'quicklist', 'intset', 'hashtable', 'skiplist'];
+
+export const ENTRY_HDR = 32;
+const EMBSTR_MAX = 44;
+
+/** What a type module provides so the keyspace can free, copy and check its objects. */
+export interface ObjectType {
+  free(heap: Heap, obj: number, enc: number): void;
+  copy(heap: Heap, obj: number, enc: number): number;
+  check(heap: Heap, obj: number, enc: number, problems: string[]): void;
+}
+const objectTypes: (ObjectType | undefined)[] = [];
+export function registerObjectType(type: number, ops: ObjectType): void {
+  objectTypes[type] = ops;
+}
+
+// Shared fixed areas, laid out once by the main thread right after the heap header.
+const VERSION_BITS = 18;
+const NTHREAD_STATS = 256;
+export const STAT_FIELDS = 32;
+
+export interface Layout {
+  dbs: number;
+  locks: number;     // i32 index of slot lock words (NSLOTS)
+  dbmap: number;     // i32 index: logical db -> physical (dbs)
+  dir: number;       // u32 index: physical db * NSLOTS + slot -> table header
+  keys: number;      // i32 index: physical db -> key count
+  expires: number;   // i32 index: physical db -> volatile key count
+  epochs: number;    // u32 index: physical db -> flush epoch (WATCH)
+  versions: number;  // u32 index: 2^VERSION_BITS write counters (WATCH)
+  stats: number;     // f64 index: per thread STAT_FIELDS counters
+  misc: number;      // i32 index: 64 spare words for servers-wide flags
+}
+
+export function createLayout(sab: SharedArrayBuffer, dbs: number): Layout {
+  const at = (bytes: number): number => Heap.reserveFixed(sab, bytes);
+  const locks = at(NSLOTS * 4) >>> 2;
+  const dbmap = at(dbs * 4) >>> 2;
+  const dir = at(dbs * NSLOTS * 4) >>> 2;
+  const keys = at(dbs * 4) >>> 2;
+  const expires = at(dbs * 4) >>> 2;
+  const epochs = at(dbs * 4) >>> 2;
+  const versions = at((1 << VERSION_BITS) * 4) >>> 2;
+  const stats = at(NTHREAD_STATS * STAT_FIELDS * 8) >>> 3;
+  const misc = at(64 * 4) >>> 2;
+  const i32 = new Int32Array(sab);
+  for (let d = 0; d < dbs; d++) i32[dbmap + d] = d;
+  return { dbs, locks, dbmap, dir, keys, expires, epochs, versions, stats, misc };
+}
+void HEAP_DATA_START;
+
+function fnv(key: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key[i], 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h >>> 0;
+}
+
+/** Parse a canonical signed 64-bit-range integer as Redis's string2ll would accept; NaN if not. */
+export function parseCanonicalInt(b: Uint8Array, start = 0, end = b.length): number {
+  const len = end - start;
+  if (len === 0 || len > 20) return NaN;
+  let i = start;
+  let neg = false;
+  if (b[i] === 0x2d) {
+    neg = true;
+    i++;
+    if (i === end) return NaN;
+  }
+  if (b[i] === 0x30) return len === 1 ? 0 : NaN;
+  let v = 0;
+  for (; i < end; i++) {
+    const c = b[i] - 0x30;
+    if (c < 0 || c > 9) return NaN;
+    v = v * 10 + c;
+  }
+  if (neg) v = -v;
+  if (!Number.isSafeInteger(v)) return NaN; // exact only in the safe range; big ones are raw bytes
+  return v;
+}
+
+export class Store {
+  readonly heap: Heap;
+  readonly L: Layout;
+  readonly u8: Uint8Array;
+  readonly u32: Uint32Array;
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
+  readonly dbs: number;
+  /** Cached command time (ms), set by the dispatcher before each command, as Redis caches mstime. */
+  now = Date.now();
+  /** Replicas do not delete expired keys on access: their master sends the DEL. */
+  expireOnAccess = true;
+  /** Counts changes, like Redis's server.dirty: save rules, propagation, WATCH touch. */
+  dirty = 0;
+  /** True while this thread holds every slot lock (EXEC over walkers, lock-all commands). */
+  allLocked = false;
+  /** Called when a key is deleted because it expired (propagation hook). */
+  onExpired: ((db: number, key: Uint8Array) => void) | null = null;
+  expiredKeys = 0;
+  keyspaceHits = 0;
+  keyspaceMisses = 0;
+
+  // Where the last locate() found the entry: the address of the u32 that points to it.
+  private linkAddr = 0;
+  private foundTb = 0;
+  private memoKey: Uint8Array | null = null;
+  private memoSlot = 0;
+
+  constructor(heap: Heap, layout: Layout) {
+    this.heap = heap;
+    this.L = layout;
+    this.u8 = heap.u8;
+    this.u32 = heap.u32;
+    this.i32 = heap.i32;
+    this.f64 = heap.f64;
+    this.dbs = layout.dbs;
+  }
+
+  // ---- slots and locks ----------------------------------------------------------------
+
+  slotOf(key: Uint8Array): number {
+    if (key === this.memoKey) return this.memoSlot;
+    const s = keySlot(key);
+    this.memoKey = key;
+    this.memoSlot = s;
+    return s;
+  }
+
+  lockSlot(slot: number): void {
+    lockWord(this.i32, this.L.locks + slot);
+  }
+
+  unlockSlot(slot: number): void {
+    unlockWord(this.i32, this.L.locks + slot);
+  }
+
+  /** Run fn with one slot locked (walkers: KEYS, SCAN, DBSIZE...), unless all are held already. */
+  withSlot<T>(slot: number, fn: () => T): T {
+    if (this.allLocked) return fn();
+    this.lockSlot(slot);
+    try {
+      return fn();
+    } finally {
+      this.unlockSlot(slot);
+    }
+  }
+
+  lockAll(): void {
+    for (let s = 0; s < NSLOTS; s++) lockWord(this.i32, this.L.locks + s);
+  }
+
+  unlockAll(): void {
+    for (let s = NSLOTS - 1; s >= 0; s--) unlockWord(this.i32, this.L.locks + s);
+  }
+
+  // ---- tables ---------------------------------------------------------------------------
+
+  private phys(db: number): number {
+    return this.i32[this.L.dbmap + db];
+  }
+
+  private table(db: number, slot: number, create: boolean): number {
+    const idx = this.L.dir + this.phys(db) * NSLOTS + slot;
+    let t = this.u32[idx];
+    if (t === 0 && create) {
+      t = this.heap.calloc(32);
+      const b = this.heap.calloc(16);
+      const w = t >>> 2;
+      this.u32[w] = b;
+      this.u32[w + 1] = 3;
+      this.i32[w + 6] = -1;
+      this.u32[idx] = t;
+    }
+    return t;
+  }
+
+  /** Move one bucket (and skip up to 10 empty ones) from t0 to t1, as dictRehash(d, 1). */
+  private rehashStep(t: number): void {
+    const u32 = this.u32;
+    const w = t >>> 2;
+    let idx = this.i32[w + 6];
+    const b0 = u32[w];
+    const mask0 = u32[w + 1];
+    const b1 = u32[w + 3];
+    const mask1 = u32[w + 4];
+    let empty = 10;
+    while (u32[(b0 >>> 2) + idx] === 0) {
+      idx++;
+      if (idx > mask0) break;
+      if (--empty === 0) { this.i32[w + 6] = idx; return; }
+    }
+    if (idx <= mask0) {
+      let e = u32[(b0 >>> 2) + idx];
+      while (e !== 0) {
+        const next = u32[e >>> 2];
+        const h = u32[(e >>> 2) + 1];
+        const cell = (b1 >>> 2) + (h & mask1);
+        u32[e >>> 2] = u32[cell];
+        u32[cell] = e;
+        u32[w + 2]--;
+        u32[w + 5]++;
+        e = next;
+      }
+      u32[(b0 >>> 2) + idx] = 0;
+      idx++;
+    }
+    if (idx > mask0) {
+      // Done: t1 becomes t0.
+      this.heap.free(b0, (mask0 + 1) * 4);
+      u32[w] = b1;
+      u32[w + 1] = mask1;
+      u32[w + 2] = u32[w + 5];
+      u32[w + 3] = 0;
+      u32[w + 4] = 0;
+      u32[w + 5] = 0;
+      this.i32[w + 6] = -1;
+    } else {
+      this.i32[w + 6] = idx;
+    }
+  }
+
+  private startResize(t: number, size: number): void {
+    const w = t >>> 2;
+    this.u32[w + 3] = this.heap.calloc(size * 4);
+    this.u32[w + 4] = size - 1;
+    this.u32[w + 5] = 0;
+    this.i32[w + 6] = 0;
+  }
+
+  /** Find key in table t; sets linkAddr. Returns entry or 0. */
+  private locate(t: number, key: Uint8Array, h: number): number {
+    const u32 = this.u32;
+    const u8 = this.u8;
+    const w = t >>> 2;
+    if (this.i32[w + 6] >= 0) this.rehashStep(t);
+    const klen = key.length;
+    for (let tb = 0; tb < 2; tb++) {
+      const buckets = u32[w + tb * 3];
+      if (buckets === 0) break;
+      let link = buckets + (h & u32[w + tb * 3 + 1]) * 4;
+      let e = u32[link >>> 2];
+      while (e !== 0) {
+        const ew = e >>> 2;
+        if (u32[ew + 1] === h && u32[ew + 6] === klen) {
+          const kb = e + ENTRY_HDR;
+          let i = 0;
+          while (i < klen && u8[kb + i] === key[i]) i++;
+          if (i === klen) {
+            this.linkAddr = link;
+            this.foundTb = tb;
+            return e;
+          }
+        }
+        link = e;
+        e = u32[ew];
+      }
+      if (this.i32[w + 6] < 0) break;
+    }
+    return 0;
+  }
+
+  // ---- entries ------------------------------------------------------------------------
+
+  /** Look a key up for reading or writing; expired keys are deleted (lazy expiry) and missing. */
+  find(db: number, key: Uint8Array): number {
+    const t = this.table(db, this.slotOf(key), false);
+    if (t === 0) return 0;
+    const h = fnv(key);
+    const e = this.locate(t, key, h);
+    if (e === 0) return 0;
+    const exp = this.f64[(e >>> 3) + 1];
+    if (exp !== 0 && exp <= this.now) {
+      if (!this.expireOnAccess) return 0;
+      this.unlinkAndFree(db, t, e);
+      this.expiredKeys++;
+      this.dirty++;
+      this.touchVersion(db, h);
+      if (this.onExpired !== null) this.onExpired(db, key);
+      return 0;
+    }
+    this.u32[(e >>> 2) + 5] = (this.now / 1000) >>> 0;
+    return e;
+  }
+
+  /** find() that also counts keyspace hits and misses (read commands). */
+  findRead(db: number, key: Uint8Array): number {
+    const e = this.find(db, key);
+    if (e === 0) this.keyspaceMisses++;
+    else this.keyspaceHits++;
+    return e;
+  }
+
+  /** Does the key exist without touching its LRU or deleting it when expired. */
+  peek(db: number, key: Uint8Array): number {
+    const t = this.table(db, this.slotOf(key), false);
+    if (t === 0) return 0;
+    const e = this.locate(t, key, fnv(key));
+    if (e === 0) return 0;
+    const exp = this.f64[(e >>> 3) + 1];
+    return exp !== 0 && exp <= this.now ? 0 : e;
+  }
+
+  type(e: number): number {
+    return this.u8[e + 16];
+  }
+
+  encoding(e: number): number {
+    return this.u8[e + 17];
+  }
+
+  setEncoding(e: number, enc: number): void {
+    this.u8[e + 17] = enc;
+  }
+
+  lru(e: number): number {
+    return this.u32[(e >>> 2) + 5];
+  }
+
+  keyView(e: number): Uint8Array {
+    const klen = this.u32[(e >>> 2) + 6];
+    return this.u8.subarray(e + ENTRY_HDR, e + ENTRY_HDR + klen);
+  }
+
+  keyCopy(e: number): Buffer {
+    return Buffer.from(this.keyView(e));
+  }
+
+  expireAt(e: number): number {
+    return this.f64[(e >>> 3) + 1];
+  }
+
+  strLen(e: number): number {
+    return this.u32[(e >>> 2) + 7];
+  }
+
+  /** Offset of a string entry's value bytes in the heap. */
+  strOffset(e: number): number {
+    return e + ENTRY_HDR + this.u32[(e >>> 2) + 6];
+  }
+
+  /** A view on a string value: valid only while the command holds the slot lock. */
+  strView(e: number): Uint8Array {
+    const at = this.strOffset(e);
+    return this.u8.subarray(at, at + this.u32[(e >>> 2) + 7]);
+  }
+
+  strCopy(e: number): Buffer {
+    return Buffer.from(this.strView(e));
+  }
+
+  /** Bytes a string value may grow to in place. */
+  strCapacity(e: number): number {
+    return classSize[this.u8[e + 18]] - ENTRY_HDR - this.u32[(e >>> 2) + 6];
+  }
+
+  objPtr(e: number): number {
+    return this.u32[(e >>> 2) + 7];
+  }
+
+  setObjPtr(e: number, p: number): void {
+    this.u32[(e >>> 2) + 7] = p;
+  }
+
+  /** Create a new key (it must not exist). Returns the entry with vallen bytes of room. */
+  private insert(db: number, key: Uint8Array, type: number, enc: number, vallen: number, room: number): number {
+    const t = this.table(db, this.slotOf(key), true);
+    const h = fnv(key);
+    return this.insertAt(db, t, key, h, type, enc, vallen, room);
+  }
+
+  private insertAt(db: number, t: number, key: Uint8Array, h: number, type: number, enc: number, vallen: number, room: number): number {
+    const u32 = this.u32;
+    const w = t >>> 2;
+    const rehashing = this.i32[w + 6] >= 0;
+    if (!rehashing && u32[w + 2] >= u32[w + 1] + 1) this.startResize(t, (u32[w + 1] + 1) * 2);
+    const size = ENTRY_HDR + key.length + room;
+    const c = classOf(size);
+    const e = this.heap.alloc(size);
+    const ew = e >>> 2;
+    u32[ew + 1] = h;
+    this.f64[(e >>> 3) + 1] = 0;
+    this.u8[e + 16] = type;
+    this.u8[e + 17] = enc;
+    this.u8[e + 18] = c;
+    this.u8[e + 19] = 0;
+    u32[ew + 5] = (this.now / 1000) >>> 0;
+    u32[ew + 6] = key.length;
+    u32[ew + 7] = vallen;
+    this.u8.set(key, e + ENTRY_HDR);
+    const tb = this.i32[w + 6] >= 0 ? 1 : 0;
+    const cell = (u32[w + tb * 3] >>> 2) + (h & u32[w + tb * 3 + 1]);
+    u32[ew] = u32[cell];
+    u32[cell] = e;
+    u32[w + tb * 3 + 2]++;
+    Atomics.add(this.i32, this.L.keys + this.phys(db), 1);
+    return e;
+  }
+
+  private unlinkAndFree(db: number, t: number, e: number): void {
+    const u32 = this.u32;
+    const w = t >>> 2;
+    u32[this.linkAddr >>> 2] = u32[e >>> 2];
+    u32[w + (this.foundTb === 1 ? 5 : 2)]--;
+    Atomics.sub(this.i32, this.L.keys + this.phys(db), 1);
+    if (this.f64[(e >>> 3) + 1] !== 0) this.volatileDelta(db, t, -1);
+    this.freeEntry(e);
+    this.maybeShrink(t);
+  }
+
+  private maybeShrink(t: number): void {
+    const u32 = this.u32;
+    const w = t >>> 2;
+    if (this.i32[w + 6] >= 0) return;
+    const size = u32[w + 1] + 1;
+    if (size > 4 && u32[w + 2] * 8 < size) {
+      let ns = 4;
+      while (ns < u32[w + 2]) ns *= 2;
+      this.startResize(t, ns);
+    }
+  }
+
+  private freeEntry(e: number): void {
+    const type = this.u8[e + 16];
+    if (type !== T_STRING) {
+      const ops = objectTypes[type];
+      if (ops !== undefined) ops.free(this.heap, this.u32[(e >>> 2) + 7], this.u8[e + 17]);
+    }
+    this.heap.freeClass(e, this.u8[e + 18]);
+  }
+
+  private volatileDelta(db: number, t: number, d: number): void {
+    this.u32[(t >>> 2) + 7] += d;
+    Atomics.add(this.i32, this.L.expires + this.phys(db), d);
+  }
+
+  /** Delete a key; true if it existed (expired keys count as missing). */
+  delete(db: number, key: Uint8Array): boolean {
+    const t = this.table(db, this.slotOf(key), false);
+    if (t === 0) return false;
+    const h = fnv(key);
+    const e = this.locate(t, key, h);
+    if (e === 0) return false;
+    const exp = this.f64[(e >>> 3) + 1];
+    const live = !(exp !== 0 && exp <= this.now);
+    if (!live && !this.expireOnAccess) return false;
+    this.unlinkAndFree(db, t, e);
+    this.dirty++;
+    this.touchVersion(db, h);
+    if (!live) {
+      this.expiredKeys++;
+      if (this.onExpired !== null) this.onExpired(db, key);
+    }
+    return live;
+  }
+
+  /** Choose a string encoding the way Redis's tryObjectEncoding would for a fresh value. */
+  static stringEncoding(val: Uint8Array): number {
+    if (val.length <= 20 && !Number.isNaN(parseCanonicalInt(val))) return E_INT;
+    if (val.length <= 20 && val.length > 0 && isBigCanonicalInt(val)) return E_INT;
+    return val.length <= EMBSTR_MAX ? E_EMBSTR : E_RAW;
+  }
+
+  /**
+   * Set a string value. keepTtl keeps an existing expiry; expireAt > 0 sets one, 0 clears it.
+   * Returns the entry.
+   */
+  setString(db: number, key: Uint8Array, val: Uint8Array, enc: number, expireAt: number, keepTtl: boolean): number {
+    const e = this.writeString(db, key, val.length, enc, expireAt, keepTtl, false);
+    this.u8.set(val, this.strOffset(e));
+    return e;
+  }
+
+  /**
+   * Make key a string of `len` bytes and return the entry; the caller fills strOffset(e).
+   * With preserve, the old bytes of an existing string stay in place (APPEND, SETRANGE).
+   */
+  writeString(db: number, key: Uint8Array, len: number, enc: number, expireAt: number, keepTtl: boolean, preserve: boolean): number {
+    const slot = this.slotOf(key);
+    const t = this.table(db, slot, true);
+    const h = fnv(key);
+    let e = this.locate(t, key, h);
+    this.dirty++;
+    this.touchVersion(db, h);
+    if (e !== 0) {
+      const exp = this.f64[(e >>> 3) + 1];
+      if (exp !== 0 && exp <= this.now) {
+        this.unlinkAndFree(db, t, e);
+        this.expiredKeys++;
+        if (this.onExpired !== null) this.onExpired(db, key);
+        e = 0;
+      }
+    }
+    if (e === 0) {
+      const ne = this.insertAt(db, t, key, h, T_STRING, enc, len, preserve ? len + (len >> 1) : len);
+      if (expireAt > 0) this.setExpireRaw(db, t, ne, expireAt);
+      return ne;
+    }
+    const oldExp = this.f64[(e >>> 3) + 1];
+    const newExp = keepTtl ? oldExp : expireAt;
+    if (this.u8[e + 16] === T_STRING && ENTRY_HDR + key.length + len <= classSize[this.u8[e + 18]]) {
+      // Fits in place (the common SET-over-SET case).
+      this.u8[e + 17] = enc;
+      this.u32[(e >>> 2) + 7] = len;
+      this.u32[(e >>> 2) + 5] = (this.now / 1000) >>> 0;
+      if (newExp !== oldExp) this.setExpireRaw(db, t, e, newExp);
+      return e;
+    }
+    // Reallocate: a fresh block, relinked where the old one was.
+    const room = preserve ? len + (len >> 1) : len;
+    const size = ENTRY_HDR + key.length + room;
+    const ne = this.heap.alloc(size);
+    const u32 = this.u32;
+    const link = this.linkAddr;
+    this.u8.copyWithin(ne, e, e + ENTRY_HDR + key.length + (preserve && this.u8[e + 16] === T_STRING ? Math.min(len, this.u32[(e >>> 2) + 7]) : 0));
+    this.u8[ne + 16] = T_STRING;
+    this.u8[ne + 17] = enc;
+    this.u8[ne + 18] = classOf(size);
+    u32[(ne >>> 2) + 7] = len;
+    u32[link >>> 2] = ne;
+    if (this.u8[e + 16] !== T_STRING) {
+      const ops = objectTypes[this.u8[e + 16]];
+      if (ops !== undefined) ops.free(this.heap, u32[(e >>> 2) + 7], this.u8[e + 17]);
+    }
+    this.heap.freeClass(e, this.u8[e + 18]);
+    if (newExp !== oldExp) this.setExpireRaw(db, t, ne, newExp);
+    return ne;
+  }
+
+  /** Create a key holding an object (the caller has checked it does not exist). */
+  createObject(db: number, key: Uint8Array, type: number, enc: number, obj: number): number {
+    this.dirty++;
+    this.touchVersion(db, fnv(key));
+    return this.insert(db, key, type, enc, obj, 0);
+  }
+
+  /** Replace whatever key holds with an object (SORT STORE, *STORE commands), dropping any TTL. */
+  replaceWithObject(db: number, key: Uint8Array, type: number, enc: number, obj: number): number {
+    this.delete(db, key);
+    return this.createObject(db, key, type, enc, obj);
+  }
+
+  // ---- expiry -------------------------------------------------------------------------
+
+  private setExpireRaw(db: number, t: number, e: number, at: number): void {
+    const old = this.f64[(e >>> 3) + 1];
+    if (old === 0 && at !== 0) this.volatileDelta(db, t, 1);
+    else if (old !== 0 && at === 0) this.volatileDelta(db, t, -1);
+    this.f64[(e >>> 3) + 1] = at;
+  }
+
+  /** Set (ms > 0) or remove (0) the expiry of an existing entry. */
+  setExpire(db: number, key: Uint8Array, e: number, at: number): void {
+    const t = this.table(db, this.slotOf(key), false);
+    this.setExpireRaw(db, t, e, at);
+    this.dirty++;
+    this.touchVersion(db, fnv(key));
+  }
+
+  /**
+   * Active expiry for one slot: delete up to `max` expired keys in every db. Returns how many
+   * were deleted. The caller holds the slot lock.
+   */
+  expireSlot(slot: number, max: number): number {
+    let n = 0;
+    for (let db = 0; db < this.dbs; db++) {
+      const t = this.table(db, slot, false);
+      if (t === 0 || this.u32[(t >>> 2) + 7] === 0) continue;
+      const victims: Buffer[] = [];
+      this.forEachEntry(t, (e) => {
+        const exp = this.f64[(e >>> 3) + 1];
+        if (exp !== 0 && exp <= this.now && victims.length < max) victims.push(this.keyCopy(e));
+      });
+      for (const k of victims) if (!this.deleteIfExpired(db, k)) break;
+      n += victims.length;
+    }
+    return n;
+  }
+
+  private deleteIfExpired(db: number, key: Uint8Array): boolean {
+    const t = this.table(db, this.slotOf(key), false);
+    const h = fnv(key);
+    const e = this.locate(t, key, h);
+    if (e === 0) return true;
+    this.unlinkAndFree(db, t, e);
+    this.expiredKeys++;
+    this.dirty++;
+    this.touchVersion(db, h);
+    if (this.onExpired !== null) this.onExpired(db, key);
+    return true;
+  }
+
+  /** Does any db have volatile keys in this slot? */
+  slotHasVolatile(slot: number): boolean {
+    for (let db = 0; db < this.dbs; db++) {
+      const t = this.u32[this.L.dir + db * NSLOTS + slot];
+      if (t !== 0 && this.u32[(t >>> 2) + 7] !== 0) return true;
+    }
+    return false;
+  }
+
+  // ---- WATCH versions -----------------------------------------------------------------
+
+  private touchVersion(db: number, h: number): void {
+    Atomics.add(this.u32, this.L.versions + ((h ^ Math.imul(this.phys(db) + 1, 0x9e3779b1)) & ((1 << VERSION_BITS) - 1)), 1);
+  }
+
+  /** A number that changes whenever the key is written (or its db flushed or swapped). */
+  version(db: number, key: Uint8Array): number {
+    const h = fnv(key);
+    const p = this.phys(db);
+    return (Atomics.load(this.u32, this.L.versions + ((h ^ Math.imul(p + 1, 0x9e3779b1)) & ((1 << VERSION_BITS) - 1))) + Atomics.load(this.u32, this.L.epochs + p) * 0x10001 + p * 7919) >>> 0;
+  }
+
+  /** Mark a key modified (WATCH) when a type module changed it in place. */
+  touch(db: number, key: Uint8Array): void {
+    this.dirty++;
+    this.touchVersion(db, fnv(key));
+  }
+
+  // ---- whole-db operations (callers hold every slot lock) ----------------------------
+
+  dbSize(db: number): number {
+    return Atomics.load(this.i32, this.L.keys + this.phys(db));
+  }
+
+  volatileCount(db: number): number {
+    return Atomics.load(this.i32, this.L.expires + this.phys(db));
+  }
+
+  /** Empty one slot of one db (caller holds that slot's lock). Returns keys removed. */
+  flushSlot(db: number, slot: number): number {
+    const idx = this.L.dir + this.phys(db) * NSLOTS + slot;
+    const t = this.u32[idx];
+    if (t === 0) return 0;
+    let n = 0;
+    this.forEachEntry(t, (e) => {
+      this.freeEntry(e);
+      n++;
+    });
+    const w = t >>> 2;
+    if (this.u32[w] !== 0) this.heap.free(this.u32[w], (this.u32[w + 1] + 1) * 4);
+    if (this.u32[w + 3] !== 0) this.heap.free(this.u32[w + 3], (this.u32[w + 4] + 1) * 4);
+    Atomics.sub(this.i32, this.L.expires + this.phys(db), this.u32[w + 7]);
+    this.heap.free(t, 32);
+    this.u32[idx] = 0;
+    Atomics.sub(this.i32, this.L.keys + this.phys(db), n);
+    return n;
+  }
+
+  /** Bump a db's epoch: every WATCH on it is invalidated (FLUSHDB, SWAPDB). */
+  bumpEpoch(db: number): void {
+    Atomics.add(this.u32, this.L.epochs + this.phys(db), 1);
+  }
+
+  /** SWAPDB: the caller holds every slot lock. */
+  swapDb(a: number, b: number): void {
+    const pa = this.i32[this.L.dbmap + a];
+    this.i32[this.L.dbmap + a] = this.i32[this.L.dbmap + b];
+    this.i32[this.L.dbmap + b] = pa;
+    this.bumpEpoch(a);
+    this.bumpEpoch(b);
+    this.dirty++;
+  }
+
+  // ---- iteration ------------------------------------------------------------------------
+
+  /** Visit every entry of a table (including expired ones). fn must not modify the table. */
+  forEachEntry(t: number, fn: (e: number) => void): void {
+    const u32 = this.u32;
+    const w = t >>> 2;
+    for (let tb = 0; tb < 2; tb++) {
+      const b = u32[w + tb * 3];
+      if (b === 0) continue;
+      const n = u32[w + tb * 3 + 1] + 1;
+      for (let i = 0; i < n; i++) {
+        let e = u32[(b >>> 2) + i];
+        while (e !== 0) {
+          const next = u32[e >>> 2];
+          fn(e);
+          e = next;
+        }
+      }
+    }
+  }
+
+  /** Visit the live entries of one db and slot (caller holds the slot lock). */
+  forEachInSlot(db: number, slot: number, fn: (e: number) => void): void {
+    const t = this.table(db, slot, false);
+    if (t === 0) return;
+    const now = this.now;
+    this.forEachEntry(t, (e) => {
+      const exp = this.f64[(e >>> 3) + 1];
+      if (exp === 0 || exp > now) fn(e);
+    });
+  }
+
+  slotKeyCount(db: number, slot: number): number {
+    const t = this.table(db, slot, false);
+    if (t === 0) return 0;
+    return this.u32[(t >>> 2) + 2] + this.u32[(t >>> 2) + 5];
+  }
+
+  /**
+   * One step of a SCAN over one slot's table, with Redis's reverse-binary cursor so that keys
+   * present for the whole scan are returned even across a rehash. Returns the next cursor
+   * (0 when the slot is done).
+   */
+  scanSlot(db: number, slot: number, cursor: number, fn: (e: number) => void): number {
+    const t = this.table(db, slot, false);
+    if (t === 0) return 0;
+    const u32 = this.u32;
+    const w = t >>> 2;
+    const now = this.now;
+    const emit = (b: number, idx: number): void => {
+      let e = u32[(b >>> 2) + idx];
+      while (e !== 0) {
+        const exp = this.f64[(e >>> 3) + 1];
+        if (exp === 0 || exp > now) fn(e);
+        e = u32[e >>> 2];
+      }
+    };
+    let v = cursor >>> 0;
+    if (this.i32[w + 6] < 0) {
+      const m0 = u32[w + 1];
+      emit(u32[w], v & m0);
+      v |= ~m0;
+      v = rev32(v);
+      v = (v + 1) >>> 0;
+      v = rev32(v);
+    } else {
+      let bs = u32[w], ms = u32[w + 1], bl = u32[w + 3], ml = u32[w + 4];
+      if (ms > ml) { [bs, bl] = [bl, bs]; [ms, ml] = [ml, ms]; }
+      emit(bs, v & ms);
+      do {
+        emit(bl, v & ml);
+        v |= ~ml;
+        v = rev32(v);
+        v = (v + 1) >>> 0;
+        v = rev32(v);
+      } while ((v & (ms ^ ml)) !== 0);
+    }
+    return v >>> 0;
+  }
+
+  /** A random live entry of a db, or 0 (caller locks each slot as it goes: see lockedRandom). */
+  randomInSlot(db: number, slot: number): number {
+    const t = this.table(db, slot, false);
+    if (t === 0) return 0;
+    const u32 = this.u32;
+    const w = t >>> 2;
+    const total = u32[w + 2] + u32[w + 5];
+    if (total === 0) return 0;
+    const pick = Math.floor(Math.random() * total);
+    let i = 0;
+    let found = 0;
+    const now = this.now;
+    this.forEachEntry(t, (e) => {
+      if (i++ === pick) found = e;
+    });
+    if (found === 0) return 0;
+    const exp = this.f64[(found >>> 3) + 1];
+    return exp !== 0 && exp <= now ? 0 : found;
+  }
+
+  // ---- copying between keys ------------------------------------------------------------
+
+  /** Copy entry e (value and expiry) to key in db, replacing nothing: the destination must not exist. */
+  copyEntry(e: number, db: number, key: Uint8Array): number {
+    const type = this.type(e);
+    const exp = this.expireAt(e);
+    let ne: number;
+    if (type === T_STRING) {
+      const len = this.strLen(e);
+      ne = this.insert(db, key, T_STRING, this.encoding(e), len, len);
+      this.u8.copyWithin(this.strOffset(ne), this.strOffset(e), this.strOffset(e) + len);
+    } else {
+      const ops = objectTypes[type];
+      if (ops === undefined) throw new Error(`no object type ${type}`);
+      ne = this.insert(db, key, type, this.encoding(e), ops.copy(this.heap, this.objPtr(e), this.encoding(e)), 0);
+    }
+    this.dirty++;
+    this.touchVersion(db, fnv(key));
+    if (exp !== 0) {
+      const t = this.table(db, this.slotOf(key), false);
+      this.setExpireRaw(db, t, ne, exp);
+    }
+    return ne;
+  }
+
+  // ---- structure checker ---------------------------------------------------------------
+
+  /** Walk every table and entry; the caller holds every slot lock. */
+  check(problems: string[]): void {
+    this.heap.check(problems);
+    const u32 = this.u32;
+    for (let db = 0; db < this.dbs; db++) {
+      let keys = 0;
+      let vol = 0;
+      for (let slot = 0; slot < NSLOTS; slot++) {
+        const t = this.table(db, slot, false);
+        if (t === 0) continue;
+        const w = t >>> 2;
+        let tv = 0;
+        for (let tb = 0; tb < 2; tb++) {
+          const b = u32[w + tb * 3];
+          if (b === 0) continue;
+          const mask = u32[w + tb * 3 + 1];
+          let n = 0;
+          for (let i = 0; i <= mask; i++) {
+            let e = u32[(b >>> 2) + i];
+            let guard = 0;
+            while (e !== 0) {
+              if (++guard > 1e7) { problems.push(`db ${db} slot ${slot}: chain cycles`); break; }
+              const key = this.keyView(e);
+              const h = fnv(key);
+              if (h !== u32[(e >>> 2) + 1]) problems.push(`db ${db} slot ${slot}: entry hash mismatch`);
+              if ((h & mask) !== i) problems.push(`db ${db} slot ${slot}: entry in wrong bucket`);
+              if (keySlot(key) !== slot) problems.push(`db ${db}: key ${Buffer.from(key).toString()} in slot ${slot}, belongs in ${keySlot(key)}`);
+              const type = this.type(e);
+              if (type > T_HASH) problems.push(`db ${db}: bad type ${type}`);
+              const need = ENTRY_HDR + key.length + (type === T_STRING ? this.strLen(e) : 0);
+              if (need > classSize[this.u8[e + 18]]) problems.push(`db ${db}: entry overflows its block`);
+              if (type !== T_STRING) {
+                const ops = objectTypes[type];
+                if (ops !== undefined) ops.check(this.heap, this.objPtr(e), this.encoding(e), problems);
+              }
+              if (this.expireAt(e) !== 0) tv++;
+              n++;
+              e = u32[e >>> 2];
+            }
+          }
+          if (n !== u32[w + tb * 3 + 2]) problems.push(`db ${db} slot ${slot}: table ${tb} used ${u32[w + tb * 3 + 2]} but holds ${n}`);
+          keys += n;
+        }
+        if (tv !== u32[w + 7]) problems.push(`db ${db} slot ${slot}: volatile count ${u32[w + 7]} but ${tv}`);
+        vol += tv;
+      }
+      if (keys !== this.dbSize(db)) problems.push(`db ${db}: key count ${this.dbSize(db)} but tables hold ${keys}`);
+      if (vol !== this.volatileCount(db)) problems.push(`db ${db}: volatile count ${this.volatileCount(db)} but ${vol}`);
+    }
+  }
+}
+
+function rev32(v: number): number {
+  v = ((v >>> 1) & 0x55555555) | ((v & 0x55555555) << 1);
+  v = ((v >>> 2) & 0x33333333) | ((v & 0x33333333) << 2);
+  v = ((v >>> 4) & 0x0f0f0f0f) | ((v & 0x0f0f0f0f) << 4);
+  v = ((v >>> 8) & 0x00ff00ff) | ((v & 0x00ff00ff) << 8);
+  v = (v >>> 16) | (v << 16);
+  return v >>> 0;
+}
+
+const INT64_MAX = '9223372036854775807';
+const INT64_MIN_ABS = '9223372036854775808';
+/** Canonical integers beyond 2^53 but inside int64 (Redis still encodes them as int). */
+function isBigCanonicalInt(b: Uint8Array): boolean {
+  let i = 0;
+  const neg = b[0] === 0x2d;
+  if (neg) i = 1;
+  if (i >= b.length || b[i] === 0x30) return false;
+  for (let j = i; j < b.length; j++) if (b[j] < 0x30 || b[j] > 0x39) return false;
+  const digits = b.length - i;
+  const lim = neg ? INT64_MIN_ABS : INT64_MAX;
+  if (digits < 19) return true;
+  if (digits > 19) return false;
+  for (let j = 0; j < 19; j++) {
+    const c = b[i + j];
+    const l = lim.charCodeAt(j);
+    if (c !== l) return c < l;
+  }
+  return true;
+}
