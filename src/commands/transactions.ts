@@ -1,4 +1,124 @@
-// Placeholder until this family lands.
+// Transactions (multi.c): MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+// EXEC takes the slot locks of every queued command's keys and every WATCHed key at once, in
+// ascending order, so the whole transaction is atomic across the keyspace and WATCH versions are
+// checked under the same locks that writers take.
 import type { CommandSpec } from './types';
+import type { Client } from '../server/client';
+import { def } from './def';
+import { commandKeys } from './table';
+import { S_WATCHING } from '../server/context';
 
-export const commands: CommandSpec[] = [];
+// Keyless commands that never touch the keyspace: safe inside EXEC without extra locks.
+const KEYLESS_GROUPS = new Set(['connection', 'pubsub', 'transactions']);
+
+function multi(c: Client): void {
+  if (c.inMulti) return c.w.error('ERR MULTI calls can not be nested');
+  c.inMulti = true;
+  c.multiError = false;
+  c.multiQueue = [];
+  c.w.ok();
+}
+
+function discard(c: Client): void {
+  if (!c.inMulti) return c.w.error('ERR DISCARD without MULTI');
+  resetMulti(c);
+  unwatchAll(c);
+  c.w.ok();
+}
+
+function resetMulti(c: Client): void {
+  c.inMulti = false;
+  c.multiError = false;
+  c.multiQueue = [];
+}
+
+export function unwatchAll(c: Client): void {
+  if (c.watched.length > 0) c.srv.addStat(S_WATCHING, -1);
+  c.watched = [];
+}
+
+function watch(c: Client, argv: Buffer[]): void {
+  if (c.inMulti) return c.w.error('ERR WATCH inside MULTI is not allowed');
+  const s = c.store;
+  s.now = Date.now();
+  if (c.watched.length === 0) {
+    c.srv.addStat(S_WATCHING, 1);
+    if (!c.onClose.includes(unwatchAll)) c.onClose.push(unwatchAll);
+  }
+  for (let i = 1; i < argv.length; i++) {
+    const key = argv[i];
+    if (c.watched.some((w) => w.db === c.db && w.key.equals(key))) continue;
+    c.watched.push({ db: c.db, key: Buffer.from(key), version: s.version(c.db, key), expiredAt: s.peek(c.db, key) !== 0 ? 1 : 0 });
+  }
+  c.w.ok();
+}
+
+function unwatch(c: Client): void {
+  unwatchAll(c);
+  c.w.ok();
+}
+
+function exec(c: Client): void {
+  if (!c.inMulti) return c.w.error('ERR EXEC without MULTI');
+  const queue = c.multiQueue;
+  if (c.multiError) {
+    resetMulti(c);
+    unwatchAll(c);
+    return c.w.error('EXECABORT Transaction discarded because of previous errors.');
+  }
+  resetMulti(c);
+  const s = c.store;
+  // Decide the locks: the union of all keys, or everything when a command walks the keyspace.
+  let lockAll = false;
+  const keys: Buffer[] = [];
+  for (const { spec, argv } of queue) {
+    const mode = spec.lockFor !== undefined ? spec.lockFor(argv) : spec.lock ?? 'keys';
+    if (mode === 'all' || (mode === 'none' && !KEYLESS_GROUPS.has(spec.group))) {
+      lockAll = true;
+      break;
+    }
+    if (mode === 'keys') for (const i of commandKeys(spec, argv)) keys.push(argv[i]);
+  }
+  for (const w of c.watched) keys.push(w.key);
+  let nslots = 0;
+  if (lockAll) {
+    s.lockAll();
+    s.allLocked = true;
+  } else if (keys.length > 0) {
+    nslots = c.lockSlotsOf(keys);
+  }
+  c.inExec = true;
+  try {
+    s.now = Date.now();
+    let dirty = false;
+    for (const w of c.watched) {
+      if (s.version(w.db, w.key) !== w.version || (w.expiredAt === 1 && s.peek(w.db, w.key) === 0)) {
+        dirty = true;
+        break;
+      }
+    }
+    unwatchAll(c);
+    if (dirty) {
+      c.w.nilArray();
+      return;
+    }
+    c.w.array(queue.length);
+    for (const { spec, argv } of queue) c.call(spec, argv);
+  } finally {
+    c.inExec = false;
+    if (lockAll) {
+      s.allLocked = false;
+      s.unlockAll();
+    } else {
+      c.unlockSlots(nslots);
+    }
+  }
+}
+
+export const commands: CommandSpec[] = [
+  def('multi', 1, 'noscript loading stale fast allow_busy', [0, 0, 0], 'transactions', 'Mark the start of a transaction block', multi, { since: '1.2.0', lock: 'none', acl: ['fast', 'transaction'] }),
+  def('exec', 1, 'noscript loading stale skip_slowlog', [0, 0, 0], 'transactions', 'Execute all commands issued after MULTI', exec, { since: '1.2.0', lock: 'none', acl: ['slow', 'transaction'] }),
+  def('discard', 1, 'noscript loading stale fast allow_busy', [0, 0, 0], 'transactions', 'Discard all commands issued after MULTI', discard, { since: '2.0.0', lock: 'none', acl: ['fast', 'transaction'] }),
+  def('watch', -2, 'noscript loading stale fast allow_busy', [1, -1, 1], 'transactions', 'Watch the given keys to determine execution of the MULTI/EXEC block', watch, { since: '2.2.0', lock: 'keys', acl: ['fast', 'transaction'] }),
+  def('unwatch', 1, 'noscript loading stale fast allow_busy', [0, 0, 0], 'transactions', 'Forget about all watched keys', unwatch, { since: '2.2.0', lock: 'none', acl: ['fast', 'transaction'] }),
+];

@@ -9,7 +9,7 @@ import { lookupCommand, resolveSubcommand, commandKeys, statBase } from '../comm
 import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS } from './context';
 import { log } from './log';
 
-const slotScratch = new Int32Array(4096);
+let slotScratch = new Int32Array(4096);
 
 // Commands a client may send while MULTI is open that are executed at once, not queued.
 const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
@@ -170,6 +170,7 @@ export class Client {
   }
 
   execute(argv: Buffer[]): void {
+    this.w.resp = this.resp;
     let spec = lookupCommand(argv[0]);
     if (spec === undefined) {
       this.rejectCommand(unknownCommandError(argv));
@@ -223,8 +224,10 @@ export class Client {
     const mark = this.w.mark();
     const mode = spec.lockFor !== undefined ? spec.lockFor(argv) : spec.lock ?? 'keys';
     let nslots = 0;
-    if (mode === 'keys' && !store.allLocked) nslots = this.lockKeys(spec, argv);
-    else if (mode === 'all' && !store.allLocked) {
+    // Inside EXEC the transaction already holds the locks of every key it touches.
+    if (this.inExec || store.allLocked) nslots = 0;
+    else if (mode === 'keys') nslots = this.lockKeys(spec, argv);
+    else if (mode === 'all') {
       store.lockAll();
       store.allLocked = true;
       nslots = -1;
@@ -239,7 +242,7 @@ export class Client {
         this.w.error(`ERR ${(e as Error).message}`);
       }
     } finally {
-      if (nslots > 0) for (let i = nslots - 1; i >= 0; i--) store.unlockSlot(slotScratch[i]);
+      if (nslots > 0) this.unlockSlots(nslots);
       else if (nslots < 0) {
         store.allLocked = false;
         store.unlockAll();
@@ -274,9 +277,15 @@ export class Client {
     return this.lockSlotsOf(idx.map((i) => argv[i]));
   }
 
+  /** Release what lockSlotsOf/lockKeys took (slots in slotScratch), in reverse order. */
+  unlockSlots(n: number): void {
+    for (let i = n - 1; i >= 0; i--) this.store.unlockSlot(slotScratch[i]);
+  }
+
   /** Lock the slots of these keys, ascending, each once. Returns the count (slots in slotScratch). */
   lockSlotsOf(keys: Buffer[]): number {
     const store = this.store;
+    if (keys.length > slotScratch.length) slotScratch = new Int32Array(keys.length * 2);
     let n = 0;
     for (const k of keys) slotScratch[n++] = store.slotOf(k);
     const s = slotScratch.subarray(0, n).sort();
