@@ -55,6 +55,10 @@ export class Client {
   /** While a blocking command waits: called on CLIENT UNBLOCK / shutdown. */
   unblock: ((how: 'timeout' | 'error') => void) | null = null;
   totalCommands = 0;
+  /** When the output buffer first passed the soft limit (0: it is below). */
+  softLimitSince = 0;
+  /** CLIENT REPLY: 0 on, 1 off, 2 skip the next command's reply, 3 skipping this one. */
+  replyMode = 0;
 
   constructor(
     readonly srv: ThreadServer,
@@ -107,9 +111,20 @@ export class Client {
   }
 
   private readonly onCommand = (argv: Buffer[]): boolean => {
-    this.execute(argv);
+    if (this.replyMode === 0) this.execute(argv);
+    else this.executeQuiet(argv);
     return !this.paused && !this.closeAfterFlush && !this.closed;
   };
+
+  /** Run a command while CLIENT REPLY OFF/SKIP drops its reply (CLIENT REPLY ON keeps its OK). */
+  private executeQuiet(argv: Buffer[]): void {
+    const before = this.replyMode;
+    if (before === 2) this.replyMode = 3;
+    const mark = this.w.mark();
+    this.execute(argv);
+    if (this.replyMode !== 0) this.w.rewind(mark);
+    if (this.replyMode === 3) this.replyMode = 0;
+  }
 
   /** Hand the replies written so far to the socket. */
   flush(): void {

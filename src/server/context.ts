@@ -4,6 +4,7 @@ import type { Config } from '../config/config';
 import { Store, STAT_FIELDS } from '../store/keyspace';
 import { ReplyWriter } from '../protocol/writer';
 import type { Client } from './client';
+import type { PubSub } from './pubsub';
 
 // Per-thread statistics, in shared memory so any thread can sum them for INFO.
 export const S_CONNECTIONS = 0;       // total connections received
@@ -44,6 +45,8 @@ export class ThreadServer {
   /** Ask the main thread to do something (shutdown, save...). */
   toMain: (msg: Record<string, unknown>) => void = () => {};
   readonly startTime = Date.now();
+  /** This thread's pub/sub subscribers (set by the worker at start). */
+  pubsub!: PubSub;
   /** Hooks that later subsystems fill (replication and AOF propagation). */
   propagate: ((db: number, argv: Buffer[]) => void) | null = null;
   /** Handlers for requests other threads broadcast to us. */

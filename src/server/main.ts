@@ -1,6 +1,6 @@
 // The main thread: config, the shared heap, worker threads, signals, cron (active expiry, and
 // later save rules and AOF rewrite), relaying the rare cross-thread requests. Serves no clients.
-import { Worker } from 'worker_threads';
+import { Worker, MessageChannel } from 'worker_threads';
 import * as os from 'os';
 import * as path from 'path';
 import { Config, ConfigError } from '../config/config';
@@ -97,6 +97,14 @@ export async function main(argv: string[]): Promise<void> {
 
   const fds = await spawn(1, undefined);
   await Promise.all(Array.from({ length: threads - 1 }, (_, i) => spawn(i + 2, fds)));
+  // A direct port between every pair of workers, for pub/sub messages.
+  for (let a = 0; a < workers.length; a++) {
+    for (let b = a + 1; b < workers.length; b++) {
+      const ch = new MessageChannel();
+      workers[a].postMessage({ type: 'peer', peer: b + 1, port: ch.port1 }, [ch.port1]);
+      workers[b].postMessage({ type: 'peer', peer: a + 1, port: ch.port2 }, [ch.port2]);
+    }
+  }
   log('notice', 'Server initialized');
   log('notice', `Ready to accept connections tcp (port ${config.num('port')}, ${threads} threads)`);
 

@@ -10,6 +10,8 @@ import { Client } from './client';
 import { ThreadServer, S_CONNECTIONS, S_CLIENTS, S_REJECTED_CONN, M_CLIENTS, type CrossThreadRequest } from './context';
 import { configureLog, log } from './log';
 import { installWorkerServices } from './services';
+import { PubSub } from './pubsub';
+import type { MessagePort } from 'worker_threads';
 
 export interface WorkerData {
   sab: SharedArrayBuffer;
@@ -30,6 +32,7 @@ setCommandStatsArea(wd.commandStatsArea);
 const heap = new Heap(wd.sab, wd.threadId);
 const store = new Store(heap, wd.layout);
 const srv = new ThreadServer(wd.threadId, wd.threads, store, config);
+srv.pubsub = new PubSub(srv);
 
 // Cross-thread requests relayed by the main thread.
 let nextReq = 1;
@@ -49,8 +52,15 @@ function handleRequest(req: CrossThreadRequest): unknown {
   return h === undefined ? null : h(req.args);
 }
 
-port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; results: unknown[]; name: string; value: string }) => {
-  if (m.type === 'req') {
+port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; results: unknown[]; name: string; value: string; peer: number; port: MessagePort }) => {
+  if (m.type === 'peer') {
+    // A direct channel to another worker (pub/sub delivery: FIFO per publisher thread).
+    srv.pubsub.peers.set(m.peer, m.port);
+    m.port.on('message', (msg: { type: string; kind: number; channel: Uint8Array; message: Uint8Array }) => {
+      if (msg.type === 'pub') srv.pubsub.onPeerMessage({ type: 'pub', kind: msg.kind, channel: msg.channel, message: msg.message });
+    });
+    m.port.unref();
+  } else if (m.type === 'req') {
     port.postMessage({ type: 'resp', id: m.id, result: handleRequest({ op: m.op, args: m.args }) });
   } else if (m.type === 'bcast-done') {
     const r = pending.get(m.id);

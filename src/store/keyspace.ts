@@ -48,6 +48,10 @@ const VERSION_BITS = 18;
 const NTHREAD_STATS = 256;
 export const STAT_FIELDS = 32;
 
+/** Words of the pub/sub registry: bucket heads, bucket locks, the pattern list head and lock. */
+export const PUBSUB_BUCKETS = 4096;
+export const PUBSUB_WORDS = PUBSUB_BUCKETS * 2 + 4;
+
 export interface Layout {
   dbs: number;
   locks: number;     // i32 index of slot lock words (NSLOTS)
@@ -59,6 +63,7 @@ export interface Layout {
   versions: number;  // u32 index: 2^VERSION_BITS write counters (WATCH)
   stats: number;     // f64 index: per thread STAT_FIELDS counters
   misc: number;      // i32 index: 64 spare words for servers-wide flags
+  pubsub: number;    // u32 index: pub/sub registry (see src/server/pubsub.ts)
 }
 
 export function createLayout(sab: SharedArrayBuffer, dbs: number): Layout {
@@ -72,9 +77,10 @@ export function createLayout(sab: SharedArrayBuffer, dbs: number): Layout {
   const versions = at((1 << VERSION_BITS) * 4) >>> 2;
   const stats = at(NTHREAD_STATS * STAT_FIELDS * 8) >>> 3;
   const misc = at(64 * 4) >>> 2;
+  const pubsub = at(PUBSUB_WORDS * 4) >>> 2;
   const i32 = new Int32Array(sab);
   for (let d = 0; d < dbs; d++) i32[dbmap + d] = d;
-  return { dbs, locks, dbmap, dir, keys, expires, epochs, versions, stats, misc };
+  return { dbs, locks, dbmap, dir, keys, expires, epochs, versions, stats, misc, pubsub };
 }
 void HEAP_DATA_START;
 
@@ -817,6 +823,76 @@ export class Store {
       this.setExpireRaw(db, t, ne, exp);
     }
     return ne;
+  }
+
+  // ---- key-level operations (generic key commands) ----------------------------------------
+
+  /**
+   * find() without touching the LRU (TTL, TYPE, OBJECT: Redis's LOOKUP_NOTOUCH): expired keys
+   * are deleted and missing; counts keyspace hits and misses.
+   */
+  findReadNoTouch(db: number, key: Uint8Array): number {
+    const e0 = this.peek(db, key);
+    if (e0 === 0) {
+      this.find(db, key); // lazy expiry of an expired entry
+      this.keyspaceMisses++;
+      return 0;
+    }
+    this.keyspaceHits++;
+    return e0;
+  }
+
+  /** Set an entry's LRU clock (seconds), e.g. to keep it across a move. */
+  setLru(e: number, v: number): void {
+    this.u32[(e >>> 2) + 5] = v >>> 0;
+  }
+
+  /**
+   * Move a live key's value and expiry to dstKey in dstDb in O(1) (RENAME, MOVE): the value is
+   * relinked, not copied. dstKey must not exist in dstDb (the caller deletes it first) and the
+   * caller holds both slots' locks. Returns the new entry, or 0 if key does not exist.
+   */
+  moveKey(db: number, key: Uint8Array, dstDb: number, dstKey: Uint8Array): number {
+    const t = this.table(db, this.slotOf(key), false);
+    if (t === 0) return 0;
+    const h = fnv(key);
+    let e = this.locate(t, key, h);
+    if (e === 0) return 0;
+    const exp = this.f64[(e >>> 3) + 1];
+    if (exp !== 0 && exp <= this.now) return 0;
+    const u32 = this.u32;
+    const type = this.u8[e + 16];
+    const enc = this.u8[e + 17];
+    const lru = u32[(e >>> 2) + 5];
+    const val = u32[(e >>> 2) + 7];
+    const dt = this.table(dstDb, this.slotOf(dstKey), true);
+    const dh = fnv(dstKey);
+    const ne = this.insertAt(dstDb, dt, dstKey, dh, type, enc, val, type === T_STRING ? val : 0);
+    if (type === T_STRING) {
+      const from = e + ENTRY_HDR + u32[(e >>> 2) + 6];
+      this.u8.copyWithin(this.strOffset(ne), from, from + val);
+    }
+    u32[(ne >>> 2) + 5] = lru;
+    if (exp !== 0) this.setExpireRaw(dstDb, dt, ne, exp);
+    // Unlink the old entry (found again: the insert may have changed its chain) without
+    // freeing the value, which the new entry now owns.
+    e = this.locate(t, key, h);
+    u32[this.linkAddr >>> 2] = u32[e >>> 2];
+    u32[(t >>> 2) + (this.foundTb === 1 ? 5 : 2)]--;
+    Atomics.sub(this.i32, this.L.keys + this.phys(db), 1);
+    if (exp !== 0) this.volatileDelta(db, t, -1);
+    this.heap.freeClass(e, this.u8[e + 18]);
+    this.maybeShrink(t);
+    this.dirty++;
+    this.touchVersion(db, h);
+    this.touchVersion(dstDb, dh);
+    return ne;
+  }
+
+  /** True when a db has no table in this slot (a cheap, lock-free hint for walkers). */
+  slotIsEmpty(db: number, slot: number): boolean {
+    const t = Atomics.load(this.u32, this.L.dir + this.phys(db) * NSLOTS + slot);
+    return t === 0;
   }
 
   // ---- structure checker ---------------------------------------------------------------
