@@ -548,9 +548,9 @@ const KS_R_SLOW = ['keyspace', 'read', 'slow'];
 
 const objectSubcommands: CommandSpec[] = [
   def('encoding', 3, 'readonly', [2, 2, 1], 'generic', 'Inspect the internal encoding of a Redis object', objectEncoding, { since: '2.2.3', complexity: 'O(1)', acl: KS_R_SLOW }),
-  def('freq', 3, 'readonly', [2, 2, 1], 'generic', 'Get the logarithmic access frequency counter of a Redis object', objectFreq, { since: '4.0.0', complexity: 'O(1)', acl: KS_R_SLOW }),
-  def('help', 2, 'loading stale', [0, 0, 0], 'generic', 'Show helpful text about the different subcommands', objectHelp, { since: '6.2.0', complexity: 'O(1)', lock: 'none', acl: ['keyspace', 'slow'] }),
   def('idletime', 3, 'readonly', [2, 2, 1], 'generic', 'Get the time since a Redis object was last accessed', objectIdletime, { since: '2.2.3', complexity: 'O(1)', acl: KS_R_SLOW }),
+  def('help', 2, 'loading stale', [0, 0, 0], 'generic', 'Show helpful text about the different subcommands', objectHelp, { since: '6.2.0', complexity: 'O(1)', lock: 'none', acl: ['keyspace', 'slow'] }),
+  def('freq', 3, 'readonly', [2, 2, 1], 'generic', 'Get the logarithmic access frequency counter of a Redis object', objectFreq, { since: '4.0.0', complexity: 'O(1)', acl: KS_R_SLOW }),
   def('refcount', 3, 'readonly', [2, 2, 1], 'generic', 'Get the number of references to the value of the key', objectRefcount, { since: '2.2.3', complexity: 'O(1)', acl: KS_R_SLOW }),
 ];
 

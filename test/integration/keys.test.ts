@@ -113,6 +113,52 @@ describe('differential: generic key commands', () => {
       DBSIZE
     `));
 
+  it('collections: TYPE / COPY / RENAME / MOVE / OBJECT ENCODING / SCAN TYPE on sets', () =>
+    same(`
+      SADD small 1 2 3
+      SADD mixed a b c
+      SADD big ${Array.from({ length: 140 }, (_, i) => `m${i}`).join(' ')}
+      TYPE small
+      TYPE mixed
+      OBJECT ENCODING small
+      OBJECT ENCODING mixed
+      OBJECT ENCODING big
+      OBJECT REFCOUNT big
+      COPY small small2
+      COPY mixed mixed2
+      COPY big big2
+      OBJECT ENCODING small2
+      OBJECT ENCODING big2
+      SADD small2 4
+      [unordered] SMEMBERS small
+      [unordered] SMEMBERS small2
+      SCARD big2
+      SREM big m1
+      SCARD big
+      SCARD big2
+      EXPIRE mixed 100
+      RENAME mixed m
+      [approx] TTL m
+      [unordered] SMEMBERS m
+      RENAME big small
+      TYPE small
+      SCARD small
+      COPY small m REPLACE
+      SCARD m
+      TTL m
+      MOVE m 4
+      SELECT 4
+      SCARD m
+      OBJECT ENCODING m
+      SELECT 0
+      SET str v
+      [unordered] SCAN 0 TYPE set COUNT 1000
+      [unordered] SCAN 0 TYPE string COUNT 1000
+      [unordered] KEYS *
+      FLUSHALL
+      DBSIZE
+    `));
+
   it('KEYS (unordered), RANDOMKEY, FLUSHDB / FLUSHALL', () =>
     same(`
       MSET hello 1 hallo 2 hxllo 3 foo 4 "a*b" 5 user:1 6 user:2 7 {x}y 8
@@ -432,7 +478,19 @@ describe('concurrency', () => {
           await p.exec();
         }
       });
-      await Promise.all(mixed);
+      // Walkers and whole-keyspace commands run alongside the writers.
+      const walker = (async () => {
+        const c = clients[0];
+        for (let round = 0; round < 20; round++) {
+          await c.keys('*');
+          await c.scan('0', 'COUNT', '5');
+          await c.dbsize();
+          await c.randomkey();
+          if (round % 5 === 4) await c.swapdb(0, 1);
+          if (round === 10) await c.flushdb();
+        }
+      })();
+      await Promise.all([...mixed, walker]);
       await srv.check();
       const size = await clients[0].dbsize();
       const all = await clients[0].keys('*');
