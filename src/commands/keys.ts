@@ -279,11 +279,18 @@ function randomkey(c: Client): void {
   for (let tries = 0; tries < 100; tries++) {
     const total = s.dbSize(db);
     if (total <= 0) break;
-    // Choose a slot weighted by its key count (counts read without locks: a hint, rechecked).
-    let pick = Math.floor(Math.random() * total);
+    // A random slot when most slots hold keys (O(1)); otherwise a slot weighted by its key count
+    // (counts read without locks: a hint, rechecked under the lock).
     let slot = -1;
+    if (total >= NSLOTS) {
+      for (let r = 0; r < 16 && slot < 0; r++) {
+        const i = Math.floor(Math.random() * NSLOTS);
+        if (!s.slotIsEmpty(db, i) && s.slotKeyCount(db, i) > 0) slot = i;
+      }
+    }
+    let pick = Math.floor(Math.random() * total);
     let last = -1;
-    for (let i = 0; i < NSLOTS; i++) {
+    for (let i = 0; i < NSLOTS && slot < 0; i++) {
       if (s.slotIsEmpty(db, i)) continue;
       const n = s.slotKeyCount(db, i);
       if (n === 0) continue;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Redis from 'ioredis';
 import { script, startPair, type Pair } from '../helpers/diff';
 import { startShardis } from '../helpers/server';
-import type { RawClient, Reply } from '../helpers/resp';
+import { RawClient, show, type Reply } from '../helpers/resp';
 
 let d: Pair;
 beforeAll(async () => {
@@ -313,6 +313,41 @@ describe('differential: generic key commands', () => {
       [unordered] KEYS *
       TTL j
     `));
+});
+
+describe('WATCH sees key-level writes from another connection', () => {
+  const cases: string[][][] = [
+    [['SET', 'w', '1']],
+    [['RENAME', 'w', 'w2']],
+    [['SET', 'w0', '0'], ['RENAME', 'w0', 'w']],
+    [['EXPIRE', 'w', '100']],
+    [['PERSIST', 'w']],
+    [['MOVE', 'w', '1']],
+    [['COPY', 'w0', 'w', 'REPLACE']],
+    [['UNLINK', 'w']],
+    [['FLUSHDB']],
+    [['FLUSHALL']],
+    [['SELECT', '1'], ['SET', 'w', 'x'], ['SWAPDB', '0', '1']],
+    [['PEXPIRE', 'w', '-1']],
+    [['TTL', 'w'], ['TYPE', 'w'], ['OBJECT', 'ENCODING', 'w'], ['KEYS', '*'], ['SCAN', '0']],
+  ];
+  it.each(cases.map((c, i) => [i, c] as const))('case %i', async (_i, other) => {
+    const res = await d.each(async (c, _side, port) => {
+      await c.call('SET', 'w', 'v', 'EX', '1000');
+      await c.call('SET', 'w0', 'v0');
+      await c.call('WATCH', 'w');
+      const o = await RawClient.connect(port);
+      try {
+        for (const cmd of other) await o.call(...cmd);
+      } finally {
+        await o.close();
+      }
+      await c.call('MULTI');
+      await c.call('PING');
+      return show(await c.call('EXEC'));
+    });
+    expect(res.shardis).toBe(res.redis);
+  });
 });
 
 async function scanAll(c: RawClient, extra: string[]): Promise<string[]> {
