@@ -517,6 +517,14 @@ function ttlGeneric(c: Client, argv: Buffer[], ms: boolean, abs: boolean): void 
   if (e === 0) return c.w.int(-2);
   const at = s.expireAt(e);
   if (at === 0) return c.w.int(-1);
+  if (at > Number.MAX_SAFE_INTEGER) {
+    // Beyond 2^53 ms the f64 holds the nearest double: its shortest decimal form is the integer
+    // that was given (e.g. 9223372036854775000), so compute with that, exactly, as Redis does.
+    let b = BigInt(String(at));
+    if (b > I64_MAX) b = I64_MAX;
+    if (!abs) b -= BigInt(s.now);
+    return c.w.bigint(ms ? b : (b + 500n) / 1000n);
+  }
   let t = abs ? at : at - s.now;
   if (t < 0) t = 0;
   c.w.int(ms ? t : Math.floor((t + 500) / 1000));

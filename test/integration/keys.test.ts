@@ -289,6 +289,12 @@ describe('differential: generic key commands', () => {
       EXPIRETIME k
       EXPIREAT k 9223372036854775807
       PEXPIREAT k 9223372036854775807
+      PEXPIRETIME k
+      EXPIRETIME k
+      EXPIREAT k 9223372036854775
+      EXPIRETIME k
+      PEXPIRETIME k
+      [approx] TTL k
       EXPIREAT k 1
       EXISTS k
       SET k v
