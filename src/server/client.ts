@@ -8,6 +8,8 @@ import type { CommandSpec } from '../commands/types';
 import { lookupCommand, resolveSubcommand, commandKeys, statBase } from '../commands/table';
 import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS } from './context';
 import { log } from './log';
+import { unwatchAll } from '../commands/transactions';
+import { slowlogState, slowlogPush } from './services';
 
 let slotScratch = new Int32Array(4096);
 
@@ -200,7 +202,17 @@ export class Client {
       spec = sub;
     }
     if ((spec.arity > 0 && argv.length !== spec.arity) || argv.length < -spec.arity) {
-      this.rejectCommand(`ERR wrong number of arguments for '${spec.fullName}' command`);
+      const err = `ERR wrong number of arguments for '${spec.fullName}' command`;
+      if (spec.fullName === 'exec') {
+        // Redis discards the transaction and names the reason.
+        this.inMulti = false;
+        this.multiQueue = [];
+        this.multiError = false;
+        unwatchAll(this);
+        this.rejectCommand(`EXECABORT Transaction discarded because of: ${err.slice(4)}`);
+        return;
+      }
+      this.rejectCommand(err);
       return;
     }
     if (!this.authenticated && !spec.flags.includes('no_auth')) {
@@ -264,6 +276,7 @@ export class Client {
       }
     }
     const us = (performance.now() - t0) * 1000;
+    if (us >= slowlogState.threshold && !spec.flags.includes('skip_slowlog')) slowlogPush(this, argv, us);
     const base = statBase(this.srv.threadId, spec);
     const f = store.f64;
     f[base] += 1;
