@@ -1,9 +1,17 @@
-// Connection and server commands: PING, ECHO, QUIT, SELECT, DEBUG...
+// Server commands: PING, ECHO, QUIT, SELECT, DEBUG, INFO, COMMAND, CONFIG, TIME, SHUTDOWN,
+// LASTSAVE, SLOWLOG, MEMORY, ROLE. Connection commands (HELLO, AUTH, CLIENT...) are in connection.ts.
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import { def } from './def';
-import { E_DB_INDEX, is, parseIntArg } from './args';
-import { NSLOTS } from '../store/crc16';
+import { E_DB_INDEX, E_SYNTAX, E_NOT_INT, is, parseIntArg } from './args';
+import { allCommands, commandByName, commandKeys, resolveSubcommand, resetCommandStats } from './table';
+import { acrossThreads, writeHelp } from './connection';
+import { genInfo, infoSectionsFor, saveState, bytesToHuman, type ThreadInfo } from '../server/info';
+import type { SlowlogEntry } from '../server/services';
+import { globMatchStr } from '../config/glob';
+import { T_STRING } from '../store/keyspace';
+import { classSize } from '../store/heap';
+import { M_LOADING } from '../server/context';
 
 function ping(c: Client, argv: Buffer[]): void {
   if (argv.length > 2) return c.w.error("ERR wrong number of arguments for 'ping' command");
@@ -58,11 +66,674 @@ function debugLock(argv: Buffer[]): 'keys' | 'all' {
   return argv.length > 1 && is(argv[1], 'check') ? 'all' : 'keys';
 }
 
-export const commands: CommandSpec[] = [
-  def('ping', -1, 'fast', [0, 0, 0], 'connection', 'Ping the server', ping, { lock: 'none', acl: ['fast', 'connection'] }),
-  def('echo', 2, 'fast', [0, 0, 0], 'connection', 'Echo the given string', echo, { lock: 'none', acl: ['fast', 'connection'] }),
-  def('quit', -1, 'allow_busy noscript loading stale fast no_auth', [0, 0, 0], 'connection', 'Close the connection', quit, { lock: 'none', acl: ['fast', 'connection'] }),
-  def('select', 2, 'loading stale fast', [0, 0, 0], 'connection', 'Change the selected database for the current connection', select, { lock: 'none', acl: ['fast', 'connection'] }),
-  def('debug', -2, 'admin noscript loading stale', [0, 0, 0], 'server', 'A container for debugging commands', debug, { lockFor: debugLock, acl: ['admin', 'slow', 'dangerous'] }),
+// ---------------------------------------------------------------------------------------------
+// INFO
+
+function info(c: Client, argv: Buffer[]): void {
+  const sections = infoSectionsFor(argv.slice(1).map((a) => a.toString('latin1')));
+  acrossThreads(c, { op: 'info', args: [] }, (cl, results) => {
+    const infos = results.filter((r): r is ThreadInfo => typeof r === 'object' && r !== null && 'errors' in r);
+    cl.w.verbatim(genInfo(cl.srv, sections, infos));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// COMMAND
+
+const FLAG_ORDER = [
+  'write', 'readonly', 'denyoom', 'module', 'admin', 'pubsub', 'noscript', 'blocking', 'loading', 'stale',
+  'skip_monitor', 'skip_slowlog', 'asking', 'fast', 'no_auth', 'may_replicate', 'sentinel', 'only_sentinel',
+  'no_mandatory_keys', 'protected', 'module_no_cluster', 'no_async_loading', 'no_multi', 'movablekeys', 'allow_busy',
 ];
-void NSLOTS;
+const ACL_ORDER = [
+  'keyspace', 'read', 'write', 'set', 'sortedset', 'list', 'hash', 'string', 'bitmap', 'hyperloglog', 'geo', 'stream',
+  'pubsub', 'admin', 'fast', 'slow', 'blocking', 'dangerous', 'connection', 'transaction', 'scripting',
+];
+const GROUP_ACL: Record<string, string> = {
+  generic: 'keyspace', string: 'string', list: 'list', set: 'set', sorted_set: 'sortedset', hash: 'hash',
+  pubsub: 'pubsub', transactions: 'transaction', connection: 'connection', scripting: 'scripting',
+  hyperloglog: 'hyperloglog', geo: 'geo', stream: 'stream', bitmap: 'bitmap',
+};
+/** Command tips Redis 7.0 shows for the commands of this family. */
+const TIPS: Record<string, string[]> = {
+  ping: ['request_policy:all_shards', 'response_policy:all_succeeded'],
+  info: ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'],
+  time: ['nondeterministic_output'],
+  lastsave: ['nondeterministic_output'],
+  randomkey: ['nondeterministic_output'],
+  keys: ['request_policy:all_shards', 'nondeterministic_output_order'],
+  scan: ['nondeterministic_output', 'request_policy:special'],
+  dbsize: ['request_policy:all_shards', 'response_policy:agg_sum'],
+  command: ['nondeterministic_output_order'],
+  'command|docs': ['nondeterministic_output_order'],
+  'command|info': ['nondeterministic_output_order'],
+  'command|list': ['nondeterministic_output_order'],
+  'client|list': ['nondeterministic_output'],
+  'client|info': ['nondeterministic_output'],
+  'config|set': ['request_policy:all_nodes', 'response_policy:all_succeeded'],
+  'config|resetstat': ['request_policy:all_nodes', 'response_policy:all_succeeded'],
+  'config|rewrite': ['request_policy:all_nodes', 'response_policy:all_succeeded'],
+  'slowlog|reset': ['request_policy:all_nodes', 'response_policy:all_succeeded'],
+  'slowlog|len': ['request_policy:all_nodes', 'response_policy:agg_sum', 'nondeterministic_output'],
+  'slowlog|get': ['request_policy:all_nodes', 'nondeterministic_output'],
+  'memory|stats': ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'],
+  'memory|doctor': ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'],
+  'memory|malloc-stats': ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'],
+  'memory|purge': ['request_policy:all_shards', 'response_policy:all_succeeded'],
+};
+
+function commandFlags(spec: CommandSpec): string[] {
+  const set = new Set(spec.flags);
+  if (spec.keys !== undefined) set.add('movablekeys');
+  const out = FLAG_ORDER.filter((f) => set.has(f));
+  for (const f of spec.flags) if (!out.includes(f)) out.push(f);
+  return out;
+}
+
+/** ACL categories: the declared ones plus those Redis derives from the flags, in Redis's order. */
+export function aclCategories(spec: CommandSpec): string[] {
+  const set = new Set<string>(spec.acl ?? []);
+  if (spec.acl === undefined && GROUP_ACL[spec.group] !== undefined && spec.subcommands === undefined) set.add(GROUP_ACL[spec.group]);
+  const f = spec.flags;
+  if (f.includes('write')) set.add('write');
+  if (f.includes('readonly') && !set.has('scripting')) set.add('read');
+  if (f.includes('admin')) {
+    set.add('admin');
+    set.add('dangerous');
+  }
+  if (f.includes('pubsub')) set.add('pubsub');
+  if (f.includes('fast')) set.add('fast');
+  if (f.includes('blocking')) set.add('blocking');
+  if (!set.has('fast')) set.add('slow');
+  return ACL_ORDER.filter((a) => set.has(a));
+}
+
+function keySpecFlags(spec: CommandSpec): string[] {
+  if (spec.flags.includes('write')) return ['RW', 'update'];
+  return ['RO', 'access'];
+}
+
+function hasKeys(spec: CommandSpec): boolean {
+  return spec.keys !== undefined || spec.firstKey > 0;
+}
+
+function writeKeySpecs(c: Client, spec: CommandSpec): void {
+  const w = c.w;
+  if (!hasKeys(spec)) {
+    w.set(0);
+    return;
+  }
+  w.set(1);
+  w.map(3);
+  w.bulkStr('flags');
+  const flags = keySpecFlags(spec);
+  w.set(flags.length);
+  for (const f of flags) w.simple(f);
+  w.bulkStr('begin_search');
+  if (spec.keys !== undefined && spec.firstKey <= 0) {
+    w.map(2);
+    w.bulkStr('type');
+    w.bulkStr('unknown');
+    w.bulkStr('spec');
+    w.map(0);
+    w.bulkStr('find_keys');
+    w.map(2);
+    w.bulkStr('type');
+    w.bulkStr('unknown');
+    w.bulkStr('spec');
+    w.map(0);
+    return;
+  }
+  w.map(2);
+  w.bulkStr('type');
+  w.bulkStr('index');
+  w.bulkStr('spec');
+  w.map(1);
+  w.bulkStr('index');
+  w.int(spec.firstKey);
+  w.bulkStr('find_keys');
+  w.map(2);
+  w.bulkStr('type');
+  w.bulkStr('range');
+  w.bulkStr('spec');
+  w.map(3);
+  w.bulkStr('lastkey');
+  w.int(spec.lastKey < 0 ? spec.lastKey : spec.lastKey - spec.firstKey);
+  w.bulkStr('keystep');
+  w.int(spec.step);
+  w.bulkStr('limit');
+  w.int(0);
+}
+
+function writeCommandInfo(c: Client, spec: CommandSpec): void {
+  const w = c.w;
+  w.array(10);
+  w.bulkStr(spec.fullName ?? spec.name);
+  w.int(spec.arity);
+  const flags = commandFlags(spec);
+  w.set(flags.length);
+  for (const f of flags) w.simple(f);
+  w.int(spec.firstKey);
+  w.int(spec.lastKey);
+  w.int(spec.step);
+  const acl = aclCategories(spec);
+  w.set(acl.length);
+  for (const a of acl) w.simple(`@${a}`);
+  const tips = TIPS[spec.fullName ?? spec.name] ?? [];
+  w.set(tips.length);
+  for (const t of tips) w.bulkStr(t);
+  writeKeySpecs(c, spec);
+  const subs = spec.subcommands ?? [];
+  w.set(subs.length);
+  for (const s of subs) writeCommandInfo(c, s);
+}
+
+function writeCommandDocs(c: Client, spec: CommandSpec): void {
+  const w = c.w;
+  const subs = spec.subcommands ?? [];
+  w.map(3 + (spec.complexity !== undefined ? 1 : 0) + (subs.length > 0 ? 1 : 0));
+  w.bulkStr('summary');
+  w.bulkStr(spec.summary);
+  w.bulkStr('since');
+  w.bulkStr(spec.since);
+  w.bulkStr('group');
+  w.bulkStr(spec.group);
+  if (spec.complexity !== undefined) {
+    w.bulkStr('complexity');
+    w.bulkStr(spec.complexity);
+  }
+  if (subs.length > 0) {
+    w.bulkStr('subcommands');
+    w.map(subs.length);
+    for (const s of subs) {
+      w.bulkStr(s.fullName ?? s.name);
+      writeCommandDocs(c, s);
+    }
+  }
+}
+
+/** A command or "container|subcommand" by name. */
+function lookupByFullName(name: string): CommandSpec | undefined {
+  const bar = name.indexOf('|');
+  if (bar < 0) return commandByName(name);
+  const parent = commandByName(name.slice(0, bar));
+  if (parent === undefined) return undefined;
+  return resolveSubcommand(parent, Buffer.from(name.slice(bar + 1), 'latin1'));
+}
+
+function commandAll(c: Client): void {
+  c.w.array(allCommands.length);
+  for (const spec of allCommands) writeCommandInfo(c, spec);
+}
+
+function commandContainer(c: Client, argv: Buffer[]): void {
+  if (argv.length === 1) return commandAll(c);
+  c.w.error(`ERR unknown subcommand '${argv[1].toString()}'. Try COMMAND HELP.`);
+}
+
+function commandCount(c: Client): void {
+  c.w.int(allCommands.length);
+}
+
+function commandInfo(c: Client, argv: Buffer[]): void {
+  if (argv.length === 2) return commandAll(c);
+  c.w.array(argv.length - 2);
+  for (let i = 2; i < argv.length; i++) {
+    const spec = lookupByFullName(argv[i].toString('latin1'));
+    if (spec === undefined) c.w.nil();
+    else writeCommandInfo(c, spec);
+  }
+}
+
+function commandDocs(c: Client, argv: Buffer[]): void {
+  const specs: CommandSpec[] = [];
+  if (argv.length === 2) specs.push(...allCommands);
+  else {
+    for (let i = 2; i < argv.length; i++) {
+      const spec = lookupByFullName(argv[i].toString('latin1'));
+      if (spec !== undefined) specs.push(spec);
+    }
+  }
+  c.w.map(specs.length);
+  for (const spec of specs) {
+    c.w.bulkStr(spec.fullName ?? spec.name);
+    writeCommandDocs(c, spec);
+  }
+}
+
+/** The keys of a full command line (argv[2..]), or an error text. */
+function getKeys(argv: Buffer[]): { spec: CommandSpec; keys: number[] } | string {
+  const cmd = argv.slice(2);
+  let spec = lookupByFullName(cmd[0].toString('latin1'));
+  if (spec !== undefined && spec.subcommands !== undefined && cmd.length >= 2) {
+    spec = resolveSubcommand(spec, cmd[1]);
+  }
+  if (spec === undefined) return 'ERR Invalid command specified';
+  if (!hasKeys(spec)) return 'ERR The command has no key arguments';
+  if ((spec.arity > 0 && spec.arity !== cmd.length) || cmd.length < -spec.arity) return 'ERR Invalid number of arguments specified for command';
+  const keys = commandKeys(spec, cmd);
+  if (keys.length === 0 && !spec.flags.includes('no_mandatory_keys')) return 'ERR Invalid arguments specified for command';
+  return { spec, keys };
+}
+
+function commandGetkeys(c: Client, argv: Buffer[]): void {
+  const r = getKeys(argv);
+  if (typeof r === 'string') return c.w.error(r);
+  c.w.array(r.keys.length);
+  for (const k of r.keys) c.w.bulk(argv[k + 2]);
+}
+
+function commandGetkeysandflags(c: Client, argv: Buffer[]): void {
+  const r = getKeys(argv);
+  if (typeof r === 'string') return c.w.error(r);
+  const flags = keySpecFlags(r.spec);
+  c.w.array(r.keys.length);
+  for (const k of r.keys) {
+    c.w.array(2);
+    c.w.bulk(argv[k + 2]);
+    c.w.set(flags.length);
+    for (const f of flags) c.w.simple(f);
+  }
+}
+
+function commandList(c: Client, argv: Buffer[]): void {
+  let match: (spec: CommandSpec) => boolean = () => true;
+  if (argv.length === 5 && is(argv[2], 'filterby')) {
+    const v = argv[4].toString('latin1');
+    if (is(argv[3], 'module')) match = () => false;
+    else if (is(argv[3], 'aclcat')) {
+      const cat = v.toLowerCase();
+      match = (s) => aclCategories(s).includes(cat);
+    } else if (is(argv[3], 'pattern')) match = (s) => globMatchStr(v, s.fullName ?? s.name, true);
+    else return c.w.error(E_SYNTAX);
+  } else if (argv.length !== 2) {
+    return c.w.error(E_SYNTAX);
+  }
+  const names: string[] = [];
+  for (const spec of allCommands) {
+    if (match(spec)) names.push(spec.fullName ?? spec.name);
+    for (const s of spec.subcommands ?? []) if (match(s)) names.push(s.fullName ?? s.name);
+  }
+  c.w.array(names.length);
+  for (const n of names) c.w.bulkStr(n);
+}
+
+const COMMAND_HELP = [
+  'COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  '(no subcommand)',
+  '    Return details about all Redis commands.',
+  'COUNT',
+  '    Return the total number of commands in this Redis server.',
+  'LIST',
+  '    Return a list of all commands in this Redis server.',
+  'INFO [<command-name> ...]',
+  '    Return details about multiple Redis commands.',
+  '    If no command names are given, documentation details for all',
+  '    commands are returned.',
+  'DOCS [<command-name> ...]',
+  '    Return documentation details about multiple Redis commands.',
+  '    If no command names are given, documentation details for all',
+  '    commands are returned.',
+  'GETKEYS <full-command>',
+  '    Return the keys from a full Redis command.',
+  'GETKEYSANDFLAGS <full-command>',
+  '    Return the keys and the access flags from a full Redis command.',
+  'HELP',
+  '    Prints this help.',
+];
+
+// ---------------------------------------------------------------------------------------------
+// CONFIG
+
+function configGet(c: Client, argv: Buffer[]): void {
+  const patterns: string[] = [];
+  for (let i = 2; i < argv.length; i++) patterns.push(argv[i].toString('latin1'));
+  const pairs = c.srv.config.getMatching(patterns);
+  c.w.map(pairs.length);
+  for (const [k, v] of pairs) {
+    c.w.bulkStr(k);
+    c.w.bulkStr(v);
+  }
+}
+
+function configSet(c: Client, argv: Buffer[]): void {
+  if ((argv.length - 2) % 2 !== 0) return c.w.error(E_SYNTAX);
+  const pairs: Array<[string, string]> = [];
+  for (let i = 2; i < argv.length; i += 2) pairs.push([argv[i].toString(), argv[i + 1].toString()]);
+  const local = c.addr.startsWith('127.') || c.addr.startsWith('::1') || c.addr.startsWith('?');
+  const err = c.srv.config.set(pairs, { localClient: local, loading: c.srv.misc(M_LOADING) !== 0 });
+  if (err !== null) return c.w.error(err);
+  for (const [typed, value] of pairs) {
+    const name = typed.toLowerCase();
+    for (const l of c.srv.configListeners) l(name, value);
+    c.srv.toMain({ type: 'config', name, value });
+  }
+  c.w.ok();
+}
+
+function configResetstat(c: Client): void {
+  resetCommandStats(c.store.f64, c.srv.threads);
+  acrossThreads(c, { op: 'resetstat', args: [] }, (cl) => cl.w.ok());
+}
+
+function configRewrite(c: Client): void {
+  const cfg = c.srv.config as unknown as { configFile?: string; rewrite?: () => string | null };
+  if (cfg.configFile === undefined || cfg.configFile === '' || typeof cfg.rewrite !== 'function') {
+    return c.w.error('ERR The server is running without a config file');
+  }
+  const err = cfg.rewrite();
+  if (err !== null) return c.w.error(err.startsWith('ERR ') ? err : `ERR Rewriting config file: ${err}`);
+  c.w.ok();
+}
+
+const CONFIG_HELP = [
+  'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'GET <pattern>',
+  '    Return parameters matching the glob-like <pattern> and their values.',
+  'SET <directive> <value>',
+  '    Set the configuration <directive> to <value>.',
+  'RESETSTAT',
+  '    Reset statistics reported by the INFO command.',
+  'REWRITE',
+  '    Rewrite the configuration file.',
+  'HELP',
+  '    Prints this help.',
+];
+
+// ---------------------------------------------------------------------------------------------
+// TIME, LASTSAVE, ROLE, SHUTDOWN
+
+function time(c: Client): void {
+  const us = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  const sec = Math.floor(us / 1e6);
+  c.w.array(2);
+  c.w.bulkStr(String(sec));
+  c.w.bulkStr(String(us - sec * 1e6));
+}
+
+function lastsave(c: Client): void {
+  c.w.int(saveState.lastSave);
+}
+
+function role(c: Client): void {
+  c.w.array(3);
+  c.w.bulkStr('master');
+  c.w.int(0);
+  c.w.array(0);
+}
+
+function shutdown(c: Client, argv: Buffer[]): void {
+  let nosave = false;
+  let save = false;
+  let abort = false;
+  let now = false;
+  let force = false;
+  for (let i = 1; i < argv.length; i++) {
+    if (is(argv[i], 'nosave')) nosave = true;
+    else if (is(argv[i], 'save')) save = true;
+    else if (is(argv[i], 'now')) now = true;
+    else if (is(argv[i], 'force')) force = true;
+    else if (is(argv[i], 'abort')) abort = true;
+    else return c.w.error(E_SYNTAX);
+  }
+  if ((abort && argv.length !== 2) || (nosave && save)) return c.w.error(E_SYNTAX);
+  if (abort) return c.w.error('ERR No shutdown in progress.');
+  c.srv.toMain({ type: 'shutdown', save, nosave, now, force });
+  // Like Redis, no reply: the connection closes when the server exits.
+  c.pause();
+}
+
+// ---------------------------------------------------------------------------------------------
+// SLOWLOG
+
+function slowlogGet(c: Client, argv: Buffer[]): void {
+  let count = 10;
+  if (argv.length === 3) {
+    const n = parseIntArg(argv[2]);
+    if (n === null || n < -1) return c.w.error('ERR count should be greater than or equal to -1');
+    count = n;
+  } else if (argv.length > 3) {
+    return c.w.error(E_SYNTAX);
+  }
+  acrossThreads(c, { op: 'slowlog-get', args: [count] }, (cl, results) => {
+    const all: SlowlogEntry[] = [];
+    for (const r of results) if (Array.isArray(r)) all.push(...(r as SlowlogEntry[]));
+    all.sort((a, b) => b.id - a.id);
+    const n = count < 0 ? all.length : Math.min(count, all.length);
+    const w = cl.w;
+    w.array(n);
+    for (let i = 0; i < n; i++) {
+      const e = all[i];
+      w.array(6);
+      w.int(e.id);
+      w.int(e.time);
+      w.int(e.usec);
+      w.array(e.args.length);
+      for (const a of e.args) w.bulk(Buffer.from(a, 'latin1'));
+      w.bulkStr(e.addr);
+      w.bulkStr(e.name);
+    }
+  });
+}
+
+function slowlogLen(c: Client): void {
+  acrossThreads(c, { op: 'slowlog-len', args: [] }, (cl, results) => {
+    let n = 0;
+    for (const r of results) if (typeof r === 'number') n += r;
+    cl.w.int(n);
+  });
+}
+
+function slowlogReset(c: Client): void {
+  acrossThreads(c, { op: 'slowlog-reset', args: [] }, (cl) => cl.w.ok());
+}
+
+const SLOWLOG_HELP = [
+  'SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'GET [<count>]',
+  '    Return top <count> entries from the slowlog (default: 10, -1 mean all).',
+  '    Entries are made of:',
+  '    id, timestamp, time in microseconds, arguments array, client IP and port,',
+  '    client name',
+  'LEN',
+  '    Return the length of the slowlog.',
+  'RESET',
+  '    Reset the slowlog.',
+  'HELP',
+  '    Prints this help.',
+];
+
+// ---------------------------------------------------------------------------------------------
+// MEMORY
+
+/** Approximate bytes of a key: its entry (key, header, inline string) plus its object. */
+function entryBytes(c: Client, e: number): number {
+  const s = c.store;
+  let n = classSize[s.u8[e + 18]];
+  if (s.type(e) !== T_STRING) n += 64;
+  return n;
+}
+
+function memoryUsage(c: Client, argv: Buffer[]): void {
+  if (argv.length === 5 && is(argv[3], 'samples')) {
+    if (parseIntArg(argv[4]) === null) return c.w.error(E_NOT_INT);
+  } else if (argv.length !== 3) {
+    return c.w.error(E_SYNTAX);
+  }
+  const e = c.store.peek(c.db, argv[2]);
+  if (e === 0) return c.w.nil();
+  c.w.int(entryBytes(c, e) + 8);
+}
+
+function memoryStats(c: Client): void {
+  const heap = c.store.heap;
+  const used = heap.usedBytes();
+  const rss = process.memoryUsage().rss;
+  const top = heap.topBytes();
+  let keys = 0;
+  const dbs: Array<[number, number]> = [];
+  for (let db = 0; db < c.store.dbs; db++) {
+    const n = c.store.dbSize(db);
+    if (n > 0) dbs.push([db, n]);
+    keys += n;
+  }
+  const w = c.w;
+  w.map(27 + dbs.length);
+  const int = (k: string, v: number): void => {
+    w.bulkStr(k);
+    w.int(Math.round(v));
+  };
+  const dbl = (k: string, v: number): void => {
+    w.bulkStr(k);
+    w.double(v);
+  };
+  int('peak.allocated', used);
+  int('total.allocated', used);
+  int('startup.allocated', 0);
+  int('replication.backlog', 0);
+  int('clients.slaves', 0);
+  int('clients.normal', 0);
+  int('cluster.links', 0);
+  int('aof.buffer', 0);
+  int('lua.caches', 0);
+  int('functions.caches', 0);
+  for (const [db, n] of dbs) {
+    w.bulkStr(`db.${db}`);
+    w.map(3);
+    int('overhead.hashtable.main', n * 8);
+    int('overhead.hashtable.expires', c.store.volatileCount(db) * 8);
+    int('overhead.hashtable.slot-to-keys', 0);
+  }
+  int('overhead.total', 0);
+  int('keys.count', keys);
+  int('keys.bytes-per-key', keys === 0 ? 0 : Math.floor(used / keys));
+  int('dataset.bytes', used);
+  dbl('dataset.percentage', 100);
+  dbl('peak.percentage', 100);
+  int('allocator.allocated', used);
+  int('allocator.active', top);
+  int('allocator.resident', rss);
+  dbl('allocator-fragmentation.ratio', used === 0 ? 1 : top / used);
+  int('allocator-fragmentation.bytes', top - used);
+  dbl('allocator-rss.ratio', top === 0 ? 1 : rss / top);
+  int('allocator-rss.bytes', rss - top);
+  dbl('rss-overhead.ratio', 1);
+  int('rss-overhead.bytes', 0);
+  dbl('fragmentation', used === 0 ? 1 : rss / used);
+  int('fragmentation.bytes', rss - used);
+}
+
+function memoryDoctor(c: Client): void {
+  const used = c.store.heap.usedBytes();
+  if (used < 5 * 1024 * 1024) {
+    return c.w.verbatim(
+      "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.",
+    );
+  }
+  c.w.verbatim(`Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base. (used memory: ${bytesToHuman(used)})`);
+}
+
+function memoryMallocStats(c: Client): void {
+  c.w.verbatim('Stats not supported for the current allocator');
+}
+
+function memoryPurge(c: Client): void {
+  c.w.ok();
+}
+
+const MEMORY_HELP = [
+  'MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'DOCTOR',
+  '    Return memory problems reports.',
+  'MALLOC-STATS',
+  '    Return internal statistics report from the memory allocator.',
+  'PURGE',
+  '    Attempt to purge dirty pages for reclamation by the allocator.',
+  'STATS',
+  '    Return information about the memory usage of the server.',
+  'USAGE <key> [SAMPLES <count>]',
+  '    Return memory in bytes used by <key> and its value. Nested values are',
+  '    sampled up to <count> times (default: 5, 0 means sample all).',
+  'HELP',
+  '    Prints this help.',
+];
+
+// ---------------------------------------------------------------------------------------------
+
+function container(name: string): CommandSpec['handler'] {
+  return (c: Client) => c.w.error(`ERR wrong number of arguments for '${name}' command`);
+}
+
+function help(lines: string[]): CommandSpec['handler'] {
+  return (c: Client) => writeHelp(c, lines);
+}
+
+type SubOpts = Parameters<typeof def>[7];
+const sub = (name: string, arity: number, flags: string, group: string, summary: string, handler: CommandSpec['handler'], opts: SubOpts): CommandSpec =>
+  def(name, arity, flags, [0, 0, 0], group, summary, handler, { lock: 'none', ...opts });
+
+const ADMIN = ['admin', 'slow', 'dangerous'];
+const CMD_ACL = ['slow', 'connection'];
+
+export const commands: CommandSpec[] = [
+  def('ping', -1, 'fast', [0, 0, 0], 'connection', 'Ping the server', ping, { lock: 'none', acl: ['fast', 'connection'], complexity: 'O(1)' }),
+  def('echo', 2, 'loading stale fast', [0, 0, 0], 'connection', 'Echo the given string', echo, { lock: 'none', acl: ['fast', 'connection'], complexity: 'O(1)' }),
+  def('quit', -1, 'allow_busy noscript loading stale fast no_auth', [0, 0, 0], 'connection', 'Close the connection', quit, { lock: 'none', acl: ['fast', 'connection'], complexity: 'O(1)' }),
+  def('select', 2, 'loading stale fast', [0, 0, 0], 'connection', 'Change the selected database for the current connection', select, { lock: 'none', acl: ['fast', 'connection'], complexity: 'O(1)' }),
+  def('debug', -2, 'admin noscript loading stale', [0, 0, 0], 'server', 'A container for debugging commands', debug, { lockFor: debugLock, acl: ['admin', 'slow', 'dangerous'] }),
+  def('info', -1, 'loading stale', [0, 0, 0], 'server', 'Get information and statistics about the server', info, {
+    lock: 'none', acl: ['slow', 'dangerous'], complexity: 'O(1)',
+  }),
+  def('command', -1, 'loading stale', [0, 0, 0], 'server', 'Get array of Redis command details', commandContainer, {
+    lock: 'none', since: '2.8.13', acl: CMD_ACL, complexity: 'O(N) where N is the total number of Redis commands',
+    subcommands: [
+      sub('docs', -2, 'loading stale', 'server', 'Get array of specific Redis command documentation', commandDocs, { acl: CMD_ACL, since: '7.0.0', complexity: 'O(N) where N is the number of commands to look up' }),
+      sub('getkeys', -4, 'loading stale', 'server', 'Extract keys given a full Redis command', commandGetkeys, { acl: CMD_ACL, since: '2.8.13', complexity: 'O(N) where N is the number of arguments to the command' }),
+      sub('info', -2, 'loading stale', 'server', 'Get array of specific Redis command details, or all when no argument is given.', commandInfo, { acl: CMD_ACL, since: '2.8.13', complexity: 'O(N) where N is the number of commands to look up' }),
+      sub('count', 2, 'loading stale', 'server', 'Get total number of Redis commands', commandCount, { acl: CMD_ACL, since: '2.8.13', complexity: 'O(1)' }),
+      sub('help', 2, 'loading stale', 'server', 'Show helpful text about the different subcommands', help(COMMAND_HELP), { acl: CMD_ACL, since: '5.0.0', complexity: 'O(1)' }),
+      sub('getkeysandflags', -4, 'loading stale', 'server', 'Extract keys and access flags given a full Redis command', commandGetkeysandflags, { acl: CMD_ACL, since: '7.0.0', complexity: 'O(N) where N is the number of arguments to the command' }),
+      sub('list', -2, 'loading stale', 'server', 'Get an array of Redis command names', commandList, { acl: CMD_ACL, since: '7.0.0', complexity: 'O(N) where N is the total number of Redis commands' }),
+    ],
+  }),
+  def('config', -2, '', [0, 0, 0], 'server', 'A container for server configuration commands', container('config'), {
+    lock: 'none', since: '2.0.0', acl: ['slow'], complexity: 'Depends on subcommand.',
+    subcommands: [
+      sub('resetstat', 2, 'admin noscript loading stale', 'server', 'Reset the stats returned by INFO', configResetstat, { acl: ADMIN, since: '2.0.0', complexity: 'O(1)' }),
+      sub('get', -3, 'admin noscript loading stale', 'server', 'Get the values of configuration parameters', configGet, { acl: ADMIN, since: '2.0.0', complexity: 'O(N) when N is the number of configuration parameters provided' }),
+      sub('rewrite', 2, 'admin noscript loading stale', 'server', 'Rewrite the configuration file with the in memory configuration', configRewrite, { acl: ADMIN, since: '2.8.0', complexity: 'O(1)' }),
+      sub('help', 2, 'loading stale', 'server', 'Show helpful text about the different subcommands', help(CONFIG_HELP), { acl: ['slow'], since: '5.0.0', complexity: 'O(1)' }),
+      sub('set', -4, 'admin noscript loading stale', 'server', 'Set configuration parameters to the given values', configSet, { acl: ADMIN, since: '2.0.0', complexity: 'O(N) when N is the number of configuration parameters provided' }),
+    ],
+  }),
+  def('time', 1, 'loading stale fast', [0, 0, 0], 'server', 'Return the current server time', time, { lock: 'none', since: '2.6.0', acl: ['fast'], complexity: 'O(1)' }),
+  def('lastsave', 1, 'loading stale fast', [0, 0, 0], 'server', 'Get the UNIX time stamp of the last successful save to disk', lastsave, {
+    lock: 'none', acl: ['admin', 'fast', 'dangerous'], complexity: 'O(1)',
+  }),
+  def('role', 1, 'noscript loading stale fast', [0, 0, 0], 'server', 'Return the role of the instance in the context of replication', role, {
+    lock: 'none', since: '2.8.12', acl: ['admin', 'fast', 'dangerous'], complexity: 'O(1)',
+  }),
+  def('shutdown', -1, 'admin noscript loading stale no_multi allow_busy', [0, 0, 0], 'server', 'Synchronously save the dataset to disk and then shut down the server', shutdown, {
+    lock: 'none', acl: ADMIN, complexity: 'O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)',
+  }),
+  def('slowlog', -2, '', [0, 0, 0], 'server', 'A container for slow log commands', container('slowlog'), {
+    lock: 'none', since: '2.2.12', acl: ['slow'], complexity: 'Depends on subcommand.',
+    subcommands: [
+      sub('reset', 2, 'admin loading stale', 'server', 'Clear all entries from the slow log', slowlogReset, { acl: ADMIN, since: '2.2.12', complexity: 'O(N) where N is the number of entries in the slowlog' }),
+      sub('len', 2, 'admin loading stale', 'server', 'Get the slow log\'s length', slowlogLen, { acl: ADMIN, since: '2.2.12', complexity: 'O(1)' }),
+      sub('help', 2, 'loading stale', 'server', 'Show helpful text about the different subcommands', help(SLOWLOG_HELP), { acl: ['slow'], since: '6.2.0', complexity: 'O(1)' }),
+      sub('get', -2, 'admin loading stale', 'server', 'Get the slow log\'s entries', slowlogGet, { acl: ADMIN, since: '2.2.12', complexity: 'O(N) where N is the number of entries returned' }),
+    ],
+  }),
+  def('memory', -2, '', [0, 0, 0], 'server', 'A container for memory diagnostics commands', container('memory'), {
+    lock: 'none', since: '4.0.0', acl: ['slow'], complexity: 'Depends on subcommand.',
+    subcommands: [
+      sub('doctor', 2, '', 'server', 'Outputs memory problems report', memoryDoctor, { acl: ['slow'], since: '4.0.0', complexity: 'O(1)' }),
+      sub('stats', 2, '', 'server', 'Show memory usage details', memoryStats, { acl: ['slow'], since: '4.0.0', complexity: 'O(1)' }),
+      sub('malloc-stats', 2, '', 'server', 'Show allocator internal stats', memoryMallocStats, { acl: ['slow'], since: '4.0.0', complexity: 'Depends on how much memory is allocated, could be slow' }),
+      sub('help', 2, 'loading stale', 'server', 'Show helpful text about the different subcommands', help(MEMORY_HELP), { acl: ['slow'], since: '4.0.0', complexity: 'O(1)' }),
+      def('usage', -3, 'readonly', [2, 2, 1], 'server', 'Estimate the memory usage of a key', memoryUsage, { since: '4.0.0', acl: ['read', 'slow'], complexity: 'O(N) where N is the number of samples.' }),
+      sub('purge', 2, '', 'server', 'Ask the allocator to release memory', memoryPurge, { acl: ['slow'], since: '4.0.0', complexity: 'Depends on how much memory is allocated, could be slow' }),
+    ],
+  }),
+];

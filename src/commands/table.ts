@@ -6,6 +6,7 @@ import { STAT_FIELDS } from '../store/keyspace';
 import { commands as strings } from './strings';
 import { commands as keys } from './keys';
 import { commands as server } from './server';
+import { commands as connection } from './connection';
 import { commands as lists } from './lists';
 import { commands as hashes } from './hashes';
 import { commands as sets } from './sets';
@@ -15,7 +16,7 @@ import { commands as transactions } from './transactions';
 import { commands as pubsub } from './pubsub';
 
 export const allCommands: CommandSpec[] = [
-  ...strings, ...keys, ...server, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub,
+  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub,
 ];
 
 const byName = new Map<string, CommandSpec>();

@@ -14,6 +14,8 @@ export class ReplyWriter {
   /** Start of the bytes not yet handed to a socket. */
   private start = 0;
   resp = 2;
+  /** Called with the text of every error reply (INFO errorstats counts by its first word). */
+  errorHook: ((s: string) => void) | null = null;
 
   /** Make room for n more bytes. Bytes already written but not taken move to a new chunk. */
   ensure(n: number): void {
@@ -91,6 +93,7 @@ export class ReplyWriter {
 
   /** Error reply; text includes its code ("ERR ...", "WRONGTYPE ..."). */
   error(s: string): void {
+    if (this.errorHook !== null) this.errorHook(s);
     this.ensure(s.length * 3 + 3);
     const b = this.buf;
     b[this.pos++] = 0x2d;

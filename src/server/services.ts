@@ -1,7 +1,87 @@
-// Per-worker background duties: publishing statistics, closing idle clients.
+// Per-worker background duties (publishing statistics, closing idle clients), the slow log, and
+// the handlers of the cross-thread requests that the server and connection commands send.
 import type { ThreadServer } from './context';
+import type { Client } from './client';
+import { installConnectionHandlers } from '../commands/connection';
+import { countError, localInfo, resetLocalStats } from './info';
+
+// ---------------------------------------------------------------------------------------------
+// Slow log: each thread keeps the entries of its own commands; SLOWLOG GET merges them.
+
+/** Misc word (shared Int32) holding the last slow log entry id, so ids are server-wide. */
+export const M_SLOWLOG_ID = 60;
+
+export interface SlowlogEntry {
+  id: number;
+  time: number;
+  usec: number;
+  args: string[];
+  addr: string;
+  name: string;
+}
+
+/** Read by the dispatcher after each command: commands at least this slow are logged. */
+export const slowlogState = { threshold: 10000, maxLen: 128 };
+const slowlog: SlowlogEntry[] = [];
+const SLOWLOG_ENTRY_MAX_ARGC = 32;
+const SLOWLOG_ENTRY_MAX_STRING = 128;
+
+function applySlowlogConfig(srv: ThreadServer): void {
+  const t = srv.config.num('slowlog-log-slower-than');
+  slowlogState.threshold = t < 0 ? Infinity : t;
+  slowlogState.maxLen = Math.max(0, srv.config.num('slowlog-max-len'));
+  if (slowlog.length > slowlogState.maxLen) slowlog.length = slowlogState.maxLen;
+}
+
+/** Log a command that took `usec` (called by the dispatcher when usec >= threshold). */
+export function slowlogPush(c: Client, argv: Buffer[], usec: number): void {
+  if (slowlogState.maxLen === 0) return;
+  const argc = Math.min(argv.length, SLOWLOG_ENTRY_MAX_ARGC);
+  const args: string[] = [];
+  for (let i = 0; i < argc; i++) {
+    if (argc !== argv.length && i === argc - 1) {
+      args.push(`... (${argv.length - argc + 1} more arguments)`);
+      break;
+    }
+    const a = argv[i];
+    if (a.length > SLOWLOG_ENTRY_MAX_STRING) {
+      args.push(`${a.subarray(0, SLOWLOG_ENTRY_MAX_STRING).toString('latin1')}... (${a.length - SLOWLOG_ENTRY_MAX_STRING} more bytes)`);
+    } else {
+      args.push(a.toString('latin1'));
+    }
+  }
+  // Redis redacts AUTH / HELLO AUTH arguments; never keep passwords.
+  const cmd = args[0]?.toLowerCase();
+  if (cmd === 'auth' || cmd === 'hello' || cmd === 'migrate') for (let i = 1; i < args.length; i++) args[i] = '(redacted)';
+  const id = Atomics.add(c.store.i32, c.store.L.misc + M_SLOWLOG_ID, 1);
+  slowlog.unshift({ id, time: Math.floor(Date.now() / 1000), usec: Math.round(usec), args, addr: c.addr, name: c.name });
+  if (slowlog.length > slowlogState.maxLen) slowlog.length = slowlogState.maxLen;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 export function installWorkerServices(srv: ThreadServer): void {
+  installConnectionHandlers(srv);
+  srv.w.errorHook = countError;
+  srv.requestHandlers.set('info', () => localInfo(srv));
+  srv.requestHandlers.set('resetstat', () => {
+    resetLocalStats(srv);
+    return true;
+  });
+  srv.requestHandlers.set('slowlog-get', (args) => {
+    const n = args[0] as number;
+    return n < 0 ? slowlog.slice() : slowlog.slice(0, n);
+  });
+  srv.requestHandlers.set('slowlog-len', () => slowlog.length);
+  srv.requestHandlers.set('slowlog-reset', () => {
+    slowlog.length = 0;
+    return true;
+  });
+  applySlowlogConfig(srv);
+  srv.configListeners.push((name) => {
+    if (name === 'slowlog-log-slower-than' || name === 'slowlog-max-len') applySlowlogConfig(srv);
+  });
+
   const hz = Math.max(1, Math.min(500, srv.config.num('hz')));
   const timer = setInterval(() => {
     srv.publishStats();
@@ -9,8 +89,11 @@ export function installWorkerServices(srv: ThreadServer): void {
     if (timeout > 0) {
       const limit = Date.now() - timeout * 1000;
       for (const c of srv.clients.values()) {
-        // Redis never times out blocked or subscribed clients, nor replicas.
-        if (c.lastInteraction < limit && !c.paused && c.subscriptions + c.psubscriptions + c.ssubscriptions === 0) c.close();
+        // Redis never times out blocked or subscribed clients, nor replicas or masters.
+        if (c.lastInteraction >= limit || c.paused || c.closed) continue;
+        if (c.subscriptions + c.psubscriptions + c.ssubscriptions > 0) continue;
+        if (c.flagChars.includes('S') || c.flagChars.includes('M')) continue;
+        c.close();
       }
     }
   }, 1000 / hz);

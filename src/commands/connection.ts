@@ -1,0 +1,551 @@
+// Connection commands: HELLO, AUTH, RESET and CLIENT. CLIENT LIST / KILL / UNBLOCK reach the
+// clients of every worker thread through srv.broadcast (see installConnectionHandlers).
+import type { CommandSpec } from './types';
+import type { Client } from '../server/client';
+import type { CrossThreadRequest, ThreadServer } from '../server/context';
+import { def } from './def';
+import { E_SYNTAX, E_NOT_INT, is, lower, parseIntArg } from './args';
+
+const E_WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
+const E_NAME = 'ERR Client names cannot contain spaces, newlines or special characters.';
+
+/** Per-connection state only these commands use. */
+interface ConnState {
+  noEvict: boolean;
+}
+const connState = new WeakMap<Client, ConnState>();
+
+function state(c: Client): ConnState {
+  let s = connState.get(c);
+  if (s === undefined) {
+    s = { noEvict: false };
+    connState.set(c, s);
+  }
+  return s;
+}
+
+/**
+ * Hooks other subsystems add so RESET can clear their per-connection state (transactions,
+ * watched keys, pub/sub subscriptions, blocking, tracking). Each runs with the client to reset.
+ */
+export const resetHooks: Array<(c: Client) => void> = [];
+
+// ---------------------------------------------------------------------------------------------
+// Cross-thread requests
+
+/** Run a request on every thread; the client waits (paused) and `done` writes the reply. */
+export function acrossThreads(c: Client, req: CrossThreadRequest, done: (c: Client, results: unknown[]) => void): void {
+  if (c.inExec) {
+    // Inside EXEC the reply must be written now: only this thread's clients can be reached.
+    const h = c.srv.requestHandlers.get(req.op);
+    done(c, [h === undefined ? null : h(req.args)]);
+    return;
+  }
+  c.pause();
+  c.srv.broadcast(req).then(
+    (results) => finishAcross(c, results, done),
+    () => finishAcross(c, [], done),
+  );
+}
+
+function finishAcross(c: Client, results: unknown[], done: (c: Client, results: unknown[]) => void): void {
+  if (!c.closed) {
+    c.w.resp = c.resp;
+    done(c, results);
+    c.flush();
+  }
+  c.resume();
+}
+
+/** Register this family's request handlers on a worker (called once per worker at start). */
+export function installConnectionHandlers(srv: ThreadServer): void {
+  srv.requestHandlers.set('client-list', (args) => listLocal(srv, args[0] as ListFilter));
+  srv.requestHandlers.set('client-kill', (args) => killLocal(srv, args[0] as KillFilter));
+  srv.requestHandlers.set('client-unblock', (args) => unblockLocal(srv, args[0] as number, args[1] as 'timeout' | 'error'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client descriptions (CLIENT LIST / CLIENT INFO)
+
+function clientFd(c: Client): number {
+  const h = (c.socket as unknown as { _handle?: { fd?: number } | null })._handle;
+  return h?.fd ?? -1;
+}
+
+/** Client type as CLIENT KILL/LIST TYPE names it. */
+function clientType(c: Client): string {
+  if (c.flagChars.includes('M')) return 'master';
+  if (c.flagChars.includes('S')) return 'replica';
+  if (c.subscriptions + c.psubscriptions + c.ssubscriptions > 0) return 'pubsub';
+  return 'normal';
+}
+
+function clientFlags(c: Client): string {
+  let f = '';
+  if (c.flagChars.includes('S')) f += 'S';
+  if (c.flagChars.includes('M')) f += 'M';
+  if (c.subscriptions + c.psubscriptions + c.ssubscriptions > 0) f += 'P';
+  if (c.inMulti) f += 'x';
+  for (const ch of c.flagChars) if (ch !== 'S' && ch !== 'M' && !f.includes(ch)) f += ch;
+  if (connState.get(c)?.noEvict === true) f += 'e';
+  return f === '' ? 'N' : f;
+}
+
+/** One CLIENT LIST line, without the trailing newline, fields as Redis 7.0. */
+export function clientInfoLine(c: Client, now: number): string {
+  let multiMem = 0;
+  for (const q of c.multiQueue) for (const a of q.argv) multiMem += a.length + 16;
+  const qbuf = c.parser.pendingBytes;
+  const omem = c.closed ? 0 : c.socket.writableLength;
+  const totMem = 1024 + qbuf + omem + multiMem;
+  return (
+    `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${clientFd(c)} name=${c.name}` +
+    ` age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)}` +
+    ` flags=${clientFlags(c)} db=${c.db} sub=${c.subscriptions} psub=${c.psubscriptions} ssub=${c.ssubscriptions}` +
+    ` multi=${c.inMulti ? c.multiQueue.length : -1} qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=${multiMem}` +
+    ` rbs=1024 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${totMem} events=${omem > 0 ? 'rw' : 'r'}` +
+    ` cmd=${c.lastCommand} user=default redir=-1 resp=${c.resp}`
+  );
+}
+
+interface ListFilter {
+  type: string | null;
+  ids: number[] | null;
+}
+
+interface ListEntry {
+  id: number;
+  line: string;
+}
+
+function listLocal(srv: ThreadServer, f: ListFilter): ListEntry[] {
+  const now = Date.now();
+  const out: ListEntry[] = [];
+  for (const c of srv.clients.values()) {
+    if (c.closed) continue;
+    if (f.type !== null && clientType(c) !== f.type) continue;
+    if (f.ids !== null && !f.ids.includes(c.id)) continue;
+    out.push({ id: c.id, line: clientInfoLine(c, now) });
+  }
+  return out;
+}
+
+/** Redis's getClientTypeByName. */
+function typeByName(b: Buffer): string | null {
+  const n = lower(b);
+  if (n === 'normal' || n === 'pubsub' || n === 'master') return n;
+  if (n === 'replica' || n === 'slave') return 'replica';
+  return null;
+}
+
+function clientList(c: Client, argv: Buffer[]): void {
+  const f: ListFilter = { type: null, ids: null };
+  if (argv.length === 4 && is(argv[2], 'type')) {
+    f.type = typeByName(argv[3]);
+    if (f.type === null) return c.w.error(`ERR Unknown client type '${argv[3].toString()}'`);
+  } else if (argv.length >= 4 && is(argv[2], 'id')) {
+    f.ids = [];
+    for (let i = 3; i < argv.length; i++) {
+      const id = parseIntArg(argv[i]);
+      if (id === null || id < 0) return c.w.error('ERR Invalid client ID');
+      f.ids.push(id);
+    }
+  } else if (argv.length !== 2) {
+    return c.w.error(E_SYNTAX);
+  }
+  c.lastCommand = 'client|list';
+  acrossThreads(c, { op: 'client-list', args: [f] }, writeList);
+}
+
+function writeList(c: Client, results: unknown[]): void {
+  const all: ListEntry[] = [];
+  for (const r of results) if (Array.isArray(r)) for (const e of r as ListEntry[]) all.push(e);
+  all.sort((a, b) => a.id - b.id);
+  let s = '';
+  for (const e of all) s += `${e.line}\n`;
+  c.w.verbatim(s);
+}
+
+function clientInfo(c: Client): void {
+  c.lastCommand = 'client|info';
+  c.w.verbatim(`${clientInfoLine(c, Date.now())}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLIENT KILL
+
+interface KillFilter {
+  id: number;
+  addr: string | null;
+  laddr: string | null;
+  type: string | null;
+  user: string | null;
+  /** The caller's id when SKIPME yes (the default), else 0. */
+  skip: number;
+  /** The caller's id: killing it closes it after the reply. */
+  caller: number;
+}
+
+function killLocal(srv: ThreadServer, f: KillFilter): number {
+  let killed = 0;
+  for (const c of [...srv.clients.values()]) {
+    if (c.closed) continue;
+    if (f.id !== 0 && c.id !== f.id) continue;
+    if (f.addr !== null && c.addr !== f.addr) continue;
+    if (f.laddr !== null && c.laddr !== f.laddr) continue;
+    if (f.type !== null && clientType(c) !== f.type) continue;
+    if (f.user !== null && f.user !== 'default') continue;
+    if (f.skip !== 0 && c.id === f.skip) continue;
+    if (c.id === f.caller) c.closeAfterReply();
+    else c.close();
+    killed++;
+  }
+  return killed;
+}
+
+function clientKill(c: Client, argv: Buffer[]): void {
+  const f: KillFilter = { id: 0, addr: null, laddr: null, type: null, user: null, skip: c.id, caller: c.id };
+  if (argv.length === 3) {
+    // Old form: CLIENT KILL ip:port (may kill the caller itself).
+    f.addr = argv[2].toString();
+    f.skip = 0;
+    acrossThreads(c, { op: 'client-kill', args: [f] }, (cl, results) => {
+      if (sumNumbers(results) === 0) cl.w.error('ERR No such client');
+      else cl.w.ok();
+    });
+    return;
+  }
+  for (let i = 2; i < argv.length; i += 2) {
+    const more = i + 1 < argv.length;
+    const opt = argv[i];
+    if (!more) return c.w.error(E_SYNTAX);
+    const v = argv[i + 1];
+    if (is(opt, 'id')) {
+      const id = parseIntArg(v);
+      if (id === null || id < 1) return c.w.error('ERR client-id should be greater than 0');
+      f.id = id;
+    } else if (is(opt, 'type')) {
+      f.type = typeByName(v);
+      if (f.type === null) return c.w.error(`ERR Unknown client type '${v.toString()}'`);
+    } else if (is(opt, 'addr')) {
+      f.addr = v.toString();
+    } else if (is(opt, 'laddr')) {
+      f.laddr = v.toString();
+    } else if (is(opt, 'user')) {
+      f.user = v.toString();
+      if (f.user !== 'default') return c.w.error(`ERR No such user '${f.user}'`);
+    } else if (is(opt, 'skipme')) {
+      if (is(v, 'yes')) f.skip = c.id;
+      else if (is(v, 'no')) f.skip = 0;
+      else return c.w.error(E_SYNTAX);
+    } else {
+      return c.w.error(E_SYNTAX);
+    }
+  }
+  acrossThreads(c, { op: 'client-kill', args: [f] }, (cl, results) => cl.w.int(sumNumbers(results)));
+}
+
+function sumNumbers(results: unknown[]): number {
+  let n = 0;
+  for (const r of results) if (typeof r === 'number') n += r;
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLIENT UNBLOCK
+
+function unblockLocal(srv: ThreadServer, id: number, how: 'timeout' | 'error'): number {
+  const c = srv.clients.get(id);
+  if (c === undefined || c.closed || c.unblock === null) return 0;
+  const fn = c.unblock;
+  c.unblock = null;
+  fn(how);
+  return 1;
+}
+
+function clientUnblock(c: Client, argv: Buffer[]): void {
+  const id = parseIntArg(argv[2]);
+  if (id === null) return c.w.error(E_NOT_INT);
+  let how: 'timeout' | 'error' = 'timeout';
+  if (argv.length === 4) {
+    if (is(argv[3], 'timeout')) how = 'timeout';
+    else if (is(argv[3], 'error')) how = 'error';
+    else return c.w.error('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+  } else if (argv.length > 4) {
+    return c.w.error(E_SYNTAX);
+  }
+  // A client blocked on this thread is unblocked at once; others through the other threads.
+  const local = c.srv.clients.get(id);
+  if (local !== undefined) {
+    c.w.int(unblockLocal(c.srv, id, how));
+    return;
+  }
+  acrossThreads(c, { op: 'client-unblock', args: [id, how] }, (cl, results) => cl.w.int(sumNumbers(results) > 0 ? 1 : 0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small CLIENT subcommands
+
+function validName(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] < 0x21 || b[i] > 0x7e) return false;
+  return true;
+}
+
+function clientId(c: Client): void {
+  c.w.int(c.id);
+}
+
+function clientSetname(c: Client, argv: Buffer[]): void {
+  if (!validName(argv[2])) return c.w.error(E_NAME);
+  c.name = argv[2].toString('latin1');
+  c.w.ok();
+}
+
+function clientGetname(c: Client): void {
+  if (c.name === '') c.w.nil();
+  else c.w.bulkStr(c.name);
+}
+
+function clientNoEvict(c: Client, argv: Buffer[]): void {
+  if (is(argv[2], 'on')) state(c).noEvict = true;
+  else if (is(argv[2], 'off')) state(c).noEvict = false;
+  else return c.w.error(E_SYNTAX);
+  c.w.ok();
+}
+
+/** CLIENT REPLY: the dispatcher (Client.replyMode) drops replies while OFF / for a SKIP. */
+function clientReply(c: Client, argv: Buffer[]): void {
+  if (is(argv[2], 'on')) {
+    c.replyMode = 0;
+    c.w.ok();
+  } else if (is(argv[2], 'off')) {
+    c.replyMode = 1;
+  } else if (is(argv[2], 'skip')) {
+    if (c.replyMode !== 1) c.replyMode = 2;
+  } else {
+    c.w.error(E_SYNTAX);
+  }
+}
+
+function clientGetredir(c: Client): void {
+  c.w.int(-1);
+}
+
+function clientTrackinginfo(c: Client): void {
+  c.w.map(3);
+  c.w.bulkStr('flags');
+  c.w.set(1);
+  c.w.bulkStr('off');
+  c.w.bulkStr('redirect');
+  c.w.int(-1);
+  c.w.bulkStr('prefixes');
+  c.w.array(0);
+}
+
+const CLIENT_HELP = [
+  'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'CACHING (YES|NO)',
+  '    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.',
+  'GETREDIR',
+  '    Return the client ID we are redirecting to when tracking is enabled.',
+  'GETNAME',
+  '    Return the name of the current connection.',
+  'ID',
+  '    Return the ID of the current connection.',
+  'INFO',
+  '    Return information about the current client connection.',
+  'KILL <ip:port>',
+  '    Kill connection made from <ip:port>.',
+  'KILL <option> <value> [<option> <value> [...]]',
+  '    Kill connections. Options are:',
+  '    * ADDR (<ip:port>|<unixsocket>:0)',
+  '      Kill connections made from the specified address',
+  '    * LADDR (<ip:port>|<unixsocket>:0)',
+  '      Kill connections made to specified local address',
+  '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
+  '      Kill connections by type.',
+  '    * USER <username>',
+  '      Kill connections authenticated by <username>.',
+  '    * SKIPME (YES|NO)',
+  '      Skip killing current connection (default: yes).',
+  'LIST [options ...]',
+  '    Return information about client connections. Options:',
+  '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
+  '      Return clients of specified type.',
+  'UNPAUSE',
+  '    Stop the current client pause, resuming traffic.',
+  'PAUSE <timeout> [WRITE|ALL]',
+  '    Suspend all, or just write, clients for <timeout> milliseconds.',
+  'REPLY (ON|OFF|SKIP)',
+  '    Control the replies sent to the current connection.',
+  'SETNAME <name>',
+  '    Assign the name <name> to the current connection.',
+  'UNBLOCK <clientid> [TIMEOUT|ERROR]',
+  '    Unblock the specified blocked client.',
+  'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]',
+  '         [OPTIN] [OPTOUT] [NOLOOP]',
+  '    Control server assisted client side caching.',
+  'TRACKINGINFO',
+  '    Report tracking status for the current connection.',
+  'NO-EVICT (ON|OFF)',
+  '    Protect current client connection from eviction.',
+  'HELP',
+  '    Prints this help.',
+];
+
+/** Write a HELP reply (array of simple strings, as Redis's addReplyHelp). */
+export function writeHelp(c: Client, lines: string[]): void {
+  c.w.array(lines.length);
+  for (const l of lines) c.w.simple(l);
+}
+
+function clientHelp(c: Client): void {
+  writeHelp(c, CLIENT_HELP);
+}
+
+function clientContainer(c: Client): void {
+  c.w.error("ERR wrong number of arguments for 'client' command");
+}
+
+// ---------------------------------------------------------------------------------------------
+// HELLO / AUTH / RESET
+
+/** Check a password for a user (no ACL: only "default", with requirepass or nopass). */
+function authenticate(c: Client, user: Buffer, pass: Buffer): boolean {
+  if (user.toString() !== 'default') return false;
+  const required = c.srv.config.str('requirepass');
+  if (required !== '' && pass.toString() !== required) return false;
+  c.authenticated = true;
+  return true;
+}
+
+function hello(c: Client, argv: Buffer[]): void {
+  let ver = 0;
+  let next = 1;
+  if (argv.length >= 2) {
+    const v = parseIntArg(argv[next++]);
+    if (v === null) return c.w.error('ERR Protocol version is not an integer or out of range');
+    if (v < 2 || v > 3) return c.w.error('NOPROTO unsupported protocol version');
+    ver = v;
+  }
+  let user: Buffer | null = null;
+  let pass: Buffer | null = null;
+  let name: Buffer | null = null;
+  for (let j = next; j < argv.length; j++) {
+    const more = argv.length - 1 - j;
+    if (is(argv[j], 'auth') && more >= 2) {
+      user = argv[j + 1];
+      pass = argv[j + 2];
+      j += 2;
+    } else if (is(argv[j], 'setname') && more >= 1) {
+      name = argv[j + 1];
+      if (!validName(name)) return c.w.error(E_NAME);
+      j++;
+    } else {
+      return c.w.error(`ERR Syntax error in HELLO option '${argv[j].toString()}'`);
+    }
+  }
+  if (user !== null && pass !== null && !authenticate(c, user, pass)) return c.w.error(E_WRONGPASS);
+  if (!c.authenticated) {
+    return c.w.error(
+      'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+    );
+  }
+  if (name !== null) c.name = name.toString('latin1');
+  if (ver !== 0) {
+    c.resp = ver;
+    c.w.resp = ver;
+  }
+  const w = c.w;
+  w.map(7);
+  w.bulkStr('server');
+  w.bulkStr('redis');
+  w.bulkStr('version');
+  w.bulkStr('7.0.15');
+  w.bulkStr('proto');
+  w.int(c.resp);
+  w.bulkStr('id');
+  w.int(c.id);
+  w.bulkStr('mode');
+  w.bulkStr('standalone');
+  w.bulkStr('role');
+  w.bulkStr(c.srv.config.str('replicaof') !== '' ? 'replica' : 'master');
+  w.bulkStr('modules');
+  w.array(0);
+}
+
+function auth(c: Client, argv: Buffer[]): void {
+  if (argv.length > 3) return c.w.error(E_SYNTAX);
+  if (argv.length === 2) {
+    if (c.srv.config.str('requirepass') === '') {
+      return c.w.error('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
+    }
+    if (!authenticate(c, Buffer.from('default'), argv[1])) return c.w.error(E_WRONGPASS);
+    return c.w.ok();
+  }
+  if (!authenticate(c, argv[1], argv[2])) return c.w.error(E_WRONGPASS);
+  c.w.ok();
+}
+
+function reset(c: Client): void {
+  for (const h of resetHooks) h(c);
+  // What the dispatcher itself holds: the transaction state.
+  c.inMulti = false;
+  c.multiError = false;
+  c.multiQueue = [];
+  c.db = 0;
+  c.resp = 2;
+  c.w.resp = 2;
+  c.name = '';
+  c.replyMode = 0;
+  state(c).noEvict = false;
+  c.authenticated = c.srv.config.str('requirepass') === '';
+  c.w.simple('RESET');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const sub = (name: string, arity: number, flags: string, summary: string, handler: CommandSpec['handler'], acl: string[], since = '2.4.0'): CommandSpec =>
+  def(name, arity, flags, [0, 0, 0], 'connection', summary, handler, { lock: 'none', acl, since });
+
+const ADMIN = ['admin', 'slow', 'dangerous', 'connection'];
+const CONN = ['slow', 'connection'];
+
+export const commands: CommandSpec[] = [
+  def('hello', -1, 'noscript loading stale fast no_auth', [0, 0, 0], 'connection', 'Handshake with Redis', hello, {
+    lock: 'none',
+    since: '6.0.0',
+    acl: ['fast', 'connection'],
+    complexity: 'O(1)',
+  }),
+  def('auth', -2, 'noscript loading stale fast no_auth', [0, 0, 0], 'connection', 'Authenticate to the server', auth, {
+    lock: 'none',
+    acl: ['fast', 'connection'],
+    complexity: 'O(N) where N is the number of passwords defined for the user',
+  }),
+  def('reset', 1, 'noscript loading stale fast no_auth', [0, 0, 0], 'connection', 'Reset the connection', reset, {
+    lock: 'none',
+    since: '6.2.0',
+    acl: ['fast', 'connection'],
+    complexity: 'O(1)',
+  }),
+  def('client', -2, '', [0, 0, 0], 'connection', 'A container for client connection commands', clientContainer, {
+    lock: 'none',
+    acl: ['slow'],
+    complexity: 'Depends on subcommand.',
+    subcommands: [
+      sub('list', -2, 'admin noscript loading stale', 'Get the list of client connections', clientList, ADMIN),
+      sub('setname', 3, 'noscript loading stale', 'Set the current connection name', clientSetname, CONN, '2.6.9'),
+      sub('reply', 3, 'noscript loading stale', 'Instruct the server whether to reply to commands', clientReply, CONN, '3.2.0'),
+      sub('info', 2, 'noscript loading stale', 'Returns information about the current client connection.', clientInfo, CONN, '6.2.0'),
+      sub('no-evict', 3, 'admin noscript loading stale', 'Set client eviction mode for the current connection', clientNoEvict, ADMIN, '7.0.0'),
+      sub('unblock', -3, 'admin noscript loading stale', 'Unblock a client blocked in a blocking command from a different connection', clientUnblock, ADMIN, '5.0.0'),
+      sub('getredir', 2, 'noscript loading stale', 'Get tracking notifications redirection client ID if any', clientGetredir, CONN, '6.0.0'),
+      sub('getname', 2, 'noscript loading stale', 'Get the current connection name', clientGetname, CONN, '2.6.9'),
+      sub('help', 2, 'loading stale', 'Show helpful text about the different subcommands', clientHelp, CONN, '5.0.0'),
+      sub('trackinginfo', 2, 'noscript loading stale', 'Return information about server assisted client side caching for the current connection', clientTrackinginfo, CONN, '6.2.0'),
+      sub('kill', -3, 'admin noscript loading stale', 'Kill the connection of a client', clientKill, ADMIN),
+      sub('id', 2, 'noscript loading stale', 'Returns the client ID for the current connection', clientId, CONN, '5.0.0'),
+    ],
+  }),
+];

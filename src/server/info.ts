@@ -1,0 +1,441 @@
+// INFO: Redis 7.0's sections and field names, with statistics summed over every worker thread
+// (shared-memory counters) plus what each thread reports when asked (errorstats).
+import * as os from 'os';
+import * as fs from 'fs';
+import { createHash } from 'crypto';
+import type { ThreadServer } from './context';
+import {
+  S_CONNECTIONS, S_COMMANDS, S_CLIENTS, S_NET_IN, S_NET_OUT, S_REJECTED_CONN, S_EXPIRED, S_HITS, S_MISSES,
+  S_BLOCKED, S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS, S_ERRORS, S_EVICTED, S_DIRTY, S_WATCHING, S_PROTO_ERRORS, M_LOADING,
+} from './context';
+import { STAT_FIELDS } from '../store/keyspace';
+import { commandStats } from '../commands/table';
+
+export const REDIS_VERSION = '7.0.15';
+
+/** What each thread reports for INFO (sent between threads: plain data only). */
+export interface ThreadInfo {
+  threadId: number;
+  errors: Array<[string, number]>;
+  maxInput: number;
+  maxOutput: number;
+}
+
+/** Error replies counted by their first word, for this thread (see countError). */
+const errorCounts = new Map<string, number>();
+const MAX_ERROR_CODES = 128;
+
+/** Hook for ReplyWriter.errorHook: count an error reply by its code ("ERR", "WRONGTYPE"...). */
+export function countError(s: string): void {
+  const sp = s.indexOf(' ');
+  const code = sp < 0 ? s : s.slice(0, sp);
+  const n = errorCounts.get(code);
+  if (n !== undefined) errorCounts.set(code, n + 1);
+  else if (errorCounts.size < MAX_ERROR_CODES) errorCounts.set(code, 1);
+}
+
+/** This thread's part of INFO, answered to the 'info' cross-thread request. */
+export function localInfo(srv: ThreadServer): ThreadInfo {
+  srv.publishStats();
+  let maxInput = 0;
+  let maxOutput = 0;
+  for (const c of srv.clients.values()) {
+    if (c.parser.pendingBytes > maxInput) maxInput = c.parser.pendingBytes;
+    const o = c.closed ? 0 : c.socket.writableLength;
+    if (o > maxOutput) maxOutput = o;
+  }
+  return { threadId: srv.threadId, errors: [...errorCounts], maxInput, maxOutput };
+}
+
+/** CONFIG RESETSTAT on one thread: its counters and its share of the shared statistics. */
+export function resetLocalStats(srv: ThreadServer): void {
+  errorCounts.clear();
+  const s = srv.store;
+  s.expiredKeys = 0;
+  s.keyspaceHits = 0;
+  s.keyspaceMisses = 0;
+  for (const f of [S_CONNECTIONS, S_COMMANDS, S_NET_IN, S_NET_OUT, S_REJECTED_CONN, S_EXPIRED, S_HITS, S_MISSES, S_ERRORS, S_EVICTED, S_PROTO_ERRORS]) {
+    srv.setStat(f, 0);
+  }
+  peakMemory = 0;
+}
+
+/** Sections other subsystems supply (persistence, replication): they replace the defaults here. */
+export const infoSections = new Map<string, (srv: ThreadServer) => string>();
+
+/** Time of the last successful save, seconds (persistence updates it; LASTSAVE reads it). */
+export const saveState = { lastSave: Math.floor(Date.now() / 1000) };
+
+const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'errorstats', 'cluster', 'keyspace'];
+const ALL_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'commandstats', 'errorstats', 'latencystats', 'cluster', 'keyspace', 'threads'];
+const TITLES: Record<string, string> = {
+  server: 'Server', clients: 'Clients', memory: 'Memory', persistence: 'Persistence', stats: 'Stats',
+  replication: 'Replication', cpu: 'CPU', modules: 'Modules', commandstats: 'Commandstats',
+  errorstats: 'Errorstats', latencystats: 'Latencystats', cluster: 'Cluster', keyspace: 'Keyspace', threads: 'Threads',
+};
+
+/** Which sections an INFO call asks for, in Redis's output order. */
+export function infoSectionsFor(args: string[]): string[] {
+  const want = new Set<string>();
+  if (args.length === 0) for (const s of DEFAULT_SECTIONS) want.add(s);
+  for (const a of args) {
+    const s = a.toLowerCase();
+    if (s === 'default') for (const x of DEFAULT_SECTIONS) want.add(x);
+    else if (s === 'all' || s === 'everything') for (const x of ALL_SECTIONS) want.add(x);
+    else want.add(s);
+  }
+  return ALL_SECTIONS.filter((s) => want.has(s));
+}
+
+let peakMemory = 0;
+let runId = '';
+
+function getRunId(): string {
+  if (runId !== '') return runId;
+  let start = '';
+  try {
+    start = String(fs.statSync('/proc/self').ctimeMs);
+  } catch {
+    start = String(Math.round(Date.now() / 1000 - process.uptime()));
+  }
+  runId = createHash('sha1').update(`${process.pid}:${start}`).digest('hex');
+  return runId;
+}
+
+/** Redis's bytesToHuman. */
+export function bytesToHuman(n: number): string {
+  if (n < 1024) return `${n}B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(2)}K`;
+  if (n < 1024 * 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(2)}M`;
+  if (n < 1024 ** 4) return `${(n / 1024 ** 3).toFixed(2)}G`;
+  if (n < 1024 ** 5) return `${(n / 1024 ** 4).toFixed(2)}T`;
+  return `${(n / 1024 ** 5).toFixed(2)}P`;
+}
+
+function lines(fields: Array<[string, string | number]>): string {
+  let s = '';
+  for (const [k, v] of fields) s += `${k}:${v}\r\n`;
+  return s;
+}
+
+function usedMemory(srv: ThreadServer): number {
+  const used = srv.store.heap.usedBytes();
+  if (used > peakMemory) peakMemory = used;
+  return used;
+}
+
+function sectionServer(srv: ThreadServer): string {
+  const now = Date.now();
+  const up = Math.floor((now - srv.startTime) / 1000);
+  const arch = os.arch() === 'x64' ? 'x86_64' : os.arch() === 'arm64' ? 'aarch64' : os.arch();
+  return lines([
+    ['redis_version', REDIS_VERSION],
+    ['redis_git_sha1', '00000000'],
+    ['redis_git_dirty', 0],
+    ['redis_build_id', '0'],
+    ['redis_mode', 'standalone'],
+    ['os', `${os.type()} ${os.release()} ${arch}`],
+    ['arch_bits', 64],
+    ['monotonic_clock', 'POSIX clock_gettime'],
+    ['multiplexing_api', 'epoll'],
+    ['atomicvar_api', 'c11-builtin'],
+    ['gcc_version', '0.0.0'],
+    ['process_id', process.pid],
+    ['process_supervised', 'no'],
+    ['run_id', getRunId()],
+    ['tcp_port', srv.config.num('port')],
+    ['server_time_usec', now * 1000],
+    ['uptime_in_seconds', up],
+    ['uptime_in_days', Math.floor(up / 86400)],
+    ['hz', srv.config.num('hz')],
+    ['configured_hz', srv.config.num('hz')],
+    ['lru_clock', Math.floor(now / 1000) & 0xffffff],
+    ['executable', process.argv[1] ?? ''],
+    ['config_file', configFile(srv)],
+    ['io_threads_active', 0],
+  ]);
+}
+
+function configFile(srv: ThreadServer): string {
+  return srv.config.configFile ?? '';
+}
+
+function sectionClients(srv: ThreadServer, infos: ThreadInfo[]): string {
+  let maxIn = 0;
+  let maxOut = 0;
+  for (const t of infos) {
+    maxIn = Math.max(maxIn, t.maxInput);
+    maxOut = Math.max(maxOut, t.maxOutput);
+  }
+  return lines([
+    ['connected_clients', srv.sumStat(S_CLIENTS)],
+    ['cluster_connections', 0],
+    ['maxclients', srv.config.num('maxclients')],
+    ['client_recent_max_input_buffer', maxIn],
+    ['client_recent_max_output_buffer', maxOut],
+    ['blocked_clients', srv.sumStat(S_BLOCKED)],
+    ['tracking_clients', 0],
+    ['clients_in_timeout_table', 0],
+  ]);
+}
+
+function ratio(a: number, b: number): string {
+  return b === 0 ? '0.00' : (a / b).toFixed(2);
+}
+
+function sectionMemory(srv: ThreadServer): string {
+  const used = usedMemory(srv);
+  const mem = process.memoryUsage();
+  const rss = mem.rss;
+  const maxmemory = srv.config.num('maxmemory');
+  const startup = 0;
+  const total = os.totalmem();
+  return lines([
+    ['used_memory', used],
+    ['used_memory_human', bytesToHuman(used)],
+    ['used_memory_rss', rss],
+    ['used_memory_rss_human', bytesToHuman(rss)],
+    ['used_memory_peak', peakMemory],
+    ['used_memory_peak_human', bytesToHuman(peakMemory)],
+    ['used_memory_peak_perc', `${peakMemory === 0 ? '100.00' : ((used / peakMemory) * 100).toFixed(2)}%`],
+    ['used_memory_overhead', startup],
+    ['used_memory_startup', startup],
+    ['used_memory_dataset', used],
+    ['used_memory_dataset_perc', '100.00%'],
+    ['allocator_allocated', used],
+    ['allocator_active', srv.store.heap.topBytes()],
+    ['allocator_resident', rss],
+    ['total_system_memory', total],
+    ['total_system_memory_human', bytesToHuman(total)],
+    ['used_memory_lua', 0],
+    ['used_memory_vm_eval', 0],
+    ['used_memory_lua_human', '0B'],
+    ['used_memory_scripts_eval', 0],
+    ['number_of_cached_scripts', 0],
+    ['number_of_functions', 0],
+    ['number_of_libraries', 0],
+    ['used_memory_vm_functions', 0],
+    ['used_memory_vm_total', 0],
+    ['used_memory_vm_total_human', '0B'],
+    ['used_memory_functions', 0],
+    ['used_memory_scripts', 0],
+    ['used_memory_scripts_human', '0B'],
+    ['maxmemory', maxmemory],
+    ['maxmemory_human', bytesToHuman(maxmemory)],
+    ['maxmemory_policy', srv.config.str('maxmemory-policy')],
+    ['allocator_frag_ratio', ratio(srv.store.heap.topBytes(), used)],
+    ['allocator_frag_bytes', Math.max(0, srv.store.heap.topBytes() - used)],
+    ['allocator_rss_ratio', ratio(rss, srv.store.heap.topBytes())],
+    ['allocator_rss_bytes', rss - srv.store.heap.topBytes()],
+    ['rss_overhead_ratio', '1.00'],
+    ['rss_overhead_bytes', 0],
+    ['mem_fragmentation_ratio', ratio(rss, used)],
+    ['mem_fragmentation_bytes', rss - used],
+    ['mem_not_counted_for_evict', 0],
+    ['mem_replication_backlog', 0],
+    ['mem_total_replication_buffers', 0],
+    ['mem_clients_slaves', 0],
+    ['mem_clients_normal', 0],
+    ['mem_cluster_links', 0],
+    ['mem_aof_buffer', 0],
+    ['mem_allocator', 'shardis'],
+    ['active_defrag_running', 0],
+    ['lazyfree_pending_objects', 0],
+    ['lazyfreed_objects', 0],
+  ]);
+}
+
+function sectionPersistence(srv: ThreadServer): string {
+  return lines([
+    ['loading', srv.misc(M_LOADING) !== 0 ? 1 : 0],
+    ['async_loading', 0],
+    ['current_cow_peak', 0],
+    ['current_cow_size', 0],
+    ['current_cow_size_age', 0],
+    ['current_fork_perc', '0.00'],
+    ['current_save_keys_processed', 0],
+    ['current_save_keys_total', 0],
+    ['rdb_changes_since_last_save', srv.sumStat(S_DIRTY)],
+    ['rdb_bgsave_in_progress', 0],
+    ['rdb_last_save_time', saveState.lastSave],
+    ['rdb_last_bgsave_status', 'ok'],
+    ['rdb_last_bgsave_time_sec', -1],
+    ['rdb_current_bgsave_time_sec', -1],
+    ['rdb_saves', 0],
+    ['rdb_last_cow_size', 0],
+    ['rdb_last_load_keys_expired', 0],
+    ['rdb_last_load_keys_loaded', 0],
+    ['aof_enabled', srv.config.bool('appendonly') ? 1 : 0],
+    ['aof_rewrite_in_progress', 0],
+    ['aof_rewrite_scheduled', 0],
+    ['aof_last_rewrite_time_sec', -1],
+    ['aof_current_rewrite_time_sec', -1],
+    ['aof_last_bgrewrite_status', 'ok'],
+    ['aof_rewrites', 0],
+    ['aof_rewrites_consecutive_failures', 0],
+    ['aof_last_write_status', 'ok'],
+    ['aof_last_cow_size', 0],
+    ['module_fork_in_progress', 0],
+    ['module_fork_last_cow_size', 0],
+  ]);
+}
+
+function sectionStats(srv: ThreadServer): string {
+  return lines([
+    ['total_connections_received', srv.sumStat(S_CONNECTIONS)],
+    ['total_commands_processed', srv.sumStat(S_COMMANDS)],
+    ['instantaneous_ops_per_sec', 0],
+    ['total_net_input_bytes', srv.sumStat(S_NET_IN)],
+    ['total_net_output_bytes', srv.sumStat(S_NET_OUT)],
+    ['total_net_repl_input_bytes', 0],
+    ['total_net_repl_output_bytes', 0],
+    ['instantaneous_input_kbps', '0.00'],
+    ['instantaneous_output_kbps', '0.00'],
+    ['instantaneous_input_repl_kbps', '0.00'],
+    ['instantaneous_output_repl_kbps', '0.00'],
+    ['rejected_connections', srv.sumStat(S_REJECTED_CONN)],
+    ['sync_full', 0],
+    ['sync_partial_ok', 0],
+    ['sync_partial_err', 0],
+    ['expired_keys', srv.sumStat(S_EXPIRED)],
+    ['expired_stale_perc', '0.00'],
+    ['expired_time_cap_reached_count', 0],
+    ['expire_cycle_cpu_milliseconds', 0],
+    ['evicted_keys', srv.sumStat(S_EVICTED)],
+    ['evicted_clients', 0],
+    ['total_eviction_exceeded_time', 0],
+    ['current_eviction_exceeded_time', 0],
+    ['keyspace_hits', srv.sumStat(S_HITS)],
+    ['keyspace_misses', srv.sumStat(S_MISSES)],
+    ['pubsub_channels', srv.sumStat(S_PUBSUB_CHANNELS)],
+    ['pubsub_patterns', srv.sumStat(S_PUBSUB_PATTERNS)],
+    ['pubsubshard_channels', 0],
+    ['latest_fork_usec', 0],
+    ['total_forks', 0],
+    ['migrate_cached_sockets', 0],
+    ['slave_expires_tracked_keys', 0],
+    ['active_defrag_hits', 0],
+    ['active_defrag_misses', 0],
+    ['active_defrag_key_hits', 0],
+    ['active_defrag_key_misses', 0],
+    ['total_active_defrag_time', 0],
+    ['current_active_defrag_time', 0],
+    ['tracking_total_keys', 0],
+    ['tracking_total_items', 0],
+    ['tracking_total_prefixes', 0],
+    ['unexpected_error_replies', 0],
+    ['total_error_replies', srv.sumStat(S_ERRORS)],
+    ['dump_payload_sanitizations', 0],
+    ['total_reads_processed', srv.sumStat(S_COMMANDS)],
+    ['total_writes_processed', srv.sumStat(S_COMMANDS)],
+    ['io_threaded_reads_processed', 0],
+    ['io_threaded_writes_processed', 0],
+    ['reply_buffer_shrinks', 0],
+    ['reply_buffer_expands', 0],
+  ]);
+}
+
+function sectionReplication(srv: ThreadServer): string {
+  return lines([
+    ['role', 'master'],
+    ['connected_slaves', 0],
+    ['master_failover_state', 'no-failover'],
+    ['master_replid', getRunId()],
+    ['master_replid2', '0000000000000000000000000000000000000000'],
+    ['master_repl_offset', 0],
+    ['second_repl_offset', -1],
+    ['repl_backlog_active', 0],
+    ['repl_backlog_size', srv.config.num('repl-backlog-size')],
+    ['repl_backlog_first_byte_offset', 0],
+    ['repl_backlog_histlen', 0],
+  ]);
+}
+
+function sectionCpu(): string {
+  const u = process.cpuUsage();
+  const sys = (u.system / 1e6).toFixed(6);
+  const user = (u.user / 1e6).toFixed(6);
+  return lines([
+    ['used_cpu_sys', sys],
+    ['used_cpu_user', user],
+    ['used_cpu_sys_children', '0.000000'],
+    ['used_cpu_user_children', '0.000000'],
+    ['used_cpu_sys_main_thread', sys],
+    ['used_cpu_user_main_thread', user],
+  ]);
+}
+
+function sectionCommandstats(srv: ThreadServer): string {
+  let s = '';
+  for (const st of commandStats(srv.store.f64, srv.threads)) {
+    const usec = Math.round(st.usec);
+    const per = st.calls === 0 ? 0 : usec / st.calls;
+    s += `cmdstat_${st.name}:calls=${st.calls},usec=${usec},usec_per_call=${per.toFixed(2)},rejected_calls=${st.rejected},failed_calls=${st.failed}\r\n`;
+  }
+  return s;
+}
+
+function sectionErrorstats(infos: ThreadInfo[]): string {
+  const total = new Map<string, number>();
+  for (const t of infos) for (const [code, n] of t.errors) total.set(code, (total.get(code) ?? 0) + n);
+  let s = '';
+  for (const [code, n] of total) s += `errorstat_${code}:count=${n}\r\n`;
+  return s;
+}
+
+function sectionKeyspace(srv: ThreadServer): string {
+  let s = '';
+  for (let db = 0; db < srv.store.dbs; db++) {
+    const keys = srv.store.dbSize(db);
+    if (keys === 0) continue;
+    s += `db${db}:keys=${keys},expires=${srv.store.volatileCount(db)},avg_ttl=0\r\n`;
+  }
+  return s;
+}
+
+function sectionThreads(srv: ThreadServer): string {
+  let s = `threads:${srv.threads}\r\nthis_thread:${srv.threadId}\r\n`;
+  const f = srv.store.f64;
+  const base = srv.store.L.stats;
+  for (let t = 1; t <= srv.threads; t++) {
+    const at = base + t * STAT_FIELDS;
+    s +=
+      `thread_${t}:clients=${f[at + S_CLIENTS]},commands=${f[at + S_COMMANDS]},connections=${f[at + S_CONNECTIONS]}` +
+      `,net_input_bytes=${f[at + S_NET_IN]},net_output_bytes=${f[at + S_NET_OUT]},errors=${f[at + S_ERRORS]}` +
+      `,blocked=${f[at + S_BLOCKED]},watching=${f[at + S_WATCHING]}\r\n`;
+  }
+  return s;
+}
+
+/** The INFO text for these sections, given every thread's ThreadInfo. */
+export function genInfo(srv: ThreadServer, sections: string[], infos: ThreadInfo[]): string {
+  srv.publishStats();
+  let out = '';
+  for (const name of sections) {
+    let body: string;
+    const custom = infoSections.get(name);
+    if (custom !== undefined) body = custom(srv);
+    else {
+      switch (name) {
+        case 'server': body = sectionServer(srv); break;
+        case 'clients': body = sectionClients(srv, infos); break;
+        case 'memory': body = sectionMemory(srv); break;
+        case 'persistence': body = sectionPersistence(srv); break;
+        case 'stats': body = sectionStats(srv); break;
+        case 'replication': body = sectionReplication(srv); break;
+        case 'cpu': body = sectionCpu(); break;
+        case 'modules': body = ''; break;
+        case 'commandstats': body = sectionCommandstats(srv); break;
+        case 'errorstats': body = sectionErrorstats(infos); break;
+        case 'latencystats': body = ''; break;
+        case 'cluster': body = 'cluster_enabled:0\r\n'; break;
+        case 'keyspace': body = sectionKeyspace(srv); break;
+        case 'threads': body = sectionThreads(srv); break;
+        default: continue;
+      }
+    }
+    if (out !== '') out += '\r\n';
+    out += `# ${TITLES[name]}\r\n${body}`;
+  }
+  return out;
+}
