@@ -1,4 +1,714 @@
-// Placeholder until this family lands.
+// Hash commands (t_hash.c, Redis 7.0): a listpack of field, value, field, value... while there
+// are at most hash-max-listpack-entries fields and no field or value is longer than
+// hash-max-listpack-value bytes; then a hash table (src/store/dict.ts, DICT_HASH).
 import type { CommandSpec } from './types';
+import type { Client } from '../server/client';
+import { def } from './def';
+import { T_HASH, E_LISTPACK, E_HASHTABLE, registerObjectType } from '../store/keyspace';
+import type { Store } from '../store/keyspace';
+import type { Heap } from '../store/heap';
+import { E_SYNTAX, E_WRONGTYPE, E_NOT_INT, E_OVERFLOW, I64_MAX, I64_MIN, is, parseI64 } from './args';
+import {
+  DICT_HASH, DictIter, dictCheck, dictCopy, dictCreate, dictDelete, dictFind, dictFree, dictKey, dictKeyLen,
+  dictKeyOff, dictRandom, dictSet, dictSize, dictVal, dictValLen, dictValOff,
+} from '../store/dict';
+import {
+  LpVal, lpAppend, lpCheck, lpDeleteRangeAt, lpDup, lpFind, lpFirst, lpFree, lpGet, lpLength, lpNew, lpNext,
+  lpReplace, lpSeek, lpValBytes,
+} from '../store/listpack';
+import { globMatch } from '../config/glob';
+import { parseScanCursor, parseScanOpts, replyCursor, scanDict } from './sets';
 
-export const commands: CommandSpec[] = [];
+registerObjectType(T_HASH, {
+  free(heap: Heap, obj: number, enc: number): void {
+    if (enc === E_LISTPACK) lpFree(heap, obj);
+    else dictFree(heap, obj);
+  },
+  copy(heap: Heap, obj: number, enc: number): number {
+    return enc === E_LISTPACK ? lpDup(heap, obj) : dictCopy(heap, obj);
+  },
+  check(heap: Heap, obj: number, enc: number, problems: string[]): void {
+    if (enc === E_LISTPACK) {
+      const n = lpCheck(heap, obj, problems, 'hash listpack');
+      if (n >= 0 && (n & 1) !== 0) problems.push(`hash listpack: odd element count ${n}`);
+    } else if (enc === E_HASHTABLE) dictCheck(heap, obj, problems, 'hash dict');
+    else problems.push(`hash: bad encoding ${enc}`);
+  },
+});
+
+// ---- the hash type (hashType* in t_hash.c) -----------------------------------------------
+
+class HashObj {
+  enc = E_LISTPACK;
+  ptr = 0;
+  e = 0;
+}
+
+const ho = new HashObj();
+const lv = new LpVal();
+const lv2 = new LpVal();
+const iter = new DictIter();
+const fieldBuf = Buffer.alloc(24);
+const numBuf = Buffer.alloc(24);
+const refs: number[] = [];
+
+function maxEntries(c: Client): number {
+  return c.srv.config.num('hash-max-listpack-entries');
+}
+
+function maxValue(c: Client): number {
+  return c.srv.config.num('hash-max-listpack-value');
+}
+
+function hashLen(heap: Heap, o: HashObj): number {
+  return o.enc === E_LISTPACK ? lpLength(heap, o.ptr) >>> 1 : dictSize(heap, o.ptr);
+}
+
+function convert(heap: Heap, o: HashObj): void {
+  const lp = o.ptr;
+  const d = dictCreate(heap, DICT_HASH, lpLength(heap, lp) >>> 1);
+  let p = lpFirst(heap, lp);
+  while (p !== 0) {
+    lpGet(heap, lp, p, lv);
+    let f = lpValBytes(heap, lv);
+    if (lv.isInt) {
+      fieldBuf.set(f);
+      f = fieldBuf.subarray(0, f.length);
+    }
+    const vp = lpNext(heap, lp, p);
+    lpGet(heap, lp, vp, lv2);
+    dictSet(heap, d, f, lpValBytes(heap, lv2));
+    p = lpNext(heap, lp, vp);
+  }
+  lpFree(heap, lp);
+  o.ptr = d;
+  o.enc = E_HASHTABLE;
+}
+
+/** hashTypeTryConversion: any argument in argv[from..to] too long for a listpack converts. */
+function tryConversion(c: Client, o: HashObj, argv: Buffer[], from: number, to: number): void {
+  if (o.enc !== E_LISTPACK) return;
+  const max = maxValue(c);
+  for (let i = from; i <= to; i++) {
+    if (argv[i].length > max) {
+      convert(c.store.heap, o);
+      return;
+    }
+  }
+}
+
+/** Position of field's value in a listpack hash, or 0. */
+function lpFindValue(heap: Heap, lp: number, field: Uint8Array): number {
+  const f = lpFind(heap, lp, lpFirst(heap, lp), field, 1);
+  return f === 0 ? 0 : lpNext(heap, lp, f);
+}
+
+/** Set field to value; true when the field was created (hashTypeSet). */
+function hashSet(c: Client, o: HashObj, field: Uint8Array, value: Uint8Array): boolean {
+  const heap = c.store.heap;
+  if (o.enc === E_LISTPACK) {
+    const max = maxValue(c);
+    if (field.length > max || value.length > max) convert(heap, o);
+  }
+  if (o.enc === E_LISTPACK) {
+    let lp = o.ptr;
+    const vp = lpFindValue(heap, lp, field);
+    if (vp !== 0) {
+      o.ptr = lpReplace(heap, lp, vp, value);
+      return false;
+    }
+    lp = lpAppend(heap, lp, field);
+    lp = lpAppend(heap, lp, value);
+    o.ptr = lp;
+    if (lpLength(heap, lp) >>> 1 > maxEntries(c)) convert(heap, o);
+    return true;
+  }
+  return dictSet(heap, o.ptr, field, value);
+}
+
+function hashDelete(heap: Heap, o: HashObj, field: Uint8Array): boolean {
+  if (o.enc === E_HASHTABLE) return dictDelete(heap, o.ptr, field);
+  const lp = o.ptr;
+  const f = lpFind(heap, lp, lpFirst(heap, lp), field, 1);
+  if (f === 0) return false;
+  o.ptr = lpDeleteRangeAt(heap, lp, f, 2);
+  return true;
+}
+
+/**
+ * Look field up: for a listpack, the value is read into lv and 1 returned; for a hash table, the
+ * entry is returned. 0 when missing.
+ */
+function hashFind(heap: Heap, o: HashObj, field: Uint8Array): number {
+  if (o.enc === E_HASHTABLE) return dictFind(heap, o.ptr, field);
+  const vp = lpFindValue(heap, o.ptr, field);
+  if (vp === 0) return 0;
+  lpGet(heap, o.ptr, vp, lv);
+  return 1;
+}
+
+/** The value found by hashFind as bytes (a heap view, or digits in a scratch buffer). */
+function foundBytes(heap: Heap, o: HashObj, r: number): Uint8Array {
+  return o.enc === E_HASHTABLE ? dictVal(heap, r) : lpValBytes(heap, lv);
+}
+
+function replyLpVal(c: Client, v: LpVal): void {
+  if (v.isInt) c.w.bulk(lpValBytes(c.store.heap, v));
+  else c.w.bulkRange(c.store.heap.u8, v.off, v.off + v.len);
+}
+
+function replyField(c: Client, e: number): void {
+  const heap = c.store.heap;
+  const off = dictKeyOff(DICT_HASH, e);
+  c.w.bulkRange(heap.u8, off, off + dictKeyLen(heap, e));
+}
+
+function replyValue(c: Client, e: number): void {
+  const heap = c.store.heap;
+  const off = dictValOff(heap, e);
+  c.w.bulkRange(heap.u8, off, off + dictValLen(heap, e));
+}
+
+function replyFound(c: Client, o: HashObj, r: number): void {
+  if (o.enc === E_HASHTABLE) replyValue(c, r);
+  else replyLpVal(c, lv);
+}
+
+/** Hash for reading: null when missing, undefined after replying WRONGTYPE. */
+function lookupRead(c: Client, key: Uint8Array): HashObj | null | undefined {
+  const s = c.store;
+  const e = s.findRead(c.db, key);
+  if (e === 0) return null;
+  if (s.type(e) !== T_HASH) {
+    c.w.error(E_WRONGTYPE);
+    return undefined;
+  }
+  ho.e = e;
+  ho.enc = s.encoding(e);
+  ho.ptr = s.objPtr(e);
+  return ho;
+}
+
+/** hashTypeLookupWriteOrCreate: an existing hash, or a fresh empty listpack one (e = 0). */
+function lookupWriteOrCreate(c: Client, key: Uint8Array): HashObj | undefined {
+  const s = c.store;
+  const e = s.find(c.db, key);
+  if (e !== 0) {
+    if (s.type(e) !== T_HASH) {
+      c.w.error(E_WRONGTYPE);
+      return undefined;
+    }
+    ho.e = e;
+    ho.enc = s.encoding(e);
+    ho.ptr = s.objPtr(e);
+    return ho;
+  }
+  ho.e = 0;
+  ho.enc = E_LISTPACK;
+  ho.ptr = lpNew(s.heap);
+  return ho;
+}
+
+/** Store the hash back into its key (creating the key if new). */
+function commit(s: Store, db: number, key: Uint8Array, o: HashObj): void {
+  if (o.e === 0) {
+    s.createObject(db, key, T_HASH, o.enc, o.ptr);
+    return;
+  }
+  s.setObjPtr(o.e, o.ptr);
+  s.setEncoding(o.e, o.enc);
+  s.touch(db, key);
+}
+
+// ---- commands -------------------------------------------------------------------------
+
+function hset(c: Client, argv: Buffer[]): void {
+  if (argv.length % 2 === 1) return c.w.error(`ERR wrong number of arguments for '${argv[0].length === 5 ? 'hmset' : 'hset'}' command`);
+  const s = c.store;
+  const o = lookupWriteOrCreate(c, argv[1]);
+  if (o === undefined) return;
+  tryConversion(c, o, argv, 2, argv.length - 1);
+  let created = 0;
+  for (let i = 2; i < argv.length; i += 2) if (hashSet(c, o, argv[i], argv[i + 1])) created++;
+  commit(s, c.db, argv[1], o);
+  s.dirty += (argv.length - 2) / 2 - 1;
+  if (argv[0].length === 5) c.w.ok();
+  else c.w.int(created);
+}
+
+function hsetnx(c: Client, argv: Buffer[]): void {
+  const s = c.store;
+  const o = lookupWriteOrCreate(c, argv[1]);
+  if (o === undefined) return;
+  if (hashFind(s.heap, o, argv[2]) !== 0) {
+    if (o.e === 0) lpFree(s.heap, o.ptr);
+    return c.w.int(0);
+  }
+  tryConversion(c, o, argv, 2, 3);
+  hashSet(c, o, argv[2], argv[3]);
+  commit(s, c.db, argv[1], o);
+  c.w.int(1);
+}
+
+function hget(c: Client, argv: Buffer[]): void {
+  const o = lookupRead(c, argv[1]);
+  if (o === undefined) return;
+  if (o === null) return c.w.nil();
+  const r = hashFind(c.store.heap, o, argv[2]);
+  if (r === 0) return c.w.nil();
+  replyFound(c, o, r);
+}
+
+function hmget(c: Client, argv: Buffer[]): void {
+  const o = lookupRead(c, argv[1]);
+  if (o === undefined) return;
+  c.w.array(argv.length - 2);
+  for (let i = 2; i < argv.length; i++) {
+    const r = o === null ? 0 : hashFind(c.store.heap, o, argv[i]);
+    if (r === 0) c.w.nil();
+    else replyFound(c, o as HashObj, r);
+  }
+}
+
+function hdel(c: Client, argv: Buffer[]): void {
+  const s = c.store;
+  const e = s.find(c.db, argv[1]);
+  if (e === 0) return c.w.int(0);
+  if (s.type(e) !== T_HASH) return c.w.error(E_WRONGTYPE);
+  ho.e = e;
+  ho.enc = s.encoding(e);
+  ho.ptr = s.objPtr(e);
+  let deleted = 0;
+  let gone = false;
+  for (let i = 2; i < argv.length; i++) {
+    if (hashDelete(s.heap, ho, argv[i])) {
+      deleted++;
+      if (hashLen(s.heap, ho) === 0) {
+        gone = true;
+        break;
+      }
+    }
+  }
+  s.setObjPtr(e, ho.ptr);
+  if (gone) s.delete(c.db, argv[1]);
+  if (deleted > 0) {
+    s.touch(c.db, argv[1]);
+    s.dirty += deleted - 1;
+  }
+  c.w.int(deleted);
+}
+
+function hlen(c: Client, argv: Buffer[]): void {
+  const o = lookupRead(c, argv[1]);
+  if (o === undefined) return;
+  c.w.int(o === null ? 0 : hashLen(c.store.heap, o));
+}
+
+function hstrlen(c: Client, argv: Buffer[]): void {
+  const o = lookupRead(c, argv[1]);
+  if (o === undefined) return;
+  if (o === null) return c.w.int(0);
+  const heap = c.store.heap;
+  const r = hashFind(heap, o, argv[2]);
+  if (r === 0) return c.w.int(0);
+  c.w.int(o.enc === E_HASHTABLE ? dictValLen(heap, r) : lv.isInt ? lpValBytes(heap, lv).length : lv.len);
+}
+
+function hexists(c: Client, argv: Buffer[]): void {
+  const o = lookupRead(c, argv[1]);
+  if (o === undefined) return;
+  c.w.int(o !== null && hashFind(c.store.heap, o, argv[2]) !== 0 ? 1 : 0);
+}
+
+const F_KEYS = 1;
+const F_VALS = 2;
+
+function getall(c: Client, argv: Buffer[], flags: number): void {
+  const o = lookupRead(c, argv[1]);
+  if (o === undefined) return;
+  const both = flags === (F_KEYS | F_VALS);
+  if (o === null) return both ? c.w.map(0) : c.w.array(0);
+  const heap = c.store.heap;
+  const n = hashLen(heap, o);
+  if (both) c.w.map(n);
+  else c.w.array(n);
+  if (o.enc === E_LISTPACK) {
+    const lp = o.ptr;
+    let p = lpFirst(heap, lp);
+    while (p !== 0) {
+      if (flags & F_KEYS) replyLpVal(c, lpGet(heap, lp, p, lv));
+      p = lpNext(heap, lp, p);
+      if (flags & F_VALS) replyLpVal(c, lpGet(heap, lp, p, lv));
+      p = lpNext(heap, lp, p);
+    }
+    return;
+  }
+  iter.init(heap, o.ptr);
+  for (let e = iter.next(); e !== 0; e = iter.next()) {
+    if (flags & F_KEYS) replyField(c, e);
+    if (flags & F_VALS) replyValue(c, e);
+  }
+}
+
+function hkeys(c: Client, argv: Buffer[]): void {
+  getall(c, argv, F_KEYS);
+}
+
+function hvals(c: Client, argv: Buffer[]): void {
+  getall(c, argv, F_VALS);
+}
+
+function hgetall(c: Client, argv: Buffer[]): void {
+  getall(c, argv, F_KEYS | F_VALS);
+}
+
+/** Decimal digits of an int64 into numBuf; returns the view. */
+function digitsOf(v: number | bigint): Uint8Array {
+  const str = typeof v === 'number' ? String(v) : v.toString();
+  const n = numBuf.latin1Write(str, 0);
+  return numBuf.subarray(0, n);
+}
+
+function hincrby(c: Client, argv: Buffer[]): void {
+  const incr = parseI64(argv[3]);
+  if (incr === null) return c.w.error(E_NOT_INT);
+  const s = c.store;
+  const heap = s.heap;
+  const o = lookupWriteOrCreate(c, argv[1]);
+  if (o === undefined) return;
+  let value: number | bigint = 0;
+  const r = hashFind(heap, o, argv[2]);
+  if (r !== 0) {
+    if (o.enc === E_LISTPACK && lv.isInt) value = lv.big ?? lv.int;
+    else {
+      const v = parseI64(foundBytes(heap, o, r));
+      if (v === null) return c.w.error('ERR hash value is not an integer');
+      value = v;
+    }
+  }
+  let result: number | bigint;
+  if (typeof value === 'number' && typeof incr === 'number' && Number.isSafeInteger(value + incr)) {
+    result = value + incr;
+  } else {
+    const big = BigInt(value) + BigInt(incr);
+    if (big > I64_MAX || big < I64_MIN) {
+      if (o.e === 0) lpFree(heap, o.ptr);
+      return c.w.error(E_OVERFLOW);
+    }
+    result = big >= -9007199254740991n && big <= 9007199254740991n ? Number(big) : big;
+  }
+  hashSet(c, o, argv[2], digitsOf(result));
+  commit(s, c.db, argv[1], o);
+  if (typeof result === 'number') c.w.int(result);
+  else c.w.raw(`:${result}\r\n`);
+}
+
+function hincrbyfloat(c: Client, argv: Buffer[]): void {
+  const inc = parseLongDouble(argv[3]);
+  if (inc === null) return c.w.error('ERR value is not a valid float');
+  if (inc.inf) return c.w.error('ERR value is NaN or Infinity');
+  const s = c.store;
+  const heap = s.heap;
+  const o = lookupWriteOrCreate(c, argv[1]);
+  if (o === undefined) return;
+  let cur: LongDouble = { neg: false, m: 0n, e: 0, inf: false };
+  const r = hashFind(heap, o, argv[2]);
+  if (r !== 0) {
+    const v = parseLongDouble(foundBytes(heap, o, r));
+    if (v === null) return c.w.error('ERR hash value is not a float');
+    cur = v;
+  }
+  const sum = cur.inf ? cur : addLD(cur, inc);
+  if (sum.inf) {
+    if (o.e === 0) lpFree(heap, o.ptr);
+    return c.w.error('ERR increment would produce NaN or Infinity');
+  }
+  const str = formatLongDoubleHuman(sum);
+  const bytes = Buffer.from(str, 'latin1');
+  hashSet(c, o, argv[2], bytes);
+  commit(s, c.db, argv[1], o);
+  c.w.bulk(bytes);
+}
+
+// ---- HRANDFIELD -------------------------------------------------------------------------
+
+function replyPairAt(c: Client, o: HashObj, ref: number, withvalues: boolean): void {
+  const heap = c.store.heap;
+  if (withvalues && c.w.resp > 2) c.w.array(2);
+  if (o.enc === E_HASHTABLE) {
+    replyField(c, ref);
+    if (withvalues) replyValue(c, ref);
+    return;
+  }
+  // ref: position of the field in the listpack
+  replyLpVal(c, lpGet(heap, o.ptr, ref, lv));
+  if (withvalues) replyLpVal(c, lpGet(heap, o.ptr, lpNext(heap, o.ptr, ref), lv));
+}
+
+/** A random field reference (listpack position or dict entry). */
+function randomRef(heap: Heap, o: HashObj): number {
+  if (o.enc === E_HASHTABLE) return dictRandom(heap, o.ptr);
+  const n = lpLength(heap, o.ptr) >>> 1;
+  return lpSeek(heap, o.ptr, 2 * Math.floor(Math.random() * n));
+}
+
+function allRefs(heap: Heap, o: HashObj, out: number[]): void {
+  out.length = 0;
+  if (o.enc === E_HASHTABLE) {
+    iter.init(heap, o.ptr);
+    for (let e = iter.next(); e !== 0; e = iter.next()) out.push(e);
+    return;
+  }
+  const lp = o.ptr;
+  for (let p = lpFirst(heap, lp); p !== 0; p = lpNext(heap, lp, lpNext(heap, lp, p))) out.push(p);
+}
+
+function hrandfield(c: Client, argv: Buffer[]): void {
+  const heap = c.store.heap;
+  if (argv.length === 2) {
+    const o = lookupRead(c, argv[1]);
+    if (o === undefined) return;
+    if (o === null) return c.w.nil();
+    return replyPairAt(c, o, randomRef(heap, o), false);
+  }
+  const l = parseI64(argv[2]);
+  if (l === null) return c.w.error(E_NOT_INT);
+  if (l === I64_MIN) return c.w.error('ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807');
+  if (argv.length > 4 || (argv.length === 4 && !is(argv[3], 'withvalues'))) return c.w.error(E_SYNTAX);
+  const withvalues = argv.length === 4;
+  if (withvalues && (l < -4611686018427387903n || l > 4611686018427387903n)) return c.w.error('ERR value is out of range');
+  const o = lookupRead(c, argv[1]);
+  if (o === undefined) return;
+  if (o === null || l === 0) return c.w.array(0);
+  const size = hashLen(heap, o);
+  const resp2pairs = withvalues && c.w.resp === 2;
+  if (l < 0 || l === 1) {
+    const count = l < 0 ? -Number(l) : 1;
+    c.w.array(resp2pairs ? count * 2 : count);
+    for (let k = 0; k < count; k++) replyPairAt(c, o, randomRef(heap, o), withvalues);
+    return;
+  }
+  const count = Number(l);
+  const n = count < size ? count : size;
+  c.w.array(resp2pairs ? n * 2 : n);
+  allRefs(heap, o, refs);
+  if (count < size) {
+    for (let i = 0; i < count; i++) {
+      const j = i + Math.floor(Math.random() * (size - i));
+      const t = refs[i];
+      refs[i] = refs[j];
+      refs[j] = t;
+    }
+  }
+  for (let i = 0; i < n; i++) replyPairAt(c, o, refs[i], withvalues);
+}
+
+// ---- HSCAN ----------------------------------------------------------------------------
+
+function hscan(c: Client, argv: Buffer[]): void {
+  const cursor = parseScanCursor(c, argv[2]);
+  if (cursor < 0) return;
+  const o = lookupRead(c, argv[1]);
+  if (o === undefined) return;
+  if (o === null) {
+    c.w.array(2);
+    c.w.bulkStr('0');
+    c.w.array(0);
+    return;
+  }
+  const opts = parseScanOpts(c, argv, 3);
+  if (opts === null) return;
+  const heap = c.store.heap;
+  const pat = opts.pattern;
+  if (o.enc === E_LISTPACK) {
+    const lp = o.ptr;
+    refs.length = 0;
+    for (let p = lpFirst(heap, lp); p !== 0; p = lpNext(heap, lp, lpNext(heap, lp, p))) {
+      if (pat === null || globMatch(pat, lpValBytes(heap, lpGet(heap, lp, p, lv)), false)) refs.push(p);
+    }
+    c.w.array(2);
+    c.w.bulkStr('0');
+    c.w.array(refs.length * 2);
+    for (const p of refs) replyPairAt(c, o, p, true);
+    return;
+  }
+  const next = scanDict(heap, o.ptr, cursor, opts.count, refs);
+  let m = 0;
+  for (let i = 0; i < refs.length; i++) {
+    const e = refs[i];
+    if (pat === null || globMatch(pat, dictKey(heap, DICT_HASH, e), false)) refs[m++] = e;
+  }
+  refs.length = m;
+  replyCursor(c, next);
+  c.w.array(m * 2);
+  for (let i = 0; i < m; i++) {
+    replyField(c, refs[i]);
+    replyValue(c, refs[i]);
+  }
+}
+
+// ---- HINCRBYFLOAT: x87 80-bit long double arithmetic, emulated exactly ----------------------
+// The same emulation as INCRBYFLOAT in strings.ts (kept private there): Redis parses both
+// operands with strtold, adds in long double and prints "%.17Lf" with trailing zeros removed.
+
+interface LongDouble {
+  neg: boolean;
+  m: bigint;
+  e: number;
+  inf: boolean;
+}
+
+const LD_MIN_EXP = -16445;
+const LD_MAX_BITS = 16384;
+const TWO64 = 1n << 64n;
+const TWO63 = 1n << 63n;
+
+function bitLen(b: bigint): number {
+  return b === 0n ? 0 : b.toString(2).length;
+}
+
+function roundLD(neg: boolean, num: bigint, den: bigint, exp2: number): LongDouble {
+  if (num === 0n) return { neg, m: 0n, e: 0, inf: false };
+  let k = 64 - (bitLen(num) - bitLen(den));
+  let q = 0n;
+  let r = 0n;
+  let d = den;
+  const divide = (): void => {
+    let n = num;
+    d = den;
+    if (k >= 0) n <<= BigInt(k);
+    else d <<= BigInt(-k);
+    q = n / d;
+    r = n - q * d;
+  };
+  divide();
+  if (q >= TWO64) {
+    k--;
+    divide();
+  } else if (q < TWO63) {
+    k++;
+    divide();
+  }
+  let e = exp2 - k;
+  if (e < LD_MIN_EXP) {
+    k = exp2 - LD_MIN_EXP;
+    divide();
+    e = LD_MIN_EXP;
+  }
+  const twice = r * 2n;
+  if (twice > d || (twice === d && (q & 1n) === 1n)) q++;
+  if (q === TWO64) {
+    q = TWO63;
+    e++;
+  }
+  if (q === 0n) return { neg, m: 0n, e: 0, inf: false };
+  if (bitLen(q) + e > LD_MAX_BITS) return { neg, m: 0n, e: 0, inf: true };
+  return { neg, m: q, e, inf: false };
+}
+
+const RE_DEC = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+const RE_HEX = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?$/;
+const RE_INF = /^([+-]?)(?:inf|infinity)$/i;
+
+/** Redis's string2ld: null if invalid (NaN, spaces, junk, out of range). */
+function parseLongDouble(b: Uint8Array): LongDouble | null {
+  if (b.length === 0 || b.length >= 5 * 1024) return null;
+  const c0 = b[0];
+  if (c0 === 32 || (c0 >= 9 && c0 <= 13)) return null;
+  let str = Buffer.from(b.buffer, b.byteOffset, b.length).latin1Slice(0, b.length);
+  const nul = str.indexOf('\0');
+  if (nul >= 0) str = str.slice(0, nul);
+  if (str.length === 0) return { neg: false, m: 0n, e: 0, inf: false };
+  let m = RE_INF.exec(str);
+  if (m !== null) return { neg: m[1] === '-', m: 0n, e: 0, inf: true };
+  m = RE_HEX.exec(str);
+  if (m !== null) {
+    const ip = m[2];
+    const fp = m[3] ?? '';
+    if (ip.length + fp.length === 0) return null;
+    const neg = m[1] === '-';
+    const h = BigInt('0x' + (ip + fp || '0'));
+    if (h === 0n) return { neg, m: 0n, e: 0, inf: false };
+    const p = m[4] === undefined ? 0 : Number(m[4]);
+    const exp2 = p - 4 * fp.length;
+    const mag = bitLen(h) + exp2;
+    if (mag > LD_MAX_BITS + 8) return null;
+    if (mag < LD_MIN_EXP - 8) return null;
+    const r = roundLD(neg, h, 1n, exp2);
+    return r.inf || r.m === 0n ? null : r;
+  }
+  m = RE_DEC.exec(str);
+  if (m === null) return null;
+  const ip = m[2];
+  const fp = m[3] ?? '';
+  if (ip.length + fp.length === 0) return null;
+  const neg = m[1] === '-';
+  let digits = ip + fp;
+  let lead = 0;
+  while (lead < digits.length && digits.charCodeAt(lead) === 0x30) lead++;
+  if (lead === digits.length) return { neg, m: 0n, e: 0, inf: false };
+  digits = digits.slice(lead);
+  const exp10 = (m[4] === undefined ? 0 : Number(m[4])) - fp.length;
+  const log10 = digits.length + exp10 - 1;
+  if (log10 > 4932) return null;
+  if (log10 < -4952) return null;
+  const dv = BigInt(digits);
+  const r = exp10 >= 0 ? roundLD(neg, dv * 10n ** BigInt(exp10), 1n, 0) : roundLD(neg, dv, 10n ** BigInt(-exp10), 0);
+  return r.inf || r.m === 0n ? null : r;
+}
+
+function addLD(a: LongDouble, b: LongDouble): LongDouble {
+  if (a.m === 0n) return b.m === 0n ? { neg: a.neg && b.neg, m: 0n, e: 0, inf: false } : b;
+  if (b.m === 0n) return a;
+  const emin = Math.min(a.e, b.e);
+  const sa = a.m << BigInt(a.e - emin);
+  const sb = b.m << BigInt(b.e - emin);
+  const sum = (a.neg ? -sa : sa) + (b.neg ? -sb : sb);
+  if (sum === 0n) return { neg: false, m: 0n, e: 0, inf: false };
+  return sum < 0n ? roundLD(true, -sum, 1n, emin) : roundLD(false, sum, 1n, emin);
+}
+
+const TEN17 = 10n ** 17n;
+
+function formatLongDoubleHuman(v: LongDouble): string {
+  let q: bigint;
+  if (v.e >= 0) q = (v.m << BigInt(v.e)) * TEN17;
+  else {
+    const sh = BigInt(-v.e);
+    const num = v.m * TEN17;
+    q = num >> sh;
+    const r = num - (q << sh);
+    const half = 1n << (sh - 1n);
+    if (r > half || (r === half && (q & 1n) === 1n)) q++;
+  }
+  let ds = q.toString();
+  if (ds.length < 18) ds = '0'.repeat(18 - ds.length) + ds;
+  const ip = ds.slice(0, ds.length - 17);
+  let fe = ds.length;
+  while (fe > ds.length - 17 && ds.charCodeAt(fe - 1) === 0x30) fe--;
+  const out = fe > ds.length - 17 ? `${ip}.${ds.slice(ds.length - 17, fe)}` : ip;
+  return v.neg && out !== '0' ? `-${out}` : out;
+}
+
+const RF = { acl: ['read', 'hash', 'fast'] };
+const RS = { acl: ['read', 'hash', 'slow'] };
+const WF = { acl: ['write', 'hash', 'fast'] };
+
+export const commands: CommandSpec[] = [
+  def('hset', -4, 'write denyoom fast', [1, 1, 1], 'hash', 'Set the string value of a hash field', hset, { ...WF, since: '2.0.0' }),
+  def('hsetnx', 4, 'write denyoom fast', [1, 1, 1], 'hash', 'Set the value of a hash field, only if the field does not exist', hsetnx, { ...WF, since: '2.0.0' }),
+  def('hget', 3, 'readonly fast', [1, 1, 1], 'hash', 'Get the value of a hash field', hget, { ...RF, since: '2.0.0' }),
+  def('hmget', -3, 'readonly fast', [1, 1, 1], 'hash', 'Get the values of all the given hash fields', hmget, { ...RF, since: '2.0.0' }),
+  def('hmset', -4, 'write denyoom fast', [1, 1, 1], 'hash', 'Set multiple hash fields to multiple values', hset, { ...WF, since: '2.0.0' }),
+  def('hdel', -3, 'write fast', [1, 1, 1], 'hash', 'Delete one or more hash fields', hdel, { ...WF, since: '2.0.0' }),
+  def('hlen', 2, 'readonly fast', [1, 1, 1], 'hash', 'Get the number of fields in a hash', hlen, { ...RF, since: '2.0.0' }),
+  def('hstrlen', 3, 'readonly fast', [1, 1, 1], 'hash', 'Get the length of the value of a hash field', hstrlen, { ...RF, since: '3.2.0' }),
+  def('hexists', 3, 'readonly fast', [1, 1, 1], 'hash', 'Determine if a hash field exists', hexists, { ...RF, since: '2.0.0' }),
+  def('hkeys', 2, 'readonly', [1, 1, 1], 'hash', 'Get all the fields in a hash', hkeys, { ...RS, since: '2.0.0' }),
+  def('hvals', 2, 'readonly', [1, 1, 1], 'hash', 'Get all the values in a hash', hvals, { ...RS, since: '2.0.0' }),
+  def('hgetall', 2, 'readonly', [1, 1, 1], 'hash', 'Get all the fields and values in a hash', hgetall, { ...RS, since: '2.0.0' }),
+  def('hincrby', 4, 'write denyoom fast', [1, 1, 1], 'hash', 'Increment the integer value of a hash field by the given number', hincrby, { ...WF, since: '2.0.0' }),
+  def('hincrbyfloat', 4, 'write denyoom fast', [1, 1, 1], 'hash', 'Increment the float value of a hash field by the given amount', hincrbyfloat, { ...WF, since: '2.6.0' }),
+  def('hrandfield', -2, 'readonly', [1, 1, 1], 'hash', 'Get one or multiple random fields from a hash', hrandfield, { ...RS, since: '6.2.0' }),
+  def('hscan', -3, 'readonly', [1, 1, 1], 'hash', 'Incrementally iterate hash fields and associated values', hscan, { ...RS, since: '2.8.0' }),
+];

@@ -1,0 +1,617 @@
+// Set commands: differential against redis-server (replies, errors, OBJECT ENCODING), randomized
+// sequences checked with DEBUG CHECK, properties of the random commands, and atomicity of
+// multi-key commands under concurrent clients on several threads.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { script, startPair, type Pair, type Step } from '../helpers/diff';
+import { RawClient, show, type Reply } from '../helpers/resp';
+import { startShardis, type Server } from '../helpers/server';
+
+let d: Pair;
+beforeAll(async () => {
+  d = await startPair({ threads: 2 });
+});
+afterAll(async () => {
+  await d?.stop();
+});
+
+const same = (text: string, opts?: { resp3?: boolean }) => d.expectSame(script(text), opts);
+
+function strings(r: Reply): string[] {
+  if ((r.t !== 'array' && r.t !== 'set') || r.v === null) throw new Error(`not an array: ${show(r)}`);
+  return r.v.map((x) => {
+    if (x.t !== 'bulk' || x.v === null) throw new Error(`not a bulk: ${show(x)}`);
+    return x.v.toString('latin1');
+  });
+}
+
+/** A small deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('single-key set commands', () => {
+  it('SADD / SREM / SISMEMBER / SMISMEMBER / SCARD / SMEMBERS', () =>
+    same(`
+      SADD s 1 2 3
+      SADD s 3 4 4
+      [unordered] SMEMBERS s
+      OBJECT ENCODING s
+      SISMEMBER s 3
+      SISMEMBER s 03
+      SISMEMBER s x
+      SISMEMBER missing x
+      SMISMEMBER s 1 x 4 -0 +1
+      SMISMEMBER missing a b
+      SCARD s
+      SCARD missing
+      SREM s 1 x 01
+      SREM s 2 3 4
+      EXISTS s
+      SREM missing a
+      SADD big 9223372036854775807 -9223372036854775808 0 70000 -3 32767 -32768 2147483648
+      [unordered] SMEMBERS big
+      OBJECT ENCODING big
+      SISMEMBER big 9223372036854775807
+      SISMEMBER big 9223372036854775808
+      SREM big 9223372036854775807 -9223372036854775808
+      [unordered] SMEMBERS big
+      SADD big 9223372036854775808
+      OBJECT ENCODING big
+      [unordered] SMEMBERS big
+      SADD str a
+      SET str x
+      SADD str a
+      SREM str a
+      SISMEMBER str a
+      SMISMEMBER str a
+      SCARD str
+      SMEMBERS str
+      SMEMBERS missing
+      SADD s
+      SREM s
+      SISMEMBER s
+      SMISMEMBER s
+      SCARD
+      SADD "" ""
+      SISMEMBER "" ""
+      SCARD ""
+    `));
+
+  it('encodings: intset -> hashtable on a non-integer member or beyond set-max-intset-entries', async () => {
+    const ints = Array.from({ length: 512 }, (_, i) => String(i * 7 - 1000));
+    const steps: Step[] = [
+      ['SADD', 'a', ...ints],
+      ['OBJECT', 'ENCODING', 'a'],
+      ['SCARD', 'a'],
+      ['SADD', 'a', '-1000'],
+      ['OBJECT', 'ENCODING', 'a'],
+      ['SADD', 'a', '99999'],
+      ['OBJECT', 'ENCODING', 'a'],
+      ['SCARD', 'a'],
+      { cmd: ['SMEMBERS', 'a'], unordered: true },
+      ['SREM', 'a', '99999'],
+      ['OBJECT', 'ENCODING', 'a'],
+      ['SADD', 'b', 'x', '1', '2'],
+      ['OBJECT', 'ENCODING', 'b'],
+      ['SADD', 'c', '1', 'x'],
+      ['OBJECT', 'ENCODING', 'c'],
+      ['SADD', 'e', '1', '2'],
+      ['SADD', 'e', '1.5'],
+      ['OBJECT', 'ENCODING', 'e'],
+      ['SADD', 'f', '007'],
+      ['OBJECT', 'ENCODING', 'f'],
+      ['SADD', 'g', '-0'],
+      ['OBJECT', 'ENCODING', 'g'],
+      ['SADD', 'h', ' 1'],
+      ['OBJECT', 'ENCODING', 'h'],
+      ['CONFIG', 'SET', 'set-max-intset-entries', '3'],
+      ['SADD', 'i', '1', '2', '3'],
+      ['OBJECT', 'ENCODING', 'i'],
+      ['SADD', 'i', '4'],
+      ['OBJECT', 'ENCODING', 'i'],
+      ['SADD', 'j', '1', '2', '3', '4'],
+      ['OBJECT', 'ENCODING', 'j'],
+      ['SADD', 'k', '1', '2', '3'],
+      ['SADD', 'l', '3', '4', '5'],
+      ['SUNIONSTORE', 'm', 'k', 'l'],
+      ['OBJECT', 'ENCODING', 'm'],
+      ['SINTERSTORE', 'n', 'k', 'l'],
+      ['OBJECT', 'ENCODING', 'n'],
+      ['SMOVE', 'k', 'newset', '1'],
+      ['OBJECT', 'ENCODING', 'newset'],
+      ['SMOVE', 'b', 'newset2', 'x'],
+      ['OBJECT', 'ENCODING', 'newset2'],
+      ['CONFIG', 'SET', 'set-max-intset-entries', '512'],
+      ['SADD', 'o', 'x'],
+      ['SREM', 'o', 'x'],
+      ['SADD', 'o', '1'],
+      ['OBJECT', 'ENCODING', 'o'],
+    ];
+    await d.expectSame(steps);
+  });
+
+  it('SPOP / SRANDMEMBER: errors, empty and whole-set cases', () =>
+    same(`
+      SADD s 1 2 3
+      SPOP missing
+      SPOP missing 3
+      SPOP s -1
+      SPOP s abc
+      SPOP s 0
+      SPOP s 1 2
+      SRANDMEMBER missing
+      SRANDMEMBER missing 5
+      SRANDMEMBER missing -5
+      SRANDMEMBER s 0
+      [unordered] SRANDMEMBER s 3
+      [unordered] SRANDMEMBER s 10
+      SRANDMEMBER s -9223372036854775808
+      SRANDMEMBER s 9223372036854775808
+      SRANDMEMBER s abc
+      SRANDMEMBER s 1 2
+      SET str x
+      SPOP str
+      SPOP str 2
+      SPOP str abc
+      SRANDMEMBER str
+      SRANDMEMBER str 2
+      [unordered] SPOP s 3
+      EXISTS s
+      SADD t a b c
+      [unordered] SPOP t 100
+      EXISTS t
+      SADD u only
+      SPOP u
+      EXISTS u
+      SADD v only
+      SRANDMEMBER v
+      SRANDMEMBER v -3
+      SRANDMEMBER v 1
+    `));
+
+  it('SPOP / SRANDMEMBER in RESP3', () =>
+    same(
+      `
+      SADD s 1 2 3
+      SADD t a b c
+      SPOP missing 3
+      SPOP s 0
+      SRANDMEMBER missing 5
+      [unordered] SRANDMEMBER s 10
+      [unordered] SRANDMEMBER t 10
+      [unordered] SPOP s 10
+      [unordered] SPOP t 3
+      SRANDMEMBER x
+      SPOP x
+      SADD v only
+      SRANDMEMBER v -2
+      SPOP v 1
+    `,
+      { resp3: true },
+    ));
+
+  it('SPOP / SRANDMEMBER pick distinct members of the set', async () => {
+    const c = await RawClient.connect(d.shardis.port);
+    try {
+      for (const [key, members] of [
+        ['ints', Array.from({ length: 40 }, (_, i) => String(i * 3))],
+        ['strs', Array.from({ length: 700 }, (_, i) => `m${i}`)],
+      ] as const) {
+        await c.call('DEL', key);
+        await c.call('SADD', key, ...members);
+        const all = new Set<string>(members);
+        for (const n of [1, 2, 5, 13, 30, 39, 300]) {
+          const got = strings(await c.call('SRANDMEMBER', key, n));
+          expect(got.length).toBe(Math.min(n, members.length));
+          expect(new Set(got).size).toBe(got.length);
+          for (const m of got) expect(all.has(m)).toBe(true);
+        }
+        const rep = strings(await c.call('SRANDMEMBER', key, -100));
+        expect(rep.length).toBe(100);
+        for (const m of rep) expect(all.has(m)).toBe(true);
+        // SPOP removes what it returns
+        const popped = strings(await c.call('SPOP', key, 7));
+        expect(new Set(popped).size).toBe(7);
+        for (const m of popped) {
+          expect(all.has(m)).toBe(true);
+          expect(await c.call('SISMEMBER', key, m)).toEqual({ t: 'int', v: 0n });
+        }
+        expect(await c.call('SCARD', key)).toEqual({ t: 'int', v: BigInt(members.length - 7) });
+        const one = await c.call('SPOP', key);
+        expect(one.t).toBe('bulk');
+        const rest = strings(await c.call('SMEMBERS', key));
+        expect(rest.length).toBe(members.length - 8);
+        // every member is drawn eventually by SRANDMEMBER
+        const seen = new Set<string>();
+        for (let i = 0; i < 100 && seen.size < rest.length; i++) {
+          for (const m of strings(await c.call('SRANDMEMBER', key, -200))) seen.add(m);
+        }
+        expect(seen.size).toBe(rest.length);
+      }
+      await d.shardis.check();
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('multi-key set commands', () => {
+  it('SMOVE', () =>
+    same(`
+      SADD s 1 2 3
+      SADD t a b
+      SET str x
+      SMOVE s t 1
+      [unordered] SMEMBERS t
+      OBJECT ENCODING t
+      SMOVE s t 1
+      SMOVE s d 2
+      OBJECT ENCODING d
+      SMOVE s d2 3
+      EXISTS s
+      SMOVE missing t a
+      SMOVE t str a
+      SMOVE str t a
+      SMOVE t t a
+      SMOVE t t zz
+      SMOVE missing str a
+      SMOVE t missing2 zz
+      EXISTS missing2
+      SADD i 1 2
+      SMOVE t i a
+      OBJECT ENCODING i
+      SMOVE d i 2
+      SCARD i
+      SMOVE s
+    `));
+
+  it('SINTER / SINTERSTORE / SINTERCARD', () =>
+    same(`
+      SADD a 1 2 3 4 x y
+      SADD b 2 3 4 5 y z
+      SADD c 3 4 y
+      SADD i1 1 2 3 4 5 6
+      SADD i2 4 5 6 7
+      SET str v
+      [unordered] SINTER a b
+      [unordered] SINTER a b c
+      [unordered] SINTER i1 i2
+      [unordered] SINTER i1 a
+      [unordered] SINTER a i1
+      [unordered] SINTER a a
+      SINTER a missing
+      SINTER missing a
+      SINTER a str
+      SINTER missing str
+      SINTER str missing
+      SINTERSTORE d a b c
+      [unordered] SMEMBERS d
+      OBJECT ENCODING d
+      SINTERSTORE d i1 i2
+      OBJECT ENCODING d
+      [unordered] SMEMBERS d
+      SINTERSTORE d a missing
+      EXISTS d
+      SINTERSTORE str a b
+      TYPE str
+      SET str v
+      SINTERSTORE d a str
+      SINTERSTORE a a b
+      [unordered] SMEMBERS a
+      SINTERSTORE e i1 a
+      SETEX ttl 100 v
+      SINTERSTORE ttl i1 i2
+      TTL ttl
+      SINTERCARD 2 a b
+      SINTERCARD 3 a b c
+      SINTERCARD 2 a b LIMIT 1
+      SINTERCARD 2 a b LIMIT 0
+      SINTERCARD 2 a b limit 100
+      SINTERCARD 1 missing
+      SINTERCARD 2 a missing
+      SINTERCARD 2 a str
+      SINTERCARD 0 a
+      SINTERCARD -1 a
+      SINTERCARD abc a
+      SINTERCARD 3 a b
+      SINTERCARD 2 a b LIMIT -1
+      SINTERCARD 2 a b LIMIT abc
+      SINTERCARD 2 a b LIMIT
+      SINTERCARD 2 a b foo 1
+      SINTERCARD 2 a b LIMIT 1 LIMIT 2
+      SINTER
+      SINTERSTORE d
+      SINTERCARD 1
+    `));
+
+  it('SUNION / SUNIONSTORE / SDIFF / SDIFFSTORE', () =>
+    same(`
+      SADD a 1 2 3 4 x y
+      SADD b 2 3 4 5 y z
+      SADD c 3 4 y
+      SADD i1 1 2 3
+      SADD i2 3 4 5
+      SET str v
+      [unordered] SUNION a b
+      [unordered] SUNION i1 i2
+      [unordered] SUNION a missing c
+      SUNION missing
+      SUNION a str
+      SUNION missing str
+      SUNIONSTORE u i1 i2
+      OBJECT ENCODING u
+      [unordered] SMEMBERS u
+      SUNIONSTORE u a i1
+      OBJECT ENCODING u
+      SUNIONSTORE u missing missing2
+      EXISTS u
+      SUNIONSTORE a a i2
+      [unordered] SMEMBERS a
+      [unordered] SDIFF a b
+      [unordered] SDIFF a b c
+      [unordered] SDIFF i1 i2
+      [unordered] SDIFF a missing
+      SDIFF missing a
+      SDIFF a a
+      SDIFF a b a
+      SDIFF a str
+      SDIFF str a
+      SDIFFSTORE dd a b
+      [unordered] SMEMBERS dd
+      OBJECT ENCODING dd
+      SDIFFSTORE dd i1 i2
+      OBJECT ENCODING dd
+      SDIFFSTORE dd a a
+      EXISTS dd
+      SDIFFSTORE str a b
+      TYPE str
+      SUNION
+      SDIFF
+      SUNIONSTORE x
+      SDIFFSTORE x
+    `));
+
+  it('SDIFF with a big first set and small others, and the reverse', async () => {
+    const big = Array.from({ length: 300 }, (_, i) => `e${i}`);
+    const steps: Step[] = [
+      ['SADD', 'big', ...big],
+      ['SADD', 's1', 'e1', 'e2', 'zz'],
+      ['SADD', 's2', 'e3', 'e299', 'yy'],
+      { cmd: ['SDIFF', 'big', 's1', 's2'], unordered: true },
+      { cmd: ['SDIFF', 's1', 'big', 's2'], unordered: true },
+      { cmd: ['SDIFF', 's2', 's1', 'big'], unordered: true },
+      ['SDIFFSTORE', 'out', 'big', 's1', 's2'],
+      ['SCARD', 'out'],
+      ['SDIFFSTORE', 'out', 's1', 'big'],
+      { cmd: ['SMEMBERS', 'out'], unordered: true },
+    ];
+    await d.expectSame(steps);
+  });
+
+  it('RESP3 replies', () =>
+    same(
+      `
+      SADD a 1 2 3 x
+      SADD b 2 3 y
+      [unordered] SMEMBERS a
+      SMEMBERS missing
+      [unordered] SINTER a b
+      SINTER a missing
+      [unordered] SUNION a b
+      [unordered] SDIFF a b
+      SMISMEMBER a 1 q
+      SINTERCARD 2 a b
+      SSCAN missing 0
+    `,
+      { resp3: true },
+    ));
+});
+
+describe('SSCAN', () => {
+  it('errors, options and small sets', () =>
+    same(`
+      SADD s 1 2 3 10 20 30
+      SADD h a b c ab ac bc
+      SET str v
+      [unordered] SSCAN s 0
+      [unordered] SSCAN s 0 MATCH 1*
+      [unordered] SSCAN s 0 MATCH *0 COUNT 1
+      [unordered] SSCAN s 123
+      SSCAN s abc
+      SSCAN s -1
+      SSCAN s 18446744073709551616
+      SSCAN s " 0"
+      SSCAN s 0 COUNT 0
+      SSCAN s 0 COUNT -1
+      SSCAN s 0 COUNT abc
+      SSCAN s 0 MATCH
+      SSCAN s 0 TYPE string
+      SSCAN s 0 foo bar
+      SSCAN missing 0
+      SSCAN missing 0 COUNT 0
+      SSCAN missing abc
+      SSCAN str 0
+      SSCAN str 0 COUNT 0
+      [unordered] SSCAN h 0 MATCH a*
+      [unordered] SSCAN h 0 MATCH *c COUNT 100
+      [unordered] SSCAN h 0 match [ab]c
+      SSCAN s
+    `));
+
+  it('a full scan of a big set returns every member, across growth and shrinking', async () => {
+    const c = await RawClient.connect(d.shardis.port);
+    try {
+      const members = Array.from({ length: 3000 }, (_, i) => `member:${i}`);
+      await c.call('DEL', 'big');
+      for (let i = 0; i < members.length; i += 500) await c.call('SADD', 'big', ...members.slice(i, i + 500));
+      const scanAll = async (during?: (round: number) => Promise<void>): Promise<Set<string>> => {
+        const got = new Set<string>();
+        let cursor = '0';
+        let round = 0;
+        do {
+          const r = await c.call('SSCAN', 'big', cursor, 'COUNT', 50);
+          if (r.t !== 'array' || r.v === null) throw new Error(show(r));
+          cursor = (r.v[0] as { v: Buffer }).v.toString();
+          for (const m of strings(r.v[1])) got.add(m);
+          if (during) await during(round++);
+        } while (cursor !== '0');
+        return got;
+      };
+      const all = await scanAll();
+      expect(all.size).toBe(members.length);
+      // members present for the whole scan are returned even while the table grows
+      const extra = Array.from({ length: 5000 }, (_, i) => `extra:${i}`);
+      const seen = await scanAll(async (round) => {
+        if (round < 10) await c.call('SADD', 'big', ...extra.slice(round * 500, round * 500 + 500));
+      });
+      for (const m of members) expect(seen.has(m)).toBe(true);
+      // ... and while it shrinks
+      const seen2 = await scanAll(async (round) => {
+        if (round < 10) await c.call('SREM', 'big', ...extra.slice(round * 500, round * 500 + 500));
+      });
+      for (const m of members) expect(seen2.has(m)).toBe(true);
+      expect(await c.call('SCARD', 'big')).toEqual({ t: 'int', v: 3000n });
+      // a MATCH scan
+      let cursor = '0';
+      const matched: string[] = [];
+      do {
+        const r = await c.call('SSCAN', 'big', cursor, 'MATCH', 'member:1??', 'COUNT', 100);
+        if (r.t !== 'array' || r.v === null) throw new Error(show(r));
+        cursor = (r.v[0] as { v: Buffer }).v.toString();
+        matched.push(...strings(r.v[1]));
+      } while (cursor !== '0');
+      expect(new Set(matched)).toEqual(new Set(members.filter((m) => /^member:1..$/.test(m))));
+      // shrink to a few members: still consistent
+      await c.call('SREM', 'big', ...members.slice(5));
+      expect(new Set(strings(await c.call('SMEMBERS', 'big')))).toEqual(new Set(members.slice(0, 5)));
+      await d.shardis.check();
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('randomized sequences against redis-server', () => {
+  const keys = ['s1', 's2', 's3', 's4', 'str'];
+  const pool = [
+    '0', '1', '2', '-1', '7', '100', '32767', '32768', '-32769', '2147483647', '2147483648', '-2147483649',
+    '9223372036854775807', '-9223372036854775808', '9223372036854775808', '01', 'a', 'b', 'c', 'hello', '', '1.5',
+  ];
+  const gen = (seed: number, n: number): Step[] => {
+    const r = rng(seed);
+    const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)];
+    const members = (): string[] => Array.from({ length: 1 + Math.floor(r() * 6) }, () => (r() < 0.7 ? pick(pool) : `m${Math.floor(r() * 40)}`));
+    const steps: Step[] = [['CONFIG', 'SET', 'set-max-intset-entries', pick(['4', '8', '512'])], ['SET', 'str', 'x']];
+    for (let i = 0; i < n; i++) {
+      const k = pick(keys);
+      const k2 = pick(keys);
+      const x = r();
+      if (x < 0.3) steps.push(['SADD', k, ...members()]);
+      else if (x < 0.42) steps.push(['SREM', k, ...members()]);
+      else if (x < 0.5) steps.push(['SMOVE', k, k2, pick(pool)]);
+      else if (x < 0.55) steps.push(['SINTERSTORE', pick(keys), k, k2]);
+      else if (x < 0.6) steps.push(['SUNIONSTORE', pick(keys), k, k2]);
+      else if (x < 0.65) steps.push(['SDIFFSTORE', pick(keys), k, k2, pick(keys)]);
+      else if (x < 0.7) steps.push({ cmd: ['SMEMBERS', k], unordered: true });
+      else if (x < 0.74) steps.push({ cmd: ['SINTER', k, k2], unordered: true });
+      else if (x < 0.78) steps.push({ cmd: ['SUNION', k, k2], unordered: true });
+      else if (x < 0.82) steps.push({ cmd: ['SDIFF', k, k2], unordered: true });
+      else if (x < 0.86) steps.push(['SMISMEMBER', k, ...members()]);
+      else if (x < 0.89) steps.push(['SCARD', k]);
+      else if (x < 0.92) steps.push(['OBJECT', 'ENCODING', k]);
+      else if (x < 0.94) steps.push(['SINTERCARD', '2', k, k2, 'LIMIT', String(Math.floor(r() * 4))]);
+      else if (x < 0.96) steps.push({ cmd: ['SPOP', k, '1000'], unordered: true });
+      else if (x < 0.98) steps.push(['CONFIG', 'SET', 'set-max-intset-entries', pick(['4', '8', '512'])]);
+      else steps.push(['SET', 'str', 'x']);
+    }
+    steps.push(['CONFIG', 'SET', 'set-max-intset-entries', '512']);
+    for (const k of keys) steps.push({ cmd: ['SMEMBERS', k], unordered: true }, ['OBJECT', 'ENCODING', k]);
+    return steps;
+  };
+
+  for (const seed of [1, 2, 3, 4]) {
+    it(`seed ${seed}`, async () => {
+      await d.expectSame(gen(seed, 400), { label: `seed ${seed}` });
+      await d.shardis.check();
+    });
+  }
+});
+
+describe('atomicity with concurrent clients on 3 threads', () => {
+  let s: Server;
+  beforeAll(async () => {
+    s = await startShardis({ threads: 3 });
+  });
+  afterAll(async () => {
+    await s?.stop();
+  });
+
+  it('SMOVE and SINTERSTORE / SUNIONSTORE never show a half-done move', async () => {
+    const N = 50;
+    const setup = await RawClient.connect(s.port);
+    // Keys in different slots, so every command locks several slots.
+    const A = 'left-set';
+    const B = 'right-set';
+    const members = Array.from({ length: N }, (_, i) => (i % 2 === 0 ? String(i) : `m${i}`));
+    await setup.call('SADD', A, ...members);
+    const movers = await Promise.all([0, 1, 2, 3].map(() => RawClient.connect(s.port)));
+    const checkers = await Promise.all([0, 1, 2].map(() => RawClient.connect(s.port)));
+    let stop = false;
+    const bad: string[] = [];
+    let moves = 0;
+    let checks = 0;
+    const moveLoop = async (c: RawClient, seed: number): Promise<void> => {
+      const r = rng(seed);
+      while (!stop) {
+        const m = members[Math.floor(r() * N)];
+        const [from, to] = r() < 0.5 ? [A, B] : [B, A];
+        // pipeline a few moves per round trip
+        for (let i = 0; i < 8; i++) c.send('SMOVE', from, to, m);
+        for (let i = 0; i < 8; i++) {
+          const rep = await c.read();
+          if (rep.t !== 'int') bad.push(`SMOVE: ${show(rep)}`);
+        }
+        moves += 8;
+      }
+    };
+    const checkLoop = async (c: RawClient, i: number): Promise<void> => {
+      const dst1 = `inter-${i}`;
+      const dst2 = `union-${i}`;
+      while (!stop) {
+        c.send('SINTERSTORE', dst1, A, B);
+        c.send('SUNIONSTORE', dst2, A, B);
+        c.send('SINTERCARD', '2', A, B);
+        c.send('SUNION', A, B);
+        const inter = await c.read();
+        const union = await c.read();
+        const card = await c.read();
+        const sun = await c.read();
+        if (inter.t !== 'int' || inter.v !== 0n) bad.push(`SINTERSTORE saw a member in both sets: ${show(inter)}`);
+        if (union.t !== 'int' || union.v !== BigInt(N)) bad.push(`SUNIONSTORE saw ${show(union)} members`);
+        if (card.t !== 'int' || card.v !== 0n) bad.push(`SINTERCARD: ${show(card)}`);
+        if (strings(sun).length !== N) bad.push(`SUNION saw ${strings(sun).length} members`);
+        checks++;
+      }
+    };
+    const runs = [...movers.map((c, i) => moveLoop(c, i + 1)), ...checkers.map((c, i) => checkLoop(c, i))];
+    await new Promise((r) => setTimeout(r, 1500));
+    stop = true;
+    await Promise.all(runs);
+    expect(bad.slice(0, 5)).toEqual([]);
+    expect(moves).toBeGreaterThan(100);
+    expect(checks).toBeGreaterThan(20);
+    const a = strings(await setup.call('SMEMBERS', A));
+    const b = strings(await setup.call('SMEMBERS', B));
+    expect(new Set([...a, ...b])).toEqual(new Set(members));
+    expect(a.length + b.length).toBe(N);
+    await Promise.all([...movers, ...checkers, setup].map((c) => c.close()));
+    await s.check();
+  });
+});
