@@ -33,8 +33,9 @@ describe('pub/sub matches redis-server', () => {
       ...(await replies(c, 1, 'PSUBSCRIBE', 'x*')),
       ...(await replies(c, 1, 'SUBSCRIBE', 'a')),
       ...(await replies(c, 1, 'UNSUBSCRIBE', 'zzz')),
-      // Redis walks a dict here: the order of the replies is its hash order, compare as a set.
-      ...(await replies(c, 2, 'UNSUBSCRIBE')).sort(),
+      // Redis walks a dict here: the channels come in its hash order; compare them as a set,
+      // and the count after the last one.
+      ...(await replies(c, 2, 'UNSUBSCRIBE')).map((r, i, all) => (i === 0 ? all.map((x) => x.split('\n')[1]).sort().join(',') : r.split('\n')[2])),
       ...(await replies(c, 1, 'PUNSUBSCRIBE')),
       ...(await replies(c, 1, 'UNSUBSCRIBE')),
       ...(await replies(c, 1, 'PUNSUBSCRIBE')),
