@@ -10,6 +10,7 @@ import { NSLOTS } from '../store/crc16';
 import { commandStatsBytes, setCommandStatsArea } from '../commands/table';
 import { configureLog, log } from './log';
 import type { WorkerData } from './worker';
+import { S_EXPIRED } from './context';
 
 interface Pending { origin: Worker; originId: number; waiting: number; results: unknown[] }
 
@@ -125,6 +126,8 @@ export async function main(argv: string[]): Promise<void> {
       });
     }
     heap.publishUsed();
+    // The main thread is stats slot 0: INFO sums its expirations with the workers'.
+    store.f64[layout.stats + S_EXPIRED] = store.expiredKeys;
   }, 1000 / hz);
 
   let shuttingDown = false;
