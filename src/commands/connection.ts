@@ -5,6 +5,8 @@ import type { Client } from '../server/client';
 import type { CrossThreadRequest, ThreadServer } from '../server/context';
 import { def } from './def';
 import { E_SYNTAX, E_NOT_INT, is, lower, parseIntArg } from './args';
+import { unwatchAll } from './transactions';
+import type { PubSub } from '../server/pubsub';
 
 const E_WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
 const E_NAME = 'ERR Client names cannot contain spaces, newlines or special characters.';
@@ -147,7 +149,7 @@ function clientList(c: Client, argv: Buffer[]): void {
     f.ids = [];
     for (let i = 3; i < argv.length; i++) {
       const id = parseIntArg(argv[i]);
-      if (id === null || id < 0) return c.w.error('ERR Invalid client ID');
+      if (id === null) return c.w.error('ERR Invalid client ID');
       f.ids.push(id);
     }
   } else if (argv.length !== 2) {
@@ -448,7 +450,7 @@ function hello(c: Client, argv: Buffer[]): void {
   if (user !== null && pass !== null && !authenticate(c, user, pass)) return c.w.error(E_WRONGPASS);
   if (!c.authenticated) {
     return c.w.error(
-      'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+      'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
     );
   }
   if (name !== null) c.name = name.toString('latin1');
@@ -489,10 +491,15 @@ function auth(c: Client, argv: Buffer[]): void {
 
 function reset(c: Client): void {
   for (const h of resetHooks) h(c);
-  // What the dispatcher itself holds: the transaction state.
+  // Transaction state and watched keys, pub/sub subscriptions (without notifications).
   c.inMulti = false;
   c.multiError = false;
   c.multiQueue = [];
+  unwatchAll(c);
+  const ps = c.srv.pubsub as PubSub | undefined;
+  if (ps !== undefined) {
+    for (let kind = 0; kind < 3; kind++) for (const name of ps.names(c, kind)) ps.unsubscribe(c, kind, name);
+  }
   c.db = 0;
   c.resp = 2;
   c.w.resp = 2;

@@ -189,7 +189,50 @@ describe('differential: single connection', () => {
       SELECT 0
       GET b
       RESET extra
+      SUBSCRIBE ch1 ch2
+      RESET
+      PING
+      WATCH w
+      RESET
+      MULTI
+      EXEC
+      CLIENT LIST id -1
     `));
+
+  it('AUTH / HELLO / RESET with requirepass', async () => {
+    await d.each(async (c) => {
+      await c.call('CONFIG', 'SET', 'requirepass', 'sekret');
+    }, { flush: false });
+    try {
+      await d.expectSame(
+        script(`
+          GET k
+          CLIENT ID
+          HELLO 3
+          HELLO 3 SETNAME x
+          AUTH wrong
+          AUTH default wrong
+          AUTH nobody sekret
+          HELLO 3 AUTH default wrong
+          GET k
+          AUTH sekret
+          GET k
+          RESET
+          GET k
+          [shape] HELLO 2 AUTH default sekret SETNAME named
+          CLIENT GETNAME
+          AUTH default sekret
+          PING
+        `),
+        { flush: false },
+      );
+    } finally {
+      await d.each(async (c) => {
+        await c.call('AUTH', 'sekret');
+        await c.call('CONFIG', 'SET', 'requirepass', '');
+      }, { flush: false });
+    }
+  });
 
   it('INFO sections and field names', async () => {
     const r = await d.each(async (c) => {
