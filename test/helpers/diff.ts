@@ -21,7 +21,7 @@ export interface StepOptions {
   /** Compare only the reply's type structure (types, aggregate lengths), not values. */
   shape?: boolean;
 }
-export type Step = string[] | StepOptions | { sleep: number };
+export type Step = (string | Buffer)[] | StepOptions | { sleep: number };
 export type Script = Step[];
 
 /** A reply, or a marker for a connection that was closed / a reply that never came. */

@@ -5,6 +5,8 @@
 //                                 shardis (validates the tests redis-vs-redis).
 //   SHARDIS_TEST_THREADS=N        default --threads for startShardis (else 1).
 //   REDIS_SERVER=/path            redis-server binary (default: redis-server on PATH).
+//   SHARDIS_CLI=/path/cli.js      shardis entry point (default: <repo>/dist/cli.js), e.g. a
+//                                 snapshot copy of dist/ while others rebuild it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -34,7 +36,7 @@ export interface RedisOptions {
 }
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
-export const SHARDIS_CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
+export const SHARDIS_CLI = process.env.SHARDIS_CLI || path.join(REPO_ROOT, 'dist', 'cli.js');
 const REDIS_SERVER = process.env.REDIS_SERVER || 'redis-server';
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 10_000;
