@@ -1,0 +1,581 @@
+// Redis's zskiplist (t_zset.c) in the shared heap, plus the member -> node hash table that makes
+// up the "skiplist" encoding of sorted sets. Nodes carry level arrays with spans, so ranks are
+// O(log n). The hash table is intrusive: each node is also its own hash chain entry, so one
+// allocation per element holds the member bytes, the score, the levels and the chain link.
+//
+// Node layout (8-aligned, bytes from the node offset):
+//   0 score f64 | 8 hnext u32 | 12 hash u32 | 16 backward u32 | 20 member length u32 | 24 level u32
+//   28 + 8*i: level i forward u32, span u32 | 28 + 8*level: member bytes
+// Zset object (32 bytes): 0 header node | 4 tail | 8 length | 12 level | 16 buckets | 20 mask
+
+import type { Heap } from './heap';
+
+export const ZSKIPLIST_MAXLEVEL = 32;
+const ZSKIPLIST_P = 0.25;
+const NODE_HDR = 28;
+const OBJ_BYTES = 32;
+
+// Scratch for insert/delete paths (one thread runs one command at a time).
+const update = new Uint32Array(ZSKIPLIST_MAXLEVEL);
+const rankScratch = new Float64Array(ZSKIPLIST_MAXLEVEL);
+
+export function memberHash(a: Uint8Array, off: number, len: number): number {
+  let h = 0x811c9dc5;
+  for (let i = off, e = off + len; i < e; i++) h = Math.imul(h ^ a[i], 0x01000193);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return h >>> 0;
+}
+
+/** memcmp-then-length comparison of two byte ranges (Redis's sdscmp). */
+export function cmpBytes(a: Uint8Array, ao: number, al: number, b: Uint8Array, bo: number, bl: number): number {
+  const n = al < bl ? al : bl;
+  for (let i = 0; i < n; i++) {
+    const d = a[ao + i] - b[bo + i];
+    if (d !== 0) return d;
+  }
+  return al - bl;
+}
+
+// ---- node accessors ---------------------------------------------------------------------
+
+export function nodeScore(h: Heap, n: number): number {
+  return h.f64[n >>> 3];
+}
+export function nodeNext(h: Heap, n: number): number {
+  return h.u32[(n + NODE_HDR) >>> 2];
+}
+export function nodePrev(h: Heap, n: number): number {
+  return h.u32[(n + 16) >>> 2];
+}
+export function nodeMemberLen(h: Heap, n: number): number {
+  return h.u32[(n + 20) >>> 2];
+}
+/** Heap offset of the member bytes. */
+export function nodeMember(h: Heap, n: number): number {
+  return n + NODE_HDR + 8 * h.u32[(n + 24) >>> 2];
+}
+function level(h: Heap, n: number): number {
+  return h.u32[(n + 24) >>> 2];
+}
+function fwd(h: Heap, n: number, i: number): number {
+  return h.u32[(n + NODE_HDR + 8 * i) >>> 2];
+}
+function setFwd(h: Heap, n: number, i: number, v: number): void {
+  h.u32[(n + NODE_HDR + 8 * i) >>> 2] = v;
+}
+function span(h: Heap, n: number, i: number): number {
+  return h.u32[(n + NODE_HDR + 8 * i + 4) >>> 2];
+}
+function setSpan(h: Heap, n: number, i: number, v: number): void {
+  h.u32[(n + NODE_HDR + 8 * i + 4) >>> 2] = v;
+}
+function nodeBytes(lvl: number, mlen: number): number {
+  return NODE_HDR + 8 * lvl + mlen;
+}
+
+// ---- zset object accessors ----------------------------------------------------------------
+
+export function zslHeader(h: Heap, zs: number): number {
+  return h.u32[zs >>> 2];
+}
+export function zslTail(h: Heap, zs: number): number {
+  return h.u32[(zs >>> 2) + 1];
+}
+export function zslLength(h: Heap, zs: number): number {
+  return h.u32[(zs >>> 2) + 2];
+}
+/** First node (lowest score), or 0. */
+export function zslFirst(h: Heap, zs: number): number {
+  return fwd(h, zslHeader(h, zs), 0);
+}
+
+function randomLevel(): number {
+  let l = 1;
+  while (l < ZSKIPLIST_MAXLEVEL && Math.random() < ZSKIPLIST_P) l++;
+  return l;
+}
+
+export function zslCreate(h: Heap): number {
+  const zs = h.calloc(OBJ_BYTES);
+  const hdr = h.calloc(nodeBytes(ZSKIPLIST_MAXLEVEL, 0));
+  h.u32[(hdr + 24) >>> 2] = ZSKIPLIST_MAXLEVEL;
+  const w = zs >>> 2;
+  h.u32[w] = hdr;
+  h.u32[w + 1] = 0;
+  h.u32[w + 2] = 0;
+  h.u32[w + 3] = 1;
+  h.u32[w + 4] = h.calloc(4 * 4);
+  h.u32[w + 5] = 3;
+  return zs;
+}
+
+function freeNode(h: Heap, n: number): void {
+  h.free(n, nodeBytes(level(h, n), nodeMemberLen(h, n)));
+}
+
+export function zslFree(h: Heap, zs: number): void {
+  const w = zs >>> 2;
+  const hdr = h.u32[w];
+  let n = fwd(h, hdr, 0);
+  while (n !== 0) {
+    const next = fwd(h, n, 0);
+    freeNode(h, n);
+    n = next;
+  }
+  h.free(hdr, nodeBytes(ZSKIPLIST_MAXLEVEL, 0));
+  h.free(h.u32[w + 4], (h.u32[w + 5] + 1) * 4);
+  h.free(zs, OBJ_BYTES);
+}
+
+/** Compare node n with (score, member): <0 if the node sorts first. */
+function cmpNode(h: Heap, n: number, score: number, m: Uint8Array, mo: number, ml: number): number {
+  const s = h.f64[n >>> 3];
+  if (s < score) return -1;
+  if (s > score) return 1;
+  const u8 = h.u8;
+  return cmpBytes(u8, nodeMember(h, n), nodeMemberLen(h, n), m, mo, ml);
+}
+
+// ---- hash table ------------------------------------------------------------------------------
+
+/** The node holding member, or 0. */
+export function zslFind(h: Heap, zs: number, m: Uint8Array, mo: number, ml: number): number {
+  const w = zs >>> 2;
+  const hv = memberHash(m, mo, ml);
+  const u32 = h.u32;
+  let n = u32[(h.u32[w + 4] >>> 2) + (hv & u32[w + 5])];
+  const u8 = h.u8;
+  while (n !== 0) {
+    if (u32[(n + 12) >>> 2] === hv && u32[(n + 20) >>> 2] === ml) {
+      const at = nodeMember(h, n);
+      let i = 0;
+      while (i < ml && u8[at + i] === m[mo + i]) i++;
+      if (i === ml) return n;
+    }
+    n = u32[(n + 8) >>> 2];
+  }
+  return 0;
+}
+
+function rehash(h: Heap, zs: number, size: number): void {
+  const w = zs >>> 2;
+  const u32 = h.u32;
+  const oldB = u32[w + 4];
+  const oldMask = u32[w + 5];
+  const nb = h.calloc(size * 4);
+  const mask = size - 1;
+  for (let i = 0; i <= oldMask; i++) {
+    let n = u32[(oldB >>> 2) + i];
+    while (n !== 0) {
+      const next = u32[(n + 8) >>> 2];
+      const cell = (nb >>> 2) + (u32[(n + 12) >>> 2] & mask);
+      u32[(n + 8) >>> 2] = u32[cell];
+      u32[cell] = n;
+      n = next;
+    }
+  }
+  h.free(oldB, (oldMask + 1) * 4);
+  u32[w + 4] = nb;
+  u32[w + 5] = mask;
+}
+
+function hashAdd(h: Heap, zs: number, n: number): void {
+  const w = zs >>> 2;
+  const u32 = h.u32;
+  const cell = (u32[w + 4] >>> 2) + (u32[(n + 12) >>> 2] & u32[w + 5]);
+  u32[(n + 8) >>> 2] = u32[cell];
+  u32[cell] = n;
+  // length is counted by the skiplist; grow at load factor 1.
+  if (u32[w + 2] > u32[w + 5] + 1) rehash(h, zs, (u32[w + 5] + 1) * 2);
+}
+
+function hashRemove(h: Heap, zs: number, n: number): void {
+  const w = zs >>> 2;
+  const u32 = h.u32;
+  let link = (u32[w + 4] >>> 2) + (u32[(n + 12) >>> 2] & u32[w + 5]);
+  let p = u32[link];
+  while (p !== 0) {
+    if (p === n) {
+      u32[link] = u32[(n + 8) >>> 2];
+      return;
+    }
+    link = (p + 8) >>> 2;
+    p = u32[link];
+  }
+  throw new Error('skiplist: node missing from its hash table');
+}
+
+function maybeShrink(h: Heap, zs: number): void {
+  const w = zs >>> 2;
+  const size = h.u32[w + 5] + 1;
+  const used = h.u32[w + 2];
+  if (size > 16 && used * 8 < size) {
+    let ns = 4;
+    while (ns < used) ns *= 2;
+    rehash(h, zs, ns);
+  }
+}
+
+// ---- skiplist operations ---------------------------------------------------------------------
+
+/** Link an existing node (its level and score set) into the list, as zslInsert does. */
+function link(h: Heap, zs: number, x: number): void {
+  const w = zs >>> 2;
+  const u32 = h.u32;
+  const hdr = u32[w];
+  const score = h.f64[x >>> 3];
+  const mo = nodeMember(h, x);
+  const ml = nodeMemberLen(h, x);
+  const u8 = h.u8;
+  let zlevel = u32[w + 3];
+  let p = hdr;
+  for (let i = zlevel - 1; i >= 0; i--) {
+    rankScratch[i] = i === zlevel - 1 ? 0 : rankScratch[i + 1];
+    for (;;) {
+      const f = fwd(h, p, i);
+      if (f === 0 || cmpNode(h, f, score, u8, mo, ml) >= 0) break;
+      rankScratch[i] += span(h, p, i);
+      p = f;
+    }
+    update[i] = p;
+  }
+  const lvl = level(h, x);
+  const length = u32[w + 2];
+  if (lvl > zlevel) {
+    for (let i = zlevel; i < lvl; i++) {
+      rankScratch[i] = 0;
+      update[i] = hdr;
+      setSpan(h, hdr, i, length);
+    }
+    zlevel = lvl;
+    u32[w + 3] = lvl;
+  }
+  for (let i = 0; i < lvl; i++) {
+    const u = update[i];
+    setFwd(h, x, i, fwd(h, u, i));
+    setFwd(h, u, i, x);
+    setSpan(h, x, i, span(h, u, i) - (rankScratch[0] - rankScratch[i]));
+    setSpan(h, u, i, rankScratch[0] - rankScratch[i] + 1);
+  }
+  for (let i = lvl; i < zlevel; i++) setSpan(h, update[i], i, span(h, update[i], i) + 1);
+  u32[(x + 16) >>> 2] = update[0] === hdr ? 0 : update[0];
+  const next = fwd(h, x, 0);
+  if (next !== 0) u32[(next + 16) >>> 2] = x;
+  else u32[w + 1] = x;
+  u32[w + 2] = length + 1;
+}
+
+/** Unlink node x (fills update[] by searching for it first). */
+function unlink(h: Heap, zs: number, x: number): void {
+  const w = zs >>> 2;
+  const u32 = h.u32;
+  const hdr = u32[w];
+  const score = h.f64[x >>> 3];
+  const mo = nodeMember(h, x);
+  const ml = nodeMemberLen(h, x);
+  const u8 = h.u8;
+  let zlevel = u32[w + 3];
+  let p = hdr;
+  for (let i = zlevel - 1; i >= 0; i--) {
+    for (;;) {
+      const f = fwd(h, p, i);
+      if (f === 0 || f === x || cmpNode(h, f, score, u8, mo, ml) >= 0) break;
+      p = f;
+    }
+    update[i] = p;
+  }
+  for (let i = 0; i < zlevel; i++) {
+    const u = update[i];
+    if (fwd(h, u, i) === x) {
+      setSpan(h, u, i, span(h, u, i) + span(h, x, i) - 1);
+      setFwd(h, u, i, fwd(h, x, i));
+    } else {
+      setSpan(h, u, i, span(h, u, i) - 1);
+    }
+  }
+  const next = fwd(h, x, 0);
+  if (next !== 0) u32[(next + 16) >>> 2] = u32[(x + 16) >>> 2];
+  else u32[w + 1] = u32[(x + 16) >>> 2];
+  while (zlevel > 1 && fwd(h, hdr, zlevel - 1) === 0) zlevel--;
+  u32[w + 3] = zlevel;
+  u32[w + 2]--;
+}
+
+/** Insert a member that is not present. Returns the node. */
+export function zslInsert(h: Heap, zs: number, score: number, m: Uint8Array, mo: number, ml: number): number {
+  const lvl = randomLevel();
+  const x = h.alloc(nodeBytes(lvl, ml));
+  const u32 = h.u32;
+  h.f64[x >>> 3] = score;
+  u32[(x + 8) >>> 2] = 0;
+  u32[(x + 12) >>> 2] = memberHash(m, mo, ml);
+  u32[(x + 20) >>> 2] = ml;
+  u32[(x + 24) >>> 2] = lvl;
+  h.u8.set(ml === m.length && mo === 0 ? m : m.subarray(mo, mo + ml), x + NODE_HDR + 8 * lvl);
+  link(h, zs, x);
+  hashAdd(h, zs, x);
+  return x;
+}
+
+/** Remove and free a node. */
+export function zslDelete(h: Heap, zs: number, x: number): void {
+  unlink(h, zs, x);
+  hashRemove(h, zs, x);
+  freeNode(h, x);
+  maybeShrink(h, zs);
+}
+
+/** Change a node's score, moving it if the order changes. Returns the node. */
+export function zslUpdateScore(h: Heap, zs: number, x: number, score: number): number {
+  const prev = nodePrev(h, x);
+  const next = nodeNext(h, x);
+  const u8 = h.u8;
+  const mo = nodeMember(h, x);
+  const ml = nodeMemberLen(h, x);
+  if ((prev === 0 || cmpNode(h, prev, score, u8, mo, ml) < 0) && (next === 0 || cmpNode(h, next, score, u8, mo, ml) > 0)) {
+    h.f64[x >>> 3] = score;
+    return x;
+  }
+  unlink(h, zs, x);
+  h.f64[x >>> 3] = score;
+  link(h, zs, x);
+  return x;
+}
+
+/** 1-based rank of node x. */
+export function zslGetRank(h: Heap, zs: number, x: number): number {
+  const w = zs >>> 2;
+  const score = h.f64[x >>> 3];
+  const mo = nodeMember(h, x);
+  const ml = nodeMemberLen(h, x);
+  const u8 = h.u8;
+  let p = h.u32[w];
+  let rank = 0;
+  for (let i = h.u32[w + 3] - 1; i >= 0; i--) {
+    for (;;) {
+      const f = fwd(h, p, i);
+      if (f === 0 || (f !== x && cmpNode(h, f, score, u8, mo, ml) > 0)) break;
+      rank += span(h, p, i);
+      p = f;
+      if (p === x) return rank;
+    }
+  }
+  return 0;
+}
+
+/** Node at a 1-based rank, or 0. */
+export function zslByRank(h: Heap, zs: number, rank: number): number {
+  const w = zs >>> 2;
+  let p = h.u32[w];
+  let traversed = 0;
+  for (let i = h.u32[w + 3] - 1; i >= 0; i--) {
+    for (;;) {
+      const f = fwd(h, p, i);
+      if (f === 0 || traversed + span(h, p, i) > rank) break;
+      traversed += span(h, p, i);
+      p = f;
+    }
+    if (traversed === rank) return p;
+  }
+  return 0;
+}
+
+// ---- ranges ------------------------------------------------------------------------------------
+
+/** A score range as zslParseRange makes it. */
+export class ScoreRange {
+  min = 0;
+  max = 0;
+  minex = false;
+  maxex = false;
+  gteMin(v: number): boolean {
+    return this.minex ? v > this.min : v >= this.min;
+  }
+  lteMax(v: number): boolean {
+    return this.maxex ? v < this.max : v <= this.max;
+  }
+  empty(): boolean {
+    return this.min > this.max || (this.min === this.max && (this.minex || this.maxex));
+  }
+}
+
+/** A lex range: kind -1 is '-' (below everything), 1 is '+' (above everything), 0 a value. */
+export class LexRange {
+  minKind = 0;
+  maxKind = 0;
+  min: Buffer = Buffer.alloc(0);
+  max: Buffer = Buffer.alloc(0);
+  minex = false;
+  maxex = false;
+  /** Compare member with the min item. */
+  private cmpMin(a: Uint8Array, o: number, l: number): number {
+    if (this.minKind !== 0) return -this.minKind;
+    return cmpBytes(a, o, l, this.min, 0, this.min.length);
+  }
+  private cmpMax(a: Uint8Array, o: number, l: number): number {
+    if (this.maxKind !== 0) return -this.maxKind;
+    return cmpBytes(a, o, l, this.max, 0, this.max.length);
+  }
+  gteMin(a: Uint8Array, o: number, l: number): boolean {
+    const c = this.cmpMin(a, o, l);
+    return this.minex ? c > 0 : c >= 0;
+  }
+  lteMax(a: Uint8Array, o: number, l: number): boolean {
+    const c = this.cmpMax(a, o, l);
+    return this.maxex ? c < 0 : c <= 0;
+  }
+  empty(): boolean {
+    let c: number;
+    if (this.minKind !== 0 && this.minKind === this.maxKind) c = 0;
+    else if (this.minKind === -1 || this.maxKind === 1) c = -1;
+    else if (this.minKind === 1 || this.maxKind === -1) c = 1;
+    else c = cmpBytes(this.min, 0, this.min.length, this.max, 0, this.max.length);
+    return c > 0 || (c === 0 && (this.minex || this.maxex));
+  }
+}
+
+function gteMinNode(h: Heap, r: ScoreRange | LexRange, n: number): boolean {
+  if (r instanceof ScoreRange) return r.gteMin(h.f64[n >>> 3]);
+  return r.gteMin(h.u8, nodeMember(h, n), nodeMemberLen(h, n));
+}
+function lteMaxNode(h: Heap, r: ScoreRange | LexRange, n: number): boolean {
+  if (r instanceof ScoreRange) return r.lteMax(h.f64[n >>> 3]);
+  return r.lteMax(h.u8, nodeMember(h, n), nodeMemberLen(h, n));
+}
+
+function inRange(h: Heap, zs: number, r: ScoreRange | LexRange): boolean {
+  if (r.empty()) return false;
+  const tail = zslTail(h, zs);
+  if (tail === 0 || !gteMinNode(h, r, tail)) return false;
+  const first = zslFirst(h, zs);
+  return first !== 0 && lteMaxNode(h, r, first);
+}
+
+/** First node inside the range, or 0. */
+export function zslFirstInRange(h: Heap, zs: number, r: ScoreRange | LexRange): number {
+  if (!inRange(h, zs, r)) return 0;
+  const w = zs >>> 2;
+  let p = h.u32[w];
+  for (let i = h.u32[w + 3] - 1; i >= 0; i--) {
+    for (;;) {
+      const f = fwd(h, p, i);
+      if (f === 0 || gteMinNode(h, r, f)) break;
+      p = f;
+    }
+  }
+  p = fwd(h, p, 0);
+  if (p === 0 || !lteMaxNode(h, r, p)) return 0;
+  return p;
+}
+
+/** Last node inside the range, or 0. */
+export function zslLastInRange(h: Heap, zs: number, r: ScoreRange | LexRange): number {
+  if (!inRange(h, zs, r)) return 0;
+  const w = zs >>> 2;
+  let p = h.u32[w];
+  for (let i = h.u32[w + 3] - 1; i >= 0; i--) {
+    for (;;) {
+      const f = fwd(h, p, i);
+      if (f === 0 || !lteMaxNode(h, r, f)) break;
+      p = f;
+    }
+  }
+  if (p === h.u32[w] || !gteMinNode(h, r, p)) return 0;
+  return p;
+}
+
+// ---- hash scan (ZSCAN) -------------------------------------------------------------------------
+
+function rev32(v: number): number {
+  v = ((v >>> 1) & 0x55555555) | ((v & 0x55555555) << 1);
+  v = ((v >>> 2) & 0x33333333) | ((v & 0x33333333) << 2);
+  v = ((v >>> 4) & 0x0f0f0f0f) | ((v & 0x0f0f0f0f) << 4);
+  v = ((v >>> 8) & 0x00ff00ff) | ((v & 0x00ff00ff) << 8);
+  v = (v >>> 16) | (v << 16);
+  return v >>> 0;
+}
+
+/** One dictScan step over the member hash (reverse-binary cursor). Returns the next cursor. */
+export function zslScan(h: Heap, zs: number, cursor: number, out: number[]): number {
+  const w = zs >>> 2;
+  const u32 = h.u32;
+  const mask = u32[w + 5];
+  let n = u32[(u32[w + 4] >>> 2) + ((cursor >>> 0) & mask)];
+  while (n !== 0) {
+    out.push(n);
+    n = u32[(n + 8) >>> 2];
+  }
+  let v = (cursor | ~mask) >>> 0;
+  v = rev32(v);
+  v = (v + 1) >>> 0;
+  return rev32(v);
+}
+
+// ---- copy and check ------------------------------------------------------------------------
+
+export function zslCopy(h: Heap, zs: number): number {
+  const nz = zslCreate(h);
+  const u8 = h.u8;
+  for (let n = zslFirst(h, zs); n !== 0; n = nodeNext(h, n)) {
+    zslInsert(h, nz, nodeScore(h, n), u8, nodeMember(h, n), nodeMemberLen(h, n));
+  }
+  return nz;
+}
+
+export function zslCheck(h: Heap, zs: number, problems: string[]): void {
+  const w = zs >>> 2;
+  const u32 = h.u32;
+  const hdr = u32[w];
+  const length = u32[w + 2];
+  const zlevel = u32[w + 3];
+  if (zlevel < 1 || zlevel > ZSKIPLIST_MAXLEVEL) {
+    problems.push(`zset skiplist: bad level ${zlevel}`);
+    return;
+  }
+  // Level 0: order, backward links, count, hash membership.
+  let prev = 0;
+  let count = 0;
+  const u8 = h.u8;
+  for (let n = fwd(h, hdr, 0); n !== 0; n = fwd(h, n, 0)) {
+    if (++count > length + 1) {
+      problems.push('zset skiplist: level 0 longer than its length (cycle?)');
+      return;
+    }
+    if (nodePrev(h, n) !== prev) problems.push('zset skiplist: bad backward link');
+    const s = nodeScore(h, n);
+    if (Number.isNaN(s)) problems.push('zset skiplist: NaN score');
+    if (prev !== 0 && cmpNode(h, prev, s, u8, nodeMember(h, n), nodeMemberLen(h, n)) >= 0) problems.push('zset skiplist: nodes out of order');
+    if (zslFind(h, zs, u8, nodeMember(h, n), nodeMemberLen(h, n)) !== n) problems.push('zset skiplist: node not found through the hash table');
+    if (level(h, n) < 1 || level(h, n) > zlevel) problems.push('zset skiplist: node level out of range');
+    prev = n;
+  }
+  if (count !== length) problems.push(`zset skiplist: length ${length} but ${count} nodes`);
+  if (zslTail(h, zs) !== prev) problems.push('zset skiplist: bad tail');
+  // Every level: spans add up to ranks.
+  for (let i = 0; i < zlevel; i++) {
+    let p = hdr;
+    let rank = 0;
+    for (;;) {
+      const f = fwd(h, p, i);
+      if (f === 0) break;
+      rank += span(h, p, i);
+      if (zslGetRank(h, zs, f) !== rank) {
+        problems.push(`zset skiplist: span mismatch at level ${i}`);
+        break;
+      }
+      p = f;
+    }
+  }
+  // Hash table holds exactly the nodes.
+  const mask = u32[w + 5];
+  let hcount = 0;
+  for (let b = 0; b <= mask; b++) {
+    for (let n = u32[(u32[w + 4] >>> 2) + b]; n !== 0; n = u32[(n + 8) >>> 2]) {
+      if ((u32[(n + 12) >>> 2] & mask) !== b) problems.push('zset skiplist: hash entry in the wrong bucket');
+      if (++hcount > length + 1) break;
+    }
+  }
+  if (hcount !== length) problems.push(`zset skiplist: hash holds ${hcount} entries, length ${length}`);
+}
