@@ -35,6 +35,11 @@ export interface CommandSpec {
   complexity?: string;
   /** ACL categories for COMMAND INFO, without the '@'. */
   acl?: string[];
+  /** Command tips for COMMAND INFO/DOCS (e.g. "request_policy:multi_shard", "nondeterministic_output"). */
+  tips?: string[];
+  /** Key-spec flags of the first key spec when they differ from the derived ones (e.g. ["RW", "access", "update", "variable_flags"]), and its notes. */
+  keySpecFlags?: string[];
+  keySpecNotes?: string;
   /** Index of this command in the commandstats area (assigned by the table). */
   statIndex?: number;
   /** Full name for errors and stats: "get", "config|get". */

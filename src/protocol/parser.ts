@@ -62,7 +62,7 @@ export class RequestParser {
       if (this.need === 0) {
         // Start of a new command.
         if (buf[p] === 0x2a) {
-          const eol = buf.indexOf(LF, p);
+          const eol = findLF(buf, p, n);
           if (eol < 0) {
             if (n - p > INLINE_MAX) throw new ProtocolError('Protocol error: too big mbulk count string');
             this.stash(buf, p);
@@ -79,7 +79,7 @@ export class RequestParser {
           continue;
         }
         // Inline command: a line of space separated words.
-        const eol = buf.indexOf(LF, p);
+        const eol = findLF(buf, p, n);
         if (eol < 0) {
           if (n - p > INLINE_MAX) throw new ProtocolError('Protocol error: too big inline request');
           this.stash(buf, p);
@@ -97,7 +97,7 @@ export class RequestParser {
         if (buf[p] !== 0x24) {
           throw new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(buf[p])}'`);
         }
-        const eol = buf.indexOf(LF, p);
+        const eol = findLF(buf, p, n);
         if (eol < 0) {
           if (n - p > INLINE_MAX) throw new ProtocolError('Protocol error: too big bulk count string');
           this.stash(buf, p);
@@ -163,6 +163,12 @@ export class RequestParser {
     this.rest = null;
     this.feed(r, onCommand);
   }
+}
+
+/** Position of the next LF: a JS loop beats Buffer.indexOf's native call for short headers. */
+function findLF(buf: Buffer, p: number, n: number): number {
+  for (let i = p; i < n; i++) if (buf[i] === LF) return i;
+  return -1;
 }
 
 /** Parse a decimal length between [start, end) (end excludes the CR). NaN if malformed. */

@@ -26,6 +26,13 @@ export async function main(argv: string[]): Promise<void> {
     throw e;
   }
   configureLog(config.str('loglevel'), config.str('logfile'));
+  // Like redis-server, work in `dir`: RDB/AOF files and relative paths live there.
+  try {
+    process.chdir(config.str('dir'));
+  } catch (e) {
+    log('warning', `Can't chdir to '${config.str('dir')}': ${(e as Error).message}`);
+    process.exit(1);
+  }
   const threads = config.num('threads') > 0 ? config.num('threads') : os.availableParallelism();
   const heapBytes = Number(process.env.SHARDIS_HEAP_BYTES ?? 2 ** 32);
   const dbs = config.num('databases');
