@@ -60,6 +60,41 @@ export function resetLocalStats(srv: ThreadServer): void {
   peakMemory = 0;
 }
 
+/** Instantaneous rates, sampled by the worker timer (services.ts), as Redis's trackInstantaneousMetric. */
+export const instMetrics = { ops: 0, inBytes: 0, outBytes: 0 };
+const METRIC_SAMPLES = 16;
+const metricRing: Float64Array[] = [new Float64Array(METRIC_SAMPLES), new Float64Array(METRIC_SAMPLES), new Float64Array(METRIC_SAMPLES)];
+let metricIdx = 0;
+let metricFill = 0;
+let lastSample = { t: 0, ops: 0, inb: 0, outb: 0 };
+
+/** Take one sample of the server-wide counters (at most every 100 ms). */
+export function sampleMetrics(srv: ThreadServer): void {
+  const t = performance.now();
+  if (t - lastSample.t < 100) return;
+  const ops = srv.sumStat(S_COMMANDS);
+  const inb = srv.sumStat(S_NET_IN);
+  const outb = srv.sumStat(S_NET_OUT);
+  if (lastSample.t !== 0) {
+    const dt = (t - lastSample.t) / 1000;
+    metricRing[0][metricIdx] = Math.max(0, ops - lastSample.ops) / dt;
+    metricRing[1][metricIdx] = Math.max(0, inb - lastSample.inb) / dt;
+    metricRing[2][metricIdx] = Math.max(0, outb - lastSample.outb) / dt;
+    metricIdx = (metricIdx + 1) % METRIC_SAMPLES;
+    if (metricFill < METRIC_SAMPLES) metricFill++;
+    const avg = (r: Float64Array): number => {
+      let sum = 0;
+      for (let i = 0; i < metricFill; i++) sum += r[i];
+      return sum / metricFill;
+    };
+    instMetrics.ops = Math.round(avg(metricRing[0]));
+    instMetrics.inBytes = avg(metricRing[1]);
+    instMetrics.outBytes = avg(metricRing[2]);
+  }
+  lastSample = { t, ops, inb, outb };
+  usedMemory(srv);
+}
+
 /** Sections other subsystems supply (persistence, replication): they replace the defaults here. */
 export const infoSections = new Map<string, (srv: ThreadServer) => string>();
 
@@ -284,13 +319,13 @@ function sectionStats(srv: ThreadServer): string {
   return lines([
     ['total_connections_received', srv.sumStat(S_CONNECTIONS)],
     ['total_commands_processed', srv.sumStat(S_COMMANDS)],
-    ['instantaneous_ops_per_sec', 0],
+    ['instantaneous_ops_per_sec', instMetrics.ops],
     ['total_net_input_bytes', srv.sumStat(S_NET_IN)],
     ['total_net_output_bytes', srv.sumStat(S_NET_OUT)],
     ['total_net_repl_input_bytes', 0],
     ['total_net_repl_output_bytes', 0],
-    ['instantaneous_input_kbps', '0.00'],
-    ['instantaneous_output_kbps', '0.00'],
+    ['instantaneous_input_kbps', (instMetrics.inBytes / 1024).toFixed(2)],
+    ['instantaneous_output_kbps', (instMetrics.outBytes / 1024).toFixed(2)],
     ['instantaneous_input_repl_kbps', '0.00'],
     ['instantaneous_output_repl_kbps', '0.00'],
     ['rejected_connections', srv.sumStat(S_REJECTED_CONN)],

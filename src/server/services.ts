@@ -3,7 +3,7 @@
 import type { ThreadServer } from './context';
 import type { Client } from './client';
 import { installConnectionHandlers } from '../commands/connection';
-import { countError, localInfo, resetLocalStats } from './info';
+import { countError, localInfo, resetLocalStats, sampleMetrics } from './info';
 
 // ---------------------------------------------------------------------------------------------
 // Slow log: each thread keeps the entries of its own commands; SLOWLOG GET merges them.
@@ -82,20 +82,31 @@ export function installWorkerServices(srv: ThreadServer): void {
     if (name === 'slowlog-log-slower-than' || name === 'slowlog-max-len') applySlowlogConfig(srv);
   });
 
-  const hz = Math.max(1, Math.min(500, srv.config.num('hz')));
-  const timer = setInterval(() => {
-    srv.publishStats();
-    const timeout = srv.config.num('timeout');
-    if (timeout > 0) {
-      const limit = Date.now() - timeout * 1000;
-      for (const c of srv.clients.values()) {
-        // Redis never times out blocked or subscribed clients, nor replicas or masters.
-        if (c.lastInteraction >= limit || c.paused || c.closed) continue;
-        if (c.subscriptions + c.psubscriptions + c.ssubscriptions > 0) continue;
-        if (c.flagChars.includes('S') || c.flagChars.includes('M')) continue;
-        c.close();
-      }
-    }
-  }, 1000 / hz);
+  let timer = setInterval(() => tick(srv), 1000 / clampHz(srv.config.num('hz')));
   timer.unref();
+  srv.configListeners.push((name) => {
+    if (name !== 'hz') return;
+    clearInterval(timer);
+    timer = setInterval(() => tick(srv), 1000 / clampHz(srv.config.num('hz')));
+    timer.unref();
+  });
+}
+
+function clampHz(hz: number): number {
+  return Math.max(1, Math.min(500, hz));
+}
+
+function tick(srv: ThreadServer): void {
+  srv.publishStats();
+  sampleMetrics(srv);
+  const timeout = srv.config.num('timeout');
+  if (timeout <= 0) return;
+  const limit = Date.now() - timeout * 1000;
+  for (const c of srv.clients.values()) {
+    // Redis never times out blocked or subscribed clients, nor replicas or masters.
+    if (c.lastInteraction >= limit || c.paused || c.closed) continue;
+    if (c.subscriptions + c.psubscriptions + c.ssubscriptions > 0) continue;
+    if (c.flagChars.includes('S') || c.flagChars.includes('M')) continue;
+    c.close();
+  }
 }
