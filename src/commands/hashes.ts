@@ -113,15 +113,17 @@ function hashSet(c: Client, o: HashObj, field: Uint8Array, value: Uint8Array): b
   if (o.enc === E_LISTPACK) {
     let lp = o.ptr;
     const vp = lpFindValue(heap, lp, field);
-    if (vp !== 0) {
-      o.ptr = lpReplace(heap, lp, vp, value);
-      return false;
+    let created = false;
+    if (vp !== 0) lp = lpReplace(heap, lp, vp, value);
+    else {
+      lp = lpAppend(heap, lp, field);
+      lp = lpAppend(heap, lp, value);
+      created = true;
     }
-    lp = lpAppend(heap, lp, field);
-    lp = lpAppend(heap, lp, value);
     o.ptr = lp;
+    // As Redis: checked after updates too (the limit may have been lowered since).
     if (lpLength(heap, lp) >>> 1 > maxEntries(c)) convert(heap, o);
-    return true;
+    return created;
   }
   return dictSet(heap, o.ptr, field, value);
 }

@@ -536,7 +536,9 @@ describe('randomized sequences against redis-server', () => {
     return steps;
   };
 
-  for (const seed of [1, 2, 3, 4]) {
+  // SHARDIS_FUZZ_SEEDS=100 runs seeds 1..100 instead (a longer local fuzz).
+  const seeds = process.env.SHARDIS_FUZZ_SEEDS ? Array.from({ length: Number(process.env.SHARDIS_FUZZ_SEEDS) }, (_, i) => i + 1) : [1, 2, 3, 4];
+  for (const seed of seeds) {
     it(`seed ${seed}`, async () => {
       await d.expectSame(gen(seed, 400), { label: `seed ${seed}` });
       await d.shardis.check();
