@@ -3,6 +3,7 @@
 import { Worker, MessageChannel } from 'worker_threads';
 import * as os from 'os';
 import * as path from 'path';
+import { readFileSync } from 'fs';
 import { Config, ConfigError } from '../config/config';
 import { Heap } from '../store/heap';
 import { Store, createLayout } from '../store/keyspace';
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<void> {
     log('warning', `Can't chdir to '${config.str('dir')}': ${(e as Error).message}`);
     process.exit(1);
   }
+  adjustOpenFilesLimit(config);
   const threads = config.num('threads') > 0 ? config.num('threads') : os.availableParallelism();
   const heapBytes = Number(process.env.SHARDIS_HEAP_BYTES ?? 2 ** 32);
   const dbs = config.num('databases');
@@ -149,4 +151,25 @@ export async function main(argv: string[]): Promise<void> {
   }
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
+}
+
+/**
+ * Like Redis's adjustOpenFilesLimit: maxclients needs maxclients + 32 descriptors. Node cannot
+ * raise its own limit (bin/shardis does, when it can), so read it and reduce maxclients to fit.
+ */
+function adjustOpenFilesLimit(config: Config): void {
+  let soft = Infinity;
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m !== null && m[1] !== 'unlimited') soft = Number(m[1]);
+  } catch {
+    return;
+  }
+  const want = config.num('maxclients') + 32;
+  if (soft >= want) return;
+  const reduced = Math.max(1, soft - 32);
+  log('warning', `You requested maxclients of ${config.num('maxclients')} requiring at least ${want} max file descriptors.`);
+  log('warning', `Server can't set maximum open files to ${want} because of OS error: Operation not permitted.`);
+  log('warning', `Current maximum open files is ${soft}. maxclients has been reduced to ${reduced} to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'.`);
+  config.set([['maxclients', String(reduced)]], { force: true });
 }
