@@ -519,18 +519,18 @@ const ADMIN = ['admin', 'slow', 'dangerous', 'connection'];
 const CONN = ['slow', 'connection'];
 
 export const commands: CommandSpec[] = [
-  def('hello', -1, 'noscript loading stale fast no_auth', [0, 0, 0], 'connection', 'Handshake with Redis', hello, {
+  def('hello', -1, 'noscript loading stale fast no_auth allow_busy', [0, 0, 0], 'connection', 'Handshake with Redis', hello, {
     lock: 'none',
     since: '6.0.0',
     acl: ['fast', 'connection'],
     complexity: 'O(1)',
   }),
-  def('auth', -2, 'noscript loading stale fast no_auth', [0, 0, 0], 'connection', 'Authenticate to the server', auth, {
+  def('auth', -2, 'noscript loading stale fast no_auth allow_busy', [0, 0, 0], 'connection', 'Authenticate to the server', auth, {
     lock: 'none',
     acl: ['fast', 'connection'],
     complexity: 'O(N) where N is the number of passwords defined for the user',
   }),
-  def('reset', 1, 'noscript loading stale fast no_auth', [0, 0, 0], 'connection', 'Reset the connection', reset, {
+  def('reset', 1, 'noscript loading stale fast no_auth allow_busy', [0, 0, 0], 'connection', 'Reset the connection', reset, {
     lock: 'none',
     since: '6.2.0',
     acl: ['fast', 'connection'],

@@ -9,9 +9,11 @@ import { acrossThreads, writeHelp } from './connection';
 import { genInfo, infoSectionsFor, saveState, bytesToHuman, type ThreadInfo } from '../server/info';
 import type { SlowlogEntry } from '../server/services';
 import { globMatchStr } from '../config/glob';
+import { COMMAND_META, type KeySpecMeta } from './command-meta';
 import { T_STRING } from '../store/keyspace';
 import { classSize } from '../store/heap';
-import { M_LOADING } from '../server/context';
+import { M_LOADING, M_NO_ACTIVE_EXPIRE } from '../server/context';
+import { log } from '../server/log';
 
 function ping(c: Client, argv: Buffer[]): void {
   if (argv.length > 2) return c.w.error("ERR wrong number of arguments for 'ping' command");
@@ -59,6 +61,16 @@ function debug(c: Client, argv: Buffer[]): void {
     while (Date.now() < until) { /* DEBUG SLEEP blocks the thread, as in Redis */ }
     return c.w.ok();
   }
+  if (is(sub, 'set-active-expire') && argv.length === 3) {
+    // Like Redis's atoi: a leading integer, anything else is 0.
+    const on = parseInt(argv[2].toString(), 10);
+    Atomics.store(c.store.i32, c.store.L.misc + M_NO_ACTIVE_EXPIRE, on ? 0 : 1);
+    return c.w.ok();
+  }
+  if (is(sub, 'log') && argv.length === 3) {
+    log('warning', `DEBUG LOG: ${argv[2].toString()}`);
+    return c.w.ok();
+  }
   c.w.error(`ERR unknown subcommand '${sub.toString()}'. Try DEBUG HELP.`);
 }
 
@@ -94,34 +106,6 @@ const GROUP_ACL: Record<string, string> = {
   pubsub: 'pubsub', transactions: 'transaction', connection: 'connection', scripting: 'scripting',
   hyperloglog: 'hyperloglog', geo: 'geo', stream: 'stream', bitmap: 'bitmap',
 };
-/** Command tips Redis 7.0 shows for the commands of this family. */
-const TIPS: Record<string, string[]> = {
-  ping: ['request_policy:all_shards', 'response_policy:all_succeeded'],
-  info: ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'],
-  time: ['nondeterministic_output'],
-  lastsave: ['nondeterministic_output'],
-  randomkey: ['nondeterministic_output'],
-  keys: ['request_policy:all_shards', 'nondeterministic_output_order'],
-  scan: ['nondeterministic_output', 'request_policy:special'],
-  dbsize: ['request_policy:all_shards', 'response_policy:agg_sum'],
-  command: ['nondeterministic_output_order'],
-  'command|docs': ['nondeterministic_output_order'],
-  'command|info': ['nondeterministic_output_order'],
-  'command|list': ['nondeterministic_output_order'],
-  'client|list': ['nondeterministic_output'],
-  'client|info': ['nondeterministic_output'],
-  'config|set': ['request_policy:all_nodes', 'response_policy:all_succeeded'],
-  'config|resetstat': ['request_policy:all_nodes', 'response_policy:all_succeeded'],
-  'config|rewrite': ['request_policy:all_nodes', 'response_policy:all_succeeded'],
-  'slowlog|reset': ['request_policy:all_nodes', 'response_policy:all_succeeded'],
-  'slowlog|len': ['request_policy:all_nodes', 'response_policy:agg_sum', 'nondeterministic_output'],
-  'slowlog|get': ['request_policy:all_nodes', 'nondeterministic_output'],
-  'memory|stats': ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'],
-  'memory|doctor': ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'],
-  'memory|malloc-stats': ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'],
-  'memory|purge': ['request_policy:all_shards', 'response_policy:all_succeeded'],
-};
-
 function commandFlags(spec: CommandSpec): string[] {
   const set = new Set(spec.flags);
   if (spec.keys !== undefined) set.add('movablekeys');
@@ -148,9 +132,31 @@ export function aclCategories(spec: CommandSpec): string[] {
   return ACL_ORDER.filter((a) => set.has(a));
 }
 
-function keySpecFlags(spec: CommandSpec): string[] {
-  if (spec.flags.includes('write')) return ['RW', 'update'];
-  return ['RO', 'access'];
+/** Key specs: Redis 7.0's own where known, else derived from first/last/step and the flags. */
+function keySpecs(spec: CommandSpec): KeySpecMeta[] {
+  const meta = COMMAND_META[spec.fullName ?? spec.name];
+  if (meta !== undefined) return meta[1];
+  if (!hasKeys(spec)) return [];
+  const flags = spec.flags.includes('write') ? ['RW', 'update'] : ['RO', 'access'];
+  if (spec.firstKey <= 0) return [[null, flags, ['u'], ['u']]];
+  return [[null, flags, ['i', spec.firstKey], ['r', spec.lastKey < 0 ? spec.lastKey : spec.lastKey - spec.firstKey, spec.step, 0]]];
+}
+
+function commandTips(spec: CommandSpec): string[] {
+  return COMMAND_META[spec.fullName ?? spec.name]?.[0] ?? [];
+}
+
+/** The flags of the key spec that covers argument i (GETKEYSANDFLAGS). */
+function keyFlagsAt(specs: KeySpecMeta[], i: number): string[] {
+  for (const ks of specs) {
+    const b = ks[2];
+    const f = ks[3];
+    if (b[0] !== 'i' || f[0] !== 'r') continue;
+    if (i < b[1]) continue;
+    if (f[1] >= 0 && i > b[1] + f[1]) continue;
+    return ks[1];
+  }
+  return specs.length > 0 ? specs[specs.length - 1][1] : [];
 }
 
 function hasKeys(spec: CommandSpec): boolean {
@@ -159,50 +165,68 @@ function hasKeys(spec: CommandSpec): boolean {
 
 function writeKeySpecs(c: Client, spec: CommandSpec): void {
   const w = c.w;
-  if (!hasKeys(spec)) {
-    w.set(0);
-    return;
-  }
-  w.set(1);
-  w.map(3);
-  w.bulkStr('flags');
-  const flags = keySpecFlags(spec);
-  w.set(flags.length);
-  for (const f of flags) w.simple(f);
-  w.bulkStr('begin_search');
-  if (spec.keys !== undefined && spec.firstKey <= 0) {
+  const specs = keySpecs(spec);
+  w.set(specs.length);
+  for (const [notes, flags, b, f] of specs) {
+    w.map(notes === null ? 3 : 4);
+    if (notes !== null) {
+      w.bulkStr('notes');
+      w.bulkStr(notes);
+    }
+    w.bulkStr('flags');
+    w.set(flags.length);
+    for (const x of flags) w.simple(x);
+    w.bulkStr('begin_search');
     w.map(2);
     w.bulkStr('type');
-    w.bulkStr('unknown');
-    w.bulkStr('spec');
-    w.map(0);
+    if (b[0] === 'i') {
+      w.bulkStr('index');
+      w.bulkStr('spec');
+      w.map(1);
+      w.bulkStr('index');
+      w.int(b[1]);
+    } else if (b[0] === 'k') {
+      w.bulkStr('keyword');
+      w.bulkStr('spec');
+      w.map(2);
+      w.bulkStr('keyword');
+      w.bulkStr(b[1]);
+      w.bulkStr('startfrom');
+      w.int(b[2]);
+    } else {
+      w.bulkStr('unknown');
+      w.bulkStr('spec');
+      w.map(0);
+    }
     w.bulkStr('find_keys');
     w.map(2);
     w.bulkStr('type');
-    w.bulkStr('unknown');
-    w.bulkStr('spec');
-    w.map(0);
-    return;
+    if (f[0] === 'r') {
+      w.bulkStr('range');
+      w.bulkStr('spec');
+      w.map(3);
+      w.bulkStr('lastkey');
+      w.int(f[1]);
+      w.bulkStr('keystep');
+      w.int(f[2]);
+      w.bulkStr('limit');
+      w.int(f[3]);
+    } else if (f[0] === 'n') {
+      w.bulkStr('keynum');
+      w.bulkStr('spec');
+      w.map(3);
+      w.bulkStr('keynumidx');
+      w.int(f[1]);
+      w.bulkStr('firstkey');
+      w.int(f[2]);
+      w.bulkStr('keystep');
+      w.int(f[3]);
+    } else {
+      w.bulkStr('unknown');
+      w.bulkStr('spec');
+      w.map(0);
+    }
   }
-  w.map(2);
-  w.bulkStr('type');
-  w.bulkStr('index');
-  w.bulkStr('spec');
-  w.map(1);
-  w.bulkStr('index');
-  w.int(spec.firstKey);
-  w.bulkStr('find_keys');
-  w.map(2);
-  w.bulkStr('type');
-  w.bulkStr('range');
-  w.bulkStr('spec');
-  w.map(3);
-  w.bulkStr('lastkey');
-  w.int(spec.lastKey < 0 ? spec.lastKey : spec.lastKey - spec.firstKey);
-  w.bulkStr('keystep');
-  w.int(spec.step);
-  w.bulkStr('limit');
-  w.int(0);
 }
 
 function writeCommandInfo(c: Client, spec: CommandSpec): void {
@@ -219,7 +243,7 @@ function writeCommandInfo(c: Client, spec: CommandSpec): void {
   const acl = aclCategories(spec);
   w.set(acl.length);
   for (const a of acl) w.simple(`@${a}`);
-  const tips = TIPS[spec.fullName ?? spec.name] ?? [];
+  const tips = commandTips(spec);
   w.set(tips.length);
   for (const t of tips) w.bulkStr(t);
   writeKeySpecs(c, spec);
@@ -326,9 +350,10 @@ function commandGetkeys(c: Client, argv: Buffer[]): void {
 function commandGetkeysandflags(c: Client, argv: Buffer[]): void {
   const r = getKeys(argv);
   if (typeof r === 'string') return c.w.error(r);
-  const flags = keySpecFlags(r.spec);
+  const specs = keySpecs(r.spec);
   c.w.array(r.keys.length);
   for (const k of r.keys) {
+    const flags = keyFlagsAt(specs, k);
     c.w.array(2);
     c.w.bulk(argv[k + 2]);
     c.w.set(flags.length);

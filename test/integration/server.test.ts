@@ -283,6 +283,9 @@ describe('differential: single connection', () => {
       COMMAND GETKEYS get a b
       COMMAND GETKEYS set a b
       COMMAND GETKEYSANDFLAGS get a
+      COMMAND GETKEYSANDFLAGS rename a b
+      COMMAND GETKEYSANDFLAGS mset a 1 b 2
+      COMMAND INFO set rename mset del hello auth reset info time
       COMMAND COUNT x
       COMMAND LIST filterby foo x
       COMMAND LIST foo
