@@ -617,3 +617,137 @@ describe('atomicity with concurrent clients on 3 threads', () => {
     await s.check();
   });
 });
+
+// ---- the structures underneath, driven directly on a heap ---------------------------------
+
+describe('dict and intset structures (in-process)', () => {
+  const mk = async () => {
+    const { Heap } = await import('../../src/store/heap');
+    return new Heap(Heap.create(64 * 1024 * 1024), 0);
+  };
+
+  it('dict: all three kinds, growth, shrink, scan, random, copy, free without leaks', async () => {
+    const dict = await import('../../src/store/dict');
+    const heap = await mk();
+    const r = rng(7);
+    for (const kind of [dict.DICT_SET, dict.DICT_HASH, dict.DICT_ZSET]) {
+      const before = heap.usedBytes();
+      const d = dict.dictCreate(heap, kind);
+      const model = new Map<string, string | number>();
+      const key = (i: number) => Buffer.from(`k${i}`);
+      for (let step = 0; step < 20000; step++) {
+        const i = Math.floor(r() * 3000);
+        const k = key(i);
+        const x = r();
+        if (x < 0.6) {
+          if (kind === dict.DICT_HASH) {
+            const v = 'v'.repeat(Math.floor(r() * 90));
+            expect(dict.dictSet(heap, d, k, Buffer.from(v))).toBe(!model.has(k.toString()));
+            model.set(k.toString(), v);
+          } else if (kind === dict.DICT_ZSET) {
+            const score = r() * 100 - 50;
+            const e = dict.dictAddScore(heap, d, k, score);
+            if (e === 0) dict.dictSetScore(heap, dict.dictExisting, score);
+            model.set(k.toString(), score);
+          } else {
+            expect(dict.dictAdd(heap, d, k) !== 0).toBe(!model.has(k.toString()));
+            model.set(k.toString(), 1);
+          }
+        } else {
+          expect(dict.dictDelete(heap, d, k)).toBe(model.delete(k.toString()));
+        }
+        if (step === 15000) {
+          // shrink hard
+          for (const mk of [...model.keys()].slice(20)) {
+            expect(dict.dictDelete(heap, d, Buffer.from(mk))).toBe(true);
+            model.delete(mk);
+          }
+        }
+      }
+      expect(dict.dictSize(heap, d)).toBe(model.size);
+      for (const [k, v] of model) {
+        const e = dict.dictFind(heap, d, Buffer.from(k));
+        expect(e).not.toBe(0);
+        if (kind === dict.DICT_HASH) expect(Buffer.from(dict.dictVal(heap, e)).toString()).toBe(v);
+        if (kind === dict.DICT_ZSET) expect(dict.dictScore(heap, e)).toBe(v);
+        expect(Buffer.from(dict.dictKey(heap, kind, e)).toString()).toBe(k);
+      }
+      // iteration and scan see every member once
+      const it = new dict.DictIter().init(heap, d);
+      const seen: string[] = [];
+      for (let e = it.next(); e !== 0; e = it.next()) seen.push(Buffer.from(dict.dictKey(heap, kind, e)).toString());
+      expect(seen.sort()).toEqual([...model.keys()].sort());
+      const scanned = new Set<string>();
+      let cursor = 0;
+      const out: number[] = [];
+      do {
+        out.length = 0;
+        cursor = dict.dictScan(heap, d, cursor, out);
+        for (const e of out) scanned.add(Buffer.from(dict.dictKey(heap, kind, e)).toString());
+      } while (cursor !== 0);
+      expect(scanned).toEqual(new Set(model.keys()));
+      for (let i = 0; i < 50; i++) {
+        const e = dict.dictRandom(heap, d);
+        expect(model.has(Buffer.from(dict.dictKey(heap, kind, e)).toString())).toBe(true);
+      }
+      const problems: string[] = [];
+      dict.dictCheck(heap, d, problems);
+      const cp = dict.dictCopy(heap, d);
+      dict.dictCheck(heap, cp, problems);
+      expect(problems).toEqual([]);
+      expect(dict.dictSize(heap, cp)).toBe(model.size);
+      dict.dictFree(heap, cp);
+      dict.dictFree(heap, d);
+      expect(heap.usedBytes()).toBe(before);
+    }
+  });
+
+  it('intset: int16/int32/int64 upgrades, sorted, find/remove, free without leaks', async () => {
+    const is = await import('../../src/store/intset');
+    const heap = await mk();
+    const before = heap.usedBytes();
+    const r = rng(3);
+    let p = is.intsetNew(heap);
+    const model = new Set<bigint>();
+    const edge = [0n, 1n, -1n, 32767n, -32768n, 32768n, -32769n, 2147483647n, -2147483648n, 2147483648n, -2147483649n,
+      9007199254740993n, -9007199254740993n, 9223372036854775807n, -9223372036854775808n];
+    const val = (): bigint => {
+      const x = r();
+      if (x < 0.2) return edge[Math.floor(r() * edge.length)];
+      if (x < 0.6) return BigInt(Math.floor(r() * 200) - 100);
+      if (x < 0.8) return BigInt(Math.floor(r() * 2 ** 40) - 2 ** 39);
+      return BigInt.asIntN(64, BigInt(Math.floor(r() * 2 ** 32)) * 4294967296n + BigInt(Math.floor(r() * 2 ** 32)));
+    };
+    const arg = (v: bigint): number | bigint => (v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v);
+    for (let i = 0; i < 4000; i++) {
+      const v = val();
+      if (r() < 0.65) {
+        p = is.intsetAdd(heap, p, arg(v));
+        expect(is.intsetChanged).toBe(!model.has(v));
+        model.add(v);
+      } else {
+        p = is.intsetRemove(heap, p, arg(v));
+        expect(is.intsetChanged).toBe(model.delete(v));
+      }
+      if (i % 500 === 0) {
+        const problems: string[] = [];
+        is.intsetCheck(heap, p, problems);
+        expect(problems).toEqual([]);
+      }
+    }
+    const sorted = [...model].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    expect(is.intsetLen(heap, p)).toBe(sorted.length);
+    const buf = Buffer.alloc(24);
+    for (let i = 0; i < sorted.length; i++) {
+      expect(BigInt(is.intsetGet(heap, p, i))).toBe(sorted[i]);
+      expect(buf.toString('latin1', 0, is.intsetFormat(heap, p, i, buf, 0))).toBe(sorted[i].toString());
+      expect(is.intsetFind(heap, p, arg(sorted[i]))).toBe(true);
+    }
+    expect(is.intsetEncoding(heap, p)).toBe(8);
+    const cp = is.intsetCopy(heap, p);
+    expect(is.intsetLen(heap, cp)).toBe(sorted.length);
+    is.intsetFree(heap, cp);
+    is.intsetFree(heap, p);
+    expect(heap.usedBytes()).toBe(before);
+  });
+});
