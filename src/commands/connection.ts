@@ -2,7 +2,7 @@
 // clients of every worker thread through srv.broadcast (see installConnectionHandlers).
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
-import type { CrossThreadRequest, ThreadServer } from '../server/context';
+import { S_ERRORS, type CrossThreadRequest, type ThreadServer } from '../server/context';
 import { def } from './def';
 import { E_SYNTAX, E_NOT_INT, is, lower, parseIntArg } from './args';
 import { unwatchAll } from './transactions';
@@ -43,17 +43,22 @@ export function acrossThreads(c: Client, req: CrossThreadRequest, done: (c: Clie
     done(c, [h === undefined ? null : h(req.args)]);
     return;
   }
+  // CLIENT REPLY OFF / SKIP drop this reply too, though it is written later.
+  const quiet = c.replyMode !== 0;
   c.pause();
   c.srv.broadcast(req).then(
-    (results) => finishAcross(c, results, done),
-    () => finishAcross(c, [], done),
+    (results) => finishAcross(c, results, done, quiet),
+    () => finishAcross(c, [], done, quiet),
   );
 }
 
-function finishAcross(c: Client, results: unknown[], done: (c: Client, results: unknown[]) => void): void {
+function finishAcross(c: Client, results: unknown[], done: (c: Client, results: unknown[]) => void, quiet: boolean): void {
   if (!c.closed) {
     c.w.resp = c.resp;
+    const mark = c.w.mark();
     done(c, results);
+    if (c.w.byteAt(mark) === 0x2d) c.srv.addStat(S_ERRORS, 1);
+    if (quiet) c.w.rewind(mark);
     c.flush();
   }
   c.resume();

@@ -144,12 +144,18 @@ describe('differential: single connection', () => {
       c.send('CLIENT', 'REPLY', 'SKIP');
       c.send('ECHO', 'skipped-too');
       c.send('ECHO', 'last');
+      c.send('CLIENT', 'REPLY', 'SKIP');
+      c.send('CLIENT', 'LIST');
+      c.send('CLIENT', 'REPLY', 'OFF');
+      c.send('INFO');
+      c.send('CLIENT', 'KILL', '1.2.3.4:5');
+      c.send('CLIENT', 'REPLY', 'ON');
       const out: string[] = [];
-      for (let i = 0; i < 3; i++) out.push(show(await c.read()));
+      for (let i = 0; i < 4; i++) out.push(show(await c.read()));
       return out;
     });
     expect(r.shardis).toEqual(r.redis);
-    expect(r.redis).toEqual([show({ t: 'simple', v: 'OK' }), show({ t: 'bulk', v: Buffer.from('seen') }), show({ t: 'bulk', v: Buffer.from('last') })]);
+    expect(r.redis).toEqual([show({ t: 'simple', v: 'OK' }), show({ t: 'bulk', v: Buffer.from('seen') }), show({ t: 'bulk', v: Buffer.from('last') }), show({ t: 'simple', v: 'OK' })]);
   });
 
   it('CLIENT INFO / LIST line fields', async () => {
