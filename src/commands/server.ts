@@ -137,13 +137,14 @@ function keySpecs(spec: CommandSpec): KeySpecMeta[] {
   const meta = COMMAND_META[spec.fullName ?? spec.name];
   if (meta !== undefined) return meta[1];
   if (!hasKeys(spec)) return [];
-  const flags = spec.flags.includes('write') ? ['RW', 'update'] : ['RO', 'access'];
-  if (spec.firstKey <= 0) return [[null, flags, ['u'], ['u']]];
-  return [[null, flags, ['i', spec.firstKey], ['r', spec.lastKey < 0 ? spec.lastKey : spec.lastKey - spec.firstKey, spec.step, 0]]];
+  const flags = spec.keySpecFlags ?? (spec.flags.includes('write') ? ['RW', 'update'] : ['RO', 'access']);
+  const notes = spec.keySpecNotes ?? null;
+  if (spec.firstKey <= 0) return [[notes, flags, ['u'], ['u']]];
+  return [[notes, flags, ['i', spec.firstKey], ['r', spec.lastKey < 0 ? spec.lastKey : spec.lastKey - spec.firstKey, spec.step, 0]]];
 }
 
 function commandTips(spec: CommandSpec): string[] {
-  return COMMAND_META[spec.fullName ?? spec.name]?.[0] ?? [];
+  return spec.tips ?? COMMAND_META[spec.fullName ?? spec.name]?.[0] ?? [];
 }
 
 /** The flags of the key spec that covers argument i (GETKEYSANDFLAGS). */
