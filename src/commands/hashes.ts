@@ -211,6 +211,13 @@ function lookupWriteOrCreate(c: Client, key: Uint8Array): HashObj | undefined {
   return ho;
 }
 
+/** Write an existing key's (possibly moved or converted) hash back into its entry. */
+function keep(s: Store, o: HashObj): void {
+  if (o.e === 0) return;
+  s.setObjPtr(o.e, o.ptr);
+  s.setEncoding(o.e, o.enc);
+}
+
 /** Store the hash back into its key (creating the key if new). */
 function commit(s: Store, db: number, key: Uint8Array, o: HashObj): void {
   if (o.e === 0) {
@@ -229,9 +236,13 @@ function hset(c: Client, argv: Buffer[]): void {
   const s = c.store;
   const o = lookupWriteOrCreate(c, argv[1]);
   if (o === undefined) return;
-  tryConversion(c, o, argv, 2, argv.length - 1);
   let created = 0;
-  for (let i = 2; i < argv.length; i += 2) if (hashSet(c, o, argv[i], argv[i + 1])) created++;
+  try {
+    tryConversion(c, o, argv, 2, argv.length - 1);
+    for (let i = 2; i < argv.length; i += 2) if (hashSet(c, o, argv[i], argv[i + 1])) created++;
+  } finally {
+    keep(s, o); // even after an out-of-memory error: the hash may have moved
+  }
   commit(s, c.db, argv[1], o);
   s.dirty += (argv.length - 2) / 2 - 1;
   if (argv[0].length === 5) c.w.ok();
@@ -246,8 +257,12 @@ function hsetnx(c: Client, argv: Buffer[]): void {
     if (o.e === 0) lpFree(s.heap, o.ptr);
     return c.w.int(0);
   }
-  tryConversion(c, o, argv, 2, 3);
-  hashSet(c, o, argv[2], argv[3]);
+  try {
+    tryConversion(c, o, argv, 2, 3);
+    hashSet(c, o, argv[2], argv[3]);
+  } finally {
+    keep(s, o);
+  }
   commit(s, c.db, argv[1], o);
   c.w.int(1);
 }
@@ -282,16 +297,19 @@ function hdel(c: Client, argv: Buffer[]): void {
   ho.ptr = s.objPtr(e);
   let deleted = 0;
   let gone = false;
-  for (let i = 2; i < argv.length; i++) {
-    if (hashDelete(s.heap, ho, argv[i])) {
-      deleted++;
-      if (hashLen(s.heap, ho) === 0) {
-        gone = true;
-        break;
+  try {
+    for (let i = 2; i < argv.length; i++) {
+      if (hashDelete(s.heap, ho, argv[i])) {
+        deleted++;
+        if (hashLen(s.heap, ho) === 0) {
+          gone = true;
+          break;
+        }
       }
     }
+  } finally {
+    s.setObjPtr(e, ho.ptr);
   }
-  s.setObjPtr(e, ho.ptr);
   if (gone) s.delete(c.db, argv[1]);
   if (deleted > 0) {
     s.touch(c.db, argv[1]);
@@ -399,7 +417,11 @@ function hincrby(c: Client, argv: Buffer[]): void {
     }
     result = big >= -9007199254740991n && big <= 9007199254740991n ? Number(big) : big;
   }
-  hashSet(c, o, argv[2], digitsOf(result));
+  try {
+    hashSet(c, o, argv[2], digitsOf(result));
+  } finally {
+    keep(s, o);
+  }
   commit(s, c.db, argv[1], o);
   if (typeof result === 'number') c.w.int(result);
   else c.w.raw(`:${result}\r\n`);
@@ -427,7 +449,11 @@ function hincrbyfloat(c: Client, argv: Buffer[]): void {
   }
   const str = formatLongDoubleHuman(sum);
   const bytes = Buffer.from(str, 'latin1');
-  hashSet(c, o, argv[2], bytes);
+  try {
+    hashSet(c, o, argv[2], bytes);
+  } finally {
+    keep(s, o);
+  }
   commit(s, c.db, argv[1], o);
   c.w.bulk(bytes);
 }

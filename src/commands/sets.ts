@@ -254,8 +254,11 @@ function sadd(c: Client, argv: Buffer[]): void {
     s.createObject(c.db, key, T_SET, n.enc, n.ptr);
     if (added > 1) s.dirty += added - 1;
   } else {
-    for (let j = 2; j < argv.length; j++) added += setAdd(heap, o, argv[j], max);
-    save(s, o);
+    try {
+      for (let j = 2; j < argv.length; j++) added += setAdd(heap, o, argv[j], max);
+    } finally {
+      save(s, o); // even after an out-of-memory error: the set may have moved
+    }
     if (added > 0) modified(s, c.db, key, added);
   }
   c.w.int(added);
@@ -270,16 +273,19 @@ function srem(c: Client, argv: Buffer[]): void {
   if (o === null) return c.w.int(0);
   let deleted = 0;
   let gone = false;
-  for (let j = 2; j < argv.length; j++) {
-    if (setRemove(heap, o, argv[j])) {
-      deleted++;
-      if (setSize(heap, o) === 0) {
-        gone = true;
-        break;
+  try {
+    for (let j = 2; j < argv.length; j++) {
+      if (setRemove(heap, o, argv[j])) {
+        deleted++;
+        if (setSize(heap, o) === 0) {
+          gone = true;
+          break;
+        }
       }
     }
+  } finally {
+    save(s, o);
   }
-  save(s, o);
   if (gone) s.delete(c.db, key);
   if (deleted > 0) modified(s, c.db, key, deleted);
   c.w.int(deleted);
@@ -310,8 +316,11 @@ function smove(c: Client, argv: Buffer[]): void {
     s.createObject(c.db, dstKey, T_SET, dst.enc, dst.ptr);
   } else {
     const dst = load(s, de, o2);
-    setAdd(heap, dst, ele, max);
-    save(s, dst);
+    try {
+      setAdd(heap, dst, ele, max);
+    } finally {
+      save(s, dst);
+    }
   }
   s.touch(c.db, srcKey);
   s.touch(c.db, dstKey);
@@ -368,8 +377,11 @@ function spop(c: Client, argv: Buffer[]): void {
       return;
     }
     c.w.set(count);
-    for (let k = 0; k < count; k++) popOne(c, o);
-    save(s, o);
+    try {
+      for (let k = 0; k < count; k++) popOne(c, o);
+    } finally {
+      save(s, o);
+    }
     modified(s, c.db, key, count);
     return;
   }

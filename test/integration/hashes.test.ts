@@ -102,6 +102,34 @@ describe('hash commands', () => {
       HSETNX h a
     `));
 
+  it('binary and large fields and values', async () => {
+    const bin = Buffer.from([0, 255, 13, 10, 0x80, 0x7f]);
+    const large = Buffer.alloc(200_000, 0x62);
+    const steps: Step[] = [
+      { cmd: ['HSET', 'b', bin, bin, 'f', Buffer.alloc(0)] },
+      ['OBJECT', 'ENCODING', 'b'],
+      { cmd: ['HGET', 'b', bin] },
+      { cmd: ['HGETALL', 'b'] },
+      { cmd: ['HSET', 'b', 'big', large] },
+      ['OBJECT', 'ENCODING', 'b'],
+      { cmd: ['HSTRLEN', 'b', 'big'] },
+      { cmd: ['HGET', 'b', 'big'] },
+      { cmd: ['HSET', 'b', 'big', 'small'] },
+      { cmd: ['HGET', 'b', 'big'] },
+      { cmd: ['HSET', 'b', large, '1'] },
+      { cmd: ['HINCRBY', 'b', large, '41'] },
+      { cmd: ['HEXISTS', 'b', large] },
+      { cmd: ['HGETALL', 'b'], unordered: true },
+      ['MULTI'],
+      ['HSET', 'm', 'a', '1'],
+      ['HINCRBY', 'm', 'a', '5'],
+      ['HGETALL', 'm'],
+      ['EXEC'],
+    ];
+    await d.expectSame(steps);
+    await d.shardis.check();
+  });
+
   it('HGETALL / HRANDFIELD in RESP3', () =>
     same(
       `

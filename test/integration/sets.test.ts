@@ -137,6 +137,31 @@ describe('single-key set commands', () => {
     await d.expectSame(steps);
   });
 
+  it('binary and large members', async () => {
+    const bin = Buffer.from([0, 255, 13, 10, 0x80, 0x7f]);
+    const large = Buffer.alloc(200_000, 0x61);
+    const steps: Step[] = [
+      { cmd: ['SADD', 'b', bin, large, Buffer.from('1'), Buffer.alloc(0)] },
+      ['SCARD', 'b'],
+      { cmd: ['SISMEMBER', 'b', bin] },
+      { cmd: ['SISMEMBER', 'b', large] },
+      { cmd: ['SISMEMBER', 'b', Buffer.concat([large, Buffer.from('x')])] },
+      { cmd: ['SMEMBERS', 'b'], unordered: true },
+      { cmd: ['SREM', 'b', large] },
+      { cmd: ['SMEMBERS', 'b'], unordered: true },
+      { cmd: ['SMOVE', 'b', 'c', bin] },
+      { cmd: ['SMEMBERS', 'c'] },
+      ['MULTI'],
+      ['SADD', 'm', '1', '2'],
+      ['SADD', 'n', '2', '3'],
+      ['SINTERSTORE', 'o', 'm', 'n'],
+      { cmd: ['SUNION', 'm', 'n'] },
+      ['EXEC'],
+      { cmd: ['SMEMBERS', 'o'] },
+    ];
+    await d.expectSame(steps);
+  });
+
   it('SPOP / SRANDMEMBER: errors, empty and whole-set cases', () =>
     same(`
       SADD s 1 2 3
