@@ -4,6 +4,7 @@ import type { ThreadServer } from './context';
 import type { Client } from './client';
 import { installConnectionHandlers } from '../commands/connection';
 import { countError, localInfo, resetLocalStats, sampleMetrics } from './info';
+import { isSensitiveConfig } from '../config/directives';
 
 // ---------------------------------------------------------------------------------------------
 // Slow log: each thread keeps the entries of its own commands; SLOWLOG GET merges them.
@@ -52,7 +53,17 @@ export function slowlogPush(c: Client, argv: Buffer[], usec: number): void {
   }
   // Redis redacts AUTH / HELLO AUTH arguments; never keep passwords.
   const cmd = args[0]?.toLowerCase();
-  if (cmd === 'auth' || cmd === 'hello' || cmd === 'migrate') for (let i = 1; i < args.length; i++) args[i] = '(redacted)';
+  if (cmd === 'auth') for (let i = 1; i < args.length; i++) args[i] = '(redacted)';
+  else if (cmd === 'hello' || cmd === 'migrate') {
+    for (let i = 1; i < args.length; i++) {
+      const a = args[i].toLowerCase();
+      const n = a === 'auth' ? (cmd === 'hello' ? 2 : 1) : a === 'auth2' ? 2 : 0;
+      for (let j = 1; j <= n && i + j < args.length; j++) args[i + j] = '(redacted)';
+      i += n;
+    }
+  } else if (cmd === 'config' && args.length > 3 && args[1].toLowerCase() === 'set') {
+    for (let i = 2; i + 1 < args.length; i += 2) if (isSensitiveConfig(args[i])) args[i + 1] = '(redacted)';
+  }
   const id = Atomics.add(c.store.i32, c.store.L.misc + M_SLOWLOG_ID, 1);
   slowlog.unshift({ id, time: Math.floor(Date.now() / 1000), usec: Math.round(usec), args, addr: c.addr, name: c.name });
   if (slowlog.length > slowlogState.maxLen) slowlog.length = slowlogState.maxLen;
