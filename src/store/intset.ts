@@ -1,8 +1,10 @@
 // Redis's intset in the shared heap: a sorted array of distinct integers stored as int16, int32
 // or int64, upgraded (never downgraded) when a value needs a wider encoding.
 //
-// Layout: 0 encoding u8 (2, 4 or 8 bytes per value) | 1 size class u8 | 2 spare u16 | 4 length u32
-//         8.. values, little endian, ascending.
+// Layout, byte for byte Redis's intset blob (so RDB can write and load it as is):
+//   0 encoding u32 LE (2, 4 or 8 bytes per value) | 4 length u32 LE | 8.. values, LE, ascending.
+// The heap block is always of the size class of the blob length (it is reallocated when the
+// class changes), so the class needs no field of its own.
 // int64 values are handled as (hi: i32, lo: u32) pairs so that the whole int64 range is exact.
 //
 // Functions that may grow or shrink the block return the (possibly new) pointer: the caller
@@ -49,10 +51,7 @@ function pairEncoding(hi: number, lo: number): number {
 
 export function intsetNew(heap: Heap): number {
   const p = heap.alloc(HDR);
-  heap.u8[p] = 2;
-  heap.u8[p + 1] = classOf(HDR);
-  heap.u8[p + 2] = 0;
-  heap.u8[p + 3] = 0;
+  heap.u32[p >>> 2] = 2;
   heap.u32[(p >>> 2) + 1] = 0;
   return p;
 }
@@ -114,16 +113,17 @@ function search(heap: Heap, p: number): number {
   return -lo - 1;
 }
 
-/** Make room for `len` values of `enc` bytes: returns p or a new block (contents copied). */
-function resize(heap: Heap, p: number, len: number): number {
+/**
+ * Go from oldLen to newLen values: returns p, or a new block of the new blob length's size class
+ * (the first min(old, new) values and the header copied).
+ */
+function resize(heap: Heap, p: number, oldLen: number, newLen: number): number {
   const enc = heap.u8[p];
-  const need = HDR + len * enc;
-  const cls = heap.u8[p + 1];
-  if (need <= classSize[cls] && (cls < 8 || classOf(need) >= cls - 4)) return p;
+  const cls = classOf(HDR + oldLen * enc);
+  const need = HDR + newLen * enc;
+  if (classOf(need) === cls) return p;
   const np = heap.alloc(need);
-  const keep = Math.min(need, HDR + heap.u32[(p >>> 2) + 1] * enc);
-  heap.u8.copyWithin(np, p, p + keep);
-  heap.u8[np + 1] = classOf(need);
+  heap.u8.copyWithin(np, p, p + HDR + Math.min(oldLen, newLen) * enc);
   heap.freeClass(p, cls);
   return np;
 }
@@ -143,8 +143,7 @@ export function intsetAdd(heap: Heap, p: number, v: number | bigint): number {
   if (venc > enc) {
     // Upgrade: v is beyond every current value, so it goes first (negative) or last.
     const np = heap.alloc(HDR + (len + 1) * venc);
-    heap.u8[np] = venc;
-    heap.u8[np + 1] = classOf(HDR + (len + 1) * venc);
+    heap.u32[np >>> 2] = venc;
     heap.u32[(np >>> 2) + 1] = len + 1;
     const prepend = PH < 0 ? 1 : 0;
     const h = PH, l = PL;
@@ -153,7 +152,7 @@ export function intsetAdd(heap: Heap, p: number, v: number | bigint): number {
       write(heap, np, venc, i + prepend, RH, RL);
     }
     write(heap, np, venc, prepend ? 0 : len, h, l);
-    heap.freeClass(p, heap.u8[p + 1]);
+    heap.free(p, HDR + len * enc);
     intsetChanged = true;
     return np;
   }
@@ -164,7 +163,7 @@ export function intsetAdd(heap: Heap, p: number, v: number | bigint): number {
   }
   const at = -pos - 1;
   const h = PH, l = PL;
-  const np = resize(heap, p, len + 1);
+  const np = resize(heap, p, len, len + 1);
   const base = np + HDR;
   heap.u8.copyWithin(base + (at + 1) * enc, base + at * enc, base + len * enc);
   write(heap, np, enc, at, h, l);
@@ -191,7 +190,7 @@ export function intsetRemove(heap: Heap, p: number, v: number | bigint): number 
   heap.u8.copyWithin(base + pos * enc, base + (pos + 1) * enc, base + len * enc);
   heap.u32[(p >>> 2) + 1] = len - 1;
   intsetChanged = true;
-  return resize(heap, p, len - 1);
+  return resize(heap, p, len, len - 1);
 }
 
 /** Value i as a number when exact (|v| <= 2^53), else as a bigint. */
@@ -237,28 +236,51 @@ export function formatInt(v: number, out: Uint8Array, at: number): number {
 }
 
 export function intsetFree(heap: Heap, p: number): void {
-  heap.freeClass(p, heap.u8[p + 1]);
+  heap.free(p, intsetBlobLen(heap, p));
 }
 
 export function intsetCopy(heap: Heap, p: number): number {
   const size = intsetBlobLen(heap, p);
   const np = heap.alloc(size);
   heap.u8.copyWithin(np, p, p + size);
-  heap.u8[np + 1] = classOf(size);
   return np;
+}
+
+/** The intset's bytes as Redis's intset blob (a heap view: copy before the set changes). */
+export function intsetBlob(heap: Heap, p: number): Uint8Array {
+  return heap.u8.subarray(p, p + intsetBlobLen(heap, p));
+}
+
+/**
+ * An intset from a Redis intset blob (RDB loading), validated: encoding, length, strictly
+ * ascending values. Returns the new intset, or 0 if the blob is malformed.
+ */
+export function intsetLoad(heap: Heap, blob: Uint8Array): number {
+  if (blob.length < HDR) return 0;
+  const enc = blob[0] | (blob[1] << 8) | (blob[2] << 16) | (blob[3] << 24);
+  const len = (blob[4] | (blob[5] << 8) | (blob[6] << 16) | (blob[7] << 24)) >>> 0;
+  if ((enc !== 2 && enc !== 4 && enc !== 8) || blob.length !== HDR + len * enc) return 0;
+  const p = heap.alloc(blob.length);
+  heap.u8.set(blob, p);
+  const problems: string[] = [];
+  intsetCheck(heap, p, problems);
+  if (problems.length > 0) {
+    heap.free(p, blob.length);
+    return 0;
+  }
+  return p;
 }
 
 /** Structure check: encoding, fits its block, strictly ascending, values need this encoding. */
 export function intsetCheck(heap: Heap, p: number, problems: string[], what = 'intset'): void {
-  const enc = heap.u8[p];
+  const enc = heap.u32[p >>> 2];
   if (enc !== 2 && enc !== 4 && enc !== 8) {
     problems.push(`${what}: bad encoding ${enc}`);
     return;
   }
-  const cls = heap.u8[p + 1];
   const len = heap.u32[(p >>> 2) + 1];
-  if (cls >= classSize.length || HDR + len * enc > classSize[cls]) {
-    problems.push(`${what}: overflows its block`);
+  if (p + HDR + len * enc > heap.size || HDR + len * enc > classSize[classOf(HDR + len * enc)]) {
+    problems.push(`${what}: length ${len} out of range`);
     return;
   }
   let ph = 0, pl = 0;

@@ -772,6 +772,22 @@ describe('dict and intset structures (in-process)', () => {
     const cp = is.intsetCopy(heap, p);
     expect(is.intsetLen(heap, cp)).toBe(sorted.length);
     is.intsetFree(heap, cp);
+    // Redis's blob layout: encoding u32, length u32, values little endian
+    const blob = Buffer.from(is.intsetBlob(heap, p));
+    expect(blob.readUInt32LE(0)).toBe(8);
+    expect(blob.readUInt32LE(4)).toBe(sorted.length);
+    expect(blob.readBigInt64LE(8)).toBe(sorted[0]);
+    const loaded = is.intsetLoad(heap, blob);
+    expect(loaded).not.toBe(0);
+    expect(Buffer.from(is.intsetBlob(heap, loaded)).equals(blob)).toBe(true);
+    is.intsetFree(heap, loaded);
+    const bad = Buffer.from(blob);
+    bad.writeBigInt64LE(sorted[1], 8 + 16); // breaks the order
+    expect(is.intsetLoad(heap, bad)).toBe(0);
+    expect(is.intsetLoad(heap, Buffer.from([2, 0, 0, 0, 1, 0, 0, 0, 5]))).toBe(0);
+    const small = is.intsetLoad(heap, Buffer.from([2, 0, 0, 0, 2, 0, 0, 0, 0xff, 0xff, 5, 0]));
+    expect([is.intsetGet(heap, small, 0), is.intsetGet(heap, small, 1)]).toEqual([-1, 5]);
+    is.intsetFree(heap, small);
     is.intsetFree(heap, p);
     expect(heap.usedBytes()).toBe(before);
   });
