@@ -472,6 +472,29 @@ describe('three threads', () => {
     expect(text(await killer.call('PING'))).toBe('PONG');
   });
 
+  it('CLIENT UNBLOCK reaches a client blocked on another thread', async () => {
+    const cs = await spread(3);
+    const admin = cs[0];
+    const blocked = cs.filter((c) => threadOf.get(c) !== threadOf.get(admin)).slice(0, 2);
+    const ids: number[] = [];
+    for (const c of blocked) ids.push(int(await c.call('CLIENT', 'ID')));
+    blocked[0].send('BLPOP', 'nolist-a', '0');
+    blocked[1].send('BRPOP', 'nolist-b', '0');
+    let listed = '';
+    for (let i = 0; i < 50; i++) {
+      listed = text(await admin.call('CLIENT', 'LIST'));
+      if (ids.every((id) => new RegExp(`id=${id} .* flags=b `).test(listed))) break;
+      await sleep(20);
+    }
+    for (const id of ids) expect(listed).toMatch(new RegExp(`id=${id} .* flags=b .* cmd=b[lr]pop `));
+    expect(int(await admin.call('CLIENT', 'UNBLOCK', String(ids[0])))).toBe(1);
+    expect(show(await blocked[0].read())).toBe(show({ t: 'array', v: null }));
+    expect(int(await admin.call('CLIENT', 'UNBLOCK', String(ids[1]), 'ERROR'))).toBe(1);
+    expect(show(await blocked[1].read())).toBe(show({ t: 'error', v: 'UNBLOCKED client unblocked via CLIENT UNBLOCK' }));
+    expect(int(await admin.call('CLIENT', 'UNBLOCK', String(ids[1])))).toBe(0);
+    expect(text(await blocked[1].call('ECHO', 'back'))).toBe('back');
+  });
+
   it('INFO stats total_commands_processed sums every thread', async () => {
     const cs = await spread(3);
     const before = Number(infoFields(text(await cs[0].call('INFO', 'stats'))).get('total_commands_processed'));
