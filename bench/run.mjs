@@ -79,21 +79,28 @@ try {
       console.log(`${t.padEnd(12)} P=${String(P).padEnd(3)} redis ${r.toFixed(0).padStart(9)}  shardis ${s.toFixed(0).padStart(9)}  ratio ${(s / r).toFixed(2)}`);
     }
   }
-  if (memKeys > 0) {
-    execFileSync('redis-cli', ['-p', String(rport), 'FLUSHALL']);
-    execFileSync('redis-cli', ['-p', String(sport), 'FLUSHALL']);
-    const r0 = rssBytes(redis.pid);
-    const s0 = rssBytes(shardis.pid);
-    load(rport, memKeys);
-    load(sport, memKeys);
-    await new Promise((r) => setTimeout(r, 500));
-    const r1 = rssBytes(redis.pid);
-    const s1 = rssBytes(shardis.pid);
-    const dbr = execFileSync('redis-cli', ['-p', String(rport), 'DBSIZE'], { encoding: 'utf8' }).trim();
-    const dbs = execFileSync('redis-cli', ['-p', String(sport), 'DBSIZE'], { encoding: 'utf8' }).trim();
-    console.log(`memory, ${memKeys} keys (dbsize redis ${dbr}, shardis ${dbs}): RSS redis ${(r1 / 1048576).toFixed(1)} MB (+${((r1 - r0) / memKeys).toFixed(1)} B/key), shardis ${(s1 / 1048576).toFixed(1)} MB (+${((s1 - s0) / memKeys).toFixed(1)} B/key), ratio ${(s1 / r1).toFixed(2)}`);
-  }
 } finally {
   await stop(redis);
   await stop(shardis);
+}
+
+// Memory on fresh servers (a benchmark above leaves freed blocks behind that RSS still counts).
+if (memKeys > 0) {
+  const r = await start('redis-server', 'redis-server', ['--port', String(rport), '--save', '', '--appendonly', 'no'], rport);
+  const s = await start('shardis', 'node', [join(root, 'dist/cli.js'), '--port', String(sport), '--threads', String(threads), '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], sport);
+  try {
+    const r0 = rssBytes(r.pid);
+    const s0 = rssBytes(s.pid);
+    load(rport, memKeys);
+    load(sport, memKeys);
+    await new Promise((res) => setTimeout(res, 500));
+    const r1 = rssBytes(r.pid);
+    const s1 = rssBytes(s.pid);
+    const dbr = execFileSync('redis-cli', ['-p', String(rport), 'DBSIZE'], { encoding: 'utf8' }).trim();
+    const dbs = execFileSync('redis-cli', ['-p', String(sport), 'DBSIZE'], { encoding: 'utf8' }).trim();
+    console.log(`memory, ${memKeys} keys (dbsize redis ${dbr}, shardis ${dbs}): RSS redis ${(r0 / 1048576).toFixed(1)} -> ${(r1 / 1048576).toFixed(1)} MB (+${((r1 - r0) / memKeys).toFixed(1)} B/key), shardis ${(s0 / 1048576).toFixed(1)} -> ${(s1 / 1048576).toFixed(1)} MB (+${((s1 - s0) / memKeys).toFixed(1)} B/key), RSS ratio ${(s1 / r1).toFixed(2)}`);
+  } finally {
+    await stop(r);
+    await stop(s);
+  }
 }

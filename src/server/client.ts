@@ -300,9 +300,19 @@ export class Client {
       store.lockSlot(slotScratch[0]);
       return 1;
     }
-    const idx = commandKeys(spec, argv);
-    if (idx.length === 0) return 0;
-    return this.lockSlotsOf(idx.map((i) => argv[i]));
+    if (spec.keys !== undefined) {
+      const idx = spec.keys(argv);
+      if (idx.length === 0) return 0;
+      return this.lockSlotsOf(idx.map((i) => argv[i]));
+    }
+    if (spec.firstKey <= 0) return 0;
+    // Keys at first..last by step: insert each slot in order (few keys: insertion sort, no arrays).
+    const last = spec.lastKey < 0 ? argv.length + spec.lastKey : Math.min(spec.lastKey, argv.length - 1);
+    if (last - spec.firstKey + 1 > slotScratch.length) slotScratch = new Int32Array((last - spec.firstKey + 1) * 2);
+    let m = 0;
+    for (let i = spec.firstKey; i <= last; i += spec.step) m = insertSlot(m, store.slotOf(argv[i]));
+    for (let i = 0; i < m; i++) store.lockSlot(slotScratch[i]);
+    return m;
   }
 
   /** Release what lockSlotsOf/lockKeys took (slots in slotScratch), in reverse order. */
@@ -314,14 +324,28 @@ export class Client {
   lockSlotsOf(keys: Buffer[]): number {
     const store = this.store;
     if (keys.length > slotScratch.length) slotScratch = new Int32Array(keys.length * 2);
-    let n = 0;
-    for (const k of keys) slotScratch[n++] = store.slotOf(k);
-    const s = slotScratch.subarray(0, n).sort();
     let m = 0;
-    for (let i = 0; i < n; i++) if (i === 0 || s[i] !== s[i - 1]) slotScratch[m++] = s[i];
+    if (keys.length <= 64) {
+      for (const k of keys) m = insertSlot(m, store.slotOf(k));
+    } else {
+      let n = 0;
+      for (const k of keys) slotScratch[n++] = store.slotOf(k);
+      const sorted = slotScratch.subarray(0, n).sort();
+      for (let i = 0; i < n; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) slotScratch[m++] = sorted[i];
+    }
     for (let i = 0; i < m; i++) store.lockSlot(slotScratch[i]);
     return m;
   }
+}
+
+/** Insert a slot into the sorted, distinct slotScratch[0..m); returns the new count. */
+function insertSlot(m: number, slot: number): number {
+  let j = m;
+  while (j > 0 && slotScratch[j - 1] > slot) j--;
+  if (j > 0 && slotScratch[j - 1] === slot) return m;
+  for (let i = m; i > j; i--) slotScratch[i] = slotScratch[i - 1];
+  slotScratch[j] = slot;
+  return m + 1;
 }
 
 function copyArg(b: Buffer): Buffer {
