@@ -82,6 +82,12 @@ function onConnection(socket: net.Socket): void {
     socket.end('-ERR max number of clients reached\r\n');
     return;
   }
+  if (srv.config.bool('protected-mode') && srv.config.str('requirepass') === '' && !isLoopback(socket.remoteAddress)) {
+    srv.miscAdd(M_CLIENTS, -1);
+    srv.addStat(S_REJECTED_CONN, 1);
+    socket.end(PROTECTED_MODE_DENIED);
+    return;
+  }
   socket.setNoDelay(true);
   const keepalive = srv.config.num('tcp-keepalive');
   if (keepalive > 0) socket.setKeepAlive(true, keepalive * 1000);
@@ -95,6 +101,32 @@ function onConnection(socket: net.Socket): void {
     c.cleanup();
   });
 }
+
+function isLoopback(addr: string | undefined): boolean {
+  if (addr === undefined) return true; // unix sockets
+  return addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.');
+}
+
+const PROTECTED_MODE_DENIED =
+  '-DENIED Redis is running in protected mode because protected ' +
+  'mode is enabled and no password is set for the default user. ' +
+  'In this mode connections are only accepted from the loopback interface. ' +
+  'If you want to connect from external computers to Redis you ' +
+  'may adopt one of the following solutions: ' +
+  '1) Just disable protected mode sending the command ' +
+  "'CONFIG SET protected-mode no' from the loopback interface " +
+  'by connecting to Redis from the same host the server is ' +
+  'running, however MAKE SURE Redis is not publicly accessible ' +
+  'from internet if you do so. Use CONFIG REWRITE to make this ' +
+  'change permanent. ' +
+  '2) Alternatively you can just disable the protected mode by ' +
+  'editing the Redis configuration file, and setting the protected ' +
+  "mode option to 'no', and then restarting the server. " +
+  '3) If you started the server manually just for testing, restart ' +
+  "it with the '--protected-mode no' option. " +
+  '4) Setup a an authentication password for the default user. ' +
+  'NOTE: You only need to do one of the above things in order for ' +
+  'the server to start accepting connections from the outside.\r\n';
 
 const servers: net.Server[] = [];
 
