@@ -13,6 +13,7 @@ import { intsetFormat, intsetLen } from '../store/intset';
 import { LpVal, lpFirst, lpFind, lpNext, lpGet, lpValBytes } from '../store/listpack';
 import { QlPos, qlEnd, qlNext, qlGet, qlCount, qlNew, qlPush } from '../store/quicklist';
 import { ZIter, zsetConvert } from '../store/zset';
+import { signalKeyReady } from '../server/blocking';
 
 interface SortItem {
   obj: Buffer;
@@ -285,6 +286,7 @@ function sortGeneric(c: Client, argv: Buffer[], readonly: boolean): void {
       for (const g of gets) qlPush(h, ql, lookupByPattern(s, c.db, g, item.obj) ?? empty, false);
     }
     s.replaceWithObject(c.db, storekey, T_LIST, E_QUICKLIST, ql);
+    signalKeyReady(c, c.db, storekey);
   } else {
     s.delete(c.db, storekey);
   }

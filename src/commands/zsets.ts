@@ -14,6 +14,7 @@ import {
 import { DICT_SET, DictIter, dictFind, dictKey } from '../store/dict';
 import { intsetFind, intsetFormat, intsetLen } from '../store/intset';
 import { parseScanCursor, parseScanOpts, scanMatches, replyCursor } from './sets';
+import { blockForKeys, parseTimeout, signalKeyReady, type Waiter } from '../server/blocking';
 
 const E_NAN = 'ERR resulting score is not a number (NaN)';
 const E_MINMAX_FLOAT = 'ERR min or max is not a float';
@@ -199,7 +200,10 @@ function zaddGeneric(c: Client, argv: Buffer[], inFlags: number): void {
   let updated = 0;
   let processed = 0;
   let score = 0;
-  if (e === 0 && !xx) e = zsetCreateKey(s, c.db, key, argv[i + 1].length, limits(c));
+  if (e === 0 && !xx) {
+    e = zsetCreateKey(s, c.db, key, argv[i + 1].length, limits(c));
+    signalKeyReady(c, c.db, key);
+  }
   if (e !== 0) {
     const l = limits(c);
     for (let j = 0; j < elements; j++) {
@@ -503,6 +507,7 @@ function finishStore(c: Client, dst: Buffer, members: Buffer[], scores: number[]
   }
   const [enc, obj] = zsetFromSorted(s.heap, members, scores, limits(c));
   s.replaceWithObject(c.db, dst, T_ZSET, enc, obj);
+  signalKeyReady(c, c.db, dst);
   c.w.int(members.length);
 }
 
@@ -683,6 +688,52 @@ function mpopKeys(ni: number): (argv: Buffer[]) => number[] {
     for (let i = 0; i < n && ni + 1 + i < argv.length; i++) out.push(ni + 1 + i);
     return out;
   };
+}
+
+// ---- BZPOPMIN / BZPOPMAX / BZMPOP -------------------------------------------------------------------
+
+function timeoutNilArray(w: Waiter): void {
+  w.c.w.nilArray();
+}
+
+/** Serve a blocked BZPOP* / BZMPOP client from key (its slot lock is held). */
+function serveBzpop(w: Waiter, key: Buffer): boolean {
+  const c = w.c;
+  const s = c.store;
+  const e = s.find(w.db, key);
+  if (e === 0 || s.type(e) !== T_ZSET) return false;
+  const saved = c.db;
+  c.db = w.db;
+  try {
+    // where: 1 max; count: -1 for BZPOPMIN/MAX (flat reply), else BZMPOP's count (nested).
+    zpopGeneric(c, [key], w.where === 1, true, w.count, w.count !== -1, true);
+  } finally {
+    c.db = saved;
+  }
+  return true;
+}
+
+function bzpopMinMax(c: Client, argv: Buffer[], max: boolean): void {
+  const timeout = parseTimeout(c, argv[argv.length - 1]);
+  if (timeout < 0) return;
+  const keys = argv.slice(1, argv.length - 1);
+  if (zpopGeneric(c, keys, max, true, -1, false, false)) return;
+  if (c.inExec) return c.w.nilArray();
+  const w = blockForKeys(c, c.db, keys, timeout, serveBzpop, timeoutNilArray);
+  w.where = max ? 1 : 0;
+  w.count = -1;
+}
+
+function bzmpop(c: Client, argv: Buffer[]): void {
+  const o = parseMpop(c, argv, 2);
+  if (o === null) return;
+  const timeout = parseTimeout(c, argv[1]);
+  if (timeout < 0) return;
+  if (zpopGeneric(c, o.keys, o.max, true, o.count, true, false)) return;
+  if (c.inExec) return c.w.nilArray();
+  const w = blockForKeys(c, c.db, o.keys, timeout, serveBzpop, timeoutNilArray);
+  w.where = o.max ? 1 : 0;
+  w.count = o.count;
 }
 
 // ---- ZRANDMEMBER --------------------------------------------------------------------------------
@@ -986,6 +1037,7 @@ function zsetOpGeneric(c: Client, argv: Buffer[], dst: Buffer | null, numkeysIdx
     }
     const [enc, obj] = zsetFromSorted(h, sm, ss, limits(c));
     s.replaceWithObject(c.db, dst, T_ZSET, enc, obj);
+    signalKeyReady(c, c.db, dst);
     return c.w.int(sm.length);
   }
   const w = c.w;
@@ -1065,14 +1117,17 @@ export const commands: CommandSpec[] = [
   def('zremrangebylex', 4, 'write', [1, 1, 1], 'sorted_set', 'Remove all members in a sorted set between the given lexicographical range', (c, a) => zremrangeGeneric(c, a, LEX), { since: '2.8.9', acl: zacl('write', 'slow') }),
   def('zpopmin', -2, 'write fast', [1, 1, 1], 'sorted_set', 'Remove and return members with the lowest scores in a sorted set', (c, a) => zpopMinMax(c, a, false), { since: '5.0.0', acl: zacl('write', 'fast') }),
   def('zpopmax', -2, 'write fast', [1, 1, 1], 'sorted_set', 'Remove and return members with the highest scores in a sorted set', (c, a) => zpopMinMax(c, a, true), { since: '5.0.0', acl: zacl('write', 'fast') }),
-  def('zmpop', -4, 'write', [0, 0, 0], 'sorted_set', 'Remove and return members with scores in a sorted set', zmpop, { since: '7.0.0', keys: mpopKeys(1), acl: zacl('write', 'slow') }),
+  def('zmpop', -4, 'write movablekeys', [0, 0, 0], 'sorted_set', 'Remove and return members with scores in a sorted set', zmpop, { since: '7.0.0', keys: mpopKeys(1), acl: zacl('write', 'slow') }),
+  def('bzpopmin', -3, 'write noscript blocking fast', [1, -2, 1], 'sorted_set', 'Remove and return the member with the lowest score from one or more sorted sets, or block until one is available', (c, a) => bzpopMinMax(c, a, false), { since: '5.0.0', acl: zacl('write', 'fast', 'blocking') }),
+  def('bzpopmax', -3, 'write noscript blocking fast', [1, -2, 1], 'sorted_set', 'Remove and return the member with the highest score from one or more sorted sets, or block until one is available', (c, a) => bzpopMinMax(c, a, true), { since: '5.0.0', acl: zacl('write', 'fast', 'blocking') }),
+  def('bzmpop', -5, 'write blocking movablekeys', [0, 0, 0], 'sorted_set', 'Remove and return members with scores in a sorted set or block until one is available', bzmpop, { since: '7.0.0', keys: mpopKeys(2), acl: zacl('write', 'slow', 'blocking') }),
   def('zrandmember', -2, 'readonly', [1, 1, 1], 'sorted_set', 'Get one or multiple random elements from a sorted set', zrandmember, { since: '6.2.0', acl: zacl('read', 'slow') }),
-  def('zunion', -3, 'readonly', [0, 0, 0], 'sorted_set', 'Add multiple sorted sets', (c, a) => zsetOpGeneric(c, a, null, 1, OP_UNION, false, 'zunion'), { since: '6.2.0', keys: numkeysKeys(1, false), acl: zacl('read', 'slow') }),
-  def('zinter', -3, 'readonly', [0, 0, 0], 'sorted_set', 'Intersect multiple sorted sets', (c, a) => zsetOpGeneric(c, a, null, 1, OP_INTER, false, 'zinter'), { since: '6.2.0', keys: numkeysKeys(1, false), acl: zacl('read', 'slow') }),
-  def('zintercard', -3, 'readonly', [0, 0, 0], 'sorted_set', 'Intersect multiple sorted sets and return the cardinality of the result', (c, a) => zsetOpGeneric(c, a, null, 1, OP_INTER, true, 'zintercard'), { since: '7.0.0', keys: numkeysKeys(1, false), acl: zacl('read', 'slow') }),
-  def('zdiff', -3, 'readonly', [0, 0, 0], 'sorted_set', 'Subtract multiple sorted sets', (c, a) => zsetOpGeneric(c, a, null, 1, OP_DIFF, false, 'zdiff'), { since: '6.2.0', keys: numkeysKeys(1, false), acl: zacl('read', 'slow') }),
-  def('zunionstore', -4, 'write denyoom', [1, 1, 1], 'sorted_set', 'Add multiple sorted sets and store the resulting sorted set in a new key', (c, a) => zsetOpGeneric(c, a, a[1], 2, OP_UNION, false, 'zunionstore'), { since: '2.0.0', keys: numkeysKeys(2, true), acl: zacl('write', 'slow') }),
-  def('zinterstore', -4, 'write denyoom', [1, 1, 1], 'sorted_set', 'Intersect multiple sorted sets and store the resulting sorted set in a new key', (c, a) => zsetOpGeneric(c, a, a[1], 2, OP_INTER, false, 'zinterstore'), { since: '2.0.0', keys: numkeysKeys(2, true), acl: zacl('write', 'slow') }),
-  def('zdiffstore', -4, 'write denyoom', [1, 1, 1], 'sorted_set', 'Subtract multiple sorted sets and store the resulting sorted set in a new key', (c, a) => zsetOpGeneric(c, a, a[1], 2, OP_DIFF, false, 'zdiffstore'), { since: '6.2.0', keys: numkeysKeys(2, true), acl: zacl('write', 'slow') }),
+  def('zunion', -3, 'readonly movablekeys', [0, 0, 0], 'sorted_set', 'Add multiple sorted sets', (c, a) => zsetOpGeneric(c, a, null, 1, OP_UNION, false, 'zunion'), { since: '6.2.0', keys: numkeysKeys(1, false), acl: zacl('read', 'slow') }),
+  def('zinter', -3, 'readonly movablekeys', [0, 0, 0], 'sorted_set', 'Intersect multiple sorted sets', (c, a) => zsetOpGeneric(c, a, null, 1, OP_INTER, false, 'zinter'), { since: '6.2.0', keys: numkeysKeys(1, false), acl: zacl('read', 'slow') }),
+  def('zintercard', -3, 'readonly movablekeys', [0, 0, 0], 'sorted_set', 'Intersect multiple sorted sets and return the cardinality of the result', (c, a) => zsetOpGeneric(c, a, null, 1, OP_INTER, true, 'zintercard'), { since: '7.0.0', keys: numkeysKeys(1, false), acl: zacl('read', 'slow') }),
+  def('zdiff', -3, 'readonly movablekeys', [0, 0, 0], 'sorted_set', 'Subtract multiple sorted sets', (c, a) => zsetOpGeneric(c, a, null, 1, OP_DIFF, false, 'zdiff'), { since: '6.2.0', keys: numkeysKeys(1, false), acl: zacl('read', 'slow') }),
+  def('zunionstore', -4, 'write denyoom movablekeys', [1, 1, 1], 'sorted_set', 'Add multiple sorted sets and store the resulting sorted set in a new key', (c, a) => zsetOpGeneric(c, a, a[1], 2, OP_UNION, false, 'zunionstore'), { since: '2.0.0', keys: numkeysKeys(2, true), acl: zacl('write', 'slow') }),
+  def('zinterstore', -4, 'write denyoom movablekeys', [1, 1, 1], 'sorted_set', 'Intersect multiple sorted sets and store the resulting sorted set in a new key', (c, a) => zsetOpGeneric(c, a, a[1], 2, OP_INTER, false, 'zinterstore'), { since: '2.0.0', keys: numkeysKeys(2, true), acl: zacl('write', 'slow') }),
+  def('zdiffstore', -4, 'write denyoom movablekeys', [1, 1, 1], 'sorted_set', 'Subtract multiple sorted sets and store the resulting sorted set in a new key', (c, a) => zsetOpGeneric(c, a, a[1], 2, OP_DIFF, false, 'zdiffstore'), { since: '6.2.0', keys: numkeysKeys(2, true), acl: zacl('write', 'slow') }),
   def('zscan', -3, 'readonly', [1, 1, 1], 'sorted_set', 'Incrementally iterate sorted sets elements and associated scores', zscan, { since: '2.8.0', acl: zacl('read', 'slow') }),
 ];

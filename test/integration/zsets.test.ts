@@ -2,6 +2,7 @@
 // encodings and conversions, and a randomized sequence followed by DEBUG CHECK.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { script, startPair, type Pair, type Step } from '../helpers/diff';
+import { RawClient, show } from '../helpers/resp';
 
 let d: Pair;
 beforeAll(async () => {
@@ -11,7 +12,7 @@ afterAll(async () => {
   await d?.stop();
 });
 
-const same = (text: string, opts?: { resp3?: boolean }) => d.expectSame(script(text), opts);
+const same = (text: string, opts?: { resp3?: boolean; timeoutMs?: number }) => d.expectSame(script(text), opts);
 
 const FILL = `
   ZADD z 1 a 2 b 3 c 1.5 d 0.1 e 2 bb 2 ba -5 neg
@@ -529,6 +530,64 @@ describe('ZRANDMEMBER and ZSCAN', () => {
     });
     expect(r.shardis.length).toBe(300);
     expect(r.shardis).toEqual(r.redis);
+  });
+});
+
+describe('blocking pops', () => {
+  it('immediate replies and errors', () =>
+    same(`
+      ZADD z 1 a 2 b 3 c 4 d 5 e 6 f
+      BZPOPMIN z 0
+      BZPOPMAX nokey z 0
+      BZPOPMIN z x
+      BZPOPMIN z -1
+      BZMPOP 0 1 z MIN
+      BZMPOP 0 1 z MAX COUNT 5
+      BZMPOP 0 0 z MIN
+      BZMPOP x 1 z MIN
+      BZMPOP 0 1 z FOO
+      BZMPOP 0 1 z MIN COUNT 0
+      BZMPOP -1 1 z MIN
+      SET str v
+      BZPOPMIN str 0
+      BZMPOP 0 2 nokey str MIN
+      MULTI
+      BZPOPMIN nokey 0
+      BZMPOP 0 1 nokey MIN
+      EXEC
+      BZPOPMIN nokey 0.01
+      BZMPOP 0.01 1 nokey MAX
+      ZCARD z
+    `, { timeoutMs: 2000 }));
+
+  it('block, then wake on ZADD / *STORE from another connection', async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    for (const resp3 of [false, true]) {
+      const r = await d.each(async (c, _side, port) => {
+        const out: string[] = [];
+        const c2 = await RawClient.connect(port);
+        try {
+          const p1 = c.call('BZPOPMAX', 'bz', 'other', '5');
+          await sleep(50);
+          await c2.call('ZADD', 'bz', '1', 'a', '2', 'b', '3', 'c');
+          out.push(show(await p1));
+          const p2 = c.call('BZMPOP', '5', '2', 'nokey', 'bz2', 'MIN', 'COUNT', '2');
+          await sleep(50);
+          await c2.call('ZUNIONSTORE', 'bz2', '1', 'bz');
+          out.push(show(await p2));
+          const p3 = c.call('BZPOPMIN', 'bz3', '5');
+          await sleep(50);
+          await c2.call('ZINCRBY', 'bz3', '7', 'x');
+          out.push(show(await p3));
+          out.push(show(await c.call('ZRANGE', 'bz2', '0', '-1', 'WITHSCORES')));
+          out.push(show(await c.call('EXISTS', 'bz3')));
+        } finally {
+          await c2.close();
+        }
+        return out;
+      }, { resp3 });
+      expect(r.shardis).toEqual(r.redis);
+    }
   });
 });
 
