@@ -27,6 +27,7 @@ import type { Client } from './client';
 import type { ThreadServer } from './context';
 import { S_BLOCKED } from './context';
 import { NSLOTS } from '../store/crc16';
+import { parseFloatArg } from '../commands/args';
 
 /** Serve a waiter from `key` (its slot lock, and the waiter's lockAlso keys', are held). True if it replied. */
 export type ServeFn = (w: Waiter, key: Buffer) => boolean;
@@ -86,11 +87,9 @@ export function isBlocked(c: Client): boolean {
  * (0 = forever), or -1 after writing the error reply.
  */
 export function parseTimeout(c: Client, arg: Uint8Array): number {
-  const s = Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength).latin1Slice(0, arg.byteLength);
-  let v: number;
-  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) v = Number(s);
-  else if (/^[+-]?inf(inity)?$/i.test(s)) v = s.charCodeAt(0) === 0x2d ? -Infinity : Infinity;
-  else {
+  // strtold as Redis uses it: decimal or hex, inf; no leading space, no trailing junk, no nan.
+  const v = parseFloatArg(arg);
+  if (v === null) {
     c.w.error('ERR timeout is not a float or out of range');
     return -1;
   }
