@@ -160,7 +160,7 @@ function clientList(c: Client, argv: Buffer[]): void {
   } else if (argv.length !== 2) {
     return c.w.error(E_SYNTAX);
   }
-  c.lastCommand = 'client|list';
+  if (!c.inExec) c.lastCommand = 'client|list';
   acrossThreads(c, { op: 'client-list', args: [f] }, writeList);
 }
 
@@ -174,7 +174,7 @@ function writeList(c: Client, results: unknown[]): void {
 }
 
 function clientInfo(c: Client): void {
-  c.lastCommand = 'client|info';
+  if (!c.inExec) c.lastCommand = 'client|info';
   c.w.verbatim(`${clientInfoLine(c, Date.now())}\n`);
 }
 
