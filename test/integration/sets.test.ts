@@ -581,15 +581,32 @@ describe('atomicity with concurrent clients on 3 threads', () => {
   });
 
   it('SMOVE and SINTERSTORE / SUNIONSTORE never show a half-done move', async () => {
-    const N = 50;
+    // Big enough that SUNIONSTORE / SINTERSTORE iterate for a while: without slot locks, a move
+    // landing mid-iteration would be seen twice or not at all.
+    const N = 3000;
     const setup = await RawClient.connect(s.port);
     // Keys in different slots, so every command locks several slots.
     const A = 'left-set';
     const B = 'right-set';
     const members = Array.from({ length: N }, (_, i) => (i % 2 === 0 ? String(i) : `m${i}`));
-    await setup.call('SADD', A, ...members);
-    const movers = await Promise.all([0, 1, 2, 3].map(() => RawClient.connect(s.port)));
-    const checkers = await Promise.all([0, 1, 2].map(() => RawClient.connect(s.port)));
+    await setup.call('SADD', A, ...members.slice(0, N / 2));
+    await setup.call('SADD', B, ...members.slice(N / 2));
+    // Put movers and checkers on different worker threads: DEBUG SLEEP blocks the thread of
+    // conns[0], and a connection whose PING still answers at once runs on another thread.
+    const conns = await Promise.all(Array.from({ length: 12 }, () => RawClient.connect(s.port)));
+    const same: RawClient[] = [conns[0]];
+    const other: RawClient[] = [];
+    for (const c of conns.slice(1)) {
+      const sleeping = conns[0].call('DEBUG', 'SLEEP', '0.1');
+      await new Promise((r) => setTimeout(r, 10));
+      const t0 = Date.now();
+      await c.call('PING');
+      (Date.now() - t0 < 50 ? other : same).push(c);
+      await sleeping;
+    }
+    const crossThread = other.length > 0 && same.length > 0;
+    const movers = crossThread ? other.slice(0, 4) : conns.slice(0, 4);
+    const checkers = crossThread ? same.slice(0, 3) : conns.slice(4, 7);
     let stop = false;
     const bad: string[] = [];
     let moves = 0;
@@ -597,15 +614,13 @@ describe('atomicity with concurrent clients on 3 threads', () => {
     const moveLoop = async (c: RawClient, seed: number): Promise<void> => {
       const r = rng(seed);
       while (!stop) {
-        const m = members[Math.floor(r() * N)];
-        const [from, to] = r() < 0.5 ? [A, B] : [B, A];
-        // pipeline a few moves per round trip
-        for (let i = 0; i < 8; i++) c.send('SMOVE', from, to, m);
-        for (let i = 0; i < 8; i++) {
+        // a pipeline of moves per round trip (some with the same source and destination)
+        for (let i = 0; i < 64; i++) c.send('SMOVE', r() < 0.5 ? A : B, r() < 0.5 ? A : B, members[Math.floor(r() * N)]);
+        for (let i = 0; i < 64; i++) {
           const rep = await c.read();
           if (rep.t !== 'int') bad.push(`SMOVE: ${show(rep)}`);
         }
-        moves += 8;
+        moves += 64;
       }
     };
     const checkLoop = async (c: RawClient, i: number): Promise<void> => {
@@ -616,14 +631,17 @@ describe('atomicity with concurrent clients on 3 threads', () => {
         c.send('SUNIONSTORE', dst2, A, B);
         c.send('SINTERCARD', '2', A, B);
         c.send('SUNION', A, B);
+        c.send('SDIFFSTORE', dst1, A, B);
         const inter = await c.read();
         const union = await c.read();
         const card = await c.read();
         const sun = await c.read();
+        const diff = await c.read();
         if (inter.t !== 'int' || inter.v !== 0n) bad.push(`SINTERSTORE saw a member in both sets: ${show(inter)}`);
         if (union.t !== 'int' || union.v !== BigInt(N)) bad.push(`SUNIONSTORE saw ${show(union)} members`);
         if (card.t !== 'int' || card.v !== 0n) bad.push(`SINTERCARD: ${show(card)}`);
         if (strings(sun).length !== N) bad.push(`SUNION saw ${strings(sun).length} members`);
+        if (diff.t !== 'int') bad.push(`SDIFFSTORE: ${show(diff)}`);
         checks++;
       }
     };
@@ -638,7 +656,7 @@ describe('atomicity with concurrent clients on 3 threads', () => {
     const b = strings(await setup.call('SMEMBERS', B));
     expect(new Set([...a, ...b])).toEqual(new Set(members));
     expect(a.length + b.length).toBe(N);
-    await Promise.all([...movers, ...checkers, setup].map((c) => c.close()));
+    await Promise.all([...conns, setup].map((c) => c.close()));
     await s.check();
   });
 });
