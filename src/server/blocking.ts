@@ -16,10 +16,14 @@
 //   command, and runs the waiter's serve function; if another thread's client took the elements
 //   first the waiter stays blocked.
 //
-// Fairness: per thread, first blocked first served on each key (exact). Across threads it is
-// approximate: the thread that made the key ready serves its own waiters first, then the other
-// threads race for what is left, each in its own FIFO order.
-//
+// Fairness: first blocked, first served per key, across all threads. Each waiter takes a global
+// ticket when it blocks and records (ticket, key hash) in a registry per (db, slot) in shared
+// memory, changed only under that slot's lock. A thread serves its waiter only when no older
+// ticket is registered for the key; otherwise it leaves the element to the older waiter's thread
+// (which got the same key-ready broadcast). Whenever a waiter leaves (served, timed out, gone) and
+// its key still holds elements while others wait, the key is signalled again, so the next in line
+// is woken wherever it is.
+
 // A blocked client is paused (its pipeline waits); its reply is written with c.w, then c.flush()
 // and c.resume(). Disconnecting while blocked takes nothing. CLIENT UNBLOCK calls c.unblock.
 
@@ -36,6 +40,8 @@ export type TimeoutFn = (w: Waiter) => void;
 
 export class Waiter {
   done = false;
+  /** Global FIFO ticket (see the registry). */
+  ticket = 0;
   timer: NodeJS.Timeout | null = null;
   /** Free fields for the command family: direction, destination, count... */
   where = 0;
@@ -106,6 +112,101 @@ function slotIndex(c: Client, db: number, key: Uint8Array): number {
   return c.store.L.blocked + db * NSLOTS + c.store.slotOf(key);
 }
 
+// ---- the shared FIFO registry ------------------------------------------------------------
+// Per (db, slot): a heap block [n u32 | cap u32 | 8 pad] + n entries [ticket u32 | h1 u32 | h2 u32 | 0].
+// Offsets in Layout.blocked: counts at [0, dbs*NSLOTS), registry pointers after them, then the
+// ticket counter. Every access holds the slot's lock.
+
+const ENTRY = 16;
+const REG_HDR = 16;
+
+function regWord(c: Client, db: number, key: Uint8Array): number {
+  const s = c.store;
+  return s.L.blocked + s.dbs * NSLOTS + db * NSLOTS + s.slotOf(key);
+}
+
+let kh1 = 0;
+let kh2 = 0;
+function hashKey(key: Uint8Array): void {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < key.length; i++) {
+    a = Math.imul(a ^ key[i], 0x01000193);
+    b = Math.imul(b ^ key[i], 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  kh1 = a >>> 0;
+  kh2 = (b ^ key.length) >>> 0;
+}
+
+function regAdd(c: Client, db: number, key: Uint8Array, ticket: number): void {
+  const heap = c.store.heap;
+  const u32 = heap.u32;
+  const wi = regWord(c, db, key);
+  let r = u32[wi];
+  if (r === 0) {
+    r = heap.calloc(REG_HDR + 4 * ENTRY);
+    u32[(r >>> 2) + 1] = 4;
+    u32[wi] = r;
+  }
+  let n = u32[r >>> 2];
+  const cap = u32[(r >>> 2) + 1];
+  if (n === cap) {
+    const nr = heap.alloc(REG_HDR + 2 * cap * ENTRY);
+    heap.u8.copyWithin(nr, r, r + REG_HDR + cap * ENTRY);
+    heap.free(r, REG_HDR + cap * ENTRY);
+    u32[(nr >>> 2) + 1] = cap * 2;
+    u32[wi] = nr;
+    r = nr;
+  }
+  hashKey(key);
+  const e = (r + REG_HDR + n * ENTRY) >>> 2;
+  u32[e] = ticket;
+  u32[e + 1] = kh1;
+  u32[e + 2] = kh2;
+  u32[e + 3] = 0;
+  u32[r >>> 2] = ++n;
+}
+
+function regRemove(c: Client, db: number, key: Uint8Array, ticket: number): void {
+  const heap = c.store.heap;
+  const u32 = heap.u32;
+  const wi = regWord(c, db, key);
+  const r = u32[wi];
+  if (r === 0) return;
+  hashKey(key);
+  const n = u32[r >>> 2];
+  for (let i = 0; i < n; i++) {
+    const e = (r + REG_HDR + i * ENTRY) >>> 2;
+    if (u32[e] === ticket && u32[e + 1] === kh1 && u32[e + 2] === kh2) {
+      const last = (r + REG_HDR + (n - 1) * ENTRY) >>> 2;
+      u32[e] = u32[last];
+      u32[e + 1] = u32[last + 1];
+      u32[e + 2] = u32[last + 2];
+      u32[r >>> 2] = n - 1;
+      if (n - 1 === 0) {
+        heap.free(r, REG_HDR + u32[(r >>> 2) + 1] * ENTRY);
+        u32[wi] = 0;
+      }
+      return;
+    }
+  }
+}
+
+/** Is ticket the oldest registered for key (wrap-around aware)? */
+function regIsOldest(c: Client, db: number, key: Uint8Array, ticket: number): boolean {
+  const u32 = c.store.heap.u32;
+  const r = u32[regWord(c, db, key)];
+  if (r === 0) return true;
+  hashKey(key);
+  const n = u32[r >>> 2];
+  for (let i = 0; i < n; i++) {
+    const e = (r + REG_HDR + i * ENTRY) >>> 2;
+    if (u32[e + 1] === kh1 && u32[e + 2] === kh2 && ((u32[e] - ticket) | 0) < 0) return false;
+  }
+  return true;
+}
+
 /**
  * Block c on keys (call from the command handler, with the keys' slot locks held). timeoutMs 0
  * waits forever. The handler must write nothing more: the reply comes from serve or onTimeout.
@@ -117,7 +218,9 @@ export function blockForKeys(c: Client, db: number, keys: Buffer[], timeoutMs: n
   for (const k of keys) if (!uniq.some((u) => u.equals(k))) uniq.push(Buffer.from(k));
   const w = new Waiter(c, db, uniq, serve, onTimeout);
   const i32 = c.store.i32;
+  w.ticket = Atomics.add(i32, c.store.L.blocked + 2 * c.store.dbs * NSLOTS, 1) >>> 0;
   for (const k of uniq) {
+    regAdd(c, db, k, w.ticket);
     const id = qid(db, k);
     let q = queues.get(id);
     if (q === undefined) queues.set(id, (q = []));
@@ -160,11 +263,13 @@ function onTimer(w: Waiter): void {
 
 function onClientClose(c: Client): void {
   const w = waiterOf.get(c);
-  if (w !== undefined) finish(w, false);
+  // The close may come from inside another command that holds slot locks (CLIENT KILL in EXEC):
+  // the registry is released afterwards.
+  if (w !== undefined) finish(w, false, true);
 }
 
 /** Unregister a waiter; with reply, hand its reply to the socket and let its pipeline go on. */
-function finish(w: Waiter, reply: boolean): void {
+function finish(w: Waiter, reply: boolean, deferRelease = false): void {
   if (w.done) return;
   w.done = true;
   const c = w.c;
@@ -189,9 +294,30 @@ function finish(w: Waiter, reply: boolean): void {
   c.srv.addStat(S_BLOCKED, -1);
   c.flagChars = c.flagChars.replace('b', '');
   c.unblock = null;
+  if (deferRelease) queueMicrotask(() => releaseRegistry(w));
+  else releaseRegistry(w);
   if (!reply) return;
   c.flush();
   c.resume();
+}
+
+/**
+ * Take the waiter's tickets out of the registries (under the slot locks); keys that still hold
+ * something while others wait there are signalled again, for the next in line.
+ */
+function releaseRegistry(w: Waiter): void {
+  const c = w.c;
+  const store = c.store;
+  store.now = Date.now();
+  const n = c.lockSlotsOf(w.keys);
+  try {
+    for (const k of w.keys) {
+      regRemove(c, w.db, k, w.ticket);
+      if (store.peek(w.db, k) !== 0) signalKeyReady(c, w.db, k);
+    }
+  } finally {
+    c.unlockSlots(n);
+  }
 }
 
 /**
@@ -259,7 +385,8 @@ function tryServe(w: Waiter, key: Buffer): boolean {
   c.w.resp = c.resp;
   let ok = false;
   try {
-    ok = w.serve(w, key);
+    // An older waiter (on any thread) goes first: its thread got the same signal.
+    if (regIsOldest(c, w.db, key, w.ticket)) ok = w.serve(w, key);
   } catch (e) {
     c.w.rewind(mark);
     c.w.error(`ERR ${(e as Error).message}`);

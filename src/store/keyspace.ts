@@ -64,7 +64,7 @@ export interface Layout {
   stats: number;     // f64 index: per thread STAT_FIELDS counters
   misc: number;      // i32 index: 64 spare words for servers-wide flags
   pubsub: number;    // u32 index: pub/sub registry (see src/server/pubsub.ts)
-  blocked: number;   // i32 index: logical db * NSLOTS + slot -> clients blocked on keys there (src/server/blocking.ts)
+  blocked: number;   // i32 index: blocked clients per (logical db, slot), then their FIFO registries, then a ticket word (src/server/blocking.ts)
 }
 
 export function createLayout(sab: SharedArrayBuffer, dbs: number): Layout {
@@ -79,7 +79,7 @@ export function createLayout(sab: SharedArrayBuffer, dbs: number): Layout {
   const stats = at(NTHREAD_STATS * STAT_FIELDS * 8) >>> 3;
   const misc = at(64 * 4) >>> 2;
   const pubsub = at(PUBSUB_WORDS * 4) >>> 2;
-  const blocked = at(dbs * NSLOTS * 4) >>> 2;
+  const blocked = at((dbs * NSLOTS * 2 + 2) * 4) >>> 2;
   const i32 = new Int32Array(sab);
   for (let d = 0; d < dbs; d++) i32[dbmap + d] = d;
   return { dbs, locks, dbmap, dir, keys, expires, epochs, versions, stats, misc, pubsub, blocked };
