@@ -740,3 +740,51 @@ export const commands: CommandSpec[] = [
   def('hrandfield', -2, 'readonly', [1, 1, 1], 'hash', 'Get one or multiple random fields from a hash', hrandfield, { ...RS, since: '6.2.0' }),
   def('hscan', -3, 'readonly', [1, 1, 1], 'hash', 'Incrementally iterate hash fields and associated values', hscan, { ...RS, since: '2.8.0' }),
 ];
+
+// ---- for other modules (SORT BY/GET key->field, RDB, AOF rewrite) ---------------------------
+
+/** A copy of field's value in a hash object, or null. */
+export function hashFieldValue(heap: Heap, enc: number, ptr: number, field: Uint8Array): Buffer | null {
+  const o = new HashObj();
+  o.enc = enc;
+  o.ptr = ptr;
+  const r = hashFind(heap, o, field);
+  return r === 0 ? null : Buffer.from(foundBytes(heap, o, r));
+}
+
+/** Copies of every field and value of a hash object, flat: field, value, field, value... */
+export function hashPairsOf(heap: Heap, enc: number, ptr: number): Buffer[] {
+  const out: Buffer[] = [];
+  if (enc === E_LISTPACK) {
+    for (let p = lpFirst(heap, ptr); p !== 0; p = lpNext(heap, ptr, p)) out.push(Buffer.from(lpValBytes(heap, lpGet(heap, ptr, p, lv))));
+    return out;
+  }
+  const it = new DictIter().init(heap, ptr);
+  for (let e = it.next(); e !== 0; e = it.next()) out.push(Buffer.from(dictKey(heap, DICT_HASH, e)), Buffer.from(dictVal(heap, e)));
+  return out;
+}
+
+/**
+ * A hash object from flat field/value pairs, encoded as Redis's RDB loader does: a listpack when
+ * there are at most maxEntries pairs and no field or value is longer than maxValue, else a hash
+ * table. Later duplicates of a field replace earlier ones. Returns its encoding and pointer.
+ */
+export function createHashFrom(heap: Heap, pairs: Uint8Array[], maxEntries: number, maxValue: number): { enc: number; ptr: number } {
+  let small = pairs.length / 2 <= maxEntries;
+  for (let i = 0; small && i < pairs.length; i++) if (pairs[i].length > maxValue) small = false;
+  if (!small) {
+    const d = dictCreate(heap, DICT_HASH, pairs.length >>> 1);
+    for (let i = 0; i + 1 < pairs.length; i += 2) dictSet(heap, d, pairs[i], pairs[i + 1]);
+    return { enc: E_HASHTABLE, ptr: d };
+  }
+  let lp = lpNew(heap);
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    const vp = lpFindValue(heap, lp, pairs[i]);
+    if (vp !== 0) lp = lpReplace(heap, lp, vp, pairs[i + 1]);
+    else {
+      lp = lpAppend(heap, lp, pairs[i]);
+      lp = lpAppend(heap, lp, pairs[i + 1]);
+    }
+  }
+  return { enc: E_LISTPACK, ptr: lp };
+}

@@ -889,3 +889,39 @@ export const commands: CommandSpec[] = [
 ];
 
 void parseLong;
+
+// ---- for other modules (SORT, RDB, AOF rewrite) ---------------------------------------------
+
+/** Copies of every member of a set object (iteration order). */
+export function setMembersOf(heap: Heap, enc: number, ptr: number): Buffer[] {
+  const out: Buffer[] = [];
+  if (enc === E_INTSET) {
+    const n = intsetLen(heap, ptr);
+    for (let i = 0; i < n; i++) out.push(Buffer.from(numView(intsetFormat(heap, ptr, i, numBuf, 0))));
+    return out;
+  }
+  const it = new DictIter().init(heap, ptr);
+  for (let e = it.next(); e !== 0; e = it.next()) out.push(Buffer.from(dictKey(heap, DICT_SET, e)));
+  return out;
+}
+
+/**
+ * A set object holding these members, encoded as Redis would after adding them one by one to a
+ * set created for the first (RDB loading, restore). Returns its encoding and pointer.
+ */
+export function createSetFrom(heap: Heap, members: Uint8Array[], maxIntsetEntries: number): { enc: number; ptr: number } {
+  const o = new SetObj();
+  if (members.length === 0) {
+    o.enc = E_INTSET;
+    o.ptr = intsetNew(heap);
+    return { enc: o.enc, ptr: o.ptr };
+  }
+  createFor(heap, members[0], o);
+  if (o.enc === E_INTSET && members.length > maxIntsetEntries) {
+    intsetFree(heap, o.ptr);
+    o.enc = E_HASHTABLE;
+    o.ptr = dictCreate(heap, DICT_SET, members.length);
+  }
+  for (const m of members) setAdd(heap, o, m, maxIntsetEntries > 1 << 30 ? 1 << 30 : maxIntsetEntries);
+  return { enc: o.enc, ptr: o.ptr };
+}

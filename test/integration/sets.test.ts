@@ -810,3 +810,22 @@ describe('dict and intset structures (in-process)', () => {
     expect(heap.usedBytes()).toBe(before);
   });
 });
+
+describe('helpers for other modules (in-process)', () => {
+  it('createSetFrom / setMembersOf', async () => {
+    const { Heap } = await import('../../src/store/heap');
+    const { E_INTSET, E_HASHTABLE } = await import('../../src/store/keyspace');
+    const st = await import('../../src/commands/sets');
+    const heap = new Heap(Heap.create(16 * 1024 * 1024), 0);
+    const b = (xs: string[]) => xs.map((x) => Buffer.from(x));
+    const a = st.createSetFrom(heap, b(['3', '1', '2', '1']), 512);
+    expect(a.enc).toBe(E_INTSET);
+    expect(st.setMembersOf(heap, a.enc, a.ptr).map(String)).toEqual(['1', '2', '3']);
+    const c = st.createSetFrom(heap, b(['1', 'x']), 512);
+    expect(c.enc).toBe(E_HASHTABLE);
+    expect(new Set(st.setMembersOf(heap, c.enc, c.ptr).map(String))).toEqual(new Set(['1', 'x']));
+    const d2 = st.createSetFrom(heap, b(['1', '2', '3']), 2);
+    expect(d2.enc).toBe(E_HASHTABLE);
+    expect(st.setMembersOf(heap, d2.enc, d2.ptr).length).toBe(3);
+  });
+});
