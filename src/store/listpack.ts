@@ -268,6 +268,15 @@ function writePrepared(u8: Uint8Array, a: number): number {
   return encSize + writeBacklen(u8, a + encSize, encSize);
 }
 
+/**
+ * memmove within the heap. On a SharedArrayBuffer, copyWithin takes V8's slow relaxed-atomic
+ * path; set() from a view of the same buffer is about twice as fast for long moves.
+ */
+function move(u8: Uint8Array, dst: number, src: number, end: number): void {
+  if (end - src < 256) u8.copyWithin(dst, src, end);
+  else u8.set(u8.subarray(src, end), dst);
+}
+
 function setCount(u8: Uint8Array, lp: number, n: number): void {
   const v = n < COUNT_UNKNOWN ? n : COUNT_UNKNOWN;
   u8[lp + 4] = v & 0xff;
@@ -278,7 +287,7 @@ function setCount(u8: Uint8Array, lp: number, n: number): void {
 function resize(heap: Heap, lp: number, oldBytes: number, newBytes: number, keep: number): number {
   if (classOf(oldBytes) === classOf(newBytes)) return lp;
   const n = heap.alloc(newBytes);
-  heap.u8.copyWithin(n, lp, lp + keep);
+  move(heap.u8, n, lp, lp + keep);
   heap.free(lp, oldBytes);
   return n;
 }
@@ -319,7 +328,7 @@ export function lpFree(heap: Heap, lp: number): void {
 export function lpDup(heap: Heap, lp: number): number {
   const bytes = rd32(heap.u8, lp);
   const n = heap.alloc(bytes);
-  heap.u8.copyWithin(n, lp, lp + bytes);
+  move(heap.u8, n, lp, lp + bytes);
   return n;
 }
 
@@ -528,7 +537,7 @@ function openGap(heap: Heap, lp: number, at: number, size: number): number {
   const nb = old + size;
   const n = resize(heap, lp, old, nb, old);
   const u8 = heap.u8;
-  u8.copyWithin(n + at + size, n + at, n + old);
+  move(u8, n + at + size, n + at, n + old);
   wr32(u8, n, nb);
   return n;
 }
@@ -595,9 +604,9 @@ export function lpReplace(heap: Heap, lp: number, p: number, s: Uint8Array): num
   let n = lp;
   if (d > 0) {
     n = resize(heap, lp, old, old + d, old);
-    heap.u8.copyWithin(n + p + sz, n + p + cur, n + old);
+    move(heap.u8, n + p + sz, n + p + cur, n + old);
   } else if (d < 0) {
-    heap.u8.copyWithin(n + p + sz, n + p + cur, n + old);
+    move(heap.u8, n + p + sz, n + p + cur, n + old);
     n = resize(heap, lp, old, old + d, old + d);
   }
   wr32(heap.u8, n, old + d);
@@ -616,7 +625,7 @@ export function lpDeleteRangeAt(heap: Heap, lp: number, p: number, count: number
   }
   if (k === 0) return lp;
   const old = rd32(u8, lp);
-  u8.copyWithin(lp + p, lp + q, lp + old);
+  move(u8, lp + p, lp + q, lp + old);
   const nb = old - (q - p);
   wr32(u8, lp, nb);
   const c = u8[lp + 4] | (u8[lp + 5] << 8);
@@ -647,8 +656,8 @@ export function lpConcat(heap: Heap, a: number, b: number): number {
   const nb = ab + bb - LP_HDR - 1;
   const n = heap.alloc(nb);
   const u = heap.u8;
-  u.copyWithin(n, a, a + ab - 1);
-  u.copyWithin(n + ab - 1, b + LP_HDR, b + bb);
+  move(u, n, a, a + ab - 1);
+  move(u, n + ab - 1, b + LP_HDR, b + bb);
   wr32(u, n, nb);
   const ca = u[a + 4] | (u[a + 5] << 8);
   const cb = u[b + 4] | (u[b + 5] << 8);
