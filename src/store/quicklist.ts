@@ -432,3 +432,48 @@ export function qlCheck(heap: Heap, ql: number, problems: string[]): void {
   if (total !== qlCount(heap, ql)) problems.push(`quicklist: count ${qlCount(heap, ql)} but nodes hold ${total}`);
   if (total === 0) problems.push('quicklist: empty list stored');
 }
+
+// ---- node-level access (RDB save/load, MEMORY USAGE, DEBUG OBJECT) ------------------------
+
+/** First node (0 if the list is empty). */
+export function qlFirstNode(heap: Heap, ql: number): number {
+  return head(heap, ql);
+}
+
+/** Node after n (0 at the end). */
+export function qlNextNode(heap: Heap, n: number): number {
+  return nNext(heap, n);
+}
+
+/** The listpack of node n (read only: RDB saves it as is, QUICKLIST_2 "packed" node). */
+export function qlNodeListpack(heap: Heap, n: number): number {
+  return nLp(heap, n);
+}
+
+/** Elements in node n. */
+export function qlNodeCount(heap: Heap, n: number): number {
+  return nCount(heap, n);
+}
+
+/**
+ * Append a whole listpack as a new tail node (RDB load); the quicklist takes ownership of lp.
+ * An empty listpack is freed instead.
+ */
+export function qlAppendListpack(heap: Heap, ql: number, lp: number, count: number): void {
+  if (count === 0) {
+    lpFree(heap, lp);
+    return;
+  }
+  const n = heap.calloc(NODE_BYTES);
+  heap.u32[(n >>> 2) + 2] = lp;
+  heap.u32[(n >>> 2) + 3] = count;
+  linkAfter(heap, ql, tail(heap, ql), n);
+  addCount(heap, ql, count);
+}
+
+/** Bytes the list uses in the heap (header, nodes, listpacks), for MEMORY USAGE. */
+export function qlMemory(heap: Heap, ql: number): number {
+  let b = QL_BYTES;
+  for (let n = head(heap, ql); n !== 0; n = nNext(heap, n)) b += NODE_BYTES + lpBytes(heap, nLp(heap, n));
+  return b;
+}
