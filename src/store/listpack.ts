@@ -646,6 +646,52 @@ export function lpDeleteRange(heap: Heap, lp: number, index: number, count: numb
   return lpDeleteRangeAt(heap, lp, p, count);
 }
 
+// ---- in-place front operations (quicklist nodes with room before the listpack) ------------
+
+/**
+ * Prepend s using free bytes just before lp (the caller owns `room` bytes before it): the header
+ * moves back, nothing else moves. Returns the new lp, or 0 when the element does not fit.
+ */
+export function lpPrependInPlace(heap: Heap, lp: number, s: Uint8Array, room: number): number {
+  const sz = prepare(s);
+  if (sz > room) return 0;
+  const u8 = heap.u8;
+  const total = rd32(u8, lp);
+  const c = u8[lp + 4] | (u8[lp + 5] << 8);
+  const n = lp - sz;
+  u8.copyWithin(n, lp, lp + LP_HDR);
+  writePrepared(u8, n + LP_HDR);
+  wr32(u8, n, total + sz);
+  if (c !== COUNT_UNKNOWN) setCount(u8, n, c + 1);
+  return n;
+}
+
+/**
+ * Drop the first element by moving the header forward over it (the bytes before the new lp stay
+ * the caller's). Returns the new lp. The listpack must not be empty.
+ */
+export function lpPopFrontInPlace(heap: Heap, lp: number): number {
+  const u8 = heap.u8;
+  const total = rd32(u8, lp);
+  const c = u8[lp + 4] | (u8[lp + 5] << 8);
+  const esz = elementSize(u8, lp + LP_HDR);
+  const n = lp + esz;
+  u8.copyWithin(n, lp, lp + LP_HDR);
+  wr32(u8, n, total - esz);
+  if (c !== COUNT_UNKNOWN) setCount(u8, n, c - 1);
+  else setCount(u8, n, lpLength(heap, n));
+  return n;
+}
+
+/** Write an empty listpack at off (7 bytes; the caller owns the memory). */
+export function lpInitAt(heap: Heap, off: number): void {
+  const u8 = heap.u8;
+  wr32(u8, off, LP_HDR + 1);
+  u8[off + 4] = 0;
+  u8[off + 5] = 0;
+  u8[off + LP_HDR] = LP_EOF;
+}
+
 /**
  * A listpack of a's elements then b's (a new block; a and b are left as they are).
  */
@@ -673,7 +719,7 @@ export function lpConcat(heap: Heap, a: number, b: number): number {
  */
 export function lpCheck(heap: Heap, lp: number, problems: string[], what: string): number {
   const u8 = heap.u8;
-  if (lp === 0 || (lp & 7) !== 0) {
+  if (lp === 0) {
     problems.push(`${what}: bad listpack pointer ${lp}`);
     return -1;
   }

@@ -2,7 +2,13 @@
 // Compression (list-compress-depth) is not implemented: nodes are always plain listpacks.
 //
 // Header (24 bytes): head u32 | tail u32 | count u32 (elements) | len u32 (nodes) | fill i32 | 0
-// Node (24 bytes):   prev u32 | next u32 | lp u32 | count u32 | 0 | 0
+// Node (24 bytes):   prev u32 | next u32 | lp u32 | count u32 | base u32 | block u32
+//
+// Front room: base is 0 when lp is its own heap block (the usual listpack rules). When the node
+// has free bytes before its listpack (after head pops, or a node created by a head push), base
+// is the heap block and block a size in that block's size class; LPOP and LPUSH then move only
+// the 6-byte header instead of the whole node. Any other change first "normalizes" the node
+// (copies the listpack into an exact block), so listpack functions always see their own block.
 //
 // fill is list-max-listpack-size when the list was made: negative = a byte limit per node
 // (-1 4 KB, -2 8 KB ... -5 64 KB), positive = an element count limit (with an 8 KB safety cap).
@@ -10,8 +16,9 @@
 // A position in the list is a (node, p) pair kept in a QlPos the caller owns (p is relative to
 // the node's listpack: see listpack.ts). The caller holds the key's slot lock throughout.
 
-import type { Heap } from './heap';
+import { Heap } from './heap';
 import {
+  lpPrependInPlace, lpPopFrontInPlace, lpInitAt,
   LpVal, lpNew, lpFree, lpDup, lpBytes, lpAppend, lpPrepend, lpFirst, lpLast, lpNext, lpPrev,
   lpSeek, lpGet, lpDelete, lpDeleteRangeAt, lpInsert, lpReplace, lpCheck, LP_BEFORE, LP_AFTER, LP_HDR,
 } from './listpack';
@@ -55,6 +62,34 @@ function addCount(heap: Heap, ql: number, d: number): void {
   heap.u32[(ql >>> 2) + 2] += d;
 }
 
+const nBase = (h: Heap, n: number): number => h.u32[(n >>> 2) + 4];
+
+/** Give node n's listpack its own exact block again (see "Front room"). */
+function normalize(heap: Heap, n: number): void {
+  const w = n >>> 2;
+  const base = heap.u32[w + 4];
+  if (base === 0) return;
+  const nl = lpDup(heap, heap.u32[w + 2]);
+  heap.free(base, heap.u32[w + 5]);
+  heap.u32[w + 2] = nl;
+  heap.u32[w + 4] = 0;
+  heap.u32[w + 5] = 0;
+}
+
+/** Free node n's listpack memory. */
+function freeNodeLp(heap: Heap, n: number): void {
+  const w = n >>> 2;
+  if (heap.u32[w + 4] !== 0) heap.free(heap.u32[w + 4], heap.u32[w + 5]);
+  else lpFree(heap, heap.u32[w + 2]);
+}
+
+/** Block size for a node made by a head push: the node's byte limit, filled from the end. */
+function frontBlockBytes(heap: Heap, ql: number): number {
+  const fill = heap.i32[(ql >>> 2) + 4];
+  if (fill < 0) return OPT_LEVEL[Math.min(-fill - 1, OPT_LEVEL.length - 1)];
+  return SIZE_SAFETY_LIMIT;
+}
+
 function newNode(heap: Heap): number {
   const n = heap.calloc(NODE_BYTES);
   heap.u32[(n >>> 2) + 2] = lpNew(heap);
@@ -85,7 +120,7 @@ function unlinkNode(heap: Heap, ql: number, n: number): void {
   if (next === 0) u32[q + 1] = prev;
   else u32[next >>> 2] = prev;
   u32[q + 3]--;
-  lpFree(heap, nLp(heap, n));
+  freeNodeLp(heap, n);
   heap.free(n, NODE_BYTES);
 }
 
@@ -118,12 +153,38 @@ function addNodeCount(heap: Heap, n: number, d: number): void {
 export function qlPush(heap: Heap, ql: number, s: Uint8Array, atHead: boolean): void {
   let n = atHead ? head(heap, ql) : tail(heap, ql);
   if (!allowInsert(heap, ql, n, s.length)) {
-    const nn = newNode(heap);
+    let nn: number;
+    if (atHead) {
+      // A node filled from its end: the following head pushes move only the header.
+      nn = heap.calloc(NODE_BYTES);
+      const bytes = frontBlockBytes(heap, ql);
+      const block = heap.alloc(bytes);
+      const lp = block + bytes - (LP_HDR + 1);
+      lpInitAt(heap, lp);
+      const w = nn >>> 2;
+      heap.u32[w + 2] = lp;
+      heap.u32[w + 4] = block;
+      heap.u32[w + 5] = bytes;
+    } else {
+      nn = newNode(heap);
+    }
     linkAfter(heap, ql, atHead ? 0 : n, nn);
     n = nn;
   }
   const lp = nLp(heap, n);
-  setLp(heap, n, atHead ? lpPrepend(heap, lp, s) : lpAppend(heap, lp, s));
+  if (atHead) {
+    const base = nBase(heap, n);
+    const nl = base !== 0 ? lpPrependInPlace(heap, lp, s, lp - base) : 0;
+    if (nl !== 0) {
+      setLp(heap, n, nl);
+    } else {
+      normalize(heap, n);
+      setLp(heap, n, lpPrepend(heap, nLp(heap, n), s));
+    }
+  } else {
+    normalize(heap, n);
+    setLp(heap, n, lpAppend(heap, nLp(heap, n), s));
+  }
   addNodeCount(heap, n, 1);
   addCount(heap, ql, 1);
 }
@@ -225,6 +286,19 @@ export function qlDelAt(heap: Heap, ql: number, pos: QlPos, forward: boolean): b
     return true;
   }
   const p = pos.p;
+  if (p === LP_HDR && forward) {
+    // The first element: move the header over it, the rest stays (see "Front room").
+    const w = n >>> 2;
+    const cur = heap.u32[w + 2];
+    if (heap.u32[w + 4] === 0) {
+      heap.u32[w + 4] = cur;
+      heap.u32[w + 5] = lpBytes(heap, cur);
+    }
+    heap.u32[w + 2] = lpPopFrontInPlace(heap, cur);
+    addNodeCount(heap, n, -1);
+    return true;
+  }
+  normalize(heap, n);
   const before = forward ? 0 : lpPrev(heap, nLp(heap, n), p);
   const lp = lpDelete(heap, nLp(heap, n), p);
   setLp(heap, n, lp);
@@ -257,6 +331,7 @@ export function qlPopEnd(heap: Heap, ql: number, atHead: boolean, pos: QlPos): v
 /** Replace the element at pos with s (pos stays valid). */
 export function qlReplaceAt(heap: Heap, ql: number, pos: QlPos, s: Uint8Array): void {
   const n = pos.node;
+  normalize(heap, n);
   const lp = nLp(heap, n);
   // Replacing within a full node may make it exceed the limits; Redis then splits. We accept a
   // slightly oversized node unless it would pass the safety limit, where we re-insert instead.
@@ -282,6 +357,7 @@ export function qlReplaceAt(heap: Heap, ql: number, pos: QlPos, s: Uint8Array): 
  */
 export function qlInsertAt(heap: Heap, ql: number, pos: QlPos, s: Uint8Array, after: boolean): void {
   const n = pos.node;
+  normalize(heap, n);
   const lp = nLp(heap, n);
   const sz = s.length;
   addCount(heap, ql, 1);
@@ -297,6 +373,7 @@ export function qlInsertAt(heap: Heap, ql: number, pos: QlPos, s: Uint8Array, af
   if (atTail) {
     let nx = nNext(heap, n);
     if (allowInsert(heap, ql, nx, sz)) {
+      normalize(heap, nx);
       setLp(heap, nx, lpPrepend(heap, nLp(heap, nx), s));
     } else {
       nx = newNode(heap);
@@ -311,6 +388,7 @@ export function qlInsertAt(heap: Heap, ql: number, pos: QlPos, s: Uint8Array, af
   if (atHead) {
     let pv = nPrev(heap, n);
     if (allowInsert(heap, ql, pv, sz)) {
+      normalize(heap, pv);
       setLp(heap, pv, lpAppend(heap, nLp(heap, pv), s));
     } else {
       pv = newNode(heap);
@@ -358,7 +436,6 @@ export function qlDelRange(heap: Heap, ql: number, start: number, count: number)
   let p = pos.p;
   let deleted = 0;
   while (left > 0 && n !== 0) {
-    const lp = nLp(heap, n);
     const nc = nCount(heap, n);
     const next = nNext(heap, n);
     if (p === LP_HDR && left >= nc) {
@@ -366,6 +443,8 @@ export function qlDelRange(heap: Heap, ql: number, start: number, count: number)
       left -= nc;
       deleted += nc;
     } else {
+      normalize(heap, n);
+      const lp = nLp(heap, n);
       let idx = 0;
       for (let q = lpFirst(heap, lp); q !== p; q = lpNext(heap, lp, q)) idx++;
       const take = Math.min(left, nc - idx);
@@ -385,7 +464,7 @@ export function qlFree(heap: Heap, ql: number): void {
   let n = head(heap, ql);
   while (n !== 0) {
     const next = nNext(heap, n);
-    lpFree(heap, nLp(heap, n));
+    freeNodeLp(heap, n);
     heap.free(n, NODE_BYTES);
     n = next;
   }
@@ -417,6 +496,12 @@ export function qlCheck(heap: Heap, ql: number, problems: string[]): void {
   let nodes = 0;
   for (let n = head(heap, ql); n !== 0; n = nNext(heap, n)) {
     if (nPrev(heap, n) !== prev) problems.push('quicklist: broken prev link');
+    const base = nBase(heap, n);
+    if (base !== 0) {
+      const lp = nLp(heap, n);
+      const cap = Heap.capacity(heap.u32[(n >>> 2) + 5]);
+      if (lp < base || lp + lpBytes(heap, lp) > base + cap) problems.push('quicklist: node listpack outside its block');
+    }
     const c = lpCheck(heap, nLp(heap, n), problems, 'quicklist node');
     if (c === 0) problems.push('quicklist: empty node');
     if (c >= 0 && c !== nCount(heap, n)) problems.push(`quicklist: node count ${nCount(heap, n)} but listpack holds ${c}`);
@@ -474,6 +559,8 @@ export function qlAppendListpack(heap: Heap, ql: number, lp: number, count: numb
 /** Bytes the list uses in the heap (header, nodes, listpacks), for MEMORY USAGE. */
 export function qlMemory(heap: Heap, ql: number): number {
   let b = QL_BYTES;
-  for (let n = head(heap, ql); n !== 0; n = nNext(heap, n)) b += NODE_BYTES + lpBytes(heap, nLp(heap, n));
+  for (let n = head(heap, ql); n !== 0; n = nNext(heap, n)) {
+    b += NODE_BYTES + (nBase(heap, n) !== 0 ? heap.u32[(n >>> 2) + 5] : lpBytes(heap, nLp(heap, n)));
+  }
   return b;
 }
