@@ -268,6 +268,26 @@ describe('list commands vs redis-server', () => {
   });
 });
 
+describe('multi-node lists built from both ends', () => {
+  it('LPUSH-built and RPUSH-built lists, popped from both ends, edited in the middle', async () => {
+    const steps: Step[] = [];
+    const r = rng(99);
+    for (let i = 0; i < 30; i++) {
+      const args = ['LPUSH', 'q'];
+      for (let j = 0; j < 100; j++) args.push(r() < 0.5 ? String(i * 1000 + j) : `v${i}-${j}-${'p'.repeat(Math.floor(r() * 40))}`);
+      steps.push(args, ['RPUSH', 'q', ...args.slice(2, 40)]);
+      if (i % 3 === 0) steps.push(['LPOP', 'q', String(1 + Math.floor(r() * 50))], ['RPOP', 'q', '7']);
+      if (i % 5 === 0) steps.push(['LINDEX', 'q', String(Math.floor(r() * 500))], ['LSET', 'q', '3', 'set3'], ['LINSERT', 'q', 'AFTER', 'set3', 'after3']);
+    }
+    steps.push(['LLEN', 'q'], ['LRANGE', 'q', '0', '-1'], ['LRANGE', 'q', '-20', '-1'], ['LREM', 'q', '-3', 'set3']);
+    for (let i = 0; i < 40; i++) steps.push(['LPOP', 'q', '60'], ['RPUSH', 'q', `t${i}`], ['LPUSH', 'q', `h${i}`], ['LINDEX', 'q', '-2']);
+    steps.push(['LRANGE', 'q', '0', '-1'], ['LTRIM', 'q', '100', '-100'], ['LRANGE', 'q', '0', '-1'], ['RPOPLPUSH', 'q', 'q'], ['LMOVE', 'q', 'q2', 'LEFT', 'LEFT']);
+    steps.push(['COPY', 'q', 'q3'], ['LRANGE', 'q3', '0', '-1'], ['LPOP', 'q', '100000'], ['EXISTS', 'q']);
+    await d.expectSame(steps);
+    await d.shardis.check();
+  });
+});
+
 describe('randomized list sequences', () => {
   const elems = (r: () => number): string => {
     const x = r();
