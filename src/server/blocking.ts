@@ -351,7 +351,7 @@ function drain(): void {
       const store = srv.store;
       const si = store.L.blocked + db * NSLOTS + store.slotOf(key);
       if (Atomics.load(store.i32, si) > (localPerSlot.get(si) ?? 0)) {
-        void srv.broadcast({ op: 'key-ready', args: [db, key.latin1Slice(0, key.length), srv.threadId] });
+        srv.broadcast({ op: 'key-ready', args: [db, key.latin1Slice(0, key.length), srv.threadId] }).catch(() => {});
       }
     }
   }
