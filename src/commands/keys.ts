@@ -6,6 +6,7 @@
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import type { Store } from '../store/keyspace';
+import { signalKeyReady } from '../server/blocking';
 import { def } from './def';
 import { E_DB_INDEX, E_NOT_INT, E_NO_KEY, E_SYNTAX, I64_MAX, is, parseI64, parseIntArg } from './args';
 import { E_INT, ENCODING_NAMES, TYPE_NAMES, T_STRING, parseCanonicalInt } from '../store/keyspace';
@@ -91,6 +92,7 @@ function renameGeneric(c: Client, argv: Buffer[], nx: boolean): void {
     s.delete(c.db, dst);
   }
   s.moveKey(c.db, src, c.db, dst);
+  signalKeyReady(c, c.db, dst);
   if (nx) c.w.int(1);
   else c.w.ok();
 }
@@ -128,6 +130,7 @@ function copy(c: Client, argv: Buffer[]): void {
   }
   // The delete cannot have moved e: entries stay where they are until freed.
   s.copyEntry(e, dstDb, newkey);
+  signalKeyReady(c, dstDb, newkey);
   c.w.int(1);
 }
 
@@ -141,6 +144,7 @@ function move(c: Client, argv: Buffer[]): void {
   if (s.find(c.db, key) === 0) return c.w.int(0);
   if (s.find(id, key) !== 0) return c.w.int(0);
   s.moveKey(c.db, key, id, key);
+  signalKeyReady(c, id, key);
   c.w.int(1);
 }
 

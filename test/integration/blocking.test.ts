@@ -148,6 +148,24 @@ describe('blocking pops across threads', () => {
     }
   });
 
+  it('RENAME, COPY and MOVE that create the awaited key wake the waiter', async () => {
+    const a = client();
+    const b = client();
+    for (const [setup, make] of [
+      [() => b.rpush('wk:src', 'x', 'y'), () => b.rename('wk:src', 'wk:dst')],
+      [() => b.rpush('wk:src', 'x', 'y'), () => b.copy('wk:src', 'wk:dst')],
+      [async () => { await b.select(1); await b.rpush('wk:dst', 'x', 'y'); }, async () => { await b.move('wk:dst', 0); await b.select(0); }],
+    ] as Array<[() => Promise<unknown>, () => Promise<unknown>]>) {
+      await b.del('wk:src', 'wk:dst');
+      const popped = a.blpop('wk:dst', 5);
+      await waitBlocked(b, 1);
+      await setup();
+      await make();
+      expect(await popped).toEqual(['wk:dst', 'x']);
+      await b.select(0);
+    }
+  });
+
   it('a client that disconnects while blocked takes nothing', async () => {
     const admin = client();
     await admin.del('gone');
