@@ -48,6 +48,9 @@ const VERSION_BITS = 18;
 const NTHREAD_STATS = 256;
 export const STAT_FIELDS = 32;
 
+/** Misc word (see Layout.misc) counting clients that WATCH keys, over all threads. */
+export const MISC_WATCHERS = 6;
+
 /** Words of the pub/sub registry: bucket heads, bucket locks, the pattern list head and lock. */
 export const PUBSUB_BUCKETS = 4096;
 export const PUBSUB_WORDS = PUBSUB_BUCKETS * 2 + 4;
@@ -641,6 +644,10 @@ export class Store {
   // ---- WATCH versions -----------------------------------------------------------------
 
   private touchVersion(db: number, h: number): void {
+    // Nobody WATCHes anything: skip the write (a random cache line per write otherwise). WATCH
+    // raises the count under the key's slot lock before reading the version, so a writer that
+    // holds the same lock afterwards always sees it.
+    if (Atomics.load(this.i32, this.L.misc + MISC_WATCHERS) === 0) return;
     Atomics.add(this.u32, this.L.versions + ((h ^ Math.imul(this.phys(db) + 1, 0x9e3779b1)) & ((1 << VERSION_BITS) - 1)), 1);
   }
 

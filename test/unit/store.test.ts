@@ -1,7 +1,7 @@
 // The keyspace engine on its own (one thread): tables, rehash, expiry, scan and the checker.
 import { describe, it, expect } from 'vitest';
 import { Heap, classOf, classSize } from '../../src/store/heap';
-import { Store, createLayout, T_STRING, E_INT, E_EMBSTR, E_RAW } from '../../src/store/keyspace';
+import { Store, createLayout, T_STRING, E_INT, E_EMBSTR, E_RAW, MISC_WATCHERS } from '../../src/store/keyspace';
 import { keySlot, NSLOTS } from '../../src/store/crc16';
 
 function newStore(): Store {
@@ -119,8 +119,13 @@ describe('keyspace', () => {
     check(s);
   });
 
-  it('changes the WATCH version on writes only to that key', () => {
+  it('changes the WATCH version on writes only to that key, while anyone watches', () => {
     const s = newStore();
+    // With no watcher at all, writes skip the version table.
+    const idle = s.version(0, b('w'));
+    s.setString(0, b('w'), b('0'), E_INT, 0, false);
+    expect(s.version(0, b('w'))).toBe(idle);
+    Atomics.store(s.i32, s.L.misc + MISC_WATCHERS, 1);
     const v0 = s.version(0, b('w'));
     s.setString(0, b('other'), b('1'), E_INT, 0, false);
     expect(s.version(0, b('w'))).toBe(v0);
