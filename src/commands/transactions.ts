@@ -7,6 +7,7 @@ import type { Client } from '../server/client';
 import { def } from './def';
 import { commandKeys } from './table';
 import { S_WATCHING } from '../server/context';
+import { MISC_WATCHERS } from '../store/keyspace';
 
 // Keyless commands that never touch the keyspace: safe inside EXEC without extra locks.
 const KEYLESS_GROUPS = new Set(['connection', 'pubsub', 'transactions']);
@@ -33,7 +34,10 @@ function resetMulti(c: Client): void {
 }
 
 export function unwatchAll(c: Client): void {
-  if (c.watched.length > 0) c.srv.addStat(S_WATCHING, -1);
+  if (c.watched.length > 0) {
+    c.srv.addStat(S_WATCHING, -1);
+    Atomics.sub(c.store.i32, c.store.L.misc + MISC_WATCHERS, 1);
+  }
   c.watched = [];
 }
 
@@ -43,6 +47,7 @@ function watch(c: Client, argv: Buffer[]): void {
   s.now = Date.now();
   if (c.watched.length === 0) {
     c.srv.addStat(S_WATCHING, 1);
+    Atomics.add(s.i32, s.L.misc + MISC_WATCHERS, 1);
     if (!c.onClose.includes(unwatchAll)) c.onClose.push(unwatchAll);
   }
   for (let i = 1; i < argv.length; i++) {
@@ -66,7 +71,6 @@ function exec(c: Client): void {
     unwatchAll(c);
     return c.w.error('EXECABORT Transaction discarded because of previous errors.');
   }
-  resetMulti(c);
   const s = c.store;
   // Decide the locks: the union of all keys, or everything when a command walks the keyspace.
   let lockAll = false;
@@ -87,6 +91,8 @@ function exec(c: Client): void {
   } else if (keys.length > 0) {
     nslots = c.lockSlotsOf(keys);
   }
+  // While the queued commands run the client stays in MULTI, as in Redis: CLIENT LIST shows
+  // flags=x, multi=<queued> and cmd=exec; blocking commands see inExec and do not block.
   c.inExec = true;
   try {
     s.now = Date.now();
@@ -103,9 +109,13 @@ function exec(c: Client): void {
       return;
     }
     c.w.array(queue.length);
-    for (const { spec, argv } of queue) c.call(spec, argv);
+    for (let i = 0; i < queue.length; i++) {
+      c.lastCommand = 'exec';
+      c.call(queue[i].spec, queue[i].argv);
+    }
   } finally {
     c.inExec = false;
+    resetMulti(c);
     if (lockAll) {
       s.allLocked = false;
       s.unlockAll();
