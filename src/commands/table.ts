@@ -20,13 +20,37 @@ export const allCommands: CommandSpec[] = [
 ];
 
 const byName = new Map<string, CommandSpec>();
-/** Exact-bytes cache (e.g. "GET", "get", "Get") so the hot path lower-cases each spelling once. */
-const byRaw = new Map<string, CommandSpec | null>();
+/** Commands by a hash of their lower-cased name (small integer keys: fast Map lookups). */
+const byHash = new Map<number, CommandSpec[]>();
+
+function nameHash(b: Uint8Array | string): number {
+  let h = b.length;
+  for (let i = 0; i < b.length; i++) {
+    let c = typeof b === 'string' ? b.charCodeAt(i) : b[i];
+    if (c >= 65 && c <= 90) c += 32;
+    h = Math.imul(h ^ c, 16777619);
+  }
+  return h & 0x3fffffff;
+}
+
+function sameName(b: Uint8Array, name: string): boolean {
+  if (b.length !== name.length) return false;
+  for (let i = 0; i < b.length; i++) {
+    let c = b[i];
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== name.charCodeAt(i)) return false;
+  }
+  return true;
+}
 let nstats = 0;
 
 for (const spec of allCommands) {
   if (byName.has(spec.name)) throw new Error(`command ${spec.name} defined twice`);
   byName.set(spec.name, spec);
+  const h = nameHash(spec.name);
+  const list = byHash.get(h);
+  if (list === undefined) byHash.set(h, [spec]);
+  else list.push(spec);
   spec.fullName = spec.name;
   spec.statIndex = nstats++;
   for (const sub of spec.subcommands ?? []) {
@@ -50,14 +74,12 @@ export function statBase(threadId: number, spec: CommandSpec): number {
   return statsArea + (threadId * nstats + (spec.statIndex as number)) * STATS_PER_COMMAND;
 }
 
+/** Look a command up by its name's bytes, any case, without making a string. */
 export function lookupCommand(name: Buffer): CommandSpec | undefined {
-  const raw = name.latin1Slice(0, name.length);
-  let spec = byRaw.get(raw);
-  if (spec === undefined) {
-    spec = byName.get(raw.toLowerCase()) ?? null;
-    if (byRaw.size < 10000) byRaw.set(raw, spec);
-  }
-  return spec === null ? undefined : spec;
+  const list = byHash.get(nameHash(name));
+  if (list === undefined) return undefined;
+  for (let i = 0; i < list.length; i++) if (sameName(name, list[i].name)) return list[i];
+  return undefined;
 }
 
 export function commandByName(name: string): CommandSpec | undefined {
