@@ -131,14 +131,17 @@ export class Client {
   /** Hand the replies written so far to the socket. */
   flush(): void {
     const out = this.w.take();
+    // QUIT: release subscriptions, watches... before the last reply leaves, so that once the
+    // client has its +OK no other thread still counts it (PUBSUB NUMSUB, PUBLISH receivers).
+    const closing = this.closeAfterFlush && !this.closed;
+    if (closing) this.cleanup();
     if (out !== null && !this.closed) {
       this.srv.addStat(S_NET_OUT, out.length);
       this.socket.write(out);
     }
-    if (this.closeAfterFlush && !this.closed) {
+    if (closing) {
       this.closed = true;
       this.socket.end();
-      this.cleanup();
     }
   }
 

@@ -344,7 +344,7 @@ function sectionStats(srv: ThreadServer): string {
     ['keyspace_misses', srv.sumStat(S_MISSES)],
     ['pubsub_channels', srv.sumStat(S_PUBSUB_CHANNELS)],
     ['pubsub_patterns', srv.sumStat(S_PUBSUB_PATTERNS)],
-    ['pubsubshard_channels', 0],
+    ['pubsubshard_channels', srv.pubsub.registry.shardChannels()],
     ['latest_fork_usec', 0],
     ['total_forks', 0],
     ['migrate_cached_sockets', 0],

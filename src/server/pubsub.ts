@@ -10,6 +10,8 @@ import { lockWord, unlockWord } from '../store/heap';
 import { globMatch } from '../config/glob';
 import type { Client } from './client';
 import type { ThreadServer } from './context';
+import { log } from './log';
+import { clientInfoLine } from '../commands/connection';
 import { S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS } from './context';
 
 export const K_CHANNEL = 0;
@@ -30,6 +32,8 @@ export class PubSubRegistry {
   private readonly locks: number;
   private readonly patHead: number;
   private readonly patLock: number;
+  /** i32 word: distinct shard channels (channels and patterns are per-thread stats). */
+  private readonly shardCount: number;
 
   constructor(private readonly store: Store) {
     const base = store.L.pubsub;
@@ -37,6 +41,7 @@ export class PubSubRegistry {
     this.locks = base + PUBSUB_BUCKETS;
     this.patHead = base + PUBSUB_BUCKETS * 2;
     this.patLock = this.patHead + 1;
+    this.shardCount = this.patHead + 2;
   }
 
   private same(e: number, kind: number, thread: number, name: Uint8Array): boolean {
@@ -55,8 +60,23 @@ export class PubSubRegistry {
     return true;
   }
 
-  /** Add delta to this thread's subscriber count for (kind, name). */
-  add(kind: number, name: Uint8Array, thread: number, delta: number): void {
+  /** Another thread's entry for the same (kind, name) in the chain starting at e (lock held). */
+  private hasOther(e: number, kind: number, thread: number, h: number, name: Uint8Array): boolean {
+    const u32 = this.store.u32;
+    for (; e !== 0; e = u32[e >>> 2]) {
+      const w = e >>> 2;
+      if (u32[w + 1] !== h || (u32[w + 2] & 0xff) !== kind || u32[w + 2] >>> 8 === thread) continue;
+      if (this.nameEquals(e, name)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Add delta to this thread's subscriber count for (kind, name). Returns +1 when the name got
+   * its first subscriber on any thread, -1 when it lost its last one, else 0 (for the INFO counts
+   * of distinct channels and patterns, which Redis reports as dict sizes).
+   */
+  add(kind: number, name: Uint8Array, thread: number, delta: number): number {
     const s = this.store;
     const u32 = s.u32;
     const h = hashBytes(name);
@@ -72,15 +92,16 @@ export class PubSubRegistry {
           if (n <= 0) {
             u32[link >>> 2] = u32[e >>> 2];
             s.heap.free(e, ENTRY_HDR + name.length);
-          } else {
-            u32[(e >>> 2) + 3] = n;
+            return this.hasOther(u32[headW], kind, thread, h, name) ? 0 : this.unique(kind, -1);
           }
-          return;
+          u32[(e >>> 2) + 3] = n;
+          return 0;
         }
         link = e;
         e = u32[e >>> 2];
       }
-      if (delta <= 0) return;
+      if (delta <= 0) return 0;
+      const first = !this.hasOther(u32[headW], kind, thread, h, name);
       const ne = s.heap.alloc(ENTRY_HDR + name.length);
       const w = ne >>> 2;
       u32[w] = u32[headW];
@@ -90,9 +111,20 @@ export class PubSubRegistry {
       u32[w + 4] = name.length;
       s.u8.set(name, ne + ENTRY_HDR);
       u32[headW] = ne;
+      return first ? this.unique(kind, 1) : 0;
     } finally {
       unlockWord(s.i32, lockW);
     }
+  }
+
+  private unique(kind: number, d: number): number {
+    if (kind === K_SHARD) Atomics.add(this.store.i32, this.shardCount, d);
+    return d;
+  }
+
+  /** Distinct shard channels with subscribers, over all threads (INFO pubsubshard_channels). */
+  shardChannels(): number {
+    return Atomics.load(this.store.i32, this.shardCount);
   }
 
   /**
@@ -159,17 +191,76 @@ export class PubSubRegistry {
   }
 }
 
+/** What a peer thread posts: one message, or (kind K_BATCH) many packed into `channel`. */
 interface PubMessage { type: 'pub'; kind: number; channel: Uint8Array; message: Uint8Array }
+
+/** Batch marker: `channel` holds records [kind u8][channel len u32][message len u32][channel][message]. */
+const K_BATCH = 255;
+const REC_HDR = 9;
+const EMPTY = new Uint8Array(0);
+/** A subscriber's corked output is handed to the socket at once past this many bytes. */
+const EAGER_BYTES = 64 * 1024;
+
+interface Topic {
+  name: Buffer;
+  clients: Set<Client>;
+}
+
+/** Messages waiting to go to one peer thread (sent as one transfer after the current batch). */
+class Outbox {
+  buf = new Uint8Array(16384);
+  dv = new DataView(this.buf.buffer);
+  len = 0;
+
+  push(kind: number, channel: Uint8Array, message: Uint8Array): void {
+    const need = this.len + REC_HDR + channel.length + message.length;
+    if (need > this.buf.length) {
+      const nb = new Uint8Array(Math.max(need, this.buf.length * 2));
+      nb.set(this.buf.subarray(0, this.len));
+      this.buf = nb;
+      this.dv = new DataView(nb.buffer);
+    }
+    let p = this.len;
+    this.buf[p] = kind;
+    this.dv.setUint32(p + 1, channel.length, true);
+    this.dv.setUint32(p + 5, message.length, true);
+    p += REC_HDR;
+    this.buf.set(channel, p);
+    p += channel.length;
+    this.buf.set(message, p);
+    this.len = p + message.length;
+  }
+
+  /** The packed bytes (a fresh buffer that may be transferred); the outbox starts over. */
+  take(): Uint8Array {
+    const out = this.buf.subarray(0, this.len);
+    this.buf = new Uint8Array(Math.min(Math.max(16384, this.len), 1 << 20));
+    this.dv = new DataView(this.buf.buffer);
+    this.len = 0;
+    return out;
+  }
+}
 
 /** This thread's subscribers and the delivery of messages to them. */
 export class PubSub {
   readonly registry: PubSubRegistry;
-  /** kind -> name (latin1) -> clients, in subscription order. */
-  private readonly subs: Array<Map<string, Set<Client>>> = [new Map(), new Map(), new Map()];
+  /** kind -> name (latin1) -> topic with its clients, in subscription order. */
+  private readonly subs: Array<Map<string, Topic>> = [new Map(), new Map(), new Map()];
   /** Per client: its channels of each kind (names as latin1 strings, insertion ordered). */
   private readonly byClient = new Map<Client, Array<Set<string>>>();
   private readonly counts: Int32Array;
   peers = new Map<number, MessagePort>();
+  /** Per peer thread: messages for it published during the current batch. */
+  private readonly outboxes: Array<Outbox | undefined> = [];
+  private readonly pendingPeers: number[] = [];
+  /** Subscribers whose sockets are corked until the end of the current batch. */
+  private corked: Client[] = [];
+  private flushQueued = false;
+  // client-output-buffer-limit pubsub, parsed when the setting changes.
+  private limitsText = '';
+  private hard = 0;
+  private soft = 0;
+  private softMs = 0;
 
   constructor(private readonly srv: ThreadServer) {
     this.registry = new PubSubRegistry(srv.store);
@@ -198,13 +289,13 @@ export class PubSub {
     const sets = this.clientSets(c);
     if (sets[kind].has(name)) return false;
     sets[kind].add(name);
-    let m = this.subs[kind].get(name);
-    if (m === undefined) {
-      m = new Set();
-      this.subs[kind].set(name, m);
+    let t = this.subs[kind].get(name);
+    if (t === undefined) {
+      t = { name: Buffer.from(name, 'latin1'), clients: new Set() };
+      this.subs[kind].set(name, t);
     }
-    m.add(c);
-    this.registry.add(kind, Buffer.from(name, 'latin1'), this.srv.threadId, 1);
+    t.clients.add(c);
+    this.uniqueStat(kind, this.registry.add(kind, t.name, this.srv.threadId, 1));
     this.bump(c, kind, 1);
     return true;
   }
@@ -212,12 +303,12 @@ export class PubSub {
   unsubscribe(c: Client, kind: number, name: string): boolean {
     const sets = this.byClient.get(c);
     if (sets === undefined || !sets[kind].delete(name)) return false;
-    const m = this.subs[kind].get(name);
-    if (m !== undefined) {
-      m.delete(c);
-      if (m.size === 0) this.subs[kind].delete(name);
+    const t = this.subs[kind].get(name);
+    if (t !== undefined) {
+      t.clients.delete(c);
+      if (t.clients.size === 0) this.subs[kind].delete(name);
     }
-    this.registry.add(kind, Buffer.from(name, 'latin1'), this.srv.threadId, -1);
+    this.uniqueStat(kind, this.registry.add(kind, Buffer.from(name, 'latin1'), this.srv.threadId, -1));
     this.bump(c, kind, -1);
     return true;
   }
@@ -228,15 +319,16 @@ export class PubSub {
   }
 
   private bump(c: Client, kind: number, d: number): void {
-    if (kind === K_CHANNEL) {
-      c.subscriptions += d;
-      this.srv.addStat(S_PUBSUB_CHANNELS, d);
-    } else if (kind === K_PATTERN) {
-      c.psubscriptions += d;
-      this.srv.addStat(S_PUBSUB_PATTERNS, d);
-    } else {
-      c.ssubscriptions += d;
-    }
+    if (kind === K_CHANNEL) c.subscriptions += d;
+    else if (kind === K_PATTERN) c.psubscriptions += d;
+    else c.ssubscriptions += d;
+  }
+
+  /** INFO pubsub_channels / pubsub_patterns count distinct names over all threads (Redis's dict sizes). */
+  private uniqueStat(kind: number, d: number): void {
+    if (d === 0) return;
+    if (kind === K_CHANNEL) this.srv.addStat(S_PUBSUB_CHANNELS, d);
+    else if (kind === K_PATTERN) this.srv.addStat(S_PUBSUB_PATTERNS, d);
   }
 
   /** PUBLISH / SPUBLISH: deliver here and to the threads with receivers; returns receivers. */
@@ -249,37 +341,56 @@ export class PubSub {
     if (counts[me] > 0) this.deliverLocal(from, kind, channel, message);
     for (let t = 0; t < counts.length; t++) {
       if (t === me || counts[t] === 0) continue;
-      const p = this.peers.get(t);
-      if (p !== undefined) p.postMessage({ type: 'pub', kind, channel, message } satisfies PubMessage);
+      let box = this.outboxes[t];
+      if (box === undefined) box = this.outboxes[t] = new Outbox();
+      if (box.len === 0) {
+        this.pendingPeers.push(t);
+        this.queueFlush();
+      }
+      box.push(kind, channel, message);
     }
     return total;
   }
 
-  /** A message posted by another thread. */
+  /** Messages posted by another thread, in that thread's publish order. */
   onPeerMessage(m: PubMessage): void {
-    this.deliverLocal(null, m.kind, Buffer.from(m.channel.buffer, m.channel.byteOffset, m.channel.byteLength), Buffer.from(m.message.buffer, m.message.byteOffset, m.message.byteLength));
+    if (m.kind !== K_BATCH) {
+      this.deliverLocal(null, m.kind, toBuffer(m.channel), toBuffer(m.message));
+      return;
+    }
+    const b = toBuffer(m.channel);
+    let p = 0;
+    while (p + REC_HDR <= b.length) {
+      const kind = b[p];
+      const cl = b.readUInt32LE(p + 1);
+      const ml = b.readUInt32LE(p + 5);
+      p += REC_HDR;
+      const ch = b.subarray(p, p + cl);
+      p += cl;
+      const msg = b.subarray(p, p + ml);
+      p += ml;
+      this.deliverLocal(null, kind, ch, msg);
+    }
   }
 
   private deliverLocal(from: Client | null, kind: number, channel: Buffer, message: Buffer): void {
-    const key = channel.toString('latin1');
-    const direct = this.subs[kind].get(key);
+    const direct = this.subs[kind].get(channel.latin1Slice(0, channel.length));
     if (direct !== undefined) {
-      const what = kind === K_SHARD ? 'smessage' : 'message';
+      const what = kind === K_SHARD ? 1 : 0;
       const resp2 = encodeMessage(2, what, null, channel, message);
       let resp3: Buffer | null = null;
-      for (const c of direct) {
+      for (const c of direct.clients) {
         if (c.resp === 3) resp3 ??= encodeMessage(3, what, null, channel, message);
         this.send(from, c, c.resp === 3 ? (resp3 as Buffer) : resp2);
       }
     }
-    if (kind !== K_CHANNEL) return;
-    for (const [pat, clients] of this.subs[K_PATTERN]) {
-      const pb = Buffer.from(pat, 'latin1');
-      if (!globMatch(pb, channel)) continue;
-      const r2 = encodeMessage(2, 'pmessage', pb, channel, message);
+    if (kind !== K_CHANNEL || this.subs[K_PATTERN].size === 0) return;
+    for (const t of this.subs[K_PATTERN].values()) {
+      if (!globMatch(t.name, channel)) continue;
+      const r2 = encodeMessage(2, 2, t.name, channel, message);
       let r3: Buffer | null = null;
-      for (const c of clients) {
-        if (c.resp === 3) r3 ??= encodeMessage(3, 'pmessage', pb, channel, message);
+      for (const c of t.clients) {
+        if (c.resp === 3) r3 ??= encodeMessage(3, 2, t.name, channel, message);
         this.send(from, c, c.resp === 3 ? (r3 as Buffer) : r2);
       }
     }
@@ -287,41 +398,132 @@ export class PubSub {
 
   private send(from: Client | null, c: Client, bytes: Buffer): void {
     // The publisher itself (RESP3) is mid-command: its push goes before its PUBLISH reply.
-    if (c === from) c.w.rawBytes(bytes);
-    else {
-      c.deliver(bytes);
-      checkOutputLimit(this.srv, c);
+    if (c === from) {
+      c.w.rawBytes(bytes);
+      return;
+    }
+    if (c.closed) return;
+    // Messages to one subscriber during one batch (a pipeline of PUBLISHes, a peer's batch) go
+    // out in one write: cork now, uncork after the batch (or at once past EAGER_BYTES).
+    const sock = c.socket;
+    if (sock.writableCorked === 0) {
+      sock.cork();
+      this.corked.push(c);
+      this.queueFlush();
+    }
+    c.deliver(bytes);
+    if (sock.writableLength >= EAGER_BYTES) while (sock.writableCorked > 0) sock.uncork();
+    this.checkOutputLimit(c);
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(this.flush);
+  }
+
+  /** End of a batch: post the peer outboxes, hand corked subscriber output to the sockets. */
+  private readonly flush = (): void => {
+    this.flushQueued = false;
+    const peers = this.pendingPeers;
+    for (let i = 0; i < peers.length; i++) {
+      const box = this.outboxes[peers[i]] as Outbox;
+      const port = this.peers.get(peers[i]);
+      const bytes = box.take();
+      if (port === undefined || bytes.length === 0) continue;
+      port.postMessage({ type: 'pub', kind: K_BATCH, channel: bytes, message: EMPTY } satisfies PubMessage, [bytes.buffer as ArrayBuffer]);
+    }
+    peers.length = 0;
+    const list = this.corked;
+    this.corked = [];
+    for (const c of list) {
+      const sock = c.socket;
+      while (sock.writableCorked > 0) sock.uncork();
+    }
+  };
+
+  /**
+   * client-output-buffer-limit pubsub: past the hard limit the subscriber is closed at once; past
+   * the soft limit for longer than its seconds too. Pending output is what this process still
+   * holds for the socket (Node's queue, corked bytes included); what the kernel took is not ours.
+   */
+  private checkOutputLimit(c: Client): void {
+    const text = this.srv.config.str('client-output-buffer-limit');
+    if (text !== this.limitsText) {
+      const lim = this.srv.config.clientOutputBufferLimits().pubsub;
+      this.limitsText = text;
+      this.hard = lim.hard;
+      this.soft = lim.soft;
+      this.softMs = lim.softSeconds * 1000;
+    }
+    if (this.hard === 0 && this.soft === 0) return;
+    const pending = c.socket.writableLength;
+    let close = this.hard > 0 && pending >= this.hard;
+    if (!close && this.soft > 0 && pending >= this.soft) {
+      const now = Date.now();
+      if (c.softLimitSince === 0) c.softLimitSince = now;
+      else close = now - c.softLimitSince > this.softMs;
+    } else if (!close) {
+      c.softLimitSince = 0;
+    }
+    if (close) {
+      log('warning', `Client ${clientInfoLine(c, Date.now())} scheduled to be closed ASAP for overcoming of output buffer limits.`);
+      c.close();
     }
   }
 }
 
-/** client-output-buffer-limit for pub/sub clients: hard limit closes at once, soft after seconds. */
-function checkOutputLimit(srv: ThreadServer, c: Client): void {
-  const pending = c.socket.writableLength;
-  const lim = srv.config.clientOutputBufferLimits().pubsub;
-  if (lim.hard > 0 && pending >= lim.hard) {
-    c.close();
-    return;
+function toBuffer(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+// Message headers by [resp 2|3][message | smessage | pmessage].
+const HEADS = [
+  ['*3\r\n$7\r\nmessage\r\n', '*3\r\n$8\r\nsmessage\r\n', '*4\r\n$8\r\npmessage\r\n'].map((s) => Buffer.from(s, 'latin1')),
+  ['>3\r\n$7\r\nmessage\r\n', '>3\r\n$8\r\nsmessage\r\n', '>4\r\n$8\r\npmessage\r\n'].map((s) => Buffer.from(s, 'latin1')),
+];
+
+function digits(n: number): number {
+  let d = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    d++;
   }
-  if (lim.soft > 0 && pending >= lim.soft) {
-    const now = Date.now();
-    if (c.softLimitSince === 0) c.softLimitSince = now;
-    else if (now - c.softLimitSince >= lim.softSeconds * 1000) c.close();
-  } else {
-    c.softLimitSince = 0;
+  return d;
+}
+
+/** Write `$<len>\r\n<bytes>\r\n` at p; returns the new position. */
+function putBulk(out: Buffer, p: number, b: Uint8Array): number {
+  out[p++] = 0x24;
+  const d = digits(b.length);
+  let n = b.length;
+  for (let i = d - 1; i >= 0; i--) {
+    out[p + i] = 0x30 + (n % 10);
+    n = Math.floor(n / 10);
   }
+  p += d;
+  out[p++] = 13;
+  out[p++] = 10;
+  out.set(b, p);
+  p += b.length;
+  out[p++] = 13;
+  out[p++] = 10;
+  return p;
 }
 
-function bulkHeader(n: number): string {
-  return `$${n}\r\n`;
+function bulkSize(b: Uint8Array): number {
+  return 1 + digits(b.length) + 2 + b.length + 2;
 }
 
-export function encodeMessage(resp: number, what: string, pattern: Buffer | null, channel: Buffer, message: Buffer): Buffer {
-  const n = pattern === null ? 3 : 4;
-  const parts: Buffer[] = [Buffer.from(`${resp === 3 ? '>' : '*'}${n}\r\n${bulkHeader(what.length)}${what}\r\n`)];
-  if (pattern !== null) parts.push(Buffer.from(bulkHeader(pattern.length)), pattern, CRLF);
-  parts.push(Buffer.from(bulkHeader(channel.length)), channel, CRLF, Buffer.from(bulkHeader(message.length)), message, CRLF);
-  return Buffer.concat(parts);
+/** One message push: what 0 message, 1 smessage, 2 pmessage (pattern given). */
+export function encodeMessage(resp: number, what: number, pattern: Uint8Array | null, channel: Uint8Array, message: Uint8Array): Buffer {
+  const head = HEADS[resp === 3 ? 1 : 0][what];
+  const size = head.length + (pattern === null ? 0 : bulkSize(pattern)) + bulkSize(channel) + bulkSize(message);
+  const out = Buffer.allocUnsafe(size);
+  head.copy(out, 0);
+  let p = head.length;
+  if (pattern !== null) p = putBulk(out, p, pattern);
+  p = putBulk(out, p, channel);
+  putBulk(out, p, message);
+  return out;
 }
-
-const CRLF = Buffer.from('\r\n');
