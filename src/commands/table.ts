@@ -14,9 +14,10 @@ import { commands as zsets } from './zsets';
 import { commands as sort } from './sort';
 import { commands as transactions } from './transactions';
 import { commands as pubsub } from './pubsub';
+import { commands as scripting } from './scripting';
 
 export const allCommands: CommandSpec[] = [
-  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub,
+  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub, ...scripting,
 ];
 
 const byName = new Map<string, CommandSpec>();

@@ -31,6 +31,7 @@ export const M_NEXT_CLIENT_ID = 0;
 export const M_CLIENTS = 1;           // connected clients, all threads (maxclients)
 export const M_SHUTDOWN = 2;
 export const M_LOADING = 3;
+export const M_NO_ACTIVE_EXPIRE = 4; // DEBUG SET-ACTIVE-EXPIRE 0 sets it: the main thread's cron skips active expiry
 
 export interface CrossThreadRequest {
   op: string;

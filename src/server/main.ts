@@ -11,7 +11,7 @@ import { NSLOTS } from '../store/crc16';
 import { commandStatsBytes, setCommandStatsArea } from '../commands/table';
 import { configureLog, log } from './log';
 import type { WorkerData } from './worker';
-import { S_EXPIRED } from './context';
+import { S_EXPIRED, M_NO_ACTIVE_EXPIRE } from './context';
 
 interface Pending { origin: Worker; originId: number; waiting: number; results: unknown[] }
 
@@ -124,6 +124,7 @@ export async function main(argv: string[]): Promise<void> {
   const cron = setInterval(() => {
     const budgetEnd = Date.now() + 25 / hz * 10 * 0.1 + 2;
     let scanned = 0;
+    if (Atomics.load(store.i32, layout.misc + M_NO_ACTIVE_EXPIRE) !== 0) scanned = NSLOTS;
     while (scanned < NSLOTS && Date.now() < budgetEnd) {
       const slot = cursor;
       cursor = (cursor + 1) % NSLOTS;
