@@ -59,6 +59,8 @@ export class Client {
   totalCommands = 0;
   /** When the output buffer first passed the soft limit (0: it is below). */
   softLimitSince = 0;
+  /** Runs first in flush(): pub/sub hands over messages it holds for this client, keeping order. */
+  beforeFlush: ((c: Client) => void) | null = null;
   /** CLIENT REPLY: 0 on, 1 off, 2 skip the next command's reply, 3 skipping this one. */
   replyMode = 0;
 
@@ -130,6 +132,7 @@ export class Client {
 
   /** Hand the replies written so far to the socket. */
   flush(): void {
+    if (this.beforeFlush !== null) this.beforeFlush(this);
     const out = this.w.take();
     // QUIT: release subscriptions, watches... before the last reply leaves, so that once the
     // client has its +OK no other thread still counts it (PUBSUB NUMSUB, PUBLISH receivers).

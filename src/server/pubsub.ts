@@ -198,8 +198,13 @@ interface PubMessage { type: 'pub'; kind: number; channel: Uint8Array; message: 
 const K_BATCH = 255;
 const REC_HDR = 9;
 const EMPTY = new Uint8Array(0);
-/** A subscriber's corked output is handed to the socket at once past this many bytes. */
+/** A subscriber's held output is handed to the socket at once past this many bytes. */
 const EAGER_BYTES = 64 * 1024;
+
+interface Staged {
+  bufs: Buffer[];
+  len: number;
+}
 
 interface Topic {
   name: Buffer;
@@ -253,8 +258,8 @@ export class PubSub {
   /** Per peer thread: messages for it published during the current batch. */
   private readonly outboxes: Array<Outbox | undefined> = [];
   private readonly pendingPeers: number[] = [];
-  /** Subscribers whose sockets are corked until the end of the current batch. */
-  private corked: Client[] = [];
+  /** Messages held for subscribers until the end of this event-loop turn. */
+  private readonly staged = new Map<Client, Staged>();
   private flushQueued = false;
   // client-output-buffer-limit pubsub, parsed when the setting changes.
   private limitsText = '';
@@ -403,26 +408,43 @@ export class PubSub {
       return;
     }
     if (c.closed) return;
-    // Messages to one subscriber during one batch (a pipeline of PUBLISHes, a peer's batch) go
-    // out in one write: cork now, uncork after the batch (or at once past EAGER_BYTES).
-    const sock = c.socket;
-    if (sock.writableCorked === 0) {
-      sock.cork();
-      this.corked.push(c);
+    // Messages to one subscriber during one turn of the event loop (all the PUBLISHes read from
+    // every socket that was ready, a peer's batch) go out in one write, as Redis writes its
+    // clients' buffers before it sleeps: held here until the I/O phase ends (setImmediate), the
+    // client's own replies are flushed (beforeFlush keeps the order), or EAGER_BYTES is reached.
+    let st = this.staged.get(c);
+    if (st === undefined) {
+      st = { bufs: [], len: 0 };
+      this.staged.set(c, st);
+      c.beforeFlush = this.writeStagedFor;
       this.queueFlush();
     }
-    c.deliver(bytes);
-    if (sock.writableLength >= EAGER_BYTES) while (sock.writableCorked > 0) sock.uncork();
-    this.checkOutputLimit(c);
+    st.bufs.push(bytes);
+    st.len += bytes.length;
+    if (st.len >= EAGER_BYTES) this.writeStaged(c, st);
+    this.checkOutputLimit(c, st.len);
   }
+
+  private writeStaged(c: Client, st: Staged): void {
+    if (st.len === 0) return;
+    const out = st.bufs.length === 1 ? st.bufs[0] : Buffer.concat(st.bufs, st.len);
+    st.bufs.length = 0;
+    st.len = 0;
+    c.deliver(out);
+  }
+
+  private readonly writeStagedFor = (c: Client): void => {
+    const st = this.staged.get(c);
+    if (st !== undefined) this.writeStaged(c, st);
+  };
 
   private queueFlush(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
-    queueMicrotask(this.flush);
+    setImmediate(this.flush);
   }
 
-  /** End of a batch: post the peer outboxes, hand corked subscriber output to the sockets. */
+  /** End of an event-loop turn: post the peer outboxes, write what subscribers have waiting. */
   private readonly flush = (): void => {
     this.flushQueued = false;
     const peers = this.pendingPeers;
@@ -434,20 +456,21 @@ export class PubSub {
       port.postMessage({ type: 'pub', kind: K_BATCH, channel: bytes, message: EMPTY } satisfies PubMessage, [bytes.buffer as ArrayBuffer]);
     }
     peers.length = 0;
-    const list = this.corked;
-    this.corked = [];
-    for (const c of list) {
-      const sock = c.socket;
-      while (sock.writableCorked > 0) sock.uncork();
+    if (this.staged.size === 0) return;
+    for (const [c, st] of this.staged) {
+      this.writeStaged(c, st);
+      c.beforeFlush = null;
     }
+    this.staged.clear();
   };
 
   /**
    * client-output-buffer-limit pubsub: past the hard limit the subscriber is closed at once; past
    * the soft limit for longer than its seconds too. Pending output is what this process still
-   * holds for the socket (Node's queue, corked bytes included); what the kernel took is not ours.
+   * holds for the socket (messages held for this turn and Node's queue); what the kernel took is
+   * not ours.
    */
-  private checkOutputLimit(c: Client): void {
+  private checkOutputLimit(c: Client, held: number): void {
     const text = this.srv.config.str('client-output-buffer-limit');
     if (text !== this.limitsText) {
       const lim = this.srv.config.clientOutputBufferLimits().pubsub;
@@ -457,7 +480,7 @@ export class PubSub {
       this.softMs = lim.softSeconds * 1000;
     }
     if (this.hard === 0 && this.soft === 0) return;
-    const pending = c.socket.writableLength;
+    const pending = c.socket.writableLength + held;
     let close = this.hard > 0 && pending >= this.hard;
     if (!close && this.soft > 0 && pending >= this.soft) {
       const now = Date.now();
