@@ -33,8 +33,24 @@ const it2 = new ZIter();
 
 // ---- argument parsing ---------------------------------------------------------------------------
 
+/** A plain decimal integer of at most 15 digits (optional sign) in b[i, end), else NaN. */
+function plainInt(b: Uint8Array, i: number, end: number): number {
+  let neg = false;
+  if (i < end && (b[i] === 0x2d || b[i] === 0x2b)) neg = b[i++] === 0x2d;
+  if (end - i <= 0 || end - i > 15) return NaN;
+  let v = 0;
+  for (; i < end; i++) {
+    const d = b[i] - 0x30;
+    if (d < 0 || d > 9) return NaN;
+    v = v * 10 + d;
+  }
+  return neg ? -v : v;
+}
+
 /** getDoubleFromObject: strtod without spaces or junk, no NaN, no overflow/underflow to 0. */
 export function parseDouble(b: Uint8Array): number | null {
+  const fast = plainInt(b, 0, b.length);
+  if (fast === fast) return fast;
   const v = parseFloatArg(b);
   if (v === null) return null;
   if (v === Infinity || v === -Infinity) {
@@ -57,6 +73,8 @@ function strtodFull(b: Uint8Array, from: number): number | null {
   let i = from;
   while (i < end && (b[i] === 0x20 || (b[i] >= 0x09 && b[i] <= 0x0d))) i++;
   if (i === end) return null;
+  const fast = plainInt(b, i, end);
+  if (fast === fast) return fast;
   const s = Buffer.from(b.subarray(i, end)).toString('latin1');
   const l = s.toLowerCase();
   if (l === 'inf' || l === '+inf' || l === 'infinity' || l === '+infinity') return Infinity;

@@ -21,7 +21,8 @@ export class ReplyWriter {
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     const pending = this.pos - this.start;
-    const nb = Buffer.allocUnsafe(Math.max(CHUNK, pending + n));
+    // Grow geometrically: a big reply written element by element must not copy itself each time.
+    const nb = Buffer.allocUnsafe(Math.max(CHUNK, pending + n, pending * 2));
     this.buf.copy(nb, 0, this.start, this.pos);
     this.buf = nb;
     this.start = 0;
@@ -232,6 +233,8 @@ export function formatDouble(d: number): string {
 /** C's printf("%.17g"). */
 export function g17(d: number): string {
   if (d === 0) return Object.is(d, -0) ? '-0' : '0';
+  // Safe integers have at most 16 digits, all printed exactly by %.17g: String() gives the same text.
+  if (Number.isSafeInteger(d)) return String(d);
   const ex = d.toExponential(16);
   const ei = ex.indexOf('e');
   const x = parseInt(ex.slice(ei + 1), 10);
