@@ -29,10 +29,10 @@ function sleep(ms: number): Promise<void> {
 async function place<T>(busy: RawClient[], n: number, open: () => Promise<T>, ping: (c: T) => Promise<unknown>, close: (c: T) => Promise<unknown>): Promise<T[]> {
   for (let attempt = 0; attempt < 5; attempt++) {
     let slept = false;
-    const sleeps = Promise.all(busy.map((r) => r.call('DEBUG', 'SLEEP', '0.4'))).then(() => {
+    const sleeps = Promise.all(busy.map((r) => r.call('DEBUG', 'SLEEP', '0.3'))).then(() => {
       slept = true;
     });
-    await sleep(80);
+    await sleep(50);
     const made: T[] = [];
     for (let i = 0; i < n; i++) made.push(await open());
     await Promise.all(made.map((c) => ping(c)));
@@ -52,8 +52,13 @@ const rawOpen = async (): Promise<RawClient> => {
 const rawPing = (c: RawClient): Promise<Reply> => c.call('PING');
 const rawClose = (c: RawClient): Promise<void> => c.close();
 
+/** Raw clients placed in advance on each thread (placing costs a sleep: do it in bulk). */
+const pool: RawClient[][] = [];
+const POOL = 16;
+
 /** n raw clients on thread t. */
-function rawOn(t: number, n: number): Promise<RawClient[]> {
+async function rawOn(t: number, n: number): Promise<RawClient[]> {
+  if (pool[t] !== undefined && pool[t].length >= n) return pool[t].splice(0, n);
   return place(reps.filter((_, i) => i !== t), n, rawOpen, rawPing, rawClose);
 }
 
@@ -107,6 +112,7 @@ beforeAll(async () => {
     const [c] = await place(reps.slice(), 1, rawOpen, rawPing, rawClose);
     reps.push(c);
   }
+  for (let t = 0; t < THREADS; t++) pool.push(await rawOn(t, POOL));
 });
 
 afterAll(async () => {
@@ -371,7 +377,7 @@ describe('slow subscribers and client-output-buffer-limit pubsub', () => {
 
   it('closes a stalled subscriber past the hard limit; the others get every message; memory stays bounded', async () => {
     const admin = reps[0];
-    expect(await callStr(admin, 'CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 1mb 0 0')).toBe('OK');
+    expect(await callStr(admin, 'CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 4mb 0 0')).toBe('OK');
     try {
       // Six subscribers that never read, on threads 1 and 2; readers on threads 0 and 2.
       const stalled = [...(await stalledSubscribers('big', [reps[0], reps[2]], 4)), ...(await stalledSubscribers('big', [reps[0], reps[1]], 2))];
@@ -383,9 +389,10 @@ describe('slow subscribers and client-output-buffer-limit pubsub', () => {
       // 40 MB to each: far past what the kernel buffers of a stalled socket take.
       const N = 640;
       const counts: number[] = [];
-      for (let round = 0; round < N / 32; round++) {
-        for (let i = 0; i < 32; i++) pub.send('PUBLISH', 'big', msg);
-        for (let i = 0; i < 32; i++) counts.push(Number(str(await pub.read())));
+      // Bursts of 512 KB, so that the readers (which do read) never lag by the 4 MB limit.
+      for (let round = 0; round < N / 8; round++) {
+        for (let i = 0; i < 8; i++) pub.send('PUBLISH', 'big', msg);
+        for (let i = 0; i < 8; i++) counts.push(Number(str(await pub.read())));
       }
       // Every PUBLISH counted the stalled ones until each was cut off, then only the 2 readers.
       // (A paused socket does not see the server's close behind its unread data: look from
