@@ -3,7 +3,7 @@
 //  2. ZRANGE / ZRANK / ZRANGEBYSCORE on a 1M-member sorted set (redis-benchmark with explicit commands)
 //  3. per-operation cost at 1k / 10k / 100k / 1M elements (raw socket, deep pipeline): should be flat
 //  4. memory: RSS growth after building a 1M-element list, hash, set, sorted set (fresh servers per type)
-// usage: npm run bench:collections [-- --threads 1 --requests 200000 --parts tests,big,perop,mem
+// usage: npm run bench:collections [-- --threads 1 --cli path/to/dist/cli.js --requests 200000 --parts tests,big,perop,mem
 //                                      --pipeline 16,1 --tests lpush,zadd --sizes 1000,1000000 --ops 100000]
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ const bigN = Number(args.big ?? 1000000);
 const memN = Number(args.mem ?? 1000000);
 const shardisExtra = args.shardisargs ? args.shardisargs.split(' ') : [];
 const nodeFlags = args.nodeflags ? args.nodeflags.split(' ') : [];
+const cli = args.cli ?? join(root, 'dist/cli.js'); // another build to compare with (e.g. an older commit's dist/cli.js)
 
 const rport = 17000 + Math.floor(Math.random() * 900);
 const sport = rport + 1000;
@@ -53,7 +54,7 @@ async function start(name, cmd, argv, port) {
   throw new Error(`${name} did not start`);
 }
 const startRedis = () => start('redis-server', 'redis-server', ['--port', String(rport), '--save', '', '--appendonly', 'no'], rport);
-const startShardis = () => start('shardis', 'node', [...nodeFlags, join(root, 'dist/cli.js'), '--port', String(sport), '--threads', String(threads), '--save', '', '--appendonly', 'no', '--loglevel', 'warning', ...shardisExtra], sport);
+const startShardis = () => start('shardis', 'node', [...nodeFlags, cli, '--port', String(sport), '--threads', String(threads), '--save', '', '--appendonly', 'no', '--loglevel', 'warning', ...shardisExtra], sport);
 function stop(p) {
   return new Promise((resolve) => {
     if (p.exitCode !== null || p.signalCode !== null) return resolve();

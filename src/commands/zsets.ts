@@ -29,7 +29,6 @@ function limits(c: Client): ZsetLimits {
 }
 
 const it = new ZIter();
-const it2 = new ZIter();
 
 // ---- argument parsing ---------------------------------------------------------------------------
 
@@ -338,18 +337,12 @@ function countRange(c: Client, argv: Buffer[], r: ScoreRange | LexRange): void {
       }
     }
   } else if (z.firstInRange(r)) {
-    const first = z.p;
+    // Ranks come from the two descents themselves (as zslGetRank would, without the lookups).
+    const first = z.rank;
     z.lastInRange(r);
-    n = rankOfNode(s.heap, z.obj, z.p) - rankOfNode(s.heap, z.obj, first) + 1;
+    n = z.rank - first + 1;
   }
   c.w.int(n);
-}
-
-function rankOfNode(h: Heap, zs: number, node: number): number {
-  const z = it2.init(h, 7, zs);
-  z.p = node;
-  z.load();
-  return zsetRank(h, 7, zs, z.member(), false);
 }
 
 // ---- ZRANGE family ----------------------------------------------------------------------------

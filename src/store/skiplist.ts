@@ -453,36 +453,50 @@ function inRange(h: Heap, zs: number, r: ScoreRange | LexRange): boolean {
   return first !== 0 && lteMaxNode(h, r, first);
 }
 
+/** 1-based rank of the node the last zslFirstInRange / zslLastInRange returned (0 if none). */
+let rangeRank = 0;
+export function zslRangeRank(): number {
+  return rangeRank;
+}
+
 /** First node inside the range, or 0. */
 export function zslFirstInRange(h: Heap, zs: number, r: ScoreRange | LexRange): number {
+  rangeRank = 0;
   if (!inRange(h, zs, r)) return 0;
   const w = zs >>> 2;
   let p = h.u32[w];
+  let rank = 0;
   for (let i = h.u32[w + 3] - 1; i >= 0; i--) {
     for (;;) {
       const f = fwd(h, p, i);
       if (f === 0 || gteMinNode(h, r, f)) break;
+      rank += span(h, p, i);
       p = f;
     }
   }
   p = fwd(h, p, 0);
   if (p === 0 || !lteMaxNode(h, r, p)) return 0;
+  rangeRank = rank + 1;
   return p;
 }
 
 /** Last node inside the range, or 0. */
 export function zslLastInRange(h: Heap, zs: number, r: ScoreRange | LexRange): number {
+  rangeRank = 0;
   if (!inRange(h, zs, r)) return 0;
   const w = zs >>> 2;
   let p = h.u32[w];
+  let rank = 0;
   for (let i = h.u32[w + 3] - 1; i >= 0; i--) {
     for (;;) {
       const f = fwd(h, p, i);
       if (f === 0 || !lteMaxNode(h, r, f)) break;
+      rank += span(h, p, i);
       p = f;
     }
   }
   if (p === h.u32[w] || !gteMinNode(h, r, p)) return 0;
+  rangeRank = rank;
   return p;
 }
 

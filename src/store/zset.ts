@@ -12,7 +12,7 @@ import {
 } from './listpack';
 import {
   zslCreate, zslFree, zslLength, zslInsert, zslFind, zslDelete, zslUpdateScore, zslGetRank, zslByRank,
-  zslFirst, zslTail, zslFirstInRange, zslLastInRange, zslCopy, zslCheck, zslScan,
+  zslFirst, zslTail, zslFirstInRange, zslLastInRange, zslRangeRank, zslCopy, zslCheck, zslScan,
   nodeScore, nodeNext, nodePrev, nodeMember, nodeMemberLen, cmpBytes, ScoreRange, LexRange,
 } from './skiplist';
 import { formatDouble } from '../protocol/writer';
@@ -415,6 +415,8 @@ export class ZIter {
   off = 0;
   len = 0;
   score = 0;
+  /** Skiplist encoding: 1-based rank of the element firstInRange / lastInRange found (0: none). */
+  rank = 0;
   private readonly val = new LpVal();
   private readonly digits = new Uint8Array(24);
 
@@ -522,6 +524,7 @@ export class ZIter {
   firstInRange(r: ScoreRange | LexRange): boolean {
     if (this.enc !== E_LISTPACK) {
       this.p = zslFirstInRange(this.h, this.obj, r);
+      this.rank = zslRangeRank();
       return this.p !== 0;
     }
     this.p = 0;
@@ -541,6 +544,7 @@ export class ZIter {
   lastInRange(r: ScoreRange | LexRange): boolean {
     if (this.enc !== E_LISTPACK) {
       this.p = zslLastInRange(this.h, this.obj, r);
+      this.rank = zslRangeRank();
       return this.p !== 0;
     }
     this.p = 0;
