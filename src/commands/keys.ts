@@ -54,7 +54,8 @@ function del(c: Client, argv: Buffer[]): void {
 
 function exists(c: Client, argv: Buffer[]): void {
   let n = 0;
-  for (let i = 1; i < argv.length; i++) if (c.store.findRead(c.db, argv[i]) !== 0) n++;
+  // LOOKUP_NOTOUCH, as Redis: EXISTS does not change a key's idle time.
+  for (let i = 1; i < argv.length; i++) if (c.store.findReadNoTouch(c.db, argv[i]) !== 0) n++;
   c.w.int(n);
 }
 
@@ -441,7 +442,8 @@ const EX_NX = 1;
 const EX_XX = 2;
 const EX_GT = 4;
 const EX_LT = 8;
-const LL_MAX_DIV_1000 = 9223372036854775;
+/** LLONG_MAX / 1000 (and -LLONG_MIN / 1000 truncated): exact only as a BigInt, beyond 2^53. */
+const LL_MAX_DIV_1000 = 9223372036854775n;
 
 /**
  * expireGenericCommand: basetime 0 (EXPIREAT, PEXPIREAT) or now; seconds or milliseconds.
@@ -472,7 +474,7 @@ function expireGeneric(c: Client, argv: Buffer[], relative: boolean, seconds: bo
     // Exact 64-bit overflow checks, as Redis does them.
     let w = BigInt(v);
     if (seconds) {
-      if (w > BigInt(LL_MAX_DIV_1000) || w < -BigInt(LL_MAX_DIV_1000)) return c.w.error(`ERR invalid expire time in '${name}' command`);
+      if (w > LL_MAX_DIV_1000 || w < -LL_MAX_DIV_1000) return c.w.error(`ERR invalid expire time in '${name}' command`);
       w *= 1000n;
     }
     const b = BigInt(base);

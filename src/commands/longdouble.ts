@@ -69,10 +69,9 @@ export function parseLongDouble(b: Uint8Array): LongDouble | null {
   if (b.length === 0 || b.length >= 5 * 1024) return null;
   const c0 = b[0];
   if (c0 === 32 || (c0 >= 9 && c0 <= 13)) return null;
-  let str = Buffer.from(b.buffer, b.byteOffset, b.length).latin1Slice(0, b.length);
-  const nul = str.indexOf('\0');
-  if (nul >= 0) str = str.slice(0, nul); // strtold stops at the NUL, which ends the C string
-  if (str.length === 0) return { neg: false, m: 0n, e: 0, inf: false };
+  const str = Buffer.from(b.buffer, b.byteOffset, b.length).latin1Slice(0, b.length);
+  // strtold stops at a NUL, short of the length: string2ld rejects that (eptr-buf != slen).
+  if (str.indexOf('\0') >= 0) return null;
   let m = RE_INF.exec(str);
   if (m !== null) return { neg: m[1] === '-', m: 0n, e: 0, inf: true };
   m = RE_HEX.exec(str);

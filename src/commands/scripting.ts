@@ -27,7 +27,7 @@ function notBusy(c: Client): void {
 }
 
 function functionFlush(c: Client, argv: Buffer[]): void {
-  if (argv.length > 3) return c.w.error("ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.");
+  if (argv.length > 3) return c.w.error(`ERR unknown subcommand or wrong number of arguments for '${argv[1].toString()}'. Try FUNCTION HELP.`);
   if (!flushMode(argv)) return c.w.error('ERR FUNCTION FLUSH only supports SYNC|ASYNC option');
   c.store.dirty++;
   c.w.ok();

@@ -498,6 +498,9 @@ function getbit(c: Client, argv: Buffer[]): void {
  * lookupStringForBitCommand: the key as a raw string at least `bytes` long (zero padded),
  * created if missing; TTL kept. Returns the entry, or 0 after replying WRONGTYPE.
  */
+/** Set by stringForBits: the key was created or grown (Redis's `dirty` of lookupStringForBitCommand). */
+let bitsGrown = false;
+
 function stringForBits(c: Client, key: Buffer, bytes: number): number {
   const s = c.store;
   const e = s.find(c.db, key);
@@ -508,7 +511,15 @@ function stringForBits(c: Client, key: Buffer, bytes: number): number {
       return 0;
     }
     old = s.strLen(e);
+    if (old >= bytes) {
+      // Unshared in place (raw encoding), not yet a change: the caller counts one only when a
+      // bit really changes, so WATCH and the dirty counter see no-op writes as Redis does.
+      bitsGrown = false;
+      s.setEncoding(e, E_RAW);
+      return e;
+    }
   }
+  bitsGrown = true;
   const len = Math.max(old, bytes);
   const ne = s.writeString(c.db, key, len, E_RAW, 0, true, true);
   if (len > old) {
@@ -533,6 +544,7 @@ function setbit(c: Client, argv: Buffer[]): void {
   const prev = (s.u8[at] >> shift) & 1;
   if (on === 1) s.u8[at] |= 1 << shift;
   else s.u8[at] &= ~(1 << shift) & 0xff;
+  if (!bitsGrown && prev !== on) s.touch(c.db, argv[1]);
   c.w.int(prev);
 }
 
@@ -867,6 +879,7 @@ function bitfieldGeneric(c: Client, argv: Buffer[], ro: boolean): void {
   const u8 = s.u8;
   const p = e === 0 ? 0 : s.strOffset(e);
   const len = e === 0 ? 0 : s.strLen(e);
+  let changes = 0;
   for (const o of ops) {
     const raw = readBits(u8, p, len, o.offset, o.bits);
     if (o.op === OP_GET) {
@@ -909,6 +922,15 @@ function bitfieldGeneric(c: Client, argv: Buffer[], ro: boolean): void {
     }
     replyBig(c, o.sign ? retval : BigInt.asIntN(64, retval));
     writeBits(u8, p, o.offset, o.bits, newval);
+    if (bitsGrown || BigInt.asUintN(o.bits, newval) !== raw) changes++;
+  }
+  // Redis adds one dirty per changing op (every op on a created or grown key); a grown key was
+  // already counted once when it was written.
+  if (readonly) return;
+  if (bitsGrown) s.dirty += changes - 1;
+  else if (changes > 0) {
+    s.touch(c.db, argv[1]);
+    s.dirty += changes - 1;
   }
 }
 

@@ -3,7 +3,7 @@
 // ascending order, so the whole transaction is atomic across the keyspace and WATCH versions are
 // checked under the same locks that writers take.
 import type { CommandSpec } from './types';
-import type { Client } from '../server/client';
+import type { Client, WatchedKey } from '../server/client';
 import { def } from './def';
 import { commandKeys } from './table';
 import { S_WATCHING } from '../server/context';
@@ -53,9 +53,32 @@ function watch(c: Client, argv: Buffer[]): void {
   for (let i = 1; i < argv.length; i++) {
     const key = argv[i];
     if (c.watched.some((w) => w.db === c.db && w.key.equals(key))) continue;
-    c.watched.push({ db: c.db, key: Buffer.from(key), version: s.version(c.db, key), expiredAt: s.peek(c.db, key) !== 0 ? 1 : 0 });
+    const counters = new Uint32Array(s.dbs);
+    for (let p = 0; p < s.dbs; p++) counters[p] = s.bucketCounter(p, key);
+    const state = s.peek(c.db, key) !== 0 ? 1 : s.isStale(c.db, key) ? 2 : 0;
+    c.watched.push({ db: c.db, key: Buffer.from(key), version: s.version(c.db, key), expiredAt: state, phys: s.physOf(c.db), counters });
   }
   c.w.ok();
+}
+
+/**
+ * Did a WATCHed key change logically (multi.c's touchWatchedKey / isWatchedKeyExpired)? A key
+ * live at WATCH is changed by any touch, and by expiring. A key absent or stale at WATCH (an
+ * expired key counts as absent) is changed only by real writes: not by FLUSHDB or SWAPDB leaving
+ * it non-live, nor by the lazy or active deletion of the stale entry (one bump of its bucket).
+ */
+function watchedKeyChanged(s: Client['store'], w: WatchedKey): boolean {
+  const liveNow = s.peek(w.db, w.key) !== 0;
+  if (s.version(w.db, w.key) === w.version) return w.expiredAt === 1 && !liveNow;
+  if (w.expiredAt === 1 || liveNow || w.counters === undefined || w.phys === undefined) return true;
+  const p0 = w.phys;
+  const p1 = s.physOf(w.db);
+  let bumps = (s.bucketCounter(p0, w.key) - w.counters[p0]) >>> 0;
+  if (p1 !== p0) bumps += (s.bucketCounter(p1, w.key) - w.counters[p1]) >>> 0;
+  if (bumps === 0) return false;
+  // One bump with the entry gone: the deletion of an entry that was stale when watched, or
+  // that SWAPDB brought in stale. Redis clears its expired flag: no logical change.
+  return !(bumps === 1 && (w.expiredAt === 2 || p1 !== p0) && !s.isStale(w.db, w.key));
 }
 
 function unwatch(c: Client): void {
@@ -98,7 +121,7 @@ function exec(c: Client): void {
     s.now = Date.now();
     let dirty = false;
     for (const w of c.watched) {
-      if (s.version(w.db, w.key) !== w.version || (w.expiredAt === 1 && s.peek(w.db, w.key) === 0)) {
+      if (watchedKeyChanged(s, w)) {
         dirty = true;
         break;
       }

@@ -15,10 +15,14 @@ let slotScratch = new Int32Array(4096);
 
 // Commands a client may send while MULTI is open that are executed at once, not queued.
 const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+// Commands whose replies are pub/sub pushes, written even under CLIENT REPLY OFF/SKIP.
+const PUSH_REPLIES = new Set(['subscribe', 'ssubscribe', 'psubscribe', 'unsubscribe', 'sunsubscribe', 'punsubscribe']);
 // Commands allowed in RESP2 subscribed mode.
 const PUBSUB_OK = new Set(['subscribe', 'ssubscribe', 'unsubscribe', 'sunsubscribe', 'psubscribe', 'punsubscribe', 'ping', 'quit', 'reset']);
 
-export interface WatchedKey { db: number; key: Buffer; version: number; expiredAt: number }
+/** expiredAt: 1 the key was live at WATCH, 2 present but already expired (stale), 0 absent.
+ *  counters: the key's bucket write counters in every physical db at WATCH (see EXEC). */
+export interface WatchedKey { db: number; key: Buffer; version: number; expiredAt: number; phys?: number; counters?: Uint32Array }
 
 export class Client {
   readonly id: number;
@@ -126,7 +130,9 @@ export class Client {
     if (before === 2) this.replyMode = 3;
     const mark = this.w.mark();
     this.execute(argv);
-    if (this.replyMode !== 0) this.w.rewind(mark);
+    // (Un)subscribe confirmations are pushes (Redis's CLIENT_PUSHING): they bypass REPLY OFF/SKIP.
+    const pushing = !this.inMulti && this.w.byteAt(mark) !== 0x2d && PUSH_REPLIES.has(lookupCommand(argv[0])?.name ?? '');
+    if (this.replyMode !== 0 && !pushing) this.w.rewind(mark);
     if (this.replyMode === 3) this.replyMode = 0;
   }
 
@@ -144,7 +150,9 @@ export class Client {
     }
     if (closing) {
       this.closed = true;
-      this.socket.end();
+      // Close both ways once the reply is out (Redis's close()): a peer that keeps writing
+      // (protocol desync) gets a reset instead of a half-open socket that swallows its input.
+      this.socket.destroySoon();
     }
   }
 

@@ -658,6 +658,26 @@ export class Store {
     return (Atomics.load(this.u32, this.L.versions + ((h ^ Math.imul(p + 1, 0x9e3779b1)) & ((1 << VERSION_BITS) - 1))) + Atomics.load(this.u32, this.L.epochs + p) * 0x10001 + p * 7919) >>> 0;
   }
 
+  /** The physical db behind a logical one (SWAPDB exchanges them). */
+  physOf(db: number): number {
+    return this.phys(db);
+  }
+
+  /** WATCH: the write counter of the key's version bucket in physical db p (no epoch). */
+  bucketCounter(p: number, key: Uint8Array): number {
+    return Atomics.load(this.u32, this.L.versions + ((fnv(key) ^ Math.imul(p + 1, 0x9e3779b1)) & ((1 << VERSION_BITS) - 1)));
+  }
+
+  /** A key still in its table though its TTL has passed (Redis's keyIsExpired): no side effects. */
+  isStale(db: number, key: Uint8Array): boolean {
+    const t = this.table(db, this.slotOf(key), false);
+    if (t === 0) return false;
+    const e = this.locate(t, key, fnv(key));
+    if (e === 0) return false;
+    const exp = this.f64[(e >>> 3) + 1];
+    return exp !== 0 && exp <= this.now;
+  }
+
   /** Mark a key modified (WATCH) when a type module changed it in place. */
   touch(db: number, key: Uint8Array): void {
     this.dirty++;
