@@ -6,14 +6,20 @@
 // Node layout (8-aligned, bytes from the node offset):
 //   0 score f64 | 8 hnext u32 | 12 hash u32 | 16 backward u32 | 20 member length u32 | 24 level u32
 //   28 + 8*i: level i forward u32, span u32 | 28 + 8*level: member bytes
-// Zset object (32 bytes): 0 header node | 4 tail | 8 length | 12 level | 16 buckets | 20 mask
+// Zset object (40 bytes): 0 header node | 4 tail | 8 length | 12 level | 16 buckets | 20 mask
+//   | 24 new buckets (0 unless rehashing) | 28 new mask | 32 rehash index | 36 spare
+// The member hash resizes incrementally, as Redis's dict: while rehashing, every insert and delete
+// moves a few buckets from the old table to the new one, and lookups check both, so no single
+// command pays for moving a million entries.
 
 import type { Heap } from './heap';
 
 export const ZSKIPLIST_MAXLEVEL = 32;
 const ZSKIPLIST_P = 0.25;
 const NODE_HDR = 28;
-const OBJ_BYTES = 32;
+const OBJ_BYTES = 40;
+/** Buckets moved per insert/delete while rehashing (each may skip up to 10 empty ones). */
+const REHASH_STEPS = 4;
 
 // Scratch for insert/delete paths (one thread runs one command at a time).
 const update = new Uint32Array(ZSKIPLIST_MAXLEVEL);
@@ -126,6 +132,7 @@ export function zslFree(h: Heap, zs: number): void {
   }
   h.free(hdr, nodeBytes(ZSKIPLIST_MAXLEVEL, 0));
   h.free(h.u32[w + 4], (h.u32[w + 5] + 1) * 4);
+  if (h.u32[w + 6] !== 0) h.free(h.u32[w + 6], (h.u32[w + 7] + 1) * 4);
   h.free(zs, OBJ_BYTES);
 }
 
@@ -145,76 +152,114 @@ export function zslFind(h: Heap, zs: number, m: Uint8Array, mo: number, ml: numb
   const w = zs >>> 2;
   const hv = memberHash(m, mo, ml);
   const u32 = h.u32;
-  let n = u32[(h.u32[w + 4] >>> 2) + (hv & u32[w + 5])];
   const u8 = h.u8;
-  while (n !== 0) {
-    if (u32[(n + 12) >>> 2] === hv && u32[(n + 20) >>> 2] === ml) {
-      const at = nodeMember(h, n);
-      let i = 0;
-      while (i < ml && u8[at + i] === m[mo + i]) i++;
-      if (i === ml) return n;
+  for (let t = 4; ; t = 6) {
+    let n = u32[(u32[w + t] >>> 2) + (hv & u32[w + t + 1])];
+    while (n !== 0) {
+      if (u32[(n + 12) >>> 2] === hv && u32[(n + 20) >>> 2] === ml) {
+        const at = nodeMember(h, n);
+        let i = 0;
+        while (i < ml && u8[at + i] === m[mo + i]) i++;
+        if (i === ml) return n;
+      }
+      n = u32[(n + 8) >>> 2];
     }
-    n = u32[(n + 8) >>> 2];
+    if (t === 6 || u32[w + 6] === 0) return 0;
   }
-  return 0;
 }
 
-function rehash(h: Heap, zs: number, size: number): void {
+/** Start moving the member hash to a table of `size` buckets (not while a rehash runs). */
+function startRehash(h: Heap, zs: number, size: number): void {
+  const w = zs >>> 2;
+  const nb = h.calloc(size * 4);
+  const u32 = h.u32;
+  u32[w + 6] = nb;
+  u32[w + 7] = size - 1;
+  u32[w + 8] = 0;
+}
+
+/** Move up to n buckets (visiting at most n*10 empty ones) to the new table. */
+function rehashStep(h: Heap, zs: number, n: number): void {
   const w = zs >>> 2;
   const u32 = h.u32;
-  const oldB = u32[w + 4];
-  const oldMask = u32[w + 5];
-  const nb = h.calloc(size * 4);
-  const mask = size - 1;
-  for (let i = 0; i <= oldMask; i++) {
-    let n = u32[(oldB >>> 2) + i];
-    while (n !== 0) {
-      const next = u32[(n + 8) >>> 2];
-      const cell = (nb >>> 2) + (u32[(n + 12) >>> 2] & mask);
-      u32[(n + 8) >>> 2] = u32[cell];
-      u32[cell] = n;
-      n = next;
+  if (u32[w + 6] === 0) return;
+  let idx = u32[w + 8];
+  const b0 = u32[w + 4] >>> 2;
+  const mask0 = u32[w + 5];
+  const b1 = u32[w + 6] >>> 2;
+  const mask1 = u32[w + 7];
+  let empty = n * 10;
+  while (n > 0 && idx <= mask0) {
+    let e = u32[b0 + idx];
+    if (e === 0) {
+      idx++;
+      if (--empty === 0) break;
+      continue;
     }
+    while (e !== 0) {
+      const next = u32[(e + 8) >>> 2];
+      const cell = b1 + (u32[(e + 12) >>> 2] & mask1);
+      u32[(e + 8) >>> 2] = u32[cell];
+      u32[cell] = e;
+      e = next;
+    }
+    u32[b0 + idx] = 0;
+    idx++;
+    n--;
   }
-  h.free(oldB, (oldMask + 1) * 4);
-  u32[w + 4] = nb;
-  u32[w + 5] = mask;
+  if (idx > mask0) {
+    h.free(u32[w + 4], (mask0 + 1) * 4);
+    u32[w + 4] = u32[w + 6];
+    u32[w + 5] = mask1;
+    u32[w + 6] = 0;
+    u32[w + 7] = 0;
+    u32[w + 8] = 0;
+  } else {
+    u32[w + 8] = idx;
+  }
 }
 
 function hashAdd(h: Heap, zs: number, n: number): void {
   const w = zs >>> 2;
   const u32 = h.u32;
-  const cell = (u32[w + 4] >>> 2) + (u32[(n + 12) >>> 2] & u32[w + 5]);
+  rehashStep(h, zs, REHASH_STEPS);
+  const t = u32[w + 6] !== 0 ? 6 : 4;
+  const cell = (u32[w + t] >>> 2) + (u32[(n + 12) >>> 2] & u32[w + t + 1]);
   u32[(n + 8) >>> 2] = u32[cell];
   u32[cell] = n;
   // length is counted by the skiplist; grow at load factor 1.
-  if (u32[w + 2] > u32[w + 5] + 1) rehash(h, zs, (u32[w + 5] + 1) * 2);
+  if (t === 4 && u32[w + 2] > u32[w + 5] + 1) startRehash(h, zs, (u32[w + 5] + 1) * 2);
 }
 
 function hashRemove(h: Heap, zs: number, n: number): void {
   const w = zs >>> 2;
   const u32 = h.u32;
-  let link = (u32[w + 4] >>> 2) + (u32[(n + 12) >>> 2] & u32[w + 5]);
-  let p = u32[link];
-  while (p !== 0) {
-    if (p === n) {
-      u32[link] = u32[(n + 8) >>> 2];
-      return;
+  rehashStep(h, zs, REHASH_STEPS);
+  for (let t = 4; ; t = 6) {
+    let link = (u32[w + t] >>> 2) + (u32[(n + 12) >>> 2] & u32[w + t + 1]);
+    let p = u32[link];
+    while (p !== 0) {
+      if (p === n) {
+        u32[link] = u32[(n + 8) >>> 2];
+        return;
+      }
+      link = (p + 8) >>> 2;
+      p = u32[link];
     }
-    link = (p + 8) >>> 2;
-    p = u32[link];
+    if (t === 6 || u32[w + 6] === 0) break;
   }
   throw new Error('skiplist: node missing from its hash table');
 }
 
 function maybeShrink(h: Heap, zs: number): void {
   const w = zs >>> 2;
+  if (h.u32[w + 6] !== 0) return;
   const size = h.u32[w + 5] + 1;
   const used = h.u32[w + 2];
   if (size > 16 && used * 8 < size) {
     let ns = 4;
     while (ns < used) ns *= 2;
-    rehash(h, zs, ns);
+    startRehash(h, zs, ns);
   }
 }
 
@@ -515,16 +560,38 @@ function rev32(v: number): number {
 export function zslScan(h: Heap, zs: number, cursor: number, out: number[]): number {
   const w = zs >>> 2;
   const u32 = h.u32;
-  const mask = u32[w + 5];
-  let n = u32[(u32[w + 4] >>> 2) + ((cursor >>> 0) & mask)];
-  while (n !== 0) {
-    out.push(n);
-    n = u32[(n + 8) >>> 2];
+  let v = cursor >>> 0;
+  if (u32[w + 6] === 0) {
+    const mask = u32[w + 5];
+    scanBucket(u32, u32[w + 4], v & mask, out);
+    v = (v | ~mask) >>> 0;
+    v = rev32(v);
+    v = (v + 1) >>> 0;
+    return rev32(v);
   }
-  let v = (cursor | ~mask) >>> 0;
-  v = rev32(v);
-  v = (v + 1) >>> 0;
-  return rev32(v);
+  // Rehashing (dictScan): the smaller table's bucket, then every bucket of the larger table that
+  // it expands to.
+  let t0 = 4;
+  let t1 = 6;
+  if (u32[w + 5] > u32[w + 7]) {
+    t0 = 6;
+    t1 = 4;
+  }
+  const m0 = u32[w + t0 + 1];
+  const m1 = u32[w + t1 + 1];
+  scanBucket(u32, u32[w + t0], v & m0, out);
+  do {
+    scanBucket(u32, u32[w + t1], v & m1, out);
+    v = (v | ~m1) >>> 0;
+    v = rev32(v);
+    v = (v + 1) >>> 0;
+    v = rev32(v);
+  } while ((v & (m0 ^ m1)) !== 0);
+  return v;
+}
+
+function scanBucket(u32: Uint32Array, buckets: number, b: number, out: number[]): void {
+  for (let n = u32[(buckets >>> 2) + b]; n !== 0; n = u32[(n + 8) >>> 2]) out.push(n);
 }
 
 // ---- copy and check ------------------------------------------------------------------------
@@ -582,13 +649,18 @@ export function zslCheck(h: Heap, zs: number, problems: string[]): void {
       p = f;
     }
   }
-  // Hash table holds exactly the nodes.
-  const mask = u32[w + 5];
+  // Hash tables hold exactly the nodes (buckets below the rehash index already moved).
   let hcount = 0;
-  for (let b = 0; b <= mask; b++) {
-    for (let n = u32[(u32[w + 4] >>> 2) + b]; n !== 0; n = u32[(n + 8) >>> 2]) {
-      if ((u32[(n + 12) >>> 2] & mask) !== b) problems.push('zset skiplist: hash entry in the wrong bucket');
-      if (++hcount > length + 1) break;
+  const rehashing = u32[w + 6] !== 0;
+  for (let t = 4; t <= (rehashing ? 6 : 4); t += 2) {
+    const mask = u32[w + t + 1];
+    for (let b = 0; b <= mask; b++) {
+      const first = u32[(u32[w + t] >>> 2) + b];
+      if (t === 4 && rehashing && b < u32[w + 8] && first !== 0) problems.push('zset skiplist: bucket left behind by the rehash');
+      for (let n = first; n !== 0; n = u32[(n + 8) >>> 2]) {
+        if ((u32[(n + 12) >>> 2] & mask) !== b) problems.push('zset skiplist: hash entry in the wrong bucket');
+        if (++hcount > length + 1) break;
+      }
     }
   }
   if (hcount !== length) problems.push(`zset skiplist: hash holds ${hcount} entries, length ${length}`);
