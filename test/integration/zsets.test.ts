@@ -533,6 +533,49 @@ describe('ZRANDMEMBER and ZSCAN', () => {
   });
 });
 
+describe('member hash resizing', () => {
+  it('lookups, ranks and complete ZSCANs while the skiplist hash grows and shrinks incrementally', async () => {
+    const r = await d.each(async (c) => {
+      const out: unknown[] = [];
+      const scanAll = async () => {
+        const seen = new Set<string>();
+        let cursor = '0';
+        let step = 0;
+        do {
+          const rep = (await c.call('ZSCAN', 'h', cursor, 'COUNT', '50')) as { v: { v: Buffer | { v: Buffer }[] }[] };
+          cursor = (rep.v[0].v as Buffer).toString();
+          const items = rep.v[1].v as { v: Buffer }[];
+          for (let i = 0; i < items.length; i += 2) seen.add(items[i].v.toString());
+          // writes between scan steps move the rehash along (the members scanned stay present)
+          if (step++ % 3 === 0) await c.call('ZADD', 'h', '1', `tmp${step}`);
+          await c.call('ZREM', 'h', `tmp${step}`);
+        } while (cursor !== '0');
+        return seen;
+      };
+      for (let round = 0; round < 6; round++) {
+        const add = ['ZADD', 'h'];
+        for (let i = 0; i < 700; i++) add.push(String((round * 700 + i) % 997), `m${round * 700 + i}`);
+        await c.call(...add);
+        const all = ((await c.call('ZRANGE', 'h', '0', '-1')) as { v: { v: Buffer }[] }).v.map((x) => x.v.toString());
+        const seen = await scanAll();
+        out.push(all.length, all.every((m) => seen.has(m)));
+        out.push(await c.call('ZSCORE', 'h', `m${round * 350}`), await c.call('ZRANK', 'h', `m${round * 350}`));
+      }
+      for (let round = 0; round < 6; round++) {
+        const rem = ['ZREM', 'h'];
+        for (let i = 0; i < 650; i++) rem.push(`m${round * 700 + i}`);
+        out.push(await c.call(...rem));
+        const all = ((await c.call('ZRANGE', 'h', '0', '-1')) as { v: { v: Buffer }[] }).v.map((x) => x.v.toString());
+        const seen = await scanAll();
+        out.push(all.length, all.every((m) => seen.has(m)), await c.call('ZRANK', 'h', `m${round * 700 + 680}`));
+      }
+      return out;
+    });
+    expect(r.shardis).toEqual(r.redis);
+    await d.shardis.check();
+  });
+});
+
 describe('blocking pops', () => {
   it('immediate replies and errors', () =>
     same(`
