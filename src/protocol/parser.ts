@@ -18,6 +18,7 @@ export interface ParserLimits {
 export class RequestParser {
   private rest: Buffer | null = null;
   private argv: Buffer[] = [];
+  private argc = 0;
   private need = 0;          // args still expected in the current multibulk (0: none started)
   private bulkLen = -1;      // length of the bulk being read, -1 when expecting its header
   private big: Buffer | null = null;
@@ -44,7 +45,7 @@ export class RequestParser {
         this.pendingBytes = this.bigFill;
         return;
       }
-      this.argv.push(this.big.subarray(0, this.bulkLen));
+      this.argv[this.argc++] = this.big.subarray(0, this.bulkLen);
       this.big = null;
       this.bulkLen = -1;
       this.need--;
@@ -74,6 +75,9 @@ export class RequestParser {
           p = eol + 1;
           if (count <= 0) continue;
           this.need = count;
+          // Sized once from the header: no growth while the arguments arrive.
+          this.argv = count <= 1024 ? new Array<Buffer>(count) : [];
+          this.argc = 0;
           this.bulkLen = -1;
           this.inlineCmd = false;
           continue;
@@ -111,7 +115,7 @@ export class RequestParser {
       }
       const len = this.bulkLen;
       if (n - p >= len + 2) {
-        this.argv.push(buf.subarray(p, p + len));
+        this.argv[this.argc++] = buf.subarray(p, p + len);
         p += len + 2;
         this.bulkLen = -1;
         if (--this.need === 0) {

@@ -8,6 +8,7 @@ import type { CommandSpec } from '../commands/types';
 import { lookupCommand, resolveSubcommand, commandKeys, statBase } from '../commands/table';
 import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS } from './context';
 import { log } from './log';
+import { monoNow, wallMs } from './clock';
 import { unwatchAll } from '../commands/transactions';
 import { slowlogState, slowlogPush } from './services';
 
@@ -260,8 +261,8 @@ export class Client {
   /** Run one command with its slot locks held; replies go to the writer. */
   call(spec: CommandSpec, argv: Buffer[]): void {
     const store = this.store;
-    const t0 = performance.now();
-    store.now = Date.now();
+    const t0 = monoNow();
+    store.now = wallMs(t0);
     const mark = this.w.mark();
     const mode = spec.lockFor !== undefined ? spec.lockFor(argv) : spec.lock ?? 'keys';
     let nslots = 0;
@@ -289,7 +290,7 @@ export class Client {
         store.unlockAll();
       }
     }
-    const us = (performance.now() - t0) * 1000;
+    const us = (monoNow() - t0) * 1000;
     if (us >= slowlogState.threshold && !spec.flags.includes('skip_slowlog')) slowlogPush(this, argv, us);
     const base = statBase(this.srv.threadId, spec);
     const f = store.f64;

@@ -122,21 +122,26 @@ export async function main(argv: string[]): Promise<void> {
   let cursor = 0;
   const hz = Math.max(1, Math.min(500, config.num('hz')));
   const cron = setInterval(() => {
-    const budgetEnd = Date.now() + 25 / hz * 10 * 0.1 + 2;
-    let scanned = 0;
-    if (Atomics.load(store.i32, layout.misc + M_NO_ACTIVE_EXPIRE) !== 0) scanned = NSLOTS;
-    while (scanned < NSLOTS && Date.now() < budgetEnd) {
-      const slot = cursor;
-      cursor = (cursor + 1) % NSLOTS;
-      scanned++;
-      if (!store.slotHasVolatile(slot)) continue;
-      store.withSlot(slot, () => {
-        store.now = Date.now();
-        store.expireSlot(slot, 200);
-      });
-    }
     heap.publishUsed();
     // The main thread is stats slot 0: INFO sums its expirations with the workers'.
+    store.f64[layout.stats + S_EXPIRED] = store.expiredKeys;
+    if (Atomics.load(store.i32, layout.misc + M_NO_ACTIVE_EXPIRE) !== 0) return;
+    let volatile = 0;
+    for (let db = 0; db < dbs; db++) volatile += store.volatileCount(db);
+    if (volatile === 0) return;
+    // Like Redis's slow cycle: at most 25% of a tick; the clock is read every 256 slots only.
+    const budgetEnd = Date.now() + Math.max(1, 250 / hz);
+    for (let scanned = 0; scanned < NSLOTS; scanned++) {
+      const slot = cursor;
+      cursor = (cursor + 1) & (NSLOTS - 1);
+      if (store.slotHasVolatile(slot)) {
+        store.withSlot(slot, () => {
+          store.now = Date.now();
+          store.expireSlot(slot, 200);
+        });
+      }
+      if ((scanned & 255) === 255 && Date.now() >= budgetEnd) break;
+    }
     store.f64[layout.stats + S_EXPIRED] = store.expiredKeys;
   }, 1000 / hz);
 
