@@ -1,7 +1,9 @@
 // CRC16-CCITT (XMODEM) as Redis Cluster uses it: slot = crc16(key or its {hashtag}) mod 16384.
 export const NSLOTS = 16384;
 
-const TABLE = new Uint16Array(256);
+/** The CRC16 byte table (the keyspace fuses it with its hash pass). */
+export const CRC16_TABLE = new Uint16Array(256);
+const TABLE = CRC16_TABLE;
 for (let i = 0; i < 256; i++) {
   let c = i << 8;
   for (let j = 0; j < 8; j++) c = c & 0x8000 ? ((c << 1) ^ 0x1021) & 0xffff : (c << 1) & 0xffff;

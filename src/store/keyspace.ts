@@ -9,7 +9,7 @@
 // Table header (32 bytes): t0 buckets, t0 mask, t0 used, t1 buckets, t1 mask, t1 used, rehashIdx, volatile count.
 
 import { Heap, classOf, classSize, HEAP_DATA_START, lockWord, unlockWord } from './heap';
-import { keySlot, NSLOTS } from './crc16';
+import { keySlot, NSLOTS, CRC16_TABLE } from './crc16';
 
 export const T_STRING = 0;
 export const T_LIST = 1;
@@ -89,9 +89,7 @@ export function createLayout(sab: SharedArrayBuffer, dbs: number): Layout {
 }
 void HEAP_DATA_START;
 
-function fnv(key: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key[i], 0x01000193);
+function fmix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -148,6 +146,7 @@ export class Store {
   private foundTb = 0;
   private memoKey: Uint8Array | null = null;
   private memoSlot = 0;
+  private memoHash = 0;
 
   constructor(heap: Heap, layout: Layout) {
     this.heap = heap;
@@ -162,11 +161,31 @@ export class Store {
   // ---- slots and locks ----------------------------------------------------------------
 
   slotOf(key: Uint8Array): number {
-    if (key === this.memoKey) return this.memoSlot;
-    const s = keySlot(key);
+    if (key !== this.memoKey) this.memoize(key);
+    return this.memoSlot;
+  }
+
+  /** The table hash of a key (memoized with its slot: a command looks its key up several times). */
+  private hashOf(key: Uint8Array): number {
+    if (key !== this.memoKey) this.memoize(key);
+    return this.memoHash;
+  }
+
+  // One pass over the key computes both the CRC16 slot and the table hash. Keys are argument
+  // buffers, never rewritten while a command runs, so identity is a safe memo key.
+  private memoize(key: Uint8Array): void {
+    let crc = 0;
+    let h = 0x811c9dc5;
+    let brace = false;
+    for (let i = 0; i < key.length; i++) {
+      const b = key[i];
+      crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >>> 8) ^ b) & 0xff];
+      h = Math.imul(h ^ b, 0x01000193);
+      if (b === 0x7b) brace = true;
+    }
     this.memoKey = key;
-    this.memoSlot = s;
-    return s;
+    this.memoSlot = brace ? keySlot(key) : crc & (NSLOTS - 1);
+    this.memoHash = fmix(h);
   }
 
   lockSlot(slot: number): void {
@@ -308,7 +327,7 @@ export class Store {
   find(db: number, key: Uint8Array): number {
     const t = this.table(db, this.slotOf(key), false);
     if (t === 0) return 0;
-    const h = fnv(key);
+    const h = this.hashOf(key);
     const e = this.locate(t, key, h);
     if (e === 0) return 0;
     const exp = this.f64[(e >>> 3) + 1];
@@ -337,7 +356,7 @@ export class Store {
   peek(db: number, key: Uint8Array): number {
     const t = this.table(db, this.slotOf(key), false);
     if (t === 0) return 0;
-    const e = this.locate(t, key, fnv(key));
+    const e = this.locate(t, key, this.hashOf(key));
     if (e === 0) return 0;
     const exp = this.f64[(e >>> 3) + 1];
     return exp !== 0 && exp <= this.now ? 0 : e;
@@ -407,7 +426,7 @@ export class Store {
   /** Create a new key (it must not exist). Returns the entry with vallen bytes of room. */
   private insert(db: number, key: Uint8Array, type: number, enc: number, vallen: number, room: number): number {
     const t = this.table(db, this.slotOf(key), true);
-    const h = fnv(key);
+    const h = this.hashOf(key);
     return this.insertAt(db, t, key, h, type, enc, vallen, room);
   }
 
@@ -480,7 +499,7 @@ export class Store {
   delete(db: number, key: Uint8Array): boolean {
     const t = this.table(db, this.slotOf(key), false);
     if (t === 0) return false;
-    const h = fnv(key);
+    const h = this.hashOf(key);
     const e = this.locate(t, key, h);
     if (e === 0) return false;
     const exp = this.f64[(e >>> 3) + 1];
@@ -520,7 +539,7 @@ export class Store {
   writeString(db: number, key: Uint8Array, len: number, enc: number, expireAt: number, keepTtl: boolean, preserve: boolean): number {
     const slot = this.slotOf(key);
     const t = this.table(db, slot, true);
-    const h = fnv(key);
+    const h = this.hashOf(key);
     let e = this.locate(t, key, h);
     this.dirty++;
     this.touchVersion(db, h);
@@ -572,7 +591,7 @@ export class Store {
   /** Create a key holding an object (the caller has checked it does not exist). */
   createObject(db: number, key: Uint8Array, type: number, enc: number, obj: number): number {
     this.dirty++;
-    this.touchVersion(db, fnv(key));
+    this.touchVersion(db, this.hashOf(key));
     return this.insert(db, key, type, enc, obj, 0);
   }
 
@@ -596,7 +615,7 @@ export class Store {
     const t = this.table(db, this.slotOf(key), false);
     this.setExpireRaw(db, t, e, at);
     this.dirty++;
-    this.touchVersion(db, fnv(key));
+    this.touchVersion(db, this.hashOf(key));
   }
 
   /**
@@ -621,7 +640,7 @@ export class Store {
 
   private deleteIfExpired(db: number, key: Uint8Array): boolean {
     const t = this.table(db, this.slotOf(key), false);
-    const h = fnv(key);
+    const h = this.hashOf(key);
     const e = this.locate(t, key, h);
     if (e === 0) return true;
     this.unlinkAndFree(db, t, e);
@@ -653,7 +672,7 @@ export class Store {
 
   /** A number that changes whenever the key is written (or its db flushed or swapped). */
   version(db: number, key: Uint8Array): number {
-    const h = fnv(key);
+    const h = this.hashOf(key);
     const p = this.phys(db);
     return (Atomics.load(this.u32, this.L.versions + ((h ^ Math.imul(p + 1, 0x9e3779b1)) & ((1 << VERSION_BITS) - 1))) + Atomics.load(this.u32, this.L.epochs + p) * 0x10001 + p * 7919) >>> 0;
   }
@@ -665,14 +684,14 @@ export class Store {
 
   /** WATCH: the write counter of the key's version bucket in physical db p (no epoch). */
   bucketCounter(p: number, key: Uint8Array): number {
-    return Atomics.load(this.u32, this.L.versions + ((fnv(key) ^ Math.imul(p + 1, 0x9e3779b1)) & ((1 << VERSION_BITS) - 1)));
+    return Atomics.load(this.u32, this.L.versions + ((this.hashOf(key) ^ Math.imul(p + 1, 0x9e3779b1)) & ((1 << VERSION_BITS) - 1)));
   }
 
   /** A key still in its table though its TTL has passed (Redis's keyIsExpired): no side effects. */
   isStale(db: number, key: Uint8Array): boolean {
     const t = this.table(db, this.slotOf(key), false);
     if (t === 0) return false;
-    const e = this.locate(t, key, fnv(key));
+    const e = this.locate(t, key, this.hashOf(key));
     if (e === 0) return false;
     const exp = this.f64[(e >>> 3) + 1];
     return exp !== 0 && exp <= this.now;
@@ -681,7 +700,7 @@ export class Store {
   /** Mark a key modified (WATCH) when a type module changed it in place. */
   touch(db: number, key: Uint8Array): void {
     this.dirty++;
-    this.touchVersion(db, fnv(key));
+    this.touchVersion(db, this.hashOf(key));
   }
 
   // ---- whole-db operations (callers hold every slot lock) ----------------------------
@@ -846,7 +865,7 @@ export class Store {
       ne = this.insert(db, key, type, this.encoding(e), ops.copy(this.heap, this.objPtr(e), this.encoding(e)), 0);
     }
     this.dirty++;
-    this.touchVersion(db, fnv(key));
+    this.touchVersion(db, this.hashOf(key));
     if (exp !== 0) {
       const t = this.table(db, this.slotOf(key), false);
       this.setExpireRaw(db, t, ne, exp);
@@ -884,7 +903,7 @@ export class Store {
   moveKey(db: number, key: Uint8Array, dstDb: number, dstKey: Uint8Array): number {
     const t = this.table(db, this.slotOf(key), false);
     if (t === 0) return 0;
-    const h = fnv(key);
+    const h = this.hashOf(key);
     let e = this.locate(t, key, h);
     if (e === 0) return 0;
     const exp = this.f64[(e >>> 3) + 1];
@@ -895,7 +914,7 @@ export class Store {
     const lru = u32[(e >>> 2) + 5];
     const val = u32[(e >>> 2) + 7];
     const dt = this.table(dstDb, this.slotOf(dstKey), true);
-    const dh = fnv(dstKey);
+    const dh = this.hashOf(dstKey);
     const ne = this.insertAt(dstDb, dt, dstKey, dh, type, enc, val, type === T_STRING ? val : 0);
     if (type === T_STRING) {
       const from = e + ENTRY_HDR + u32[(e >>> 2) + 6];
@@ -949,7 +968,7 @@ export class Store {
             while (e !== 0) {
               if (++guard > 1e7) { problems.push(`db ${db} slot ${slot}: chain cycles`); break; }
               const key = this.keyView(e);
-              const h = fnv(key);
+              const h = this.hashOf(key);
               if (h !== u32[(e >>> 2) + 1]) problems.push(`db ${db} slot ${slot}: entry hash mismatch`);
               if ((h & mask) !== i) problems.push(`db ${db} slot ${slot}: entry in wrong bucket`);
               if (keySlot(key) !== slot) problems.push(`db ${db}: key ${Buffer.from(key).toString()} in slot ${slot}, belongs in ${keySlot(key)}`);
