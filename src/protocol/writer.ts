@@ -5,6 +5,11 @@
 const CHUNK = 64 * 1024;
 const CRLF = 0x0a0d;
 
+const C_OK = Buffer.from('+OK\r\n');
+const C_NIL = Buffer.from('$-1\r\n');
+const C_NILARRAY = Buffer.from('*-1\r\n');
+const C_NULL3 = Buffer.from('_\r\n');
+
 const intCache: Buffer[] = [];
 for (let i = 0; i < 10000; i++) intCache.push(Buffer.from(`:${i}\r\n`));
 
@@ -87,9 +92,17 @@ export class ReplyWriter {
     this.pos += 2;
   }
 
+  /** Short constant replies: a byte loop beats a native string write at this size. */
+  private constant(c: Uint8Array): void {
+    this.ensure(c.length);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < c.length; i++) b[p++] = c[i];
+    this.pos = p;
+  }
+
   ok(): void {
-    this.ensure(5);
-    this.pos += this.buf.latin1Write('+OK\r\n', this.pos);
+    this.constant(C_OK);
   }
 
   /** Error reply; text includes its code ("ERR ...", "WRONGTYPE ..."). */
@@ -105,10 +118,7 @@ export class ReplyWriter {
 
   int(n: number): void {
     if (n >= 0 && n < 10000 && Number.isInteger(n)) {
-      const c = intCache[n];
-      this.ensure(c.length);
-      c.copy(this.buf, this.pos);
-      this.pos += c.length;
+      this.constant(intCache[n]);
       return;
     }
     this.raw(`:${n}\r\n`);
@@ -169,12 +179,12 @@ export class ReplyWriter {
 
   /** Null bulk (RESP2 $-1) or RESP3 null. */
   nil(): void {
-    this.raw(this.resp === 3 ? '_\r\n' : '$-1\r\n');
+    this.constant(this.resp === 3 ? C_NULL3 : C_NIL);
   }
 
   /** Null array (RESP2 *-1) or RESP3 null. */
   nilArray(): void {
-    this.raw(this.resp === 3 ? '_\r\n' : '*-1\r\n');
+    this.constant(this.resp === 3 ? C_NULL3 : C_NILARRAY);
   }
 
   array(n: number): void {
