@@ -7,6 +7,7 @@ import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import type { Store } from '../store/keyspace';
 import { signalKeyReady } from '../server/blocking';
+import { M_LAZYFREE_PENDING } from '../server/context';
 import { def } from './def';
 import { E_DB_INDEX, E_NOT_INT, E_NO_KEY, E_SYNTAX, I64_MAX, is, parseI64, parseIntArg } from './args';
 import { E_INT, ENCODING_NAMES, TYPE_NAMES, T_STRING, parseCanonicalInt } from '../store/keyspace';
@@ -49,6 +50,17 @@ function isLfuPolicy(c: Client): boolean {
 function del(c: Client, argv: Buffer[]): void {
   let n = 0;
   for (let i = 1; i < argv.length; i++) if (c.store.delete(c.db, argv[i])) n++;
+  c.w.int(n);
+}
+
+/** UNLINK: keys go at once; collections are freed by the main thread, off every command path. */
+function unlink(c: Client, argv: Buffer[]): void {
+  let n = 0;
+  const detached = (type: number, enc: number, obj: number): void => {
+    Atomics.add(c.store.i32, c.store.L.misc + M_LAZYFREE_PENDING, 1);
+    c.srv.toMain({ type: 'lazyfree', objType: type, enc, obj });
+  };
+  for (let i = 1; i < argv.length; i++) if (c.store.unlinkKey(c.db, argv[i], detached)) n++;
   c.w.int(n);
 }
 
@@ -577,7 +589,7 @@ const objectSubcommands: CommandSpec[] = [
 
 export const commands: CommandSpec[] = [
   def('del', -2, 'write', [1, -1, 1], 'generic', 'Delete a key', del, { complexity: 'O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).', acl: KS_W_SLOW }),
-  def('unlink', -2, 'write fast', [1, -1, 1], 'generic', 'Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.', del, { complexity: 'O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.', since: '4.0.0', acl: KS_W_FAST }),
+  def('unlink', -2, 'write fast', [1, -1, 1], 'generic', 'Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.', unlink, { complexity: 'O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.', since: '4.0.0', acl: KS_W_FAST }),
   def('exists', -2, 'readonly fast', [1, -1, 1], 'generic', 'Determine if a key exists', exists, { complexity: 'O(N) where N is the number of keys to check.', acl: KS_R_FAST }),
   def('type', 2, 'readonly fast', [1, 1, 1], 'generic', 'Determine the type stored at key', type, { complexity: 'O(1)', acl: KS_R_FAST }),
   def('touch', -2, 'readonly fast', [1, -1, 1], 'generic', 'Alters the last access time of a key(s). Returns the number of existing keys specified.', touch, { complexity: 'O(N) where N is the number of keys that will be touched.', since: '3.2.1', acl: KS_R_FAST }),

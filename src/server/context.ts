@@ -32,6 +32,9 @@ export const M_CLIENTS = 1;           // connected clients, all threads (maxclie
 export const M_SHUTDOWN = 2;
 export const M_LOADING = 3;
 export const M_NO_ACTIVE_EXPIRE = 4; // DEBUG SET-ACTIVE-EXPIRE 0 sets it: the main thread's cron skips active expiry
+// 6 is MISC_WATCHERS (src/store/keyspace.ts); 60 the slow log id (services.ts).
+export const M_LAZYFREE_PENDING = 7;  // objects handed to the main thread by UNLINK, not yet freed
+export const M_LAZYFREED = 8;         // objects the main thread has freed so far
 
 export interface CrossThreadRequest {
   op: string;

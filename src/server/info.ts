@@ -6,7 +6,7 @@ import { createHash } from 'crypto';
 import type { ThreadServer } from './context';
 import {
   S_CONNECTIONS, S_COMMANDS, S_CLIENTS, S_NET_IN, S_NET_OUT, S_REJECTED_CONN, S_EXPIRED, S_HITS, S_MISSES,
-  S_BLOCKED, S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS, S_ERRORS, S_EVICTED, S_DIRTY, S_WATCHING, S_PROTO_ERRORS, M_LOADING,
+  S_BLOCKED, S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS, S_ERRORS, S_EVICTED, S_DIRTY, S_WATCHING, S_PROTO_ERRORS, M_LOADING, M_LAZYFREE_PENDING, M_LAZYFREED,
 } from './context';
 import { STAT_FIELDS } from '../store/keyspace';
 import { commandStats } from '../commands/table';
@@ -275,8 +275,8 @@ function sectionMemory(srv: ThreadServer): string {
     ['mem_aof_buffer', 0],
     ['mem_allocator', 'shardis'],
     ['active_defrag_running', 0],
-    ['lazyfree_pending_objects', 0],
-    ['lazyfreed_objects', 0],
+    ['lazyfree_pending_objects', srv.misc(M_LAZYFREE_PENDING)],
+    ['lazyfreed_objects', srv.misc(M_LAZYFREED)],
   ]);
 }
 

@@ -6,12 +6,12 @@ import * as path from 'path';
 import { readFileSync } from 'fs';
 import { Config, ConfigError } from '../config/config';
 import { Heap } from '../store/heap';
-import { Store, createLayout } from '../store/keyspace';
+import { Store, createLayout, freeObject } from '../store/keyspace';
 import { NSLOTS } from '../store/crc16';
 import { commandStatsBytes, setCommandStatsArea } from '../commands/table';
 import { configureLog, log } from './log';
 import type { WorkerData } from './worker';
-import { S_EXPIRED, M_NO_ACTIVE_EXPIRE } from './context';
+import { S_EXPIRED, M_NO_ACTIVE_EXPIRE, M_LAZYFREE_PENDING, M_LAZYFREED } from './context';
 
 interface Pending { origin: Worker; originId: number; waiting: number; results: unknown[] }
 
@@ -92,6 +92,12 @@ export async function main(argv: string[]): Promise<void> {
           case 'config':
             config.set([[m.name as string, m.value as string]]);
             for (const o of workers) if (o !== w) o.postMessage(m);
+            break;
+          case 'lazyfree':
+            // UNLINK's objects: freed here, where no client waits on this thread.
+            freeObject(heap, m.objType as number, m.enc as number, m.obj as number);
+            Atomics.sub(store.i32, layout.misc + M_LAZYFREE_PENDING, 1);
+            Atomics.add(store.i32, layout.misc + M_LAZYFREED, 1);
             break;
           case 'shutdown':
             void shutdown(0);

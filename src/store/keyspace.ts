@@ -43,6 +43,12 @@ export function registerObjectType(type: number, ops: ObjectType): void {
   objectTypes[type] = ops;
 }
 
+/** Free a collection object detached from its key (see Store.unlinkKey). */
+export function freeObject(heap: Heap, type: number, enc: number, obj: number): void {
+  const ops = objectTypes[type];
+  if (ops !== undefined) ops.free(heap, obj, enc);
+}
+
 // Shared fixed areas, laid out once by the main thread right after the heap header.
 const VERSION_BITS = 18;
 const NTHREAD_STATS = 256;
@@ -497,6 +503,18 @@ export class Store {
 
   /** Delete a key; true if it existed (expired keys count as missing). */
   delete(db: number, key: Uint8Array): boolean {
+    return this.deleteKey(db, key, null);
+  }
+
+  /**
+   * Delete a key but hand a collection's object to `detached` instead of freeing it here, so a
+   * big value can be freed off the command path (UNLINK). Strings are freed at once.
+   */
+  unlinkKey(db: number, key: Uint8Array, detached: (type: number, enc: number, obj: number) => void): boolean {
+    return this.deleteKey(db, key, detached);
+  }
+
+  private deleteKey(db: number, key: Uint8Array, detached: ((type: number, enc: number, obj: number) => void) | null): boolean {
     const t = this.table(db, this.slotOf(key), false);
     if (t === 0) return false;
     const h = this.hashOf(key);
@@ -505,6 +523,15 @@ export class Store {
     const exp = this.f64[(e >>> 3) + 1];
     const live = !(exp !== 0 && exp <= this.now);
     if (!live && !this.expireOnAccess) return false;
+    const type = this.u8[e + 16];
+    if (detached !== null && type !== T_STRING) {
+      const enc = this.u8[e + 17];
+      const obj = this.u32[(e >>> 2) + 7];
+      // The entry block is freed as a bare string; the object goes to the caller.
+      this.u8[e + 16] = T_STRING;
+      this.u32[(e >>> 2) + 7] = 0;
+      detached(type, enc, obj);
+    }
     this.unlinkAndFree(db, t, e);
     this.dirty++;
     this.touchVersion(db, h);
