@@ -335,6 +335,20 @@ export function signalKeyReady(c: Client, db: number, key: Uint8Array): void {
   }
 }
 
+/** Keys made ready by the command that just ran, not yet served? */
+export function readyPending(): boolean {
+  return pendingKey.length > 0;
+}
+
+/**
+ * Serve this thread's waiters now, as Redis does right after the command that made a key ready
+ * (before the pushing client's next command). The caller flushed its own replies first, since
+ * waiters' replies go through the same thread writer.
+ */
+export function serveReadyNow(): void {
+  drain();
+}
+
 function drain(): void {
   const srv = installedOn;
   scheduled = false;

@@ -9,6 +9,7 @@ import { lookupCommand, resolveSubcommand, commandKeys, statBase } from '../comm
 import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS } from './context';
 import { log } from './log';
 import { monoNow, wallMs } from './clock';
+import { readyPending, serveReadyNow } from './blocking';
 import { unwatchAll } from '../commands/transactions';
 import { slowlogState, slowlogPush } from './services';
 
@@ -249,6 +250,10 @@ export class Client {
       return;
     }
     this.call(spec, argv);
+    if (readyPending()) {
+      this.flush();
+      serveReadyNow();
+    }
   }
 
   private rejectCommand(err: string): void {
