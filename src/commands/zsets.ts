@@ -387,6 +387,11 @@ class Sink {
     if (this.mode !== 1) return;
     this.c.w.array(this.withScores && this.c.w.resp === 2 ? n * 2 : n);
   }
+  /** The header for n elements, at a writer mark taken before they were added. */
+  headerAt(mark: number, n: number): void {
+    if (this.mode !== 1) return;
+    this.c.w.arrayAt(mark, this.withScores && this.c.w.resp === 2 ? n * 2 : n);
+  }
 }
 const sink = new Sink();
 
@@ -477,10 +482,10 @@ function zrangeGeneric(c: Client, argv: Buffer[], argStart: number, store: boole
     finishStore(c, argv[1], out.members, out.scores);
     return;
   }
-  const n = walkRange(z, r, offset, limit, reverse, sink.reset(0, c, ws));
+  // One walk, the count patched in front afterwards (two descents cost twice on big sets).
   const out = sink.reset(1, c, ws);
-  out.header(n);
-  if (n > 0) walkRange(z, r, offset, limit, reverse, out);
+  const mark = c.w.mark();
+  out.headerAt(mark, walkRange(z, r, offset, limit, reverse, out));
 }
 
 /** genericZrangebyscore/lex: skip offset, emit up to limit (negative: all). Returns count. */

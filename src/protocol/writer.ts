@@ -10,6 +10,7 @@ const C_NIL = Buffer.from('$-1\r\n');
 const C_NILARRAY = Buffer.from('*-1\r\n');
 const C_NULL3 = Buffer.from('_\r\n');
 
+const deferScratch = Buffer.alloc(32);
 const intCache: Buffer[] = [];
 for (let i = 0; i < 10000; i++) intCache.push(Buffer.from(`:${i}\r\n`));
 
@@ -84,12 +85,22 @@ export class ReplyWriter {
   }
 
   simple(s: string): void {
-    this.ensure(s.length * 3 + 3);
+    const n = s.length;
+    this.ensure(n * 3 + 3);
     const b = this.buf;
-    b[this.pos++] = 0x2b;
-    this.pos += b.utf8Write(s, this.pos);
-    b.writeUInt16LE(CRLF, this.pos);
-    this.pos += 2;
+    let p = this.pos;
+    b[p++] = 0x2b;
+    // Status replies are short ASCII: a byte loop; anything else takes the UTF-8 writer.
+    let ascii = n <= 64;
+    for (let i = 0; ascii && i < n; i++) {
+      const ch = s.charCodeAt(i);
+      if (ch > 127) ascii = false;
+      else b[p + i] = ch;
+    }
+    p += ascii ? n : b.utf8Write(s, p);
+    b[p++] = 13;
+    b[p++] = 10;
+    this.pos = p;
   }
 
   /** Short constant replies: a byte loop beats a native string write at this size. */
@@ -189,6 +200,21 @@ export class ReplyWriter {
 
   array(n: number): void {
     this.header(0x2a, n);
+  }
+
+  /**
+   * Redis's deferred length: put an array header for n elements at `mark` (from mark()), ahead of
+   * the elements written since, when the count is only known after writing them.
+   */
+  arrayAt(mark: number, n: number): void {
+    const bodyLen = this.pos - this.start - mark;
+    this.header(0x2a, n); // may move the pending bytes to a new chunk: offsets below are fresh
+    const at = this.start + mark;
+    const hdrLen = this.pos - at - bodyLen;
+    const b = this.buf;
+    b.copy(deferScratch, 0, at + bodyLen, this.pos);
+    b.copy(b, at + hdrLen, at, at + bodyLen);
+    deferScratch.copy(b, at, 0, hdrLen);
   }
 
   /** RESP3 map (RESP2: flat array of 2n). */
