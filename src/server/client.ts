@@ -240,7 +240,8 @@ export class Client {
         this.rejectCommand('ERR Command not allowed inside a transaction');
         return;
       }
-      this.multiQueue.push({ spec, argv: argv.map(copyArg) });
+      // Arguments are views of socket chunks, which Node never reuses: safe to keep as they are.
+      this.multiQueue.push({ spec, argv });
       this.w.simple('QUEUED');
       return;
     }
@@ -366,10 +367,6 @@ function insertSlot(m: number, slot: number): number {
   for (let i = m; i > j; i--) slotScratch[i] = slotScratch[i - 1];
   slotScratch[j] = slot;
   return m + 1;
-}
-
-function copyArg(b: Buffer): Buffer {
-  return Buffer.from(b);
 }
 
 function trunc(s: string): string {
