@@ -43,6 +43,7 @@ export async function main(argv: string[]): Promise<void> {
   log('notice', `shardis version=0.1.0, bits=64, pid=${process.pid}, threads=${threads}, just started`);
 
   const sab = Heap.create(heapBytes);
+  log(sab.byteLength < heapBytes ? 'warning' : 'verbose', `Keyspace heap: ${Math.round(sab.byteLength / 1048576)} MB of address space reserved (committed as used)`);
   const layout = createLayout(sab, dbs);
   const commandStatsArea = Heap.reserveFixed(sab, commandStatsBytes(threads)) >>> 3;
   setCommandStatsArea(commandStatsArea);

@@ -67,8 +67,18 @@ export class Heap {
 
   /** Reserve a heap (main thread, once). */
   static create(bytes: number): SharedArrayBuffer {
-    const size = Math.min(bytes, 2 ** 32);
-    const sab = new SharedArrayBuffer(size);
+    let size = Math.min(bytes, 2 ** 32);
+    let sab: SharedArrayBuffer | null = null;
+    // Where the OS refuses to reserve that much address space (strict overcommit, ulimit -v),
+    // settle for less rather than not starting.
+    while (sab === null) {
+      try {
+        sab = new SharedArrayBuffer(size);
+      } catch (e) {
+        if (size <= 64 * 1024 * 1024) throw e;
+        size = Math.floor(size / 2);
+      }
+    }
     const u32 = new Uint32Array(sab);
     u32[W_TOP] = HEADER_BYTES;
     u32[W_LIMIT] = size === 2 ** 32 ? 0 : size;
