@@ -5,7 +5,8 @@
 //  4. memory: RSS growth after building a 1M-element list, hash, set, sorted set (fresh servers per type)
 // usage: npm run bench:collections [-- --threads 1 --cli path/to/dist/cli.js --requests 200000 --parts tests,big,perop,mem
 //                                      --pipeline 16,1 --tests lpush,zadd --sizes 1000,1000000 --ops 100000 --reps 3]
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join, dirname } from 'node:path';
@@ -181,8 +182,10 @@ function loadCmds(type, key, n, from = 0) {
 }
 
 // ---------------------------------------------------------------- 1. redis-benchmark -t
-function benchTests(port, testList, P) {
-  const out = execFileSync('redis-benchmark', ['-p', String(port), '-t', testList.join(','), '-n', String(requests), '-c', String(clients), '-P', String(P), '-r', '1000000', '--csv'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+// async (not execFileSync) so that SIGINT/SIGTERM are handled and the servers killed mid-run
+const run = promisify(execFile);
+async function benchTests(port, testList, P) {
+  const { stdout: out } = await run('redis-benchmark', ['-p', String(port), '-t', testList.join(','), '-n', String(requests), '-c', String(clients), '-P', String(P), '-r', '1000000', '--csv'], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const res = {};
   for (const line of out.split('\n')) {
     const m = /^"([^"]+)","([\d.]+)"/.exec(line);
@@ -190,8 +193,8 @@ function benchTests(port, testList, P) {
   }
   return res;
 }
-function benchCmd(port, cmd, P, n = requests) {
-  const out = execFileSync('redis-benchmark', ['-p', String(port), '-n', String(n), '-c', String(clients), '-P', String(P), '-r', String(bigN), '--csv', ...cmd], { encoding: 'utf8', maxBuffer: 1 << 24 });
+async function benchCmd(port, cmd, P, n = requests) {
+  const { stdout: out } = await run('redis-benchmark', ['-p', String(port), '-n', String(n), '-c', String(clients), '-P', String(P), '-r', String(bigN), '--csv', ...cmd], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const m = /^"[^"]*","([\d.]+)"/m.exec(out);
   return m ? Number(m[1]) : NaN;
 }
@@ -207,8 +210,8 @@ if (parts.has('tests') || parts.has('big') || parts.has('perop')) {
         console.log(`${'test'.padEnd(22)} ${'redis'.padStart(9)} ${'shardis'.padStart(9)}  ratio`);
         for (const t of tests) {
           // one test at a time, alternating servers, so neither always runs on a warmer/colder machine
-          const r = benchTests(rport, [t], P);
-          const s = benchTests(sport, [t], P);
+          const r = await benchTests(rport, [t], P);
+          const s = await benchTests(sport, [t], P);
           for (const name of Object.keys(r)) {
             // lrange_* first run an LPUSH test of their own: name it after the test it feeds
             const label = name.startsWith('LPUSH (needed') ? `LPUSH (for ${t})` : name.replace(/ \(first \d+ elements\)/, '');
@@ -239,8 +242,8 @@ if (parts.has('tests') || parts.has('big') || parts.has('perop')) {
         console.log(`-P ${P}`);
         console.log(`${'command'.padEnd(50)} ${'redis'.padStart(9)} ${'shardis'.padStart(9)}  ratio`);
         for (const cmd of cmds) {
-          const r = benchCmd(rport, cmd, P, requests / 2);
-          const s = benchCmd(sport, cmd, P, requests / 2);
+          const r = await benchCmd(rport, cmd, P, requests / 2);
+          const s = await benchCmd(sport, cmd, P, requests / 2);
           console.log(`${cmd.join(' ').slice(0, 50).padEnd(50)} ${fmt(r)} ${fmt(s)}  ${ratio(s, r)}`);
           summary.push({ part: 'big', P, test: cmd.join(' '), redis: r, shardis: s });
         }
