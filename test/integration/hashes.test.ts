@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { script, startPair, type Pair, type Step } from '../helpers/diff';
 import { RawClient, show, type Reply } from '../helpers/resp';
+import { rng, strings } from '../helpers/util';
 
 let d: Pair;
 beforeAll(async () => {
@@ -13,25 +14,6 @@ afterAll(async () => {
 });
 
 const same = (text: string, opts?: { resp3?: boolean }) => d.expectSame(script(text), opts);
-
-function strings(r: Reply): string[] {
-  if ((r.t !== 'array' && r.t !== 'set') || r.v === null) throw new Error(`not an array: ${show(r)}`);
-  return r.v.map((x) => {
-    if (x.t !== 'bulk' || x.v === null) throw new Error(`not a bulk: ${show(x)}`);
-    return x.v.toString('latin1');
-  });
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('hash commands', () => {
   it('HSET / HSETNX / HMSET / HGET / HMGET / HDEL / HLEN / HSTRLEN / HEXISTS', () =>

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { script, startPair, type Pair, type Step } from '../helpers/diff';
 import { RawClient } from '../helpers/resp';
+import { rng } from '../helpers/util';
 
 let d: Pair;
 beforeAll(async () => {
@@ -13,18 +14,6 @@ afterAll(async () => {
 });
 
 const same = (text: string, opts?: { resp3?: boolean }) => d.expectSame(script(text), opts);
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('list commands vs redis-server', () => {
   it('push, pop, length, index, range, encoding', () =>

@@ -8,6 +8,7 @@ import { script, startPair, type Pair, type Step } from '../helpers/diff';
 import { RawClient, show, type Reply } from '../helpers/resp';
 import { startShardis, type Server } from '../helpers/server';
 import { commands } from '../../src/commands/strings';
+import { rng } from '../helpers/util';
 
 let d: Pair;
 beforeAll(async () => {
@@ -18,18 +19,6 @@ afterAll(async () => {
 });
 
 const same = (text: string, opts?: { resp3?: boolean }) => d.expectSame(script(text), opts);
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('INCRBYFLOAT (x87 long double, "%.17Lf" human format)', () => {
   it('fixed cases', () =>
