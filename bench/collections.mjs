@@ -312,9 +312,15 @@ function warmCmds(type, n) {
   }
   return encode(cmds);
 }
+async function usedMemory(port) {
+  const { stdout } = await run('redis-cli', ['-p', String(port), 'INFO', 'memory'], { encoding: 'utf8' });
+  const m = /used_memory:(\d+)/.exec(stdout);
+  return m ? Number(m[1]) : NaN;
+}
 if (parts.has('mem')) {
   console.log(`\n## memory: RSS growth after building one ${memN}-element key (fresh servers per type and mode)`);
-  console.log(`${'type'.padEnd(6)} ${'mode'.padEnd(5)} ${'redis MB'.padStart(9)} ${'shardis MB'.padStart(10)} ${'redis B/el'.padStart(10)} ${'shardis B/el'.padStart(12)}  ratio  load s (r/s)`);
+  console.log('(RSS growth is what the bar measures; used_memory growth is what each allocator says the data takes)');
+  console.log(`${'type'.padEnd(6)} ${'mode'.padEnd(5)} ${'redis MB'.padStart(9)} ${'shardis MB'.padStart(10)} ${'redis B/el'.padStart(10)} ${'shardis B/el'.padStart(12)}  ratio  used_memory MB r/s  ratio  load s (r/s)`);
   for (const type of ['list', 'hash', 'set', 'zset']) {
     for (const mode of ['cold', 'warm']) {
       const r = await startRedis();
@@ -326,16 +332,17 @@ if (parts.has('mem')) {
           const c = new Conn(port); await c.open();
           if (mode === 'warm') { await c.run(warmCmds(type, memN), 20, 1); await sleep(700); }
           const before = rssBytes(p.pid);
+          const used0 = await usedMemory(port);
           const t0 = Date.now();
           await c.run(loadCmds(type, 'big', memN), 20, 1);
           const secs = (Date.now() - t0) / 1000;
           c.close();
           await sleep(700);
-          row[name] = { grow: rssBytes(p.pid) - before, secs };
+          row[name] = { grow: rssBytes(p.pid) - before, used: (await usedMemory(port)) - used0, secs };
         }
         const mb = (x) => (x / 1048576).toFixed(1);
-        console.log(`${type.padEnd(6)} ${mode.padEnd(5)} ${mb(row.redis.grow).padStart(9)} ${mb(row.shardis.grow).padStart(10)} ${(row.redis.grow / memN).toFixed(1).padStart(10)} ${(row.shardis.grow / memN).toFixed(1).padStart(12)}  ${ratio(row.shardis.grow, row.redis.grow).padStart(5)}  ${row.redis.secs.toFixed(2)}/${row.shardis.secs.toFixed(2)}`);
-        summary.push({ part: 'mem', test: `${type} ${mode}`, redis: row.redis.grow, shardis: row.shardis.grow });
+        console.log(`${type.padEnd(6)} ${mode.padEnd(5)} ${mb(row.redis.grow).padStart(9)} ${mb(row.shardis.grow).padStart(10)} ${(row.redis.grow / memN).toFixed(1).padStart(10)} ${(row.shardis.grow / memN).toFixed(1).padStart(12)}  ${ratio(row.shardis.grow, row.redis.grow).padStart(5)}  ${`${mb(row.redis.used)}/${mb(row.shardis.used)}`.padStart(17)}  ${ratio(row.shardis.used, row.redis.used).padStart(5)}  ${row.redis.secs.toFixed(2)}/${row.shardis.secs.toFixed(2)}`);
+        summary.push({ part: 'mem', test: `${type} ${mode}`, redis: row.redis.grow, shardis: row.shardis.grow, redisUsed: row.redis.used, shardisUsed: row.shardis.used });
       } finally {
         await stop(r);
         await stop(s);
