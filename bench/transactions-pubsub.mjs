@@ -5,7 +5,7 @@
 // The generator: raw sockets, pre-encoded requests, every connection keeps `pipeline` requests
 // (transactions) in flight; replies are counted by their exact byte length (all replies of a
 // test have fixed sizes), so the client does almost no work per reply.
-// usage: node bench/issue5.mjs [--threads 1] [--clients 50] [--pipeline 1,16] [--seconds 2]
+// usage: node bench/transactions-pubsub.mjs [--threads 1] [--clients 50] [--pipeline 1,16] [--seconds 2]
 import { spawn } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { join, dirname } from 'node:path';
