@@ -238,9 +238,21 @@ function readConfigFile(path: string, cwd: string): string {
 
 // ---------------------------------------------------------------------------
 
+/** The value map; any change drops the num() cache. */
+class ValueMap extends Map<string, string> {
+  onSet: () => void = () => {};
+  override set(k: string, v: string): this {
+    super.set(k, v);
+    this.onSet();
+    return this;
+  }
+}
+
 export class Config {
   /** Canonical values by primary directive name. */
-  private readonly values = new Map<string, string>();
+  private readonly values = new ValueMap();
+  /** num() results by the name asked for: commands read settings on every call. */
+  private readonly numCache = new Map<string, number>();
   private readonly listeners: Array<(name: string, value: string) => void> = [];
   private readonly appliers: Applier[] = [];
   /** Redis's reading_config_file / save_loaded pair (see applyText). */
@@ -257,6 +269,7 @@ export class Config {
   configFile: string | undefined;
 
   private constructor() {
+    this.values.onSet = () => this.numCache.clear();
     for (const d of DIRECTIVES) this.values.set(d.name, defaultValue(d));
   }
 
@@ -589,6 +602,14 @@ export class Config {
    *  bools as 1/0; enums as their internal value (loglevel: debug 0 ..
    *  warning 3). */
   num(name: string): number {
+    const cached = this.numCache.get(name);
+    if (cached !== undefined) return cached;
+    const v = this.numUncached(name);
+    this.numCache.set(name, v);
+    return v;
+  }
+
+  private numUncached(name: string): number {
     const d = this.directive(name);
     const v = this.values.get(d.name) ?? '';
     switch (d.type) {
