@@ -6,7 +6,7 @@
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import type { Store } from '../store/keyspace';
-import { signalKeyReady } from '../server/blocking';
+import { signalKeyReady, signalSwappedDbs } from '../server/blocking';
 import { M_LAZYFREE_PENDING } from '../server/context';
 import { def } from './def';
 import { E_DB_INDEX, E_NOT_INT, E_NO_KEY, E_SYNTAX, I64_MAX, is, parseI64, parseIntArg } from './args';
@@ -168,7 +168,10 @@ function swapdb(c: Client, argv: Buffer[]): void {
   const b = parseInt32(argv[2]);
   if (b === null) return c.w.error('ERR invalid second DB index');
   if (a < 0 || a >= s.dbs || b < 0 || b >= s.dbs) return c.w.error(E_DB_INDEX);
-  if (a !== b) s.swapDb(a, b);
+  if (a !== b) {
+    s.swapDb(a, b);
+    signalSwappedDbs(c, a, b);
+  }
   c.w.ok();
 }
 

@@ -310,20 +310,23 @@ function smove(c: Client, argv: Buffer[]): void {
   save(s, src);
   if (setSize(heap, src) === 0) s.delete(c.db, srcKey);
   const max = maxIntset(c);
+  s.touch(c.db, srcKey);
   if (de === 0) {
     const dst = createFor(heap, ele, o2);
     setAdd(heap, dst, ele, max);
     s.createObject(c.db, dstKey, T_SET, dst.enc, dst.ptr);
+    s.touch(c.db, dstKey);
   } else {
     const dst = load(s, de, o2);
+    let added = 0;
     try {
-      setAdd(heap, dst, ele, max);
+      added = setAdd(heap, dst, ele, max);
     } finally {
       save(s, dst);
     }
+    // As Redis: the destination counts as modified (WATCH, dirty) only when ele was new there.
+    if (added !== 0) s.touch(c.db, dstKey);
   }
-  s.touch(c.db, srcKey);
-  s.touch(c.db, dstKey);
   c.w.int(1);
 }
 

@@ -326,15 +326,16 @@ function needsAllSlots(argv: Buffer[]): boolean {
 
 /** The sorted key and the STORE destination (what sortGetKeys reports). */
 function sortKeys(argv: Buffer[]): number[] {
-  const out = [1];
+  // Only the last STORE counts, as in SORT itself (and Redis's sortGetKeys).
+  let store = 0;
   for (let j = 2; j < argv.length; j++) {
     const left = argv.length - j - 1;
     const a = argv[j];
     if (is(a, 'limit') && left >= 2) j += 2;
     else if ((is(a, 'by') || is(a, 'get')) && left >= 1) j++;
-    else if (is(a, 'store') && left >= 1) out.push(++j);
+    else if (is(a, 'store') && left >= 1) store = ++j;
   }
-  return out;
+  return store === 0 ? [1] : [1, store];
 }
 
 function sortRoKeys(): number[] {

@@ -614,6 +614,11 @@ function zpopGeneric(c: Client, keys: Buffer[], max: boolean, emitKey: boolean, 
     else c.w.array(0);
     return true;
   }
+  if (count === 0) {
+    // ZPOPMIN/ZPOPMAX key 0: checked for type first, as Redis does.
+    c.w.array(0);
+    return true;
+  }
   if (count === -1) count = 1;
   const len = zsetLength(s.heap, s.encoding(e), s.objPtr(e));
   let n = count > len ? len : count;
@@ -645,7 +650,6 @@ function zpopMinMax(c: Client, argv: Buffer[], max: boolean): void {
   if (argv.length === 3) {
     const v = parseLong(argv[2]);
     if (v === null || v < 0) return c.w.error('ERR value is out of range, must be positive');
-    if (v === 0) return c.w.array(0);
     count = v;
   }
   zpopGeneric(c, [argv[1]], max, false, count, c.resp === 3 && argv.length === 3, true);

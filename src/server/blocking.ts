@@ -79,8 +79,47 @@ function install(srv: ThreadServer): void {
   srv.requestHandlers.set('key-ready', (args) => {
     if ((args[2] as number) === srv.threadId) return null;
     serveKey(args[0] as number, Buffer.from(args[1] as string, 'latin1'));
+    // Keys those clients made ready here (BLMOVE's destination) are served before this thread
+    // answers, so the chain is done when the pushing thread hears back.
+    drain();
     return null;
   });
+  srv.requestHandlers.set('swapdb-ready', (args) => {
+    if ((args[2] as number) === srv.threadId) return null;
+    queueDbWaiters(args[0] as number, args[1] as number);
+    drain();
+    return null;
+  });
+}
+
+/** Queue every key this thread's clients of db a or b wait on (their serve functions check the key). */
+function queueDbWaiters(a: number, b: number): void {
+  for (const w of waiterOf.values()) {
+    if (w.done || (w.db !== a && w.db !== b)) continue;
+    for (const k of w.keys) {
+      pendingDb.push(w.db);
+      pendingKey.push(k);
+    }
+  }
+}
+
+/**
+ * SWAPDB a b (scanDatabaseForReadyKeys): clients blocked in either db may find their keys there
+ * now. Call from the command, with every slot locked; they are served after it.
+ */
+export function signalSwappedDbs(c: Client, a: number, b: number): void {
+  const srv = c.srv;
+  install(srv);
+  queueDbWaiters(a, b);
+  if (pendingKey.length > 0 && !scheduled) {
+    scheduled = true;
+    queueMicrotask(drain);
+  }
+  if (srv.threads > 1) {
+    const settled = srv.broadcast({ op: 'swapdb-ready', args: [a, b, srv.threadId] }).then(noop, noop);
+    outstanding.add(settled);
+    void settled.then(() => outstanding.delete(settled));
+  }
 }
 
 /** Is this client blocked now? */
@@ -337,36 +376,121 @@ export function signalKeyReady(c: Client, db: number, key: Uint8Array): void {
 
 /** Keys made ready by the command that just ran, not yet served? */
 export function readyPending(): boolean {
-  return pendingKey.length > 0;
+  return pendingKey.length > 0 && !deferring;
 }
 
 /**
- * Serve this thread's waiters now, as Redis does right after the command that made a key ready
- * (before the pushing client's next command). The caller flushed its own replies first, since
- * waiters' replies go through the same thread writer.
+ * Flush c's replies and serve this thread's waiters now, as Redis does right after the command
+ * that made a key ready (before the pushing client's next command); waiters' replies go through
+ * the same thread writer, hence the flush first. When waiters on other threads are involved, c's
+ * reply and its next commands wait until those threads have served them too, as in Redis where
+ * they are served before the pusher hears back (LMOVE chains, WATCH of the destination).
  */
-export function serveReadyNow(): void {
+export function serveReadyNow(c: Client): void {
+  const hold = !c.paused && !c.closed && pendingHasRemote(c);
+  if (hold) c.socket.cork();
+  c.flush();
   drain();
+  if (!hold && (outstanding.size === 0 || c.paused || c.closed)) return;
+  if (outstanding.size === 0) {
+    c.socket.uncork();
+    return;
+  }
+  c.pause();
+  void Promise.all(outstanding).then(() => holdPusher(c, hold, 3));
+}
+
+/** Does a key made ready here have waiters on another thread (in its slot)? */
+function pendingHasRemote(c: Client): boolean {
+  const i32 = c.store.i32;
+  for (let i = 0; i < pendingKey.length; i++) {
+    const si = slotIndex(c, pendingDb[i], pendingKey[i]);
+    if (Atomics.load(i32, si) > (localPerSlot.get(si) ?? 0)) return true;
+  }
+  return false;
+}
+
+/** Broadcasts of ready keys this thread has sent and not yet heard back from. */
+const outstanding = new Set<Promise<void>>();
+function noop(): void {}
+
+function holdPusher(c: Client, corked: boolean, rounds: number): void {
+  // Serving there may have made more keys ready here (a deferred batch resumed): a few more rounds.
+  if (outstanding.size > 0 && rounds > 0) {
+    void Promise.all(outstanding).then(() => holdPusher(c, corked, rounds - 1));
+    return;
+  }
+  if (corked && !c.closed) c.socket.uncork();
+  c.resume();
+}
+
+function sendReady(srv: ThreadServer, db: number, key: Buffer): Promise<unknown[]> {
+  const p = srv.broadcast({ op: 'key-ready', args: [db, key.latin1Slice(0, key.length), srv.threadId] });
+  const settled = p.then(noop, noop);
+  outstanding.add(settled);
+  void settled.then(() => outstanding.delete(settled));
+  return p;
+}
+
+// Redis serves ready keys in the order they became ready, so a client blocked on several keys
+// takes from the first of them. When a key's older waiters are on another thread, the keys made
+// ready after it wait here until every thread has handled that key's broadcast; otherwise this
+// thread could hand a later key to a client that the other thread is about to make the oldest
+// waiter of the earlier key. The key itself is served again first (its next waiter may be here),
+// without waiting a second time, so a waiter that cannot be served never makes threads ping-pong.
+let deferring = false;
+let resumeDb: number[] = [];
+let resumeKey: Buffer[] = [];
+
+function resumeDeferred(): void {
+  deferring = false;
+  const dbs = resumeDb;
+  const keys = resumeKey;
+  resumeDb = [];
+  resumeKey = [];
+  const srv = installedOn;
+  if (srv === null || keys.length === 0) return;
+  // Ahead of what was signalled meanwhile: the deferred keys became ready first.
+  pendingDb = dbs.slice(1).concat(pendingDb);
+  pendingKey = keys.slice(1).concat(pendingKey);
+  serveAndBroadcast(srv, dbs[0], keys[0]);
+  drain();
+}
+
+/** Serve key here; true if another thread has waiters in its slot (a broadcast was sent). */
+function serveAndBroadcast(srv: ThreadServer, db: number, key: Buffer): Promise<unknown[]> | null {
+  serveKey(db, key);
+  const store = srv.store;
+  const si = store.L.blocked + db * NSLOTS + store.slotOf(key);
+  if (Atomics.load(store.i32, si) > (localPerSlot.get(si) ?? 0)) {
+    return sendReady(srv, db, key);
+  }
+  return null;
 }
 
 function drain(): void {
   const srv = installedOn;
   scheduled = false;
-  if (srv === null) return;
+  if (srv === null || deferring) return;
   while (pendingKey.length > 0) {
     const dbs = pendingDb;
     const keys = pendingKey;
     pendingDb = [];
     pendingKey = [];
     for (let i = 0; i < keys.length; i++) {
-      const db = dbs[i];
-      const key = keys[i];
-      serveKey(db, key);
-      const store = srv.store;
-      const si = store.L.blocked + db * NSLOTS + store.slotOf(key);
-      if (Atomics.load(store.i32, si) > (localPerSlot.get(si) ?? 0)) {
-        srv.broadcast({ op: 'key-ready', args: [db, key.latin1Slice(0, key.length), srv.threadId] }).catch(() => {});
+      const sent = serveAndBroadcast(srv, dbs[i], keys[i]);
+      if (sent === null) continue;
+      if (i + 1 === keys.length && pendingKey.length === 0) {
+        sent.catch(() => {});
+        continue;
       }
+      deferring = true;
+      resumeDb = dbs.slice(i).concat(pendingDb);
+      resumeKey = keys.slice(i).concat(pendingKey);
+      pendingDb = [];
+      pendingKey = [];
+      sent.then(resumeDeferred, resumeDeferred);
+      return;
     }
   }
 }

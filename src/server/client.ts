@@ -251,10 +251,7 @@ export class Client {
       return;
     }
     this.call(spec, argv);
-    if (readyPending()) {
-      this.flush();
-      serveReadyNow();
-    }
+    if (readyPending()) serveReadyNow(this);
   }
 
   private rejectCommand(err: string): void {
