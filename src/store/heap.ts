@@ -38,8 +38,13 @@ export const classSize = new Float64Array(NCLASS);
   }
 })();
 
-/** Size class index for a request of `size` bytes. */
+/** Size class index for a request of `size` bytes (a table up to 64 KiB: it is on every alloc). */
 export function classOf(size: number): number {
+  if (size <= SMALL_MAX) return smallClass[(size + 7) >>> 3];
+  return classOfSlow(size);
+}
+
+function classOfSlow(size: number): number {
   if (size <= 64) return size <= 16 ? 0 : ((size + 7) >>> 3) - 2;
   const e = 31 - Math.clz32(size - 1); // 2^e < size <= 2^(e+1)
   const base = 2 ** e;
@@ -47,6 +52,11 @@ export function classOf(size: number): number {
   const k = Math.ceil((size - base) / step);
   return 7 + (e - 6) * 4 + (k - 1);
 }
+
+const SMALL_MAX = 64 * 1024;
+// Sizes round up to 8 within a class boundary (every class size is a multiple of 8).
+const smallClass = new Uint8Array((SMALL_MAX >>> 3) + 1);
+for (let i = 0; i <= SMALL_MAX >>> 3; i++) smallClass[i] = classOfSlow(Math.max(1, i * 8));
 
 export class OutOfMemoryError extends Error {}
 
