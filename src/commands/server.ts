@@ -14,6 +14,7 @@ import { T_STRING } from '../store/keyspace';
 import { classSize } from '../store/heap';
 import { M_LOADING, M_NO_ACTIVE_EXPIRE } from '../server/context';
 import { log } from '../server/log';
+import { debugDigestValue, debugObject } from './digest';
 
 function ping(c: Client, argv: Buffer[]): void {
   if (argv.length > 2) return c.w.error("ERR wrong number of arguments for 'ping' command");
@@ -67,6 +68,8 @@ function debug(c: Client, argv: Buffer[]): void {
     Atomics.store(c.store.i32, c.store.L.misc + M_NO_ACTIVE_EXPIRE, on ? 0 : 1);
     return c.w.ok();
   }
+  if (is(sub, 'digest-value')) return debugDigestValue(c, argv);
+  if (is(sub, 'object') && argv.length === 3) return debugObject(c, argv);
   if (is(sub, 'log') && argv.length === 3) {
     log('warning', `DEBUG LOG: ${argv[2].toString()}`);
     return c.w.ok();
@@ -75,7 +78,7 @@ function debug(c: Client, argv: Buffer[]): void {
 }
 
 function debugLock(argv: Buffer[]): 'keys' | 'all' {
-  return argv.length > 1 && is(argv[1], 'check') ? 'all' : 'keys';
+  return argv.length > 1 && (is(argv[1], 'check') || is(argv[1], 'digest-value') || is(argv[1], 'object')) ? 'all' : 'keys';
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { RawClient, show, type Reply } from '../helpers/resp';
 
 let d: Pair;
 beforeAll(async () => {
-  d = await startPair({ threads: 2 });
+  d = await startPair({ threads: 2, redisArgs: ['--enable-debug-command', 'yes'] });
 });
 afterAll(async () => {
   await d?.stop();
@@ -192,3 +192,44 @@ describe('blocking', () => {
     expect(r.shardis).toEqual(r.redis);
   });
 });
+
+describe('DEBUG DIGEST-VALUE and DEBUG OBJECT', () => {
+  it('DIGEST-VALUE gives Redis\'s digests for every type and encoding, copies included', async () => {
+    const big = 'x'.repeat(100);
+    await d.expectSame([
+      ['RPUSH', 'l', 'a', 'b', '1', '-5', big],
+      ['SADD', 's', '1', '2', '3'],
+      ['SADD', 's2', 'a', 'b', '3'],
+      ['ZADD', 'z', '1', 'a', '2.5', 'b', '-3', '7'],
+      ['ZADD', 'z2', '1e300', big, '0.1', 'm', '-inf', 'n'],
+      ['HSET', 'h', 'f', 'v', 'g', '12'],
+      ['HSET', 'h2', 'f', big, big, '12'],
+      ['SET', 'str', 'hello'],
+      ['SET', 'n', '12', 'EX', '100'],
+      ['COPY', 'z2', 'z3'],
+      ['DEBUG', 'DIGEST-VALUE', 'l', 's', 's2', 'z', 'z2', 'z3', 'h', 'h2', 'str', 'n', 'nokey'],
+      ['DEBUG', 'DIGEST-VALUE'],
+    ]);
+  });
+
+  it('DEBUG OBJECT: Redis\'s shape, the encoding, an address that INCR keeps, no such key', async () => {
+    const r = await d.each(async (c) => {
+      await c.call('HSET', 'h', 'f', 'v');
+      await c.call('RPUSH', 'l', 'a', 'b');
+      await c.call('SET', 'foo', '20000');
+      await c.call('INCR', 'foo');
+      const a = text2(await c.call('DEBUG', 'OBJECT', 'foo'));
+      await c.call('INCR', 'foo');
+      const b = text2(await c.call('DEBUG', 'OBJECT', 'foo'));
+      const h = text2(await c.call('DEBUG', 'OBJECT', 'h'));
+      const l = text2(await c.call('DEBUG', 'OBJECT', 'l'));
+      const shape = (x: string) => x.replace(/:[^ ]+/g, ':_');
+      return [a.split(' ')[1] === b.split(' ')[1], shape(a), shape(h), /encoding:listpack/.test(h), shape(l), show(await c.call('DEBUG', 'OBJECT', 'nokey'))];
+    });
+    expect(r.shardis).toEqual(r.redis);
+  });
+});
+
+function text2(r: Reply): string {
+  return r.t === 'simple' ? r.v : show(r);
+}
