@@ -131,7 +131,8 @@ function setGeneric(c: Client, key: Buffer, val: Buffer, flags: number, expireAt
       c.w.bulkRange(s.u8, off, off + s.strLen(g));
     }
   }
-  const found = s.find(c.db, key) !== 0;
+  // Only NX/XX need to know whether the key exists (setString handles an expired one itself).
+  const found = (flags & (F_NX | F_XX)) !== 0 && s.find(c.db, key) !== 0;
   if ((flags & F_NX && found) || (flags & F_XX && !found)) {
     if (!(flags & F_GET)) {
       if (intReplies) c.w.int(0);

