@@ -253,6 +253,7 @@ export class Config {
   private readonly values = new ValueMap();
   /** num() results by the name asked for: commands read settings on every call. */
   private readonly numCache = new Map<string, number>();
+  private readonly strCache = new Map<string, string>();
   private readonly listeners: Array<(name: string, value: string) => void> = [];
   private readonly appliers: Applier[] = [];
   /** Redis's reading_config_file / save_loaded pair (see applyText). */
@@ -269,7 +270,10 @@ export class Config {
   configFile: string | undefined;
 
   private constructor() {
-    this.values.onSet = () => this.numCache.clear();
+    this.values.onSet = () => {
+      this.numCache.clear();
+      this.strCache.clear();
+    };
     for (const d of DIRECTIVES) this.values.set(d.name, defaultValue(d));
   }
 
@@ -626,7 +630,11 @@ export class Config {
   }
 
   str(name: string): string {
-    return this.values.get(this.directive(name).name) ?? '';
+    const cached = this.strCache.get(name);
+    if (cached !== undefined) return cached;
+    const v = this.values.get(this.directive(name).name) ?? '';
+    this.strCache.set(name, v);
+    return v;
   }
 
   bool(name: string): boolean {
