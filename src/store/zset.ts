@@ -205,16 +205,36 @@ export const ZADD_OUT_UPDATED = 8;
 export const zaddOut = { flags: 0, newScore: 0 };
 
 /**
+ * ZADD on a member that exists with score cur: the new score (INCR adds, NX/GT/LT may refuse) in
+ * zaddOut.newScore and true, or false with ZADD_OUT_NOP (nothing to do) or ZADD_OUT_NAN set.
+ */
+function existingScore(cur: number, score: number, inFlags: number): boolean {
+  if (inFlags & ZADD_IN_NX) {
+    zaddOut.flags |= ZADD_OUT_NOP;
+    return false;
+  }
+  if (inFlags & ZADD_IN_INCR) {
+    score += cur;
+    if (Number.isNaN(score)) {
+      zaddOut.flags |= ZADD_OUT_NAN;
+      return false;
+    }
+  }
+  if ((inFlags & ZADD_IN_LT && score >= cur) || (inFlags & ZADD_IN_GT && score <= cur)) {
+    zaddOut.flags |= ZADD_OUT_NOP;
+    return false;
+  }
+  zaddOut.newScore = score;
+  return true;
+}
+
+/**
  * Redis's zsetAdd on the key's entry e. Returns false when the result would be NaN
  * (zaddOut.flags has ZADD_OUT_NAN); else zaddOut describes what happened.
  */
 export function zsetAdd(s: Store, e: number, score: number, m: Uint8Array, inFlags: number, lim: ZsetLimits): boolean {
   const h = s.heap;
-  const incr = (inFlags & ZADD_IN_INCR) !== 0;
-  const nx = (inFlags & ZADD_IN_NX) !== 0;
   const xx = (inFlags & ZADD_IN_XX) !== 0;
-  const gt = (inFlags & ZADD_IN_GT) !== 0;
-  const lt = (inFlags & ZADD_IN_LT) !== 0;
   zaddOut.flags = 0;
   if (Number.isNaN(score)) {
     zaddOut.flags = ZADD_OUT_NAN;
@@ -225,22 +245,8 @@ export function zsetAdd(s: Store, e: number, score: number, m: Uint8Array, inFla
     const p = zzlFind(h, lp, m);
     if (p !== 0) {
       const cur = foundScore;
-      if (nx) {
-        zaddOut.flags |= ZADD_OUT_NOP;
-        return true;
-      }
-      if (incr) {
-        score += cur;
-        if (Number.isNaN(score)) {
-          zaddOut.flags |= ZADD_OUT_NAN;
-          return false;
-        }
-      }
-      if ((lt && score >= cur) || (gt && score <= cur)) {
-        zaddOut.flags |= ZADD_OUT_NOP;
-        return true;
-      }
-      zaddOut.newScore = score;
+      if (!existingScore(cur, score, inFlags)) return (zaddOut.flags & ZADD_OUT_NAN) === 0;
+      score = zaddOut.newScore;
       if (score !== cur) {
         let nl = lpDeleteRangeAt(h, lp, p, 2);
         nl = zzlInsert(h, nl, m, score);
@@ -266,22 +272,8 @@ export function zsetAdd(s: Store, e: number, score: number, m: Uint8Array, inFla
   const n = zslFind(h, zs, m, 0, m.length);
   if (n !== 0) {
     const cur = nodeScore(h, n);
-    if (nx) {
-      zaddOut.flags |= ZADD_OUT_NOP;
-      return true;
-    }
-    if (incr) {
-      score += cur;
-      if (Number.isNaN(score)) {
-        zaddOut.flags |= ZADD_OUT_NAN;
-        return false;
-      }
-    }
-    if ((lt && score >= cur) || (gt && score <= cur)) {
-      zaddOut.flags |= ZADD_OUT_NOP;
-      return true;
-    }
-    zaddOut.newScore = score;
+    if (!existingScore(cur, score, inFlags)) return (zaddOut.flags & ZADD_OUT_NAN) === 0;
+    score = zaddOut.newScore;
     if (score !== cur) {
       zslUpdateScore(h, zs, n, score);
       zaddOut.flags |= ZADD_OUT_UPDATED;
