@@ -134,8 +134,10 @@ export function dictSetScore(heap: Heap, e: number, score: number): void {
 }
 
 // ---- resizing -------------------------------------------------------------------------
+// The keyspace's per-slot tables (keyspace.ts) share this header's first seven words and the
+// entries' first two (next, hash), so they resize and rehash with these same two functions.
 
-function startResize(heap: Heap, d: number, size: number): void {
+export function startResize(heap: Heap, d: number, size: number): void {
   const w = d >>> 2;
   heap.u32[w + 3] = heap.calloc(size * 4);
   heap.u32[w + 4] = size - 1;
@@ -144,7 +146,7 @@ function startResize(heap: Heap, d: number, size: number): void {
 }
 
 /** Move up to n buckets from t0 to t1 (visiting at most n*10 empty ones). */
-function rehash(heap: Heap, d: number, n: number): void {
+export function rehash(heap: Heap, d: number, n: number): void {
   const u32 = heap.u32;
   const w = d >>> 2;
   let idx = heap.i32[w + 6];

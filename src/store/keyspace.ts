@@ -10,6 +10,7 @@
 
 import { Heap, classOf, classSize, HEAP_DATA_START, lockWord, unlockWord } from './heap';
 import { keySlot, NSLOTS, CRC16_TABLE } from './crc16';
+import { rehash, startResize } from './dict';
 
 export const T_STRING = 0;
 export const T_LIST = 1;
@@ -244,55 +245,11 @@ export class Store {
 
   /** Move one bucket (and skip up to 10 empty ones) from t0 to t1, as dictRehash(d, 1). */
   private rehashStep(t: number): void {
-    const u32 = this.u32;
-    const w = t >>> 2;
-    let idx = this.i32[w + 6];
-    const b0 = u32[w];
-    const mask0 = u32[w + 1];
-    const b1 = u32[w + 3];
-    const mask1 = u32[w + 4];
-    let empty = 10;
-    while (u32[(b0 >>> 2) + idx] === 0) {
-      idx++;
-      if (idx > mask0) break;
-      if (--empty === 0) { this.i32[w + 6] = idx; return; }
-    }
-    if (idx <= mask0) {
-      let e = u32[(b0 >>> 2) + idx];
-      while (e !== 0) {
-        const next = u32[e >>> 2];
-        const h = u32[(e >>> 2) + 1];
-        const cell = (b1 >>> 2) + (h & mask1);
-        u32[e >>> 2] = u32[cell];
-        u32[cell] = e;
-        u32[w + 2]--;
-        u32[w + 5]++;
-        e = next;
-      }
-      u32[(b0 >>> 2) + idx] = 0;
-      idx++;
-    }
-    if (idx > mask0) {
-      // Done: t1 becomes t0.
-      this.heap.free(b0, (mask0 + 1) * 4);
-      u32[w] = b1;
-      u32[w + 1] = mask1;
-      u32[w + 2] = u32[w + 5];
-      u32[w + 3] = 0;
-      u32[w + 4] = 0;
-      u32[w + 5] = 0;
-      this.i32[w + 6] = -1;
-    } else {
-      this.i32[w + 6] = idx;
-    }
+    rehash(this.heap, t, 1);
   }
 
   private startResize(t: number, size: number): void {
-    const w = t >>> 2;
-    this.u32[w + 3] = this.heap.calloc(size * 4);
-    this.u32[w + 4] = size - 1;
-    this.u32[w + 5] = 0;
-    this.i32[w + 6] = 0;
+    startResize(this.heap, t, size);
   }
 
   /** Find key in table t; sets linkAddr. Returns entry or 0. */
