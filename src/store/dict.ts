@@ -444,7 +444,8 @@ export function dictRandom(heap: Heap, d: number): number {
 
 // ---- scan and iteration ---------------------------------------------------------------
 
-function rev32(v: number): number {
+/** Bit-reverse a 32-bit cursor (SCAN's reverse-binary iteration; shared with keyspace and skiplist). */
+export function rev32(v: number): number {
   v = ((v >>> 1) & 0x55555555) | ((v & 0x55555555) << 1);
   v = ((v >>> 2) & 0x33333333) | ((v & 0x33333333) << 2);
   v = ((v >>> 4) & 0x0f0f0f0f) | ((v & 0x0f0f0f0f) << 4);

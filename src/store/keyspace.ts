@@ -10,7 +10,7 @@
 
 import { Heap, classOf, classSize, HEAP_DATA_START, lockWord, unlockWord } from './heap';
 import { keySlot, NSLOTS, CRC16_TABLE } from './crc16';
-import { rehash, startResize } from './dict';
+import { rehash, rev32, startResize } from './dict';
 
 export const T_STRING = 0;
 export const T_LIST = 1;
@@ -979,15 +979,6 @@ export class Store {
       if (vol !== this.volatileCount(db)) problems.push(`db ${db}: volatile count ${this.volatileCount(db)} but ${vol}`);
     }
   }
-}
-
-function rev32(v: number): number {
-  v = ((v >>> 1) & 0x55555555) | ((v & 0x55555555) << 1);
-  v = ((v >>> 2) & 0x33333333) | ((v & 0x33333333) << 2);
-  v = ((v >>> 4) & 0x0f0f0f0f) | ((v & 0x0f0f0f0f) << 4);
-  v = ((v >>> 8) & 0x00ff00ff) | ((v & 0x00ff00ff) << 8);
-  v = (v >>> 16) | (v << 16);
-  return v >>> 0;
 }
 
 const INT64_MAX = '9223372036854775807';

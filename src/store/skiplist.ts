@@ -13,6 +13,7 @@
 // command pays for moving a million entries.
 
 import type { Heap } from './heap';
+import { rev32 } from './dict';
 
 export const ZSKIPLIST_MAXLEVEL = 32;
 const ZSKIPLIST_P = 0.25;
@@ -546,15 +547,6 @@ export function zslLastInRange(h: Heap, zs: number, r: ScoreRange | LexRange): n
 }
 
 // ---- hash scan (ZSCAN) -------------------------------------------------------------------------
-
-function rev32(v: number): number {
-  v = ((v >>> 1) & 0x55555555) | ((v & 0x55555555) << 1);
-  v = ((v >>> 2) & 0x33333333) | ((v & 0x33333333) << 2);
-  v = ((v >>> 4) & 0x0f0f0f0f) | ((v & 0x0f0f0f0f) << 4);
-  v = ((v >>> 8) & 0x00ff00ff) | ((v & 0x00ff00ff) << 8);
-  v = (v >>> 16) | (v << 16);
-  return v >>> 0;
-}
 
 /** One dictScan step over the member hash (reverse-binary cursor). Returns the next cursor. */
 export function zslScan(h: Heap, zs: number, cursor: number, out: number[]): number {
