@@ -387,27 +387,18 @@ export function readyPending(): boolean {
  * they are served before the pusher hears back (LMOVE chains, WATCH of the destination).
  */
 export function serveReadyNow(c: Client): void {
-  const hold = !c.paused && !c.closed && pendingHasRemote(c);
-  if (hold) c.socket.cork();
+  // c's reply is held (corked) until its waiters are served, here and on other threads: once the
+  // pusher hears back, a client it tells (or itself) must see the served keys already changed.
+  const cork = !c.paused && !c.closed;
+  if (cork) c.socket.cork();
   c.flush();
   drain();
-  if (!hold && (outstanding.size === 0 || c.paused || c.closed)) return;
-  if (outstanding.size === 0) {
-    c.socket.uncork();
+  if (outstanding.size === 0 || !cork || c.closed) {
+    if (cork && !c.closed) c.socket.uncork();
     return;
   }
   c.pause();
-  void Promise.all(outstanding).then(() => holdPusher(c, hold, 3));
-}
-
-/** Does a key made ready here have waiters on another thread (in its slot)? */
-function pendingHasRemote(c: Client): boolean {
-  const i32 = c.store.i32;
-  for (let i = 0; i < pendingKey.length; i++) {
-    const si = slotIndex(c, pendingDb[i], pendingKey[i]);
-    if (Atomics.load(i32, si) > (localPerSlot.get(si) ?? 0)) return true;
-  }
-  return false;
+  void Promise.all(outstanding).then(() => holdPusher(c, true, 3));
 }
 
 /** Broadcasts of ready keys this thread has sent and not yet heard back from. */
