@@ -2,6 +2,8 @@
 // socket chunks of any size. Arguments are zero-copy views of the chunk when a whole bulk is in it;
 // a big bulk that spans chunks is gathered into one buffer of its exact size (no repeated concat).
 
+import { BufferView } from './bufview';
+
 const CR = 13;
 const LF = 10;
 const INLINE_MAX = 64 * 1024;
@@ -59,6 +61,8 @@ export class RequestParser {
       this.rest = null;
     }
     const n = buf.length;
+    const ab = buf.buffer;
+    const base = buf.byteOffset;
     while (p < n) {
       if (this.need === 0) {
         // Start of a new command.
@@ -115,7 +119,7 @@ export class RequestParser {
       }
       const len = this.bulkLen;
       if (n - p >= len + 2) {
-        this.argv[this.argc++] = buf.subarray(p, p + len);
+        this.argv[this.argc++] = new BufferView(ab, base + p, len);
         p += len + 2;
         this.bulkLen = -1;
         if (--this.need === 0) {
