@@ -8,7 +8,7 @@ import type { CommandSpec } from '../commands/types';
 import { lookupCommand, resolveSubcommand, commandKeys, statBase } from '../commands/table';
 import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS } from './context';
 import { log } from './log';
-import { monoNow, wallMs } from './clock';
+import { chainEnd, chainRestart, chainStart, cmdEnd, cmdStart, wallMs } from './clock';
 import { readyPending, serveReadyNow } from './blocking';
 import { unwatchAll } from '../commands/transactions';
 import { slowlogState, slowlogPush } from './services';
@@ -99,6 +99,7 @@ export class Client {
   }
 
   private runInput(chunk: Buffer | null): void {
+    chainStart();
     try {
       if (chunk === null) this.parser.resume(this.onCommand);
       else this.parser.feed(chunk, this.onCommand);
@@ -108,6 +109,8 @@ export class Client {
       this.srv.addStat(S_PROTO_ERRORS, 1);
       log('verbose', `Protocol error (${e.message}) from client: id=${this.id} addr=${this.addr}`);
       this.closeAfterFlush = true;
+    } finally {
+      chainEnd();
     }
     this.checkQueryLimit();
     this.flush();
@@ -251,7 +254,10 @@ export class Client {
       return;
     }
     this.call(spec, argv);
-    if (readyPending()) serveReadyNow(this);
+    if (readyPending()) {
+      serveReadyNow(this);
+      chainRestart();
+    }
   }
 
   private rejectCommand(err: string): void {
@@ -264,7 +270,7 @@ export class Client {
   /** Run one command with its slot locks held; replies go to the writer. */
   call(spec: CommandSpec, argv: Buffer[]): void {
     const store = this.store;
-    const t0 = monoNow();
+    const t0 = cmdStart();
     store.now = wallMs(t0);
     const mark = this.w.mark();
     const mode = spec.lockFor !== undefined ? spec.lockFor(argv) : spec.lock ?? 'keys';
@@ -293,7 +299,7 @@ export class Client {
         store.unlockAll();
       }
     }
-    const us = (monoNow() - t0) * 1000;
+    const us = (cmdEnd() - t0) * 1000;
     if (us >= slowlogState.threshold && !spec.flags.includes('skip_slowlog')) slowlogPush(this, argv, us);
     const base = statBase(this.srv.threadId, spec);
     const f = store.f64;

@@ -10,12 +10,39 @@ setInterval(() => {
   offset = Date.now() - perf.now();
 }, 50).unref();
 
-/** Monotonic milliseconds with sub-ms precision. */
-export function monoNow(): number {
-  return perf.now();
-}
-
 /** Wall-clock milliseconds (integer) for a monoNow() reading. */
 export function wallMs(mono: number): number {
   return Math.floor(offset + mono);
+}
+
+// Commands run back to back from one socket chunk chain their clocks: a command starts when the
+// previous one ended, so each costs one clock read, not two (clock_gettime was ~4% of a -P 16
+// LPUSH profile). Outside a chain (blocked clients served, EXEC's own start...) each reads afresh.
+let chained = -1;
+
+/** A batch of commands from one chunk begins. */
+export function chainStart(): void {
+  chained = perf.now();
+}
+
+/** The batch is over: later commands read the clock themselves. */
+export function chainEnd(): void {
+  chained = -1;
+}
+
+/** Monotonic start of a command. */
+export function cmdStart(): number {
+  return chained >= 0 ? chained : perf.now();
+}
+
+/** Monotonic end of a command (the next one in the chain starts here). */
+export function cmdEnd(): number {
+  const t = perf.now();
+  if (chained >= 0) chained = t;
+  return t;
+}
+
+/** Work outside the commands happened (blocked clients served): the next command starts now. */
+export function chainRestart(): void {
+  if (chained >= 0) chained = perf.now();
 }
