@@ -10,6 +10,7 @@ import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_C
 import { log } from './log';
 import { chainEnd, chainRestart, chainStart, cmdEnd, cmdStart, wallMs } from './clock';
 import { readyPending, serveReadyNow } from './blocking';
+import type { PubStage } from './pubsub';
 import { unwatchAll } from '../commands/transactions';
 import { slowlogState, slowlogPush } from './services';
 
@@ -65,6 +66,8 @@ export class Client {
   totalCommands = 0;
   /** When the output buffer first passed the soft limit (0: it is below). */
   softLimitSince = 0;
+  /** Pub/sub messages held for this client until the end of the event-loop turn. */
+  pubStage: PubStage | null = null;
   /** Runs first in flush(): pub/sub hands over messages it holds for this client, keeping order. */
   beforeFlush: ((c: Client) => void) | null = null;
   /** CLIENT REPLY: 0 on, 1 off, 2 skip the next command's reply, 3 skipping this one. */

@@ -201,9 +201,30 @@ const EMPTY = new Uint8Array(0);
 /** A subscriber's held output is handed to the socket at once past this many bytes. */
 const EAGER_BYTES = 64 * 1024;
 
-interface Staged {
-  bufs: Buffer[];
-  len: number;
+/**
+ * A subscriber's messages of this turn. A message for one subscriber is copied into `cur`; one
+ * for many is encoded once and each subscriber keeps a reference in `parts` (the bytes between
+ * are sealed into `parts` as a view of `cur`, keeping the order). Written in one go at the end.
+ */
+export class PubStage {
+  parts: Buffer[] = [];
+  cur: Buffer | null = null;
+  /** cur[curStart, curLen) is written and not yet sealed into parts. */
+  curStart = 0;
+  curLen = 0;
+  /** Every staged byte (parts + the unsealed part of cur). */
+  len = 0;
+  /** On the flush list of this turn. */
+  queued = false;
+  /** Size of the next cur: what the last turn needed. */
+  hint = 1024;
+
+  seal(): void {
+    if (this.curLen > this.curStart) {
+      this.parts.push((this.cur as Buffer).subarray(this.curStart, this.curLen));
+      this.curStart = this.curLen;
+    }
+  }
 }
 
 interface Topic {
@@ -258,8 +279,12 @@ export class PubSub {
   /** Per peer thread: messages for it published during the current batch. */
   private readonly outboxes: Array<Outbox | undefined> = [];
   private readonly pendingPeers: number[] = [];
-  /** Messages held for subscribers until the end of this event-loop turn. */
-  private readonly staged = new Map<Client, Staged>();
+  /** Subscribers with messages held until the end of this event-loop turn (Client.pubStage). */
+  private readonly stagedNow: Client[] = [];
+  /** Last topic found per kind, valid until this thread's subscriptions change (one channel
+   *  published over and over needs no string key or map lookup per message). */
+  private readonly lastName: Array<Buffer | null> = [null, null, null];
+  private readonly lastTopic: Array<Topic | undefined> = [undefined, undefined, undefined];
   private flushQueued = false;
   // client-output-buffer-limit pubsub, parsed when the setting changes.
   private limitsText = '';
@@ -287,6 +312,7 @@ export class PubSub {
     if (sets === undefined) return;
     for (let kind = 0; kind < 3; kind++) for (const name of [...sets[kind]]) this.unsubscribe(c, kind, name);
     this.byClient.delete(c);
+    c.pubStage = null;
   };
 
   /** Returns false if the client already had it. */
@@ -300,6 +326,7 @@ export class PubSub {
       this.subs[kind].set(name, t);
     }
     t.clients.add(c);
+    this.lastName[kind] = null;
     this.uniqueStat(kind, this.registry.add(kind, t.name, this.srv.threadId, 1));
     this.bump(c, kind, 1);
     return true;
@@ -313,6 +340,7 @@ export class PubSub {
       t.clients.delete(c);
       if (t.clients.size === 0) this.subs[kind].delete(name);
     }
+    this.lastName[kind] = null;
     this.uniqueStat(kind, this.registry.add(kind, Buffer.from(name, 'latin1'), this.srv.threadId, -1));
     this.bump(c, kind, -1);
     return true;
@@ -339,7 +367,7 @@ export class PubSub {
   /** PUBLISH / SPUBLISH: deliver here and to the threads with receivers; returns receivers. */
   publish(from: Client, kind: number, channel: Buffer, message: Buffer): number {
     const counts = this.counts;
-    counts.fill(0);
+    for (let i = 0; i < counts.length; i++) counts[i] = 0;
     const total = this.registry.receivers(kind, channel, counts);
     if (total === 0) return 0;
     const me = this.srv.threadId;
@@ -378,64 +406,121 @@ export class PubSub {
     }
   }
 
+  private topic(kind: number, channel: Buffer): Topic | undefined {
+    const last = this.lastName[kind];
+    if (last !== null && bytesEqual(last, channel)) return this.lastTopic[kind];
+    const t = this.subs[kind].get(channel.latin1Slice(0, channel.length));
+    this.lastName[kind] = t === undefined ? null : t.name;
+    this.lastTopic[kind] = t;
+    return t;
+  }
+
   private deliverLocal(from: Client | null, kind: number, channel: Buffer, message: Buffer): void {
-    const direct = this.subs[kind].get(channel.latin1Slice(0, channel.length));
-    if (direct !== undefined) {
-      const what = kind === K_SHARD ? 1 : 0;
-      const resp2 = encodeMessage(2, what, null, channel, message);
-      let resp3: Buffer | null = null;
-      for (const c of direct.clients) {
-        if (c.resp === 3) resp3 ??= encodeMessage(3, what, null, channel, message);
-        this.send(from, c, c.resp === 3 ? (resp3 as Buffer) : resp2);
-      }
-    }
+    const direct = this.topic(kind, channel);
+    if (direct !== undefined) this.sendAll(from, direct.clients, kind === K_SHARD ? 1 : 0, null, channel, message);
     if (kind !== K_CHANNEL || this.subs[K_PATTERN].size === 0) return;
     for (const t of this.subs[K_PATTERN].values()) {
-      if (!globMatch(t.name, channel)) continue;
-      const r2 = encodeMessage(2, 2, t.name, channel, message);
-      let r3: Buffer | null = null;
-      for (const c of t.clients) {
-        if (c.resp === 3) r3 ??= encodeMessage(3, 2, t.name, channel, message);
-        this.send(from, c, c.resp === 3 ? (r3 as Buffer) : r2);
-      }
+      if (globMatch(t.name, channel)) this.sendAll(from, t.clients, 2, t.name, channel, message);
     }
   }
 
-  private send(from: Client | null, c: Client, bytes: Buffer): void {
-    // The publisher itself (RESP3) is mid-command: its push goes before its PUBLISH reply.
+  /** Stage the message for every client: copied for one, encoded once and shared for many. */
+  private sendAll(from: Client | null, clients: Set<Client>, what: number, pattern: Uint8Array | null, channel: Uint8Array, message: Uint8Array): void {
+    this.refreshLimits();
+    const size = messageSize(what, pattern, channel, message);
+    if (clients.size === 1) {
+      for (const c of clients) this.sendOne(from, c, what, pattern, channel, message, size);
+      return;
+    }
+    let enc2: Buffer | null = null;
+    let enc3: Buffer | null = null;
+    for (const c of clients) {
+      let bytes: Buffer;
+      if (c.resp === 3) {
+        if (enc3 === null) writeMessage((enc3 = Buffer.allocUnsafe(size)), 0, 3, what, pattern, channel, message);
+        bytes = enc3;
+      } else {
+        if (enc2 === null) writeMessage((enc2 = Buffer.allocUnsafe(size)), 0, 2, what, pattern, channel, message);
+        bytes = enc2;
+      }
+      if (c === from) {
+        // The publisher itself (RESP3) is mid-command: its push goes before its PUBLISH reply.
+        c.w.rawBytes(bytes);
+        continue;
+      }
+      if (c.closed) continue;
+      const st = this.stage(c);
+      st.seal();
+      st.parts.push(bytes);
+      this.staged(c, st, size);
+    }
+  }
+
+  private sendOne(from: Client | null, c: Client, what: number, pattern: Uint8Array | null, channel: Uint8Array, message: Uint8Array, size: number): void {
     if (c === from) {
-      c.w.rawBytes(bytes);
+      c.w.rawBytes(encodeMessage(c.resp, what, pattern, channel, message));
       return;
     }
     if (c.closed) return;
-    // Messages to one subscriber during one turn of the event loop (all the PUBLISHes read from
-    // every socket that was ready, a peer's batch) go out in one write, as Redis writes its
-    // clients' buffers before it sleeps: held here until the I/O phase ends (setImmediate), the
-    // client's own replies are flushed (beforeFlush keeps the order), or EAGER_BYTES is reached.
-    let st = this.staged.get(c);
-    if (st === undefined) {
-      st = { bufs: [], len: 0 };
-      this.staged.set(c, st);
+    const st = this.stage(c);
+    let cur = st.cur;
+    if (cur === null || st.curLen + size > cur.length) {
+      st.seal();
+      // A big message gets a buffer of its own size: the socket may hold it for long (a slow
+      // reader), and what it holds is what client-output-buffer-limit counts.
+      cur = st.cur = Buffer.allocUnsafe(size >= EAGER_BYTES ? size : Math.max(st.hint, size));
+      st.curStart = st.curLen = 0;
+    }
+    st.curLen = writeMessage(cur, st.curLen, c.resp, what, pattern, channel, message);
+    this.staged(c, st, size);
+  }
+
+  // Messages to one subscriber during one turn of the event loop (all the PUBLISHes read from
+  // every socket that was ready, a peer's batch) go out in one write, as Redis writes its
+  // clients' buffers before it sleeps: held until the I/O phase ends (setImmediate), the client's
+  // own replies are flushed (beforeFlush keeps the order), or EAGER_BYTES is reached.
+  private stage(c: Client): PubStage {
+    let st = c.pubStage;
+    if (st === null) st = c.pubStage = new PubStage();
+    if (!st.queued) {
+      st.queued = true;
+      this.stagedNow.push(c);
       c.beforeFlush = this.writeStagedFor;
       this.queueFlush();
     }
-    st.bufs.push(bytes);
-    st.len += bytes.length;
-    if (st.len >= EAGER_BYTES) this.writeStaged(c, st);
-    this.checkOutputLimit(c, st.len);
+    return st;
   }
 
-  private writeStaged(c: Client, st: Staged): void {
+  private staged(c: Client, st: PubStage, size: number): void {
+    st.len += size;
+    if (st.len >= EAGER_BYTES) this.writeStaged(c, st);
+    if (this.hard !== 0 || this.soft !== 0) this.checkOutputLimit(c, st.len);
+  }
+
+  private writeStaged(c: Client, st: PubStage): void {
     if (st.len === 0) return;
-    const out = st.bufs.length === 1 ? st.bufs[0] : Buffer.concat(st.bufs, st.len);
-    st.bufs.length = 0;
+    let out: Buffer;
+    if (st.parts.length === 0) {
+      // Only copies in cur: hand over that view; the socket keeps it, later messages need a new cur.
+      out = (st.cur as Buffer).subarray(st.curStart, st.curLen);
+      st.hint = Math.min(Math.max(1024, st.len + (st.len >>> 2)), EAGER_BYTES * 2);
+      st.cur = null;
+      st.curStart = st.curLen = 0;
+    } else {
+      st.seal();
+      // One shared message (a big one goes out at once): no copy per subscriber.
+      out = st.parts.length === 1 ? st.parts[0] : Buffer.concat(st.parts, st.len);
+      st.parts.length = 0;
+      // Copied out: cur may be written again from its start.
+      st.curStart = st.curLen = 0;
+    }
     st.len = 0;
     c.deliver(out);
   }
 
   private readonly writeStagedFor = (c: Client): void => {
-    const st = this.staged.get(c);
-    if (st !== undefined) this.writeStaged(c, st);
+    const st = c.pubStage;
+    if (st !== null) this.writeStaged(c, st);
   };
 
   private queueFlush(): void {
@@ -456,12 +541,17 @@ export class PubSub {
       port.postMessage({ type: 'pub', kind: K_BATCH, channel: bytes, message: EMPTY } satisfies PubMessage, [bytes.buffer as ArrayBuffer]);
     }
     peers.length = 0;
-    if (this.staged.size === 0) return;
-    for (const [c, st] of this.staged) {
-      this.writeStaged(c, st);
+    const now = this.stagedNow;
+    for (let i = 0; i < now.length; i++) {
+      const c = now[i];
+      const st = c.pubStage;
+      if (st !== null) {
+        this.writeStaged(c, st);
+        st.queued = false;
+      }
       c.beforeFlush = null;
     }
-    this.staged.clear();
+    now.length = 0;
   };
 
   /**
@@ -470,7 +560,7 @@ export class PubSub {
    * holds for the socket (messages held for this turn and Node's queue); what the kernel took is
    * not ours.
    */
-  private checkOutputLimit(c: Client, held: number): void {
+  private refreshLimits(): void {
     const text = this.srv.config.str('client-output-buffer-limit');
     if (text !== this.limitsText) {
       const lim = this.srv.config.clientOutputBufferLimits().pubsub;
@@ -479,7 +569,9 @@ export class PubSub {
       this.soft = lim.soft;
       this.softMs = lim.softSeconds * 1000;
     }
-    if (this.hard === 0 && this.soft === 0) return;
+  }
+
+  private checkOutputLimit(c: Client, held: number): void {
     const pending = c.socket.writableLength + held;
     let close = this.hard > 0 && pending >= this.hard;
     if (!close && this.soft > 0 && pending >= this.soft) {
@@ -515,6 +607,18 @@ function digits(n: number): number {
   return d;
 }
 
+/** Copy b into out at p (a loop for the short names and payloads of most messages: cheaper
+ *  than the builtin copy's call). Returns the position after it. */
+function put(out: Buffer, p: number, b: Uint8Array): number {
+  const n = b.length;
+  if (n > 64) {
+    out.set(b, p);
+    return p + n;
+  }
+  for (let i = 0; i < n; i++) out[p + i] = b[i];
+  return p + n;
+}
+
 /** Write `$<len>\r\n<bytes>\r\n` at p; returns the new position. */
 function putBulk(out: Buffer, p: number, b: Uint8Array): number {
   out[p++] = 0x24;
@@ -527,8 +631,7 @@ function putBulk(out: Buffer, p: number, b: Uint8Array): number {
   p += d;
   out[p++] = 13;
   out[p++] = 10;
-  out.set(b, p);
-  p += b.length;
+  p = put(out, p, b);
   out[p++] = 13;
   out[p++] = 10;
   return p;
@@ -538,15 +641,29 @@ function bulkSize(b: Uint8Array): number {
   return 1 + digits(b.length) + 2 + b.length + 2;
 }
 
-/** One message push: what 0 message, 1 smessage, 2 pmessage (pattern given). */
-export function encodeMessage(resp: number, what: number, pattern: Uint8Array | null, channel: Uint8Array, message: Uint8Array): Buffer {
-  const head = HEADS[resp === 3 ? 1 : 0][what];
-  const size = head.length + (pattern === null ? 0 : bulkSize(pattern)) + bulkSize(channel) + bulkSize(message);
-  const out = Buffer.allocUnsafe(size);
-  head.copy(out, 0);
-  let p = head.length;
+/** Bytes of one message push (the same in RESP2 and RESP3). */
+function messageSize(what: number, pattern: Uint8Array | null, channel: Uint8Array, message: Uint8Array): number {
+  return HEADS[0][what].length + (pattern === null ? 0 : bulkSize(pattern)) + bulkSize(channel) + bulkSize(message);
+}
+
+/** Encode one message push at out[p]; returns the position after it. */
+function writeMessage(out: Buffer, p: number, resp: number, what: number, pattern: Uint8Array | null, channel: Uint8Array, message: Uint8Array): number {
+  p = put(out, p, HEADS[resp === 3 ? 1 : 0][what]);
   if (pattern !== null) p = putBulk(out, p, pattern);
   p = putBulk(out, p, channel);
-  putBulk(out, p, message);
+  return putBulk(out, p, message);
+}
+
+/** One message push: what 0 message, 1 smessage, 2 pmessage (pattern given). */
+export function encodeMessage(resp: number, what: number, pattern: Uint8Array | null, channel: Uint8Array, message: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(messageSize(what, pattern, channel, message));
+  writeMessage(out, 0, resp, what, pattern, channel, message);
   return out;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
