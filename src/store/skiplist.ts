@@ -277,14 +277,21 @@ function link(h: Heap, zs: number, x: number): void {
   const u8 = h.u8;
   let zlevel = u32[w + 3];
   let p = hdr;
+  // The walk is the cost of an insert into a big set (cache misses): arrays in locals, the rank
+  // in a register, the member compared only on equal scores.
+  const f64 = h.f64;
+  let rank = 0;
   for (let i = zlevel - 1; i >= 0; i--) {
-    rankScratch[i] = i === zlevel - 1 ? 0 : rankScratch[i + 1];
     for (;;) {
-      const f = fwd(h, p, i);
-      if (f === 0 || cmpNode(h, f, score, u8, mo, ml) >= 0) break;
-      rankScratch[i] += span(h, p, i);
+      const at = (p + NODE_HDR + 8 * i) >>> 2;
+      const f = u32[at];
+      if (f === 0) break;
+      const fs = f64[f >>> 3];
+      if (fs > score || (fs === score && cmpBytes(u8, nodeMember(h, f), nodeMemberLen(h, f), u8, mo, ml) >= 0)) break;
+      rank += u32[at + 1];
       p = f;
     }
+    rankScratch[i] = rank;
     update[i] = p;
   }
   const lvl = level(h, x);
@@ -324,10 +331,13 @@ function unlink(h: Heap, zs: number, x: number): void {
   const u8 = h.u8;
   let zlevel = u32[w + 3];
   let p = hdr;
+  const f64 = h.f64;
   for (let i = zlevel - 1; i >= 0; i--) {
     for (;;) {
-      const f = fwd(h, p, i);
-      if (f === 0 || f === x || cmpNode(h, f, score, u8, mo, ml) >= 0) break;
+      const f = u32[(p + NODE_HDR + 8 * i) >>> 2];
+      if (f === 0 || f === x) break;
+      const fs = f64[f >>> 3];
+      if (fs > score || (fs === score && cmpBytes(u8, nodeMember(h, f), nodeMemberLen(h, f), u8, mo, ml) >= 0)) break;
       p = f;
     }
     update[i] = p;
