@@ -3,7 +3,7 @@
 //  2. ZRANGE / ZRANK / ZRANGEBYSCORE on a 1M-member sorted set (redis-benchmark with explicit commands)
 //  3. per-operation cost at 1k / 10k / 100k / 1M elements (raw socket, deep pipeline): should be flat
 //  4. memory: RSS growth after building a 1M-element list, hash, set, sorted set (fresh servers per type)
-// usage: npm run bench:collections [-- --threads 1 --cli path/to/dist/cli.js --requests 200000 --parts tests,big,perop,mem
+// usage: npm run bench:collections [-- --threads 1 --cli path/to/dist/cli.js --requests 200000 --warmup 50000 --parts tests,big,perop,mem
 //                                      --pipeline 16,1 --tests lpush,zadd --sizes 1000,1000000 --ops 100000 --reps 3]
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -27,6 +27,7 @@ const bigN = Number(args.big ?? 1000000);
 const memN = Number(args.mem ?? 1000000);
 const shardisExtra = args.shardisargs ? args.shardisargs.split(' ') : [];
 const nodeFlags = args.nodeflags ? args.nodeflags.split(' ') : [];
+const warmup = Number(args.warmup ?? Math.round(requests / 4)); // requests per test of the discarded warm-up pass; 0: none
 const cli = args.cli ?? join(root, 'dist/cli.js'); // another build to compare with (e.g. an older commit's dist/cli.js)
 
 const rport = 17000 + Math.floor(Math.random() * 900);
@@ -205,6 +206,16 @@ if (parts.has('tests') || parts.has('big') || parts.has('perop')) {
   const shardis = await startShardis();
   try {
     if (parts.has('tests')) {
+      if (warmup > 0) {
+        // A server runs for days: measure it warm. Both first run every test once (V8 compiles
+        // shardis's hot paths during its first ~100k commands, which would otherwise land in the
+        // first test), then everything is flushed so the measured runs start from empty.
+        console.log(`\nwarm-up: every test once at -n ${warmup} against both servers, then FLUSHALL (--warmup 0 to skip)`);
+        for (const port of [rport, sport]) {
+          await run('redis-benchmark', ['-p', String(port), '-t', tests.join(','), '-n', String(warmup), '-c', String(clients), '-P', String(pipelines[0]), '-r', '1000000', '-q'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+          await run('redis-cli', ['-p', String(port), 'FLUSHALL']);
+        }
+      }
       for (const P of pipelines) {
         console.log(`\n## redis-benchmark -t ... -P ${P} -c ${clients} -n ${requests} -r 1000000 (requests/s)`);
         console.log(`${'test'.padEnd(22)} ${'redis'.padStart(9)} ${'shardis'.padStart(9)}  ratio`);
