@@ -70,11 +70,62 @@ function debug(c: Client, argv: Buffer[]): void {
   }
   if (is(sub, 'digest-value')) return debugDigestValue(c, argv);
   if (is(sub, 'object') && argv.length === 3) return debugObject(c, argv);
+  if (is(sub, 'protocol') && argv.length === 3) return debugProtocol(c, argv[2]);
   if (is(sub, 'log') && argv.length === 3) {
     log('warning', `DEBUG LOG: ${argv[2].toString()}`);
     return c.w.ok();
   }
   c.w.error(`ERR unknown subcommand '${sub.toString()}'. Try DEBUG HELP.`);
+}
+
+/** DEBUG PROTOCOL <type>: one reply of each RESP3 type, for client tests (debug.c). */
+function debugProtocol(c: Client, type: Buffer): void {
+  const w = c.w;
+  const resp3 = c.resp === 3;
+  if (is(type, 'string')) return w.bulkStr('Hello World');
+  if (is(type, 'integer')) return w.int(12345);
+  if (is(type, 'double')) return w.double(3.141);
+  if (is(type, 'bignum')) {
+    const n = '1234567999999999999999999999999999999';
+    return resp3 ? w.raw(`(${n}\r\n`) : w.bulkStr(n);
+  }
+  if (is(type, 'null')) return w.nil();
+  if (is(type, 'array') || is(type, 'set')) {
+    if (is(type, 'array')) w.array(3);
+    else w.set(3);
+    for (let j = 0; j < 3; j++) w.int(j);
+    return;
+  }
+  if (is(type, 'map')) {
+    w.map(3);
+    for (let j = 0; j < 3; j++) {
+      w.int(j);
+      w.bool(j === 1);
+    }
+    return;
+  }
+  if (is(type, 'attrib')) {
+    // Attributes are not replies: a real one follows.
+    if (resp3) {
+      w.raw('|1\r\n');
+      w.bulkStr('key-popularity');
+      w.array(2);
+      w.bulkStr('key:123');
+      w.int(90);
+    }
+    return w.bulkStr('Some real reply following the attribute');
+  }
+  if (is(type, 'push')) {
+    if (!resp3) return w.error('ERR RESP2 is not supported by this command');
+    w.push(2);
+    w.bulkStr('server-cpu-usage');
+    w.int(42);
+    return w.bulkStr('Some real reply following the push reply');
+  }
+  if (is(type, 'true')) return w.bool(true);
+  if (is(type, 'false')) return w.bool(false);
+  if (is(type, 'verbatim')) return w.verbatim('This is a verbatim\nstring');
+  w.error('ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false');
 }
 
 function debugLock(argv: Buffer[]): 'keys' | 'all' {

@@ -47,6 +47,27 @@ describe('framework commands the suite needs', () => {
     ]);
   });
 
+  it('DEBUG PROTOCOL answers every type byte for byte as Redis, in RESP2 and RESP3', async () => {
+    const types = ['string', 'integer', 'double', 'bignum', 'null', 'array', 'set', 'map', 'attrib', 'push', 'verbatim', 'true', 'false', 'nosuch'];
+    const r = await d.each(async (c) => {
+      const out: string[] = [];
+      for (const proto of ['2', '3']) {
+        await c.call('HELLO', proto);
+        for (const t of types) {
+          c.send('DEBUG', 'PROTOCOL', t);
+          c.send('PING');
+          // Everything up to the PING's reply: the attribute and push frames come before a real reply.
+          const raw = await c.readRaw(2000, (b) => b.toString('latin1').endsWith('+PONG\r\n'));
+          out.push(`${proto} ${t}: ${JSON.stringify(raw.toString('latin1'))}`);
+        }
+      }
+      await c.call('HELLO', '2');
+      return out;
+    });
+    expect(r.shardis).toEqual(r.redis);
+    expect(r.shardis).toContain('3 attrib: "|1\\r\\n$14\\r\\nkey-popularity\\r\\n*2\\r\\n$7\\r\\nkey:123\\r\\n:90\\r\\n$39\\r\\nSome real reply following the attribute\\r\\n+PONG\\r\\n"');
+  });
+
   it('DEBUG SET-ACTIVE-EXPIRE 0 stops active expiry, 1 resumes it', async () => {
     const script = [
       ['DEBUG', 'SET-ACTIVE-EXPIRE', '0'],
