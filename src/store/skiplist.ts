@@ -407,13 +407,20 @@ export function zslGetRank(h: Heap, zs: number, x: number): number {
   const mo = nodeMember(h, x);
   const ml = nodeMemberLen(h, x);
   const u8 = h.u8;
-  let p = h.u32[w];
+  const u32 = h.u32;
+  const f64 = h.f64;
+  let p = u32[w];
   let rank = 0;
-  for (let i = h.u32[w + 3] - 1; i >= 0; i--) {
+  for (let i = u32[w + 3] - 1; i >= 0; i--) {
     for (;;) {
-      const f = fwd(h, p, i);
-      if (f === 0 || (f !== x && cmpNode(h, f, score, u8, mo, ml) > 0)) break;
-      rank += span(h, p, i);
+      const at = (p + NODE_HDR + 8 * i) >>> 2;
+      const f = u32[at];
+      if (f === 0) break;
+      if (f !== x) {
+        const fs = f64[f >>> 3];
+        if (fs > score || (fs === score && cmpBytes(u8, nodeMember(h, f), nodeMemberLen(h, f), u8, mo, ml) > 0)) break;
+      }
+      rank += u32[at + 1];
       p = f;
       if (p === x) return rank;
     }
@@ -424,13 +431,15 @@ export function zslGetRank(h: Heap, zs: number, x: number): number {
 /** Node at a 1-based rank, or 0. */
 export function zslByRank(h: Heap, zs: number, rank: number): number {
   const w = zs >>> 2;
-  let p = h.u32[w];
+  const u32 = h.u32;
+  let p = u32[w];
   let traversed = 0;
-  for (let i = h.u32[w + 3] - 1; i >= 0; i--) {
+  for (let i = u32[w + 3] - 1; i >= 0; i--) {
     for (;;) {
-      const f = fwd(h, p, i);
-      if (f === 0 || traversed + span(h, p, i) > rank) break;
-      traversed += span(h, p, i);
+      const at = (p + NODE_HDR + 8 * i) >>> 2;
+      const f = u32[at];
+      if (f === 0 || traversed + u32[at + 1] > rank) break;
+      traversed += u32[at + 1];
       p = f;
     }
     if (traversed === rank) return p;
