@@ -348,13 +348,14 @@ function decLen(v: number): number {
 }
 
 /** Store a safe integer as the key's value (int encoding, TTL kept) and reply with it. */
-function storeSafeInt(c: Client, key: Buffer, r: number): void {
+/** Store integer r at key; `found` is the key's live entry when the caller just looked it up (or 0). */
+function storeSafeInt(c: Client, key: Buffer, r: number, found: number): void {
   const s = c.store;
   const neg = r < 0;
   let a = neg ? -r : r;
   const dl = decLen(a);
   const len = dl + (neg ? 1 : 0);
-  const e = s.writeString(c.db, key, len, E_INT, 0, true, false);
+  const e = found !== 0 && s.resizeStringInPlace(c.db, key, found, len, E_INT) ? found : s.writeString(c.db, key, len, E_INT, 0, true, false);
   const u8 = s.u8;
   const off = s.strOffset(e);
   if (neg) u8[off] = 0x2d;
@@ -394,11 +395,11 @@ function incrDecr(c: Client, key: Buffer, incr: number | bigint): void {
   }
   if (typeof cur === 'number' && typeof incr === 'number') {
     const r = cur + incr;
-    if (Number.isSafeInteger(r)) return storeSafeInt(c, key, r);
+    if (Number.isSafeInteger(r)) return storeSafeInt(c, key, r, e);
   }
   const r = BigInt(cur) + BigInt(incr);
   if (r > I64_MAX || r < I64_MIN) return c.w.error(E_OVERFLOW);
-  if (r >= -9007199254740991n && r <= 9007199254740991n) return storeSafeInt(c, key, Number(r));
+  if (r >= -9007199254740991n && r <= 9007199254740991n) return storeSafeInt(c, key, Number(r), e);
   storeBigInt(c, key, r);
 }
 

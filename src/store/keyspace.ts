@@ -520,6 +520,21 @@ export class Store {
    * Make key a string of `len` bytes and return the entry; the caller fills strOffset(e).
    * With preserve, the old bytes of an existing string stay in place (APPEND, SETRANGE).
    */
+  /**
+   * Give the live string entry e (just found for key) a new value of len bytes in place, keeping
+   * its TTL, when its block has room (INCR's common case: no second lookup). False: use
+   * writeString. The caller writes the bytes at strOffset(e).
+   */
+  resizeStringInPlace(db: number, key: Uint8Array, e: number, len: number, enc: number): boolean {
+    if (this.u8[e + 16] !== T_STRING || ENTRY_HDR + key.length + len > classSize[this.u8[e + 18]]) return false;
+    this.dirty++;
+    this.touchVersion(db, this.hashOf(key));
+    this.u8[e + 17] = enc;
+    this.u32[(e >>> 2) + 7] = len;
+    this.u32[(e >>> 2) + 5] = (this.now / 1000) >>> 0;
+    return true;
+  }
+
   writeString(db: number, key: Uint8Array, len: number, enc: number, expireAt: number, keepTtl: boolean, preserve: boolean): number {
     const slot = this.slotOf(key);
     const t = this.table(db, slot, true);

@@ -316,6 +316,21 @@ describe('INCR / DECR / INCRBY / DECRBY', () => {
       SET c 1 EX 100
       INCR c
       [approx] TTL c
+      SET g 9
+      INCRBY g 999999999999
+      GET g
+      OBJECT ENCODING g
+      SET w 5
+      WATCH w
+      INCR w
+      MULTI
+      GET w
+      EXEC
+      WATCH nw
+      INCR nw
+      MULTI
+      GET nw
+      EXEC
     `));
 
   it('overflow and invalid values', () =>
