@@ -266,6 +266,9 @@ export class Config {
   private readonly users: string[][] = [];
   private readonly modules: Array<{ path: string; args: string[] }> = [];
   private readonly moduleConfigs = new Map<string, string>();
+  /** notify-keyspace-events as set, in flags: the canonical text drops 'n' next to 'A' (as
+   *  Redis's CONFIG GET does), while the flags keep it. */
+  private notifyFlags = 0;
   /** Absolute path of the config file given on the command line, if any. */
   configFile: string | undefined;
 
@@ -384,6 +387,7 @@ export class Config {
         });
         if ('err' in r) throw fail(r.err);
         this.values.set(d.name, r.ok);
+        if (d.name === 'notify-keyspace-events') this.notifyFlags = keyspaceEventsStringToFlags(args[0]);
         if (d.name === 'save' && this.readingConfigFile) this.saveLoaded = true;
         continue;
       }
@@ -530,7 +534,11 @@ export class Config {
     }
 
     const old = targets.map((d) => this.values.get(d.name) ?? '');
-    const restore = (): void => targets.forEach((d, i) => this.values.set(d.name, old[i]));
+    const oldNotify = this.notifyFlags;
+    const restore = (): void => {
+      targets.forEach((d, i) => this.values.set(d.name, old[i]));
+      this.notifyFlags = oldNotify;
+    };
     for (let i = 0; i < targets.length; i++) {
       const d = targets[i];
       const value = pairs[i][1];
@@ -542,6 +550,7 @@ export class Config {
         return setFailed(registeredName(d, pairs[i][0]), r.err);
       }
       this.values.set(d.name, r.ok);
+      if (d.name === 'notify-keyspace-events') this.notifyFlags = keyspaceEventsStringToFlags(value);
     }
 
     // Apply step: built-in (hz clamping), then registered appliers, each
@@ -667,7 +676,7 @@ export class Config {
 
   /** notify-keyspace-events as NOTIFY_* flags (see directives.ts). */
   notifyKeyspaceEvents(): number {
-    return keyspaceEventsStringToFlags(this.str('notify-keyspace-events'));
+    return this.notifyFlags;
   }
 
   /** enable-debug-command / enable-module-command / enable-protected-configs:
@@ -698,6 +707,7 @@ export class Config {
     if (this.configFile !== undefined) o['@configfile'] = this.configFile;
     if (this.renames.length) o['@rename-command'] = JSON.stringify(this.renames);
     if (this.users.length) o['@user'] = JSON.stringify(this.users);
+    o['@notify-flags'] = String(this.notifyFlags);
     return o;
   }
 
@@ -711,6 +721,7 @@ export class Config {
     c.configFile = v['@configfile'];
     if (v['@rename-command']) c.renames.push(...(JSON.parse(v['@rename-command']) as Array<[string, string]>));
     if (v['@user']) c.users.push(...(JSON.parse(v['@user']) as string[][]));
+    if (v['@notify-flags']) c.notifyFlags = Number(v['@notify-flags']);
     return c;
   }
 }

@@ -520,6 +520,19 @@ describe('Config API', () => {
     expect(d.userDirectives()).toEqual([['bob', 'on']]);
   });
 
+  it("notify-keyspace-events flags keep 'n' next to 'A' (CONFIG GET does not show it, as Redis)", () => {
+    const c = Config.load(['--notify-keyspace-events', 'KEAn'], { commandExists });
+    expect(c.get('notify-keyspace-events')).toBe('AKE');
+    const nNew = 1 << 14;
+    expect(c.notifyKeyspaceEvents() & nNew).toBe(nNew);
+    expect(Config.fromJSON(JSON.parse(JSON.stringify(c.toJSON())) as Record<string, string>).notifyKeyspaceEvents()).toBe(c.notifyKeyspaceEvents());
+    expect(c.set([['notify-keyspace-events', 'Em']])).toBeNull();
+    expect(c.notifyKeyspaceEvents()).toBe((1 << 1) | (1 << 11));
+    // A failed CONFIG SET leaves the flags as they were.
+    expect(c.set([['notify-keyspace-events', 'KA'], ['port', 'x']])).not.toBeNull();
+    expect(c.notifyKeyspaceEvents()).toBe((1 << 1) | (1 << 11));
+  });
+
   it('sensitive configs', () => {
     expect(isSensitiveConfig('requirepass')).toBe(true);
     expect(isSensitiveConfig('MASTERAUTH')).toBe(true);
