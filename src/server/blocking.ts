@@ -32,6 +32,7 @@ import type { ThreadServer } from './context';
 import { S_BLOCKED } from './context';
 import { NSLOTS } from '../store/crc16';
 import { parseFloatArg } from '../commands/args';
+import { setNotifyClient } from './notify';
 
 /** Serve a waiter from `key` (its slot lock, and the waiter's lockAlso keys', are held). True if it replied. */
 export type ServeFn = (w: Waiter, key: Buffer) => boolean;
@@ -513,6 +514,7 @@ function tryServe(w: Waiter, key: Buffer): boolean {
   const mark = c.w.mark();
   c.w.resp = c.resp;
   let ok = false;
+  setNotifyClient(c);
   try {
     // An older waiter (on any thread) goes first: its thread got the same signal.
     if (regIsOldest(c, w.db, key, w.ticket)) ok = w.serve(w, key);
@@ -521,6 +523,7 @@ function tryServe(w: Waiter, key: Buffer): boolean {
     c.w.error(`ERR ${(e as Error).message}`);
     ok = true;
   } finally {
+    setNotifyClient(null);
     c.unlockSlots(n);
   }
   if (!ok) {

@@ -13,6 +13,7 @@ import { readyPending, serveReadyNow } from './blocking';
 import type { PubStage } from './pubsub';
 import { unwatchAll } from '../commands/transactions';
 import { slowlogState, slowlogPush } from './services';
+import { setNotifyClient } from './notify';
 
 let slotScratch = new Int32Array(4096);
 
@@ -286,6 +287,8 @@ export class Client {
       store.allLocked = true;
       nslots = -1;
     }
+    // Keyspace events raised inside the store (lazy expiry, new keys, misses) belong to this client.
+    setNotifyClient(this);
     try {
       spec.handler(this, argv);
     } catch (e) {
@@ -296,6 +299,7 @@ export class Client {
         this.w.error(`ERR ${(e as Error).message}`);
       }
     } finally {
+      setNotifyClient(null);
       if (nslots > 0) this.unlockSlots(nslots);
       else if (nslots < 0) {
         store.allLocked = false;

@@ -12,6 +12,8 @@ import { commandStatsBytes, setCommandStatsArea } from '../commands/table';
 import { configureLog, log } from './log';
 import type { WorkerData } from './worker';
 import { S_EXPIRED, M_NO_ACTIVE_EXPIRE, M_LAZYFREE_PENDING, M_LAZYFREED } from './context';
+import { MainPublisher } from './pubsub';
+import { configureNotify, type Publisher } from './notify';
 
 interface Pending { origin: Worker; originId: number; waiting: number; results: unknown[] }
 
@@ -96,6 +98,7 @@ export async function main(argv: string[]): Promise<void> {
           }
           case 'config':
             config.set([[m.name as string, m.value as string]]);
+            if (m.name === 'notify-keyspace-events') configureNotify(config.notifyKeyspaceEvents(), store, publishEvent);
             for (const o of workers) if (o !== w) o.postMessage(m);
             break;
           case 'lazyfree':
@@ -115,6 +118,14 @@ export async function main(argv: string[]): Promise<void> {
       });
     });
   };
+
+  // "expired" events of active expiry: this thread has no subscribers, so they are counted in the
+  // shared registry and posted to the workers that have receivers, once per cron tick.
+  const mainPub = new MainPublisher(store, threads, (t, m, transfer) => workers[t - 1]?.postMessage(m, transfer));
+  const publishEvent: Publisher = (_from, channel, message) => {
+    mainPub.publish(channel, message);
+  };
+  configureNotify(config.notifyKeyspaceEvents(), store, publishEvent);
 
   const fds = await spawn(1, undefined);
   await Promise.all(Array.from({ length: threads - 1 }, (_, i) => spawn(i + 2, fds)));
@@ -153,6 +164,7 @@ export async function main(argv: string[]): Promise<void> {
       }
       if ((scanned & 255) === 255 && Date.now() >= budgetEnd) break;
     }
+    mainPub.flush();
     store.f64[layout.stats + S_EXPIRED] = store.expiredKeys;
   }, 1000 / hz);
 

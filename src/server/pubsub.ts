@@ -192,7 +192,7 @@ export class PubSubRegistry {
 }
 
 /** What a peer thread posts: one message, or (kind K_BATCH) many packed into `channel`. */
-interface PubMessage { type: 'pub'; kind: number; channel: Uint8Array; message: Uint8Array }
+export interface PubMessage { type: 'pub'; kind: number; channel: Uint8Array; message: Uint8Array }
 
 /** Batch marker: `channel` holds records [kind u8][channel len u32][message len u32][channel][message]. */
 const K_BATCH = 255;
@@ -365,7 +365,7 @@ export class PubSub {
   }
 
   /** PUBLISH / SPUBLISH: deliver here and to the threads with receivers; returns receivers. */
-  publish(from: Client, kind: number, channel: Buffer, message: Buffer): number {
+  publish(from: Client | null, kind: number, channel: Buffer, message: Buffer): number {
     const counts = this.counts;
     for (let i = 0; i < counts.length; i++) counts[i] = 0;
     const total = this.registry.receivers(kind, channel, counts);
@@ -585,6 +585,52 @@ export class PubSub {
       log('warning', `Client ${clientInfoLine(c, Date.now())} scheduled to be closed ASAP for overcoming of output buffer limits.`);
       c.close();
     }
+  }
+}
+
+/**
+ * Publishing from the main thread, which has no subscribers (keyspace events of active expiry):
+ * receivers are counted in the shared registry, and the messages of one cron tick go to each
+ * worker that has a receiver as one batch on its worker port (PubSub.onPeerMessage delivers).
+ */
+export class MainPublisher {
+  private readonly registry: PubSubRegistry;
+  private readonly counts: Int32Array;
+  private readonly outboxes: Array<Outbox | undefined> = [];
+  private readonly pendingThreads: number[] = [];
+
+  constructor(
+    store: Store,
+    threads: number,
+    private readonly post: (thread: number, m: PubMessage, transfer: ArrayBuffer[]) => void,
+  ) {
+    this.registry = new PubSubRegistry(store);
+    this.counts = new Int32Array(threads + 2);
+  }
+
+  publish(channel: Buffer, message: Buffer): number {
+    const counts = this.counts;
+    for (let i = 0; i < counts.length; i++) counts[i] = 0;
+    const total = this.registry.receivers(K_CHANNEL, channel, counts);
+    if (total === 0) return 0;
+    for (let t = 1; t < counts.length; t++) {
+      if (counts[t] === 0) continue;
+      let box = this.outboxes[t];
+      if (box === undefined) box = this.outboxes[t] = new Outbox();
+      if (box.len === 0) this.pendingThreads.push(t);
+      box.push(K_CHANNEL, channel, message);
+    }
+    return total;
+  }
+
+  /** Post what this tick published (call after each batch of work). */
+  flush(): void {
+    const ts = this.pendingThreads;
+    for (let i = 0; i < ts.length; i++) {
+      const bytes = (this.outboxes[ts[i]] as Outbox).take();
+      this.post(ts[i], { type: 'pub', kind: K_BATCH, channel: bytes, message: EMPTY }, [bytes.buffer as ArrayBuffer]);
+    }
+    ts.length = 0;
   }
 }
 

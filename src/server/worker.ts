@@ -10,7 +10,8 @@ import { Client } from './client';
 import { ThreadServer, S_CONNECTIONS, S_CLIENTS, S_REJECTED_CONN, M_CLIENTS, type CrossThreadRequest } from './context';
 import { configureLog, log } from './log';
 import { installWorkerServices } from './services';
-import { PubSub } from './pubsub';
+import { PubSub, K_CHANNEL } from './pubsub';
+import { configureNotify, type Publisher } from './notify';
 import type { MessagePort } from 'worker_threads';
 
 export interface WorkerData {
@@ -34,6 +35,16 @@ const store = new Store(heap, wd.layout);
 const srv = new ThreadServer(wd.threadId, wd.threads, store, config);
 srv.pubsub = new PubSub(srv);
 
+// Keyspace notifications: flags cached per thread, refreshed by CONFIG SET (on this thread too:
+// CONFIG SET runs the listeners of the thread that executed it).
+const publishEvent: Publisher = (from, channel, message) => {
+  srv.pubsub.publish(from, K_CHANNEL, channel, message);
+};
+configureNotify(config.notifyKeyspaceEvents(), store, publishEvent);
+srv.configListeners.push((name) => {
+  if (name === 'notify-keyspace-events') configureNotify(srv.config.notifyKeyspaceEvents(), store, publishEvent);
+});
+
 // Cross-thread requests relayed by the main thread.
 let nextReq = 1;
 const pending = new Map<number, (results: unknown[]) => void>();
@@ -52,7 +63,7 @@ function handleRequest(req: CrossThreadRequest): unknown {
   return h === undefined ? null : h(req.args);
 }
 
-port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; results: unknown[]; name: string; value: string; peer: number; port: MessagePort }) => {
+port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; results: unknown[]; name: string; value: string; peer: number; port: MessagePort; kind: number; channel: Uint8Array; message: Uint8Array }) => {
   if (m.type === 'peer') {
     // A direct channel to another worker (pub/sub delivery: FIFO per publisher thread).
     srv.pubsub.peers.set(m.peer, m.port);
@@ -60,6 +71,9 @@ port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; 
       if (msg.type === 'pub') srv.pubsub.onPeerMessage({ type: 'pub', kind: msg.kind, channel: msg.channel, message: msg.message });
     });
     m.port.unref();
+  } else if (m.type === 'pub') {
+    // Keyspace events published by the main thread (active expiry), batched like a peer's.
+    srv.pubsub.onPeerMessage({ type: 'pub', kind: m.kind, channel: m.channel, message: m.message });
   } else if (m.type === 'req') {
     port.postMessage({ type: 'resp', id: m.id, result: handleRequest({ op: m.op, args: m.args }) });
   } else if (m.type === 'bcast-done') {

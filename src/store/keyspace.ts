@@ -142,8 +142,12 @@ export class Store {
   dirty = 0;
   /** True while this thread holds every slot lock (EXEC over walkers, lock-all commands). */
   allLocked = false;
-  /** Called when a key is deleted because it expired (propagation hook). */
+  /** Called when a key is deleted because it expired (keyspace notifications: "expired"). */
   onExpired: ((db: number, key: Uint8Array) => void) | null = null;
+  /** Called when a key is added to a db (Redis's dbAdd: the "new" notification); null when off. */
+  onNew: ((db: number, key: Uint8Array) => void) | null = null;
+  /** Called when a read lookup misses (lookupKeyRead: the "keymiss" notification); null when off. */
+  onKeyMiss: ((db: number, key: Uint8Array) => void) | null = null;
   expiredKeys = 0;
   keyspaceHits = 0;
   keyspaceMisses = 0;
@@ -310,8 +314,10 @@ export class Store {
   /** find() that also counts keyspace hits and misses (read commands). */
   findRead(db: number, key: Uint8Array): number {
     const e = this.find(db, key);
-    if (e === 0) this.keyspaceMisses++;
-    else this.keyspaceHits++;
+    if (e === 0) {
+      this.keyspaceMisses++;
+      if (this.onKeyMiss !== null) this.onKeyMiss(db, key);
+    } else this.keyspaceHits++;
     return e;
   }
 
@@ -418,6 +424,7 @@ export class Store {
     u32[cell] = e;
     u32[w + tb * 3 + 2]++;
     Atomics.add(this.i32, this.L.keys + this.phys(db), 1);
+    if (this.onNew !== null) this.onNew(db, key);
     return e;
   }
 
@@ -596,8 +603,15 @@ export class Store {
 
   /** Replace whatever key holds with an object (SORT STORE, *STORE commands), dropping any TTL. */
   replaceWithObject(db: number, key: Uint8Array, type: number, enc: number, obj: number): number {
-    this.delete(db, key);
-    return this.createObject(db, key, type, enc, obj);
+    const hook = this.onNew;
+    if (!this.delete(db, key) || hook === null) return this.createObject(db, key, type, enc, obj);
+    // A live key is overwritten in place in Redis (dbOverwrite): no "new" event.
+    this.onNew = null;
+    try {
+      return this.createObject(db, key, type, enc, obj);
+    } finally {
+      this.onNew = hook;
+    }
   }
 
   // ---- expiry -------------------------------------------------------------------------
@@ -878,11 +892,13 @@ export class Store {
    * find() without touching the LRU (TTL, TYPE, OBJECT: Redis's LOOKUP_NOTOUCH): expired keys
    * are deleted and missing; counts keyspace hits and misses.
    */
-  findReadNoTouch(db: number, key: Uint8Array): number {
+  findReadNoTouch(db: number, key: Uint8Array, noNotify = false): number {
     const e0 = this.peek(db, key);
     if (e0 === 0) {
       this.find(db, key); // lazy expiry of an expired entry
       this.keyspaceMisses++;
+      // LOOKUP_NONOTIFY (OBJECT, DEBUG OBJECT): no "keymiss" event.
+      if (this.onKeyMiss !== null && !noNotify) this.onKeyMiss(db, key);
       return 0;
     }
     this.keyspaceHits++;
