@@ -86,7 +86,7 @@ export function debugDigestValue(c: Client, argv: Buffer[]): void {
 /** DEBUG OBJECT key, in Redis's shape (serializedlength is an estimate: there is no RDB writer). */
 export function debugObject(c: Client, argv: Buffer[]): void {
   const s = c.store;
-  const e = s.findReadNoTouch(c.db, argv[2]);
+  const e = s.findReadNoTouch(c.db, argv[2], true);
   if (e === 0) return c.w.error('ERR no such key');
   const type = s.type(e);
   const enc = s.encoding(e);

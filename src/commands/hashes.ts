@@ -19,6 +19,7 @@ import {
 } from '../store/listpack';
 import { globMatch } from '../config/glob';
 import { parseScanCursor, parseScanOpts, replyCursor, scanDict } from './sets';
+import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_HASH } from '../server/notify';
 
 registerObjectType(T_HASH, {
   free(heap: Heap, obj: number, enc: number): void {
@@ -248,6 +249,7 @@ function hset(c: Client, argv: Buffer[]): void {
   s.dirty += (argv.length - 2) / 2 - 1;
   if (argv[0].length === 5) c.w.ok();
   else c.w.int(created);
+  notifyKeyspaceEvent(c, NOTIFY_HASH, 'hset', argv[1], c.db);
 }
 
 function hsetnx(c: Client, argv: Buffer[]): void {
@@ -266,6 +268,7 @@ function hsetnx(c: Client, argv: Buffer[]): void {
   }
   commit(s, c.db, argv[1], o);
   c.w.int(1);
+  notifyKeyspaceEvent(c, NOTIFY_HASH, 'hset', argv[1], c.db);
 }
 
 function hget(c: Client, argv: Buffer[]): void {
@@ -315,6 +318,8 @@ function hdel(c: Client, argv: Buffer[]): void {
   if (deleted > 0) {
     s.touch(c.db, argv[1]);
     s.dirty += deleted - 1;
+    notifyKeyspaceEvent(c, NOTIFY_HASH, 'hdel', argv[1], c.db);
+    if (gone) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', argv[1], c.db);
   }
   c.w.int(deleted);
 }
@@ -426,6 +431,7 @@ function hincrby(c: Client, argv: Buffer[]): void {
   commit(s, c.db, argv[1], o);
   if (typeof result === 'number') c.w.int(result);
   else c.w.raw(`:${result}\r\n`);
+  notifyKeyspaceEvent(c, NOTIFY_HASH, 'hincrby', argv[1], c.db);
 }
 
 function hincrbyfloat(c: Client, argv: Buffer[]): void {
@@ -457,6 +463,7 @@ function hincrbyfloat(c: Client, argv: Buffer[]): void {
   }
   commit(s, c.db, argv[1], o);
   c.w.bulk(bytes);
+  notifyKeyspaceEvent(c, NOTIFY_HASH, 'hincrbyfloat', argv[1], c.db);
 }
 
 // ---- HRANDFIELD -------------------------------------------------------------------------

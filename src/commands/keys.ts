@@ -13,6 +13,7 @@ import { E_DB_INDEX, E_NOT_INT, E_NO_KEY, E_SYNTAX, I64_MAX, is, parseI64, parse
 import { E_INT, ENCODING_NAMES, TYPE_NAMES, T_STRING, parseCanonicalInt } from '../store/keyspace';
 import { NSLOTS } from '../store/crc16';
 import { globMatch } from '../config/glob';
+import { notifyKeyspaceEvent, NOTIFY_GENERIC } from '../server/notify';
 
 const E_SAME_OBJECT = 'ERR source and destination objects are the same';
 const INT_MAX = 2147483647;
@@ -49,7 +50,12 @@ function isLfuPolicy(c: Client): boolean {
 
 function del(c: Client, argv: Buffer[]): void {
   let n = 0;
-  for (let i = 1; i < argv.length; i++) if (c.store.delete(c.db, argv[i])) n++;
+  for (let i = 1; i < argv.length; i++) {
+    if (c.store.delete(c.db, argv[i])) {
+      notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', argv[i], c.db);
+      n++;
+    }
+  }
   c.w.int(n);
 }
 
@@ -60,7 +66,12 @@ function unlink(c: Client, argv: Buffer[]): void {
     Atomics.add(c.store.i32, c.store.L.misc + M_LAZYFREE_PENDING, 1);
     c.srv.toMain({ type: 'lazyfree', objType: type, enc, obj });
   };
-  for (let i = 1; i < argv.length; i++) if (c.store.unlinkKey(c.db, argv[i], detached)) n++;
+  for (let i = 1; i < argv.length; i++) {
+    if (c.store.unlinkKey(c.db, argv[i], detached)) {
+      notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', argv[i], c.db);
+      n++;
+    }
+  }
   c.w.int(n);
 }
 
@@ -106,6 +117,8 @@ function renameGeneric(c: Client, argv: Buffer[], nx: boolean): void {
   }
   s.moveKey(c.db, src, c.db, dst);
   signalKeyReady(c, c.db, dst);
+  notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'rename_from', src, c.db);
+  notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'rename_to', dst, c.db);
   if (nx) c.w.int(1);
   else c.w.ok();
 }
@@ -144,6 +157,7 @@ function copy(c: Client, argv: Buffer[]): void {
   // The delete cannot have moved e: entries stay where they are until freed.
   s.copyEntry(e, dstDb, newkey);
   signalKeyReady(c, dstDb, newkey);
+  notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'copy_to', newkey, dstDb);
   c.w.int(1);
 }
 
@@ -158,6 +172,8 @@ function move(c: Client, argv: Buffer[]): void {
   if (s.find(id, key) !== 0) return c.w.int(0);
   s.moveKey(c.db, key, id, key);
   signalKeyReady(c, id, key);
+  notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'move_from', key, c.db);
+  notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'move_to', key, id);
   c.w.int(1);
 }
 
@@ -386,14 +402,14 @@ function objectParent(c: Client): void {
 
 function objectEncoding(c: Client, argv: Buffer[]): void {
   const s = c.store;
-  const e = s.findReadNoTouch(c.db, argv[2]);
+  const e = s.findReadNoTouch(c.db, argv[2], true);
   if (e === 0) return c.w.nil();
   c.w.bulkStr(ENCODING_NAMES[s.encoding(e)]);
 }
 
 function objectRefcount(c: Client, argv: Buffer[]): void {
   const s = c.store;
-  const e = s.findReadNoTouch(c.db, argv[2]);
+  const e = s.findReadNoTouch(c.db, argv[2], true);
   if (e === 0) return c.w.nil();
   // Small integers are Redis's shared objects (unless an LRU/LFU maxmemory policy forbids them).
   if (s.type(e) === T_STRING && s.encoding(e) === E_INT) {
@@ -408,7 +424,7 @@ function objectRefcount(c: Client, argv: Buffer[]): void {
 
 function objectIdletime(c: Client, argv: Buffer[]): void {
   const s = c.store;
-  const e = s.findReadNoTouch(c.db, argv[2]);
+  const e = s.findReadNoTouch(c.db, argv[2], true);
   if (e === 0) return c.w.nil();
   if (isLfuPolicy(c)) {
     return c.w.error('ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
@@ -419,7 +435,7 @@ function objectIdletime(c: Client, argv: Buffer[]): void {
 
 function objectFreq(c: Client, argv: Buffer[]): void {
   const s = c.store;
-  const e = s.findReadNoTouch(c.db, argv[2]);
+  const e = s.findReadNoTouch(c.db, argv[2], true);
   if (e === 0) return c.w.nil();
   if (!isLfuPolicy(c)) {
     return c.w.error('ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
@@ -510,10 +526,13 @@ function expireGeneric(c: Client, argv: Buffer[], relative: boolean, seconds: bo
   }
   if (when <= s.now && s.expireOnAccess) {
     s.delete(c.db, key);
+    notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, c.db);
     return c.w.int(1);
   }
   s.setExpire(c.db, key, e, when === 0 ? -1 : when);
+  // Redis replies before it notifies here (a RESP3 self-subscriber sees the reply first).
   c.w.int(1);
+  notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'expire', key, c.db);
 }
 
 function expire(c: Client, argv: Buffer[]): void {
@@ -572,6 +591,7 @@ function persist(c: Client, argv: Buffer[]): void {
   const e = s.find(c.db, argv[1]);
   if (e === 0 || s.expireAt(e) === 0) return c.w.int(0);
   s.setExpire(c.db, argv[1], e, 0);
+  notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'persist', argv[1], c.db);
   c.w.int(1);
 }
 

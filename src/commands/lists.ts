@@ -13,6 +13,7 @@ import {
   qlInsertAt, qlDelRange, qlFree, qlDup, qlCheck, qlPosLp,
 } from '../store/quicklist';
 import { blockForKeys, parseTimeout, signalKeyReady, type Waiter } from '../server/blocking';
+import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_LIST } from '../server/notify';
 
 registerObjectType(T_LIST, {
   free(heap: Heap, obj: number): void {
@@ -72,10 +73,20 @@ function createList(c: Client, db: number, key: Buffer): number {
   return s.createObject(db, key, T_LIST, E_QUICKLIST, ql);
 }
 
-/** After removing elements: delete the key if the list is empty, else mark it modified. */
-function afterRemove(c: Client, db: number, key: Buffer, ql: number): void {
-  if (qlCount(c.store.heap, ql) === 0) c.store.delete(db, key);
-  else c.store.touch(db, key);
+/**
+ * After removing elements: notify `event`, then delete the key if the list is empty ("del"),
+ * else mark it modified (listElementsRemoved).
+ */
+function afterRemove(c: Client, db: number, key: Buffer, ql: number, event: string): void {
+  notifyKeyspaceEvent(c, NOTIFY_LIST, event, key, db);
+  if (qlCount(c.store.heap, ql) === 0) {
+    c.store.delete(db, key);
+    notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, db);
+  } else c.store.touch(db, key);
+}
+
+function popEvent(where: number): string {
+  return where === HEAD ? 'lpop' : 'rpop';
 }
 
 /** Pop one element of the list at e and write it as a bulk reply. */
@@ -86,7 +97,7 @@ function popOne(c: Client, db: number, key: Buffer, e: number, where: number): v
   qlEnd(heap, ql, where === HEAD, pos);
   writeAt(c, pos);
   qlPopEnd(heap, ql, where === HEAD, pos);
-  afterRemove(c, db, key, ql);
+  afterRemove(c, db, key, ql, popEvent(where));
 }
 
 /** Pop up to count elements and write them as an array. */
@@ -101,7 +112,7 @@ function popMany(c: Client, db: number, key: Buffer, e: number, where: number, c
     writeAt(c, pos);
     qlPopEnd(heap, ql, where === HEAD, pos);
   }
-  afterRemove(c, db, key, ql);
+  afterRemove(c, db, key, ql, popEvent(where));
 }
 
 function parseWhere(b: Buffer): number {
@@ -128,6 +139,7 @@ function pushGeneric(c: Client, argv: Buffer[], where: number, onlyExisting: boo
   s.dirty += argv.length - 3;
   signalKeyReady(c, c.db, argv[1]);
   c.w.int(qlCount(heap, ql));
+  notifyKeyspaceEvent(c, NOTIFY_LIST, where === HEAD ? 'lpush' : 'rpush', argv[1], c.db);
 }
 
 function lpush(c: Client, argv: Buffer[]): void {
@@ -163,6 +175,7 @@ function linsert(c: Client, argv: Buffer[]): void {
   if (!ok) return c.w.int(-1);
   qlInsertAt(heap, ql, pos, argv[4], after);
   s.touch(c.db, argv[1]);
+  notifyKeyspaceEvent(c, NOTIFY_LIST, 'linsert', argv[1], c.db);
   c.w.int(qlCount(heap, ql));
 }
 
@@ -246,6 +259,7 @@ function lset(c: Client, argv: Buffer[]): void {
   qlReplaceAt(s.heap, ql, pos, argv[3]);
   s.touch(c.db, argv[1]);
   c.w.ok();
+  notifyKeyspaceEvent(c, NOTIFY_LIST, 'lset', argv[1], c.db);
 }
 
 function lrem(c: Client, argv: Buffer[]): void {
@@ -270,7 +284,7 @@ function lrem(c: Client, argv: Buffer[]): void {
       ok = fwd ? qlNext(heap, pos) : qlPrev(heap, pos);
     }
   }
-  if (removed > 0) afterRemove(c, c.db, argv[1], ql);
+  if (removed > 0) afterRemove(c, c.db, argv[1], ql, 'lrem');
   c.w.int(removed);
 }
 
@@ -300,7 +314,7 @@ function ltrim(c: Client, argv: Buffer[]): void {
   }
   qlDelRange(heap, ql, 0, ltrimN);
   if (rtrimN > 0) qlDelRange(heap, ql, qlCount(heap, ql) - rtrimN, rtrimN);
-  afterRemove(c, c.db, argv[1], ql);
+  afterRemove(c, c.db, argv[1], ql, 'ltrim');
   c.w.ok();
 }
 
@@ -381,8 +395,11 @@ function moveElement(c: Client, db: number, src: Buffer, srcE: number, dst: Buff
   else s.touch(db, dst);
   qlPush(heap, s.objPtr(dstE), value, to === HEAD);
   signalKeyReady(c, db, dst);
-  if (dstE !== srcE) afterRemove(c, db, src, sql);
+  // lmoveHandlePush: the push event and the reply, then the pop side's events.
+  notifyKeyspaceEvent(c, NOTIFY_LIST, to === HEAD ? 'lpush' : 'rpush', dst, db);
   c.w.bulk(value);
+  if (dstE !== srcE) afterRemove(c, db, src, sql, popEvent(from));
+  else notifyKeyspaceEvent(c, NOTIFY_LIST, popEvent(from), src, db);
 }
 
 function lmoveGeneric(c: Client, argv: Buffer[], from: number, to: number): void {

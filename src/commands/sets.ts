@@ -16,6 +16,7 @@ import {
   intsetNew, intsetRandomIndex, intsetRemove,
 } from '../store/intset';
 import { globMatch } from '../config/glob';
+import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_SET } from '../server/notify';
 
 registerObjectType(T_SET, {
   free(heap: Heap, obj: number, enc: number): void {
@@ -261,6 +262,7 @@ function sadd(c: Client, argv: Buffer[]): void {
     }
     if (added > 0) modified(s, c.db, key, added);
   }
+  if (added > 0) notifyKeyspaceEvent(c, NOTIFY_SET, 'sadd', key, c.db);
   c.w.int(added);
 }
 
@@ -287,7 +289,11 @@ function srem(c: Client, argv: Buffer[]): void {
     save(s, o);
   }
   if (gone) s.delete(c.db, key);
-  if (deleted > 0) modified(s, c.db, key, deleted);
+  if (deleted > 0) {
+    modified(s, c.db, key, deleted);
+    notifyKeyspaceEvent(c, NOTIFY_SET, 'srem', key, c.db);
+    if (gone) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, c.db);
+  }
   c.w.int(deleted);
 }
 
@@ -308,7 +314,11 @@ function smove(c: Client, argv: Buffer[]): void {
     return c.w.int(0);
   }
   save(s, src);
-  if (setSize(heap, src) === 0) s.delete(c.db, srcKey);
+  notifyKeyspaceEvent(c, NOTIFY_SET, 'srem', srcKey, c.db);
+  if (setSize(heap, src) === 0) {
+    s.delete(c.db, srcKey);
+    notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', srcKey, c.db);
+  }
   const max = maxIntset(c);
   s.touch(c.db, srcKey);
   if (de === 0) {
@@ -316,6 +326,7 @@ function smove(c: Client, argv: Buffer[]): void {
     setAdd(heap, dst, ele, max);
     s.createObject(c.db, dstKey, T_SET, dst.enc, dst.ptr);
     s.touch(c.db, dstKey);
+    notifyKeyspaceEvent(c, NOTIFY_SET, 'sadd', dstKey, c.db);
   } else {
     const dst = load(s, de, o2);
     let added = 0;
@@ -325,7 +336,10 @@ function smove(c: Client, argv: Buffer[]): void {
       save(s, dst);
     }
     // As Redis: the destination counts as modified (WATCH, dirty) only when ele was new there.
-    if (added !== 0) s.touch(c.db, dstKey);
+    if (added !== 0) {
+      s.touch(c.db, dstKey);
+      notifyKeyspaceEvent(c, NOTIFY_SET, 'sadd', dstKey, c.db);
+    }
   }
   c.w.int(1);
 }
@@ -372,10 +386,12 @@ function spop(c: Client, argv: Buffer[]): void {
     if (o === undefined) return;
     if (o === null || count === 0) return emptySet(c);
     const size = setSize(heap, o);
+    notifyKeyspaceEvent(c, NOTIFY_SET, 'spop', key, c.db);
     if (count >= size) {
       c.w.set(size);
       replyAll(c, o);
       s.delete(c.db, key);
+      notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, c.db);
       if (size > 1) s.dirty += size - 1;
       return;
     }
@@ -391,10 +407,29 @@ function spop(c: Client, argv: Buffer[]): void {
   const o = lookupWrite(c, key, o1);
   if (o === undefined) return;
   if (o === null) return c.w.nil();
-  popOne(c, o);
+  // The member is removed and notified before the reply is written (a RESP3 client subscribed
+  // to its own keys gets the event first, as in Redis).
+  const ele = removeRandom(heap, o);
   save(s, o);
-  if (setSize(heap, o) === 0) s.delete(c.db, key);
-  else s.touch(c.db, key);
+  notifyKeyspaceEvent(c, NOTIFY_SET, 'spop', key, c.db);
+  c.w.bulk(ele);
+  if (setSize(heap, o) === 0) {
+    s.delete(c.db, key);
+    notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, c.db);
+  } else s.touch(c.db, key);
+}
+
+/** Remove a random member; returns a copy of it. */
+function removeRandom(heap: Heap, o: SetObj): Buffer {
+  if (o.enc === E_INTSET) {
+    const v = intsetGet(heap, o.ptr, intsetRandomIndex(heap, o.ptr));
+    o.ptr = intsetRemove(heap, o.ptr, v);
+    return Buffer.from(intBytes(v));
+  }
+  const e = dictRandom(heap, o.ptr);
+  const m = Buffer.from(dictKey(heap, DICT_SET, e));
+  dictDelete(heap, o.ptr, m);
+  return m;
 }
 
 /** Remove a random member and reply with it. */
@@ -558,7 +593,7 @@ function sinterGeneric(c: Client, argv: Buffer[], from: number, to: number, dstK
   if (!loadSets(c, argv, from, to, sets)) return;
   if (sets.includes(null)) {
     if (dstKey !== null) {
-      s.delete(c.db, dstKey);
+      if (s.delete(c.db, dstKey)) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', dstKey, c.db);
       c.w.int(0);
     } else if (cardOnly) c.w.int(0);
     else emptySet(c);
@@ -596,11 +631,14 @@ function sinterGeneric(c: Client, argv: Buffer[], from: number, to: number, dstK
     const n = setSize(heap, dst);
     if (n > 0) {
       s.replaceWithObject(c.db, dstKey as Buffer, T_SET, dst.enc, dst.ptr);
-    } else {
-      freeObj(heap, dst);
-      s.delete(c.db, dstKey as Buffer);
+      c.w.int(n);
+      notifyKeyspaceEvent(c, NOTIFY_SET, 'sinterstore', dstKey as Buffer, c.db);
+      return;
     }
-    return c.w.int(n);
+    freeObj(heap, dst);
+    c.w.int(0);
+    if (s.delete(c.db, dstKey as Buffer)) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', dstKey as Buffer, c.db);
+    return;
   }
   c.w.set(out.length);
   for (const ref of out) {
@@ -679,12 +717,15 @@ function sunionDiffGeneric(c: Client, argv: Buffer[], from: number, to: number, 
     freeObj(heap, dst);
     return;
   }
-  if (n > 0) s.replaceWithObject(c.db, dstKey, T_SET, dst.enc, dst.ptr);
-  else {
-    freeObj(heap, dst);
-    s.delete(c.db, dstKey);
+  if (n > 0) {
+    s.replaceWithObject(c.db, dstKey, T_SET, dst.enc, dst.ptr);
+    c.w.int(n);
+    notifyKeyspaceEvent(c, NOTIFY_SET, op === OP_UNION ? 'sunionstore' : 'sdiffstore', dstKey, c.db);
+    return;
   }
-  c.w.int(n);
+  freeObj(heap, dst);
+  c.w.int(0);
+  if (s.delete(c.db, dstKey)) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', dstKey, c.db);
 }
 
 function sinter(c: Client, argv: Buffer[]): void {

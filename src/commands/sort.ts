@@ -14,6 +14,7 @@ import { LpVal, lpFirst, lpFind, lpNext, lpGet, lpValBytes } from '../store/list
 import { QlPos, qlEnd, qlNext, qlGet, qlCount, qlNew, qlPush } from '../store/quicklist';
 import { ZIter, zsetConvert } from '../store/zset';
 import { signalKeyReady } from '../server/blocking';
+import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_LIST } from '../server/notify';
 
 interface SortItem {
   obj: Buffer;
@@ -287,8 +288,9 @@ function sortGeneric(c: Client, argv: Buffer[], readonly: boolean): void {
     }
     s.replaceWithObject(c.db, storekey, T_LIST, E_QUICKLIST, ql);
     signalKeyReady(c, c.db, storekey);
-  } else {
-    s.delete(c.db, storekey);
+    notifyKeyspaceEvent(c, NOTIFY_LIST, 'sortstore', storekey, c.db);
+  } else if (s.delete(c.db, storekey)) {
+    notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', storekey, c.db);
   }
   c.w.int(outputlen);
 }

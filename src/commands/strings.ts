@@ -6,6 +6,7 @@ import { parseLongDouble, addLD, formatLongDoubleHuman, type LongDouble } from '
 import { def } from './def';
 import { Store, T_STRING, E_INT, E_EMBSTR, E_RAW, parseCanonicalInt } from '../store/keyspace';
 import { E_SYNTAX, E_WRONGTYPE, E_NOT_INT, E_OVERFLOW, I64_MAX, I64_MIN, is, parseI64 } from './args';
+import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_STRING } from '../server/notify';
 
 const E_NOT_FLOAT = 'ERR value is not a valid float';
 const E_TOO_BIG = 'ERR string exceeds maximum allowed size (proto-max-bulk-len)';
@@ -141,6 +142,8 @@ function setGeneric(c: Client, key: Buffer, val: Buffer, flags: number, expireAt
     return;
   }
   s.setString(c.db, key, val, Store.stringEncoding(val), expireAt, (flags & F_KEEPTTL) !== 0);
+  notifyKeyspaceEvent(c, NOTIFY_STRING, 'set', key, c.db);
+  if (expireAt !== 0) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'expire', key, c.db);
   if (!(flags & F_GET)) {
     if (intReplies) c.w.int(1);
     else c.w.ok();
@@ -186,6 +189,7 @@ function getset(c: Client, argv: Buffer[]): void {
     c.w.bulkRange(s.u8, off, off + s.strLen(e));
   }
   s.setString(c.db, argv[1], argv[2], Store.stringEncoding(argv[2]), 0, false);
+  notifyKeyspaceEvent(c, NOTIFY_STRING, 'set', argv[1], c.db);
 }
 
 function getdel(c: Client, argv: Buffer[]): void {
@@ -195,7 +199,7 @@ function getdel(c: Client, argv: Buffer[]): void {
   if (s.type(e) !== T_STRING) return c.w.error(E_WRONGTYPE);
   const off = s.strOffset(e);
   c.w.bulkRange(s.u8, off, off + s.strLen(e));
-  s.delete(c.db, argv[1]);
+  if (s.delete(c.db, argv[1])) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', argv[1], c.db);
 }
 
 function getex(c: Client, argv: Buffer[]): void {
@@ -218,10 +222,15 @@ function getex(c: Client, argv: Buffer[]): void {
   c.w.bulkRange(s.u8, off, off + s.strLen(e));
   if ((flags & (F_EXAT | F_PXAT)) !== 0 && at <= s.now && s.expireOnAccess) {
     s.delete(c.db, key);
+    notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, c.db);
   } else if (expIdx !== 0) {
     s.setExpire(c.db, key, e, at);
+    notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'expire', key, c.db);
   } else if (flags & F_PERSIST) {
-    if (s.expireAt(e) !== 0) s.setExpire(c.db, key, e, 0);
+    if (s.expireAt(e) !== 0) {
+      s.setExpire(c.db, key, e, 0);
+      notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'persist', key, c.db);
+    }
   }
 }
 
@@ -243,7 +252,10 @@ function mget(c: Client, argv: Buffer[]): void {
 function mset(c: Client, argv: Buffer[]): void {
   if (argv.length % 2 === 0) return c.w.error("ERR wrong number of arguments for 'mset' command");
   const s = c.store;
-  for (let i = 1; i < argv.length; i += 2) s.setString(c.db, argv[i], argv[i + 1], Store.stringEncoding(argv[i + 1]), 0, false);
+  for (let i = 1; i < argv.length; i += 2) {
+    s.setString(c.db, argv[i], argv[i + 1], Store.stringEncoding(argv[i + 1]), 0, false);
+    notifyKeyspaceEvent(c, NOTIFY_STRING, 'set', argv[i], c.db);
+  }
   c.w.ok();
 }
 
@@ -251,7 +263,10 @@ function msetnx(c: Client, argv: Buffer[]): void {
   if (argv.length % 2 === 0) return c.w.error("ERR wrong number of arguments for 'msetnx' command");
   const s = c.store;
   for (let i = 1; i < argv.length; i += 2) if (s.find(c.db, argv[i]) !== 0) return c.w.int(0);
-  for (let i = 1; i < argv.length; i += 2) s.setString(c.db, argv[i], argv[i + 1], Store.stringEncoding(argv[i + 1]), 0, false);
+  for (let i = 1; i < argv.length; i += 2) {
+    s.setString(c.db, argv[i], argv[i + 1], Store.stringEncoding(argv[i + 1]), 0, false);
+    notifyKeyspaceEvent(c, NOTIFY_STRING, 'set', argv[i], c.db);
+  }
   c.w.int(1);
 }
 
@@ -274,6 +289,7 @@ function append(c: Client, argv: Buffer[]): void {
     // A new key holds the argument as SET would encode it; room to grow in place.
     const ne = s.writeString(c.db, key, val.length, Store.stringEncoding(val), 0, false, true);
     s.u8.set(val, s.strOffset(ne));
+    notifyKeyspaceEvent(c, NOTIFY_STRING, 'append', key, c.db);
     return c.w.int(val.length);
   }
   if (s.type(e) !== T_STRING) return c.w.error(E_WRONGTYPE);
@@ -282,6 +298,7 @@ function append(c: Client, argv: Buffer[]): void {
   if (total > maxBulk(c)) return c.w.error(E_TOO_BIG);
   const ne = s.writeString(c.db, key, total, E_RAW, 0, true, true);
   s.u8.set(val, s.strOffset(ne) + old);
+  notifyKeyspaceEvent(c, NOTIFY_STRING, 'append', key, c.db);
   c.w.int(total);
 }
 
@@ -333,6 +350,7 @@ function setrange(c: Client, argv: Buffer[]): void {
   const base = s.strOffset(ne);
   if (offset > old) s.u8.fill(0, base + old, base + offset);
   s.u8.set(val, base + offset);
+  notifyKeyspaceEvent(c, NOTIFY_STRING, 'setrange', key, c.db);
   c.w.int(total);
 }
 
@@ -365,6 +383,7 @@ function storeSafeInt(c: Client, key: Buffer, r: number, found: number): void {
     u8[p--] = 0x30 + (a - q * 10);
     a = q;
   } while (a > 0);
+  notifyKeyspaceEvent(c, NOTIFY_STRING, 'incrby', key, c.db);
   c.w.int(r);
 }
 
@@ -374,6 +393,7 @@ function storeBigInt(c: Client, key: Buffer, r: bigint): void {
   const e = s.writeString(c.db, key, str.length, E_INT, 0, true, false);
   const off = s.strOffset(e);
   for (let i = 0; i < str.length; i++) s.u8[off + i] = str.charCodeAt(i);
+  notifyKeyspaceEvent(c, NOTIFY_STRING, 'incrby', key, c.db);
   c.w.bigint(r);
 }
 
@@ -445,6 +465,7 @@ function incrbyfloat(c: Client, argv: Buffer[]): void {
   const ne = s.writeString(c.db, key, str.length, str.length <= EMBSTR_MAX ? E_EMBSTR : E_RAW, 0, true, false);
   const off = s.strOffset(ne);
   for (let i = 0; i < str.length; i++) s.u8[off + i] = str.charCodeAt(i);
+  notifyKeyspaceEvent(c, NOTIFY_STRING, 'incrbyfloat', key, c.db);
   c.w.bulkRange(s.u8, off, off + str.length);
 }
 
@@ -547,6 +568,7 @@ function setbit(c: Client, argv: Buffer[]): void {
   if (on === 1) s.u8[at] |= 1 << shift;
   else s.u8[at] &= ~(1 << shift) & 0xff;
   if (!bitsGrown && prev !== on) s.touch(c.db, argv[1]);
+  if (bitsGrown || prev !== on) notifyKeyspaceEvent(c, NOTIFY_STRING, 'setbit', argv[1], c.db);
   c.w.int(prev);
 }
 
@@ -683,7 +705,7 @@ function bitop(c: Client, argv: Buffer[]): void {
   const lens: number[] = [];
   let maxlen = 0;
   for (let j = 0; j < n; j++) {
-    const e = s.find(c.db, argv[j + 3]);
+    const e = s.findRead(c.db, argv[j + 3]);
     if (e === 0) {
       offs.push(0);
       lens.push(0);
@@ -697,7 +719,7 @@ function bitop(c: Client, argv: Buffer[]): void {
   }
   const dest = argv[2];
   if (maxlen === 0) {
-    s.delete(c.db, dest);
+    if (s.delete(c.db, dest)) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', dest, c.db);
     return c.w.int(0);
   }
   if (scratch.length < maxlen || scratch.length > 1 << 20) scratch = Buffer.allocUnsafe(Math.max(4096, maxlen));
@@ -725,6 +747,7 @@ function bitop(c: Client, argv: Buffer[]): void {
     }
   }
   s.setString(c.db, dest, res.subarray(0, maxlen), E_RAW, 0, false);
+  notifyKeyspaceEvent(c, NOTIFY_STRING, 'set', dest, c.db);
   c.w.int(maxlen);
 }
 
@@ -929,6 +952,7 @@ function bitfieldGeneric(c: Client, argv: Buffer[], ro: boolean): void {
   // Redis adds one dirty per changing op (every op on a created or grown key); a grown key was
   // already counted once when it was written.
   if (readonly) return;
+  if (changes > 0) notifyKeyspaceEvent(c, NOTIFY_STRING, 'setbit', argv[1], c.db);
   if (bitsGrown) s.dirty += changes - 1;
   else if (changes > 0) {
     s.touch(c.db, argv[1]);

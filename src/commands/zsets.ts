@@ -15,6 +15,7 @@ import { DICT_SET, DictIter, dictFind, dictKey } from '../store/dict';
 import { intsetFind, intsetFormat, intsetLen } from '../store/intset';
 import { parseScanCursor, parseScanOpts, scanMatches, replyCursor } from './sets';
 import { blockForKeys, parseTimeout, signalKeyReady, type Waiter } from '../server/blocking';
+import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_ZSET } from '../server/notify';
 
 const E_NAN = 'ERR resulting score is not a number (NaN)';
 const E_MINMAX_FLOAT = 'ERR min or max is not a float';
@@ -163,10 +164,12 @@ function modified(c: Client, key: Uint8Array): void {
   c.store.touch(c.db, key);
 }
 
-/** Delete the key if its zset is now empty. */
-function deleteIfEmpty(c: Client, e: number, key: Uint8Array): void {
+/** Delete the key if its zset is now empty; true if it was. */
+function deleteIfEmpty(c: Client, e: number, key: Uint8Array): boolean {
   const s = c.store;
-  if (zsetLength(s.heap, s.encoding(e), s.objPtr(e)) === 0) s.delete(c.db, key);
+  if (zsetLength(s.heap, s.encoding(e), s.objPtr(e)) !== 0) return false;
+  s.delete(c.db, key);
+  return true;
 }
 
 function replyMember(c: Client, z: ZIter): void {
@@ -225,8 +228,12 @@ function zaddGeneric(c: Client, argv: Buffer[], inFlags: number): void {
     const l = limits(c);
     for (let j = 0; j < elements; j++) {
       if (!zsetAdd(s, e, scores[j], argv[i + 1 + j * 2], flags, l)) {
-        if (added || updated) modified(c, key);
-        return c.w.error(E_NAN);
+        c.w.error(E_NAN);
+        if (added || updated) {
+          modified(c, key);
+          notifyKeyspaceEvent(c, NOTIFY_ZSET, incr ? 'zincr' : 'zadd', key, c.db);
+        }
+        return;
       }
       const f = zaddOut.flags;
       if (f & ZADD_OUT_ADDED) added++;
@@ -242,6 +249,7 @@ function zaddGeneric(c: Client, argv: Buffer[], inFlags: number): void {
   } else {
     c.w.int(ch ? added + updated : added);
   }
+  if (added || updated) notifyKeyspaceEvent(c, NOTIFY_ZSET, incr ? 'zincr' : 'zadd', key, c.db);
 }
 
 function zadd(c: Client, argv: Buffer[]): void {
@@ -261,14 +269,20 @@ function zrem(c: Client, argv: Buffer[]): void {
   if (e < 0) return;
   if (e === 0) return c.w.int(0);
   let deleted = 0;
+  let keyRemoved = false;
   for (let j = 2; j < argv.length; j++) {
     if (zsetDel(s, e, argv[j])) deleted++;
     if (zsetLength(s.heap, s.encoding(e), s.objPtr(e)) === 0) {
       s.delete(c.db, key);
+      keyRemoved = true;
       break;
     }
   }
-  if (deleted) modified(c, key);
+  if (deleted) {
+    modified(c, key);
+    notifyKeyspaceEvent(c, NOTIFY_ZSET, 'zrem', key, c.db);
+    if (keyRemoved) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, c.db);
+  }
   c.w.int(deleted);
 }
 
@@ -514,8 +528,9 @@ function walkRange(z: ZIter, r: ScoreRange | LexRange, offset: number, limit: nu
 function finishStore(c: Client, dst: Buffer, members: Buffer[], scores: number[]): void {
   const s = c.store;
   if (members.length === 0) {
-    s.delete(c.db, dst);
-    return c.w.int(0);
+    c.w.int(0);
+    if (s.delete(c.db, dst)) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', dst, c.db);
+    return;
   }
   if (members.length > 1 && (scores[0] > scores[1] || (scores[0] === scores[1] && Buffer.compare(members[0], members[1]) > 0))) {
     members.reverse();
@@ -525,6 +540,7 @@ function finishStore(c: Client, dst: Buffer, members: Buffer[], scores: number[]
   s.replaceWithObject(c.db, dst, T_ZSET, enc, obj);
   signalKeyReady(c, c.db, dst);
   c.w.int(members.length);
+  notifyKeyspaceEvent(c, NOTIFY_ZSET, 'zrangestore', dst, c.db);
 }
 
 function zrange(c: Client, argv: Buffer[]): void {
@@ -584,8 +600,10 @@ function zremrangeGeneric(c: Client, argv: Buffer[], rangeType: number): void {
     deleted = zsetDeleteRange(s, e, rangeType === SCORE ? srange : lrange);
   }
   if (deleted) {
-    deleteIfEmpty(c, e, key);
+    const keyRemoved = deleteIfEmpty(c, e, key);
     modified(c, key);
+    notifyKeyspaceEvent(c, NOTIFY_ZSET, rangeType === RANK ? 'zremrangebyrank' : rangeType === SCORE ? 'zremrangebyscore' : 'zremrangebylex', key, c.db);
+    if (keyRemoved) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, c.db);
   }
   c.w.int(deleted);
 }
@@ -633,13 +651,19 @@ function zpopGeneric(c: Client, keys: Buffer[], max: boolean, emitKey: boolean, 
     w.bulk(key);
     w.array(n);
   }
+  let first = true;
   while (n-- > 0) {
     zsetPop(s, e, max);
+    if (first) {
+      // As genericZpopCommand: notified after the first pop, inside the reply.
+      notifyKeyspaceEvent(c, NOTIFY_ZSET, max ? 'zpopmax' : 'zpopmin', key, c.db);
+      first = false;
+    }
     if (nested) w.array(2);
     w.bulk(popped.member);
     w.double(popped.score);
   }
-  deleteIfEmpty(c, e, key);
+  if (deleteIfEmpty(c, e, key)) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, c.db);
   modified(c, key);
   return true;
 }
@@ -1052,13 +1076,17 @@ function zsetOpGeneric(c: Client, argv: Buffer[], dst: Buffer | null, numkeysIdx
   const ss = idx.map((k) => scores[k]);
   if (dst !== null) {
     if (sm.length === 0) {
-      s.delete(c.db, dst);
-      return c.w.int(0);
+      c.w.int(0);
+      if (s.delete(c.db, dst)) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', dst, c.db);
+      return;
     }
     const [enc, obj] = zsetFromSorted(h, sm, ss, limits(c));
     s.replaceWithObject(c.db, dst, T_ZSET, enc, obj);
     signalKeyReady(c, c.db, dst);
-    return c.w.int(sm.length);
+    c.w.int(sm.length);
+    // cmdName is zunionstore / zinterstore / zdiffstore: the event names.
+    notifyKeyspaceEvent(c, NOTIFY_ZSET, cmdName, dst, c.db);
+    return;
   }
   const w = c.w;
   w.array(withScores && w.resp === 2 ? sm.length * 2 : sm.length);
