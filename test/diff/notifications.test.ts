@@ -27,6 +27,16 @@ afterAll(async () => {
 });
 
 /** The next reply, or an error naming what was collected so far. */
+/** Until INFO says one client is blocked (a push before that would not be a served pop). */
+async function waitBlocked(c: RawClient): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const r = await c.call('INFO', 'clients');
+    if (r.t === 'bulk' && r.v !== null && /blocked_clients:1\r/.test(r.v.toString())) return;
+    await sleep(5);
+  }
+  throw new Error('the client never blocked');
+}
+
 async function readOrFail(c: RawClient, got: string[], ms = 5000): Promise<Reply> {
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -562,7 +572,7 @@ describe('keyspace notifications match redis-server', () => {
         ];
         for (const [block, push] of cases) {
           blocker.send(...block);
-          await sleep(50);
+          await waitBlocked(c);
           out.push(`> ${push.join(' ')}`, show(await c.call(...push)));
           out.push(`> ${block.join(' ')}`, show(await readOrFail(blocker, out)));
         }
