@@ -60,6 +60,8 @@ function finishAcross(c: Client, results: unknown[], done: (c: Client, results: 
     if (c.w.byteAt(mark) === 0x2d) c.srv.addStat(S_ERRORS, 1);
     if (quiet) c.w.rewind(mark);
     c.flush();
+  } else {
+    selfKilled.delete(c);
   }
   c.resume();
 }
@@ -102,7 +104,9 @@ function clientFlags(c: Client): string {
 export function clientInfoLine(c: Client, now: number): string {
   let multiMem = 0;
   for (const q of c.multiQueue) for (const a of q.argv) multiMem += a.length + 16;
-  const qbuf = c.parser.pendingBytes;
+  const qbuf = c.queryBytes > 0 ? c.queryBytes : c.parser.pendingBytes;
+  // The client running CLIENT LIST/INFO has its replies so far in the writer (Redis's obl).
+  const obl = c.queryBytes > 0 ? c.w.pending() : 0;
   const omem = c.closed ? 0 : c.socket.writableLength;
   const totMem = 1024 + qbuf + omem + multiMem;
   return (
@@ -110,7 +114,7 @@ export function clientInfoLine(c: Client, now: number): string {
     ` age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)}` +
     ` flags=${clientFlags(c)} db=${c.db} sub=${c.subscriptions} psub=${c.psubscriptions} ssub=${c.ssubscriptions}` +
     ` multi=${c.inMulti ? c.multiQueue.length : -1} qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=${multiMem}` +
-    ` rbs=1024 rbp=0 obl=0 oll=0 omem=${omem} tot-mem=${totMem} events=${omem > 0 ? 'rw' : 'r'}` +
+    ` rbs=1024 rbp=0 obl=${obl} oll=0 omem=${omem} tot-mem=${totMem} events=${omem > 0 ? 'rw' : 'r'}` +
     ` cmd=${c.lastCommand} user=default redir=-1 resp=${c.resp}`
   );
 }
@@ -203,11 +207,20 @@ function killLocal(srv: ThreadServer, f: KillFilter): number {
     if (f.type !== null && clientType(c) !== f.type) continue;
     if (f.user !== null && f.user !== 'default') continue;
     if (f.skip !== 0 && c.id === f.skip) continue;
-    if (c.id === f.caller) c.closeAfterReply();
+    // The caller still waits for the other threads' counts: it is closed once its reply is out.
+    if (c.id === f.caller) selfKilled.add(c);
     else c.close();
     killed++;
   }
   return killed;
+}
+
+/** Callers that CLIENT KILL matched (SKIPME no, or their own address): closed after the reply. */
+const selfKilled = new Set<Client>();
+
+function killReply(cl: Client, write: () => void): void {
+  write();
+  if (selfKilled.delete(cl)) cl.closeAfterReply();
 }
 
 function clientKill(c: Client, argv: Buffer[]): void {
@@ -216,10 +229,12 @@ function clientKill(c: Client, argv: Buffer[]): void {
     // Old form: CLIENT KILL ip:port (may kill the caller itself).
     f.addr = argv[2].toString();
     f.skip = 0;
-    acrossThreads(c, { op: 'client-kill', args: [f] }, (cl, results) => {
-      if (sumNumbers(results) === 0) cl.w.error('ERR No such client');
-      else cl.w.ok();
-    });
+    acrossThreads(c, { op: 'client-kill', args: [f] }, (cl, results) =>
+      killReply(cl, () => {
+        if (sumNumbers(results) === 0) cl.w.error('ERR No such client');
+        else cl.w.ok();
+      }),
+    );
     return;
   }
   for (let i = 2; i < argv.length; i += 2) {
@@ -249,7 +264,7 @@ function clientKill(c: Client, argv: Buffer[]): void {
       return c.w.error(E_SYNTAX);
     }
   }
-  acrossThreads(c, { op: 'client-kill', args: [f] }, (cl, results) => cl.w.int(sumNumbers(results)));
+  acrossThreads(c, { op: 'client-kill', args: [f] }, (cl, results) => killReply(cl, () => cl.w.int(sumNumbers(results))));
 }
 
 function sumNumbers(results: unknown[]): number {

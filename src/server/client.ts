@@ -67,6 +67,8 @@ export class Client {
   totalCommands = 0;
   /** When the output buffer first passed the soft limit (0: it is below). */
   softLimitSince = 0;
+  /** Bytes of the input being run now (0 between batches: the parser's pending bytes count). */
+  queryBytes = 0;
   /** Pub/sub messages held for this client until the end of the event-loop turn. */
   pubStage: PubStage | null = null;
   /** Runs first in flush(): pub/sub hands over messages it holds for this client, keeping order. */
@@ -104,6 +106,9 @@ export class Client {
 
   private runInput(chunk: Buffer | null): void {
     chainStart();
+    // While this input runs, CLIENT LIST/INFO show it as the query buffer, as Redis does (its
+    // querybuf holds everything read until the batch is done).
+    this.queryBytes = this.parser.pendingBytes + (chunk === null ? 0 : chunk.length);
     try {
       if (chunk === null) this.parser.resume(this.onCommand);
       else this.parser.feed(chunk, this.onCommand);
@@ -115,6 +120,7 @@ export class Client {
       this.closeAfterFlush = true;
     } finally {
       chainEnd();
+      this.queryBytes = 0;
     }
     this.checkQueryLimit();
     this.flush();

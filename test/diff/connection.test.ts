@@ -81,6 +81,27 @@ describe('TIME', () => {
   });
 });
 
+describe('CLIENT INFO / LIST', () => {
+  it('show the running command in qbuf, as Redis does', async () => {
+    const r = await d.each(async (c) => {
+      const fields = (x: unknown) => {
+        const line = (x as { v: Buffer }).v.toString();
+        return ['qbuf', 'multi', 'flags', 'cmd', 'events', 'obl', 'omem'].map((k) => new RegExp(` ${k}=(\\S*)`).exec(line)?.[0]);
+      };
+      const info = fields(await c.call('CLIENT', 'INFO'));
+      await c.call('MULTI');
+      await c.call('PING');
+      c.send('CLIENT', 'INFO');
+      await c.read();
+      const exec = await c.call('EXEC');
+      const inMulti = fields((exec as { v: unknown[] }).v[1]);
+      return [info, inMulti];
+    });
+    expect(r.shardis).toEqual(r.redis);
+    expect(r.shardis[0]).toContain(' qbuf=26');
+  });
+});
+
 describe('COMMAND', () => {
   it('COMMAND INFO', () =>
     same(`

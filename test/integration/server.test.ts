@@ -470,6 +470,13 @@ describe('three threads', () => {
     const myId = int(await killer.call('CLIENT', 'ID'));
     expect(int(await killer.call('CLIENT', 'KILL', 'ID', String(myId)))).toBe(0);
     expect(text(await killer.call('PING'))).toBe('PONG');
+    // SKIPME no (or its own address) kills the caller too: it gets its reply, then is closed.
+    expect(int(await killer.call('CLIENT', 'KILL', 'ID', String(myId), 'SKIPME', 'no'))).toBe(1);
+    await expectClosed(killer);
+    const self2 = await connect();
+    const addr2 = /addr=(\S+)/.exec(text(await self2.call('CLIENT', 'INFO')))?.[1] as string;
+    expect(show(await self2.call('CLIENT', 'KILL', addr2))).toBe(show({ t: 'simple', v: 'OK' }));
+    await expectClosed(self2);
   });
 
   it('CLIENT UNBLOCK reaches a client blocked on another thread', async () => {
