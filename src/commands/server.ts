@@ -402,13 +402,30 @@ function commandGetkeys(c: Client, argv: Buffer[]): void {
   for (const k of r.keys) c.w.bulk(argv[k + 2]);
 }
 
+/** Key flags of a command whose key spec says VARIABLE_FLAGS, from its arguments (setGetKeys, bitfieldGetKeys). */
+function variableKeyFlags(name: string, args: Buffer[]): string[] {
+  if (name === 'set') {
+    for (let i = 3; i < args.length; i++) if (is(args[i], 'get')) return ['RW', 'access', 'update'];
+    return ['OW', 'update'];
+  }
+  // bitfield: read-only unless a SET / INCRBY (or anything unparsable) comes.
+  for (let i = 2; i < args.length; i++) {
+    const rest = args.length - i - 1;
+    if (is(args[i], 'get') && rest >= 2) i += 2;
+    else if (is(args[i], 'overflow') && rest >= 1) i += 1;
+    else return ['RW', 'access', 'update'];
+  }
+  return ['RO', 'access'];
+}
+
 function commandGetkeysandflags(c: Client, argv: Buffer[]): void {
   const r = getKeys(argv);
   if (typeof r === 'string') return c.w.error(r);
   const specs = keySpecs(r.spec);
   c.w.array(r.keys.length);
   for (const k of r.keys) {
-    const flags = keyFlagsAt(specs, k);
+    let flags = keyFlagsAt(specs, k);
+    if (flags.includes('variable_flags')) flags = variableKeyFlags(r.spec.name, argv.slice(2));
     c.w.array(2);
     c.w.bulk(argv[k + 2]);
     c.w.set(flags.length);

@@ -144,6 +144,22 @@ describe('COMMAND', () => {
       COMMAND GETKEYS ping
       COMMAND GETKEYS
     `));
+
+  it('COMMAND GETKEYSANDFLAGS, variable flags (SET, BITFIELD) from the arguments', () =>
+    same(`
+      COMMAND GETKEYSANDFLAGS set k1 v1
+      COMMAND GETKEYSANDFLAGS set k1 v1 get
+      COMMAND GETKEYSANDFLAGS set k1 v1 EX 10 GET
+      COMMAND GETKEYSANDFLAGS bitfield k get u8 0
+      COMMAND GETKEYSANDFLAGS bitfield k get u8 0 overflow wrap get i4 2
+      COMMAND GETKEYSANDFLAGS bitfield k get u8 0 set u8 0 1
+      COMMAND GETKEYSANDFLAGS bitfield k incrby u8 0 1
+      COMMAND GETKEYSANDFLAGS bitfield k bogus
+      COMMAND GETKEYSANDFLAGS bitfield_ro k get u8 0
+      COMMAND GETKEYSANDFLAGS lmove a b left right
+      COMMAND GETKEYSANDFLAGS sort k by w* store dst
+      COMMAND GETKEYSANDFLAGS mset a 1 b 2
+    `, { resp3: true }));
 });
 
 describe('unknown commands', () => {
