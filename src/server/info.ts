@@ -153,8 +153,10 @@ function lines(fields: Array<[string, string | number]>): string {
   return s;
 }
 
+/** Keyspace heap in use plus the fixed shared tables (slot directory, locks, WATCH counters...),
+ *  which play the part of Redis's startup memory. */
 function usedMemory(srv: ThreadServer): number {
-  const used = srv.store.heap.usedBytes();
+  const used = srv.store.L.fixedBytes + srv.store.heap.usedBytes();
   if (used > peakMemory) peakMemory = used;
   return used;
 }
@@ -223,7 +225,7 @@ function sectionMemory(srv: ThreadServer): string {
   const mem = process.memoryUsage();
   const rss = mem.rss;
   const maxmemory = srv.config.num('maxmemory');
-  const startup = 0;
+  const startup = srv.store.L.fixedBytes;
   const total = os.totalmem();
   return lines([
     ['used_memory', used],
@@ -235,8 +237,9 @@ function sectionMemory(srv: ThreadServer): string {
     ['used_memory_peak_perc', `${peakMemory === 0 ? '100.00' : ((used / peakMemory) * 100).toFixed(2)}%`],
     ['used_memory_overhead', startup],
     ['used_memory_startup', startup],
-    ['used_memory_dataset', used],
-    ['used_memory_dataset_perc', '100.00%'],
+    ['used_memory_dataset', used - startup],
+    // Of the net usage (used minus startup), all of which is keyspace here.
+    ['used_memory_dataset_perc', used > startup ? '100.00%' : '0.00%'],
     ['allocator_allocated', used],
     ['allocator_active', srv.store.heap.topBytes()],
     ['allocator_resident', rss],
