@@ -8,6 +8,7 @@ import { LpVal, lpBytes, lpValBytes } from '../store/listpack';
 import { QlPos, qlCount, qlEnd, qlFirstNode, qlGet, qlNext, qlNextNode, qlNodeListpack, qlNodes } from '../store/quicklist';
 import { ZIter } from '../store/zset';
 import { formatDouble } from '../protocol/writer';
+import { NSLOTS } from '../store/crc16';
 import { hashPairsOf } from './hashes';
 import { setMembersOf } from './sets';
 
@@ -69,6 +70,37 @@ function objectDigest(c: Client, e: number, digest: Uint8Array): void {
     }
   }
   if (s.expireAt(e) !== 0) xorDigest(digest, latin1('!!expire!!'));
+}
+
+/**
+ * DEBUG DIGEST (computeDatasetDigest): every non-empty db mixes in its number, then XORs in the
+ * SHA1 of one digest per key (its name, then its value and TTL flag): key order does not matter. Logically
+ * expired keys still stored count, as in Redis. 40 zeros for an empty dataset. All slots locked.
+ */
+export function debugDigest(c: Client): void {
+  const s = c.store;
+  const final = new Uint8Array(20);
+  const acc = new Uint8Array(20);
+  const one = new Uint8Array(20);
+  const aux = Buffer.alloc(4);
+  for (let db = 0; db < s.dbs; db++) {
+    acc.fill(0);
+    let n = 0;
+    for (let slot = 0; slot < NSLOTS; slot++) {
+      s.forEachStoredInSlot(db, slot, (e) => {
+        one.fill(0);
+        mixDigest(one, s.keyView(e));
+        objectDigest(c, e, one);
+        xorDigest(acc, one);
+        n++;
+      });
+    }
+    if (n === 0) continue;
+    aux.writeUInt32BE(db, 0);
+    mixDigest(final, aux);
+    for (let j = 0; j < 20; j++) final[j] ^= acc[j];
+  }
+  c.w.simple(Buffer.from(final).toString('hex'));
 }
 
 /** DEBUG DIGEST-VALUE key [key ...]: one 40-hex-digit status per key (all zeros for a missing key). */

@@ -14,7 +14,7 @@ import { T_STRING } from '../store/keyspace';
 import { classSize } from '../store/heap';
 import { M_LOADING, M_NO_ACTIVE_EXPIRE } from '../server/context';
 import { log } from '../server/log';
-import { debugDigestValue, debugObject } from './digest';
+import { debugDigest, debugDigestValue, debugObject } from './digest';
 
 function ping(c: Client, argv: Buffer[]): void {
   if (argv.length > 2) return c.w.error("ERR wrong number of arguments for 'ping' command");
@@ -69,13 +69,14 @@ function debug(c: Client, argv: Buffer[]): void {
     return c.w.ok();
   }
   if (is(sub, 'digest-value')) return debugDigestValue(c, argv);
+  if (is(sub, 'digest') && argv.length === 2) return debugDigest(c);
   if (is(sub, 'object') && argv.length === 3) return debugObject(c, argv);
   if (is(sub, 'protocol') && argv.length === 3) return debugProtocol(c, argv[2]);
   if (is(sub, 'log') && argv.length === 3) {
     log('warning', `DEBUG LOG: ${argv[2].toString()}`);
     return c.w.ok();
   }
-  c.w.error(`ERR unknown subcommand '${sub.toString()}'. Try DEBUG HELP.`);
+  c.w.error(`ERR unknown subcommand or wrong number of arguments for '${sub.toString()}'. Try DEBUG HELP.`);
 }
 
 /** DEBUG PROTOCOL <type>: one reply of each RESP3 type, for client tests (debug.c). */
@@ -129,7 +130,7 @@ function debugProtocol(c: Client, type: Buffer): void {
 }
 
 function debugLock(argv: Buffer[]): 'keys' | 'all' {
-  return argv.length > 1 && (is(argv[1], 'check') || is(argv[1], 'digest-value') || is(argv[1], 'object')) ? 'all' : 'keys';
+  return argv.length > 1 && (is(argv[1], 'check') || is(argv[1], 'digest') || is(argv[1], 'digest-value') || is(argv[1], 'object')) ? 'all' : 'keys';
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -784,6 +784,12 @@ export class Store {
     }
   }
 
+  /** Visit every stored entry of one db and slot, logically expired ones too (DEBUG DIGEST). */
+  forEachStoredInSlot(db: number, slot: number, fn: (e: number) => void): void {
+    const t = this.table(db, slot, false);
+    if (t !== 0) this.forEachEntry(t, fn);
+  }
+
   /** Visit the live entries of one db and slot (caller holds the slot lock). */
   forEachInSlot(db: number, slot: number, fn: (e: number) => void): void {
     const t = this.table(db, slot, false);

@@ -212,6 +212,33 @@ describe('DEBUG DIGEST-VALUE and DEBUG OBJECT', () => {
     ]);
   });
 
+  it('DEBUG DIGEST: the whole dataset as Redis digests it (dbs, TTLs, every encoding, SWAPDB)', async () => {
+    const many = (p: string, n: number) => Array.from({ length: n }, (_, i) => `${p}${i}`);
+    await d.expectSame([
+      ['FLUSHALL'],
+      ['DEBUG', 'DIGEST'],
+      ['RPUSH', 'l', 'a', 'b', '1', '-5'],
+      ['SADD', 's', '1', '2', '3'],
+      ['SADD', 'sbig', ...many('m', 600)],
+      ['ZADD', 'z', '1', 'a', '2.5', 'b'],
+      ['ZADD', 'zbig', ...many('', 200).flatMap((x) => [x, `z${x}`])],
+      ['HSET', 'h', 'f', 'v'],
+      ['HSET', 'hbig', ...many('f', 200).flatMap((x) => [x, 'v'])],
+      ['SET', 'str', 'hello', 'EX', '100'],
+      ['DEBUG', 'DIGEST'],
+      ['SELECT', '3'],
+      ['SET', 'other', '12'],
+      ['DEBUG', 'DIGEST'],
+      ['SWAPDB', '0', '3'],
+      ['DEBUG', 'DIGEST'],
+      ['PERSIST', 'str'],
+      ['DEBUG', 'DIGEST'],
+      ['DEBUG', 'DIGEST', 'extra'],
+      ['SELECT', '0'],
+      ['FLUSHALL'],
+    ]);
+  });
+
   it('DEBUG OBJECT: Redis\'s shape, the encoding, an address that INCR keeps, no such key', async () => {
     const r = await d.each(async (c) => {
       await c.call('HSET', 'h', 'f', 'v');
