@@ -355,38 +355,67 @@ function randomkey(c: Client): void {
 
 // ---- FLUSHDB, FLUSHALL ----------------------------------------------------------------------
 
-/** ASYNC / SYNC / nothing; false (after replying) on a syntax error. */
-function flushArgsOk(c: Client, argv: Buffer[]): boolean {
-  if (argv.length === 1) return true;
-  if (argv.length === 2 && (is(argv[1], 'sync') || is(argv[1], 'async'))) return true;
+/**
+ * ASYNC / SYNC / nothing (lazyfree-lazy-user-flush decides): 1 async, 0 sync, -1 after replying
+ * with a syntax error.
+ */
+function flushMode(c: Client, argv: Buffer[]): number {
+  if (argv.length === 1) return c.srv.config.bool('lazyfree-lazy-user-flush') ? 1 : 0;
+  if (argv.length === 2 && is(argv[1], 'sync')) return 0;
+  if (argv.length === 2 && is(argv[1], 'async')) return 1;
   c.w.error(E_SYNTAX);
-  return false;
+  return -1;
 }
 
-/** Empty one db; the caller holds every slot lock. Freed synchronously (values are small). */
-function flushDb(s: Store, db: number): number {
+/**
+ * Empty one db; the caller holds every slot lock. Sync frees here; async takes each slot's table
+ * out (pushed on `detached`) for the main thread to free, so a big flush returns at once.
+ */
+function flushDb(s: Store, db: number, detached: number[] | null): number {
   if (s.dbSize(db) === 0 && s.volatileCount(db) === 0) return 0;
   let n = 0;
   for (let slot = 0; slot < NSLOTS; slot++) {
-    if (!s.slotIsEmpty(db, slot)) n += s.flushSlot(db, slot);
+    if (s.slotIsEmpty(db, slot)) continue;
+    if (detached === null) {
+      n += s.flushSlot(db, slot);
+      continue;
+    }
+    const t = s.detachSlot(db, slot);
+    if (t === 0) continue;
+    detached.push(t);
+    n += s.detachedKeys;
   }
   s.bumpEpoch(db);
   return n;
 }
 
+/** Hand the detached tables of an async flush to the main thread (lazyfree_pending_objects counts their keys). */
+function freeDetached(c: Client, tables: number[], keys: number): void {
+  if (tables.length === 0) return;
+  Atomics.add(c.store.i32, c.store.L.misc + M_LAZYFREE_PENDING, keys);
+  c.srv.toMain({ type: 'lazyfree-tables', tables, keys });
+}
+
 function flushdb(c: Client, argv: Buffer[]): void {
-  if (!flushArgsOk(c, argv)) return;
+  const mode = flushMode(c, argv);
+  if (mode < 0) return;
   const s = c.store;
-  s.dirty += flushDb(s, c.db) + 1;
+  const detached = mode === 1 ? [] : null;
+  const n = flushDb(s, c.db, detached);
+  s.dirty += n + 1;
+  if (detached !== null) freeDetached(c, detached, n);
   c.w.ok();
 }
 
 function flushall(c: Client, argv: Buffer[]): void {
-  if (!flushArgsOk(c, argv)) return;
+  const mode = flushMode(c, argv);
+  if (mode < 0) return;
   const s = c.store;
+  const detached = mode === 1 ? [] : null;
   let n = 0;
-  for (let db = 0; db < s.dbs; db++) n += flushDb(s, db);
+  for (let db = 0; db < s.dbs; db++) n += flushDb(s, db, detached);
   s.dirty += n + 1;
+  if (detached !== null) freeDetached(c, detached, n);
   c.w.ok();
 }
 

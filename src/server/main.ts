@@ -107,6 +107,14 @@ export async function main(argv: string[]): Promise<void> {
             Atomics.sub(store.i32, layout.misc + M_LAZYFREE_PENDING, 1);
             Atomics.add(store.i32, layout.misc + M_LAZYFREED, 1);
             break;
+          case 'lazyfree-tables': {
+            // FLUSHDB/FLUSHALL ASYNC: slot tables already out of the keyspace, freed here.
+            const tables = m.tables as number[];
+            for (let i = 0; i < tables.length; i++) store.freeDetachedTable(tables[i]);
+            Atomics.sub(store.i32, layout.misc + M_LAZYFREE_PENDING, m.keys as number);
+            Atomics.add(store.i32, layout.misc + M_LAZYFREED, m.keys as number);
+            break;
+          }
           case 'shutdown':
             void shutdown(0);
             break;

@@ -748,6 +748,42 @@ export class Store {
     return n;
   }
 
+  /**
+   * Take one slot's table of one db out of the keyspace without freeing it (FLUSHDB/FLUSHALL
+   * ASYNC; caller holds the slot's lock): the slot is empty at once, freeDetachedTable() frees the
+   * table later on any thread. Returns the table (0 if none) and counts its keys in `detachedKeys`.
+   */
+  detachSlot(db: number, slot: number): number {
+    const idx = this.L.dir + this.phys(db) * NSLOTS + slot;
+    const t = this.u32[idx];
+    this.detachedKeys = 0;
+    if (t === 0) return 0;
+    const w = t >>> 2;
+    const n = this.u32[w + 2] + this.u32[w + 5];
+    Atomics.sub(this.i32, this.L.expires + this.phys(db), this.u32[w + 7]);
+    Atomics.sub(this.i32, this.L.keys + this.phys(db), n);
+    this.u32[idx] = 0;
+    this.detachedKeys = n;
+    return t;
+  }
+
+  /** Keys in the table detachSlot() last returned. */
+  detachedKeys = 0;
+
+  /** Free a table detachSlot() returned: its entries, values and buckets. Returns its entries. */
+  freeDetachedTable(t: number): number {
+    let n = 0;
+    this.forEachEntry(t, (e) => {
+      this.freeEntry(e);
+      n++;
+    });
+    const w = t >>> 2;
+    if (this.u32[w] !== 0) this.heap.free(this.u32[w], (this.u32[w + 1] + 1) * 4);
+    if (this.u32[w + 3] !== 0) this.heap.free(this.u32[w + 3], (this.u32[w + 4] + 1) * 4);
+    this.heap.free(t, 32);
+    return n;
+  }
+
   /** Bump a db's epoch: every WATCH on it is invalidated (FLUSHDB, SWAPDB). */
   bumpEpoch(db: number): void {
     Atomics.add(this.u32, this.L.epochs + this.phys(db), 1);

@@ -50,3 +50,58 @@ describe('UNLINK', () => {
     await expect(srv.check()).resolves.toBeUndefined();
   });
 });
+
+describe('FLUSHALL / FLUSHDB ASYNC', () => {
+  it('empty the keyspace at once and free it on the main thread; new writes are kept', async () => {
+    const watcher = new Redis({ port: srv.port, maxRetriesPerRequest: 0 });
+    try {
+      const load = async (db: number, n: number): Promise<void> => {
+        await r.select(db);
+        const p = r.pipeline();
+        for (let i = 0; i < n; i++) {
+          p.set(`s${i}`, 'v'.repeat(i % 50), 'EX', 1000);
+          if (i % 10 === 0) p.sadd(`set${i % 100}`, `m${i}`);
+          if (i % 10 === 1) p.rpush(`list${i % 100}`, `e${i}`);
+          if (i % 10 === 2) p.zadd(`z${i % 100}`, i, `m${i}`);
+          if (i % 10 === 3) p.hset(`h${i % 100}`, `f${i}`, 'v');
+        }
+        await p.exec();
+      };
+      await load(0, 20000);
+      await load(5, 5000);
+      await r.select(0);
+      const keys0 = Number(await r.dbsize());
+      const freedBefore = await infoField('memory', 'lazyfreed_objects');
+      await watcher.watch('s1');
+      expect(await r.flushall('ASYNC')).toBe('OK');
+      // Gone at once, in every db; a write right after survives the background free.
+      expect(await r.dbsize()).toBe(0);
+      await r.set('after', '1');
+      await r.select(5);
+      expect(await r.dbsize()).toBe(0);
+      await r.select(0);
+      expect(await watcher.multi().get('s1').exec()).toBeNull();
+      for (let i = 0; i < 100 && (await infoField('memory', 'lazyfree_pending_objects')) > 0; i++) await new Promise((res) => setTimeout(res, 20));
+      expect(await infoField('memory', 'lazyfree_pending_objects')).toBe(0);
+      expect(await infoField('memory', 'lazyfreed_objects')).toBeGreaterThanOrEqual(freedBefore + keys0);
+      expect(await r.get('after')).toBe('1');
+      await new Promise((res) => setTimeout(res, 300));
+      expect(await infoField('memory', 'used_memory')).toBeLessThan(2 * (await infoField('memory', 'used_memory_startup')));
+      // FLUSHDB with lazyfree-lazy-user-flush yes goes the same way; a syntax error flushes nothing.
+      await load(3, 2000);
+      await expect(r.call('FLUSHDB', 'BOGUS')).rejects.toThrow('ERR syntax error');
+      expect(await r.dbsize()).toBeGreaterThan(0);
+      await r.config('SET', 'lazyfree-lazy-user-flush', 'yes');
+      expect(await r.flushdb()).toBe('OK');
+      expect(await r.dbsize()).toBe(0);
+      await r.config('SET', 'lazyfree-lazy-user-flush', 'no');
+      await r.select(0);
+      expect(await r.get('after')).toBe('1');
+      for (let i = 0; i < 100 && (await infoField('memory', 'lazyfree_pending_objects')) > 0; i++) await new Promise((res) => setTimeout(res, 20));
+      await expect(srv.check()).resolves.toBeUndefined();
+    } finally {
+      watcher.disconnect();
+      await r.select(0);
+    }
+  });
+});
