@@ -501,17 +501,15 @@ function configSet(c: Client, argv: Buffer[]): void {
   const local = c.addr.startsWith('127.') || c.addr.startsWith('::1') || c.addr.startsWith('?');
   const err = c.srv.config.set(pairs, { localClient: local, loading: c.srv.misc(M_LOADING) !== 0 });
   if (err !== null) return c.w.error(err);
-  let barrier = false;
   for (const [typed, value] of pairs) {
     const name = typed.toLowerCase();
     for (const l of c.srv.configListeners) l(name, value);
     c.srv.toMain({ type: 'config', name, value });
-    if (name === 'notify-keyspace-events') barrier = true;
   }
-  // Keyspace events are published by whichever thread runs a command: reply once every thread
-  // has the new classes. The main thread relays the config message before this (no-op) request,
-  // on the same ports, so every answer comes from a thread that applied it.
-  if (barrier && c.srv.threads > 1) return acrossThreads(c, { op: 'config-applied', args: [] }, (cl) => cl.w.ok());
+  // Every thread runs commands under the settings (maxmemory, keyspace events...): reply once all
+  // of them have the new values. The main thread relays the config message before this (no-op)
+  // request, on the same ports, so every answer comes from a thread that applied it.
+  if (c.srv.threads > 1) return acrossThreads(c, { op: 'config-applied', args: [] }, (cl) => cl.w.ok());
   c.w.ok();
 }
 

@@ -54,9 +54,11 @@ for (const spec of allCommands) {
   else list.push(spec);
   spec.fullName = spec.name;
   spec.statIndex = nstats++;
+  spec.denyoom = spec.flags.includes('denyoom');
   for (const sub of spec.subcommands ?? []) {
     sub.fullName = `${spec.name}|${sub.name}`;
     sub.statIndex = nstats++;
+    sub.denyoom = sub.flags.includes('denyoom');
   }
 }
 

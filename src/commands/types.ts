@@ -44,4 +44,6 @@ export interface CommandSpec {
   statIndex?: number;
   /** Full name for errors and stats: "get", "config|get". */
   fullName?: string;
+  /** Has the denyoom flag (set when the table is built): refused when over maxmemory. */
+  denyoom?: boolean;
 }

@@ -14,6 +14,9 @@ import type { PubStage } from './pubsub';
 import { unwatchAll } from '../commands/transactions';
 import { slowlogState, slowlogPush } from './services';
 import { setNotifyClient } from './notify';
+import { overMaxmemory, performEvictions } from './evict';
+
+const E_OOM = "OOM command not allowed when used memory > 'maxmemory'.";
 
 let slotScratch = new Int32Array(4096);
 
@@ -248,6 +251,7 @@ export class Client {
       this.rejectCommand('NOAUTH Authentication required.');
       return;
     }
+    if (overMaxmemory(this.store) && !performEvictions(this.srv, this) && this.refusedOnOom(spec)) return;
     if (this.inMulti && !NOT_QUEUED.has(spec.fullName as string)) {
       if (spec.flags.includes('no_multi')) {
         this.rejectCommand('ERR Command not allowed inside a transaction');
@@ -268,6 +272,27 @@ export class Client {
       serveReadyNow(this);
       chainRestart();
     }
+  }
+
+  /**
+   * Over maxmemory and nothing more to evict: refuse what would use memory (processCommand): a
+   * denyoom command, EXEC of a transaction that queued one, and anything queued in MULTI.
+   */
+  private refusedOnOom(spec: CommandSpec): boolean {
+    const name = spec.fullName as string;
+    if (name === 'exec') {
+      if (!this.multiQueue.some((q) => q.spec.denyoom === true)) return false;
+      this.inMulti = false;
+      this.multiQueue = [];
+      this.multiError = false;
+      unwatchAll(this);
+      this.rejectCommand(`EXECABORT Transaction discarded because of: ${E_OOM}`);
+      return true;
+    }
+    const inTx = this.inMulti && name !== 'discard' && name !== 'quit' && name !== 'reset';
+    if (spec.denyoom !== true && !inTx) return false;
+    this.rejectCommand(E_OOM);
+    return true;
   }
 
   private rejectCommand(err: string): void {
@@ -299,7 +324,7 @@ export class Client {
       spec.handler(this, argv);
     } catch (e) {
       this.w.rewind(mark);
-      if (e instanceof OutOfMemoryError) this.w.error("OOM command not allowed when used memory > 'maxmemory'.");
+      if (e instanceof OutOfMemoryError) this.w.error(E_OOM);
       else {
         log('warning', `command ${spec.fullName} failed: ${(e as Error).stack}`);
         this.w.error(`ERR ${(e as Error).message}`);

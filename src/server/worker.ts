@@ -7,6 +7,7 @@ import { Store, type Layout } from '../store/keyspace';
 import { Config } from '../config/config';
 import { setCommandStatsArea } from '../commands/table';
 import { Client } from './client';
+import { installEviction } from './evict';
 import { ThreadServer, S_CONNECTIONS, S_CLIENTS, S_REJECTED_CONN, M_CLIENTS, type CrossThreadRequest } from './context';
 import { configureLog, log } from './log';
 import { installWorkerServices } from './services';
@@ -180,6 +181,7 @@ async function bindFirst(): Promise<number[]> {
 
 async function start(): Promise<void> {
   installWorkerServices(srv);
+  installEviction(srv);
   if (wd.fds === undefined) {
     try {
       const fds = await bindFirst();

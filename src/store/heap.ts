@@ -173,6 +173,11 @@ export class Heap {
     this.f64[this.usedSlot] = this.usedLocal;
   }
 
+  /** Bytes this thread handed out minus what it freed (may be negative: frees of others' blocks). */
+  localUsed(): number {
+    return this.usedLocal;
+  }
+
   /** Bytes handed out and not freed, over all threads (as last published, plus ours now). */
   usedBytes(): number {
     this.publishUsed();

@@ -886,6 +886,29 @@ export class Store {
   }
 
   /** A random live entry of a db, or 0 (caller locks each slot as it goes: see lockedRandom). */
+  /** Keys with a TTL in one db's slot (its table's count; 0 without a table). */
+  slotVolatileCount(db: number, slot: number): number {
+    const t = this.table(db, slot, false);
+    return t === 0 ? 0 : this.u32[(t >>> 2) + 7];
+  }
+
+  /** A random live key with a TTL in one db's slot, or 0 (caller holds the slot lock). */
+  randomVolatileInSlot(db: number, slot: number): number {
+    const t = this.table(db, slot, false);
+    if (t === 0) return 0;
+    const total = this.u32[(t >>> 2) + 7];
+    if (total === 0) return 0;
+    let pick = Math.floor(Math.random() * total);
+    let found = 0;
+    const now = this.now;
+    this.forEachEntry(t, (e) => {
+      const exp = this.f64[(e >>> 3) + 1];
+      if (exp === 0 || found !== 0) return;
+      if (pick-- === 0) found = exp > now ? e : 0;
+    });
+    return found;
+  }
+
   randomInSlot(db: number, slot: number): number {
     const t = this.table(db, slot, false);
     if (t === 0) return 0;

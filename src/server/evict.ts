@@ -1,0 +1,177 @@
+// maxmemory and its eviction policies (evict.c). Before a command runs, a thread that finds
+// used_memory over maxmemory evicts keys until it is under again; a command flagged denyoom is
+// refused with Redis's OOM error when that fails (noeviction, or nothing left to evict).
+//
+// Victims are picked as Redis does, by sampling: maxmemory-samples keys from random slots of the
+// non-empty dbs, keeping the one idle longest (LRU; LFU policies use the same idle time, as there
+// are no access-frequency counters), closest to expiring (volatile-ttl), or any (random). Redis
+// also keeps a pool of good candidates between calls; sampling alone picks slightly worse ones.
+// Used memory is the keyspace heap (all threads) plus the fixed tables: INFO's used_memory.
+import type { Client } from './client';
+import type { ThreadServer } from './context';
+import { S_EVICTED } from './context';
+import type { Store } from '../store/keyspace';
+import { NSLOTS } from '../store/crc16';
+import { notifyKeyspaceEvent } from './notify';
+import { NOTIFY_EVICTED } from '../config/directives';
+import { performance } from 'perf_hooks';
+
+const P_NOEVICTION = 0;
+const P_LRU = 1;
+const P_RANDOM = 2;
+const P_TTL = 3;
+
+let maxmemory = 0;
+let policy = P_NOEVICTION;
+let volatileOnly = false;
+let samples = 5;
+
+/** Read the settings into module numbers (at start and on every CONFIG SET of them). */
+export function installEviction(srv: ThreadServer): void {
+  const apply = (): void => {
+    maxmemory = srv.config.num('maxmemory');
+    const p = srv.config.str('maxmemory-policy');
+    volatileOnly = p.startsWith('volatile-');
+    policy = p === 'noeviction' ? P_NOEVICTION : p.endsWith('-random') ? P_RANDOM : p === 'volatile-ttl' ? P_TTL : P_LRU;
+    samples = Math.max(1, srv.config.num('maxmemory-samples'));
+    poolScore.length = poolDb.length = poolKey.length = 0;
+  };
+  apply();
+  srv.configListeners.push((name) => {
+    if (name === 'maxmemory' || name === 'maxmemory-policy' || name === 'maxmemory-samples') apply();
+  });
+}
+
+let othersAt = -1;
+let others = 0;
+
+/** used_memory as INFO shows it; other threads' part is re-read at most once per millisecond. */
+function usedMemory(s: Store): number {
+  const h = s.heap;
+  if (s.now !== othersAt) {
+    others = h.usedBytes() - h.localUsed();
+    othersAt = s.now;
+  }
+  return s.L.fixedBytes + others + h.localUsed();
+}
+
+/** Is maxmemory set and exceeded? (One number test when it is not set.) */
+export function overMaxmemory(s: Store): boolean {
+  return maxmemory > 0 && usedMemory(s) > maxmemory;
+}
+
+// The eviction pool (evictionPoolPopulate): the best candidates seen so far, kept between rounds
+// and calls, worst first, so each eviction takes the best of many samples, not of the last few.
+const POOL_SIZE = 16;
+const poolScore: number[] = [];
+const poolDb: number[] = [];
+const poolKey: Buffer[] = [];
+
+function poolInsert(score: number, db: number, key: Buffer): void {
+  for (let i = 0; i < poolKey.length; i++) if (poolDb[i] === db && poolKey[i].equals(key)) return;
+  if (poolKey.length === POOL_SIZE) {
+    if (score <= poolScore[0]) return;
+    poolScore.shift();
+    poolDb.shift();
+    poolKey.shift();
+  }
+  let i = 0;
+  while (i < poolKey.length && poolScore[i] < score) i++;
+  poolScore.splice(i, 0, score);
+  poolDb.splice(i, 0, db);
+  poolKey.splice(i, 0, key);
+}
+
+/** Sample one key of one random non-empty slot of db into the pool. */
+function sampleSlot(s: Store, db: number, now: number): void {
+  let slot = -1;
+  for (let r = 0; r < 32 && slot < 0; r++) {
+    const i = Math.floor(Math.random() * NSLOTS);
+    if (!s.slotIsEmpty(db, i) && (volatileOnly ? s.slotVolatileCount(db, i) : s.slotKeyCount(db, i)) > 0) slot = i;
+  }
+  if (slot < 0) {
+    // A sparse db: the first slot with keys after a random start.
+    const start = Math.floor(Math.random() * NSLOTS);
+    for (let k = 0; k < NSLOTS && slot < 0; k++) {
+      const i = (start + k) % NSLOTS;
+      if (!s.slotIsEmpty(db, i) && (volatileOnly ? s.slotVolatileCount(db, i) : s.slotKeyCount(db, i)) > 0) slot = i;
+    }
+  }
+  if (slot < 0) return;
+  s.lockSlot(slot);
+  try {
+    const e = volatileOnly ? s.randomVolatileInSlot(db, slot) : s.randomInSlot(db, slot);
+    if (e === 0) return;
+    let score: number;
+    if (policy === P_TTL) score = Number.MAX_SAFE_INTEGER - s.expireAt(e);
+    else if (policy === P_RANDOM) score = Math.random();
+    else score = Math.max(0, Math.floor(now / 1000) - s.lru(e));
+    poolInsert(score, db, s.keyCopy(e));
+  } finally {
+    s.unlockSlot(slot);
+  }
+}
+
+/**
+ * Evict until used memory is under maxmemory, for at most about a millisecond per call (Redis's
+ * eviction tenacity); past that the rest goes on in the background on this thread, and commands
+ * are not refused meanwhile. False only when nothing may be evicted (noeviction, or no key the
+ * policy may take). `from`: the client whose command triggered it. Call with no slot lock held.
+ */
+export function performEvictions(srv: ThreadServer, from: Client | null): boolean {
+  const s = srv.store;
+  if (policy === P_NOEVICTION) return false;
+  s.now = Date.now();
+  const until = performance.now() + 1;
+  for (let round = 0; usedMemory(s) > maxmemory; round++) {
+    if ((round & 15) === 15 && performance.now() > until) {
+      if (!background) {
+        background = true;
+        setTimeout(evictInBackground, 0, srv);
+      }
+      return true;
+    }
+    const per = policy === P_RANDOM ? 1 : samples;
+    let sampled = false;
+    for (let k = 0; k < s.dbs; k++) {
+      // Random: the dbs take turns (Redis's next_db); the others sample every db.
+      const db = policy === P_RANDOM ? (nextDb = (nextDb + 1) % s.dbs) : k;
+      if ((volatileOnly ? s.volatileCount(db) : s.dbSize(db)) <= 0) continue;
+      for (let i = 0; i < per; i++) sampleSlot(s, db, s.now);
+      sampled = true;
+      if (policy === P_RANDOM) break;
+    }
+    if (!sampled || poolKey.length === 0) {
+      poolScore.length = poolDb.length = poolKey.length = 0;
+      return false;
+    }
+    // The best candidate; one deleted meanwhile (or already evicted) is just dropped.
+    poolScore.pop();
+    const db = poolDb.pop() as number;
+    const key = poolKey.pop() as Buffer;
+    const slot = s.slotOf(key);
+    s.lockSlot(slot);
+    let gone: boolean;
+    try {
+      // A volatile policy takes only a key that still has a TTL (it may have lost it since).
+      const e = volatileOnly ? s.peek(db, key) : 1;
+      gone = e !== 0 && (!volatileOnly || s.expireAt(e) !== 0) && s.delete(db, key);
+    } finally {
+      s.unlockSlot(slot);
+    }
+    if (!gone) continue;
+    srv.addStat(S_EVICTED, 1);
+    notifyKeyspaceEvent(from, NOTIFY_EVICTED, 'evicted', key, db);
+    // Freed memory counts at once on this thread; the others' part is fresh enough.
+  }
+  return true;
+}
+
+let background = false;
+let nextDb = 0;
+
+function evictInBackground(srv: ThreadServer): void {
+  background = false;
+  // Outside any command: no client to credit, and no slot lock held.
+  if (overMaxmemory(srv.store)) performEvictions(srv, null);
+}

@@ -1,0 +1,147 @@
+// maxmemory and eviction (evict.c): over the limit, keys are evicted by the policy before a command
+// runs; with nothing to evict, commands that would use memory get Redis's OOM error. Two threads:
+// the writers, and the memory they allocate, sit on both.
+import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
+import Redis from 'ioredis';
+import { startShardis, type Server } from '../helpers/server';
+
+const OOM = "OOM command not allowed when used memory > 'maxmemory'.";
+
+let srv: Server;
+let r: Redis;
+let r2: Redis;
+beforeAll(async () => {
+  srv = await startShardis({ threads: 2 });
+  r = new Redis({ port: srv.port, maxRetriesPerRequest: 0 });
+  r2 = new Redis({ port: srv.port, maxRetriesPerRequest: 0 });
+});
+afterAll(async () => {
+  r?.disconnect();
+  r2?.disconnect();
+  await srv?.stop();
+});
+afterEach(async () => {
+  await r.config('SET', 'maxmemory', '0');
+  await r.config('SET', 'maxmemory-policy', 'noeviction');
+  await r.flushall();
+});
+
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+const info = async (field: string): Promise<number> => Number(new RegExp(`\\r\\n${field}:(\\d+)`).exec(`\r\n${await r.info()}`)?.[1] ?? NaN);
+const value = 'v'.repeat(1000);
+
+async function fill(c: Redis, prefix: string, n: number, opts: string[] = []): Promise<void> {
+  const p = c.pipeline();
+  for (let i = 0; i < n; i++) p.set(`${prefix}${i}`, value, ...(opts as []));
+  await p.exec();
+}
+
+/** Set maxmemory to what is used now plus `extraMb`. */
+async function limit(extraMb: number, policy: string): Promise<number> {
+  await sleep(300); // per-thread usage is published on the cron tick
+  const max = (await info('used_memory')) + extraMb * 1024 * 1024;
+  await r.config('SET', 'maxmemory-policy', policy);
+  await r.config('SET', 'maxmemory', String(max));
+  return max;
+}
+
+describe('maxmemory', () => {
+  it('noeviction: writes get the OOM error, reads and deletes go on, MULTI is refused as Redis does', async () => {
+    await limit(1, 'noeviction');
+    let refused = '';
+    for (let i = 0; i < 5000 && refused === ''; i++) {
+      try {
+        await (i % 2 ? r : r2).set(`k${i}`, value);
+      } catch (e) {
+        refused = (e as Error).message;
+      }
+    }
+    expect(refused).toBe(OOM);
+    await expect(r.set('x', 'y')).rejects.toThrow(OOM);
+    await expect(r.lpush('l', 'a')).rejects.toThrow(OOM);
+    expect(await r.get('k0')).toBe(value);
+    expect(await r.exists('k0')).toBe(1);
+    // In MULTI everything queued is refused; EXEC then aborts.
+    const tx = await r.multi().get('k0').set('x', 'y').exec().catch((e: Error) => e.message);
+    expect(String(tx)).toContain('EXECABORT Transaction discarded because of previous errors.');
+    // Deleting makes room again.
+    for (let i = 0; i < 5000; i += 100) await r.del(...Array.from({ length: 100 }, (_, j) => `k${i + j}`));
+    await sleep(300);
+    expect(await r.set('x', 'y')).toBe('OK');
+    expect(await info('evicted_keys')).toBe(0);
+  });
+
+  it('allkeys-lru keeps memory under the limit and evicts the keys idle longest', async () => {
+    const before = await info('evicted_keys');
+    await fill(r, 'cold', 2000);
+    await sleep(1100); // the LRU clock counts seconds, as Redis's
+    const max = await limit(1, 'allkeys-lru');
+    await fill(r2, 'hot', 100);
+    for (let i = 0; i < 100; i++) await r.get(`hot${i}`);
+    // About 1.7 MB more than the limit allows: some 700 keys must go, fewer than the cold ones.
+    await fill(r, 'new', 800);
+    await fill(r2, 'new2', 800);
+    await sleep(300);
+    expect(await info('used_memory')).toBeLessThanOrEqual(max + 64 * 1024);
+    expect(await info('evicted_keys')).toBeGreaterThan(before + 300);
+    let hot = 0;
+    for (let i = 0; i < 100; i++) hot += await r.exists(`hot${i}`);
+    let cold = 0;
+    for (let i = 0; i < 2000; i++) cold += await r.exists(`cold${i}`);
+    let fresh = 0;
+    for (let i = 0; i < 800; i++) fresh += (await r.exists(`new${i}`)) + (await r.exists(`new2${i}`));
+    // Random eviction would take ~1 in 4 of the recent keys; LRU takes the idle ones.
+    expect(hot).toBeGreaterThanOrEqual(97);
+    expect(fresh).toBeGreaterThanOrEqual(1560);
+    expect(cold).toBeLessThan(1700);
+    await expect(srv.check()).resolves.toBeUndefined();
+  });
+
+  it('volatile policies only take keys with a TTL, then refuse writes', async () => {
+    await fill(r, 'keep', 1000);
+    await fill(r, 'ttl', 1000, ['EX', '1000']);
+    await limit(1, 'volatile-ttl');
+    await fill(r2, 'more', 1500, ['EX', '5000']);
+    await sleep(300);
+    let keep = 0;
+    for (let i = 0; i < 1000; i++) keep += await r.exists(`keep${i}`);
+    expect(keep).toBe(1000);
+    // volatile-ttl takes the soonest to expire first: the 1000 s keys before the 5000 s ones.
+    let ttl = 0;
+    for (let i = 0; i < 1000; i++) ttl += await r.exists(`ttl${i}`);
+    let more = 0;
+    for (let i = 0; i < 1500; i++) more += await r.exists(`more${i}`);
+    expect(ttl).toBeLessThan(more);
+    // No volatile key left to take: writes are refused.
+    await r.config('SET', 'maxmemory-policy', 'volatile-lru');
+    await r.del(...Array.from({ length: 1500 }, (_, i) => `more${i}`), ...Array.from({ length: 1000 }, (_, i) => `ttl${i}`));
+    await r.config('SET', 'maxmemory', '1');
+    await expect(r.set('x', 'y')).rejects.toThrow(OOM);
+    expect(await r.dbsize()).toBe(1000);
+  });
+
+  it('allkeys-random over several dbs; evictions raise "evicted" keyspace events', async () => {
+    const sub = new Redis({ port: srv.port, maxRetriesPerRequest: 0 });
+    try {
+      await r.config('SET', 'notify-keyspace-events', 'Ee');
+      const events: string[] = [];
+      sub.on('pmessage', (_p, ch, key) => events.push(`${ch} ${key}`));
+      await sub.psubscribe('__keyevent@*__:evicted');
+      await r.select(3);
+      await fill(r, 'd3:', 1000);
+      await r.select(0);
+      const max = await limit(1, 'allkeys-random');
+      await fill(r2, 'd0:', 3000);
+      await sleep(300);
+      expect(await info('used_memory')).toBeLessThanOrEqual(max + 64 * 1024);
+      for (let i = 0; i < 50 && events.length === 0; i++) await sleep(20);
+      expect(events.length).toBeGreaterThan(0);
+      expect(events.filter((e) => !/^__keyevent@[03]__:evicted d[03]:\d+$/.test(e))).toEqual([]);
+      expect(events.some((e) => e.startsWith('__keyevent@3__'))).toBe(true);
+    } finally {
+      await r.config('SET', 'notify-keyspace-events', '');
+      sub.disconnect();
+      await r.select(0);
+    }
+  });
+});
