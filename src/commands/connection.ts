@@ -1,5 +1,6 @@
 // Connection commands: HELLO, AUTH, RESET and CLIENT. CLIENT LIST / KILL / UNBLOCK reach the
 // clients of every worker thread through srv.broadcast (see installConnectionHandlers).
+import { stopMonitor } from '../server/monitor';
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import { S_ERRORS, type CrossThreadRequest, type ThreadServer } from '../server/context';
@@ -516,6 +517,7 @@ function reset(c: Client): void {
   c.multiError = false;
   c.multiQueue = [];
   unwatchAll(c);
+  stopMonitor(c);
   const ps = c.srv.pubsub as PubSub | undefined;
   if (ps !== undefined) {
     for (let kind = 0; kind < 3; kind++) for (const name of ps.names(c, kind)) ps.unsubscribe(c, kind, name);

@@ -1,5 +1,6 @@
 // Server commands: PING, ECHO, QUIT, SELECT, DEBUG, INFO, COMMAND, CONFIG, TIME, SHUTDOWN,
 // LASTSAVE, SLOWLOG, MEMORY, ROLE. Connection commands (HELLO, AUTH, CLIENT...) are in connection.ts.
+import { startMonitor } from '../server/monitor';
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import { def } from './def';
@@ -127,6 +128,13 @@ function debugProtocol(c: Client, type: Buffer): void {
   if (is(type, 'false')) return w.bool(false);
   if (is(type, 'verbatim')) return w.verbatim('This is a verbatim\nstring');
   w.error('ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false');
+}
+
+/** MONITOR: stream every command to this client (no reply if it already monitors, as Redis). */
+function monitor(c: Client): void {
+  // Inside MULTI a client expects one reply per command (Redis's DENY_BLOCKING).
+  if (c.inExec) return c.w.error("ERR MONITOR isn't allowed for DENY BLOCKING client");
+  if (startMonitor(c)) c.w.ok();
 }
 
 function debugLock(argv: Buffer[]): 'keys' | 'all' {
@@ -808,6 +816,7 @@ export const commands: CommandSpec[] = [
       sub('set', -4, 'admin noscript loading stale', 'server', 'Set configuration parameters to the given values', configSet, { acl: ADMIN, since: '2.0.0', complexity: 'O(N) when N is the number of configuration parameters provided' }),
     ],
   }),
+  def('monitor', 1, 'admin noscript loading stale', [0, 0, 0], 'server', 'Listen for all requests received by the server in real time', monitor, { lock: 'none', since: '1.0.0', acl: ['admin', 'slow', 'dangerous'], complexity: undefined }),
   def('time', 1, 'loading stale fast', [0, 0, 0], 'server', 'Return the current server time', time, { lock: 'none', since: '2.6.0', acl: ['fast'], complexity: 'O(1)' }),
   def('lastsave', 1, 'loading stale fast', [0, 0, 0], 'server', 'Get the UNIX time stamp of the last successful save to disk', lastsave, {
     lock: 'none', acl: ['admin', 'fast', 'dangerous'], complexity: 'O(1)',

@@ -15,6 +15,7 @@ import { unwatchAll } from '../commands/transactions';
 import { slowlogState, slowlogPush } from './services';
 import { setNotifyClient } from './notify';
 import { overMaxmemory, performEvictions } from './evict';
+import { feedMonitors, monitorsActive } from './monitor';
 
 const E_OOM = "OOM command not allowed when used memory > 'maxmemory'.";
 
@@ -337,6 +338,7 @@ export class Client {
         store.unlockAll();
       }
     }
+    if (monitorsActive(this.srv)) feedMonitors(this, spec, argv, this.db);
     const us = (cmdEnd() - t0) * 1000;
     if (us >= slowlogState.threshold && !spec.flags.includes('skip_slowlog')) slowlogPush(this, argv, us);
     const base = statBase(this.srv.threadId, spec);

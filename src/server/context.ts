@@ -35,6 +35,7 @@ export const M_NO_ACTIVE_EXPIRE = 4; // DEBUG SET-ACTIVE-EXPIRE 0 sets it: the m
 // 6 is MISC_WATCHERS (src/store/keyspace.ts); 60 the slow log id (services.ts).
 export const M_LAZYFREE_PENDING = 7;  // objects handed to the main thread by UNLINK, not yet freed
 export const M_LAZYFREED = 8;         // objects the main thread has freed so far
+export const M_MONITORS = 9;          // clients in MONITOR mode, all threads
 
 export interface CrossThreadRequest {
   op: string;

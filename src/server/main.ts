@@ -107,6 +107,10 @@ export async function main(argv: string[]): Promise<void> {
             Atomics.sub(store.i32, layout.misc + M_LAZYFREE_PENDING, 1);
             Atomics.add(store.i32, layout.misc + M_LAZYFREED, 1);
             break;
+          case 'monitor':
+            // MONITOR lines of one worker's turn: for the monitors on the others.
+            for (const o of workers) if (o !== w) o.postMessage(m);
+            break;
           case 'lazyfree-tables': {
             // FLUSHDB/FLUSHALL ASYNC: slot tables already out of the keyspace, freed here.
             const tables = m.tables as number[];

@@ -8,6 +8,7 @@ import { Config } from '../config/config';
 import { setCommandStatsArea } from '../commands/table';
 import { Client } from './client';
 import { installEviction } from './evict';
+import { onRemoteLines } from './monitor';
 import { ThreadServer, S_CONNECTIONS, S_CLIENTS, S_REJECTED_CONN, M_CLIENTS, type CrossThreadRequest } from './context';
 import { configureLog, log } from './log';
 import { installWorkerServices } from './services';
@@ -64,7 +65,7 @@ function handleRequest(req: CrossThreadRequest): unknown {
   return h === undefined ? null : h(req.args);
 }
 
-port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; results: unknown[]; name: string; value: string; peer: number; port: MessagePort; kind: number; channel: Uint8Array; message: Uint8Array }) => {
+port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; results: unknown[]; name: string; value: string; peer: number; port: MessagePort; kind: number; channel: Uint8Array; message: Uint8Array; lines: Uint8Array }) => {
   if (m.type === 'peer') {
     // A direct channel to another worker (pub/sub delivery: FIFO per publisher thread).
     srv.pubsub.peers.set(m.peer, m.port);
@@ -81,6 +82,8 @@ port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; 
     const r = pending.get(m.id);
     pending.delete(m.id);
     if (r !== undefined) r(m.results);
+  } else if (m.type === 'monitor') {
+    onRemoteLines(m.lines);
   } else if (m.type === 'config') {
     // A CONFIG SET made on another thread (or the main thread).
     srv.config.set([[m.name, m.value]]);
