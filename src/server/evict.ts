@@ -9,7 +9,7 @@
 // Used memory is the keyspace heap (all threads) plus the fixed tables: INFO's used_memory.
 import type { Client } from './client';
 import type { ThreadServer } from './context';
-import { S_EVICTED } from './context';
+import { M_LAZYFREE_PENDING, S_EVICTED } from './context';
 import type { Store } from '../store/keyspace';
 import { NSLOTS } from '../store/crc16';
 import { notifyKeyspaceEvent } from './notify';
@@ -100,10 +100,13 @@ function sampleSlot(s: Store, db: number, now: number): void {
   if (slot < 0) return;
   s.lockSlot(slot);
   try {
-    const e = volatileOnly ? s.randomVolatileInSlot(db, slot) : s.randomInSlot(db, slot);
+    const e = volatileOnly ? s.randomVolatileInSlot(db, slot) : s.randomInSlot(db, slot, true);
     if (e === 0) return;
     let score: number;
-    if (policy === P_TTL) score = Number.MAX_SAFE_INTEGER - s.expireAt(e);
+    const exp = s.expireAt(e);
+    // An expired key still stored is the best victim: it is gone already, only its memory is not.
+    if (exp !== 0 && exp <= now) score = Number.MAX_VALUE;
+    else if (policy === P_TTL) score = Number.MAX_SAFE_INTEGER - s.expireAt(e);
     else if (policy === P_RANDOM) score = Math.random();
     else score = Math.max(0, Math.floor(now / 1000) - s.lru(e));
     poolInsert(score, db, s.keyCopy(e));
@@ -143,7 +146,8 @@ export function performEvictions(srv: ThreadServer, from: Client | null): boolea
     }
     if (!sampled || poolKey.length === 0) {
       poolScore.length = poolDb.length = poolKey.length = 0;
-      return false;
+      // Memory handed to the main thread (UNLINK, FLUSHALL ASYNC) is about to come back: go on.
+      return Atomics.load(s.i32, s.L.misc + M_LAZYFREE_PENDING) > 0;
     }
     // The best candidate; one deleted meanwhile (or already evicted) is just dropped.
     poolScore.pop();

@@ -904,12 +904,13 @@ export class Store {
     this.forEachEntry(t, (e) => {
       const exp = this.f64[(e >>> 3) + 1];
       if (exp === 0 || found !== 0) return;
-      if (pick-- === 0) found = exp > now ? e : 0;
+      if (pick-- === 0) found = e;
     });
     return found;
   }
 
-  randomInSlot(db: number, slot: number): number {
+  /** A random key of one db's slot, or 0 (an expired one too when includeExpired: eviction). */
+  randomInSlot(db: number, slot: number, includeExpired = false): number {
     const t = this.table(db, slot, false);
     if (t === 0) return 0;
     const u32 = this.u32;
@@ -923,7 +924,7 @@ export class Store {
     this.forEachEntry(t, (e) => {
       if (i++ === pick) found = e;
     });
-    if (found === 0) return 0;
+    if (found === 0 || includeExpired) return found;
     const exp = this.f64[(found >>> 3) + 1];
     return exp !== 0 && exp <= now ? 0 : found;
   }
