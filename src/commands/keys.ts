@@ -423,7 +423,6 @@ function flushall(c: Client, argv: Buffer[]): void {
 
 const OBJ_SHARED_INTEGERS = 10000;
 const OBJ_SHARED_REFCOUNT = 2147483647;
-const LFU_INIT_VAL = 5;
 
 function objectParent(c: Client): void {
   c.w.error("ERR wrong number of arguments for 'object' command");
@@ -469,8 +468,7 @@ function objectFreq(c: Client, argv: Buffer[]): void {
   if (!isLfuPolicy(c)) {
     return c.w.error('ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.');
   }
-  // The store keeps an LRU clock per entry, not LFU counters: report the initial counter.
-  c.w.int(LFU_INIT_VAL);
+  c.w.int(s.lfuFreq(e));
 }
 
 const OBJECT_HELP = [

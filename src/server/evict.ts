@@ -3,9 +3,9 @@
 // refused with Redis's OOM error when that fails (noeviction, or nothing left to evict).
 //
 // Victims are picked as Redis does, by sampling: maxmemory-samples keys from random slots of the
-// non-empty dbs, keeping the one idle longest (LRU; LFU policies use the same idle time, as there
-// are no access-frequency counters), closest to expiring (volatile-ttl), or any (random). Redis
-// also keeps a pool of good candidates between calls; sampling alone picks slightly worse ones.
+// non-empty dbs into a pool of the best candidates, best being idle longest (LRU), least often
+// used (LFU: Redis's logarithmic counters with decay, kept in the entry's lru word while an LFU
+// policy is set), closest to expiring (volatile-ttl), or any (random).
 // Used memory is the keyspace heap (all threads) plus the fixed tables: INFO's used_memory.
 import type { Client } from './client';
 import type { ThreadServer } from './context';
@@ -34,11 +34,15 @@ export function installEviction(srv: ThreadServer): void {
     volatileOnly = p.startsWith('volatile-');
     policy = p === 'noeviction' ? P_NOEVICTION : p.endsWith('-random') ? P_RANDOM : p === 'volatile-ttl' ? P_TTL : P_LRU;
     samples = Math.max(1, srv.config.num('maxmemory-samples'));
+    const s = srv.store;
+    s.lfu = p.endsWith('-lfu');
+    s.lfuLogFactor = srv.config.num('lfu-log-factor');
+    s.lfuDecayTime = srv.config.num('lfu-decay-time');
     poolScore.length = poolDb.length = poolKey.length = 0;
   };
   apply();
   srv.configListeners.push((name) => {
-    if (name === 'maxmemory' || name === 'maxmemory-policy' || name === 'maxmemory-samples') apply();
+    if (name.startsWith('maxmemory') || name.startsWith('lfu-')) apply();
   });
 }
 
@@ -108,6 +112,7 @@ function sampleSlot(s: Store, db: number, now: number): void {
     if (exp !== 0 && exp <= now) score = Number.MAX_VALUE;
     else if (policy === P_TTL) score = Number.MAX_SAFE_INTEGER - s.expireAt(e);
     else if (policy === P_RANDOM) score = Math.random();
+    else if (s.lfu) score = 255 - s.lfuFreq(e);
     else score = Math.max(0, Math.floor(now / 1000) - s.lru(e));
     poolInsert(score, db, s.keyCopy(e));
   } finally {

@@ -56,6 +56,9 @@ const NTHREAD_STATS = 256;
 export const STAT_FIELDS = 32;
 
 /** Misc word (see Layout.misc) counting clients that WATCH keys, over all threads. */
+/** A new key's LFU counter (so that it is not evicted before it had a chance to be used). */
+const LFU_INIT_VAL = 5;
+
 export const MISC_WATCHERS = 6;
 
 /** Words of the pub/sub registry: bucket heads, bucket locks, the pattern list head and lock. */
@@ -309,7 +312,7 @@ export class Store {
       if (this.onExpired !== null) this.onExpired(db, key);
       return 0;
     }
-    this.u32[(e >>> 2) + 5] = (this.now / 1000) >>> 0;
+    this.touchLru(e);
     return e;
   }
 
@@ -347,6 +350,49 @@ export class Store {
 
   lru(e: number): number {
     return this.u32[(e >>> 2) + 5];
+  }
+
+  // ---- LRU / LFU (the entry's lru word, as Redis's robj->lru) ----------------------------
+
+  /** maxmemory-policy *-lfu: the lru word holds Redis's LFU data, minutes << 8 | log counter. */
+  lfu = false;
+  lfuLogFactor = 10;
+  lfuDecayTime = 1;
+
+  /** An access: the LRU clock (seconds), or under LFU the decayed, log-incremented counter (updateLFU). */
+  private touchLru(e: number): void {
+    const w = (e >>> 2) + 5;
+    if (!this.lfu) {
+      this.u32[w] = (this.now / 1000) >>> 0;
+      return;
+    }
+    let counter = this.lfuDecay(this.u32[w]);
+    if (counter < 255) {
+      // LFULogIncr: the higher the counter, the less likely one more access raises it.
+      const base = counter > LFU_INIT_VAL ? counter - LFU_INIT_VAL : 0;
+      if (Math.random() < 1 / (base * this.lfuLogFactor + 1)) counter++;
+    }
+    this.u32[w] = ((this.lfuMinutes() << 8) | counter) >>> 0;
+  }
+
+  private lfuMinutes(): number {
+    return Math.floor(this.now / 60000) & 65535;
+  }
+
+  /** LFUDecrAndReturn: the counter, less one per lfu-decay-time minutes since the last access. */
+  private lfuDecay(word: number): number {
+    const ldt = word >>> 8;
+    let counter = word & 255;
+    const now = this.lfuMinutes();
+    const elapsed = now >= ldt ? now - ldt : 65535 - ldt + now;
+    const periods = this.lfuDecayTime > 0 ? Math.floor(elapsed / this.lfuDecayTime) : 0;
+    if (periods > 0) counter = periods > counter ? 0 : counter - periods;
+    return counter;
+  }
+
+  /** OBJECT FREQ: the entry's access frequency counter, decayed to now. */
+  lfuFreq(e: number): number {
+    return this.lfuDecay(this.u32[(e >>> 2) + 5]);
   }
 
   keyView(e: number): Uint8Array {
@@ -416,7 +462,7 @@ export class Store {
     this.u8[e + 17] = enc;
     this.u8[e + 18] = c;
     this.u8[e + 19] = 0;
-    u32[ew + 5] = (this.now / 1000) >>> 0;
+    u32[ew + 5] = this.lfu ? ((this.lfuMinutes() << 8) | LFU_INIT_VAL) >>> 0 : (this.now / 1000) >>> 0;
     u32[ew + 6] = key.length;
     u32[ew + 7] = vallen;
     this.u8.set(key, e + ENTRY_HDR);
@@ -540,7 +586,7 @@ export class Store {
     this.touchVersion(db, this.hashOf(key));
     this.u8[e + 17] = enc;
     this.u32[(e >>> 2) + 7] = len;
-    this.u32[(e >>> 2) + 5] = (this.now / 1000) >>> 0;
+    this.touchLru(e);
     return true;
   }
 
@@ -571,7 +617,7 @@ export class Store {
       // Fits in place (the common SET-over-SET case).
       this.u8[e + 17] = enc;
       this.u32[(e >>> 2) + 7] = len;
-      this.u32[(e >>> 2) + 5] = (this.now / 1000) >>> 0;
+      this.touchLru(e);
       if (newExp !== oldExp) this.setExpireRaw(db, t, e, newExp);
       return e;
     }
