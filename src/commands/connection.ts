@@ -1,5 +1,6 @@
 // Connection commands: HELLO, AUTH, RESET and CLIENT. CLIENT LIST / KILL / UNBLOCK reach the
 // clients of every worker thread through srv.broadcast (see installConnectionHandlers).
+import { PAUSE_ALL, PAUSE_WRITE, pauseClients, unpauseClients } from '../server/pause';
 import { stopMonitor } from '../server/monitor';
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
@@ -286,6 +287,27 @@ function unblockLocal(srv: ThreadServer, id: number, how: 'timeout' | 'error'): 
   return 1;
 }
 
+/** CLIENT PAUSE timeout [WRITE|ALL]: every thread holds back the commands the mode covers. */
+function clientPause(c: Client, argv: Buffer[]): void {
+  if (argv.length > 4) return c.w.error(`ERR unknown subcommand or wrong number of arguments for '${argv[1].toString()}'. Try CLIENT HELP.`);
+  let type = PAUSE_ALL;
+  if (argv.length === 4) {
+    if (is(argv[3], 'write')) type = PAUSE_WRITE;
+    else if (is(argv[3], 'all')) type = PAUSE_ALL;
+    else return c.w.error('ERR CLIENT PAUSE mode must be WRITE or ALL');
+  }
+  const ms = parseIntArg(argv[2]);
+  if (ms === null) return c.w.error('ERR timeout is not an integer or out of range');
+  if (ms < 0) return c.w.error('ERR timeout is negative');
+  pauseClients(c.srv, type, Date.now() + ms);
+  c.w.ok();
+}
+
+function clientUnpause(c: Client): void {
+  unpauseClients(c.srv);
+  c.w.ok();
+}
+
 function clientUnblock(c: Client, argv: Buffer[]): void {
   const id = parseIntArg(argv[2]);
   if (id === null) return c.w.error(E_NOT_INT);
@@ -568,6 +590,8 @@ export const commands: CommandSpec[] = [
       sub('reply', 3, 'noscript loading stale', 'Instruct the server whether to reply to commands', clientReply, CONN, '3.2.0'),
       sub('info', 2, 'noscript loading stale', 'Returns information about the current client connection.', clientInfo, CONN, '6.2.0'),
       sub('no-evict', 3, 'admin noscript loading stale', 'Set client eviction mode for the current connection', clientNoEvict, ADMIN, '7.0.0'),
+      sub('pause', -3, 'admin noscript loading stale', 'Stop processing commands from clients for some time', clientPause, ADMIN, '3.0.0'),
+      sub('unpause', 2, 'admin noscript loading stale', 'Resume processing of clients that were paused', clientUnpause, ADMIN, '6.2.0'),
       sub('unblock', -3, 'admin noscript loading stale', 'Unblock a client blocked in a blocking command from a different connection', clientUnblock, ADMIN, '5.0.0'),
       sub('getredir', 2, 'noscript loading stale', 'Get tracking notifications redirection client ID if any', clientGetredir, CONN, '6.0.0'),
       sub('getname', 2, 'noscript loading stale', 'Get the current connection name', clientGetname, CONN, '2.6.9'),

@@ -16,6 +16,7 @@ import { slowlogState, slowlogPush } from './services';
 import { setNotifyClient } from './notify';
 import { overMaxmemory, performEvictions } from './evict';
 import { feedMonitors, monitorsActive } from './monitor';
+import { mustPostpone, pauseOn, postpone } from './pause';
 
 const E_OOM = "OOM command not allowed when used memory > 'maxmemory'.";
 
@@ -71,6 +72,8 @@ export class Client {
   totalCommands = 0;
   /** When the output buffer first passed the soft limit (0: it is below). */
   softLimitSince = 0;
+  /** A command held by CLIENT PAUSE: it runs first when the client resumes (src/server/pause.ts). */
+  postponed: Buffer[] | null = null;
   /** Bytes of the input being run now (0 between batches: the parser's pending bytes count). */
   queryBytes = 0;
   /** Pub/sub messages held for this client until the end of the event-loop turn. */
@@ -114,8 +117,13 @@ export class Client {
     // querybuf holds everything read until the batch is done).
     this.queryBytes = this.parser.pendingBytes + (chunk === null ? 0 : chunk.length);
     try {
-      if (chunk === null) this.parser.resume(this.onCommand);
-      else this.parser.feed(chunk, this.onCommand);
+      const held = this.postponed;
+      this.postponed = null;
+      // A command CLIENT PAUSE held goes first; if it stops the client again, the rest waits.
+      if (held === null || this.onCommand(held)) {
+        if (chunk === null) this.parser.resume(this.onCommand);
+        else this.parser.feed(chunk, this.onCommand);
+      }
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
       this.w.error(`ERR ${e.message}`);
@@ -253,6 +261,11 @@ export class Client {
       return;
     }
     if (overMaxmemory(this.store) && !performEvictions(this.srv, this) && this.refusedOnOom(spec)) return;
+    if (pauseOn(this.srv)) {
+      if (mustPostpone(this, spec)) return postpone(this, argv);
+    } else if (!this.store.expireOnAccess) {
+      this.store.expireOnAccess = true;
+    }
     if (this.inMulti && !NOT_QUEUED.has(spec.fullName as string)) {
       if (spec.flags.includes('no_multi')) {
         this.rejectCommand('ERR Command not allowed inside a transaction');

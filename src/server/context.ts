@@ -36,6 +36,7 @@ export const M_NO_ACTIVE_EXPIRE = 4; // DEBUG SET-ACTIVE-EXPIRE 0 sets it: the m
 export const M_LAZYFREE_PENDING = 7;  // objects handed to the main thread by UNLINK, not yet freed
 export const M_LAZYFREED = 8;         // objects the main thread has freed so far
 export const M_MONITORS = 9;          // clients in MONITOR mode, all threads
+export const M_PAUSE_TYPE = 10;       // CLIENT PAUSE in force: 0 off, 1 WRITE, 2 ALL (end: Layout.pause)
 
 export interface CrossThreadRequest {
   op: string;

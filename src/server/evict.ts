@@ -15,6 +15,7 @@ import { NSLOTS } from '../store/crc16';
 import { notifyKeyspaceEvent } from './notify';
 import { NOTIFY_EVICTED } from '../config/directives';
 import { performance } from 'perf_hooks';
+import { PAUSE_OFF, pauseOn, pauseType } from './pause';
 
 const P_NOEVICTION = 0;
 const P_LRU = 1;
@@ -129,6 +130,8 @@ function sampleSlot(s: Store, db: number, now: number): void {
 export function performEvictions(srv: ThreadServer, from: Client | null): boolean {
   const s = srv.store;
   if (policy === P_NOEVICTION) return false;
+  // CLIENT PAUSE: nothing changes the dataset meanwhile (the commands go on over the limit).
+  if (pauseOn(srv) && pauseType(srv) !== PAUSE_OFF) return true;
   s.now = Date.now();
   const until = performance.now() + 1;
   for (let round = 0; usedMemory(s) > maxmemory; round++) {

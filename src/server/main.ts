@@ -11,7 +11,7 @@ import { NSLOTS } from '../store/crc16';
 import { commandStatsBytes, setCommandStatsArea } from '../commands/table';
 import { configureLog, log } from './log';
 import type { WorkerData } from './worker';
-import { S_EXPIRED, M_NO_ACTIVE_EXPIRE, M_LAZYFREE_PENDING, M_LAZYFREED } from './context';
+import { S_EXPIRED, M_NO_ACTIVE_EXPIRE, M_LAZYFREE_PENDING, M_LAZYFREED, M_PAUSE_TYPE } from './context';
 import { MainPublisher } from './pubsub';
 import { configureNotify, type Publisher } from './notify';
 
@@ -160,6 +160,8 @@ export async function main(argv: string[]): Promise<void> {
     // The main thread is stats slot 0: INFO sums its expirations with the workers'.
     store.f64[layout.stats + S_EXPIRED] = store.expiredKeys;
     if (Atomics.load(store.i32, layout.misc + M_NO_ACTIVE_EXPIRE) !== 0) return;
+    // CLIENT PAUSE: the dataset stays as it is until the pause ends.
+    if (Atomics.load(store.i32, layout.misc + M_PAUSE_TYPE) !== 0 && Date.now() < store.f64[layout.pause]) return;
     let volatile = 0;
     for (let db = 0; db < dbs; db++) volatile += store.volatileCount(db);
     if (volatile === 0) return;

@@ -78,6 +78,7 @@ export interface Layout {
   misc: number;      // i32 index: 64 spare words for servers-wide flags
   pubsub: number;    // u32 index: pub/sub registry (see src/server/pubsub.ts)
   blocked: number;   // i32 index: blocked clients per (logical db, slot), then their FIFO registries, then a ticket word (src/server/blocking.ts)
+  pause: number;     // f64 index: end of a CLIENT PAUSE, wall-clock ms (src/server/pause.ts)
   fixedBytes: number; // bytes of these fixed tables (INFO's used_memory_startup)
 }
 
@@ -94,10 +95,11 @@ export function createLayout(sab: SharedArrayBuffer, dbs: number): Layout {
   const misc = at(64 * 4) >>> 2;
   const pubsub = at(PUBSUB_WORDS * 4) >>> 2;
   const blocked = at((dbs * NSLOTS * 2 + 2) * 4) >>> 2;
+  const pause = at(8) >>> 3;
   const fixedBytes = at(0);
   const i32 = new Int32Array(sab);
   for (let d = 0; d < dbs; d++) i32[dbmap + d] = d;
-  return { dbs, locks, dbmap, dir, keys, expires, epochs, versions, stats, misc, pubsub, blocked, fixedBytes };
+  return { dbs, locks, dbmap, dir, keys, expires, epochs, versions, stats, misc, pubsub, blocked, pause, fixedBytes };
 }
 void HEAP_DATA_START;
 

@@ -1,0 +1,91 @@
+// CLIENT PAUSE / UNPAUSE (networking.c pauseClients): while a pause is on, every thread holds back
+// the commands it covers (ALL: every command; WRITE: those that write or may replicate, and an
+// EXEC of such a transaction) exactly where Redis's processCommand does, before MULTI queueing.
+// A held client is blocked (INFO blocked_clients) and runs its command when the pause ends. Keys
+// do not expire meanwhile, neither lazily (they read as missing but stay) nor actively, and
+// nothing is evicted: the dataset does not change under a pause, as in Redis.
+//
+// Shared state: the pause type in a misc word (one atomic load per command when no pause is on)
+// and its end, wall-clock ms, in an f64 of the layout.
+import type { Client } from './client';
+import type { ThreadServer } from './context';
+import { M_PAUSE_TYPE, S_BLOCKED } from './context';
+import type { CommandSpec } from '../commands/types';
+
+export const PAUSE_OFF = 0;
+export const PAUSE_WRITE = 1;
+export const PAUSE_ALL = 2;
+
+/** Is a pause on (possibly expired: see pauseType)? One atomic load. */
+export function pauseOn(srv: ThreadServer): boolean {
+  return Atomics.load(srv.store.i32, srv.store.L.misc + M_PAUSE_TYPE) !== PAUSE_OFF;
+}
+
+/** The pause in force now (an expired one is switched off here, by whichever thread sees it). */
+export function pauseType(srv: ThreadServer): number {
+  const s = srv.store;
+  const type = Atomics.load(s.i32, s.L.misc + M_PAUSE_TYPE);
+  if (type === PAUSE_OFF) return PAUSE_OFF;
+  if (Date.now() < s.f64[s.L.pause]) return type;
+  Atomics.compareExchange(s.i32, s.L.misc + M_PAUSE_TYPE, type, PAUSE_OFF);
+  return PAUSE_OFF;
+}
+
+/** CLIENT PAUSE: the stronger type and the later end of this and any pause in force. */
+export function pauseClients(srv: ThreadServer, type: number, end: number): void {
+  const s = srv.store;
+  const cur = pauseType(srv);
+  if (cur === PAUSE_OFF || end > s.f64[s.L.pause]) s.f64[s.L.pause] = end;
+  Atomics.store(s.i32, s.L.misc + M_PAUSE_TYPE, Math.max(cur, type));
+}
+
+/** CLIENT UNPAUSE. */
+export function unpauseClients(srv: ThreadServer): void {
+  Atomics.store(srv.store.i32, srv.store.L.misc + M_PAUSE_TYPE, PAUSE_OFF);
+}
+
+function writes(spec: CommandSpec): boolean {
+  return spec.flags.includes('write') || spec.flags.includes('may_replicate');
+}
+
+/** Does the pause in force hold back this command of c? */
+export function mustPostpone(c: Client, spec: CommandSpec): boolean {
+  const type = pauseType(c.srv);
+  c.store.expireOnAccess = type === PAUSE_OFF;
+  if (type === PAUSE_OFF) return false;
+  if (type === PAUSE_ALL) return true;
+  if (writes(spec)) return true;
+  return spec.fullName === 'exec' && c.multiQueue.some((q) => writes(q.spec));
+}
+
+// ---- held clients of this thread --------------------------------------------------------------
+
+const held: Client[] = [];
+let timer: NodeJS.Timeout | null = null;
+
+/** Hold c's command until the pause ends (the client is paused; its input waits behind it). */
+export function postpone(c: Client, argv: Buffer[]): void {
+  c.postponed = argv;
+  c.pause();
+  held.push(c);
+  c.srv.addStat(S_BLOCKED, 1);
+  if (timer === null) timer = setInterval(check, 10, c.srv);
+}
+
+/** Every 10 ms while clients are held: when the pause is over, they go on in the order they came. */
+function check(srv: ThreadServer): void {
+  const type = pauseType(srv);
+  srv.store.expireOnAccess = type === PAUSE_OFF;
+  if (type === PAUSE_ALL) return;
+  const now = held.splice(0);
+  if (timer !== null) {
+    clearInterval(timer);
+    timer = null;
+  }
+  for (const c of now) {
+    srv.addStat(S_BLOCKED, -1);
+    // resume() runs the held command first; under a WRITE pause a write is held again.
+    if (c.closed) c.postponed = null;
+    else c.resume();
+  }
+}
