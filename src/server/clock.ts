@@ -5,9 +5,16 @@
 import { performance } from 'perf_hooks';
 
 const perf = performance;
-let offset = Date.now() - perf.now();
+// offset + perf.now() estimates the wall clock with sub-ms precision. Date.now() truncates to
+// the ms, so deriving the offset from one reading could put the estimate up to 1 ms behind the
+// wall clock (a client's "now + 10000" then read back as a PTTL of 10001). timeOrigin shares
+// perf.now()'s base; every 50 ms the estimate is checked against Date.now() and re-centred only
+// when the wall clock moved (NTP), so its whole-ms part is Date.now()'s.
+let offset = perf.timeOrigin;
 setInterval(() => {
-  offset = Date.now() - perf.now();
+  const est = offset + perf.now();
+  const wall = Date.now();
+  if (est < wall || est >= wall + 1) offset += wall + 0.5 - est;
 }, 50).unref();
 
 /** Wall-clock milliseconds (integer) for a monoNow() reading. */

@@ -3,7 +3,7 @@
 import * as net from 'node:net';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startPair, type Pair } from '../helpers/diff';
-import { show, type Reply } from '../helpers/resp';
+import { RawClient, show, type Reply } from '../helpers/resp';
 
 let d: Pair;
 beforeAll(async () => {
@@ -88,6 +88,23 @@ describe('framework commands the suite needs', () => {
 });
 
 describe('keys and expiry', () => {
+  it('the server clock is never behind the client\'s: PXAT now+10000 reads back as at most 10000', async () => {
+    const c = await RawClient.connect(d.shardis.port);
+    try {
+      let worst = 0;
+      for (let i = 0; i < 300; i++) {
+        await c.call('SET', 'pxat', 'v');
+        await c.call('GETEX', 'pxat', 'PXAT', String(Date.now() + 10000));
+        const t = await c.call('PTTL', 'pxat');
+        worst = Math.max(worst, t.t === 'int' ? Number(t.v) : Infinity);
+      }
+      expect(worst).toBeLessThanOrEqual(10000);
+      expect(worst).toBeGreaterThan(9000);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('EXPIRE rejects seconds below LLONG_MIN/1000 exactly', async () => {
     await d.expectSame([
       ['SET', 'foo', 'bar'],
