@@ -778,22 +778,8 @@ export class Store {
 
   /** Empty one slot of one db (caller holds that slot's lock). Returns keys removed. */
   flushSlot(db: number, slot: number): number {
-    const idx = this.L.dir + this.phys(db) * NSLOTS + slot;
-    const t = this.u32[idx];
-    if (t === 0) return 0;
-    let n = 0;
-    this.forEachEntry(t, (e) => {
-      this.freeEntry(e);
-      n++;
-    });
-    const w = t >>> 2;
-    if (this.u32[w] !== 0) this.heap.free(this.u32[w], (this.u32[w + 1] + 1) * 4);
-    if (this.u32[w + 3] !== 0) this.heap.free(this.u32[w + 3], (this.u32[w + 4] + 1) * 4);
-    Atomics.sub(this.i32, this.L.expires + this.phys(db), this.u32[w + 7]);
-    this.heap.free(t, 32);
-    this.u32[idx] = 0;
-    Atomics.sub(this.i32, this.L.keys + this.phys(db), n);
-    return n;
+    const t = this.detachSlot(db, slot);
+    return t === 0 ? 0 : this.freeDetachedTable(t);
   }
 
   /**
