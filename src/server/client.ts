@@ -244,15 +244,8 @@ export class Client {
     }
     if ((spec.arity > 0 && argv.length !== spec.arity) || argv.length < -spec.arity) {
       const err = `ERR wrong number of arguments for '${spec.fullName}' command`;
-      if (spec.fullName === 'exec') {
-        // Redis discards the transaction and names the reason.
-        this.inMulti = false;
-        this.multiQueue = [];
-        this.multiError = false;
-        unwatchAll(this);
-        this.rejectCommand(`EXECABORT Transaction discarded because of: ${err.slice(4)}`);
-        return;
-      }
+      // Redis discards the transaction and names the reason.
+      if (spec.fullName === 'exec') return this.abortExec(err.slice(4));
       this.rejectCommand(err);
       return;
     }
@@ -296,17 +289,22 @@ export class Client {
     const name = spec.fullName as string;
     if (name === 'exec') {
       if (!this.multiQueue.some((q) => q.spec.denyoom === true)) return false;
-      this.inMulti = false;
-      this.multiQueue = [];
-      this.multiError = false;
-      unwatchAll(this);
-      this.rejectCommand(`EXECABORT Transaction discarded because of: ${E_OOM}`);
+      this.abortExec(E_OOM);
       return true;
     }
     const inTx = this.inMulti && name !== 'discard' && name !== 'quit' && name !== 'reset';
     if (spec.denyoom !== true && !inTx) return false;
     this.rejectCommand(E_OOM);
     return true;
+  }
+
+  /** EXEC refused before it ran (execCommandAbort): the transaction is discarded, with the reason. */
+  private abortExec(reason: string): void {
+    this.inMulti = false;
+    this.multiQueue = [];
+    this.multiError = false;
+    unwatchAll(this);
+    this.rejectCommand(`EXECABORT Transaction discarded because of: ${reason}`);
   }
 
   private rejectCommand(err: string): void {
