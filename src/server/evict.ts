@@ -87,19 +87,24 @@ function poolInsert(score: number, db: number, key: Buffer): void {
   poolKey.splice(i, 0, key);
 }
 
+/** Does the slot hold keys the policy may take (counts read without the lock: a hint)? */
+function candidates(s: Store, db: number, slot: number): boolean {
+  return !s.slotIsEmpty(db, slot) && (volatileOnly ? s.slotVolatileCount(db, slot) : s.slotKeyCount(db, slot)) > 0;
+}
+
 /** Sample one key of one random non-empty slot of db into the pool. */
 function sampleSlot(s: Store, db: number, now: number): void {
   let slot = -1;
   for (let r = 0; r < 32 && slot < 0; r++) {
     const i = Math.floor(Math.random() * NSLOTS);
-    if (!s.slotIsEmpty(db, i) && (volatileOnly ? s.slotVolatileCount(db, i) : s.slotKeyCount(db, i)) > 0) slot = i;
+    if (candidates(s, db, i)) slot = i;
   }
   if (slot < 0) {
     // A sparse db: the first slot with keys after a random start.
     const start = Math.floor(Math.random() * NSLOTS);
     for (let k = 0; k < NSLOTS && slot < 0; k++) {
       const i = (start + k) % NSLOTS;
-      if (!s.slotIsEmpty(db, i) && (volatileOnly ? s.slotVolatileCount(db, i) : s.slotKeyCount(db, i)) > 0) slot = i;
+      if (candidates(s, db, i)) slot = i;
     }
   }
   if (slot < 0) return;
@@ -111,7 +116,7 @@ function sampleSlot(s: Store, db: number, now: number): void {
     const exp = s.expireAt(e);
     // An expired key still stored is the best victim: it is gone already, only its memory is not.
     if (exp !== 0 && exp <= now) score = Number.MAX_VALUE;
-    else if (policy === P_TTL) score = Number.MAX_SAFE_INTEGER - s.expireAt(e);
+    else if (policy === P_TTL) score = Number.MAX_SAFE_INTEGER - exp;
     else if (policy === P_RANDOM) score = Math.random();
     else if (s.lfu) score = 255 - s.lfuFreq(e);
     else score = Math.max(0, Math.floor(now / 1000) - s.lru(e));
