@@ -278,16 +278,14 @@ function link(h: Heap, zs: number, x: number): void {
   let zlevel = u32[w + 3];
   let p = hdr;
   // The walk is the cost of an insert into a big set (cache misses): arrays in locals, the rank
-  // in a register, the member compared only on equal scores.
-  const f64 = h.f64;
+  // in a register.
   let rank = 0;
   for (let i = zlevel - 1; i >= 0; i--) {
     for (;;) {
       const at = (p + NODE_HDR + 8 * i) >>> 2;
       const f = u32[at];
       if (f === 0) break;
-      const fs = f64[f >>> 3];
-      if (fs > score || (fs === score && cmpBytes(u8, nodeMember(h, f), nodeMemberLen(h, f), u8, mo, ml) >= 0)) break;
+      if (cmpNode(h, f, score, u8, mo, ml) >= 0) break;
       rank += u32[at + 1];
       p = f;
     }
@@ -331,13 +329,10 @@ function unlink(h: Heap, zs: number, x: number): void {
   const u8 = h.u8;
   let zlevel = u32[w + 3];
   let p = hdr;
-  const f64 = h.f64;
   for (let i = zlevel - 1; i >= 0; i--) {
     for (;;) {
       const f = u32[(p + NODE_HDR + 8 * i) >>> 2];
-      if (f === 0 || f === x) break;
-      const fs = f64[f >>> 3];
-      if (fs > score || (fs === score && cmpBytes(u8, nodeMember(h, f), nodeMemberLen(h, f), u8, mo, ml) >= 0)) break;
+      if (f === 0 || f === x || cmpNode(h, f, score, u8, mo, ml) >= 0) break;
       p = f;
     }
     update[i] = p;
@@ -408,18 +403,13 @@ export function zslGetRank(h: Heap, zs: number, x: number): number {
   const ml = nodeMemberLen(h, x);
   const u8 = h.u8;
   const u32 = h.u32;
-  const f64 = h.f64;
   let p = u32[w];
   let rank = 0;
   for (let i = u32[w + 3] - 1; i >= 0; i--) {
     for (;;) {
       const at = (p + NODE_HDR + 8 * i) >>> 2;
       const f = u32[at];
-      if (f === 0) break;
-      if (f !== x) {
-        const fs = f64[f >>> 3];
-        if (fs > score || (fs === score && cmpBytes(u8, nodeMember(h, f), nodeMemberLen(h, f), u8, mo, ml) > 0)) break;
-      }
+      if (f === 0 || (f !== x && cmpNode(h, f, score, u8, mo, ml) > 0)) break;
       rank += u32[at + 1];
       p = f;
       if (p === x) return rank;
