@@ -35,7 +35,7 @@ function loadError(argv: string[], commandExists?: (n: string) => boolean): { te
 /** Run redis-server with argv (expected to fail at start-up). */
 function runRedis(argv: string[]): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(REDIS_SERVER, argv, { cwd: tmp, timeout: 5000 }, (_err, stdout, stderr) => resolve({ stdout, stderr }));
+    execFile(REDIS_SERVER, argv, { cwd: tmp, timeout: 30_000 }, (_err, stdout, stderr) => resolve({ stdout, stderr }));
   });
 }
 
