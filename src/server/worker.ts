@@ -91,7 +91,12 @@ port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; 
   }
 });
 
+/** A peer's reset or a write to a dead socket: never fatal (an 'error' with no listener would be). */
+function ignoreSocketError(): void {}
+
 function onConnection(socket: net.Socket): void {
+  // First thing, before any write: a refused connection reset by its peer raises 'error' too.
+  socket.on('error', ignoreSocketError);
   srv.addStat(S_CONNECTIONS, 1);
   const max = srv.config.num('maxclients');
   if (srv.miscAdd(M_CLIENTS, 1) >= max) {
@@ -112,8 +117,18 @@ function onConnection(socket: net.Socket): void {
   const c = new Client(srv, socket);
   srv.clients.set(c.id, c);
   srv.addStat(S_CLIENTS, 1);
-  socket.on('data', (chunk: Buffer) => c.onData(chunk));
+  socket.on('data', (chunk: Buffer) => {
+    try {
+      c.onData(chunk);
+    } catch (e) {
+      // A bug reached through one client's input must not take the thread (and every other
+      // client on it) down: log it and drop that client.
+      log('warning', `Closing client id=${c.id} addr=${c.addr} after an internal error: ${(e as Error).stack}`);
+      c.close();
+    }
+  });
   socket.on('error', () => c.close());
+  socket.removeListener('error', ignoreSocketError);
   socket.on('close', () => {
     c.closed = true;
     c.cleanup();
@@ -148,6 +163,15 @@ const PROTECTED_MODE_DENIED =
 
 const servers: net.Server[] = [];
 
+/** A listening server whose accept errors (EMFILE, ECONNABORTED...) are logged, never fatal. */
+function listener(): net.Server {
+  const s = net.createServer({ noDelay: true }, onConnection);
+  s.on('error', (e: NodeJS.ErrnoException) => {
+    if (s.listening) log('warning', `Accepting client connection: ${e.message}`);
+  });
+  return s;
+}
+
 function listenAddresses(): string[] {
   const binds = srv.config.str('bind').split(' ').filter((s) => s !== '');
   if (binds.length === 0 || (binds.includes('*') && binds.every((b) => b === '*' || b === '-::*'))) return ['::'];
@@ -159,7 +183,7 @@ async function bindFirst(): Promise<number[]> {
   const portNo = srv.config.num('port');
   const backlog = srv.config.num('tcp-backlog');
   for (const host of listenAddresses()) {
-    const s = net.createServer({ noDelay: true }, onConnection);
+    const s = listener();
     try {
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
@@ -194,7 +218,7 @@ async function start(): Promise<void> {
     }
   } else {
     for (const fd of wd.fds) {
-      const s = net.createServer({ noDelay: true }, onConnection);
+      const s = listener();
       s.listen({ fd });
       servers.push(s);
     }
