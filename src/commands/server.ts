@@ -7,7 +7,9 @@ import { def } from './def';
 import { E_DB_INDEX, E_SYNTAX, E_NOT_INT, is, parseIntArg } from './args';
 import { allCommands, commandByName, commandKeys, resolveSubcommand, resetCommandStats } from './table';
 import { acrossThreads, writeHelp } from './connection';
-import { genInfo, infoSectionsFor, saveState, bytesToHuman, type ThreadInfo } from '../server/info';
+import { genInfo, infoSectionsFor, bytesToHuman, type ThreadInfo } from '../server/info';
+import { pget, P_LAST_SAVE } from '../persistence/state';
+import { viaMain } from './persist';
 import type { SlowlogEntry } from '../server/services';
 import { globMatchStr } from '../config/glob';
 import { COMMAND_META, type KeySpecMeta } from './command-meta';
@@ -73,6 +75,18 @@ function debug(c: Client, argv: Buffer[]): void {
   if (is(sub, 'digest') && argv.length === 2) return debugDigest(c);
   if (is(sub, 'object') && argv.length === 3) return debugObject(c, argv);
   if (is(sub, 'protocol') && argv.length === 3) return debugProtocol(c, argv[2]);
+  if (is(sub, 'reload')) {
+    // DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load again (on the main thread).
+    let save = true;
+    let merge = false;
+    for (let j = 2; j < argv.length; j++) {
+      if (is(argv[j], 'merge')) merge = true;
+      else if (is(argv[j], 'noflush')) merge = true;
+      else if (is(argv[j], 'nosave')) save = false;
+      else return c.w.error('ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.');
+    }
+    return viaMain(c, 'reload', [save, merge], (c, r) => (r === null ? c.w.ok() : c.w.error(`ERR ${r as string}`)));
+  }
   if (is(sub, 'log') && argv.length === 3) {
     log('warning', `DEBUG LOG: ${argv[2].toString()}`);
     return c.w.ok();
@@ -562,7 +576,7 @@ function time(c: Client): void {
 }
 
 function lastsave(c: Client): void {
-  c.w.int(saveState.lastSave);
+  c.w.int(pget(c.store, P_LAST_SAVE));
 }
 
 function role(c: Client): void {
@@ -588,9 +602,11 @@ function shutdown(c: Client, argv: Buffer[]): void {
   }
   if ((abort && argv.length !== 2) || (nosave && save)) return c.w.error(E_SYNTAX);
   if (abort) return c.w.error('ERR No shutdown in progress.');
-  c.srv.toMain({ type: 'shutdown', save, nosave, now, force });
-  // Like Redis, no reply: the connection closes when the server exits.
-  c.pause();
+  // Like Redis, no reply when it works: the connection closes when the server exits. A failed
+  // save (without FORCE) keeps the server up and answers an error.
+  viaMain(c, 'shutdown', [{ save, nosave, now, force }], (c, r) => {
+    if (r !== null) c.w.error(r as string);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,9 +15,10 @@ import { commands as sort } from './sort';
 import { commands as transactions } from './transactions';
 import { commands as pubsub } from './pubsub';
 import { commands as scripting } from './scripting';
+import { commands as persist } from './persist';
 
 export const allCommands: CommandSpec[] = [
-  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub, ...scripting,
+  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub, ...scripting, ...persist,
 ];
 
 const byName = new Map<string, CommandSpec>();
@@ -55,10 +56,16 @@ for (const spec of allCommands) {
   spec.fullName = spec.name;
   spec.statIndex = nstats++;
   spec.denyoom = spec.flags.includes('denyoom');
+  spec.readonly = spec.flags.includes('readonly');
+  spec.write = spec.flags.includes('write');
+  spec.loadingOk = spec.flags.includes('loading');
   for (const sub of spec.subcommands ?? []) {
     sub.fullName = `${spec.name}|${sub.name}`;
     sub.statIndex = nstats++;
     sub.denyoom = sub.flags.includes('denyoom');
+    sub.readonly = sub.flags.includes('readonly');
+    sub.write = sub.flags.includes('write');
+    sub.loadingOk = sub.flags.includes('loading');
   }
 }
 

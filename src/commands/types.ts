@@ -46,4 +46,10 @@ export interface CommandSpec {
   fullName?: string;
   /** Has the denyoom flag (set when the table is built): refused when over maxmemory. */
   denyoom?: boolean;
+  /** Has the readonly flag (set by the table): never changes data, so snapshots need no copy. */
+  readonly?: boolean;
+  /** Has the write flag (set by the table): refused with MISCONF after a failed save. */
+  write?: boolean;
+  /** Has the loading flag (set by the table): allowed while the dataset loads. */
+  loadingOk?: boolean;
 }

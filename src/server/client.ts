@@ -6,7 +6,16 @@ import type { Store } from '../store/keyspace';
 import { OutOfMemoryError } from '../store/heap';
 import type { CommandSpec } from '../commands/types';
 import { lookupCommand, resolveSubcommand, commandKeys, statBase } from '../commands/table';
-import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS } from './context';
+import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING } from './context';
+import { P_LAST_BGSAVE_OK } from '../persistence/state';
+
+const E_MISCONF =
+  "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/** writeCommandsDeniedByDiskError: the last save failed, save rules exist and stop-writes is on. */
+function writesDeniedByDiskError(srv: ThreadServer): boolean {
+  return srv.config.bool('stop-writes-on-bgsave-error') && srv.config.str('save').trim() !== '';
+}
 import { log } from './log';
 import { chainEnd, chainRestart, chainStart, cmdEnd, cmdStart, wallMs } from './clock';
 import { readyPending, serveReadyNow } from './blocking';
@@ -259,6 +268,14 @@ export class Client {
     } else if (!this.store.expireOnAccess) {
       this.store.expireOnAccess = true;
     }
+    if ((spec.write === true || spec.fullName === 'ping') && this.srv.store.f64[this.srv.store.L.persist + P_LAST_BGSAVE_OK] === 0 && writesDeniedByDiskError(this.srv)) {
+      this.rejectCommand(E_MISCONF);
+      return;
+    }
+    if (spec.loadingOk !== true && this.store.i32[this.store.L.misc + M_LOADING] !== 0) {
+      this.rejectCommand('LOADING Redis is loading the dataset in memory');
+      return;
+    }
     if (this.inMulti && !NOT_QUEUED.has(spec.fullName as string)) {
       if (spec.flags.includes('no_multi')) {
         this.rejectCommand('ERR Command not allowed inside a transaction');
@@ -321,6 +338,8 @@ export class Client {
     store.now = wallMs(t0);
     const mark = this.w.mark();
     const mode = spec.lockFor !== undefined ? spec.lockFor(argv) : spec.lock ?? 'keys';
+    // Anything not read-only may change data: an active snapshot copies its slots first.
+    store.writeIntent = spec.readonly !== true;
     let nslots = 0;
     // Inside EXEC the transaction already holds the locks of every key it touches.
     if (this.inExec || store.allLocked) nslots = 0;
@@ -343,6 +362,8 @@ export class Client {
       }
     } finally {
       setNotifyClient(null);
+      // Changes since the last save are read by the main thread (save rules, INFO) at any time.
+      this.srv.setStat(S_DIRTY, store.dirty);
       if (nslots > 0) this.unlockSlots(nslots);
       else if (nslots < 0) {
         store.allLocked = false;

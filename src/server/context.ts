@@ -32,7 +32,7 @@ export const M_CLIENTS = 1;           // connected clients, all threads (maxclie
 export const M_SHUTDOWN = 2;
 export const M_LOADING = 3;
 export const M_NO_ACTIVE_EXPIRE = 4; // DEBUG SET-ACTIVE-EXPIRE 0 sets it: the main thread's cron skips active expiry
-// 6 is MISC_WATCHERS (src/store/keyspace.ts); 60 the slow log id (services.ts).
+// 6 is MISC_WATCHERS, 11 MISC_SNAPSHOT (src/store/keyspace.ts); 60 the slow log id (services.ts).
 export const M_LAZYFREE_PENDING = 7;  // objects handed to the main thread by UNLINK, not yet freed
 export const M_LAZYFREED = 8;         // objects the main thread has freed so far
 export const M_MONITORS = 9;          // clients in MONITOR mode, all threads
@@ -50,6 +50,8 @@ export class ThreadServer {
   broadcast: (req: CrossThreadRequest) => Promise<unknown[]> = async () => [];
   /** Ask the main thread to do something (shutdown, save...). */
   toMain: (msg: Record<string, unknown>) => void = () => {};
+  /** Ask the main thread to run a persistence operation (save, bgsave, reload, shutdown) and wait. */
+  askMain: (op: string, args: unknown[]) => Promise<unknown> = async () => null;
   readonly startTime = Date.now();
   /** This thread's pub/sub subscribers (set by the worker at start). */
   pubsub!: PubSub;

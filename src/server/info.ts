@@ -10,6 +10,11 @@ import {
 } from './context';
 import { STAT_FIELDS } from '../store/keyspace';
 import { commandStats } from '../commands/table';
+import {
+  pget, P_BGSAVE_IN_PROGRESS, P_BGSAVE_START, P_DIRTY_AT_SAVE, P_KEYS_PROCESSED, P_KEYS_TOTAL, P_LAST_BGSAVE_OK,
+  P_LAST_BGSAVE_TIME, P_LAST_COW, P_LAST_SAVE, P_LOAD_EXPIRED, P_LOAD_LOADED, P_SAVES, P_LOADING_START, P_LOADING_TOTAL,
+  P_LOADING_LOADED,
+} from '../persistence/state';
 
 export const REDIS_VERSION = '7.0.15';
 
@@ -98,8 +103,6 @@ export function sampleMetrics(srv: ThreadServer): void {
 /** Sections other subsystems supply (persistence, replication): they replace the defaults here. */
 export const infoSections = new Map<string, (srv: ThreadServer) => string>();
 
-/** Time of the last successful save, seconds (persistence updates it; LASTSAVE reads it). */
-export const saveState = { lastSave: Math.floor(Date.now() / 1000) };
 
 const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'errorstats', 'cluster', 'keyspace'];
 const ALL_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'commandstats', 'errorstats', 'latencystats', 'cluster', 'keyspace', 'threads'];
@@ -284,25 +287,42 @@ function sectionMemory(srv: ThreadServer): string {
 }
 
 function sectionPersistence(srv: ThreadServer): string {
+  const st = srv.store;
+  const loading = srv.misc(M_LOADING) !== 0;
+  const bgStart = pget(st, P_BGSAVE_START);
+  const loadingLines: Array<[string, string | number]> = [];
+  if (loading) {
+    // rdbLoadProgress-style progress, as INFO shows while loading.
+    const start = pget(st, P_LOADING_START);
+    const total = pget(st, P_LOADING_TOTAL);
+    const loaded = pget(st, P_LOADING_LOADED);
+    const elapsed = Math.max(0, Math.floor(Date.now() / 1000) - start);
+    const perc = total > 0 ? (loaded / total) * 100 : 0;
+    const eta = loaded > 0 ? Math.floor(((total - loaded) / (loaded / Math.max(1, elapsed)))) : 1;
+    loadingLines.push(
+      ['loading_start_time', start], ['loading_total_bytes', total], ['loading_rdb_used_mem', 0],
+      ['loading_loaded_bytes', loaded], ['loading_loaded_perc', perc.toFixed(2)], ['loading_eta_seconds', eta],
+    );
+  }
   return lines([
-    ['loading', srv.misc(M_LOADING) !== 0 ? 1 : 0],
+    ['loading', loading ? 1 : 0],
     ['async_loading', 0],
     ['current_cow_peak', 0],
     ['current_cow_size', 0],
     ['current_cow_size_age', 0],
     ['current_fork_perc', '0.00'],
-    ['current_save_keys_processed', 0],
-    ['current_save_keys_total', 0],
-    ['rdb_changes_since_last_save', srv.sumStat(S_DIRTY)],
-    ['rdb_bgsave_in_progress', 0],
-    ['rdb_last_save_time', saveState.lastSave],
-    ['rdb_last_bgsave_status', 'ok'],
-    ['rdb_last_bgsave_time_sec', -1],
-    ['rdb_current_bgsave_time_sec', -1],
-    ['rdb_saves', 0],
-    ['rdb_last_cow_size', 0],
-    ['rdb_last_load_keys_expired', 0],
-    ['rdb_last_load_keys_loaded', 0],
+    ['current_save_keys_processed', pget(st, P_KEYS_PROCESSED)],
+    ['current_save_keys_total', pget(st, P_KEYS_TOTAL)],
+    ['rdb_changes_since_last_save', Math.max(0, srv.sumStat(S_DIRTY) - pget(st, P_DIRTY_AT_SAVE))],
+    ['rdb_bgsave_in_progress', pget(st, P_BGSAVE_IN_PROGRESS)],
+    ['rdb_last_save_time', pget(st, P_LAST_SAVE)],
+    ['rdb_last_bgsave_status', pget(st, P_LAST_BGSAVE_OK) === 1 ? 'ok' : 'err'],
+    ['rdb_last_bgsave_time_sec', pget(st, P_LAST_BGSAVE_TIME)],
+    ['rdb_current_bgsave_time_sec', bgStart > 0 && pget(st, P_BGSAVE_IN_PROGRESS) === 1 ? Math.floor((Date.now() - bgStart) / 1000) : -1],
+    ['rdb_saves', pget(st, P_SAVES)],
+    ['rdb_last_cow_size', pget(st, P_LAST_COW)],
+    ['rdb_last_load_keys_expired', pget(st, P_LOAD_EXPIRED)],
+    ['rdb_last_load_keys_loaded', pget(st, P_LOAD_LOADED)],
     ['aof_enabled', srv.config.bool('appendonly') ? 1 : 0],
     ['aof_rewrite_in_progress', 0],
     ['aof_rewrite_scheduled', 0],
@@ -315,6 +335,7 @@ function sectionPersistence(srv: ThreadServer): string {
     ['aof_last_cow_size', 0],
     ['module_fork_in_progress', 0],
     ['module_fork_last_cow_size', 0],
+    ...loadingLines,
   ]);
 }
 

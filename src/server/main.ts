@@ -14,6 +14,12 @@ import type { WorkerData } from './worker';
 import { S_EXPIRED, M_NO_ACTIVE_EXPIRE, M_LAZYFREE_PENDING, M_LAZYFREED, M_PAUSE_TYPE } from './context';
 import { MainPublisher } from './pubsub';
 import { configureNotify, type Publisher } from './notify';
+import { Persistence } from '../persistence/snapshot';
+import { RdbError } from '../persistence/rdb';
+import { pset, P_LAST_BGSAVE_OK, P_LAST_BGSAVE_TIME, P_LAST_SAVE } from '../persistence/state';
+import { M_LOADING, S_DIRTY } from './context';
+import { STAT_FIELDS } from '../store/keyspace';
+import { parseSaveRules } from '../config/directives';
 
 interface Pending { origin: Worker; originId: number; waiting: number; results: unknown[] }
 
@@ -51,6 +57,21 @@ export async function main(argv: string[]): Promise<void> {
   setCommandStatsArea(commandStatsArea);
   const heap = new Heap(sab, 0);
   const store = new Store(heap, layout);
+
+  // Changes over every thread (Redis's server.dirty): each thread publishes its count after each
+  // command; slot 0 is this thread (loading, active expiry).
+  const dirtySum = (): number => {
+    store.f64[layout.stats + S_DIRTY] = store.dirty;
+    let t = 0;
+    for (let i = 0; i <= threads + 4; i++) t += store.f64[layout.stats + i * STAT_FIELDS + S_DIRTY];
+    return t;
+  };
+  const persistence = new Persistence(store, config, dirtySum);
+  pset(store, P_LAST_SAVE, Math.floor(Date.now() / 1000));
+  pset(store, P_LAST_BGSAVE_OK, 1);
+  pset(store, P_LAST_BGSAVE_TIME, -1);
+  // Clients that connect before the dataset is loaded get -LOADING.
+  Atomics.store(store.i32, layout.misc + M_LOADING, 1);
 
   const workers: Worker[] = [];
   const pending = new Map<number, Pending>();
@@ -122,6 +143,12 @@ export async function main(argv: string[]): Promise<void> {
           case 'shutdown':
             void shutdown(0);
             break;
+          case 'cow':
+            persistence.onCopy(m.db as number, m.slot as number, Buffer.from(m.bytes as Uint8Array));
+            break;
+          case 'persist':
+            void persistOp(m.op as string, m.args as unknown[]).then((results) => w.postMessage({ type: 'persist-done', id: m.id, results }));
+            break;
         }
       });
       w.on('error', (e) => {
@@ -150,7 +177,44 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   log('notice', 'Server initialized');
+  try {
+    await persistence.loadAtStartup();
+  } catch (e) {
+    if (!(e instanceof RdbError)) throw e;
+    log('warning', `Internal error in RDB reading offset ${e.offset} of ${persistence.filePath()}: ${e.message}`);
+    log('warning', 'Fatal error loading the DB, check server logs. Exiting.');
+    process.exit(1);
+  }
+  Atomics.store(store.i32, layout.misc + M_LOADING, 0);
   log('notice', `Ready to accept connections tcp (port ${config.num('port')}, ${threads} threads)`);
+
+  /** SAVE, BGSAVE, DEBUG RELOAD and SHUTDOWN asked by a worker; the result goes back to it. */
+  async function persistOp(op: string, args: unknown[]): Promise<unknown> {
+    switch (op) {
+      case 'save':
+        if (persistence.inProgress) return 'ERR Background save already in progress';
+        return (await persistence.save('save')) ? null : 'ERR';
+      case 'bgsave':
+        if (persistence.inProgress) {
+          if (args[0] === true) {
+            persistence.scheduled = true;
+            return 'scheduled';
+          }
+          return 'ERR Background save already in progress';
+        }
+        void persistence.save('bgsave');
+        return 'started';
+      case 'reload':
+        if (persistence.inProgress) return 'ERR Background save already in progress';
+        return persistence.reload(args[0] as boolean, args[1] as boolean);
+      case 'shutdown': {
+        const flags = args[0] as { save: boolean; nosave: boolean; now: boolean; force: boolean };
+        const ok = await shutdown(0, flags);
+        return ok ? null : 'ERR Errors trying to SHUTDOWN. Check logs.';
+      }
+    }
+    return null;
+  }
 
   // Active expiry: sample slots with volatile keys, as Redis's activeExpireCycle does per db.
   let cursor = 0;
@@ -181,19 +245,58 @@ export async function main(argv: string[]): Promise<void> {
     mainPub.flush();
     store.f64[layout.stats + S_EXPIRED] = store.expiredKeys;
   }, 1000 / hz);
+  // Save rules, once a second (serverCron checks them every tick; a second is their unit).
+  const saveCron = setInterval(() => {
+    if (!shuttingDown) persistence.cron();
+  }, 1000);
 
   let shuttingDown = false;
-  async function shutdown(code: number): Promise<void> {
-    if (shuttingDown) return;
+  interface ShutdownFlags { save: boolean; nosave: boolean; now: boolean; force: boolean }
+  /**
+   * prepareForShutdown: save first when asked (SAVE) or when save rules exist (unless NOSAVE);
+   * a failed save cancels the shutdown unless FORCE. False when the server keeps running.
+   */
+  async function shutdown(code: number, flags: ShutdownFlags = { save: false, nosave: false, now: false, force: false }): Promise<boolean> {
+    if (shuttingDown) return true;
     shuttingDown = true;
-    clearInterval(cron);
     log('warning', 'User requested shutdown...');
+    const rules = parseSaveRules(config.str('save'));
+    if (!flags.nosave && (flags.save || rules.length > 0)) {
+      // A BGSAVE in progress is part of the snapshot machinery: wait for it, then save afresh.
+      if (persistence.inProgress) await persistence.save('bgsave').catch(() => false);
+      const ok = await persistence.save('shutdown');
+      if (!ok) {
+        if (flags.force) {
+          log('warning', 'Error trying to save the DB. Exit anyway.');
+        } else {
+          log('warning', "Error trying to save the DB, can't exit.");
+          log('warning', 'Errors trying to shut down the server. Check the logs for more information.');
+          shuttingDown = false;
+          return false;
+        }
+      }
+    }
+    clearInterval(cron);
+    clearInterval(saveCron);
     log('notice', 'shardis is now ready to exit, bye bye...');
     await Promise.all(workers.map((w) => w.terminate()));
     process.exit(code);
   }
-  process.on('SIGINT', () => void shutdown(0));
-  process.on('SIGTERM', () => void shutdown(0));
+  // SIGTERM / SIGINT: shutdown-on-sig* flags (default: save when save rules exist).
+  const onSignal = (name: string, directive: string): void => {
+    if (shuttingDown) {
+      // A second signal while saving: exit now, as redis-server does on a repeated SIGINT.
+      log('warning', `You insist... exiting now.`);
+      process.exit(1);
+    }
+    log('warning', `Received ${name} scheduling shutdown...`);
+    const f = config.num(directive);
+    void shutdown(0, { save: (f & 1) !== 0, nosave: (f & 2) !== 0, now: (f & 4) !== 0, force: (f & 8) !== 0 }).then((ok) => {
+      if (!ok) log('warning', `${name} received but errors trying to shut down the server, check the logs for more information`);
+    });
+  };
+  process.on('SIGINT', () => onSignal('SIGINT', 'shutdown-on-sigint'));
+  process.on('SIGTERM', () => onSignal('SIGTERM', 'shutdown-on-sigterm'));
 }
 
 /**

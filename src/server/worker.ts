@@ -15,6 +15,7 @@ import { installWorkerServices } from './services';
 import { PubSub, K_CHANNEL } from './pubsub';
 import { configureNotify, type Publisher } from './notify';
 import type { MessagePort } from 'worker_threads';
+import { installCowHook } from '../persistence/snapshot';
 
 export interface WorkerData {
   sab: SharedArrayBuffer;
@@ -59,6 +60,16 @@ srv.broadcast = (req: CrossThreadRequest): Promise<unknown[]> => {
   });
 };
 srv.toMain = (msg) => port.postMessage(msg);
+const pendingMain = new Map<number, (result: unknown) => void>();
+srv.askMain = (op, args) => {
+  const id = nextReq++;
+  return new Promise((resolve) => {
+    pendingMain.set(id, resolve);
+    port.postMessage({ type: 'persist', id, op, args });
+  });
+};
+// A snapshot in progress: commands that may write copy the slots it has not reached yet.
+installCowHook(store, (db, slot, bytes) => port.postMessage({ type: 'cow', db, slot, bytes }));
 
 function handleRequest(req: CrossThreadRequest): unknown {
   const h = srv.requestHandlers.get(req.op);
@@ -78,6 +89,10 @@ port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; 
     srv.pubsub.onPeerMessage({ type: 'pub', kind: m.kind, channel: m.channel, message: m.message });
   } else if (m.type === 'req') {
     port.postMessage({ type: 'resp', id: m.id, result: handleRequest({ op: m.op, args: m.args }) });
+  } else if (m.type === 'persist-done') {
+    const r = pendingMain.get(m.id);
+    pendingMain.delete(m.id);
+    if (r !== undefined) r(m.results);
   } else if (m.type === 'bcast-done') {
     const r = pending.get(m.id);
     pending.delete(m.id);

@@ -60,6 +60,14 @@ export const STAT_FIELDS = 32;
 const LFU_INIT_VAL = 5;
 
 export const MISC_WATCHERS = 6;
+/**
+ * Misc word: 0, or while a snapshot (BGSAVE/SAVE) runs, the heap offset of its "reached" flags
+ * (src/persistence/snapshot.ts): a writer locking a slot the snapshot has not reached yet
+ * serializes that slot into the snapshot first (copy-before-write).
+ */
+export const MISC_SNAPSHOT = 11;
+/** f64 words of persistence state shared by the threads (src/persistence/state.ts). */
+export const PERSIST_WORDS = 32;
 
 /** Words of the pub/sub registry: bucket heads, bucket locks, the pattern list head and lock. */
 export const PUBSUB_BUCKETS = 4096;
@@ -79,6 +87,7 @@ export interface Layout {
   pubsub: number;    // u32 index: pub/sub registry (see src/server/pubsub.ts)
   blocked: number;   // i32 index: blocked clients per (logical db, slot), then their FIFO registries, then a ticket word (src/server/blocking.ts)
   pause: number;     // f64 index: end of a CLIENT PAUSE, wall-clock ms (src/server/pause.ts)
+  persist: number;   // f64 index: persistence state, PERSIST_WORDS words (src/persistence/state.ts)
   fixedBytes: number; // bytes of these fixed tables (INFO's used_memory_startup)
 }
 
@@ -96,10 +105,11 @@ export function createLayout(sab: SharedArrayBuffer, dbs: number): Layout {
   const pubsub = at(PUBSUB_WORDS * 4) >>> 2;
   const blocked = at((dbs * NSLOTS * 2 + 2) * 4) >>> 2;
   const pause = at(8) >>> 3;
+  const persist = at(PERSIST_WORDS * 8) >>> 3;
   const fixedBytes = at(0);
   const i32 = new Int32Array(sab);
   for (let d = 0; d < dbs; d++) i32[dbmap + d] = d;
-  return { dbs, locks, dbmap, dir, keys, expires, epochs, versions, stats, misc, pubsub, blocked, pause, fixedBytes };
+  return { dbs, locks, dbmap, dir, keys, expires, epochs, versions, stats, misc, pubsub, blocked, pause, persist, fixedBytes };
 }
 void HEAP_DATA_START;
 
@@ -208,7 +218,14 @@ export class Store {
 
   lockSlot(slot: number): void {
     lockWord(this.i32, this.L.locks + slot);
+    // A snapshot in progress: a command that may write copies the slot into it first.
+    if (this.writeIntent && this.i32[this.L.misc + MISC_SNAPSHOT] !== 0 && this.cowHook !== null) this.cowHook(slot);
   }
+
+  /** Set by the dispatcher for commands that may change data (see lockSlot and MISC_SNAPSHOT). */
+  writeIntent = false;
+  /** Serializes a slot an active snapshot has not reached yet (src/persistence/snapshot.ts). */
+  cowHook: ((slot: number) => void) | null = null;
 
   unlockSlot(slot: number): void {
     unlockWord(this.i32, this.L.locks + slot);
@@ -227,6 +244,9 @@ export class Store {
 
   lockAll(): void {
     for (let s = 0; s < NSLOTS; s++) lockWord(this.i32, this.L.locks + s);
+    if (this.writeIntent && this.i32[this.L.misc + MISC_SNAPSHOT] !== 0 && this.cowHook !== null) {
+      for (let s = 0; s < NSLOTS; s++) this.cowHook(s);
+    }
   }
 
   unlockAll(): void {

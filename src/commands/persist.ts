@@ -1,0 +1,163 @@
+// Persistence commands: SAVE, BGSAVE, LASTSAVE, DUMP, RESTORE (rdb.c / cluster.c, Redis 7.0).
+// Saves run on the main thread (src/persistence/snapshot.ts); the client waits, paused, for
+// SAVE's result. DUMP and RESTORE serialize and load one value in place, under the key's lock.
+import type { CommandSpec } from './types';
+import type { Client } from '../server/client';
+import { def } from './def';
+import { E_SYNTAX, is, parseI64 } from './args';
+import { Store, T_STRING, freeObject } from '../store/keyspace';
+import { dumpPayload, readValue, buildObject, RdbIn, RdbError, RDB_VERSION, isEmptyCollection } from '../persistence/rdb';
+import { Crc64 } from '../persistence/crc64';
+import { loadLimitsOf } from '../persistence/snapshot';
+import { notifyKeyspaceEvent, NOTIFY_GENERIC } from '../server/notify';
+import { S_ERRORS } from '../server/context';
+
+/** Run a main-thread persistence operation; `done` writes the reply when it finishes. */
+export function viaMain(c: Client, op: string, args: unknown[], done: (c: Client, result: unknown) => void): void {
+  c.pause();
+  c.srv.askMain(op, args).then(
+    (r) => finish(c, r, done),
+    (e: unknown) => finish(c, `ERR ${(e as Error).message}`, () => c.w.error(`ERR ${(e as Error).message}`)),
+  );
+}
+
+function finish(c: Client, r: unknown, done: (c: Client, result: unknown) => void): void {
+  if (!c.closed) {
+    c.w.resp = c.resp;
+    const mark = c.w.mark();
+    done(c, r);
+    if (c.w.byteAt(mark) === 0x2d) c.srv.addStat(S_ERRORS, 1);
+    c.flush();
+  }
+  c.resume();
+}
+
+function save(c: Client): void {
+  viaMain(c, 'save', [], (c, r) => (r === null ? c.w.ok() : c.w.error(r as string)));
+}
+
+function bgsave(c: Client, argv: Buffer[]): void {
+  let schedule = false;
+  if (argv.length > 1) {
+    if (argv.length === 2 && is(argv[1], 'schedule')) schedule = true;
+    else return c.w.error(E_SYNTAX);
+  }
+  viaMain(c, 'bgsave', [schedule], (c, r) => {
+    if (r === 'started') c.w.simple('Background saving started');
+    else if (r === 'scheduled') c.w.simple('Background saving scheduled');
+    else c.w.error(r as string);
+  });
+}
+
+function dump(c: Client, argv: Buffer[]): void {
+  const s = c.store;
+  const e = s.findRead(c.db, argv[1]);
+  if (e === 0) return c.w.nil();
+  c.w.bulk(dumpPayload(s, e, c.srv.config.bool('rdbcompression')));
+}
+
+/** verifyDumpPayload: at least type + version + CRC, a version we read, the CRC-64 right. */
+function verifyDumpPayload(p: Buffer): boolean {
+  if (p.length < 10) return false;
+  const footer = p.length - 10;
+  const ver = p[footer] | (p[footer + 1] << 8);
+  if (ver > RDB_VERSION) return false;
+  const crc = new Crc64().update(p, 0, p.length - 8).bytes();
+  return crc.equals(p.subarray(p.length - 8));
+}
+
+function restore(c: Client, argv: Buffer[]): void {
+  const s = c.store;
+  let replace = false;
+  let absttl = false;
+  let idle = -1;
+  let freq = -1;
+  for (let j = 4; j < argv.length; j++) {
+    const more = argv.length - j - 1;
+    if (is(argv[j], 'replace')) replace = true;
+    else if (is(argv[j], 'absttl')) absttl = true;
+    else if (is(argv[j], 'idletime') && more >= 1 && freq === -1) {
+      const v = parseI64(argv[j + 1]);
+      if (v === null) return c.w.error('ERR value is not an integer or out of range');
+      if (v < 0) return c.w.error('ERR Invalid IDLETIME value, must be >= 0');
+      idle = Number(v);
+      j++;
+    } else if (is(argv[j], 'freq') && more >= 1 && idle === -1) {
+      const v = parseI64(argv[j + 1]);
+      if (v === null) return c.w.error('ERR value is not an integer or out of range');
+      if (v < 0 || v > 255) return c.w.error('ERR Invalid FREQ value, must be >= 0 and <= 255');
+      freq = Number(v);
+      j++;
+    } else return c.w.error(E_SYNTAX);
+  }
+  const key = argv[1];
+  if (!replace && s.find(c.db, key) !== 0) return c.w.error('BUSYKEY Target key name already exists.');
+  const ttlv = parseI64(argv[2]);
+  if (ttlv === null) return c.w.error('ERR value is not an integer or out of range');
+  let ttl = Number(ttlv);
+  if (ttl < 0) return c.w.error('ERR Invalid TTL value, must be >= 0');
+  const payload = argv[3];
+  if (!verifyDumpPayload(payload)) return c.w.error('ERR DUMP payload version or checksum are wrong');
+  // Decode fully (validated) before touching the keyspace: a bad payload changes nothing.
+  const inp = new RdbIn(payload.subarray(0, payload.length - 10));
+  let d;
+  try {
+    d = readValue(inp, inp.u8());
+    if (isEmptyCollection(d)) throw new RdbError(inp.pos, 'empty collection');
+  } catch (e) {
+    if (e instanceof RdbError) return c.w.error('ERR Bad data format');
+    throw e;
+  }
+  let enc = 0;
+  let obj = 0;
+  if (d.type !== T_STRING) {
+    try {
+      [enc, obj] = buildObject(inp, s.heap, d, loadLimitsOf(c.srv.config));
+    } catch (e) {
+      if (e instanceof RdbError) return c.w.error('ERR Bad data format');
+      throw e;
+    }
+  }
+  let deleted = false;
+  if (replace) deleted = s.delete(c.db, key);
+  if (ttl !== 0 && !absttl) ttl += s.now;
+  if (ttl !== 0 && ttl <= s.now) {
+    // Already expired: nothing is created (the old value, if replaced, is gone).
+    if (d.type !== T_STRING) freeObject(s.heap, d.type, enc, obj);
+    if (deleted) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, c.db);
+    return c.w.ok();
+  }
+  let e: number;
+  if (d.type === T_STRING) {
+    const v = d.items[0];
+    e = s.setString(c.db, key, v, Store.stringEncoding(v), 0, false);
+  } else {
+    e = s.createObject(c.db, key, d.type, enc, obj);
+  }
+  if (ttl !== 0) s.setExpire(c.db, key, e, ttl);
+  if (s.lfu) {
+    if (freq >= 0) s.setLru(e, ((Math.floor(s.now / 60000) & 65535) << 8) | freq);
+  } else if (idle >= 0) {
+    s.setLru(e, Math.max(0, Math.floor(s.now / 1000) - idle));
+  }
+  notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'restore', key, c.db);
+  c.w.ok();
+}
+
+const KS = ['keyspace'];
+export const commands: CommandSpec[] = [
+  def('save', 1, 'admin noscript no_async_loading no_multi', [0, 0, 0], 'server', 'Synchronously save the dataset to disk', save, {
+    complexity: 'O(N) where N is the total number of keys in all databases', acl: ['admin', 'slow', 'dangerous'], lock: 'none',
+  }),
+  def('bgsave', -1, 'admin noscript no_async_loading', [0, 0, 0], 'server', 'Asynchronously save the dataset to disk', bgsave, {
+    complexity: 'O(1)', acl: ['admin', 'slow', 'dangerous'], lock: 'none',
+  }),
+  def('dump', 2, 'readonly', [1, 1, 1], 'generic', 'Return a serialized version of the value stored at the specified key.', dump, {
+    since: '2.6.0', acl: [...KS, 'read', 'slow'], tips: ['nondeterministic_output'],
+    complexity: 'O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).',
+  }),
+  def('restore', -4, 'write denyoom', [1, 1, 1], 'generic', 'Create a key using the provided serialized value, previously obtained using DUMP.', restore, {
+    since: '2.6.0', acl: [...KS, 'write', 'slow', 'dangerous'],
+    complexity: 'O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).',
+  }),
+];

@@ -1,0 +1,58 @@
+// CRC-64 as Redis's crc64.c computes it (Jones polynomial 0xad93d23594c935a9, reflected input and
+// output, init 0, no final xor): the RDB trailer and the DUMP payload checksum. Two u32 tables
+// (high and low halves) keep it in small integers instead of BigInt.
+
+const POLY_REFLECTED_HI = 0x95ac9329;
+const POLY_REFLECTED_LO = 0xac4bc9b5;
+const TLO = new Uint32Array(256);
+const THI = new Uint32Array(256);
+for (let i = 0; i < 256; i++) {
+  let lo = i;
+  let hi = 0;
+  for (let k = 0; k < 8; k++) {
+    const bit = lo & 1;
+    lo = ((lo >>> 1) | ((hi & 1) << 31)) >>> 0;
+    hi = hi >>> 1;
+    if (bit !== 0) {
+      lo = (lo ^ POLY_REFLECTED_LO) >>> 0;
+      hi = (hi ^ POLY_REFLECTED_HI) >>> 0;
+    }
+  }
+  TLO[i] = lo;
+  THI[i] = hi;
+}
+
+/** A running CRC-64: update() over consecutive pieces, then the 8 bytes Redis writes (little endian). */
+export class Crc64 {
+  lo = 0;
+  hi = 0;
+
+  update(b: Uint8Array, start = 0, end = b.length): this {
+    let lo = this.lo;
+    let hi = this.hi;
+    for (let i = start; i < end; i++) {
+      const idx = (lo ^ b[i]) & 0xff;
+      lo = ((lo >>> 8) | (hi << 24)) ^ TLO[idx];
+      hi = (hi >>> 8) ^ THI[idx];
+    }
+    this.lo = lo >>> 0;
+    this.hi = hi >>> 0;
+    return this;
+  }
+
+  /** The checksum as Redis stores it after the data (memrev64ifbe: little endian). */
+  bytes(): Buffer {
+    const out = Buffer.alloc(8);
+    out.writeUInt32LE(this.lo >>> 0, 0);
+    out.writeUInt32LE(this.hi >>> 0, 4);
+    return out;
+  }
+
+  value(): bigint {
+    return (BigInt(this.hi >>> 0) << 32n) | BigInt(this.lo >>> 0);
+  }
+}
+
+export function crc64(b: Uint8Array, start = 0, end = b.length): Crc64 {
+  return new Crc64().update(b, start, end);
+}

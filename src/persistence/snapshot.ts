@@ -1,0 +1,561 @@
+// Point-in-time snapshots without fork(), and loading at start-up (runs on the main thread,
+// which serves no clients: the file's writes and fsync never delay a client).
+//
+// A snapshot starts under every slot lock: it records each db's size and publishes a block of
+// "reached" flags (MISC_SNAPSHOT). The walker then serializes db by db, slot by slot, each slot
+// under its lock for as long as that slot's keys take. A command that may write and locks a slot
+// the walker has not reached yet first serializes that slot's keys (every db) itself and posts
+// the bytes here (the cow hook, installed on every worker): the file holds every key as it was
+// when the snapshot began, while clients keep writing. Slots touched by writers are copied once;
+// the copies wait here until the walker reaches their place (rdb_last_cow_size counts them).
+//
+// Flags block: NSLOTS bytes (slot copied for every db), then dbs * NSLOTS bytes per (db, slot):
+// 0 not reached, 1 reached (walker wrote it, or nothing to copy), 2 copied by a writer (bytes
+// posted to the main thread); then the save options (compress, lru, lfu).
+
+import * as fs from 'fs';
+import * as fsp from 'fs/promises';
+import * as path from 'path';
+import type { Config } from '../config/config';
+import { parseSaveRules } from '../config/directives';
+import { NSLOTS } from '../store/crc16';
+import { MISC_SNAPSHOT, Store, T_STRING } from '../store/keyspace';
+import { log } from '../server/log';
+import {
+  RdbError, RdbIn, RdbOut, SaveOptions, writeHeader, writeKeyValue, writeSelectDb, writeTrailer, readValue,
+  buildObject, isEmptyCollection, LoadLimits, RDB_VERSION, OP_AUX, OP_EOF, OP_EXPIRETIME, OP_EXPIRETIME_MS,
+  OP_FREQ, OP_FUNCTION, OP_FUNCTION2, OP_IDLE, OP_MODULE_AUX, OP_RESIZEDB, OP_SELECTDB,
+} from './rdb';
+import { Crc64 } from './crc64';
+import {
+  pget, pset, P_BGSAVE_IN_PROGRESS, P_BGSAVE_START, P_DIRTY_AT_SAVE, P_KEYS_PROCESSED, P_KEYS_TOTAL, P_LAST_BGSAVE_OK,
+  P_LAST_BGSAVE_TIME, P_LAST_COW, P_LAST_SAVE, P_LAST_SAVE_TRY, P_LOAD_EXPIRED, P_LOAD_LOADED, P_SAVES, P_COW_NOW,
+  P_LOADING_START, P_LOADING_TOTAL, P_LOADING_LOADED, P_LOADING_KEYS,
+} from './state';
+
+const F_OPTS = (dbs: number): number => NSLOTS * (1 + dbs);
+
+export function saveOptionsOf(config: Config): SaveOptions {
+  const policy = config.str('maxmemory-policy');
+  return {
+    compress: config.bool('rdbcompression'),
+    lru: policy.endsWith('-lru'),
+    lfu: policy.endsWith('-lfu'),
+  };
+}
+
+export function loadLimitsOf(config: Config): LoadLimits {
+  return {
+    listFill: config.num('list-max-listpack-size'),
+    setMaxIntset: config.num('set-max-intset-entries'),
+    hashMaxEntries: config.num('hash-max-listpack-entries'),
+    hashMaxValue: config.num('hash-max-listpack-value'),
+    zset: { maxEntries: config.num('zset-max-listpack-entries'), maxValue: config.num('zset-max-listpack-value') },
+  };
+}
+
+/** Serialize one (db, slot): every stored entry. Returns the keys written. */
+function writeSlot(out: RdbOut, s: Store, db: number, slot: number, o: SaveOptions): number {
+  let n = 0;
+  s.forEachStoredInSlot(db, slot, (e) => {
+    writeKeyValue(out, s, e, o);
+    n++;
+  });
+  return n;
+}
+
+/**
+ * The copy-before-write hook for a thread's store: runs with `slot` locked by a command that
+ * may write, while a snapshot is active. `deliver` hands the bytes of (db, slot) to the main thread.
+ */
+export function installCowHook(s: Store, deliver: (db: number, slot: number, bytes: Buffer) => void): void {
+  s.cowHook = (slot: number): void => {
+    const f = s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0;
+    const u8 = s.u8;
+    if (f === 0 || u8[f + slot] !== 0) return;
+    const dbs = s.dbs;
+    const ob = f + F_OPTS(dbs);
+    const o: SaveOptions = { compress: u8[ob] !== 0, lru: u8[ob + 1] !== 0, lfu: u8[ob + 2] !== 0 };
+    for (let db = 0; db < dbs; db++) {
+      const at = f + NSLOTS + db * NSLOTS + slot;
+      if (u8[at] !== 0) continue;
+      if (s.slotKeyCount(db, slot) === 0) {
+        u8[at] = 1;
+        continue;
+      }
+      const out = new RdbOut(null, 4096);
+      writeSlot(out, s, db, slot, o);
+      u8[at] = 2;
+      deliver(db, slot, out.take());
+    }
+    u8[f + slot] = 1;
+  };
+}
+
+export type SaveKind = 'save' | 'bgsave' | 'shutdown';
+
+/** The main thread's side: snapshots, save rules, loading. */
+export class Persistence {
+  /** Copies posted by writers, by db * NSLOTS + slot, until the walker takes them. */
+  private readonly copies = new Map<number, Buffer>();
+  private waiting: { key: number; resolve: (b: Buffer) => void } | null = null;
+  private running: Promise<boolean> | null = null;
+  scheduled = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly config: Config,
+    /** Changes counted over every thread (Redis's server.dirty). */
+    private readonly dirty: () => number,
+  ) {}
+
+  get inProgress(): boolean {
+    return this.running !== null;
+  }
+
+  /** A writer's copy of (db, slot) arrived (the 'cow' message). */
+  onCopy(db: number, slot: number, bytes: Buffer): void {
+    const key = db * NSLOTS + slot;
+    pset(this.store, P_COW_NOW, pget(this.store, P_COW_NOW) + bytes.length);
+    if (this.waiting !== null && this.waiting.key === key) {
+      const w = this.waiting;
+      this.waiting = null;
+      w.resolve(bytes);
+    } else this.copies.set(key, bytes);
+  }
+
+  private takeCopy(key: number): Promise<Buffer> | Buffer {
+    const b = this.copies.get(key);
+    if (b !== undefined) {
+      this.copies.delete(key);
+      return b;
+    }
+    return new Promise((resolve) => {
+      this.waiting = { key, resolve };
+    });
+  }
+
+  filePath(): string {
+    return path.resolve(this.config.str('dir'), this.config.str('dbfilename'));
+  }
+
+  /** Run a snapshot into the configured file (one at a time). True when the file is written. */
+  save(kind: SaveKind): Promise<boolean> {
+    if (this.running !== null) return this.running;
+    const p = this.run(kind).finally(() => {
+      this.running = null;
+    });
+    this.running = p;
+    return p;
+  }
+
+  private async run(kind: SaveKind): Promise<boolean> {
+    const s = this.store;
+    const dbs = s.dbs;
+    const start = Date.now();
+    const bg = kind === 'bgsave';
+    pset(s, P_LAST_SAVE_TRY, Math.floor(start / 1000));
+    pset(s, P_BGSAVE_START, start);
+    pset(s, P_COW_NOW, 0);
+    if (bg) {
+      pset(s, P_BGSAVE_IN_PROGRESS, 1);
+      log('notice', `Background saving started by pid ${process.pid}`);
+    } else if (kind === 'shutdown') {
+      log('notice', 'Saving the final RDB snapshot before exiting.');
+    }
+    const o = saveOptionsOf(this.config);
+    const file = this.filePath();
+    const tmp = path.join(path.dirname(file), `temp-${process.pid}.rdb`);
+    const flagsBytes = F_OPTS(dbs) + 4;
+    const f = s.heap.calloc(flagsBytes);
+    s.u8[f + F_OPTS(dbs)] = o.compress ? 1 : 0;
+    s.u8[f + F_OPTS(dbs) + 1] = o.lru ? 1 : 0;
+    s.u8[f + F_OPTS(dbs) + 2] = o.lfu ? 1 : 0;
+    // The point in time: every slot locked while the flags go live and the sizes are read.
+    const sizes: number[] = [];
+    const expires: number[] = [];
+    s.lockAll();
+    let total = 0;
+    for (let db = 0; db < dbs; db++) {
+      sizes.push(s.dbSize(db));
+      expires.push(s.volatileCount(db));
+      total += sizes[db];
+    }
+    const dirtyAtStart = this.dirty();
+    s.now = Date.now();
+    Atomics.store(s.i32, s.L.misc + MISC_SNAPSHOT, f | 0);
+    s.unlockAll();
+    pset(s, P_KEYS_TOTAL, total);
+    pset(s, P_KEYS_PROCESSED, 0);
+
+    let fh: fsp.FileHandle | null = null;
+    let ok = false;
+    try {
+      fh = await fsp.open(tmp, 'w');
+      const pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const out = new RdbOut((chunk) => {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+      }, 1 << 20);
+      const drain = async (): Promise<void> => {
+        if (pending.length === 0) return;
+        const all = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+        pending.length = 0;
+        pendingBytes = 0;
+        let off = 0;
+        while (off < all.length) {
+          const r = await (fh as fsp.FileHandle).write(all, off, all.length - off);
+          off += r.bytesWritten;
+        }
+      };
+      writeHeader(out, s.heap.usedBytes());
+      const delayUs = this.config.num('rdb-key-save-delay');
+      let processed = 0;
+      let sinceYield = Date.now();
+      for (let db = 0; db < dbs; db++) {
+        if (sizes[db] === 0) continue;
+        writeSelectDb(out, db, sizes[db], expires[db]);
+        for (let slot = 0; slot < NSLOTS; slot++) {
+          const at = f + NSLOTS + db * NSLOTS + slot;
+          let n = 0;
+          s.lockSlot(slot);
+          const st = s.u8[at];
+          if (st === 0) {
+            s.now = Date.now();
+            n = writeSlot(out, s, db, slot, o);
+            s.u8[at] = 1;
+            if (db === dbs - 1) s.u8[f + slot] = 1;
+          }
+          s.unlockSlot(slot);
+          if (st === 2) {
+            const b = this.takeCopy(db * NSLOTS + slot);
+            out.bytes(b instanceof Buffer ? b : await b);
+          }
+          if (n > 0) {
+            processed += n;
+            pset(s, P_KEYS_PROCESSED, processed);
+            if (delayUs > 0) await sleep((n * delayUs) / 1000);
+          }
+          if (pendingBytes >= 8 << 20) await drain();
+          else if (Date.now() - sinceYield > 20) {
+            // Let the main thread relay requests and receive copies.
+            await new Promise((r) => setImmediate(r));
+            sinceYield = Date.now();
+          }
+        }
+      }
+      writeTrailer(out, this.config.bool('rdbchecksum'));
+      await drain();
+      await fh.sync();
+      await fh.close();
+      fh = null;
+      await fsp.rename(tmp, file);
+      try {
+        const d = await fsp.open(path.dirname(file), 'r');
+        await d.sync().catch(() => undefined);
+        await d.close();
+      } catch {
+        /* a directory that cannot be opened for fsync: the rename stands */
+      }
+      ok = true;
+      log('notice', 'DB saved on disk');
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (fh === null && err.syscall === 'open') {
+        log('warning', `Failed opening the temp RDB file ${path.basename(tmp)} (in server root dir ${path.dirname(file)}) for saving: ${err.message}`);
+      } else {
+        log('warning', `Write error saving DB on disk: ${err.message}`);
+      }
+      if (fh !== null) await fh.close().catch(() => undefined);
+      await fsp.unlink(tmp).catch(() => undefined);
+    } finally {
+      // End of the snapshot: no writer may still read the flags once every lock was taken again.
+      Atomics.store(s.i32, s.L.misc + MISC_SNAPSHOT, 0);
+      s.lockAll();
+      s.unlockAll();
+      s.heap.free(f, flagsBytes);
+      this.copies.clear();
+      this.waiting = null;
+    }
+    const secs = Math.round((Date.now() - start) / 1000);
+    pset(s, P_LAST_COW, pget(s, P_COW_NOW));
+    pset(s, P_BGSAVE_START, 0);
+    pset(s, P_BGSAVE_IN_PROGRESS, 0);
+    pset(s, P_KEYS_TOTAL, 0);
+    pset(s, P_KEYS_PROCESSED, 0);
+    if (ok) {
+      pset(s, P_LAST_SAVE, Math.floor(Date.now() / 1000));
+      pset(s, P_DIRTY_AT_SAVE, dirtyAtStart);
+      pset(s, P_SAVES, pget(s, P_SAVES) + 1);
+    }
+    if (bg) {
+      pset(s, P_LAST_BGSAVE_TIME, secs);
+      pset(s, P_LAST_BGSAVE_OK, ok ? 1 : 0);
+      if (ok) log('notice', 'Background saving terminated with success');
+      else log('warning', 'Background saving error');
+    } else {
+      // A failed SAVE also counts as a failed background save for MISCONF (rdbSave sets it).
+      pset(s, P_LAST_BGSAVE_OK, ok ? 1 : 0);
+    }
+    if (ok && this.scheduled) {
+      this.scheduled = false;
+      setImmediate(() => void this.save('bgsave'));
+    }
+    return ok;
+  }
+
+  /** Save rules (serverCron): a BGSAVE when some `save <secs> <changes>` rule is met. */
+  cron(): void {
+    if (this.running !== null) return;
+    const s = this.store;
+    if (this.scheduled) {
+      this.scheduled = false;
+      void this.save('bgsave');
+      return;
+    }
+    const rules = parseSaveRules(this.config.str('save'));
+    if (rules.length === 0) return;
+    const now = Math.floor(Date.now() / 1000);
+    const changes = this.dirty() - pget(s, P_DIRTY_AT_SAVE);
+    const lastSave = pget(s, P_LAST_SAVE);
+    const okOrRetry = pget(s, P_LAST_BGSAVE_OK) === 1 || now - pget(s, P_LAST_SAVE_TRY) > 5;
+    for (const r of rules) {
+      if (changes >= r.changes && now - lastSave > r.seconds && okOrRetry) {
+        log('notice', `${changes} changes in ${r.seconds} seconds. Saving...`);
+        void this.save('bgsave');
+        return;
+      }
+    }
+  }
+
+  // ---- loading ----------------------------------------------------------------------------
+
+  /**
+   * Load the configured file at start-up (every slot locked per step; clients get -LOADING
+   * meanwhile). A missing file is no error. Throws RdbError (the caller stops start-up).
+   */
+  async loadAtStartup(): Promise<void> {
+    const file = this.filePath();
+    let buf: Buffer;
+    try {
+      buf = fs.readFileSync(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new RdbError(0, `can't open the RDB file: ${(e as Error).message}`);
+    }
+    const t0 = Date.now();
+    await this.loadBuffer(buf, true);
+    log('notice', `DB loaded from disk: ${((Date.now() - t0) / 1000).toFixed(3)} seconds`);
+  }
+
+  /** Load RDB bytes into the (empty) keyspace, yielding between steps when `yieldSteps`. */
+  async loadBuffer(buf: Buffer, yieldSteps: boolean): Promise<void> {
+    const s = this.store;
+    pset(s, P_LOADING_START, Math.floor(Date.now() / 1000));
+    pset(s, P_LOADING_TOTAL, buf.length);
+    pset(s, P_LOADING_LOADED, 0);
+    pset(s, P_LOADING_KEYS, 0);
+    s.lfu = this.config.str('maxmemory-policy').endsWith('-lfu');
+    const loader = new RdbLoader(buf, s, loadLimitsOf(this.config), this.config.bool('rdbchecksum'));
+    for (;;) {
+      s.lockAll();
+      let done: boolean;
+      try {
+        done = loader.step(2 << 20);
+      } finally {
+        s.unlockAll();
+      }
+      pset(s, P_LOADING_LOADED, loader.inp.pos);
+      pset(s, P_LOADING_KEYS, loader.loaded);
+      if (done) break;
+      if (yieldSteps) await new Promise((r) => setImmediate(r));
+    }
+    pset(s, P_LOAD_LOADED, loader.loaded);
+    pset(s, P_LOAD_EXPIRED, loader.expired);
+    log('notice', `Done loading RDB, keys loaded: ${loader.loaded}, keys expired: ${loader.expired}.`);
+    // Loading counts no changes to save (Redis resets dirty after a load).
+    pset(s, P_DIRTY_AT_SAVE, this.dirty());
+  }
+
+  /** DEBUG RELOAD: save, empty the keyspace, load the file again (everything locked). */
+  async reload(save: boolean, merge: boolean): Promise<string | null> {
+    if (save && !(await this.save('save'))) return 'Error trying to save the DB';
+    let buf: Buffer;
+    try {
+      buf = fs.readFileSync(this.filePath());
+    } catch (e) {
+      return `Error trying to load the RDB dump: ${(e as Error).message}`;
+    }
+    const s = this.store;
+    if (!merge) {
+      s.lockAll();
+      try {
+        for (let db = 0; db < s.dbs; db++) {
+          for (let slot = 0; slot < NSLOTS; slot++) s.flushSlot(db, slot);
+          s.bumpEpoch(db);
+        }
+      } finally {
+        s.unlockAll();
+      }
+    }
+    try {
+      await this.loadBuffer(buf, false);
+    } catch (e) {
+      if (e instanceof RdbError) return `Error trying to load the RDB dump, offset ${e.offset}: ${e.message}`;
+      throw e;
+    }
+    log('notice', 'DB reloaded by DEBUG RELOAD');
+    return null;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * The file loader (rdbLoadRio): header, opcodes, keys. step() parses until about `budget` bytes
+ * were consumed, so the caller can release the locks and let the event loop run in between.
+ */
+export class RdbLoader {
+  readonly inp: RdbIn;
+  version = 0;
+  loaded = 0;
+  expired = 0;
+  emptySkipped = 0;
+  private db = 0;
+  private started = false;
+  private expireAt = -1;
+  private idle = -1;
+  private freq = -1;
+
+  constructor(
+    buf: Buffer,
+    private readonly s: Store,
+    private readonly lim: LoadLimits,
+    private readonly verifyChecksum: boolean,
+  ) {
+    this.inp = new RdbIn(buf);
+  }
+
+  private header(): void {
+    const inp = this.inp;
+    const magic = inp.take(9).toString('latin1');
+    if (!magic.startsWith('REDIS')) inp.fail('Wrong signature trying to load DB from file');
+    const v = Number(magic.slice(5));
+    if (!Number.isInteger(v) || v < 1 || v > RDB_VERSION) inp.fail(`Can't handle RDB format version ${magic.slice(5)}`);
+    this.version = v;
+  }
+
+  /** Parse up to about budget bytes. True at EOF. */
+  step(budget: number): boolean {
+    const inp = this.inp;
+    const s = this.s;
+    if (!this.started) {
+      this.header();
+      this.started = true;
+    }
+    const stop = inp.pos + budget;
+    s.now = Date.now();
+    while (inp.pos < stop) {
+      const type = inp.u8();
+      switch (type) {
+        case OP_EXPIRETIME:
+          this.expireAt = inp.secs() * 1000;
+          continue;
+        case OP_EXPIRETIME_MS:
+          this.expireAt = inp.millis();
+          continue;
+        case OP_FREQ:
+          this.freq = inp.u8();
+          continue;
+        case OP_IDLE:
+          this.idle = inp.count();
+          continue;
+        case OP_EOF: {
+          const end = inp.pos;
+          if (this.version >= 5) {
+            const sum = inp.take(8);
+            const zero = sum.every((x) => x === 0);
+            if (zero) log('warning', 'RDB file was saved with checksum disabled: no check performed.');
+            else if (this.verifyChecksum) {
+              const want = new Crc64().update(inp.b, 0, end).bytes();
+              if (!want.equals(sum)) {
+                inp.pos = end;
+                inp.fail(`Wrong RDB checksum expected: (${sum.readBigUInt64LE(0).toString(16)}) got (${want.readBigUInt64LE(0).toString(16)})`);
+              }
+            }
+          }
+          return true;
+        }
+        case OP_SELECTDB: {
+          const db = inp.count();
+          if (db >= s.dbs) inp.fail(`FATAL: Data file was created with a Redis server configured to handle more than ${s.dbs} databases`);
+          this.db = db;
+          continue;
+        }
+        case OP_RESIZEDB:
+          inp.count();
+          inp.count();
+          continue;
+        case OP_AUX: {
+          const k = inp.str().toString('latin1');
+          const v = inp.str().toString('latin1');
+          if (k === 'redis-ver') log('notice', `Loading RDB produced by version ${v}`);
+          else if (k === 'ctime') {
+            let age = Math.floor(Date.now() / 1000) - Number(v);
+            if (age < 0) age = 0;
+            log('notice', `RDB age ${age} seconds`);
+          } else if (k === 'used-mem') log('notice', `RDB memory usage when created ${(Number(v) / 1048576).toFixed(2)} Mb`);
+          continue;
+        }
+        case OP_MODULE_AUX:
+          inp.fail('module auxiliary data is not supported by shardis');
+          break;
+        case OP_FUNCTION2:
+          inp.str();
+          log('warning', 'RDB holds a function library; shardis skipped it (functions are not loaded from RDB yet)');
+          continue;
+        case OP_FUNCTION:
+          inp.fail('pre-release function format (RDB_OPCODE_FUNCTION) is not supported');
+          break;
+      }
+      // A key and its value.
+      const at = inp.pos - 1;
+      const key = Buffer.from(inp.str());
+      const d = readValue(inp, type);
+      const exp = this.expireAt;
+      const idle = this.idle;
+      const freq = this.freq;
+      this.expireAt = -1;
+      this.idle = -1;
+      this.freq = -1;
+      if (isEmptyCollection(d)) {
+        this.emptySkipped++;
+        continue;
+      }
+      if (exp !== -1 && exp < s.now) {
+        this.expired++;
+        continue;
+      }
+      if (s.peek(this.db, key) !== 0) {
+        inp.pos = at;
+        inp.fail(`RDB has duplicated key '${key.toString('latin1')}' in DB ${this.db}`);
+      }
+      let e: number;
+      if (d.type === T_STRING) {
+        const v = d.items[0];
+        e = s.setString(this.db, key, v, Store.stringEncoding(v), exp > 0 ? exp : 0, false);
+      } else {
+        const [enc, obj] = buildObject(inp, s.heap, d, this.lim);
+        e = s.createObject(this.db, key, d.type, enc, obj);
+        if (exp > 0) s.setExpire(this.db, key, e, exp);
+      }
+      if (s.lfu && freq !== -1) s.setLru(e, ((Math.floor(s.now / 60000) & 65535) << 8) | freq);
+      else if (!s.lfu && idle !== -1) s.setLru(e, Math.max(0, Math.floor(s.now / 1000) - idle));
+      this.loaded++;
+    }
+    return false;
+  }
+}
