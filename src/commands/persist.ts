@@ -42,6 +42,11 @@ function bgsave(c: Client, argv: Buffer[]): void {
     if (argv.length === 2 && is(argv[1], 'schedule')) schedule = true;
     else return c.w.error(E_SYNTAX);
   }
+  if (c.inExec) {
+    // Inside EXEC the reply is due now: ask without waiting (the save starts right after).
+    void c.srv.askMain('bgsave', [true]);
+    return c.w.simple('Background saving started');
+  }
   viaMain(c, 'bgsave', [schedule], (c, r) => {
     if (r === 'started') c.w.simple('Background saving started');
     else if (r === 'scheduled') c.w.simple('Background saving scheduled');

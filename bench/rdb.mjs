@@ -1,0 +1,224 @@
+// RDB benchmark (issue 10), redis-server and shardis side by side:
+//  1. SAVE of N string keys: seconds, file MB, MB/s.
+//  2. redis-benchmark SET/GET p99 without a save, then while a BGSAVE of the same keys runs
+//     (redis-server forks; shardis walks slots with copy-before-write): p99, save duration,
+//     peak extra RSS of the server (shardis; redis-server: parent and fork child) and rdb_last_cow_size.
+//  3. The same with one big sorted set (--zset members) instead of many keys.
+// usage: npm run bench:rdb [-- --keys 1000000 --zset 5000000 --threads 2 --requests 200000 --clients 50 --parts save,bgsave,zset]
+import { spawn, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { readFileSync, statSync, mkdtempSync, rmSync, readdirSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join, dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = Object.fromEntries(process.argv.slice(2).reduce((a, v, i, all) => (v.startsWith('--') ? [...a, [v.slice(2), all[i + 1]]] : a), []));
+const nkeys = Number(args.keys ?? 1000000);
+const zsetN = Number(args.zset ?? 5000000);
+const threads = Number(args.threads ?? 2);
+const requests = Number(args.requests ?? 200000);
+const clients = Number(args.clients ?? 50);
+const parts = new Set((args.parts ?? 'save,bgsave,zset').split(','));
+const cli = args.cli ?? join(root, 'dist/cli.js');
+const run = promisify(execFile);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const children = new Set();
+process.on('exit', () => { for (const p of children) p.kill('SIGKILL'); });
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+function ping(port) {
+  return new Promise((resolve) => {
+    const s = createConnection(port, '127.0.0.1');
+    s.on('error', () => resolve(false));
+    s.on('connect', () => s.write('PING\r\n'));
+    s.on('data', (d) => { s.destroy(); resolve(d.toString().startsWith('+PONG')); });
+  });
+}
+
+async function start(kind, port, dir) {
+  const p = kind === 'redis'
+    ? spawn('redis-server', ['--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'inherit'] })
+    : spawn('node', [cli, '--port', String(port), '--dir', dir, '--threads', String(threads), '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.add(p);
+  p.once('exit', () => children.delete(p));
+  for (let i = 0; i < 600; i++) {
+    if (await ping(port)) return p;
+    await sleep(100);
+  }
+  throw new Error(`${kind} did not start`);
+}
+
+async function stop(p, port) {
+  try { await run('redis-cli', ['-p', String(port), 'shutdown', 'nosave']); } catch { /* exits */ }
+  for (let i = 0; i < 100 && children.has(p); i++) await sleep(100);
+  if (children.has(p)) p.kill('SIGKILL');
+}
+
+async function rc(port, ...a) {
+  const { stdout } = await run('redis-cli', ['-p', String(port), ...a], { maxBuffer: 64 << 20 });
+  return stdout.trim();
+}
+
+async function info(port, field) {
+  const out = await rc(port, 'info', 'persistence');
+  const m = new RegExp(`^${field}:(.*)$`, 'm').exec(out);
+  return m ? m[1].trim() : '';
+}
+
+/** Feed RESP commands through redis-cli --pipe. */
+function pipe(port, gen) {
+  return new Promise((resolve, reject) => {
+    const p = spawn('redis-cli', ['-p', String(port), '--pipe'], { stdio: ['pipe', 'ignore', 'inherit'] });
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`redis-cli --pipe exited ${code}`))));
+    const resp = (parts) => `*${parts.length}\r\n${parts.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('')}`;
+    let buf = '';
+    (async () => {
+      for (const cmd of gen()) {
+        buf += resp(cmd);
+        if (buf.length > 1 << 20) {
+          if (!p.stdin.write(buf)) await new Promise((r) => p.stdin.once('drain', r));
+          buf = '';
+        }
+      }
+      p.stdin.end(buf);
+    })();
+  });
+}
+
+function* stringKeys() {
+  for (let i = 0; i < nkeys; i++) yield ['SET', `key:${i}`, `value:${i}:${'x'.repeat(20)}`];
+}
+function* bigZset() {
+  const batch = 1000;
+  for (let i = 0; i < zsetN; i += batch) {
+    const cmd = ['ZADD', 'bigz'];
+    for (let j = i; j < Math.min(zsetN, i + batch); j++) cmd.push(String((j * 7919) % 1000003), `member:${j}`);
+    yield cmd;
+  }
+}
+
+/** p99 (ms) of SET and GET from redis-benchmark --csv. */
+async function benchP99(port) {
+  const { stdout } = await run('redis-benchmark', ['-p', String(port), '-t', 'set,get', '-n', String(requests), '-c', String(clients), '-r', String(nkeys), '--csv'], { maxBuffer: 16 << 20 });
+  const out = {};
+  for (const line of stdout.split('\n')) {
+    const f = line.split('","').map((x) => x.replace(/"/g, ''));
+    if (f[0] === 'SET' || f[0] === 'GET') out[f[0]] = { rps: Number(f[1]), p99: Number(f[6]) };
+  }
+  return out;
+}
+
+function rssOf(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch { return 0; }
+}
+/** RSS of a process and its children (redis-server's fork child). */
+function treeRss(pid) {
+  let total = rssOf(pid);
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) total += rssOf(Number(d));
+    } catch { /* gone */ }
+  }
+  return total;
+}
+
+async function bgsaveUnderLoad(port, pid) {
+  const base = treeRss(pid);
+  let peak = base;
+  const t0 = Date.now();
+  await rc(port, 'bgsave');
+  let saving = true;
+  let duration = 0;
+  const watcher = (async () => {
+    while (saving) {
+      peak = Math.max(peak, treeRss(pid));
+      if ((await info(port, 'rdb_bgsave_in_progress')) === '0') {
+        duration = (Date.now() - t0) / 1000;
+        saving = false;
+        break;
+      }
+      await sleep(20);
+    }
+  })();
+  const during = await benchP99(port);
+  const benchEnd = (Date.now() - t0) / 1000;
+  await watcher;
+  return { during, duration, benchEnd, extraRss: peak - base, cow: Number(await info(port, 'rdb_last_cow_size')), status: await info(port, 'rdb_last_bgsave_status') };
+}
+
+const mb = (b) => (b / 1048576).toFixed(1);
+const results = {};
+let port = 18000 + Math.floor(Math.random() * 900);
+for (const kind of ['redis', 'shardis']) {
+  const r = (results[kind] = {});
+  if (parts.has('save') || parts.has('bgsave')) {
+    const dir = mkdtempSync(join(tmpdir(), `bench-rdb-${kind}-`));
+    port++;
+    const p = await start(kind, port, dir);
+    await pipe(port, stringKeys);
+    r.keys = Number(await rc(port, 'dbsize'));
+    if (parts.has('save')) {
+      const t0 = process.hrtime.bigint();
+      await rc(port, 'save');
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      const size = statSync(join(dir, 'dump.rdb')).size;
+      r.save = { secs, mb: size / 1048576, mbps: size / 1048576 / secs };
+    }
+    if (parts.has('bgsave')) {
+      r.without = await benchP99(port);
+      r.bg = await bgsaveUnderLoad(port, p.pid);
+    }
+    await stop(p, port);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  if (parts.has('zset')) {
+    const dir = mkdtempSync(join(tmpdir(), `bench-rdb-${kind}-z-`));
+    port++;
+    const p = await start(kind, port, dir);
+    await pipe(port, bigZset);
+    r.zcard = Number(await rc(port, 'zcard', 'bigz'));
+    r.zwithout = await benchP99(port);
+    r.zbg = await bgsaveUnderLoad(port, p.pid);
+    await stop(p, port);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const line = (name, f) => console.log(`${name.padEnd(44)} ${String(f(results.redis)).padStart(14)} ${String(f(results.shardis)).padStart(14)}`);
+console.log(`\nRDB bench: ${nkeys} keys, zset of ${zsetN}, shardis --threads ${threads}, redis-benchmark -n ${requests} -c ${clients}`);
+console.log(`${''.padEnd(44)} ${'redis-server'.padStart(14)} ${'shardis'.padStart(14)}`);
+if (parts.has('save')) {
+  line('SAVE seconds', (r) => r.save.secs.toFixed(2));
+  line('SAVE file MB', (r) => r.save.mb.toFixed(1));
+  line('SAVE MB/s', (r) => r.save.mbps.toFixed(1));
+}
+if (parts.has('bgsave')) {
+  for (const t of ['SET', 'GET']) {
+    line(`${t} p99 ms without save`, (r) => r.without[t]?.p99);
+    line(`${t} p99 ms during BGSAVE`, (r) => r.bg.during[t]?.p99);
+    line(`${t} rps without / during`, (r) => `${Math.round(r.without[t]?.rps)}/${Math.round(r.bg.during[t]?.rps)}`);
+  }
+  line('BGSAVE seconds (bench ran for)', (r) => `${r.bg.duration.toFixed(1)} (${r.bg.benchEnd.toFixed(1)})`);
+  line('BGSAVE peak extra RSS MB', (r) => mb(r.bg.extraRss));
+  line('rdb_last_cow_size MB', (r) => mb(r.bg.cow));
+  line('bgsave status', (r) => r.bg.status);
+}
+if (parts.has('zset')) {
+  for (const t of ['SET', 'GET']) {
+    line(`zset: ${t} p99 ms without save`, (r) => r.zwithout[t]?.p99);
+    line(`zset: ${t} p99 ms during BGSAVE`, (r) => r.zbg.during[t]?.p99);
+  }
+  line('zset: BGSAVE seconds', (r) => r.zbg.duration.toFixed(1));
+  line('zset: BGSAVE peak extra RSS MB', (r) => mb(r.zbg.extraRss));
+  line('zset: rdb_last_cow_size MB', (r) => mb(r.zbg.cow));
+}
+process.exit(0);
