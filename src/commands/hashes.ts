@@ -564,8 +564,12 @@ function hscan(c: Client, argv: Buffer[]): void {
     }
     c.w.array(2);
     c.w.bulkStr('0');
+    // Flat field/value list in both protocols (only HRANDFIELD nests pairs in RESP3).
     c.w.array(refs.length * 2);
-    for (const p of refs) replyPairAt(c, o, p, true);
+    for (const p of refs) {
+      replyLpVal(c, lpGet(heap, lp, p, lv));
+      replyLpVal(c, lpGet(heap, lp, lpNext(heap, lp, p), lv));
+    }
     return;
   }
   const next = scanDict(heap, o.ptr, cursor, opts.count, refs);

@@ -1,5 +1,6 @@
 // Pub/sub on single connections, compared with redis-server: subscribe/unsubscribe replies,
-// subscribed-mode restrictions and PING, RESP3 pushes, PUBSUB introspection, message formats.
+// subscribed-mode restrictions and PING, RESP3 pushes, PUBSUB introspection, message formats;
+// each exchange runs on a RESP2 connection and again on a RESP3 one.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startPair, type Pair } from '../helpers/diff';
 import { RawClient, show, type Reply } from '../helpers/resp';
@@ -20,10 +21,15 @@ async function replies(c: RawClient, n: number, ...args: string[]): Promise<stri
   return out;
 }
 
+/** The same exchange on both servers, in RESP2 and again on a RESP3 connection (pushes). */
 async function same<T>(fn: (c: RawClient, port: number) => Promise<T>): Promise<T> {
-  const r = await d.each((c, _side, port) => fn(c, port));
-  expect(r.shardis).toEqual(r.redis);
-  return r.shardis;
+  let last: T | undefined;
+  for (const resp3 of [false, true]) {
+    const r = await d.each((c, _side, port) => fn(c, port), { resp3 });
+    expect(r.shardis, resp3 ? 'RESP3' : 'RESP2').toEqual(r.redis);
+    last = r.shardis;
+  }
+  return last as T;
 }
 
 describe('pub/sub matches redis-server', () => {

@@ -30,7 +30,11 @@ export type StepReply = Reply | { t: 'closed' } | { t: 'timeout' };
 export interface RunOptions {
   /** FLUSHALL before the script (default true). */
   flush?: boolean;
-  /** Switch the connection to RESP3 (HELLO 3) before the script. */
+  /**
+   * Protocol of the connection: true = RESP3 (HELLO 3 first), false = RESP2 only. For
+   * expectSame, undefined runs the script twice, RESP2 then RESP3 (unless flush is false: a
+   * script that builds on earlier state runs once, in RESP2). run/each: undefined = RESP2.
+   */
   resp3?: boolean;
   /** Per-command timeout in ms (default 10000). */
   timeoutMs?: number;
@@ -48,7 +52,7 @@ export interface Pair {
   shardis: Server;
   /** Run a script on both servers (fresh connection each, FLUSHALL first). */
   run(script: Script, opts?: RunOptions): Promise<RunResult>;
-  /** Run and assert every compared reply is the same. */
+  /** Run and assert every compared reply is the same (in RESP2 and RESP3: see RunOptions.resp3). */
   expectSame(script: Script, opts?: RunOptions & { label?: string }): Promise<RunResult>;
   /** Run custom logic against both servers on a fresh connection each (FLUSHALL first unless flush: false). */
   each<T>(fn: (c: RawClient, side: 'redis' | 'shardis', port: number) => Promise<T>, opts?: RunOptions): Promise<{ redis: T; shardis: T }>;
@@ -146,6 +150,10 @@ export async function startPair(opts: PairOptions = {}): Promise<Pair> {
       return out;
     },
     async expectSame(script, o = {}) {
+      if (o.resp3 === undefined && o.flush !== false) {
+        await pair.expectSame(script, { ...o, resp3: false });
+        return pair.expectSame(script, { ...o, resp3: true });
+      }
       const res = await pair.run(script, o);
       const a: string[] = [];
       const b: string[] = [];
@@ -159,7 +167,7 @@ export async function startPair(opts: PairOptions = {}): Promise<Pair> {
           mismatches.push(`${line}\n  redis:   ${indent(x)}\n  shardis: ${indent(y)}`);
         }
       });
-      const label = o.label ? `[${o.label}] ` : '';
+      const label = `${o.label ? `[${o.label}] ` : ''}${o.resp3 ? '[RESP3] ' : ''}`;
       expect(
         b.join('\n'),
         `${label}${mismatches.length} command(s) replied differently:\n${mismatches.join('\n')}\n`,
@@ -218,7 +226,12 @@ export function sortUnordered(r: Reply): Reply {
     }
     return { ...r, v: items.map(sortUnordered) } as Reply;
   }
-  if (r.t === 'map') return { t: 'map', v: r.v.map(([k, v]) => [sortUnordered(k), sortUnordered(v)]) };
+  if (r.t === 'map') {
+    // A map's entries are unordered too (HGETALL, CONFIG GET in RESP3): sort whole pairs.
+    const pairs = r.v.map(([k, v]): [Reply, Reply] => [sortUnordered(k), sortUnordered(v)]);
+    const key = (p: [Reply, Reply]) => canon(p[0]) + canon(p[1]);
+    return { t: 'map', v: pairs.sort((p, q) => (key(p) < key(q) ? -1 : key(p) > key(q) ? 1 : 0)) };
+  }
   return r;
 }
 
