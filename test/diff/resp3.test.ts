@@ -3,8 +3,9 @@
 // must match redis-server byte for byte. The call sites come from Redis's src/*.c
 // (addReplyMapLen / addReplySetLen / addReplyDouble / addReplyNull / addReplyNullArray /
 // addReplyVerbatim / addReplyPushLen and the `c->resp > 2` branches that nest pairs).
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { script, startPair, type Pair } from '../helpers/diff';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, script, startPair, type Pair } from '../helpers/diff';
+import { RawClient, canon, show } from '../helpers/resp';
 
 let d: Pair;
 beforeAll(async () => {
@@ -226,6 +227,52 @@ describe('lists', () => {
     `));
 });
 
+describe('blocked clients served later', () => {
+  /** Until INFO says n clients are blocked. */
+  async function waitBlocked(c: RawClient, n: number): Promise<void> {
+    for (let i = 0; i < 1000; i++) {
+      const r = await c.call('INFO', 'clients');
+      const text = r.t === 'bulk' || r.t === 'verbatim' ? (r.v ?? Buffer.alloc(0)).toString() : '';
+      if (new RegExp(`blocked_clients:${n}\\b`).test(text)) return;
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    throw new Error('the client never blocked');
+  }
+
+  // The reply of a pop parked on an empty key is written when another client's push serves it,
+  // on whichever thread: it must still have the waiter's protocol's shape.
+  const cases: [string[], string[]][] = [
+    [['BZPOPMIN', 'z', '5'], ['ZADD', 'z', '1.5', 'a', '2', 'b']],
+    [['BZPOPMAX', 'z', '5'], ['ZADD', 'z', '1.5', 'a', '2', 'b']],
+    [['BZMPOP', '5', '1', 'z', 'MIN', 'COUNT', '5'], ['ZADD', 'z', '1.5', 'a', '2', 'b']],
+    [['BLPOP', 'l', '5'], ['RPUSH', 'l', 'a', 'b']],
+    [['BLMPOP', '5', '1', 'l', 'RIGHT', 'COUNT', '5'], ['RPUSH', 'l', 'a', 'b']],
+    [['BLMOVE', 'l', 'dst', 'LEFT', 'RIGHT', '5'], ['RPUSH', 'l', 'a', 'b']],
+  ];
+  for (const resp3 of [false, true]) {
+    it(`${resp3 ? 'RESP3' : 'RESP2'}: BZPOPMIN / BZPOPMAX / BZMPOP / BLPOP / BLMPOP / BLMOVE`, async () => {
+      const r = await d.each(
+        async (pusher, _side, port) => {
+          const out: string[] = [];
+          for (const [pop, push] of cases) {
+            const waiter = await RawClient.connect(port);
+            if (resp3) await waiter.call('HELLO', '3');
+            waiter.send(...pop);
+            await waitBlocked(pusher, 1);
+            out.push(show(await pusher.call(...push)));
+            out.push(`${pop.join(' ')} -> ${canon(await waiter.read())}`);
+            await waiter.close();
+            await pusher.call('FLUSHALL');
+          }
+          return out;
+        },
+        { resp3 },
+      );
+      expect(r.shardis).toEqual(r.redis);
+    });
+  }
+});
+
 describe('strings and keys', () => {
   it('nulls, INCRBYFLOAT, LCS IDX map, BITFIELD nulls, SCAN, RANDOMKEY', () =>
     same(`
@@ -291,6 +338,25 @@ describe('transactions and server replies', () => {
       MULTI
       HGET h a
       EXEC
+      MULTI
+      SET str v
+      LPUSH str x
+      BLPOP missing 0
+      BZPOPMIN missing 0
+      ZPOPMIN z 5
+      HRANDFIELD h 1 WITHVALUES
+      INCRBYFLOAT f 1.25
+      EXEC
+    `));
+
+  it('SLOWLOG GET entries', () =>
+    same(`
+      CONFIG SET slowlog-log-slower-than 0
+      SLOWLOG RESET
+      HSET h a 1
+      [shape] SLOWLOG GET 2
+      CONFIG SET slowlog-log-slower-than 10000
+      SLOWLOG RESET
     `));
 
   it('CONFIG GET map, HELLO map, COMMAND INFO / DOCS / COUNT / GETKEYS', () =>
@@ -363,4 +429,28 @@ describe('pub/sub', () => {
       PUNSUBSCRIBE
       UNSUBSCRIBE
     `, { resp3: true }));
+});
+
+describe('redis-cli -3', () => {
+  it('prints the same as against redis-server (HSCAN on a listpack hash used to hang it)', async () => {
+    const cmds = [
+      'HSET h a 1 b 2',
+      'HSCAN h 0',
+      'HGETALL h',
+      'ZADD z 1.5 m 2 n',
+      'ZRANGE z 0 -1 WITHSCORES',
+      'ZSCORE z m',
+      'SADD s x',
+      'SMEMBERS s',
+      'HSET one f v',
+      'HRANDFIELD one -2 WITHVALUES',
+      'CONFIG GET maxmemory',
+      'GET missing',
+      'DEL h z s one',
+    ];
+    // One redis-cli per server, the commands on its stdin (it runs them one by one, in order).
+    const [a, b] = await Promise.all([d.redis.port, d.shardis.port].map((p) => cli(p, ['-3'], cmds.join('\n') + '\n')));
+    expect(b.split('\n')).toEqual(a.split('\n'));
+    expect(a).toContain('maxmemory');
+  });
 });
