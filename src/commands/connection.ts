@@ -9,6 +9,7 @@ import { def } from './def';
 import { E_SYNTAX, E_NOT_INT, is, lower, parseIntArg } from './args';
 import { unwatchAll } from './transactions';
 import type { PubSub } from '../server/pubsub';
+import { T_BCAST, T_BROKEN, T_CACHING, T_NOLOOP, T_ON, T_OPTIN, T_OPTOUT, disableTracking, enableTracking, prefixCollision } from '../server/tracking';
 
 const E_WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
 const E_NAME = 'ERR Client names cannot contain spaces, newlines or special characters.';
@@ -73,6 +74,11 @@ export function installConnectionHandlers(srv: ThreadServer): void {
   srv.requestHandlers.set('client-list', (args) => listLocal(srv, args[0] as ListFilter));
   srv.requestHandlers.set('client-kill', (args) => killLocal(srv, args[0] as KillFilter));
   srv.requestHandlers.set('client-unblock', (args) => unblockLocal(srv, args[0] as number, args[1] as 'timeout' | 'error'));
+  // CLIENT TRACKING REDIRECT: which thread holds this client id (0: none).
+  srv.requestHandlers.set('client-thread', (args) => {
+    const cl = srv.clients.get(args[0] as number);
+    return cl !== undefined && !cl.closed ? srv.threadId : 0;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -98,6 +104,9 @@ function clientFlags(c: Client): string {
   if (c.subscriptions + c.psubscriptions + c.ssubscriptions > 0) f += 'P';
   if (c.inMulti) f += 'x';
   for (const ch of c.flagChars) if (ch !== 'S' && ch !== 'M' && !f.includes(ch)) f += ch;
+  if ((c.tracking & T_ON) !== 0) f += 't';
+  if ((c.tracking & T_BROKEN) !== 0) f += 'R';
+  if ((c.tracking & T_BCAST) !== 0) f += 'B';
   if (connState.get(c)?.noEvict === true) f += 'e';
   return f === '' ? 'N' : f;
 }
@@ -117,7 +126,7 @@ export function clientInfoLine(c: Client, now: number): string {
     ` flags=${clientFlags(c)} db=${c.db} sub=${c.subscriptions} psub=${c.psubscriptions} ssub=${c.ssubscriptions}` +
     ` multi=${c.inMulti ? c.multiQueue.length : -1} qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=${multiMem}` +
     ` rbs=1024 rbp=0 obl=${obl} oll=0 omem=${omem} tot-mem=${totMem} events=${omem > 0 ? 'rw' : 'r'}` +
-    ` cmd=${c.lastCommand} user=default redir=-1 resp=${c.resp}`
+    ` cmd=${c.lastCommand} user=default redir=${redirOf(c)} resp=${c.resp}`
   );
 }
 
@@ -372,19 +381,120 @@ function clientReply(c: Client, argv: Buffer[]): void {
   }
 }
 
+/** The redirect id, or -1 when tracking is off (CLIENT GETREDIR, CLIENT LIST redir=). */
+function redirOf(c: Client): number {
+  return (c.tracking & T_ON) !== 0 ? c.trackState?.redirect ?? 0 : -1;
+}
+
 function clientGetredir(c: Client): void {
-  c.w.int(-1);
+  c.w.int(redirOf(c));
 }
 
 function clientTrackinginfo(c: Client): void {
+  const f = c.tracking;
+  const flags = [(f & T_ON) !== 0 ? 'on' : 'off'];
+  if ((f & T_BCAST) !== 0) flags.push('bcast');
+  if ((f & T_OPTIN) !== 0) {
+    flags.push('optin');
+    if ((f & T_CACHING) !== 0) flags.push('caching-yes');
+  }
+  if ((f & T_OPTOUT) !== 0) {
+    flags.push('optout');
+    if ((f & T_CACHING) !== 0) flags.push('caching-no');
+  }
+  if ((f & T_NOLOOP) !== 0) flags.push('noloop');
+  if ((f & T_BROKEN) !== 0) flags.push('broken_redirect');
   c.w.map(3);
   c.w.bulkStr('flags');
-  c.w.set(1);
-  c.w.bulkStr('off');
+  c.w.set(flags.length);
+  for (const x of flags) c.w.bulkStr(x);
   c.w.bulkStr('redirect');
-  c.w.int(-1);
+  c.w.int(redirOf(c));
   c.w.bulkStr('prefixes');
-  c.w.array(0);
+  // Redis keeps the prefixes of a client that left BCAST mode until it enables BCAST again.
+  const pfx = (f & T_BCAST) !== 0 ? [...(c.trackState?.prefixes ?? [])] : [];
+  c.w.array(pfx.length);
+  for (const p of pfx) c.w.bulk(Buffer.from(p, 'latin1'));
+}
+
+/**
+ * CLIENT TRACKING (ON|OFF) [REDIRECT id] [BCAST] [PREFIX p]... [OPTIN] [OPTOUT] [NOLOOP], as
+ * networking.c checks it. A redirect id not on this thread is looked up on the others first
+ * (the client waits), then the command runs again knowing where that client lives.
+ */
+function clientTracking(c: Client, argv: Buffer[], found?: Map<number, number>): void {
+  let redir = 0;
+  let redirThread = 0;
+  let options = 0;
+  const pfx: Buffer[] = [];
+  for (let j = 3; j < argv.length; j++) {
+    const more = argv.length - 1 - j;
+    const a = argv[j];
+    if (is(a, 'redirect') && more > 0) {
+      j++;
+      if (redir !== 0) return c.w.error('ERR A client can only redirect to a single other client');
+      const id = parseIntArg(argv[j]);
+      if (id === null) return c.w.error(E_NOT_INT);
+      const local = c.srv.clients.get(id);
+      if (local !== undefined && !local.closed) redirThread = c.srv.threadId;
+      else if (found !== undefined && found.has(id)) redirThread = found.get(id) as number;
+      else if (found === undefined && id > 0) {
+        acrossThreads(c, { op: 'client-thread', args: [id] }, (cl, results) => {
+          let t = 0;
+          for (const r of results) if (typeof r === 'number' && r > 0) t = r;
+          const m = new Map<number, number>();
+          if (t > 0) m.set(id, t);
+          clientTracking(cl, argv, m);
+        });
+        return;
+      } else redirThread = 0;
+      if (redirThread === 0) return c.w.error('ERR The client ID you want redirect to does not exist');
+      redir = id;
+    } else if (is(a, 'bcast')) options |= T_BCAST;
+    else if (is(a, 'optin')) options |= T_OPTIN;
+    else if (is(a, 'optout')) options |= T_OPTOUT;
+    else if (is(a, 'noloop')) options |= T_NOLOOP;
+    else if (is(a, 'prefix') && more > 0) {
+      j++;
+      pfx.push(argv[j]);
+    } else return c.w.error(E_SYNTAX);
+  }
+  if (is(argv[2], 'on')) {
+    if ((options & T_BCAST) === 0 && pfx.length > 0) return c.w.error('ERR PREFIX option requires BCAST mode to be enabled');
+    if ((c.tracking & T_ON) !== 0 && (c.tracking & T_BCAST) !== (options & T_BCAST)) {
+      return c.w.error("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.");
+    }
+    if ((options & T_BCAST) !== 0 && (options & (T_OPTIN | T_OPTOUT)) !== 0) return c.w.error('ERR OPTIN and OPTOUT are not compatible with BCAST');
+    if ((options & T_OPTIN) !== 0 && (options & T_OPTOUT) !== 0) return c.w.error("ERR You can't specify both OPTIN mode and OPTOUT mode");
+    if (((options & T_OPTIN) !== 0 && (c.tracking & T_OPTOUT) !== 0) || ((options & T_OPTOUT) !== 0 && (c.tracking & T_OPTIN) !== 0)) {
+      return c.w.error("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.");
+    }
+    if ((options & T_BCAST) !== 0) {
+      const err = prefixCollision(c, pfx);
+      if (err !== null) return c.w.error(err);
+    }
+    enableTracking(c, redir, redirThread, options, pfx);
+  } else if (is(argv[2], 'off')) {
+    disableTracking(c);
+  } else {
+    return c.w.error(E_SYNTAX);
+  }
+  c.w.ok();
+}
+
+function clientCaching(c: Client, argv: Buffer[]): void {
+  if ((c.tracking & T_ON) === 0) {
+    return c.w.error('ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled');
+  }
+  if (is(argv[2], 'yes')) {
+    if ((c.tracking & T_OPTIN) === 0) return c.w.error('ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.');
+  } else if (is(argv[2], 'no')) {
+    if ((c.tracking & T_OPTOUT) === 0) return c.w.error('ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.');
+  } else {
+    return c.w.error(E_SYNTAX);
+  }
+  c.tracking |= T_CACHING;
+  c.w.ok();
 }
 
 const CLIENT_HELP = [
@@ -534,6 +644,7 @@ function auth(c: Client, argv: Buffer[]): void {
 
 function reset(c: Client): void {
   for (const h of resetHooks) h(c);
+  disableTracking(c);
   // Transaction state and watched keys, pub/sub subscriptions (without notifications).
   c.inMulti = false;
   c.multiError = false;
@@ -593,6 +704,8 @@ export const commands: CommandSpec[] = [
       sub('pause', -3, 'admin noscript loading stale', 'Stop processing commands from clients for some time', clientPause, ADMIN, '3.0.0'),
       sub('unpause', 2, 'admin noscript loading stale', 'Resume processing of clients that were paused', clientUnpause, ADMIN, '6.2.0'),
       sub('unblock', -3, 'admin noscript loading stale', 'Unblock a client blocked in a blocking command from a different connection', clientUnblock, ADMIN, '5.0.0'),
+      sub('tracking', -3, 'noscript loading stale', 'Enable or disable server assisted client side caching support', (c, argv) => clientTracking(c, argv), CONN, '6.0.0'),
+      sub('caching', 3, 'noscript loading stale', 'Instruct the server about tracking or not keys in the next request', clientCaching, CONN, '6.0.0'),
       sub('getredir', 2, 'noscript loading stale', 'Get tracking notifications redirection client ID if any', clientGetredir, CONN, '6.0.0'),
       sub('getname', 2, 'noscript loading stale', 'Get the current connection name', clientGetname, CONN, '2.6.9'),
       sub('help', 2, 'loading stale', 'Show helpful text about the different subcommands', clientHelp, CONN, '5.0.0'),

@@ -3,6 +3,7 @@
 //
 // Keyless walkers (KEYS, SCAN, RANDOMKEY) lock one slot at a time; FLUSHDB/FLUSHALL/SWAPDB lock
 // every slot so they are atomic against every other command.
+import { trackingFlush } from '../server/tracking';
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import type { Store } from '../store/keyspace';
@@ -402,6 +403,8 @@ function flushdb(c: Client, argv: Buffer[]): void {
   const s = c.store;
   const detached = mode === 1 ? [] : null;
   const n = flushDb(s, c.db, detached);
+  // Client-side caching keys are not per db: every tracking client hears "invalidate nil".
+  trackingFlush();
   s.dirty += n + 1;
   if (detached !== null) freeDetached(c, detached, n);
   c.w.ok();
@@ -414,6 +417,7 @@ function flushall(c: Client, argv: Buffer[]): void {
   const detached = mode === 1 ? [] : null;
   let n = 0;
   for (let db = 0; db < s.dbs; db++) n += flushDb(s, db, detached);
+  trackingFlush();
   s.dirty += n + 1;
   if (detached !== null) freeDetached(c, detached, n);
   c.w.ok();

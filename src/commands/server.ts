@@ -15,7 +15,7 @@ import { globMatchStr } from '../config/glob';
 import { COMMAND_META, type KeySpecMeta } from './command-meta';
 import { T_STRING } from '../store/keyspace';
 import { classSize } from '../store/heap';
-import { M_LOADING, M_NO_ACTIVE_EXPIRE } from '../server/context';
+import { M_LOADING, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON } from '../server/context';
 import { log } from '../server/log';
 import { debugDigest, debugDigestValue, debugObject } from './digest';
 
@@ -69,6 +69,10 @@ function debug(c: Client, argv: Buffer[]): void {
     // Like Redis's atoi: a leading integer, anything else is 0.
     const on = parseInt(argv[2].toString(), 10);
     Atomics.store(c.store.i32, c.store.L.misc + M_NO_ACTIVE_EXPIRE, on ? 0 : 1);
+    return c.w.ok();
+  }
+  if (is(sub, 'pause-cron') && argv.length === 3) {
+    Atomics.store(c.store.i32, c.store.L.misc + M_PAUSE_CRON, parseInt(argv[2].toString(), 10) ? 1 : 0);
     return c.w.ok();
   }
   if (is(sub, 'digest-value')) return debugDigestValue(c, argv);

@@ -8,6 +8,7 @@ import { def } from './def';
 import { commandKeys } from './table';
 import { S_WATCHING } from '../server/context';
 import { MISC_WATCHERS } from '../store/keyspace';
+import { drainInbox } from '../server/tracking';
 
 // Keyless commands that never touch the keyspace: safe inside EXEC without extra locks.
 const KEYLESS_GROUPS = new Set(['connection', 'pubsub', 'transactions']);
@@ -114,6 +115,8 @@ function exec(c: Client): void {
   } else if (keys.length > 0) {
     nslots = c.lockSlotsOf(keys);
   }
+  // Invalidations posted under the locks just taken go before the transaction's reply.
+  drainInbox();
   // While the queued commands run the client stays in MULTI, as in Redis: CLIENT LIST shows
   // flags=x, multi=<queued> and cmd=exec; blocking commands see inExec and do not block.
   c.inExec = true;

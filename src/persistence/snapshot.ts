@@ -13,6 +13,7 @@
 // 0 not reached, 1 reached (walker wrote it, or nothing to copy), 2 copied by a writer (bytes
 // posted to the main thread); then the save options (compress, lru, lfu).
 
+import { trackingFlush } from '../server/tracking';
 import * as fs from 'fs';
 import * as fsp from 'fs/promises';
 import * as path from 'path';
@@ -395,6 +396,8 @@ export class Persistence {
           for (let slot = 0; slot < NSLOTS; slot++) s.flushSlot(db, slot);
           s.bumpEpoch(db);
         }
+        // As Redis's emptyData: every tracking client hears "invalidate nil".
+        trackingFlush();
       } finally {
         s.unlockAll();
       }

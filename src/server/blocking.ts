@@ -33,6 +33,7 @@ import { S_BLOCKED } from './context';
 import { NSLOTS } from '../store/crc16';
 import { parseFloatArg } from '../commands/args';
 import { setNotifyClient } from './notify';
+import { flushPendingSelf, trackCtx } from './tracking';
 
 /** Serve a waiter from `key` (its slot lock, and the waiter's lockAlso keys', are held). True if it replied. */
 export type ServeFn = (w: Waiter, key: Buffer) => boolean;
@@ -515,6 +516,10 @@ function tryServe(w: Waiter, key: Buffer): boolean {
   c.w.resp = c.resp;
   let ok = false;
   setNotifyClient(c);
+  // The served client is the one running a command now (tracking: its own invalidations follow its reply).
+  const prevExecuting = trackCtx.executing;
+  trackCtx.executing = c;
+  c.callDepth++;
   try {
     // An older waiter (on any thread) goes first: its thread got the same signal.
     if (regIsOldest(c, w.db, key, w.ticket)) ok = w.serve(w, key);
@@ -523,9 +528,12 @@ function tryServe(w: Waiter, key: Buffer): boolean {
     c.w.error(`ERR ${(e as Error).message}`);
     ok = true;
   } finally {
+    c.callDepth--;
     setNotifyClient(null);
     c.unlockSlots(n);
   }
+  if (ok && c.trackState !== null) flushPendingSelf(c);
+  trackCtx.executing = prevExecuting;
   if (!ok) {
     c.w.rewind(mark);
     return false;

@@ -26,6 +26,7 @@ import { setNotifyClient } from './notify';
 import { overMaxmemory, performEvictions } from './evict';
 import { feedMonitors, monitorsActive } from './monitor';
 import { mustPostpone, pauseOn, postpone } from './pause';
+import { T_CACHING, drainInbox, flushPendingSelf, rememberKeys, trackCtx, trackInbox, trackKeysWord, trackMaxKeys, trackingLimitUsedSlots, type TrackState } from './tracking';
 
 const E_OOM = "OOM command not allowed when used memory > 'maxmemory'.";
 
@@ -91,6 +92,13 @@ export class Client {
   beforeFlush: ((c: Client) => void) | null = null;
   /** CLIENT REPLY: 0 on, 1 off, 2 skip the next command's reply, 3 skipping this one. */
   replyMode = 0;
+  /** CLIENT TRACKING flags (src/server/tracking.ts; 0: off) and the rest of its state. */
+  tracking = 0;
+  trackState: TrackState | null = null;
+  /** Nesting of call() for this client: >0 while a command handler runs. */
+  callDepth = 0;
+  /** Invalidation pushes made while CLIENT REPLY OFF/SKIP drops the reply: written after it. */
+  quietPushes: Buffer[] | null = null;
 
   constructor(
     readonly srv: ThreadServer,
@@ -122,6 +130,9 @@ export class Client {
 
   private runInput(chunk: Buffer | null): void {
     chainStart();
+    // This client's replies are in the thread's writer until the flush below (tracking pushes).
+    const prevExecuting = trackCtx.executing;
+    trackCtx.executing = this;
     // While this input runs, CLIENT LIST/INFO show it as the query buffer, as Redis does (its
     // querybuf holds everything read until the batch is done).
     this.queryBytes = this.parser.pendingBytes + (chunk === null ? 0 : chunk.length);
@@ -145,6 +156,7 @@ export class Client {
     }
     this.checkQueryLimit();
     this.flush();
+    trackCtx.executing = prevExecuting;
   }
 
   private checkQueryLimit(): void {
@@ -157,6 +169,8 @@ export class Client {
   private readonly onCommand = (argv: Buffer[]): boolean => {
     if (this.replyMode === 0) this.execute(argv);
     else this.executeQuiet(argv);
+    // CLIENT CACHING applies to the next command (or transaction) only, as Redis's resetClient.
+    if ((this.tracking & T_CACHING) !== 0 && !this.inMulti && lookupCommand(argv[0])?.name !== 'client') this.tracking &= ~T_CACHING;
     return !this.paused && !this.closeAfterFlush && !this.closed;
   };
 
@@ -170,6 +184,11 @@ export class Client {
     const pushing = !this.inMulti && this.w.byteAt(mark) !== 0x2d && PUSH_REPLIES.has(lookupCommand(argv[0])?.name ?? '');
     if (this.replyMode !== 0 && !pushing) this.w.rewind(mark);
     if (this.replyMode === 3) this.replyMode = 0;
+    const pushes = this.quietPushes;
+    if (pushes !== null) {
+      this.quietPushes = null;
+      for (const p of pushes) this.w.rawBytes(p);
+    }
   }
 
   /** Hand the replies written so far to the socket. */
@@ -262,7 +281,14 @@ export class Client {
       this.rejectCommand('NOAUTH Authentication required.');
       return;
     }
-    if (overMaxmemory(this.store) && !performEvictions(this.srv, this) && this.refusedOnOom(spec)) return;
+    if (overMaxmemory(this.store)) {
+      trackCtx.evicting = true;
+      const freed = performEvictions(this.srv, this);
+      trackCtx.evicting = false;
+      if (!freed && this.refusedOnOom(spec)) return;
+    }
+    // Client-side caching: keep the tracking table under tracking-table-max-keys (processCommand).
+    if (Atomics.load(this.store.i32, trackKeysWord) > trackMaxKeys) trackingLimitUsedSlots();
     if (pauseOn(this.srv)) {
       if (mustPostpone(this, spec)) return postpone(this, argv);
     } else if (!this.store.expireOnAccess) {
@@ -292,6 +318,7 @@ export class Client {
       return;
     }
     this.call(spec, argv);
+    if (this.trackState !== null && this.trackState.pending !== null) flushPendingSelf(this);
     if (readyPending()) {
       serveReadyNow(this);
       chainRestart();
@@ -349,10 +376,15 @@ export class Client {
       store.allLocked = true;
       nslots = -1;
     }
+    // Invalidations other threads posted under locks this command now holds go before its reply.
+    if (Atomics.load(store.u32, trackInbox) !== 0 && !this.inExec) drainInbox();
     // Keyspace events raised inside the store (lazy expiry, new keys, misses) belong to this client.
     setNotifyClient(this);
+    this.callDepth++;
     try {
       spec.handler(this, argv);
+      // Client-side caching: remember the keys a read-only command served (its locks still held).
+      if (this.tracking !== 0) rememberKeys(this, spec, argv);
     } catch (e) {
       this.w.rewind(mark);
       if (e instanceof OutOfMemoryError) this.w.error(E_OOM);
@@ -361,6 +393,7 @@ export class Client {
         this.w.error(`ERR ${(e as Error).message}`);
       }
     } finally {
+      this.callDepth--;
       setNotifyClient(null);
       // Changes since the last save are read by the main thread (save rules, INFO) at any time.
       this.srv.setStat(S_DIRTY, store.dirty);

@@ -1,5 +1,6 @@
 // INFO: Redis 7.0's sections and field names, with statistics summed over every worker thread
 // (shared-memory counters) plus what each thread reports when asked (errorstats).
+import { trackingClients, trackingTotalItems, trackingTotalKeys, trackingTotalPrefixes } from './tracking';
 import * as os from 'os';
 import * as fs from 'fs';
 import { createHash } from 'crypto';
@@ -214,7 +215,7 @@ function sectionClients(srv: ThreadServer, infos: ThreadInfo[]): string {
     ['client_recent_max_input_buffer', maxIn],
     ['client_recent_max_output_buffer', maxOut],
     ['blocked_clients', srv.sumStat(S_BLOCKED)],
-    ['tracking_clients', 0],
+    ['tracking_clients', trackingClients(srv.store)],
     ['clients_in_timeout_table', 0],
   ]);
 }
@@ -379,9 +380,9 @@ function sectionStats(srv: ThreadServer): string {
     ['active_defrag_key_misses', 0],
     ['total_active_defrag_time', 0],
     ['current_active_defrag_time', 0],
-    ['tracking_total_keys', 0],
-    ['tracking_total_items', 0],
-    ['tracking_total_prefixes', 0],
+    ['tracking_total_keys', trackingTotalKeys(srv.store)],
+    ['tracking_total_items', trackingTotalItems(srv.store)],
+    ['tracking_total_prefixes', trackingTotalPrefixes(srv.store)],
     ['unexpected_error_replies', 0],
     ['total_error_replies', srv.sumStat(S_ERRORS)],
     ['dump_payload_sanitizations', 0],

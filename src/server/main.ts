@@ -11,7 +11,7 @@ import { NSLOTS } from '../store/crc16';
 import { commandStatsBytes, setCommandStatsArea } from '../commands/table';
 import { configureLog, log } from './log';
 import type { WorkerData } from './worker';
-import { S_EXPIRED, M_NO_ACTIVE_EXPIRE, M_LAZYFREE_PENDING, M_LAZYFREED, M_PAUSE_TYPE } from './context';
+import { S_EXPIRED, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON, M_LAZYFREE_PENDING, M_LAZYFREED, M_PAUSE_TYPE } from './context';
 import { MainPublisher } from './pubsub';
 import { configureNotify, type Publisher } from './notify';
 import { Persistence } from '../persistence/snapshot';
@@ -20,6 +20,7 @@ import { pset, P_LAST_BGSAVE_OK, P_LAST_BGSAVE_TIME, P_LAST_SAVE } from '../pers
 import { M_LOADING, S_DIRTY } from './context';
 import { STAT_FIELDS } from '../store/keyspace';
 import { parseSaveRules } from '../config/directives';
+import { installTracking, setTrackingMaxKeys, trackingClients, trackingLimitUsedSlots } from './tracking';
 
 interface Pending { origin: Worker; originId: number; waiting: number; results: unknown[] }
 
@@ -117,8 +118,13 @@ export async function main(argv: string[]): Promise<void> {
             }
             break;
           }
+          case 'track-ring':
+            // A worker's doorbell for another before their direct ports exist.
+            workers[(m.thread as number) - 1]?.postMessage({ type: 'track' });
+            break;
           case 'config':
             config.set([[m.name as string, m.value as string]]);
+            if (m.name === 'tracking-table-max-keys') setTrackingMaxKeys(config.num('tracking-table-max-keys'));
             if (m.name === 'notify-keyspace-events') configureNotify(config.notifyKeyspaceEvents(), store, publishEvent);
             for (const o of workers) if (o !== w) o.postMessage(m);
             break;
@@ -165,6 +171,8 @@ export async function main(argv: string[]): Promise<void> {
     mainPub.publish(channel, message);
   };
   configureNotify(config.notifyKeyspaceEvents(), store, publishEvent);
+  // Active expiry invalidates tracked keys from here: every client is on a worker's inbox.
+  installTracking(store, 0, threads, null, (t) => workers[t - 1]?.postMessage({ type: 'track' }), config.num('tracking-table-max-keys'));
 
   const fds = await spawn(1, undefined);
   await Promise.all(Array.from({ length: threads - 1 }, (_, i) => spawn(i + 2, fds)));
@@ -220,7 +228,11 @@ export async function main(argv: string[]): Promise<void> {
   let cursor = 0;
   const hz = Math.max(1, Math.min(500, config.num('hz')));
   const cron = setInterval(() => {
+    // DEBUG PAUSE-CRON 1: no cron work at all, as Redis's serverCron returns at once.
+    if (Atomics.load(store.i32, layout.misc + M_PAUSE_CRON) !== 0) return;
     heap.publishUsed();
+    // Client-side caching: keep the table under tracking-table-max-keys even when idle (serverCron).
+    if (trackingClients(store) > 0) trackingLimitUsedSlots();
     // The main thread is stats slot 0: INFO sums its expirations with the workers'.
     store.f64[layout.stats + S_EXPIRED] = store.expiredKeys;
     if (Atomics.load(store.i32, layout.misc + M_NO_ACTIVE_EXPIRE) !== 0) return;

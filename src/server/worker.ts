@@ -16,6 +16,7 @@ import { PubSub, K_CHANNEL } from './pubsub';
 import { configureNotify, type Publisher } from './notify';
 import type { MessagePort } from 'worker_threads';
 import { installCowHook } from '../persistence/snapshot';
+import { drainInbox, installTracking, setTrackingMaxKeys } from './tracking';
 
 export interface WorkerData {
   sab: SharedArrayBuffer;
@@ -46,7 +47,16 @@ const publishEvent: Publisher = (from, channel, message) => {
 configureNotify(config.notifyKeyspaceEvents(), store, publishEvent);
 srv.configListeners.push((name) => {
   if (name === 'notify-keyspace-events') configureNotify(srv.config.notifyKeyspaceEvents(), store, publishEvent);
+  if (name === 'tracking-table-max-keys') setTrackingMaxKeys(srv.config.num('tracking-table-max-keys'));
 });
+
+// Client-side caching: invalidations for this thread's clients arrive in its shared inbox; the
+// doorbell is a message on the direct port from the posting worker (or from the main thread).
+installTracking(store, wd.threadId, wd.threads, srv.clients, (t) => {
+  const p = srv.pubsub.peers.get(t);
+  if (p !== undefined) p.postMessage({ type: 'track' });
+  else port.postMessage({ type: 'track-ring', thread: t });
+}, config.num('tracking-table-max-keys'));
 
 // Cross-thread requests relayed by the main thread.
 let nextReq = 1;
@@ -82,11 +92,14 @@ port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; 
     srv.pubsub.peers.set(m.peer, m.port);
     m.port.on('message', (msg: { type: string; kind: number; channel: Uint8Array; message: Uint8Array }) => {
       if (msg.type === 'pub') srv.pubsub.onPeerMessage({ type: 'pub', kind: msg.kind, channel: msg.channel, message: msg.message });
+      else if (msg.type === 'track') drainInbox();
     });
     m.port.unref();
   } else if (m.type === 'pub') {
     // Keyspace events published by the main thread (active expiry), batched like a peer's.
     srv.pubsub.onPeerMessage({ type: 'pub', kind: m.kind, channel: m.channel, message: m.message });
+  } else if (m.type === 'track') {
+    drainInbox();
   } else if (m.type === 'req') {
     port.postMessage({ type: 'resp', id: m.id, result: handleRequest({ op: m.op, args: m.args }) });
   } else if (m.type === 'persist-done') {

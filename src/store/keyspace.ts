@@ -72,6 +72,8 @@ export const PERSIST_WORDS = 32;
 /** Words of the pub/sub registry: bucket heads, bucket locks, the pattern list head and lock. */
 export const PUBSUB_BUCKETS = 4096;
 export const PUBSUB_WORDS = PUBSUB_BUCKETS * 2 + 4;
+/** Words of the tracking area: a chain head per slot, counters, a per-thread inbox head. */
+export const TRACKING_WORDS = NSLOTS + 16 + 256 + 512;
 
 export interface Layout {
   dbs: number;
@@ -88,6 +90,7 @@ export interface Layout {
   blocked: number;   // i32 index: blocked clients per (logical db, slot), then their FIFO registries, then a ticket word (src/server/blocking.ts)
   pause: number;     // f64 index: end of a CLIENT PAUSE, wall-clock ms (src/server/pause.ts)
   persist: number;   // f64 index: persistence state, PERSIST_WORDS words (src/persistence/state.ts)
+  tracking: number;  // u32 index: client-side caching table heads, counters, inboxes (src/server/tracking.ts)
   fixedBytes: number; // bytes of these fixed tables (INFO's used_memory_startup)
 }
 
@@ -106,10 +109,11 @@ export function createLayout(sab: SharedArrayBuffer, dbs: number): Layout {
   const blocked = at((dbs * NSLOTS * 2 + 2) * 4) >>> 2;
   const pause = at(8) >>> 3;
   const persist = at(PERSIST_WORDS * 8) >>> 3;
+  const tracking = at(TRACKING_WORDS * 4) >>> 2;
   const fixedBytes = at(0);
   const i32 = new Int32Array(sab);
   for (let d = 0; d < dbs; d++) i32[dbmap + d] = d;
-  return { dbs, locks, dbmap, dir, keys, expires, epochs, versions, stats, misc, pubsub, blocked, pause, persist, fixedBytes };
+  return { dbs, locks, dbmap, dir, keys, expires, epochs, versions, stats, misc, pubsub, blocked, pause, persist, tracking, fixedBytes };
 }
 void HEAP_DATA_START;
 
@@ -165,6 +169,11 @@ export class Store {
   onNew: ((db: number, key: Uint8Array) => void) | null = null;
   /** Called when a read lookup misses (lookupKeyRead: the "keymiss" notification); null when off. */
   onKeyMiss: ((db: number, key: Uint8Array) => void) | null = null;
+  /**
+   * Called under the key's slot lock whenever a key is modified, deleted or expires (Redis's
+   * signalModifiedKey, beside the WATCH bump): client-side caching invalidations.
+   */
+  onKeyModified: ((db: number, key: Uint8Array, expired: boolean) => void) | null = null;
   expiredKeys = 0;
   keyspaceHits = 0;
   keyspaceMisses = 0;
@@ -330,7 +339,7 @@ export class Store {
       this.unlinkAndFree(db, t, e);
       this.expiredKeys++;
       this.dirty++;
-      this.touchVersion(db, h);
+      this.touchVersion(db, h, key, true);
       if (this.onExpired !== null) this.onExpired(db, key);
       return 0;
     }
@@ -568,7 +577,7 @@ export class Store {
     }
     this.unlinkAndFree(db, t, e);
     this.dirty++;
-    this.touchVersion(db, h);
+    this.touchVersion(db, h, key, !live);
     if (!live) {
       this.expiredKeys++;
       if (this.onExpired !== null) this.onExpired(db, key);
@@ -605,7 +614,7 @@ export class Store {
   resizeStringInPlace(db: number, key: Uint8Array, e: number, len: number, enc: number): boolean {
     if (this.u8[e + 16] !== T_STRING || ENTRY_HDR + key.length + len > classSize[this.u8[e + 18]]) return false;
     this.dirty++;
-    this.touchVersion(db, this.hashOf(key));
+    this.touchVersion(db, this.hashOf(key), key);
     this.u8[e + 17] = enc;
     this.u32[(e >>> 2) + 7] = len;
     this.touchLru(e);
@@ -618,7 +627,7 @@ export class Store {
     const h = this.hashOf(key);
     let e = this.locate(t, key, h);
     this.dirty++;
-    this.touchVersion(db, h);
+    this.touchVersion(db, h, key);
     if (e !== 0) {
       const exp = this.f64[(e >>> 3) + 1];
       if (exp !== 0 && exp <= this.now) {
@@ -667,7 +676,7 @@ export class Store {
   /** Create a key holding an object (the caller has checked it does not exist). */
   createObject(db: number, key: Uint8Array, type: number, enc: number, obj: number): number {
     this.dirty++;
-    this.touchVersion(db, this.hashOf(key));
+    this.touchVersion(db, this.hashOf(key), key);
     return this.insert(db, key, type, enc, obj, 0);
   }
 
@@ -698,7 +707,7 @@ export class Store {
     const t = this.table(db, this.slotOf(key), false);
     this.setExpireRaw(db, t, e, at);
     this.dirty++;
-    this.touchVersion(db, this.hashOf(key));
+    this.touchVersion(db, this.hashOf(key), key);
   }
 
   /**
@@ -729,7 +738,7 @@ export class Store {
     this.unlinkAndFree(db, t, e);
     this.expiredKeys++;
     this.dirty++;
-    this.touchVersion(db, h);
+    this.touchVersion(db, h, key, true);
     if (this.onExpired !== null) this.onExpired(db, key);
     return true;
   }
@@ -745,7 +754,8 @@ export class Store {
 
   // ---- WATCH versions -----------------------------------------------------------------
 
-  private touchVersion(db: number, h: number): void {
+  private touchVersion(db: number, h: number, key: Uint8Array, expired = false): void {
+    if (this.onKeyModified !== null) this.onKeyModified(db, key, expired);
     // Nobody WATCHes anything: skip the write (a random cache line per write otherwise). WATCH
     // raises the count under the key's slot lock before reading the version, so a writer that
     // holds the same lock afterwards always sees it.
@@ -783,7 +793,7 @@ export class Store {
   /** Mark a key modified (WATCH) when a type module changed it in place. */
   touch(db: number, key: Uint8Array): void {
     this.dirty++;
-    this.touchVersion(db, this.hashOf(key));
+    this.touchVersion(db, this.hashOf(key), key);
   }
 
   // ---- whole-db operations (callers hold every slot lock) ----------------------------
@@ -1000,7 +1010,7 @@ export class Store {
       ne = this.insert(db, key, type, this.encoding(e), ops.copy(this.heap, this.objPtr(e), this.encoding(e)), 0);
     }
     this.dirty++;
-    this.touchVersion(db, this.hashOf(key));
+    this.touchVersion(db, this.hashOf(key), key);
     if (exp !== 0) {
       const t = this.table(db, this.slotOf(key), false);
       this.setExpireRaw(db, t, ne, exp);
@@ -1069,8 +1079,8 @@ export class Store {
     this.heap.freeClass(e, this.u8[e + 18]);
     this.maybeShrink(t);
     this.dirty++;
-    this.touchVersion(db, h);
-    this.touchVersion(dstDb, dh);
+    this.touchVersion(db, h, key);
+    this.touchVersion(dstDb, dh, dstKey);
     return ne;
   }
 
