@@ -411,8 +411,8 @@ function clientTrackinginfo(c: Client): void {
   c.w.bulkStr('redirect');
   c.w.int(redirOf(c));
   c.w.bulkStr('prefixes');
-  // Redis keeps the prefixes of a client that left BCAST mode until it enables BCAST again.
-  const pfx = (f & T_BCAST) !== 0 ? [...(c.trackState?.prefixes ?? [])] : [];
+  // In byte order, as Redis walks its radix tree of prefixes.
+  const pfx = [...(c.trackState?.prefixes ?? [])].sort();
   c.w.array(pfx.length);
   for (const p of pfx) c.w.bulk(Buffer.from(p, 'latin1'));
 }

@@ -287,7 +287,7 @@ export function prefixCollision(c: Client, pfx: Buffer[]): string | null {
   const have = c.trackState?.prefixes;
   for (let i = 0; i < pfx.length; i++) {
     if (have !== undefined && (c.tracking & T_BCAST) !== 0) {
-      for (const name of have) {
+      for (const name of [...have].sort()) {
         const old = Buffer.from(name, 'latin1');
         if (overlaps(old, pfx[i])) {
           return `ERR Prefix '${cstr(pfx[i])}' overlaps with an existing prefix '${cstr(old)}'. Prefixes for a single client must not overlap.`;

@@ -1,0 +1,362 @@
+// Client-side caching (CLIENT TRACKING) against a real shardis with 2 worker threads: RESP3
+// invalidation pushes over raw sockets, RESP2 redirection to a `__redis__:invalidate`
+// subscriber through ioredis, node-redis's clientSideCache, BCAST/OPTIN/OPTOUT/NOLOOP, expiry,
+// eviction, FLUSHALL, tracking-table-max-keys, INFO counters. Several connections per role, so
+// that readers and writers land on different threads (connections are spread by the kernel).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Redis from 'ioredis';
+import { createClient, BasicClientSideCache } from 'redis';
+import { RawClient, type Reply } from '../helpers/resp';
+import { startShardis, type Server } from '../helpers/server';
+
+let srv: Server;
+beforeAll(async () => {
+  srv = await startShardis({ threads: 2, args: ['--save', '', '--appendonly', 'no', '--enable-debug-command', 'yes'] });
+});
+afterAll(async () => {
+  await srv?.stop();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The keys of an invalidation push (null: "everything"), or undefined when r is not one. */
+function invalidated(r: Reply): string[] | null | undefined {
+  if (r.t !== 'push' || r.v.length !== 2) return undefined;
+  const [kind, keys] = r.v;
+  if (kind.t !== 'bulk' || kind.v?.toString() !== 'invalidate') return undefined;
+  if (keys.t === 'null') return null;
+  if (keys.t === 'array' && keys.v !== null) return keys.v.map((k) => (k.t === 'bulk' && k.v !== null ? k.v.toString() : '?'));
+  return undefined;
+}
+
+function text(r: Reply): string | null {
+  if (r.t === 'bulk') return r.v === null ? null : r.v.toString();
+  if (r.t === 'simple' || r.t === 'error') return r.v;
+  if (r.t === 'int') return String(r.v);
+  if (r.t === 'null') return null;
+  if (r.t === 'verbatim') return r.v.toString();
+  return r.t;
+}
+
+async function resp3Tracking(...opts: string[]): Promise<RawClient> {
+  const c = await RawClient.connect(srv.port);
+  await c.call('HELLO', '3');
+  expect(text(await c.call('CLIENT', 'TRACKING', 'on', ...opts))).toBe('OK');
+  return c;
+}
+
+async function connectMany(n: number): Promise<RawClient[]> {
+  return Promise.all(Array.from({ length: n }, () => RawClient.connect(srv.port)));
+}
+
+/** Read replies until a non-push one; returns the pushes seen and that reply. */
+async function readReply(c: RawClient): Promise<{ pushes: Reply[]; reply: Reply }> {
+  const pushes: Reply[] = [];
+  for (;;) {
+    const r = await c.read();
+    if (r.t === 'push') pushes.push(r);
+    else return { pushes, reply: r };
+  }
+}
+
+describe('RESP3 invalidation pushes', () => {
+  it('a key read is invalidated once when any connection writes it, before the reply that sees the new value', async () => {
+    const reader = await resp3Tracking();
+    const writers = await connectMany(6);
+    try {
+      for (let i = 0; i < writers.length; i++) {
+        for (let j = 0; j < 5; j++) {
+          const key = `t:basic:${i}`;
+          const before = await readReply((reader.send('GET', key), reader));
+          expect(before.pushes).toEqual([]);
+          expect(text(await writers[i].call('SET', key, `v${j}`))).toBe('OK');
+          // The writer has its reply: the reader's next read of the key gets the push first.
+          const after = await readReply((reader.send('GET', key), reader));
+          expect(after.pushes.map(invalidated)).toEqual([[key]]);
+          expect(text(after.reply)).toBe(`v${j}`);
+        }
+      }
+      // A key not read is not invalidated; one invalidated is forgotten until read again.
+      await writers[0].call('SET', 't:basic:unread', 'x');
+      await writers[0].call('SET', 't:basic:0', 'again');
+      const pong = await readReply((reader.send('PING'), reader));
+      expect(pong.pushes.map(invalidated)).toEqual([['t:basic:0']]);
+      await writers[1].call('SET', 't:basic:0', 'again2');
+      const pong2 = await readReply((reader.send('PING'), reader));
+      expect(pong2.pushes).toEqual([]);
+    } finally {
+      await reader.close();
+      for (const w of writers) await w.close();
+    }
+  });
+
+  it('while writers race the reader, a changed value is never served before its invalidation', async () => {
+    const readers = await Promise.all(Array.from({ length: 3 }, () => resp3Tracking()));
+    const writers = await connectMany(3);
+    const key = 't:race';
+    await writers[0].call('SET', key, '0');
+    let stop = false;
+    const writing = (async () => {
+      let n = 1;
+      while (!stop) {
+        await writers[n % writers.length].call('SET', key, String(n));
+        n++;
+      }
+    })();
+    try {
+      await Promise.all(
+        readers.map(async (r) => {
+          let last: string | null | undefined;
+          let invalidatedSince = true;
+          let changes = 0;
+          for (let i = 0; i < 300; i++) {
+            const { pushes, reply } = await readReply((r.send('GET', key), r));
+            if (pushes.some((p) => (invalidated(p) ?? []).includes(key))) invalidatedSince = true;
+            const v = text(reply);
+            if (v !== last) {
+              // The value changed since this client read (and cached) it: the push came first.
+              expect(invalidatedSince).toBe(true);
+              changes++;
+            }
+            last = v;
+            invalidatedSince = false;
+          }
+          expect(changes).toBeGreaterThan(1);
+        }),
+      );
+    } finally {
+      stop = true;
+      await writing;
+      for (const c of [...readers, ...writers]) await c.close();
+    }
+  });
+
+  it('FLUSHALL and FLUSHDB send "invalidate nil" to every tracking client', async () => {
+    const readers = await Promise.all(Array.from({ length: 4 }, () => resp3Tracking()));
+    const w = await RawClient.connect(srv.port);
+    try {
+      await w.call('SET', 't:fl', '1');
+      for (const r of readers) await r.call('GET', 't:fl');
+      for (const cmd of [['FLUSHALL'], ['FLUSHDB'], ['FLUSHALL', 'ASYNC']]) {
+        expect(text(await w.call(...cmd))).toBe('OK');
+        for (const r of readers) {
+          const { pushes } = await readReply((r.send('PING'), r));
+          expect(pushes.map(invalidated)).toEqual([null]);
+        }
+      }
+      const info = text(await w.call('INFO', 'stats')) ?? '';
+      expect(info).toContain('tracking_total_keys:0');
+    } finally {
+      for (const c of [...readers, w]) await c.close();
+    }
+  });
+
+  it('a client writing a key it reads gets the push after its own reply; NOLOOP gets none', async () => {
+    const c = await resp3Tracking();
+    const n = await resp3Tracking('NOLOOP');
+    try {
+      await c.call('HSET', 't:self', 'f', '1');
+      for (const cl of [c, n]) await cl.call('HGET', 't:self', 'f');
+      expect(text(await c.call('HDEL', 't:self', 'f'))).toBe('1');
+      expect(invalidated(await c.read())).toEqual(['t:self']);
+      // n read the key too: c's HDEL invalidated it for n, which sees the push before its PONG.
+      const { pushes } = await readReply((n.send('PING'), n));
+      expect(pushes.map(invalidated)).toEqual([['t:self']]);
+      await n.call('GET', 't:self2');
+      await n.call('SET', 't:self2', 'mine');
+      const after = await readReply((n.send('PING'), n));
+      expect(after.pushes).toEqual([]);
+    } finally {
+      await c.close();
+      await n.close();
+    }
+  });
+
+  it('OPTIN tracks only after CLIENT CACHING yes; OPTOUT stops with CLIENT CACHING no', async () => {
+    const optin = await resp3Tracking('OPTIN');
+    const optout = await resp3Tracking('OPTOUT');
+    const w = await RawClient.connect(srv.port);
+    try {
+      await optin.call('GET', 't:oi:no');
+      expect(text(await optin.call('CLIENT', 'CACHING', 'yes'))).toBe('OK');
+      await optin.call('GET', 't:oi:yes');
+      await optout.call('GET', 't:oo:yes');
+      expect(text(await optout.call('CLIENT', 'CACHING', 'no'))).toBe('OK');
+      await optout.call('GET', 't:oo:no');
+      for (const k of ['t:oi:no', 't:oi:yes', 't:oo:yes', 't:oo:no']) await w.call('SET', k, '1');
+      expect((await readReply((optin.send('PING'), optin))).pushes.map(invalidated)).toEqual([['t:oi:yes']]);
+      expect((await readReply((optout.send('PING'), optout))).pushes.map(invalidated)).toEqual([['t:oo:yes']]);
+    } finally {
+      for (const c of [optin, optout, w]) await c.close();
+    }
+  });
+
+  it('BCAST with prefixes: one push per prefix per turn, NOLOOP leaves out the own writes', async () => {
+    const b = await resp3Tracking('BCAST', 'PREFIX', 'user:', 'PREFIX', 'item:');
+    const nl = await resp3Tracking('BCAST', 'PREFIX', 'user:', 'NOLOOP');
+    const writers = await connectMany(4);
+    try {
+      expect(text(await b.call('CLIENT', 'TRACKING', 'on', 'BCAST', 'PREFIX', 'use'))).toMatch(/^ERR Prefix 'use' overlaps with an existing prefix 'user:'/);
+      for (let i = 0; i < writers.length; i++) {
+        await writers[i].call('MSET', `user:${i}`, 'a', `item:${i}`, 'b', `other:${i}`, 'c');
+        const got: string[] = [];
+        while (got.length < 2) {
+          const keys = invalidated(await b.read());
+          expect(keys).toBeTruthy();
+          got.push(...(keys as string[]));
+        }
+        expect(got.sort()).toEqual([`item:${i}`, `user:${i}`]);
+        expect(invalidated(await nl.read())).toEqual([`user:${i}`]);
+      }
+      await nl.call('SET', 'user:mine', '1');
+      expect(invalidated(await b.read())).toEqual(['user:mine']);
+      expect((await readReply((nl.send('PING'), nl))).pushes).toEqual([]);
+      const info = text(await writers[0].call('INFO', 'stats')) ?? '';
+      expect(info).toContain('tracking_total_prefixes:2');
+      const list = text(await writers[0].call('CLIENT', 'LIST')) ?? '';
+      expect(list).toMatch(/flags=tB /);
+    } finally {
+      for (const c of [b, nl, ...writers]) await c.close();
+    }
+  });
+
+  it('expiry (active and lazy) invalidates', async () => {
+    const r = await resp3Tracking();
+    const w = await RawClient.connect(srv.port);
+    try {
+      await w.call('SET', 't:exp:active', 'v', 'PX', '30');
+      await r.call('GET', 't:exp:active');
+      // Active expiry runs on the main thread: the push arrives without any command.
+      expect(invalidated(await r.read())).toEqual(['t:exp:active']);
+      await w.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+      await w.call('SET', 't:exp:lazy', 'v', 'PX', '20');
+      await r.call('GET', 't:exp:lazy');
+      await sleep(40);
+      // Lazy expiry by another client: the reader hears of it.
+      expect(text(await w.call('GET', 't:exp:lazy'))).toBe(null);
+      expect((await readReply((r.send('PING'), r))).pushes.map(invalidated)).toEqual([['t:exp:lazy']]);
+    } finally {
+      await w.call('DEBUG', 'SET-ACTIVE-EXPIRE', '1');
+      await r.close();
+      await w.close();
+    }
+  });
+
+  it('redirect to a client that is gone: tracking-redir-broken and the R flag', async () => {
+    const target = await RawClient.connect(srv.port);
+    const id = text(await target.call('CLIENT', 'ID')) as string;
+    const r = await resp3Tracking('REDIRECT', id);
+    const w = await RawClient.connect(srv.port);
+    try {
+      expect(text(await r.call('CLIENT', 'GETREDIR'))).toBe(id);
+      await r.call('GET', 't:broken');
+      await target.close();
+      await sleep(50);
+      await w.call('SET', 't:broken', '1');
+      const { pushes } = await readReply((r.send('PING'), r));
+      expect(pushes).toHaveLength(1);
+      expect(pushes[0]).toEqual({ t: 'push', v: [{ t: 'bulk', v: Buffer.from('tracking-redir-broken') }, { t: 'int', v: BigInt(id) }] });
+      const info = await r.call('CLIENT', 'TRACKINGINFO');
+      expect(info.t).toBe('map');
+      expect(info.t === 'map' && info.v[0][1].t === 'set' && info.v[0][1].v.map(text)).toEqual(['on', 'broken_redirect']);
+      expect(text(await r.call('CLIENT', 'INFO'))).toMatch(/flags=tR /);
+    } finally {
+      await r.close();
+      await w.close();
+    }
+  });
+
+  it('tracking-table-max-keys evicts tracked keys with invalidations', async () => {
+    const r = await resp3Tracking();
+    const w = await RawClient.connect(srv.port);
+    try {
+      await w.call('FLUSHALL');
+      expect(invalidated(await r.read())).toBe(null);
+      for (let i = 0; i < 20; i++) await r.call('GET', `t:max:${i}`);
+      expect(text(await w.call('INFO', 'stats'))).toContain('tracking_total_keys:20');
+      await w.call('CONFIG', 'SET', 'tracking-table-max-keys', '5');
+      // The next command (or the cron) brings the table back under the limit.
+      const seen = new Set<string>();
+      while (seen.size < 15) {
+        const keys = invalidated(await r.read());
+        for (const k of keys ?? []) seen.add(k);
+      }
+      expect(seen.size).toBe(15);
+      expect(text(await w.call('INFO', 'stats'))).toContain('tracking_total_keys:5');
+    } finally {
+      await w.call('CONFIG', 'SET', 'tracking-table-max-keys', '1000000');
+      await r.close();
+      await w.close();
+    }
+  });
+});
+
+describe('RESP2 redirection through ioredis', () => {
+  it('invalidations arrive as __redis__:invalidate messages on the subscriber', async () => {
+    const sub = new Redis({ port: srv.port, lazyConnect: true });
+    const trackers = Array.from({ length: 4 }, () => new Redis({ port: srv.port, lazyConnect: true }));
+    const writer = new Redis({ port: srv.port, lazyConnect: true });
+    try {
+      await Promise.all([sub, writer, ...trackers].map((c) => c.connect()));
+      const id = (await sub.client('ID')) as number;
+      const messages: unknown[] = [];
+      sub.on('message', (channel: string, message: unknown) => {
+        if (channel === '__redis__:invalidate') messages.push(message);
+      });
+      await sub.subscribe('__redis__:invalidate');
+      for (const [i, t] of trackers.entries()) {
+        expect(await t.client('TRACKING', 'on', 'REDIRECT', String(id))).toBe('OK');
+        expect(await t.call('CLIENT', 'GETREDIR')).toBe(id);
+        await t.set(`r2:${i}`, 'a');
+        await t.get(`r2:${i}`);
+      }
+      for (let i = 0; i < trackers.length; i++) await writer.set(`r2:${i}`, 'b');
+      while (messages.length < trackers.length) await sleep(10);
+      // ioredis hands a one-element payload over as the element itself.
+      expect(messages.map((m) => String(m)).sort()).toEqual(trackers.map((_, i) => `r2:${i}`).sort());
+      // FLUSHALL: one message per tracking client, with a null payload ($-1, which ioredis hands
+      // over as '').
+      messages.length = 0;
+      await writer.flushall();
+      while (messages.length < trackers.length) await sleep(10);
+      expect(messages).toEqual(trackers.map(() => ''));
+      const info = await writer.info('clients');
+      expect(info).toMatch(/tracking_clients:4\r\n/);
+      const list = await writer.client('LIST');
+      expect(String(list).match(new RegExp(`redir=${id} `, 'g'))).toHaveLength(4);
+    } finally {
+      for (const c of [sub, writer, ...trackers]) c.disconnect();
+    }
+  });
+});
+
+describe('node-redis clientSideCache (RESP3)', () => {
+  it('serves repeated reads from its cache and drops entries other connections change', async () => {
+    const cache = new BasicClientSideCache({ ttl: 0, maxEntries: 0, evictPolicy: 'LRU' });
+    const c = createClient({ socket: { port: srv.port, host: '127.0.0.1', reconnectStrategy: false }, RESP: 3, clientSideCache: cache });
+    const w = createClient({ socket: { port: srv.port, host: '127.0.0.1', reconnectStrategy: false } });
+    c.on('error', () => {});
+    w.on('error', () => {});
+    await c.connect();
+    await w.connect();
+    try {
+      await w.set('nr:csc', 'v1');
+      expect(await c.get('nr:csc')).toBe('v1');
+      expect(await c.get('nr:csc')).toBe('v1');
+      expect(cache.stats().hitCount).toBe(1);
+      expect(cache.size()).toBe(1);
+      await w.set('nr:csc', 'v2');
+      for (let i = 0; i < 200 && cache.size() > 0; i++) await sleep(5);
+      expect(cache.size()).toBe(0);
+      expect(await c.get('nr:csc')).toBe('v2');
+      expect(cache.stats().missCount).toBe(2);
+      await w.flushAll();
+      for (let i = 0; i < 200 && cache.size() > 0; i++) await sleep(5);
+      expect(cache.size()).toBe(0);
+      expect(await c.get('nr:csc')).toBe(null);
+    } finally {
+      c.destroy();
+      w.destroy();
+    }
+  });
+});
