@@ -363,7 +363,6 @@ export class Client {
     const store = this.store;
     const t0 = cmdStart();
     store.now = wallMs(t0);
-    const mark = this.w.mark();
     const mode = spec.lockFor !== undefined ? spec.lockFor(argv) : spec.lock ?? 'keys';
     // Anything not read-only may change data: an active snapshot copies its slots first.
     store.writeIntent = spec.readonly !== true;
@@ -378,6 +377,7 @@ export class Client {
     }
     // Invalidations other threads posted under locks this command now holds go before its reply.
     if (Atomics.load(store.u32, trackInbox) !== 0 && !this.inExec) drainInbox();
+    const mark = this.w.mark();
     // Keyspace events raised inside the store (lazy expiry, new keys, misses) belong to this client.
     setNotifyClient(this);
     this.callDepth++;

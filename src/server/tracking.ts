@@ -367,6 +367,18 @@ export function rememberKeys(c: Client, spec: CommandSpec, argv: Buffer[]): void
   for (let i = 0; i < idx.length; i++) rememberKey(argv[idx[i]], c.id);
 }
 
+/**
+ * A script of a tracking client ran a read-only command: remember every key the script declared
+ * (Redis's call() remembers the caller's EVAL/FCALL keys then). The declared keys' slots must be
+ * locked, as they are for the whole run.
+ */
+export function rememberScriptKeys(c: Client, keys: Buffer[]): void {
+  const f = c.tracking;
+  if ((f & T_ON) === 0 || (f & T_BCAST) !== 0) return;
+  if (((f & T_OPTIN) !== 0 && (f & T_CACHING) === 0) || ((f & T_OPTOUT) !== 0 && (f & T_CACHING) !== 0)) return;
+  for (let i = 0; i < keys.length; i++) rememberKey(keys[i], c.id);
+}
+
 function rememberKey(key: Uint8Array, id: number): void {
   const s = store;
   const u32 = s.u32;
