@@ -4,7 +4,7 @@ import { startMonitor } from '../server/monitor';
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import { def } from './def';
-import { E_DB_INDEX, E_SYNTAX, E_NOT_INT, is, parseIntArg } from './args';
+import { E_DB_INDEX, E_SYNTAX, E_NOT_INT, is, parseIntArg, parseI64 } from './args';
 import { allCommands, commandByName, commandKeys, resolveSubcommand, resetCommandStats } from './table';
 import { acrossThreads, writeHelp } from './connection';
 import { genInfo, infoSectionsFor, bytesToHuman, type ThreadInfo } from '../server/info';
@@ -13,7 +13,7 @@ import { viaMain } from './persist';
 import type { SlowlogEntry } from '../server/services';
 import { globMatchStr } from '../config/glob';
 import { COMMAND_META, type KeySpecMeta } from './command-meta';
-import { T_STRING } from '../store/keyspace';
+import { Store, T_STRING } from '../store/keyspace';
 import { classSize } from '../store/heap';
 import { M_LOADING, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON } from '../server/context';
 import { log } from '../server/log';
@@ -79,6 +79,7 @@ function debug(c: Client, argv: Buffer[]): void {
   if (is(sub, 'digest') && argv.length === 2) return debugDigest(c);
   if (is(sub, 'object') && argv.length === 3) return debugObject(c, argv);
   if (is(sub, 'protocol') && argv.length === 3) return debugProtocol(c, argv[2]);
+  if (is(sub, 'populate')) return debugPopulate(c, argv);
   if (is(sub, 'reload')) {
     // DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load again (on the main thread).
     let save = true;
@@ -96,6 +97,39 @@ function debug(c: Client, argv: Buffer[]): void {
     return c.w.ok();
   }
   c.w.error(`ERR unknown subcommand or wrong number of arguments for '${sub.toString()}'. Try DEBUG HELP.`);
+}
+
+/**
+ * DEBUG POPULATE count [prefix] [size] (debug.c): keys prefix:0.. with values value:N (cut or
+ * zero-padded to size), skipping keys that exist. Every slot is locked. Like Redis's dbAdd
+ * here, it counts no changes for the save rules.
+ */
+function debugPopulate(c: Client, argv: Buffer[]): void {
+  if (argv.length < 3 || argv.length > 5) return c.w.error(E_SYNTAX);
+  const n = parseI64(argv[2]);
+  if (n === null || n < 0n) return c.w.error('ERR value is out of range, must be positive');
+  let size = 0;
+  if (argv.length === 5) {
+    const v = parseI64(argv[4]);
+    if (v === null || v < 0n) return c.w.error('ERR value is out of range, must be positive');
+    size = Number(v);
+  }
+  const prefix = argv.length >= 4 ? argv[3].toString('latin1') : 'key';
+  const s = c.store;
+  const dirty = s.dirty;
+  for (let j = 0; j < Number(n); j++) {
+    const key = Buffer.from(`${prefix}:${j}`, 'latin1');
+    if (s.find(c.db, key) !== 0) continue;
+    let val = Buffer.from(`value:${j}`, 'latin1');
+    if (size > 0) {
+      const v = Buffer.alloc(size);
+      val.copy(v, 0, 0, Math.min(size, val.length));
+      val = v;
+    }
+    s.setString(c.db, key, val, Store.stringEncoding(val), 0, false);
+  }
+  s.dirty = dirty;
+  c.w.ok();
 }
 
 /** DEBUG PROTOCOL <type>: one reply of each RESP3 type, for client tests (debug.c). */
@@ -156,7 +190,7 @@ function monitor(c: Client): void {
 }
 
 function debugLock(argv: Buffer[]): 'keys' | 'all' {
-  return argv.length > 1 && (is(argv[1], 'check') || is(argv[1], 'digest') || is(argv[1], 'digest-value') || is(argv[1], 'object')) ? 'all' : 'keys';
+  return argv.length > 1 && (is(argv[1], 'check') || is(argv[1], 'populate') || is(argv[1], 'digest') || is(argv[1], 'digest-value') || is(argv[1], 'object')) ? 'all' : 'keys';
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import { commandStats } from '../commands/table';
 import {
   pget, P_BGSAVE_IN_PROGRESS, P_BGSAVE_START, P_DIRTY_AT_SAVE, P_KEYS_PROCESSED, P_KEYS_TOTAL, P_LAST_BGSAVE_OK,
   P_LAST_BGSAVE_TIME, P_LAST_COW, P_LAST_SAVE, P_LOAD_EXPIRED, P_LOAD_LOADED, P_SAVES, P_LOADING_START, P_LOADING_TOTAL,
-  P_LOADING_LOADED,
+  P_LOADING_LOADED, P_COW_NOW,
 } from '../persistence/state';
 
 export const REDIS_VERSION = '7.0.15';
@@ -291,6 +291,7 @@ function sectionPersistence(srv: ThreadServer): string {
   const st = srv.store;
   const loading = srv.misc(M_LOADING) !== 0;
   const bgStart = pget(st, P_BGSAVE_START);
+  const saving = bgStart > 0;
   const loadingLines: Array<[string, string | number]> = [];
   if (loading) {
     // rdbLoadProgress-style progress, as INFO shows while loading.
@@ -308,10 +309,11 @@ function sectionPersistence(srv: ThreadServer): string {
   return lines([
     ['loading', loading ? 1 : 0],
     ['async_loading', 0],
-    ['current_cow_peak', 0],
-    ['current_cow_size', 0],
+    // No fork: "copy on write" is what writers copied into the running snapshot.
+    ['current_cow_peak', saving ? pget(st, P_COW_NOW) : 0],
+    ['current_cow_size', saving ? pget(st, P_COW_NOW) : 0],
     ['current_cow_size_age', 0],
-    ['current_fork_perc', '0.00'],
+    ['current_fork_perc', saving && pget(st, P_KEYS_TOTAL) > 0 ? ((pget(st, P_KEYS_PROCESSED) / pget(st, P_KEYS_TOTAL)) * 100).toFixed(2) : '0.00'],
     ['current_save_keys_processed', pget(st, P_KEYS_PROCESSED)],
     ['current_save_keys_total', pget(st, P_KEYS_TOTAL)],
     ['rdb_changes_since_last_save', Math.max(0, srv.sumStat(S_DIRTY) - pget(st, P_DIRTY_AT_SAVE))],

@@ -384,7 +384,7 @@ describe('start-up loading, SHUTDOWN, signals, save rules, kill -9', () => {
     const flipped = Buffer.from(good);
     flipped[200] ^= 0x55;
     fs.writeFileSync(file, flipped);
-    await expect(startShardis({ args: shardisArgs(dir) })).rejects.toThrow(/Wrong RDB checksum|Internal error in RDB/);
+    await expect(startShardis({ args: shardisArgs(dir) })).rejects.toThrow(/RDB CRC error|Internal error in RDB/);
     expect(fs.readFileSync(file).equals(flipped)).toBe(true);
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
