@@ -68,7 +68,8 @@ export async function main(argv: string[]): Promise<void> {
     return t;
   };
   const persistence = new Persistence(store, config, dirtySum);
-  pset(store, P_LAST_SAVE, Math.floor(Date.now() / 1000));
+  // As initServer: the time the server started (LASTSAVE before any save).
+  pset(store, P_LAST_SAVE, Math.floor((Date.now() - process.uptime() * 1000) / 1000));
   pset(store, P_LAST_BGSAVE_OK, 1);
   pset(store, P_LAST_BGSAVE_TIME, -1);
   // Clients that connect before the dataset is loaded get -LOADING.
