@@ -227,7 +227,8 @@ export class Store {
 
   lockSlot(slot: number): void {
     lockWord(this.i32, this.L.locks + slot);
-    // A snapshot in progress: a command that may write copies the slot into it first.
+    // A snapshot in progress: a command that may write copies the slot into it first. This is
+    // the narrowest "before change" hook (issue 10); the coordinator's hook (issue 9) may take it over.
     if (this.writeIntent && this.i32[this.L.misc + MISC_SNAPSHOT] !== 0 && this.cowHook !== null) this.cowHook(slot);
   }
 
