@@ -14,7 +14,7 @@ import {
   dictKeyOff, dictRandom, dictSet, dictSize, dictVal, dictValLen, dictValOff,
 } from '../store/dict';
 import {
-  LpVal, lpAppend, lpCheck, lpDeleteRangeAt, lpDup, lpFind, lpFirst, lpFree, lpGet, lpLength, lpNew, lpNext,
+  LpVal, lpAppend, lpInsertPair, lpCheck, lpDeleteRangeAt, lpDup, lpFind, lpFirst, lpFree, lpGet, lpLength, lpNew, lpNext,
   lpReplace, lpSeek, lpValBytes,
 } from '../store/listpack';
 import { globMatch } from '../config/glob';
@@ -118,8 +118,7 @@ function hashSet(c: Client, o: HashObj, field: Uint8Array, value: Uint8Array): b
     let created = false;
     if (vp !== 0) lp = lpReplace(heap, lp, vp, value);
     else {
-      lp = lpAppend(heap, lp, field);
-      lp = lpAppend(heap, lp, value);
+      lp = lpInsertPair(heap, lp, field, value, 0);
       created = true;
     }
     o.ptr = lp;

@@ -75,6 +75,17 @@ function debug(c: Client, argv: Buffer[]): void {
     Atomics.store(c.store.i32, c.store.L.misc + M_PAUSE_CRON, parseInt(argv[2].toString(), 10) ? 1 : 0);
     return c.w.ok();
   }
+  if (is(sub, 'oom-inject') && argv.length === 3 && is(argv[2], 'last')) return c.w.int(c.store.heap.lastInjectedAllocs);
+  if (is(sub, 'oom-inject') && (argv.length === 3 || argv.length === 4)) {
+    // Tests: the next command's Nth allocation finds the heap full. RESERVE (default): it goes on
+    // within its reserve, as past the heap's capacity; HARD: that allocation and every later one
+    // of the command fail.
+    const n = parseInt(argv[2].toString(), 10);
+    const hard = argv.length === 4 && is(argv[3], 'hard');
+    if (!(n >= 1) || (argv.length === 4 && !hard && !is(argv[3], 'reserve'))) return c.w.error(E_SYNTAX);
+    c.store.heap.armInjection(n, hard);
+    return c.w.ok();
+  }
   if (is(sub, 'digest-value')) return debugDigestValue(c, argv);
   if (is(sub, 'digest') && argv.length === 2) return debugDigest(c);
   if (is(sub, 'object') && argv.length === 3) return debugObject(c, argv);

@@ -28,6 +28,8 @@
 // and c.resume(). Disconnecting while blocked takes nothing. CLIENT UNBLOCK calls c.unblock.
 
 import type { Client } from './client';
+import { E_OOM } from './client';
+import { OutOfMemoryError } from '../store/heap';
 import type { ThreadServer } from './context';
 import { S_BLOCKED } from './context';
 import { NSLOTS } from '../store/crc16';
@@ -525,7 +527,7 @@ function tryServe(w: Waiter, key: Buffer): boolean {
     if (regIsOldest(c, w.db, key, w.ticket)) ok = w.serve(w, key);
   } catch (e) {
     c.w.rewind(mark);
-    c.w.error(`ERR ${(e as Error).message}`);
+    c.w.error(e instanceof OutOfMemoryError ? E_OOM : `ERR ${(e as Error).message}`);
     ok = true;
   } finally {
     c.callDepth--;

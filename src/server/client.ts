@@ -3,7 +3,7 @@ import type { Socket } from 'net';
 import { RequestParser, ProtocolError } from '../protocol/parser';
 import type { ReplyWriter } from '../protocol/writer';
 import type { Store } from '../store/keyspace';
-import { OutOfMemoryError } from '../store/heap';
+import { OutOfMemoryError, RESERVE_FIXED } from '../store/heap';
 import type { CommandSpec } from '../commands/types';
 import { lookupCommand, resolveSubcommand, commandKeys, statBase } from '../commands/table';
 import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING } from './context';
@@ -28,7 +28,7 @@ import { feedMonitors, monitorsActive } from './monitor';
 import { mustPostpone, pauseOn, postpone } from './pause';
 import { T_CACHING, drainInbox, flushPendingSelf, rememberKeys, trackCtx, trackInbox, trackKeysWord, trackMaxKeys, trackingLimitUsedSlots, type TrackState } from './tracking';
 
-const E_OOM = "OOM command not allowed when used memory > 'maxmemory'.";
+export const E_OOM = "OOM command not allowed when used memory > 'maxmemory'.";
 
 let slotScratch = new Int32Array(4096);
 
@@ -287,6 +287,8 @@ export class Client {
       trackCtx.evicting = false;
       if (!freed && this.refusedOnOom(spec)) return;
     }
+    // A full heap refuses what may allocate before it changes anything (the command's reserve).
+    if (this.heapShort(spec, argv) && this.refusedOnOom(spec)) return;
     // Client-side caching: keep the tracking table under tracking-table-max-keys (processCommand).
     if (Atomics.load(this.store.i32, trackKeysWord) > trackMaxKeys) trackingLimitUsedSlots();
     if (pauseOn(this.srv)) {
@@ -323,6 +325,7 @@ export class Client {
       serveReadyNow(this);
       chainRestart();
     }
+    if (this.store.heap.injecting()) this.store.heap.stopInjection();
   }
 
   /**
@@ -340,6 +343,26 @@ export class Client {
     if (spec.denyoom !== true && !inTx) return false;
     this.rejectCommand(E_OOM);
     return true;
+  }
+
+  /**
+   * Would this command's reserve not fit in the heap? (Only asked of what refusedOnOom would
+   * refuse.) Refusing here, before anything changed, is what keeps a command from running out of
+   * memory halfway: once it runs, its allocations may use the room past the heap's capacity.
+   */
+  private heapShort(spec: CommandSpec, argv: Buffer[]): boolean {
+    if (spec.denyoom !== true && !this.inMulti) return false;
+    return !this.store.heap.hasRoom(this.reserveOf(spec, argv), this.store.now);
+  }
+
+  /** What a command may allocate beyond the capacity check: a margin plus twice its arguments. */
+  private reserveOf(spec: CommandSpec, argv: Buffer[]): number {
+    if (spec.fullName === 'exec') {
+      let n = 0;
+      for (const q of this.multiQueue) n += reserveOfArgs(q.argv);
+      return n;
+    }
+    return reserveOfArgs(argv);
   }
 
   /** EXEC refused before it ran (execCommandAbort): the transaction is discarded, with the reason. */
@@ -381,6 +404,8 @@ export class Client {
     // Keyspace events raised inside the store (lazy expiry, new keys, misses) belong to this client.
     setNotifyClient(this);
     this.callDepth++;
+    // An armed fault injection (tests) covers this command and the blocking serves it causes.
+    if (store.heap.injectPending !== 0) store.heap.startInjection(this.reserveOf(spec, argv));
     try {
       spec.handler(this, argv);
       // Client-side caching: remember the keys a read-only command served (its locks still held).
@@ -465,6 +490,12 @@ export class Client {
     for (let i = 0; i < m; i++) store.lockSlot(slotScratch[i]);
     return m;
   }
+}
+
+function reserveOfArgs(argv: Buffer[]): number {
+  let n = RESERVE_FIXED;
+  for (let i = 0; i < argv.length; i++) n += 2 * argv[i].length;
+  return n;
 }
 
 /** Insert a slot into the sorted, distinct slotScratch[0..m); returns the new count. */

@@ -12,6 +12,7 @@ import type { ThreadServer } from './context';
 import { M_LAZYFREE_PENDING, S_EVICTED } from './context';
 import type { Store } from '../store/keyspace';
 import { NSLOTS } from '../store/crc16';
+import { RESERVE_FIXED } from '../store/heap';
 import { notifyKeyspaceEvent } from './notify';
 import { NOTIFY_EVICTED } from '../config/directives';
 import { performance } from 'perf_hooks';
@@ -31,6 +32,9 @@ let samples = 5;
 export function installEviction(srv: ThreadServer): void {
   const apply = (): void => {
     maxmemory = srv.config.num('maxmemory');
+    // A maxmemory past the heap's capacity would never evict before the heap refuses writes:
+    // evict at the capacity instead (less a margin for commands' reserves).
+    if (maxmemory > 0) maxmemory = Math.min(maxmemory, srv.store.heap.capacity - 4 * RESERVE_FIXED);
     const p = srv.config.str('maxmemory-policy');
     volatileOnly = p.startsWith('volatile-');
     policy = p === 'noeviction' ? P_NOEVICTION : p.endsWith('-random') ? P_RANDOM : p === 'volatile-ttl' ? P_TTL : P_LRU;

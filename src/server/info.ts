@@ -281,6 +281,12 @@ function sectionMemory(srv: ThreadServer): string {
     ['mem_cluster_links', 0],
     ['mem_aof_buffer', 0],
     ['mem_allocator', 'shardis'],
+    // How close the keyspace heap is to full: writes are refused (OOM) near heap_capacity, as
+    // past maxmemory; heap_reserved is its address range (running commands may pass the capacity).
+    ['heap_capacity', srv.store.heap.capacity],
+    ['heap_capacity_human', bytesToHuman(srv.store.heap.capacity)],
+    ['heap_reserved', srv.store.heap.hardLimit],
+    ['heap_used_perc', `${(srv.store.heap.fullness() * 100).toFixed(2)}%`],
     ['active_defrag_running', 0],
     ['lazyfree_pending_objects', srv.misc(M_LAZYFREE_PENDING)],
     ['lazyfreed_objects', srv.misc(M_LAZYFREED)],

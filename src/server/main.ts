@@ -45,14 +45,16 @@ export async function main(argv: string[]): Promise<void> {
   }
   adjustOpenFilesLimit(config);
   const threads = config.num('threads') > 0 ? config.num('threads') : os.availableParallelism();
-  const heapBytes = Number(process.env.SHARDIS_HEAP_BYTES ?? 2 ** 32);
+  // SHARDIS_HEAP_BYTES: bytes in use the heap allows (default: 15/16 of a 4 GiB reservation).
+  const heapEnv = process.env.SHARDIS_HEAP_BYTES;
+  const heapBytes = heapEnv !== undefined && heapEnv !== '' ? Number(heapEnv) : undefined;
   const dbs = config.num('databases');
 
   log('notice', 'oO0OoO0OoO0Oo shardis is starting oO0OoO0OoO0Oo');
   log('notice', `shardis version=0.1.0, bits=64, pid=${process.pid}, threads=${threads}, just started`);
 
   const sab = Heap.create(heapBytes);
-  log(sab.byteLength < heapBytes ? 'warning' : 'verbose', `Keyspace heap: ${Math.round(sab.byteLength / 1048576)} MB of address space reserved (committed as used)`);
+  log(heapBytes !== undefined && sab.byteLength < heapBytes ? 'warning' : 'verbose', `Keyspace heap: ${Math.round(sab.byteLength / 1048576)} MB of address space reserved (committed as used)`);
   const layout = createLayout(sab, dbs);
   const commandStatsArea = Heap.reserveFixed(sab, commandStatsBytes(threads)) >>> 3;
   setCommandStatsArea(commandStatsArea);

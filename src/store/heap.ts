@@ -7,6 +7,15 @@
 // OS (untouched pages cost no RSS), so reserving the whole 4 GiB address range up front costs
 // nothing until keys are written. 4 GiB is V8's typed-array limit: the heap's hard ceiling.
 //
+// Capacity and reservation: the heap holds at most `capacity` bytes in use (SHARDIS_HEAP_BYTES,
+// or 15/16 of the reservation), but its address range (the reservation, lazily committed) is
+// larger. A command that may allocate is refused with OOM before it changes anything when the
+// bytes in use plus its reserve (a fixed margin plus twice its argument bytes) would pass the
+// capacity; once running, its allocations may go past the capacity into the rest of the
+// reservation, so they do not fail halfway (Redis's way: malloc does not fail, maxmemory is
+// checked before a denyoom command). An allocation fails (OutOfMemoryError) only at the end of the
+// reservation, which the same check keeps a command's reserve away from.
+//
 // Allocation: size classes (16..64 by 8, then 4 classes per power of two); each class has a
 // global free list (linked through the first word of each free block) under its own lock, and
 // each thread keeps a small private cache per class, so most allocs and frees touch no shared
@@ -14,15 +23,25 @@
 
 export const NCLASS = 111;
 const HEADER_BYTES = 64 * 1024;
-const W_TOP = 0;          // bump pointer (u32)
-const W_LIMIT = 1;        // heap size (u32, 0 means 2^32)
+const W_TOP = 0;          // bump pointer (u32; the hard limit keeps it below 2^32)
+const W_LIMIT = 1;        // hard limit: end of the usable reservation (u32, < 2^32)
 const W_GROWLOCK = 2;
+const W_CAPACITY = 3;     // bytes in use allowed (u32)
+const W_DATA = 4;         // start of the allocatable area (after the fixed tables)
 const W_FREEHEAD = 16;    // NCLASS words: free list heads
 const W_CLASSLOCK = 16 + 128; // NCLASS words: one lock per class
-const W_USED = 512;       // f64 index base (per thread used bytes), 256 threads max
+// Per thread, one 64-byte line (no false sharing): f64 bytes in use (handed out minus freed by
+// this thread), f64 bytes held in its private caches. Kept in shared memory as they change, so
+// INFO and the checker read exact figures of threads between commands.
+const W_USED = 512;
+const USED_STRIDE = 8;    // f64s per thread
 export const MAX_THREADS = 256;
 /** Where the store lays out its own fixed areas (directory, versions...): after the header. */
 export const HEAP_DATA_START = HEADER_BYTES;
+/** Largest usable end of the address range: a top of 2^32 would wrap to 0 in the u32 bump word. */
+const MAX_END = 2 ** 32 - 8;
+/** What a command may allocate beyond its argument bytes once it passed the capacity check. */
+export const RESERVE_FIXED = 64 * 1024;
 
 const CACHE_MAX = 64;
 const CACHE_REFILL = 32;
@@ -72,12 +91,34 @@ export class Heap {
   private readonly threadId: number;
   private readonly cache: Uint32Array[] = [];
   private readonly cacheLen = new Int32Array(NCLASS);
-  private usedLocal = 0;
   private usedSlot: number;
+  private cachedSlot: number;
+  readonly hardLimit: number;
+  readonly capacity: number;
+  // Other threads' bytes in use as last read (hasRoom re-reads them at most once per ms).
+  private othersUsed = 0;
+  private othersAt = -1;
+  // Fault injection (DEBUG OOM-INJECT, tests only). injectCountdown is 0 when off: one compare
+  // per allocation. At the Nth allocation of the armed command the heap counts as full: in
+  // 'reserve' mode the command goes on within its reserve (as past the capacity), in 'hard' mode
+  // every allocation from there fails.
+  private injectCountdown = 0;
+  /** Armed injection for the next command (read by Client.call: one compare per command). */
+  injectPending = 0;
+  private injectHard = false;
+  private injectBudget = 0;
+  private injectSeen = 0;
+  /** Allocations the last injected command made (DEBUG OOM-INJECT LAST). */
+  lastInjectedAllocs = 0;
 
-  /** Reserve a heap (main thread, once). */
-  static create(bytes: number): SharedArrayBuffer {
-    let size = Math.min(bytes, 2 ** 32);
+  /**
+   * Reserve a heap (main thread, once). `capacity`: bytes in use allowed (undefined: 15/16 of the
+   * reservation). The reservation is twice the capacity (at least capacity + 64 MiB), up to what
+   * a typed array can address with u32 offsets (4 GiB); untouched pages cost no RSS.
+   */
+  static create(capacity?: number): SharedArrayBuffer {
+    const want = capacity === undefined ? 2 ** 32 : Math.min(2 ** 32, Math.max(2 * capacity, capacity + 64 * 1024 * 1024));
+    let size = want;
     let sab: SharedArrayBuffer | null = null;
     // Where the OS refuses to reserve that much address space (strict overcommit, ulimit -v),
     // settle for less rather than not starting.
@@ -89,9 +130,15 @@ export class Heap {
         size = Math.floor(size / 2);
       }
     }
+    const end = Math.min(size, MAX_END);
+    let cap = capacity === undefined ? Math.floor(end / 16) * 15 : Math.min(capacity, end);
+    // A reservation smaller than asked leaves a sixteenth of it for running commands' overshoot.
+    if (end - cap < end / 16) cap = Math.floor(end / 16) * 15;
     const u32 = new Uint32Array(sab);
     u32[W_TOP] = HEADER_BYTES;
-    u32[W_LIMIT] = size === 2 ** 32 ? 0 : size;
+    u32[W_DATA] = HEADER_BYTES;
+    u32[W_LIMIT] = end;
+    u32[W_CAPACITY] = cap & ~7;
     return sab;
   }
 
@@ -103,7 +150,10 @@ export class Heap {
     this.f64 = new Float64Array(sab);
     this.size = sab.byteLength;
     this.threadId = threadId;
-    this.usedSlot = (W_USED >>> 1) + threadId;
+    this.usedSlot = (W_USED >>> 1) + threadId * USED_STRIDE;
+    this.cachedSlot = this.usedSlot + 1;
+    this.hardLimit = this.u32[W_LIMIT];
+    this.capacity = this.u32[W_CAPACITY];
     for (let c = 0; c < NCLASS; c++) this.cache.push(new Uint32Array(classSize[c] <= CACHED_CLASS_MAX_BYTES ? CACHE_MAX : 0));
   }
 
@@ -112,21 +162,25 @@ export class Heap {
     const u32 = new Uint32Array(sab);
     const at = u32[W_TOP];
     u32[W_TOP] = at + ((bytes + 7) & ~7);
+    u32[W_DATA] = u32[W_TOP];
     return at;
   }
 
   alloc(size: number): number {
+    if (this.injectCountdown !== 0) this.injectTick(size);
     const c = classOf(size);
     const cache = this.cache[c];
     let n = this.cacheLen[c];
     if (n > 0) {
-      this.usedLocal += classSize[c];
+      this.f64[this.usedSlot] += classSize[c];
+      this.f64[this.cachedSlot] -= classSize[c];
       this.cacheLen[c] = --n;
       return cache[n];
     }
     if (cache.length === 0) return this.allocLarge(c);
     this.refill(c);
-    this.usedLocal += classSize[c];
+    this.f64[this.usedSlot] += classSize[c];
+    this.f64[this.cachedSlot] -= classSize[c];
     n = this.cacheLen[c] - 1;
     this.cacheLen[c] = n;
     return cache[n];
@@ -145,7 +199,7 @@ export class Heap {
 
   freeClass(off: number, c: number): void {
     if (DEBUG) this.checkPtr(off);
-    this.usedLocal -= classSize[c];
+    this.f64[this.usedSlot] -= classSize[c];
     const cache = this.cache[c];
     if (cache.length === 0) {
       this.pushGlobal(c, off, off, 1);
@@ -157,8 +211,10 @@ export class Heap {
       const u32 = this.u32;
       for (let i = CACHE_MAX - CACHE_REFILL; i < CACHE_MAX - 1; i++) u32[cache[i] >>> 2] = cache[i + 1];
       this.pushGlobal(c, cache[CACHE_MAX - CACHE_REFILL], cache[CACHE_MAX - 1], CACHE_REFILL);
+      this.f64[this.cachedSlot] -= CACHE_REFILL * classSize[c];
       n = CACHE_MAX - CACHE_REFILL;
     }
+    this.f64[this.cachedSlot] += classSize[c];
     cache[n] = off;
     this.cacheLen[c] = n + 1;
   }
@@ -170,20 +226,85 @@ export class Heap {
 
   /** Publish this thread's usage counter (called from time to time, e.g. cron and INFO). */
   publishUsed(): void {
-    this.f64[this.usedSlot] = this.usedLocal;
+    // The counters live in shared memory already (kept for callers that publish periodically).
+  }
+
+  /**
+   * May a command that allocates up to `need` bytes start? No when the bytes in use (the fixed
+   * tables included) plus `need` pass the capacity, or when its reserve would not fit before the
+   * end of the reservation (fragmentation took the rest). `now` (ms) paces re-reading the other
+   * threads' counters.
+   */
+  hasRoom(need: number, now: number): boolean {
+    const own = this.f64[this.usedSlot];
+    if (now !== this.othersAt) {
+      this.othersUsed = this.usedBytes() - own;
+      this.othersAt = now;
+    }
+    const u32 = this.u32;
+    return u32[W_DATA] + this.othersUsed + own + need <= this.capacity &&
+      Atomics.load(u32, W_TOP) + need + RESERVE_FIXED <= this.hardLimit;
+  }
+
+  /** How full the heap is: bytes in use (fixed tables included) over the capacity. */
+  fullness(): number {
+    return (this.u32[W_DATA] + this.usedBytes()) / this.capacity;
+  }
+
+  /** Arm fault injection for this thread's next command (DEBUG OOM-INJECT). */
+  armInjection(n: number, hard: boolean): void {
+    this.injectPending = n;
+    this.injectHard = hard;
+  }
+
+  /** At the start of a command: start an armed injection. */
+  startInjection(reserve: number): void {
+    this.injectCountdown = this.injectPending;
+    this.injectPending = 0;
+    this.injectBudget = reserve;
+    this.injectSeen = 0;
+  }
+
+  injecting(): boolean {
+    return this.injectCountdown !== 0;
+  }
+
+  /** Ends the injection; returns how many allocations the command made meanwhile. */
+  stopInjection(): number {
+    this.injectCountdown = 0;
+    this.lastInjectedAllocs = this.injectSeen;
+    return this.injectSeen;
+  }
+
+  private injectTick(size: number): void {
+    this.injectSeen++;
+    if (this.injectCountdown > 1) {
+      this.injectCountdown--;
+      return;
+    }
+    if (this.injectHard) throw new OutOfMemoryError('out of shared memory (injected)');
+    this.injectBudget -= classSize[classOf(size)];
+    if (this.injectBudget < 0) throw new OutOfMemoryError('out of shared memory (reserve spent)');
   }
 
   /** Bytes this thread handed out minus what it freed (may be negative: frees of others' blocks). */
   localUsed(): number {
-    return this.usedLocal;
+    return this.f64[this.usedSlot];
   }
 
   /** Bytes handed out and not freed, over all threads (as last published, plus ours now). */
   usedBytes(): number {
-    this.publishUsed();
     let t = 0;
     const base = W_USED >>> 1;
-    for (let i = 0; i < MAX_THREADS; i++) t += this.f64[base + i];
+    for (let i = 0; i < MAX_THREADS; i++) t += this.f64[base + i * USED_STRIDE];
+    return t;
+  }
+
+  /** Bytes held in threads' private caches (free, but only for their thread). */
+  cachedBytes(): number {
+    let t = 0;
+    const base = (W_USED >>> 1) + 1;
+    for (let i = 0; i < MAX_THREADS; i++) t += this.f64[base + i * USED_STRIDE];
     return t;
   }
 
@@ -206,6 +327,7 @@ export class Heap {
     unlockWord(this.i32, W_CLASSLOCK + c);
     if (n > 0) {
       this.cacheLen[c] = n;
+      this.f64[this.cachedSlot] += n * classSize[c];
       return;
     }
     // Carve a batch from fresh memory.
@@ -214,6 +336,7 @@ export class Heap {
     const at = this.bump(sz * count);
     for (let i = 0; i < count; i++) cache[i] = at + (count - 1 - i) * sz;
     this.cacheLen[c] = count;
+    this.f64[this.cachedSlot] += count * sz;
   }
 
   private allocLarge(c: number): number {
@@ -223,7 +346,7 @@ export class Heap {
     if (head !== 0) u32[W_FREEHEAD + c] = u32[head >>> 2];
     unlockWord(this.i32, W_CLASSLOCK + c);
     const at = head !== 0 ? head : this.bump(classSize[c]);
-    this.usedLocal += classSize[c];
+    this.f64[this.usedSlot] += classSize[c];
     return at;
   }
 
@@ -237,7 +360,7 @@ export class Heap {
 
   private bump(bytes: number): number {
     const u32 = this.u32;
-    const limit = u32[W_LIMIT] === 0 ? 2 ** 32 : u32[W_LIMIT];
+    const limit = this.hardLimit;
     for (;;) {
       const top = Atomics.load(u32, W_TOP);
       const next = top + bytes;
@@ -253,18 +376,35 @@ export class Heap {
     }
   }
 
-  /** Structure check of the allocator: every free list is a chain of valid, distinct blocks. */
-  check(problems: string[]): void {
+  /**
+   * Structure check of the allocator (the caller holds every slot lock, so threads are between
+   * commands): every free list is a chain of distinct, in-range blocks; no two free blocks
+   * overlap; and the carved area adds up: bytes in use + bytes in private caches + bytes on the
+   * global free lists = the bumped range. Returns the free blocks (offset, size), sorted by offset,
+   * so the keyspace checker can see that no live block is also free.
+   */
+  check(problems: string[]): Float64Array {
     const top = Atomics.load(this.u32, W_TOP);
+    const data = this.u32[W_DATA];
+    const offs: number[] = [];
+    const sizes: number[] = [];
+    let globalFree = 0;
+    const take = (p: number, c: number, where: string): boolean => {
+      if (p < data || p + classSize[c] > top || (p & 7) !== 0) {
+        problems.push(`heap: ${where} of class ${c} holds bad pointer ${p}`);
+        return false;
+      }
+      offs.push(p);
+      sizes.push(classSize[c]);
+      return true;
+    };
     for (let c = 0; c < NCLASS; c++) {
       lockWord(this.i32, W_CLASSLOCK + c);
       let p = this.u32[W_FREEHEAD + c];
       let n = 0;
       while (p !== 0) {
-        if (p < HEADER_BYTES || p >= top || (p & 7) !== 0) {
-          problems.push(`heap: class ${c} free list holds bad pointer ${p}`);
-          break;
-        }
+        if (!take(p, c, 'free list')) break;
+        globalFree += classSize[c];
         if (++n > 1e8) {
           problems.push(`heap: class ${c} free list cycles`);
           break;
@@ -272,7 +412,39 @@ export class Heap {
         p = this.u32[p >>> 2];
       }
       unlockWord(this.i32, W_CLASSLOCK + c);
+      const cache = this.cache[c];
+      for (let i = 0; i < this.cacheLen[c]; i++) take(cache[i], c, 'thread cache');
     }
+    const order = offs.map((_, i) => i).sort((a, b) => offs[a] - offs[b]);
+    const out = new Float64Array(order.length * 2);
+    for (let k = 0; k < order.length; k++) {
+      out[2 * k] = offs[order[k]];
+      out[2 * k + 1] = sizes[order[k]];
+      if (k > 0 && out[2 * k - 2] + out[2 * k - 1] > out[2 * k]) {
+        problems.push(`heap: free blocks overlap at ${out[2 * k - 2]} (+${out[2 * k - 1]}) and ${out[2 * k]}`);
+      }
+    }
+    const accounted = this.usedBytes() + this.cachedBytes() + globalFree;
+    if (accounted !== top - data) {
+      problems.push(`heap: accounting: ${this.usedBytes()} in use + ${this.cachedBytes()} cached + ${globalFree} free = ${accounted}, but ${top - data} carved`);
+    }
+    return out;
+  }
+
+  /** Is [off, off+size) inside one of the free blocks `free` (from check())? */
+  static overlapsFree(free: Float64Array, off: number, size: number): boolean {
+    let lo = 0;
+    let hi = free.length / 2 - 1;
+    // Last free block starting before off + size.
+    let at = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (free[2 * mid] < off + size) {
+        at = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return at >= 0 && free[2 * at] + free[2 * at + 1] > off;
   }
 }
 

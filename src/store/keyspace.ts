@@ -1095,7 +1095,7 @@ export class Store {
 
   /** Walk every table and entry; the caller holds every slot lock. */
   check(problems: string[]): void {
-    this.heap.check(problems);
+    const free = this.heap.check(problems);
     const u32 = this.u32;
     for (let db = 0; db < this.dbs; db++) {
       let keys = 0;
@@ -1124,6 +1124,8 @@ export class Store {
               if (type > T_HASH) problems.push(`db ${db}: bad type ${type}`);
               const need = ENTRY_HDR + key.length + (type === T_STRING ? this.strLen(e) : 0);
               if (need > classSize[this.u8[e + 18]]) problems.push(`db ${db}: entry overflows its block`);
+              if (Heap.overlapsFree(free, e, classSize[this.u8[e + 18]])) problems.push(`db ${db}: entry ${Buffer.from(key).toString()} lies in a free block`);
+              if (type !== T_STRING && Heap.overlapsFree(free, this.objPtr(e), 8)) problems.push(`db ${db}: value of ${Buffer.from(key).toString()} lies in a free block`);
               if (type !== T_STRING) {
                 const ops = objectTypes[type];
                 if (ops !== undefined) ops.check(this.heap, this.objPtr(e), this.encoding(e), problems);

@@ -552,6 +552,25 @@ function insertPrepared(heap: Heap, lp: number, at: number, sz: number): number 
   return n;
 }
 
+/**
+ * Insert a then b as two adjacent elements before the element at p (p = 0: at the end), in one
+ * move of the listpack: one allocation, so a pair (field and value, member and score) goes in
+ * whole or not at all. Returns the new lp.
+ */
+export function lpInsertPair(heap: Heap, lp: number, a: Uint8Array, b: Uint8Array, p: number): number {
+  const at = p === 0 ? rd32(heap.u8, lp) - 1 : p;
+  const sa = prepare(a);
+  const sb = prepare(b);
+  const n = openGap(heap, lp, at, sa + sb);
+  writePrepared(heap.u8, n + at + sa);
+  prepare(a);
+  writePrepared(heap.u8, n + at);
+  const u8 = heap.u8;
+  const c = u8[n + 4] | (u8[n + 5] << 8);
+  if (c !== COUNT_UNKNOWN) setCount(u8, n, c + 2);
+  return n;
+}
+
 /** Append s at the end; returns the new lp. */
 export function lpAppend(heap: Heap, lp: number, s: Uint8Array): number {
   const sz = prepare(s);

@@ -356,11 +356,16 @@ export function qlReplaceAt(heap: Heap, ql: number, pos: QlPos, s: Uint8Array): 
  * element.
  */
 export function qlInsertAt(heap: Heap, ql: number, pos: QlPos, s: Uint8Array, after: boolean): void {
+  insertAt(heap, ql, pos, s, after);
+  // Counted once the element is in (an allocation failure on the way must not leave it counted).
+  addCount(heap, ql, 1);
+}
+
+function insertAt(heap: Heap, ql: number, pos: QlPos, s: Uint8Array, after: boolean): void {
   const n = pos.node;
   normalize(heap, n);
   const lp = nLp(heap, n);
   const sz = s.length;
-  addCount(heap, ql, 1);
   if (allowInsert(heap, ql, n, sz)) {
     const nl = lpInsert(heap, lp, s, pos.p, after ? LP_AFTER : LP_BEFORE);
     setLp(heap, n, nl);

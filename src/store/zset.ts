@@ -8,7 +8,7 @@ import type { Heap } from './heap';
 import { Store, T_ZSET, E_LISTPACK, E_SKIPLIST, registerObjectType } from './keyspace';
 import {
   LpVal, lpNew, lpFree, lpDup, lpLength, lpFirst, lpLast, lpNext, lpPrev, lpSeek, lpGet, lpValBytes,
-  lpInsert, lpDeleteRangeAt, lpCheck, lpBytes, intBytes, LP_BEFORE,
+  lpInsert, lpInsertPair, lpDeleteRangeAt, lpCheck, lpBytes, intBytes, LP_BEFORE,
 } from './listpack';
 import {
   zslCreate, zslFree, zslLength, zslInsert, zslFind, zslDelete, zslUpdateScore, zslGetRank, zslByRank,
@@ -97,14 +97,8 @@ function zzlInsert(h: Heap, lp: number, m: Uint8Array, score: number): number {
     if (s > score || (s === score && lpCmpMember(h, lp, p, m, 0, m.length) > 0)) break;
     p = lpNext(h, lp, sp);
   }
-  // Insert the member before p (or at the end), then its score right after it.
-  if (p === 0) {
-    lp = lpInsert(h, lp, m, 0, LP_BEFORE);
-    return lpInsert(h, lp, scoreBytes(score), 0, LP_BEFORE);
-  }
-  lp = lpInsert(h, lp, m, p, LP_BEFORE);
-  const sp = lpNext(h, lp, p);
-  return lpInsert(h, lp, scoreBytes(score), sp, LP_BEFORE);
+  // The member before p (or at the end), its score right after it: one move, all or nothing.
+  return lpInsertPair(h, lp, m, scoreBytes(score), p);
 }
 
 // ---- the object -------------------------------------------------------------------------------
@@ -248,9 +242,10 @@ export function zsetAdd(s: Store, e: number, score: number, m: Uint8Array, inFla
       if (!existingScore(cur, score, inFlags)) return (zaddOut.flags & ZADD_OUT_NAN) === 0;
       score = zaddOut.newScore;
       if (score !== cur) {
-        let nl = lpDeleteRangeAt(h, lp, p, 2);
-        nl = zzlInsert(h, nl, m, score);
+        // Stored at once: the listpack may have moved, and the insert may fail.
+        const nl = lpDeleteRangeAt(h, lp, p, 2);
         s.setObjPtr(e, nl);
+        s.setObjPtr(e, zzlInsert(h, nl, m, score));
         zaddOut.flags |= ZADD_OUT_UPDATED;
       }
       return true;
