@@ -92,7 +92,8 @@ export class Heap {
   private readonly cache: Uint32Array[] = [];
   private readonly cacheLen = new Int32Array(NCLASS);
   private usedSlot: number;
-  private cachedSlot: number;
+  /** This thread's line of counters: [0] bytes in use, [1] bytes in its private caches. */
+  private readonly acct: Float64Array;
   readonly hardLimit: number;
   readonly capacity: number;
   // Other threads' bytes in use as last read (hasRoom re-reads them at most once per ms).
@@ -151,7 +152,7 @@ export class Heap {
     this.size = sab.byteLength;
     this.threadId = threadId;
     this.usedSlot = (W_USED >>> 1) + threadId * USED_STRIDE;
-    this.cachedSlot = this.usedSlot + 1;
+    this.acct = new Float64Array(sab, this.usedSlot * 8, 2);
     this.hardLimit = this.u32[W_LIMIT];
     this.capacity = this.u32[W_CAPACITY];
     for (let c = 0; c < NCLASS; c++) this.cache.push(new Uint32Array(classSize[c] <= CACHED_CLASS_MAX_BYTES ? CACHE_MAX : 0));
@@ -172,15 +173,15 @@ export class Heap {
     const cache = this.cache[c];
     let n = this.cacheLen[c];
     if (n > 0) {
-      this.f64[this.usedSlot] += classSize[c];
-      this.f64[this.cachedSlot] -= classSize[c];
+      this.acct[0] += classSize[c];
+      this.acct[1] -= classSize[c];
       this.cacheLen[c] = --n;
       return cache[n];
     }
     if (cache.length === 0) return this.allocLarge(c);
     this.refill(c);
-    this.f64[this.usedSlot] += classSize[c];
-    this.f64[this.cachedSlot] -= classSize[c];
+    this.acct[0] += classSize[c];
+    this.acct[1] -= classSize[c];
     n = this.cacheLen[c] - 1;
     this.cacheLen[c] = n;
     return cache[n];
@@ -199,7 +200,7 @@ export class Heap {
 
   freeClass(off: number, c: number): void {
     if (DEBUG) this.checkPtr(off);
-    this.f64[this.usedSlot] -= classSize[c];
+    this.acct[0] -= classSize[c];
     const cache = this.cache[c];
     if (cache.length === 0) {
       this.pushGlobal(c, off, off, 1);
@@ -211,10 +212,10 @@ export class Heap {
       const u32 = this.u32;
       for (let i = CACHE_MAX - CACHE_REFILL; i < CACHE_MAX - 1; i++) u32[cache[i] >>> 2] = cache[i + 1];
       this.pushGlobal(c, cache[CACHE_MAX - CACHE_REFILL], cache[CACHE_MAX - 1], CACHE_REFILL);
-      this.f64[this.cachedSlot] -= CACHE_REFILL * classSize[c];
+      this.acct[1] -= CACHE_REFILL * classSize[c];
       n = CACHE_MAX - CACHE_REFILL;
     }
-    this.f64[this.cachedSlot] += classSize[c];
+    this.acct[1] += classSize[c];
     cache[n] = off;
     this.cacheLen[c] = n + 1;
   }
@@ -236,7 +237,7 @@ export class Heap {
    * threads' counters.
    */
   hasRoom(need: number, now: number): boolean {
-    const own = this.f64[this.usedSlot];
+    const own = this.acct[0];
     if (now !== this.othersAt) {
       this.othersUsed = this.usedBytes() - own;
       this.othersAt = now;
@@ -289,7 +290,7 @@ export class Heap {
 
   /** Bytes this thread handed out minus what it freed (may be negative: frees of others' blocks). */
   localUsed(): number {
-    return this.f64[this.usedSlot];
+    return this.acct[0];
   }
 
   /** Bytes handed out and not freed, over all threads (as last published, plus ours now). */
@@ -327,7 +328,7 @@ export class Heap {
     unlockWord(this.i32, W_CLASSLOCK + c);
     if (n > 0) {
       this.cacheLen[c] = n;
-      this.f64[this.cachedSlot] += n * classSize[c];
+      this.acct[1] += n * classSize[c];
       return;
     }
     // Carve a batch from fresh memory.
@@ -336,7 +337,7 @@ export class Heap {
     const at = this.bump(sz * count);
     for (let i = 0; i < count; i++) cache[i] = at + (count - 1 - i) * sz;
     this.cacheLen[c] = count;
-    this.f64[this.cachedSlot] += count * sz;
+    this.acct[1] += count * sz;
   }
 
   private allocLarge(c: number): number {
@@ -346,7 +347,7 @@ export class Heap {
     if (head !== 0) u32[W_FREEHEAD + c] = u32[head >>> 2];
     unlockWord(this.i32, W_CLASSLOCK + c);
     const at = head !== 0 ? head : this.bump(classSize[c]);
-    this.f64[this.usedSlot] += classSize[c];
+    this.acct[0] += classSize[c];
     return at;
   }
 
