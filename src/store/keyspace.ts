@@ -1094,8 +1094,9 @@ export class Store {
   // ---- structure checker ---------------------------------------------------------------
 
   /** Walk every table and entry; the caller holds every slot lock. */
-  check(problems: string[]): void {
-    const free = this.heap.check(problems);
+  /** `accounting`: check the heap's byte counts too (not while another thread frees unlocked). */
+  check(problems: string[], accounting = true): void {
+    const free = this.heap.check(problems, accounting);
     const u32 = this.u32;
     for (let db = 0; db < this.dbs; db++) {
       let keys = 0;
