@@ -395,6 +395,19 @@ describe('transactions and server replies', () => {
       CLIENT GETNAME
     `));
 
+  it('HELLO, HELLO 3, HELLO 2: the whole reply (the client id aside)', async () => {
+    const r = await d.each(async (c) => {
+      const out: string[] = [];
+      for (const args of [['HELLO'], ['HELLO', '3'], ['HELLO'], ['HELLO', '3', 'SETNAME', 'me'], ['HELLO', '2'], ['HELLO', '1'], ['HELLO', 'x']]) {
+        // The id is the nth connection of each server: not comparable.
+        out.push(canon(await c.call(...args)).replace(/\$2\r\nid\r\n:\d+\r\n/, '$2\r\nid\r\n:ID\r\n'));
+      }
+      return out;
+    });
+    expect(r.shardis).toEqual(r.redis);
+    expect(r.redis.join('')).toContain(':ID');
+  });
+
   it('DEBUG PROTOCOL: one of each RESP3 type', () =>
     same(`
       DEBUG PROTOCOL string
@@ -429,6 +442,31 @@ describe('pub/sub', () => {
       PUNSUBSCRIBE
       UNSUBSCRIBE
     `, { resp3: true }));
+});
+
+describe('pub/sub with RESP2 and RESP3 subscribers of one channel', () => {
+  it('each gets its own framing (one message encoded per protocol)', async () => {
+    const r = await d.each(async (pub, _side, port) => {
+      const subs: RawClient[] = [];
+      const out: string[] = [];
+      // Several of each protocol, so that shardis's threads get a mix (and some have two).
+      for (let i = 0; i < 6; i++) {
+        const s = await RawClient.connect(port);
+        if (i % 2 === 1) await s.call('HELLO', '3');
+        out.push(canon(await s.call('SUBSCRIBE', 'mix')));
+        out.push(canon(await s.call('PSUBSCRIBE', 'mi*')));
+        subs.push(s);
+      }
+      out.push(show(await pub.call('PUBLISH', 'mix', 'hello')));
+      for (const s of subs) out.push(canon(await s.read()), canon(await s.read()));
+      // A RESP3 subscriber publishing to itself gets its pushes before its PUBLISH reply.
+      out.push(canon(await subs[1].call('PUBLISH', 'mix', 'self')));
+      out.push(canon(await subs[1].read()), canon(await subs[1].read()));
+      for (const s of subs) await s.close();
+      return out;
+    });
+    expect(r.shardis).toEqual(r.redis);
+  });
 });
 
 describe('redis-cli -3', () => {
