@@ -381,9 +381,11 @@ describe('transactions and server replies', () => {
       [shape] MEMORY DOCTOR
       [shape] MEMORY STATS
       MEMORY USAGE missing
+      CONFIG SET slowlog-log-slower-than 10000000
       SLOWLOG RESET
       SLOWLOG GET
       SLOWLOG LEN
+      CONFIG SET slowlog-log-slower-than 10000
       PUBSUB NUMSUB a b
       PUBSUB SHARDNUMSUB a
       PUBSUB CHANNELS
