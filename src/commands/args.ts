@@ -12,6 +12,16 @@ export const E_DB_INDEX = 'ERR DB index is out of range';
 export const I64_MAX = 9223372036854775807n;
 export const I64_MIN = -9223372036854775808n;
 
+/**
+ * An argument as Redis's "%.128s" prints it in an error: at most max bytes, and only up to a NUL.
+ * latin1: as a binary string (one char per byte), for errors written with ReplyWriter.error(s, true).
+ */
+export function cstr(b: Uint8Array, max = 128, latin1 = false): string {
+  let n = b.indexOf(0);
+  if (n < 0) n = b.length;
+  return Buffer.from(b.buffer, b.byteOffset, Math.min(n, max)).toString(latin1 ? 'latin1' : 'utf8');
+}
+
 /** Lower-case ASCII of a short argument (option names). */
 export function lower(b: Uint8Array): string {
   let s = '';

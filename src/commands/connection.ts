@@ -6,7 +6,7 @@ import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import { S_ERRORS, type CrossThreadRequest, type ThreadServer } from '../server/context';
 import { def } from './def';
-import { E_SYNTAX, E_NOT_INT, is, lower, parseIntArg } from './args';
+import { E_SYNTAX, E_NOT_INT, is, lower, parseIntArg, cstr } from './args';
 import { unwatchAll } from './transactions';
 import type { PubSub } from '../server/pubsub';
 import { T_BCAST, T_BROKEN, T_CACHING, T_NOLOOP, T_ON, T_OPTIN, T_OPTOUT, disableTracking, enableTracking, prefixCollision } from '../server/tracking';
@@ -298,7 +298,7 @@ function unblockLocal(srv: ThreadServer, id: number, how: 'timeout' | 'error'): 
 
 /** CLIENT PAUSE timeout [WRITE|ALL]: every thread holds back the commands the mode covers. */
 function clientPause(c: Client, argv: Buffer[]): void {
-  if (argv.length > 4) return c.w.error(`ERR unknown subcommand or wrong number of arguments for '${argv[1].toString()}'. Try CLIENT HELP.`);
+  if (argv.length > 4) return c.w.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1])}'. Try CLIENT HELP.`);
   let type = PAUSE_ALL;
   if (argv.length === 4) {
     if (is(argv[3], 'write')) type = PAUSE_WRITE;

@@ -520,7 +520,8 @@ function hrandfield(c: Client, argv: Buffer[]): void {
   if (l < 0 || l === 1) {
     const count = l < 0 ? -Number(l) : 1;
     c.w.array(resp2pairs ? count * 2 : count);
-    for (let k = 0; k < count; k++) replyPairAt(c, o, randomRef(heap, o), withvalues);
+    // Stops once the client is over its output limit (it is being closed), as Redis does.
+    for (let k = 0; k < count && !c.w.overLimit; k++) replyPairAt(c, o, randomRef(heap, o), withvalues);
     return;
   }
   const count = Number(l);

@@ -214,7 +214,8 @@ function keys(c: Client, argv: Buffer[]): void {
     }
   }
   c.w.array(out.length);
-  for (let i = 0; i < out.length; i++) c.w.bulk(out[i]);
+  // Stops once the client is over its output limit (it is being closed), as Redis does.
+  for (let i = 0; i < out.length && !c.w.overLimit; i++) c.w.bulk(out[i]);
 }
 
 const TWO64 = 1n << 64n;

@@ -1,4 +1,5 @@
 // Pub/sub commands (pubsub.c). Delivery across threads lives in src/server/pubsub.ts.
+import { cstr } from './args';
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import { def } from './def';
@@ -109,7 +110,7 @@ function pubsubHelp(c: Client): void {
 }
 
 function container(c: Client, argv: Buffer[]): void {
-  c.w.error(`ERR unknown subcommand '${argv[1]?.toString() ?? ''}'. Try PUBSUB HELP.`);
+  c.w.error(`ERR unknown subcommand '${argv[1] === undefined ? '' : cstr(argv[1])}'. Try PUBSUB HELP.`);
 }
 
 const PS = 'pubsub noscript loading stale';

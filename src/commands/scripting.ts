@@ -5,7 +5,7 @@
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import { def } from './def';
-import { is } from './args';
+import { is, cstr } from './args';
 import { writeHelp } from './connection';
 
 function flushMode(argv: Buffer[]): boolean {
@@ -27,7 +27,7 @@ function notBusy(c: Client): void {
 }
 
 function functionFlush(c: Client, argv: Buffer[]): void {
-  if (argv.length > 3) return c.w.error(`ERR unknown subcommand or wrong number of arguments for '${argv[1].toString()}'. Try FUNCTION HELP.`);
+  if (argv.length > 3) return c.w.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1])}'. Try FUNCTION HELP.`);
   if (!flushMode(argv)) return c.w.error('ERR FUNCTION FLUSH only supports SYNC|ASYNC option');
   c.store.dirty++;
   c.w.ok();

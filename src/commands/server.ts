@@ -4,7 +4,7 @@ import { startMonitor } from '../server/monitor';
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import { def } from './def';
-import { E_DB_INDEX, E_SYNTAX, E_NOT_INT, is, parseIntArg, parseI64 } from './args';
+import { E_DB_INDEX, E_SYNTAX, E_NOT_INT, is, parseIntArg, parseI64, cstr } from './args';
 import { allCommands, commandByName, commandKeys, resolveSubcommand, resetCommandStats } from './table';
 import { acrossThreads, writeHelp } from './connection';
 import { genInfo, infoSectionsFor, bytesToHuman, type ThreadInfo } from '../server/info';
@@ -109,7 +109,7 @@ function debug(c: Client, argv: Buffer[]): void {
     log('warning', `DEBUG LOG: ${argv[2].toString()}`);
     return c.w.ok();
   }
-  c.w.error(`ERR unknown subcommand or wrong number of arguments for '${sub.toString()}'. Try DEBUG HELP.`);
+  c.w.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(sub)}'. Try DEBUG HELP.`);
 }
 
 /**
@@ -421,7 +421,7 @@ function commandAll(c: Client): void {
 
 function commandContainer(c: Client, argv: Buffer[]): void {
   if (argv.length === 1) return commandAll(c);
-  c.w.error(`ERR unknown subcommand '${argv[1].toString()}'. Try COMMAND HELP.`);
+  c.w.error(`ERR unknown subcommand '${cstr(argv[1])}'. Try COMMAND HELP.`);
 }
 
 function commandCount(c: Client): void {

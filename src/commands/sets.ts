@@ -468,7 +468,8 @@ function srandmember(c: Client, argv: Buffer[]): void {
   if (v < 0 || v === 1) {
     const count = v < 0 ? -Number(v) : 1;
     c.w.array(count);
-    for (let k = 0; k < count; k++) replyRandom(c, o);
+    // Stops once the client is over its output limit (it is being closed), as Redis does.
+    for (let k = 0; k < count && !c.w.overLimit; k++) replyRandom(c, o);
     return;
   }
   const count = Number(v);

@@ -498,7 +498,7 @@ function zrangeGeneric(c: Client, argv: Buffer[], argStart: number, store: boole
   }
   // One walk, the count patched in front afterwards (two descents cost twice on big sets).
   const out = sink.reset(1, c, ws);
-  const mark = c.w.mark();
+  const mark = c.w.deferMark();
   out.headerAt(mark, walkRange(z, r, offset, limit, reverse, out));
 }
 
@@ -813,7 +813,8 @@ function zrandmember(c: Client, argv: Buffer[]): void {
     };
     if (!uniq || count === 1) {
       w.array(withScores && w.resp === 2 ? count * 2 : count);
-      for (let i = 0; i < count; i++) {
+      // Stops once the client is over its output limit (it is being closed), as Redis does.
+      for (let i = 0; i < count && !w.overLimit; i++) {
         z.seekRank(Math.floor(Math.random() * size));
         emit();
       }

@@ -1,6 +1,9 @@
 // Incremental RESP request parser: multibulk (`*N\r\n$L\r\n...`) and inline commands, fed with
 // socket chunks of any size. Arguments are zero-copy views of the chunk when a whole bulk is in it;
 // a big bulk that spans chunks is gathered into one buffer of its exact size (no repeated concat).
+// What it accepts and refuses, and the error texts, follow Redis 7.0's processMultibulkBuffer /
+// processInlineBuffer and string2ll byte for byte (headers end at the first CR, the byte after it
+// is skipped unread; lengths with leading zeros or "-0" are refused).
 
 import { BufferView } from './bufview';
 
@@ -8,13 +11,14 @@ const CR = 13;
 const LF = 10;
 const INLINE_MAX = 64 * 1024;
 const BIG_BULK = 32 * 1024;
+/** Above this many arguments a multibulk keeps them as offsets until it is complete. */
+const OFFSET_MODE = 1024;
 
 export class ProtocolError extends Error {}
 
 export interface ParserLimits {
+  /** proto-max-bulk-len; the object is shared per thread and updated by CONFIG SET. */
   protoMaxBulkLen: number;
-  /** Unauthenticated clients may send at most 10 args of at most 16 KiB (Redis 7.0 rule). */
-  authenticated: () => boolean;
 }
 
 export class RequestParser {
@@ -25,11 +29,27 @@ export class RequestParser {
   private bulkLen = -1;      // length of the bulk being read, -1 when expecting its header
   private big: Buffer | null = null;
   private bigFill = 0;
-  private inlineCmd = false;
+  // Offset mode, for a multibulk of more than OFFSET_MODE arguments: each argument is an
+  // (offset, length) pair into a retained chunk, and becomes a Buffer view only once the command
+  // is complete. An unfinished `*40000000` costs its bytes plus 8 bytes per argument, not a JS
+  // object (~100 bytes) per argument.
+  private offs: Int32Array | null = null;
+  private chunks: Buffer[] = [];
+  /** Index of the first argument held in each retained chunk. */
+  private chunkFirst: number[] = [];
   /** Bytes buffered and not yet parsed (client-query-buffer-limit). */
   pendingBytes = 0;
 
-  constructor(private readonly limits: ParserLimits) {}
+  /** authenticated: unauthenticated clients may send at most 10 args of at most 16 KiB (Redis 7.0). */
+  constructor(
+    private readonly limits: ParserLimits,
+    private readonly authenticated: () => boolean,
+  ) {}
+
+  /** Arguments of the multibulk being read (CLIENT LIST's argv-mem and the like). */
+  partialArgs(): number {
+    return this.argc;
+  }
 
   /**
    * Feed a chunk; calls onCommand for each complete command. Throws ProtocolError (message is
@@ -47,14 +67,12 @@ export class RequestParser {
         this.pendingBytes = this.bigFill;
         return;
       }
-      this.argv[this.argc++] = this.big.subarray(0, this.bulkLen);
+      const big = this.big;
       this.big = null;
       this.bulkLen = -1;
-      this.need--;
-      if (this.need === 0) {
-        const argv = this.argv;
-        this.argv = [];
-        if (!onCommand(argv, false)) { this.stash(buf, p); return; }
+      this.addArg(big, 0, big.length - 2);
+      if (--this.need === 0) {
+        if (!onCommand(this.complete(), false)) { this.stash(buf, p); return; }
       }
     } else if (this.rest !== null) {
       buf = Buffer.concat([this.rest, chunk]);
@@ -67,23 +85,28 @@ export class RequestParser {
       if (this.need === 0) {
         // Start of a new command.
         if (buf[p] === 0x2a) {
-          const eol = findLF(buf, p, n);
-          if (eol < 0) {
+          const cr = findCR(buf, p, n);
+          if (cr < 0) {
             if (n - p > INLINE_MAX) throw new ProtocolError('Protocol error: too big mbulk count string');
             this.stash(buf, p);
             return;
           }
-          const count = parseLen(buf, p + 1, eol - 1);
+          // The line ends at CR; the byte after it must have arrived (it is skipped unread).
+          if (cr + 1 >= n) { this.stash(buf, p); return; }
+          const count = string2ll(buf, p + 1, cr);
           if (Number.isNaN(count) || count > 2147483647) throw new ProtocolError('Protocol error: invalid multibulk length');
-          if (count > 10 && !this.limits.authenticated()) throw new ProtocolError('Protocol error: unauthenticated multibulk length');
-          p = eol + 1;
+          if (count > 10 && !this.authenticated()) throw new ProtocolError('Protocol error: unauthenticated multibulk length');
+          p = cr + 2;
           if (count <= 0) continue;
           this.need = count;
-          // Sized once from the header: no growth while the arguments arrive.
-          this.argv = count <= 1024 ? new Array<Buffer>(count) : [];
           this.argc = 0;
           this.bulkLen = -1;
-          this.inlineCmd = false;
+          if (count <= OFFSET_MODE) {
+            // Sized once from the header: no growth while the arguments arrive.
+            this.argv = new Array<Buffer>(count);
+          } else {
+            this.offs = new Int32Array(2 * OFFSET_MODE);
+          }
           continue;
         }
         // Inline command: a line of space separated words.
@@ -102,30 +125,29 @@ export class RequestParser {
         continue;
       }
       if (this.bulkLen < 0) {
-        if (buf[p] !== 0x24) {
-          throw new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(buf[p])}'`);
-        }
-        const eol = findLF(buf, p, n);
-        if (eol < 0) {
+        const cr = findCR(buf, p, n);
+        if (cr < 0) {
           if (n - p > INLINE_MAX) throw new ProtocolError('Protocol error: too big bulk count string');
           this.stash(buf, p);
           return;
         }
-        const len = parseLen(buf, p + 1, eol - 1);
+        if (cr + 1 >= n) { this.stash(buf, p); return; }
+        if (buf[p] !== 0x24) throw new ProtocolError(expectedDollar(buf[p]));
+        const len = string2ll(buf, p + 1, cr);
         if (Number.isNaN(len) || len < 0 || len > this.limits.protoMaxBulkLen) throw new ProtocolError('Protocol error: invalid bulk length');
-        if (len > 16384 && !this.limits.authenticated()) throw new ProtocolError('Protocol error: unauthenticated bulk length');
+        if (len > 16384 && !this.authenticated()) throw new ProtocolError('Protocol error: unauthenticated bulk length');
         this.bulkLen = len;
-        p = eol + 1;
+        p = cr + 2;
       }
       const len = this.bulkLen;
       if (n - p >= len + 2) {
-        this.argv[this.argc++] = new BufferView(ab, base + p, len);
+        // The two bytes after the bulk are skipped unread, as Redis does.
+        if (this.offs === null) this.argv[this.argc++] = new BufferView(ab, base + p, len);
+        else this.addArg(buf, p, len);
         p += len + 2;
         this.bulkLen = -1;
         if (--this.need === 0) {
-          const argv = this.argv;
-          this.argv = [];
-          if (!onCommand(argv, false)) { this.stash(buf, p); return; }
+          if (!onCommand(this.complete(), false)) { this.stash(buf, p); return; }
         }
         continue;
       }
@@ -140,6 +162,60 @@ export class RequestParser {
       return;
     }
     this.pendingBytes = 0;
+  }
+
+  /** One argument, as a view or (offset mode) as an offset into a retained chunk. */
+  private addArg(buf: Buffer, off: number, len: number): void {
+    let offs = this.offs;
+    if (offs === null) {
+      this.argv[this.argc++] = new BufferView(buf.buffer, buf.byteOffset + off, len);
+      return;
+    }
+    const chunks = this.chunks;
+    if (chunks.length === 0 || chunks[chunks.length - 1] !== buf) {
+      chunks.push(buf);
+      this.chunkFirst.push(this.argc);
+    }
+    const i = this.argc * 2;
+    if (i + 2 > offs.length) {
+      // Doubling, but never past what the header announced.
+      const grown = new Int32Array(Math.min(offs.length * 2, (this.argc + this.need) * 2));
+      grown.set(offs);
+      offs = this.offs = grown;
+    }
+    offs[i] = off;
+    offs[i + 1] = len;
+    this.argc++;
+  }
+
+  /** The arguments of the command just completed (offset mode: made into views now). */
+  private complete(): Buffer[] {
+    const offs = this.offs;
+    if (offs === null) {
+      const argv = this.argv;
+      this.argv = [];
+      return argv;
+    }
+    const argc = this.argc;
+    const argv = new Array<Buffer>(argc);
+    const chunks = this.chunks;
+    const first = this.chunkFirst;
+    let ci = 0;
+    let ch = chunks[0];
+    let ab = ch.buffer;
+    let base = ch.byteOffset;
+    for (let i = 0; i < argc; i++) {
+      if (ci + 1 < chunks.length && first[ci + 1] === i) {
+        ch = chunks[++ci];
+        ab = ch.buffer;
+        base = ch.byteOffset;
+      }
+      argv[i] = new BufferView(ab, base + offs[2 * i], offs[2 * i + 1]);
+    }
+    this.offs = null;
+    this.chunks = [];
+    this.chunkFirst = [];
+    return argv;
   }
 
   /** Keep unparsed bytes for the next feed (or for resume() after a pause). */
@@ -173,25 +249,61 @@ export class RequestParser {
   }
 }
 
-/** Position of the next LF: a JS loop beats Buffer.indexOf's native call for short headers. */
-function findLF(buf: Buffer, p: number, n: number): number {
-  for (let i = p; i < n; i++) if (buf[i] === LF) return i;
+/** "expected '$', got '%c'" as Redis formats it: a NUL ends the C string the text is built in. */
+function expectedDollar(c: number): string {
+  if (c === 0) return "Protocol error: expected '$', got '";
+  return `Protocol error: expected '$', got '${String.fromCharCode(c)}'`;
+}
+
+/**
+ * The next CR, as Redis's strchr(querybuf + pos, '\r') finds it: a NUL byte ends the search (the
+ * query buffer is a C string to strchr), so a header with a NUL in it is never complete.
+ */
+function findCR(buf: Buffer, p: number, n: number): number {
+  for (let i = p; i < n; i++) {
+    const c = buf[i];
+    if (c === CR) return i;
+    if (c === 0) return -1;
+  }
   return -1;
 }
 
-/** Parse a decimal length between [start, end) (end excludes the CR). NaN if malformed. */
-function parseLen(buf: Buffer, start: number, end: number): number {
-  if (end <= start || buf[end] !== CR) return NaN;
+/** The next LF (inline commands: strchr(querybuf + pos, '\n'), which also stops at a NUL). */
+function findLF(buf: Buffer, p: number, n: number): number {
+  for (let i = p; i < n; i++) {
+    const c = buf[i];
+    if (c === LF) return i;
+    if (c === 0) return -1;
+  }
+  return -1;
+}
+
+const LL_MAX = 9223372036854775807n;
+
+/**
+ * Redis's string2ll over buf[start, end): NaN where it fails. No sign but '-', no leading zeros
+ * ("0" alone is fine, "-0" is not), only digits, fewer than 21 bytes, within a signed 64-bit.
+ */
+export function string2ll(buf: Uint8Array, start: number, end: number): number {
+  const len = end - start;
+  if (len <= 0 || len >= 21) return NaN;
+  if (len === 1 && buf[start] === 0x30) return 0;
   let i = start;
-  let neg = false;
-  if (buf[i] === 0x2d) { neg = true; i++; }
-  if (i >= end) return NaN;
-  let v = 0;
-  for (; i < end; i++) {
-    const c = buf[i] - 0x30;
+  const neg = buf[i] === 0x2d;
+  if (neg && ++i === end) return NaN;
+  let c = buf[i] - 0x30;
+  if (c < 1 || c > 9) return NaN;
+  let v = c;
+  for (i++; i < end; i++) {
+    c = buf[i] - 0x30;
     if (c < 0 || c > 9) return NaN;
     v = v * 10 + c;
-    if (v > 1e15) return NaN;
+  }
+  if (v >= 9e18) {
+    // Near the 64-bit edge a double is not exact: decide on the exact value.
+    let d = 0n;
+    for (let j = neg ? start + 1 : start; j < end; j++) d = d * 10n + BigInt(buf[j] - 0x30);
+    if (d > (neg ? LL_MAX + 1n : LL_MAX)) return NaN;
   }
   return neg ? -v : v;
 }

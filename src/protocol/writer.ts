@@ -3,6 +3,8 @@
 // and no copy. One writer per worker thread; each connection flushes its slice after a batch.
 
 const CHUNK = 64 * 1024;
+/** A reply bigger than this streams to its socket while it is produced (see grow()). */
+const SPILL = 8 * 1024 * 1024;
 const CRLF = 0x0a0d;
 
 const C_OK = Buffer.from('+OK\r\n');
@@ -22,21 +24,67 @@ export class ReplyWriter {
   resp = 2;
   /** Called with the text of every error reply (INFO errorstats counts by its first word). */
   errorHook: ((s: string) => void) | null = null;
+  // Output limits of the client whose commands are running (set by Client per batch, cleared by
+  // take()). Checked only where the buffer must grow, so the common write pays nothing for them.
+  /** Bytes the current client may still add before its client-output-buffer-limit hard limit. */
+  room = Infinity;
+  /**
+   * The current client passed its hard limit: what it had pending is dropped, what its command
+   * still writes is dropped too, and the client is closed at flush (Redis's CLIENT_CLOSE_ASAP).
+   * Loops that can write without end (HRANDFIELD, KEYS...) stop when they see it.
+   */
+  overLimit = false;
+  /** Where a reply past SPILL bytes goes while it is produced (the client's socket), or null. */
+  sink: ((b: Buffer) => void) | null = null;
+  /** Bytes of the current client's output handed to sink since the last take (marks count them). */
+  private spilled = 0;
+  /** Deferred-length marks still open (deferMark): bytes after them cannot stream out yet. */
+  private deferred = 0;
 
   /** Make room for n more bytes. Bytes already written but not taken move to a new chunk. */
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    const pending = this.pos - this.start;
-    // Grow geometrically: a big reply written element by element must not copy itself each time.
-    const nb = Buffer.allocUnsafe(Math.max(CHUNK, pending + n, pending * 2));
+    this.grow(n);
+  }
+
+  private grow(n: number): void {
+    let pending = this.pos - this.start;
+    if (this.spilled + pending + n > this.room) {
+      // Past the hard limit: drop the client's pending output (it gets none of it, as in Redis)
+      // and keep reusing this buffer for whatever the command still writes.
+      this.overLimit = true;
+      this.pos = this.start;
+      pending = 0;
+      if (this.pos + n <= this.buf.length) return;
+    } else if (pending >= SPILL && this.sink !== null && this.deferred === 0) {
+      // A big reply goes out while it is produced: never one buffer of the whole reply (Buffers
+      // end at 4 GiB, and a reply of gigabytes would be held twice).
+      const out = this.buf.subarray(this.start, this.pos);
+      this.spilled += pending;
+      this.buf = Buffer.allocUnsafe(Math.max(SPILL, n) + CHUNK);
+      this.start = this.pos = 0;
+      this.sink(out);
+      return;
+    }
+    // Grow geometrically: a big reply written element by element must not copy itself each time;
+    // but not far past the hard limit, which is checked again at the next growth.
+    let size = Math.max(CHUNK, pending + n, pending * 2);
+    const left = this.room - this.spilled;
+    if (size > left + CHUNK) size = Math.max(CHUNK, pending + n, left + CHUNK);
+    const nb = Buffer.allocUnsafe(size);
     this.buf.copy(nb, 0, this.start, this.pos);
     this.buf = nb;
     this.start = 0;
     this.pos = pending;
   }
 
-  /** Take everything written since the last take (null if nothing). */
+  /** Take everything written since the last take (null if nothing); ends the client's limits. */
   take(): Buffer | null {
+    this.room = Infinity;
+    this.overLimit = false;
+    this.sink = null;
+    this.spilled = 0;
+    this.deferred = 0;
     if (this.pos === this.start) return null;
     const out = this.buf.subarray(this.start, this.pos);
     this.start = this.pos;
@@ -53,24 +101,38 @@ export class ReplyWriter {
     this.pos = this.start;
   }
 
-  /** Bytes written since the last take. */
+  /** Bytes written since the last take (including those streamed out meanwhile). */
   pending(): number {
-    return this.pos - this.start;
+    return this.pos - this.start + this.spilled;
   }
 
   /** Where the current reply starts: lets a caller rewind (e.g. to replace a reply). */
   mark(): number {
-    return this.pos - this.start;
+    return this.pos - this.start + this.spilled;
   }
 
-  /** First byte written at a mark, or -1 if nothing was. */
+  /** A mark for arrayAt: what follows is held back from streaming until arrayAt is called. */
+  deferMark(): number {
+    this.deferred++;
+    return this.mark();
+  }
+
+  /** First byte written at a mark, or -1 if nothing was (or it already left). */
   byteAt(mark: number): number {
-    const at = this.start + mark;
-    return at < this.pos ? this.buf[at] : -1;
+    const at = this.start + mark - this.spilled;
+    return at >= this.start && at < this.pos ? this.buf[at] : -1;
   }
 
+  /** Take back what was written since mark (never forward: a dropped reply stays dropped). */
   rewind(mark: number): void {
-    this.pos = this.start + mark;
+    const at = this.start + mark - this.spilled;
+    if (at < this.start) {
+      // Part of what is taken back already went out: the stream cannot be mended; close it.
+      this.overLimit = true;
+      this.pos = this.start;
+    } else if (at < this.pos) {
+      this.pos = at;
+    }
   }
 
   raw(s: string): void {
@@ -116,15 +178,24 @@ export class ReplyWriter {
     this.constant(C_OK);
   }
 
-  /** Error reply; text includes its code ("ERR ...", "WRONGTYPE ..."). */
-  error(s: string): void {
+  /**
+   * Error reply; text includes its code ("ERR ...", "WRONGTYPE ..."). CR and LF become spaces, as
+   * Redis's addReplyErrorFormat does: errors echo client input and must never break framing.
+   * With latin1, s is a binary string (one char per byte): client bytes are echoed unchanged.
+   */
+  error(s: string, latin1 = false): void {
     if (this.errorHook !== null) this.errorHook(s);
     this.ensure(s.length * 3 + 3);
     const b = this.buf;
     b[this.pos++] = 0x2d;
-    this.pos += b.utf8Write(s, this.pos);
-    b.writeUInt16LE(CRLF, this.pos);
-    this.pos += 2;
+    const from = this.pos;
+    // latin1: s holds raw bytes of client input, one char per byte (echoed as Redis echoes them).
+    const end = from + (latin1 ? b.latin1Write(s, from) : b.utf8Write(s, from));
+    // UTF-8 continuation bytes are >= 0x80: a byte scan finds only real CR/LF.
+    for (let i = from; i < end; i++) if (b[i] === 13 || b[i] === 10) b[i] = 0x20;
+    b[end] = 13;
+    b[end + 1] = 10;
+    this.pos = end + 2;
   }
 
   int(n: number): void {
@@ -233,18 +304,26 @@ export class ReplyWriter {
   }
 
   /**
-   * Redis's deferred length: put an array header for n elements at `mark` (from mark()), ahead of
+   * Redis's deferred length: put an array header for n elements at `mark` (from deferMark()), ahead of
    * the elements written since, when the count is only known after writing them.
    */
   arrayAt(mark: number, n: number): void {
-    const bodyLen = this.pos - this.start - mark;
+    const rel = mark - this.spilled;
+    const bodyLen = this.pos - this.start - rel;
+    if (this.overLimit || rel < 0 || bodyLen < 0) {
+      // Dropped over the limit (or, without deferMark, already streamed): nothing to patch.
+      if (this.deferred > 0) this.deferred--;
+      this.rewind(mark);
+      return;
+    }
     this.header(0x2a, n); // may move the pending bytes to a new chunk: offsets below are fresh
-    const at = this.start + mark;
+    const at = this.start + rel;
     const hdrLen = this.pos - at - bodyLen;
     const b = this.buf;
     b.copy(deferScratch, 0, at + bodyLen, this.pos);
     b.copy(b, at + hdrLen, at, at + bodyLen);
     deferScratch.copy(b, at, 0, hdrLen);
+    if (this.deferred > 0) this.deferred--;
   }
 
   /** RESP3 map (RESP2: flat array of 2n). */

@@ -6,6 +6,7 @@ import type { Store } from '../store/keyspace';
 import { OutOfMemoryError, RESERVE_FIXED } from '../store/heap';
 import type { CommandSpec } from '../commands/types';
 import { lookupCommand, resolveSubcommand, commandKeys, statBase } from '../commands/table';
+import { cstr } from '../commands/args';
 import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING } from './context';
 import { P_LAST_BGSAVE_OK } from '../persistence/state';
 
@@ -27,6 +28,8 @@ import { overMaxmemory, performEvictions } from './evict';
 import { feedMonitors, monitorsActive } from './monitor';
 import { mustPostpone, pauseOn, postpone } from './pause';
 import { T_CACHING, drainInbox, flushPendingSelf, rememberKeys, trackCtx, trackInbox, trackKeysWord, trackMaxKeys, trackingLimitUsedSlots, type TrackState } from './tracking';
+import { threadLimits, UNAUTH_OBUF_LIMIT, type ThreadLimits } from './obuf';
+import { clientInfoLine } from '../commands/connection';
 
 export const E_OOM = "OOM command not allowed when used memory > 'maxmemory'.";
 
@@ -59,6 +62,8 @@ export class Client {
   readonly addr: string;
   readonly laddr: string;
   readonly parser: RequestParser;
+  /** This thread's buffer limits (plain fields, refreshed by CONFIG SET). */
+  readonly limits: ThreadLimits;
   closed = false;
   private closeAfterFlush = false;
   /** Set while the client waits (blocking pop, cross-thread query): input is held back. */
@@ -110,10 +115,58 @@ export class Client {
     this.authenticated = srv.config.str('requirepass') === '';
     this.addr = `${formatHost(socket.remoteAddress)}:${socket.remotePort ?? 0}`;
     this.laddr = `${formatHost(socket.localAddress)}:${socket.localPort ?? 0}`;
-    this.parser = new RequestParser({
-      protoMaxBulkLen: srv.config.num('proto-max-bulk-len'),
-      authenticated: () => this.authenticated,
-    });
+    this.limits = threadLimits(srv);
+    this.parser = new RequestParser(this.limits, () => this.authenticated);
+  }
+
+  /** The writer streams a big reply of this client's here while producing it (ReplyWriter.grow). */
+  private readonly spill = (bytes: Buffer): void => {
+    if (this.closed) return;
+    this.srv.addStat(S_NET_OUT, bytes.length);
+    this.socket.write(bytes);
+  };
+
+  /** client-output-buffer-limit hard limit of this client's class now (0: none). */
+  private hardLimit(): number {
+    const L = this.limits;
+    let hard = this.subscriptions + this.psubscriptions + this.ssubscriptions > 0 ? L.pubsubHard : L.normalHard;
+    if (!this.authenticated && (hard === 0 || hard > UNAUTH_OBUF_LIMIT)) hard = UNAUTH_OBUF_LIMIT;
+    return hard;
+  }
+
+  /** Give the writer this client's output limits for the commands about to run. */
+  private armOutput(): void {
+    const w = this.w;
+    const hard = this.hardLimit();
+    w.room = hard > 0 ? hard - this.socket.writableLength : Infinity;
+    w.sink = this.spill;
+  }
+
+  /**
+   * client-output-buffer-limit for this client's class (normal or pubsub), with `pending` bytes of
+   * output not yet taken by the kernel: over the hard limit, or over the soft limit for longer than
+   * its seconds, the client is closed (checkClientOutputBufferLimits). Returns true if it was.
+   */
+  checkOutputLimits(pending: number, now: number): boolean {
+    const L = this.limits;
+    const pubsub = this.subscriptions + this.psubscriptions + this.ssubscriptions > 0;
+    let hard = pubsub ? L.pubsubHard : L.normalHard;
+    const soft = pubsub ? L.pubsubSoft : L.normalSoft;
+    if (!this.authenticated && (hard === 0 || hard > UNAUTH_OBUF_LIMIT)) hard = UNAUTH_OBUF_LIMIT;
+    let close = hard > 0 && pending >= hard;
+    if (!close && soft > 0 && pending >= soft) {
+      if (this.softLimitSince === 0) this.softLimitSince = now;
+      else close = now - this.softLimitSince > (pubsub ? L.pubsubSoftMs : L.normalSoftMs);
+    } else if (!close) {
+      this.softLimitSince = 0;
+    }
+    if (close) this.closeOverLimit();
+    return close;
+  }
+
+  private closeOverLimit(): void {
+    log('warning', `Client ${clientInfoLine(this, Date.now())} scheduled to be closed ASAP for overcoming of output buffer limits.`);
+    this.close();
   }
 
   /** Feed bytes from the socket, run every complete command, write the replies in one go. */
@@ -136,6 +189,7 @@ export class Client {
     // While this input runs, CLIENT LIST/INFO show it as the query buffer, as Redis does (its
     // querybuf holds everything read until the batch is done).
     this.queryBytes = this.parser.pendingBytes + (chunk === null ? 0 : chunk.length);
+    this.armOutput();
     try {
       const held = this.postponed;
       this.postponed = null;
@@ -146,7 +200,8 @@ export class Client {
       }
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
-      this.w.error(`ERR ${e.message}`);
+      // The message may quote a byte of the input (expected '$', got '%c'): written as that byte.
+      this.w.error(`ERR ${e.message}`, true);
       this.srv.addStat(S_PROTO_ERRORS, 1);
       log('verbose', `Protocol error (${e.message}) from client: id=${this.id} addr=${this.addr}`);
       this.closeAfterFlush = true;
@@ -160,7 +215,7 @@ export class Client {
   }
 
   private checkQueryLimit(): void {
-    if (this.parser.pendingBytes > this.srv.config.num('client-query-buffer-limit')) {
+    if (this.parser.pendingBytes > this.limits.queryBufLimit) {
       log('warning', `Closing client that reached max query buffer length: id=${this.id} addr=${this.addr}`);
       this.close();
     }
@@ -178,8 +233,11 @@ export class Client {
   private executeQuiet(argv: Buffer[]): void {
     const before = this.replyMode;
     if (before === 2) this.replyMode = 3;
+    // A reply about to be dropped must not stream out meanwhile.
+    this.w.sink = null;
     const mark = this.w.mark();
     this.execute(argv);
+    if (!this.closed) this.w.sink = this.spill;
     // (Un)subscribe confirmations are pushes (Redis's CLIENT_PUSHING): they bypass REPLY OFF/SKIP.
     const pushing = !this.inMulti && this.w.byteAt(mark) !== 0x2d && PUSH_REPLIES.has(lookupCommand(argv[0])?.name ?? '');
     if (this.replyMode !== 0 && !pushing) this.w.rewind(mark);
@@ -194,7 +252,14 @@ export class Client {
   /** Hand the replies written so far to the socket. */
   flush(): void {
     if (this.beforeFlush !== null) this.beforeFlush(this);
+    const over = this.w.overLimit;
     const out = this.w.take();
+    if (over || ((this.limits.normalOn || !this.authenticated || this.softLimitSince !== 0) && !this.closed &&
+        this.checkOutputLimits((out === null ? 0 : out.length) + this.socket.writableLength, Date.now()))) {
+      // Nothing of what was pending goes out (Redis frees a client over its limit unsent).
+      if (!this.closed) this.closeOverLimit();
+      return;
+    }
     // QUIT: release subscriptions, watches... before the last reply leaves, so that once the
     // client has its +OK no other thread still counts it (PUBSUB NUMSUB, PUBLISH receivers).
     const closing = this.closeAfterFlush && !this.closed;
@@ -214,6 +279,8 @@ export class Client {
   /** Write bytes to this client outside its own command flow (pub/sub messages, wake-ups). */
   deliver(bytes: Buffer): void {
     if (this.closed) return;
+    if ((this.limits.normalOn || !this.authenticated || this.softLimitSince !== 0) &&
+        this.checkOutputLimits(bytes.length + this.socket.writableLength, Date.now())) return;
     this.srv.addStat(S_NET_OUT, bytes.length);
     this.socket.write(bytes);
   }
@@ -259,13 +326,13 @@ export class Client {
     this.w.resp = this.resp;
     let spec = lookupCommand(argv[0]);
     if (spec === undefined) {
-      this.rejectCommand(unknownCommandError(argv));
+      this.rejectCommand(unknownCommandError(argv), true);
       return;
     }
     if (spec.subcommands !== undefined && argv.length >= 2) {
       const sub = resolveSubcommand(spec, argv[1]);
       if (sub === undefined) {
-        this.rejectCommand(`ERR unknown subcommand '${trunc(argv[1].toString())}'. Try ${spec.name.toUpperCase()} HELP.`);
+        this.rejectCommand(`ERR unknown subcommand '${cstr(argv[1], 128, true)}'. Try ${spec.name.toUpperCase()} HELP.`, true);
         return;
       }
       spec = sub;
@@ -324,6 +391,8 @@ export class Client {
     if (readyPending()) {
       serveReadyNow(this);
       chainRestart();
+      // Waiters' replies were flushed in between: this client's limits apply again.
+      if (!this.closed) this.armOutput();
     }
     if (this.store.heap.injecting()) this.store.heap.stopInjection();
   }
@@ -374,9 +443,10 @@ export class Client {
     this.rejectCommand(`EXECABORT Transaction discarded because of: ${reason}`);
   }
 
-  private rejectCommand(err: string): void {
+  /** latin1: err is a binary string echoing client bytes (see ReplyWriter.error). */
+  private rejectCommand(err: string, latin1 = false): void {
     if (this.inMulti) this.multiError = true;
-    this.w.error(err);
+    this.w.error(err, latin1);
     this.srv.addStat(S_ERRORS, 1);
     // rejected_calls is counted per command only when the command is known; unknown ones just error.
   }
@@ -508,16 +578,14 @@ function insertSlot(m: number, slot: number): number {
   return m + 1;
 }
 
-function trunc(s: string): string {
-  return s.length > 128 ? s.slice(0, 128) : s;
-}
-
+/** processCommand's text for an unknown command, as a binary string (ReplyWriter.error latin1). */
 export function unknownCommandError(argv: Buffer[]): string {
+  // Each arg printed with '%.*s' until the args string reaches 128 bytes.
   let args = '';
   for (let i = 1; i < argv.length && args.length < 128; i++) {
-    args += `'${argv[i].toString().slice(0, 128 - args.length)}' `;
+    args += `'${cstr(argv[i], 128 - args.length, true)}' `;
   }
-  return `ERR unknown command '${trunc(argv[0].toString())}', with args beginning with: ${args}`;
+  return `ERR unknown command '${cstr(argv[0], 128, true)}', with args beginning with: ${args}`;
 }
 
 function formatHost(h: string | undefined): string {

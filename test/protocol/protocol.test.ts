@@ -324,3 +324,73 @@ describe('RESP3', () => {
     expect(s).toEqual(r);
   });
 });
+
+// Redis's processMultibulkBuffer / string2ll rules: a header line ends at the first CR and the
+// byte after it is skipped unread; lengths with leading zeros, "-0", a '+' or spaces are refused;
+// a NUL stops the header search (strchr). Each case: the same bytes back from both servers (an
+// ECHO sentinel follows, so cases that are accepted or still waiting are compared too).
+describe('parser strictness (vs redis-server)', () => {
+  const cases: [string, string][] = [
+    ['*01', '*01\r\n$4\r\nPING\r\n'],
+    ['$04', '*1\r\n$04\r\nPING\r\n'],
+    ['*-0', '*-0\r\n'],
+    ['$-0', '*1\r\n$-0\r\n'],
+    ['*+1', '*+1\r\n$4\r\nPING\r\n'],
+    ['$+4', '*1\r\n$+4\r\nPING\r\n'],
+    ['* 1', '* 1\r\n$4\r\nPING\r\n'],
+    ['*1 trailing space', '*1 \r\n$4\r\nPING\r\n'],
+    ['empty count', '*\r\n$4\r\nPING\r\n'],
+    ['empty bulk length', '*1\r\n$\r\nPING\r\n'],
+    ['*00', '*00\r\nPING\r\n'],
+    ['*0', '*0\r\nPING\r\n'],
+    ['CR not followed by LF after the count', '*1\rX$4\r\nPING\r\n'],
+    ['CR not followed by LF after the bulk length', '*1\r\n$4\rXPING\r\n'],
+    ['bulk not followed by CRLF', '*1\r\n$4\r\nPINGxy'],
+    ['count line ended by LF only', '*1\n$4\r\nPING\r\n'],
+    ['bulk header ended by LF only', '*1\r\n$4\nPING\r\n'],
+    ['CR where the bulk header should be', '*1\r\n\r\n'],
+    ['byte 0xff where the bulk header should be', '*1\r\n\xff\r\n'],
+    ['NUL where the bulk header should be', '*1\r\n\x00\r\n'],
+    ['NUL inside the count', '*1\x00\r\n$4\r\nPING\r\n'],
+    ['NUL in an inline command', 'PI\x00NG\r\n'],
+    ['INT_MAX + 1 arguments', '*2147483648\r\n'],
+    ['LLONG_MIN arguments (ignored)', '*-9223372036854775808\r\n'],
+    ['LLONG_MIN - 1', '*-9223372036854775809\r\n'],
+    ['LLONG_MAX', '*9223372036854775807\r\n'],
+    ['20 digits', '*12345678901234567890\r\n'],
+    ['21 characters', '*-12345678901234567890\r\n'],
+    ['bulk length past LLONG_MAX', '*1\r\n$18446744073709551616\r\n'],
+    ['a bulk length of 2^53 + 1', '*1\r\n$9007199254740993\r\n'],
+  ];
+  it.each(cases)('%s', async (_name, input) => {
+    await sameBytes(input, { timeoutMs: 1500 });
+  });
+});
+
+// Errors that echo client input never break framing: CR and LF become spaces (addReplyErrorFormat),
+// an argument is printed up to a NUL and at most 128 bytes, other bytes as they came.
+describe('error replies echoing client input (vs redis-server)', () => {
+  const cases: [string, string][] = [
+    ['unknown command, CRLF in an argument', '*2\r\n$3\r\nfoo\r\n$5\r\na\r\nbc\r\n'],
+    ['unknown command, CR and LF in its name', '*1\r\n$5\r\nf\ro\no\r\n'],
+    ['unknown command, NUL in an argument', '*3\r\n$3\r\nfoo\r\n$3\r\na\x00b\r\n$1\r\nc\r\n'],
+    ['unknown command, binary bytes', '*2\r\n$3\r\nfoo\r\n$3\r\n\xff\xfe\x80\r\n'],
+    ['unknown command, long arguments', `*4\r\n$3\r\nfoo\r\n$100\r\n${'a'.repeat(100)}\r\n$100\r\n${'b'.repeat(100)}\r\n$3\r\nccc\r\n`],
+    ['unknown command, long name', `*1\r\n$200\r\n${'n'.repeat(200)}\r\n`],
+    ['unknown subcommand, CRLF', '*2\r\n$6\r\nCONFIG\r\n$4\r\na\r\nb\r\n'],
+    ['unknown subcommand, NUL and binary', '*2\r\n$6\r\nOBJECT\r\n$4\r\na\x00\xffb\r\n'],
+    ['unknown subcommand of CLIENT', '*2\r\n$6\r\nCLIENT\r\n$4\r\nx\ny\r\r\n'],
+    ['CONFIG SET of a value with CRLF', '*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$16\r\nmaxmemory-policy\r\n$4\r\na\r\nb\r\n'],
+    ['CONFIG SET of an unknown name with CRLF', '*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$4\r\na\r\nb\r\n$1\r\nx\r\n'],
+    ['inline unknown command with an escaped CRLF', 'foo "a\\r\\nb"\r\n'],
+  ];
+  it.each(cases)('%s', async (_name, input) => {
+    const r = await sameBytes(input, { timeoutMs: 3000 });
+    expect(r.out.startsWith('-')).toBe(true);
+  });
+
+  it('the issue 8 case, exactly', async () => {
+    const r = await sameBytes('*2\r\n$3\r\nfoo\r\n$5\r\na\r\nbc\r\n');
+    expect(r.out).toBe("-ERR unknown command 'foo', with args beginning with: 'a  bc' \r\n" + SENTINEL_REPLY);
+  });
+});
