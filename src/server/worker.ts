@@ -153,6 +153,9 @@ function onConnection(socket: net.Socket): void {
       // client on it) down: log it and drop that client.
       log('warning', `Closing client id=${c.id} addr=${c.addr} after an internal error: ${(e as Error).stack}`);
       c.close();
+      // Its half-written replies and output limits must not reach the next writer user.
+      srv.w.discard();
+      srv.w.take();
     }
   });
   socket.on('error', () => c.close());
