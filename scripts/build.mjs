@@ -6,7 +6,7 @@ await build({
   outdir: 'dist',
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  target: 'node24',
   format: 'cjs',
   sourcemap: true,
   define: { 'process.env.SHARDIS_DEBUG_BUILD': debug ? '"1"' : '"0"' },

@@ -6,15 +6,25 @@ import { performance } from 'perf_hooks';
 
 const perf = performance;
 // offset + perf.now() estimates the wall clock with sub-ms precision. Date.now() truncates to
-// the ms, so deriving the offset from one reading could put the estimate up to 1 ms behind the
-// wall clock (a client's "now + 10000" then read back as a PTTL of 10001). timeOrigin shares
-// perf.now()'s base; every 50 ms the estimate is checked against Date.now() and re-centred only
-// when the wall clock moved (NTP), so its whole-ms part is Date.now()'s.
-let offset = perf.timeOrigin;
+// the ms, so an offset derived from one reading (or from timeOrigin, whose relation to Date.now()
+// differs by up to a ms on Node 24) can put the estimate up to 1 ms behind the wall clock (a
+// client's "now + 10000" then reads back as a PTTL of 10001). So the offset is taken at an edge of
+// Date.now()'s millisecond, where the wall clock is exact, plus 10 us so that the read latency
+// never leaves it behind. Every 50 ms the estimate is checked against Date.now() and calibrated
+// again only when they part (NTP stepped the clock).
+let offset = 0;
+function calibrate(): void {
+  const first = Date.now();
+  const until = perf.now() + 2;
+  let w = first;
+  while ((w = Date.now()) === first && perf.now() < until) { /* wait for the next ms edge */ }
+  offset = w - perf.now() + 0.01;
+}
+calibrate();
 setInterval(() => {
   const est = offset + perf.now();
   const wall = Date.now();
-  if (est < wall || est >= wall + 1) offset += wall + 0.5 - est;
+  if (est < wall || est >= wall + 1.05) calibrate();
 }, 50).unref();
 
 /** Wall-clock milliseconds (integer) for a monoNow() reading. */
