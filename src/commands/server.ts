@@ -5,7 +5,7 @@ import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import { def } from './def';
 import { E_DB_INDEX, E_SYNTAX, E_NOT_INT, is, parseIntArg, parseI64, cstr } from './args';
-import { allCommands, commandByName, commandKeys, resolveSubcommand, resetCommandStats } from './table';
+import { liveCommands, commandByName, commandKeys, resolveSubcommand, resetCommandStats } from './table';
 import { acrossThreads, writeHelp } from './connection';
 import { genInfo, infoSectionsFor, bytesToHuman, type ThreadInfo } from '../server/info';
 import { pget, P_LAST_SAVE } from '../persistence/state';
@@ -415,8 +415,9 @@ function lookupByFullName(name: string): CommandSpec | undefined {
 }
 
 function commandAll(c: Client): void {
-  c.w.array(allCommands.length);
-  for (const spec of allCommands) writeCommandInfo(c, spec);
+  const all = liveCommands();
+  c.w.array(all.length);
+  for (const spec of all) writeCommandInfo(c, spec);
 }
 
 function commandContainer(c: Client, argv: Buffer[]): void {
@@ -425,7 +426,7 @@ function commandContainer(c: Client, argv: Buffer[]): void {
 }
 
 function commandCount(c: Client): void {
-  c.w.int(allCommands.length);
+  c.w.int(liveCommands().length);
 }
 
 function commandInfo(c: Client, argv: Buffer[]): void {
@@ -440,7 +441,7 @@ function commandInfo(c: Client, argv: Buffer[]): void {
 
 function commandDocs(c: Client, argv: Buffer[]): void {
   const specs: CommandSpec[] = [];
-  if (argv.length === 2) specs.push(...allCommands);
+  if (argv.length === 2) specs.push(...liveCommands());
   else {
     for (let i = 2; i < argv.length; i++) {
       const spec = lookupByFullName(argv[i].toString('latin1'));
@@ -521,7 +522,7 @@ function commandList(c: Client, argv: Buffer[]): void {
     return c.w.error(E_SYNTAX);
   }
   const names: string[] = [];
-  for (const spec of allCommands) {
+  for (const spec of liveCommands()) {
     if (match(spec)) names.push(spec.fullName ?? spec.name);
     for (const s of spec.subcommands ?? []) if (match(s)) names.push(s.fullName ?? s.name);
   }
@@ -571,8 +572,7 @@ function configSet(c: Client, argv: Buffer[]): void {
   if ((argv.length - 2) % 2 !== 0) return c.w.error(E_SYNTAX);
   const pairs: Array<[string, string]> = [];
   for (let i = 2; i < argv.length; i += 2) pairs.push([argv[i].toString(), argv[i + 1].toString()]);
-  const local = c.addr.startsWith('127.') || c.addr.startsWith('::1') || c.addr.startsWith('?');
-  const err = c.srv.config.set(pairs, { localClient: local, loading: c.srv.misc(M_LOADING) !== 0 });
+  const err = c.srv.config.set(pairs, { localClient: c.isLocal(), loading: c.srv.misc(M_LOADING) !== 0 });
   if (err !== null) return c.w.error(err);
   for (const [typed, value] of pairs) {
     const name = typed.toLowerCase();
@@ -857,7 +857,7 @@ export const commands: CommandSpec[] = [
   def('echo', 2, 'loading stale fast', [0, 0, 0], 'connection', 'Echo the given string', echo, { lock: 'none', acl: ['fast', 'connection'], complexity: 'O(1)' }),
   def('quit', -1, 'allow_busy noscript loading stale fast no_auth', [0, 0, 0], 'connection', 'Close the connection', quit, { lock: 'none', acl: ['fast', 'connection'], complexity: 'O(1)' }),
   def('select', 2, 'loading stale fast', [0, 0, 0], 'connection', 'Change the selected database for the current connection', select, { lock: 'none', acl: ['fast', 'connection'], complexity: 'O(1)' }),
-  def('debug', -2, 'admin noscript loading stale', [0, 0, 0], 'server', 'A container for debugging commands', debug, { lockFor: debugLock, acl: ['admin', 'slow', 'dangerous'] }),
+  def('debug', -2, 'admin noscript loading stale', [0, 0, 0], 'server', 'A container for debugging commands', debug, { lockFor: debugLock, protectedCmd: true, acl: ['admin', 'slow', 'dangerous'] }),
   def('info', -1, 'loading stale', [0, 0, 0], 'server', 'Get information and statistics about the server', info, {
     lock: 'none', acl: ['slow', 'dangerous'], complexity: 'O(1)',
   }),

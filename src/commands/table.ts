@@ -21,9 +21,15 @@ export const allCommands: CommandSpec[] = [
   ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub, ...scripting, ...persist,
 ];
 
+/** The names clients call commands by (rename-command changes them; specs keep their own names,
+ *  which COMMAND INFO and commandstats show, as Redis keeps cmd->fullname). */
 const byName = new Map<string, CommandSpec>();
+/** A name the dispatcher knows and the command it runs. */
+class Entry {
+  constructor(readonly name: string, readonly spec: CommandSpec) {}
+}
 /** Commands by a hash of their lower-cased name (small integer keys: fast Map lookups). */
-const byHash = new Map<number, CommandSpec[]>();
+const byHash = new Map<number, Entry[]>();
 
 function nameHash(b: Uint8Array | string): number {
   let h = b.length;
@@ -46,13 +52,44 @@ function sameName(b: Uint8Array, name: string): boolean {
 }
 let nstats = 0;
 
+function addName(name: string, spec: CommandSpec): void {
+  byName.set(name, spec);
+  const h = nameHash(name);
+  const list = byHash.get(h);
+  if (list === undefined) byHash.set(h, [new Entry(name, spec)]);
+  else list.push(new Entry(name, spec));
+}
+
+function removeName(name: string): CommandSpec | undefined {
+  const spec = byName.get(name);
+  if (spec === undefined) return undefined;
+  byName.delete(name);
+  const h = nameHash(name);
+  const list = (byHash.get(h) as Entry[]).filter((e) => e.name !== name);
+  if (list.length === 0) byHash.delete(h);
+  else byHash.set(h, list);
+  return spec;
+}
+
+/**
+ * rename-command, in config order (Config validated them at load): the command leaves the table
+ * under its old name and, unless the new name is "", comes back under the new one (config.c).
+ */
+export function applyRenames(renames: Array<[string, string]>): void {
+  for (const [from, to] of renames) {
+    const spec = removeName(from.toLowerCase());
+    if (spec !== undefined && to !== '') addName(to.toLowerCase(), spec);
+  }
+}
+
+/** The commands clients can call now, each once (COMMAND, COMMAND COUNT/LIST/DOCS). */
+export function liveCommands(): CommandSpec[] {
+  return [...new Set(byName.values())];
+}
+
 for (const spec of allCommands) {
   if (byName.has(spec.name)) throw new Error(`command ${spec.name} defined twice`);
-  byName.set(spec.name, spec);
-  const h = nameHash(spec.name);
-  const list = byHash.get(h);
-  if (list === undefined) byHash.set(h, [spec]);
-  else list.push(spec);
+  addName(spec.name, spec);
   spec.fullName = spec.name;
   spec.statIndex = nstats++;
   spec.denyoom = spec.flags.includes('denyoom');
@@ -88,10 +125,11 @@ export function statBase(threadId: number, spec: CommandSpec): number {
 export function lookupCommand(name: Buffer): CommandSpec | undefined {
   const list = byHash.get(nameHash(name));
   if (list === undefined) return undefined;
-  for (let i = 0; i < list.length; i++) if (sameName(name, list[i].name)) return list[i];
+  for (let i = 0; i < list.length; i++) if (sameName(name, list[i].name)) return list[i].spec;
   return undefined;
 }
 
+/** A command by the name clients call it (after rename-command). */
 export function commandByName(name: string): CommandSpec | undefined {
   return byName.get(name.toLowerCase());
 }

@@ -52,4 +52,7 @@ export interface CommandSpec {
   write?: boolean;
   /** Has the loading flag (set by the table): allowed while the dataset loads. */
   loadingOk?: boolean;
+  /** CMD_PROTECTED (DEBUG, MODULE): allowed only as enable-debug-command says. Redis 7.0's
+   *  COMMAND INFO does not list this flag, so it is not among `flags`. */
+  protectedCmd?: boolean;
 }

@@ -32,6 +32,10 @@ import { threadLimits, UNAUTH_OBUF_LIMIT, type ThreadLimits } from './obuf';
 import { clientInfoLine } from '../commands/connection';
 
 export const E_OOM = "OOM command not allowed when used memory > 'maxmemory'.";
+// processCommand's text for DEBUG (the only protected command here: no MODULE).
+const E_DEBUG_DISABLED =
+  'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run it from a ' +
+  'local connection, otherwise you need to set this option in the configuration file, and then restart the server.';
 
 let slotScratch = new Int32Array(4096);
 
@@ -285,6 +289,12 @@ export class Client {
     this.socket.write(bytes);
   }
 
+  /** islocalClient(): a Unix socket, or TCP from exactly 127.0.0.1 / ::1 (enable-*-command local). */
+  isLocal(): boolean {
+    const h = this.socket.remoteAddress;
+    return h === undefined || h === '127.0.0.1' || h === '::1' || h === '::ffff:127.0.0.1';
+  }
+
   /** Close after the pending replies are written (QUIT). */
   closeAfterReply(): void {
     this.closeAfterFlush = true;
@@ -342,6 +352,10 @@ export class Client {
       // Redis discards the transaction and names the reason.
       if (spec.fullName === 'exec') return this.abortExec(err.slice(4));
       this.rejectCommand(err);
+      return;
+    }
+    if (spec.protectedCmd === true && !this.srv.config.protectedActionAllowed('enable-debug-command', this.isLocal())) {
+      this.rejectCommand(E_DEBUG_DISABLED);
       return;
     }
     if (!this.authenticated && !spec.flags.includes('no_auth')) {

@@ -8,7 +8,7 @@ import { Config, ConfigError } from '../config/config';
 import { Heap } from '../store/heap';
 import { Store, createLayout, freeObject } from '../store/keyspace';
 import { NSLOTS } from '../store/crc16';
-import { commandStatsBytes, setCommandStatsArea } from '../commands/table';
+import { commandByName, commandStatsBytes, setCommandStatsArea } from '../commands/table';
 import { configureLog, log } from './log';
 import type { WorkerData } from './worker';
 import { S_EXPIRED, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON, M_LAZYFREE_PENDING, M_LAZYFREED, M_PAUSE_TYPE } from './context';
@@ -25,12 +25,16 @@ import { installTracking, setTrackingMaxKeys, trackingClients, trackingLimitUsed
 interface Pending { origin: Worker; originId: number; waiting: number; results: unknown[] }
 
 export async function main(argv: string[]): Promise<void> {
+  // redis-server ignores SIGHUP (a closed terminal must not stop it); Node's default would exit.
+  process.on('SIGHUP', () => {});
   let config: Config;
   try {
-    config = Config.load(argv);
+    config = Config.load(argv, { commandExists: (n) => commandByName(n) !== undefined });
   } catch (e) {
     if (e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n`);
+      // A FATAL CONFIG FILE ERROR block goes to stderr as it is; the other errors through the log.
+      if (e.viaLog) log('warning', e.message);
+      else process.stderr.write(e.message);
       process.exit(1);
     }
     throw e;

@@ -78,7 +78,7 @@ function normStep(s: Step): StepOptions | { sleep: number } {
 
 export async function startPair(opts: PairOptions = {}): Promise<Pair> {
   const [redis, shardis] = await Promise.allSettled([
-    startRedis({ args: opts.redisArgs }),
+    startRedis({ args: ['--enable-debug-command', 'yes', ...(opts.redisArgs ?? [])] }),
     startShardis({ threads: opts.threads, args: opts.shardisArgs, env: opts.env }),
   ]);
   if (redis.status === 'rejected' || shardis.status === 'rejected') {

@@ -24,6 +24,9 @@ export interface Server {
 
 export interface ShardisOptions {
   threads?: number;
+  /** Pass `--enable-debug-command yes` (default true: tests use DEBUG CHECK and friends; like
+   *  Redis 7.0, shardis refuses DEBUG without it). */
+  debug?: boolean;
   /** Replaces the default `--save "" --appendonly no`. */
   args?: string[];
   /** Extra environment for the child (SHARDIS_DEBUG=1 is set by default). */
@@ -41,6 +44,7 @@ const REDIS_SERVER = process.env.REDIS_SERVER || 'redis-server';
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 10_000;
 const DEFAULT_ARGS = ['--save', '', '--appendonly', 'no'];
+const DEBUG_ARGS = ['--enable-debug-command', 'yes'];
 
 export function againstRedis(): boolean {
   return process.env.SHARDIS_TEST_AGAINST_REDIS === '1';
@@ -263,7 +267,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<Server> {
 export async function startShardis(opts: ShardisOptions = {}): Promise<Server> {
   if (againstRedis()) {
     // Validation mode: the "shardis" side is a second redis-server (threads ignored).
-    return startRedis({ args: opts.args ?? [] });
+    return startRedis({ args: [...(opts.debug === false ? [] : DEBUG_ARGS), ...(opts.args ?? [])] });
   }
   if (!fs.existsSync(SHARDIS_CLI)) {
     throw new Error(`${SHARDIS_CLI} does not exist: run \`npm run build\` first`);
@@ -272,11 +276,15 @@ export async function startShardis(opts: ShardisOptions = {}): Promise<Server> {
   const dir = tmpDir('shardis-test-');
   const { port, sp } = await launch('shardis', (p) => ({
     cmd: process.execPath,
-    args: [SHARDIS_CLI, '--port', String(p), '--threads', String(threads), ...(opts.args ?? DEFAULT_ARGS)],
+    args: [
+      SHARDIS_CLI, '--port', String(p), '--threads', String(threads),
+      ...(opts.debug === false ? [] : DEBUG_ARGS), ...(opts.args ?? DEFAULT_ARGS),
+    ],
     env: { ...process.env, SHARDIS_DEBUG: '1', ...(opts.env ?? {}) },
     cwd: dir,
   }));
   const check = async (): Promise<void> => {
+    if (opts.debug === false) return; // DEBUG is refused: nothing to check with
     const line = await commandLine(port, ['DEBUG', 'CHECK']);
     if (line !== '+OK') throw new Error(`shardis DEBUG CHECK failed (port ${port}): ${line}`);
   };
