@@ -112,13 +112,15 @@ export class Client {
   constructor(
     readonly srv: ThreadServer,
     readonly socket: Socket,
+    /** The unixsocket path for a Unix-socket client (its addr and laddr are "path:0", as Redis). */
+    readonly unixPath?: string,
   ) {
     this.id = srv.miscAdd(0, 1) + 1;
     this.store = srv.store;
     this.w = srv.w;
     this.authenticated = srv.config.str('requirepass') === '';
-    this.addr = `${formatHost(socket.remoteAddress)}:${socket.remotePort ?? 0}`;
-    this.laddr = `${formatHost(socket.localAddress)}:${socket.localPort ?? 0}`;
+    this.addr = unixPath !== undefined ? `${unixPath}:0` : `${formatHost(socket.remoteAddress)}:${socket.remotePort ?? 0}`;
+    this.laddr = unixPath !== undefined ? `${unixPath}:0` : `${formatHost(socket.localAddress)}:${socket.localPort ?? 0}`;
     this.limits = threadLimits(srv);
     this.parser = new RequestParser(this.limits, () => this.authenticated);
   }
@@ -291,8 +293,9 @@ export class Client {
 
   /** islocalClient(): a Unix socket, or TCP from exactly 127.0.0.1 / ::1 (enable-*-command local). */
   isLocal(): boolean {
+    if (this.unixPath !== undefined) return true;
     const h = this.socket.remoteAddress;
-    return h === undefined || h === '127.0.0.1' || h === '::1' || h === '::ffff:127.0.0.1';
+    return h === '127.0.0.1' || h === '::1' || h === '::ffff:127.0.0.1';
   }
 
   /** Close after the pending replies are written (QUIT). */

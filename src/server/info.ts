@@ -16,6 +16,8 @@ import {
   P_LAST_BGSAVE_TIME, P_LAST_COW, P_LAST_SAVE, P_LOAD_EXPIRED, P_LOAD_LOADED, P_SAVES, P_LOADING_START, P_LOADING_TOTAL,
   P_LOADING_LOADED, P_COW_NOW,
 } from '../persistence/state';
+import { AOF_WRITTEN } from './startup';
+import { SHARDIS_VERSION } from '../version';
 
 export const REDIS_VERSION = '7.0.15';
 
@@ -171,6 +173,7 @@ function sectionServer(srv: ThreadServer): string {
   const arch = os.arch() === 'x64' ? 'x86_64' : os.arch() === 'arm64' ? 'aarch64' : os.arch();
   return lines([
     ['redis_version', REDIS_VERSION],
+    ['shardis_version', SHARDIS_VERSION],
     ['redis_git_sha1', '00000000'],
     ['redis_git_dirty', 0],
     ['redis_build_id', '0'],
@@ -332,7 +335,8 @@ function sectionPersistence(srv: ThreadServer): string {
     ['rdb_last_cow_size', pget(st, P_LAST_COW)],
     ['rdb_last_load_keys_expired', pget(st, P_LOAD_EXPIRED)],
     ['rdb_last_load_keys_loaded', pget(st, P_LOAD_LOADED)],
-    ['aof_enabled', srv.config.bool('appendonly') ? 1 : 0],
+    // Not claimed for an AOF that is never written (see startup.ts).
+    ['aof_enabled', AOF_WRITTEN && srv.config.bool('appendonly') ? 1 : 0],
     ['aof_rewrite_in_progress', 0],
     ['aof_rewrite_scheduled', 0],
     ['aof_last_rewrite_time_sec', -1],

@@ -10,7 +10,10 @@ import { Store, createLayout, freeObject } from '../store/keyspace';
 import { NSLOTS } from '../store/crc16';
 import { commandByName, commandStatsBytes, setCommandStatsArea } from '../commands/table';
 import { configureLog, log } from './log';
-import type { WorkerData } from './worker';
+import type { WorkerData, ListenFds } from './worker';
+import { createPidFile, daemonize, daemonReady, isDaemonChild, removePidFile, setProcTitle, warnUnimplemented } from './startup';
+import { SHARDIS_VERSION } from '../version';
+import { unlinkSync } from 'fs';
 import { S_EXPIRED, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON, M_LAZYFREE_PENDING, M_LAZYFREED, M_PAUSE_TYPE } from './context';
 import { MainPublisher } from './pubsub';
 import { configureNotify, type Publisher } from './notify';
@@ -39,6 +42,8 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw e;
   }
+  // daemonize yes: the detached child carries on from here; this process waits for it and exits.
+  if (config.bool('daemonize') && !isDaemonChild()) return daemonize();
   configureLog(config.str('loglevel'), config.str('logfile'));
   // Like redis-server, work in `dir`: RDB/AOF files and relative paths live there.
   try {
@@ -55,7 +60,7 @@ export async function main(argv: string[]): Promise<void> {
   const dbs = config.num('databases');
 
   log('notice', 'oO0OoO0OoO0Oo shardis is starting oO0OoO0OoO0Oo');
-  log('notice', `shardis version=0.1.0, bits=64, pid=${process.pid}, threads=${threads}, just started`);
+  log('notice', `shardis version=${SHARDIS_VERSION}, bits=64, pid=${process.pid}, threads=${threads}, just started`);
 
   const sab = Heap.create(heapBytes);
   log(heapBytes !== undefined && sab.byteLength < heapBytes ? 'warning' : 'verbose', `Keyspace heap: ${Math.round(sab.byteLength / 1048576)} MB of address space reserved (committed as used)`);
@@ -86,7 +91,7 @@ export async function main(argv: string[]): Promise<void> {
   let nextId = 1;
   const workerFile = path.join(__dirname, 'worker.js');
 
-  const spawn = (threadId: number, fds: number[] | undefined): Promise<number[]> => {
+  const spawn = (threadId: number, fds: ListenFds | undefined): Promise<ListenFds> => {
     const data: WorkerData = { sab, layout, commandStatsArea, config: config.toJSON(), threadId, threads, fds };
     // A small young generation: workers' garbage is short-lived argument views, and V8's default
     // (up to 48 MB) stays resident once a burst of big commands grew it. Measured: a 1M-element
@@ -98,7 +103,7 @@ export async function main(argv: string[]): Promise<void> {
       w.on('message', (m: { type: string; [k: string]: unknown }) => {
         switch (m.type) {
           case 'listening':
-            resolve(m.fds as number[]);
+            resolve(m.fds as ListenFds);
             break;
           case 'fatal':
             log('warning', m.message as string);
@@ -132,6 +137,7 @@ export async function main(argv: string[]): Promise<void> {
           case 'config':
             config.set([[m.name as string, m.value as string]]);
             if (m.name === 'tracking-table-max-keys') setTrackingMaxKeys(config.num('tracking-table-max-keys'));
+            if (m.name === 'proc-title-template') setProcTitle(config);
             if (m.name === 'notify-keyspace-events') configureNotify(config.notifyKeyspaceEvents(), store, publishEvent);
             for (const o of workers) if (o !== w) o.postMessage(m);
             break;
@@ -191,6 +197,8 @@ export async function main(argv: string[]): Promise<void> {
       workers[b].postMessage({ type: 'peer', peer: a + 1, port: ch.port2 }, [ch.port2]);
     }
   }
+  createPidFile(config);
+  setProcTitle(config);
   log('notice', 'Server initialized');
   try {
     await persistence.loadAtStartup();
@@ -201,7 +209,10 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(1);
   }
   Atomics.store(store.i32, layout.misc + M_LOADING, 0);
-  log('notice', `Ready to accept connections tcp (port ${config.num('port')}, ${threads} threads)`);
+  warnUnimplemented(config);
+  if (fds.tcp.length > 0) log('notice', `Ready to accept connections tcp (port ${config.num('port')}, ${threads} threads)`);
+  if (fds.unix >= 0) log('notice', `The server is now ready to accept connections at ${config.str('unixsocket')}`);
+  daemonReady();
 
   /** SAVE, BGSAVE, DEBUG RELOAD and SHUTDOWN asked by a worker; the result goes back to it. */
   async function persistOp(op: string, args: unknown[]): Promise<unknown> {
@@ -297,6 +308,15 @@ export async function main(argv: string[]): Promise<void> {
     }
     clearInterval(cron);
     clearInterval(saveCron);
+    removePidFile(config);
+    if (config.str('unixsocket') !== '') {
+      log('notice', 'Removing the unix socket file.');
+      try {
+        unlinkSync(config.str('unixsocket'));
+      } catch (e) {
+        log('warning', `Error removing the unix socket file: ${(e as Error).message}`);
+      }
+    }
     log('notice', 'shardis is now ready to exit, bye bye...');
     await Promise.all(workers.map((w) => w.terminate()));
     process.exit(code);

@@ -2,6 +2,9 @@
 // every command itself against the shared keyspace. No hops to other threads on the common path.
 import { parentPort, workerData } from 'worker_threads';
 import * as net from 'net';
+import { chmodSync, existsSync, unlinkSync } from 'fs';
+import { dirname } from 'path';
+import { strerror } from '../config/directives';
 import { Heap } from '../store/heap';
 import { Store, type Layout } from '../store/keyspace';
 import { Config } from '../config/config';
@@ -25,8 +28,15 @@ export interface WorkerData {
   config: Record<string, string>;
   threadId: number;
   threads: number;
-  /** Listen fds from the first worker (absent for the first worker, which binds). */
-  fds?: number[];
+  /** Listening sockets from the first worker (absent for the first worker, which binds). */
+  fds?: ListenFds;
+}
+
+/** The listening sockets every worker accepts on: TCP (one per bind address) and the Unix one. */
+export interface ListenFds {
+  tcp: number[];
+  /** -1: no unixsocket. */
+  unix: number;
 }
 
 const wd = workerData as WorkerData;
@@ -123,7 +133,9 @@ port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; 
 /** A peer's reset or a write to a dead socket: never fatal (an 'error' with no listener would be). */
 function ignoreSocketError(): void {}
 
-function onConnection(socket: net.Socket): void {
+const onUnixConnection = (socket: net.Socket): void => onConnection(socket, true);
+
+function onConnection(socket: net.Socket, unix = false): void {
   // First thing, before any write: a refused connection reset by its peer raises 'error' too.
   socket.on('error', ignoreSocketError);
   srv.addStat(S_CONNECTIONS, 1);
@@ -143,7 +155,7 @@ function onConnection(socket: net.Socket): void {
   socket.setNoDelay(true);
   const keepalive = srv.config.num('tcp-keepalive');
   if (keepalive > 0) socket.setKeepAlive(true, keepalive * 1000);
-  const c = new Client(srv, socket);
+  const c = new Client(srv, socket, unix ? srv.config.str('unixsocket') : undefined);
   srv.clients.set(c.id, c);
   srv.addStat(S_CLIENTS, 1);
   socket.on('data', (chunk: Buffer) => {
@@ -196,8 +208,8 @@ const PROTECTED_MODE_DENIED =
 const servers: net.Server[] = [];
 
 /** A listening server whose accept errors (EMFILE, ECONNABORTED...) are logged, never fatal. */
-function listener(): net.Server {
-  const s = net.createServer({ noDelay: true }, onConnection);
+function listener(accept: (socket: net.Socket) => void): net.Server {
+  const s = net.createServer({ noDelay: true }, accept);
   s.on('error', (e: NodeJS.ErrnoException) => {
     if (s.listening) log('warning', `Accepting client connection: ${e.message}`);
   });
@@ -210,12 +222,45 @@ function listenAddresses(): string[] {
   return binds.map((b) => (b.startsWith('-') ? b.slice(1) : b)).map((b) => (b === '*' ? '0.0.0.0' : b === '::*' ? '::' : b));
 }
 
-async function bindFirst(): Promise<number[]> {
+async function bindFirst(): Promise<ListenFds> {
+  const tcp = srv.config.num('port') !== 0 ? await bindTcp() : [];
+  const unix = srv.config.str('unixsocket') !== '' ? await bindUnix() : -1;
+  if (tcp.length === 0 && unix < 0) throw new Error('Configured to not listen anywhere, exiting.');
+  return { tcp, unix };
+}
+
+/** The Unix socket, as Redis's anetUnixServer: a stale file is removed first, then unixsocketperm. */
+async function bindUnix(): Promise<number> {
+  const p = srv.config.str('unixsocket');
+  try {
+    unlinkSync(p);
+  } catch {
+    /* don't care if this fails (as Redis) */
+  }
+  const s = listener(onUnixConnection);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen({ path: p, backlog: srv.config.num('tcp-backlog') }, () => resolve());
+    });
+    const perm = parseInt(srv.config.str('unixsocketperm'), 8); // kept as its octal text
+    if (perm !== 0) chmodSync(p, perm);
+  } catch (e) {
+    s.close();
+    // libuv reports a missing directory as EACCES (Windows compatibility); bind(2) says ENOENT.
+    const why = (e as NodeJS.ErrnoException).code === 'EACCES' && !existsSync(dirname(p)) ? 'No such file or directory' : strerror(e);
+    throw new Error(`Failed opening Unix socket: bind: ${why}`);
+  }
+  servers.push(s);
+  return (s as unknown as { _handle: { fd: number } })._handle.fd;
+}
+
+async function bindTcp(): Promise<number[]> {
   const fds: number[] = [];
   const portNo = srv.config.num('port');
   const backlog = srv.config.num('tcp-backlog');
   for (const host of listenAddresses()) {
-    const s = listener();
+    const s = listener(onConnection);
     try {
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
@@ -249,9 +294,14 @@ async function start(): Promise<void> {
       port.postMessage({ type: 'fatal', message: (e as Error).message });
     }
   } else {
-    for (const fd of wd.fds) {
-      const s = listener();
+    for (const fd of wd.fds.tcp) {
+      const s = listener(onConnection);
       s.listen({ fd });
+      servers.push(s);
+    }
+    if (wd.fds.unix >= 0) {
+      const s = listener(onUnixConnection);
+      s.listen({ fd: wd.fds.unix });
       servers.push(s);
     }
     port.postMessage({ type: 'listening', fds: wd.fds });

@@ -228,6 +228,19 @@ export class RawClient {
     });
   }
 
+  /** Over a Unix socket (unixsocket). */
+  static connectPath(socketPath: string): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const sock = net.connect({ path: socketPath });
+      const onErr = (e: Error) => reject(e);
+      sock.once('error', onErr);
+      sock.once('connect', () => {
+        sock.off('error', onErr);
+        resolve(new RawClient(sock));
+      });
+    });
+  }
+
   get isOpen(): boolean {
     return !this.isClosed;
   }

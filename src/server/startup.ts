@@ -1,0 +1,128 @@
+// What redis-server does around start-up and exit for the operator: daemonize, the pid file, the
+// process title, and the loud warnings for features accepted but not built yet.
+import { spawn } from 'child_process';
+import { unlinkSync, writeFileSync } from 'fs';
+import type { Config } from '../config/config';
+import { strerror } from '../config/directives';
+import { log } from './log';
+
+/** Set in the daemon child so that it does not daemonize again. */
+const DAEMON_ENV = 'SHARDIS_DAEMON_CHILD';
+/** Redis's CONFIG_DEFAULT_PID_FILE: the pid file of a daemon started without `pidfile`. */
+const DEFAULT_PID_FILE = '/var/run/redis.pid';
+
+export function isDaemonChild(): boolean {
+  return process.env[DAEMON_ENV] === '1';
+}
+
+/**
+ * daemonize yes: Node cannot fork, so the process re-spawns itself detached (a new session, no
+ * terminal, stdio on /dev/null as Redis's daemonize() leaves it) and exits once the child says it
+ * listens, 0, or 1 if the child died first (so `shardis --daemonize yes && redis-cli ping` works
+ * and a bad port is not a silent failure). The caller stops its own start-up here.
+ */
+export function daemonize(): void {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    env: { ...process.env, [DAEMON_ENV]: '1' },
+  });
+  child.on('message', (m: { type?: string }) => {
+    if (m.type === 'ready') process.exit(0);
+  });
+  child.on('exit', (code) => {
+    process.stderr.write(`shardis: the daemonized server exited during start-up (code ${code}); see its log file.\n`);
+    process.exit(1);
+  });
+  child.on('error', (e) => {
+    process.stderr.write(`Can't daemonize: ${e.message}\n`);
+    process.exit(1);
+  });
+}
+
+/** The daemon child is listening: release the parent, then drop the channel (fully detached). */
+export function daemonReady(): void {
+  if (!isDaemonChild() || process.send === undefined) return;
+  process.send({ type: 'ready' }, () => process.disconnect?.());
+}
+
+/** The pid file path in use ('' for none): `pidfile`, or Redis's default when daemonized. */
+export function pidFilePath(config: Config): string {
+  const p = config.str('pidfile');
+  if (p !== '') return p;
+  return config.bool('daemonize') ? DEFAULT_PID_FILE : '';
+}
+
+/** createPidFile(): best effort, as Redis. */
+export function createPidFile(config: Config): void {
+  const p = pidFilePath(config);
+  if (p === '') return;
+  try {
+    writeFileSync(p, `${process.pid}\n`);
+  } catch (e) {
+    log('warning', `Failed to write PID file: ${strerror(e)}`);
+  }
+}
+
+/** prepareForShutdown()'s pid file removal. */
+export function removePidFile(config: Config): void {
+  const p = pidFilePath(config);
+  if (p === '') return;
+  log('notice', 'Removing the pid file.');
+  try {
+    unlinkSync(p);
+  } catch {
+    /* as Redis: unlink's result is not checked */
+  }
+}
+
+/** Redis's expandProcTitleTemplate() (the template is validated by CONFIG). */
+export function expandProcTitle(config: Config, title: string): string {
+  const tpl = config.str('proc-title-template');
+  const port = config.num('port');
+  const binds = config.bindAddresses();
+  const vars: Record<string, string> = {
+    title,
+    'listen-addr': port !== 0 ? `${binds.length > 0 ? binds[0] : '*'}:${port}` : `unixsocket:${config.str('unixsocket')}`,
+    'server-mode': '',
+    'config-file': config.configFile ?? '-',
+    port: String(port),
+    'tls-port': '0',
+    unixsocket: config.str('unixsocket'),
+  };
+  const out = tpl.replace(/\{\{|\{([^}]*)\}/g, (m: string, name: string | undefined) => (m === '{{' ? '{' : vars[name as string] ?? ''));
+  return out.replace(/^ +| +$/g, '');
+}
+
+/**
+ * set-proc-title: `ps` shows the expanded template, as Redis's setproctitle. Node's process.title
+ * rewrites the argv area, so a title longer than the original command line is cut there.
+ */
+export function setProcTitle(config: Config): void {
+  if (!config.bool('set-proc-title')) return;
+  try {
+    process.title = expandProcTitle(config, 'shardis');
+  } catch {
+    /* not supported on this platform: Redis builds without USE_SETPROCTITLE do nothing either */
+  }
+}
+
+/**
+ * Directives accepted for compatibility whose feature is not built yet. Every one is a loud
+ * start-up warning, so no operator believes writes are persisted or replicated. The AOF and
+ * replication work replaces each entry when it implements the feature (RDB and save rules are
+ * built: no warning for them).
+ */
+/** An AOF is really written (INFO aof_enabled): false until the AOF work lands. */
+export const AOF_WRITTEN = false;
+
+export function warnUnimplemented(config: Config): void {
+  const lines: string[] = [];
+  if (config.bool('appendonly')) {
+    lines.push('appendonly yes is set, but this shardis build does not write an AOF yet: acknowledged writes are NOT persisted and are lost on restart.');
+  }
+  if (config.replicaOf() !== null) {
+    lines.push(`replicaof ${config.str('replicaof')} is set, but this shardis build has no replication yet: it runs as a master with its own dataset.`);
+  }
+  for (const l of lines) log('warning', `WARNING ${l}`);
+}

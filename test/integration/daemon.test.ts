@@ -1,0 +1,192 @@
+// daemonize, pidfile, unixsocket(+perm), the process title, and the start-up warnings for what
+// is accepted but not built yet: real server processes, redis-cli and redis-benchmark.
+import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { freePort, startShardis, SHARDIS_CLI, type Server } from '../helpers/server';
+import { RawClient, show } from '../helpers/resp';
+
+const dirs: string[] = [];
+const servers: Server[] = [];
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.stop()));
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function tmp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-daemon-'));
+  dirs.push(d);
+  return d;
+}
+
+function cli(args: string[]): string {
+  return execFileSync('redis-cli', args, { encoding: 'utf8', timeout: 20_000 }).trim();
+}
+
+/** Run `shardis args` to its exit: the daemonizing parent. */
+function runParent(args: string[]): Promise<{ code: number | null; stderr: string; ms: number }> {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const p = spawn(process.execPath, [SHARDIS_CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('exit', (code) => resolve({ code, stderr, ms: Date.now() - t0 }));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(pid: number): Promise<void> {
+  for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+}
+
+describe('daemonize yes', () => {
+  it('detaches, returns 0 once listening, writes the pid file; SHUTDOWN removes pid file and socket', async () => {
+    const d = tmp();
+    const port = await freePort();
+    const sock = path.join(d, 's.sock');
+    const pidfile = path.join(d, 's.pid');
+    const logfile = path.join(d, 's.log');
+    const parent = await runParent(['--port', String(port), '--threads', '2', '--daemonize', 'yes', '--pidfile', pidfile,
+      '--logfile', logfile, '--unixsocket', sock, '--save', '']);
+    expect(parent.code, parent.stderr).toBe(0);
+    // Listening already: no wait.
+    expect(cli(['-s', sock, 'ping'])).toBe('PONG');
+    expect(cli(['-p', String(port), 'ping'])).toBe('PONG');
+    const pid = Number(fs.readFileSync(pidfile, 'utf8').trim());
+    expect(cli(['-p', String(port), 'info', 'server']).match(/process_id:(\d+)/)?.[1]).toBe(String(pid));
+    // A session leader of its own (setsid), its parent gone.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    expect(Number(fields[3])).toBe(pid); // session id
+    expect(Number(fields[1])).not.toBe(process.pid);
+    try {
+      cli(['-p', String(port), 'shutdown', 'nosave']);
+    } catch {
+      /* the connection closes as the server exits */
+    }
+    await waitGone(pid);
+    expect(alive(pid)).toBe(false);
+    expect(fs.existsSync(pidfile)).toBe(false);
+    expect(fs.existsSync(sock)).toBe(false);
+    const log = fs.readFileSync(logfile, 'utf8');
+    expect(log).toContain('Removing the pid file.');
+    expect(log).toContain('Removing the unix socket file.');
+  });
+
+  it('exits 1 when the daemon cannot start (port in use)', async () => {
+    const d = tmp();
+    const s = await startShardis({ threads: 1 });
+    servers.push(s);
+    const parent = await runParent(['--port', String(s.port), '--daemonize', 'yes', '--logfile', path.join(d, 'l.log'),
+      '--pidfile', path.join(d, 'p.pid'), '--save', '']);
+    expect(parent.code).toBe(1);
+    expect(fs.readFileSync(path.join(d, 'l.log'), 'utf8')).toContain('Address already in use');
+  });
+});
+
+describe('unixsocket', () => {
+  it('every thread accepts on it; unixsocketperm; redis-cli -s; CLIENT LIST shows path:0', async () => {
+    const d = tmp();
+    const sock = path.join(d, 'u.sock');
+    const s = await startShardis({ threads: 3, args: ['--save', '', '--unixsocket', sock, '--unixsocketperm', '700'] });
+    servers.push(s);
+    expect(fs.statSync(sock).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(sock).isSocket()).toBe(true);
+    const clients = await Promise.all(Array.from({ length: 9 }, () => RawClient.connectPath(sock)));
+    for (let i = 0; i < clients.length; i++) expect(show(await clients[i].call('SET', `k${i}`, String(i)))).toBe('OK');
+    const list = cli(['-s', sock, 'client', 'list']);
+    expect(list).toContain(`addr=${sock}:0 laddr=${sock}:0`);
+    expect(cli(['-s', sock, 'get', 'k8'])).toBe('8');
+    // A Unix-socket client is local: DEBUG under "local" would be allowed (checked in operator.test).
+    for (const c of clients) c.close();
+  });
+
+  it('redis-benchmark -s runs against it', () => {
+    const d = tmp();
+    return (async () => {
+      const sock = path.join(d, 'b.sock');
+      const s = await startShardis({ threads: 2, args: ['--save', '', '--unixsocket', sock] });
+      servers.push(s);
+      const out = execFileSync('redis-benchmark', ['-s', sock, '-t', 'set,get', '-n', '2000', '-P', '16', '-q'], { encoding: 'utf8', timeout: 60_000 });
+      expect(out).toMatch(/SET: [\d.]+ requests per second/);
+      expect(out).toMatch(/GET: [\d.]+ requests per second/);
+      expect(cli(['-s', sock, 'dbsize'])).toBe('1');
+    })();
+  });
+
+  it('a path that cannot be bound stops start-up with Redis\'s message', async () => {
+    const port = await freePort();
+    const r = execFileSyncStatus(process.execPath, [SHARDIS_CLI, '--port', String(port), '--unixsocket', '/nonexistent-shardis-dir/x.sock', '--save', '']);
+    expect(r.status).toBe(1);
+    expect(r.out).toContain('Failed opening Unix socket: bind: No such file or directory');
+  });
+
+  it('port 0 with a unixsocket listens on the socket only; with neither it refuses to start', async () => {
+    const d = tmp();
+    const sock = path.join(d, 'p0.sock');
+    const r0 = execFileSyncStatus(process.execPath, [SHARDIS_CLI, '--port', '0', '--save', '']);
+    expect(r0.status).toBe(1);
+    expect(r0.out).toContain('Configured to not listen anywhere, exiting.');
+    const p = spawn(process.execPath, [SHARDIS_CLI, '--port', '0', '--unixsocket', sock, '--save', '', '--threads', '1'], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 200 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(cli(['-s', sock, 'ping'])).toBe('PONG');
+      expect(cli(['-s', sock, 'config', 'get', 'port'])).toBe('port\n0');
+    } finally {
+      p.kill('SIGKILL');
+    }
+  });
+});
+
+function execFileSyncStatus(cmd: string, args: string[]): { status: number | null; out: string } {
+  try {
+    const out = execFileSync(cmd, args, { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    return { status: 0, out };
+  } catch (e) {
+    const x = e as { status: number | null; stdout: string; stderr: string };
+    return { status: x.status, out: `${x.stdout}${x.stderr}` };
+  }
+}
+
+describe('start-up warnings and the process title', () => {
+  it('appendonly yes, save rules and replicaof each log a WARNING; INFO does not claim aof_enabled:1', async () => {
+    const d = tmp();
+    const logfile = path.join(d, 'w.log');
+    const s = await startShardis({ threads: 1, args: ['--appendonly', 'yes', '--save', '900 1', '--logfile', logfile,
+      '--proc-title-template', '{title} {listen-addr} {port} test-title'] });
+    servers.push(s);
+    const log = fs.readFileSync(logfile, 'utf8');
+    expect(log).toMatch(/# WARNING appendonly yes is set, but .* NOT persisted/);
+    expect(log).toMatch(/# WARNING save rules "900 1" are set, but/);
+    expect(cli(['-p', String(s.port), 'info', 'persistence'])).toContain('aof_enabled:0');
+    expect(cli(['-p', String(s.port), 'config', 'get', 'appendonly'])).toBe('appendonly\nyes');
+    // set-proc-title (default yes): ps shows the expanded template.
+    const title = fs.readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').replace(/\0+$/, '').split('\0').join(' ');
+    expect(title).toBe(`shardis *:${s.port} ${s.port} test-title`);
+    // CONFIG SET proc-title-template retitles the process, as Redis.
+    cli(['-p', String(s.port), 'config', 'set', 'proc-title-template', '{title} {port} again']);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fs.readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').replace(/\0+$/, '').split('\0').join(' ')).toBe(`shardis ${s.port} again`);
+  });
+
+  it('replicaof logs a WARNING (no replication yet); --save "" with appendonly no logs none', async () => {
+    const d = tmp();
+    const logfile = path.join(d, 'r.log');
+    const s = await startShardis({ threads: 1, args: ['--save', '', '--replicaof', '127.0.0.1', '1', '--logfile', logfile] });
+    servers.push(s);
+    const log = fs.readFileSync(logfile, 'utf8');
+    expect(log).toMatch(/# WARNING replicaof 127\.0\.0\.1 1 is set, but .* no replication yet/);
+    expect(log).not.toMatch(/WARNING (save rules|appendonly)/);
+  });
+});
