@@ -18,6 +18,7 @@ import { classSize } from '../store/heap';
 import { M_LAZYFREE_PENDING, M_LOADING, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON } from '../server/context';
 import { log } from '../server/log';
 import { debugDigest, debugDigestValue, debugObject } from './digest';
+import { debugChangeReplId, debugHtstatsKey, debugPanic, debugQuicklistPackedThreshold, debugSegfault } from './debug';
 
 function ping(c: Client, argv: Buffer[]): void {
   if (argv.length > 2) return c.w.error("ERR wrong number of arguments for 'ping' command");
@@ -92,7 +93,6 @@ function debug(c: Client, argv: Buffer[]): void {
   if (is(sub, 'digest') && argv.length === 2) return debugDigest(c);
   if (is(sub, 'object') && argv.length === 3) return debugObject(c, argv);
   if (is(sub, 'protocol') && argv.length === 3) return debugProtocol(c, argv[2]);
-  if (is(sub, 'populate')) return debugPopulate(c, argv);
   if (is(sub, 'reload')) {
     // DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load again (on the main thread).
     let save = true;
@@ -105,6 +105,13 @@ function debug(c: Client, argv: Buffer[]): void {
     }
     return viaMain(c, 'reload', [save, merge], (c, r) => (r === null ? c.w.ok() : c.w.error(`ERR ${r as string}`)));
   }
+  if (is(sub, 'populate') && argv.length >= 3 && argv.length <= 5) return debugPopulate(c, argv);
+  if (is(sub, 'htstats-key') && argv.length === 3) return debugHtstatsKey(c, argv);
+  if (is(sub, 'quicklist-packed-threshold') && argv.length === 3) return debugQuicklistPackedThreshold(c, argv);
+  if (is(sub, 'change-repl-id') && argv.length === 2) return debugChangeReplId(c);
+  if (is(sub, 'segfault')) return debugSegfault();
+  if (is(sub, 'panic')) return debugPanic(c);
+  if (is(sub, 'help') && argv.length === 2) return writeHelp(c, DEBUG_HELP);
   if (is(sub, 'log') && argv.length === 3) {
     log('warning', `DEBUG LOG: ${argv[2].toString()}`);
     return c.w.ok();
@@ -144,6 +151,47 @@ function debugPopulate(c: Client, argv: Buffer[]): void {
   s.dirty = dirty;
   c.w.ok();
 }
+
+const DEBUG_HELP = [
+  'DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'CHANGE-REPL-ID',
+  '    Change the replication IDs of the instance.',
+  '    Dangerous: should be used only for testing the replication subsystem.',
+  'CHECK',
+  '    Walk every shared structure and report inconsistencies (shardis).',
+  'DIGEST',
+  '    Output a hex signature representing the current DB content.',
+  'DIGEST-VALUE <key> [<key> ...]',
+  '    Output a hex signature of the values of all the specified keys.',
+  'HTSTATS-KEY <key>',
+  '    Like HTSTATS but for the hash table stored at <key>\'s value.',
+  'LOG <message>',
+  '    Write <message> to the server log.',
+  'OBJECT <key>',
+  '    Show low level info about the <key> and associated value.',
+  'PANIC',
+  '    Crash the server simulating a panic.',
+  'POPULATE <count> [<prefix>] [<size>]',
+  '    Create <count> string keys named key:<num>. If <prefix> is specified then',
+  '    it is used instead of the \'key\' prefix. These are not propagated to',
+  '    replicas. Cluster slots are not respected so keys not belonging to the',
+  '    current node can be created in cluster mode.',
+  'PROTOCOL <type>',
+  '    Reply with a test value of the specified type. <type> can be: string,',
+  '    integer, double, bignum, null, array, set, map, attrib, push, verbatim,',
+  '    true, false.',
+  'QUICKLIST-PACKED-THRESHOLD <size>',
+  '    Sets the threshold for elements to be inserted as plain vs packed nodes',
+  '    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.',
+  'SEGFAULT',
+  '    Crash the server with sigsegv.',
+  'SET-ACTIVE-EXPIRE <0|1>',
+  '    Setting it to 0 disables expiring keys in background when they are not',
+  '    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the',
+  '    default.',
+  'SLEEP <seconds>',
+  '    Stop the server for <seconds>. Decimals allowed.',
+];
 
 /** DEBUG PROTOCOL <type>: one reply of each RESP3 type, for client tests (debug.c). */
 function debugProtocol(c: Client, type: Buffer): void {
@@ -203,7 +251,9 @@ function monitor(c: Client): void {
 }
 
 function debugLock(argv: Buffer[]): 'keys' | 'all' {
-  return argv.length > 1 && (is(argv[1], 'check') || is(argv[1], 'populate') || is(argv[1], 'digest') || is(argv[1], 'digest-value') || is(argv[1], 'object')) ? 'all' : 'keys';
+  if (argv.length < 2) return 'keys';
+  const a = argv[1];
+  return is(a, 'check') || is(a, 'digest') || is(a, 'digest-value') || is(a, 'object') || is(a, 'populate') || is(a, 'htstats-key') ? 'all' : 'keys';
 }
 
 // ---------------------------------------------------------------------------------------------

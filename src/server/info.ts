@@ -7,7 +7,7 @@ import { createHash } from 'crypto';
 import type { ThreadServer } from './context';
 import {
   S_CONNECTIONS, S_COMMANDS, S_CLIENTS, S_NET_IN, S_NET_OUT, S_REJECTED_CONN, S_EXPIRED, S_HITS, S_MISSES,
-  S_BLOCKED, S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS, S_ERRORS, S_EVICTED, S_DIRTY, S_WATCHING, S_PROTO_ERRORS, M_LOADING, M_LAZYFREE_PENDING, M_LAZYFREED,
+  S_BLOCKED, S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS, S_ERRORS, S_EVICTED, S_DIRTY, S_WATCHING, S_PROTO_ERRORS, M_LOADING, M_LAZYFREE_PENDING, M_LAZYFREED, M_REPLID_GEN,
 } from './context';
 import { STAT_FIELDS } from '../store/keyspace';
 import { commandStats } from '../commands/table';
@@ -130,6 +130,12 @@ export function infoSectionsFor(args: string[]): string[] {
 
 let peakMemory = 0;
 let runId = '';
+
+/** The replication id: the run id until DEBUG CHANGE-REPL-ID makes a new one (shared by every thread). */
+function replId(srv: ThreadServer): string {
+  const gen = srv.misc(M_REPLID_GEN);
+  return gen === 0 ? getRunId() : createHash('sha1').update(`${getRunId()}:replid:${gen}`).digest('hex');
+}
 
 function getRunId(): string {
   if (runId !== '') return runId;
@@ -412,7 +418,7 @@ function sectionReplication(srv: ThreadServer): string {
     ['role', 'master'],
     ['connected_slaves', 0],
     ['master_failover_state', 'no-failover'],
-    ['master_replid', getRunId()],
+    ['master_replid', replId(srv)],
     ['master_replid2', '0000000000000000000000000000000000000000'],
     ['master_repl_offset', 0],
     ['second_repl_offset', -1],

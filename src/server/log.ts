@@ -26,3 +26,9 @@ export function log(level: 'debug' | 'verbose' | 'notice' | 'warning', msg: stri
   if (file === '') process.stdout.write(line);
   else appendFileSync(file, line);
 }
+
+/** Text as it is, no prefix (Redis's LL_RAW: the bug report's banners). */
+export function logRaw(text: string): void {
+  if (file === '') process.stdout.write(text);
+  else appendFileSync(file, text);
+}

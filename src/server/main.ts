@@ -14,7 +14,9 @@ import type { WorkerData, ListenFds } from './worker';
 import { createPidFile, daemonize, daemonReady, isDaemonChild, removePidFile, setProcTitle, warnUnimplemented } from './startup';
 import { SHARDIS_VERSION } from '../version';
 import { unlinkSync } from 'fs';
-import { S_EXPIRED, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON, M_LAZYFREE_PENDING, M_LAZYFREED, M_PAUSE_TYPE } from './context';
+import { installCrashHandlers, panic, setCrashInfo } from './crash';
+import { REDIS_VERSION } from './info';
+import { S_EXPIRED, M_CLIENTS, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON, M_LAZYFREE_PENDING, M_LAZYFREED, M_PAUSE_TYPE } from './context';
 import { MainPublisher } from './pubsub';
 import { configureNotify, type Publisher } from './notify';
 import { Persistence } from '../persistence/snapshot';
@@ -86,6 +88,15 @@ export async function main(argv: string[]): Promise<void> {
   // Clients that connect before the dataset is loaded get -LOADING.
   Atomics.store(store.i32, layout.misc + M_LOADING, 1);
 
+  installCrashHandlers();
+  setCrashInfo(() =>
+    [
+      `redis_version:${REDIS_VERSION}`, `shardis_version:${SHARDIS_VERSION}`, `process_id:${process.pid}`,
+      `threads:${threads}`, `uptime_in_seconds:${Math.floor(process.uptime())}`, `used_memory:${heap.usedBytes()}`,
+      `used_memory_rss:${process.memoryUsage.rss()}`, `tcp_port:${config.num('port')}`,
+      `connected_clients:${Atomics.load(store.i32, layout.misc + M_CLIENTS)}`,
+    ].join('\n'),
+  );
   const workers: Worker[] = [];
   const pending = new Map<number, Pending>();
   let nextId = 1;
@@ -168,12 +179,11 @@ export async function main(argv: string[]): Promise<void> {
           case 'persist':
             void persistOp(m.op as string, m.args as unknown[]).then((results) => w.postMessage({ type: 'persist-done', id: m.id, results }));
             break;
+          case 'panic':
+            panic(m.message as string, m.stack as string);
         }
       });
-      w.on('error', (e) => {
-        log('warning', `worker ${threadId} crashed: ${e.stack}`);
-        process.exit(1);
-      });
+      w.on('error', (e) => panic(`worker ${threadId}: ${e.message}`, e.stack ?? String(e)));
     });
   };
 

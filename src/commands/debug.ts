@@ -1,0 +1,102 @@
+// DEBUG subcommands that tests and tools use beyond the structure checks (debug.c):
+// HTSTATS-KEY, QUICKLIST-PACKED-THRESHOLD, CHANGE-REPL-ID, SEGFAULT, PANIC. DEBUG itself is in
+// server.ts; it is refused unless enable-debug-command allows it (Client.execute).
+import type { Client } from '../server/client';
+import { type Store, E_HASHTABLE, E_SKIPLIST, T_ZSET } from '../store/keyspace';
+import { memtoull } from '../config/directives';
+import { log } from '../server/log';
+import { M_REPLID_GEN } from '../server/context';
+
+const STATS_VECTLEN = 50;
+
+/** _dictGetStatsHt() over one bucket array; `next` is the chain link's byte offset in an entry. */
+function tableStats(s: Store, idx: number, buckets: number, mask: number, next: number): string {
+  const u32 = s.heap.u32;
+  const size = mask + 1;
+  const name = idx === 0 ? 'main hash table' : 'rehashing target';
+  const clvector = new Array<number>(STATS_VECTLEN).fill(0);
+  let slots = 0;
+  let maxchain = 0;
+  let total = 0;
+  for (let i = 0; i < size; i++) {
+    let e = u32[(buckets >>> 2) + i];
+    if (e === 0) {
+      clvector[0]++;
+      continue;
+    }
+    slots++;
+    let len = 0;
+    while (e !== 0) {
+      len++;
+      e = u32[(e + next) >>> 2];
+    }
+    clvector[len < STATS_VECTLEN ? len : STATS_VECTLEN - 1]++;
+    if (len > maxchain) maxchain = len;
+    total += len;
+  }
+  if (total === 0) return `Hash table ${idx} stats (${name}):\nNo stats available for empty dictionaries\n`;
+  let out =
+    `Hash table ${idx} stats (${name}):\n table size: ${size}\n number of elements: ${total}\n` +
+    ` different slots: ${slots}\n max chain length: ${maxchain}\n` +
+    ` avg chain length (counted): ${(total / slots).toFixed(2)}\n avg chain length (computed): ${(total / slots).toFixed(2)}\n` +
+    ' Chain length distribution:\n';
+  for (let i = 0; i < STATS_VECTLEN - 1; i++) {
+    if (clvector[i] === 0) continue;
+    out += `   ${i}: ${clvector[i]} (${((clvector[i] / size) * 100).toFixed(2)}%)\n`;
+  }
+  return out;
+}
+
+/** DEBUG HTSTATS-KEY key: the member hash table of a hashtable-encoded hash/set or a skiplist zset. */
+export function debugHtstatsKey(c: Client, argv: Buffer[]): void {
+  const s = c.store;
+  const e = s.findReadNoTouch(c.db, argv[2], true);
+  if (e === 0) return c.w.error('ERR no such key');
+  const enc = s.encoding(e);
+  const obj = s.objPtr(e);
+  const u32 = s.heap.u32;
+  const w = obj >>> 2;
+  let out = '';
+  if (enc === E_HASHTABLE && s.type(e) !== T_ZSET) {
+    // dict.ts header: t0 buckets, mask | t1 buckets, mask | rehash index; chain link at 0.
+    out = tableStats(s, 0, u32[w], u32[w + 1], 0);
+    if (s.heap.i32[w + 6] >= 0 && u32[w + 3] !== 0) out += tableStats(s, 1, u32[w + 3], u32[w + 4], 0);
+  } else if (enc === E_SKIPLIST) {
+    // skiplist.ts object: buckets +16, mask +20, new buckets +24, new mask +28; chain link at 8.
+    out = tableStats(s, 0, u32[w + 4], u32[w + 5], 8);
+    if (u32[w + 6] !== 0) out += tableStats(s, 1, u32[w + 6], u32[w + 7], 8);
+  } else {
+    return c.w.error('ERR The value stored at the specified key is not represented using an hash table');
+  }
+  c.w.verbatim(out);
+}
+
+/** Lists here are listpack nodes only (no plain nodes): the threshold is validated and kept. */
+export let quicklistPackedThreshold = 1 << 30;
+export function debugQuicklistPackedThreshold(c: Client, argv: Buffer[]): void {
+  const sz = memtoull(argv[2].toString('latin1'));
+  // quicklistisSetPackedThreshold: at most 4 GB - 1 MB; 0 restores the default (1 GB).
+  if (sz === null || sz > 4294967296n - 1048576n) {
+    return c.w.error('ERR argument must be a memory value bigger than 1 and smaller than 4gb');
+  }
+  quicklistPackedThreshold = sz === 0n ? 1 << 30 : Number(sz);
+  c.w.ok();
+}
+
+export function debugChangeReplId(c: Client): void {
+  log('warning', 'Changing replication IDs after receiving DEBUG change-repl-id');
+  c.srv.miscAdd(M_REPLID_GEN, 1);
+  c.w.ok();
+}
+
+/** DEBUG SEGFAULT: the process gets SIGSEGV (no reply), so the crash report is written as for a real one. */
+export function debugSegfault(): void {
+  process.kill(process.pid, 'SIGSEGV');
+}
+
+/** DEBUG PANIC: serverPanic() on the main thread (no reply). */
+export function debugPanic(c: Client): void {
+  const msg = `DEBUG PANIC called at Unix time ${Math.floor(Date.now() / 1000)}`;
+  c.srv.toMain({ type: 'panic', message: msg, stack: new Error(msg).stack ?? msg });
+  c.pause();
+}

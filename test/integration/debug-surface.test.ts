@@ -1,0 +1,171 @@
+// shardis --version/--help, the DEBUG subcommands tests and tools use (differential against
+// redis-server where replies matter), and the crash report in the log (DEBUG SEGFAULT, DEBUG
+// PANIC, SIGABRT), on real server processes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { freePort, startRedis, startShardis, REPO_ROOT, SHARDIS_CLI, type Server } from '../helpers/server';
+import { RawClient, show, type Reply } from '../helpers/resp';
+
+async function call(port: number, ...args: string[]): Promise<Reply> {
+  const c = await RawClient.connect(port);
+  try {
+    return await c.call(...args);
+  } finally {
+    c.close();
+  }
+}
+
+describe('command line', () => {
+  it('--version / -v print the version from package.json and exit 0', () => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v']) {
+      const r = spawnSync(process.execPath, [SHARDIS_CLI, flag], { encoding: 'utf8', timeout: 20_000 });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(`shardis server v=${version} redis=7.0.15 sha=00000000:0 malloc=shardis bits=64 build=0\n`);
+    }
+  });
+
+  it('--help / -h print the usage on stderr and exit 1, as redis-server', () => {
+    for (const flag of ['--help', '-h']) {
+      const r = spawnSync(process.execPath, [SHARDIS_CLI, flag], { encoding: 'utf8', timeout: 20_000 });
+      const real = spawnSync('redis-server', [flag], { encoding: 'utf8', timeout: 20_000 });
+      expect(real.error, 'redis-server must be installed').toBeUndefined();
+      expect(r.status).toBe(real.status);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^Usage: shardis \[\/path\/to\/redis\.conf\] \[options\] \[-\]\n/);
+      expect(r.stderr).toContain('shardis -v or --version');
+    }
+  });
+});
+
+describe('DEBUG subcommands', () => {
+  let s: Server;
+  let r: Server;
+  beforeAll(async () => {
+    [s, r] = await Promise.all([startShardis({ threads: 2 }), startRedis({ args: ['--enable-debug-command', 'yes'] })]);
+  });
+  afterAll(async () => {
+    await Promise.all([s?.stop(), r?.stop()]);
+  });
+  const same = async (...args: string[]): Promise<Reply> => {
+    const [a, b] = await Promise.all([call(s.port, ...args), call(r.port, ...args)]);
+    expect(show(a), args.join(' ')).toBe(show(b));
+    return a;
+  };
+
+  it('POPULATE as redis-server: names, values, sizes, existing keys kept, errors', async () => {
+    await same('FLUSHALL');
+    await same('SET', 'key:3', 'mine');
+    await same('DEBUG', 'POPULATE', '1000');
+    await same('DBSIZE');
+    await same('GET', 'key:3');
+    await same('GET', 'key:999');
+    await same('OBJECT', 'ENCODING', 'key:7');
+    await same('DEBUG', 'POPULATE', '10', 'big', '100');
+    await same('STRLEN', 'big:4');
+    await same('GET', 'big:4');
+    await same('DEBUG', 'POPULATE', '5', 'small', '3');
+    await same('GET', 'small:2');
+    await same('DEBUG', 'POPULATE', '-1');
+    await same('DEBUG', 'POPULATE', 'x');
+    await same('DEBUG', 'POPULATE', '1', 'p', '-5');
+    await same('DEBUG', 'POPULATE', '1', 'p', '1', 'extra');
+    await same('DBSIZE');
+  });
+
+  it('HTSTATS-KEY: Redis\'s report for hash tables, its errors otherwise', async () => {
+    await same('FLUSHALL');
+    const members = Array.from({ length: 600 }, (_, i) => `m${i}`);
+    await same('SADD', 'hset', ...members);
+    await same('ZADD', 'zs', ...members.slice(0, 200).flatMap((m, i) => [String(i), m]));
+    await same('RPUSH', 'list', 'a');
+    await same('DEBUG', 'HTSTATS-KEY', 'list');
+    await same('DEBUG', 'HTSTATS-KEY', 'nokey');
+    for (const key of ['hset', 'zs']) {
+      const a = await call(s.port, 'DEBUG', 'HTSTATS-KEY', key);
+      expect(a.t).toBe('bulk'); // verbatim, shown to RESP2 as a bulk string
+      const text = String(a.v);
+      expect(text).toMatch(/^Hash table 0 stats \(main hash table\):\n table size: \d+\n number of elements: \d+\n different slots: \d+\n max chain length: \d+\n/);
+      expect(text).toContain(' Chain length distribution:\n');
+      const n = Number(/number of elements: (\d+)/.exec(text)![1]) + Number(/rehashing target\):\n table size: \d+\n number of elements: (\d+)/.exec(text)?.[1] ?? 0);
+      expect(n).toBe(key === 'hset' ? 600 : 200);
+    }
+  });
+
+  it('QUICKLIST-PACKED-THRESHOLD, CHANGE-REPL-ID, HELP', async () => {
+    await same('DEBUG', 'QUICKLIST-PACKED-THRESHOLD', '1mb');
+    await same('DEBUG', 'QUICKLIST-PACKED-THRESHOLD', '0');
+    await same('DEBUG', 'QUICKLIST-PACKED-THRESHOLD', '5gb');
+    await same('DEBUG', 'QUICKLIST-PACKED-THRESHOLD', 'abc');
+    const replid = async (): Promise<string> => /master_replid:(\w+)/.exec(String((await call(s.port, 'INFO', 'replication')).v))![1];
+    const before = await replid();
+    await same('DEBUG', 'CHANGE-REPL-ID');
+    const after = await replid();
+    expect(after).toMatch(/^[0-9a-f]{40}$/);
+    expect(after).not.toBe(before);
+    const help = await call(s.port, 'DEBUG', 'HELP');
+    expect(help.t).toBe('array');
+    await same('DEBUG', 'NOSUCH-SUBCOMMAND');
+  });
+});
+
+describe('crash report', () => {
+  const procs: ChildProcess[] = [];
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const p of procs) p.kill('SIGKILL');
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  /** A shardis logging to a file; resolves once it answers PING. */
+  async function start(): Promise<{ port: number; log: string; exited: Promise<NodeJS.Signals | number | null> }> {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-crash-'));
+    dirs.push(d);
+    const port = await freePort();
+    const log = path.join(d, 'crash.log');
+    const p = spawn(process.execPath, [SHARDIS_CLI, '--port', String(port), '--threads', '2', '--save', '', '--logfile', log,
+      '--enable-debug-command', 'yes'], { stdio: 'ignore' });
+    procs.push(p);
+    const exited = new Promise<NodeJS.Signals | number | null>((resolve) => p.on('exit', (code, sig) => resolve(sig ?? code)));
+    for (let i = 0; i < 400; i++) {
+      try {
+        if (show(await call(port, 'PING')) === 'PONG') return { port, log, exited };
+      } catch {
+        /* not yet */
+      }
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    throw new Error('shardis did not start');
+  }
+
+  it('DEBUG SEGFAULT: the report between START and END, then death by SIGSEGV', async () => {
+    const srv = await start();
+    call(srv.port, 'DEBUG', 'SEGFAULT').catch(() => {});
+    expect(await srv.exited).toBe('SIGSEGV');
+    const text = fs.readFileSync(srv.log, 'utf8');
+    expect(text).toContain('=== REDIS BUG REPORT START: Cut & paste starting from here ===');
+    expect(text).toMatch(/# shardis [\d.]+ \(Redis 7\.0\.15\) crashed by signal: 11, si_code: 0/);
+    expect(text).toContain('------ STACK TRACE ------');
+    expect(text).toMatch(/------ INFO OUTPUT ------\nredis_version:7\.0\.15\n/);
+    expect(text).toContain('=== REDIS BUG REPORT END. Make sure to include from START to END. ===');
+  });
+
+  it('SIGABRT sent to the process, and DEBUG PANIC', async () => {
+    const a = await start();
+    const pid = Number(/process_id:(\d+)/.exec(String((await call(a.port, 'INFO', 'server')).v))![1]);
+    process.kill(pid, 'SIGABRT');
+    expect(await a.exited).toBe('SIGABRT');
+    expect(fs.readFileSync(a.log, 'utf8')).toMatch(/crashed by signal: 6, si_code: 0/);
+
+    const b = await start();
+    call(b.port, 'DEBUG', 'PANIC').catch(() => {});
+    expect(await b.exited).toBe(1);
+    const text = fs.readFileSync(b.log, 'utf8');
+    expect(text).toContain('!!! Software Failure. Press left mouse button to continue');
+    expect(text).toMatch(/# Guru Meditation: DEBUG PANIC called at Unix time \d+ #/);
+    expect(text).toContain('=== REDIS BUG REPORT END.');
+  });
+});
