@@ -18,6 +18,7 @@ import { classSize } from '../store/heap';
 import { M_LAZYFREE_PENDING, M_LOADING, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON } from '../server/context';
 import { log } from '../server/log';
 import { debugDigest, debugDigestValue, debugObject } from './digest';
+import { keyMemoryUsage } from './memory-usage';
 import { debugChangeReplId, debugHtstatsKey, debugPanic, debugQuicklistPackedThreshold, debugSegfault } from './debug';
 
 function ping(c: Client, argv: Buffer[]): void {
@@ -773,23 +774,23 @@ const SLOWLOG_HELP = [
 // ---------------------------------------------------------------------------------------------
 // MEMORY
 
-/** Approximate bytes of a key: its entry (key, header, inline string) plus its object. */
-function entryBytes(c: Client, e: number): number {
-  const s = c.store;
-  let n = classSize[s.u8[e + 18]];
-  if (s.type(e) !== T_STRING) n += 64;
-  return n;
-}
-
+/** MEMORY USAGE key [SAMPLES count] (memoryCommand): its value's structure, sampled. */
 function memoryUsage(c: Client, argv: Buffer[]): void {
-  if (argv.length === 5 && is(argv[3], 'samples')) {
-    if (parseIntArg(argv[4]) === null) return c.w.error(E_NOT_INT);
-  } else if (argv.length !== 3) {
-    return c.w.error(E_SYNTAX);
+  let samples = 5;
+  for (let j = 3; j < argv.length; j++) {
+    if (is(argv[j], 'samples') && j + 1 < argv.length) {
+      const n = parseIntArg(argv[j + 1]);
+      if (n === null) return c.w.error(E_NOT_INT);
+      if (n < 0) return c.w.error(E_SYNTAX);
+      samples = n === 0 ? Number.MAX_SAFE_INTEGER : n;
+      j++;
+    } else {
+      return c.w.error(E_SYNTAX);
+    }
   }
   const e = c.store.peek(c.db, argv[2]);
   if (e === 0) return c.w.nil();
-  c.w.int(entryBytes(c, e) + 8);
+  c.w.int(Math.round(keyMemoryUsage(c.store, e, samples)));
 }
 
 function memoryStats(c: Client): void {

@@ -112,6 +112,57 @@ describe('DEBUG subcommands', () => {
   });
 });
 
+describe('MEMORY USAGE', () => {
+  let s: Server;
+  let r: Server;
+  beforeAll(async () => {
+    [s, r] = await Promise.all([startShardis({ threads: 2 }), startRedis()]);
+  });
+  afterAll(async () => {
+    await Promise.all([s?.stop(), r?.stop()]);
+  });
+
+  it('counts a collection\'s contents (sampled, SAMPLES 0 = all); errors as redis-server', async () => {
+    const c = await RawClient.connect(s.port);
+    const usage = async (k: string, ...extra: string[]): Promise<number> => Number((await c.call('MEMORY', 'USAGE', k, ...extra)).v);
+    for (const [key, small, big] of [
+      ['l', ['RPUSH', 'l', 'a'], (i: number) => ['RPUSH', 'l', `item-${i}-${'x'.repeat(20)}`]],
+      ['st', ['SADD', 'st', 'a'], (i: number) => ['SADD', 'st', `member-${i}`]],
+      ['h', ['HSET', 'h', 'a', 'b'], (i: number) => ['HSET', 'h', `f${i}`, `value-${i}`]],
+      ['z', ['ZADD', 'z', '1', 'a'], (i: number) => ['ZADD', 'z', String(i), `member-${i}`]],
+    ] as Array<[string, string[], (i: number) => string[]]>) {
+      await c.call(...small);
+      const one = await usage(key);
+      for (let i = 0; i < 3000; i++) c.send(...big(i));
+      for (let i = 0; i < 3000; i++) await c.read();
+      const sampled = await usage(key);
+      const all = await usage(key, 'SAMPLES', '0');
+      // 3000 elements of 10-30 bytes each: far more than the one-element value.
+      expect(sampled, key).toBeGreaterThan(one + 3000 * 10);
+      expect(all, key).toBeGreaterThan(one + 3000 * 10);
+      expect(Math.abs(all - sampled) / all, key).toBeLessThan(0.5);
+    }
+    c.close();
+    const same = async (...args: string[]): Promise<void> => {
+      const [a, b] = await Promise.all([call(s.port, ...args), call(r.port, ...args)]);
+      expect(show(a), args.join(' ')).toBe(show(b));
+    };
+    await Promise.all([call(s.port, 'SET', 'str', 'v'), call(r.port, 'SET', 'str', 'v')]);
+    await same('MEMORY', 'USAGE', 'nokey');
+    await same('MEMORY', 'USAGE', 'str', 'SAMPLES', '-1');
+    await same('MEMORY', 'USAGE', 'str', 'SAMPLES', 'x');
+    await same('MEMORY', 'USAGE', 'str', 'SAMPLES');
+    await same('MEMORY', 'USAGE', 'str', 'FOO', '1');
+  });
+
+  it('redis-cli --memkeys finds the biggest key of each type', async () => {
+    const out = spawnSync('redis-cli', ['-p', String(s.port), '--memkeys'], { encoding: 'utf8', timeout: 60_000 });
+    expect(out.status).toBe(0);
+    expect(out.stdout).toMatch(/Biggest +list found '"l"' has \d+ bytes/);
+    expect(out.stdout).toMatch(/Biggest +zset found '"z"' has \d+ bytes/);
+  });
+});
+
 describe('crash report', () => {
   const procs: ChildProcess[] = [];
   const dirs: string[] = [];
