@@ -643,12 +643,15 @@ function configResetstat(c: Client): void {
 }
 
 function configRewrite(c: Client): void {
-  const cfg = c.srv.config as unknown as { configFile?: string; rewrite?: () => string | null };
-  if (cfg.configFile === undefined || cfg.configFile === '' || typeof cfg.rewrite !== 'function') {
+  if (c.srv.config.configFile === undefined || c.srv.config.configFile === '') {
     return c.w.error('ERR The server is running without a config file');
   }
-  const err = cfg.rewrite();
-  if (err !== null) return c.w.error(err.startsWith('ERR ') ? err : `ERR Rewriting config file: ${err}`);
+  const err = c.srv.config.rewrite();
+  if (err !== null) {
+    log('warning', `CONFIG REWRITE failed: ${err}`);
+    return c.w.error(`ERR Rewriting config file: ${err}`);
+  }
+  log('notice', 'CONFIG REWRITE executed with success.');
   c.w.ok();
 }
 

@@ -15,6 +15,7 @@ import {
   parseSaveRules, setDirective, strerror,
 } from './directives';
 import { globMatchStr } from './glob';
+import { rewriteConfigFile } from './rewrite';
 
 const REDIS_VERSION = '7.0.15';
 const CONFIG_MIN_HZ = 1;
@@ -684,6 +685,12 @@ export class Config {
   protectedActionAllowed(name: 'enable-debug-command' | 'enable-module-command' | 'enable-protected-configs', localClient: boolean): boolean {
     const v = this.str(name);
     return v === 'yes' || (v === 'local' && localClient);
+  }
+
+  /** CONFIG REWRITE of the config file given at start-up: null, or the error's text. */
+  rewrite(): string | null {
+    if (this.configFile === undefined) return 'The server is running without a config file';
+    return rewriteConfigFile(this, this.configFile);
   }
 
   /** rename-command directives in order: [from, to] (to "" = removed). */
