@@ -220,14 +220,15 @@ function keep(s: Store, o: HashObj): void {
 }
 
 /** Store the hash back into its key (creating the key if new). */
-function commit(s: Store, db: number, key: Uint8Array, o: HashObj): void {
+function commit(s: Store, db: number, key: Uint8Array, o: HashObj, changes = 1): void {
   if (o.e === 0) {
     s.createObject(db, key, T_HASH, o.enc, o.ptr);
+    if (changes > 1) s.modified(db, key, changes - 1);
     return;
   }
   s.setObjPtr(o.e, o.ptr);
   s.setEncoding(o.e, o.enc);
-  s.touch(db, key);
+  s.modified(db, key, changes);
 }
 
 // ---- commands -------------------------------------------------------------------------
@@ -244,8 +245,7 @@ function hset(c: Client, argv: Buffer[]): void {
   } finally {
     keep(s, o); // even after an out-of-memory error: the hash may have moved
   }
-  commit(s, c.db, argv[1], o);
-  s.dirty += (argv.length - 2) / 2 - 1;
+  commit(s, c.db, argv[1], o, (argv.length - 2) / 2);
   if (argv[0].length === 5) c.w.ok();
   else c.w.int(created);
   notifyKeyspaceEvent(c, NOTIFY_HASH, 'hset', argv[1], c.db);
@@ -315,8 +315,7 @@ function hdel(c: Client, argv: Buffer[]): void {
   }
   if (gone) s.delete(c.db, argv[1]);
   if (deleted > 0) {
-    s.touch(c.db, argv[1]);
-    s.dirty += deleted - 1;
+    s.modified(c.db, argv[1], deleted);
     notifyKeyspaceEvent(c, NOTIFY_HASH, 'hdel', argv[1], c.db);
     if (gone) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', argv[1], c.db);
   }

@@ -7,7 +7,7 @@ import { trackingFlush } from '../server/tracking';
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import type { Store } from '../store/keyspace';
-import { signalKeyReady, signalSwappedDbs } from '../server/blocking';
+import { signalSwappedDbs } from '../server/blocking';
 import { M_LAZYFREE_PENDING } from '../server/context';
 import { def } from './def';
 import { E_DB_INDEX, E_NOT_INT, E_NO_KEY, E_SYNTAX, I64_MAX, is, parseI64, parseIntArg } from './args';
@@ -22,14 +22,6 @@ const INT_MIN = -2147483648;
 
 // ---- helpers ------------------------------------------------------------------------------
 
-/** Lock one slot for a walker unless the command already holds every lock (EXEC, lock-all). */
-function lockOne(s: Store, slot: number): void {
-  if (!s.allLocked) s.lockSlot(slot);
-}
-
-function unlockOne(s: Store, slot: number): void {
-  if (!s.allLocked) s.unlockSlot(slot);
-}
 
 /** Redis's getIntFromObjectOrReply: a 32-bit signed integer, or null. */
 function parseInt32(b: Buffer): number | null {
@@ -117,7 +109,6 @@ function renameGeneric(c: Client, argv: Buffer[], nx: boolean): void {
     s.delete(c.db, dst);
   }
   s.moveKey(c.db, src, c.db, dst);
-  signalKeyReady(c, c.db, dst);
   notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'rename_from', src, c.db);
   notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'rename_to', dst, c.db);
   if (nx) c.w.int(1);
@@ -157,7 +148,6 @@ function copy(c: Client, argv: Buffer[]): void {
   }
   // The delete cannot have moved e: entries stay where they are until freed.
   s.copyEntry(e, dstDb, newkey);
-  signalKeyReady(c, dstDb, newkey);
   notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'copy_to', newkey, dstDb);
   c.w.int(1);
 }
@@ -172,7 +162,6 @@ function move(c: Client, argv: Buffer[]): void {
   if (s.find(c.db, key) === 0) return c.w.int(0);
   if (s.find(id, key) !== 0) return c.w.int(0);
   s.moveKey(c.db, key, id, key);
-  signalKeyReady(c, id, key);
   notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'move_from', key, c.db);
   notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'move_to', key, id);
   c.w.int(1);
@@ -206,11 +195,11 @@ function keys(c: Client, argv: Buffer[]): void {
   };
   for (let slot = 0; slot < NSLOTS; slot++) {
     if (s.slotIsEmpty(db, slot)) continue;
-    lockOne(s, slot);
+    c.srv.coord.lockWalk(slot);
     try {
       s.forEachInSlot(db, slot, visit);
     } finally {
-      unlockOne(s, slot);
+      c.srv.coord.unlockWalk(slot);
     }
   }
   c.w.array(out.length);
@@ -293,13 +282,13 @@ function scan(c: Client, argv: Buffer[]): void {
       bc = 0;
       continue;
     }
-    lockOne(s, slot);
+    c.srv.coord.lockWalk(slot);
     try {
       do {
         bc = s.scanSlot(db, slot, bc, visit);
       } while (bc !== 0 && --iterations > 0 && visited < count);
     } finally {
-      unlockOne(s, slot);
+      c.srv.coord.unlockWalk(slot);
     }
     if (bc === 0) slot++;
     if (visited >= count || iterations <= 0) break;
@@ -342,13 +331,13 @@ function randomkey(c: Client): void {
     if (slot < 0) slot = last;
     if (slot < 0) break;
     let key: Buffer | null = null;
-    lockOne(s, slot);
+    c.srv.coord.lockWalk(slot);
     try {
       const e = s.randomInSlot(db, slot);
       if (e !== 0) key = s.keyCopy(e);
       else if (s.expireOnAccess) s.expireSlot(slot, 20); // it picked an expired key: reclaim some
     } finally {
-      unlockOne(s, slot);
+      c.srv.coord.unlockWalk(slot);
     }
     if (key !== null) return c.w.bulk(key);
   }
@@ -406,7 +395,7 @@ function flushdb(c: Client, argv: Buffer[]): void {
   const n = flushDb(s, c.db, detached);
   // Client-side caching keys are not per db: every tracking client hears "invalidate nil".
   trackingFlush();
-  s.dirty += n + 1;
+  s.changedAll(c.db, n + 1);
   if (detached !== null) freeDetached(c, detached, n);
   c.w.ok();
 }
@@ -419,7 +408,7 @@ function flushall(c: Client, argv: Buffer[]): void {
   let n = 0;
   for (let db = 0; db < s.dbs; db++) n += flushDb(s, db, detached);
   trackingFlush();
-  s.dirty += n + 1;
+  s.changedAll(-1, n + 1);
   if (detached !== null) freeDetached(c, detached, n);
   c.w.ok();
 }
@@ -653,10 +642,10 @@ export const commands: CommandSpec[] = [
   def('copy', -3, 'write denyoom', [1, 2, 1], 'generic', 'Copy a key', copy, { complexity: 'O(N) worst case for collections, where N is the number of nested items. O(1) for string values.', since: '6.2.0', acl: KS_W_SLOW }),
   def('move', 3, 'write fast', [1, 1, 1], 'generic', 'Move a key to another database', move, { complexity: 'O(1)', acl: KS_W_FAST }),
   def('swapdb', 3, 'write fast', [0, 0, 0], 'server', 'Swaps two Redis databases', swapdb, { complexity: 'O(N) where N is the count of clients watching or blocking on keys from both databases.', since: '4.0.0', lock: 'all', acl: ['keyspace', 'write', 'fast', 'dangerous'] }),
-  def('keys', 2, 'readonly', [0, 0, 0], 'generic', 'Find all keys matching the given pattern', keys, { complexity: 'O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.', lock: 'none', acl: ['keyspace', 'read', 'slow', 'dangerous'] }),
-  def('scan', -2, 'readonly', [0, 0, 0], 'generic', 'Incrementally iterate the keys space', scan, { complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.', since: '2.8.0', lock: 'none', acl: KS_R_SLOW }),
-  def('randomkey', 1, 'readonly', [0, 0, 0], 'generic', 'Return a random key from the keyspace', randomkey, { complexity: 'O(1)', lock: 'none', acl: KS_R_SLOW }),
-  def('dbsize', 1, 'readonly fast', [0, 0, 0], 'server', 'Return the number of keys in the selected database', dbsize, { complexity: 'O(1)', lock: 'none', acl: KS_R_FAST }),
+  def('keys', 2, 'readonly', [0, 0, 0], 'generic', 'Find all keys matching the given pattern', keys, { complexity: 'O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.', lock: 'none', walks: true, acl: ['keyspace', 'read', 'slow', 'dangerous'] }),
+  def('scan', -2, 'readonly', [0, 0, 0], 'generic', 'Incrementally iterate the keys space', scan, { complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.', since: '2.8.0', lock: 'none', walks: true, acl: KS_R_SLOW }),
+  def('randomkey', 1, 'readonly', [0, 0, 0], 'generic', 'Return a random key from the keyspace', randomkey, { complexity: 'O(1)', lock: 'none', walks: true, acl: KS_R_SLOW }),
+  def('dbsize', 1, 'readonly fast', [0, 0, 0], 'server', 'Return the number of keys in the selected database', dbsize, { complexity: 'O(1)', lock: 'none', walks: true, acl: KS_R_FAST }),
   def('flushdb', -1, 'write', [0, 0, 0], 'server', 'Remove all keys from the current database', flushdb, { complexity: 'O(N) where N is the number of keys in the selected database', lock: 'all', acl: ['keyspace', 'write', 'slow', 'dangerous'] }),
   def('flushall', -1, 'write', [0, 0, 0], 'server', 'Remove all keys from all databases', flushall, { complexity: 'O(N) where N is the total number of keys in all databases', lock: 'all', acl: ['keyspace', 'write', 'slow', 'dangerous'] }),
   def('object', -2, '', [0, 0, 0], 'generic', 'A container for object introspection commands', objectParent, { since: '2.2.3', complexity: 'Depends on subcommand.', lock: 'none', acl: ['slow'], subcommands: objectSubcommands }),

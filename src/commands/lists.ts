@@ -12,7 +12,7 @@ import {
   QlPos, qlNew, qlCount, qlPush, qlEnd, qlIndex, qlGet, qlNext, qlPrev, qlDelAt, qlPopEnd, qlReplaceAt,
   qlInsertAt, qlDelRange, qlFree, qlDup, qlCheck, qlPosLp,
 } from '../store/quicklist';
-import { blockForKeys, parseTimeout, signalKeyReady, type Waiter } from '../server/blocking';
+import { blockForKeys, parseTimeout, type Waiter } from '../server/blocking';
 import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_LIST } from '../server/notify';
 
 registerObjectType(T_LIST, {
@@ -82,7 +82,7 @@ function afterRemove(c: Client, db: number, key: Buffer, ql: number, event: stri
   if (qlCount(c.store.heap, ql) === 0) {
     c.store.delete(db, key);
     notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, db);
-  } else c.store.touch(db, key);
+  } else c.store.modified(db, key);
 }
 
 function popEvent(where: number): string {
@@ -127,17 +127,18 @@ function pushGeneric(c: Client, argv: Buffer[], where: number, onlyExisting: boo
   const s = c.store;
   let e = lookupList(c, argv[1]);
   if (e < 0) return;
+  let created = false;
   if (e === 0) {
     if (onlyExisting) return c.w.int(0);
     e = createList(c, c.db, argv[1]);
-  } else {
-    s.touch(c.db, argv[1]);
+    created = true;
   }
   const heap = s.heap;
   const ql = s.objPtr(e);
   for (let i = 2; i < argv.length; i++) qlPush(heap, ql, argv[i], where === HEAD);
-  s.dirty += argv.length - 3;
-  signalKeyReady(c, c.db, argv[1]);
+  // One change per element (createList counted the first when it made the key).
+  if (!created) s.modified(c.db, argv[1], argv.length - 2);
+  else if (argv.length > 3) s.modified(c.db, argv[1], argv.length - 3);
   c.w.int(qlCount(heap, ql));
   notifyKeyspaceEvent(c, NOTIFY_LIST, where === HEAD ? 'lpush' : 'rpush', argv[1], c.db);
 }
@@ -174,7 +175,7 @@ function linsert(c: Client, argv: Buffer[]): void {
   }
   if (!ok) return c.w.int(-1);
   qlInsertAt(heap, ql, pos, argv[4], after);
-  s.touch(c.db, argv[1]);
+  s.modified(c.db, argv[1]);
   notifyKeyspaceEvent(c, NOTIFY_LIST, 'linsert', argv[1], c.db);
   c.w.int(qlCount(heap, ql));
 }
@@ -257,7 +258,7 @@ function lset(c: Client, argv: Buffer[]): void {
   const ql = s.objPtr(e);
   if (!qlIndex(s.heap, ql, index, pos)) return c.w.error(E_INDEX);
   qlReplaceAt(s.heap, ql, pos, argv[3]);
-  s.touch(c.db, argv[1]);
+  s.modified(c.db, argv[1]);
   c.w.ok();
   notifyKeyspaceEvent(c, NOTIFY_LIST, 'lset', argv[1], c.db);
 }
@@ -392,9 +393,8 @@ function moveElement(c: Client, db: number, src: Buffer, srcE: number, dst: Buff
   const value = copyAt(c, pos);
   qlPopEnd(heap, sql, from === HEAD, pos);
   if (dstE === 0) dstE = createList(c, db, dst);
-  else s.touch(db, dst);
+  else s.modified(db, dst);
   qlPush(heap, s.objPtr(dstE), value, to === HEAD);
-  signalKeyReady(c, db, dst);
   // lmoveHandlePush: the push event and the reply, then the pop side's events.
   notifyKeyspaceEvent(c, NOTIFY_LIST, to === HEAD ? 'lpush' : 'rpush', dst, db);
   c.w.bulk(value);

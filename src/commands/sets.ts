@@ -226,10 +226,9 @@ function lookupWrite(c: Client, key: Uint8Array, o: SetObj): SetObj | null | und
   return load(s, e, o);
 }
 
-/** Mark key modified n times (WATCH, dirty). */
+/** Mark key modified with n changes (WATCH, dirty, listeners). */
 function modified(s: Store, db: number, key: Uint8Array, n: number): void {
-  s.touch(db, key);
-  if (n > 1) s.dirty += n - 1;
+  s.modified(db, key, n);
 }
 
 function emptySet(c: Client): void {
@@ -253,7 +252,7 @@ function sadd(c: Client, argv: Buffer[]): void {
     const n = createFor(heap, argv[2], o1);
     for (let j = 2; j < argv.length; j++) added += setAdd(heap, n, argv[j], max);
     s.createObject(c.db, key, T_SET, n.enc, n.ptr);
-    if (added > 1) s.dirty += added - 1;
+    if (added > 1) s.modified(c.db, key, added - 1);
   } else {
     try {
       for (let j = 2; j < argv.length; j++) added += setAdd(heap, o, argv[j], max);
@@ -320,12 +319,12 @@ function smove(c: Client, argv: Buffer[]): void {
     notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', srcKey, c.db);
   }
   const max = maxIntset(c);
-  s.touch(c.db, srcKey);
+  s.modified(c.db, srcKey);
   if (de === 0) {
     const dst = createFor(heap, ele, o2);
     setAdd(heap, dst, ele, max);
     s.createObject(c.db, dstKey, T_SET, dst.enc, dst.ptr);
-    s.touch(c.db, dstKey);
+    s.modified(c.db, dstKey);
     notifyKeyspaceEvent(c, NOTIFY_SET, 'sadd', dstKey, c.db);
   } else {
     const dst = load(s, de, o2);
@@ -337,7 +336,7 @@ function smove(c: Client, argv: Buffer[]): void {
     }
     // As Redis: the destination counts as modified (WATCH, dirty) only when ele was new there.
     if (added !== 0) {
-      s.touch(c.db, dstKey);
+      s.modified(c.db, dstKey);
       notifyKeyspaceEvent(c, NOTIFY_SET, 'sadd', dstKey, c.db);
     }
   }
@@ -392,7 +391,7 @@ function spop(c: Client, argv: Buffer[]): void {
       replyAll(c, o);
       s.delete(c.db, key);
       notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, c.db);
-      if (size > 1) s.dirty += size - 1;
+      if (size > 1) s.modified(c.db, key, size - 1);
       return;
     }
     c.w.set(count);
@@ -416,7 +415,7 @@ function spop(c: Client, argv: Buffer[]): void {
   if (setSize(heap, o) === 0) {
     s.delete(c.db, key);
     notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, c.db);
-  } else s.touch(c.db, key);
+  } else s.modified(c.db, key);
 }
 
 /** Remove a random member; returns a copy of it. */

@@ -13,7 +13,6 @@ import { intsetFormat, intsetLen } from '../store/intset';
 import { LpVal, lpFirst, lpFind, lpNext, lpGet, lpValBytes } from '../store/listpack';
 import { QlPos, qlEnd, qlNext, qlGet, qlCount, qlNew, qlPush } from '../store/quicklist';
 import { ZIter, zsetConvert } from '../store/zset';
-import { signalKeyReady } from '../server/blocking';
 import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_LIST } from '../server/notify';
 
 interface SortItem {
@@ -287,7 +286,6 @@ function sortGeneric(c: Client, argv: Buffer[], readonly: boolean): void {
       for (const g of gets) qlPush(h, ql, lookupByPattern(s, c.db, g, item.obj) ?? empty, false);
     }
     s.replaceWithObject(c.db, storekey, T_LIST, E_QUICKLIST, ql);
-    signalKeyReady(c, c.db, storekey);
     notifyKeyspaceEvent(c, NOTIFY_LIST, 'sortstore', storekey, c.db);
   } else if (s.delete(c.db, storekey)) {
     notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', storekey, c.db);

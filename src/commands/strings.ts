@@ -567,7 +567,7 @@ function setbit(c: Client, argv: Buffer[]): void {
   const prev = (s.u8[at] >> shift) & 1;
   if (on === 1) s.u8[at] |= 1 << shift;
   else s.u8[at] &= ~(1 << shift) & 0xff;
-  if (!bitsGrown && prev !== on) s.touch(c.db, argv[1]);
+  if (!bitsGrown && prev !== on) s.modified(c.db, argv[1]);
   if (bitsGrown || prev !== on) notifyKeyspaceEvent(c, NOTIFY_STRING, 'setbit', argv[1], c.db);
   c.w.int(prev);
 }
@@ -953,11 +953,9 @@ function bitfieldGeneric(c: Client, argv: Buffer[], ro: boolean): void {
   // already counted once when it was written.
   if (readonly) return;
   if (changes > 0) notifyKeyspaceEvent(c, NOTIFY_STRING, 'setbit', argv[1], c.db);
-  if (bitsGrown) s.dirty += changes - 1;
-  else if (changes > 0) {
-    s.touch(c.db, argv[1]);
-    s.dirty += changes - 1;
-  }
+  if (bitsGrown) {
+    if (changes > 1) s.modified(c.db, argv[1], changes - 1);
+  } else if (changes > 0) s.modified(c.db, argv[1], changes);
 }
 
 function bitfield(c: Client, argv: Buffer[]): void {

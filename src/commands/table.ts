@@ -2,6 +2,7 @@
 // the dispatcher, COMMAND, arity errors and commandstats.
 import type { CommandSpec } from './types';
 import { lower } from './args';
+import { compileFlags } from './flags';
 import { STAT_FIELDS } from '../store/keyspace';
 import { commands as strings } from './strings';
 import { commands as keys } from './keys';
@@ -92,17 +93,11 @@ for (const spec of allCommands) {
   addName(spec.name, spec);
   spec.fullName = spec.name;
   spec.statIndex = nstats++;
-  spec.denyoom = spec.flags.includes('denyoom');
-  spec.readonly = spec.flags.includes('readonly');
-  spec.write = spec.flags.includes('write');
-  spec.loadingOk = spec.flags.includes('loading');
+  compileFlags(spec);
   for (const sub of spec.subcommands ?? []) {
     sub.fullName = `${spec.name}|${sub.name}`;
     sub.statIndex = nstats++;
-    sub.denyoom = sub.flags.includes('denyoom');
-    sub.readonly = sub.flags.includes('readonly');
-    sub.write = sub.flags.includes('write');
-    sub.loadingOk = sub.flags.includes('loading');
+    compileFlags(sub);
   }
 }
 

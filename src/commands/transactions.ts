@@ -6,12 +6,11 @@ import type { CommandSpec } from './types';
 import type { Client, WatchedKey } from '../server/client';
 import { def } from './def';
 import { commandKeys } from './table';
+import { F_WALKS, F_WRITE, LOCK_ALL, LOCK_KEYS } from './flags';
 import { S_WATCHING } from '../server/context';
 import { MISC_WATCHERS } from '../store/keyspace';
 import { drainInbox } from '../server/tracking';
 
-// Keyless commands that never touch the keyspace: safe inside EXEC without extra locks.
-const KEYLESS_GROUPS = new Set(['connection', 'pubsub', 'transactions']);
 
 function multi(c: Client): void {
   if (c.inMulti) return c.w.error('ERR MULTI calls can not be nested');
@@ -96,27 +95,35 @@ function exec(c: Client): void {
     return c.w.error('EXECABORT Transaction discarded because of previous errors.');
   }
   const s = c.store;
+  const coord = c.srv.coord;
   // Decide the locks: the union of all keys, or everything when a command walks the keyspace.
   let lockAll = false;
+  let write = false;
   const keys: Buffer[] = [];
   for (const { spec, argv } of queue) {
-    const mode = spec.lockFor !== undefined ? spec.lockFor(argv) : spec.lock ?? 'keys';
-    if (mode === 'all' || (mode === 'none' && !KEYLESS_GROUPS.has(spec.group))) {
+    const bits = spec.bits as number;
+    if ((bits & F_WRITE) !== 0) write = true;
+    const mode = spec.lockFor !== undefined ? (spec.lockFor(argv) === 'all' ? LOCK_ALL : LOCK_KEYS) : (spec.lockMode as number);
+    if (mode === LOCK_ALL || (bits & F_WALKS) !== 0) {
       lockAll = true;
-      break;
+      continue;
     }
-    if (mode === 'keys') for (const i of commandKeys(spec, argv)) keys.push(argv[i]);
+    if (mode === LOCK_KEYS) for (const i of commandKeys(spec, argv)) keys.push(argv[i]);
   }
   for (const w of c.watched) keys.push(w.key);
   let nslots = 0;
-  if (lockAll) {
-    s.lockAll();
-    s.allLocked = true;
+  // Inside an enclosing lock-all (none today; scripts later) the locks are held already.
+  const outer = coord.allLocked;
+  if (outer) {
+    // nothing to take
+  } else if (lockAll) {
+    coord.lockAll(write);
   } else if (keys.length > 0) {
-    nslots = c.lockSlotsOf(keys);
+    nslots = coord.lockSlotsOf(keys, write);
   }
   // Invalidations posted under the locks just taken go before the transaction's reply.
   drainInbox();
+  coord.beginNested();
   // While the queued commands run the client stays in MULTI, as in Redis: CLIENT LIST shows
   // flags=x, multi=<queued> and cmd=exec; blocking commands see inExec and do not block.
   c.inExec = true;
@@ -142,12 +149,11 @@ function exec(c: Client): void {
   } finally {
     c.inExec = false;
     resetMulti(c);
-    if (lockAll) {
-      s.allLocked = false;
-      s.unlockAll();
-    } else {
-      c.unlockSlots(nslots);
-    }
+    coord.endNested();
+    if (outer) {
+      // released by the owner
+    } else if (lockAll) coord.unlockAll();
+    else coord.unlockSlots(nslots);
   }
 }
 

@@ -55,4 +55,13 @@ export interface CommandSpec {
   /** CMD_PROTECTED (DEBUG, MODULE): allowed only as enable-debug-command says. Redis 7.0's
    *  COMMAND INFO does not list this flag, so it is not among `flags`. */
   protectedCmd?: boolean;
+  /**
+   * The command reads or changes keys it cannot name from its arguments and walks the keyspace
+   * slot by slot (KEYS, SCAN, RANDOMKEY, DBSIZE). EXEC holds every slot when it queues one.
+   */
+  walks?: boolean;
+  /** The flags as bits (src/commands/flags.ts), set when the table is built. */
+  bits?: number;
+  /** `lock` as a number (LOCK_KEYS/LOCK_ALL/LOCK_NONE), set when the table is built. */
+  lockMode?: number;
 }

@@ -14,7 +14,7 @@ import {
 import { DICT_SET, DictIter, dictFind, dictKey } from '../store/dict';
 import { intsetFind, intsetFormat, intsetLen } from '../store/intset';
 import { parseScanCursor, parseScanOpts, scanMatches, replyCursor } from './sets';
-import { blockForKeys, parseTimeout, signalKeyReady, type Waiter } from '../server/blocking';
+import { blockForKeys, parseTimeout, type Waiter } from '../server/blocking';
 import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_ZSET } from '../server/notify';
 
 const E_NAN = 'ERR resulting score is not a number (NaN)';
@@ -161,7 +161,7 @@ function lookup(c: Client, key: Uint8Array, read: boolean): number {
 }
 
 function modified(c: Client, key: Uint8Array): void {
-  c.store.touch(c.db, key);
+  c.store.modified(c.db, key);
 }
 
 /** Delete the key if its zset is now empty; true if it was. */
@@ -222,7 +222,6 @@ function zaddGeneric(c: Client, argv: Buffer[], inFlags: number): void {
   let score = 0;
   if (e === 0 && !xx) {
     e = zsetCreateKey(s, c.db, key, argv[i + 1].length, limits(c));
-    signalKeyReady(c, c.db, key);
   }
   if (e !== 0) {
     const l = limits(c);
@@ -538,7 +537,6 @@ function finishStore(c: Client, dst: Buffer, members: Buffer[], scores: number[]
   }
   const [enc, obj] = zsetFromSorted(s.heap, members, scores, limits(c));
   s.replaceWithObject(c.db, dst, T_ZSET, enc, obj);
-  signalKeyReady(c, c.db, dst);
   c.w.int(members.length);
   notifyKeyspaceEvent(c, NOTIFY_ZSET, 'zrangestore', dst, c.db);
 }
@@ -1083,7 +1081,6 @@ function zsetOpGeneric(c: Client, argv: Buffer[], dst: Buffer | null, numkeysIdx
     }
     const [enc, obj] = zsetFromSorted(h, sm, ss, limits(c));
     s.replaceWithObject(c.db, dst, T_ZSET, enc, obj);
-    signalKeyReady(c, c.db, dst);
     c.w.int(sm.length);
     // cmdName is zunionstore / zinterstore / zdiffstore: the event names.
     notifyKeyspaceEvent(c, NOTIFY_ZSET, cmdName, dst, c.db);

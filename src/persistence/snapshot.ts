@@ -22,6 +22,7 @@ import { parseSaveRules } from '../config/directives';
 import { NSLOTS } from '../store/crc16';
 import { MISC_SNAPSHOT, Store, T_STRING } from '../store/keyspace';
 import { log } from '../server/log';
+import { Coordinator } from '../server/coordinator';
 import {
   RdbError, RdbIn, RdbOut, SaveOptions, writeHeader, writeKeyValue, writeSelectDb, writeTrailer, readValue,
   buildObject, isEmptyCollection, LoadLimits, RDB_VERSION, OP_AUX, OP_EOF, OP_EXPIRETIME, OP_EXPIRETIME_MS,
@@ -70,7 +71,7 @@ function writeSlot(out: RdbOut, s: Store, db: number, slot: number, o: SaveOptio
  * may write, while a snapshot is active. `deliver` hands the bytes of (db, slot) to the main thread.
  */
 export function installCowHook(s: Store, deliver: (db: number, slot: number, bytes: Buffer) => void): void {
-  s.cowHook = (slot: number): void => {
+  s.beforeChange = (slot: number): void => {
     const f = s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0;
     const u8 = s.u8;
     if (f === 0 || u8[f + slot] !== 0) return;
@@ -175,7 +176,8 @@ export class Persistence {
     // The point in time: every slot locked while the flags go live and the sizes are read.
     const sizes: number[] = [];
     const expires: number[] = [];
-    s.lockAll();
+    const coord = Coordinator.of(s);
+    coord.lockAll(false);
     let total = 0;
     for (let db = 0; db < dbs; db++) {
       sizes.push(s.dbSize(db));
@@ -185,7 +187,7 @@ export class Persistence {
     const dirtyAtStart = this.dirty();
     s.now = Date.now();
     Atomics.store(s.i32, s.L.misc + MISC_SNAPSHOT, f | 0);
-    s.unlockAll();
+    coord.unlockAll();
     pset(s, P_KEYS_TOTAL, total);
     pset(s, P_KEYS_PROCESSED, 0);
 
@@ -220,7 +222,7 @@ export class Persistence {
         for (let slot = 0; slot < NSLOTS; slot++) {
           const at = f + NSLOTS + db * NSLOTS + slot;
           let n = 0;
-          s.lockSlot(slot);
+          coord.lockWalk(slot);
           const st = s.u8[at];
           if (st === 0) {
             s.now = Date.now();
@@ -228,7 +230,7 @@ export class Persistence {
             s.u8[at] = 1;
             if (db === dbs - 1) s.u8[f + slot] = 1;
           }
-          s.unlockSlot(slot);
+          coord.unlockWalk(slot);
           if (st === 2) {
             const b = this.takeCopy(db * NSLOTS + slot);
             out.bytes(b instanceof Buffer ? b : await b);
@@ -273,8 +275,8 @@ export class Persistence {
     } finally {
       // End of the snapshot: no writer may still read the flags once every lock was taken again.
       Atomics.store(s.i32, s.L.misc + MISC_SNAPSHOT, 0);
-      s.lockAll();
-      s.unlockAll();
+      coord.lockAll(false);
+      coord.unlockAll();
       s.heap.free(f, flagsBytes);
       this.copies.clear();
       this.waiting = null;
@@ -362,13 +364,14 @@ export class Persistence {
     // key-load-delay (tests): microseconds per key; the loader stops a step to let us sleep.
     loader.keyDelayUs = yieldSteps ? this.config.num('key-load-delay') : 0;
     const budget = Math.max(1024, this.config.num('loading-process-events-interval-bytes'));
+    const coord = Coordinator.of(s);
     for (;;) {
-      s.lockAll();
+      coord.lockAll(false);
       let done: boolean;
       try {
         done = loader.step(budget);
       } finally {
-        s.unlockAll();
+        coord.unlockAll();
       }
       pset(s, P_LOADING_LOADED, loader.inp.pos);
       pset(s, P_LOADING_KEYS, loader.loaded);
@@ -397,7 +400,8 @@ export class Persistence {
     }
     const s = this.store;
     if (!merge) {
-      s.lockAll();
+      const coord = Coordinator.of(s);
+      coord.lockAll(false);
       try {
         for (let db = 0; db < s.dbs; db++) {
           for (let slot = 0; slot < NSLOTS; slot++) s.flushSlot(db, slot);
@@ -406,7 +410,7 @@ export class Persistence {
         // As Redis's emptyData: every tracking client hears "invalidate nil".
         trackingFlush();
       } finally {
-        s.unlockAll();
+        coord.unlockAll();
       }
     }
     try {

@@ -4,8 +4,9 @@
 // How a wake-up travels:
 // - A blocking command that finds nothing registers a Waiter while it still holds its keys' slot
 //   locks, and bumps a shared counter per (db, slot) (Layout.blocked).
-// - A command that makes a key ready (a push that creates a list...) calls signalKeyReady() while
-//   it holds that key's slot lock: one Atomics.load of the counter, nothing more when it is 0. So a
+// - The store signals a key ready when it adds a list or sorted set (its dbAdd: a push that creates
+//   a list, RENAME/MOVE/COPY/SORT STORE/*STORE onto the key), through Store.onReady, while the
+//   writer holds that key's slot lock: one Atomics.load of the counter, nothing more when it is 0. So a
 //   waiter that registered before the push is always seen (both sides hold the slot lock), and the
 //   common path never touches another thread.
 // - When the counter is not 0 the key is queued; after the current batch (a microtask, when no
@@ -352,24 +353,35 @@ function releaseRegistry(w: Waiter): void {
   const c = w.c;
   const store = c.store;
   store.now = Date.now();
-  const n = c.lockSlotsOf(w.keys);
+  const coord = c.srv.coord;
+  const n = coord.lockSlotsOf(w.keys, false);
   try {
     for (const k of w.keys) {
       regRemove(c, w.db, k, w.ticket);
       if (store.peek(w.db, k) !== 0) signalKeyReady(c, w.db, k);
     }
   } finally {
-    c.unlockSlots(n);
+    coord.unlockSlots(n);
   }
 }
 
 /**
- * A key may now satisfy blocked clients (a list was created...). Call with the key's slot lock
- * held. Costs one atomic load when nobody is blocked in that slot.
+ * The thread's store tells this service about keys that may now satisfy blocked clients (it has
+ * checked the slot's blocked count already). Call once per thread at start.
  */
-export function signalKeyReady(c: Client, db: number, key: Uint8Array): void {
+export function installBlocking(srv: ThreadServer): void {
+  install(srv);
+  srv.store.onReady = queueReady;
+}
+
+/** A key may now satisfy blocked clients. Call with the key's slot lock held. */
+function signalKeyReady(c: Client, db: number, key: Uint8Array): void {
   if (Atomics.load(c.store.i32, slotIndex(c, db, key)) === 0) return;
   install(c.srv);
+  queueReady(db, key);
+}
+
+function queueReady(db: number, key: Uint8Array): void {
   pendingDb.push(db);
   pendingKey.push(Buffer.from(key));
   if (!scheduled) {
@@ -513,7 +525,8 @@ function tryServe(w: Waiter, key: Buffer): boolean {
   lockKeys.length = 0;
   lockKeys.push(key);
   if (w.lockAlso !== null) lockKeys.push(w.lockAlso);
-  const n = c.lockSlotsOf(lockKeys);
+  const coord = c.srv.coord;
+  const n = coord.lockSlotsOf(lockKeys, true);
   const mark = c.w.mark();
   c.w.resp = c.resp;
   let ok = false;
@@ -532,7 +545,7 @@ function tryServe(w: Waiter, key: Buffer): boolean {
   } finally {
     c.callDepth--;
     setNotifyClient(null);
-    c.unlockSlots(n);
+    coord.unlockSlots(n);
   }
   if (ok && c.trackState !== null) flushPendingSelf(c);
   trackCtx.executing = prevExecuting;

@@ -5,8 +5,9 @@ import type { ReplyWriter } from '../protocol/writer';
 import type { Store } from '../store/keyspace';
 import { OutOfMemoryError, RESERVE_FIXED } from '../store/heap';
 import type { CommandSpec } from '../commands/types';
-import { lookupCommand, resolveSubcommand, commandKeys, statBase } from '../commands/table';
+import { lookupCommand, resolveSubcommand, statBase } from '../commands/table';
 import { cstr } from '../commands/args';
+import { F_NO_AUTH, F_NO_MULTI, F_SKIP_SLOWLOG } from '../commands/flags';
 import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING } from './context';
 import { P_LAST_BGSAVE_OK } from '../persistence/state';
 
@@ -36,8 +37,6 @@ export const E_OOM = "OOM command not allowed when used memory > 'maxmemory'.";
 const E_DEBUG_DISABLED =
   'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run it from a ' +
   'local connection, otherwise you need to set this option in the configuration file, and then restart the server.';
-
-let slotScratch = new Int32Array(4096);
 
 // Commands a client may send while MULTI is open that are executed at once, not queued.
 const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
@@ -361,7 +360,7 @@ export class Client {
       this.rejectCommand(E_DEBUG_DISABLED);
       return;
     }
-    if (!this.authenticated && !spec.flags.includes('no_auth')) {
+    if (!this.authenticated && ((spec.bits as number) & F_NO_AUTH) === 0) {
       this.rejectCommand('NOAUTH Authentication required.');
       return;
     }
@@ -389,7 +388,7 @@ export class Client {
       return;
     }
     if (this.inMulti && !NOT_QUEUED.has(spec.fullName as string)) {
-      if (spec.flags.includes('no_multi')) {
+      if (((spec.bits as number) & F_NO_MULTI) !== 0) {
         this.rejectCommand('ERR Command not allowed inside a transaction');
         return;
       }
@@ -468,23 +467,13 @@ export class Client {
     // rejected_calls is counted per command only when the command is known; unknown ones just error.
   }
 
-  /** Run one command with its slot locks held; replies go to the writer. */
+  /** Run one command with its slot locks held (taken by the coordinator); replies go to the writer. */
   call(spec: CommandSpec, argv: Buffer[]): void {
     const store = this.store;
     const t0 = cmdStart();
     store.now = wallMs(t0);
-    const mode = spec.lockFor !== undefined ? spec.lockFor(argv) : spec.lock ?? 'keys';
-    // Anything not read-only may change data: an active snapshot copies its slots first.
-    store.writeIntent = spec.readonly !== true;
-    let nslots = 0;
-    // Inside EXEC the transaction already holds the locks of every key it touches.
-    if (this.inExec || store.allLocked) nslots = 0;
-    else if (mode === 'keys') nslots = this.lockKeys(spec, argv);
-    else if (mode === 'all') {
-      store.lockAll();
-      store.allLocked = true;
-      nslots = -1;
-    }
+    const coord = this.srv.coord;
+    const taken = coord.lockCommand(spec, argv);
     // Invalidations other threads posted under locks this command now holds go before its reply.
     if (Atomics.load(store.u32, trackInbox) !== 0 && !this.inExec) drainInbox();
     const mark = this.w.mark();
@@ -509,15 +498,11 @@ export class Client {
       setNotifyClient(null);
       // Changes since the last save are read by the main thread (save rules, INFO) at any time.
       this.srv.setStat(S_DIRTY, store.dirty);
-      if (nslots > 0) this.unlockSlots(nslots);
-      else if (nslots < 0) {
-        store.allLocked = false;
-        store.unlockAll();
-      }
+      coord.unlockCommand(taken);
     }
     if (monitorsActive(this.srv)) feedMonitors(this, spec, argv, this.db);
     const us = (cmdEnd() - t0) * 1000;
-    if (us >= slowlogState.threshold && !spec.flags.includes('skip_slowlog')) slowlogPush(this, argv, us);
+    if (us >= slowlogState.threshold && ((spec.bits as number) & F_SKIP_SLOWLOG) === 0) slowlogPush(this, argv, us);
     const base = statBase(this.srv.threadId, spec);
     const f = store.f64;
     f[base] += 1;
@@ -531,68 +516,12 @@ export class Client {
     this.totalCommands++;
     this.lastCommand = spec.fullName as string;
   }
-
-  /** Lock the slots of the command's keys in ascending order; returns how many were taken. */
-  private lockKeys(spec: CommandSpec, argv: Buffer[]): number {
-    const store = this.store;
-    if (spec.keys === undefined && spec.firstKey > 0 && spec.lastKey === spec.firstKey) {
-      if (argv.length <= spec.firstKey) return 0;
-      slotScratch[0] = store.slotOf(argv[spec.firstKey]);
-      store.lockSlot(slotScratch[0]);
-      return 1;
-    }
-    if (spec.keys !== undefined) {
-      const idx = spec.keys(argv);
-      if (idx.length === 0) return 0;
-      return this.lockSlotsOf(idx.map((i) => argv[i]));
-    }
-    if (spec.firstKey <= 0) return 0;
-    // Keys at first..last by step: insert each slot in order (few keys: insertion sort, no arrays).
-    const last = spec.lastKey < 0 ? argv.length + spec.lastKey : Math.min(spec.lastKey, argv.length - 1);
-    if (last - spec.firstKey + 1 > slotScratch.length) slotScratch = new Int32Array((last - spec.firstKey + 1) * 2);
-    let m = 0;
-    for (let i = spec.firstKey; i <= last; i += spec.step) m = insertSlot(m, store.slotOf(argv[i]));
-    for (let i = 0; i < m; i++) store.lockSlot(slotScratch[i]);
-    return m;
-  }
-
-  /** Release what lockSlotsOf/lockKeys took (slots in slotScratch), in reverse order. */
-  unlockSlots(n: number): void {
-    for (let i = n - 1; i >= 0; i--) this.store.unlockSlot(slotScratch[i]);
-  }
-
-  /** Lock the slots of these keys, ascending, each once. Returns the count (slots in slotScratch). */
-  lockSlotsOf(keys: Buffer[]): number {
-    const store = this.store;
-    if (keys.length > slotScratch.length) slotScratch = new Int32Array(keys.length * 2);
-    let m = 0;
-    if (keys.length <= 64) {
-      for (const k of keys) m = insertSlot(m, store.slotOf(k));
-    } else {
-      let n = 0;
-      for (const k of keys) slotScratch[n++] = store.slotOf(k);
-      const sorted = slotScratch.subarray(0, n).sort();
-      for (let i = 0; i < n; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) slotScratch[m++] = sorted[i];
-    }
-    for (let i = 0; i < m; i++) store.lockSlot(slotScratch[i]);
-    return m;
-  }
 }
 
 function reserveOfArgs(argv: Buffer[]): number {
   let n = RESERVE_FIXED;
   for (let i = 0; i < argv.length; i++) n += 2 * argv[i].length;
   return n;
-}
-
-/** Insert a slot into the sorted, distinct slotScratch[0..m); returns the new count. */
-function insertSlot(m: number, slot: number): number {
-  let j = m;
-  while (j > 0 && slotScratch[j - 1] > slot) j--;
-  if (j > 0 && slotScratch[j - 1] === slot) return m;
-  for (let i = m; i > j; i--) slotScratch[i] = slotScratch[i - 1];
-  slotScratch[j] = slot;
-  return m + 1;
 }
 
 /** processCommand's text for an unknown command, as a binary string (ReplyWriter.error latin1). */

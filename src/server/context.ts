@@ -5,6 +5,7 @@ import { Store, STAT_FIELDS } from '../store/keyspace';
 import { ReplyWriter } from '../protocol/writer';
 import type { Client } from './client';
 import type { PubSub } from './pubsub';
+import { Coordinator } from './coordinator';
 
 // Per-thread statistics, in shared memory so any thread can sum them for INFO.
 export const S_CONNECTIONS = 0;       // total connections received
@@ -63,13 +64,17 @@ export class ThreadServer {
   readonly requestHandlers = new Map<string, (args: unknown[]) => unknown>();
   /** Runs on every worker when a CONFIG SET took effect (name, value). */
   readonly configListeners: Array<(name: string, value: string) => void> = [];
+  /** This thread's owner of the slot locks (every command, EXEC, serve, walker and eviction). */
+  readonly coord: Coordinator;
 
   constructor(
     readonly threadId: number,
     readonly threads: number,
     readonly store: Store,
     public config: Config,
-  ) {}
+  ) {
+    this.coord = Coordinator.of(store);
+  }
 
   stat(field: number): number {
     return this.store.f64[this.store.L.stats + this.threadId * STAT_FIELDS + field];

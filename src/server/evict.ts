@@ -10,7 +10,7 @@
 import type { Client } from './client';
 import type { ThreadServer } from './context';
 import { M_LAZYFREE_PENDING, S_EVICTED } from './context';
-import type { Store } from '../store/keyspace';
+import { DEL_EVICTED, type Store } from '../store/keyspace';
 import { NSLOTS } from '../store/crc16';
 import { RESERVE_FIXED } from '../store/heap';
 import { notifyKeyspaceEvent } from './notify';
@@ -97,7 +97,8 @@ function candidates(s: Store, db: number, slot: number): boolean {
 }
 
 /** Sample one key of one random non-empty slot of db into the pool. */
-function sampleSlot(s: Store, db: number, now: number): void {
+function sampleSlot(srv: ThreadServer, db: number, now: number): void {
+  const s = srv.store;
   let slot = -1;
   for (let r = 0; r < 32 && slot < 0; r++) {
     const i = Math.floor(Math.random() * NSLOTS);
@@ -112,7 +113,8 @@ function sampleSlot(s: Store, db: number, now: number): void {
     }
   }
   if (slot < 0) return;
-  s.lockSlot(slot);
+  const coord = srv.coord;
+  coord.lockWalk(slot);
   try {
     const e = volatileOnly ? s.randomVolatileInSlot(db, slot) : s.randomInSlot(db, slot, true);
     if (e === 0) return;
@@ -126,7 +128,7 @@ function sampleSlot(s: Store, db: number, now: number): void {
     else score = Math.max(0, Math.floor(now / 1000) - s.lru(e));
     poolInsert(score, db, s.keyCopy(e));
   } finally {
-    s.unlockSlot(slot);
+    coord.unlockWalk(slot);
   }
 }
 
@@ -157,7 +159,7 @@ export function performEvictions(srv: ThreadServer, from: Client | null): boolea
       // Random: the dbs take turns (Redis's next_db); the others sample every db.
       const db = policy === P_RANDOM ? (nextDb = (nextDb + 1) % s.dbs) : k;
       if ((volatileOnly ? s.volatileCount(db) : s.dbSize(db)) <= 0) continue;
-      for (let i = 0; i < per; i++) sampleSlot(s, db, s.now);
+      for (let i = 0; i < per; i++) sampleSlot(srv, db, s.now);
       sampled = true;
       if (policy === P_RANDOM) break;
     }
@@ -171,14 +173,14 @@ export function performEvictions(srv: ThreadServer, from: Client | null): boolea
     const db = poolDb.pop() as number;
     const key = poolKey.pop() as Buffer;
     const slot = s.slotOf(key);
-    s.lockSlot(slot);
+    srv.coord.lockWalk(slot);
     let gone: boolean;
     try {
       // A volatile policy takes only a key that still has a TTL (it may have lost it since).
       const e = volatileOnly ? s.peek(db, key) : 1;
-      gone = e !== 0 && (!volatileOnly || s.expireAt(e) !== 0) && s.delete(db, key);
+      gone = e !== 0 && (!volatileOnly || s.expireAt(e) !== 0) && s.delete(db, key, DEL_EVICTED);
     } finally {
-      s.unlockSlot(slot);
+      srv.coord.unlockWalk(slot);
     }
     if (!gone) continue;
     srv.addStat(S_EVICTED, 1);

@@ -18,6 +18,7 @@ import { installCrashHandlers, panic, setCrashInfo } from './crash';
 import { REDIS_VERSION } from './info';
 import { S_EXPIRED, M_CLIENTS, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON, M_LAZYFREE_PENDING, M_LAZYFREED, M_PAUSE_TYPE } from './context';
 import { MainPublisher } from './pubsub';
+import { Coordinator } from './coordinator';
 import { configureNotify, type Publisher } from './notify';
 import { Persistence } from '../persistence/snapshot';
 import { RdbError } from '../persistence/rdb';
@@ -71,6 +72,8 @@ export async function main(argv: string[]): Promise<void> {
   setCommandStatsArea(commandStatsArea);
   const heap = new Heap(sab, 0);
   const store = new Store(heap, layout);
+  // The main thread's lock owner: active expiry walks slots through it.
+  const coord = Coordinator.of(store);
 
   // Changes over every thread (Redis's server.dirty): each thread publishes its count after each
   // command; slot 0 is this thread (loading, active expiry).
@@ -275,7 +278,7 @@ export async function main(argv: string[]): Promise<void> {
       const slot = cursor;
       cursor = (cursor + 1) & (NSLOTS - 1);
       if (store.slotHasVolatile(slot)) {
-        store.withSlot(slot, () => {
+        coord.withSlot(slot, () => {
           store.now = Date.now();
           store.expireSlot(slot, 200);
         });

@@ -11,7 +11,7 @@
 import {
   NOTIFY_EXPIRED, NOTIFY_KEYEVENT, NOTIFY_KEYSPACE, NOTIFY_KEY_MISS, NOTIFY_NEW,
 } from '../config/directives';
-import type { Store } from '../store/keyspace';
+import { DEL_EXPIRED, type Store } from '../store/keyspace';
 import type { Client } from './client';
 
 export {
@@ -52,13 +52,15 @@ export function notifyOn(type: number): boolean {
 export function configureNotify(flags: number, store: Store, publish: Publisher): void {
   active = flags > 0 && (flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT)) !== 0 ? flags : 0;
   publisher = publish;
-  store.onExpired = (active & NOTIFY_EXPIRED) !== 0 ? onExpired : null;
-  store.onNew = (active & NOTIFY_NEW) !== 0 ? onNew : null;
+  if ((active & NOTIFY_EXPIRED) !== 0) store.listen('deleted', onDeleted);
+  else store.unlisten('deleted', onDeleted);
+  if ((active & NOTIFY_NEW) !== 0) store.listen('new', onNew);
+  else store.unlisten('new', onNew);
   store.onKeyMiss = (active & NOTIFY_KEY_MISS) !== 0 ? onKeyMiss : null;
 }
 
-function onExpired(db: number, key: Uint8Array): void {
-  notifyKeyspaceEvent(current, NOTIFY_EXPIRED, 'expired', key, db);
+function onDeleted(db: number, key: Uint8Array, reason: number): void {
+  if (reason === DEL_EXPIRED) notifyKeyspaceEvent(current, NOTIFY_EXPIRED, 'expired', key, db);
 }
 
 function onNew(db: number, key: Uint8Array): void {

@@ -20,6 +20,7 @@ import { lockWord, unlockWord } from '../store/heap';
 import type { CommandSpec } from '../commands/types';
 import { commandKeys } from '../commands/table';
 import type { Client } from './client';
+import { Coordinator } from './coordinator';
 
 // Client.tracking flags (Redis's CLIENT_TRACKING_*).
 export const T_ON = 1;
@@ -647,7 +648,8 @@ export function trackingLimitUsedSlots(): void {
       }
     }
     if (found < 0) break;
-    s.lockSlot(found);
+    const coord = Coordinator.of(s);
+    coord.lockWalk(found);
     try {
       const e = u32[base + found];
       if (e !== 0) {
@@ -655,7 +657,7 @@ export function trackingLimitUsedSlots(): void {
         invalidateKey(key, found);
       }
     } finally {
-      s.unlockSlot(found);
+      coord.unlockWalk(found);
     }
     if (Atomics.load(s.i32, base + W_KEYS) <= max) {
       timeoutCounter = 0;

@@ -11,6 +11,7 @@ import { Config } from '../config/config';
 import { applyRenames, setCommandStatsArea } from '../commands/table';
 import { Client } from './client';
 import { installEviction } from './evict';
+import { installBlocking } from './blocking';
 import { onRemoteLines } from './monitor';
 import { ThreadServer, S_CONNECTIONS, S_CLIENTS, S_REJECTED_CONN, M_CLIENTS, type CrossThreadRequest } from './context';
 import { configureLog, log } from './log';
@@ -49,6 +50,7 @@ const heap = new Heap(wd.sab, wd.threadId);
 const store = new Store(heap, wd.layout);
 const srv = new ThreadServer(wd.threadId, wd.threads, store, config);
 srv.pubsub = new PubSub(srv);
+installBlocking(srv);
 
 // Keyspace notifications: flags cached per thread, refreshed by CONFIG SET (on this thread too:
 // CONFIG SET runs the listeners of the thread that executed it).

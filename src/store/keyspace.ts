@@ -8,7 +8,7 @@
 //   32 key bytes, then string bytes inline
 // Table header (32 bytes): t0 buckets, t0 mask, t0 used, t1 buckets, t1 mask, t1 used, rehashIdx, volatile count.
 
-import { Heap, classOf, classSize, HEAP_DATA_START, lockWord, unlockWord } from './heap';
+import { Heap, classOf, classSize, HEAP_DATA_START } from './heap';
 import { keySlot, NSLOTS, CRC16_TABLE } from './crc16';
 import { rehash, rev32, startResize } from './dict';
 
@@ -31,6 +31,18 @@ export const E_SKIPLIST = 7;
 export const ENCODING_NAMES = ['raw', 'int', 'embstr', 'listpack', 'quicklist', 'intset', 'hashtable', 'skiplist'];
 
 export const ENTRY_HDR = 32;
+
+/** Why a key left the keyspace (deleted listeners). */
+export const DEL_USER = 0;
+export const DEL_EXPIRED = 1;
+export const DEL_EVICTED = 2;
+export type KeyListener = (db: number, key: Uint8Array) => void;
+export type DeleteListener = (db: number, key: Uint8Array, reason: number) => void;
+/** key null: every key of db changed (db -1: of every db). */
+export type ModifiedListener = (db: number, key: Uint8Array | null) => void;
+
+/** Debug runs (SHARDIS_DEBUG=1, every test server): assert slot locks on every mutation. */
+const CHECK_LOCKS = process.env.SHARDIS_DEBUG === '1';
 const EMBSTR_MAX = 44;
 
 /** What a type module provides so the keyspace can free, copy and check its objects. */
@@ -161,12 +173,28 @@ export class Store {
   expireOnAccess = true;
   /** Counts changes, like Redis's server.dirty: save rules, propagation, WATCH touch. */
   dirty = 0;
-  /** True while this thread holds every slot lock (EXEC over walkers, lock-all commands). */
-  allLocked = false;
-  /** Called when a key is deleted because it expired (keyspace notifications: "expired"). */
-  onExpired: ((db: number, key: Uint8Array) => void) | null = null;
-  /** Called when a key is added to a db (Redis's dbAdd: the "new" notification); null when off. */
-  onNew: ((db: number, key: Uint8Array) => void) | null = null;
+  // ---- keyspace listeners (per-write duties, as Redis's dbAdd/dbDelete/signalModifiedKey) ----
+  // Every listener runs on the thread that made the change, synchronously, while that key's
+  // slot lock is held (for flushes and SWAPDB: every slot lock), with the db and the key's bytes
+  // (a view: copy it to keep it). Keys deleted by lazy or active expiry (the latter on the main
+  // thread) and by eviction are reported like the rest. Add with listen(), remove with unlisten().
+  /** A key was added to a db (dbAdd): SET of a new key, a push that creates a list, RENAME/MOVE/COPY's destination. */
+  readonly newListeners: KeyListener[] = [];
+  /** A key was deleted; reason DEL_USER (DEL, UNLINK, a pop that empties it...), DEL_EXPIRED or DEL_EVICTED. Flushes report `modified(db, null)` instead. */
+  readonly deletedListeners: DeleteListener[] = [];
+  /** A live key's value was replaced whole (SET over it, *STORE, SORT STORE): dbOverwrite. */
+  readonly overwrittenListeners: KeyListener[] = [];
+  /**
+   * Any change to a key (signalModifiedKey): every write, and deletion for any reason; key null
+   * means every key of db changed (FLUSHDB, SWAPDB of it), db -1 with null every db (FLUSHALL).
+   * CLIENT TRACKING invalidation hangs here.
+   */
+  readonly modifiedListeners: ModifiedListener[] = [];
+  /**
+   * A list or sorted set was added in a db/slot where clients are blocked (the shared counter at
+   * Layout.blocked is not 0): the blocking service queues the key (signalKeyAsReady).
+   */
+  onReady: ((db: number, key: Uint8Array) => void) | null = null;
   /** Called when a read lookup misses (lookupKeyRead: the "keymiss" notification); null when off. */
   onKeyMiss: ((db: number, key: Uint8Array) => void) | null = null;
   /**
@@ -174,6 +202,60 @@ export class Store {
    * signalModifiedKey, beside the WATCH bump): client-side caching invalidations.
    */
   onKeyModified: ((db: number, key: Uint8Array, expired: boolean) => void) | null = null;
+
+  listen(kind: 'new' | 'overwritten', fn: KeyListener): void;
+  listen(kind: 'deleted', fn: DeleteListener): void;
+  listen(kind: 'modified', fn: ModifiedListener): void;
+  listen(kind: 'new' | 'overwritten' | 'deleted' | 'modified', fn: KeyListener | DeleteListener | ModifiedListener): void {
+    const list = this.listOf(kind) as unknown[];
+    if (!list.includes(fn)) list.push(fn);
+  }
+
+  unlisten(kind: 'new' | 'overwritten' | 'deleted' | 'modified', fn: KeyListener | DeleteListener | ModifiedListener): void {
+    const list = this.listOf(kind) as unknown[];
+    const i = list.indexOf(fn);
+    if (i >= 0) list.splice(i, 1);
+  }
+
+  private listOf(kind: string): unknown[] {
+    return kind === 'new' ? this.newListeners : kind === 'deleted' ? this.deletedListeners : kind === 'overwritten' ? this.overwrittenListeners : this.modifiedListeners;
+  }
+
+  /** One change to key by a command: dirty, then signalModified(). */
+  private changed(db: number, key: Uint8Array, h: number): void {
+    this.dirty++;
+    this.signalModified(db, key, h);
+  }
+
+  /** signalModifiedKey: the WATCH version (and onKeyModified) and the modified listeners. */
+  private signalModified(db: number, key: Uint8Array, h: number, expired = false): void {
+    this.touchVersion(db, h, key, expired);
+    const l = this.modifiedListeners;
+    if (l.length !== 0) for (let i = 0; i < l.length; i++) l[i](db, key);
+  }
+
+  /**
+   * A key left the keyspace: signalModified() and the deleted listeners. Expiry and eviction do
+   * not count in dirty (as in Redis: a command that only expired keys is not propagated as itself).
+   */
+  private removed(db: number, key: Uint8Array, h: number, reason: number): void {
+    if (reason === DEL_EXPIRED) this.expiredKeys++;
+    if (reason === DEL_USER) this.dirty++;
+    this.signalModified(db, key, h, reason === DEL_EXPIRED);
+    const l = this.deletedListeners;
+    if (l.length !== 0) for (let i = 0; i < l.length; i++) l[i](db, key, reason);
+  }
+
+  /**
+   * Every key of a db changed at once (db -1: every db): FLUSHDB/FLUSHALL/SWAPDB. Bumps dirty
+   * by `dirty` and tells the modified listeners with a null key. The caller holds every slot.
+   */
+  changedAll(db: number, dirty: number): void {
+    if (CHECK_LOCKS) this.assertAll();
+    this.dirty += dirty;
+    const l = this.modifiedListeners;
+    for (let i = 0; i < l.length; i++) l[i](db, null);
+  }
   expiredKeys = 0;
   keyspaceHits = 0;
   keyspaceMisses = 0;
@@ -225,42 +307,44 @@ export class Store {
     this.memoHash = fmix(h);
   }
 
-  lockSlot(slot: number): void {
-    lockWord(this.i32, this.L.locks + slot);
-    // A snapshot in progress: a command that may write copies the slot into it first. This is
-    // the narrowest "before change" hook (issue 10); the coordinator's hook (issue 9) may take it over.
-    if (this.writeIntent && this.i32[this.L.misc + MISC_SNAPSHOT] !== 0 && this.cowHook !== null) this.cowHook(slot);
+  // Slot locks are taken only by the coordinator (src/server/coordinator.ts). In debug runs
+  // (SHARDIS_DEBUG=1) it records the slots this thread holds in lockCheck, and every mutation
+  // below asserts that its slot is among them.
+  /** Slots this thread holds (debug runs only; null otherwise). */
+  lockCheck: { held: Uint16Array; all: boolean } | null = null;
+
+  /** Throw unless this thread holds the slot's lock (debug runs: a write bypassed the coordinator). */
+  /** Throw unless this thread holds every slot (flushes, SWAPDB). */
+  assertAll(): void {
+    const lc = this.lockCheck;
+    if (lc === null || lc.all) return;
+    const msg = 'a whole-db change without every slot lock held by this thread';
+    console.error(`LOCK ASSERTION: ${msg}\n${new Error(msg).stack}`);
+    throw new Error(`LOCK ASSERTION: ${msg}`);
   }
 
-  /** Set by the dispatcher for commands that may change data (see lockSlot and MISC_SNAPSHOT). */
-  writeIntent = false;
-  /** Serializes a slot an active snapshot has not reached yet (src/persistence/snapshot.ts). */
-  cowHook: ((slot: number) => void) | null = null;
-
-  unlockSlot(slot: number): void {
-    unlockWord(this.i32, this.L.locks + slot);
+  assertLocked(slot: number): void {
+    const lc = this.lockCheck;
+    if (lc === null || lc.all || lc.held[slot] > 0) return;
+    const msg = `slot ${slot} changed without its lock held by this thread`;
+    console.error(`LOCK ASSERTION: ${msg}\n${new Error(msg).stack}`);
+    throw new Error(`LOCK ASSERTION: ${msg}`);
   }
 
-  /** Run fn with one slot locked (walkers: KEYS, SCAN, DBSIZE...), unless all are held already. */
-  withSlot<T>(slot: number, fn: () => T): T {
-    if (this.allLocked) return fn();
-    this.lockSlot(slot);
-    try {
-      return fn();
-    } finally {
-      this.unlockSlot(slot);
-    }
-  }
+  /**
+   * The before-change hook (fork-less snapshots, src/persistence/snapshot.ts installs it on every
+   * thread): called with a slot's lock held before anything in that slot (any db) may change,
+   * while a snapshot runs (the MISC_SNAPSHOT word is not 0). The coordinator calls it for every
+   * slot a command that is not read-only locks, before the command runs (lock-all: every slot);
+   * the store calls it before deleting a key outside such a command (lazy expiry in a read,
+   * active expiry, eviction, flush). It may run more than once per slot. With no snapshot
+   * running the cost is one load and branch (changeHookActive).
+   */
+  beforeChange: ((slot: number) => void) | null = null;
 
-  lockAll(): void {
-    for (let s = 0; s < NSLOTS; s++) lockWord(this.i32, this.L.locks + s);
-    if (this.writeIntent && this.i32[this.L.misc + MISC_SNAPSHOT] !== 0 && this.cowHook !== null) {
-      for (let s = 0; s < NSLOTS; s++) this.cowHook(s);
-    }
-  }
-
-  unlockAll(): void {
-    for (let s = NSLOTS - 1; s >= 0; s--) unlockWord(this.i32, this.L.locks + s);
+  /** Must beforeChange run now (installed, and a snapshot is running)? */
+  changeHookActive(): boolean {
+    return this.beforeChange !== null && this.i32[this.L.misc + MISC_SNAPSHOT] !== 0;
   }
 
   // ---- tables ---------------------------------------------------------------------------
@@ -338,10 +422,7 @@ export class Store {
     if (exp !== 0 && exp <= this.now) {
       if (!this.expireOnAccess) return 0;
       this.unlinkAndFree(db, t, e);
-      this.expiredKeys++;
-      this.dirty++;
-      this.touchVersion(db, h, key, true);
-      if (this.onExpired !== null) this.onExpired(db, key);
+      this.removed(db, key, h, DEL_EXPIRED);
       return 0;
     }
     this.touchLru(e);
@@ -377,6 +458,7 @@ export class Store {
   }
 
   setEncoding(e: number, enc: number): void {
+    if (CHECK_LOCKS) this.assertLocked(keySlot(this.keyView(e)));
     this.u8[e + 17] = enc;
   }
 
@@ -469,6 +551,7 @@ export class Store {
   }
 
   setObjPtr(e: number, p: number): void {
+    if (CHECK_LOCKS) this.assertLocked(keySlot(this.keyView(e)));
     this.u32[(e >>> 2) + 7] = p;
   }
 
@@ -480,6 +563,7 @@ export class Store {
   }
 
   private insertAt(db: number, t: number, key: Uint8Array, h: number, type: number, enc: number, vallen: number, room: number): number {
+    if (CHECK_LOCKS) this.assertLocked(this.slotOf(key));
     const u32 = this.u32;
     const w = t >>> 2;
     const rehashing = this.i32[w + 6] >= 0;
@@ -504,11 +588,17 @@ export class Store {
     u32[cell] = e;
     u32[w + tb * 3 + 2]++;
     Atomics.add(this.i32, this.L.keys + this.phys(db), 1);
-    if (this.onNew !== null) this.onNew(db, key);
+    const l = this.newListeners;
+    if (l.length !== 0) for (let i = 0; i < l.length; i++) l[i](db, key);
+    // Only a list or a sorted set can serve a blocked client (signalKeyAsReady): one atomic load
+    // of the slot's blocked-client count, nothing more when it is 0.
+    if ((type === T_LIST || type === T_ZSET) && this.onReady !== null && Atomics.load(this.i32, this.L.blocked + db * NSLOTS + this.slotOf(key)) !== 0) this.onReady(db, key);
     return e;
   }
 
   private unlinkAndFree(db: number, t: number, e: number): void {
+    if (CHECK_LOCKS) this.assertLocked(keySlot(this.keyView(e)));
+    if (this.changeHookActive()) (this.beforeChange as (slot: number) => void)(keySlot(this.keyView(e)));
     const u32 = this.u32;
     const w = t >>> 2;
     u32[this.linkAddr >>> 2] = u32[e >>> 2];
@@ -545,9 +635,9 @@ export class Store {
     Atomics.add(this.i32, this.L.expires + this.phys(db), d);
   }
 
-  /** Delete a key; true if it existed (expired keys count as missing). */
-  delete(db: number, key: Uint8Array): boolean {
-    return this.deleteKey(db, key, null);
+  /** Delete a key; true if it existed (expired keys count as missing). reason: DEL_USER or DEL_EVICTED. */
+  delete(db: number, key: Uint8Array, reason = DEL_USER): boolean {
+    return this.deleteKey(db, key, null, reason);
   }
 
   /**
@@ -555,10 +645,10 @@ export class Store {
    * big value can be freed off the command path (UNLINK). Strings are freed at once.
    */
   unlinkKey(db: number, key: Uint8Array, detached: (type: number, enc: number, obj: number) => void): boolean {
-    return this.deleteKey(db, key, detached);
+    return this.deleteKey(db, key, detached, DEL_USER);
   }
 
-  private deleteKey(db: number, key: Uint8Array, detached: ((type: number, enc: number, obj: number) => void) | null): boolean {
+  private deleteKey(db: number, key: Uint8Array, detached: ((type: number, enc: number, obj: number) => void) | null, reason: number): boolean {
     const t = this.table(db, this.slotOf(key), false);
     if (t === 0) return false;
     const h = this.hashOf(key);
@@ -577,12 +667,7 @@ export class Store {
       detached(type, enc, obj);
     }
     this.unlinkAndFree(db, t, e);
-    this.dirty++;
-    this.touchVersion(db, h, key, !live);
-    if (!live) {
-      this.expiredKeys++;
-      if (this.onExpired !== null) this.onExpired(db, key);
-    }
+    this.removed(db, key, h, live ? reason : DEL_EXPIRED);
     return live;
   }
 
@@ -614,8 +699,8 @@ export class Store {
    */
   resizeStringInPlace(db: number, key: Uint8Array, e: number, len: number, enc: number): boolean {
     if (this.u8[e + 16] !== T_STRING || ENTRY_HDR + key.length + len > classSize[this.u8[e + 18]]) return false;
-    this.dirty++;
-    this.touchVersion(db, this.hashOf(key), key);
+    if (CHECK_LOCKS) this.assertLocked(this.slotOf(key));
+    this.changed(db, key, this.hashOf(key));
     this.u8[e + 17] = enc;
     this.u32[(e >>> 2) + 7] = len;
     this.touchLru(e);
@@ -627,16 +712,20 @@ export class Store {
     const t = this.table(db, slot, true);
     const h = this.hashOf(key);
     let e = this.locate(t, key, h);
-    this.dirty++;
-    this.touchVersion(db, h, key);
+    if (CHECK_LOCKS) this.assertLocked(slot);
     if (e !== 0) {
       const exp = this.f64[(e >>> 3) + 1];
       if (exp !== 0 && exp <= this.now) {
         this.unlinkAndFree(db, t, e);
-        this.expiredKeys++;
-        if (this.onExpired !== null) this.onExpired(db, key);
+        this.removed(db, key, h, DEL_EXPIRED);
         e = 0;
       }
+    }
+    this.changed(db, key, h);
+    // SET over a live key replaces its value (dbOverwrite); APPEND/SETRANGE (preserve) modify it.
+    if (e !== 0 && !preserve && this.overwrittenListeners.length !== 0) {
+      const l = this.overwrittenListeners;
+      for (let i = 0; i < l.length; i++) l[i](db, key);
     }
     if (e === 0) {
       const ne = this.insertAt(db, t, key, h, T_STRING, enc, len, preserve ? len + (len >> 1) : len);
@@ -676,27 +765,41 @@ export class Store {
 
   /** Create a key holding an object (the caller has checked it does not exist). */
   createObject(db: number, key: Uint8Array, type: number, enc: number, obj: number): number {
-    this.dirty++;
-    this.touchVersion(db, this.hashOf(key), key);
-    return this.insert(db, key, type, enc, obj, 0);
+    const e = this.insert(db, key, type, enc, obj, 0);
+    this.changed(db, key, this.hashOf(key));
+    return e;
   }
 
   /** Replace whatever key holds with an object (SORT STORE, *STORE commands), dropping any TTL. */
   replaceWithObject(db: number, key: Uint8Array, type: number, enc: number, obj: number): number {
-    const hook = this.onNew;
-    if (!this.delete(db, key) || hook === null) return this.createObject(db, key, type, enc, obj);
-    // A live key is overwritten in place in Redis (dbOverwrite): no "new" event.
-    this.onNew = null;
-    try {
+    const t = this.table(db, this.slotOf(key), false);
+    const old = t === 0 ? 0 : this.locate(t, key, this.hashOf(key));
+    const live = old !== 0 && !(this.expireAt(old) !== 0 && this.expireAt(old) <= this.now);
+    if (!live) {
+      if (old !== 0) this.delete(db, key); // a stale entry: lazy expiry
       return this.createObject(db, key, type, enc, obj);
-    } finally {
-      this.onNew = hook;
     }
+    // A live key is overwritten in place in Redis (dbOverwrite): no "new" or "deleted" event,
+    // the overwritten listeners instead.
+    const nl = this.newListeners.splice(0);
+    const dl = this.deletedListeners.splice(0);
+    let e: number;
+    try {
+      this.deleteKey(db, key, null, DEL_USER);
+      e = this.createObject(db, key, type, enc, obj);
+    } finally {
+      this.newListeners.push(...nl);
+      this.deletedListeners.push(...dl);
+    }
+    const l = this.overwrittenListeners;
+    for (let i = 0; i < l.length; i++) l[i](db, key);
+    return e;
   }
 
   // ---- expiry -------------------------------------------------------------------------
 
   private setExpireRaw(db: number, t: number, e: number, at: number): void {
+    if (CHECK_LOCKS) this.assertLocked(keySlot(this.keyView(e)));
     const old = this.f64[(e >>> 3) + 1];
     if (old === 0 && at !== 0) this.volatileDelta(db, t, 1);
     else if (old !== 0 && at === 0) this.volatileDelta(db, t, -1);
@@ -707,8 +810,7 @@ export class Store {
   setExpire(db: number, key: Uint8Array, e: number, at: number): void {
     const t = this.table(db, this.slotOf(key), false);
     this.setExpireRaw(db, t, e, at);
-    this.dirty++;
-    this.touchVersion(db, this.hashOf(key), key);
+    this.changed(db, key, this.hashOf(key));
   }
 
   /**
@@ -737,10 +839,7 @@ export class Store {
     const e = this.locate(t, key, h);
     if (e === 0) return true;
     this.unlinkAndFree(db, t, e);
-    this.expiredKeys++;
-    this.dirty++;
-    this.touchVersion(db, h, key, true);
-    if (this.onExpired !== null) this.onExpired(db, key);
+    this.removed(db, key, h, DEL_EXPIRED);
     return true;
   }
 
@@ -791,10 +890,14 @@ export class Store {
     return exp !== 0 && exp <= this.now;
   }
 
-  /** Mark a key modified (WATCH) when a type module changed it in place. */
-  touch(db: number, key: Uint8Array): void {
-    this.dirty++;
-    this.touchVersion(db, this.hashOf(key), key);
+  /**
+   * A command changed key's value in place (a push, HSET, ZADD...): signalModifiedKey. `changes`
+   * is what Redis adds to server.dirty (elements added/removed; 1 by default).
+   */
+  modified(db: number, key: Uint8Array, changes = 1): void {
+    if (CHECK_LOCKS) this.assertLocked(this.slotOf(key));
+    this.changed(db, key, this.hashOf(key));
+    if (changes !== 1) this.dirty += changes - 1;
   }
 
   // ---- whole-db operations (callers hold every slot lock) ----------------------------
@@ -819,6 +922,8 @@ export class Store {
    * table later on any thread. Returns the table (0 if none) and counts its keys in `detachedKeys`.
    */
   detachSlot(db: number, slot: number): number {
+    if (CHECK_LOCKS) this.assertLocked(slot);
+    if (this.changeHookActive()) (this.beforeChange as (slot: number) => void)(slot);
     const idx = this.L.dir + this.phys(db) * NSLOTS + slot;
     const t = this.u32[idx];
     this.detachedKeys = 0;
@@ -856,12 +961,18 @@ export class Store {
 
   /** SWAPDB: the caller holds every slot lock. */
   swapDb(a: number, b: number): void {
+    if (CHECK_LOCKS) this.assertAll();
     const pa = this.i32[this.L.dbmap + a];
     this.i32[this.L.dbmap + a] = this.i32[this.L.dbmap + b];
     this.i32[this.L.dbmap + b] = pa;
     this.bumpEpoch(a);
     this.bumpEpoch(b);
     this.dirty++;
+    const l = this.modifiedListeners;
+    for (let i = 0; i < l.length; i++) {
+      l[i](a, null);
+      l[i](b, null);
+    }
   }
 
   // ---- iteration ------------------------------------------------------------------------
@@ -1010,8 +1121,7 @@ export class Store {
       if (ops === undefined) throw new Error(`no object type ${type}`);
       ne = this.insert(db, key, type, this.encoding(e), ops.copy(this.heap, this.objPtr(e), this.encoding(e)), 0);
     }
-    this.dirty++;
-    this.touchVersion(db, this.hashOf(key), key);
+    this.changed(db, key, this.hashOf(key));
     if (exp !== 0) {
       const t = this.table(db, this.slotOf(key), false);
       this.setExpireRaw(db, t, ne, exp);
@@ -1049,6 +1159,7 @@ export class Store {
    * caller holds both slots' locks. Returns the new entry, or 0 if key does not exist.
    */
   moveKey(db: number, key: Uint8Array, dstDb: number, dstKey: Uint8Array): number {
+    if (CHECK_LOCKS) this.assertLocked(this.slotOf(key));
     const t = this.table(db, this.slotOf(key), false);
     if (t === 0) return 0;
     const h = this.hashOf(key);
@@ -1079,9 +1190,11 @@ export class Store {
     if (exp !== 0) this.volatileDelta(db, t, -1);
     this.heap.freeClass(e, this.u8[e + 18]);
     this.maybeShrink(t);
-    this.dirty++;
-    this.touchVersion(db, h, key);
-    this.touchVersion(dstDb, dh, dstKey);
+    // As RENAME/MOVE in Redis: the source is deleted (signalModifiedKey), the destination added.
+    this.signalModified(db, key, h);
+    const dl = this.deletedListeners;
+    for (let i = 0; i < dl.length; i++) dl[i](db, key, DEL_USER);
+    this.changed(dstDb, dstKey, dh);
     return ne;
   }
 

@@ -1,0 +1,237 @@
+// The coordinator: the one owner of the keyspace's slot locks (one Int32 word per hash slot,
+// shared by every db). Every path that reads or changes keys takes its locks here:
+//   - a command (Client.call): the slots of its keys, from the command table's key positions,
+//     each once, in ascending slot order (so two commands can never wait on each other), or
+//     every slot for lock-all commands (SWAPDB, FLUSHALL, SORT with BY/GET patterns);
+//   - EXEC: the union of its queued commands' and WATCHed keys' slots, or every slot when one of
+//     them walks the keyspace or locks all; the queued commands then run without locking again;
+//   - the blocked-client serve path (blocking.ts): the key's slot and its destination's;
+//   - walkers (KEYS, SCAN, RANDOMKEY, DBSIZE, active expiry, eviction sampling and deletion):
+//     one slot at a time, or nothing when the caller already holds every slot.
+// Nothing else touches the slot lock words.
+//
+// Held slots are kept in a stack of slot numbers (scratch) so that a nested locker (EXEC, a
+// serve inside a command's aftermath) never clobbers an outer one's list.
+//
+// The before-change hook (Store.beforeChange, for fork-less snapshots): when a command that is
+// not read-only (or a served blocked client, or EXEC of such commands) has taken its locks, the
+// hook runs once per locked slot, before the command can change anything in it, with the lock
+// held; lock-all ones run it for every slot. Deletions outside such commands (lazy expiry in a
+// read, active expiry, eviction) call it from the store itself. With no snapshot running the
+// cost is one load and branch (Store.changeHookActive).
+//
+// Debug check (SHARDIS_DEBUG=1, as every test server runs): the coordinator records which slots
+// this thread holds, and the store asserts on every mutation that its slot is held by this
+// thread (Store.assertLocked). A write path that bypasses the coordinator fails loudly.
+import type { Store } from '../store/keyspace';
+import type { CommandSpec } from '../commands/types';
+import { F_READONLY, LOCK_ALL, LOCK_KEYS } from '../commands/flags';
+import { NSLOTS } from '../store/crc16';
+import { lockWord, unlockWord } from '../store/heap';
+
+const owners = new WeakMap<Store, Coordinator>();
+
+/** What lockCommand took: n > 0 slots (pushed on the stack), LOCKED_ALL, or 0 nothing. */
+export const LOCKED_ALL = -1;
+
+const CHECK_LOCKS = process.env.SHARDIS_DEBUG === '1';
+
+export class Coordinator {
+  private stack = new Int32Array(4096);
+  private top = 0;
+  /** This thread holds every slot (EXEC over a walker, a lock-all command). */
+  allLocked = false;
+  /** An enclosing unit (EXEC) holds the locks of everything the commands inside it touch. */
+  private nested = 0;
+  private readonly i32: Int32Array;
+  private readonly base: number;
+
+  /** The one coordinator of a thread's store (its held-slot state must be unique per thread). */
+  static of(store: Store): Coordinator {
+    let c = owners.get(store);
+    if (c === undefined) owners.set(store, (c = new Coordinator(store)));
+    return c;
+  }
+
+  private constructor(readonly store: Store) {
+    this.i32 = store.i32;
+    this.base = store.L.locks;
+    if (CHECK_LOCKS) store.lockCheck = { held: new Uint16Array(NSLOTS), all: false };
+  }
+
+  // ---- single slots (walkers, active expiry, eviction) -------------------------------------
+
+  /** Lock one slot for a walker; false (and nothing taken) when every slot is held already. */
+  lockWalk(slot: number): boolean {
+    if (this.allLocked) return false;
+    this.lock(slot);
+    return true;
+  }
+
+  unlockWalk(slot: number): void {
+    if (!this.allLocked) this.unlock(slot);
+  }
+
+  /** Run fn with one slot locked (unless every slot is held already). */
+  withSlot<T>(slot: number, fn: () => T): T {
+    if (this.allLocked) return fn();
+    this.lock(slot);
+    try {
+      return fn();
+    } finally {
+      this.unlock(slot);
+    }
+  }
+
+  // ---- commands -----------------------------------------------------------------------------
+
+  /**
+   * Take the locks a command needs before it runs: its keys' slots, every slot, or none (keyless
+   * commands, walkers, and everything inside EXEC, whose locks are held already). Returns what
+   * was taken, for unlockCommand.
+   */
+  lockCommand(spec: CommandSpec, argv: Buffer[]): number {
+    if (this.nested > 0 || this.allLocked) return 0;
+    const mode = spec.lockFor !== undefined ? (spec.lockFor(argv) === 'all' ? LOCK_ALL : LOCK_KEYS) : (spec.lockMode as number);
+    if (mode === LOCK_ALL) {
+      this.lockAll(((spec.bits as number) & F_READONLY) === 0);
+      return LOCKED_ALL;
+    }
+    if (mode !== LOCK_KEYS) return 0;
+    const n = this.lockKeysOf(spec, argv);
+    if (n > 0 && ((spec.bits as number) & F_READONLY) === 0 && this.store.changeHookActive()) this.beforeChange(n);
+    return n;
+  }
+
+  unlockCommand(taken: number): void {
+    if (taken > 0) this.unlockSlots(taken);
+    else if (taken === LOCKED_ALL) this.unlockAll();
+  }
+
+  private lockKeysOf(spec: CommandSpec, argv: Buffer[]): number {
+    const store = this.store;
+    if (spec.keys === undefined && spec.firstKey > 0 && spec.lastKey === spec.firstKey) {
+      // The common single-key case: no sorting.
+      if (argv.length <= spec.firstKey) return 0;
+      const slot = store.slotOf(argv[spec.firstKey]);
+      this.reserve(1);
+      this.stack[this.top++] = slot;
+      this.lock(slot);
+      return 1;
+    }
+    if (spec.keys !== undefined) {
+      const idx = spec.keys(argv);
+      if (idx.length === 0) return 0;
+      const keys: Buffer[] = new Array(idx.length);
+      for (let i = 0; i < idx.length; i++) keys[i] = argv[idx[i]];
+      return this.lockSlotsOf(keys, false);
+    }
+    if (spec.firstKey <= 0) return 0;
+    const last = spec.lastKey < 0 ? argv.length + spec.lastKey : spec.lastKey;
+    if (last < spec.firstKey) return 0;
+    this.reserve(last - spec.firstKey + 1);
+    const b = this.top;
+    let m = 0;
+    for (let i = spec.firstKey; i <= last && i < argv.length; i += spec.step) m = this.insertSlot(b, m, store.slotOf(argv[i]));
+    for (let i = 0; i < m; i++) this.lock(this.stack[b + i]);
+    this.top = b + m;
+    return m;
+  }
+
+  // ---- sets of keys (EXEC, blocked-client serving) ---------------------------------------------
+
+  /**
+   * Lock the slots of these keys, ascending, each once. Returns the count, for unlockSlots. With
+   * `write`, the before-change hook runs for each (a served blocked client pops, EXEC may write).
+   */
+  lockSlotsOf(keys: Uint8Array[], write: boolean): number {
+    const store = this.store;
+    this.reserve(keys.length);
+    const b = this.top;
+    let m = 0;
+    if (keys.length <= 64) {
+      for (let i = 0; i < keys.length; i++) m = this.insertSlot(b, m, store.slotOf(keys[i]));
+    } else {
+      let n = 0;
+      for (let i = 0; i < keys.length; i++) this.stack[b + n++] = store.slotOf(keys[i]);
+      const sorted = this.stack.subarray(b, b + n).sort();
+      for (let i = 0; i < n; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) this.stack[b + m++] = sorted[i];
+    }
+    for (let i = 0; i < m; i++) this.lock(this.stack[b + i]);
+    this.top = b + m;
+    if (write && m > 0 && store.changeHookActive()) this.beforeChange(m);
+    return m;
+  }
+
+  /** Release the last n slots taken (lockSlotsOf, lockCommand), in reverse order. */
+  unlockSlots(n: number): void {
+    for (let i = 0; i < n; i++) this.unlock(this.stack[--this.top]);
+  }
+
+  // ---- every slot -----------------------------------------------------------------------------
+
+  /** Lock every slot (in ascending order, as any other locker would). */
+  lockAll(write: boolean): void {
+    const i32 = this.i32;
+    for (let s = 0; s < NSLOTS; s++) lockWord(i32, this.base + s);
+    this.allLocked = true;
+    if (CHECK_LOCKS) (this.store.lockCheck as { all: boolean }).all = true;
+    if (write && this.store.changeHookActive()) {
+      const hook = this.store.beforeChange as (slot: number) => void;
+      for (let s = 0; s < NSLOTS; s++) hook(s);
+    }
+  }
+
+  unlockAll(): void {
+    this.allLocked = false;
+    if (CHECK_LOCKS) (this.store.lockCheck as { all: boolean }).all = false;
+    const i32 = this.i32;
+    for (let s = NSLOTS - 1; s >= 0; s--) unlockWord(i32, this.base + s);
+  }
+
+  // ---- transactions ------------------------------------------------------------------------
+
+  /** EXEC holds its locks: the commands inside it lock nothing more until endNested(). */
+  beginNested(): void {
+    this.nested++;
+  }
+
+  endNested(): void {
+    this.nested--;
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private lock(slot: number): void {
+    lockWord(this.i32, this.base + slot);
+    if (CHECK_LOCKS) (this.store.lockCheck as { held: Uint16Array }).held[slot]++;
+  }
+
+  private unlock(slot: number): void {
+    if (CHECK_LOCKS) (this.store.lockCheck as { held: Uint16Array }).held[slot]--;
+    unlockWord(this.i32, this.base + slot);
+  }
+
+  private beforeChange(n: number): void {
+    const hook = this.store.beforeChange as (slot: number) => void;
+    for (let i = this.top - n; i < this.top; i++) hook(this.stack[i]);
+  }
+
+  private reserve(n: number): void {
+    if (this.top + n <= this.stack.length) return;
+    const next = new Int32Array(Math.max(this.stack.length * 2, this.top + n * 2));
+    next.set(this.stack.subarray(0, this.top));
+    this.stack = next;
+  }
+
+  /** Insert a slot into the sorted, distinct stack[b..b+m); returns the new count. */
+  private insertSlot(b: number, m: number, slot: number): number {
+    const st = this.stack;
+    let j = m;
+    while (j > 0 && st[b + j - 1] > slot) j--;
+    if (j > 0 && st[b + j - 1] === slot) return m;
+    for (let i = m; i > j; i--) st[b + i] = st[b + i - 1];
+    st[b + j] = slot;
+    return m + 1;
+  }
+}
