@@ -5,7 +5,7 @@ import { readFileSync } from 'fs';
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const debug = process.env.SHARDIS_DEBUG === '1';
 await build({
-  entryPoints: { cli: 'src/cli.ts', worker: 'src/server/worker.ts' },
+  entryPoints: { cli: 'src/cli.ts', worker: 'src/server/worker.ts', 'stream-capture': 'src/server/stream-capture.ts' },
   outdir: 'dist',
   bundle: true,
   platform: 'node',

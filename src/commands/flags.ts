@@ -26,6 +26,8 @@ export const F_MOVABLEKEYS = 1 << 15;
 export const F_WALKS = 1 << 16;
 /** Redis's CMD_TOUCHES_ARBITRARY_KEYS: its lazy-expiry DELs are not wrapped in MULTI/EXEC. */
 export const F_TOUCHES_ARBITRARY_KEYS = 1 << 17;
+/** Never propagated as itself (EXEC: its commands are). Declared with `propagate: false`. */
+export const F_NO_PROPAGATE = 1 << 18;
 
 const BY_NAME: Record<string, number> = {
   write: F_WRITE,
@@ -56,6 +58,7 @@ export function compileFlags(spec: CommandSpec): void {
   let bits = 0;
   for (const f of spec.flags) bits |= BY_NAME[f] ?? 0;
   if (spec.walks === true) bits |= F_WALKS | F_TOUCHES_ARBITRARY_KEYS;
+  if (spec.propagate === false) bits |= F_NO_PROPAGATE;
   spec.bits = bits;
   spec.lockMode = spec.lock === 'all' ? LOCK_ALL : spec.lock === 'none' ? LOCK_NONE : LOCK_KEYS;
   spec.denyoom = (bits & F_DENYOOM) !== 0;

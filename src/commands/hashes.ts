@@ -20,6 +20,7 @@ import {
 import { globMatch } from '../config/glob';
 import { parseScanCursor, parseScanOpts, replyCursor, scanDict } from './sets';
 import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_HASH } from '../server/notify';
+import { P_HSET } from './propagation';
 
 registerObjectType(T_HASH, {
   free(heap: Heap, obj: number, enc: number): void {
@@ -461,6 +462,9 @@ function hincrbyfloat(c: Client, argv: Buffer[]): void {
   }
   commit(s, c.db, argv[1], o);
   c.w.bulk(bytes);
+  // Propagated as HSET key field <result>: float formatting on a replica could differ.
+  const p = c.srv.prop;
+  if (p.on()) p.propagateAs([P_HSET, argv[1], argv[2], Buffer.from(bytes)]);
   notifyKeyspaceEvent(c, NOTIFY_HASH, 'hincrbyfloat', argv[1], c.db);
 }
 

@@ -14,6 +14,7 @@ import { E_DB_INDEX, E_NOT_INT, E_NO_KEY, E_SYNTAX, I64_MAX, is, parseI64, parse
 import { E_INT, ENCODING_NAMES, TYPE_NAMES, T_STRING, parseCanonicalInt } from '../store/keyspace';
 import { NSLOTS } from '../store/crc16';
 import { globMatch } from '../config/glob';
+import { P_DEL, P_PEXPIREAT, P_UNLINK, msArg } from './propagation';
 import { notifyKeyspaceEvent, NOTIFY_GENERIC } from '../server/notify';
 
 const E_SAME_OBJECT = 'ERR source and destination objects are the same';
@@ -545,12 +546,22 @@ function expireGeneric(c: Client, argv: Buffer[], relative: boolean, seconds: bo
     if (flags & EX_GT && (when <= current || current === -1)) return c.w.int(0);
     if (flags & EX_LT && current !== -1 && when >= current) return c.w.int(0);
   }
+  const p = c.srv.prop;
   if (when <= s.now && s.expireOnAccess) {
     s.delete(c.db, key);
+    // Propagated as DEL (UNLINK under lazyfree-lazy-expire): a replica must not keep it.
+    if (p.on()) p.propagateAs([c.srv.config.str('lazyfree-lazy-expire') === 'yes' ? P_UNLINK : P_DEL, key]);
     notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, c.db);
     return c.w.int(1);
   }
   s.setExpire(c.db, key, e, when === 0 ? -1 : when);
+  // Propagated as PEXPIREAT key <absolute ms> [flags]: replayed later, it must mean the same time.
+  if (p.on()) {
+    const out = argv.slice();
+    out[0] = P_PEXPIREAT;
+    out[2] = msArg(when);
+    p.propagateAs(out);
+  }
   // Redis replies before it notifies here (a RESP3 self-subscriber sees the reply first).
   c.w.int(1);
   notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'expire', key, c.db);

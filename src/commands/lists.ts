@@ -14,6 +14,7 @@ import {
 } from '../store/quicklist';
 import { blockForKeys, parseTimeout, type Waiter } from '../server/blocking';
 import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_LIST } from '../server/notify';
+import { P_LEFT, P_LMOVE, P_LPOP, P_RIGHT, P_RPOP, P_RPOPLPUSH, msArg } from './propagation';
 
 registerObjectType(T_LIST, {
   free(heap: Heap, obj: number): void {
@@ -98,6 +99,9 @@ function popOne(c: Client, db: number, key: Buffer, e: number, where: number): v
   writeAt(c, pos);
   qlPopEnd(heap, ql, where === HEAD, pos);
   afterRemove(c, db, key, ql, popEvent(where));
+  // BLPOP/BRPOP (served at once or later) propagate as the LPOP/RPOP they did.
+  const p = c.srv.prop;
+  if (p.on()) p.propagateAs([where === HEAD ? P_LPOP : P_RPOP, key]);
 }
 
 /** Pop up to count elements and write them as an array. */
@@ -113,6 +117,9 @@ function popMany(c: Client, db: number, key: Buffer, e: number, where: number, c
     qlPopEnd(heap, ql, where === HEAD, pos);
   }
   afterRemove(c, db, key, ql, popEvent(where));
+  // LMPOP/BLMPOP propagate as [LR]POP key <count popped>.
+  const p = c.srv.prop;
+  if (p.on()) p.propagateAs([where === HEAD ? P_LPOP : P_RPOP, key, msArg(n)]);
 }
 
 function parseWhere(b: Buffer): number {
@@ -513,7 +520,16 @@ function serveBmove(w: Waiter, key: Buffer): boolean {
   const e = s.find(w.db, key);
   if (e === 0 || s.type(e) !== T_LIST) return false;
   moveElement(c, w.db, key, e, w.lockAlso as Buffer, w.where, w.whereTo);
+  propagateMove(c, key, w.lockAlso as Buffer, w.where, w.whereTo, w.count === 1);
   return true;
+}
+
+/** A served or immediate BLMOVE/BRPOPLPUSH propagates as LMOVE/RPOPLPUSH. */
+function propagateMove(c: Client, src: Buffer, dst: Buffer, from: number, to: number, rpoplpush: boolean): void {
+  const p = c.srv.prop;
+  if (!p.on()) return;
+  if (rpoplpush) p.propagateAs([P_RPOPLPUSH, src, dst]);
+  else p.propagateAs([P_LMOVE, src, dst, from === HEAD ? P_LEFT : P_RIGHT, to === HEAD ? P_LEFT : P_RIGHT]);
 }
 
 function serveBmpop(w: Waiter, key: Buffer): boolean {
@@ -557,11 +573,18 @@ function bmoveGeneric(c: Client, argv: Buffer[], from: number, to: number, timeo
   if (timeout < 0) return;
   const e = lookupList(c, argv[1]);
   if (e < 0) return;
-  if (e !== 0) return moveElement(c, c.db, argv[1], e, argv[2], from, to);
+  const rpoplpush = argv.length === 4;
+  if (e !== 0) {
+    moveElement(c, c.db, argv[1], e, argv[2], from, to);
+    propagateMove(c, argv[1], argv[2], from, to, rpoplpush);
+    return;
+  }
   if (c.inExec) return c.w.nil();
   const w = blockForKeys(c, c.db, [argv[1]], timeout, serveBmove, timeoutNilArray);
   w.where = from;
   w.whereTo = to;
+  // count is free for BLMOVE: 1 marks BRPOPLPUSH (propagated as RPOPLPUSH when served).
+  w.count = rpoplpush ? 1 : 0;
   w.lockAlso = Buffer.from(argv[2]);
 }
 

@@ -17,6 +17,7 @@ import {
 } from '../store/intset';
 import { globMatch } from '../config/glob';
 import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_SET } from '../server/notify';
+import { P_DEL, P_SREM } from './propagation';
 
 registerObjectType(T_SET, {
   free(heap: Heap, obj: number, enc: number): void {
@@ -392,15 +393,25 @@ function spop(c: Client, argv: Buffer[]): void {
       s.delete(c.db, key);
       notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, c.db);
       if (size > 1) s.modified(c.db, key, size - 1);
+      // The whole set went: propagated as DEL.
+      const p = c.srv.prop;
+      if (p.on()) p.propagateAs([P_DEL, key]);
       return;
     }
     c.w.set(count);
+    // Propagated as one SREM per member popped (alsoPropagate), never as SPOP: random choices.
+    const p = c.srv.prop;
+    const popped = p.on() ? [] as Buffer[] : null;
     try {
-      for (let k = 0; k < count; k++) popOne(c, o);
+      for (let k = 0; k < count; k++) popOne(c, o, popped);
     } finally {
       save(s, o);
     }
     modified(s, c.db, key, count);
+    if (popped !== null) {
+      for (const m of popped) p.alsoPropagate(c.db, [P_SREM, key, m]);
+      p.preventPropagation();
+    }
     return;
   }
   const o = lookupWrite(c, key, o1);
@@ -412,6 +423,8 @@ function spop(c: Client, argv: Buffer[]): void {
   save(s, o);
   notifyKeyspaceEvent(c, NOTIFY_SET, 'spop', key, c.db);
   c.w.bulk(ele);
+  const p = c.srv.prop;
+  if (p.on()) p.propagateAs([P_SREM, key, ele]);
   if (setSize(heap, o) === 0) {
     s.delete(c.db, key);
     notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, c.db);
@@ -431,17 +444,19 @@ function removeRandom(heap: Heap, o: SetObj): Buffer {
   return m;
 }
 
-/** Remove a random member and reply with it. */
-function popOne(c: Client, o: SetObj): void {
+/** Remove a random member and reply with it (and push a copy on `popped` when given). */
+function popOne(c: Client, o: SetObj, popped: Buffer[] | null): void {
   const heap = c.store.heap;
   if (o.enc === E_INTSET) {
     const i = intsetRandomIndex(heap, o.ptr);
     const v = intsetGet(heap, o.ptr, i);
     replyInt(c, o.ptr, i);
+    if (popped !== null) popped.push(Buffer.from(intBytes(v)));
     o.ptr = intsetRemove(heap, o.ptr, v);
   } else {
     const e = dictRandom(heap, o.ptr);
     replyEntry(c, e);
+    if (popped !== null) popped.push(Buffer.from(dictKey(heap, DICT_SET, e)));
     dictDelete(heap, o.ptr, dictKey(heap, DICT_SET, e));
   }
 }

@@ -7,6 +7,7 @@ import { def } from './def';
 import { Store, T_STRING, E_INT, E_EMBSTR, E_RAW, parseCanonicalInt } from '../store/keyspace';
 import { E_SYNTAX, E_WRONGTYPE, E_NOT_INT, E_OVERFLOW, I64_MAX, I64_MIN, is, parseI64 } from './args';
 import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_STRING } from '../server/notify';
+import { P_DEL, P_KEEPTTL, P_PERSIST, P_PEXPIREAT, P_PXAT, P_SET, P_UNLINK, msArg } from './propagation';
 
 const E_NOT_FLOAT = 'ERR value is not a valid float';
 const E_TOO_BIG = 'ERR string exceeds maximum allowed size (proto-max-bulk-len)';
@@ -143,7 +144,12 @@ function setGeneric(c: Client, key: Buffer, val: Buffer, flags: number, expireAt
   }
   s.setString(c.db, key, val, Store.stringEncoding(val), expireAt, (flags & F_KEEPTTL) !== 0);
   notifyKeyspaceEvent(c, NOTIFY_STRING, 'set', key, c.db);
-  if (expireAt !== 0) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'expire', key, c.db);
+  if (expireAt !== 0) {
+    // Propagated as SET key value PXAT ms (SETEX, PSETEX and SET EX/PX/EXAT alike), as Redis 7.0.
+    const p = c.srv.prop;
+    if (p.on()) p.propagateAs([P_SET, key, val, P_PXAT, msArg(expireAt)]);
+    notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'expire', key, c.db);
+  }
   if (!(flags & F_GET)) {
     if (intReplies) c.w.int(1);
     else c.w.ok();
@@ -190,6 +196,8 @@ function getset(c: Client, argv: Buffer[]): void {
   }
   s.setString(c.db, argv[1], argv[2], Store.stringEncoding(argv[2]), 0, false);
   notifyKeyspaceEvent(c, NOTIFY_STRING, 'set', argv[1], c.db);
+  const p = c.srv.prop;
+  if (p.on()) p.propagateAs([P_SET, argv[1], argv[2]]);
 }
 
 function getdel(c: Client, argv: Buffer[]): void {
@@ -199,7 +207,11 @@ function getdel(c: Client, argv: Buffer[]): void {
   if (s.type(e) !== T_STRING) return c.w.error(E_WRONGTYPE);
   const off = s.strOffset(e);
   c.w.bulkRange(s.u8, off, off + s.strLen(e));
-  if (s.delete(c.db, argv[1])) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', argv[1], c.db);
+  if (s.delete(c.db, argv[1])) {
+    const p = c.srv.prop;
+    if (p.on()) p.propagateAs([c.srv.config.str('lazyfree-lazy-user-del') === 'yes' ? P_UNLINK : P_DEL, argv[1]]);
+    notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', argv[1], c.db);
+  }
 }
 
 function getex(c: Client, argv: Buffer[]): void {
@@ -220,15 +232,20 @@ function getex(c: Client, argv: Buffer[]): void {
   }
   const off = s.strOffset(e);
   c.w.bulkRange(s.u8, off, off + s.strLen(e));
+  // Never propagated as itself: as PEXPIREAT, DEL/UNLINK or PERSIST.
+  const p = c.srv.prop;
   if ((flags & (F_EXAT | F_PXAT)) !== 0 && at <= s.now && s.expireOnAccess) {
     s.delete(c.db, key);
+    if (p.on()) p.propagateAs([c.srv.config.str('lazyfree-lazy-expire') === 'yes' ? P_UNLINK : P_DEL, key]);
     notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, c.db);
   } else if (expIdx !== 0) {
     s.setExpire(c.db, key, e, at);
+    if (p.on()) p.propagateAs([P_PEXPIREAT, key, msArg(at)]);
     notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'expire', key, c.db);
   } else if (flags & F_PERSIST) {
     if (s.expireAt(e) !== 0) {
       s.setExpire(c.db, key, e, 0);
+      if (p.on()) p.propagateAs([P_PERSIST, key]);
       notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'persist', key, c.db);
     }
   }
@@ -465,6 +482,9 @@ function incrbyfloat(c: Client, argv: Buffer[]): void {
   const ne = s.writeString(c.db, key, str.length, str.length <= EMBSTR_MAX ? E_EMBSTR : E_RAW, 0, true, false);
   const off = s.strOffset(ne);
   for (let i = 0; i < str.length; i++) s.u8[off + i] = str.charCodeAt(i);
+  // Propagated as SET key <result> KEEPTTL: float formatting on a replica could differ.
+  const p = c.srv.prop;
+  if (p.on()) p.propagateAs([P_SET, key, Buffer.from(str, 'latin1'), P_KEEPTTL]);
   notifyKeyspaceEvent(c, NOTIFY_STRING, 'incrbyfloat', key, c.db);
   c.w.bulkRange(s.u8, off, off + str.length);
 }

@@ -149,6 +149,8 @@ function exec(c: Client): void {
   } finally {
     c.inExec = false;
     resetMulti(c);
+    // The transaction's effects go to the stream (one MULTI/EXEC) while its locks are held.
+    c.srv.prop.flush();
     coord.endNested();
     if (outer) {
       // released by the owner
@@ -159,7 +161,7 @@ function exec(c: Client): void {
 
 export const commands: CommandSpec[] = [
   def('multi', 1, 'noscript loading stale fast allow_busy', [0, 0, 0], 'transactions', 'Mark the start of a transaction block', multi, { since: '1.2.0', lock: 'none', acl: ['fast', 'transaction'] }),
-  def('exec', 1, 'noscript loading stale skip_slowlog', [0, 0, 0], 'transactions', 'Execute all commands issued after MULTI', exec, { since: '1.2.0', lock: 'none', acl: ['slow', 'transaction'] }),
+  def('exec', 1, 'noscript loading stale skip_slowlog', [0, 0, 0], 'transactions', 'Execute all commands issued after MULTI', exec, { since: '1.2.0', lock: 'none', propagate: false, acl: ['slow', 'transaction'] }),
   def('discard', 1, 'noscript loading stale fast allow_busy', [0, 0, 0], 'transactions', 'Discard all commands issued after MULTI', discard, { since: '2.0.0', lock: 'none', acl: ['fast', 'transaction'] }),
   def('watch', -2, 'noscript loading stale fast allow_busy', [1, -1, 1], 'transactions', 'Watch the given keys to determine execution of the MULTI/EXEC block', watch, { since: '2.2.0', lock: 'keys', acl: ['fast', 'transaction'] }),
   def('unwatch', 1, 'noscript loading stale fast allow_busy', [0, 0, 0], 'transactions', 'Forget about all watched keys', unwatch, { since: '2.2.0', lock: 'none', acl: ['fast', 'transaction'] }),

@@ -60,6 +60,8 @@ export interface CommandSpec {
    * slot by slot (KEYS, SCAN, RANDOMKEY, DBSIZE). EXEC holds every slot when it queues one.
    */
   walks?: boolean;
+  /** false: never propagated as itself (EXEC, whose commands are). */
+  propagate?: boolean;
   /** The flags as bits (src/commands/flags.ts), set when the table is built. */
   bits?: number;
   /** `lock` as a number (LOCK_KEYS/LOCK_ALL/LOCK_NONE), set when the table is built. */

@@ -16,6 +16,7 @@ import { intsetFind, intsetFormat, intsetLen } from '../store/intset';
 import { parseScanCursor, parseScanOpts, scanMatches, replyCursor } from './sets';
 import { blockForKeys, parseTimeout, type Waiter } from '../server/blocking';
 import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_ZSET } from '../server/notify';
+import { P_ZPOPMAX, P_ZPOPMIN, msArg } from './propagation';
 
 const E_NAN = 'ERR resulting score is not a number (NaN)';
 const E_MINMAX_FLOAT = 'ERR min or max is not a float';
@@ -635,9 +636,14 @@ function zpopGeneric(c: Client, keys: Buffer[], max: boolean, emitKey: boolean, 
     c.w.array(0);
     return true;
   }
+  const given = count !== -1;
   if (count === -1) count = 1;
   const len = zsetLength(s.heap, s.encoding(e), s.objPtr(e));
   let n = count > len ? len : count;
+  // BZPOPMIN/MAX, ZMPOP and BZMPOP (at once or served later) propagate as ZPOPMIN/ZPOPMAX key
+  // [count popped], as Redis does.
+  const p = c.srv.prop;
+  if (p.on()) p.propagateAs(given ? [max ? P_ZPOPMAX : P_ZPOPMIN, key, msArg(n)] : [max ? P_ZPOPMAX : P_ZPOPMIN, key]);
   const w = c.w;
   if (!nested && !emitKey) w.array(n * 2);
   else if (nested && !emitKey) w.array(n);

@@ -530,6 +530,11 @@ function tryServe(w: Waiter, key: Buffer): boolean {
   const mark = c.w.mark();
   c.w.resp = c.resp;
   let ok = false;
+  // A served client is a unit of its own: the serve function rewrites it as the pop or move it
+  // did (LPOP, LMOVE, ZPOPMIN...: propagateAs), appended before the locks are released.
+  const prop = c.srv.prop;
+  const opened = prop.begin();
+  prop.beforeCommand();
   setNotifyClient(c);
   // The served client is the one running a command now (tracking: its own invalidations follow its reply).
   const prevExecuting = trackCtx.executing;
@@ -545,6 +550,8 @@ function tryServe(w: Waiter, key: Buffer): boolean {
   } finally {
     c.callDepth--;
     setNotifyClient(null);
+    if (prop.on()) prop.afterCommand(w.db, null, ok);
+    if (opened) prop.commit();
     coord.unlockSlots(n);
   }
   if (ok && c.trackState !== null) flushPendingSelf(c);

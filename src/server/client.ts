@@ -7,7 +7,7 @@ import { OutOfMemoryError, RESERVE_FIXED } from '../store/heap';
 import type { CommandSpec } from '../commands/types';
 import { lookupCommand, resolveSubcommand, statBase } from '../commands/table';
 import { cstr } from '../commands/args';
-import { F_NO_AUTH, F_NO_MULTI, F_SKIP_SLOWLOG } from '../commands/flags';
+import { F_NO_AUTH, F_NO_MULTI, F_NO_PROPAGATE, F_SKIP_SLOWLOG, F_TOUCHES_ARBITRARY_KEYS } from '../commands/flags';
 import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING } from './context';
 import { P_LAST_BGSAVE_OK } from '../persistence/state';
 
@@ -477,6 +477,12 @@ export class Client {
     // Invalidations other threads posted under locks this command now holds go before its reply.
     if (Atomics.load(store.u32, trackInbox) !== 0 && !this.inExec) drainInbox();
     const mark = this.w.mark();
+    // Propagation: one atomic load when no stream reader is attached (see propagate.ts).
+    const prop = this.srv.prop;
+    const opened = prop.begin();
+    prop.beforeCommand();
+    const db = this.db;
+    const dirty = store.dirty;
     // Keyspace events raised inside the store (lazy expiry, new keys, misses) belong to this client.
     setNotifyClient(this);
     this.callDepth++;
@@ -496,6 +502,10 @@ export class Client {
     } finally {
       this.callDepth--;
       setNotifyClient(null);
+      // Effects reach the stream before the locks are released: the stream's order is a valid
+      // serial order of what ran on every thread.
+      if (prop.on()) prop.afterCommand(db, argv, store.dirty !== dirty && ((spec.bits as number) & F_NO_PROPAGATE) === 0);
+      if (opened) prop.commit(((spec.bits as number) & F_TOUCHES_ARBITRARY_KEYS) !== 0);
       // Changes since the last save are read by the main thread (save rules, INFO) at any time.
       this.srv.setStat(S_DIRTY, store.dirty);
       coord.unlockCommand(taken);

@@ -6,6 +6,8 @@ import { ReplyWriter } from '../protocol/writer';
 import type { Client } from './client';
 import type { PubSub } from './pubsub';
 import { Coordinator } from './coordinator';
+import { Propagator } from './propagate';
+import { Stream } from './stream';
 
 // Per-thread statistics, in shared memory so any thread can sum them for INFO.
 export const S_CONNECTIONS = 0;       // total connections received
@@ -66,14 +68,26 @@ export class ThreadServer {
   readonly configListeners: Array<(name: string, value: string) => void> = [];
   /** This thread's owner of the slot locks (every command, EXEC, serve, walker and eviction). */
   readonly coord: Coordinator;
+  /** This thread's side of the propagation stream (src/server/propagate.ts). */
+  readonly prop: Propagator;
 
   constructor(
     readonly threadId: number,
     readonly threads: number,
     readonly store: Store,
     public config: Config,
+    stream: Stream,
   ) {
     this.coord = Coordinator.of(store);
+    this.prop = new Propagator(stream, store);
+    const lazy = (): void => {
+      this.prop.lazyExpire = this.config.str('lazyfree-lazy-expire') === 'yes';
+      this.prop.lazyEviction = this.config.str('lazyfree-lazy-eviction') === 'yes';
+    };
+    lazy();
+    this.configListeners.push((name) => {
+      if (name.startsWith('lazyfree-')) lazy();
+    });
   }
 
   stat(field: number): number {

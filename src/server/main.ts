@@ -19,6 +19,8 @@ import { REDIS_VERSION } from './info';
 import { S_EXPIRED, M_CLIENTS, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON, M_LAZYFREE_PENDING, M_LAZYFREED, M_PAUSE_TYPE } from './context';
 import { MainPublisher } from './pubsub';
 import { Coordinator } from './coordinator';
+import { Propagator } from './propagate';
+import { Stream, createStreamBuffer } from './stream';
 import { configureNotify, type Publisher } from './notify';
 import { Persistence } from '../persistence/snapshot';
 import { RdbError } from '../persistence/rdb';
@@ -90,6 +92,23 @@ export async function main(argv: string[]): Promise<void> {
   pset(store, P_LAST_BGSAVE_TIME, -1);
   // Clients that connect before the dataset is loaded get -LOADING.
   Atomics.store(store.i32, layout.misc + M_LOADING, 1);
+  // The propagation stream; this thread appends the DELs of active expiry to it.
+  const streamSab = createStreamBuffer();
+  const stream = new Stream(streamSab);
+  const prop = new Propagator(stream, store);
+  const lazyExpire = (): void => {
+    prop.lazyExpire = config.str('lazyfree-lazy-expire') === 'yes';
+  };
+  lazyExpire();
+  // Test-only: capture everything propagated into a file (the replay test; see stream-capture.ts).
+  const capturePath = process.env.SHARDIS_CAPTURE_STREAM;
+  if (capturePath !== undefined && capturePath !== '') {
+    const r = stream.attach();
+    if (r !== null) {
+      const cw = new Worker(path.join(__dirname, 'stream-capture.js'), { workerData: { stream: streamSab, slot: r.slot, offset: r.offset, path: capturePath } });
+      cw.unref();
+    }
+  }
 
   installCrashHandlers();
   setCrashInfo(() =>
@@ -106,7 +125,7 @@ export async function main(argv: string[]): Promise<void> {
   const workerFile = path.join(__dirname, 'worker.js');
 
   const spawn = (threadId: number, fds: ListenFds | undefined): Promise<ListenFds> => {
-    const data: WorkerData = { sab, layout, commandStatsArea, config: config.toJSON(), threadId, threads, fds };
+    const data: WorkerData = { sab, layout, commandStatsArea, stream: streamSab, config: config.toJSON(), threadId, threads, fds };
     // A small young generation: workers' garbage is short-lived argument views, and V8's default
     // (up to 48 MB) stays resident once a burst of big commands grew it. Measured: a 1M-element
     // list load costs 29 MB of RSS instead of 46, with no throughput change (SHARDIS_YOUNG_MB overrides).
@@ -153,6 +172,7 @@ export async function main(argv: string[]): Promise<void> {
             if (m.name === 'tracking-table-max-keys') setTrackingMaxKeys(config.num('tracking-table-max-keys'));
             if (m.name === 'proc-title-template') setProcTitle(config);
             if (m.name === 'notify-keyspace-events') configureNotify(config.notifyKeyspaceEvents(), store, publishEvent);
+            if (m.name === 'lazyfree-lazy-expire') lazyExpire();
             for (const o of workers) if (o !== w) o.postMessage(m);
             break;
           case 'lazyfree':

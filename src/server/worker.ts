@@ -12,6 +12,7 @@ import { applyRenames, setCommandStatsArea } from '../commands/table';
 import { Client } from './client';
 import { installEviction } from './evict';
 import { installBlocking } from './blocking';
+import { Stream } from './stream';
 import { onRemoteLines } from './monitor';
 import { ThreadServer, S_CONNECTIONS, S_CLIENTS, S_REJECTED_CONN, M_CLIENTS, type CrossThreadRequest } from './context';
 import { configureLog, log } from './log';
@@ -26,6 +27,8 @@ export interface WorkerData {
   sab: SharedArrayBuffer;
   layout: Layout;
   commandStatsArea: number;
+  /** The propagation stream (src/server/stream.ts). */
+  stream: SharedArrayBuffer;
   config: Record<string, string>;
   threadId: number;
   threads: number;
@@ -48,7 +51,7 @@ setCommandStatsArea(wd.commandStatsArea);
 applyRenames(config.renamedCommands());
 const heap = new Heap(wd.sab, wd.threadId);
 const store = new Store(heap, wd.layout);
-const srv = new ThreadServer(wd.threadId, wd.threads, store, config);
+const srv = new ThreadServer(wd.threadId, wd.threads, store, config, new Stream(wd.stream));
 srv.pubsub = new PubSub(srv);
 installBlocking(srv);
 

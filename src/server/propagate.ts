@@ -1,0 +1,192 @@
+// Propagation (Redis's alsoPropagate/propagatePendingCommands): the effects of each unit of work
+// (a command, an EXEC, a served blocked client, one expired or evicted key) are staged on this
+// thread as RESP commands and appended to the shared stream (src/server/stream.ts) in one piece
+// while the unit's slot locks are still held. More than one effect is wrapped in MULTI/EXEC
+// (except for commands that touch arbitrary keys, and expiry/eviction outside a command); the
+// stream inserts SELECT whenever the db changes.
+//
+// A command is propagated as itself when it changed the dataset (store.dirty moved), unless it
+// rewrote what it propagates: commands call propagateAs() (rewriteClientCommandVector),
+// alsoPropagate() plus preventPropagation() (SPOP as SREMs), all cheap no-ops unless on().
+// Keys deleted by lazy or active expiry and by eviction are staged by a deleted-listener as DEL
+// (UNLINK under lazyfree-lazy-expire / lazyfree-lazy-eviction), exactly once per key.
+//
+// With no reader attached, begin() is one atomic load and nothing else happens.
+import { DEL_EVICTED, DEL_EXPIRED, type Store } from '../store/keyspace';
+import type { Stream } from './stream';
+
+const SELECT = Buffer.from('SELECT');
+const MULTI = Buffer.from('*1\r\n$5\r\nMULTI\r\n');
+const EXEC = Buffer.from('*1\r\n$4\r\nEXEC\r\n');
+const DEL = Buffer.from('DEL');
+const UNLINK = Buffer.from('UNLINK');
+
+export class Propagator {
+  /** A reader is attached and a unit is open: commands should stage their effects. */
+  private enabled = false;
+  private depth = 0;
+  private buf = Buffer.allocUnsafe(64 * 1024);
+  private pos = 0;
+  /** Staged effects: db of each, and where its bytes end in buf. */
+  private dbs: number[] = [];
+  private ends: number[] = [];
+  /** The current command's own propagation: rewritten argv, or prevented. */
+  private rewritten: Uint8Array[] | null = null;
+  private prevented = false;
+  /** lazyfree-lazy-expire / lazyfree-lazy-eviction: expiry / eviction propagate UNLINK. */
+  lazyExpire = false;
+  lazyEviction = false;
+
+  constructor(
+    readonly stream: Stream,
+    store: Store,
+  ) {
+    store.listen('deleted', this.onDeleted);
+  }
+
+  /** Are effects being staged now? Commands test this before building a rewrite. */
+  on(): boolean {
+    return this.enabled;
+  }
+
+  /**
+   * Open a unit (a top-level command, a served client). Nested units (commands inside EXEC) join
+   * the outer one. Returns whether this call opened it (the opener commits).
+   */
+  begin(): boolean {
+    if (this.depth++ > 0) return false;
+    this.enabled = this.stream.active();
+    this.pos = 0;
+    this.dbs.length = 0;
+    this.ends.length = 0;
+    return true;
+  }
+
+  /** Before a command's body: forget the previous command's rewrite. */
+  beforeCommand(): void {
+    this.rewritten = null;
+    this.prevented = false;
+  }
+
+  /**
+   * After a command's body: stage it (or what it rewrote itself to) if it changed the dataset.
+   * A served blocked client passes its rewrite's db, no argv and changed = true.
+   */
+  afterCommand(db: number, argv: Uint8Array[] | null, changed: boolean): void {
+    if (!changed || this.prevented) return;
+    if (this.rewritten !== null) this.stage(db, this.rewritten);
+    else if (argv !== null) this.stage(db, argv);
+  }
+
+  /**
+   * Close the unit: append what was staged to the stream (call with the unit's locks still
+   * held). `noWrap`: several effects are not wrapped in MULTI/EXEC (commands that touch
+   * arbitrary keys; active expiry and eviction).
+   */
+  commit(noWrap = false): void {
+    if (--this.depth > 0) return;
+    this.flush(noWrap);
+    this.enabled = false;
+  }
+
+  /**
+   * Append what is staged now and keep the unit open (EXEC, before it releases its locks; the
+   * call() around it then finds nothing left).
+   */
+  flush(noWrap = false): void {
+    const n = this.ends.length;
+    if (!this.enabled || n === 0) return;
+    const wrap = n > 1 && !noWrap;
+    const s = this.stream;
+    s.beginAppend();
+    try {
+      let at = 0;
+      for (let i = 0; i < n; i++) {
+        const db = this.dbs[i];
+        if (db !== s.db) this.putSelect(db);
+        if (i === 0 && wrap) s.put(MULTI, 0, MULTI.length);
+        s.put(this.buf, at, this.ends[i]);
+        at = this.ends[i];
+      }
+      if (wrap) s.put(EXEC, 0, EXEC.length);
+    } finally {
+      s.endAppend();
+      this.pos = 0;
+      this.dbs.length = 0;
+      this.ends.length = 0;
+    }
+  }
+
+  /** The command propagates as this instead of itself (rewriteClientCommandVector). */
+  propagateAs(argv: Uint8Array[]): void {
+    this.rewritten = argv;
+    this.prevented = false;
+  }
+
+  /** The command does not propagate itself (its effects were staged with alsoPropagate). */
+  preventPropagation(): void {
+    this.prevented = true;
+  }
+
+  /** Stage one more effect, in db (alsoPropagate). */
+  alsoPropagate(db: number, argv: Uint8Array[]): void {
+    if (this.enabled) this.stage(db, argv);
+  }
+
+  private putSelect(db: number): void {
+    const s = this.stream;
+    const d = Buffer.from(String(db));
+    const hdr = Buffer.from(`*2\r\n$6\r\n${SELECT.toString()}\r\n$${d.length}\r\n${d.toString()}\r\n`);
+    s.put(hdr, 0, hdr.length);
+    s.db = db;
+  }
+
+  // Expired and evicted keys: staged with the unit they happen in (lazy expiry inside a command),
+  // or appended at once on their own (active expiry, eviction before a command), under the
+  // key's slot lock either way.
+  private readonly onDeleted = (db: number, key: Uint8Array, reason: number): void => {
+    if (reason !== DEL_EXPIRED && reason !== DEL_EVICTED) return;
+    const lazy = reason === DEL_EXPIRED ? this.lazyExpire : this.lazyEviction;
+    if (this.depth > 0) {
+      if (this.enabled) this.stage(db, [lazy ? UNLINK : DEL, key]);
+      return;
+    }
+    if (!this.stream.active()) return;
+    this.begin();
+    this.stage(db, [lazy ? UNLINK : DEL, key]);
+    this.commit(true);
+  };
+
+  // ---- RESP encoding into the staging buffer -------------------------------------------------
+
+  private stage(db: number, argv: Uint8Array[]): void {
+    this.header(0x2a, argv.length);
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i];
+      this.header(0x24, a.length);
+      this.room(a.length + 2);
+      this.buf.set(a, this.pos);
+      this.pos += a.length;
+      this.buf[this.pos++] = 13;
+      this.buf[this.pos++] = 10;
+    }
+    this.dbs.push(db);
+    this.ends.push(this.pos);
+  }
+
+  private header(mark: number, n: number): void {
+    this.room(24);
+    const b = this.buf;
+    b[this.pos++] = mark;
+    this.pos += b.latin1Write(String(n), this.pos);
+    b[this.pos++] = 13;
+    b[this.pos++] = 10;
+  }
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+}

@@ -1,0 +1,260 @@
+// The propagation stream: one ordered stream of RESP commands in shared memory, with a global byte
+// offset (Redis's master_repl_offset), that every thread appends to and that readers on other
+// threads (the AOF writer, replication links, the test capture) consume.
+//
+// Layout of the stream's SharedArrayBuffer:
+//   Int32 header words (below), reader slots from W_READERS_AT: [active, consumed offset low 32],
+//   a Float64 with the full write offset at F_OFFSET, then the ring (RING_AT .. end, a power of 2).
+//
+// Writers append a whole unit (a command's effects, MULTI...EXEC included) under the append lock
+// (W_LOCK), so units never interleave; they do so while holding the unit's slot locks, which
+// makes the stream a valid serial order of everything that ran on every thread. Readers publish
+// how far they have consumed; a writer that would overwrite bytes a reader has not consumed
+// waits (backpressure) on W_CONSUMED, holding its locks: readers must therefore never take slot
+// locks or the append lock while they hold unconsumed data (they only copy bytes out).
+// With no reader attached writers append nothing: one Atomics.load of W_READERS per write unit.
+import { lockWord, unlockWord } from '../store/heap';
+
+const W_LOCK = 0;
+/** Readers attached: 0 means writers skip propagation entirely. */
+const W_READERS = 1;
+/** Low 32 bits of the write offset, published after the bytes are in the ring (readers wait on it). */
+const W_WRITTEN = 2;
+/** Bumped and notified whenever a reader consumes (writers waiting for room wait on it). */
+const W_CONSUMED = 3;
+/** The db the stream's commands apply to now (-1: unknown, the next unit starts with SELECT). */
+const W_DB = 4;
+const W_READERS_AT = 8;
+export const MAX_READERS = 16;
+const F_OFFSET = 64 / 8 + 32; // Float64 index (byte 320), after the reader slots
+const RING_AT = 512;
+
+/** A stream of 2^k bytes of ring (default 8 MiB; SHARDIS_STREAM_BYTES overrides), lazily committed. */
+export function createStreamBuffer(ringBytes = Number(process.env.SHARDIS_STREAM_BYTES ?? 8 * 1048576)): SharedArrayBuffer {
+  let ring = 1 << 16;
+  while (ring < ringBytes && ring < 1 << 30) ring *= 2;
+  const sab = new SharedArrayBuffer(RING_AT + ring);
+  new Int32Array(sab)[W_DB] = -1;
+  return sab;
+}
+
+type WaitAsync = (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<unknown> | string };
+
+export class Stream {
+  readonly i32: Int32Array;
+  readonly u32: Uint32Array;
+  readonly f64: Float64Array;
+  readonly ring: Uint8Array;
+  readonly mask: number;
+  readonly size: number;
+
+  constructor(readonly sab: SharedArrayBuffer) {
+    this.i32 = new Int32Array(sab);
+    this.u32 = new Uint32Array(sab);
+    this.f64 = new Float64Array(sab);
+    this.ring = new Uint8Array(sab, RING_AT);
+    this.size = this.ring.length;
+    this.mask = this.size - 1;
+  }
+
+  /** Is any reader attached? The one atomic load a write pays when nobody reads. */
+  active(): boolean {
+    return Atomics.load(this.i32, W_READERS) !== 0;
+  }
+
+  /** The global offset: bytes ever appended (as INFO's master_repl_offset). */
+  offset(): number {
+    lockWord(this.i32, W_LOCK);
+    const o = this.f64[F_OFFSET];
+    unlockWord(this.i32, W_LOCK);
+    return o;
+  }
+
+  // ---- writers --------------------------------------------------------------------------------
+
+  /** Take the append lock (a unit is appended with put() calls, then endAppend()). */
+  beginAppend(): void {
+    lockWord(this.i32, W_LOCK);
+  }
+
+  /** The db the stream is in now (call between beginAppend and endAppend). */
+  get db(): number {
+    return this.i32[W_DB];
+  }
+
+  set db(v: number) {
+    this.i32[W_DB] = v;
+  }
+
+  /** Append bytes (append lock held), waiting for readers when the ring is full. */
+  put(src: Uint8Array, start: number, end: number): void {
+    let off = this.f64[F_OFFSET];
+    while (start < end) {
+      const room = this.room(off);
+      if (room === 0) {
+        // Publish what is there so readers can make room, then wait for one to consume.
+        this.publish(off);
+        const seen = Atomics.load(this.i32, W_CONSUMED);
+        if (this.room(off) === 0 && this.active()) Atomics.wait(this.i32, W_CONSUMED, seen, 10);
+        continue;
+      }
+      const n = Math.min(room, end - start);
+      const at = off % this.size;
+      const first = Math.min(n, this.size - at);
+      this.ring.set(src.subarray(start, start + first), at);
+      if (first < n) this.ring.set(src.subarray(start + first, start + n), 0);
+      start += n;
+      off += n;
+      this.f64[F_OFFSET] = off;
+    }
+  }
+
+  /** Publish the unit and release the append lock. */
+  endAppend(): void {
+    this.publish(this.f64[F_OFFSET]);
+    unlockWord(this.i32, W_LOCK);
+  }
+
+  private publish(off: number): void {
+    const lo = off % 4294967296;
+    if (Atomics.load(this.u32, W_WRITTEN) === lo) return;
+    Atomics.store(this.u32, W_WRITTEN, lo);
+    Atomics.notify(this.i32, W_WRITTEN);
+  }
+
+  /** Bytes that can be written before the slowest reader's unconsumed data (ring size when none). */
+  private room(off: number): number {
+    const lo = off % 4294967296;
+    let used = 0;
+    for (let r = 0; r < MAX_READERS; r++) {
+      const w = W_READERS_AT + r * 2;
+      if (Atomics.load(this.i32, w) === 0) continue;
+      const u = (lo - Atomics.load(this.u32, w + 1)) >>> 0;
+      if (u > used) used = u;
+    }
+    return this.size - used;
+  }
+
+  // ---- readers --------------------------------------------------------------------------------
+
+  /**
+   * Attach a reader from this point on (any thread). The next unit appended starts with SELECT,
+   * so what the reader sees is self-contained. Returns null when MAX_READERS are attached.
+   */
+  attach(): StreamReader | null {
+    lockWord(this.i32, W_LOCK);
+    try {
+      for (let r = 0; r < MAX_READERS; r++) {
+        const w = W_READERS_AT + r * 2;
+        if (Atomics.load(this.i32, w) !== 0) continue;
+        const off = this.f64[F_OFFSET];
+        Atomics.store(this.u32, w + 1, off % 4294967296);
+        Atomics.store(this.i32, w, 1);
+        Atomics.add(this.i32, W_READERS, 1);
+        this.i32[W_DB] = -1;
+        return new StreamReader(this, r, off);
+      }
+      return null;
+    } finally {
+      unlockWord(this.i32, W_LOCK);
+    }
+  }
+
+  /** A reader by slot, attached by another thread (hand the slot and start offset over). */
+  reader(slot: number, offset: number): StreamReader {
+    return new StreamReader(this, slot, offset);
+  }
+
+  /** @internal */
+  consumed(slot: number, offset: number): void {
+    Atomics.store(this.u32, W_READERS_AT + slot * 2 + 1, offset % 4294967296);
+    Atomics.add(this.i32, W_CONSUMED, 1);
+    Atomics.notify(this.i32, W_CONSUMED);
+  }
+
+  /** @internal */
+  detach(slot: number): void {
+    const w = W_READERS_AT + slot * 2;
+    if (Atomics.exchange(this.i32, w, 0) === 0) return;
+    Atomics.sub(this.i32, W_READERS, 1);
+    Atomics.add(this.i32, W_CONSUMED, 1);
+    Atomics.notify(this.i32, W_CONSUMED);
+  }
+
+  /** @internal Low 32 bits of the published write offset. */
+  written(): number {
+    return Atomics.load(this.u32, W_WRITTEN);
+  }
+
+  /** @internal */
+  waitWritten(lo: number, timeoutMs: number): void {
+    Atomics.wait(this.i32, W_WRITTEN, lo | 0, timeoutMs);
+  }
+
+  /** @internal */
+  waitWrittenAsync(lo: number, timeoutMs: number): Promise<unknown> {
+    // Node 20 has Atomics.waitAsync; the TypeScript lib in use does not declare it yet.
+    const r = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync(this.i32, W_WRITTEN, lo | 0, timeoutMs);
+    return typeof r.value === 'string' ? Promise.resolve(r.value) : r.value;
+  }
+}
+
+/**
+ * One consumer of the stream. read() copies out what is available from its offset on; release()
+ * says those bytes may be overwritten (until then writers wait for them). Close with detach().
+ */
+export class StreamReader {
+  /** Global offset of the next byte this reader will read. */
+  offset: number;
+  private released: number;
+
+  constructor(
+    readonly stream: Stream,
+    readonly slot: number,
+    startOffset: number,
+  ) {
+    this.offset = startOffset;
+    this.released = startOffset;
+  }
+
+  /** Bytes appended and not yet read by this reader. */
+  available(): number {
+    return (this.stream.written() - (this.offset % 4294967296)) >>> 0;
+  }
+
+  /** Copy up to max available bytes out (advancing offset), or null when there are none. */
+  read(max = 1 << 20): Buffer | null {
+    const n = Math.min(this.available(), max);
+    if (n === 0) return null;
+    const s = this.stream;
+    const out = Buffer.allocUnsafe(n);
+    const at = this.offset % s.size;
+    const first = Math.min(n, s.size - at);
+    out.set(s.ring.subarray(at, at + first), 0);
+    if (first < n) out.set(s.ring.subarray(0, n - first), first);
+    this.offset += n;
+    return out;
+  }
+
+  /** Let writers reuse everything read so far. */
+  release(): void {
+    if (this.released === this.offset) return;
+    this.released = this.offset;
+    this.stream.consumed(this.slot, this.offset);
+  }
+
+  /** Block this thread until something is appended (or timeoutMs passes). */
+  wait(timeoutMs: number): void {
+    if (this.available() === 0) this.stream.waitWritten(this.offset % 4294967296, timeoutMs);
+  }
+
+  /** Resolve when something is appended (or timeoutMs passes), without blocking the thread. */
+  waitAsync(timeoutMs: number): Promise<unknown> {
+    if (this.available() !== 0) return Promise.resolve('ok');
+    return this.stream.waitWrittenAsync(this.offset % 4294967296, timeoutMs);
+  }
+
+  detach(): void {
+    this.stream.detach(this.slot);
+  }
+}
