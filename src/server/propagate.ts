@@ -51,10 +51,11 @@ export class Propagator {
 
   /**
    * Open a unit (a top-level command, a served client). Nested units (commands inside EXEC) join
-   * the outer one. Returns whether this call opened it (the opener commits).
+   * the outer one. Returns whether this call opened it: only the opener calls commit().
    */
   begin(): boolean {
-    if (this.depth++ > 0) return false;
+    if (this.depth > 0) return false;
+    this.depth = 1;
     this.enabled = this.stream.active();
     this.pos = 0;
     this.dbs.length = 0;
@@ -84,7 +85,7 @@ export class Propagator {
    * arbitrary keys; active expiry and eviction).
    */
   commit(noWrap = false): void {
-    if (--this.depth > 0) return;
+    this.depth = 0;
     this.flush(noWrap);
     this.enabled = false;
   }

@@ -44,7 +44,11 @@ describe('crc16 slots', () => {
     expect(keySlot(b('foo'))).toBe(12182);
     expect(keySlot(b('bar'))).toBe(5061);
     expect(keySlot(b('{user1000}.following'))).toBe(keySlot(b('{user1000}.followers')));
-    expect(keySlot(b('foo{}{bar}'))).toBe(keySlot(b('foo{}{bar}')));
+    // The Redis Cluster spec's examples: an empty {} hashes the whole key; the first {...} wins.
+    expect(keySlot(b('foo{}{bar}'))).toBe(8363);
+    expect(keySlot(b('foo{{bar}}zap'))).toBe(keySlot(b('{bar')));
+    expect(keySlot(b('foo{{bar}}zap'))).toBe(4015);
+    expect(keySlot(b('foo{bar}{zap}'))).toBe(5061);
     expect(keySlot(b('{}foo'))).not.toBe(keySlot(b('foo')));
     expect(keySlot(b('123456789'))).toBe(0x31c3 & (NSLOTS - 1));
   });
