@@ -541,7 +541,12 @@ describe('transactions corner cases', () => {
     await Promise.all(
       cs.map(async (c) => {
         for (let i = 0; i < 50; i++) {
-          const r = await c.pipeline().get('tx:n').multi().incr('tx:n').rpush('tx:l', 'x').exec().get('tx:n').exec();
+          // ioredis runs MULTI/EXEC inside a pipeline; its typings leave that out (multi() off the
+          // pipeline type, exec() typed as the pipeline's own).
+          type Pipe = ReturnType<Redis['pipeline']>;
+          const pl = c.pipeline().get('tx:n') as Pipe & { multi(): Pipe };
+          const inTx = pl.multi().incr('tx:n').rpush('tx:l', 'x').exec() as unknown as Pipe;
+          const r = await inTx.get('tx:n').exec();
           expect(r).not.toBeNull();
           const rows = r as Array<[Error | null, unknown]>;
           expect(rows.map((x) => x[0])).toEqual(rows.map(() => null));
