@@ -131,7 +131,7 @@ for (const mapping of ['legacy', 'resp3'] as const) {
       same(mapping, async (r) => {
         await r.zadd('z', 1, 'a', 2.5, 'b', 3, 'c', '-inf', 'd', '+inf', 'e');
         const out: unknown[] = [
-          await r.zrange('z', 0, -1, 'WITHSCORES'),
+          await r.zrange('z', '0', '-1', 'WITHSCORES'),
           await r.zrangebyscore('z', '(1', '+inf', 'WITHSCORES', 'LIMIT', 0, 2),
           await r.zrevrange('z', 0, 1, 'WITHSCORES'),
           await r.zscore('z', 'b'),
@@ -235,7 +235,7 @@ for (const mapping of ['legacy', 'resp3'] as const) {
           .hgetall('h')
           .zadd('z', 1.5, 'm')
           .zscore('z', 'm')
-          .zrange('z', 0, -1, 'WITHSCORES')
+          .zrange('z', '0', '-1', 'WITHSCORES')
           .sadd('s', 'x')
           .smembers('s')
           .get('missing')
