@@ -56,7 +56,9 @@ export class Propagator {
   begin(): boolean {
     if (this.depth > 0) return false;
     this.depth = 1;
-    this.enabled = this.stream.active();
+    // The common case (no reader): one atomic load, nothing else touched.
+    if (!this.stream.active()) return true;
+    this.enabled = true;
     this.pos = 0;
     this.dbs.length = 0;
     this.ends.length = 0;
@@ -86,6 +88,7 @@ export class Propagator {
    */
   commit(noWrap = false): void {
     this.depth = 0;
+    if (!this.enabled) return;
     this.flush(noWrap);
     this.enabled = false;
   }
