@@ -1,5 +1,8 @@
 FROM node:24-bookworm-slim
 WORKDIR /app
+# Lua scripting's native addon (native/lua) builds against Debian's Lua 5.1, cjson and bitop.
+RUN apt-get update && apt-get install -y --no-install-recommends liblua5.1-0-dev lua-cjson-dev lua-bitop-dev g++ make python3 \
+  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .

@@ -1,6 +1,11 @@
-// Bundles the server into dist/: cli.js (main thread) and worker.js (worker threads).
+// Bundles the server into dist/: cli.js (main thread) and worker.js (worker threads), and builds
+// the optional native addons (native/<name>/, node-gyp). An addon that cannot be built leaves
+// its feature off at run time (scripting answers an error), it does not fail the build.
 import { build } from 'esbuild';
-import { readFileSync } from 'fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
 // The version operators see (--version, INFO shardis_version) comes from package.json.
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const debug = process.env.SHARDIS_DEBUG === '1';
@@ -18,3 +23,34 @@ await build({
   },
   logLevel: 'warning',
 });
+
+function newestMtime(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+function buildAddon(name, output) {
+  const dir = join('native', name);
+  const out = join(dir, 'build', 'Release', output);
+  const sources = Math.max(newestMtime(join(dir, 'src')), statSync(join(dir, 'binding.gyp')).mtimeMs);
+  if (existsSync(out) && statSync(out).mtimeMs >= sources) return;
+  let gyp;
+  try {
+    gyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
+  } catch {
+    console.warn(`native/${name}: node-gyp is not installed; ${name} stays off`);
+    return;
+  }
+  // Node's own headers, installed beside the binary (Debian /usr, the node images /usr/local).
+  const nodedir = dirname(dirname(process.execPath));
+  const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`], { cwd: dir, encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.warn(`native/${name}: build failed; ${name} stays off (install liblua5.1-0-dev lua-cjson-dev lua-bitop-dev)\n${(r.stderr ?? '').split('\n').filter((l) => /error/i.test(l)).slice(0, 10).join('\n')}`);
+  }
+}
+
+if (process.env.SHARDIS_NO_NATIVE !== '1') buildAddon('lua', 'shardis_lua.node');

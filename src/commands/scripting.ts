@@ -1,12 +1,194 @@
-// Scripting and functions: shardis has no Lua engine, so the script cache and the function
-// library registry are always empty. The administrative subcommands that are meaningful on an
-// empty registry (SCRIPT FLUSH/EXISTS/KILL, FUNCTION FLUSH/LIST/KILL/STATS) answer exactly as
-// Redis 7.0 does with nothing loaded, so tools and test suites that reset them work.
+// Scripting and functions (eval.c, functions.c): EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT,
+// FUNCTION, FCALL, FCALL_RO. The engine (Lua 5.1 in native/lua) and how a script runs under slot
+// locks are in src/scripting/engine.ts. Scripts and libraries are registered on every thread: the
+// thread that adds one applies it at once and broadcasts it; commands that only register (SCRIPT
+// LOAD, FUNCTION LOAD/DELETE/FLUSH/RESTORE, SCRIPT FLUSH) reply once every thread has it.
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
+import type { ThreadServer } from '../server/context';
 import { def } from './def';
-import { is, cstr } from './args';
-import { writeHelp } from './connection';
+import { is, parseI64, cstr } from './args';
+import { writeHelp, acrossThreads } from './connection';
+import { globMatch } from '../config/glob';
+import { dumpFunctions, parseFunctions, verifyPayload } from '../scripting/fdump';
+import { overMaxmemory } from '../server/evict';
+import {
+  scriptEngine, sha1hex, requestKill, busyInfo, NO_ENGINE, F_NO_WRITES, F_ALLOW_OOM, F_EVAL_COMPAT, FLAG_NAMES,
+  type Library, type LibFunction,
+} from '../scripting/engine';
+
+const NOSCRIPT = 'NOSCRIPT No matching script. Please use EVAL.';
+
+/** sdssplitargs: whitespace separated, "double" (with escapes) and 'single' quotes anywhere in a word. */
+function splitArgs(line: string): string[] | null {
+  const out: string[] = [];
+  let i = 0;
+  const sp = (ch: string | undefined): boolean => ch === ' ' || ch === '\n' || ch === '\r' || ch === '\t' || ch === '\0';
+  for (;;) {
+    while (i < line.length && sp(line[i])) i++;
+    if (i >= line.length) return out;
+    let cur = '';
+    let inq = 0; // 1 double, 2 single
+    for (;;) {
+      const ch = line[i];
+      if (inq === 1) {
+        if (ch === undefined) return null;
+        if (ch === '\\' && i + 3 < line.length && line[i + 1] === 'x' && /^[0-9a-fA-F]{2}$/.test(line.slice(i + 2, i + 4))) {
+          cur += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16));
+          i += 4;
+          continue;
+        }
+        if (ch === '\\' && i + 1 < line.length) {
+          const e = line[i + 1];
+          cur += e === 'n' ? '\n' : e === 'r' ? '\r' : e === 't' ? '\t' : e === 'b' ? '\b' : e === 'a' ? '\x07' : e;
+          i += 2;
+          continue;
+        }
+        if (ch === '"') {
+          if (i + 1 < line.length && !sp(line[i + 1])) return null;
+          i++;
+          break;
+        }
+        cur += ch;
+        i++;
+      } else if (inq === 2) {
+        if (ch === undefined) return null;
+        if (ch === '\\' && line[i + 1] === "'") {
+          cur += "'";
+          i += 2;
+          continue;
+        }
+        if (ch === "'") {
+          if (i + 1 < line.length && !sp(line[i + 1])) return null;
+          i++;
+          break;
+        }
+        cur += ch;
+        i++;
+      } else {
+        if (ch === undefined || sp(ch)) break;
+        if (ch === '"') inq = 1;
+        else if (ch === "'") inq = 2;
+        else cur += ch;
+        i++;
+      }
+    }
+    out.push(cur);
+  }
+}
+
+/** evalExtractShebangFlags: flags and the shebang length, or an error text. */
+export function shebangFlags(body: Buffer): { flags: number; skip: number } | string {
+  if (body.length < 2 || body[0] !== 0x23 || body[1] !== 0x21) return { flags: F_EVAL_COMPAT, skip: 0 };
+  const nl = body.indexOf(10);
+  if (nl < 0) return 'ERR Invalid script shebang';
+  const parts = splitArgs(body.latin1Slice(0, nl));
+  if (parts === null || parts.length === 0) return 'ERR Invalid engine in script shebang';
+  if (parts[0] !== '#!lua') return `ERR Unexpected engine in script shebang: ${parts[0]}`;
+  let flags = 0;
+  for (let j = 1; j < parts.length; j++) {
+    if (parts[j].startsWith('flags=')) {
+      const list = parts[j].slice(6);
+      if (list === '') continue;
+      for (const f of list.split(',')) {
+        const i = FLAG_NAMES.indexOf(f);
+        if (i < 0) return `ERR Unexpected flag in script shebang: ${f}`;
+        flags |= 1 << i;
+      }
+    } else {
+      return `ERR Unknown lua shebang option: ${parts[j]}`;
+    }
+  }
+  return { flags, skip: nl };
+}
+
+function numKeys(c: Client, argv: Buffer[], fcall: boolean): number | null {
+  const n = parseI64(argv[2]);
+  if (n === null || typeof n === 'bigint') {
+    c.w.error(fcall ? 'ERR Bad number of keys provided' : 'ERR value is not an integer or out of range');
+    return null;
+  }
+  if (n > argv.length - 3) {
+    c.w.error("ERR Number of keys can't be greater than number of args");
+    return null;
+  }
+  if (n < 0) {
+    c.w.error("ERR Number of keys can't be negative");
+    return null;
+  }
+  return n;
+}
+
+/** scriptPrepareForRun's checks for scripts that declared flags. */
+function prepare(c: Client, flags: number, ro: boolean): boolean {
+  if (flags & F_EVAL_COMPAT) return true;
+  if (!(flags & F_NO_WRITES) && ro) {
+    c.w.error('ERR Can not execute a script with write flag using *_ro command.');
+    return false;
+  }
+  if (!(flags & (F_ALLOW_OOM | F_NO_WRITES)) && overMaxmemory(c.store)) {
+    c.w.error("OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'");
+    return false;
+  }
+  return true;
+}
+
+function broadcastScript(srv: ThreadServer, sha: string, body: Buffer, flags: number, skip: number): void {
+  void srv.broadcast({ op: 'script-add', args: [srv.threadId, sha, body.latin1Slice(0, body.length), flags, skip] }).catch(() => {});
+}
+
+function evalGeneric(c: Client, argv: Buffer[], evalsha: boolean, ro: boolean): void {
+  const eng = scriptEngine(c.srv);
+  if (!eng.available) return c.w.error(NO_ENGINE);
+  const nk = numKeys(c, argv, false);
+  if (nk === null) return;
+  let sha: string;
+  let entry;
+  if (evalsha) {
+    if (argv[1].length !== 40) return c.w.error(NOSCRIPT);
+    sha = argv[1].latin1Slice(0, 40).toLowerCase();
+    entry = eng.scripts.get(sha);
+    if (entry === undefined) return c.w.error(NOSCRIPT);
+  } else {
+    sha = sha1hex(argv[1]);
+    entry = eng.scripts.get(sha);
+    if (entry === undefined) {
+      const sb = shebangFlags(argv[1]);
+      if (typeof sb === 'string') return c.w.error(sb);
+      const body = Buffer.from(argv[1]);
+      entry = eng.addScript(sha, body, sb.flags, sb.skip);
+      const err = eng.compile(sha, entry);
+      if (err !== null) {
+        eng.scripts.delete(sha);
+        return c.w.error(`ERR Error compiling script (new function): ${err}`);
+      }
+      broadcastScript(c.srv, sha, body, sb.flags, sb.skip);
+    }
+  }
+  if (!entry.compiled) {
+    const err = eng.compile(sha, entry);
+    if (err !== null) return c.w.error(`ERR Error compiling script (new function): ${err}`);
+  }
+  if (!prepare(c, entry.flags, ro)) return;
+  eng.run(c, `f_${sha}`, argv.slice(3, 3 + nk), argv.slice(3 + nk), true, sha, entry.flags, ro || (entry.flags & F_NO_WRITES) !== 0 && !(entry.flags & F_EVAL_COMPAT), entry, argv);
+}
+
+function scriptLoad(c: Client, argv: Buffer[]): void {
+  const eng = scriptEngine(c.srv);
+  if (!eng.available) return c.w.error(NO_ENGINE);
+  const sha = sha1hex(argv[2]);
+  if (eng.scripts.has(sha)) return c.w.bulkStr(sha);
+  const sb = shebangFlags(argv[2]);
+  if (typeof sb === 'string') return c.w.error(sb);
+  const body = Buffer.from(argv[2]);
+  const entry = eng.addScript(sha, body, sb.flags, sb.skip);
+  const err = eng.compile(sha, entry);
+  if (err !== null) {
+    eng.scripts.delete(sha);
+    return c.w.error(`ERR Error compiling script (new function): ${err}`);
+  }
+  acrossThreads(c, { op: 'script-add', args: [c.srv.threadId, sha, body.latin1Slice(0, body.length), sb.flags, sb.skip] }, (cl) => cl.w.bulkStr(sha));
+}
 
 function flushMode(argv: Buffer[]): boolean {
   return argv.length === 2 || (argv.length === 3 && (is(argv[2], 'sync') || is(argv[2], 'async')));
@@ -14,56 +196,340 @@ function flushMode(argv: Buffer[]): boolean {
 
 function scriptFlush(c: Client, argv: Buffer[]): void {
   if (!flushMode(argv)) return c.w.error('ERR SCRIPT FLUSH only support SYNC|ASYNC option');
-  c.w.ok();
+  acrossThreads(c, { op: 'script-flush', args: [] }, (cl) => cl.w.ok());
 }
 
 function scriptExists(c: Client, argv: Buffer[]): void {
+  const eng = scriptEngine(c.srv);
   c.w.array(argv.length - 2);
-  for (let i = 2; i < argv.length; i++) c.w.int(0);
+  for (let i = 2; i < argv.length; i++) c.w.int(eng.scripts.has(argv[i].latin1Slice(0, argv[i].length).toLowerCase()) ? 1 : 0);
 }
 
-function notBusy(c: Client): void {
-  c.w.error('NOTBUSY No scripts in execution right now.');
+function scriptKill(c: Client): void {
+  const r = requestKill(c.srv, true);
+  if (r === null) c.w.ok();
+  else c.w.error(r);
+}
+
+function functionKill(c: Client): void {
+  const r = requestKill(c.srv, false);
+  if (r === null) c.w.ok();
+  else c.w.error(r);
+}
+
+// ---- functions ---------------------------------------------------------------------------------
+
+interface LibMeta { name: string; engine: string; code: Buffer }
+
+function libMetadata(payload: Buffer): LibMeta | string {
+  if (payload.length < 2 || payload[0] !== 0x23 || payload[1] !== 0x21) return 'ERR Missing library metadata';
+  const nl = payload.indexOf(10);
+  if (nl < 0) return 'ERR Invalid library metadata';
+  const parts = splitArgs(payload.latin1Slice(0, nl));
+  if (parts === null || parts.length === 0) return 'ERR Invalid library metadata';
+  const engine = parts[0].slice(2);
+  let name: string | null = null;
+  for (let i = 1; i < parts.length; i++) {
+    if (parts[i].toLowerCase().startsWith('name=')) {
+      if (name !== null) return 'ERR Invalid metadata value, name argument was given multiple times';
+      name = parts[i].slice(5);
+      continue;
+    }
+    return `ERR Invalid metadata value given: ${parts[i]}`;
+  }
+  if (name === null) return 'ERR Library name was not given';
+  return { name, engine, code: payload.subarray(nl) };
+}
+
+function validName(n: string): boolean {
+  return n.length > 0 && /^[A-Za-z0-9_]+$/.test(n);
+}
+
+/**
+ * functionsCreateWithLibraryCtx on this thread's registry: load (or replace) a library.
+ * Returns the library name or an error text.
+ */
+function createLibrary(srv: ThreadServer, payload: Buffer, replace: boolean): string {
+  const eng = scriptEngine(srv);
+  const md = libMetadata(payload);
+  if (typeof md === 'string') return md;
+  if (!validName(md.name)) return 'ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long';
+  if (md.engine.toUpperCase() !== 'LUA') return `ERR Engine '${md.engine}' not found`;
+  const old = eng.libraries.get(md.name);
+  if (old !== undefined && !replace) return `ERR Library '${md.name}' already exists`;
+  const r = eng.loadLibraryCode(payload, md.code);
+  if (typeof r === 'string') return `ERR ${r}`;
+  if (r.fns.length === 0) return 'ERR No functions registered';
+  for (const [fname] of r.fns) {
+    const f = eng.functions.get(fname.toLowerCase());
+    if (f !== undefined && f.lib !== md.name) {
+      dropTag(srv, r.tag, r.fns);
+      return `ERR Function ${fname} already exists`;
+    }
+  }
+  if (old !== undefined) eng.dropLibrary(old);
+  const lib: Library = { name: md.name, code: Buffer.from(payload), tag: r.tag, functions: [], compiled: true };
+  for (const [fname, desc, flags] of r.fns) {
+    const f: LibFunction = { name: fname, desc, flags, lib: md.name };
+    lib.functions.push(f);
+    eng.functions.set(fname.toLowerCase(), f);
+  }
+  eng.libraries.set(md.name, lib);
+  return md.name;
+}
+
+function dropTag(srv: ThreadServer, tag: string, fns: Array<[string, string | null, number]>): void {
+  const eng = scriptEngine(srv);
+  const lua = eng.engine();
+  if (lua !== null) for (const [n] of fns) lua.drop(`${tag}:${n}`);
+}
+
+function functionLoad(c: Client, argv: Buffer[]): void {
+  let replace = false;
+  let i = 2;
+  while (i < argv.length - 1) {
+    const a = argv[i++];
+    if (is(a, 'replace')) {
+      replace = true;
+      continue;
+    }
+    return c.w.error(`ERR Unknown option given: ${a.toString()}`);
+  }
+  if (i >= argv.length) return c.w.error('ERR Function code is missing');
+  if (!scriptEngine(c.srv).available) return c.w.error(NO_ENGINE);
+  const r = createLibrary(c.srv, argv[i], replace);
+  if (r.startsWith('ERR ')) return c.w.error(r);
+  c.store.dirty++;
+  acrossThreads(c, { op: 'fn-load', args: [c.srv.threadId, argv[i].latin1Slice(0, argv[i].length), replace] }, (cl) => cl.w.bulkStr(r));
+}
+
+function functionDelete(c: Client, argv: Buffer[]): void {
+  const eng = scriptEngine(c.srv);
+  const name = argv[2].toString();
+  if (!eng.libraries.has(name)) return c.w.error('ERR Library not found');
+  c.store.dirty++;
+  acrossThreads(c, { op: 'fn-delete', args: [name] }, (cl) => cl.w.ok());
 }
 
 function functionFlush(c: Client, argv: Buffer[]): void {
   if (argv.length > 3) return c.w.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1])}'. Try FUNCTION HELP.`);
   if (!flushMode(argv)) return c.w.error('ERR FUNCTION FLUSH only supports SYNC|ASYNC option');
   c.store.dirty++;
-  c.w.ok();
+  acrossThreads(c, { op: 'fn-flush', args: [] }, (cl) => cl.w.ok());
 }
 
 function functionList(c: Client, argv: Buffer[]): void {
   let withCode = false;
-  let libName = false;
+  let pattern: Buffer | null = null;
   for (let i = 2; i < argv.length; i++) {
     if (!withCode && is(argv[i], 'withcode')) {
       withCode = true;
       continue;
     }
-    if (!libName && is(argv[i], 'libraryname')) {
+    if (pattern === null && is(argv[i], 'libraryname')) {
       if (i >= argv.length - 1) return c.w.error('ERR library name argument was not given');
-      libName = true;
-      i++;
+      pattern = argv[++i];
       continue;
     }
     return c.w.error(`ERR Unknown argument ${argv[i].toString()}`);
   }
-  c.w.array(0);
+  const eng = scriptEngine(c.srv);
+  const libs = [...eng.libraries.values()].filter((l) => pattern === null || globMatch(pattern, Buffer.from(l.name)));
+  c.w.array(libs.length);
+  for (const l of libs) {
+    c.w.map(withCode ? 4 : 3);
+    c.w.bulkStr('library_name');
+    c.w.bulkStr(l.name);
+    c.w.bulkStr('engine');
+    c.w.bulkStr('LUA');
+    c.w.bulkStr('functions');
+    c.w.array(l.functions.length);
+    for (const f of l.functions) {
+      c.w.map(3);
+      c.w.bulkStr('name');
+      c.w.bulkStr(f.name);
+      c.w.bulkStr('description');
+      if (f.desc === null) c.w.nil();
+      else c.w.bulkStr(f.desc);
+      c.w.bulkStr('flags');
+      const names = FLAG_NAMES.filter((_, i) => (f.flags & (1 << i)) !== 0);
+      c.w.set(names.length);
+      for (const n of names) c.w.simple(n);
+    }
+    if (withCode) {
+      c.w.bulkStr('library_code');
+      c.w.bulk(l.code);
+    }
+  }
 }
 
 function functionStats(c: Client): void {
+  const eng = scriptEngine(c.srv);
   c.w.map(2);
   c.w.bulkStr('running_script');
-  c.w.nil();
+  const busy = busyInfo(c.srv);
+  if (busy === null) c.w.nil();
+  else {
+    c.w.map(3);
+    c.w.bulkStr('name');
+    c.w.bulkStr(busy.name);
+    c.w.bulkStr('command');
+    c.w.array(busy.command.length);
+    for (const a of busy.command) c.w.bulk(Buffer.from(a, 'latin1'));
+    c.w.bulkStr('duration_ms');
+    c.w.int(Date.now() - busy.start);
+  }
   c.w.bulkStr('engines');
   c.w.map(1);
   c.w.bulkStr('LUA');
   c.w.map(2);
   c.w.bulkStr('libraries_count');
-  c.w.int(0);
+  c.w.int(eng.libraries.size);
   c.w.bulkStr('functions_count');
-  c.w.int(0);
+  c.w.int(eng.functions.size);
+}
+
+function functionDump(c: Client): void {
+  const eng = scriptEngine(c.srv);
+  c.w.bulk(dumpFunctions([...eng.libraries.values()].map((l) => l.code)));
+}
+
+function functionRestore(c: Client, argv: Buffer[]): void {
+  if (argv.length > 4) return c.w.error(`ERR unknown subcommand or wrong number of arguments for '${argv[1].toString()}'. Try FUNCTION HELP.`);
+  let policy = 'append';
+  if (argv.length === 4) {
+    policy = argv[3].toString().toLowerCase();
+    if (policy !== 'append' && policy !== 'replace' && policy !== 'flush') {
+      return c.w.error('ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.');
+    }
+  }
+  if (!verifyPayload(argv[2])) return c.w.error('ERR DUMP payload version or checksum are wrong');
+  const codes = parseFunctions(argv[2]);
+  if (typeof codes === 'string') return c.w.error(`ERR ${codes}`);
+  const eng = scriptEngine(c.srv);
+  if (!eng.available) return c.w.error(NO_ENGINE);
+  // Load every library aside (rdbFunctionLoad into a new context) to learn its functions.
+  const names = new Map<string, string[]>();
+  const fnNames = new Set<string>();
+  let err: string | null = null;
+  for (const code of codes) {
+    const md = libMetadata(code);
+    if (typeof md === 'string') {
+      err = md;
+      break;
+    }
+    if (!validName(md.name)) {
+      err = 'ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long';
+      break;
+    }
+    if (md.engine.toUpperCase() !== 'LUA') {
+      err = `ERR Engine '${md.engine}' not found`;
+      break;
+    }
+    if (names.has(md.name)) {
+      err = `ERR Library '${md.name}' already exists`;
+      break;
+    }
+    const r = eng.loadLibraryCode(code, md.code);
+    if (typeof r === 'string') {
+      err = `ERR ${r}`;
+      break;
+    }
+    dropTag(c.srv, r.tag, r.fns);
+    if (r.fns.length === 0) {
+      err = 'ERR No functions registered';
+      break;
+    }
+    const fl: string[] = [];
+    for (const [f] of r.fns) {
+      if (fnNames.has(f.toLowerCase())) err = `ERR Function ${f} already exists`;
+      fnNames.add(f.toLowerCase());
+      fl.push(f);
+    }
+    if (err !== null) break;
+    names.set(md.name, fl);
+  }
+  if (err === null && policy !== 'flush') {
+    for (const name of names.keys()) {
+      if (eng.libraries.has(name) && policy === 'append') {
+        err = `ERR Library ${name} already exists`;
+        break;
+      }
+    }
+    if (err === null) {
+      for (const [name, fl] of names) {
+        for (const f of fl) {
+          const cur = eng.functions.get(f.toLowerCase());
+          if (cur !== undefined && !(policy === 'replace' && names.has(cur.lib))) {
+            err = `ERR Function ${f} already exists`;
+            break;
+          }
+        }
+        if (err !== null) break;
+        void name;
+      }
+    }
+  }
+  if (err !== null) return c.w.error(err);
+  c.store.dirty++;
+  acrossThreads(c, { op: 'fn-restore', args: [codes.map((b) => b.latin1Slice(0, b.length)), policy] }, (cl) => cl.w.ok());
+}
+
+function fcallGeneric(c: Client, argv: Buffer[], ro: boolean): void {
+  const eng = scriptEngine(c.srv);
+  if (!eng.available) return c.w.error(NO_ENGINE);
+  const f = eng.functions.get(argv[1].toString().toLowerCase());
+  if (f === undefined) return c.w.error('ERR Function not found');
+  const nk = numKeys(c, argv, true);
+  if (nk === null) return;
+  if (!prepare(c, f.flags, ro)) return;
+  const lib = eng.libraries.get(f.lib) as Library;
+  eng.run(c, `${lib.tag}:${f.name}`, argv.slice(3, 3 + nk), argv.slice(3 + nk), false, f.name, f.flags, ro || (f.flags & F_NO_WRITES) !== 0, f as unknown as { needsAll: boolean }, argv);
+}
+
+/** Cross-thread handlers: every thread keeps the same scripts and libraries. */
+export function installScriptingHandlers(srv: ThreadServer): void {
+  srv.requestHandlers.set('script-add', (args) => {
+    if (args[0] === srv.threadId) return true;
+    const body = Buffer.from(args[2] as string, 'latin1');
+    scriptEngine(srv).addScript(args[1] as string, body, args[3] as number, args[4] as number);
+    return true;
+  });
+  srv.requestHandlers.set('script-flush', () => {
+    scriptEngine(srv).flushScripts();
+    return true;
+  });
+  srv.requestHandlers.set('fn-load', (args) => {
+    if (args[0] === srv.threadId) return true;
+    createLibrary(srv, Buffer.from(args[1] as string, 'latin1'), args[2] as boolean);
+    return true;
+  });
+  srv.requestHandlers.set('fn-delete', (args) => {
+    const eng = scriptEngine(srv);
+    const lib = eng.libraries.get(args[0] as string);
+    if (lib !== undefined) eng.dropLibrary(lib);
+    return true;
+  });
+  srv.requestHandlers.set('fn-restore', (args) => {
+    const eng = scriptEngine(srv);
+    if (args[1] === 'flush') for (const lib of [...eng.libraries.values()]) eng.dropLibrary(lib);
+    for (const code of args[0] as string[]) createLibrary(srv, Buffer.from(code, 'latin1'), true);
+    return true;
+  });
+  srv.requestHandlers.set('fn-flush', () => {
+    const eng = scriptEngine(srv);
+    for (const lib of [...eng.libraries.values()]) eng.dropLibrary(lib);
+    return true;
+  });
+}
+
+/** EVAL's keys: argv[3 .. 3+numkeys) (COMMAND GETKEYS, EXEC). */
+function evalKeys(argv: Buffer[]): number[] {
+  const n = argv.length > 2 ? parseI64(argv[2]) : null;
+  if (n === null || typeof n === 'bigint' || n <= 0 || n > argv.length - 3) return [];
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(3 + i);
+  return out;
 }
 
 function container(name: string): CommandSpec['handler'] {
@@ -136,7 +602,16 @@ const FUNCTION_HELP = [
 const sub = (name: string, arity: number, flags: string, summary: string, handler: CommandSpec['handler'], opts: Parameters<typeof def>[7]): CommandSpec =>
   def(name, arity, flags, [0, 0, 0], 'scripting', summary, handler, { lock: 'none', ...opts });
 
+const scriptCmd = (name: string, flags: string, summary: string, handler: CommandSpec['handler'], since: string, acl: string[]): CommandSpec =>
+  def(name, -3, flags, [0, 0, 0], 'scripting', summary, handler, { since, keys: evalKeys, lock: 'none', propagate: false, acl, complexity: 'Depends on the script that is executed.' });
+
 export const commands: CommandSpec[] = [
+  scriptCmd('eval', 'noscript stale skip_monitor no_mandatory_keys movablekeys', 'Execute a Lua script server side', (c, a) => evalGeneric(c, a, false, false), '2.6.0', ['slow', 'scripting']),
+  scriptCmd('evalsha', 'noscript stale skip_monitor no_mandatory_keys movablekeys', 'Execute a Lua script server side', (c, a) => evalGeneric(c, a, true, false), '2.6.0', ['slow', 'scripting']),
+  scriptCmd('eval_ro', 'readonly noscript stale skip_monitor no_mandatory_keys movablekeys', 'Execute a read-only Lua script server side', (c, a) => evalGeneric(c, a, false, true), '7.0.0', ['slow', 'scripting']),
+  scriptCmd('evalsha_ro', 'readonly noscript stale skip_monitor no_mandatory_keys movablekeys', 'Execute a read-only Lua script server side', (c, a) => evalGeneric(c, a, true, true), '7.0.0', ['slow', 'scripting']),
+  scriptCmd('fcall', 'noscript stale skip_monitor no_mandatory_keys movablekeys', 'Invoke a function', (c, a) => fcallGeneric(c, a, false), '7.0.0', ['slow', 'scripting']),
+  scriptCmd('fcall_ro', 'readonly noscript stale skip_monitor no_mandatory_keys movablekeys', 'Invoke a read-only function', (c, a) => fcallGeneric(c, a, true), '7.0.0', ['slow', 'scripting']),
   def('script', -2, '', [0, 0, 0], 'scripting', 'A container for Lua scripts management commands', container('script'), {
     lock: 'none', since: '2.6.0', acl: ['slow'], complexity: 'Depends on subcommand.',
     subcommands: [
@@ -148,7 +623,11 @@ export const commands: CommandSpec[] = [
         since: '2.6.0', acl: ['slow', 'scripting'], complexity: 'O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).',
         tips: ['request_policy:all_shards', 'response_policy:agg_logical_and'],
       }),
-      sub('kill', 2, 'noscript allow_busy', 'Kill the script currently in execution.', notBusy, {
+      sub('load', 3, 'noscript stale', 'Load the specified Lua script into the script cache.', scriptLoad, {
+        since: '2.6.0', acl: ['slow', 'scripting'], complexity: 'O(N) with N being the length in bytes of the script body.',
+        tips: ['request_policy:all_nodes', 'response_policy:all_succeeded'],
+      }),
+      sub('kill', 2, 'noscript allow_busy', 'Kill the script currently in execution.', scriptKill, {
         since: '2.6.0', acl: ['slow', 'scripting'], complexity: 'O(1)', tips: ['request_policy:all_shards', 'response_policy:one_succeeded'],
       }),
       sub('help', 2, 'loading stale', 'Show helpful text about the different subcommands', (c) => writeHelp(c, SCRIPT_HELP), {
@@ -159,8 +638,22 @@ export const commands: CommandSpec[] = [
   def('function', -2, '', [0, 0, 0], 'scripting', 'A container for function commands', container('function'), {
     lock: 'none', since: '7.0.0', acl: ['slow'], complexity: 'Depends on subcommand.',
     subcommands: [
+      sub('load', -3, 'write denyoom noscript', 'Create a function with the given arguments (name, code, description)', functionLoad, {
+        since: '7.0.0', acl: ['write', 'slow', 'scripting'], complexity: 'O(1) (considering compilation time is redundant)',
+        tips: ['request_policy:all_shards', 'response_policy:all_succeeded'],
+      }),
+      sub('delete', 3, 'write noscript', 'Delete a function by name', functionDelete, {
+        since: '7.0.0', acl: ['write', 'slow', 'scripting'], complexity: 'O(1)', tips: ['request_policy:all_shards', 'response_policy:all_succeeded'],
+      }),
       sub('flush', -2, 'write noscript', 'Deleting all functions', functionFlush, {
         since: '7.0.0', acl: ['write', 'slow', 'scripting'], complexity: 'O(N) where N is the number of functions deleted',
+        tips: ['request_policy:all_shards', 'response_policy:all_succeeded'],
+      }),
+      sub('dump', 2, 'noscript', 'Dump all functions into a serialized binary payload', functionDump, {
+        since: '7.0.0', acl: ['slow', 'scripting'], complexity: 'O(N) where N is the number of functions',
+      }),
+      sub('restore', -3, 'write denyoom noscript', 'Restore all the functions on the given payload', functionRestore, {
+        since: '7.0.0', acl: ['write', 'slow', 'scripting'], complexity: 'O(N) where N is the number of functions on the payload',
         tips: ['request_policy:all_shards', 'response_policy:all_succeeded'],
       }),
       sub('list', -2, 'noscript', 'List information about all the functions', functionList, {
@@ -170,7 +663,7 @@ export const commands: CommandSpec[] = [
         since: '7.0.0', acl: ['slow', 'scripting'], complexity: 'O(1)',
         tips: ['nondeterministic_output', 'request_policy:all_shards', 'response_policy:special'],
       }),
-      sub('kill', 2, 'noscript allow_busy', 'Kill the function currently in execution.', notBusy, {
+      sub('kill', 2, 'noscript allow_busy', 'Kill the function currently in execution.', functionKill, {
         since: '7.0.0', acl: ['slow', 'scripting'], complexity: 'O(1)', tips: ['request_policy:all_shards', 'response_policy:one_succeeded'],
       }),
       sub('help', 2, 'loading stale', 'Show helpful text about the different subcommands', (c) => writeHelp(c, FUNCTION_HELP), {

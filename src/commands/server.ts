@@ -1,5 +1,6 @@
 // Server commands: PING, ECHO, QUIT, SELECT, DEBUG, INFO, COMMAND, CONFIG, TIME, SHUTDOWN,
 // LASTSAVE, SLOWLOG, MEMORY, ROLE. Connection commands (HELLO, AUTH, CLIENT...) are in connection.ts.
+import { M_DISABLE_DENY_SCRIPTS } from '../scripting/engine';
 import { startMonitor } from '../server/monitor';
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
@@ -88,6 +89,11 @@ function debug(c: Client, argv: Buffer[]): void {
     const hard = argv.length === 4 && is(argv[3], 'hard');
     if (!(n >= 1) || (argv.length === 4 && !hard && !is(argv[3], 'reserve'))) return c.w.error(E_SYNTAX);
     c.store.heap.armInjection(n, hard);
+    return c.w.ok();
+  }
+  if (is(sub, 'set-disable-deny-scripts') && argv.length === 3) {
+    // Lets scripts call commands flagged noscript (tests use it); server-wide.
+    Atomics.store(c.store.i32, c.store.L.misc + M_DISABLE_DENY_SCRIPTS, parseInt(argv[2].toString(), 10) ? 1 : 0);
     return c.w.ok();
   }
   if (is(sub, 'digest-value')) return debugDigestValue(c, argv);

@@ -137,7 +137,8 @@ function sortGeneric(c: Client, argv: Buffer[], readonly: boolean): void {
     type = s.type(e);
     if (type !== T_SET && type !== T_LIST && type !== T_ZSET) return c.w.error(E_WRONGTYPE);
   }
-  if (dontsort && type === T_SET && storekey !== null) {
+  // A set's order is not deterministic: scripts (and STORE) get it sorted, as Redis does.
+  if (dontsort && type === T_SET && (storekey !== null || c.inScript)) {
     dontsort = false;
     alpha = true;
     sortby = null;

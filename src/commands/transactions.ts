@@ -104,7 +104,8 @@ function exec(c: Client): void {
     const bits = spec.bits as number;
     if ((bits & F_WRITE) !== 0) write = true;
     const mode = spec.lockFor !== undefined ? (spec.lockFor(argv) === 'all' ? LOCK_ALL : LOCK_KEYS) : (spec.lockMode as number);
-    if (mode === LOCK_ALL || (bits & F_WALKS) !== 0) {
+    // A script (EVAL/FCALL) takes its locks itself, which EXEC's held ones would block: lock all.
+    if (mode === LOCK_ALL || (bits & F_WALKS) !== 0 || spec.group === 'scripting') {
       lockAll = true;
       continue;
     }

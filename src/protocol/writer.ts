@@ -123,6 +123,11 @@ export class ReplyWriter {
     return at >= this.start && at < this.pos ? this.buf[at] : -1;
   }
 
+  /** The bytes written since a mark (a view: copy it before writing more). */
+  since(mark: number): Buffer {
+    return this.buf.subarray(Math.max(this.start, this.start + mark - this.spilled), this.pos);
+  }
+
   /** Take back what was written since mark (never forward: a dropped reply stays dropped). */
   rewind(mark: number): void {
     const at = this.start + mark - this.spilled;

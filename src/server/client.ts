@@ -31,6 +31,7 @@ import { mustPostpone, pauseOn, postpone } from './pause';
 import { T_CACHING, drainInbox, flushPendingSelf, rememberKeys, trackCtx, trackInbox, trackKeysWord, trackMaxKeys, trackingLimitUsedSlots, type TrackState } from './tracking';
 import { threadLimits, UNAUTH_OBUF_LIMIT, type ThreadLimits } from './obuf';
 import { clientInfoLine } from '../commands/connection';
+import { busyKind } from '../scripting/engine';
 
 export const E_OOM = "OOM command not allowed when used memory > 'maxmemory'.";
 // processCommand's text for DEBUG (the only protected command here: no MODULE).
@@ -74,6 +75,8 @@ export class Client {
   // Transactions
   inMulti = false;
   inExec = false;
+  /** Set while a Lua script of this client runs (its redis.call()s see it, like CLIENT_SCRIPT). */
+  inScript = false;
   multiError = false;
   multiQueue: Array<{ spec: CommandSpec; argv: Buffer[] }> = [];
   watched: WatchedKey[] = [];
@@ -362,6 +365,15 @@ export class Client {
     }
     if (!this.authenticated && ((spec.bits as number) & F_NO_AUTH) === 0) {
       this.rejectCommand('NOAUTH Authentication required.');
+      return;
+    }
+    // A script past busy-reply-threshold on another thread: only allow_busy commands run
+    // (processCommand's isInsideYieldingLongCommand check); this thread cannot get here meanwhile.
+    const busy = busyKind(this.srv);
+    if (busy !== 0 && !spec.flags.includes('allow_busy')) {
+      const msg = busy === 1 ? 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.' : 'BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.';
+      if (spec.fullName === 'exec') return this.abortExec(msg);
+      this.rejectCommand(msg);
       return;
     }
     if (overMaxmemory(this.store)) {

@@ -6,6 +6,8 @@
 //   - EXEC: the union of its queued commands' and WATCHed keys' slots, or every slot when one of
 //     them walks the keyspace or locks all; the queued commands then run without locking again;
 //   - the blocked-client serve path (blocking.ts): the key's slot and its destination's;
+//   - Lua scripts (src/scripting/engine.ts): their declared keys' slots (lockSlotsOf) or every
+//     slot, and undeclared keys' slots with tryLockSlot (never waiting while holding others);
 //   - walkers (KEYS, SCAN, RANDOMKEY, DBSIZE, active expiry, eviction sampling and deletion):
 //     one slot at a time, or nothing when the caller already holds every slot.
 // Nothing else touches the slot lock words.
@@ -168,12 +170,52 @@ export class Coordinator {
     for (let i = 0; i < n; i++) this.unlock(this.stack[--this.top]);
   }
 
+  /**
+   * Take one slot only if it is free now, pushed on the stack like lockSlotsOf's (released by
+   * unlockSlots). A Lua script touching a key it did not declare never waits while holding
+   * others, so two scripts cannot deadlock. With `write`, the before-change hook runs for it.
+   */
+  tryLockSlot(slot: number, write: boolean): boolean {
+    if (Atomics.compareExchange(this.i32, this.base + slot, 0, 1) !== 0) return false;
+    if (CHECK_LOCKS) (this.store.lockCheck as { held: Uint16Array }).held[slot]++;
+    this.reserve(1);
+    this.stack[this.top++] = slot;
+    if (write && this.store.changeHookActive()) (this.store.beforeChange as (slot: number) => void)(slot);
+    return true;
+  }
+
   // ---- every slot -----------------------------------------------------------------------------
 
   /** Lock every slot (in ascending order, as any other locker would). */
   lockAll(write: boolean): void {
     const i32 = this.i32;
     for (let s = 0; s < NSLOTS; s++) lockWord(i32, this.base + s);
+    this.allLocked = true;
+    if (CHECK_LOCKS) (this.store.lockCheck as { all: boolean }).all = true;
+    if (write && this.store.changeHookActive()) {
+      const hook = this.store.beforeChange as (slot: number) => void;
+      for (let s = 0; s < NSLOTS; s++) hook(s);
+    }
+  }
+
+  /**
+   * Lock every slot, but never wait while holding some: on a busy slot release what was taken,
+   * wait for that slot holding nothing, and start again. For Lua scripts: another script that
+   * already wrote may be try-locking a slot below one it holds (tryLockSlot), and a plain
+   * ascending lockAll would hold that slot while waiting for the script's, so the script would
+   * fail its call.
+   */
+  lockAllYielding(write: boolean): void {
+    const i32 = this.i32;
+    const base = this.base;
+    for (;;) {
+      let s = 0;
+      while (s < NSLOTS && Atomics.compareExchange(i32, base + s, 0, 1) === 0) s++;
+      if (s === NSLOTS) break;
+      for (let t = s - 1; t >= 0; t--) unlockWord(i32, base + t);
+      lockWord(i32, base + s);
+      unlockWord(i32, base + s);
+    }
     this.allLocked = true;
     if (CHECK_LOCKS) (this.store.lockCheck as { all: boolean }).all = true;
     if (write && this.store.changeHookActive()) {

@@ -1,6 +1,7 @@
 // INFO: Redis 7.0's sections and field names, with statistics summed over every worker thread
 // (shared-memory counters) plus what each thread reports when asked (errorstats).
 import { trackingClients, trackingTotalItems, trackingTotalKeys, trackingTotalPrefixes } from './tracking';
+import { scriptEngine } from '../scripting/engine';
 import * as os from 'os';
 import * as fs from 'fs';
 import { createHash } from 'crypto';
@@ -240,6 +241,13 @@ function sectionMemory(srv: ThreadServer): string {
   const maxmemory = srv.config.num('maxmemory');
   const startup = srv.store.L.fixedBytes;
   const total = os.totalmem();
+  // Scripting: this thread's Lua state (every thread has one) and the shared registry's bodies.
+  const eng = scriptEngine(srv);
+  const luaMem = eng.memory();
+  let scriptsMem = 0;
+  for (const [sha, e] of eng.scripts) scriptsMem += sha.length + e.body.length + 64;
+  let fnMem = 0;
+  for (const l of eng.libraries.values()) fnMem += l.code.length + l.functions.length * 64;
   return lines([
     ['used_memory', used],
     ['used_memory_human', bytesToHuman(used)],
@@ -258,19 +266,19 @@ function sectionMemory(srv: ThreadServer): string {
     ['allocator_resident', rss],
     ['total_system_memory', total],
     ['total_system_memory_human', bytesToHuman(total)],
-    ['used_memory_lua', 0],
-    ['used_memory_vm_eval', 0],
-    ['used_memory_lua_human', '0B'],
-    ['used_memory_scripts_eval', 0],
-    ['number_of_cached_scripts', 0],
-    ['number_of_functions', 0],
-    ['number_of_libraries', 0],
+    ['used_memory_lua', luaMem],
+    ['used_memory_vm_eval', luaMem],
+    ['used_memory_lua_human', bytesToHuman(luaMem)],
+    ['used_memory_scripts_eval', scriptsMem],
+    ['number_of_cached_scripts', eng.scripts.size],
+    ['number_of_functions', eng.functions.size],
+    ['number_of_libraries', eng.libraries.size],
     ['used_memory_vm_functions', 0],
-    ['used_memory_vm_total', 0],
-    ['used_memory_vm_total_human', '0B'],
-    ['used_memory_functions', 0],
-    ['used_memory_scripts', 0],
-    ['used_memory_scripts_human', '0B'],
+    ['used_memory_vm_total', luaMem],
+    ['used_memory_vm_total_human', bytesToHuman(luaMem)],
+    ['used_memory_functions', fnMem],
+    ['used_memory_scripts', scriptsMem + fnMem],
+    ['used_memory_scripts_human', bytesToHuman(scriptsMem + fnMem)],
     ['maxmemory', maxmemory],
     ['maxmemory_human', bytesToHuman(maxmemory)],
     ['maxmemory_policy', srv.config.str('maxmemory-policy')],

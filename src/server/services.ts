@@ -3,6 +3,7 @@
 import type { ThreadServer } from './context';
 import type { Client } from './client';
 import { installConnectionHandlers } from '../commands/connection';
+import { installScriptingHandlers } from '../commands/scripting';
 import { countError, localInfo, resetLocalStats, sampleMetrics } from './info';
 import { isSensitiveConfig } from '../config/directives';
 
@@ -73,6 +74,7 @@ export function slowlogPush(c: Client, argv: Buffer[], usec: number): void {
 
 export function installWorkerServices(srv: ThreadServer): void {
   installConnectionHandlers(srv);
+  installScriptingHandlers(srv);
   srv.w.errorHook = countError;
   srv.requestHandlers.set('info', () => localInfo(srv));
   srv.requestHandlers.set('resetstat', () => {

@@ -1,0 +1,88 @@
+// Lua scripting: EVALSHA of a 1-GET script and of a 10-INCR script (10 declared keys), redis-server
+// and shardis (1 and 2 threads) in the same run, redis-benchmark as the load generator.
+// usage: node bench/scripting.mjs [--requests 200000] [--clients 50] [--pipeline 16] [--threads 1,2]
+import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = Object.fromEntries(process.argv.slice(2).reduce((a, v, i, all) => (v.startsWith('--') ? [...a, [v.slice(2), all[i + 1]]] : a), []));
+const requests = Number(args.requests ?? 200000);
+const clients = Number(args.clients ?? 50);
+const pipeline = Number(args.pipeline ?? 16);
+const threadCounts = String(args.threads ?? '1,2').split(',').map(Number);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const GET1 = "return redis.call('get', KEYS[1])";
+const INCR10 = "for i = 1, 10 do redis.call('incr', KEYS[i]) end return 10";
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function cli(port, ...a) {
+  return execFileSync('redis-cli', ['-p', String(port), ...a], { encoding: 'utf8' }).trim();
+}
+
+async function start(command, argv, port) {
+  const p = spawn(command, argv, { stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 300; i++) {
+    try {
+      if (cli(port, 'PING') === 'PONG') return p;
+    } catch { /* not yet */ }
+    await sleep(50);
+  }
+  p.kill('SIGKILL');
+  throw new Error(`${command} did not start`);
+}
+
+function stop(p) {
+  return new Promise((resolve) => {
+    if (p.exitCode !== null) return resolve();
+    p.once('exit', resolve);
+    p.kill('SIGKILL');
+  });
+}
+
+function bench(port, cmdArgs) {
+  const out = execFileSync('redis-benchmark', ['-p', String(port), '-c', String(clients), '-n', String(requests), '-P', String(pipeline), '-r', '100000', '-q', ...cmdArgs], { encoding: 'utf8' });
+  const m = /([\d.]+) requests per second/.exec(out.split('\r').pop() ?? out) ?? /([\d.]+) requests per second/.exec(out);
+  return m ? Number(m[1]) : NaN;
+}
+
+async function measure(name, command, argv, port) {
+  const p = await start(command, argv, port);
+  try {
+    const sha1 = cli(port, 'SCRIPT', 'LOAD', GET1);
+    const sha10 = cli(port, 'SCRIPT', 'LOAD', INCR10);
+    const keys10 = Array.from({ length: 10 }, () => 'key:__rand_int__');
+    const get = bench(port, ['EVALSHA', sha1, '1', 'key:__rand_int__']);
+    const incr = bench(port, ['EVALSHA', sha10, '10', ...keys10]);
+    return { name, get, incr };
+  } finally {
+    await stop(p);
+  }
+}
+
+const rows = [];
+{
+  const port = await freePort();
+  rows.push(await measure('redis-server', 'redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], port));
+}
+for (const t of threadCounts) {
+  const port = await freePort();
+  rows.push(await measure(`shardis --threads ${t}`, process.execPath, [join(root, 'dist', 'cli.js'), '--port', String(port), '--threads', String(t), '--save', ''], port));
+}
+const base = rows[0];
+console.log(`EVALSHA, ${clients} clients, -P ${pipeline}, ${requests} requests (requests/s)`);
+console.log(`${'server'.padEnd(22)}${'1 GET'.padStart(12)}${'ratio'.padStart(8)}${'10 INCR'.padStart(12)}${'ratio'.padStart(8)}`);
+for (const r of rows) {
+  console.log(`${r.name.padEnd(22)}${r.get.toFixed(0).padStart(12)}${(r.get / base.get).toFixed(2).padStart(8)}${r.incr.toFixed(0).padStart(12)}${(r.incr / base.incr).toFixed(2).padStart(8)}`);
+}

@@ -1,0 +1,576 @@
+// The Lua engine of one worker thread: the native addon (native/lua, Lua 5.1 as Redis embeds it),
+// the script cache and function libraries as this thread holds them, and how a script runs:
+// with the slot locks of its declared keys, its redis.call()s going through the command table.
+//
+// Scripts and libraries are the same on every thread: whoever adds one (EVAL, SCRIPT LOAD,
+// FUNCTION LOAD...) broadcasts it and every thread records the body; a thread compiles a script
+// the first time it runs it there.
+//
+// Atomicity: a script with declared keys (numkeys > 0, or FCALL's keys) locks the slots of those
+// keys (ascending, as every multi-key command) and runs; other slots stay free, so scripts on
+// different slots run in parallel on different threads. A script that declares no key runs with
+// every slot locked. A script that touches an undeclared key: the slot is taken with a try-lock
+// (never waiting while holding others, so no deadlock); if it is busy and the script has not
+// written yet, the run is aborted (uncatchable) and repeated with every slot locked, and the
+// script is remembered as one that needs all slots. If it had already written, the script gets an
+// error for that call (rare: only a script's first runs, and only under contention).
+import type { Client } from '../server/client';
+import type { CommandSpec } from '../commands/types';
+import type { ThreadServer } from '../server/context';
+import { lookupCommand, resolveSubcommand, commandKeys, statBase } from '../commands/table';
+import { OutOfMemoryError } from '../store/heap';
+import { F_MAY_REPLICATE, F_NOSCRIPT, F_NO_PROPAGATE, F_WALKS, F_WRITE, LOCK_ALL, LOCK_KEYS } from '../commands/flags';
+import { overMaxmemory } from '../server/evict';
+import { log } from '../server/log';
+import { S_ERRORS } from '../server/context';
+import { rememberScriptKeys } from '../server/tracking';
+import { createHash } from 'crypto';
+import * as path from 'path';
+import { readSync, writeSync } from 'fs';
+
+const busyBuf = Buffer.allocUnsafe(65536);
+
+interface LuaAddon {
+  init(call: (argv: Buffer[], raise: boolean) => Buffer, busy: () => boolean, log: (level: number, msg: string) => void, ctl: Int32Array): void;
+  reset(): void;
+  setConfig(busyMs: number, loadTimeoutMs: number, verbosity: number): void;
+  compile(key: string, body: Buffer, skip: number): string | null;
+  drop(key: string): void;
+  has(key: string): boolean;
+  run(key: string, keys: Buffer[], args: Buffer[], resp: number, isEval: boolean, funcname: string): Buffer | null;
+  loadLibrary(code: Buffer, tag: string): string | Array<[string, string | null, number]>;
+  kill(): void;
+  memory(): number;
+  scriptResp(): number;
+  ignoreStats(): boolean;
+}
+
+let addon: LuaAddon | null = null;
+let addonError = '';
+function loadAddon(): LuaAddon | null {
+  if (addon !== null || addonError !== '') return addon;
+  const candidates = [
+    path.join(__dirname, '..', 'native', 'lua', 'build', 'Release', 'shardis_lua.node'),
+    path.join(__dirname, '..', '..', 'native', 'lua', 'build', 'Release', 'shardis_lua.node'),
+  ];
+  for (const p of candidates) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      addon = require(p) as LuaAddon;
+      return addon;
+    } catch (e) {
+      addonError = (e as Error).message;
+    }
+  }
+  log('warning', `Lua scripting is unavailable: the native addon (native/lua) could not be loaded: ${addonError.split('\n')[0]}`);
+  return null;
+}
+
+export const NO_ENGINE = 'ERR Lua scripting is not available: the native Lua engine (native/lua) was not built on this machine';
+
+// Script flags (shebang / register_function), as Redis's SCRIPT_FLAG_*
+export const F_NO_WRITES = 1;
+export const F_ALLOW_OOM = 2;
+export const F_ALLOW_STALE = 4;
+export const F_NO_CLUSTER = 8;
+export const F_ALLOW_CROSS_SLOT = 16;
+export const F_EVAL_COMPAT = 32;
+export const FLAG_NAMES = ['no-writes', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys'];
+
+export interface ScriptEntry {
+  body: Buffer;
+  flags: number;
+  skip: number;        // shebang bytes not compiled (the line feed is kept for line numbers)
+  compiled: boolean;
+  needsAll: boolean;   // touched undeclared keys: run with every slot locked
+}
+
+export interface LibFunction { name: string; desc: string | null; flags: number; lib: string }
+export interface Library { name: string; code: Buffer; tag: string; functions: LibFunction[]; compiled: boolean }
+
+// Busy-script words in the shared misc area (one busy script is tracked server-wide).
+const M_BUSY_THREAD = 48;  // thread id + 1 of the thread whose script is past the threshold
+const M_BUSY_KIND = 49;    // 1 EVAL, 2 FCALL
+const M_BUSY_DIRTY = 50;   // it has written
+const M_BUSY_KILL = 51;    // SCRIPT/FUNCTION KILL asked it to stop
+/** DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call noscript commands. */
+export const M_DISABLE_DENY_SCRIPTS = 52;
+// The busy script's description (JSON: name, command, start) in a shared heap block, for
+// FUNCTION STATS on any thread: offset and length.
+const M_BUSY_INFO_OFF = 53;
+const M_BUSY_INFO_LEN = 54;
+
+interface RunCtx {
+  c: Client;
+  ro: boolean;
+  flags: number;
+  dirty: boolean;
+  lockAll: boolean;
+  retry: boolean;
+  oomAtStart: boolean;
+  isEval: boolean;
+  name: string;
+  startMs: number;
+  busy: boolean;
+  argv: Buffer[];
+  keys: Buffer[];
+  remembered: boolean;
+}
+
+const NSLOTS = 16384;
+const KEYLESS_GROUPS = new Set(['connection', 'pubsub', 'transactions', 'scripting', 'server']);
+
+export class ScriptEngine {
+  readonly scripts = new Map<string, ScriptEntry>();
+  readonly libraries = new Map<string, Library>();
+  readonly functions = new Map<string, LibFunction>();
+  private lua: LuaAddon | null = null;
+  private ready = false;
+  private cur: RunCtx | null = null;
+  private readonly held = new Uint8Array(NSLOTS);
+  private heldList: number[] = [];
+  private nextTag = 1;
+  lastRunName = '';
+
+  constructor(readonly srv: ThreadServer) {}
+
+  get available(): boolean {
+    return this.engine() !== null;
+  }
+
+  get running(): RunCtx | null {
+    return this.cur;
+  }
+
+  engine(): LuaAddon | null {
+    if (this.ready) return this.lua;
+    this.ready = true;
+    const a = loadAddon();
+    if (a === null) return null;
+    const s = this.srv.store;
+    a.init(this.onCall, this.onBusy, this.onLog, new Int32Array(s.i32.buffer, (s.L.misc + M_BUSY_THREAD) * 4, 4));
+    this.lua = a;
+    this.applyConfig();
+    this.srv.configListeners.push((name) => {
+      if (name === 'busy-reply-threshold' || name === 'lua-time-limit' || name === 'loglevel') this.applyConfig();
+    });
+    return a;
+  }
+
+  private applyConfig(): void {
+    if (this.lua === null) return;
+    const levels: Record<string, number> = { debug: 0, verbose: 1, notice: 2, warning: 3 };
+    this.lua.setConfig(this.srv.config.num('busy-reply-threshold'), 500, levels[this.srv.config.str('loglevel')] ?? 2);
+  }
+
+  memory(): number {
+    return this.lua === null ? 0 : this.lua.memory();
+  }
+
+  // ---- registry (the same on every thread) ---------------------------------------------------
+
+  addScript(sha: string, body: Buffer, flags: number, skip: number): ScriptEntry {
+    let e = this.scripts.get(sha);
+    if (e === undefined) {
+      e = { body, flags, skip, compiled: false, needsAll: false };
+      this.scripts.set(sha, e);
+    }
+    return e;
+  }
+
+  /** SCRIPT FLUSH: a fresh Lua state (as scriptingReset), with the function libraries reloaded. */
+  flushScripts(): void {
+    this.scripts.clear();
+    const lua = this.lua;
+    if (lua === null) return;
+    lua.reset();
+    for (const lib of this.libraries.values()) {
+      const tag = `L${this.nextTag++}`;
+      const body = lib.code.subarray(lib.code.indexOf(10));
+      if (typeof lua.loadLibrary(body, tag) !== 'string') lib.tag = tag;
+    }
+  }
+
+  compile(sha: string, e: ScriptEntry): string | null {
+    const lua = this.engine();
+    if (lua === null) return NO_ENGINE;
+    if (e.compiled) return null;
+    const err = lua.compile(`f_${sha}`, e.body, e.skip);
+    if (err === null) e.compiled = true;
+    return err;
+  }
+
+  /** Run a library's code: returns its functions or an error text. Registers nothing. */
+  loadLibraryCode(code: Buffer, body: Buffer): { tag: string; fns: Array<[string, string | null, number]> } | string {
+    const lua = this.engine();
+    if (lua === null) return NO_ENGINE;
+    const tag = `L${this.nextTag++}`;
+    const r = lua.loadLibrary(body, tag);
+    if (typeof r === 'string') return r;
+    void code;
+    return { tag, fns: r };
+  }
+
+  dropLibrary(lib: Library): void {
+    if (this.lua !== null) for (const f of lib.functions) this.lua.drop(`${lib.tag}:${f.name}`);
+    for (const f of lib.functions) if (this.functions.get(f.name.toLowerCase())?.lib === lib.name) this.functions.delete(f.name.toLowerCase());
+    this.libraries.delete(lib.name);
+  }
+
+  // ---- running -------------------------------------------------------------------------------
+
+  /**
+   * Run a compiled script or function for client c and write its reply. keys are the declared
+   * keys (their slots are locked for the run).
+   */
+  run(c: Client, key: string, keys: Buffer[], args: Buffer[], isEval: boolean, name: string, flags: number, ro: boolean, entry: { needsAll: boolean }, argv: Buffer[]): void {
+    const lua = this.lua as LuaAddon;
+    const s = c.store;
+    const coord = this.srv.coord;
+    const outerLocked = coord.allLocked;
+    let lockAll = outerLocked || keys.length === 0 || entry.needsAll;
+    const savedDb = c.db;
+    const savedExec = c.inExec;
+    const ctx: RunCtx = {
+      c, ro, flags, dirty: false, lockAll, retry: false, isEval, name,
+      oomAtStart: overMaxmemory(s), startMs: Date.now(), busy: false, argv,
+      keys, remembered: false,
+    };
+    for (;;) {
+      ctx.lockAll = lockAll;
+      ctx.retry = false;
+      ctx.dirty = false;
+      if (!outerLocked) {
+        if (lockAll) coord.lockAllYielding(!ro);
+        else this.lockDeclared(c, keys, !ro);
+      }
+      this.cur = ctx;
+      c.inExec = true;
+      c.inScript = true;
+      let out: Buffer | null;
+      try {
+        out = lua.run(key, keys, args, c.resp, isEval, name);
+      } finally {
+        this.cur = null;
+        c.inExec = savedExec;
+        c.inScript = false;
+        c.db = savedDb;
+        if (!outerLocked) {
+          if (lockAll) coord.unlockAll();
+          else this.unlockHeld();
+        }
+        if (ctx.busy) this.clearBusy();
+      }
+      if (ctx.retry) {
+        entry.needsAll = true;
+        lockAll = true;
+        continue;
+      }
+      if (out === null) c.w.error('ERR Function not found');
+      else {
+        if (out.length > 0 && out[0] === 0x2d) {
+          if (lua.ignoreStats()) {
+            // A command's error the script passed on: it was counted when the command failed
+            // (errorstats, total_error_replies); the dispatcher will count EVAL's failed call.
+            c.w.rawBytes(out);
+            this.srv.addStat(S_ERRORS, -1);
+          } else {
+            // Error replies go through the writer's error path (INFO errorstats counts them).
+            c.w.error(out.latin1Slice(1, out.length - 2));
+          }
+        } else c.w.rawBytes(out);
+      }
+      return;
+    }
+  }
+
+  /** Lock the declared keys' slots through the coordinator (ascending, each once). */
+  private lockDeclared(c: Client, keys: Buffer[], write: boolean): void {
+    const s = c.store;
+    this.srv.coord.lockSlotsOf(keys, write);
+    for (const k of keys) {
+      const sl = s.slotOf(k);
+      if (this.held[sl] === 1) continue;
+      this.held[sl] = 1;
+      this.heldList.push(sl);
+    }
+  }
+
+  /** Release every slot the run took (declared ones and tryLockSlot's), all on the coordinator's stack. */
+  private unlockHeld(): void {
+    for (const sl of this.heldList) this.held[sl] = 0;
+    this.srv.coord.unlockSlots(this.heldList.length);
+    this.heldList = [];
+  }
+
+  /** A call refused before it ran (scriptCall's checks): counted as Redis's afterErrorReply does. */
+  private reject(spec: CommandSpec | undefined, err: string): Buffer {
+    const w = this.srv.w;
+    const mark = w.mark();
+    w.error(err); // errorstats
+    w.rewind(mark);
+    this.srv.addStat(S_ERRORS, 1);
+    if (spec !== undefined) this.srv.store.f64[statBase(this.srv.threadId, spec) + 2] += 1;
+    return Buffer.from(`-${err}\r\n`);
+  }
+
+  /** Take a slot the script did not declare, without waiting while holding others. */
+  private takeSlot(slot: number): boolean {
+    if (this.held[slot] === 1) return true;
+    const coord = this.srv.coord;
+    const write = this.cur !== null && !this.cur.ro;
+    for (let i = 0; i < 200; i++) {
+      if (coord.tryLockSlot(slot, write)) {
+        this.held[slot] = 1;
+        this.heldList.push(slot);
+        return true;
+      }
+    }
+    // Nothing written yet: the caller re-runs the script with every slot locked instead.
+    if (this.cur === null || !this.cur.dirty) return false;
+    // It wrote: keep trying for up to a second (the holder may be a thread the OS descheduled;
+    // lock-all scripts never hold while waiting), then give up (a plain command holding that
+    // slot may be waiting for one of ours).
+    const s = this.srv.store;
+    const deadline = performance.now() + 1000;
+    while (performance.now() < deadline) {
+      Atomics.wait(s.i32, s.L.locks + slot, 1, 1);
+      if (coord.tryLockSlot(slot, write)) {
+        this.held[slot] = 1;
+        this.heldList.push(slot);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private readonly onLog = (level: number, msg: string): void => {
+    log((['debug', 'verbose', 'notice', 'warning'] as const)[level] ?? 'notice', msg);
+  };
+
+  /** The script is past busy-reply-threshold: let other threads answer BUSY; true = kill it. */
+  private readonly onBusy = (): boolean => {
+    const ctx = this.cur;
+    if (ctx === null) return false;
+    const s = this.srv.store;
+    const base = s.L.misc;
+    if (!ctx.busy) {
+      if (Atomics.compareExchange(s.i32, base + M_BUSY_THREAD, 0, this.srv.threadId + 1) !== 0) return false;
+      ctx.busy = true;
+      Atomics.store(s.i32, base + M_BUSY_KIND, ctx.isEval ? 1 : 2);
+      Atomics.store(s.i32, base + M_BUSY_DIRTY, ctx.dirty ? 1 : 0);
+      Atomics.store(s.i32, base + M_BUSY_KILL, 0);
+      const info = Buffer.from(JSON.stringify({ name: ctx.name, command: ctx.argv.map((a) => a.toString('latin1')), start: ctx.startMs }), 'latin1');
+      const off = s.heap.alloc(info.length);
+      s.heap.u8.set(info, off);
+      Atomics.store(s.i32, base + M_BUSY_INFO_OFF, off);
+      Atomics.store(s.i32, base + M_BUSY_INFO_LEN, info.length);
+      log('warning', `Slow script detected: still in execution after ${Date.now() - ctx.startMs} milliseconds. You can try killing the script using the ${ctx.isEval ? 'SCRIPT KILL' : 'FUNCTION KILL'} command. Script name is: ${ctx.name}.`);
+    }
+    this.serveWhileBusy(ctx.c);
+    if (Atomics.load(s.i32, base + M_BUSY_KILL) !== 0) {
+      log('warning', 'Lua script killed by user with SCRIPT KILL.');
+      return true;
+    }
+    return false;
+  };
+
+  /**
+   * processEventsWhileBlocked for this thread: the event loop cannot turn while the script runs,
+   * so read what this thread's other clients sent straight from their sockets and answer it
+   * (BUSY, or SCRIPT KILL / FUNCTION KILL / FUNCTION STATS... which are allowed while busy).
+   * Only clients with nothing queued for writing are served, so their replies stay in order.
+   */
+  private serveWhileBusy(running: Client): void {
+    const w = this.srv.w;
+    for (const c of this.srv.clients.values()) {
+      if (c === running || c.closed || c.paused) continue;
+      const sock = c.socket as unknown as { _handle?: { fd?: number }; writableLength: number };
+      const fd = sock._handle?.fd;
+      if (fd === undefined || fd < 0 || sock.writableLength > 0) continue;
+      let n = 0;
+      try {
+        n = readSync(fd, busyBuf, 0, busyBuf.length, null);
+      } catch {
+        continue; // EAGAIN: nothing to read
+      }
+      if (n <= 0) continue;
+      const chunk = Buffer.from(busyBuf.subarray(0, n));
+      const mark = w.mark();
+      try {
+        c.parser.feed(chunk, (argv) => {
+          c.execute(argv);
+          return !c.closed;
+        });
+      } catch {
+        w.rewind(mark);
+        continue;
+      }
+      const out = Buffer.from(w.since(mark));
+      w.rewind(mark);
+      if (out.length > 0) {
+        try {
+          writeSync(fd, out);
+        } catch {
+          // the peer went away: the event loop will see it
+        }
+      }
+    }
+  }
+
+  private clearBusy(): void {
+    const s = this.srv.store;
+    const base = s.L.misc;
+    const len = Atomics.load(s.i32, base + M_BUSY_INFO_LEN);
+    if (len > 0) {
+      s.heap.free(Atomics.load(s.i32, base + M_BUSY_INFO_OFF), len);
+      Atomics.store(s.i32, base + M_BUSY_INFO_LEN, 0);
+    }
+    Atomics.store(s.i32, base + M_BUSY_KILL, 0);
+    Atomics.store(s.i32, base + M_BUSY_DIRTY, 0);
+    Atomics.store(s.i32, base + M_BUSY_KIND, 0);
+    Atomics.store(s.i32, base + M_BUSY_THREAD, 0);
+  }
+
+  /** redis.call / redis.pcall: returns the command's reply as RESP bytes. */
+  private readonly onCall = (argv: Buffer[], _raise: boolean): Buffer => {
+    const ctx = this.cur;
+    if (ctx === null) return Buffer.from('-ERR redis.call/pcall can only be called inside a script invocation\r\n');
+    const c = ctx.c;
+    let spec: CommandSpec | undefined = lookupCommand(argv[0]);
+    if (spec !== undefined && spec.subcommands !== undefined && argv.length >= 2) spec = resolveSubcommand(spec, argv[1]);
+    if (spec === undefined) return this.reject(undefined, 'ERR Unknown Redis command called from script');
+    if ((spec.arity > 0 && argv.length !== spec.arity) || argv.length < -spec.arity) return this.reject(spec, 'ERR Wrong number of args calling Redis command from script');
+    const bits = spec.bits as number;
+    const s = c.store;
+    if ((bits & F_NOSCRIPT) !== 0 && Atomics.load(s.i32, s.L.misc + M_DISABLE_DENY_SCRIPTS) === 0) return this.reject(spec, 'ERR This Redis command is not allowed from script');
+    const write = (bits & F_WRITE) !== 0;
+    if (ctx.ro && (write || (bits & F_MAY_REPLICATE) !== 0)) return this.reject(spec, 'ERR Write commands are not allowed from read-only scripts.');
+    if (!(ctx.flags & F_ALLOW_OOM) && !ctx.dirty && ctx.oomAtStart && spec.denyoom === true) {
+      return this.reject(spec, "OOM command not allowed when used memory > 'maxmemory'.");
+    }
+    if (!this.srv.coord.allLocked) {
+      const mode = spec.lockFor !== undefined ? (spec.lockFor(argv) === 'all' ? LOCK_ALL : LOCK_KEYS) : (spec.lockMode as number);
+      let ok = true;
+      if ((bits & F_WALKS) !== 0) {
+        // Walkers lock slot by slot and would wait while the script holds others.
+        ok = false;
+      } else if (mode === LOCK_KEYS) {
+        for (const i of commandKeys(spec, argv)) {
+          if (!this.takeSlot(s.slotOf(argv[i]))) {
+            ok = false;
+            break;
+          }
+        }
+      } else if (mode === LOCK_ALL || !KEYLESS_GROUPS.has(spec.group)) {
+        ok = false;
+      }
+      if (!ok) {
+        if (!ctx.dirty) {
+          // Nothing written yet: abort this run and run again with every slot locked.
+          ctx.retry = true;
+          (this.lua as LuaAddon).kill();
+          return errBuf('script restarted with every slot locked');
+        }
+        return errBuf('shardis: this script wrote and then touched a key it did not declare whose slot another client holds; declare every key the script uses in KEYS');
+      }
+    }
+    if (write) {
+      ctx.dirty = true;
+      if (ctx.busy) Atomics.store(s.i32, s.L.misc + M_BUSY_DIRTY, 1);
+    }
+    const w = c.w;
+    const savedResp = c.resp;
+    c.resp = (this.lua as LuaAddon).scriptResp();
+    w.resp = c.resp;
+    const mark = w.mark();
+    // Time stands still inside a script (as Redis's scriptTimeSnapshot): store.now stays the
+    // EVAL's start, so a key cannot expire between two calls of one script.
+    const t0 = performance.now();
+    // Effects propagation (Redis 7.0): each call that changed the dataset is staged as itself in
+    // the EVAL's unit (EVAL/FCALL are never propagated themselves); call() commits the unit,
+    // wrapped in MULTI/EXEC when it holds more than one effect.
+    const prop = this.srv.prop;
+    prop.beforeCommand();
+    const db = c.db;
+    const dirty0 = s.dirty;
+    try {
+      spec.handler(c, argv);
+    } catch (e) {
+      w.rewind(mark);
+      if (e instanceof OutOfMemoryError) w.error("OOM command not allowed when used memory > 'maxmemory'.");
+      else w.error(`ERR ${(e as Error).message}`);
+    }
+    if (prop.on()) prop.afterCommand(db, argv, s.dirty !== dirty0 && (bits & F_NO_PROPAGATE) === 0);
+    c.resp = savedResp;
+    w.resp = savedResp;
+    const base = statBase(this.srv.threadId, spec);
+    const f = s.f64;
+    f[base] += 1;
+    f[base + 1] += (performance.now() - t0) * 1000;
+    if (w.byteAt(mark) === 0x2d) {
+      f[base + 3] += 1;
+      this.srv.addStat(S_ERRORS, 1);
+    }
+    // Client-side caching: a script that reads makes its caller track the declared keys.
+    if (!ctx.remembered && spec.readonly === true && c.tracking !== 0) {
+      ctx.remembered = true;
+      rememberScriptKeys(c, ctx.keys);
+    }
+    const out = w.since(mark);
+    w.rewind(mark);
+    return out;
+  };
+}
+
+export {};
+
+function errBuf(msg: string): Buffer {
+  return Buffer.from(`-ERR ${msg}\r\n`);
+}
+
+export function sha1hex(b: Uint8Array): string {
+  return createHash('sha1').update(b).digest('hex');
+}
+
+/** Redis's busy words: is a script past the threshold on another thread? (0: none) */
+export function busyKind(srv: ThreadServer): number {
+  const s = srv.store;
+  if (Atomics.load(s.i32, s.L.misc + M_BUSY_THREAD) === 0) return 0;
+  return Atomics.load(s.i32, s.L.misc + M_BUSY_KIND);
+}
+
+/** The script past the busy threshold (on any thread), for FUNCTION STATS. */
+export function busyInfo(srv: ThreadServer): { name: string; command: string[]; start: number } | null {
+  const s = srv.store;
+  if (Atomics.load(s.i32, s.L.misc + M_BUSY_THREAD) === 0) return null;
+  const len = Atomics.load(s.i32, s.L.misc + M_BUSY_INFO_LEN);
+  if (len === 0) return null;
+  const off = Atomics.load(s.i32, s.L.misc + M_BUSY_INFO_OFF);
+  try {
+    return JSON.parse(Buffer.from(s.heap.u8.subarray(off, off + len)).toString('latin1')) as { name: string; command: string[]; start: number };
+  } catch {
+    return null;
+  }
+}
+
+/** SCRIPT KILL / FUNCTION KILL: the reply text, or null when the kill was requested. */
+export function requestKill(srv: ThreadServer, isEval: boolean): string | null {
+  const s = srv.store;
+  const base = s.L.misc;
+  if (Atomics.load(s.i32, base + M_BUSY_THREAD) === 0) return 'NOTBUSY No scripts in execution right now.';
+  const kind = Atomics.load(s.i32, base + M_BUSY_KIND);
+  if (Atomics.load(s.i32, base + M_BUSY_DIRTY) !== 0) {
+    return 'UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.';
+  }
+  if (isEval && kind === 2) return 'BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.';
+  if (!isEval && kind === 1) return 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.';
+  Atomics.store(s.i32, base + M_BUSY_KILL, 1);
+  return null;
+}
+
+let engines: ScriptEngine | null = null;
+export function scriptEngine(srv: ThreadServer): ScriptEngine {
+  if (engines === null) engines = new ScriptEngine(srv);
+  return engines;
+}

@@ -1,0 +1,143 @@
+// FUNCTION DUMP / RESTORE payloads, as Redis writes them: for each library the RDB FUNCTION2
+// opcode and the library code as an RDB string, then the RDB version (2 bytes, little endian)
+// and a CRC64 (Jones, reflected, little endian) of everything before it. Strings are written
+// uncompressed; LZF-compressed and integer-encoded strings (as Redis may write) are read.
+
+const RDB_OPCODE_FUNCTION2 = 245;
+const RDB_VERSION = 10;
+
+let crcTable: BigUint64Array | null = null;
+function table(): BigUint64Array {
+  if (crcTable !== null) return crcTable;
+  const t = new BigUint64Array(256);
+  const poly = 0x95ac9329ac4bc9b5n; // 0xad93d23594c935a9 reflected
+  for (let i = 0; i < 256; i++) {
+    let c = BigInt(i);
+    for (let k = 0; k < 8; k++) c = c & 1n ? (c >> 1n) ^ poly : c >> 1n;
+    t[i] = c;
+  }
+  crcTable = t;
+  return t;
+}
+
+export function crc64(buf: Uint8Array): bigint {
+  const t = table();
+  let crc = 0n;
+  for (let i = 0; i < buf.length; i++) crc = t[Number((crc ^ BigInt(buf[i])) & 0xffn)] ^ (crc >> 8n);
+  return crc;
+}
+
+function lenBytes(n: number): Buffer {
+  if (n < 64) return Buffer.from([n]);
+  if (n < 16384) return Buffer.from([0x40 | (n >> 8), n & 0xff]);
+  const b = Buffer.alloc(5);
+  b[0] = 0x80;
+  b.writeUInt32BE(n, 1);
+  return b;
+}
+
+export function dumpFunctions(codes: Buffer[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const c of codes) parts.push(Buffer.from([RDB_OPCODE_FUNCTION2]), lenBytes(c.length), c);
+  parts.push(Buffer.from([RDB_VERSION & 0xff, RDB_VERSION >> 8]));
+  const body = Buffer.concat(parts);
+  const crc = Buffer.alloc(8);
+  crc.writeBigUInt64LE(crc64(body));
+  return Buffer.concat([body, crc]);
+}
+
+function lzfDecompress(src: Uint8Array, outLen: number): Buffer | null {
+  const out = Buffer.alloc(outLen);
+  let ip = 0;
+  let op = 0;
+  while (ip < src.length) {
+    let ctrl = src[ip++];
+    if (ctrl < 32) {
+      ctrl++;
+      if (op + ctrl > outLen || ip + ctrl > src.length) return null;
+      for (let i = 0; i < ctrl; i++) out[op++] = src[ip++];
+    } else {
+      let len = ctrl >> 5;
+      let ref = op - ((ctrl & 0x1f) << 8) - 1;
+      if (len === 7) len += src[ip++];
+      ref -= src[ip++];
+      len += 2;
+      if (ref < 0 || op + len > outLen) return null;
+      for (let i = 0; i < len; i++) out[op++] = out[ref++];
+    }
+  }
+  return op === outLen ? out : null;
+}
+
+/** Checks the footer (verifyDumpPayload). */
+export function verifyPayload(p: Buffer): boolean {
+  if (p.length < 10) return false;
+  const ver = p[p.length - 10] | (p[p.length - 9] << 8);
+  if (ver > RDB_VERSION) return false;
+  return crc64(p.subarray(0, p.length - 8)) === p.readBigUInt64LE(p.length - 8);
+}
+
+/** The library codes of a verified payload, or an error text (without ERR). */
+export function parseFunctions(p: Buffer): Buffer[] | string {
+  const end = p.length - 10;
+  let pos = 0;
+  const out: Buffer[] = [];
+  const readLen = (): { len: number; enc: number } | null => {
+    if (pos >= end) return null;
+    const b = p[pos++];
+    const t = b >> 6;
+    if (t === 0) return { len: b & 0x3f, enc: -1 };
+    if (t === 1) {
+      if (pos >= end) return null;
+      return { len: ((b & 0x3f) << 8) | p[pos++], enc: -1 };
+    }
+    if (t === 3) return { len: 0, enc: b & 0x3f };
+    if (b === 0x80) {
+      if (pos + 4 > end) return null;
+      const v = p.readUInt32BE(pos);
+      pos += 4;
+      return { len: v, enc: -1 };
+    }
+    if (b === 0x81) {
+      if (pos + 8 > end) return null;
+      const v = Number(p.readBigUInt64BE(pos));
+      pos += 8;
+      return { len: v, enc: -1 };
+    }
+    return null;
+  };
+  const readString = (): Buffer | null => {
+    const l = readLen();
+    if (l === null) return null;
+    if (l.enc === -1) {
+      if (pos + l.len > end) return null;
+      const s = p.subarray(pos, pos + l.len);
+      pos += l.len;
+      return Buffer.from(s);
+    }
+    if (l.enc <= 2) {
+      const n = 1 << l.enc;
+      if (pos + n > end) return null;
+      const v = n === 1 ? p.readInt8(pos) : n === 2 ? p.readInt16LE(pos) : p.readInt32LE(pos);
+      pos += n;
+      return Buffer.from(String(v));
+    }
+    if (l.enc === 3) {
+      const clen = readLen();
+      const ulen = readLen();
+      if (clen === null || ulen === null || pos + clen.len > end) return null;
+      const r = lzfDecompress(p.subarray(pos, pos + clen.len), ulen.len);
+      pos += clen.len;
+      return r;
+    }
+    return null;
+  };
+  while (end - pos > 0) {
+    const type = p[pos++];
+    if (type !== RDB_OPCODE_FUNCTION2) return type === undefined ? 'can not read data type' : 'given type is not a function';
+    const code = readString();
+    if (code === null) return 'failed loading the given functions payload';
+    out.push(code);
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+// Scripts across threads: atomic under concurrency (declared keys, undeclared keys, lock-all),
+// never deadlocking; a busy script answers BUSY to everyone else and SCRIPT KILL stops it from
+// any connection, whichever thread it lives on.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { startShardis, type Server } from '../helpers/server';
+import { RawClient, type Reply } from '../helpers/resp';
+
+let srv: Server;
+beforeAll(async () => {
+  srv = await startShardis({ threads: 2 });
+});
+afterAll(async () => {
+  await srv?.stop();
+});
+
+function int(r: Reply): number {
+  if (r.t === 'int') return Number(r.v);
+  if (r.t === 'bulk' && r.v !== null) return Number(r.v.toString());
+  throw new Error(`not a number: ${JSON.stringify(r)}`);
+}
+
+// Read-modify-write in two steps: only atomic if the script is.
+const INCR_BY_GET_SET = "local v = tonumber(redis.call('get', KEYS[1]) or '0'); redis.call('set', KEYS[1], v + 1); return v + 1";
+const UNDECLARED = "local v = tonumber(redis.call('get', ARGV[1]) or '0'); redis.call('set', ARGV[1], v + 1); return v + 1";
+// Moves one unit between two keys (one declared, one not): the sum must stay 0.
+const TRANSFER = "redis.call('decr', KEYS[1]); redis.call('incr', ARGV[1]); return 1";
+
+async function hammer(clients: RawClient[], rounds: number, cmd: (i: number) => string[]): Promise<void> {
+  await Promise.all(clients.map(async (c, ci) => {
+    for (let i = 0; i < rounds; i++) {
+      const batch: Promise<Reply>[] = [];
+      for (let j = 0; j < 20; j++) batch.push(c.call(...cmd(ci * 100000 + i * 20 + j)));
+      for (const r of await Promise.all(batch)) if (r.t === 'error') throw new Error(r.v);
+    }
+  }));
+}
+
+describe('scripts are atomic across threads', () => {
+  it('declared, undeclared and keyless scripts on shared keys lose no update and never deadlock', async () => {
+    const clients = await Promise.all(Array.from({ length: 8 }, () => RawClient.connect(srv.port)));
+    await clients[0].call('FLUSHALL');
+    await hammer(clients, 10, (i) => {
+      switch (i % 4) {
+        case 0: return ['EVAL', INCR_BY_GET_SET, '1', 'counter'];
+        case 1: return ['EVAL', UNDECLARED, '1', `{x}${i % 7}`, 'counter'];
+        case 2: return ['EVAL', UNDECLARED, '0', 'counter'];
+        default: return ['EVAL', TRANSFER, '1', `a${i % 5}`, `b${i % 3}`];
+      }
+    });
+    // 8 clients x 10 rounds x 20 commands, a quarter of each kind touches counter.
+    expect(int(await clients[0].call('GET', 'counter'))).toBe(8 * 10 * 20 * 3 / 4);
+    let sum = 0;
+    for (let k = 0; k < 5; k++) sum += int(await clients[0].call('EVAL', "return tonumber(redis.call('get', KEYS[1]) or '0')", '1', `a${k}`));
+    for (let k = 0; k < 3; k++) sum += int(await clients[0].call('EVAL', "return tonumber(redis.call('get', KEYS[1]) or '0')", '1', `b${k}`));
+    expect(sum).toBe(0);
+    await Promise.all(clients.map((c) => c.close()));
+  });
+});
+
+describe('busy scripts', () => {
+  it('answer BUSY to other clients and stop on SCRIPT KILL, from any connection', async () => {
+    const admin = await RawClient.connect(srv.port);
+    await admin.call('CONFIG', 'SET', 'busy-reply-threshold', '50');
+    const runner = await RawClient.connect(srv.port);
+    const running = runner.call('EVAL', 'local i = 0 while true do i = i + 1 end', '0');
+    // Several connections: some share the script's thread, some do not; all must answer.
+    const others = await Promise.all(Array.from({ length: 4 }, () => RawClient.connect(srv.port).catch(() => null)));
+    for (let i = 0; i < 100; i++) {
+      const p = await admin.call('PING');
+      if (p.t === 'error') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const o of others) {
+      if (o === null) continue;
+      const r = await o.call('PING');
+      expect(r.t).toBe('error');
+      if (r.t === 'error') expect(r.v).toMatch(/^BUSY Redis is busy running a script/);
+    }
+    const stats = await admin.call('FUNCTION', 'STATS');
+    // running_script names the script and its command
+    expect(stats.t).toBe('array');
+    if (stats.t === 'array') expect(stats.v[1].t).toBe('array');
+    expect(await admin.call('FUNCTION', 'KILL')).toEqual({ t: 'error', v: 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.' });
+    expect(await admin.call('SCRIPT', 'KILL')).toEqual({ t: 'simple', v: 'OK' });
+    const r = await running;
+    expect(r.t).toBe('error');
+    if (r.t === 'error') expect(r.v).toMatch(/^ERR Script killed by user with SCRIPT KILL\.\.\./);
+    expect(await runner.call('PING')).toEqual({ t: 'simple', v: 'PONG' });
+    for (const o of others) if (o !== null) expect(await o.call('PING')).toEqual({ t: 'simple', v: 'PONG' });
+    expect(await admin.call('SCRIPT', 'KILL')).toEqual({ t: 'error', v: 'NOTBUSY No scripts in execution right now.' });
+    await admin.call('CONFIG', 'SET', 'busy-reply-threshold', '5000');
+    await Promise.all([admin, runner, ...others.filter((o): o is RawClient => o !== null)].map((c) => c.close()));
+  });
+
+  it('a busy script that wrote cannot be killed', async () => {
+    const admin = await RawClient.connect(srv.port);
+    await admin.call('CONFIG', 'SET', 'busy-reply-threshold', '50');
+    const runner = await RawClient.connect(srv.port);
+    const running = runner.call('EVAL', "redis.call('set', 'w', 1); local i = 0; while i < 3e7 do i = i + 1 end return 'done'", '0');
+    // Wait until it is past the threshold (a loaded machine may take a while to get there).
+    let k: Reply = { t: 'simple', v: '' };
+    for (let i = 0; i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      k = await admin.call('SCRIPT', 'KILL');
+      if (!(k.t === 'error' && k.v.startsWith('NOTBUSY'))) break;
+    }
+    expect(k.t).toBe('error');
+    if (k.t === 'error') expect(k.v).toMatch(/^UNKILLABLE /);
+    expect(await running).toEqual({ t: 'bulk', v: Buffer.from('done') });
+    await admin.call('CONFIG', 'SET', 'busy-reply-threshold', '5000');
+    await Promise.all([admin.close(), runner.close()]);
+  });
+});
