@@ -229,6 +229,16 @@ export class RawClient {
   }
 
   /** Over a Unix socket (unixsocket). */
+  /** One command on a connection of its own, closed after the reply. */
+  static async once(port: number, ...args: Arg[]): Promise<Reply> {
+    const c = await RawClient.connect(port);
+    try {
+      return await c.call(...args);
+    } finally {
+      await c.close();
+    }
+  }
+
   static connectPath(socketPath: string): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const sock = net.connect({ path: socketPath });

@@ -23,14 +23,7 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const both = (): Array<[string, Server]> => [['redis', redis], ['shardis', shardis]];
 
-async function cmd(port: number, ...args: string[]): Promise<Reply> {
-  const c = await RawClient.connect(port);
-  try {
-    return await c.call(...args);
-  } finally {
-    await c.close();
-  }
-}
+const cmd = (port: number, ...args: string[]): Promise<Reply> => RawClient.once(port, ...args);
 
 function text(r: Reply): string {
   if (r.t === 'bulk') return r.v === null ? '' : r.v.toString();

@@ -22,14 +22,7 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const both = (): Array<[string, Server]> => [['redis', redis], ['shardis', shardis]];
 
-async function cmd(port: number, ...args: string[]): Promise<Reply> {
-  const c = await RawClient.connect(port);
-  try {
-    return await c.call(...args);
-  } finally {
-    await c.close();
-  }
-}
+const cmd = (port: number, ...args: string[]): Promise<Reply> => RawClient.once(port, ...args);
 
 /** Write `parts` (pausing between them), collect what comes back until close or `ms` of quiet. */
 async function exchange(port: number, parts: Buffer[], ms = 1500): Promise<{ out: string; closed: boolean }> {

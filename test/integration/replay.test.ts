@@ -22,23 +22,13 @@ import * as path from 'node:path';
 import * as net from 'node:net';
 import { againstRedis, startRedis, startShardis, type Server } from '../helpers/server';
 import { RawClient, decodeAll, show, type Reply } from '../helpers/resp';
+import { rng } from '../helpers/util';
 
 const SEEDS = Number(process.env.SHARDIS_REPLAY_SEEDS ?? 20);
 const WORK_MS = Number(process.env.SHARDIS_REPLAY_MS ?? 1000);
 const SEED_BASE = Number(process.env.SHARDIS_REPLAY_SEED_BASE ?? 1);
 const DBS = 3;
 const CONNS = 6;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Every key name the workload can produce (the settle step visits them all).
 const STR = ['s0', 's1', 's2', 's3', 's4', 'n0', 'n1', 'f0'];
