@@ -388,13 +388,16 @@ function lpos(c: Client, argv: Buffer[]): void {
 
 /**
  * Move one element from the list at srcE to dst. Writes the element (bulk) or WRONGTYPE when
- * dst holds another type.
+ * dst holds another type; returns whether it moved (only then is there anything to propagate).
  */
-function moveElement(c: Client, db: number, src: Buffer, srcE: number, dst: Buffer, from: number, to: number): void {
+function moveElement(c: Client, db: number, src: Buffer, srcE: number, dst: Buffer, from: number, to: number): boolean {
   const s = c.store;
   const heap = s.heap;
   let dstE = s.find(db, dst);
-  if (dstE !== 0 && s.type(dstE) !== T_LIST) return c.w.error(E_WRONGTYPE);
+  if (dstE !== 0 && s.type(dstE) !== T_LIST) {
+    c.w.error(E_WRONGTYPE);
+    return false;
+  }
   const sql = s.objPtr(srcE);
   qlEnd(heap, sql, from === HEAD, pos);
   const value = copyAt(c, pos);
@@ -407,6 +410,7 @@ function moveElement(c: Client, db: number, src: Buffer, srcE: number, dst: Buff
   c.w.bulk(value);
   if (dstE !== srcE) afterRemove(c, db, src, sql, popEvent(from));
   else notifyKeyspaceEvent(c, NOTIFY_LIST, popEvent(from), src, db);
+  return true;
 }
 
 function lmoveGeneric(c: Client, argv: Buffer[], from: number, to: number): void {
@@ -519,8 +523,10 @@ function serveBmove(w: Waiter, key: Buffer): boolean {
   const s = c.store;
   const e = s.find(w.db, key);
   if (e === 0 || s.type(e) !== T_LIST) return false;
-  moveElement(c, w.db, key, e, w.lockAlso as Buffer, w.where, w.whereTo);
-  propagateMove(c, key, w.lockAlso as Buffer, w.where, w.whereTo, w.count === 1);
+  // A wrong-typed destination answers WRONGTYPE and still unblocks the client, as Redis does.
+  if (moveElement(c, w.db, key, e, w.lockAlso as Buffer, w.where, w.whereTo)) {
+    propagateMove(c, key, w.lockAlso as Buffer, w.where, w.whereTo, w.count === 1);
+  }
   return true;
 }
 
@@ -575,8 +581,7 @@ function bmoveGeneric(c: Client, argv: Buffer[], from: number, to: number, timeo
   if (e < 0) return;
   const rpoplpush = argv.length === 4;
   if (e !== 0) {
-    moveElement(c, c.db, argv[1], e, argv[2], from, to);
-    propagateMove(c, argv[1], argv[2], from, to, rpoplpush);
+    if (moveElement(c, c.db, argv[1], e, argv[2], from, to)) propagateMove(c, argv[1], argv[2], from, to, rpoplpush);
     return;
   }
   if (c.inExec) return c.w.nil();
