@@ -9,16 +9,28 @@ const perf = performance;
 // the ms, so an offset derived from one reading (or from timeOrigin, whose relation to Date.now()
 // differs by up to a ms on Node 24) can put the estimate up to 1 ms behind the wall clock (a
 // client's "now + 10000" then reads back as a PTTL of 10001). So the offset is taken at an edge of
-// Date.now()'s millisecond, where the wall clock is exact, plus 10 us so that the read latency
-// never leaves it behind. Every 50 ms the estimate is checked against Date.now() and calibrated
-// again only when they part (NTP stepped the clock).
+// Date.now()'s millisecond, where the wall clock is exact, pinned to a monotonic reading taken
+// before the last Date.now() that still showed the old ms: the edge fell after it, so the estimate
+// can only be ahead (by one loop turn, or more if the thread was descheduled, which the 50 ms check
+// below catches), never behind. Every 50 ms the estimate is checked against Date.now() and
+// calibrated again when they part (NTP stepped the clock, or a descheduled calibration).
 let offset = 0;
 function calibrate(): void {
+  let prev = perf.now(); // always read before a Date.now() that returned `first`
   const first = Date.now();
-  const until = perf.now() + 2;
-  let w = first;
-  while ((w = Date.now()) === first && perf.now() < until) { /* wait for the next ms edge */ }
-  offset = w - perf.now() + 0.01;
+  const until = prev + 2;
+  for (;;) {
+    const before = perf.now();
+    const w = Date.now();
+    if (w !== first) {
+      offset = w - prev;
+      return;
+    }
+    if (before >= until) break;
+    prev = before;
+  }
+  // No edge seen: ahead by up to 1 ms rather than behind.
+  offset = first + 1 - perf.now();
 }
 calibrate();
 setInterval(() => {
