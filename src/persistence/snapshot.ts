@@ -24,7 +24,7 @@ import { MISC_SNAPSHOT, Store, T_STRING } from '../store/keyspace';
 import { log } from '../server/log';
 import { Coordinator } from '../server/coordinator';
 import {
-  RdbError, RdbIn, RdbOut, SaveOptions, writeHeader, writeKeyValue, writeSelectDb, writeTrailer, readValue,
+  RdbError, RdbIn, RdbOut, SaveOptions, writeAux, writeHeader, writeKeyValue, writeSelectDb, writeTrailer, readValue,
   buildObject, isEmptyCollection, LoadLimits, RDB_VERSION, OP_AUX, OP_EOF, OP_EXPIRETIME, OP_EXPIRETIME_MS,
   OP_FREQ, OP_FUNCTION, OP_FUNCTION2, OP_IDLE, OP_MODULE_AUX, OP_RESIZEDB, OP_SELECTDB,
 } from './rdb';
@@ -96,6 +96,28 @@ export function installCowHook(s: Store, deliver: (db: number, slot: number, byt
 
 export type SaveKind = 'save' | 'bgsave' | 'shutdown';
 
+/**
+ * Where a snapshot goes and what runs at its point in time (AOF rewrites, replicas' full syncs).
+ * Without a target a snapshot writes the configured RDB file (SAVE, BGSAVE, SHUTDOWN).
+ */
+export interface SnapshotTarget {
+  /**
+   * Runs under every slot lock at the snapshot's point in time: no write unit is in flight, so
+   * `stream.offset()` read here is the exact offset the snapshot's contents correspond to.
+   */
+  onStart?: () => void;
+  /** Write this file (temp file in the same directory, fsync, rename, directory fsync). */
+  path?: string;
+  /** Or hand the RDB to this sink chunk by chunk (awaited: backpressure), nothing on disk. */
+  write?: (chunk: Buffer) => Promise<void>;
+  /** Mark the RDB as an AOF base (aux aof-base 1), as Redis's RDB preamble. */
+  aofBase?: boolean;
+  /** Count it as a BGSAVE in INFO persistence / LASTSAVE (replication's syncs do, AOF rewrites do not). */
+  stats?: boolean;
+  /** Extra aux fields after Redis's own (a full sync's repl-stream-db, repl-id, repl-offset). */
+  aux?: [string, string][];
+}
+
 /** The main thread's side: snapshots, save rules, loading. */
 export class Persistence {
   /** Copies posted by writers, by db * NSLOTS + slot, until the walker takes them. */
@@ -111,9 +133,17 @@ export class Persistence {
     private readonly dirty: () => number,
   ) {}
 
+  /** An RDB save (SAVE, BGSAVE, a replica's sync with stats) is running. */
   get inProgress(): boolean {
+    return this.running !== null && this.runningStats;
+  }
+
+  /** Any snapshot is running (an AOF rewrite's too). */
+  get busy(): boolean {
     return this.running !== null;
   }
+
+  private runningStats = false;
 
   /** A writer's copy of (db, slot) arrived (the 'cow' message). */
   onCopy(db: number, slot: number, bytes: Buffer): void {
@@ -143,22 +173,49 @@ export class Persistence {
 
   /** Run a snapshot into the configured file (one at a time). True when the file is written. */
   save(kind: SaveKind): Promise<boolean> {
-    if (this.running !== null) return this.running;
-    const p = this.run(kind).finally(() => {
+    // A save joins a running save (its file is as fresh); it waits for other snapshots.
+    if (this.running !== null && this.runningStats && this.runningTarget === null) return this.running;
+    return this.start(kind, null);
+  }
+
+  /**
+   * A snapshot to a target of its own (see SnapshotTarget). Never joins a running snapshot:
+   * it starts when the running one ends, so its onStart marks its own point in time.
+   */
+  snapshot(target: SnapshotTarget): Promise<boolean> {
+    const kind: SaveKind = 'bgsave';
+    if (this.running === null) return this.start(kind, target);
+    const after = this.queued.then(() => this.start(kind, target));
+    this.queued = after.catch(() => false);
+    return after;
+  }
+
+  private queued: Promise<unknown> = Promise.resolve();
+  private runningTarget: SnapshotTarget | null = null;
+
+  private async start(kind: SaveKind, target: SnapshotTarget | null): Promise<boolean> {
+    while (this.running !== null) await this.running.catch(() => false);
+    const p = this.run(kind, target).finally(() => {
       this.running = null;
+      this.runningTarget = null;
     });
     this.running = p;
+    this.runningTarget = target;
+    this.runningStats = target === null || target.stats === true;
     return p;
   }
 
-  private async run(kind: SaveKind): Promise<boolean> {
+  private async run(kind: SaveKind, target: SnapshotTarget | null): Promise<boolean> {
     const s = this.store;
     const dbs = s.dbs;
     const start = Date.now();
-    const bg = kind === 'bgsave';
-    pset(s, P_LAST_SAVE_TRY, Math.floor(start / 1000));
-    pset(s, P_BGSAVE_START, start);
-    pset(s, P_COW_NOW, 0);
+    const stats = target === null || target.stats === true;
+    const bg = kind === 'bgsave' && stats;
+    if (stats) {
+      pset(s, P_LAST_SAVE_TRY, Math.floor(start / 1000));
+      pset(s, P_BGSAVE_START, start);
+      pset(s, P_COW_NOW, 0);
+    }
     if (bg) {
       pset(s, P_BGSAVE_IN_PROGRESS, 1);
       log('notice', `Background saving started by pid ${process.pid}`);
@@ -166,8 +223,11 @@ export class Persistence {
       log('notice', 'Saving the final RDB snapshot before exiting.');
     }
     const o = saveOptionsOf(this.config);
-    const file = this.filePath();
-    const tmp = path.join(path.dirname(file), `temp-${process.pid}.rdb`);
+    const sink = target?.write ?? null;
+    const file = sink !== null ? '' : target?.path !== undefined ? path.resolve(target.path) : this.filePath();
+    const tmp = sink !== null ? '' : target?.path !== undefined
+      ? path.join(path.dirname(file), `temp-${process.pid}-${path.basename(file)}`)
+      : path.join(path.dirname(file), `temp-${process.pid}.rdb`);
     const flagsBytes = F_OPTS(dbs) + 4;
     const f = s.heap.calloc(flagsBytes);
     s.u8[f + F_OPTS(dbs)] = o.compress ? 1 : 0;
@@ -187,14 +247,18 @@ export class Persistence {
     const dirtyAtStart = this.dirty();
     s.now = Date.now();
     Atomics.store(s.i32, s.L.misc + MISC_SNAPSHOT, f | 0);
-    coord.unlockAll();
+    try {
+      target?.onStart?.();
+    } finally {
+      coord.unlockAll();
+    }
     pset(s, P_KEYS_TOTAL, total);
     pset(s, P_KEYS_PROCESSED, 0);
 
     let fh: fsp.FileHandle | null = null;
     let ok = false;
     try {
-      fh = await fsp.open(tmp, 'w');
+      if (sink === null) fh = await fsp.open(tmp, 'w');
       const pending: Buffer[] = [];
       let pendingBytes = 0;
       const out = new RdbOut((chunk) => {
@@ -206,13 +270,15 @@ export class Persistence {
         const all = pending.length === 1 ? pending[0] : Buffer.concat(pending);
         pending.length = 0;
         pendingBytes = 0;
+        if (sink !== null) return sink(all);
         let off = 0;
         while (off < all.length) {
           const r = await (fh as fsp.FileHandle).write(all, off, all.length - off);
           off += r.bytesWritten;
         }
       };
-      writeHeader(out, s.heap.usedBytes());
+      writeHeader(out, s.heap.usedBytes(), target?.aofBase === true);
+      for (const [k, v] of target?.aux ?? []) writeAux(out, k, v);
       const delayUs = this.config.num('rdb-key-save-delay');
       let processed = 0;
       let sinceYield = Date.now();
@@ -250,28 +316,32 @@ export class Persistence {
       }
       writeTrailer(out, this.config.bool('rdbchecksum'));
       await drain();
-      await fh.sync();
-      await fh.close();
-      fh = null;
-      await fsp.rename(tmp, file);
-      try {
-        const d = await fsp.open(path.dirname(file), 'r');
-        await d.sync().catch(() => undefined);
-        await d.close();
-      } catch {
-        /* a directory that cannot be opened for fsync: the rename stands */
+      if (fh !== null) {
+        await fh.sync();
+        await fh.close();
+        fh = null;
+        await fsp.rename(tmp, file);
+        try {
+          const d = await fsp.open(path.dirname(file), 'r');
+          await d.sync().catch(() => undefined);
+          await d.close();
+        } catch {
+          /* a directory that cannot be opened for fsync: the rename stands */
+        }
       }
       ok = true;
-      log('notice', 'DB saved on disk');
+      if (target === null) log('notice', 'DB saved on disk');
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      if (fh === null && err.syscall === 'open') {
+      if (sink !== null) {
+        log('warning', `Snapshot transfer failed: ${err.message}`);
+      } else if (fh === null && err.syscall === 'open') {
         log('warning', `Failed opening the temp RDB file ${path.basename(tmp)} (in server root dir ${path.dirname(file)}) for saving: ${err.message}`);
       } else {
         log('warning', `Write error saving DB on disk: ${err.message}`);
       }
       if (fh !== null) await fh.close().catch(() => undefined);
-      await fsp.unlink(tmp).catch(() => undefined);
+      if (sink === null) await fsp.unlink(tmp).catch(() => undefined);
     } finally {
       // End of the snapshot: no writer may still read the flags once every lock was taken again.
       Atomics.store(s.i32, s.L.misc + MISC_SNAPSHOT, 0);
@@ -282,11 +352,12 @@ export class Persistence {
       this.waiting = null;
     }
     const secs = Math.round((Date.now() - start) / 1000);
+    pset(s, P_KEYS_TOTAL, 0);
+    pset(s, P_KEYS_PROCESSED, 0);
+    if (!stats) return ok;
     pset(s, P_LAST_COW, pget(s, P_COW_NOW));
     pset(s, P_BGSAVE_START, 0);
     pset(s, P_BGSAVE_IN_PROGRESS, 0);
-    pset(s, P_KEYS_TOTAL, 0);
-    pset(s, P_KEYS_PROCESSED, 0);
     if (ok) {
       pset(s, P_LAST_SAVE, Math.floor(Date.now() / 1000));
       pset(s, P_DIRTY_AT_SAVE, dirtyAtStart);
