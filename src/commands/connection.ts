@@ -8,6 +8,7 @@ import { S_ERRORS, type CrossThreadRequest, type ThreadServer } from '../server/
 import { def } from './def';
 import { E_SYNTAX, E_NOT_INT, is, lower, parseIntArg, cstr } from './args';
 import { unwatchAll } from './transactions';
+import { roleName } from '../replication/state';
 import type { PubSub } from '../server/pubsub';
 import { T_BCAST, T_BROKEN, T_CACHING, T_NOLOOP, T_ON, T_OPTIN, T_OPTOUT, disableTracking, enableTracking, prefixCollision } from '../server/tracking';
 
@@ -624,7 +625,7 @@ function hello(c: Client, argv: Buffer[]): void {
   w.bulkStr('mode');
   w.bulkStr('standalone');
   w.bulkStr('role');
-  w.bulkStr(c.srv.config.str('replicaof') !== '' ? 'replica' : 'master');
+  w.bulkStr(roleName(c.store));
   w.bulkStr('modules');
   w.array(0);
 }

@@ -5,7 +5,7 @@ import type { Client } from '../server/client';
 import { type Store, E_HASHTABLE, E_SKIPLIST, T_ZSET } from '../store/keyspace';
 import { memtoull } from '../config/directives';
 import { log } from '../server/log';
-import { M_REPLID_GEN } from '../server/context';
+import { changeReplicationId, clearReplicationId2 } from '../replication/state';
 
 const STATS_VECTLEN = 50;
 
@@ -85,7 +85,8 @@ export function debugQuicklistPackedThreshold(c: Client, argv: Buffer[]): void {
 
 export function debugChangeReplId(c: Client): void {
   log('warning', 'Changing replication IDs after receiving DEBUG change-repl-id');
-  c.srv.miscAdd(M_REPLID_GEN, 1);
+  changeReplicationId(c.store);
+  clearReplicationId2(c.store);
   c.w.ok();
 }
 

@@ -20,6 +20,7 @@ import { M_LAZYFREE_PENDING, M_LOADING, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON } from 
 import { log } from '../server/log';
 import { debugDigest, debugDigestValue, debugObject } from './digest';
 import { keyMemoryUsage } from './memory-usage';
+import { roleReply } from '../replication/state';
 import { debugChangeReplId, debugHtstatsKey, debugPanic, debugQuicklistPackedThreshold, debugSegfault } from './debug';
 
 function ping(c: Client, argv: Buffer[]): void {
@@ -691,10 +692,7 @@ function lastsave(c: Client): void {
 }
 
 function role(c: Client): void {
-  c.w.array(3);
-  c.w.bulkStr('master');
-  c.w.int(0);
-  c.w.array(0);
+  roleReply(c.w, c.store, c.srv.prop.stream);
 }
 
 function shutdown(c: Client, argv: Buffer[]): void {

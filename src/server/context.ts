@@ -41,7 +41,6 @@ export const M_LAZYFREED = 8;         // objects the main thread has freed so fa
 export const M_MONITORS = 9;          // clients in MONITOR mode, all threads
 export const M_PAUSE_TYPE = 10;       // CLIENT PAUSE in force: 0 off, 1 WRITE, 2 ALL (end: Layout.pause)
 export const M_PAUSE_CRON = 41;       // DEBUG PAUSE-CRON 1: the main thread's cron does nothing
-export const M_REPLID_GEN = 50;       // DEBUG CHANGE-REPL-ID count: INFO's master_replid changes with it
 
 export interface CrossThreadRequest {
   op: string;

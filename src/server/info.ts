@@ -8,7 +8,7 @@ import { createHash } from 'crypto';
 import type { ThreadServer } from './context';
 import {
   S_CONNECTIONS, S_COMMANDS, S_CLIENTS, S_NET_IN, S_NET_OUT, S_REJECTED_CONN, S_EXPIRED, S_HITS, S_MISSES,
-  S_BLOCKED, S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS, S_ERRORS, S_EVICTED, S_DIRTY, S_WATCHING, S_PROTO_ERRORS, M_LOADING, M_LAZYFREE_PENDING, M_LAZYFREED, M_REPLID_GEN,
+  S_BLOCKED, S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS, S_ERRORS, S_EVICTED, S_DIRTY, S_WATCHING, S_PROTO_ERRORS, M_LOADING, M_LAZYFREE_PENDING, M_LAZYFREED,
 } from './context';
 import { STAT_FIELDS } from '../store/keyspace';
 import { commandStats } from '../commands/table';
@@ -19,6 +19,7 @@ import {
 } from '../persistence/state';
 import { AOF_WRITTEN } from './startup';
 import { SHARDIS_VERSION } from '../version';
+import { infoReplication, rget, R_BACKLOG_ACTIVE, R_NET_REPL_IN, R_NET_REPL_OUT, R_SYNC_FULL, R_SYNC_PARTIAL_ERR, R_SYNC_PARTIAL_OK } from '../replication/state';
 
 export const REDIS_VERSION = '7.0.15';
 
@@ -131,12 +132,6 @@ export function infoSectionsFor(args: string[]): string[] {
 
 let peakMemory = 0;
 let runId = '';
-
-/** The replication id: the run id until DEBUG CHANGE-REPL-ID makes a new one (shared by every thread). */
-function replId(srv: ThreadServer): string {
-  const gen = srv.misc(M_REPLID_GEN);
-  return gen === 0 ? getRunId() : createHash('sha1').update(`${getRunId()}:replid:${gen}`).digest('hex');
-}
 
 function getRunId(): string {
   if (runId !== '') return runId;
@@ -291,7 +286,7 @@ function sectionMemory(srv: ThreadServer): string {
     ['mem_fragmentation_ratio', ratio(rss, used)],
     ['mem_fragmentation_bytes', rss - used],
     ['mem_not_counted_for_evict', 0],
-    ['mem_replication_backlog', 0],
+    ['mem_replication_backlog', rget(srv.store, R_BACKLOG_ACTIVE) === 1 ? srv.config.num('repl-backlog-size') : 0],
     ['mem_total_replication_buffers', 0],
     ['mem_clients_slaves', 0],
     ['mem_clients_normal', 0],
@@ -373,16 +368,16 @@ function sectionStats(srv: ThreadServer): string {
     ['instantaneous_ops_per_sec', instMetrics.ops],
     ['total_net_input_bytes', srv.sumStat(S_NET_IN)],
     ['total_net_output_bytes', srv.sumStat(S_NET_OUT)],
-    ['total_net_repl_input_bytes', 0],
-    ['total_net_repl_output_bytes', 0],
+    ['total_net_repl_input_bytes', rget(srv.store, R_NET_REPL_IN)],
+    ['total_net_repl_output_bytes', rget(srv.store, R_NET_REPL_OUT)],
     ['instantaneous_input_kbps', (instMetrics.inBytes / 1024).toFixed(2)],
     ['instantaneous_output_kbps', (instMetrics.outBytes / 1024).toFixed(2)],
     ['instantaneous_input_repl_kbps', '0.00'],
     ['instantaneous_output_repl_kbps', '0.00'],
     ['rejected_connections', srv.sumStat(S_REJECTED_CONN)],
-    ['sync_full', 0],
-    ['sync_partial_ok', 0],
-    ['sync_partial_err', 0],
+    ['sync_full', rget(srv.store, R_SYNC_FULL)],
+    ['sync_partial_ok', rget(srv.store, R_SYNC_PARTIAL_OK)],
+    ['sync_partial_err', rget(srv.store, R_SYNC_PARTIAL_ERR)],
     ['expired_keys', srv.sumStat(S_EXPIRED)],
     ['expired_stale_perc', '0.00'],
     ['expired_time_cap_reached_count', 0],
@@ -422,19 +417,7 @@ function sectionStats(srv: ThreadServer): string {
 }
 
 function sectionReplication(srv: ThreadServer): string {
-  return lines([
-    ['role', 'master'],
-    ['connected_slaves', 0],
-    ['master_failover_state', 'no-failover'],
-    ['master_replid', replId(srv)],
-    ['master_replid2', '0000000000000000000000000000000000000000'],
-    ['master_repl_offset', 0],
-    ['second_repl_offset', -1],
-    ['repl_backlog_active', 0],
-    ['repl_backlog_size', srv.config.num('repl-backlog-size')],
-    ['repl_backlog_first_byte_offset', 0],
-    ['repl_backlog_histlen', 0],
-  ]);
+  return infoReplication(srv, srv.prop.stream);
 }
 
 function sectionCpu(): string {

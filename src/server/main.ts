@@ -28,6 +28,7 @@ import { pset, P_LAST_BGSAVE_OK, P_LAST_BGSAVE_TIME, P_LAST_SAVE } from '../pers
 import { M_LOADING, S_DIRTY } from './context';
 import { STAT_FIELDS } from '../store/keyspace';
 import { parseSaveRules } from '../config/directives';
+import { initReplicationState } from '../replication/state';
 import { installTracking, setTrackingMaxKeys, trackingClients, trackingLimitUsedSlots } from './tracking';
 
 interface Pending { origin: Worker; originId: number; waiting: number; results: unknown[] }
@@ -85,6 +86,8 @@ export async function main(argv: string[]): Promise<void> {
     for (let i = 0; i <= threads + 4; i++) t += store.f64[layout.stats + i * STAT_FIELDS + S_DIRTY];
     return t;
   };
+  // Replication ids (random at start, as Redis) and the replica table, before any worker reads them.
+  initReplicationState(store);
   const persistence = new Persistence(store, config, dirtySum);
   // As initServer: the time the server started (LASTSAVE before any save).
   pset(store, P_LAST_SAVE, Math.floor((Date.now() - process.uptime() * 1000) / 1000));

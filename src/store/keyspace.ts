@@ -80,6 +80,8 @@ export const MISC_WATCHERS = 6;
 export const MISC_SNAPSHOT = 11;
 /** f64 words of persistence state shared by the threads (src/persistence/state.ts). */
 export const PERSIST_WORDS = 32;
+/** Bytes of replication state (src/replication/state.ts imports this module only as a type). */
+export const REPL_BYTES = 16384;
 
 /** Words of the pub/sub registry: bucket heads, bucket locks, the pattern list head and lock. */
 export const PUBSUB_BUCKETS = 4096;
@@ -103,6 +105,7 @@ export interface Layout {
   pause: number;     // f64 index: end of a CLIENT PAUSE, wall-clock ms (src/server/pause.ts)
   persist: number;   // f64 index: persistence state, PERSIST_WORDS words (src/persistence/state.ts)
   tracking: number;  // u32 index: client-side caching table heads, counters, inboxes (src/server/tracking.ts)
+  repl: number;      // BYTE offset: replication state, REPL_BYTES bytes (src/replication/state.ts)
   fixedBytes: number; // bytes of these fixed tables (INFO's used_memory_startup)
 }
 
@@ -122,10 +125,11 @@ export function createLayout(sab: SharedArrayBuffer, dbs: number): Layout {
   const pause = at(8) >>> 3;
   const persist = at(PERSIST_WORDS * 8) >>> 3;
   const tracking = at(TRACKING_WORDS * 4) >>> 2;
+  const repl = at(REPL_BYTES);
   const fixedBytes = at(0);
   const i32 = new Int32Array(sab);
   for (let d = 0; d < dbs; d++) i32[dbmap + d] = d;
-  return { dbs, locks, dbmap, dir, keys, expires, epochs, versions, stats, misc, pubsub, blocked, pause, persist, tracking, fixedBytes };
+  return { dbs, locks, dbmap, dir, keys, expires, epochs, versions, stats, misc, pubsub, blocked, pause, persist, tracking, repl, fixedBytes };
 }
 void HEAP_DATA_START;
 
