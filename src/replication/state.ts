@@ -27,6 +27,9 @@
 // one thread at a time per field; strings and table rows change under one lock word.
 import { randomBytes } from 'crypto';
 import type { Store } from '../store/keyspace';
+
+/** What these functions need of a Store (the replication thread has the views, not a Store). */
+export type ReplMem = Pick<Store, 'L' | 'u8' | 'i32' | 'f64'>;
 import { lockWord, unlockWord } from '../store/heap';
 import type { Stream } from '../server/stream';
 import { log } from '../server/log';
@@ -112,34 +115,34 @@ export interface ReplicaRow {
   ackTime: number;
 }
 
-const base = (s: Store): number => s.L.repl;
+const base = (s: ReplMem): number => s.L.repl;
 
-export function rget(s: Store, i: number): number {
+export function rget(s: ReplMem, i: number): number {
   return s.f64[(base(s) >>> 3) + i];
 }
 
-export function rset(s: Store, i: number, v: number): void {
+export function rset(s: ReplMem, i: number, v: number): void {
   s.f64[(base(s) >>> 3) + i] = v;
 }
 
 /** Add to a word (single writer per word expected; stats may race by a count at worst). */
-export function radd(s: Store, i: number, d: number): void {
+export function radd(s: ReplMem, i: number, d: number): void {
   s.f64[(base(s) >>> 3) + i] += d;
 }
 
-function lock(s: Store): void {
+function lock(s: ReplMem): void {
   lockWord(s.i32, (base(s) + LOCK_AT) >>> 2);
 }
 
-function unlock(s: Store): void {
+function unlock(s: ReplMem): void {
   unlockWord(s.i32, (base(s) + LOCK_AT) >>> 2);
 }
 
-function readStr(s: Store, at: number, len: number): string {
+function readStr(s: ReplMem, at: number, len: number): string {
   return Buffer.from(s.u8.buffer, s.u8.byteOffset + base(s) + at, len).toString('latin1');
 }
 
-function writeStr(s: Store, at: number, v: string, max: number): number {
+function writeStr(s: ReplMem, at: number, v: string, max: number): number {
   const b = Buffer.from(v, 'latin1');
   const n = Math.min(b.length, max);
   s.u8.set(b.subarray(0, n), base(s) + at);
@@ -153,7 +156,7 @@ function randomId(): string {
 const ZERO_ID = '0000000000000000000000000000000000000000';
 
 /** Main thread, before the workers start: fresh ids (Redis's changeReplicationId + clearReplicationId2 at start). */
-export function initReplicationState(s: Store): void {
+export function initReplicationState(s: ReplMem): void {
   lock(s);
   writeStr(s, REPLID_AT, randomId(), 40);
   writeStr(s, REPLID2_AT, ZERO_ID, 40);
@@ -162,14 +165,14 @@ export function initReplicationState(s: Store): void {
   rset(s, R_ROLE, 0);
 }
 
-export function replId(s: Store): string {
+export function replId(s: ReplMem): string {
   lock(s);
   const v = readStr(s, REPLID_AT, 40);
   unlock(s);
   return v;
 }
 
-export function replId2(s: Store): string {
+export function replId2(s: ReplMem): string {
   lock(s);
   const v = readStr(s, REPLID2_AT, 40);
   unlock(s);
@@ -177,7 +180,7 @@ export function replId2(s: Store): string {
 }
 
 /** Both ids and second_repl_offset read together (PSYNC's decision). */
-export function replIds(s: Store): { id: string; id2: string; second: number } {
+export function replIds(s: ReplMem): { id: string; id2: string; second: number } {
   lock(s);
   const id = readStr(s, REPLID_AT, 40);
   const id2 = readStr(s, REPLID2_AT, 40);
@@ -187,19 +190,19 @@ export function replIds(s: Store): { id: string; id2: string; second: number } {
 }
 
 /** A replica takes its master's id (after +FULLRESYNC, or +CONTINUE with a new id). */
-export function setReplId(s: Store, id: string): void {
+export function setReplId(s: ReplMem, id: string): void {
   lock(s);
   writeStr(s, REPLID_AT, id, 40);
   unlock(s);
 }
 
 /** changeReplicationId: a new random id (the history of the dataset starts over). */
-export function changeReplicationId(s: Store): void {
+export function changeReplicationId(s: ReplMem): void {
   setReplId(s, randomId());
 }
 
 /** clearReplicationId2. */
-export function clearReplicationId2(s: Store): void {
+export function clearReplicationId2(s: ReplMem): void {
   lock(s);
   writeStr(s, REPLID2_AT, ZERO_ID, 40);
   rset(s, R_SECOND_OFFSET, -1);
@@ -210,7 +213,7 @@ export function clearReplicationId2(s: Store): void {
  * shiftReplicationId (a replica promoted, or switching masters): the old id stays valid as replid2
  * up to the current offset, so replicas of the old master can still PSYNC partially with us.
  */
-export function shiftReplicationId(s: Store, stream: Stream): void {
+export function shiftReplicationId(s: ReplMem, stream: Stream): void {
   const off = replOffset(s, stream);
   const nid = randomId();
   lock(s);
@@ -224,16 +227,16 @@ export function shiftReplicationId(s: Store, stream: Stream): void {
 }
 
 /** master_repl_offset. */
-export function replOffset(s: Store, stream: Stream): number {
+export function replOffset(s: ReplMem, stream: Stream): number {
   return stream.offset() + rget(s, R_BASE);
 }
 
 /** Make the replication offset equal `offset` now (a replica after loading its master's RDB). */
-export function setReplBase(s: Store, stream: Stream, offset: number): void {
+export function setReplBase(s: ReplMem, stream: Stream, offset: number): void {
   rset(s, R_BASE, offset - stream.offset());
 }
 
-export function masterHost(s: Store): string {
+export function masterHost(s: ReplMem): string {
   lock(s);
   const n = s.i32[(base(s) + HOST_LEN_AT) >>> 2];
   const v = readStr(s, HOST_AT, n);
@@ -241,22 +244,22 @@ export function masterHost(s: Store): string {
   return v;
 }
 
-export function setMasterHost(s: Store, host: string): void {
+export function setMasterHost(s: ReplMem, host: string): void {
   lock(s);
   s.i32[(base(s) + HOST_LEN_AT) >>> 2] = writeStr(s, HOST_AT, host, 255);
   unlock(s);
 }
 
-export function isReplica(s: Store): boolean {
+export function isReplica(s: ReplMem): boolean {
   return rget(s, R_ROLE) === 1;
 }
 
 // ---- the replica table --------------------------------------------------------------------------
 
-const rowF = (s: Store, row: number): number => (base(s) + TABLE_AT + row * ROW_BYTES) >>> 3;
+const rowF = (s: ReplMem, row: number): number => (base(s) + TABLE_AT + row * ROW_BYTES) >>> 3;
 
 /** Register a replica (at SYNC/PSYNC): its row, or -1 when the table is full. */
-export function addReplica(s: Store, clientId: number, thread: number, ip: string): number {
+export function addReplica(s: ReplMem, clientId: number, thread: number, ip: string): number {
   lock(s);
   try {
     for (let r = 0; r < MAX_REPLICAS; r++) {
@@ -276,26 +279,26 @@ export function addReplica(s: Store, clientId: number, thread: number, ip: strin
   }
 }
 
-function writeIp(s: Store, row: number, ip: string): void {
+function writeIp(s: ReplMem, row: number, ip: string): void {
   const at = TABLE_AT + row * ROW_BYTES + IP_AT;
   s.u8[base(s) + at] = writeStr(s, at + 1, ip, IP_MAX);
 }
 
-export function setReplicaIp(s: Store, row: number, ip: string): void {
+export function setReplicaIp(s: ReplMem, row: number, ip: string): void {
   lock(s);
   writeIp(s, row, ip);
   unlock(s);
 }
 
-export function setReplicaField(s: Store, row: number, field: number, v: number): void {
+export function setReplicaField(s: ReplMem, row: number, field: number, v: number): void {
   s.f64[rowF(s, row) + field] = v;
 }
 
-export function replicaField(s: Store, row: number, field: number): number {
+export function replicaField(s: ReplMem, row: number, field: number): number {
   return s.f64[rowF(s, row) + field];
 }
 
-export function removeReplica(s: Store, row: number): void {
+export function removeReplica(s: ReplMem, row: number): void {
   lock(s);
   const f = rowF(s, row);
   if (s.f64[f + F_CLIENT] !== 0) {
@@ -306,12 +309,12 @@ export function removeReplica(s: Store, row: number): void {
 }
 
 /** connected_slaves: replicas in any state. */
-export function replicaCount(s: Store): number {
+export function replicaCount(s: ReplMem): number {
   return Atomics.load(s.i32, (base(s) + COUNT_AT) >>> 2);
 }
 
 /** Every registered replica, in row order (INFO's slaveN numbering). */
-export function replicas(s: Store): ReplicaRow[] {
+export function replicas(s: ReplMem): ReplicaRow[] {
   const out: ReplicaRow[] = [];
   if (replicaCount(s) === 0) return out;
   lock(s);
@@ -330,14 +333,14 @@ export function replicas(s: Store): ReplicaRow[] {
 }
 
 /** Online replicas that acknowledged at least `offset` (WAIT's count, replicationCountAcksByOffset). */
-export function ackedReplicas(s: Store, offset: number): number {
+export function ackedReplicas(s: ReplMem, offset: number): number {
   let n = 0;
   for (const r of replicas(s)) if (r.state === S_ONLINE && r.ack >= offset) n++;
   return n;
 }
 
 /** Online replicas whose last ACK is at most maxLag seconds old (refreshGoodSlavesCount). */
-export function goodReplicas(s: Store, maxLag: number, now = Date.now()): number {
+export function goodReplicas(s: ReplMem, maxLag: number, now = Date.now()): number {
   let n = 0;
   for (const r of replicas(s)) if (r.state === S_ONLINE && Math.floor((now - r.ackTime) / 1000) <= maxLag) n++;
   return n;
@@ -352,7 +355,7 @@ export interface ReplView {
 }
 
 /** HELLO's role / ROLE's first element. */
-export function roleName(s: Store): 'master' | 'replica' {
+export function roleName(s: ReplMem): 'master' | 'replica' {
   return isReplica(s) ? 'replica' : 'master';
 }
 
@@ -438,7 +441,7 @@ export interface RoleWriter {
 }
 
 /** ROLE (roleCommand): master with its online replicas, or slave with its link state. */
-export function roleReply(w: RoleWriter, s: Store, stream: Stream): void {
+export function roleReply(w: RoleWriter, s: ReplMem, stream: Stream): void {
   if (!isReplica(s)) {
     const online = replicas(s).filter((r) => r.state === S_ONLINE);
     w.array(3);
