@@ -63,6 +63,7 @@ function finishAcross(c: Client, results: unknown[], done: (c: Client, results: 
     done(c, results);
     if (c.w.byteAt(mark) === 0x2d) c.srv.addStat(S_ERRORS, 1);
     if (quiet) c.w.rewind(mark);
+    c.recordDeferredLatency();
     c.flush();
   } else {
     selfKilled.delete(c);

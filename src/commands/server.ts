@@ -18,6 +18,7 @@ import { Store, T_STRING } from '../store/keyspace';
 import { classSize } from '../store/heap';
 import { M_LAZYFREE_PENDING, M_LOADING, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON } from '../server/context';
 import { log } from '../server/log';
+import { resetHistograms } from '../server/latency';
 import { debugDigest, debugDigestValue, debugObject } from './digest';
 import { keyMemoryUsage } from './memory-usage';
 import { roleReply } from '../replication/state';
@@ -646,6 +647,7 @@ function configSet(c: Client, argv: Buffer[]): void {
 
 function configResetstat(c: Client): void {
   resetCommandStats(c.store.f64, c.srv.threads);
+  resetHistograms(c.store);
   acrossThreads(c, { op: 'resetstat', args: [] }, (cl) => cl.w.ok());
 }
 

@@ -17,9 +17,10 @@ import { commands as transactions } from './transactions';
 import { commands as pubsub } from './pubsub';
 import { commands as scripting } from './scripting';
 import { commands as persist } from './persist';
+import { commands as latency } from './latency';
 
 export const allCommands: CommandSpec[] = [
-  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub, ...scripting, ...persist,
+  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...latency,
 ];
 
 /** The names clients call commands by (rename-command changes them; specs keep their own names,

@@ -7,7 +7,7 @@ import { OutOfMemoryError, RESERVE_FIXED } from '../store/heap';
 import type { CommandSpec } from '../commands/types';
 import { lookupCommand, resolveSubcommand, statBase } from '../commands/table';
 import { cstr } from '../commands/args';
-import { F_NO_AUTH, F_NO_MULTI, F_NO_PROPAGATE, F_SKIP_SLOWLOG, F_TOUCHES_ARBITRARY_KEYS } from '../commands/flags';
+import { F_FAST, F_NO_AUTH, F_NO_MULTI, F_NO_PROPAGATE, F_SKIP_SLOWLOG, F_TOUCHES_ARBITRARY_KEYS } from '../commands/flags';
 import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING } from './context';
 import { P_LAST_BGSAVE_OK } from '../persistence/state';
 
@@ -24,6 +24,7 @@ import { readyPending, serveReadyNow } from './blocking';
 import type { PubStage } from './pubsub';
 import { unwatchAll } from '../commands/transactions';
 import { slowlogState, slowlogPush } from './services';
+import { latencyAddSampleIfNeeded, latencyState, recordCommandLatency } from './latency';
 import { setNotifyClient } from './notify';
 import { overMaxmemory, performEvictions } from './evict';
 import { feedMonitors, monitorsActive } from './monitor';
@@ -306,6 +307,17 @@ export class Client {
   }
 
   /** Pause input (blocking commands, cross-thread queries); resume() continues the pipeline. */
+  /** A command whose reply other threads complete: its latency is recorded then (see call()). */
+  private latencyPending = -1;
+  private latencyStart = 0;
+
+  /** The deferred reply was written: record the command's latency now. */
+  recordDeferredLatency(): void {
+    if (this.latencyPending < 0) return;
+    recordCommandLatency(this.store, this.srv.threadId, this.latencyPending, (cmdEnd() - this.latencyStart) * 1000);
+    this.latencyPending = -1;
+  }
+
   pause(): void {
     this.paused = true;
   }
@@ -500,6 +512,7 @@ export class Client {
     this.callDepth++;
     // An armed fault injection (tests) covers this command and the blocking serves it causes.
     if (store.heap.injectPending !== 0) store.heap.startInjection(this.reserveOf(spec, argv));
+    const wasPaused = this.paused;
     try {
       spec.handler(this, argv);
       // Client-side caching: remember the keys a read-only command served (its locks still held).
@@ -525,6 +538,15 @@ export class Client {
     if (monitorsActive(this.srv)) feedMonitors(this, spec, argv, this.db);
     const us = (cmdEnd() - t0) * 1000;
     if (us >= slowlogState.threshold && ((spec.bits as number) & F_SKIP_SLOWLOG) === 0) slowlogPush(this, argv, us);
+    if (latencyState.threshold !== 0) latencyAddSampleIfNeeded(store, ((spec.bits as number) & F_FAST) !== 0 ? 'fast-command' : 'command', Math.floor(us) / 1000);
+    if (latencyState.tracking) {
+      // A command answered later from other threads (INFO, LATENCY ...): its histogram counts it
+      // once its reply is written, as Redis's histograms show only finished commands.
+      if (this.paused && !wasPaused) {
+        this.latencyPending = spec.statIndex as number;
+        this.latencyStart = t0;
+      } else recordCommandLatency(store, this.srv.threadId, spec.statIndex as number, us);
+    }
     const base = statBase(this.srv.threadId, spec);
     const f = store.f64;
     f[base] += 1;

@@ -11,7 +11,9 @@ import {
   S_BLOCKED, S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS, S_ERRORS, S_EVICTED, S_DIRTY, S_WATCHING, S_PROTO_ERRORS, M_LOADING, M_LAZYFREE_PENDING, M_LAZYFREED,
 } from './context';
 import { STAT_FIELDS } from '../store/keyspace';
-import { commandStats } from '../commands/table';
+import { allCommands, commandStats } from '../commands/table';
+import type { CommandSpec } from '../commands/types';
+import { commandHistogram, valueAtPercentile } from './latency';
 import {
   pget, P_BGSAVE_IN_PROGRESS, P_BGSAVE_START, P_DIRTY_AT_SAVE, P_KEYS_PROCESSED, P_KEYS_TOTAL, P_LAST_BGSAVE_OK,
   P_LAST_BGSAVE_TIME, P_LAST_COW, P_LAST_SAVE, P_LOAD_EXPIRED, P_LOAD_LOADED, P_SAVES, P_LOADING_START, P_LOADING_TOTAL,
@@ -444,6 +446,24 @@ function sectionCommandstats(srv: ThreadServer): string {
   return s;
 }
 
+function sectionLatencystats(srv: ThreadServer): string {
+  if (!srv.config.bool('latency-tracking')) return '';
+  const percentiles = srv.config.str('latency-tracking-info-percentiles').split(' ').filter((p) => p !== '');
+  let s = '';
+  const visit = (spec: CommandSpec): void => {
+    const h = commandHistogram(srv.store, spec.statIndex as number);
+    if (h === null) return;
+    s += `latency_percentiles_usec_${spec.fullName as string}:`;
+    s += percentiles.map((p) => `p${p}=${(valueAtPercentile(h, Number(p)) / 1000).toFixed(3)}`).join(',');
+    s += '\r\n';
+  };
+  for (const spec of allCommands) {
+    visit(spec);
+    for (const sub of spec.subcommands ?? []) visit(sub);
+  }
+  return s;
+}
+
 function sectionErrorstats(infos: ThreadInfo[]): string {
   const total = new Map<string, number>();
   for (const t of infos) for (const [code, n] of t.errors) total.set(code, (total.get(code) ?? 0) + n);
@@ -496,7 +516,7 @@ export function genInfo(srv: ThreadServer, sections: string[], infos: ThreadInfo
         case 'modules': body = ''; break;
         case 'commandstats': body = sectionCommandstats(srv); break;
         case 'errorstats': body = sectionErrorstats(infos); break;
-        case 'latencystats': body = ''; break;
+        case 'latencystats': body = sectionLatencystats(srv); break;
         case 'cluster': body = 'cluster_enabled:0\r\n'; break;
         case 'keyspace': body = sectionKeyspace(srv); break;
         case 'threads': body = sectionThreads(srv); break;

@@ -8,7 +8,8 @@ import { Config, ConfigError } from '../config/config';
 import { Heap } from '../store/heap';
 import { Store, createLayout, freeObject } from '../store/keyspace';
 import { NSLOTS } from '../store/crc16';
-import { commandByName, commandStatsBytes, setCommandStatsArea } from '../commands/table';
+import { commandByName, commandStatCount, commandStatsBytes, setCommandStatsArea } from '../commands/table';
+import { configureHistograms, latencyAddSampleIfNeeded, latencyState } from './latency';
 import { configureLog, log } from './log';
 import type { WorkerData, ListenFds } from './worker';
 import { createPidFile, daemonize, daemonReady, isDaemonChild, removePidFile, setProcTitle, warnUnimplemented } from './startup';
@@ -73,6 +74,7 @@ export async function main(argv: string[]): Promise<void> {
   const layout = createLayout(sab, dbs);
   const commandStatsArea = Heap.reserveFixed(sab, commandStatsBytes(threads)) >>> 3;
   setCommandStatsArea(commandStatsArea);
+  configureHistograms(threads + 8, commandStatCount);
   const heap = new Heap(sab, 0);
   const store = new Store(heap, layout);
   // The main thread's lock owner: active expiry walks slots through it.
@@ -296,6 +298,7 @@ export async function main(argv: string[]): Promise<void> {
     for (let db = 0; db < dbs; db++) volatile += store.volatileCount(db);
     if (volatile === 0) return;
     // Like Redis's slow cycle: at most 25% of a tick; the clock is read every 256 slots only.
+    const cycleStart = performance.now();
     const budgetEnd = Date.now() + Math.max(1, 250 / hz);
     for (let scanned = 0; scanned < NSLOTS; scanned++) {
       const slot = cursor;
@@ -308,6 +311,9 @@ export async function main(argv: string[]): Promise<void> {
       }
       if ((scanned & 255) === 255 && Date.now() >= budgetEnd) break;
     }
+    // A cycle can overrun its budget when one key is big (its free is not split).
+    latencyState.threshold = config.num('latency-monitor-threshold');
+    latencyAddSampleIfNeeded(store, 'expire-cycle', Math.floor(performance.now() - cycleStart));
     mainPub.flush();
     store.f64[layout.stats + S_EXPIRED] = store.expiredKeys;
   }, 1000 / hz);

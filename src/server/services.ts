@@ -6,6 +6,7 @@ import { installConnectionHandlers } from '../commands/connection';
 import { installScriptingHandlers } from '../commands/scripting';
 import { countError, localInfo, resetLocalStats, sampleMetrics } from './info';
 import { isSensitiveConfig } from '../config/directives';
+import { latencyState } from './latency';
 
 // ---------------------------------------------------------------------------------------------
 // Slow log: each thread keeps the entries of its own commands; SLOWLOG GET merges them.
@@ -27,6 +28,11 @@ export const slowlogState = { threshold: 10000, maxLen: 128 };
 const slowlog: SlowlogEntry[] = [];
 const SLOWLOG_ENTRY_MAX_ARGC = 32;
 const SLOWLOG_ENTRY_MAX_STRING = 128;
+
+function applyLatencyConfig(srv: ThreadServer): void {
+  latencyState.threshold = srv.config.num('latency-monitor-threshold');
+  latencyState.tracking = srv.config.bool('latency-tracking');
+}
 
 function applySlowlogConfig(srv: ThreadServer): void {
   const t = srv.config.num('slowlog-log-slower-than');
@@ -91,8 +97,10 @@ export function installWorkerServices(srv: ThreadServer): void {
     return true;
   });
   applySlowlogConfig(srv);
+  applyLatencyConfig(srv);
   srv.configListeners.push((name) => {
     if (name === 'slowlog-log-slower-than' || name === 'slowlog-max-len') applySlowlogConfig(srv);
+    if (name === 'latency-monitor-threshold' || name === 'latency-tracking') applyLatencyConfig(srv);
   });
 
   let timer = setInterval(() => tick(srv), 1000 / clampHz(srv.config.num('hz')));
