@@ -166,7 +166,7 @@ function clientList(c: Client, argv: Buffer[]): void {
   const f: ListFilter = { type: null, ids: null };
   if (argv.length === 4 && is(argv[2], 'type')) {
     f.type = typeByName(argv[3]);
-    if (f.type === null) return c.w.error(`ERR Unknown client type '${argv[3].toString()}'`);
+    if (f.type === null) return c.w.error(`ERR Unknown client type '${cstr(argv[3], Infinity, true)}'`, true);
   } else if (argv.length >= 4 && is(argv[2], 'id')) {
     f.ids = [];
     for (let i = 3; i < argv.length; i++) {
@@ -261,7 +261,7 @@ function clientKill(c: Client, argv: Buffer[]): void {
       f.id = id;
     } else if (is(opt, 'type')) {
       f.type = typeByName(v);
-      if (f.type === null) return c.w.error(`ERR Unknown client type '${v.toString()}'`);
+      if (f.type === null) return c.w.error(`ERR Unknown client type '${cstr(v, Infinity, true)}'`, true);
     } else if (is(opt, 'addr')) {
       f.addr = v.toString();
     } else if (is(opt, 'laddr')) {
@@ -599,7 +599,7 @@ function hello(c: Client, argv: Buffer[]): void {
       if (!validName(name)) return c.w.error(E_NAME);
       j++;
     } else {
-      return c.w.error(`ERR Syntax error in HELLO option '${argv[j].toString()}'`);
+      return c.w.error(`ERR Syntax error in HELLO option '${cstr(argv[j], Infinity, true)}'`, true);
     }
   }
   if (user !== null && pass !== null && !authenticate(c, user, pass)) return c.w.error(E_WRONGPASS);

@@ -331,7 +331,7 @@ function functionList(c: Client, argv: Buffer[]): void {
       pattern = argv[++i];
       continue;
     }
-    return c.w.error(`ERR Unknown argument ${argv[i].toString()}`);
+    return c.w.error(`ERR Unknown argument ${cstr(argv[i], Infinity, true)}`, true);
   }
   const eng = scriptEngine(c.srv);
   const libs = [...eng.libraries.values()].filter((l) => pattern === null || globMatch(pattern, Buffer.from(l.name)));

@@ -383,6 +383,11 @@ describe('error replies echoing client input (vs redis-server)', () => {
     ['CONFIG SET of a value with CRLF', '*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$16\r\nmaxmemory-policy\r\n$4\r\na\r\nb\r\n'],
     ['CONFIG SET of an unknown name with CRLF', '*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$4\r\na\r\nb\r\n$1\r\nx\r\n'],
     ['inline unknown command with an escaped CRLF', 'foo "a\\r\\nb"\r\n'],
+    ['CLIENT KILL TYPE, NUL and binary, long', `*4\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n$4\r\nTYPE\r\n$204\r\n${'t'.repeat(200)}\xff\x00zz\r\n`],
+    ['CLIENT KILL TYPE, CRLF', '*4\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n$4\r\nTYPE\r\n$4\r\na\r\nb\r\n'],
+    ['CLIENT LIST TYPE, NUL', '*4\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n$4\r\nTYPE\r\n$3\r\na\x00b\r\n'],
+    ['HELLO option, NUL and binary, long', `*3\r\n$5\r\nHELLO\r\n$1\r\n2\r\n$203\r\n${'o'.repeat(200)}\xfe\x00z\r\n`],
+    ['FUNCTION FLUSH/RESTORE unknown argument, NUL', '*4\r\n$8\r\nFUNCTION\r\n$7\r\nRESTORE\r\n$1\r\nx\r\n$3\r\na\x00b\r\n'],
   ];
   it.each(cases)('%s', async (_name, input) => {
     const r = await sameBytes(input, { timeoutMs: 3000 });
