@@ -27,11 +27,13 @@ import { rememberScriptKeys } from '../server/tracking';
 import { createHash } from 'crypto';
 import * as path from 'path';
 import { readSync, writeSync } from 'fs';
+import { performance as perf } from 'perf_hooks';
+import { BufferView } from '../protocol/bufview';
 
 const busyBuf = Buffer.allocUnsafe(65536);
 
 interface LuaAddon {
-  init(call: (argv: Buffer[], raise: boolean) => Buffer, busy: () => boolean, log: (level: number, msg: string) => void, ctl: Int32Array): void;
+  init(call: (argv: Buffer[] | number, resp: number) => Buffer, busy: () => boolean, log: (level: number, msg: string) => void, ctl: Int32Array, stage: Uint8Array): void;
   reset(): void;
   setConfig(busyMs: number, loadTimeoutMs: number, verbosity: number): void;
   compile(key: string, body: Buffer, skip: number): string | null;
@@ -148,7 +150,7 @@ export class ScriptEngine {
     const a = loadAddon();
     if (a === null) return null;
     const s = this.srv.store;
-    a.init(this.onCall, this.onBusy, this.onLog, new Int32Array(s.i32.buffer, (s.L.misc + M_BUSY_THREAD) * 4, 4));
+    a.init(this.onCall, this.onBusy, this.onLog, new Int32Array(s.i32.buffer, (s.L.misc + M_BUSY_THREAD) * 4, 4), this.stage);
     this.lua = a;
     this.applyConfig();
     this.srv.configListeners.push((name) => {
@@ -332,8 +334,8 @@ export class ScriptEngine {
     // lock-all scripts never hold while waiting), then give up (a plain command holding that
     // slot may be waiting for one of ours).
     const s = this.srv.store;
-    const deadline = performance.now() + 1000;
-    while (performance.now() < deadline) {
+    const deadline = perf.now() + 1000;
+    while (perf.now() < deadline) {
       Atomics.wait(s.i32, s.L.locks + slot, 1, 1);
       if (coord.tryLockSlot(slot, write)) {
         this.held[slot] = 1;
@@ -432,8 +434,34 @@ export class ScriptEngine {
     Atomics.store(s.i32, base + M_BUSY_THREAD, 0);
   }
 
+  /** Where C writes redis.call's arguments ([u32 length][bytes] each; see engine.c). */
+  private readonly stage = new Uint8Array(256 * 1024);
+
+  /**
+   * The staged arguments as Buffers. They are copied out of the stage (one pooled allocation):
+   * a command may keep a view of an argument past the next redis.call.
+   */
+  private unstage(argc: number): Buffer[] {
+    const st = this.stage;
+    let total = 0;
+    for (let j = 0; j < argc; j++) total += 4 + (st[total] | (st[total + 1] << 8) | (st[total + 2] << 16) | (st[total + 3] << 24));
+    const copy = Buffer.allocUnsafe(total);
+    copy.set(st.subarray(0, total), 0);
+    const ab = copy.buffer;
+    const base = copy.byteOffset;
+    const argv = new Array<Buffer>(argc);
+    let at = 0;
+    for (let j = 0; j < argc; j++) {
+      const n = (st[at] | (st[at + 1] << 8) | (st[at + 2] << 16) | (st[at + 3] << 24)) >>> 0;
+      argv[j] = new BufferView(ab, base + at + 4, n);
+      at += 4 + n;
+    }
+    return argv;
+  }
+
   /** redis.call / redis.pcall: returns the command's reply as RESP bytes. */
-  private readonly onCall = (argv: Buffer[], _raise: boolean): Buffer => {
+  private readonly onCall = (staged: Buffer[] | number, resp: number): Buffer => {
+    const argv = typeof staged === 'number' ? this.unstage(staged) : staged;
     const ctx = this.cur;
     if (ctx === null) return Buffer.from('-ERR redis.call/pcall can only be called inside a script invocation\r\n');
     const c = ctx.c;
@@ -481,12 +509,12 @@ export class ScriptEngine {
     }
     const w = c.w;
     const savedResp = c.resp;
-    c.resp = (this.lua as LuaAddon).scriptResp();
+    c.resp = resp;
     w.resp = c.resp;
     const mark = w.mark();
     // Time stands still inside a script (as Redis's scriptTimeSnapshot): store.now stays the
     // EVAL's start, so a key cannot expire between two calls of one script.
-    const t0 = performance.now();
+    const t0 = perf.now();
     // Effects propagation (Redis 7.0): each call that changed the dataset is staged as itself in
     // the EVAL's unit (EVAL/FCALL are never propagated themselves); call() commits the unit,
     // wrapped in MULTI/EXEC when it holds more than one effect.
@@ -507,7 +535,7 @@ export class ScriptEngine {
     const base = statBase(this.srv.threadId, spec);
     const f = s.f64;
     f[base] += 1;
-    f[base + 1] += (performance.now() - t0) * 1000;
+    f[base + 1] += (perf.now() - t0) * 1000;
     if (w.byteAt(mark) === 0x2d) {
       f[base + 3] += 1;
       this.srv.addStat(S_ERRORS, 1);

@@ -63,6 +63,11 @@ typedef struct {
   napi_ref logFn;    /* (level, msg) => void */
   napi_ref ctlRef;   /* Int32Array over shared memory: [0] kill requested for this thread */
   int32_t *ctl;
+  /* redis.call's arguments are written here ([u32 len][bytes] each) and JS reads them: creating
+   * one Buffer per argument through N-API (a backing store each) cost more than the command. */
+  napi_ref stageRef;
+  unsigned char *stage;
+  size_t stageLen;
   int running;       /* a script or function is running */
   int loading;       /* FUNCTION LOAD is running the library code */
   int scriptResp;    /* redis.setresp() */
@@ -567,9 +572,19 @@ static int redisGeneric(lua_State *L, int raise) {
   napi_env env = e->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value arr;
-  napi_create_array_with_length(env, (size_t)argc, &arr);
+  napi_value arr = NULL;
+  /* Arguments go to the staging buffer when they fit (JS reads them from there); else, rarely,
+   * one Buffer each. */
+  size_t need = 0;
   int j;
+  for (j = 0; j < argc; j++) {
+    size_t n = 24;
+    if (lua_type(L, j + 1) != LUA_TNUMBER && lua_tolstring(L, j + 1, &n) == NULL) break;
+    need += 4 + n;
+  }
+  int staged = j == argc && e->stage != NULL && need <= e->stageLen;
+  if (!staged) napi_create_array_with_length(env, (size_t)argc, &arr);
+  size_t at = 0;
   for (j = 0; j < argc; j++) {
     char dbuf[64];
     const char *s;
@@ -581,7 +596,14 @@ static int redisGeneric(lua_State *L, int raise) {
       s = lua_tolstring(L, j + 1, &n);
       if (s == NULL) break;
     }
-    napi_set_element(env, arr, (uint32_t)j, mkBuffer(env, s, n));
+    if (staged) {
+      uint32_t n32 = (uint32_t)n;
+      memcpy(e->stage + at, &n32, 4);
+      memcpy(e->stage + at + 4, s, n);
+      at += 4 + n;
+    } else {
+      napi_set_element(env, arr, (uint32_t)j, mkBuffer(env, s, n));
+    }
   }
   lua_pop(L, argc);
   if (j != argc) {
@@ -598,8 +620,10 @@ static int redisGeneric(lua_State *L, int raise) {
   napi_value fn, global, res, argvv[2];
   napi_get_reference_value(env, e->callFn, &fn);
   napi_get_global(env, &global);
-  argvv[0] = arr;
-  napi_get_boolean(env, raise != 0, &argvv[1]);
+  if (staged) napi_create_int32(env, argc, &argvv[0]);
+  else argvv[0] = arr;
+  /* The script's RESP version rides along (redis.setresp), saving JS a call back for it. */
+  napi_create_int32(env, e->scriptResp, &argvv[1]);
   napi_status st = napi_call_function(env, global, fn, 2, argvv, &res);
   e->inCall = 0;
   bool isBuf = false;
@@ -1335,8 +1359,8 @@ static char *getStr(napi_env env, napi_value v, size_t *len) {
 
 /* init(callFn, busyFn, logFn, ctl: Int32Array) */
 static napi_value jsInit(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   Eng *e = engOf(env);
   if (e == NULL) {
@@ -1360,6 +1384,18 @@ static napi_value jsInit(napi_env env, napi_callback_info info) {
     napi_value ab;
     CHECK(napi_get_typedarray_info(env, argv[3], &tt, &len, &data, &ab, &off));
     e->ctl = (int32_t *)data;
+  }
+  e->stage = NULL;
+  e->stageLen = 0;
+  if (argc >= 5) {
+    napi_typedarray_type tt;
+    size_t len, off;
+    void *data;
+    napi_value ab;
+    CHECK(napi_get_typedarray_info(env, argv[4], &tt, &len, &data, &ab, &off));
+    napi_create_reference(env, argv[4], 1, &e->stageRef);
+    e->stage = (unsigned char *)data;
+    e->stageLen = len;
   }
   setupState(e);
   return NULL;
