@@ -258,6 +258,9 @@ export class ScriptEngine {
         c.inScript = false;
         c.db = savedDb;
         if (!outerLocked) {
+          // The script's effects reach the stream before its locks go: a client served on
+          // another thread from a list this script pushed must come after it in the stream.
+          this.srv.prop.flush();
           if (lockAll) coord.unlockAll();
           else this.unlockHeld();
         }
