@@ -79,6 +79,8 @@ export class ThreadServer {
   ) {
     this.coord = Coordinator.of(store);
     this.prop = new Propagator(stream, store);
+    // A walker (SCAN, KEYS, RANDOMKEY...) that expires keys releases its slot mid-command.
+    this.coord.beforeWalkUnlock = () => this.prop.flush(true);
     const lazy = (): void => {
       this.prop.lazyExpire = this.config.str('lazyfree-lazy-expire') === 'yes';
       this.prop.lazyEviction = this.config.str('lazyfree-lazy-eviction') === 'yes';

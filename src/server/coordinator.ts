@@ -70,8 +70,16 @@ export class Coordinator {
     return true;
   }
 
+  /**
+   * Set by the thread's propagator: append what the walk staged (keys it found expired and
+   * deleted) before the slot is released, so the stream keeps the order the slot lock gave.
+   */
+  beforeWalkUnlock: (() => void) | null = null;
+
   unlockWalk(slot: number): void {
-    if (!this.allLocked) this.unlock(slot);
+    if (this.allLocked) return;
+    if (this.beforeWalkUnlock !== null) this.beforeWalkUnlock();
+    this.unlock(slot);
   }
 
   /** Run fn with one slot locked (unless every slot is held already). */
@@ -81,6 +89,7 @@ export class Coordinator {
     try {
       return fn();
     } finally {
+      if (this.beforeWalkUnlock !== null) this.beforeWalkUnlock();
       this.unlock(slot);
     }
   }

@@ -131,6 +131,8 @@ function workload(r: () => number): () => Cmd[] {
     // reads (lazy expiry)
     [4, () => [[pick(['GET', 'EXISTS', 'TTL', 'TYPE', 'STRLEN']), pick(ALL_KEYS)]]],
     [1, () => [['SCAN', '0', 'COUNT', '50']]],
+    [0.5, () => [['RANDOMKEY']]],
+    [0.3, () => [['KEYS', '*']]],
     [1, () => [['SRANDMEMBER', pick(SET), '2']]],
   ];
   let total = 0;
