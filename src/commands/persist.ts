@@ -126,7 +126,7 @@ function restore(c: Client, argv: Buffer[]): void {
   let deleted = false;
   if (replace) deleted = s.delete(c.db, key);
   if (ttl !== 0 && !absttl) ttl += s.now;
-  if (ttl !== 0 && ttl <= s.now) {
+  if (ttl !== 0 && ttl <= s.now && s.expireOnAccess) {
     // Already expired: nothing is created (the old value, if replaced, is gone).
     if (d.type !== T_STRING) freeObject(s.heap, d.type, enc, obj);
     if (deleted) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, c.db);

@@ -18,9 +18,10 @@ import { commands as pubsub } from './pubsub';
 import { commands as scripting } from './scripting';
 import { commands as persist } from './persist';
 import { commands as latency } from './latency';
+import { commands as replicaof } from './replicaof';
 
 export const allCommands: CommandSpec[] = [
-  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...latency,
+  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...latency, ...replicaof,
 ];
 
 /** The names clients call commands by (rename-command changes them; specs keep their own names,

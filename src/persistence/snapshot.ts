@@ -423,8 +423,12 @@ export class Persistence {
     log('notice', `DB loaded from disk: ${((Date.now() - t0) / 1000).toFixed(3)} seconds`);
   }
 
-  /** Load RDB bytes into the (empty) keyspace, yielding between steps when `yieldSteps`. */
-  async loadBuffer(buf: Buffer, yieldSteps: boolean): Promise<void> {
+  /**
+   * Load RDB bytes into the (empty) keyspace, yielding between steps when `yieldSteps`. A replica
+   * loading its master's snapshot keeps expired keys (`keepExpired`: the master will send their
+   * DELs, as rdbLoad does when !iAmMaster()). Returns the file's AUX fields.
+   */
+  async loadBuffer(buf: Buffer, yieldSteps: boolean, keepExpired = false): Promise<Map<string, string>> {
     const s = this.store;
     pset(s, P_LOADING_START, Math.floor(Date.now() / 1000));
     pset(s, P_LOADING_TOTAL, buf.length);
@@ -432,6 +436,7 @@ export class Persistence {
     pset(s, P_LOADING_KEYS, 0);
     s.lfu = this.config.str('maxmemory-policy').endsWith('-lfu');
     const loader = new RdbLoader(buf, s, loadLimitsOf(this.config), this.config.bool('rdbchecksum'));
+    loader.keepExpired = keepExpired;
     // key-load-delay (tests): microseconds per key; the loader stops a step to let us sleep.
     loader.keyDelayUs = yieldSteps ? this.config.num('key-load-delay') : 0;
     const budget = Math.max(1024, this.config.num('loading-process-events-interval-bytes'));
@@ -458,6 +463,23 @@ export class Persistence {
     log('notice', `Done loading RDB, keys loaded: ${loader.loaded}, keys expired: ${loader.expired}.`);
     // Loading counts no changes to save (Redis resets dirty after a load).
     pset(s, P_DIRTY_AT_SAVE, this.dirty());
+    return loader.aux;
+  }
+
+  /** Empty every db under all locks (emptyData), tracking clients told "invalidate nil". */
+  emptyAll(): void {
+    const s = this.store;
+    const coord = Coordinator.of(s);
+    coord.lockAll(false);
+    try {
+      for (let db = 0; db < s.dbs; db++) {
+        for (let slot = 0; slot < NSLOTS; slot++) s.flushSlot(db, slot);
+        s.bumpEpoch(db);
+      }
+      trackingFlush();
+    } finally {
+      coord.unlockAll();
+    }
   }
 
   /** DEBUG RELOAD: save, empty the keyspace, load the file again (everything locked). */
@@ -469,21 +491,8 @@ export class Persistence {
     } catch (e) {
       return `Error trying to load the RDB dump: ${(e as Error).message}`;
     }
-    const s = this.store;
-    if (!merge) {
-      const coord = Coordinator.of(s);
-      coord.lockAll(false);
-      try {
-        for (let db = 0; db < s.dbs; db++) {
-          for (let slot = 0; slot < NSLOTS; slot++) s.flushSlot(db, slot);
-          s.bumpEpoch(db);
-        }
-        // As Redis's emptyData: every tracking client hears "invalidate nil".
-        trackingFlush();
-      } finally {
-        coord.unlockAll();
-      }
-    }
+    // As Redis's emptyData: every tracking client hears "invalidate nil".
+    if (!merge) this.emptyAll();
     try {
       await this.loadBuffer(buf, false);
     } catch (e) {
@@ -512,6 +521,10 @@ export class RdbLoader {
   /** key-load-delay in microseconds per key (0: none), and the delay owed so far. */
   keyDelayUs = 0;
   delayDueUs = 0;
+  /** Keep keys whose TTL has passed (a replica loading its master's snapshot). */
+  keepExpired = false;
+  /** The AUX fields read (repl-stream-db, repl-id, repl-offset...). */
+  readonly aux = new Map<string, string>();
   private db = 0;
   private started = false;
   private expireAt = -1;
@@ -591,6 +604,7 @@ export class RdbLoader {
         case OP_AUX: {
           const k = inp.str().toString('latin1');
           const v = inp.str().toString('latin1');
+          this.aux.set(k, v);
           if (k === 'redis-ver') log('notice', `Loading RDB produced by version ${v}`);
           else if (k === 'ctime') {
             let age = Math.floor(Date.now() / 1000) - Number(v);
@@ -624,7 +638,7 @@ export class RdbLoader {
         this.emptySkipped++;
         continue;
       }
-      if (exp !== -1 && exp < s.now) {
+      if (exp !== -1 && exp < s.now && !this.keepExpired) {
         this.expired++;
         continue;
       }

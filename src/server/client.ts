@@ -7,7 +7,8 @@ import { OutOfMemoryError, RESERVE_FIXED } from '../store/heap';
 import type { CommandSpec } from '../commands/types';
 import { lookupCommand, resolveSubcommand, statBase } from '../commands/table';
 import { cstr } from '../commands/args';
-import { F_FAST, F_NO_AUTH, F_NO_MULTI, F_NO_PROPAGATE, F_SKIP_SLOWLOG, F_TOUCHES_ARBITRARY_KEYS } from '../commands/flags';
+import { F_FAST, F_NO_AUTH, F_NO_MULTI, F_NO_PROPAGATE, F_SKIP_SLOWLOG, F_STALE, F_TOUCHES_ARBITRARY_KEYS } from '../commands/flags';
+import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING } from './context';
 import { P_LAST_BGSAVE_OK } from '../persistence/state';
 
@@ -111,6 +112,12 @@ export class Client {
   callDepth = 0;
   /** Invalidation pushes made while CLIENT REPLY OFF/SKIP drops the reply: written after it. */
   quietPushes: Buffer[] | null = null;
+  /**
+   * The replica's link with its master (Redis's CLIENT_MASTER; src/replication/replica.ts): runs
+   * each command of the master's stream, gets no replies, is never refused (OOM, MISCONF,
+   * READONLY). Null for every other client.
+   */
+  masterHook: ((c: Client, argv: Buffer[]) => void) | null = null;
 
   constructor(
     readonly srv: ThreadServer,
@@ -130,7 +137,7 @@ export class Client {
 
   /** The writer streams a big reply of this client's here while producing it (ReplyWriter.grow). */
   private readonly spill = (bytes: Buffer): void => {
-    if (this.closed) return;
+    if (this.closed || this.masterHook !== null) return;
     this.srv.addStat(S_NET_OUT, bytes.length);
     this.socket.write(bytes);
   };
@@ -231,7 +238,8 @@ export class Client {
   }
 
   private readonly onCommand = (argv: Buffer[]): boolean => {
-    if (this.replyMode === 0) this.execute(argv);
+    if (this.masterHook !== null) this.masterHook(this, argv);
+    else if (this.replyMode === 0) this.execute(argv);
     else this.executeQuiet(argv);
     // CLIENT CACHING applies to the next command (or transaction) only, as Redis's resetClient.
     if ((this.tracking & T_CACHING) !== 0 && !this.inMulti && lookupCommand(argv[0])?.name !== 'client') this.tracking &= ~T_CACHING;
@@ -260,6 +268,11 @@ export class Client {
 
   /** Hand the replies written so far to the socket. */
   flush(): void {
+    if (this.masterHook !== null) {
+      // A master gets no replies (REPLCONF ACK goes straight to its socket).
+      this.w.take();
+      return;
+    }
     if (this.beforeFlush !== null) this.beforeFlush(this);
     const over = this.w.overLimit;
     const out = this.w.take();
@@ -388,24 +401,40 @@ export class Client {
       this.rejectCommand(msg);
       return;
     }
-    if (overMaxmemory(this.store)) {
+    const misc = this.store.L.misc;
+    // obey_client: the replica's master is never refused (mustObeyClient).
+    const obey = this.masterHook !== null;
+    const replica = Atomics.load(this.store.i32, misc + MISC_REPLICA) !== 0;
+    // A replica ignores maxmemory by default (performEvictions returns at once).
+    if (!obey && !(replica && this.srv.config.bool('replica-ignore-maxmemory')) && overMaxmemory(this.store)) {
       trackCtx.evicting = true;
       const freed = performEvictions(this.srv, this);
       trackCtx.evicting = false;
       if (!freed && this.refusedOnOom(spec)) return;
     }
     // A full heap refuses what may allocate before it changes anything (the command's reserve).
-    if (this.heapShort(spec, argv) && this.refusedOnOom(spec)) return;
+    if (!obey && this.heapShort(spec, argv) && this.refusedOnOom(spec)) return;
     // Client-side caching: keep the tracking table under tracking-table-max-keys (processCommand).
     if (Atomics.load(this.store.i32, trackKeysWord) > trackMaxKeys) trackingLimitUsedSlots();
     if (pauseOn(this.srv)) {
       if (mustPostpone(this, spec)) return postpone(this, argv);
-    } else if (!this.store.expireOnAccess) {
-      this.store.expireOnAccess = true;
+    } else if (this.store.expireOnAccess === replica) {
+      // A replica reports expired keys as missing but leaves them: its master sends the DELs.
+      this.store.expireOnAccess = !replica;
     }
-    if ((spec.write === true || spec.fullName === 'ping') && this.srv.store.f64[this.srv.store.L.persist + P_LAST_BGSAVE_OK] === 0 && writesDeniedByDiskError(this.srv)) {
+    if (!obey && (spec.write === true || spec.fullName === 'ping') && this.srv.store.f64[this.srv.store.L.persist + P_LAST_BGSAVE_OK] === 0 && writesDeniedByDiskError(this.srv)) {
       this.rejectCommand(E_MISCONF);
       return;
+    }
+    if (replica && !obey) {
+      if (this.srv.config.bool('replica-read-only') && this.isWrite(spec)) {
+        this.rejectCommand("READONLY You can't write against a read only replica.");
+        return;
+      }
+      if (Atomics.load(this.store.i32, misc + MISC_MASTER_LINK) === 0 && !this.srv.config.bool('replica-serve-stale-data') && this.deniedWhenStale(spec)) {
+        this.rejectCommand("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+        return;
+      }
     }
     if (spec.loadingOk !== true && this.store.i32[this.store.L.misc + M_LOADING] !== 0) {
       this.rejectCommand('LOADING Redis is loading the dataset in memory');
@@ -435,6 +464,18 @@ export class Client {
       if (!this.closed) this.armOutput();
     }
     if (this.store.heap.injecting()) this.store.heap.stopInjection();
+  }
+
+  /** processCommand's is_write_command: a write command, or EXEC of a transaction that queued one. */
+  private isWrite(spec: CommandSpec): boolean {
+    if (spec.write === true) return true;
+    return spec.fullName === 'exec' && this.multiQueue.some((q) => q.spec.write === true);
+  }
+
+  /** is_denystale_command: not flagged stale, or EXEC of a transaction that queued such a command. */
+  private deniedWhenStale(spec: CommandSpec): boolean {
+    if (((spec.bits as number) & F_STALE) === 0) return true;
+    return spec.fullName === 'exec' && this.multiQueue.some((q) => ((q.spec.bits as number) & F_STALE) === 0);
   }
 
   /**

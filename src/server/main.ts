@@ -27,7 +27,7 @@ import { Persistence } from '../persistence/snapshot';
 import { RdbError } from '../persistence/rdb';
 import { pset, P_LAST_BGSAVE_OK, P_LAST_BGSAVE_TIME, P_LAST_SAVE } from '../persistence/state';
 import { M_LOADING, S_DIRTY } from './context';
-import { STAT_FIELDS } from '../store/keyspace';
+import { MISC_REPLICA, STAT_FIELDS } from '../store/keyspace';
 import { parseSaveRules } from '../config/directives';
 import { initReplicationState } from '../replication/state';
 import { installTracking, setTrackingMaxKeys, trackingClients, trackingLimitUsedSlots } from './tracking';
@@ -97,6 +97,8 @@ export async function main(argv: string[]): Promise<void> {
   pset(store, P_LAST_BGSAVE_TIME, -1);
   // Clients that connect before the dataset is loaded get -LOADING.
   Atomics.store(store.i32, layout.misc + M_LOADING, 1);
+  // A replica from the start (`replicaof`): read-only, no expiry of its own, until REPLICAOF NO ONE.
+  if (config.replicaOf() !== null) Atomics.store(store.i32, layout.misc + MISC_REPLICA, 1);
   // The propagation stream; this thread appends the DELs of active expiry to it.
   const streamSab = createStreamBuffer();
   const stream = new Stream(streamSab);
@@ -173,7 +175,7 @@ export async function main(argv: string[]): Promise<void> {
             workers[(m.thread as number) - 1]?.postMessage({ type: 'track' });
             break;
           case 'config':
-            config.set([[m.name as string, m.value as string]]);
+            config.set([[m.name as string, m.value as string]], { force: true });
             if (m.name === 'tracking-table-max-keys') setTrackingMaxKeys(config.num('tracking-table-max-keys'));
             if (m.name === 'proc-title-template') setProcTitle(config);
             if (m.name === 'notify-keyspace-events') configureNotify(config.notifyKeyspaceEvents(), store, publishEvent);
@@ -248,6 +250,8 @@ export async function main(argv: string[]): Promise<void> {
   }
   Atomics.store(store.i32, layout.misc + M_LOADING, 0);
   warnUnimplemented(config);
+  // The replication link lives on worker 1 (src/replication/replica.ts).
+  if (config.replicaOf() !== null) workers[0].postMessage({ type: 'replica-start' });
   if (fds.tcp.length > 0) log('notice', `Ready to accept connections tcp (port ${config.num('port')}, ${threads} threads)`);
   if (fds.unix >= 0) log('notice', `The server is now ready to accept connections at ${config.str('unixsocket')}`);
   daemonReady();
@@ -271,6 +275,8 @@ export async function main(argv: string[]): Promise<void> {
       case 'reload':
         if (persistence.inProgress) return 'ERR Background save already in progress';
         return persistence.reload(args[0] as boolean, args[1] as boolean);
+      case 'replica-load':
+        return replicaLoad(args[0] as Uint8Array | null);
       case 'shutdown': {
         const flags = args[0] as { save: boolean; nosave: boolean; now: boolean; force: boolean };
         const ok = await shutdown(0, flags);
@@ -278,6 +284,37 @@ export async function main(argv: string[]): Promise<void> {
       }
     }
     return null;
+  }
+
+  /**
+   * A replica's full sync (readSyncBulkPayload, after the transfer): empty the dataset, load the
+   * master's snapshot (from the bytes, or from dbfilename where the link renamed it), keeping
+   * expired keys. Clients get -LOADING meanwhile. The db the master's stream continues in comes
+   * back (AUX repl-stream-db).
+   */
+  async function replicaLoad(payload: Uint8Array | null): Promise<{ ok: boolean; streamDb: number }> {
+    // A snapshot being written would mix the old and the new dataset: let it finish first.
+    while (persistence.inProgress) await new Promise((r) => setTimeout(r, 10));
+    Atomics.store(store.i32, layout.misc + M_LOADING, 1);
+    try {
+      log('notice', 'MASTER <-> REPLICA sync: Flushing old data');
+      persistence.emptyAll();
+      log('notice', 'MASTER <-> REPLICA sync: Loading DB in memory');
+      let aux: Map<string, string>;
+      try {
+        const buf = payload !== null ? Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength) : readFileSync(persistence.filePath());
+        aux = await persistence.loadBuffer(buf, true, true);
+      } catch (e) {
+        const how = payload !== null ? 'from socket' : 'from disk';
+        log('warning', `Failed trying to load the MASTER synchronization DB ${how}: ${(e as Error).message}`);
+        persistence.emptyAll();
+        return { ok: false, streamDb: 0 };
+      }
+      const db = Number(aux.get('repl-stream-db') ?? '0');
+      return { ok: true, streamDb: Number.isInteger(db) && db >= 0 && db < dbs ? db : 0 };
+    } finally {
+      Atomics.store(store.i32, layout.misc + M_LOADING, 0);
+    }
   }
 
   // Active expiry: sample slots with volatile keys, as Redis's activeExpireCycle does per db.
@@ -292,6 +329,8 @@ export async function main(argv: string[]): Promise<void> {
     // The main thread is stats slot 0: INFO sums its expirations with the workers'.
     store.f64[layout.stats + S_EXPIRED] = store.expiredKeys;
     if (Atomics.load(store.i32, layout.misc + M_NO_ACTIVE_EXPIRE) !== 0) return;
+    // A replica's keys expire when its master says so (its DELs), never by themselves.
+    if (Atomics.load(store.i32, layout.misc + MISC_REPLICA) !== 0) return;
     // CLIENT PAUSE: the dataset stays as it is until the pause ends.
     if (Atomics.load(store.i32, layout.misc + M_PAUSE_TYPE) !== 0 && Date.now() < store.f64[layout.pause]) return;
     let volatile = 0;

@@ -12,7 +12,7 @@
 // (UNLINK under lazyfree-lazy-expire / lazyfree-lazy-eviction), exactly once per key.
 //
 // With no reader attached, begin() is one atomic load and nothing else happens.
-import { DEL_EVICTED, DEL_EXPIRED, type Store } from '../store/keyspace';
+import { DEL_EVICTED, DEL_EXPIRED, MISC_REPLICA, type Store } from '../store/keyspace';
 import type { Stream } from './stream';
 
 const SELECT = Buffer.from('SELECT');
@@ -36,12 +36,29 @@ export class Propagator {
   /** lazyfree-lazy-expire / lazyfree-lazy-eviction: expiry / eviction propagate UNLINK. */
   lazyExpire = false;
   lazyEviction = false;
+  /**
+   * On a replica (src/replication/replica.ts): the master's bytes for the unit now running. They
+   * are appended as they are, instead of anything staged (Redis's
+   * replicationFeedStreamFromMasterStream), so offsets stay equal along a chain.
+   */
+  proxy: Buffer | null = null;
+  /** Shared word: non-zero while this server replicates from a master (its own units then
+   *  propagate nothing: only the master's stream reaches its readers). */
+  private readonly i32: Int32Array;
+  private readonly replicaWord: number;
 
   constructor(
     readonly stream: Stream,
     store: Store,
   ) {
     store.listen('deleted', this.onDeleted);
+    this.i32 = store.i32;
+    this.replicaWord = store.L.misc + MISC_REPLICA;
+  }
+
+  /** Is this server a replica now? (Its own writes, expiries and evictions propagate nothing.) */
+  private replica(): boolean {
+    return Atomics.load(this.i32, this.replicaWord) !== 0;
   }
 
   /** Are effects being staged now? Commands test this before building a rewrite. */
@@ -57,7 +74,7 @@ export class Propagator {
     if (this.depth > 0) return false;
     this.depth = 1;
     // The common case (no reader): one atomic load, nothing else touched.
-    if (!this.stream.active()) return true;
+    if (!this.stream.active() || this.proxy !== null || this.replica()) return true;
     this.enabled = true;
     this.pos = 0;
     this.dbs.length = 0;
@@ -88,6 +105,7 @@ export class Propagator {
    */
   commit(noWrap = false): void {
     this.depth = 0;
+    if (this.proxy !== null) this.appendProxy();
     if (!this.enabled) return;
     this.flush(noWrap);
     this.enabled = false;
@@ -98,6 +116,7 @@ export class Propagator {
    * call() around it then finds nothing left).
    */
   flush(noWrap = false): void {
+    if (this.proxy !== null) this.appendProxy();
     const n = this.ends.length;
     if (!this.enabled || n === 0) return;
     const wrap = n > 1 && !noWrap;
@@ -118,6 +137,25 @@ export class Propagator {
       this.pos = 0;
       this.dbs.length = 0;
       this.ends.length = 0;
+    }
+  }
+
+  /**
+   * Append the master's bytes set in `proxy` (once) and forget them. Appended even with no reader,
+   * so that the stream's offset (the replication offset) follows the master's. The stream's db is
+   * left unknown: the master's own SELECTs are in the bytes, and a unit of ours after a promotion
+   * starts with SELECT.
+   */
+  appendProxy(): void {
+    const b = this.proxy as Buffer;
+    this.proxy = null;
+    const s = this.stream;
+    s.beginAppend();
+    try {
+      s.put(b, 0, b.length);
+      s.db = -1;
+    } finally {
+      s.endAppend();
     }
   }
 
@@ -155,7 +193,7 @@ export class Propagator {
       if (this.enabled) this.stage(db, [lazy ? UNLINK : DEL, key]);
       return;
     }
-    if (!this.stream.active()) return;
+    if (!this.stream.active() || this.replica()) return;
     this.begin();
     this.stage(db, [lazy ? UNLINK : DEL, key]);
     this.commit(true);

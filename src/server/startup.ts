@@ -121,8 +121,5 @@ export function warnUnimplemented(config: Config): void {
   if (config.bool('appendonly')) {
     lines.push('appendonly yes is set, but this shardis build does not write an AOF yet: acknowledged writes are NOT persisted and are lost on restart.');
   }
-  if (config.replicaOf() !== null) {
-    lines.push(`replicaof ${config.str('replicaof')} is set, but this shardis build has no replication yet: it runs as a master with its own dataset.`);
-  }
   for (const l of lines) log('warning', `WARNING ${l}`);
 }

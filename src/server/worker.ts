@@ -23,6 +23,7 @@ import { configureNotify, type Publisher } from './notify';
 import type { MessagePort } from 'worker_threads';
 import { installCowHook } from '../persistence/snapshot';
 import { drainInbox, installTracking, setTrackingMaxKeys } from './tracking';
+import { installReplica, startReplicaFromConfig } from '../replication/replica';
 
 export interface WorkerData {
   sab: SharedArrayBuffer;
@@ -128,11 +129,14 @@ port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; 
     const r = pending.get(m.id);
     pending.delete(m.id);
     if (r !== undefined) r(m.results);
+  } else if (m.type === 'replica-start') {
+    startReplicaFromConfig(srv);
   } else if (m.type === 'monitor') {
     onRemoteLines(m.lines);
   } else if (m.type === 'config') {
-    // A CONFIG SET made on another thread (or the main thread).
-    srv.config.set([[m.name, m.value]]);
+    // A CONFIG SET made on another thread (or the main thread): validated there already (force:
+    // REPLICAOF updates the immutable `replicaof` this way).
+    srv.config.set([[m.name, m.value]], { force: true });
     for (const l of srv.configListeners) l(m.name, m.value);
   }
 });
@@ -292,6 +296,7 @@ async function bindTcp(): Promise<number[]> {
 
 async function start(): Promise<void> {
   installWorkerServices(srv);
+  installReplica(srv);
   installEviction(srv);
   if (wd.fds === undefined) {
     try {

@@ -78,6 +78,10 @@ export const MISC_WATCHERS = 6;
  * serializes that slot into the snapshot first (copy-before-write).
  */
 export const MISC_SNAPSHOT = 11;
+/** Misc word: non-zero while this server is a replica (REPLICAOF host port): src/replication. */
+export const MISC_REPLICA = 56;
+/** Misc word: 1 while a replica's link with its master is up (repl_state CONNECTED). */
+export const MISC_MASTER_LINK = 57;
 /** f64 words of persistence state shared by the threads (src/persistence/state.ts). */
 export const PERSIST_WORDS = 32;
 /** Bytes of replication state (src/replication/state.ts imports this module only as a type). */
@@ -175,6 +179,9 @@ export class Store {
   now = Date.now();
   /** Replicas do not delete expired keys on access: their master sends the DEL. */
   expireOnAccess = true;
+  /** Set while a replica applies its master's stream: no key counts as expired (Redis's
+   *  expireIfNeeded answers "live" to server.master), so the master's commands see what it saw. */
+  noExpiry = false;
   /** Counts changes, like Redis's server.dirty: save rules, propagation, WATCH touch. */
   dirty = 0;
   // ---- keyspace listeners (per-write duties, as Redis's dbAdd/dbDelete/signalModifiedKey) ----
@@ -423,7 +430,7 @@ export class Store {
     const e = this.locate(t, key, h);
     if (e === 0) return 0;
     const exp = this.f64[(e >>> 3) + 1];
-    if (exp !== 0 && exp <= this.now) {
+    if (exp !== 0 && exp <= this.now && !this.noExpiry) {
       if (!this.expireOnAccess) return 0;
       this.unlinkAndFree(db, t, e);
       this.removed(db, key, h, DEL_EXPIRED);
@@ -450,7 +457,7 @@ export class Store {
     const e = this.locate(t, key, this.hashOf(key));
     if (e === 0) return 0;
     const exp = this.f64[(e >>> 3) + 1];
-    return exp !== 0 && exp <= this.now ? 0 : e;
+    return exp !== 0 && exp <= this.now && !this.noExpiry ? 0 : e;
   }
 
   type(e: number): number {
@@ -659,7 +666,7 @@ export class Store {
     const e = this.locate(t, key, h);
     if (e === 0) return false;
     const exp = this.f64[(e >>> 3) + 1];
-    const live = !(exp !== 0 && exp <= this.now);
+    const live = !(exp !== 0 && exp <= this.now && !this.noExpiry);
     if (!live && !this.expireOnAccess) return false;
     const type = this.u8[e + 16];
     if (detached !== null && type !== T_STRING) {
@@ -719,7 +726,7 @@ export class Store {
     if (CHECK_LOCKS) this.assertLocked(slot);
     if (e !== 0) {
       const exp = this.f64[(e >>> 3) + 1];
-      if (exp !== 0 && exp <= this.now) {
+      if (exp !== 0 && exp <= this.now && !this.noExpiry) {
         this.unlinkAndFree(db, t, e);
         this.removed(db, key, h, DEL_EXPIRED);
         e = 0;
@@ -778,7 +785,7 @@ export class Store {
   replaceWithObject(db: number, key: Uint8Array, type: number, enc: number, obj: number): number {
     const t = this.table(db, this.slotOf(key), false);
     const old = t === 0 ? 0 : this.locate(t, key, this.hashOf(key));
-    const live = old !== 0 && !(this.expireAt(old) !== 0 && this.expireAt(old) <= this.now);
+    const live = old !== 0 && !(this.expireAt(old) !== 0 && this.expireAt(old) <= this.now && !this.noExpiry);
     if (!live) {
       if (old !== 0) this.delete(db, key); // a stale entry: lazy expiry
       return this.createObject(db, key, type, enc, obj);
@@ -829,7 +836,7 @@ export class Store {
       const victims: Buffer[] = [];
       this.forEachEntry(t, (e) => {
         const exp = this.f64[(e >>> 3) + 1];
-        if (exp !== 0 && exp <= this.now && victims.length < max) victims.push(this.keyCopy(e));
+        if (exp !== 0 && exp <= this.now && !this.noExpiry && victims.length < max) victims.push(this.keyCopy(e));
       });
       for (const k of victims) if (!this.deleteIfExpired(db, k)) break;
       n += victims.length;
@@ -891,7 +898,7 @@ export class Store {
     const e = this.locate(t, key, this.hashOf(key));
     if (e === 0) return false;
     const exp = this.f64[(e >>> 3) + 1];
-    return exp !== 0 && exp <= this.now;
+    return exp !== 0 && exp <= this.now && !this.noExpiry;
   }
 
   /**
@@ -1106,7 +1113,7 @@ export class Store {
     });
     if (found === 0 || includeExpired) return found;
     const exp = this.f64[(found >>> 3) + 1];
-    return exp !== 0 && exp <= now ? 0 : found;
+    return exp !== 0 && exp <= now && !this.noExpiry ? 0 : found;
   }
 
   // ---- copying between keys ------------------------------------------------------------
@@ -1170,7 +1177,7 @@ export class Store {
     let e = this.locate(t, key, h);
     if (e === 0) return 0;
     const exp = this.f64[(e >>> 3) + 1];
-    if (exp !== 0 && exp <= this.now) return 0;
+    if (exp !== 0 && exp <= this.now && !this.noExpiry) return 0;
     const u32 = this.u32;
     const type = this.u8[e + 16];
     const enc = this.u8[e + 17];

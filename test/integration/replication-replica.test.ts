@@ -1,0 +1,311 @@
+// The replica side of replication (issue 12): shardis (--threads 2) replicating from a real
+// redis-server 7.0 master. Concurrent random writes on the master (every type, expiries, MULTI,
+// EVAL, several dbs) must leave the same DEBUG DIGEST on both; a cut link continues with a
+// partial resync (the master's sync_partial_ok grows); the replica is read-only, does not expire
+// keys by itself, and REPLICAOF NO ONE keeps the data and accepts writes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startRedis, startShardis, type Server } from '../helpers/server';
+import { RawClient, canon, show, type Reply } from '../helpers/resp';
+
+/** A reply as RESP text without its last CRLF ('+OK', ':1', '$1\r\n1', '-ERR ...'). */
+const sh = (r: Reply): string => canon(r).replace(/\r\n$/, '');
+import { rng } from '../helpers/util';
+
+const DBS = 3;
+
+type Cmd = (string | number)[];
+
+const STR = ['s0', 's1', 's2', 's3', 'n0', 'n1'];
+const LIST = ['l0', 'l1', 'l2'];
+const HASH = ['h0', 'h1'];
+const SET = ['S0', 'S1', 'S2'];
+const ZSET = ['z0', 'z1', 'z2'];
+const ALL = [...STR, ...LIST, ...HASH, ...SET, ...ZSET];
+
+function workload(r: () => number): () => Cmd[] {
+  const pick = <T>(a: T[]): T => a[Math.floor(r() * a.length)];
+  const int = (n: number): number => Math.floor(r() * n);
+  const val = (): string => (r() < 0.5 ? String(int(100)) : `v${int(1000)}${'x'.repeat(int(3) * 30)}`);
+  const gens: Array<[number, () => Cmd[]]> = [
+    [6, () => [['SET', pick(STR), val()]]],
+    [2, () => [['SET', pick(STR), val(), 'EX', String(1000 + int(1000))]]],
+    [2, () => [['SET', pick(STR), val(), 'PX', String(1 + int(100))]]],
+    [2, () => [['INCR', pick(['n0', 'n1'])]]],
+    [1, () => [['INCRBYFLOAT', pick(['n0', 'n1']), (r() * 10).toFixed(2)]]],
+    [1, () => [['APPEND', pick(STR), 'ab']]],
+    [1, () => [['PEXPIRE', pick(ALL), String(1 + int(100))]]],
+    [1, () => [['EXPIRE', pick(ALL), String(1000 + int(100))]]],
+    [1, () => [['PERSIST', pick(ALL)]]],
+    [2, () => [['DEL', pick(ALL)]]],
+    [5, () => [[pick(['LPUSH', 'RPUSH']), pick(LIST), val(), val()]]],
+    [2, () => [[pick(['LPOP', 'RPOP']), pick(LIST)]]],
+    [1, () => [['LMOVE', pick(LIST), pick(LIST), 'LEFT', 'RIGHT']]],
+    [1, () => [['LTRIM', pick(LIST), '0', String(int(20))]]],
+    [4, () => [['HSET', pick(HASH), `f${int(20)}`, val(), `f${int(20)}`, val()]]],
+    [1, () => [['HDEL', pick(HASH), `f${int(20)}`]]],
+    [1, () => [['HINCRBY', pick(HASH), `c${int(3)}`, String(int(10))]]],
+    [4, () => [['SADD', pick(SET), String(int(50)), `m${int(50)}`]]],
+    [1, () => [['SREM', pick(SET), String(int(50))]]],
+    [1, () => [['SPOP', pick(SET)]]],
+    [1, () => [['SINTERSTORE', pick(SET), pick(SET), pick(SET)]]],
+    [4, () => [['ZADD', pick(ZSET), String(int(100)), `m${int(40)}`]]],
+    [1, () => [['ZINCRBY', pick(ZSET), String(int(5)), `m${int(40)}`]]],
+    [1, () => [['ZPOPMIN', pick(ZSET)]]],
+    [1, () => [['ZUNIONSTORE', pick(ZSET), '2', pick(ZSET), pick(ZSET)]]],
+    [1, () => [['RENAME', pick(STR), pick(STR)]]],
+    [1, () => [['EVAL', "redis.call('INCR', KEYS[1]); return redis.call('RPUSH', KEYS[2], ARGV[1])", '2', 'n0', pick(LIST), val()]]],
+    [1, () => [['GET', pick(STR)]]],
+  ];
+  let total = 0;
+  for (const [w] of gens) total += w;
+  const one = (): Cmd[] => {
+    let x = r() * total;
+    for (const [w, g] of gens) {
+      x -= w;
+      if (x < 0) return g();
+    }
+    return gens[0][1]();
+  };
+  return () => {
+    const sel: Cmd[] = r() < 0.1 ? [['SELECT', String(int(DBS))]] : [];
+    if (r() < 0.08) {
+      const body: Cmd[] = [];
+      for (let i = 0, n = 2 + int(3); i < n; i++) body.push(...one());
+      return [...sel, ['MULTI'], ...body, ['EXEC']];
+    }
+    return [...sel, ...one()];
+  };
+}
+
+function text(r: Reply): string {
+  if (r.t === 'bulk' || r.t === 'simple') return r.v === null ? '' : r.v.toString();
+  throw new Error(`unexpected reply ${show(r)}`);
+}
+
+async function info(c: RawClient, section: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const l of text(await c.call('INFO', section)).split('\r\n')) {
+    const i = l.indexOf(':');
+    if (i > 0) out[l.slice(0, i)] = l.slice(i + 1);
+  }
+  return out;
+}
+
+async function until(what: string, fn: () => Promise<boolean>, ms = 20000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Run the workload on `conns` connections of the master for `ms`. */
+async function drive(port: number, seed: number, conns: number, ms: number, during?: () => Promise<void>): Promise<number> {
+  const end = Date.now() + ms;
+  let sent = 0;
+  const runs = Array.from({ length: conns }, async (_, i) => {
+    const c = await RawClient.connect(port);
+    const next = workload(rng(seed * 100 + i));
+    try {
+      while (Date.now() < end) {
+        for (const cmd of next()) {
+          await c.call(...cmd);
+          sent++;
+        }
+      }
+    } finally {
+      await c.close();
+    }
+  });
+  if (during !== undefined) await during();
+  await Promise.all(runs);
+  return sent;
+}
+
+/** Let the master delete every key whose TTL passed (a full SCAN of each db expires them). */
+async function expireAllOnMaster(master: RawClient): Promise<void> {
+  for (let db = 0; db < DBS; db++) {
+    await master.call('SELECT', String(db));
+    let cursor = '0';
+    do {
+      const r = await master.call('SCAN', cursor, 'COUNT', '1000');
+      cursor = r.t === 'array' && r.v !== null ? text(r.v[0]) : '0';
+    } while (cursor !== '0');
+  }
+  await master.call('SELECT', '0');
+}
+
+/** Both sides at the same point: active expiry off on the master, the replica acked its offset. */
+async function sameDigest(master: RawClient, replica: RawClient, expireFirst = false): Promise<void> {
+  await master.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+  try {
+    if (expireFirst) {
+      await new Promise((r) => setTimeout(r, 150));
+      await expireAllOnMaster(master);
+    }
+    await until('the replica to ack the master offset', async () => {
+      const w = await master.call('WAIT', '1', '1000');
+      return w.t === 'int' && w.v === 1n;
+    });
+    const dm = text(await master.call('DEBUG', 'DIGEST'));
+    const dr = text(await replica.call('DEBUG', 'DIGEST'));
+    expect(dm).not.toBe('0000000000000000000000000000000000000000');
+    expect(dr).toBe(dm);
+    for (let db = 0; db < DBS; db++) {
+      await master.call('SELECT', String(db));
+      await replica.call('SELECT', String(db));
+      expect(sh(await replica.call('DBSIZE'))).toBe(sh(await master.call('DBSIZE')));
+    }
+    await master.call('SELECT', '0');
+    await replica.call('SELECT', '0');
+  } finally {
+    await master.call('DEBUG', 'SET-ACTIVE-EXPIRE', '1');
+  }
+}
+
+describe('shardis as a replica of redis-server 7.0', () => {
+  let master: Server;
+  let replica: Server;
+  let m: RawClient;
+  let s: RawClient;
+  let logfile: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-replica-'));
+    logfile = path.join(dir, 'replica.log');
+    master = await startRedis({ args: ['--enable-debug-command', 'yes', '--repl-diskless-sync', 'no'] });
+    replica = await startShardis({ threads: 2, args: ['--save', '', '--appendonly', 'no', '--logfile', logfile] });
+    m = await RawClient.connect(master.port);
+    s = await RawClient.connect(replica.port);
+    // A dataset before the link: it comes with the snapshot.
+    for (let db = 0; db < DBS; db++) {
+      await m.call('SELECT', String(db));
+      for (let i = 0; i < 200; i++) await m.call('SET', `pre:${i}`, `v${i}`);
+      await m.call('RPUSH', 'prelist', 'a', 'b', 'c');
+      await m.call('SET', 'volatile', 'x', 'EX', '5000');
+    }
+    await m.call('SELECT', '0');
+  }, 60000);
+
+  afterAll(async () => {
+    await m?.close();
+    await s?.close();
+    await replica?.stop();
+    await master?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('REPLICAOF: full sync, then concurrent writes give the same digest', async () => {
+    expect(sh(await s.call('REPLICAOF', '127.0.0.1', String(master.port)))).toBe('+OK');
+    expect(sh(await s.call('REPLICAOF', '127.0.0.1', String(master.port)))).toBe('+OK Already connected to specified master');
+    await until('the full sync', async () => (await info(m, 'replication')).slave0?.includes('state=online') === true);
+    await drive(master.port, 1, 4, 1500);
+    await sameDigest(m, s);
+    const log = fs.readFileSync(logfile, 'utf8');
+    for (const line of [
+      'Connecting to MASTER 127.0.0.1:', 'MASTER <-> REPLICA sync started', 'Master replied to PING, replication can continue...',
+      'Full resync from master: ', 'MASTER <-> REPLICA sync: receiving ', 'MASTER <-> REPLICA sync: Flushing old data',
+      'MASTER <-> REPLICA sync: Loading DB in memory', 'MASTER <-> REPLICA sync: Finished with success',
+    ]) expect(log).toContain(line);
+    expect(sh(await s.call('GET', 'pre:7'))).toBe(sh(await m.call('GET', 'pre:7')));
+  }, 60000);
+
+  it('is read-only: writes get READONLY, a transaction with one is aborted', async () => {
+    expect(sh(await s.call('SET', 'x', '1'))).toBe("-READONLY You can't write against a read only replica.");
+    expect(sh(await s.call('MULTI'))).toBe('+OK');
+    expect(sh(await s.call('GET', 'x'))).toBe('+QUEUED');
+    expect(sh(await s.call('INCR', 'x'))).toBe("-READONLY You can't write against a read only replica.");
+    expect(sh(await s.call('EXEC'))).toBe('-EXECABORT Transaction discarded because of previous errors.');
+    // CONFIG SET replica-read-only no: local writes are allowed (and not propagated).
+    expect(sh(await s.call('CONFIG', 'SET', 'replica-read-only', 'no'))).toBe('+OK');
+    expect(sh(await s.call('SET', 'local', '1'))).toBe('+OK');
+    expect(sh(await s.call('DEL', 'local'))).toBe(':1');
+    expect(sh(await s.call('CONFIG', 'SET', 'replica-read-only', 'yes'))).toBe('+OK');
+  });
+
+  it('keys do not expire on the replica by themselves: the master deletes them', async () => {
+    await m.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+    try {
+      const dbsize = async (): Promise<number> => {
+        const r = await s.call('DBSIZE');
+        return r.t === 'int' ? Number(r.v) : -1;
+      };
+      await m.call('SET', 'short', 'v', 'PX', '300');
+      await until('the key on the replica', async () => sh(await s.call('EXISTS', 'short')) === ':1');
+      const before = await dbsize();
+      await new Promise((r) => setTimeout(r, 350));
+      // Expired: missing to readers, but still there (DBSIZE counts it) until the master's DEL.
+      expect(sh(await s.call('GET', 'short'))).toBe('$-1');
+      expect(sh(await s.call('EXISTS', 'short'))).toBe(':0');
+      expect(await dbsize()).toBe(before);
+      // The master's own access expires it, and its DEL reaches the replica.
+      expect(sh(await m.call('GET', 'short'))).toBe('$-1');
+      await until('the DEL from the master', async () => (await dbsize()) === before - 1);
+    } finally {
+      await m.call('DEBUG', 'SET-ACTIVE-EXPIRE', '1');
+    }
+  });
+
+  it('a cut link continues with a partial resync', async () => {
+    const before = Number((await info(m, 'stats')).sync_partial_ok);
+    const full = Number((await info(m, 'stats')).sync_full);
+    await drive(master.port, 2, 3, 1500, async () => {
+      await new Promise((r) => setTimeout(r, 400));
+      expect(sh(await m.call('CLIENT', 'KILL', 'TYPE', 'replica'))).toMatch(/^:[1-9]/);
+    });
+    await until('the partial resync', async () => Number((await info(m, 'stats')).sync_partial_ok) > before);
+    expect(Number((await info(m, 'stats')).sync_full)).toBe(full);
+    await sameDigest(m, s);
+    const log = fs.readFileSync(logfile, 'utf8');
+    expect(log).toContain('Trying a partial resynchronization (request ');
+    expect(log).toContain('MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.');
+  }, 60000);
+
+  it('CLIENT KILL TYPE master on the replica reconnects partially too', async () => {
+    const before = Number((await info(m, 'stats')).sync_partial_ok);
+    expect(sh(await s.call('CLIENT', 'KILL', 'TYPE', 'master'))).toBe(':1');
+    await until('the partial resync', async () => Number((await info(m, 'stats')).sync_partial_ok) > before);
+    await drive(master.port, 3, 2, 500);
+    await sameDigest(m, s);
+  }, 60000);
+
+  it('REPLICAOF NO ONE keeps the data and accepts writes', async () => {
+    await drive(master.port, 4, 2, 300);
+    // Keys whose TTL passed are left on the replica until the master's DEL; once it is a master
+    // they would expire on their own: have the master delete them all first.
+    await sameDigest(m, s, true);
+    const digest = text(await s.call('DEBUG', 'DIGEST'));
+    expect(sh(await s.call('REPLICAOF', 'NO', 'ONE'))).toBe('+OK');
+    expect(text(await s.call('DEBUG', 'DIGEST'))).toBe(digest);
+    expect(sh(await s.call('SET', 'mine', '1'))).toBe('+OK');
+    expect(sh(await s.call('GET', 'mine'))).toBe('$1\r\n1');
+    const log = fs.readFileSync(logfile, 'utf8');
+    expect(log).toContain('MASTER MODE enabled (user request from ');
+  }, 60000);
+});
+
+describe('shardis replica: diskless master and load, replicaof at start-up', () => {
+  it('repl-diskless-load on-empty-db from a diskless master', async () => {
+    const master = await startRedis({ args: ['--enable-debug-command', 'yes', '--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0'] });
+    const m = await RawClient.connect(master.port);
+    for (let i = 0; i < 500; i++) await m.call('HSET', `h:${i}`, 'a', String(i), 'b', 'x'.repeat(i % 50));
+    const replica = await startShardis({ threads: 2, args: ['--save', '', '--repl-diskless-load', 'on-empty-db', '--replicaof', '127.0.0.1', String(master.port)] });
+    const s = await RawClient.connect(replica.port);
+    try {
+      await until('the full sync', async () => (await info(m, 'replication')).slave0?.includes('state=online') === true);
+      await drive(master.port, 5, 3, 800);
+      await sameDigest(m, s);
+      expect(sh(await s.call('SET', 'x', '1'))).toBe("-READONLY You can't write against a read only replica.");
+    } finally {
+      await s.close();
+      await m.close();
+      await replica.stop();
+      await master.stop();
+    }
+  }, 60000);
+});
