@@ -12,8 +12,9 @@ import { writeHelp, acrossThreads } from './connection';
 import { globMatch } from '../config/glob';
 import { dumpFunctions, parseFunctions, verifyPayload } from '../scripting/fdump';
 import { overMaxmemory } from '../server/evict';
+import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import {
-  scriptEngine, sha1hex, requestKill, busyInfo, NO_ENGINE, F_NO_WRITES, F_ALLOW_OOM, F_EVAL_COMPAT, FLAG_NAMES,
+  scriptEngine, sha1hex, requestKill, busyInfo, NO_ENGINE, F_NO_WRITES, F_ALLOW_OOM, F_ALLOW_STALE, F_EVAL_COMPAT, FLAG_NAMES,
   type Library, type LibFunction,
 } from '../scripting/engine';
 
@@ -121,7 +122,23 @@ function numKeys(c: Client, argv: Buffer[], fcall: boolean): number | null {
 
 /** scriptPrepareForRun's checks for scripts that declared flags. */
 function prepare(c: Client, flags: number, ro: boolean): boolean {
-  if (flags & F_EVAL_COMPAT) return true;
+  const misc = c.store.L.misc;
+  const replica = Atomics.load(c.store.i32, misc + MISC_REPLICA) !== 0;
+  const obey = c.masterHook !== null;
+  const stale = replica && Atomics.load(c.store.i32, misc + MISC_MASTER_LINK) === 0 && !c.srv.config.bool('replica-serve-stale-data');
+  if (flags & F_EVAL_COMPAT) {
+    if (!stale) return true;
+    c.w.error("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+    return false;
+  }
+  if (stale && !(flags & F_ALLOW_STALE)) {
+    c.w.error("MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.");
+    return false;
+  }
+  if (!(flags & F_NO_WRITES) && replica && !obey && c.srv.config.bool('replica-read-only')) {
+    c.w.error('READONLY Can not run script with write flag on readonly replica');
+    return false;
+  }
   if (!(flags & F_NO_WRITES) && ro) {
     c.w.error('ERR Can not execute a script with write flag using *_ro command.');
     return false;

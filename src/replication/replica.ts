@@ -471,7 +471,11 @@ export class ReplicaLink {
 
   private async receiveSnapshot(gen: number, sock: net.Socket, inbox: Inbox): Promise<void> {
     const cfg = this.srv.config;
-    const diskless = cfg.str('repl-diskless-load') !== 'disabled';
+    // useDisklessLoad: swapdb always, on-empty-db only when we hold no key (then nothing is lost
+    // if the transfer fails). swapdb loads like on-empty-db here: the old data is not served
+    // during the load.
+    const mode = cfg.str('repl-diskless-load');
+    const diskless = mode === 'swapdb' || (mode === 'on-empty-db' && this.keyCount() === 0);
     this.state = Link.Transfer;
     this.transferSize = -1;
     this.transferRead = 0;
@@ -594,6 +598,13 @@ export class ReplicaLink {
     log('notice', 'MASTER <-> REPLICA sync: Finished with success');
     // A diskless master waits for the first ACK before it streams (repl_put_online_on_ack).
     if (eofMark !== null) this.sendAck();
+  }
+
+  private keyCount(): number {
+    const st = this.srv.store;
+    let n = 0;
+    for (let db = 0; db < st.dbs; db++) n += st.dbSize(db);
+    return n;
   }
 
   // ---- the connected link: the master as a client ---------------------------------------------

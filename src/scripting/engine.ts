@@ -19,6 +19,7 @@ import type { CommandSpec } from '../commands/types';
 import type { ThreadServer } from '../server/context';
 import { lookupCommand, resolveSubcommand, commandKeys, statBase } from '../commands/table';
 import { OutOfMemoryError } from '../store/heap';
+import { MISC_REPLICA } from '../store/keyspace';
 import { F_MAY_REPLICATE, F_NOSCRIPT, F_NO_PROPAGATE, F_WALKS, F_WRITE, LOCK_ALL, LOCK_KEYS } from '../commands/flags';
 import { overMaxmemory } from '../server/evict';
 import { log } from '../server/log';
@@ -477,6 +478,10 @@ export class ScriptEngine {
     if ((bits & F_NOSCRIPT) !== 0 && Atomics.load(s.i32, s.L.misc + M_DISABLE_DENY_SCRIPTS) === 0) return this.reject(spec, 'ERR This Redis command is not allowed from script');
     const write = (bits & F_WRITE) !== 0;
     if (ctx.ro && (write || (bits & F_MAY_REPLICATE) !== 0)) return this.reject(spec, 'ERR Write commands are not allowed from read-only scripts.');
+    // scriptVerifyWriteCommandAllow: a read-only replica refuses a script's first write (not its master's).
+    if (write && !ctx.dirty && c.masterHook === null && Atomics.load(s.i32, s.L.misc + MISC_REPLICA) !== 0 && c.srv.config.bool('replica-read-only')) {
+      return this.reject(spec, "READONLY You can't write against a read only replica.");
+    }
     if (!(ctx.flags & F_ALLOW_OOM) && !ctx.dirty && ctx.oomAtStart && spec.denyoom === true) {
       return this.reject(spec, "OOM command not allowed when used memory > 'maxmemory'.");
     }

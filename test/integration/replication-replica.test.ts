@@ -221,7 +221,10 @@ describe('shardis as a replica of redis-server 7.0', () => {
     expect(sh(await s.call('GET', 'x'))).toBe('+QUEUED');
     expect(sh(await s.call('INCR', 'x'))).toBe("-READONLY You can't write against a read only replica.");
     expect(sh(await s.call('EXEC'))).toBe('-EXECABORT Transaction discarded because of previous errors.');
-    // CONFIG SET replica-read-only no: local writes are allowed (and not propagated).
+    // A script's write is refused as Redis refuses it (the error names the script).
+    expect(sh(await s.call('EVAL', "return redis.call('set','x','1')", '0'))).toMatch(/^-READONLY You can't write against a read only replica\. script: [0-9a-f]{40}, on @user_script:1\.$/);
+    expect(sh(await s.call('EVAL', "return redis.pcall('set','x','1')", '0'))).toBe("-READONLY You can't write against a read only replica.");
+        // CONFIG SET replica-read-only no: local writes are allowed (and not propagated).
     expect(sh(await s.call('CONFIG', 'SET', 'replica-read-only', 'no'))).toBe('+OK');
     expect(sh(await s.call('SET', 'local', '1'))).toBe('+OK');
     expect(sh(await s.call('DEL', 'local'))).toBe(':1');
@@ -272,6 +275,23 @@ describe('shardis as a replica of redis-server 7.0', () => {
     await until('the partial resync', async () => Number((await info(m, 'stats')).sync_partial_ok) > before);
     await drive(master.port, 3, 2, 500);
     await sameDigest(m, s);
+  }, 60000);
+
+  it('replica-serve-stale-data no: MASTERDOWN while the link is down', async () => {
+    expect(sh(await s.call('CONFIG', 'SET', 'replica-serve-stale-data', 'no'))).toBe('+OK');
+    // A master that is not there: the link stays down.
+    expect(sh(await s.call('REPLICAOF', '127.0.0.1', '1'))).toBe('+OK');
+    expect(sh(await s.call('GET', 'pre:1'))).toBe("-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+    expect(sh(await s.call('EVAL', 'return 1', '0'))).toBe("-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+    // Commands flagged stale still run (INFO, CONFIG...); PING is not one of them in 7.0.
+    expect(sh(await s.call('PING'))).toBe("-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+    expect(sh(await s.call('TIME'))).toMatch(/^\*2/);
+    expect(sh(await s.call('CONFIG', 'SET', 'replica-serve-stale-data', 'yes'))).toBe('+OK');
+    expect(sh(await s.call('GET', 'pre:1'))).toBe('$2\r\nv1');
+    // Back to the real master: our history is its history, so the resync is partial.
+    const before = Number((await info(m, 'stats')).sync_partial_ok);
+    expect(sh(await s.call('REPLICAOF', '127.0.0.1', String(master.port)))).toBe('+OK');
+    await until('the partial resync', async () => Number((await info(m, 'stats')).sync_partial_ok) > before);
   }, 60000);
 
   it('REPLICAOF NO ONE keeps the data and accepts writes', async () => {
