@@ -201,7 +201,6 @@ export class ReplicaLink {
       this.cacheMasterUsingMyself();
     }
     this.state = Link.Connect;
-    this.downSince = this.downSince === 0 ? Date.now() : this.downSince;
     this.publish();
     this.updateConfig();
     if (who !== null) log('notice', `REPLICAOF ${host}:${port} enabled (user request from '${who}')`);
@@ -256,7 +255,7 @@ export class ReplicaLink {
   private freeMaster(): void {
     const m = this.master as Client;
     this.master = null;
-    log('notice', 'Connection with master lost.');
+    log('warning', 'Connection with master lost.');
     log('notice', 'Caching the disconnected master state.');
     this.cached = { replid: this.masterReplid, reploff: this.reploff, db: m.db };
     // A MULTI block cut in the middle is dropped: the PSYNC offset is the last applied byte.
@@ -310,7 +309,6 @@ export class ReplicaLink {
   private fail(gen: number): void {
     if (gen !== this.gen) return;
     this.cancelHandshake();
-    if (this.downSince === 0) this.downSince = Date.now();
     this.publish();
   }
 
