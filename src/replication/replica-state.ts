@@ -1,11 +1,17 @@
-// What the replica side reads and writes of the server's replication state (replid, replid2,
-// offsets, the replica fields INFO replication and ROLE show). The state itself belongs to
-// src/replication/state.ts (the master side's module); this file only adapts the replica's calls
-// to it. Until that module exists, the ids and the offset base live here, on the link thread.
-import { randomBytes } from 'crypto';
+// What the replica side reads and writes of the server's replication state: the ids and offsets
+// (src/replication/state.ts, the shared module) and the replica fields INFO replication and ROLE
+// render from it. The hot-path flags (MISC_REPLICA, MISC_MASTER_LINK: one atomic load per
+// command) are kept beside them in the misc words.
 import type { Store } from '../store/keyspace';
-import type { ThreadServer } from '../server/context';
+import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import type { Stream } from '../server/stream';
+import {
+  clearReplicationId2, radd, replId, replOffset, rset, setMasterHost, setReplBase, setReplId, setReplId2,
+  shiftReplicationId as shiftId,
+  LINK_CONNECT, LINK_CONNECTED, LINK_CONNECTING, LINK_HANDSHAKE, LINK_NONE, LINK_SYNC,
+  R_LINK_DOWN_SINCE, R_LINK_STATE, R_LINK_UP, R_MASTER_LAST_IO, R_MASTER_PORT, R_NET_REPL_IN, R_READ_REPL_OFFSET, R_ROLE,
+  R_SLAVE_REPL_OFFSET, R_SYNC_IN_PROGRESS, R_SYNC_LAST_IO, R_SYNC_READ, R_SYNC_TOTAL,
+} from './state';
 
 export interface ReplicaFields {
   host: string;
@@ -19,53 +25,78 @@ export interface ReplicaFields {
   readReploff: number;
   reploff: number;
   downSince: number;
+  /** replica.ts's Link state: None, Connect, Connecting, Handshake, Transfer, Loading, Connected. */
   replState: number;
 }
 
+/** ROLE's names for replica.ts's link states (loading counts as sync, as REPL_STATE_TRANSFER). */
+const LINK_OF = [LINK_NONE, LINK_CONNECT, LINK_CONNECTING, LINK_HANDSHAKE, LINK_SYNC, LINK_SYNC, LINK_CONNECTED];
+
 let stream: Stream | null = null;
-let id = randomBytes(20).toString('hex');
-let id2 = '0000000000000000000000000000000000000000';
-let secondOffset = -1;
-let base = 0;
 
 export function bindStream(s: Stream): void {
   stream = s;
 }
 
-export function setReplicaFields(_s: Store, _f: ReplicaFields): void {}
-
-export function setReplicaOffsets(_s: Store, _read: number, _applied: number): void {}
-
-export function replid(_s: Store): string {
-  return id;
+/** A replica from the start (the `replicaof` directive): set before any worker serves. */
+export function markReplica(s: Store, host: string, port: number): void {
+  Atomics.store(s.i32, s.L.misc + MISC_REPLICA, 1);
+  rset(s, R_ROLE, 1);
+  setMasterHost(s, host);
+  rset(s, R_MASTER_PORT, port);
+  rset(s, R_LINK_STATE, LINK_CONNECT);
 }
 
-/** master_repl_offset: the stream's offset plus the base a full sync set. */
-export function offset(_s: Store): number {
-  return (stream as Stream).offset() + base;
+export function setReplicaFields(s: Store, f: ReplicaFields): void {
+  const replica = f.host !== '';
+  Atomics.store(s.i32, s.L.misc + MISC_REPLICA, replica ? 1 : 0);
+  Atomics.store(s.i32, s.L.misc + MISC_MASTER_LINK, f.linkUp ? 1 : 0);
+  rset(s, R_ROLE, replica ? 1 : 0);
+  setMasterHost(s, f.host);
+  rset(s, R_MASTER_PORT, f.port);
+  rset(s, R_LINK_UP, f.linkUp ? 1 : 0);
+  rset(s, R_MASTER_LAST_IO, f.lastIo);
+  rset(s, R_SYNC_IN_PROGRESS, f.syncInProgress ? 1 : 0);
+  rset(s, R_SYNC_TOTAL, f.transferSize);
+  rset(s, R_SYNC_READ, f.transferRead);
+  rset(s, R_SYNC_LAST_IO, f.transferLastIo);
+  rset(s, R_READ_REPL_OFFSET, f.readReploff);
+  rset(s, R_SLAVE_REPL_OFFSET, f.reploff);
+  rset(s, R_LINK_DOWN_SINCE, f.downSince);
+  rset(s, R_LINK_STATE, LINK_OF[f.replState] ?? LINK_NONE);
 }
 
+/** The link's read and applied offsets after a batch from the master (and the bytes read). */
+export function setReplicaOffsets(s: Store, read: number, applied: number, bytesIn: number): void {
+  rset(s, R_READ_REPL_OFFSET, read);
+  rset(s, R_SLAVE_REPL_OFFSET, applied);
+  rset(s, R_MASTER_LAST_IO, Date.now());
+  radd(s, R_NET_REPL_IN, bytesIn);
+}
+
+export function replid(s: Store): string {
+  return replId(s);
+}
+
+/** master_repl_offset. */
+export function offset(s: Store): number {
+  return replOffset(s, stream as Stream);
+}
+
+/** Promotion (REPLICAOF NO ONE): replid becomes replid2, valid up to our offset. */
 export function shiftReplicationId(s: Store): void {
-  id2 = id;
-  secondOffset = offset(s) + 1;
-  id = randomBytes(20).toString('hex');
+  shiftId(s, stream as Stream);
 }
 
-export function changeReplicationId(_s: Store, newId: string, second: number): void {
-  id2 = id;
-  secondOffset = second;
-  id = newId;
+/** +CONTINUE with a new id: the old one is valid up to `second` (exclusive). */
+export function changeReplicationId(s: Store, newId: string, second: number): void {
+  setReplId2(s, replId(s), second);
+  setReplId(s, newId);
 }
 
-export function adoptMaster(_s: Store, masterReplid: string, masterOffset: number): void {
-  id = masterReplid;
-  id2 = '0000000000000000000000000000000000000000';
-  secondOffset = -1;
-  base = masterOffset - (stream as Stream).offset();
-}
-
-export function disconnectReplicas(_srv: ThreadServer): void {}
-
-export function debugState(): string {
-  return `${id} ${id2} ${secondOffset} ${base}`;
+/** After a full sync: the master's id and offset are ours, no secondary id. */
+export function adoptMaster(s: Store, masterReplid: string, masterOffset: number): void {
+  setReplId(s, masterReplid);
+  clearReplicationId2(s);
+  setReplBase(s, stream as Stream, masterOffset);
 }

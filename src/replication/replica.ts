@@ -164,8 +164,8 @@ export class ReplicaLink {
       transferSize: this.transferSize,
       transferRead: this.transferRead,
       transferLastIo: this.transferLastIo,
-      readReploff: this.readReploff,
-      reploff: this.reploff,
+      readReploff: this.master !== null ? this.readReploff : this.cached !== null ? this.cached.reploff : 1,
+      reploff: this.master !== null ? this.reploff : this.cached !== null ? this.cached.reploff : 1,
       downSince: this.downSince,
       replState: this.state,
     });
@@ -220,7 +220,7 @@ export class ReplicaLink {
     this.cancelHandshake();
     // A new history starts here: replicas of ours continue partially with the old id as replid2.
     state.shiftReplicationId(this.srv.store);
-    state.disconnectReplicas(this.srv);
+    disconnectReplicas(this.srv);
     this.state = Link.None;
     this.downSince = 0;
     this.misc(MISC_REPLICA, 0);
@@ -442,7 +442,7 @@ export class ReplicaLink {
         state.changeReplicationId(this.srv.store, newId, cached.reploff + 1);
         log('warning', `Master replication ID changed to ${newId}`);
         cached.replid = newId;
-        state.disconnectReplicas(this.srv);
+        disconnectReplicas(this.srv);
       }
       log('notice', 'MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.');
       this.masterReplid = cached.replid;
@@ -585,7 +585,7 @@ export class ReplicaLink {
     this.publish();
     // Readers of our stream (sub-replicas) cannot continue across a new dataset.
     this.discardCached();
-    state.disconnectReplicas(this.srv);
+    disconnectReplicas(this.srv);
     const res = (await this.srv.askMain('replica-load', [payload, diskless])) as { ok: boolean; streamDb: number };
     if (gen !== this.gen) return;
     if (!res.ok) return this.fail(gen);
@@ -655,7 +655,7 @@ export class ReplicaLink {
       this.srv.w.discard();
       this.srv.w.take();
     }
-    state.setReplicaOffsets(this.srv.store, this.readReploff, this.reploff);
+    state.setReplicaOffsets(this.srv.store, this.readReploff, this.reploff, chunk.length);
   }
 
   /** One command of the master's stream (Client.masterHook). */
@@ -749,6 +749,14 @@ export class ReplicaLink {
 }
 
 let link: ReplicaLink | null = null;
+
+/**
+ * Our own replicas must sync again (disconnectSlaves): after a full sync the dataset is another
+ * history, and after a promotion or a new master id they continue with the new id.
+ */
+function disconnectReplicas(_srv: ThreadServer): void {
+  // The master side (src/replication/master.ts) is not on main yet.
+}
 
 /** The link thread's replica state (worker 1), or null on other threads. */
 export function replicaLink(): ReplicaLink | null {

@@ -196,6 +196,14 @@ export function setReplId(s: ReplMem, id: string): void {
   unlock(s);
 }
 
+/** A replica whose master's id changed at +CONTINUE: the old id stays valid below `second`. */
+export function setReplId2(s: ReplMem, id: string, second: number): void {
+  lock(s);
+  writeStr(s, REPLID2_AT, id, 40);
+  rset(s, R_SECOND_OFFSET, second);
+  unlock(s);
+}
+
 /** changeReplicationId: a new random id (the history of the dataset starts over). */
 export function changeReplicationId(s: ReplMem): void {
   setReplId(s, randomId());

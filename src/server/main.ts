@@ -28,6 +28,7 @@ import { RdbError } from '../persistence/rdb';
 import { pset, P_LAST_BGSAVE_OK, P_LAST_BGSAVE_TIME, P_LAST_SAVE } from '../persistence/state';
 import { M_LOADING, S_DIRTY } from './context';
 import { MISC_REPLICA, STAT_FIELDS } from '../store/keyspace';
+import { markReplica } from '../replication/replica-state';
 import { parseSaveRules } from '../config/directives';
 import { initReplicationState } from '../replication/state';
 import { installTracking, setTrackingMaxKeys, trackingClients, trackingLimitUsedSlots } from './tracking';
@@ -98,7 +99,8 @@ export async function main(argv: string[]): Promise<void> {
   // Clients that connect before the dataset is loaded get -LOADING.
   Atomics.store(store.i32, layout.misc + M_LOADING, 1);
   // A replica from the start (`replicaof`): read-only, no expiry of its own, until REPLICAOF NO ONE.
-  if (config.replicaOf() !== null) Atomics.store(store.i32, layout.misc + MISC_REPLICA, 1);
+  const replicaOf = config.replicaOf();
+  if (replicaOf !== null) markReplica(store, replicaOf.host, replicaOf.port);
   // The propagation stream; this thread appends the DELs of active expiry to it.
   const streamSab = createStreamBuffer();
   const stream = new Stream(streamSab);

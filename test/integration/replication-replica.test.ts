@@ -151,7 +151,14 @@ async function sameDigest(master: RawClient, replica: RawClient, expireFirst = f
       const w = await master.call('WAIT', '1', '1000');
       return w.t === 'int' && w.v === 1n;
     });
+    // One offset on both sides: the replica's stream is the master's, byte for byte.
+    await until('equal replication offsets', async () => (await info(master, 'replication')).master_repl_offset === (await info(replica, 'replication')).master_repl_offset);
+    const ri = await info(replica, 'replication');
+    expect(ri.role).toBe('slave');
+    expect(ri.master_link_status).toBe('up');
+    expect(ri.master_replid).toBe((await info(master, 'replication')).master_replid);
     const dm = text(await master.call('DEBUG', 'DIGEST'));
+
     const dr = text(await replica.call('DEBUG', 'DIGEST'));
     expect(dm).not.toBe('0000000000000000000000000000000000000000');
     expect(dr).toBe(dm);
@@ -300,12 +307,20 @@ describe('shardis as a replica of redis-server 7.0', () => {
     // they would expire on their own: have the master delete them all first.
     await sameDigest(m, s, true);
     const digest = text(await s.call('DEBUG', 'DIGEST'));
+    const offBefore = Number((await info(s, 'replication')).master_repl_offset);
     expect(sh(await s.call('REPLICAOF', 'NO', 'ONE'))).toBe('+OK');
     expect(text(await s.call('DEBUG', 'DIGEST'))).toBe(digest);
     expect(sh(await s.call('SET', 'mine', '1'))).toBe('+OK');
     expect(sh(await s.call('GET', 'mine'))).toBe('$1\r\n1');
     const log = fs.readFileSync(logfile, 'utf8');
     expect(log).toContain('MASTER MODE enabled (user request from ');
+    // The master's history continues as replid2 (other replicas could PSYNC with us).
+    const ri = await info(s, 'replication');
+    const mi = await info(m, 'replication');
+    expect(ri.role).toBe('master');
+    expect(ri.master_replid2).toBe(mi.master_replid);
+    expect(Number(ri.second_repl_offset)).toBe(offBefore + 1);
+    expect(Number(ri.master_repl_offset)).toBe(offBefore);
   }, 60000);
 });
 
