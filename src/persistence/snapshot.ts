@@ -145,6 +145,13 @@ export class Persistence {
 
   private runningStats = false;
 
+  /**
+   * Aux fields a plain save (SAVE, BGSAVE, save rules, SHUTDOWN) writes at its point in time, run
+   * under every slot lock: repl-stream-db, repl-id, repl-offset of a replica (rdbPopulateSaveInfo),
+   * so that it can continue partially after a restart. Null: none.
+   */
+  replAux: (() => [string, string][] | null) | null = null;
+
   /** A writer's copy of (db, slot) arrived (the 'cow' message). */
   onCopy(db: number, slot: number, bytes: Buffer): void {
     const key = db * NSLOTS + slot;
@@ -247,8 +254,11 @@ export class Persistence {
     const dirtyAtStart = this.dirty();
     s.now = Date.now();
     Atomics.store(s.i32, s.L.misc + MISC_SNAPSHOT, f | 0);
+    // A plain save records the replication position of its point in time (rdbSaveInfo).
+    let replAux: [string, string][] | null = null;
     try {
       target?.onStart?.();
+      if (target === null && this.replAux !== null) replAux = this.replAux();
     } finally {
       coord.unlockAll();
     }
@@ -278,7 +288,7 @@ export class Persistence {
         }
       };
       writeHeader(out, s.heap.usedBytes(), target?.aofBase === true);
-      for (const [k, v] of target?.aux ?? []) writeAux(out, k, v);
+      for (const [k, v] of target?.aux ?? replAux ?? []) writeAux(out, k, v);
       const delayUs = this.config.num('rdb-key-save-delay');
       let processed = 0;
       let sinceYield = Date.now();
@@ -409,18 +419,19 @@ export class Persistence {
    * Load the configured file at start-up (every slot locked per step; clients get -LOADING
    * meanwhile). A missing file is no error. Throws RdbError (the caller stops start-up).
    */
-  async loadAtStartup(): Promise<void> {
+  async loadAtStartup(): Promise<Map<string, string> | null> {
     const file = this.filePath();
     let buf: Buffer;
     try {
       buf = fs.readFileSync(file);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new RdbError(0, `can't open the RDB file: ${(e as Error).message}`);
     }
     const t0 = Date.now();
-    await this.loadBuffer(buf, true);
+    const aux = await this.loadBuffer(buf, true);
     log('notice', `DB loaded from disk: ${((Date.now() - t0) / 1000).toFixed(3)} seconds`);
+    return aux;
   }
 
   /**

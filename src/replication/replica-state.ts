@@ -10,7 +10,7 @@ import {
   shiftReplicationId as shiftId,
   LINK_CONNECT, LINK_CONNECTED, LINK_CONNECTING, LINK_HANDSHAKE, LINK_NONE, LINK_SYNC,
   R_LINK_DOWN_SINCE, R_LINK_STATE, R_LINK_UP, R_MASTER_LAST_IO, R_MASTER_PORT, R_NET_REPL_IN, R_READ_REPL_OFFSET, R_ROLE,
-  R_SLAVE_REPL_OFFSET, R_SYNC_IN_PROGRESS, R_SYNC_LAST_IO, R_SYNC_READ, R_SYNC_TOTAL,
+  R_SLAVE_REPL_OFFSET, R_SYNC_IN_PROGRESS, R_MASTER_DB, R_SYNC_LAST_IO, R_SYNC_READ, R_SYNC_TOTAL,
 } from './state';
 
 export interface ReplicaFields {
@@ -27,6 +27,8 @@ export interface ReplicaFields {
   downSince: number;
   /** replica.ts's Link state: None, Connect, Connecting, Handshake, Transfer, Loading, Connected. */
   replState: number;
+  /** The db the master's stream is in (-1: no master, cached or not). */
+  streamDb: number;
 }
 
 /** ROLE's names for replica.ts's link states (loading counts as sync, as REPL_STATE_TRANSFER). */
@@ -45,6 +47,12 @@ export function markReplica(s: Store, host: string, port: number): void {
   setMasterHost(s, host);
   rset(s, R_MASTER_PORT, port);
   rset(s, R_LINK_STATE, LINK_CONNECT);
+  rset(s, R_MASTER_DB, -1);
+}
+
+/** The master's stream changed db (SELECT): a save's repl-stream-db, exact per command. */
+export function setStreamDb(s: Store, db: number): void {
+  rset(s, R_MASTER_DB, db);
 }
 
 export function setReplicaFields(s: Store, f: ReplicaFields): void {
@@ -64,6 +72,7 @@ export function setReplicaFields(s: Store, f: ReplicaFields): void {
   rset(s, R_SLAVE_REPL_OFFSET, f.reploff);
   rset(s, R_LINK_DOWN_SINCE, f.downSince);
   rset(s, R_LINK_STATE, LINK_OF[f.replState] ?? LINK_NONE);
+  rset(s, R_MASTER_DB, f.streamDb);
 }
 
 /** The link's read and applied offsets after a batch from the master (and the bytes read). */

@@ -168,6 +168,7 @@ export class ReplicaLink {
       reploff: this.master !== null ? this.reploff : this.cached !== null ? this.cached.reploff : 1,
       downSince: this.downSince,
       replState: this.state,
+      streamDb: this.master !== null ? this.master.db : this.cached !== null ? this.cached.db : -1,
     });
     this.misc(MISC_MASTER_LINK, this.state === Link.Connected ? 1 : 0);
   }
@@ -237,6 +238,13 @@ export class ReplicaLink {
   }
 
   // ---- cached master --------------------------------------------------------------------------
+
+  /** The position an RDB file loaded at start-up recorded (loadDataFromDisk). */
+  restoreCached(c: Cached | null): void {
+    if (c === null) return;
+    log('notice', 'Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.');
+    this.cached = c;
+  }
 
   /** replicationCacheMasterUsingMyself: a former master may continue from its own history. */
   private cacheMasterUsingMyself(): void {
@@ -694,6 +702,13 @@ export class ReplicaLink {
   private run(c: Client, argv: Buffer[], bytes: Buffer): void {
     const store = this.srv.store;
     const prop = this.srv.prop;
+    // The master's SELECT: published before it runs (and is appended, without slot locks), so a
+    // save's point in time never pairs the offset after it with the db before it. Publishing early
+    // is harmless: the next bytes after the older offset are this SELECT.
+    if (argv.length === 2 && isCmd(argv[0], 'select')) {
+      const n = Number(argv[1].toString('latin1'));
+      if (Number.isInteger(n) && n >= 0 && n < store.dbs) state.setStreamDb(store, n);
+    }
     prop.proxy = bytes;
     store.noExpiry = true;
     try {
@@ -701,6 +716,7 @@ export class ReplicaLink {
     } finally {
       store.noExpiry = false;
     }
+
     if (c.postponed !== null) {
       // Held by CLIENT PAUSE: it runs (and counts) when the pause ends.
       prop.proxy = null;
@@ -781,10 +797,14 @@ export function installReplica(srv: ThreadServer): void {
   });
 }
 
-/** Start replicating as the config says (`replicaof` at start-up), on worker 1. */
-export function startReplicaFromConfig(srv: ThreadServer): void {
+/**
+ * Start replicating as the config says (`replicaof` at start-up), on worker 1; `cached` is the
+ * position the RDB file loaded at start-up recorded (repl-id, repl-offset, repl-stream-db).
+ */
+export function startReplicaFromConfig(srv: ThreadServer, cached: Cached | null): void {
   if (link === null) return;
   const r = srv.config.replicaOf();
   if (r === null) return;
+  link.restoreCached(cached);
   link.setMaster(r.host, r.port, null);
 }

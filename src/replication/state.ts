@@ -62,7 +62,8 @@ export const R_SYNC_TOTAL = 23;        // master_sync_total_bytes (-1 for an EOF
 export const R_SYNC_READ = 24;         // master_sync_read_bytes
 export const R_SYNC_LAST_IO = 25;      // unix ms of the transfer's last read
 export const R_LINK_STATE = 26;        // ROLE's state: LINK_* below
-// 27..63 free.
+export const R_MASTER_DB = 27;         // db the master's stream is in (repl-stream-db; -1: no master, cached or not)
+// 28..63 free.
 
 /** ROLE's replica states (slaveIsInHandshakeState() shows as 'handshake'). */
 export const LINK_NONE = 0;

@@ -29,6 +29,7 @@ import { pset, P_LAST_BGSAVE_OK, P_LAST_BGSAVE_TIME, P_LAST_SAVE } from '../pers
 import { M_LOADING, S_DIRTY } from './context';
 import { MISC_REPLICA, STAT_FIELDS } from '../store/keyspace';
 import { markReplica } from '../replication/replica-state';
+import { isReplica, replId, replOffset, rget, setReplBase, setReplId, R_MASTER_DB } from '../replication/state';
 import { parseSaveRules } from '../config/directives';
 import { initReplicationState } from '../replication/state';
 import { installTracking, setTrackingMaxKeys, trackingClients, trackingLimitUsedSlots } from './tracking';
@@ -242,8 +243,14 @@ export async function main(argv: string[]): Promise<void> {
   createPidFile(config);
   setProcTitle(config);
   log('notice', 'Server initialized');
+  // A replica's saves record where it is in its master's stream (partial resync after a restart).
+  persistence.replAux = () => {
+    if (!isReplica(store) || rget(store, R_MASTER_DB) < 0) return null;
+    return [['repl-stream-db', String(rget(store, R_MASTER_DB))], ['repl-id', replId(store)], ['repl-offset', String(replOffset(store, stream))]];
+  };
+  let loadedAux: Map<string, string> | null = null;
   try {
-    await persistence.loadAtStartup();
+    loadedAux = await persistence.loadAtStartup();
   } catch (e) {
     if (!(e instanceof RdbError)) throw e;
     log('warning', `Internal error in RDB reading offset ${e.offset} of ${persistence.filePath()}: ${e.message}`);
@@ -253,7 +260,20 @@ export async function main(argv: string[]): Promise<void> {
   Atomics.store(store.i32, layout.misc + M_LOADING, 0);
   warnUnimplemented(config);
   // The replication link lives on worker 1 (src/replication/replica.ts).
-  if (config.replicaOf() !== null) workers[0].postMessage({ type: 'replica-start' });
+  if (replicaOf !== null) {
+    // The file says where this replica was in its master's stream: our history, offered at PSYNC
+    // (loadDataFromDisk: replid and offset restored, replicationCacheMasterUsingMyself).
+    const id = loadedAux?.get('repl-id');
+    const off = Number(loadedAux?.get('repl-offset') ?? NaN);
+    const sdb = Number(loadedAux?.get('repl-stream-db') ?? NaN);
+    let cached: { replid: string; reploff: number; db: number } | null = null;
+    if (id !== undefined && id.length === 40 && Number.isInteger(off) && off >= 0 && Number.isInteger(sdb) && sdb >= 0 && sdb < dbs) {
+      setReplId(store, id);
+      setReplBase(store, stream, off);
+      cached = { replid: id, reploff: off, db: sdb };
+    }
+    workers[0].postMessage({ type: 'replica-start', cached });
+  }
   if (fds.tcp.length > 0) log('notice', `Ready to accept connections tcp (port ${config.num('port')}, ${threads} threads)`);
   if (fds.unix >= 0) log('notice', `The server is now ready to accept connections at ${config.str('unixsocket')}`);
   daemonReady();

@@ -130,7 +130,7 @@ port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; 
     pending.delete(m.id);
     if (r !== undefined) r(m.results);
   } else if (m.type === 'replica-start') {
-    startReplicaFromConfig(srv);
+    startReplicaFromConfig(srv, (m as unknown as { cached: { replid: string; reploff: number; db: number } | null }).cached);
   } else if (m.type === 'monitor') {
     onRemoteLines(m.lines);
   } else if (m.type === 'config') {

@@ -344,3 +344,39 @@ describe('shardis replica: diskless master and load, replicaof at start-up', () 
     }
   }, 60000);
 });
+
+describe('shardis replica: restart', () => {
+  it('a replica saved and restarted continues with a partial resync (repl-id/repl-offset in its RDB)', async () => {
+    const master = await startRedis({ args: ['--enable-debug-command', 'yes', '--repl-diskless-sync', 'no'] });
+    const m = await RawClient.connect(master.port);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-replica-restart-'));
+    const args = ['--save', '', '--dir', dir, '--replicaof', '127.0.0.1', String(master.port)];
+    let replica = await startShardis({ threads: 2, args });
+    let s = await RawClient.connect(replica.port);
+    try {
+      await until('the full sync', async () => (await info(m, 'replication')).slave0?.includes('state=online') === true);
+      await drive(master.port, 6, 2, 400);
+      await m.call('SELECT', '1');
+      await m.call('SET', 'in-db-1', 'x');
+      await m.call('SELECT', '0');
+      await until('the replica to ack', async () => sh(await m.call('WAIT', '1', '1000')) === ':1');
+      expect(sh(await s.call('SAVE'))).toBe('+OK');
+      await s.close();
+      await replica.stop();
+      // Writes while it is down: they come from the master's backlog.
+      await drive(master.port, 7, 2, 300);
+      const partial = Number((await info(m, 'stats')).sync_partial_ok);
+      replica = await startShardis({ threads: 2, args });
+      s = await RawClient.connect(replica.port);
+      await until('the partial resync', async () => Number((await info(m, 'stats')).sync_partial_ok) > partial);
+      expect(Number((await info(m, 'stats')).sync_full)).toBe(1);
+      await sameDigest(m, s);
+    } finally {
+      await s.close();
+      await m.close();
+      await replica.stop();
+      await master.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60000);
+});
