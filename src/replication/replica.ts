@@ -770,8 +770,9 @@ let link: ReplicaLink | null = null;
  * Our own replicas must sync again (disconnectSlaves): after a full sync the dataset is another
  * history, and after a promotion or a new master id they continue with the new id.
  */
-function disconnectReplicas(_srv: ThreadServer): void {
-  // The master side (src/replication/master.ts) is not on main yet.
+function disconnectReplicas(srv: ThreadServer): void {
+  // CLIENT KILL TYPE replica on every thread (their sockets live on the workers that accepted them).
+  void srv.broadcast({ op: 'client-kill', args: [{ id: 0, addr: null, laddr: null, type: 'replica', user: null, skip: 0, caller: 0 }] });
 }
 
 /** The link thread's replica state (worker 1), or null on other threads. */
