@@ -380,3 +380,33 @@ describe('shardis replica: restart', () => {
     }
   }, 60000);
 });
+
+describe('shardis replica: authentication', () => {
+  it('masterauth / masteruser: AUTH in the handshake; a wrong password is logged and retried', async () => {
+    const master = await startRedis({ args: ['--enable-debug-command', 'yes', '--repl-diskless-sync-delay', '0'] });
+    const m = await RawClient.connect(master.port);
+    // (After start: the harness's readiness PING has no password.)
+    await m.call('CONFIG', 'SET', 'requirepass', 'secret');
+    await m.call('ACL', 'SETUSER', 'repl', 'on', '>replpass', '+@all', '~*');
+    await m.call('SET', 'k', 'v');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-replica-auth-'));
+    const logfile = path.join(dir, 'r.log');
+    const replica = await startShardis({ threads: 2, args: ['--save', '', '--logfile', logfile, '--masterauth', 'wrong', '--replicaof', '127.0.0.1', String(master.port)] });
+    const s = await RawClient.connect(replica.port);
+    try {
+      await until('the AUTH failure in the log', async () => fs.readFileSync(logfile, 'utf8').includes('Unable to AUTH to MASTER: -WRONGPASS'));
+      expect((await info(s, 'replication')).master_link_status).toBe('down');
+      expect(sh(await s.call('CONFIG', 'SET', 'masteruser', 'repl', 'masterauth', 'replpass'))).toBe('+OK');
+      await until('the link with the right user', async () => (await info(s, 'replication')).master_link_status === 'up');
+      expect(sh(await s.call('GET', 'k'))).toBe('$1\r\nv');
+      await m.call('SET', 'k2', 'v2');
+      await until('a write to arrive', async () => sh(await s.call('GET', 'k2')) === '$2\r\nv2');
+    } finally {
+      await s.close();
+      await m.close();
+      await replica.stop();
+      await master.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60000);
+});
