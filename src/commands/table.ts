@@ -19,9 +19,10 @@ import { commands as scripting } from './scripting';
 import { commands as persist } from './persist';
 import { commands as latency } from './latency';
 import { commands as replicaof } from './replicaof';
+import { commands as replication } from './replication';
 
 export const allCommands: CommandSpec[] = [
-  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...latency, ...replicaof,
+  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...latency, ...replicaof, ...replication,
 ];
 
 /** The names clients call commands by (rename-command changes them; specs keep their own names,

@@ -34,6 +34,7 @@ import { T_CACHING, drainInbox, flushPendingSelf, rememberKeys, trackCtx, trackI
 import { threadLimits, UNAUTH_OBUF_LIMIT, type ThreadLimits } from './obuf';
 import { clientInfoLine } from '../commands/connection';
 import { busyKind } from '../scripting/engine';
+import { E_NOREPLICAS, replGate, tooFewReplicas } from '../replication/master';
 
 export const E_OOM = "OOM command not allowed when used memory > 'maxmemory'.";
 // processCommand's text for DEBUG (the only protected command here: no MODULE).
@@ -118,6 +119,10 @@ export class Client {
    * READONLY). Null for every other client.
    */
   masterHook: ((c: Client, argv: Buffer[]) => void) | null = null;
+  /** A replica of this server (after SYNC/PSYNC): its output limits are the replica class's. */
+  replica = false;
+  /** Stream offset after this client's last propagated write (WAIT waits for it: c->woff). */
+  woff = 0;
 
   constructor(
     readonly srv: ThreadServer,
@@ -145,6 +150,7 @@ export class Client {
   /** client-output-buffer-limit hard limit of this client's class now (0: none). */
   private hardLimit(): number {
     const L = this.limits;
+    if (this.replica) return L.replicaHard;
     let hard = this.subscriptions + this.psubscriptions + this.ssubscriptions > 0 ? L.pubsubHard : L.normalHard;
     if (!this.authenticated && (hard === 0 || hard > UNAUTH_OBUF_LIMIT)) hard = UNAUTH_OBUF_LIMIT;
     return hard;
@@ -166,13 +172,14 @@ export class Client {
   checkOutputLimits(pending: number, now: number): boolean {
     const L = this.limits;
     const pubsub = this.subscriptions + this.psubscriptions + this.ssubscriptions > 0;
-    let hard = pubsub ? L.pubsubHard : L.normalHard;
-    const soft = pubsub ? L.pubsubSoft : L.normalSoft;
+    let hard = this.replica ? L.replicaHard : pubsub ? L.pubsubHard : L.normalHard;
+    const soft = this.replica ? L.replicaSoft : pubsub ? L.pubsubSoft : L.normalSoft;
+    const softMs = this.replica ? L.replicaSoftMs : pubsub ? L.pubsubSoftMs : L.normalSoftMs;
     if (!this.authenticated && (hard === 0 || hard > UNAUTH_OBUF_LIMIT)) hard = UNAUTH_OBUF_LIMIT;
     let close = hard > 0 && pending >= hard;
     if (!close && soft > 0 && pending >= soft) {
       if (this.softLimitSince === 0) this.softLimitSince = now;
-      else close = now - this.softLimitSince > (pubsub ? L.pubsubSoftMs : L.normalSoftMs);
+      else close = now - this.softLimitSince > softMs;
     } else if (!close) {
       this.softLimitSince = 0;
     }
@@ -426,6 +433,12 @@ export class Client {
       this.rejectCommand(E_MISCONF);
       return;
     }
+    // min-replicas-to-write: writes (and EXEC of queued writes) need enough good replicas.
+    if (replGate.minToWrite !== 0 && (spec.write === true || (spec.fullName === 'exec' && this.multiQueue.some((q) => q.spec.write === true))) && tooFewReplicas(this.store)) {
+      if (spec.fullName === 'exec') return this.abortExec(E_NOREPLICAS);
+      this.rejectCommand(E_NOREPLICAS);
+      return;
+    }
     if (replica && !obey) {
       if (this.srv.config.bool('replica-read-only') && this.isWrite(spec)) {
         this.rejectCommand("READONLY You can't write against a read only replica.");
@@ -570,8 +583,10 @@ export class Client {
       setNotifyClient(null);
       // Effects reach the stream before the locks are released: the stream's order is a valid
       // serial order of what ran on every thread.
-      if (prop.on()) prop.afterCommand(db, argv, store.dirty !== dirty && ((spec.bits as number) & F_NO_PROPAGATE) === 0);
+      const propagating = prop.on();
+      if (propagating) prop.afterCommand(db, argv, store.dirty !== dirty && ((spec.bits as number) & F_NO_PROPAGATE) === 0);
       if (opened) prop.commit(((spec.bits as number) & F_TOUCHES_ARBITRARY_KEYS) !== 0);
+      if (propagating && store.dirty !== dirty) this.woff = prop.stream.lastOffset();
       // Changes since the last save are read by the main thread (save rules, INFO) at any time.
       this.srv.setStat(S_DIRTY, store.dirty);
       coord.unlockCommand(taken);

@@ -32,6 +32,7 @@ import { markReplica } from '../replication/replica-state';
 import { isReplica, replId, replOffset, rget, setReplBase, setReplId, R_MASTER_DB } from '../replication/state';
 import { parseSaveRules } from '../config/directives';
 import { initReplicationState } from '../replication/state';
+import { ReplMaster } from '../replication/master-main';
 import { installTracking, setTrackingMaxKeys, trackingClients, trackingLimitUsedSlots } from './tracking';
 
 interface Pending { origin: Worker; originId: number; waiting: number; results: unknown[] }
@@ -130,6 +131,8 @@ export async function main(argv: string[]): Promise<void> {
     ].join('\n'),
   );
   const workers: Worker[] = [];
+  // The master side of replication (its thread starts with the first SYNC/PSYNC).
+  const repl = new ReplMaster(store, stream, streamSab, config, persistence, workers);
   const pending = new Map<number, Pending>();
   let nextId = 1;
   const workerFile = path.join(__dirname, 'worker.js');
@@ -183,6 +186,7 @@ export async function main(argv: string[]): Promise<void> {
             if (m.name === 'proc-title-template') setProcTitle(config);
             if (m.name === 'notify-keyspace-events') configureNotify(config.notifyKeyspaceEvents(), store, publishEvent);
             if (m.name === 'lazyfree-lazy-expire') lazyExpire();
+            repl.onConfig(m.name as string);
             for (const o of workers) if (o !== w) o.postMessage(m);
             break;
           case 'lazyfree':
@@ -205,6 +209,9 @@ export async function main(argv: string[]): Promise<void> {
           }
           case 'shutdown':
             void shutdown(0);
+            break;
+          case 'repl':
+            repl.onMessage(m as unknown as { op: string; [k: string]: unknown });
             break;
           case 'cow':
             persistence.onCopy(m.db as number, m.slot as number, Buffer.from(m.bytes as Uint8Array));
@@ -381,6 +388,7 @@ export async function main(argv: string[]): Promise<void> {
   // Save rules, once a second (serverCron checks them every tick; a second is their unit).
   const saveCron = setInterval(() => {
     if (!shuttingDown) persistence.cron();
+    repl.cron();
   }, 1000);
 
   let shuttingDown = false;

@@ -13,6 +13,9 @@ export interface ThreadLimits extends ParserLimits {
   pubsubHard: number;
   pubsubSoft: number;
   pubsubSoftMs: number;
+  replicaHard: number;
+  replicaSoft: number;
+  replicaSoftMs: number;
   /** Any normal-class limit set: flush checks a normal client's output only then. */
   normalOn: boolean;
 }
@@ -36,6 +39,9 @@ const limits: ThreadLimits = {
   pubsubHard: 0,
   pubsubSoft: 0,
   pubsubSoftMs: 0,
+  replicaHard: 0,
+  replicaSoft: 0,
+  replicaSoftMs: 0,
   normalOn: false,
 };
 
@@ -50,6 +56,9 @@ function refresh(srv: ThreadServer): void {
   limits.pubsubHard = o.pubsub.hard;
   limits.pubsubSoft = o.pubsub.soft;
   limits.pubsubSoftMs = o.pubsub.softSeconds * 1000;
+  limits.replicaHard = o.replica.hard;
+  limits.replicaSoft = o.replica.soft;
+  limits.replicaSoftMs = o.replica.softSeconds * 1000;
   limits.normalOn = limits.normalHard > 0 || limits.normalSoft > 0;
 }
 

@@ -70,6 +70,14 @@ export class Stream {
     return o;
   }
 
+  /**
+   * The write offset read without the append lock: for the thread that just appended, at least
+   * the end of what it appended (WAIT's offset of a client's last write); maybe newer.
+   */
+  lastOffset(): number {
+    return this.f64[F_OFFSET];
+  }
+
   // ---- writers --------------------------------------------------------------------------------
 
   /** Take the append lock (a unit is appended with put() calls, then endAppend()). */

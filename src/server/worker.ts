@@ -24,6 +24,7 @@ import type { MessagePort } from 'worker_threads';
 import { installCowHook } from '../persistence/snapshot';
 import { drainInbox, installTracking, setTrackingMaxKeys } from './tracking';
 import { installReplica, startReplicaFromConfig } from '../replication/replica';
+import { installMaster, onReplMessage } from '../replication/master';
 
 export interface WorkerData {
   sab: SharedArrayBuffer;
@@ -57,6 +58,7 @@ const store = new Store(heap, wd.layout);
 const srv = new ThreadServer(wd.threadId, wd.threads, store, config, new Stream(wd.stream));
 srv.pubsub = new PubSub(srv);
 installBlocking(srv);
+installMaster(srv);
 
 // Keyspace notifications: flags cached per thread, refreshed by CONFIG SET (on this thread too:
 // CONFIG SET runs the listeners of the thread that executed it).
@@ -133,6 +135,8 @@ port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; 
     startReplicaFromConfig(srv, (m as unknown as { cached: { replid: string; reploff: number; db: number } | null }).cached);
   } else if (m.type === 'monitor') {
     onRemoteLines(m.lines);
+  } else if (m.type.startsWith('repl-')) {
+    onReplMessage(m as unknown as { type: string; [k: string]: unknown });
   } else if (m.type === 'config') {
     // A CONFIG SET made on another thread (or the main thread): validated there already (force:
     // REPLICAOF updates the immutable `replicaof` this way).

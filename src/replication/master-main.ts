@@ -1,0 +1,197 @@
+// The main thread's part of the master side: it starts the replication thread on the first
+// SYNC/PSYNC (with a port to every worker), relays the workers' requests to it, runs the
+// snapshots of full resyncs (Persistence.snapshot: its onStart fixes the offset the replicas'
+// streams start at), hands the RDB to the workers that hold the replicas' sockets (an open file
+// for disk-based syncs, chunks with backpressure for diskless ones), and once a second feeds
+// PING to replicas (repl-ping-replica-period) and refreshes the count of good replicas
+// (min-replicas-*).
+import { Worker, MessageChannel, type MessagePort } from 'worker_threads';
+import * as path from 'path';
+import * as fs from 'fs';
+import { randomBytes } from 'crypto';
+import type { Config } from '../config/config';
+import type { Store } from '../store/keyspace';
+import type { Stream } from '../server/stream';
+import type { Persistence } from '../persistence/snapshot';
+import { log } from '../server/log';
+import { goodReplicas, isReplica, replicaCount, replId, rget, rset, R_BASE, R_GOOD_REPLICAS } from './state';
+import type { ReplSettings, ReplThreadData } from './messages';
+
+const PING = Buffer.from('*1\r\n$4\r\nPING\r\n');
+
+interface Target { thread: number; clientId: number }
+
+export function replSettings(config: Config): ReplSettings {
+  return {
+    backlogSize: config.num('repl-backlog-size'),
+    backlogTtl: config.num('repl-backlog-ttl'),
+    diskless: config.bool('repl-diskless-sync'),
+    disklessDelay: config.num('repl-diskless-sync-delay'),
+    disklessMax: config.num('repl-diskless-sync-max-replicas'),
+  };
+}
+
+export class ReplMaster {
+  private thread: Worker | null = null;
+  private nextAck = 1;
+  private readonly acks = new Map<number, { waiting: number; resolve: () => void }>();
+  private pingTick = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly stream: Stream,
+    private readonly streamSab: SharedArrayBuffer,
+    private readonly config: Config,
+    private readonly persistence: Persistence,
+    private readonly workers: Worker[],
+  ) {}
+
+  /** A worker's {type:'repl'} message. */
+  onMessage(m: { op: string; [k: string]: unknown }): void {
+    switch (m.op) {
+      case 'sync':
+        this.start().postMessage(m);
+        break;
+      case 'gone':
+        this.thread?.postMessage(m);
+        break;
+      case 'file-done':
+        fs.close(m.fd as number, () => {});
+        break;
+      case 'ack': {
+        const a = this.acks.get(m.id as number);
+        if (a !== undefined && --a.waiting === 0) {
+          this.acks.delete(m.id as number);
+          a.resolve();
+        }
+        break;
+      }
+    }
+  }
+
+  /** CONFIG SET of a repl-* setting: the replication thread follows. */
+  onConfig(name: string): void {
+    if (this.thread !== null && name.startsWith('repl-')) this.thread.postMessage({ op: 'config', name, settings: replSettings(this.config) });
+  }
+
+  private start(): Worker {
+    if (this.thread !== null) return this.thread;
+    const ports: MessagePort[] = [];
+    for (let t = 0; t < this.workers.length; t++) {
+      const ch = new MessageChannel();
+      ports.push(ch.port1);
+      this.workers[t].postMessage({ type: 'repl-port', port: ch.port2 }, [ch.port2]);
+    }
+    const data: ReplThreadData = {
+      sab: this.store.heap.sab, layout: this.store.L, stream: this.streamSab, ports,
+      settings: replSettings(this.config), loglevel: this.config.str('loglevel'), logfile: this.config.str('logfile'),
+    };
+    const w = new Worker(path.join(__dirname, 'repl-thread.js'), { workerData: data, transferList: ports });
+    w.on('message', (m: { op: string; diskless: boolean; targets: Target[] }) => {
+      if (m.op === 'snapshot') void this.fullSync(m.diskless, m.targets);
+    });
+    w.on('error', (e) => log('warning', `replication thread: ${e.stack ?? e.message}`));
+    w.unref();
+    this.thread = w;
+    return w;
+  }
+
+  private post(thread: number, m: Record<string, unknown>, transfer?: ArrayBuffer[]): void {
+    this.workers[thread - 1]?.postMessage(m, transfer);
+  }
+
+  /** Targets grouped by worker thread. */
+  private byThread(targets: Target[]): Map<number, number[]> {
+    const m = new Map<number, number[]>();
+    for (const t of targets) {
+      const l = m.get(t.thread);
+      if (l === undefined) m.set(t.thread, [t.clientId]);
+      else l.push(t.clientId);
+    }
+    return m;
+  }
+
+  /** startBgsaveForReplication: one snapshot for these replicas, to disk or to their sockets. */
+  private async fullSync(diskless: boolean, targets: Target[]): Promise<void> {
+    log('notice', `Starting BGSAVE for SYNC with target: ${diskless ? 'replicas sockets' : 'disk'}`);
+    const groups = this.byThread(targets);
+    const mark = diskless ? randomBytes(20).toString('hex') : '';
+    const aux: [string, string][] = [];
+    const onStart = (): void => {
+      // Every slot lock is held: the stream's offset is the snapshot's point in time. The next
+      // unit starts with SELECT, so each replica's stream is self-contained from here.
+      const so = this.stream.offset();
+      this.stream.beginAppend();
+      this.stream.db = -1;
+      this.stream.endAppend();
+      const off = so + rget(this.store, R_BASE);
+      const id = replId(this.store);
+      aux.push(['repl-stream-db', '0'], ['repl-id', id], ['repl-offset', String(off)]);
+      for (const [thread, ids] of groups) this.post(thread, { type: 'repl-full', ids, replid: id, offset: off, streamOff: so, diskless, mark });
+    };
+    if (diskless) {
+      let ok = false;
+      try {
+        ok = await this.persistence.snapshot({
+          onStart, aux,
+          write: (chunk) => this.sendChunk(groups, chunk),
+        });
+      } catch (e) {
+        log('warning', `Diskless rdb transfer failed: ${(e as Error).message}`);
+      }
+      for (const [thread, ids] of groups) this.post(thread, { type: 'repl-end', ids, ok, mark });
+      return;
+    }
+    const file = this.persistence.filePath();
+    let ok = false;
+    try {
+      ok = await this.persistence.snapshot({ onStart, aux, path: file, stats: true });
+    } catch (e) {
+      log('warning', `BGSAVE for replication failed: ${(e as Error).message}`);
+    }
+    // Open it now, before another save can rename a newer file over it: each worker gets its own
+    // descriptor of exactly this snapshot (descriptors are the process's, any thread may read).
+    for (const [thread, ids] of groups) {
+      let fd = -1;
+      let size = 0;
+      if (ok) {
+        try {
+          fd = fs.openSync(file, 'r');
+          size = fs.fstatSync(fd).size;
+        } catch (e) {
+          log('warning', `SYNC failed. Can't open/stat DB after BGSAVE: ${(e as Error).message}`);
+        }
+      }
+      this.post(thread, { type: 'repl-file', ids, fd, size });
+    }
+  }
+
+  /** One chunk of a diskless RDB to every worker with targets; resolves when they all took it. */
+  private sendChunk(groups: Map<number, number[]>, chunk: Buffer): Promise<void> {
+    const id = this.nextAck++;
+    return new Promise((resolve) => {
+      this.acks.set(id, { waiting: groups.size, resolve });
+      for (const [thread, ids] of groups) this.post(thread, { type: 'repl-chunk', ids, buf: chunk, id });
+    });
+  }
+
+  /** Once a second (replicationCron): PING into the stream, the good-replicas count. */
+  cron(): void {
+    const n = replicaCount(this.store);
+    const maxLag = this.config.num('min-replicas-max-lag');
+    rset(this.store, R_GOOD_REPLICAS, n === 0 ? 0 : goodReplicas(this.store, maxLag));
+    if (n === 0 || isReplica(this.store)) {
+      this.pingTick = 0;
+      return;
+    }
+    // Replicas see the master alive even when no one writes (replicas proxy their master's).
+    if (++this.pingTick >= this.config.num('repl-ping-replica-period')) {
+      this.pingTick = 0;
+      if (this.stream.active()) {
+        this.stream.beginAppend();
+        this.stream.put(PING, 0, PING.length);
+        this.stream.endAppend();
+      }
+    }
+  }
+}

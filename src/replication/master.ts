@@ -1,0 +1,530 @@
+// The master side on a worker thread: a replica is a Client of the worker that accepted it (its
+// REPLCONF ACKs are commands like any other); SYNC/PSYNC make it a replica link. What it is sent:
+//   - a partial resync: +CONTINUE and the backlog, from the replication thread (repl-thread.ts);
+//   - a full resync: +FULLRESYNC <replid> <offset> and the RDB, from the main thread
+//     (master-main.ts: a file descriptor for a disk-based sync, chunks for a diskless one),
+//   - then the stream from the snapshot's offset: the replication thread posts every chunk it
+//     reads to each worker holding replicas, and each link writes the part from its own offset.
+// Until its RDB is through, a link collects the chunks (from the moment it asked to sync, so
+// none of the bytes its stream needs can be missed); what it holds and what its socket has not
+// taken count against client-output-buffer-limit replica, over which it is closed. Nothing here
+// waits: a replica that does not read only costs this worker memory up to that limit.
+//
+// WAIT, REPLCONF, SYNC/PSYNC (src/commands/replication.ts) and min-replicas-to-write's check
+// (Client.execute) call into this file.
+import * as fs from 'fs';
+import type { MessagePort } from 'worker_threads';
+import type { Client } from '../server/client';
+import type { ThreadServer } from '../server/context';
+import type { Store } from '../store/keyspace';
+import { log } from '../server/log';
+import { cstr, is, parseI64, parseIntArg } from '../commands/args';
+import {
+  addReplica, ackedReplicas, goodReplicas, isReplica, radd, removeReplica, replicaField, replOffset, rget, rset, setReplicaField,
+  F_ACK, F_ACK_TIME, F_CAPA, F_PORT, F_RDB_ONLY, F_STATE, R_BASE, R_GOOD_REPLICAS, R_LINK_UP, R_NET_REPL_OUT, S_ONLINE, S_SEND_BULK, S_WAIT_BGSAVE,
+  S_RDB_DONE, setReplicaIp,
+} from './state';
+import { CAPA_EOF, CAPA_PSYNC2, type SyncRequest } from './messages';
+
+/** REPLCONF settings a client gave before SYNC/PSYNC. */
+interface ReplConf { port: number; ip: string; capa: number; rdbOnly: boolean }
+
+const confOf = new WeakMap<Client, ReplConf>();
+/** This thread's replica links by client id. */
+const links = new Map<number, ReplicaLink>();
+let srvRef: ThreadServer | null = null;
+
+/** A socket past this many bytes unsent makes the RDB sender wait for 'drain'. */
+const SEND_HIGH_WATER = 4 * 1024 * 1024;
+const GETACK = Buffer.from('*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n');
+
+class ReplicaLink {
+  state = S_WAIT_BGSAVE;
+  /** Stream offset of the next stream byte to send (-1 until +FULLRESYNC / +CONTINUE). */
+  nextOff = -1;
+  /** Writing the live stream (false while the RDB is under way or before the first ACK). */
+  streaming = false;
+  /** Diskless: start the stream at the replica's first REPLCONF ACK (it is loading until then). */
+  waitAck = false;
+  private collected: Array<{ off: number; buf: Buffer }> = [];
+  private collectedBytes = 0;
+
+  constructor(
+    readonly c: Client,
+    readonly row: number,
+    readonly name: string,
+    readonly capa: number,
+    readonly rdbOnly: boolean,
+    readonly preSync: boolean,
+  ) {}
+
+  setState(st: number): void {
+    this.state = st;
+    setReplicaField(this.c.store, this.row, F_STATE, st);
+  }
+
+  /** A chunk of the stream at offset `off`. */
+  feed(off: number, buf: Buffer): void {
+    if (this.c.closed || this.rdbOnly) return;
+    if (!this.streaming) {
+      // Before the snapshot's offset is known everything is kept; after, only what it needs.
+      if (this.nextOff >= 0 && off + buf.length <= this.nextOff) return;
+      this.collected.push({ off, buf });
+      this.collectedBytes += buf.length;
+      this.checkLimits();
+      return;
+    }
+    this.writeStream(off, buf);
+  }
+
+  /** The offset the stream starts at is known: drop what comes before it. */
+  startAt(off: number): void {
+    this.nextOff = off;
+    const keep: Array<{ off: number; buf: Buffer }> = [];
+    let bytes = 0;
+    for (const ch of this.collected) {
+      if (ch.off + ch.buf.length <= off) continue;
+      keep.push(ch);
+      bytes += ch.buf.length;
+    }
+    this.collected = keep;
+    this.collectedBytes = bytes;
+  }
+
+  /** Start writing the stream: what was collected first, then live chunks. */
+  startStreaming(): void {
+    if (this.c.closed || this.streaming) return;
+    this.streaming = true;
+    const held = this.collected;
+    this.collected = [];
+    this.collectedBytes = 0;
+    for (const ch of held) this.writeStream(ch.off, ch.buf);
+  }
+
+  private writeStream(off: number, buf: Buffer): void {
+    const endOff = off + buf.length;
+    if (endOff <= this.nextOff) return;
+    if (off > this.nextOff) {
+      // Cannot happen while the fan-out is complete; a replica with a hole would diverge.
+      log('warning', `Replica ${this.name} stream gap (${this.nextOff} .. ${off}): closing the link`);
+      this.c.close();
+      return;
+    }
+    const part = off === this.nextOff ? buf : buf.subarray(this.nextOff - off);
+    this.nextOff = endOff;
+    this.write(part);
+    this.checkLimits();
+  }
+
+  write(b: Buffer | string): void {
+    if (this.c.closed) return;
+    const n = typeof b === 'string' ? Buffer.byteLength(b) : b.length;
+    radd(this.c.store, R_NET_REPL_OUT, n);
+    this.c.socket.write(b);
+  }
+
+  /** client-output-buffer-limit replica over what is held and what the socket still queues. */
+  checkLimits(): void {
+    const pending = this.collectedBytes + (this.streaming ? this.c.socket.writableLength : 0);
+    this.c.checkOutputLimits(pending, Date.now());
+  }
+
+  putOnline(): void {
+    if (this.rdbOnly) {
+      this.setState(S_RDB_DONE);
+      log('notice', `RDB transfer completed, rdb only replica (${this.name}) should be disconnected asap`);
+      this.c.socket.end();
+      return;
+    }
+    this.setState(S_ONLINE);
+    setReplicaField(this.c.store, this.row, F_ACK_TIME, Date.now());
+    refreshGood(this.c.srv);
+    log('notice', `Synchronization with replica ${this.name} succeeded`);
+  }
+}
+
+/** replicationGetSlaveName: "ip:port" of the replica's listening port. */
+function replicaName(c: Client, conf: ReplConf): string {
+  const ip = conf.ip !== '' ? conf.ip : peerIp(c);
+  if (ip === '') return `client id #${c.id}`;
+  if (conf.port !== 0) return ip.includes(':') ? `[${ip}]:${conf.port}` : `${ip}:${conf.port}`;
+  return `${ip}:<unknown-replica-port>`;
+}
+
+function peerIp(c: Client): string {
+  const a = c.socket.remoteAddress ?? '';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+function refreshGood(srv: ThreadServer): void {
+  rset(srv.store, R_GOOD_REPLICAS, goodReplicas(srv.store, srv.config.num('min-replicas-max-lag')));
+}
+
+// ---- commands -----------------------------------------------------------------------------------
+
+/** SYNC and PSYNC <replid> <offset> (syncCommand). */
+export function syncCommand(c: Client, argv: Buffer[]): void {
+  if (links.has(c.id)) return;
+  const psync = is(argv[0], 'psync');
+  if (psync && argv.length > 3 && is(argv[3], 'failover')) return c.w.error('ERR PSYNC FAILOVER can\'t be sent to a master.');
+  const s = c.store;
+  if (isReplica(s) && rget(s, R_LINK_UP) !== 1) return c.w.error("NOMASTERLINK Can't SYNC while not connected with my master");
+  if (c.socket.writableLength > 0) return c.w.error('ERR SYNC and PSYNC are invalid with pending output');
+  const conf = confOf.get(c) ?? { port: 0, ip: '', capa: 0, rdbOnly: false };
+  const name = replicaName(c, conf);
+  log('notice', `Replica ${name} asks for synchronization`);
+  let offset = 0;
+  if (psync) {
+    const o = parseI64(argv[2]);
+    if (o === null) {
+      c.w.error('ERR value is not an integer or out of range');
+      log('warning', `Replica ${name} asks for synchronization but with a wrong offset`);
+      return;
+    }
+    offset = Number(o);
+  }
+  const row = addReplica(s, c.id, c.srv.threadId, conf.ip !== '' ? conf.ip : peerIp(c));
+  if (row < 0) return c.w.error('ERR too many replicas');
+  setReplicaField(s, row, F_PORT, conf.port);
+  setReplicaField(s, row, F_CAPA, conf.capa);
+  setReplicaField(s, row, F_RDB_ONLY, conf.rdbOnly ? 1 : 0);
+  setReplicaField(s, row, F_ACK_TIME, Date.now());
+  const link = new ReplicaLink(c, row, name, conf.capa, conf.rdbOnly, !psync);
+  links.set(c.id, link);
+  c.replica = true;
+  if (!c.flagChars.includes('S')) c.flagChars += 'S';
+  c.onClose.push(onReplicaClose);
+  const req: SyncRequest = {
+    op: 'sync', thread: c.srv.threadId, clientId: c.id, replid: psync ? argv[1].toString('latin1') : null,
+    offset, capa: conf.capa, rdbOnly: conf.rdbOnly, name,
+  };
+  c.srv.toMain({ type: 'repl', ...req });
+}
+
+function onReplicaClose(c: Client): void {
+  const link = links.get(c.id);
+  if (link === undefined) return;
+  links.delete(c.id);
+  removeReplica(c.store, link.row);
+  refreshGood(c.srv);
+  c.srv.toMain({ type: 'repl', op: 'gone', thread: c.srv.threadId, clientId: c.id });
+  if (link.state !== S_RDB_DONE) log('warning', `Connection with replica ${link.name} lost.`);
+}
+
+/** REPLCONF <option> <value> ... (replconfCommand). */
+export function replconfCommand(c: Client, argv: Buffer[]): void {
+  if (argv.length % 2 === 0) return c.w.error('ERR syntax error');
+  let conf = confOf.get(c);
+  if (conf === undefined) {
+    conf = { port: 0, ip: '', capa: 0, rdbOnly: false };
+    confOf.set(c, conf);
+  }
+  for (let j = 1; j < argv.length; j += 2) {
+    const v = argv[j + 1];
+    if (is(argv[j], 'listening-port')) {
+      const p = parseIntArg(v);
+      if (p === null) return c.w.error('ERR value is not an integer or out of range');
+      conf.port = p;
+      const link = links.get(c.id);
+      if (link !== undefined) setReplicaField(c.store, link.row, F_PORT, p);
+    } else if (is(argv[j], 'ip-address')) {
+      if (v.length >= 256) return c.w.error(`ERR REPLCONF ip-address provided by replica instance is too long: ${v.length} bytes`);
+      conf.ip = v.toString('latin1');
+      const link = links.get(c.id);
+      if (link !== undefined) setReplicaIp(c.store, link.row, conf.ip);
+    } else if (is(argv[j], 'capa')) {
+      if (is(v, 'eof')) conf.capa |= CAPA_EOF;
+      else if (is(v, 'psync2')) conf.capa |= CAPA_PSYNC2;
+    } else if (is(argv[j], 'ack')) {
+      // No reply, ever (the replica does not read one).
+      const link = links.get(c.id);
+      if (link === undefined) return;
+      const o = parseI64(v);
+      if (o === null) return;
+      const off = Number(o);
+      if (off > replicaField(c.store, link.row, F_ACK)) setReplicaField(c.store, link.row, F_ACK, off);
+      setReplicaField(c.store, link.row, F_ACK_TIME, Date.now());
+      if (link.waitAck && link.state === S_ONLINE) {
+        link.waitAck = false;
+        link.startStreaming();
+      }
+      if (waiters.length > 0) checkWaiters();
+      return;
+    } else if (is(argv[j], 'getack')) {
+      // For a replica's link to its master (replica.ts answers it there); nothing to do here.
+      getAckHook?.(c);
+      return;
+    } else if (is(argv[j], 'rdb-only')) {
+      const n = parseIntArg(v);
+      if (n === null || n < 0 || n > 1) return c.w.error(n === null ? 'ERR value is not an integer or out of range' : 'ERR value is out of range, must be between 0 and 1');
+      conf.rdbOnly = n === 1;
+    } else if (is(argv[j], 'rdb-filter-only')) {
+      const f = v.toString('latin1').trim();
+      if (f !== '' && f.toLowerCase() !== 'functions') return c.w.error(`ERR Unsupported rdb-filter-only option: ${f}`);
+      return c.w.error('ERR rdb-filter-only is not supported by shardis');
+    } else {
+      return c.w.error(`ERR Unrecognized REPLCONF option: ${cstr(argv[j])}`);
+    }
+  }
+  c.w.ok();
+}
+
+/** The replica side may answer REPLCONF GETACK from its master here (replica.ts sets it). */
+let getAckHook: ((c: Client) => void) | null = null;
+export function setGetAckHook(fn: (c: Client) => void): void {
+  getAckHook = fn;
+}
+
+// ---- WAIT ---------------------------------------------------------------------------------------
+
+interface Waiter { c: Client; offset: number; num: number; deadline: number }
+const waiters: Waiter[] = [];
+let waitTimer: NodeJS.Timeout | null = null;
+let getAckQueued = false;
+
+/** WAIT numreplicas timeout: replicas that acknowledged the client's last write (c->woff). */
+export function waitCommand(c: Client, argv: Buffer[]): void {
+  const s = c.store;
+  if (isReplica(s)) {
+    return c.w.error('ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.');
+  }
+  const num = parseIntArg(argv[1]);
+  if (num === null) return c.w.error('ERR value is not an integer or out of range');
+  const ms = parseIntArg(argv[2]);
+  if (ms === null) return c.w.error('ERR timeout is not an integer or out of range');
+  if (ms < 0) return c.w.error('ERR timeout is negative');
+  const offset = c.woff + rget(s, R_BASE);
+  const acked = ackedReplicas(s, offset);
+  if (acked >= num || c.inMulti || c.inExec || c.inScript) return c.w.int(acked);
+  c.pause();
+  const wtr: Waiter = { c, offset, num, deadline: ms === 0 ? Infinity : Date.now() + ms };
+  waiters.push(wtr);
+  c.unblock = () => finishWait(wtr);
+  c.onClose.push(() => {
+    const i = waiters.indexOf(wtr);
+    if (i >= 0) waiters.splice(i, 1);
+  });
+  requestAcks(c.srv);
+  if (waitTimer === null) waitTimer = setInterval(checkWaiters, 10);
+}
+
+/** replicationRequestAckFromSlaves: one REPLCONF GETACK * into the stream per event-loop turn. */
+function requestAcks(srv: ThreadServer): void {
+  if (getAckQueued) return;
+  getAckQueued = true;
+  setImmediate(() => {
+    getAckQueued = false;
+    const st = srv.prop.stream;
+    if (!st.active()) return;
+    st.beginAppend();
+    st.put(GETACK, 0, GETACK.length);
+    st.endAppend();
+  });
+}
+
+function finishWait(w: Waiter): void {
+  const i = waiters.indexOf(w);
+  if (i < 0) return;
+  waiters.splice(i, 1);
+  const c = w.c;
+  c.unblock = null;
+  if (waiters.length === 0 && waitTimer !== null) {
+    clearInterval(waitTimer);
+    waitTimer = null;
+  }
+  if (c.closed) return;
+  c.w.resp = c.resp;
+  c.w.int(ackedReplicas(c.store, w.offset));
+  c.flush();
+  c.resume();
+}
+
+function checkWaiters(): void {
+  const now = Date.now();
+  for (const w of waiters.slice()) {
+    if (w.c.closed) {
+      finishWait(w);
+      continue;
+    }
+    if (now >= w.deadline || ackedReplicas(w.c.store, w.offset) >= w.num) finishWait(w);
+  }
+}
+
+// ---- min-replicas-to-write ------------------------------------------------------------------------
+
+/** Per-thread copies of min-replicas-to-write / -max-lag (refreshed by CONFIG SET). */
+export const replGate = { minToWrite: 0, maxLag: 10 };
+export const E_NOREPLICAS = 'NOREPLICAS Not enough good replicas to write.';
+
+/** checkGoodReplicasStatus failed: writes must be refused. */
+export function tooFewReplicas(s: Store): boolean {
+  return replGate.maxLag > 0 && !isReplica(s) && rget(s, R_GOOD_REPLICAS) < replGate.minToWrite;
+}
+
+// ---- messages --------------------------------------------------------------------------------------
+
+/** Installed once per worker: the port from the replication thread, the cron. */
+export function installMaster(srv: ThreadServer): void {
+  srvRef = srv;
+  const gate = (): void => {
+    replGate.minToWrite = srv.config.num('min-replicas-to-write');
+    replGate.maxLag = srv.config.num('min-replicas-max-lag');
+  };
+  gate();
+  srv.configListeners.push((name) => {
+    if (name.startsWith('min-replicas') || name.startsWith('min-slaves')) gate();
+  });
+  setInterval(replCron, 1000).unref();
+}
+
+/** Once a second: a newline to replicas waiting for their RDB (keeps them from timing out),
+ *  soft output limits, and replicas that stopped acknowledging (repl-timeout). */
+function replCron(): void {
+  const srv = srvRef;
+  if (srv === null || links.size === 0) return;
+  const now = Date.now();
+  const timeout = srv.config.num('repl-timeout') * 1000;
+  for (const link of [...links.values()]) {
+    if (link.c.closed) continue;
+    if (link.state === S_WAIT_BGSAVE && link.nextOff < 0) link.write('\n');
+    link.checkLimits();
+    if (link.state === S_ONLINE && !link.preSync && now - replicaField(srv.store, link.row, F_ACK_TIME) > timeout) {
+      log('warning', `Disconnecting timedout replica (streaming sync): ${link.name}`);
+      link.c.close();
+    }
+  }
+}
+
+/** The port the replication thread posts stream chunks and +CONTINUE replies on. */
+function onReplPort(port: MessagePort): void {
+  port.on('message', (m: { type: string; off: number; buf: Uint8Array; clientId: number; replid: string }) => {
+    if (m.type === 'data') {
+      const buf = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength);
+      for (const link of links.values()) link.feed(m.off, buf);
+    } else if (m.type === 'continue') {
+      const link = links.get(m.clientId);
+      if (link === undefined || link.c.closed) return;
+      link.startAt(m.off);
+      link.write(link.capa & CAPA_PSYNC2 ? `+CONTINUE ${m.replid}\r\n` : '+CONTINUE\r\n');
+      const buf = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength);
+      link.write(buf);
+      link.nextOff = m.off + buf.length;
+      link.setState(S_ONLINE);
+      setReplicaField(link.c.store, link.row, F_ACK_TIME, Date.now());
+      refreshGood(link.c.srv);
+      link.startStreaming();
+    }
+  });
+  port.unref();
+}
+
+/** Messages from the main thread (worker.ts routes every 'repl-*' type here). */
+export function onReplMessage(m: { type: string; [k: string]: unknown }): void {
+  switch (m.type) {
+    case 'repl-port':
+      onReplPort(m.port as MessagePort);
+      break;
+    case 'repl-full': {
+      for (const id of m.ids as number[]) {
+        const link = links.get(id);
+        if (link === undefined || link.c.closed) continue;
+        link.startAt(m.streamOff as number);
+        if (!link.preSync) link.write(`+FULLRESYNC ${m.replid as string} ${m.offset as number}\r\n`);
+        if (m.diskless === true) link.write(`$EOF:${m.mark as string}\r\n`);
+      }
+      break;
+    }
+    case 'repl-chunk': {
+      const buf = Buffer.from((m.buf as Uint8Array).buffer, (m.buf as Uint8Array).byteOffset, (m.buf as Uint8Array).byteLength);
+      const targets: ReplicaLink[] = [];
+      for (const id of m.ids as number[]) {
+        const link = links.get(id);
+        if (link === undefined || link.c.closed) continue;
+        link.write(buf);
+        targets.push(link);
+      }
+      whenDrained(targets, () => srvRef?.toMain({ type: 'repl', op: 'ack', id: m.id }));
+      break;
+    }
+    case 'repl-end': {
+      for (const id of m.ids as number[]) {
+        const link = links.get(id);
+        if (link === undefined || link.c.closed) continue;
+        if (m.ok !== true) {
+          log('warning', 'SYNC failed. BGSAVE child returned an error');
+          link.c.close();
+          continue;
+        }
+        link.write(m.mark as string);
+        if (!link.rdbOnly) log('notice', `Streamed RDB transfer with replica ${link.name} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming`);
+        link.putOnline();
+        link.waitAck = !link.rdbOnly;
+      }
+      break;
+    }
+    case 'repl-file':
+      void sendFile(m.ids as number[], m.fd as number, m.size as number);
+      break;
+  }
+}
+
+/** Call fn once none of these sockets queues more than the high-water mark (or they closed). */
+function whenDrained(targets: ReplicaLink[], fn: () => void): void {
+  const busy = targets.filter((l) => !l.c.closed && l.c.socket.writableLength > SEND_HIGH_WATER);
+  if (busy.length === 0) return fn();
+  let left = busy.length;
+  for (const l of busy) {
+    let done = false;
+    const one = (): void => {
+      if (done) return;
+      done = true;
+      l.c.socket.off('drain', one);
+      l.c.socket.off('close', one);
+      if (--left === 0) fn();
+    };
+    l.c.socket.on('drain', one);
+    l.c.socket.on('close', one);
+  }
+}
+
+/** A disk-based sync: $<len> and the file, then the stream (sendBulkToSlave). */
+async function sendFile(ids: number[], fd: number, size: number): Promise<void> {
+  const targets = ids.map((id) => links.get(id)).filter((l): l is ReplicaLink => l !== undefined && !l.c.closed);
+  if (fd < 0) {
+    for (const l of targets) l.c.close();
+    return;
+  }
+  if (targets.length === 0) {
+    srvRef?.toMain({ type: 'repl', op: 'file-done', fd });
+    return;
+  }
+  try {
+    for (const l of targets) {
+      l.setState(S_SEND_BULK);
+      l.write(`$${size}\r\n`);
+    }
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let pos = 0;
+    while (pos < size) {
+      const live = targets.filter((l) => !l.c.closed);
+      if (live.length === 0) return;
+      const n = await new Promise<number>((resolve, reject) => fs.read(fd, buf, 0, Math.min(buf.length, size - pos), pos, (e, r) => (e ? reject(e) : resolve(r))));
+      if (n === 0) throw new Error('unexpected end of file');
+      const chunk = Buffer.from(buf.subarray(0, n));
+      for (const l of live) l.write(chunk);
+      pos += n;
+      await new Promise<void>((resolve) => whenDrained(live, resolve));
+    }
+    for (const l of targets) {
+      if (l.c.closed) continue;
+      l.putOnline();
+      if (!l.rdbOnly) l.startStreaming();
+    }
+  } catch (e) {
+    log('warning', `Read error sending DB to replica: ${(e as Error).message}`);
+    for (const l of targets) l.c.close();
+  } finally {
+    // Opened by the main thread, which closes it (Node warns when a thread closes another's fd).
+    srvRef?.toMain({ type: 'repl', op: 'file-done', fd });
+  }
+}

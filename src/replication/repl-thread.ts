@@ -1,0 +1,246 @@
+// The replication thread (a worker_thread that serves no clients and never takes a slot lock):
+// the master side's one reader of the propagation stream. It keeps the backlog (the last
+// repl-backlog-size bytes, for partial resyncs), answers the workers' sync requests (partial
+// from the backlog, or a full resync it asks the main thread to snapshot for), and posts every
+// chunk it reads, once, to each worker that holds replica sockets (src/replication/master.ts
+// writes them out). A replica that does not read costs its worker memory up to its output
+// buffer limit, never a stall: this thread copies out and releases at once, so writers wait
+// for it only as long as a copy takes.
+//
+// Offsets here are STREAM offsets; replication offsets (what replicas see) add R_BASE.
+import { workerData, parentPort } from 'worker_threads';
+import { Stream, type StreamReader } from '../server/stream';
+import {
+  type ReplMem, replIds, changeReplicationId, clearReplicationId2, rget, rset, radd, replicaCount,
+  R_BASE, R_BACKLOG_ACTIVE, R_BACKLOG_FIRST, R_BACKLOG_HISTLEN, R_SYNC_FULL, R_SYNC_PARTIAL_ERR, R_SYNC_PARTIAL_OK,
+} from './state';
+import { configureLog, log } from '../server/log';
+import { CAPA_EOF, type ReplSettings, type ReplThreadData, type SyncRequest } from './messages';
+
+const wd = workerData as ReplThreadData;
+configureLog(wd.loglevel, wd.logfile);
+const mem: ReplMem = {
+  L: wd.layout,
+  u8: new Uint8Array(wd.sab),
+  i32: new Int32Array(wd.sab),
+  f64: new Float64Array(wd.sab),
+};
+const stream = new Stream(wd.stream);
+const main = parentPort as NonNullable<typeof parentPort>;
+const settings = wd.settings;
+
+// ---- the backlog: a ring of the last backlogSize bytes of the stream ----------------------------
+
+let reader: StreamReader | null = null;
+let ring = Buffer.alloc(0);
+/** Stream offsets: [start, end) is held (end is the reader's offset). */
+let start = 0;
+let end = 0;
+
+function publishBacklog(): void {
+  const base = rget(mem, R_BASE);
+  rset(mem, R_BACKLOG_FIRST, start + base + 1);
+  rset(mem, R_BACKLOG_HISTLEN, end - start);
+}
+
+function createBacklog(): void {
+  reader = stream.attach();
+  if (reader === null) throw new Error('no free stream reader slot for the replication backlog');
+  ring = Buffer.allocUnsafe(Math.max(16 * 1024, settings.backlogSize));
+  start = end = reader.offset;
+  rset(mem, R_BACKLOG_ACTIVE, 1);
+  publishBacklog();
+  pump();
+}
+
+function freeBacklog(): void {
+  reader?.detach();
+  reader = null;
+  ring = Buffer.alloc(0);
+  rset(mem, R_BACKLOG_ACTIVE, 0);
+  rset(mem, R_BACKLOG_FIRST, 0);
+  rset(mem, R_BACKLOG_HISTLEN, 0);
+}
+
+function appendBacklog(chunk: Buffer): void {
+  const size = ring.length;
+  let src = chunk;
+  if (src.length > size) src = src.subarray(src.length - size);
+  const at = (end + chunk.length - src.length) % size;
+  const first = Math.min(src.length, size - at);
+  src.copy(ring, at, 0, first);
+  if (first < src.length) src.copy(ring, 0, first);
+  end += chunk.length;
+  if (end - start > size) start = end - size;
+}
+
+/** The backlog's bytes from stream offset `from` to its end. */
+function backlogFrom(from: number): Buffer {
+  const n = end - from;
+  const out = Buffer.allocUnsafe(n);
+  const size = ring.length;
+  const at = from % size;
+  const first = Math.min(n, size - at);
+  ring.copy(out, 0, at, at + first);
+  if (first < n) ring.copy(out, first, 0, n - first);
+  return out;
+}
+
+/** CONFIG SET repl-backlog-size: keep the most recent bytes that still fit. */
+function resizeBacklog(size: number): void {
+  settings.backlogSize = size;
+  if (reader === null) return;
+  const keepFrom = Math.max(start, end - Math.max(16 * 1024, size));
+  const kept = backlogFrom(keepFrom);
+  ring = Buffer.allocUnsafe(Math.max(16 * 1024, size));
+  start = end = keepFrom;
+  appendBacklog(kept);
+  start = keepFrom;
+  publishBacklog();
+}
+
+// ---- fan-out to the workers that hold replicas ----------------------------------------------------
+
+/** Replicas registered per worker thread (threads with 0 get nothing). */
+const perThread = new Map<number, number>();
+let noReplicasSince = Date.now();
+
+/** Read everything the stream has, into the backlog and out to the workers. */
+function drain(): void {
+  const r = reader;
+  if (r === null) return;
+  for (;;) {
+    const chunk = r.read(1 << 20);
+    if (chunk === null) break;
+    const off = end;
+    appendBacklog(chunk);
+    r.release();
+    for (const [t, n] of perThread) if (n > 0) wd.ports[t - 1]?.postMessage({ type: 'data', off, buf: chunk });
+  }
+  publishBacklog();
+}
+
+let pumping = false;
+function pump(): void {
+  if (pumping) return;
+  pumping = true;
+  void (async () => {
+    while (reader !== null) {
+      drain();
+      if (reader === null) break;
+      await reader.waitAsync(100);
+    }
+    pumping = false;
+  })();
+}
+
+// ---- sync requests ----------------------------------------------------------------------------------
+
+interface Waiting { thread: number; clientId: number }
+/** Diskless replicas waiting for the delayed snapshot (repl-diskless-sync-delay). */
+let disklessWaiting: Waiting[] = [];
+let disklessTimer: NodeJS.Timeout | null = null;
+
+function onSync(m: SyncRequest): void {
+  drain();
+  perThread.set(m.thread, (perThread.get(m.thread) ?? 0) + 1);
+  if (m.replid !== null && tryPartial(m)) {
+    radd(mem, R_SYNC_PARTIAL_OK, 1);
+    return;
+  }
+  if (m.replid !== null && m.replid !== '?') radd(mem, R_SYNC_PARTIAL_ERR, 1);
+  radd(mem, R_SYNC_FULL, 1);
+  if (reader === null) {
+    // A backlog made from scratch starts a new history (syncCommand).
+    changeReplicationId(mem);
+    clearReplicationId2(mem);
+    createBacklog();
+    const ids = replIds(mem);
+    log('notice', `Replication backlog created, my new replication IDs are '${ids.id}' and '${ids.id2}'`);
+  }
+  const diskless = settings.diskless && (m.capa & CAPA_EOF) !== 0;
+  if (diskless && settings.disklessDelay > 0) {
+    log('notice', 'Delay next BGSAVE for diskless SYNC');
+    disklessWaiting.push({ thread: m.thread, clientId: m.clientId });
+    if (settings.disklessMax > 0 && disklessWaiting.length >= settings.disklessMax) startDiskless();
+    else if (disklessTimer === null) disklessTimer = setTimeout(startDiskless, settings.disklessDelay * 1000);
+    return;
+  }
+  main.postMessage({ type: 'repl', op: 'snapshot', diskless, targets: [{ thread: m.thread, clientId: m.clientId }] });
+}
+
+function startDiskless(): void {
+  if (disklessTimer !== null) clearTimeout(disklessTimer);
+  disklessTimer = null;
+  if (disklessWaiting.length === 0) return;
+  main.postMessage({ type: 'repl', op: 'snapshot', diskless: true, targets: disklessWaiting });
+  disklessWaiting = [];
+}
+
+/** masterTryPartialResynchronization: +CONTINUE and the backlog from the replica's offset. */
+function tryPartial(m: SyncRequest): boolean {
+  const ids = replIds(mem);
+  const asked = (m.replid as string).toLowerCase();
+  const psyncOffset = m.offset;
+  if (asked !== ids.id && (asked !== ids.id2 || psyncOffset > ids.second)) {
+    if (asked[0] !== '?') {
+      if (asked !== ids.id && asked !== ids.id2) {
+        log('notice', `Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '${m.replid}', my replication IDs are '${ids.id}' and '${ids.id2}')`);
+      } else {
+        log('notice', `Partial resynchronization not accepted: Requested offset for second ID was ${psyncOffset}, but I can reply up to ${ids.second}`);
+      }
+    } else {
+      log('notice', `Full resync requested by replica ${m.name}`);
+    }
+    return false;
+  }
+  const base = rget(mem, R_BASE);
+  // Redis's offsets count from 1: the byte at stream offset o is replication offset o + base + 1.
+  const from = psyncOffset - 1 - base;
+  if (reader === null || from < start || from > end) {
+    log('notice', `Unable to partial resync with replica ${m.name} for lack of backlog (Replica request was: ${psyncOffset}).`);
+    if (psyncOffset - 1 > end + base) log('warning', `Warning: replica ${m.name} tried to PSYNC with an offset that is greater than the master replication offset.`);
+    return false;
+  }
+  const buf = backlogFrom(from);
+  wd.ports[m.thread - 1]?.postMessage({ type: 'continue', clientId: m.clientId, replid: ids.id, off: from, buf });
+  log('notice', `Partial resynchronization request from ${m.name} accepted. Sending ${buf.length} bytes of backlog starting from offset ${psyncOffset}.`);
+  return true;
+}
+
+function onGone(thread: number, clientId: number): void {
+  const n = (perThread.get(thread) ?? 0) - 1;
+  if (n <= 0) perThread.delete(thread);
+  else perThread.set(thread, n);
+  disklessWaiting = disklessWaiting.filter((w) => w.clientId !== clientId);
+  if (replicaCount(mem) === 0 && perThread.size === 0) noReplicasSince = Date.now();
+}
+
+main.on('message', (m: { op: string; [k: string]: unknown }) => {
+  switch (m.op) {
+    case 'sync':
+      onSync(m as unknown as SyncRequest);
+      break;
+    case 'gone':
+      onGone(m.thread as number, m.clientId as number);
+      break;
+    case 'config': {
+      const name = m.name as string;
+      const s = m.settings as ReplSettings;
+      if (name === 'repl-backlog-size' && s.backlogSize !== settings.backlogSize) resizeBacklog(s.backlogSize);
+      Object.assign(settings, s);
+      break;
+    }
+  }
+});
+
+// repl-backlog-ttl: a master with no replica frees its backlog after that many seconds, and
+// starts a new history (replicationCron); the stream then has one reader less.
+setInterval(() => {
+  if (reader === null || settings.backlogTtl === 0 || perThread.size > 0 || rget(mem, 0) === 1) return;
+  if (Date.now() - noReplicasSince <= settings.backlogTtl * 1000) return;
+  changeReplicationId(mem);
+  clearReplicationId2(mem);
+  freeBacklog();
+  log('notice', `Replication backlog freed after ${settings.backlogTtl} seconds without connected replicas.`);
+}, 1000).unref();

@@ -1,0 +1,249 @@
+// Replication, master side (issue 12): a stock redis-server replica of a shardis master, through
+// the real handshake (PING, REPLCONF, PSYNC): full resyncs disk-based and diskless under
+// concurrent writes on 2 threads (same DEBUG DIGEST afterwards), partial resync after CLIENT KILL
+// TYPE replica, WAIT, min-replicas-to-write, the replica output buffer limit, redis-cli --rdb.
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { againstRedis, startRedis, startShardis, type Server } from '../helpers/server';
+import { RawClient, show, type Reply } from '../helpers/resp';
+import { rng } from '../helpers/util';
+
+const started: Server[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => s.stop()));
+});
+
+async function master(args: string[]): Promise<Server> {
+  const s = await startShardis({ threads: 2, args: ['--save', '', '--appendonly', 'no', ...args] });
+  started.push(s);
+  return s;
+}
+
+async function replicaOf(m: Server, args: string[] = []): Promise<Server> {
+  const r = await startRedis({ args: ['--enable-debug-command', 'yes', '--replicaof', '127.0.0.1', String(m.port), ...args] });
+  started.push(r);
+  return r;
+}
+
+function text(r: Reply): string {
+  return r.t === 'bulk' && r.v !== null ? r.v.toString('latin1') : r.t === 'simple' || r.t === 'error' ? r.v : show(r);
+}
+
+async function info(port: number, section: string): Promise<Map<string, string>> {
+  const m = new Map<string, string>();
+  for (const line of text(await RawClient.once(port, 'INFO', section)).split('\r\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) m.set(line.slice(0, i), line.slice(i + 1));
+  }
+  return m;
+}
+
+async function until(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** The replica's link is up and it has processed everything the master had appended. */
+async function caughtUp(m: Server, r: Server): Promise<void> {
+  await until('the replica to catch up', async () => {
+    const mo = Number((await info(m.port, 'replication')).get('master_repl_offset'));
+    const ri = await info(r.port, 'replication');
+    return ri.get('master_link_status') === 'up' && Number(ri.get('slave_repl_offset')) >= mo && mo > 0;
+  });
+}
+
+async function digests(m: Server, r: Server): Promise<[string, string]> {
+  return [text(await RawClient.once(m.port, 'DEBUG', 'DIGEST')), text(await RawClient.once(r.port, 'DEBUG', 'DIGEST'))];
+}
+
+/** Random writes over a few types and dbs, from `conns` connections, for `ms`. */
+async function writeLoad(port: number, seed: number, conns: number, ms: number): Promise<number> {
+  const clients = await Promise.all(Array.from({ length: conns }, () => RawClient.connect(port)));
+  let n = 0;
+  const stopAt = Date.now() + ms;
+  await Promise.all(
+    clients.map(async (c, i) => {
+      const r = rng(seed * 100 + i);
+      const int = (k: number): number => Math.floor(r() * k);
+      await c.call('SELECT', i % 3);
+      while (Date.now() < stopAt) {
+        const batch: (string | number)[][] = [];
+        for (let j = 0; j < 16; j++) {
+          const k = `k${int(200)}`;
+          switch (int(9)) {
+            case 0: batch.push(['SET', `s:${k}`, `v${int(1e6)}`]); break;
+            case 1: batch.push(['INCRBY', `n:${k}`, int(100)]); break;
+            case 2: batch.push(['LPUSH', `l:${k}`, int(1000), int(1000)]); break;
+            case 3: batch.push(['HSET', `h:${k}`, `f${int(20)}`, int(1e4)]); break;
+            case 4: batch.push(['SADD', `S:${k}`, `m${int(50)}`]); break;
+            case 5: batch.push(['ZADD', `z:${k}`, int(100), `e${int(30)}`]); break;
+            case 6: batch.push(['DEL', `s:${k}`]); break;
+            case 7: batch.push(['EXPIRE', `l:${k}`, 10000 + int(1000)]); break;
+            default: batch.push(['MULTI'], ['INCR', `n:${k}`], ['RPOP', `l:${k}`], ['EXEC']);
+          }
+        }
+        for (const cmd of batch) c.send(...cmd);
+        for (let j = 0; j < batch.length; j++) await c.read();
+        n += batch.length;
+      }
+    }),
+  );
+  await Promise.all(clients.map((c) => c.close()));
+  return n;
+}
+
+async function preload(port: number): Promise<void> {
+  const c = await RawClient.connect(port);
+  for (let db = 0; db < 3; db++) {
+    c.send('SELECT', db);
+    for (let i = 0; i < 2000; i++) c.send('SET', `pre:${i}`, `value-${db}-${i}`);
+    c.send('RPUSH', 'pre:list', ...Array.from({ length: 500 }, (_, i) => i));
+    for (let i = 0; i < 2002; i++) await c.read();
+  }
+  await c.close();
+}
+
+describe.skipIf(againstRedis())('replication: shardis master, redis-server replica', () => {
+  for (const diskless of [false, true]) {
+    it(`full resync (${diskless ? 'diskless' : 'disk-based'}) under concurrent writes on 2 threads gives the same digest`, async () => {
+      const m = await master(['--repl-diskless-sync', diskless ? 'yes' : 'no', '--repl-diskless-sync-delay', '0']);
+      await preload(m.port);
+      // The replica syncs while 4 connections write.
+      const load = writeLoad(m.port, diskless ? 2 : 1, 4, 2500);
+      await new Promise((r) => setTimeout(r, 300));
+      const r = await replicaOf(m);
+      const writes = await load;
+      expect(writes).toBeGreaterThan(100);
+      await caughtUp(m, r);
+      const [a, b] = await digests(m, r);
+      expect(a).not.toBe('0'.repeat(40));
+      expect(b).toBe(a);
+      const mi = await info(m.port, 'replication');
+      expect(mi.get('connected_slaves')).toBe('1');
+      expect(mi.get('slave0')).toMatch(/^ip=127\.0\.0\.1,port=\d+,state=online,offset=\d+,lag=\d+$/);
+      expect(mi.get('repl_backlog_active')).toBe('1');
+      const st = await info(m.port, 'stats');
+      expect(st.get('sync_full')).toBe('1');
+      // The replica's own view: same replication id and offset as the master.
+      const ri = await info(r.port, 'replication');
+      expect(ri.get('master_replid')).toBe(mi.get('master_replid'));
+      // ROLE lists the online replica with its port and acked offset.
+      const role = await RawClient.once(m.port, 'ROLE');
+      const rv = (role as { v: Reply[] }).v;
+      expect(text(rv[0])).toBe('master');
+      expect(((rv[2] as { v: Reply[] }).v).length).toBe(1);
+    }, 60_000);
+  }
+
+  it('partial resync after CLIENT KILL TYPE replica sends only the missing part', async () => {
+    const m = await master(['--repl-diskless-sync', 'no']);
+    await preload(m.port);
+    const r = await replicaOf(m);
+    await caughtUp(m, r);
+    const before = await info(m.port, 'stats');
+    expect(before.get('sync_partial_ok')).toBe('0');
+    const kill = await RawClient.once(m.port, 'CLIENT', 'KILL', 'TYPE', 'replica');
+    expect(kill).toEqual({ t: 'int', v: 1n });
+    // Writes while the replica reconnects: they come from the backlog.
+    await writeLoad(m.port, 7, 2, 500);
+    await until('a partial resync', async () => (await info(m.port, 'stats')).get('sync_partial_ok') === '1');
+    await caughtUp(m, r);
+    const st = await info(m.port, 'stats');
+    expect(st.get('sync_full')).toBe('1');
+    const [a, b] = await digests(m, r);
+    expect(b).toBe(a);
+  }, 60_000);
+
+  it('WAIT counts the replicas that acknowledged; times out with fewer', async () => {
+    const m = await master(['--repl-diskless-sync', 'no']);
+    const r = await replicaOf(m);
+    await caughtUp(m, r);
+    const c = await RawClient.connect(m.port);
+    try {
+      await c.call('SET', 'w', '1');
+      expect(await c.call('WAIT', '1', '5000')).toEqual({ t: 'int', v: 1n });
+      const t0 = Date.now();
+      expect(await c.call('WAIT', '2', '300')).toEqual({ t: 'int', v: 1n });
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+      expect(await c.call('WAIT', '0', '0')).toEqual({ t: 'int', v: 1n });
+      expect(text(await c.call('WAIT', 'x', '0'))).toBe('ERR value is not an integer or out of range');
+      expect(text(await c.call('WAIT', '1', '-1'))).toBe('ERR timeout is negative');
+      // A replica that sleeps does not acknowledge.
+      await RawClient.once(r.port, 'DEBUG', 'SLEEP', '0');
+      const sleeper = RawClient.once(r.port, 'DEBUG', 'SLEEP', '1');
+      await new Promise((res) => setTimeout(res, 100));
+      await c.call('SET', 'w', '2');
+      expect(await c.call('WAIT', '1', '300')).toEqual({ t: 'int', v: 0n });
+      await sleeper;
+      expect(await c.call('WAIT', '1', '5000')).toEqual({ t: 'int', v: 1n });
+    } finally {
+      await c.close();
+    }
+  }, 60_000);
+
+  it('min-replicas-to-write refuses writes without enough good replicas (NOREPLICAS)', async () => {
+    const m = await master(['--repl-diskless-sync', 'no']);
+    const c = await RawClient.connect(m.port);
+    try {
+      await c.call('CONFIG', 'SET', 'min-replicas-to-write', '1');
+      expect(text(await c.call('SET', 'a', '1'))).toBe('NOREPLICAS Not enough good replicas to write.');
+      expect(text(await c.call('GET', 'a'))).toContain('(nil)');
+      await c.call('MULTI');
+      expect(text(await c.call('SET', 'a', '1'))).toBe('NOREPLICAS Not enough good replicas to write.');
+      expect(text(await c.call('EXEC'))).toBe('EXECABORT Transaction discarded because of previous errors.');
+      const r = await replicaOf(m);
+      await until('a good replica', async () => (await info(m.port, 'replication')).get('min_slaves_good_slaves') === '1');
+      expect(text(await c.call('SET', 'a', '1'))).toBe('OK');
+      await c.call('CONFIG', 'SET', 'min-replicas-to-write', '2');
+      await c.call('MULTI');
+      expect(text(await c.call('GET', 'a'))).toBe('QUEUED');
+      expect(text(await c.call('EXEC'))).toContain('1');
+      expect(text(await c.call('INCR', 'a'))).toBe('NOREPLICAS Not enough good replicas to write.');
+      void r;
+    } finally {
+      await c.close();
+    }
+  }, 60_000);
+
+  it('a replica that does not read is cut by client-output-buffer-limit replica', async () => {
+    const m = await master(['--repl-diskless-sync', 'no', '--client-output-buffer-limit', 'replica 1mb 0 0']);
+    const fake = await RawClient.connect(m.port);
+    // A replica that never reads: after PSYNC its socket is left alone.
+    fake.send('REPLCONF', 'listening-port', '1');
+    fake.send('PSYNC', '?', '-1');
+    await until('the replica to be registered', async () => (await info(m.port, 'replication')).get('connected_slaves') === '1');
+    fake.socket.pause();
+    const big = 'x'.repeat(64 * 1024);
+    const c = await RawClient.connect(m.port);
+    for (let i = 0; i < 400; i++) c.send('SET', `big${i % 10}`, big);
+    for (let i = 0; i < 400; i++) await c.read();
+    await until('the replica to be cut', async () => (await info(m.port, 'replication')).get('connected_slaves') === '0');
+    await c.close();
+    fake.socket.destroy();
+  }, 60_000);
+
+  it('redis-cli --rdb fetches a snapshot through SYNC (REPLCONF rdb-only)', async () => {
+    const m = await master(['--repl-diskless-sync', 'no']);
+    await preload(m.port);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-rdb-'));
+    try {
+      const file = path.join(dir, 'x.rdb');
+      const r = spawnSync('redis-cli', ['-p', String(m.port), '--rdb', file], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      const chk = spawnSync('redis-check-rdb', [file], { encoding: 'utf8', timeout: 30_000 });
+      expect(chk.status, chk.stdout).toBe(0);
+      expect(chk.stdout).toContain('6003 keys read');
+      // The rdb-only client is gone once it has its file.
+      await until('the rdb-only client to leave', async () => (await info(m.port, 'replication')).get('connected_slaves') === '0');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
