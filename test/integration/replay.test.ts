@@ -22,6 +22,8 @@ import { RawClient, decodeAll, show, type Reply } from '../helpers/resp';
 import { rng } from '../helpers/util';
 
 const SEEDS = Number(process.env.SHARDIS_REPLAY_SEEDS ?? 20);
+/** Seeds replicated through a real PSYNC to a redis-server replica (the second describe). */
+const PSYNC_SEEDS = Number(process.env.SHARDIS_REPLAY_PSYNC_SEEDS ?? 10);
 const WORK_MS = Number(process.env.SHARDIS_REPLAY_MS ?? 1000);
 const SEED_BASE = Number(process.env.SHARDIS_REPLAY_SEED_BASE ?? 1);
 const DBS = 3;
@@ -321,4 +323,84 @@ describe('propagation replay (issue 9 contract)', () => {
       master.close();
     }
   }, 60_000 + SEEDS * (WORK_MS + 3000));
+});
+
+// The same workloads replicated for real: a redis-server replica of shardis through its own
+// handshake (PSYNC, full resync with an RDB, then the stream), compared after every seed.
+describe('propagation replayed through PSYNC to a redis-server replica', () => {
+  let shardis: Server;
+  let replica: Server;
+
+  beforeAll(async () => {
+    shardis = await startShardis({ threads: 3, args: ['--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0'] });
+    replica = await startRedis({ args: ['--enable-debug-command', 'yes', '--replicaof', '127.0.0.1', String(shardis.port)] });
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([shardis?.stop(), replica?.stop()]);
+  });
+
+  it.skipIf(againstRedis())(`${PSYNC_SEEDS} random concurrent workloads on 3 threads give the replica the same DEBUG DIGEST`, async () => {
+    const conns = await Promise.all(Array.from({ length: CONNS }, () => RawClient.connect(shardis.port)));
+    const admin = await RawClient.connect(shardis.port);
+    const rep = await RawClient.connect(replica.port);
+    const baseUsed = Number(/used_memory:(\d+)/.exec(String((await admin.call('INFO', 'memory') as { v: Buffer }).v))![1]);
+    try {
+      for (let seed = SEED_BASE + 500; seed < SEED_BASE + 500 + PSYNC_SEEDS; seed++) {
+        const evict = seed % 4 === 3;
+        if (evict) {
+          await admin.call('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-random');
+          await admin.call('CONFIG', 'SET', 'maxmemory', String(baseUsed + 48 * 1024));
+        }
+        const until = Date.now() + WORK_MS;
+        await Promise.all(
+          conns.map(async (c, i) => {
+            const next = workload(rng(seed * 1000 + i));
+            await c.call('SELECT', i % DBS);
+            while (Date.now() < until) {
+              const cmds = next();
+              for (const cmd of cmds) c.send(...cmd);
+              for (let k = 0; k < cmds.length; k++) await c.read();
+            }
+          }),
+        );
+        if (evict) await admin.call('CONFIG', 'SET', 'maxmemory', '0');
+        await new Promise((r) => setTimeout(r, 250));
+        await settle(admin);
+        // Everything appended so far has reached the replica once its offset passes this.
+        const target = Number(await infoField(admin, 'replication', 'master_repl_offset'));
+        let at = -1;
+        for (let t = 0; t < 800; t++) {
+          if ((await infoField(rep, 'replication', 'master_link_status')) === 'up') {
+            at = Number(await infoField(rep, 'replication', 'slave_repl_offset'));
+            if (at >= target) break;
+          }
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        expect(at, `seed ${seed}: the replica did not catch up`).toBeGreaterThanOrEqual(target);
+        expect(await infoField(rep, 'stats', 'total_error_replies'), `seed ${seed}: commands of the stream failed on redis-server`).toBe('0');
+        const a = await admin.call('DEBUG', 'DIGEST');
+        const b = await rep.call('DEBUG', 'DIGEST');
+        if (show(a) !== show(b)) {
+          const detail: string[] = [];
+          for (let db = 0; db < DBS; db++) {
+            await admin.call('SELECT', db);
+            await rep.call('SELECT', db);
+            const da = await admin.call('DEBUG', 'DIGEST-VALUE', ...ALL_KEYS);
+            const dr = await rep.call('DEBUG', 'DIGEST-VALUE', ...ALL_KEYS);
+            const va = (da as { v: Reply[] }).v.map(show);
+            const vr = (dr as { v: Reply[] }).v.map(show);
+            for (let i = 0; i < ALL_KEYS.length; i++) if (va[i] !== vr[i]) detail.push(`db ${db} ${ALL_KEYS[i]}: shardis ${va[i]} redis ${vr[i]}`);
+          }
+          await admin.call('SELECT', 0);
+          await rep.call('SELECT', 0);
+          expect(detail, `seed ${seed}: digests differ`).toEqual([]);
+        }
+        expect(show(a), `seed ${seed}`).toBe(show(b));
+      }
+      expect(await infoField(admin, 'stats', 'sync_full')).toBe('1');
+    } finally {
+      await Promise.all([...conns, admin, rep].map((c) => c.close()));
+    }
+  }, 60_000 + PSYNC_SEEDS * (WORK_MS + 4000));
 });
