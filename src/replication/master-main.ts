@@ -14,6 +14,7 @@ import type { Store } from '../store/keyspace';
 import type { Stream } from '../server/stream';
 import type { Persistence } from '../persistence/snapshot';
 import { log } from '../server/log';
+import { RdbOut, writeAux, writeHeader, writeTrailer } from '../persistence/rdb';
 import { goodReplicas, isReplica, replicaCount, replId, rget, rset, R_BASE, R_GOOD_REPLICAS } from './state';
 import type { ReplSettings, ReplThreadData } from './messages';
 
@@ -87,8 +88,8 @@ export class ReplMaster {
       settings: replSettings(this.config), loglevel: this.config.str('loglevel'), logfile: this.config.str('logfile'),
     };
     const w = new Worker(path.join(__dirname, 'repl-thread.js'), { workerData: data, transferList: ports });
-    w.on('message', (m: { op: string; diskless: boolean; targets: Target[] }) => {
-      if (m.op === 'snapshot') void this.fullSync(m.diskless, m.targets);
+    w.on('message', (m: { op: string; diskless: boolean; empty?: boolean; targets: Target[] }) => {
+      if (m.op === 'snapshot') void (m.empty === true ? this.emptySync(m.targets) : this.fullSync(m.diskless, m.targets));
     });
     w.on('error', (e) => log('warning', `replication thread: ${e.stack ?? e.message}`));
     w.unref();
@@ -164,6 +165,25 @@ export class ReplMaster {
       }
       this.post(thread, { type: 'repl-file', ids, fd, size });
     }
+  }
+
+  /** A filtered replica (REPLCONF rdb-filter-only): an RDB with no keys, then the stream from now. */
+  private async emptySync(targets: Target[]): Promise<void> {
+    const groups = this.byThread(targets);
+    const mark = randomBytes(20).toString('hex');
+    const so = this.stream.offset();
+    this.stream.beginAppend();
+    this.stream.db = -1;
+    this.stream.endAppend();
+    const off = so + rget(this.store, R_BASE);
+    const id = replId(this.store);
+    for (const [thread, ids] of groups) this.post(thread, { type: 'repl-full', ids, replid: id, offset: off, streamOff: so, diskless: true, mark });
+    const out = new RdbOut();
+    writeHeader(out, this.store.heap.usedBytes());
+    for (const [k, v] of [['repl-stream-db', '0'], ['repl-id', id], ['repl-offset', String(off)]]) writeAux(out, k, v);
+    writeTrailer(out, this.config.bool('rdbchecksum'));
+    await this.sendChunk(groups, out.take());
+    for (const [thread, ids] of groups) this.post(thread, { type: 'repl-end', ids, ok: true, mark });
   }
 
   /** One chunk of a diskless RDB to every worker with targets; resolves when they all took it. */

@@ -33,6 +33,8 @@ export interface SyncRequest {
   /** Capabilities: CAPA_EOF | CAPA_PSYNC2. */
   capa: number;
   rdbOnly: boolean;
+  /** REPLCONF rdb-filter-only: the RDB carries no keys (and functions are not in RDBs yet). */
+  filtered: boolean;
   name: string;
 }
 

@@ -158,6 +158,11 @@ function onSync(m: SyncRequest): void {
     const ids = replIds(mem);
     log('notice', `Replication backlog created, my new replication IDs are '${ids.id}' and '${ids.id2}'`);
   }
+  if (m.filtered) {
+    // A filtered RDB holds no keys: no snapshot to wait for or share (decision: never delayed).
+    main.postMessage({ type: 'repl', op: 'snapshot', diskless: true, empty: true, targets: [{ thread: m.thread, clientId: m.clientId }] });
+    return;
+  }
   const diskless = settings.diskless && (m.capa & CAPA_EOF) !== 0;
   if (diskless && settings.disklessDelay > 0) {
     log('notice', 'Delay next BGSAVE for diskless SYNC');

@@ -3,7 +3,7 @@
 // concurrent writes on 2 threads (same DEBUG DIGEST afterwards), partial resync after CLIENT KILL
 // TYPE replica, WAIT, min-replicas-to-write, the replica output buffer limit, redis-cli --rdb.
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -244,6 +244,23 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
       await until('the rdb-only client to leave', async () => (await info(m.port, 'replication')).get('connected_slaves') === '0');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('redis-cli --replica (REPLCONF rdb-filter-only) prints the commands the master propagates', async () => {
+    const m = await master([]);
+    const cli = spawn('redis-cli', ['-p', String(m.port), '--replica'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    cli.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await until('the cli to sync', async () => out.includes('Logging commands from master'));
+      await RawClient.once(m.port, 'SET', 'b', '2');
+      await RawClient.once(m.port, 'LPUSH', 'l', 'x');
+      await until('the commands to be printed', async () => out.toLowerCase().includes('"lpush","l","x"')).catch((e: Error) => { throw new Error(`${e.message}: ${out}`); });
+      expect(out.toLowerCase()).toContain('"set","b","2"');
+    } finally {
+      cli.kill();
     }
   }, 60_000);
 });
