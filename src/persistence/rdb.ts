@@ -599,13 +599,14 @@ export function listpackElements(inp: RdbIn, blob: Buffer): Buffer[] {
     } else {
       return bad(`invalid encoding byte ${c}`);
     }
-    // backlen: encLen in 7-bit groups, most significant first.
+    // backlen: encLen in 7-bit groups, most significant first (read from its end, as
+    // lpDecodeBacklen: the last byte holds the lowest 7 bits).
     const bl = encLen < 128 ? 1 : encLen < 16384 ? 2 : encLen < 2097152 ? 3 : encLen < 268435456 ? 4 : 5;
     if (p + encLen + bl > blob.length) bad('backlen past the end');
     let back = 0;
     for (let i = 0; i < bl; i++) {
       const byte = blob[p + encLen + bl - 1 - i];
-      back = back * 128 + (byte & 0x7f);
+      back += (byte & 0x7f) * 128 ** i;
     }
     if (back !== encLen) bad('backlen mismatch');
     out.push(entry);
