@@ -17,6 +17,7 @@ import {
   scriptEngine, sha1hex, requestKill, busyInfo, NO_ENGINE, F_NO_WRITES, F_ALLOW_OOM, F_ALLOW_STALE, F_EVAL_COMPAT, FLAG_NAMES,
   type Library, type LibFunction,
 } from '../scripting/engine';
+import { E_NOREPLICAS, replGate, tooFewReplicas } from '../replication/master';
 
 const NOSCRIPT = 'NOSCRIPT No matching script. Please use EVAL.';
 
@@ -141,6 +142,11 @@ function prepare(c: Client, flags: number, ro: boolean): boolean {
   }
   if (!(flags & F_NO_WRITES) && ro) {
     c.w.error('ERR Can not execute a script with write flag using *_ro command.');
+    return false;
+  }
+  // A script that may write needs min-replicas-to-write good replicas (checkGoodReplicasStatus).
+  if (!(flags & F_NO_WRITES) && replGate.minToWrite !== 0 && tooFewReplicas(c.store)) {
+    c.w.error(E_NOREPLICAS);
     return false;
   }
   if (!(flags & (F_ALLOW_OOM | F_NO_WRITES)) && overMaxmemory(c.store)) {

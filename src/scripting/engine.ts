@@ -30,6 +30,7 @@ import * as path from 'path';
 import { readSync, writeSync } from 'fs';
 import { performance as perf } from 'perf_hooks';
 import { BufferView } from '../protocol/bufview';
+import { E_NOREPLICAS, replGate, tooFewReplicas } from '../replication/master';
 
 const busyBuf = Buffer.allocUnsafe(65536);
 
@@ -482,6 +483,8 @@ export class ScriptEngine {
     if (write && !ctx.dirty && c.masterHook === null && Atomics.load(s.i32, s.L.misc + MISC_REPLICA) !== 0 && c.srv.config.bool('replica-read-only')) {
       return this.reject(spec, "READONLY You can't write against a read only replica.");
     }
+    // Writes need min-replicas-to-write good replicas (scriptVerifyWriteCommandAllow).
+    if (write && replGate.minToWrite !== 0 && tooFewReplicas(s)) return this.reject(spec, E_NOREPLICAS);
     if (!(ctx.flags & F_ALLOW_OOM) && !ctx.dirty && ctx.oomAtStart && spec.denyoom === true) {
       return this.reject(spec, "OOM command not allowed when used memory > 'maxmemory'.");
     }

@@ -192,12 +192,20 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     const m = await master(['--repl-diskless-sync', 'no']);
     const c = await RawClient.connect(m.port);
     try {
+      await c.call('FUNCTION', 'LOAD', "#!lua name=t\nredis.register_function{function_name='f', callback=function(keys, args) return redis.call('get',keys[1]) end, flags={}}");
       await c.call('CONFIG', 'SET', 'min-replicas-to-write', '1');
+      expect(text(await c.call('FUNCTION', 'DELETE', 't'))).toBe('NOREPLICAS Not enough good replicas to write.');
       expect(text(await c.call('SET', 'a', '1'))).toBe('NOREPLICAS Not enough good replicas to write.');
       expect(text(await c.call('GET', 'a'))).toContain('(nil)');
       await c.call('MULTI');
       expect(text(await c.call('SET', 'a', '1'))).toBe('NOREPLICAS Not enough good replicas to write.');
       expect(text(await c.call('EXEC'))).toBe('EXECABORT Transaction discarded because of previous errors.');
+      // Scripts: a write from redis.call, a function that may write, a shebang script that may.
+      expect(text(await c.call('EVAL', "return redis.call('set','foo','bar')", '0'))).toContain('NOREPLICAS');
+      expect(text(await c.call('EVAL', "#!lua\nreturn redis.call('set','foo','bar')", '0'))).toContain('NOREPLICAS');
+      expect(text(await c.call('EVAL', "#!lua flags=no-writes\nreturn redis.call('get','foo')", '0'))).toContain('(nil)');
+      expect(text(await c.call('EVAL', "return redis.call('get','foo')", '0'))).toContain('(nil)');
+      expect(text(await c.call('FCALL', 'f', '1', 'foo'))).toContain('NOREPLICAS');
       const r = await replicaOf(m);
       await until('a good replica', async () => (await info(m.port, 'replication')).get('min_slaves_good_slaves') === '1');
       expect(text(await c.call('SET', 'a', '1'))).toBe('OK');
