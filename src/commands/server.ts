@@ -22,6 +22,7 @@ import { resetHistograms } from '../server/latency';
 import { debugDigest, debugDigestValue, debugObject } from './digest';
 import { keyMemoryUsage } from './memory-usage';
 import { roleReply } from '../replication/state';
+import { debugReplicate } from '../replication/master';
 import { debugChangeReplId, debugHtstatsKey, debugPanic, debugQuicklistPackedThreshold, debugSegfault } from './debug';
 
 function ping(c: Client, argv: Buffer[]): void {
@@ -118,6 +119,7 @@ function debug(c: Client, argv: Buffer[]): void {
   if (is(sub, 'htstats-key') && argv.length === 3) return debugHtstatsKey(c, argv);
   if (is(sub, 'quicklist-packed-threshold') && argv.length === 3) return debugQuicklistPackedThreshold(c, argv);
   if (is(sub, 'change-repl-id') && argv.length === 2) return debugChangeReplId(c);
+  if (is(sub, 'replicate') && argv.length >= 3) return debugReplicate(c, argv);
   if (is(sub, 'segfault')) return debugSegfault();
   if (is(sub, 'panic')) return debugPanic(c);
   if (is(sub, 'help') && argv.length === 2) return writeHelp(c, DEBUG_HELP);
@@ -192,6 +194,8 @@ const DEBUG_HELP = [
   'QUICKLIST-PACKED-THRESHOLD <size>',
   '    Sets the threshold for elements to be inserted as plain vs packed nodes',
   '    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.',
+  'REPLICATE <string>',
+  '    Replicates the provided string to replicas, allowing data divergence.',
   'SEGFAULT',
   '    Crash the server with sigsegv.',
   'SET-ACTIVE-EXPIRE <0|1>',

@@ -279,6 +279,21 @@ export function setGetAckHook(fn: (c: Client) => void): void {
   getAckHook = fn;
 }
 
+/** DEBUG REPLICATE cmd [arg ...]: the command goes to the replicas only (not run here). */
+export function debugReplicate(c: Client, argv: Buffer[]): void {
+  const st = c.srv.prop.stream;
+  if (st.active()) {
+    const parts: Buffer[] = [Buffer.from(`*${argv.length - 2}\r\n`)];
+    for (let i = 2; i < argv.length; i++) parts.push(Buffer.from(`$${argv[i].length}\r\n`), argv[i], Buffer.from('\r\n'));
+    const b = Buffer.concat(parts);
+    st.beginAppend();
+    st.put(b, 0, b.length);
+    st.endAppend();
+    c.woff = st.lastOffset();
+  }
+  c.w.ok();
+}
+
 // ---- WAIT ---------------------------------------------------------------------------------------
 
 interface Waiter { c: Client; offset: number; num: number; deadline: number }

@@ -149,11 +149,13 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     await caughtUp(m, r);
     const before = await info(m.port, 'stats');
     expect(before.get('sync_partial_ok')).toBe('0');
+    // CLIENT KILL reaches the threads one after the other: the replica, which reconnects at once,
+    // may be killed a second time on another thread (then it resyncs partially twice).
     const kill = await RawClient.once(m.port, 'CLIENT', 'KILL', 'TYPE', 'replica');
-    expect(kill).toEqual({ t: 'int', v: 1n });
+    expect(kill.t === 'int' && kill.v >= 1n, show(kill)).toBe(true);
     // Writes while the replica reconnects: they come from the backlog.
     await writeLoad(m.port, 7, 2, 500);
-    await until('a partial resync', async () => (await info(m.port, 'stats')).get('sync_partial_ok') === '1');
+    await until('a partial resync', async () => Number((await info(m.port, 'stats')).get('sync_partial_ok')) >= 1);
     await caughtUp(m, r);
     const st = await info(m.port, 'stats');
     expect(st.get('sync_full')).toBe('1');
