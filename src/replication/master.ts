@@ -46,6 +46,8 @@ class ReplicaLink {
   streaming = false;
   /** Diskless: start the stream at the replica's first REPLCONF ACK (it is loading until then). */
   waitAck = false;
+  /** The RDB's first byte is out: no more keep-alive newlines. */
+  rdbStarted = false;
   private collected: Array<{ off: number; buf: Buffer }> = [];
   private collectedBytes = 0;
 
@@ -405,7 +407,8 @@ function replCron(): void {
   const timeout = srv.config.num('repl-timeout') * 1000;
   for (const link of [...links.values()]) {
     if (link.c.closed) continue;
-    if (link.state === S_WAIT_BGSAVE && link.nextOff < 0) link.write('\n');
+    // A newline keeps a replica that waits for its RDB from timing out (it reads it as a ping).
+    if (link.state === S_WAIT_BGSAVE && !link.rdbStarted) link.write('\n');
     link.checkLimits();
     if (link.state === S_ONLINE && !link.preSync && now - replicaField(srv.store, link.row, F_ACK_TIME) > timeout) {
       log('warning', `Disconnecting timedout replica (streaming sync): ${link.name}`);
@@ -449,7 +452,10 @@ export function onReplMessage(m: { type: string; [k: string]: unknown }): void {
         if (link === undefined || link.c.closed) continue;
         link.startAt(m.streamOff as number);
         if (!link.preSync) link.write(`+FULLRESYNC ${m.replid as string} ${m.offset as number}\r\n`);
-        if (m.diskless === true) link.write(`$EOF:${m.mark as string}\r\n`);
+        if (m.diskless === true) {
+          link.rdbStarted = true;
+          link.write(`$EOF:${m.mark as string}\r\n`);
+        }
       }
       break;
     }
@@ -519,6 +525,7 @@ async function sendFile(ids: number[], fd: number, size: number): Promise<void> 
   }
   try {
     for (const l of targets) {
+      l.rdbStarted = true;
       l.setState(S_SEND_BULK);
       l.write(`$${size}\r\n`);
     }

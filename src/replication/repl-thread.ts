@@ -48,6 +48,7 @@ function createBacklog(): void {
   if (reader === null) throw new Error('no free stream reader slot for the replication backlog');
   ring = Buffer.allocUnsafe(Math.max(16 * 1024, settings.backlogSize));
   start = end = reader.offset;
+  backlogBase = rget(mem, R_BASE);
   rset(mem, R_BACKLOG_ACTIVE, 1);
   publishBacklog();
   pump();
@@ -105,10 +106,19 @@ function resizeBacklog(size: number): void {
 const perThread = new Map<number, number>();
 let noReplicasSince = Date.now();
 
+/** The base the backlog's history was read under (a replica's full sync moves it). */
+let backlogBase = 0;
+
 /** Read everything the stream has, into the backlog and out to the workers. */
 function drain(): void {
   const r = reader;
   if (r === null) return;
+  // A new base is a new history (a full sync from our master): nothing before it can be served.
+  const base = rget(mem, R_BASE);
+  if (base !== backlogBase) {
+    backlogBase = base;
+    start = end;
+  }
   for (;;) {
     const chunk = r.read(1 << 20);
     if (chunk === null) break;
