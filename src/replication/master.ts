@@ -247,6 +247,7 @@ export function replconfCommand(c: Client, argv: Buffer[]): void {
       const off = Number(o);
       if (off > replicaField(c.store, link.row, F_ACK)) setReplicaField(c.store, link.row, F_ACK, off);
       setReplicaField(c.store, link.row, F_ACK_TIME, Date.now());
+      if (replGate.minToWrite !== 0) refreshGood(c.srv);
       if (link.waitAck && link.state === S_ONLINE) {
         link.waitAck = false;
         link.startStreaming();
@@ -393,7 +394,11 @@ export function installMaster(srv: ThreadServer): void {
   };
   gate();
   srv.configListeners.push((name) => {
-    if (name.startsWith('min-replicas') || name.startsWith('min-slaves')) gate();
+    if (name.startsWith('min-replicas') || name.startsWith('min-slaves')) {
+      gate();
+      // As Redis's updateGoodSlaves: the count follows the new max lag at once.
+      refreshGood(srv);
+    }
   });
   setInterval(replCron, 1000).unref();
 }
