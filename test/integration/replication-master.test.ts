@@ -185,6 +185,11 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
       expect(await c.call('WAIT', '1', '300')).toEqual({ t: 'int', v: 0n });
       await sleeper;
       expect(await c.call('WAIT', '1', '5000')).toEqual({ t: 'int', v: 1n });
+      // DEBUG REPLICATE: a command for the replicas only.
+      expect(text(await c.call('DEBUG', 'REPLICATE', 'SET', 'only-on-replica', 'yes'))).toBe('OK');
+      expect(await c.call('WAIT', '1', '5000')).toEqual({ t: 'int', v: 1n });
+      expect(text(await c.call('EXISTS', 'only-on-replica'))).toBe(show({ t: 'int', v: 0n }));
+      expect(text(await RawClient.once(r.port, 'GET', 'only-on-replica'))).toBe('yes');
     } finally {
       await c.close();
     }
