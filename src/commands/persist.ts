@@ -54,6 +54,19 @@ function bgsave(c: Client, argv: Buffer[]): void {
   });
 }
 
+function bgrewriteaof(c: Client): void {
+  // Inside EXEC the reply is due now: the rewrite is scheduled (bgrewriteaofCommand's in_exec).
+  if (c.inExec) {
+    void c.srv.askMain('bgrewriteaof', [true]);
+    return c.w.simple('Background append only file rewriting scheduled');
+  }
+  viaMain(c, 'bgrewriteaof', [false], (c, r) => {
+    const t = r as string;
+    if (t.startsWith('ERR ')) c.w.error(t);
+    else c.w.simple(t);
+  });
+}
+
 function dump(c: Client, argv: Buffer[]): void {
   const s = c.store;
   const e = s.findRead(c.db, argv[1]);
@@ -155,6 +168,9 @@ export const commands: CommandSpec[] = [
     complexity: 'O(N) where N is the total number of keys in all databases', acl: ['admin', 'slow', 'dangerous'], lock: 'none',
   }),
   def('bgsave', -1, 'admin noscript no_async_loading', [0, 0, 0], 'server', 'Asynchronously save the dataset to disk', bgsave, {
+    complexity: 'O(1)', acl: ['admin', 'slow', 'dangerous'], lock: 'none',
+  }),
+  def('bgrewriteaof', 1, 'admin noscript no_async_loading', [0, 0, 0], 'server', 'Asynchronously rewrite the append-only file', bgrewriteaof, {
     complexity: 'O(1)', acl: ['admin', 'slow', 'dangerous'], lock: 'none',
   }),
   def('dump', 2, 'readonly', [1, 1, 1], 'generic', 'Return a serialized version of the value stored at the specified key.', dump, {

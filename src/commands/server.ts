@@ -17,6 +17,7 @@ import { COMMAND_META, type KeySpecMeta } from './command-meta';
 import { Store, T_STRING } from '../store/keyspace';
 import { classSize } from '../store/heap';
 import { M_LAZYFREE_PENDING, M_LOADING, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON } from '../server/context';
+import { aofShared, A_FLUSH_SLEEP_US } from '../persistence/aof-state';
 import { log } from '../server/log';
 import { resetHistograms } from '../server/latency';
 import { debugDigest, debugDigestValue, debugObject } from './digest';
@@ -114,6 +115,15 @@ function debug(c: Client, argv: Buffer[]): void {
       else return c.w.error('ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.');
     }
     return viaMain(c, 'reload', [save, merge], (c, r) => (r === null ? c.w.ok() : c.w.error(`ERR ${r as string}`)));
+  }
+  if (is(sub, 'aof-flush-sleep') && argv.length === 3) {
+    // Microseconds the AOF writer sleeps before each write (a slow disk, for tests).
+    aofShared()?.set(A_FLUSH_SLEEP_US, Math.max(0, parseInt(argv[2].toString(), 10) || 0));
+    return c.w.ok();
+  }
+  if (is(sub, 'loadaof') && argv.length === 2) {
+    // Flush the AOF, empty the dataset, load the AOF again (on the main thread; exits on failure).
+    return viaMain(c, 'loadaof', [], (c) => c.w.ok());
   }
   if (is(sub, 'populate') && argv.length >= 3 && argv.length <= 5) return debugPopulate(c, argv);
   if (is(sub, 'htstats-key') && argv.length === 3) return debugHtstatsKey(c, argv);

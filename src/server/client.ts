@@ -35,6 +35,7 @@ import { threadLimits, UNAUTH_OBUF_LIMIT, type ThreadLimits } from './obuf';
 import { clientInfoLine } from '../commands/connection';
 import { busyKind } from '../scripting/engine';
 import { E_NOREPLICAS, replGate, tooFewReplicas } from '../replication/master';
+import { hold as aofHold, mustHold as aofMustHold, aofWriteError } from '../persistence/aof-hold';
 
 export const E_OOM = "OOM command not allowed when used memory > 'maxmemory'.";
 // processCommand's text for DEBUG (the only protected command here: no MODULE).
@@ -123,6 +124,8 @@ export class Client {
   replica = false;
   /** Stream offset after this client's last propagated write (WAIT waits for it: c->woff). */
   woff = 0;
+  /** Output entries waiting for the AOF's fsync (appendfsync always; src/persistence/aof-hold.ts). */
+  aofHeld = 0;
 
   constructor(
     readonly srv: ThreadServer,
@@ -144,7 +147,8 @@ export class Client {
   private readonly spill = (bytes: Buffer): void => {
     if (this.closed || this.masterHook !== null) return;
     this.srv.addStat(S_NET_OUT, bytes.length);
-    this.socket.write(bytes);
+    if (aofMustHold(this, this.srv.prop.stream)) aofHold(this, bytes, false, this.srv.prop.stream);
+    else this.socket.write(bytes);
   };
 
   /** client-output-buffer-limit hard limit of this client's class now (0: none). */
@@ -293,6 +297,14 @@ export class Client {
     // client has its +OK no other thread still counts it (PUBSUB NUMSUB, PUBLISH receivers).
     const closing = this.closeAfterFlush && !this.closed;
     if (closing) this.cleanup();
+    // appendfsync always: the replies wait for the fsync that covers what they may show.
+    const stream = this.srv.prop.stream;
+    if ((out !== null || closing) && !this.closed && aofMustHold(this, stream)) {
+      if (out !== null) this.srv.addStat(S_NET_OUT, out.length);
+      aofHold(this, out, closing, stream);
+      if (closing) this.closed = true;
+      return;
+    }
     if (out !== null && !this.closed) {
       this.srv.addStat(S_NET_OUT, out.length);
       this.socket.write(out);
@@ -311,7 +323,8 @@ export class Client {
     if ((this.limits.normalOn || !this.authenticated || this.softLimitSince !== 0) &&
         this.checkOutputLimits(bytes.length + this.socket.writableLength, Date.now())) return;
     this.srv.addStat(S_NET_OUT, bytes.length);
-    this.socket.write(bytes);
+    if (aofMustHold(this, this.srv.prop.stream)) aofHold(this, bytes, false, this.srv.prop.stream);
+    else this.socket.write(bytes);
   }
 
   /** islocalClient(): a Unix socket, or TCP from exactly 127.0.0.1 / ::1 (enable-*-command local). */
@@ -429,9 +442,16 @@ export class Client {
       // A replica reports expired keys as missing but leaves them: its master sends the DELs.
       this.store.expireOnAccess = !replica;
     }
-    if (!obey && (spec.write === true || spec.fullName === 'ping') && this.srv.store.f64[this.srv.store.L.persist + P_LAST_BGSAVE_OK] === 0 && writesDeniedByDiskError(this.srv)) {
-      this.rejectCommand(E_MISCONF);
-      return;
+    if (!obey && (spec.write === true || spec.fullName === 'ping')) {
+      if (this.srv.store.f64[this.srv.store.L.persist + P_LAST_BGSAVE_OK] === 0 && writesDeniedByDiskError(this.srv)) {
+        this.rejectCommand(E_MISCONF);
+        return;
+      }
+      const aofErr = aofWriteError();
+      if (aofErr !== null) {
+        this.rejectCommand(`MISCONF Errors writing to the AOF file: ${aofErr}`);
+        return;
+      }
     }
     // min-replicas-to-write: writes (and EXEC of queued writes) need enough good replicas.
     if (replGate.minToWrite !== 0 && (spec.write === true || (spec.fullName === 'exec' && this.multiQueue.some((q) => q.spec.write === true))) && tooFewReplicas(this.store)) {

@@ -19,7 +19,7 @@ import {
   P_LAST_BGSAVE_TIME, P_LAST_COW, P_LAST_SAVE, P_LOAD_EXPIRED, P_LOAD_LOADED, P_SAVES, P_LOADING_START, P_LOADING_TOTAL,
   P_LOADING_LOADED, P_COW_NOW,
 } from '../persistence/state';
-import { AOF_WRITTEN } from './startup';
+import { aofInfoLines } from '../persistence/aof-info';
 import { SHARDIS_VERSION } from '../version';
 import { infoReplication, rget, R_BACKLOG_ACTIVE, R_NET_REPL_IN, R_NET_REPL_OUT, R_SYNC_FULL, R_SYNC_PARTIAL_ERR, R_SYNC_PARTIAL_OK } from '../replication/state';
 
@@ -346,17 +346,7 @@ function sectionPersistence(srv: ThreadServer): string {
     ['rdb_last_cow_size', pget(st, P_LAST_COW)],
     ['rdb_last_load_keys_expired', pget(st, P_LOAD_EXPIRED)],
     ['rdb_last_load_keys_loaded', pget(st, P_LOAD_LOADED)],
-    // Not claimed for an AOF that is never written (see startup.ts).
-    ['aof_enabled', AOF_WRITTEN && srv.config.bool('appendonly') ? 1 : 0],
-    ['aof_rewrite_in_progress', 0],
-    ['aof_rewrite_scheduled', 0],
-    ['aof_last_rewrite_time_sec', -1],
-    ['aof_current_rewrite_time_sec', -1],
-    ['aof_last_bgrewrite_status', 'ok'],
-    ['aof_rewrites', 0],
-    ['aof_rewrites_consecutive_failures', 0],
-    ['aof_last_write_status', 'ok'],
-    ['aof_last_cow_size', 0],
+    ...aofInfoLines(srv),
     ['module_fork_in_progress', 0],
     ['module_fork_last_cow_size', 0],
     ...loadingLines,

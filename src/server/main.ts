@@ -24,6 +24,8 @@ import { Propagator } from './propagate';
 import { Stream, createStreamBuffer } from './stream';
 import { configureNotify, type Publisher } from './notify';
 import { Persistence } from '../persistence/snapshot';
+import { Aof, AofFatal } from '../persistence/aof';
+import { setAofShared } from '../persistence/aof-state';
 import { RdbError } from '../persistence/rdb';
 import { pset, P_LAST_BGSAVE_OK, P_LAST_BGSAVE_TIME, P_LAST_SAVE } from '../persistence/state';
 import { M_LOADING, S_DIRTY } from './context';
@@ -111,6 +113,10 @@ export async function main(argv: string[]): Promise<void> {
     prop.lazyExpire = config.str('lazyfree-lazy-expire') === 'yes';
   };
   lazyExpire();
+  // The AOF (src/persistence/aof.ts): loaded at start-up, then its writer thread reads the stream.
+  const aof = new Aof(store, config, stream, streamSab, threads, dirtySum);
+  setAofShared(aof.shared.sab);
+  aof.setPersistence(persistence);
   // Test-only: capture everything propagated into a file (the replay test; see stream-capture.ts).
   const capturePath = process.env.SHARDIS_CAPTURE_STREAM;
   if (capturePath !== undefined && capturePath !== '') {
@@ -138,7 +144,7 @@ export async function main(argv: string[]): Promise<void> {
   const workerFile = path.join(__dirname, 'worker.js');
 
   const spawn = (threadId: number, fds: ListenFds | undefined): Promise<ListenFds> => {
-    const data: WorkerData = { sab, layout, commandStatsArea, stream: streamSab, config: config.toJSON(), threadId, threads, fds };
+    const data: WorkerData = { sab, layout, commandStatsArea, stream: streamSab, config: config.toJSON(), threadId, threads, fds, aof: aof.shared.sab };
     // A small young generation: workers' garbage is short-lived argument views, and V8's default
     // (up to 48 MB) stays resident once a burst of big commands grew it. Measured: a 1M-element
     // list load costs 29 MB of RSS instead of 46, with no throughput change (SHARDIS_YOUNG_MB overrides).
@@ -187,6 +193,8 @@ export async function main(argv: string[]): Promise<void> {
             if (m.name === 'notify-keyspace-events') configureNotify(config.notifyKeyspaceEvents(), store, publishEvent);
             if (m.name === 'lazyfree-lazy-expire') lazyExpire();
             repl.onConfig(m.name as string);
+            aof.onConfig(m.name as string);
+            if (m.name === 'appendonly') void aof.onAppendonly();
             for (const o of workers) if (o !== w) o.postMessage(m);
             break;
           case 'lazyfree':
@@ -249,6 +257,9 @@ export async function main(argv: string[]): Promise<void> {
   }
   createPidFile(config);
   setProcTitle(config);
+  // always-show-logo yes: Redis's logo carries " PID: <pid>" (test harnesses wait for it, then
+  // connect: printed once the workers listen).
+  if (config.bool('always-show-logo')) log('notice', `Running in standalone mode, port ${config.num('port')}, PID: ${process.pid}`);
   log('notice', 'Server initialized');
   // A replica's saves record where it is in its master's stream (partial resync after a restart).
   persistence.replAux = () => {
@@ -257,8 +268,12 @@ export async function main(argv: string[]): Promise<void> {
   };
   let loadedAux: Map<string, string> | null = null;
   try {
-    loadedAux = await persistence.loadAtStartup();
+    // appendonly yes: the AOF is the dataset (the RDB is not read), as Redis's loadDataFromDisk.
+    if (config.bool('appendonly')) await aof.loadAtStartup();
+    else loadedAux = await persistence.loadAtStartup();
+    if (config.bool('appendonly')) aof.openOnStart();
   } catch (e) {
+    if (e instanceof AofFatal) process.exit(1);
     if (!(e instanceof RdbError)) throw e;
     log('warning', `Internal error in RDB reading offset ${e.offset} of ${persistence.filePath()}: ${e.message}`);
     log('warning', 'Fatal error loading the DB, check server logs. Exiting.');
@@ -301,6 +316,18 @@ export async function main(argv: string[]): Promise<void> {
         }
         void persistence.save('bgsave');
         return 'started';
+      case 'bgrewriteaof':
+        return aof.bgrewriteaof(args[0] === true);
+      case 'loadaof': {
+        const r = await aof.debugLoad();
+        if (r !== null) {
+          // As Redis: a DEBUG LOADAOF that cannot load the AOF exits.
+          log('warning', r);
+          process.exit(1);
+        }
+        log('notice', 'Append Only File loaded by DEBUG LOADAOF');
+        return null;
+      }
       case 'reload':
         if (persistence.inProgress) return 'ERR Background save already in progress';
         return persistence.reload(args[0] as boolean, args[1] as boolean);
@@ -360,6 +387,8 @@ export async function main(argv: string[]): Promise<void> {
     if (Atomics.load(store.i32, layout.misc + M_NO_ACTIVE_EXPIRE) !== 0) return;
     // A replica's keys expire when its master says so (its DELs), never by themselves.
     if (Atomics.load(store.i32, layout.misc + MISC_REPLICA) !== 0) return;
+    // Nothing expires while a dataset loads (DEBUG LOADAOF), as Redis.
+    if (Atomics.load(store.i32, layout.misc + M_LOADING) !== 0) return;
     // CLIENT PAUSE: the dataset stays as it is until the pause ends.
     if (Atomics.load(store.i32, layout.misc + M_PAUSE_TYPE) !== 0 && Date.now() < store.f64[layout.pause]) return;
     let volatile = 0;
@@ -389,6 +418,7 @@ export async function main(argv: string[]): Promise<void> {
   const saveCron = setInterval(() => {
     if (!shuttingDown) persistence.cron();
     repl.cron();
+    if (!shuttingDown) aof.cron();
   }, 1000);
 
   let shuttingDown = false;
@@ -417,6 +447,8 @@ export async function main(argv: string[]): Promise<void> {
         }
       }
     }
+    // flushAppendOnlyFile(1) and an fsync: every acknowledged write is in the AOF before exiting.
+    await aof.stop();
     clearInterval(cron);
     clearInterval(saveCron);
     removePidFile(config);

@@ -113,13 +113,7 @@ export function setProcTitle(config: Config): void {
  * replication work replaces each entry when it implements the feature (RDB and save rules are
  * built: no warning for them).
  */
-/** An AOF is really written (INFO aof_enabled): false until the AOF work lands. */
-export const AOF_WRITTEN = false;
-
 export function warnUnimplemented(config: Config): void {
   const lines: string[] = [];
-  if (config.bool('appendonly')) {
-    lines.push('appendonly yes is set, but this shardis build does not write an AOF yet: acknowledged writes are NOT persisted and are lost on restart.');
-  }
   for (const l of lines) log('warning', `WARNING ${l}`);
 }

@@ -22,6 +22,7 @@ import { PubSub, K_CHANNEL } from './pubsub';
 import { configureNotify, type Publisher } from './notify';
 import type { MessagePort } from 'worker_threads';
 import { installCowHook } from '../persistence/snapshot';
+import { setAofShared } from '../persistence/aof-state';
 import { drainInbox, installTracking, setTrackingMaxKeys } from './tracking';
 import { installReplica, startReplicaFromConfig } from '../replication/replica';
 import { installMaster, onReplMessage } from '../replication/master';
@@ -37,6 +38,8 @@ export interface WorkerData {
   threads: number;
   /** Listening sockets from the first worker (absent for the first worker, which binds). */
   fds?: ListenFds;
+  /** The AOF's shared state (src/persistence/aof-state.ts). */
+  aof?: SharedArrayBuffer;
 }
 
 /** The listening sockets every worker accepts on: TCP (one per bind address) and the Unix one. */
@@ -55,6 +58,7 @@ configureHistograms(wd.threads + 8, commandStatCount);
 applyRenames(config.renamedCommands());
 const heap = new Heap(wd.sab, wd.threadId);
 const store = new Store(heap, wd.layout);
+if (wd.aof !== undefined) setAofShared(wd.aof);
 const srv = new ThreadServer(wd.threadId, wd.threads, store, config, new Stream(wd.stream));
 srv.pubsub = new PubSub(srv);
 installBlocking(srv);

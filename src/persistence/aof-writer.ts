@@ -1,0 +1,470 @@
+// The AOF writer thread: a stream reader (src/server/stream.ts) that serves no clients and never
+// takes a slot lock (writers wait for readers while holding slot locks: a reader that took locks
+// could deadlock). It copies what the stream holds (exactly what Redis writes to the AOF: RESP
+// commands, SELECT where the db changes, MULTI/EXEC units) into the current INCR file and syncs
+// per `appendfsync`, as Redis's flushAppendOnlyFile. Replies wait for the write (every mode, as
+// Redis writes the AOF in beforeSleep before any reply of that turn leaves) and, under always,
+// for the fsync:
+//   always:   write, fdatasync, then publish the durable offset (A_DURABLE_LO): worker threads
+//             hold every reply until the durable offset passes what was in the stream when the
+//             reply was ready. Group commit: one fdatasync covers every thread's waiting writes.
+//   everysec: write as data comes, fdatasync in the background (libuv's pool) once a second; a
+//             write waits up to 2 s for a running fsync, then goes anyway (aof_delayed_fsync).
+//   no:       write; the OS decides.
+// It owns the manifest while the server runs: opening a new INCR file at a rewrite's switch point
+// (F_SWITCH_AT, a unit boundary read under every slot lock), installing the rewrite's base and
+// removing the history files.
+import { strerror } from '../config/directives';
+import { parentPort, workerData } from 'worker_threads';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Stream } from '../server/stream';
+import {
+  AofShared, A_HOLD, A_FLUSH_SLEEP_US, A_PENDING_FSYNC, A_SWITCH_SEQ, A_SWITCH_DONE, A_WRITE_ERR, A_REWRITE_IN_PROGRESS,
+  F_SWITCH_AT, F_CURRENT_SIZE, F_DELAYED_FSYNC, F_BUFFER_LENGTH, F_LAST_INCR_SIZE, F_BASE_SIZE,
+} from './aof-state';
+import { type AofManifest, cloneManifest, newIncrName, newBaseName, writeManifest, fsyncDir } from './aof-manifest';
+import { configureLog, log } from '../server/log';
+
+export type FsyncPolicy = 'always' | 'everysec' | 'no';
+
+export interface WriterData {
+  stream: SharedArrayBuffer;
+  slot: number;
+  offset: number;
+  aof: SharedArrayBuffer;
+  dir: string;
+  filename: string;
+  manifest: AofManifest;
+  fsync: FsyncPolicy;
+  noFsyncOnRewrite: boolean;
+  disableAutoGc: boolean;
+  loglevel: string;
+  logfile: string;
+  /** CONFIG SET appendonly yes: write a temp INCR file until the first rewrite's base is in place. */
+  temp: boolean;
+}
+
+export type WriterMessage =
+  | { type: 'config'; fsync: FsyncPolicy; noFsyncOnRewrite: boolean; disableAutoGc: boolean }
+  | { type: 'install-base'; id: number; tmp: string; rdbPreamble: boolean; switchSeq: number }
+  | { type: 'flush'; id: number }
+  | { type: 'stop'; id: number; discardTemp: boolean };
+
+const wd = workerData as WriterData;
+configureLog(wd.loglevel, wd.logfile);
+const port = parentPort as NonNullable<typeof parentPort>;
+const stream = new Stream(wd.stream);
+const reader = stream.reader(wd.slot, wd.offset);
+const A = new AofShared(wd.aof);
+const dir = wd.dir;
+let manifest = wd.manifest;
+let fsyncPolicy = wd.fsync;
+let noFsyncOnRewrite = wd.noFsyncOnRewrite;
+let disableAutoGc = wd.disableAutoGc;
+
+/** getTempIncrAofName. */
+const tempIncr = `temp-${wd.filename}.incr`;
+let temp = wd.temp;
+let fd = temp
+  ? fs.openSync(path.join(dir, tempIncr), 'w', 0o644)
+  : fs.openSync(path.join(dir, manifest.incr[manifest.incr.length - 1].name), 'a', 0o644);
+/** aof_last_incr_size / aof_last_incr_fsync_offset. */
+let incrSize = fs.fstatSync(fd).size;
+let fsyncedSize = incrSize;
+/** Stream offset up to which bytes are in the file. */
+let writtenOffset = reader.offset;
+/** Read from the stream, not yet written (aof_buf), with the stream offset of its first byte. */
+const pending: Array<{ buf: Buffer; start: number }> = [];
+let pendingBytes = 0;
+let lastFsyncSec = nowSec();
+let syncInProgress = false;
+let postponedStart = 0;
+let switchHandled = A.get(A_SWITCH_SEQ);
+let switchOk = true;
+let stopping = false;
+let lastErrLog = 0;
+A.f64[F_LAST_INCR_SIZE] = incrSize;
+A.set(A_HOLD, 1);
+A.publishDurable(writtenOffset);
+
+const sleepWord = new Int32Array(new SharedArrayBuffer(4));
+
+function nowSec(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+function fatal(message: string): never {
+  log('warning', message);
+  port.postMessage({ type: 'fatal', message });
+  // Never acknowledge anything again: the main thread exits the process.
+  for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+}
+
+function errnoOf(e: unknown): number {
+  const n = (e as NodeJS.ErrnoException).errno;
+  return typeof n === 'number' ? Math.abs(n) : 5; // EIO
+}
+
+function rewriting(): boolean {
+  return A.get(A_REWRITE_IN_PROGRESS) !== 0;
+}
+
+/** A rewrite asked for a new INCR file at F_SWITCH_AT: open it once everything before is written. */
+function switchWanted(): boolean {
+  return !temp && A.get(A_SWITCH_SEQ) !== switchHandled;
+}
+
+function doSwitch(): void {
+  const seq = A.get(A_SWITCH_SEQ);
+  switchHandled = seq;
+  // openNewIncrAofForAppend: a new INCR file and a manifest naming it, atomically.
+  const next = cloneManifest(manifest);
+  const info = newIncrName(next, wd.filename);
+  let newFd = -1;
+  try {
+    newFd = fs.openSync(path.join(dir, info.name), 'w', 0o644);
+    writeManifest(dir, wd.filename, next);
+  } catch (e) {
+    log('warning', `Can't open the append-only file ${info.name}: ${strerror(e)}`);
+    if (newFd >= 0) fs.closeSync(newFd);
+    switchOk = false;
+    A.set(A_SWITCH_DONE, seq);
+    port.postMessage({ type: 'switched', seq, ok: false });
+    return;
+  }
+  log('notice', `Creating AOF incr file ${info.name} on background rewrite`);
+  // What went to the old file is synced before it is closed (under always it already is).
+  try {
+    fs.fdatasyncSync(fd);
+  } catch {
+    /* reported by the next write to the new file, if the disk is really gone */
+  }
+  fs.closeSync(fd);
+  fd = newFd;
+  manifest = next;
+  incrSize = 0;
+  fsyncedSize = 0;
+  switchOk = true;
+  A.f64[F_LAST_INCR_SIZE] = 0;
+  A.set(A_SWITCH_DONE, seq);
+  port.postMessage({ type: 'switched', seq, ok: true });
+}
+
+/** Write what is pending (aofWrite). False when a write failed (the data stays pending). */
+function writeOut(): boolean {
+  for (;;) {
+    if (switchWanted() && writtenOffset >= A.f64[F_SWITCH_AT]) doSwitch();
+    if (pending.length === 0) return true;
+    const e = pending[0];
+    let n = e.buf.length;
+    if (switchWanted()) {
+      const at = A.f64[F_SWITCH_AT];
+      if (e.start < at && e.start + n > at) n = at - e.start;
+    }
+    let done = 0;
+    try {
+      while (done < n) done += fs.writeSync(fd, e.buf, done, n - done);
+    } catch (err) {
+      onWriteError(err, done);
+      return false;
+    }
+    if (A.get(A_WRITE_ERR) !== 0) {
+      log('warning', 'AOF write error looks solved, Redis can write again.');
+      A.set(A_WRITE_ERR, 0);
+    }
+    incrSize += n;
+    A.f64[F_CURRENT_SIZE] += n;
+    A.f64[F_LAST_INCR_SIZE] = incrSize;
+    writtenOffset += n;
+    pendingBytes -= n;
+    if (n === e.buf.length) pending.shift();
+    else {
+      e.buf = e.buf.subarray(n);
+      e.start += n;
+    }
+  }
+}
+
+function onWriteError(err: unknown, partial: number): void {
+  const t = nowSec();
+  const canLog = t - lastErrLog > 30;
+  if (canLog) lastErrLog = t;
+  if (partial > 0) {
+    if (canLog) log('warning', `Short write while writing to the AOF file: (nwritten=${partial}, expected=${pending[0].buf.length})`);
+    try {
+      fs.ftruncateSync(fd, incrSize);
+    } catch (e) {
+      if (canLog) log('warning', `Could not remove short write from the append-only file.  Redis may refuse to load the AOF the next time it starts.  ftruncate: ${strerror(e)}`);
+    }
+  } else if (canLog) {
+    log('warning', `Error writing to the AOF file: ${strerror(err)}`);
+  }
+  if (fsyncPolicy === 'always') fatal("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
+  A.set(A_WRITE_ERR, errnoOf(err));
+}
+
+/** flushAppendOnlyFile(force). */
+function flush(force: boolean): void {
+  const t = nowSec();
+  if (pending.length === 0) {
+    if (switchWanted() && writtenOffset >= A.f64[F_SWITCH_AT]) doSwitch();
+    // Nothing new, but an fsync may be due (everysec after a quiet second; always after a mode change).
+    if (!(fsyncPolicy === 'everysec' && fsyncedSize !== incrSize && t > lastFsyncSec && !syncInProgress) &&
+        !(fsyncPolicy === 'always' && fsyncedSize !== incrSize)) {
+      if (fsyncPolicy !== 'always') A.publishDurable(writtenOffset);
+      return;
+    }
+  } else {
+    if (fsyncPolicy === 'everysec' && !force && syncInProgress) {
+      // The data waits in memory (aof_buf), the replies do not (Redis replies after beforeSleep).
+      if (postponedStart === 0) {
+        postponedStart = t;
+        A.publishDurable(reader.offset);
+        return;
+      } else if (t - postponedStart < 2) {
+        A.publishDurable(reader.offset);
+        return;
+      }
+      A.f64[F_DELAYED_FSYNC] += 1;
+      log('notice', 'Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.');
+    }
+    postponedStart = 0;
+    // DEBUG AOF-FLUSH-SLEEP (tests): a slow disk.
+    const sleepUs = A.get(A_FLUSH_SLEEP_US);
+    if (sleepUs > 0) Atomics.wait(sleepWord, 0, 0, sleepUs / 1000);
+    if (!writeOut()) {
+      // Not always (that exits): the data stays in memory for the next try, the replies go and
+      // later writes get -MISCONF.
+      A.f64[F_BUFFER_LENGTH] = pendingBytes;
+      A.publishDurable(reader.offset);
+      return;
+    }
+    A.f64[F_BUFFER_LENGTH] = pendingBytes;
+  }
+  // no-appendfsync-on-rewrite: no fsync while a rewrite writes its base (replies still go).
+  if (noFsyncOnRewrite && rewriting()) {
+    A.publishDurable(writtenOffset);
+    return;
+  }
+  if (fsyncPolicy === 'always') {
+    try {
+      fs.fdatasyncSync(fd);
+    } catch (e) {
+      fatal(`Can't persist AOF for fsync error when the AOF fsync policy is 'always': ${strerror(e)}. Exiting...`);
+    }
+    fsyncedSize = incrSize;
+    lastFsyncSec = t;
+    A.publishDurable(writtenOffset);
+  } else {
+    A.publishDurable(writtenOffset);
+    if (fsyncPolicy === 'everysec' && t > lastFsyncSec) {
+      if (!syncInProgress) backgroundFsync();
+      lastFsyncSec = t;
+    }
+  }
+}
+
+function backgroundFsync(): void {
+  syncInProgress = true;
+  A.set(A_PENDING_FSYNC, 1);
+  const target = fd;
+  const size = incrSize;
+  fs.fdatasync(target, (err) => {
+    syncInProgress = false;
+    A.set(A_PENDING_FSYNC, 0);
+    if (err !== null) {
+      if ((err as NodeJS.ErrnoException).code === 'EBADF') return; // the file was switched and closed
+      log('warning', `Fail to fsync the AOF file: ${strerror(err)}`);
+      A.set(A_WRITE_ERR, errnoOf(err));
+      return;
+    }
+    if (target === fd && size > fsyncedSize) fsyncedSize = size;
+  });
+}
+
+/** Take everything the stream holds now into `pending` and let writers reuse the ring. */
+function drainStream(): boolean {
+  let got = false;
+  for (;;) {
+    const start = reader.offset;
+    const chunk = reader.read(4 << 20);
+    if (chunk === null) break;
+    pending.push({ buf: chunk, start });
+    pendingBytes += chunk.length;
+    got = true;
+  }
+  if (got) reader.release();
+  return got;
+}
+
+/** The rewrite's base is on disk (tmp): name it, make it the base, the older files history. */
+function installBase(m: Extract<WriterMessage, { type: 'install-base' }>): void {
+  // Everything before the switch point must be in the old INCR file first.
+  drainStream();
+  flush(true);
+  if (m.switchSeq === -1) {
+    installFirstBase(m);
+    return;
+  }
+  if (A.get(A_SWITCH_DONE) !== m.switchSeq || !switchOk) {
+    port.postMessage({ type: 'installed', id: m.id, ok: false, error: 'the new INCR file could not be opened' });
+    return;
+  }
+  const next = cloneManifest(manifest);
+  const base = newBaseName(next, wd.filename, m.rdbPreamble);
+  // markRewrittenIncrAofAsHistory: every INCR but the one being written now.
+  const keep = next.incr.pop() as (typeof next.incr)[number];
+  for (const i of next.incr.reverse()) next.history.unshift({ ...i, type: 'h' });
+  next.incr = [keep];
+  try {
+    fs.renameSync(m.tmp, path.join(dir, base.name));
+    fsyncDir(dir);
+    writeManifest(dir, wd.filename, next);
+  } catch (e) {
+    log('warning', `Error trying to rename the temporary AOF file ${path.basename(m.tmp)} into ${base.name}: ${strerror(e)}`);
+    try {
+      fs.unlinkSync(path.join(dir, base.name));
+    } catch {
+      /* not renamed */
+    }
+    port.postMessage({ type: 'installed', id: m.id, ok: false, error: (e as Error).message });
+    return;
+  }
+  manifest = next;
+  let baseSize = 0;
+  try {
+    baseSize = fs.statSync(path.join(dir, base.name)).size;
+  } catch {
+    /* just renamed */
+  }
+  A.f64[F_BASE_SIZE] = baseSize;
+  A.f64[F_CURRENT_SIZE] = baseSize + incrSize;
+  delHistory();
+  port.postMessage({ type: 'installed', id: m.id, ok: true, baseSize });
+}
+
+/**
+ * The first rewrite after CONFIG SET appendonly yes: its base, and the temp INCR file (what was
+ * written since the snapshot's point in time) becomes the first INCR file; whatever the manifest
+ * named before is history.
+ */
+function installFirstBase(m: Extract<WriterMessage, { type: 'install-base' }>): void {
+  const next = cloneManifest(manifest);
+  const base = newBaseName(next, wd.filename, m.rdbPreamble);
+  for (const i of next.incr) next.history.push({ ...i, type: 'h' });
+  next.incr = [];
+  const incr = newIncrName(next, wd.filename);
+  try {
+    fs.fdatasyncSync(fd);
+    fs.renameSync(m.tmp, path.join(dir, base.name));
+    fs.renameSync(path.join(dir, tempIncr), path.join(dir, incr.name));
+    fsyncDir(dir);
+    writeManifest(dir, wd.filename, next);
+  } catch (e) {
+    log('warning', `Error trying to rename the temporary AOF file ${path.basename(m.tmp)} into ${base.name}: ${strerror(e)}`);
+    port.postMessage({ type: 'installed', id: m.id, ok: false, error: (e as Error).message });
+    return;
+  }
+  temp = false;
+  manifest = next;
+  const baseSize = statSize(base.name);
+  A.f64[F_BASE_SIZE] = baseSize;
+  A.f64[F_CURRENT_SIZE] = baseSize + incrSize;
+  delHistory();
+  port.postMessage({ type: 'installed', id: m.id, ok: true, baseSize });
+}
+
+function statSize(name: string): number {
+  try {
+    return fs.statSync(path.join(dir, name)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** aofDelHistoryFiles. */
+function delHistory(): void {
+  if (disableAutoGc || manifest.history.length === 0) return;
+  for (const h of manifest.history) {
+    log('notice', `Removing the history file ${h.name} in the background`);
+    fs.unlink(path.join(dir, h.name), () => undefined);
+  }
+  manifest = cloneManifest(manifest);
+  manifest.history = [];
+  try {
+    writeManifest(dir, wd.filename, manifest);
+  } catch (e) {
+    log('warning', `Can't persist the AOF manifest: ${strerror(e)}`);
+  }
+}
+
+port.on('message', (m: WriterMessage) => {
+  switch (m.type) {
+    case 'config': {
+      const was = fsyncPolicy;
+      fsyncPolicy = m.fsync;
+      noFsyncOnRewrite = m.noFsyncOnRewrite;
+      if (m.disableAutoGc !== disableAutoGc) {
+        disableAutoGc = m.disableAutoGc;
+        if (!disableAutoGc) delHistory();
+      }
+      if (was !== fsyncPolicy) {
+        // Into always: sync what is there before replies depend on it.
+        if (fsyncPolicy === 'always') flush(true);
+      }
+      break;
+    }
+    case 'install-base':
+      installBase(m);
+      break;
+    case 'flush':
+      drainStream();
+      flush(true);
+      if (pending.length === 0) {
+        try {
+          fs.fdatasyncSync(fd);
+          fsyncedSize = incrSize;
+        } catch {
+          /* reported through A_WRITE_ERR by the next write */
+        }
+      }
+      port.postMessage({ type: 'flushed', id: m.id, ok: pending.length === 0 });
+      break;
+    case 'stop':
+      stopping = true;
+      drainStream();
+      flush(true);
+      try {
+        fs.fdatasyncSync(fd);
+      } catch (e) {
+        log('warning', `Fail to fsync the AOF file: ${strerror(e)}`);
+      }
+      fs.closeSync(fd);
+      if (temp && m.discardTemp) {
+        try {
+          fs.unlinkSync(path.join(dir, tempIncr));
+        } catch {
+          /* already gone */
+        }
+      }
+      reader.detach();
+      A.set(A_HOLD, 0);
+      A.publishDurable(writtenOffset);
+      port.postMessage({ type: 'stopped', id: m.id, manifest });
+      port.close();
+      break;
+  }
+});
+
+async function loop(): Promise<void> {
+  while (!stopping) {
+    // Wake on new data, or every 100 ms for the once-a-second fsync and postponed writes.
+    await reader.waitAsync(100);
+    if (stopping) break;
+    drainStream();
+    flush(false);
+  }
+}
+
+void loop();
