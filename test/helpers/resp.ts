@@ -443,6 +443,17 @@ export function canon(r: Reply): string {
   return encodeReply(r).toString('latin1');
 }
 
+/**
+ * The text of a scalar reply (simple, error, bulk, verbatim, integer, double...), for assertions
+ * that match on it; throws on a null or aggregate reply, so such a test fails saying what came.
+ */
+export function text(r: Reply): string {
+  if (r.t === 'null' || r.t === 'array' || r.t === 'map' || r.t === 'set' || r.t === 'push' || r.t === 'attr' || r.v === null) {
+    throw new Error(`expected a scalar reply, got ${show(r)}`);
+  }
+  return String(r.v);
+}
+
 // Small conveniences for assertions.
 export const simple = (v: string): Reply => ({ t: 'simple', v });
 export const err = (v: string): Reply => ({ t: 'error', v });

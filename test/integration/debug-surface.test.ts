@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort, startRedis, startShardis, REPO_ROOT, SHARDIS_CLI, type Server } from '../helpers/server';
-import { RawClient, show, type Reply } from '../helpers/resp';
+import { RawClient, show, text as replyText, type Reply } from '../helpers/resp';
 
 async function call(port: number, ...args: string[]): Promise<Reply> {
   const c = await RawClient.connect(port);
@@ -87,10 +87,10 @@ describe('DEBUG subcommands', () => {
     for (const key of ['hset', 'zs']) {
       const a = await call(s.port, 'DEBUG', 'HTSTATS-KEY', key);
       expect(a.t).toBe('bulk'); // verbatim, shown to RESP2 as a bulk string
-      const text = String(a.v);
-      expect(text).toMatch(/^Hash table 0 stats \(main hash table\):\n table size: \d+\n number of elements: \d+\n different slots: \d+\n max chain length: \d+\n/);
-      expect(text).toContain(' Chain length distribution:\n');
-      const n = Number(/number of elements: (\d+)/.exec(text)![1]) + Number(/rehashing target\):\n table size: \d+\n number of elements: (\d+)/.exec(text)?.[1] ?? 0);
+      const txt = replyText(a);
+      expect(txt).toMatch(/^Hash table 0 stats \(main hash table\):\n table size: \d+\n number of elements: \d+\n different slots: \d+\n max chain length: \d+\n/);
+      expect(txt).toContain(' Chain length distribution:\n');
+      const n = Number(/number of elements: (\d+)/.exec(txt)![1]) + Number(/rehashing target\):\n table size: \d+\n number of elements: (\d+)/.exec(txt)?.[1] ?? 0);
       expect(n).toBe(key === 'hset' ? 600 : 200);
     }
   });
@@ -100,7 +100,7 @@ describe('DEBUG subcommands', () => {
     await same('DEBUG', 'QUICKLIST-PACKED-THRESHOLD', '0');
     await same('DEBUG', 'QUICKLIST-PACKED-THRESHOLD', '5gb');
     await same('DEBUG', 'QUICKLIST-PACKED-THRESHOLD', 'abc');
-    const replid = async (): Promise<string> => /master_replid:(\w+)/.exec(String((await call(s.port, 'INFO', 'replication')).v))![1];
+    const replid = async (): Promise<string> => /master_replid:(\w+)/.exec(replyText(await call(s.port, 'INFO', 'replication')))![1];
     const before = await replid();
     await same('DEBUG', 'CHANGE-REPL-ID');
     const after = await replid();
@@ -124,7 +124,7 @@ describe('MEMORY USAGE', () => {
 
   it('counts a collection\'s contents (sampled, SAMPLES 0 = all); errors as redis-server', async () => {
     const c = await RawClient.connect(s.port);
-    const usage = async (k: string, ...extra: string[]): Promise<number> => Number((await c.call('MEMORY', 'USAGE', k, ...extra)).v);
+    const usage = async (k: string, ...extra: string[]): Promise<number> => Number(replyText(await c.call('MEMORY', 'USAGE', k, ...extra)));
     for (const [key, small, big] of [
       ['l', ['RPUSH', 'l', 'a'], (i: number) => ['RPUSH', 'l', `item-${i}-${'x'.repeat(20)}`]],
       ['st', ['SADD', 'st', 'a'], (i: number) => ['SADD', 'st', `member-${i}`]],
@@ -206,7 +206,7 @@ describe('crash report', () => {
 
   it('SIGABRT sent to the process, and DEBUG PANIC', async () => {
     const a = await start();
-    const pid = Number(/process_id:(\d+)/.exec(String((await call(a.port, 'INFO', 'server')).v))![1]);
+    const pid = Number(/process_id:(\d+)/.exec(replyText(await call(a.port, 'INFO', 'server')))![1]);
     process.kill(pid, 'SIGABRT');
     expect(await a.exited).toBe('SIGABRT');
     expect(fs.readFileSync(a.log, 'utf8')).toMatch(/crashed by signal: 6, si_code: 0/);

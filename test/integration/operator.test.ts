@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startRedis, startShardis, SHARDIS_CLI, type Server } from '../helpers/server';
-import { RawClient, show, type Reply } from '../helpers/resp';
+import { RawClient, show, text, type Reply } from '../helpers/resp';
 
 const servers: Server[] = [];
 afterAll(async () => {
@@ -49,7 +49,7 @@ describe('enable-debug-command', () => {
     const [s, r] = await both(['--save', '']);
     const reply = await same(s, r, 'DEBUG', 'SLEEP', '0');
     expect(reply.t).toBe('error');
-    expect(reply.v).toContain('DEBUG command not allowed. If the enable-debug-command option is set to "local"');
+    expect(text(reply)).toContain('DEBUG command not allowed. If the enable-debug-command option is set to "local"');
     expect(show(await call(s.port, 'CONFIG', 'GET', 'enable-debug-command'))).toBe(show(await call(r.port, 'CONFIG', 'GET', 'enable-debug-command')));
     // Arity comes first, as in processCommand.
     await same(s, r, 'DEBUG');
@@ -88,7 +88,7 @@ describe('rename-command', () => {
     const [s, r] = await both(args);
     const cfg = await same(s, r, 'CONFIG', 'GET', 'port');
     expect(cfg.t).toBe('error');
-    expect(cfg.v).toMatch(/^ERR unknown command 'CONFIG'/);
+    expect(text(cfg)).toMatch(/^ERR unknown command 'CONFIG'/);
     await same(s, r, 'SET', 'k', 'v');
     expect((await same(s, r, 'FLUSHALL')).t).toBe('error');
     expect((await same(s, r, 'GET', 'k')).t).toBe('error');
@@ -113,7 +113,7 @@ describe('rename-command', () => {
         const c = await RawClient.connect(s.port);
         const d = await c.call('DEBUG', 'SLEEP', '0');
         expect(d.t).toBe('error');
-        expect(d.v).toMatch(/^ERR unknown command 'DEBUG'/);
+        expect(text(d)).toMatch(/^ERR unknown command 'DEBUG'/);
         expect((await c.call('FLUSHDB')).t).toBe('error');
         expect(show(await c.call('NUKEDB'))).toBe('OK');
         c.close();

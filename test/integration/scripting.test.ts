@@ -79,7 +79,7 @@ describe('busy scripts', () => {
     const stats = await admin.call('FUNCTION', 'STATS');
     // running_script names the script and its command
     expect(stats.t).toBe('array');
-    if (stats.t === 'array') expect(stats.v[1].t).toBe('array');
+    if (stats.t === 'array') expect(stats.v?.[1].t).toBe('array');
     expect(await admin.call('FUNCTION', 'KILL')).toEqual({ t: 'error', v: 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.' });
     expect(await admin.call('SCRIPT', 'KILL')).toEqual({ t: 'simple', v: 'OK' });
     const r = await running;
