@@ -5,7 +5,7 @@ import type { Client } from '../server/client';
 import { def } from './def';
 import { cstr } from './args';
 import { writeHelp } from './connection';
-import { allCommands, commandByName } from './table';
+import { allCommands, commandByName } from './registry';
 import {
   anonHugePagesInUse, commandHistogram, cumulativeDistribution, HDR_COUNTS, latencyEvents, latencyReset, latencyState, type EventSeries,
 } from '../server/latency';

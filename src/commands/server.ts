@@ -6,7 +6,7 @@ import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import { def } from './def';
 import { E_DB_INDEX, E_SYNTAX, E_NOT_INT, is, parseIntArg, parseI64, cstr } from './args';
-import { liveCommands, commandByName, commandKeys, resolveSubcommand, resetCommandStats } from './table';
+import { liveCommands, commandByName, commandKeys, resolveSubcommand, resetCommandStats } from './registry';
 import { acrossThreads, writeHelp } from './connection';
 import { genInfo, infoSectionsFor, bytesToHuman, type ThreadInfo } from '../server/info';
 import { pget, P_LAST_SAVE } from '../persistence/state';

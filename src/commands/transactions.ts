@@ -5,7 +5,7 @@
 import type { CommandSpec } from './types';
 import type { Client, WatchedKey } from '../server/client';
 import { def } from './def';
-import { commandKeys } from './table';
+import { commandKeys } from './registry';
 import { F_WALKS, F_WRITE, LOCK_ALL, LOCK_KEYS } from './flags';
 import { S_WATCHING } from '../server/context';
 import { MISC_WATCHERS } from '../store/keyspace';

@@ -17,7 +17,7 @@
 import type { Client } from '../server/client';
 import type { CommandSpec } from '../commands/types';
 import type { ThreadServer } from '../server/context';
-import { lookupCommand, resolveSubcommand, commandKeys, statBase } from '../commands/table';
+import { lookupCommand, resolveSubcommand, commandKeys, statBase } from '../commands/registry';
 import { OutOfMemoryError } from '../store/heap';
 import { MISC_REPLICA } from '../store/keyspace';
 import { F_MAY_REPLICATE, F_NOSCRIPT, F_NO_PROPAGATE, F_WALKS, F_WRITE, LOCK_ALL, LOCK_KEYS } from '../commands/flags';

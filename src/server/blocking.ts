@@ -29,7 +29,7 @@
 // and c.resume(). Disconnecting while blocked takes nothing. CLIENT UNBLOCK calls c.unblock.
 
 import type { Client } from './client';
-import { E_OOM } from './client';
+import { E_OOM } from './errors';
 import { OutOfMemoryError } from '../store/heap';
 import type { ThreadServer } from './context';
 import { S_BLOCKED } from './context';

@@ -37,7 +37,8 @@ import { busyKind } from '../scripting/engine';
 import { E_NOREPLICAS, replGate, tooFewReplicas } from '../replication/master';
 import { hold as aofHold, mustHold as aofMustHold, aofWriteError } from '../persistence/aof-hold';
 
-export const E_OOM = "OOM command not allowed when used memory > 'maxmemory'.";
+import { E_OOM } from './errors';
+export { E_OOM };
 // processCommand's text for DEBUG (the only protected command here: no MODULE).
 const E_DEBUG_DISABLED =
   'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run it from a ' +
@@ -191,7 +192,8 @@ export class Client {
     return close;
   }
 
-  private closeOverLimit(): void {
+  /** Close a client over its output buffer limit, logged as Redis does (also used by pub/sub delivery). */
+  closeOverLimit(): void {
     log('warning', `Client ${clientInfoLine(this, Date.now())} scheduled to be closed ASAP for overcoming of output buffer limits.`);
     this.close();
   }

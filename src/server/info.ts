@@ -11,7 +11,7 @@ import {
   S_BLOCKED, S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS, S_ERRORS, S_EVICTED, S_DIRTY, S_WATCHING, S_PROTO_ERRORS, M_LOADING, M_LAZYFREE_PENDING, M_LAZYFREED,
 } from './context';
 import { STAT_FIELDS } from '../store/keyspace';
-import { allCommands, commandStats } from '../commands/table';
+import { allCommands, commandStats } from '../commands/registry';
 import type { CommandSpec } from '../commands/types';
 import { commandHistogram, valueAtPercentile } from './latency';
 import {

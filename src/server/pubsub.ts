@@ -10,8 +10,6 @@ import { lockWord, unlockWord } from '../store/heap';
 import { globMatch } from '../config/glob';
 import type { Client } from './client';
 import type { ThreadServer } from './context';
-import { log } from './log';
-import { clientInfoLine } from '../commands/connection';
 import { S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS } from './context';
 
 export const K_CHANNEL = 0;
@@ -582,8 +580,7 @@ export class PubSub {
       c.softLimitSince = 0;
     }
     if (close) {
-      log('warning', `Client ${clientInfoLine(c, Date.now())} scheduled to be closed ASAP for overcoming of output buffer limits.`);
-      c.close();
+      c.closeOverLimit();
     }
   }
 }

@@ -2,8 +2,6 @@
 // the handlers of the cross-thread requests that the server and connection commands send.
 import type { ThreadServer } from './context';
 import type { Client } from './client';
-import { installConnectionHandlers } from '../commands/connection';
-import { installScriptingHandlers } from '../commands/scripting';
 import { countError, localInfo, resetLocalStats, sampleMetrics } from './info';
 import { isSensitiveConfig } from '../config/directives';
 import { latencyState } from './latency';
@@ -78,9 +76,8 @@ export function slowlogPush(c: Client, argv: Buffer[], usec: number): void {
 
 // ---------------------------------------------------------------------------------------------
 
+/** The thread's own services (the connection and scripting commands' handlers are installed by the worker). */
 export function installWorkerServices(srv: ThreadServer): void {
-  installConnectionHandlers(srv);
-  installScriptingHandlers(srv);
   srv.w.errorHook = countError;
   srv.requestHandlers.set('info', () => localInfo(srv));
   srv.requestHandlers.set('resetstat', () => {

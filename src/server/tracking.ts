@@ -18,7 +18,7 @@ import type { Store } from '../store/keyspace';
 import { NSLOTS } from '../store/crc16';
 import { lockWord, unlockWord } from '../store/heap';
 import type { CommandSpec } from '../commands/types';
-import { commandKeys } from '../commands/table';
+import { commandKeys } from '../commands/registry';
 import type { Client } from './client';
 import { Coordinator } from './coordinator';
 

@@ -18,6 +18,8 @@ import { onRemoteLines } from './monitor';
 import { ThreadServer, S_CONNECTIONS, S_CLIENTS, S_REJECTED_CONN, M_CLIENTS, type CrossThreadRequest } from './context';
 import { configureLog, log } from './log';
 import { installWorkerServices } from './services';
+import { installConnectionHandlers } from '../commands/connection';
+import { installScriptingHandlers } from '../commands/scripting';
 import { PubSub, K_CHANNEL } from './pubsub';
 import { configureNotify, type Publisher } from './notify';
 import type { MessagePort } from 'worker_threads';
@@ -303,6 +305,8 @@ async function bindTcp(): Promise<number[]> {
 }
 
 async function start(): Promise<void> {
+  installConnectionHandlers(srv);
+  installScriptingHandlers(srv);
   installWorkerServices(srv);
   installReplica(srv);
   installEviction(srv);
