@@ -212,6 +212,9 @@ export class Client {
 
   private runInput(chunk: Buffer | null): void {
     chainStart();
+    // Stream readers (AOF, replicas) are woken once for the whole batch, at its end.
+    const stream = this.srv.prop.stream;
+    stream.holdWakes();
     // This client's replies are in the thread's writer until the flush below (tracking pushes).
     const prevExecuting = trackCtx.executing;
     trackCtx.executing = this;
@@ -237,6 +240,7 @@ export class Client {
     } finally {
       chainEnd();
       this.queryBytes = 0;
+      stream.releaseWakes();
     }
     this.checkQueryLimit();
     this.flush();

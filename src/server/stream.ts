@@ -13,6 +13,13 @@
 // waits (backpressure) on W_CONSUMED, holding its locks: readers must therefore never take slot
 // locks or the append lock while they hold unconsumed data (they only copy bytes out).
 // With no reader attached writers append nothing: one Atomics.load of W_READERS per write unit.
+//
+// What a unit costs with a reader attached is kept small (measured: the wake-ups were most of it):
+// writers wake readers only when one is waiting (W_WAITERS), and a worker running a socket's
+// batch of commands wakes them once at the end of the batch (holdWakes/releaseWakes, as Redis
+// writes the AOF and feeds replicas before it sleeps), not once per unit; readers notify writers
+// only when one waits for room (W_ROOM_WAITERS); the room left before the slowest reader is
+// cached (F_LIMIT), so a unit does not scan the reader slots.
 import { lockWord, unlockWord } from '../store/heap';
 
 const W_LOCK = 0;
@@ -24,9 +31,15 @@ const W_WRITTEN = 2;
 const W_CONSUMED = 3;
 /** The db the stream's commands apply to now (-1: unknown, the next unit starts with SELECT). */
 const W_DB = 4;
+/** Readers blocked in wait()/waitAsync(): writers notify W_WRITTEN only when this is not 0. */
+const W_WAITERS = 5;
+/** Writers blocked for room: readers notify W_CONSUMED only when this is not 0. */
+const W_ROOM_WAITERS = 6;
 const W_READERS_AT = 8;
 export const MAX_READERS = 16;
 const F_OFFSET = 64 / 8 + 32; // Float64 index (byte 320), after the reader slots
+/** Offset below which writers may write without looking at the readers (append lock held). */
+const F_LIMIT = F_OFFSET + 1;
 const RING_AT = 512;
 
 /** A stream of 2^k bytes of ring (default 8 MiB; SHARDIS_STREAM_BYTES overrides), lazily committed. */
@@ -47,6 +60,9 @@ export class Stream {
   readonly ring: Uint8Array;
   readonly mask: number;
   readonly size: number;
+  /** This thread's batch depth (holdWakes) and whether it appended during the batch. */
+  private holding = 0;
+  private wakeDue = false;
 
   constructor(readonly sab: SharedArrayBuffer) {
     this.i32 = new Int32Array(sab);
@@ -97,13 +113,32 @@ export class Stream {
   /** Append bytes (append lock held), waiting for readers when the ring is full. */
   put(src: Uint8Array, start: number, end: number): void {
     let off = this.f64[F_OFFSET];
+    // Common case: the whole piece fits below the cached limit and does not wrap; small pieces
+    // (a SET's few dozen bytes) by a loop, cheaper than a subarray and a set().
+    const n0 = end - start;
+    if (off + n0 <= this.f64[F_LIMIT]) {
+      const at = off % this.size;
+      if (at + n0 <= this.size) {
+        if (n0 <= 64) {
+          const ring = this.ring;
+          for (let i = 0; i < n0; i++) ring[at + i] = src[start + i];
+        } else {
+          this.ring.set(src.subarray(start, end), at);
+        }
+        this.f64[F_OFFSET] = off + n0;
+        return;
+      }
+    }
     while (start < end) {
       const room = this.room(off);
       if (room === 0) {
         // Publish what is there so readers can make room, then wait for one to consume.
-        this.publish(off);
+        Atomics.store(this.u32, W_WRITTEN, off % 4294967296);
+        Atomics.notify(this.i32, W_WRITTEN);
+        Atomics.add(this.i32, W_ROOM_WAITERS, 1);
         const seen = Atomics.load(this.i32, W_CONSUMED);
         if (this.room(off) === 0 && this.active()) Atomics.wait(this.i32, W_CONSUMED, seen, 10);
+        Atomics.sub(this.i32, W_ROOM_WAITERS, 1);
         continue;
       }
       const n = Math.min(room, end - start);
@@ -119,18 +154,42 @@ export class Stream {
 
   /** Publish the unit and release the append lock. */
   endAppend(): void {
-    this.publish(this.f64[F_OFFSET]);
+    const lo = this.f64[F_OFFSET] % 4294967296;
+    const changed = Atomics.load(this.u32, W_WRITTEN) !== lo;
+    if (changed) Atomics.store(this.u32, W_WRITTEN, lo);
     unlockWord(this.i32, W_LOCK);
+    // After the store above (seq-cst): a reader that counted itself in W_WAITERS after this load
+    // sees the new W_WRITTEN in its wait and does not sleep.
+    if (changed) {
+      if (this.holding > 0) this.wakeDue = true;
+      else this.wake();
+    }
   }
 
-  private publish(off: number): void {
-    const lo = off % 4294967296;
-    if (Atomics.load(this.u32, W_WRITTEN) === lo) return;
-    Atomics.store(this.u32, W_WRITTEN, lo);
-    Atomics.notify(this.i32, W_WRITTEN);
+  /** Notify waiting readers (only if any: a notify takes a process-wide lock in V8). */
+  private wake(): void {
+    if (Atomics.load(this.i32, W_WAITERS) !== 0) Atomics.notify(this.i32, W_WRITTEN);
   }
 
-  /** Bytes that can be written before the slowest reader's unconsumed data (ring size when none). */
+  /**
+   * Hold this thread's reader wake-ups until releaseWakes() (a worker around one socket batch):
+   * units are still published at once (a reader that looks sees them), only the notify waits.
+   * Nests; every holdWakes() needs its releaseWakes().
+   */
+  holdWakes(): void {
+    this.holding++;
+  }
+
+  releaseWakes(): void {
+    if (--this.holding > 0 || !this.wakeDue) return;
+    this.wakeDue = false;
+    this.wake();
+  }
+
+  /**
+   * Bytes that can be written before the slowest reader's unconsumed data (ring size when none);
+   * caches the limit (append lock held). Stale is safe: readers only ever make more room.
+   */
   private room(off: number): number {
     const lo = off % 4294967296;
     let used = 0;
@@ -140,6 +199,7 @@ export class Stream {
       const u = (lo - Atomics.load(this.u32, w + 1)) >>> 0;
       if (u > used) used = u;
     }
+    this.f64[F_LIMIT] = off + this.size - used;
     return this.size - used;
   }
 
@@ -160,6 +220,8 @@ export class Stream {
         Atomics.store(this.i32, w, 1);
         Atomics.add(this.i32, W_READERS, 1);
         this.i32[W_DB] = -1;
+        // The new reader starts at the write offset, so any cached limit still holds; rescan anyway.
+        this.f64[F_LIMIT] = 0;
         return new StreamReader(this, r, off);
       }
       return null;
@@ -177,7 +239,8 @@ export class Stream {
   consumed(slot: number, offset: number): void {
     Atomics.store(this.u32, W_READERS_AT + slot * 2 + 1, offset % 4294967296);
     Atomics.add(this.i32, W_CONSUMED, 1);
-    Atomics.notify(this.i32, W_CONSUMED);
+    // A writer counts itself in W_ROOM_WAITERS before it re-checks the room (seq-cst both ways).
+    if (Atomics.load(this.i32, W_ROOM_WAITERS) !== 0) Atomics.notify(this.i32, W_CONSUMED);
   }
 
   /** @internal */
@@ -194,16 +257,30 @@ export class Stream {
     return Atomics.load(this.u32, W_WRITTEN);
   }
 
-  /** @internal */
+  /**
+   * @internal Sleep while the published offset is lo. Counted in W_WAITERS first, so a writer
+   * that publishes after that count notifies, and one that published before it changed W_WRITTEN
+   * (the wait then returns at once).
+   */
   waitWritten(lo: number, timeoutMs: number): void {
+    Atomics.add(this.i32, W_WAITERS, 1);
     Atomics.wait(this.i32, W_WRITTEN, lo | 0, timeoutMs);
+    Atomics.sub(this.i32, W_WAITERS, 1);
   }
 
   /** @internal */
   waitWrittenAsync(lo: number, timeoutMs: number): Promise<unknown> {
+    Atomics.add(this.i32, W_WAITERS, 1);
     // Node 20 has Atomics.waitAsync; the TypeScript lib in use does not declare it yet.
     const r = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync(this.i32, W_WRITTEN, lo | 0, timeoutMs);
-    return typeof r.value === 'string' ? Promise.resolve(r.value) : r.value;
+    if (typeof r.value === 'string') {
+      Atomics.sub(this.i32, W_WAITERS, 1);
+      return Promise.resolve(r.value);
+    }
+    return r.value.then((v) => {
+      Atomics.sub(this.i32, W_WAITERS, 1);
+      return v;
+    });
   }
 }
 
