@@ -454,6 +454,12 @@ export function text(r: Reply): string {
   return String(r.v);
 }
 
+/** The elements of an array, set or push reply; throws on anything else (a null array too). */
+export function items(r: Reply): Reply[] {
+  if ((r.t === 'array' || r.t === 'set' || r.t === 'push') && r.v !== null) return r.v;
+  throw new Error(`expected an array reply, got ${show(r)}`);
+}
+
 // Small conveniences for assertions.
 export const simple = (v: string): Reply => ({ t: 'simple', v });
 export const err = (v: string): Reply => ({ t: 'error', v });

@@ -2,7 +2,7 @@
 // shapes, the texts and the counts must match; the measured durations of course differ.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, startShardis, type Server } from '../helpers/server';
-import { RawClient, show, type Reply } from '../helpers/resp';
+import { RawClient, show, items as elements, text, type Reply } from '../helpers/resp';
 import { countsIndexFor, cumulativeDistribution, HDR_COUNTS, valueAtIndex, valueAtPercentile } from '../../src/server/latency';
 
 let s: Server;
@@ -16,7 +16,7 @@ afterAll(async () => {
 
 /** A reply's value as text (bulk strings arrive as Buffers). */
 function str(r: Reply): string {
-  return Buffer.isBuffer(r.v) ? r.v.toString('latin1') : String(r.v);
+  return text(r);
 }
 
 async function call(c: RawClient, ...args: string[]): Promise<Reply> {
@@ -26,13 +26,13 @@ async function call(c: RawClient, ...args: string[]): Promise<Reply> {
 /** The histogram reply as {command: calls}, checking every bucket list is cumulative and growing. */
 function histogramCalls(reply: Reply): Record<string, number> {
   expect(reply.t).toBe('array');
-  const items = reply.v as Reply[];
+  const items = elements(reply);
   const out: Record<string, number> = {};
   for (let i = 0; i < items.length; i += 2) {
-    const body = items[i + 1].v as Reply[];
+    const body = elements(items[i + 1]);
     expect(str(body[0])).toBe('calls');
     expect(str(body[2])).toBe('histogram_usec');
-    const buckets = (body[3].v as Reply[]).map((b) => Number(str(b)));
+    const buckets = elements(body[3]).map((b) => Number(str(b)));
     let prevUs = -1;
     let prevCount = 0;
     for (let j = 0; j < buckets.length; j += 2) {
@@ -96,14 +96,14 @@ describe('the latency monitor', () => {
       out.push(show(await call(c, 'LATENCY', 'DOCTOR')).slice(0, 40));
       await call(c, 'CONFIG', 'SET', 'latency-monitor-threshold', '50');
       await call(c, 'DEBUG', 'SLEEP', '0.12');
-      const latest = (await call(c, 'LATENCY', 'LATEST')).v as Reply[];
+      const latest = elements(await call(c, 'LATENCY', 'LATEST'));
       expect(latest.length).toBe(1);
-      const [name, time, lat, max] = (latest[0].v as Reply[]).map(str);
+      const [name, time, lat, max] = elements(latest[0]).map(str);
       expect(name).toBe('command');
       expect(Math.abs(Number(time) - Date.now() / 1000)).toBeLessThan(5);
       expect(Number(lat)).toBeGreaterThanOrEqual(120);
       expect(Number(max)).toBe(Number(lat));
-      const hist = (await call(c, 'LATENCY', 'HISTORY', 'command')).v as Reply[];
+      const hist = elements(await call(c, 'LATENCY', 'HISTORY', 'command'));
       expect(hist.length).toBe(1);
       out.push(show(await call(c, 'LATENCY', 'HISTORY', 'nosuchevent')));
       out.push(show(await call(c, 'LATENCY', 'GRAPH', 'nosuchevent')));
