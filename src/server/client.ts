@@ -212,7 +212,7 @@ export class Client {
 
   private runInput(chunk: Buffer | null): void {
     chainStart();
-    // Stream readers (AOF, replicas) are woken once for the whole batch, at its end.
+    // Stream readers (AOF, replicas) are woken once per event-loop turn, not per command.
     const stream = this.srv.prop.stream;
     stream.holdWakes();
     // This client's replies are in the thread's writer until the flush below (tracking pushes).

@@ -220,7 +220,12 @@ export class Propagator {
     this.room(24);
     const b = this.buf;
     b[this.pos++] = mark;
-    this.pos += b.latin1Write(String(n), this.pos);
+    // Counts and lengths under 100 (nearly all) without a string and a C++ call.
+    if (n < 10) b[this.pos++] = 48 + n;
+    else if (n < 100) {
+      b[this.pos++] = 48 + ((n / 10) | 0);
+      b[this.pos++] = 48 + (n % 10);
+    } else this.pos += b.latin1Write(String(n), this.pos);
     b[this.pos++] = 13;
     b[this.pos++] = 10;
   }
