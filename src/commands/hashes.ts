@@ -5,7 +5,7 @@ import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import { parseLongDouble, addLD, formatLongDoubleHuman, type LongDouble } from './longdouble';
 import { def } from './def';
-import { T_HASH, E_LISTPACK, E_HASHTABLE, registerObjectType } from '../store/keyspace';
+import { T_HASH, E_LISTPACK, E_HASHTABLE } from '../store/keyspace';
 import type { Store } from '../store/keyspace';
 import type { Heap } from '../store/heap';
 import { E_SYNTAX, E_WRONGTYPE, E_NOT_INT, E_OVERFLOW, I64_MAX, I64_MIN, is, parseI64 } from './args';
@@ -21,23 +21,9 @@ import { globMatch } from '../config/glob';
 import { parseScanCursor, parseScanOpts, replyCursor, scanDict } from './sets';
 import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_HASH } from '../server/notify';
 import { P_HSET } from './propagation';
-
-registerObjectType(T_HASH, {
-  free(heap: Heap, obj: number, enc: number): void {
-    if (enc === E_LISTPACK) lpFree(heap, obj);
-    else dictFree(heap, obj);
-  },
-  copy(heap: Heap, obj: number, enc: number): number {
-    return enc === E_LISTPACK ? lpDup(heap, obj) : dictCopy(heap, obj);
-  },
-  check(heap: Heap, obj: number, enc: number, problems: string[]): void {
-    if (enc === E_LISTPACK) {
-      const n = lpCheck(heap, obj, problems, 'hash listpack');
-      if (n >= 0 && (n & 1) !== 0) problems.push(`hash listpack: odd element count ${n}`);
-    } else if (enc === E_HASHTABLE) dictCheck(heap, obj, problems, 'hash dict');
-    else problems.push(`hash: bad encoding ${enc}`);
-  },
-});
+// Built in the store's hash module (the RDB loader uses it); re-exported for this file's users.
+export { createHashFrom } from '../store/hash';
+import { lpFindValue } from '../store/hash';
 
 // ---- the hash type (hashType* in t_hash.c) -----------------------------------------------
 
@@ -98,12 +84,6 @@ function tryConversion(c: Client, o: HashObj, argv: Buffer[], from: number, to: 
       return;
     }
   }
-}
-
-/** Position of field's value in a listpack hash, or 0. */
-function lpFindValue(heap: Heap, lp: number, field: Uint8Array): number {
-  const f = lpFind(heap, lp, lpFirst(heap, lp), field, 1);
-  return f === 0 ? 0 : lpNext(heap, lp, f);
 }
 
 /** Set field to value; true when the field was created (hashTypeSet). */
@@ -637,27 +617,3 @@ export function hashPairsOf(heap: Heap, enc: number, ptr: number): Buffer[] {
   return out;
 }
 
-/**
- * A hash object from flat field/value pairs, encoded as Redis's RDB loader does: a listpack when
- * there are at most maxEntries pairs and no field or value is longer than maxValue, else a hash
- * table. Later duplicates of a field replace earlier ones. Returns its encoding and pointer.
- */
-export function createHashFrom(heap: Heap, pairs: Uint8Array[], maxEntries: number, maxValue: number): { enc: number; ptr: number } {
-  let small = pairs.length / 2 <= maxEntries;
-  for (let i = 0; small && i < pairs.length; i++) if (pairs[i].length > maxValue) small = false;
-  if (!small) {
-    const d = dictCreate(heap, DICT_HASH, pairs.length >>> 1);
-    for (let i = 0; i + 1 < pairs.length; i += 2) dictSet(heap, d, pairs[i], pairs[i + 1]);
-    return { enc: E_HASHTABLE, ptr: d };
-  }
-  let lp = lpNew(heap);
-  for (let i = 0; i + 1 < pairs.length; i += 2) {
-    const vp = lpFindValue(heap, lp, pairs[i]);
-    if (vp !== 0) lp = lpReplace(heap, lp, vp, pairs[i + 1]);
-    else {
-      lp = lpAppend(heap, lp, pairs[i]);
-      lp = lpAppend(heap, lp, pairs[i + 1]);
-    }
-  }
-  return { enc: E_LISTPACK, ptr: lp };
-}

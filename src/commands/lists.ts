@@ -4,7 +4,7 @@
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import { def } from './def';
-import { T_LIST, E_QUICKLIST, registerObjectType } from '../store/keyspace';
+import { T_LIST, E_QUICKLIST } from '../store/keyspace';
 import type { Heap } from '../store/heap';
 import { E_SYNTAX, E_WRONGTYPE, E_NOT_INT, E_NO_KEY, E_INDEX, is, parseI64, parseIntArg } from './args';
 import { LpVal, intBytes, lpCompare } from '../store/listpack';
@@ -15,19 +15,6 @@ import {
 import { blockForKeys, parseTimeout, type Waiter } from '../server/blocking';
 import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_LIST } from '../server/notify';
 import { P_LEFT, P_LMOVE, P_LPOP, P_RIGHT, P_RPOP, P_RPOPLPUSH, msArg } from './propagation';
-
-registerObjectType(T_LIST, {
-  free(heap: Heap, obj: number): void {
-    qlFree(heap, obj);
-  },
-  copy(heap: Heap, obj: number): number {
-    return qlDup(heap, obj);
-  },
-  check(heap: Heap, obj: number, enc: number, problems: string[]): void {
-    if (enc !== E_QUICKLIST) problems.push(`list: bad encoding ${enc}`);
-    else qlCheck(heap, obj, problems);
-  },
-});
 
 const HEAD = 0;
 const TAIL = 1;

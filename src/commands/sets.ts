@@ -3,7 +3,7 @@
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import { def } from './def';
-import { T_SET, E_INTSET, E_HASHTABLE, registerObjectType } from '../store/keyspace';
+import { T_SET, E_INTSET, E_HASHTABLE } from '../store/keyspace';
 import type { Store } from '../store/keyspace';
 import type { Heap } from '../store/heap';
 import { E_SYNTAX, E_WRONGTYPE, E_NOT_INT, is, parseI64 } from './args';
@@ -18,21 +18,6 @@ import {
 import { globMatch } from '../config/glob';
 import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_SET } from '../server/notify';
 import { P_DEL, P_SREM } from './propagation';
-
-registerObjectType(T_SET, {
-  free(heap: Heap, obj: number, enc: number): void {
-    if (enc === E_INTSET) intsetFree(heap, obj);
-    else dictFree(heap, obj);
-  },
-  copy(heap: Heap, obj: number, enc: number): number {
-    return enc === E_INTSET ? intsetCopy(heap, obj) : dictCopy(heap, obj);
-  },
-  check(heap: Heap, obj: number, enc: number, problems: string[]): void {
-    if (enc === E_INTSET) intsetCheck(heap, obj, problems, 'set intset');
-    else if (enc === E_HASHTABLE) dictCheck(heap, obj, problems, 'set dict');
-    else problems.push(`set: bad encoding ${enc}`);
-  },
-});
 
 // ---- the set type (setType* in t_set.c) ---------------------------------------------------
 

@@ -18,7 +18,7 @@ import { intsetBlob, intsetLen } from '../store/intset';
 import { DictIter, DICT_SET, DICT_HASH, dictKey, dictVal, dictSize } from '../store/dict';
 import { zslLength, zslTail, nodePrev, nodeMember, nodeMemberLen, nodeScore } from '../store/skiplist';
 import { zsetFromSorted, type ZsetLimits } from '../store/zset';
-import { createHashFrom } from '../commands/hashes';
+import { createHashFrom } from '../store/hash';
 import { createSetFrom } from '../commands/sets';
 import { Crc64 } from './crc64';
 import { lzfCompress, lzfDecompress, LzfError } from './lzf';

@@ -7,6 +7,7 @@ import { readFileSync } from 'fs';
 import { Config, ConfigError } from '../config/config';
 import { Heap } from '../store/heap';
 import { Store, createLayout, freeObject } from '../store/keyspace';
+import '../store/types'; // every collection type's free/copy/check, registered with the keyspace
 import { NSLOTS } from '../store/crc16';
 import { commandByName, commandStatCount, commandStatsBytes, setCommandStatsArea } from '../commands/table';
 import { configureHistograms, latencyAddSampleIfNeeded, latencyState } from './latency';

@@ -7,6 +7,7 @@ import { dirname } from 'path';
 import { strerror } from '../config/directives';
 import { Heap } from '../store/heap';
 import { Store, type Layout } from '../store/keyspace';
+import '../store/types'; // every collection type's free/copy/check, registered with the keyspace
 import { Config } from '../config/config';
 import { applyRenames, commandStatCount, setCommandStatsArea } from '../commands/table';
 import { configureHistograms } from './latency';

@@ -5,6 +5,7 @@
 // of every family back. Checked on the graph esbuild bundles (value imports only: `import type`
 // is erased, so it may point anywhere).
 import { describe, it, expect, beforeAll } from 'vitest';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { build } from 'esbuild';
 
@@ -85,6 +86,19 @@ describe('import layers', () => {
   it('has no import cycle in src/server or src/commands', () => {
     const inLayer = cycles(graph).filter((c) => c.some((f) => f.startsWith('src/server/') || f.startsWith('src/commands/')));
     expect(inLayer).toEqual([]);
+  });
+
+  it('keeps src/store free of src/commands, and registers every collection type from src/store', () => {
+    const up: string[] = [];
+    for (const [file, deps] of graph) if (file.startsWith('src/store/')) for (const d of deps) if (d.startsWith('src/commands/')) up.push(`${file} -> ${d}`);
+    expect(up).toEqual([]);
+    // The main thread frees, copies and checks values of every type without importing commands.
+    const registering = [...graph.keys()].filter((f) => f !== 'src/store/keyspace.ts' && fs.readFileSync(path.join(ROOT, f), 'utf8').includes('registerObjectType('));
+    expect(registering.filter((f) => !f.startsWith('src/store/'))).toEqual([]);
+    expect(registering.length).toBeGreaterThanOrEqual(4);
+    for (const f of registering) expect(graph.get('src/store/types.ts')).toContain(f);
+    expect(graph.get('src/server/main.ts')).toContain('src/store/types.ts');
+    expect(graph.get('src/server/worker.ts')).toContain('src/store/types.ts');
   });
 
   it('imports the runtime (main, worker, client) and the table of every family only from the runtime', () => {

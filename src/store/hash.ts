@@ -1,0 +1,55 @@
+// The hash type in the store: a listpack of field, value pairs while small, else a hash table
+// (src/store/dict.ts, DICT_HASH). Registers what the keyspace needs to free, copy and check a
+// hash, and builds one from pairs (RDB loading), without the commands.
+import { T_HASH, E_LISTPACK, E_HASHTABLE, registerObjectType } from './keyspace';
+import type { Heap } from './heap';
+import { DICT_HASH, dictCheck, dictCopy, dictCreate, dictFree, dictSet } from './dict';
+import { lpAppend, lpCheck, lpDup, lpFind, lpFirst, lpFree, lpNew, lpNext, lpReplace } from './listpack';
+
+registerObjectType(T_HASH, {
+  free(heap: Heap, obj: number, enc: number): void {
+    if (enc === E_LISTPACK) lpFree(heap, obj);
+    else dictFree(heap, obj);
+  },
+  copy(heap: Heap, obj: number, enc: number): number {
+    return enc === E_LISTPACK ? lpDup(heap, obj) : dictCopy(heap, obj);
+  },
+  check(heap: Heap, obj: number, enc: number, problems: string[]): void {
+    if (enc === E_LISTPACK) {
+      const n = lpCheck(heap, obj, problems, 'hash listpack');
+      if (n >= 0 && (n & 1) !== 0) problems.push(`hash listpack: odd element count ${n}`);
+    } else if (enc === E_HASHTABLE) dictCheck(heap, obj, problems, 'hash dict');
+    else problems.push(`hash: bad encoding ${enc}`);
+  },
+});
+
+/**
+ * A hash object from flat field/value pairs, encoded as Redis's RDB loader does: a listpack when
+ * there are at most maxEntries pairs and no field or value is longer than maxValue, else a hash
+ * table. Later duplicates of a field replace earlier ones. Returns its encoding and pointer.
+ */
+export function createHashFrom(heap: Heap, pairs: Uint8Array[], maxEntries: number, maxValue: number): { enc: number; ptr: number } {
+  let small = pairs.length / 2 <= maxEntries;
+  for (let i = 0; small && i < pairs.length; i++) if (pairs[i].length > maxValue) small = false;
+  if (!small) {
+    const d = dictCreate(heap, DICT_HASH, pairs.length >>> 1);
+    for (let i = 0; i + 1 < pairs.length; i += 2) dictSet(heap, d, pairs[i], pairs[i + 1]);
+    return { enc: E_HASHTABLE, ptr: d };
+  }
+  let lp = lpNew(heap);
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    const vp = lpFindValue(heap, lp, pairs[i]);
+    if (vp !== 0) lp = lpReplace(heap, lp, vp, pairs[i + 1]);
+    else {
+      lp = lpAppend(heap, lp, pairs[i]);
+      lp = lpAppend(heap, lp, pairs[i + 1]);
+    }
+  }
+  return { enc: E_LISTPACK, ptr: lp };
+}
+
+/** Position of field's value in a listpack hash, or 0. */
+export function lpFindValue(heap: Heap, lp: number, field: Uint8Array): number {
+  const f = lpFind(heap, lp, lpFirst(heap, lp), field, 1);
+  return f === 0 ? 0 : lpNext(heap, lp, f);
+}
