@@ -54,3 +54,21 @@ function buildAddon(name, output) {
 }
 
 if (process.env.SHARDIS_NO_NATIVE !== '1') buildAddon('lua', 'shardis_lua.node');
+
+// native/madvise: gives freed heap pages back to the OS. Optional: without a C compiler or Node's
+// headers the heap keeps freed memory resident, for reuse only. Plain N-API (ABI-stable, no
+// node-gyp, one C file): one build serves Node 20 and 24. Built next to the bundle (dist/).
+function buildMadvise() {
+  const src = 'native/madvise/madvise.c';
+  const out = join('dist', 'madvise.node');
+  const include = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node']
+    .find((d) => existsSync(join(d, 'node_api.h')));
+  if (include === undefined) {
+    console.warn('native/madvise not built: no node_api.h found (freed memory stays resident)');
+    return;
+  }
+  if (existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs) return;
+  const r = spawnSync(process.env.CC ?? 'cc', ['-O2', '-shared', '-fPIC', '-I', include, src, '-o', out], { encoding: 'utf8' });
+  if (r.status !== 0) console.warn(`native/madvise not built (freed memory stays resident): ${String(r.stderr ?? r.error?.message ?? '').trim()}`);
+}
+if (process.env.SHARDIS_NO_NATIVE !== '1') buildMadvise();

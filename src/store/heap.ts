@@ -79,6 +79,23 @@ for (let i = 0; i <= SMALL_MAX >>> 3; i++) smallClass[i] = classOfSlow(Math.max(
 
 export class OutOfMemoryError extends Error {}
 
+// native/madvise (built next to the bundle by scripts/build.mjs): gives a freed large block's
+// pages back to the OS. Optional: without it freed memory stays resident, for reuse only.
+type Release = (view: Uint8Array, offset: number, length: number) => number;
+let releasePages: Release | null = null;
+try {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  releasePages = (require(require('path').join(__dirname, 'madvise.node')) as { release: Release }).release;
+} catch {
+  releasePages = null;
+}
+/** Freed blocks at least this big have their pages (all but the free-list link) released. */
+const RELEASE_MIN = 64 * 1024;
+/** Is the native page release available (INFO, tests)? */
+export function releasesMemory(): boolean {
+  return releasePages !== null;
+}
+
 const DEBUG = process.env.SHARDIS_DEBUG === '1';
 
 export class Heap {
@@ -203,6 +220,8 @@ export class Heap {
     this.acct[0] -= classSize[c];
     const cache = this.cache[c];
     if (cache.length === 0) {
+      // A large block: its pages go back to the OS (the first word stays: the free-list link).
+      if (releasePages !== null && classSize[c] >= RELEASE_MIN) releasePages(this.u8, off + 8, classSize[c] - 8);
       this.pushGlobal(c, off, off, 1);
       return;
     }

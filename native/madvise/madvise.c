@@ -1,0 +1,38 @@
+// release(view, offset, length): give the whole pages inside [offset, offset + length) of a typed
+// array's memory back to the OS (madvise MADV_DONTNEED: they read as zeros when touched again).
+// The heap calls it for large blocks it frees, so RSS follows the data after DEL of big values.
+// Plain N-API (ABI-stable): one build serves every Node version; the heap runs without it (no
+// memory returned) where it cannot be built or loaded.
+#include <node_api.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static napi_value Release(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_value result;
+  napi_typedarray_type type;
+  size_t len, byte_offset;
+  void *data = NULL;
+  napi_value buffer;
+  double off = 0, n = 0, done = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc == 3 && napi_get_typedarray_info(env, argv[0], &type, &len, &data, &buffer, &byte_offset) == napi_ok &&
+      data != NULL && napi_get_value_double(env, argv[1], &off) == napi_ok &&
+      napi_get_value_double(env, argv[2], &n) == napi_ok && off >= 0 && n > 0 && off + n <= (double)len) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t s = ((uintptr_t)data + (uintptr_t)off + page - 1) & ~(page - 1);
+    uintptr_t e = ((uintptr_t)data + (uintptr_t)off + (uintptr_t)n) & ~(page - 1);
+    if (e > s && madvise((void *)s, e - s, MADV_DONTNEED) == 0) done = (double)(e - s);
+  }
+  napi_create_double(env, done, &result);
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  napi_create_function(env, "release", NAPI_AUTO_LENGTH, Release, NULL, &fn);
+  napi_set_named_property(env, exports, "release", fn);
+  return exports;
+}
