@@ -30,9 +30,31 @@ static napi_value Release(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// misalign(view): where the view's memory starts within an OS page (bytes). malloc'd backing
+// stores start 16 bytes into a page: the heap shifts its page grid by this much, so its pages are
+// the OS's and a released span loses no partial page at either end.
+static napi_value Misalign(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_value result;
+  napi_typedarray_type type;
+  size_t len, byte_offset;
+  void *data = NULL;
+  napi_value buffer;
+  double mis = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc == 1 && napi_get_typedarray_info(env, argv[0], &type, &len, &data, &buffer, &byte_offset) == napi_ok && data != NULL) {
+    mis = (double)((uintptr_t)data & ((uintptr_t)sysconf(_SC_PAGESIZE) - 1));
+  }
+  napi_create_double(env, mis, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "release", NAPI_AUTO_LENGTH, Release, NULL, &fn);
   napi_set_named_property(env, exports, "release", fn);
+  napi_create_function(env, "misalign", NAPI_AUTO_LENGTH, Misalign, NULL, &fn);
+  napi_set_named_property(env, exports, "misalign", fn);
   return exports;
 }

@@ -16,19 +16,39 @@
 // checked before a denyoom command). An allocation fails (OutOfMemoryError) only at the end of the
 // reservation, which the same check keeps a command's reserve away from.
 //
-// Allocation: size classes (16..64 by 8, then 4 classes per power of two); each class has a
-// global free list (linked through the first word of each free block) under its own lock, and
-// each thread keeps a small private cache per class, so most allocs and frees touch no shared
-// word. Frees may come from any thread: a block freed elsewhere just joins that thread's cache.
+// Allocation: size classes (16..64 by 8, then 4 classes per power of two) over a page heap
+// (4 KiB pages), so memory freed by one size can serve any other, and goes back to the OS:
+// - Pages: the carved range [data, top) is a sequence of spans (runs of pages): free, a large
+//   block, or a slab. A side table (at the end of the reservation, 32 bytes per page) describes
+//   each span on its first and last page (boundary tags), so a freed span merges with free
+//   neighbours at once; free spans sit on doubly linked lists by length (1..127 pages, then one
+//   best-fit list). Under one page lock; a span is taken first from the lists, then from top.
+// - Large classes (16 KiB and up, whole pages): one span each, no cache.
+// - Small classes: slabs (a span of 4+ pages cut into blocks of one class), each with its own
+//   free list and count of blocks out. A class's slabs that have a free block are on its list
+//   (under the class's lock). When a slab's last block comes back it returns to the page heap,
+//   where any class or large block can take its pages.
+// - Each thread keeps a private cache per small class (refilled and spilled half at a time), so
+//   most alloc/free pairs touch no shared word. Frees may come from any thread: a block freed
+//   elsewhere joins that thread's cache, and a spill finds the block's slab from its address.
+// - Returning memory (native/madvise, MADV_DONTNEED): a freed block of 1 MiB or more gives its
+//   pages back to the OS at once; smaller frees stay resident for reuse until 8 MiB of free pages
+//   may be resident, then every free span's are given back. The page grid follows the OS's pages
+//   (the SAB's memory starts 16 bytes into a page: page p starts at byte p*4096 - 16). Without
+//   the addon, freed memory stays resident (reused only).
 
 export const NCLASS = 111;
 const HEADER_BYTES = 64 * 1024;
-const W_TOP = 0;          // bump pointer (u32; the hard limit keeps it below 2^32)
+const W_TOP = 0;          // end of the carved range (u32, a page multiple once pages are carved)
 const W_LIMIT = 1;        // hard limit: end of the usable reservation (u32, < 2^32)
-const W_GROWLOCK = 2;
 const W_CAPACITY = 3;     // bytes in use allowed (u32)
 const W_DATA = 4;         // start of the allocatable area (after the fixed tables)
-const W_FREEHEAD = 16;    // NCLASS words: free list heads
+const W_TABLE = 5;        // byte offset of the page descriptor table
+const W_PAGELOCK = 6;     // the page heap's lock
+const W_FREEPAGES = 7;    // pages in free spans
+const W_DIRTYPAGES = 8;   // pages of free spans that may still be resident (the spans' D_DIRTY)
+const W_MIS = 9;          // where the SAB's memory starts in an OS page: page p starts at p*PAGE - mis
+const W_FREEHEAD = 16;    // NCLASS words: first slab (page number) with free blocks, per class
 const W_CLASSLOCK = 16 + 128; // NCLASS words: one lock per class
 // Per thread, one 64-byte line (no false sharing): f64 bytes in use (handed out minus freed by
 // this thread), f64 bytes held in its private caches. Kept in shared memory as they change, so
@@ -36,16 +56,40 @@ const W_CLASSLOCK = 16 + 128; // NCLASS words: one lock per class
 const W_USED = 512;
 const USED_STRIDE = 8;    // f64s per thread
 export const MAX_THREADS = 256;
+/** Free span lists: [1..127] spans of exactly that many pages, [128] longer ones (best fit). */
+const W_SPANHEAD = 8192;
+const NSPANLIST = 129;
 /** Where the store lays out its own fixed areas (directory, versions...): after the header. */
 export const HEAP_DATA_START = HEADER_BYTES;
-/** Largest usable end of the address range: a top of 2^32 would wrap to 0 in the u32 bump word. */
+/** Largest usable end of the address range: a top of 2^32 would wrap to 0 in the u32 top word. */
 const MAX_END = 2 ** 32 - 8;
 /** What a command may allocate beyond its argument bytes once it passed the capacity check. */
 export const RESERVE_FIXED = 64 * 1024;
 
-const CACHE_MAX = 64;
-const CACHE_REFILL = 32;
-const CACHED_CLASS_MAX_BYTES = 64 * 1024;
+export const PAGE = 4096;
+const PAGE_SHIFT = 12;
+// Page descriptor: 8 u32 words per page in the table. Every span has KIND, START and LEN right on
+// its first and last page (the boundary tags coalescing reads); a slab has KIND and START on every
+// page (a block finds its slab from its address); the other words are the first page's.
+const D_WORDS = 8;
+const D_KIND = 0;   // K_* below, or K_SLAB + class
+const D_START = 1;  // first page of the span
+const D_LEN = 2;    // pages in the span
+const D_NEXT = 3;   // list links (page numbers, 0 = none): free span lists, a class's slab list
+const D_PREV = 4;
+const D_FREE = 5;   // slab: first free block (byte offset, linked through its first word; 0 = none)
+const D_USED = 6;   // slab: blocks handed out (in use or in a thread's cache)
+const D_DIRTY = 6;  // free span: of its pages, how many may still be resident (an upper bound)
+const D_CARVE = 7;  // slab: first never-used block (byte offset); blocks from there are free
+const K_FREE = 1;
+const K_LARGE = 3;
+const K_SLAB = 16;
+// Returning pages costs a syscall and the next use a page fault per page, so freed pages stay
+// resident for reuse up to a bound: a freed block of 1 MiB or more is given back at once (a DEL
+// of a big value shows in RSS at once); smaller frees add to the resident free pages, and when
+// those pass 8 MiB, every free span's resident pages are given back (one call per span).
+const RELEASE_PAGES = 256;
+const DIRTY_MAX_PAGES = 2048;
 
 export const classSize = new Float64Array(NCLASS);
 (function initClasses(): void {
@@ -77,20 +121,41 @@ const SMALL_MAX = 64 * 1024;
 const smallClass = new Uint8Array((SMALL_MAX >>> 3) + 1);
 for (let i = 0; i <= SMALL_MAX >>> 3; i++) smallClass[i] = classOfSlow(Math.max(1, i * 8));
 
+/** Classes from this one up are whole pages (16 KiB and up: multiples of 4 KiB): one span each. */
+export const LARGE_CLASS = classOf(16384);
+/** Pages of a slab per small class: 4 or more, at least 8 blocks, the least waste of 5 choices. */
+const slabPages = new Int32Array(NCLASS);
+/** Private cache slots per small class (even; refills and spills move half). */
+const cacheMax = new Int32Array(NCLASS);
+for (let c = 0; c < LARGE_CLASS; c++) {
+  const s = classSize[c];
+  const min = Math.max(4, Math.ceil((8 * s) / PAGE));
+  let best = min;
+  for (let n = min; n < min + 5; n++) if (((n * PAGE) % s) / n < ((best * PAGE) % s) / best) best = n;
+  slabPages[c] = best;
+  cacheMax[c] = s <= 1024 ? 64 : Math.max(8, Math.floor(65536 / s) & ~1);
+}
+
 export class OutOfMemoryError extends Error {}
 
-// native/madvise (built next to the bundle by scripts/build.mjs): gives a freed large block's
-// pages back to the OS. Optional: without it freed memory stays resident, for reuse only.
+// native/madvise (built next to the bundle by scripts/build.mjs): gives free pages back to the OS.
+// Optional: without it freed memory stays resident, for reuse only.
 type Release = (view: Uint8Array, offset: number, length: number) => number;
+type Misalign = (view: Uint8Array) => number;
 let releasePages: Release | null = null;
-try {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  releasePages = (require(require('path').join(__dirname, 'madvise.node')) as { release: Release }).release;
-} catch {
-  releasePages = null;
+let misalign: Misalign | null = null;
+// Beside the bundle (dist/), or from the sources (unit tests) the built one in dist/.
+for (const at of [[__dirname, 'madvise.node'], [__dirname, '..', '..', 'dist', 'madvise.node']]) {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const m = require(require('path').join(...at)) as { release: Release; misalign?: Misalign };
+    releasePages = m.release;
+    misalign = m.misalign ?? null;
+    break;
+  } catch {
+    releasePages = null;
+  }
 }
-/** Freed blocks at least this big have their pages (all but the free-list link) released. */
-const RELEASE_MIN = 64 * 1024;
 /** Is the native page release available (INFO, tests)? */
 export function releasesMemory(): boolean {
   return releasePages !== null;
@@ -113,6 +178,12 @@ export class Heap {
   private readonly acct: Float64Array;
   readonly hardLimit: number;
   readonly capacity: number;
+  /** u32 index of the page descriptor table. */
+  private readonly tbl: number;
+  /** Page p starts at byte offset p * PAGE - mis (the OS's page boundaries). */
+  private readonly mis: number;
+  /** Slabs emptied by a spill, given back to the page heap after the class lock is released. */
+  private readonly emptied = new Int32Array(64);
   // Other threads' bytes in use as last read (hasRoom re-reads them at most once per ms).
   private othersUsed = 0;
   private othersAt = -1;
@@ -132,7 +203,8 @@ export class Heap {
   /**
    * Reserve a heap (main thread, once). `capacity`: bytes in use allowed (undefined: 15/16 of the
    * reservation). The reservation is twice the capacity (at least capacity + 64 MiB), up to what
-   * a typed array can address with u32 offsets (4 GiB); untouched pages cost no RSS.
+   * a typed array can address with u32 offsets (4 GiB); untouched pages cost no RSS. Its last
+   * 1/128 holds the page descriptor table.
    */
   static create(capacity?: number): SharedArrayBuffer {
     const want = capacity === undefined ? 2 ** 32 : Math.min(2 ** 32, Math.max(2 * capacity, capacity + 64 * 1024 * 1024));
@@ -148,7 +220,10 @@ export class Heap {
         size = Math.floor(size / 2);
       }
     }
-    const end = Math.min(size, MAX_END);
+    const room = Math.min(size, MAX_END);
+    // The descriptor table covers every page below it (32 bytes per 4 KiB page).
+    const tableBytes = Math.ceil(Math.ceil(room / PAGE) * D_WORDS * 4 / PAGE) * PAGE;
+    const end = Math.floor((room - tableBytes) / PAGE) * PAGE;
     let cap = capacity === undefined ? Math.floor(end / 16) * 15 : Math.min(capacity, end);
     // A reservation smaller than asked leaves a sixteenth of it for running commands' overshoot.
     if (end - cap < end / 16) cap = Math.floor(end / 16) * 15;
@@ -156,7 +231,11 @@ export class Heap {
     u32[W_TOP] = HEADER_BYTES;
     u32[W_DATA] = HEADER_BYTES;
     u32[W_LIMIT] = end;
+    u32[W_TABLE] = end;
     u32[W_CAPACITY] = cap & ~7;
+    // Shift the page grid onto the OS's pages (a multiple of 8 keeps blocks 8-aligned).
+    const mis = misalign !== null ? misalign(new Uint8Array(sab, 0, 8)) : 0;
+    u32[W_MIS] = mis > 0 && mis % 8 === 0 ? mis : 0;
     return sab;
   }
 
@@ -172,7 +251,9 @@ export class Heap {
     this.acct = new Float64Array(sab, this.usedSlot * 8, 2);
     this.hardLimit = this.u32[W_LIMIT];
     this.capacity = this.u32[W_CAPACITY];
-    for (let c = 0; c < NCLASS; c++) this.cache.push(new Uint32Array(classSize[c] <= CACHED_CLASS_MAX_BYTES ? CACHE_MAX : 0));
+    this.tbl = this.u32[W_TABLE] / 4;
+    this.mis = this.u32[W_MIS];
+    for (let c = 0; c < NCLASS; c++) this.cache.push(new Uint32Array(c < LARGE_CLASS ? cacheMax[c] : 0));
   }
 
   /** Reserve `bytes` at the start of the data area at start-up, before any alloc (main thread). */
@@ -216,23 +297,18 @@ export class Heap {
   }
 
   freeClass(off: number, c: number): void {
-    if (DEBUG) this.checkPtr(off);
+    if (DEBUG) this.checkBlock(off, c);
     this.acct[0] -= classSize[c];
     const cache = this.cache[c];
-    if (cache.length === 0) {
-      // A large block: its pages go back to the OS (the first word stays: the free-list link).
-      if (releasePages !== null && classSize[c] >= RELEASE_MIN) releasePages(this.u8, off + 8, classSize[c] - 8);
-      this.pushGlobal(c, off, off, 1);
+    const max = cache.length;
+    if (max === 0) {
+      this.freeLarge(off, c);
       return;
     }
     let n = this.cacheLen[c];
-    if (n === CACHE_MAX) {
-      // Hand half back to the global list, linked into a chain first (one lock round trip).
-      const u32 = this.u32;
-      for (let i = CACHE_MAX - CACHE_REFILL; i < CACHE_MAX - 1; i++) u32[cache[i] >>> 2] = cache[i + 1];
-      this.pushGlobal(c, cache[CACHE_MAX - CACHE_REFILL], cache[CACHE_MAX - 1], CACHE_REFILL);
-      this.acct[1] -= CACHE_REFILL * classSize[c];
-      n = CACHE_MAX - CACHE_REFILL;
+    if (n === max) {
+      this.spill(c);
+      n = max >>> 1;
     }
     this.acct[1] += classSize[c];
     cache[n] = off;
@@ -251,9 +327,9 @@ export class Heap {
 
   /**
    * May a command that allocates up to `need` bytes start? No when the bytes in use (the fixed
-   * tables included) plus `need` pass the capacity, or when its reserve would not fit before the
-   * end of the reservation (fragmentation took the rest). `now` (ms) paces re-reading the other
-   * threads' counters.
+   * tables included) plus `need` pass the capacity, or when its reserve would not fit in the free
+   * pages and the rest of the reservation (fragmentation took the rest). `now` (ms) paces
+   * re-reading the other threads' counters.
    */
   hasRoom(need: number, now: number): boolean {
     const own = this.acct[0];
@@ -263,7 +339,7 @@ export class Heap {
     }
     const u32 = this.u32;
     return u32[W_DATA] + this.othersUsed + own + need <= this.capacity &&
-      Atomics.load(u32, W_TOP) + need + RESERVE_FIXED <= this.hardLimit;
+      Atomics.load(u32, W_TOP) - Atomics.load(u32, W_FREEPAGES) * PAGE + need + RESERVE_FIXED <= this.hardLimit;
   }
 
   /** How full the heap is: bytes in use (fixed tables included) over the capacity. */
@@ -328,66 +404,308 @@ export class Heap {
     return t;
   }
 
-  /** Bytes of the address range ever touched (what RSS can at most reflect). */
+  /** Bytes of the carved range that are not in free spans (the allocator's active pages). */
   topBytes(): number {
-    return Atomics.load(this.u32, W_TOP);
+    return Atomics.load(this.u32, W_TOP) - Atomics.load(this.u32, W_FREEPAGES) * PAGE;
   }
 
+  /** Bytes in free spans (any class can take them), and of those, possibly resident. */
+  freeSpanBytes(): number {
+    return Atomics.load(this.u32, W_FREEPAGES) * PAGE;
+  }
+
+  // ---- small classes: slabs ----
+
+  /** Fill this thread's empty cache of class c with half its slots, from the class's slabs. */
   private refill(c: number): void {
     const cache = this.cache[c];
+    const want = cache.length >>> 1;
     const u32 = this.u32;
-    lockWord(this.i32, W_CLASSLOCK + c);
+    const tbl = this.tbl;
     let n = 0;
-    let head = u32[W_FREEHEAD + c];
-    while (head !== 0 && n < CACHE_REFILL) {
-      cache[n++] = head;
-      head = u32[head >>> 2];
+    lockWord(this.i32, W_CLASSLOCK + c);
+    for (let s = u32[W_FREEHEAD + c]; s !== 0 && n < want; s = u32[W_FREEHEAD + c]) {
+      n = this.take(s, c, n, want);
+      if (this.exhausted(s, c)) this.unlinkSlab(c, s);
+      else break;
     }
-    u32[W_FREEHEAD + c] = head;
     unlockWord(this.i32, W_CLASSLOCK + c);
-    if (n > 0) {
-      this.cacheLen[c] = n;
-      this.acct[1] += n * classSize[c];
-      return;
+    if (n === 0) {
+      const s = this.newSlab(c);
+      lockWord(this.i32, W_CLASSLOCK + c);
+      n = this.take(s, c, 0, want);
+      if (!this.exhausted(s, c)) this.linkSlab(c, s);
+      unlockWord(this.i32, W_CLASSLOCK + c);
     }
-    // Carve a batch from fresh memory.
-    const sz = classSize[c];
-    const count = Math.max(1, Math.min(CACHE_REFILL, Math.floor(16384 / sz)));
-    const at = this.bump(sz * count);
-    for (let i = 0; i < count; i++) cache[i] = at + (count - 1 - i) * sz;
-    this.cacheLen[c] = count;
-    this.acct[1] += count * sz;
+    void tbl;
+    this.cacheLen[c] = n;
+    this.acct[1] += n * classSize[c];
   }
+
+  /** Move blocks of slab s into cache[n..want); returns the new n. (Class lock held.) */
+  private take(s: number, c: number, n: number, want: number): number {
+    const u32 = this.u32;
+    const cache = this.cache[c];
+    const d = this.tbl + s * D_WORDS;
+    const size = classSize[c];
+    const end = (s + u32[d + D_LEN]) * PAGE - this.mis;
+    let used = u32[d + D_USED];
+    while (n < want) {
+      let b = u32[d + D_FREE];
+      if (b !== 0) u32[d + D_FREE] = u32[b >>> 2];
+      else {
+        b = u32[d + D_CARVE];
+        if (b + size > end) break;
+        u32[d + D_CARVE] = b + size;
+      }
+      cache[n++] = b;
+      used++;
+    }
+    u32[d + D_USED] = used;
+    return n;
+  }
+
+  private exhausted(s: number, c: number): boolean {
+    const d = this.tbl + s * D_WORDS;
+    return this.u32[d + D_FREE] === 0 && this.u32[d + D_CARVE] + classSize[c] > (s + this.u32[d + D_LEN]) * PAGE - this.mis;
+  }
+
+  private linkSlab(c: number, s: number): void {
+    const u32 = this.u32;
+    const d = this.tbl + s * D_WORDS;
+    const h = u32[W_FREEHEAD + c];
+    u32[d + D_NEXT] = h;
+    u32[d + D_PREV] = 0;
+    if (h !== 0) u32[this.tbl + h * D_WORDS + D_PREV] = s;
+    u32[W_FREEHEAD + c] = s;
+  }
+
+  private unlinkSlab(c: number, s: number): void {
+    const u32 = this.u32;
+    const d = this.tbl + s * D_WORDS;
+    const next = u32[d + D_NEXT];
+    const prev = u32[d + D_PREV];
+    if (prev !== 0) u32[this.tbl + prev * D_WORDS + D_NEXT] = next;
+    else u32[W_FREEHEAD + c] = next;
+    if (next !== 0) u32[this.tbl + next * D_WORDS + D_PREV] = prev;
+    u32[d + D_NEXT] = 0;
+    u32[d + D_PREV] = 0;
+  }
+
+  /** Hand the upper half of this thread's full cache of class c back to the blocks' slabs. */
+  private spill(c: number): void {
+    const cache = this.cache[c];
+    const max = cache.length;
+    const half = max >>> 1;
+    const u32 = this.u32;
+    const tbl = this.tbl;
+    const emptied = this.emptied;
+    let ne = 0;
+    lockWord(this.i32, W_CLASSLOCK + c);
+    for (let i = half; i < max; i++) {
+      const b = cache[i];
+      const s = u32[tbl + ((b + this.mis) >>> PAGE_SHIFT) * D_WORDS + D_START];
+      const d = tbl + s * D_WORDS;
+      const was = this.exhausted(s, c);
+      u32[b >>> 2] = u32[d + D_FREE];
+      u32[d + D_FREE] = b;
+      const used = u32[d + D_USED] - 1;
+      u32[d + D_USED] = used;
+      if (used === 0) {
+        // Every block is back: the slab's pages go back to the page heap (after the lock).
+        if (!was) this.unlinkSlab(c, s);
+        emptied[ne++] = s;
+      } else if (was) this.linkSlab(c, s);
+    }
+    unlockWord(this.i32, W_CLASSLOCK + c);
+    this.acct[1] -= half * classSize[c];
+    for (let i = 0; i < ne; i++) this.freePages(emptied[i], slabPages[c]);
+  }
+
+  /** A fresh slab of class c (its pages from the page heap), not yet on the class's list. */
+  private newSlab(c: number): number {
+    const n = slabPages[c];
+    const s = this.allocPages(n, K_SLAB + c);
+    const u32 = this.u32;
+    const d = this.tbl + s * D_WORDS;
+    // Every page names the slab (a block finds its slab from its address).
+    for (let p = 1; p < n - 1; p++) {
+      u32[d + p * D_WORDS + D_KIND] = K_SLAB + c;
+      u32[d + p * D_WORDS + D_START] = s;
+    }
+    u32[d + D_FREE] = 0;
+    u32[d + D_USED] = 0;
+    u32[d + D_CARVE] = s * PAGE - this.mis;
+    u32[d + D_NEXT] = 0;
+    u32[d + D_PREV] = 0;
+    return s;
+  }
+
+  // ---- large classes: a span each ----
 
   private allocLarge(c: number): number {
-    const u32 = this.u32;
-    lockWord(this.i32, W_CLASSLOCK + c);
-    const head = u32[W_FREEHEAD + c];
-    if (head !== 0) u32[W_FREEHEAD + c] = u32[head >>> 2];
-    unlockWord(this.i32, W_CLASSLOCK + c);
-    const at = head !== 0 ? head : this.bump(classSize[c]);
+    const s = this.allocPages(classSize[c] / PAGE, K_LARGE);
     this.acct[0] += classSize[c];
-    return at;
+    return s * PAGE - this.mis;
   }
 
-  private pushGlobal(c: number, first: number, last: number, _n: number): void {
-    const u32 = this.u32;
-    lockWord(this.i32, W_CLASSLOCK + c);
-    u32[last >>> 2] = u32[W_FREEHEAD + c];
-    u32[W_FREEHEAD + c] = first;
-    unlockWord(this.i32, W_CLASSLOCK + c);
+  private freeLarge(off: number, c: number): void {
+    this.freePages((off + this.mis) / PAGE, classSize[c] / PAGE);
   }
 
-  private bump(bytes: number): number {
+  // ---- the page heap ----
+
+  /**
+   * Take n pages: the best-fitting free span (split), else from top. Sets the span's boundary
+   * tags to `kind` under the page lock, so a neighbour being freed never sees it as free.
+   */
+  private allocPages(n: number, kind: number): number {
     const u32 = this.u32;
-    const limit = this.hardLimit;
-    for (;;) {
-      const top = Atomics.load(u32, W_TOP);
-      const next = top + bytes;
-      if (next > limit) throw new OutOfMemoryError('out of shared memory');
-      // CAS on the signed view: the u32 bit pattern round-trips through |0.
-      if (Atomics.compareExchange(this.i32, W_TOP, top | 0, next | 0) === (top | 0)) return top;
+    const tbl = this.tbl;
+    lockWord(this.i32, W_PAGELOCK);
+    let s = 0;
+    for (let i = Math.min(n, NSPANLIST - 1); i < NSPANLIST - 1; i++) {
+      if (u32[W_SPANHEAD + i] !== 0) {
+        s = u32[W_SPANHEAD + i];
+        break;
+      }
     }
+    if (s === 0) {
+      let bestLen = Infinity;
+      for (let p = u32[W_SPANHEAD + NSPANLIST - 1]; p !== 0; p = u32[tbl + p * D_WORDS + D_NEXT]) {
+        const len = u32[tbl + p * D_WORDS + D_LEN];
+        if (len >= n && len < bestLen) {
+          s = p;
+          bestLen = len;
+          if (len === n) break;
+        }
+      }
+    }
+    if (s !== 0) {
+      const d = tbl + s * D_WORDS;
+      const len = u32[d + D_LEN];
+      const dirty = u32[d + D_DIRTY];
+      this.unlinkSpan(s);
+      u32[W_FREEPAGES] -= n;
+      // Where in the span its resident pages are is not known: the rest keeps as many as it can
+      // (an upper bound, so the sweep is never late).
+      const rest = Math.min(dirty, len - n);
+      u32[W_DIRTYPAGES] -= dirty - rest;
+      if (len > n) {
+        this.tagSpan(s + n, len - n, K_FREE);
+        u32[tbl + (s + n) * D_WORDS + D_DIRTY] = rest;
+        this.linkSpan(s + n);
+      }
+    } else {
+      s = Math.ceil((Atomics.load(u32, W_TOP) + this.mis) / PAGE);
+      const end = (s + n) * PAGE - this.mis;
+      if (end > this.hardLimit) {
+        unlockWord(this.i32, W_PAGELOCK);
+        throw new OutOfMemoryError('out of shared memory');
+      }
+      Atomics.store(u32, W_TOP, end);
+    }
+    this.tagSpan(s, n, kind);
+    unlockWord(this.i32, W_PAGELOCK);
+    return s;
+  }
+
+  /** Give back the n pages from page s: merged with free neighbours, released or kept resident. */
+  private freePages(s: number, n: number): void {
+    const u32 = this.u32;
+    const tbl = this.tbl;
+    lockWord(this.i32, W_PAGELOCK);
+    const first = Math.ceil((u32[W_DATA] + this.mis) / PAGE);
+    const topPage = (Atomics.load(u32, W_TOP) + this.mis) / PAGE;
+    let start = s;
+    let len = n;
+    let dirty = 0;
+    if (s > first) {
+      const q = tbl + (s - 1) * D_WORDS;
+      if (u32[q + D_KIND] === K_FREE) {
+        start = u32[q + D_START];
+        const d = tbl + start * D_WORDS;
+        this.unlinkSpan(start);
+        u32[W_FREEPAGES] -= u32[d + D_LEN];
+        dirty += u32[d + D_DIRTY];
+        len += u32[d + D_LEN];
+      }
+    }
+    const r = s + n;
+    if (r < topPage) {
+      const d = tbl + r * D_WORDS;
+      if (u32[d + D_KIND] === K_FREE) {
+        this.unlinkSpan(r);
+        u32[W_FREEPAGES] -= u32[d + D_LEN];
+        dirty += u32[d + D_DIRTY];
+        len += u32[d + D_LEN];
+      }
+    }
+    const release = releasePages;
+    if (release !== null) {
+      if (n >= RELEASE_PAGES) release(this.u8, s * PAGE - this.mis, n * PAGE);
+      else {
+        dirty += n;
+        u32[W_DIRTYPAGES] += n;
+      }
+    }
+    this.tagSpan(start, len, K_FREE);
+    u32[tbl + start * D_WORDS + D_DIRTY] = dirty;
+    u32[W_FREEPAGES] += len;
+    this.linkSpan(start);
+    if (u32[W_DIRTYPAGES] > DIRTY_MAX_PAGES) this.releaseDirty();
+    unlockWord(this.i32, W_PAGELOCK);
+  }
+
+  /** Give every free span's resident pages back to the OS. (Page lock held.) */
+  private releaseDirty(): void {
+    const u32 = this.u32;
+    const tbl = this.tbl;
+    const release = releasePages;
+    if (release === null) return;
+    for (let i = 1; i < NSPANLIST; i++) {
+      for (let p = u32[W_SPANHEAD + i]; p !== 0; p = u32[tbl + p * D_WORDS + D_NEXT]) {
+        const d = tbl + p * D_WORDS;
+        if (u32[d + D_DIRTY] === 0) continue;
+        release(this.u8, p * PAGE - this.mis, u32[d + D_LEN] * PAGE);
+        u32[d + D_DIRTY] = 0;
+      }
+    }
+    u32[W_DIRTYPAGES] = 0;
+  }
+
+  /** Boundary tags of the span [s, s+n): kind, start and length on its first and last page. */
+  private tagSpan(s: number, n: number, kind: number): void {
+    const u32 = this.u32;
+    const a = this.tbl + s * D_WORDS;
+    const b = this.tbl + (s + n - 1) * D_WORDS;
+    u32[a + D_KIND] = kind;
+    u32[a + D_START] = s;
+    u32[a + D_LEN] = n;
+    u32[b + D_KIND] = kind;
+    u32[b + D_START] = s;
+    u32[b + D_LEN] = n;
+  }
+
+  private linkSpan(s: number): void {
+    const u32 = this.u32;
+    const d = this.tbl + s * D_WORDS;
+    const i = W_SPANHEAD + Math.min(u32[d + D_LEN], NSPANLIST - 1);
+    const h = u32[i];
+    u32[d + D_NEXT] = h;
+    u32[d + D_PREV] = 0;
+    if (h !== 0) u32[this.tbl + h * D_WORDS + D_PREV] = s;
+    u32[i] = s;
+  }
+
+  private unlinkSpan(s: number): void {
+    const u32 = this.u32;
+    const d = this.tbl + s * D_WORDS;
+    const next = u32[d + D_NEXT];
+    const prev = u32[d + D_PREV];
+    if (prev !== 0) u32[this.tbl + prev * D_WORDS + D_NEXT] = next;
+    else u32[W_SPANHEAD + Math.min(u32[d + D_LEN], NSPANLIST - 1)] = next;
+    if (next !== 0) u32[this.tbl + next * D_WORDS + D_PREV] = prev;
   }
 
   checkPtr(off: number): void {
@@ -396,45 +714,175 @@ export class Heap {
     }
   }
 
+  /** Debug builds: a block being freed lies where a block of its class can be. */
+  private checkBlock(off: number, c: number): void {
+    this.checkPtr(off);
+    const u32 = this.u32;
+    const p = (off + this.mis) / PAGE;
+    const d = this.tbl + Math.floor(p) * D_WORDS;
+    if (c >= LARGE_CLASS) {
+      if (u32[d + D_KIND] !== K_LARGE || u32[d + D_START] !== p || u32[d + D_LEN] !== classSize[c] / PAGE) {
+        throw new Error(`heap: free of ${off} as a large block of class ${c}, but its page is not one`);
+      }
+    } else {
+      const s = u32[d + D_START];
+      if (u32[d + D_KIND] !== K_SLAB + c || (off - (s * PAGE - this.mis)) % classSize[c] !== 0) {
+        throw new Error(`heap: free of ${off} as class ${c}, but its page holds kind ${u32[d + D_KIND]}`);
+      }
+    }
+  }
+
   /**
    * Structure check of the allocator (the caller holds every slot lock, so threads are between
-   * commands): every free list is a chain of distinct, in-range blocks; no two free blocks
-   * overlap; and the carved area adds up: bytes in use + bytes in private caches + bytes on the
-   * global free lists = the bumped range. Returns the free blocks (offset, size), sorted by offset,
-   * so the keyspace checker can see that no live block is also free.
+   * commands; this takes every class lock and the page lock). The spans from data to top tile
+   * the range with matching boundary tags; no two free spans touch (merged); every free span is
+   * on the list of its length and every listed span is free; the slabs' free lists are chains of
+   * distinct blocks of their slab, and free + never-used + handed-out blocks = the slab's blocks;
+   * a class's list holds exactly its slabs with a free block; no two free blocks (this thread's
+   * cache included) overlap; and the accounting adds up: bytes in use + bytes in private caches
+   * = blocks handed out from slabs + large spans, and the free-page count is the free spans'.
+   * Returns the free blocks (offset, size), sorted by offset, so the keyspace checker can see
+   * that no live block is also free.
    */
   check(problems: string[], accounting = true): Float64Array {
-    const top = Atomics.load(this.u32, W_TOP);
-    const data = this.u32[W_DATA];
+    const u32 = this.u32;
+    const tbl = this.tbl;
+    for (let c = 0; c < NCLASS; c++) lockWord(this.i32, W_CLASSLOCK + c);
+    lockWord(this.i32, W_PAGELOCK);
     const offs: number[] = [];
     const sizes: number[] = [];
-    let globalFree = 0;
-    const take = (p: number, c: number, where: string): boolean => {
-      if (p < data || p + classSize[c] > top || (p & 7) !== 0) {
-        problems.push(`heap: ${where} of class ${c} holds bad pointer ${p}`);
-        return false;
-      }
-      offs.push(p);
-      sizes.push(classSize[c]);
-      return true;
-    };
-    for (let c = 0; c < NCLASS; c++) {
-      lockWord(this.i32, W_CLASSLOCK + c);
-      let p = this.u32[W_FREEHEAD + c];
-      let n = 0;
-      while (p !== 0) {
-        if (!take(p, c, 'free list')) break;
-        globalFree += classSize[c];
-        if (++n > 1e8) {
-          problems.push(`heap: class ${c} free list cycles`);
+    const top = Atomics.load(u32, W_TOP);
+    const mis = this.mis;
+    const first = Math.ceil((u32[W_DATA] + mis) / PAGE);
+    let handedOut = 0;
+    let freeSpanPages = 0;
+    let freeSpans = 0;
+    let dirtyPages = 0;
+    const partial = new Int32Array(NCLASS);
+    let prevFree = false;
+    if (top > u32[W_DATA]) {
+      if ((top + mis) % PAGE !== 0) problems.push(`heap: top ${top} is not on a page boundary`);
+      const topPage = Math.floor((top + mis) / PAGE);
+      for (let p = first; p < topPage;) {
+        const d = tbl + p * D_WORDS;
+        const k = u32[d + D_KIND];
+        const len = u32[d + D_LEN];
+        if (u32[d + D_START] !== p || len === 0 || p + len > topPage) {
+          problems.push(`heap: no span starts at page ${p} (kind ${k}, start ${u32[d + D_START]}, ${len} pages)`);
           break;
         }
-        p = this.u32[p >>> 2];
+        const e = tbl + (p + len - 1) * D_WORDS;
+        if (u32[e + D_KIND] !== k || u32[e + D_START] !== p || u32[e + D_LEN] !== len) {
+          problems.push(`heap: span at page ${p} (${len} pages) has a wrong tag on its last page`);
+        }
+        if (k === K_FREE) {
+          dirtyPages += u32[d + D_DIRTY];
+          if (u32[d + D_DIRTY] > len) problems.push(`heap: free span at page ${p} has ${u32[d + D_DIRTY]} resident pages of ${len}`);
+          if (prevFree) problems.push(`heap: free span at page ${p} touches the free span before it`);
+          freeSpanPages += len;
+          freeSpans++;
+          offs.push(p * PAGE - mis);
+          sizes.push(len * PAGE);
+        } else if (k === K_LARGE) {
+          handedOut += len * PAGE;
+        } else if (k >= K_SLAB && k < K_SLAB + LARGE_CLASS) {
+          const c = k - K_SLAB;
+          const size = classSize[c];
+          if (len !== slabPages[c]) problems.push(`heap: slab of class ${c} at page ${p} has ${len} pages, not ${slabPages[c]}`);
+          for (let q = p + 1; q < p + len - 1; q++) {
+            if (u32[tbl + q * D_WORDS + D_KIND] !== k || u32[tbl + q * D_WORDS + D_START] !== p) {
+              problems.push(`heap: page ${q} of the slab at page ${p} does not name it`);
+              break;
+            }
+          }
+          const base = p * PAGE - mis;
+          const carve = u32[d + D_CARVE];
+          const nblocks = Math.floor((len * PAGE) / size);
+          if (carve < base || carve > base + nblocks * size || (carve - base) % size !== 0) {
+            problems.push(`heap: slab at page ${p} carves at a bad offset ${carve}`);
+          }
+          let nfree = 0;
+          for (let b = u32[d + D_FREE]; b !== 0; b = u32[b >>> 2]) {
+            if (b < base || b >= carve || (b - base) % size !== 0) {
+              problems.push(`heap: slab at page ${p} (class ${c}) lists a bad free block ${b}`);
+              break;
+            }
+            offs.push(b);
+            sizes.push(size);
+            if (++nfree > nblocks) {
+              problems.push(`heap: slab at page ${p} free list cycles`);
+              break;
+            }
+          }
+          const uncarved = (base + nblocks * size - carve) / size;
+          if (uncarved > 0) {
+            offs.push(carve);
+            sizes.push(uncarved * size);
+          }
+          const used = u32[d + D_USED];
+          if (used + nfree + uncarved !== nblocks) {
+            problems.push(`heap: slab at page ${p} (class ${c}): ${used} out + ${nfree} free + ${uncarved} never used != ${nblocks} blocks`);
+          }
+          if (used === 0) problems.push(`heap: slab at page ${p} (class ${c}) is empty but kept`);
+          handedOut += used * size;
+          if (!this.exhausted(p, c)) partial[c]++;
+        } else {
+          problems.push(`heap: span at page ${p} has an unknown kind ${k}`);
+        }
+        prevFree = k === K_FREE;
+        p += len;
       }
-      unlockWord(this.i32, W_CLASSLOCK + c);
-      const cache = this.cache[c];
-      for (let i = 0; i < this.cacheLen[c]; i++) take(cache[i], c, 'thread cache');
     }
+    // Each class's list: its slabs with a free block, each once.
+    for (let c = 0; c < LARGE_CLASS; c++) {
+      let n = 0;
+      let prev = 0;
+      for (let s = u32[W_FREEHEAD + c]; s !== 0; s = u32[tbl + s * D_WORDS + D_NEXT]) {
+        const d = tbl + s * D_WORDS;
+        if (u32[d + D_KIND] !== K_SLAB + c || u32[d + D_START] !== s || u32[d + D_PREV] !== prev) {
+          problems.push(`heap: class ${c} lists page ${s}, which is not its slab (or a broken link)`);
+          break;
+        }
+        if (this.exhausted(s, c)) problems.push(`heap: class ${c} lists the full slab at page ${s}`);
+        if (++n > partial[c]) break;
+        prev = s;
+      }
+      if (n !== partial[c]) problems.push(`heap: class ${c} lists ${n} slabs, ${partial[c]} have a free block`);
+    }
+    // The free span lists: every free span once, on the list of its length.
+    let listed = 0;
+    for (let i = 1; i < NSPANLIST; i++) {
+      let prev = 0;
+      for (let s = u32[W_SPANHEAD + i]; s !== 0; s = u32[tbl + s * D_WORDS + D_NEXT]) {
+        const d = tbl + s * D_WORDS;
+        const k = u32[d + D_KIND];
+        if (k !== K_FREE || u32[d + D_START] !== s || Math.min(u32[d + D_LEN], NSPANLIST - 1) !== i || u32[d + D_PREV] !== prev) {
+          problems.push(`heap: span list ${i} holds page ${s}, not a free span of that length (or a broken link)`);
+          break;
+        }
+        if (++listed > freeSpans) break;
+        prev = s;
+      }
+    }
+    if (listed !== freeSpans) problems.push(`heap: ${listed} spans listed free, ${freeSpans} free spans`);
+    if (dirtyPages !== u32[W_DIRTYPAGES]) problems.push(`heap: ${dirtyPages} resident pages in free spans, counted ${u32[W_DIRTYPAGES]}`);
+    if (freeSpanPages !== u32[W_FREEPAGES]) problems.push(`heap: ${freeSpanPages} pages in free spans, counted ${u32[W_FREEPAGES]}`);
+    // This thread's cache: blocks of their class's slabs (overlaps below catch a double free).
+    for (let c = 0; c < LARGE_CLASS; c++) {
+      const cache = this.cache[c];
+      for (let i = 0; i < this.cacheLen[c]; i++) {
+        const b = cache[i];
+        const d = tbl + Math.floor((b + mis) / PAGE) * D_WORDS;
+        if (b < first * PAGE - mis || b + classSize[c] > top || u32[d + D_KIND] !== K_SLAB + c) {
+          problems.push(`heap: thread cache of class ${c} holds bad pointer ${b}`);
+          continue;
+        }
+        offs.push(b);
+        sizes.push(classSize[c]);
+      }
+    }
+    unlockWord(this.i32, W_PAGELOCK);
+    for (let c = NCLASS - 1; c >= 0; c--) unlockWord(this.i32, W_CLASSLOCK + c);
     const order = offs.map((_, i) => i).sort((a, b) => offs[a] - offs[b]);
     const out = new Float64Array(order.length * 2);
     for (let k = 0; k < order.length; k++) {
@@ -444,9 +892,9 @@ export class Heap {
         problems.push(`heap: free blocks overlap at ${out[2 * k - 2]} (+${out[2 * k - 1]}) and ${out[2 * k]}`);
       }
     }
-    const accounted = this.usedBytes() + this.cachedBytes() + globalFree;
-    if (accounting && accounted !== top - data) {
-      problems.push(`heap: accounting: ${this.usedBytes()} in use + ${this.cachedBytes()} cached + ${globalFree} free = ${accounted}, but ${top - data} carved`);
+    const accounted = this.usedBytes() + this.cachedBytes();
+    if (accounting && accounted !== handedOut) {
+      problems.push(`heap: accounting: ${this.usedBytes()} in use + ${this.cachedBytes()} cached = ${accounted}, but ${handedOut} handed out of slabs and large spans`);
     }
     return out;
   }
