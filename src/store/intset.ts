@@ -186,11 +186,17 @@ export function intsetRemove(heap: Heap, p: number, v: number | bigint): number 
     return p;
   }
   const len = heap.u32[(p >>> 2) + 1];
+  // The smaller block first: an allocation failure then leaves the set whole.
+  const cls = classOf(HDR + len * enc);
+  const np = classOf(HDR + (len - 1) * enc) === cls ? p : heap.alloc(HDR + (len - 1) * enc);
   const base = p + HDR;
   heap.u8.copyWithin(base + pos * enc, base + (pos + 1) * enc, base + len * enc);
   heap.u32[(p >>> 2) + 1] = len - 1;
   intsetChanged = true;
-  return resize(heap, p, len, len - 1);
+  if (np === p) return p;
+  heap.u8.copyWithin(np, p, p + HDR + (len - 1) * enc);
+  heap.freeClass(p, cls);
+  return np;
 }
 
 /** Value i as a number when exact (|v| <= 2^53), else as a bigint. */

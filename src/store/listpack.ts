@@ -283,6 +283,24 @@ function setCount(u8: Uint8Array, lp: number, n: number): void {
   u8[lp + 5] = v >>> 8;
 }
 
+/**
+ * For a shrink: the block the smaller listpack will live in, allocated BEFORE the listpack is
+ * changed (an allocation failure then leaves it whole; after, its byte count would name a smaller
+ * class than its block's, and its free would go to the wrong class). lp itself when the class
+ * stays.
+ */
+function shrinkTarget(heap: Heap, lp: number, oldBytes: number, newBytes: number): number {
+  return classOf(oldBytes) === classOf(newBytes) ? lp : heap.alloc(newBytes);
+}
+
+/** Finish a shrink done in place in lp: copy its `bytes` to the target `n` and free lp. */
+function shrinkInto(heap: Heap, lp: number, n: number, oldBytes: number, bytes: number): number {
+  if (n === lp) return lp;
+  move(heap.u8, n, lp, lp + bytes);
+  heap.free(lp, oldBytes);
+  return n;
+}
+
 /** Move a listpack to a block for `bytes` when the size class changes. Copies `keep` bytes. */
 function resize(heap: Heap, lp: number, oldBytes: number, newBytes: number, keep: number): number {
   if (classOf(oldBytes) === classOf(newBytes)) return lp;
@@ -625,8 +643,9 @@ export function lpReplace(heap: Heap, lp: number, p: number, s: Uint8Array): num
     n = resize(heap, lp, old, old + d, old);
     move(heap.u8, n + p + sz, n + p + cur, n + old);
   } else if (d < 0) {
+    const t = shrinkTarget(heap, lp, old, old + d);
     move(heap.u8, n + p + sz, n + p + cur, n + old);
-    n = resize(heap, lp, old, old + d, old + d);
+    n = shrinkInto(heap, lp, t, old, old + d);
   }
   wr32(heap.u8, n, old + d);
   writePrepared(heap.u8, n + p);
@@ -644,13 +663,14 @@ export function lpDeleteRangeAt(heap: Heap, lp: number, p: number, count: number
   }
   if (k === 0) return lp;
   const old = rd32(u8, lp);
+  const t = shrinkTarget(heap, lp, old, old - (q - p));
   move(u8, lp + p, lp + q, lp + old);
   const nb = old - (q - p);
   wr32(u8, lp, nb);
   const c = u8[lp + 4] | (u8[lp + 5] << 8);
   if (c !== COUNT_UNKNOWN) setCount(u8, lp, c - k);
   else setCount(u8, lp, lpLength(heap, lp));
-  return resize(heap, lp, old, nb, nb);
+  return shrinkInto(heap, lp, t, old, nb);
 }
 
 /** Delete the element at p; the next element (if any) is then at p. Returns the new lp. */

@@ -96,6 +96,20 @@ function newNode(heap: Heap): number {
   return n;
 }
 
+/** A new, unlinked node holding s alone; on an allocation failure nothing is left behind. */
+function nodeWith(heap: Heap, s: Uint8Array): number {
+  const n = heap.calloc(NODE_BYTES);
+  try {
+    heap.u32[(n >>> 2) + 2] = lpNew(heap);
+    setLp(heap, n, lpAppend(heap, nLp(heap, n), s));
+  } catch (e) {
+    if (heap.u32[(n >>> 2) + 2] !== 0) freeNodeLp(heap, n);
+    heap.free(n, NODE_BYTES);
+    throw e;
+  }
+  return n;
+}
+
 /** Link node n after `after` (0: as the new head). */
 function linkAfter(heap: Heap, ql: number, after: number, n: number): void {
   const u32 = heap.u32;
@@ -166,9 +180,14 @@ export function qlPush(heap: Heap, ql: number, s: Uint8Array, atHead: boolean): 
       heap.u32[w + 4] = block;
       heap.u32[w + 5] = bytes;
     } else {
-      nn = newNode(heap);
+      // Built whole before it is linked: a failed allocation leaves no empty node in the list.
+      nn = nodeWith(heap, s);
+      linkAfter(heap, ql, n, nn);
+      addNodeCount(heap, nn, 1);
+      addCount(heap, ql, 1);
+      return;
     }
-    linkAfter(heap, ql, atHead ? 0 : n, nn);
+    linkAfter(heap, ql, 0, nn);
     n = nn;
   }
   const lp = nLp(heap, n);
@@ -381,9 +400,9 @@ function insertAt(heap: Heap, ql: number, pos: QlPos, s: Uint8Array, after: bool
       normalize(heap, nx);
       setLp(heap, nx, lpPrepend(heap, nLp(heap, nx), s));
     } else {
-      nx = newNode(heap);
+      // Built whole before it is linked: a failed allocation leaves no empty node in the list.
+      nx = nodeWith(heap, s);
       linkAfter(heap, ql, n, nx);
-      setLp(heap, nx, lpAppend(heap, nLp(heap, nx), s));
     }
     addNodeCount(heap, nx, 1);
     pos.node = nx;
@@ -396,9 +415,8 @@ function insertAt(heap: Heap, ql: number, pos: QlPos, s: Uint8Array, after: bool
       normalize(heap, pv);
       setLp(heap, pv, lpAppend(heap, nLp(heap, pv), s));
     } else {
-      pv = newNode(heap);
+      pv = nodeWith(heap, s);
       linkAfter(heap, ql, nPrev(heap, n), pv);
-      setLp(heap, pv, lpAppend(heap, nLp(heap, pv), s));
     }
     addNodeCount(heap, pv, 1);
     pos.node = pv;
@@ -424,9 +442,8 @@ function insertAt(heap: Heap, ql: number, pos: QlPos, s: Uint8Array, after: bool
     pos.p = lpLast(heap, nLp(heap, n));
     return;
   }
-  const mid = newNode(heap);
+  const mid = nodeWith(heap, s);
   linkAfter(heap, ql, n, mid);
-  setLp(heap, mid, lpAppend(heap, nLp(heap, mid), s));
   addNodeCount(heap, mid, 1);
   pos.node = mid;
   pos.p = LP_HDR;
