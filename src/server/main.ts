@@ -381,6 +381,7 @@ export async function main(argv: string[]): Promise<void> {
     // DEBUG PAUSE-CRON 1: no cron work at all, as Redis's serverCron returns at once.
     if (Atomics.load(store.i32, layout.misc + M_PAUSE_CRON) !== 0) return;
     heap.publishUsed();
+    heap.trimIdle();
     // Client-side caching: keep the table under tracking-table-max-keys even when idle (serverCron).
     if (trackingClients(store) > 0) trackingLimitUsedSlots();
     // The main thread is stats slot 0: INFO sums its expirations with the workers'.

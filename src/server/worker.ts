@@ -60,6 +60,8 @@ setCommandStatsArea(wd.commandStatsArea);
 configureHistograms(wd.threads + 8, commandStatCount);
 applyRenames(config.renamedCommands());
 const heap = new Heap(wd.sab, wd.threadId);
+// Once a second: an idle thread's allocator caches go back to their slabs (memory to the OS).
+setInterval(() => heap.trimIdle(), 1000).unref();
 const store = new Store(heap, wd.layout);
 if (wd.aof !== undefined) setAofShared(wd.aof);
 const srv = new ThreadServer(wd.threadId, wd.threads, store, config, new Stream(wd.stream));

@@ -32,7 +32,7 @@
 //   most alloc/free pairs touch no shared word. Frees may come from any thread: a block freed
 //   elsewhere joins that thread's cache, and a spill finds the block's slab from its address.
 // - Returning memory (native/madvise, MADV_DONTNEED): a freed block of 1 MiB or more gives its
-//   pages back to the OS at once; smaller frees stay resident for reuse until 8 MiB of free pages
+//   pages back to the OS at once; smaller frees stay resident for reuse until 2 MiB of free pages
 //   may be resident, then every free span's are given back. The page grid follows the OS's pages
 //   (the SAB's memory starts 16 bytes into a page: page p starts at byte p*4096 - 16). Without
 //   the addon, freed memory stays resident (reused only).
@@ -87,9 +87,9 @@ const K_SLAB = 16;
 // Returning pages costs a syscall and the next use a page fault per page, so freed pages stay
 // resident for reuse up to a bound: a freed block of 1 MiB or more is given back at once (a DEL
 // of a big value shows in RSS at once); smaller frees add to the resident free pages, and when
-// those pass 8 MiB, every free span's resident pages are given back (one call per span).
+// those pass 2 MiB, every free span's resident pages are given back (one call per span).
 const RELEASE_PAGES = 256;
-const DIRTY_MAX_PAGES = 2048;
+const DIRTY_MAX_PAGES = 512;
 
 export const classSize = new Float64Array(NCLASS);
 (function initClasses(): void {
@@ -182,6 +182,8 @@ export class Heap {
   private readonly tbl: number;
   /** Page p starts at byte offset p * PAGE - mis (the OS's page boundaries). */
   private readonly mis: number;
+  /** Bytes in use at the last trimIdle() (no change since: the thread was idle). */
+  private trimSeen = -1;
   /** Slabs emptied by a spill, given back to the page heap after the class lock is released. */
   private readonly emptied = new Int32Array(64);
   // Other threads' bytes in use as last read (hasRoom re-reads them at most once per ms).
@@ -307,7 +309,7 @@ export class Heap {
     }
     let n = this.cacheLen[c];
     if (n === max) {
-      this.spill(c);
+      this.spill(c, max >>> 1);
       n = max >>> 1;
     }
     this.acct[1] += classSize[c];
@@ -492,17 +494,16 @@ export class Heap {
     u32[d + D_PREV] = 0;
   }
 
-  /** Hand the upper half of this thread's full cache of class c back to the blocks' slabs. */
-  private spill(c: number): void {
+  /** Hand cache[from..] of class c back to the blocks' slabs. */
+  private spill(c: number, from: number): void {
     const cache = this.cache[c];
-    const max = cache.length;
-    const half = max >>> 1;
+    const max = this.cacheLen[c];
     const u32 = this.u32;
     const tbl = this.tbl;
     const emptied = this.emptied;
     let ne = 0;
     lockWord(this.i32, W_CLASSLOCK + c);
-    for (let i = half; i < max; i++) {
+    for (let i = from; i < max; i++) {
       const b = cache[i];
       const s = u32[tbl + ((b + this.mis) >>> PAGE_SHIFT) * D_WORDS + D_START];
       const d = tbl + s * D_WORDS;
@@ -518,8 +519,23 @@ export class Heap {
       } else if (was) this.linkSlab(c, s);
     }
     unlockWord(this.i32, W_CLASSLOCK + c);
-    this.acct[1] -= half * classSize[c];
+    this.cacheLen[c] = from;
+    this.acct[1] -= (max - from) * classSize[c];
     for (let i = 0; i < ne; i++) this.freePages(emptied[i], slabPages[c]);
+  }
+
+  /**
+   * From a thread's timer (about once a second): when the thread allocated and freed nothing
+   * since the last call, its private caches go back to their slabs, so the slabs they pin (after
+   * a FLUSHALL, a cached block can keep a whole slab) can return to the page heap and the OS.
+   */
+  trimIdle(): void {
+    const used = this.acct[0];
+    if (used !== this.trimSeen || this.acct[1] === 0) {
+      this.trimSeen = used;
+      return;
+    }
+    for (let c = 0; c < LARGE_CLASS; c++) if (this.cacheLen[c] > 0) this.spill(c, 0);
   }
 
   /** A fresh slab of class c (its pages from the page heap), not yet on the class's list. */
