@@ -76,7 +76,7 @@ describe('memory reused across sizes', () => {
     }
     expect(counts[0]).toBeGreaterThanOrEqual(Math.floor(counts[1] * 0.95));
     expect(canon(await clients[0].call('DEBUG', 'CHECK'))).toBe('+OK\r\n');
-  });
+  }, 90_000);
 
   it('an LRU cache whose values grow from 1 KB to 16 KB evicts and never refuses', async () => {
     const c = await shardis({ SHARDIS_HEAP_BYTES: String(64 * MiB) }, ['--maxmemory', String(40 * MiB), '--maxmemory-policy', 'allkeys-lru']);
