@@ -423,7 +423,6 @@ export class Heap {
     const cache = this.cache[c];
     const want = cache.length >>> 1;
     const u32 = this.u32;
-    const tbl = this.tbl;
     let n = 0;
     lockWord(this.i32, W_CLASSLOCK + c);
     for (let s = u32[W_FREEHEAD + c]; s !== 0 && n < want; s = u32[W_FREEHEAD + c]) {
@@ -431,17 +430,22 @@ export class Heap {
       if (this.exhausted(s, c)) this.unlinkSlab(c, s);
       else break;
     }
-    unlockWord(this.i32, W_CLASSLOCK + c);
     if (n === 0) {
-      const s = this.newSlab(c);
-      lockWord(this.i32, W_CLASSLOCK + c);
+      // A fresh slab, under the class lock (class, then page: the checker's order), so the
+      // checker never sees a slab that is carved but not yet listed.
+      let s: number;
+      try {
+        s = this.newSlab(c);
+      } catch (e) {
+        unlockWord(this.i32, W_CLASSLOCK + c);
+        throw e;
+      }
       n = this.take(s, c, 0, want);
       if (!this.exhausted(s, c)) this.linkSlab(c, s);
-      unlockWord(this.i32, W_CLASSLOCK + c);
     }
-    void tbl;
     this.cacheLen[c] = n;
     this.acct[1] += n * classSize[c];
+    unlockWord(this.i32, W_CLASSLOCK + c);
   }
 
   /** Move blocks of slab s into cache[n..want); returns the new n. (Class lock held.) */
@@ -518,10 +522,12 @@ export class Heap {
         emptied[ne++] = s;
       } else if (was) this.linkSlab(c, s);
     }
-    unlockWord(this.i32, W_CLASSLOCK + c);
+    // Counters and the emptied slabs' pages settle before the class lock goes (class, then page:
+    // the checker's order), so the checker, holding every lock, never sees them half done.
     this.cacheLen[c] = from;
     this.acct[1] -= (max - from) * classSize[c];
     for (let i = 0; i < ne; i++) this.freePages(emptied[i], slabPages[c]);
+    unlockWord(this.i32, W_CLASSLOCK + c);
   }
 
   /**
