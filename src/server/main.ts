@@ -421,6 +421,8 @@ export async function main(argv: string[]): Promise<void> {
     if (!shuttingDown) persistence.cron();
     repl.cron();
     if (!shuttingDown) aof.cron();
+    // Freed heap pages kept resident for reuse go back to the OS once a second.
+    heap.releaseResident();
   }, 1000);
 
   let shuttingDown = false;

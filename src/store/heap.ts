@@ -31,9 +31,8 @@
 // - Each thread keeps a private cache per small class (refilled and spilled half at a time), so
 //   most alloc/free pairs touch no shared word. Frees may come from any thread: a block freed
 //   elsewhere joins that thread's cache, and a spill finds the block's slab from its address.
-// - Returning memory (native/madvise, MADV_DONTNEED): a freed block of 1 MiB or more gives its
-//   pages back to the OS at once; smaller frees stay resident for reuse until 2 MiB of free pages
-//   may be resident, then every free span's are given back. The page grid follows the OS's pages
+// - Returning memory (native/madvise, MADV_DONTNEED): freed pages stay resident for reuse until
+//   the main thread gives them back (once a second), or at once past 64 MiB of them. The page grid follows the OS's pages
 //   (the SAB's memory starts 16 bytes into a page: page p starts at byte p*4096 - 16). Without
 //   the addon, freed memory stays resident (reused only).
 
@@ -85,11 +84,10 @@ const K_FREE = 1;
 const K_LARGE = 3;
 const K_SLAB = 16;
 // Returning pages costs a syscall and the next use a page fault per page, so freed pages stay
-// resident for reuse up to a bound: a freed block of 1 MiB or more is given back at once (a DEL
-// of a big value shows in RSS at once); smaller frees add to the resident free pages, and when
-// those pass 2 MiB, every free span's resident pages are given back (one call per span).
-const RELEASE_PAGES = 256;
-const DIRTY_MAX_PAGES = 512;
+// resident for reuse a while (as jemalloc's decay): the main thread gives every free span's
+// resident pages back once a second (releaseResident), and at once when more than 64 MiB of
+// them accumulate (a DEL of a big value). One madvise call per span.
+const DIRTY_MAX_PAGES = 16384;
 
 export const classSize = new Float64Array(NCLASS);
 (function initClasses(): void {
@@ -663,19 +661,23 @@ export class Heap {
         len += u32[d + D_LEN];
       }
     }
-    const release = releasePages;
-    if (release !== null) {
-      if (n >= RELEASE_PAGES) release(this.u8, s * PAGE - this.mis, n * PAGE);
-      else {
-        dirty += n;
-        u32[W_DIRTYPAGES] += n;
-      }
+    if (releasePages !== null) {
+      dirty += n;
+      u32[W_DIRTYPAGES] += n;
     }
     this.tagSpan(start, len, K_FREE);
     u32[tbl + start * D_WORDS + D_DIRTY] = dirty;
     u32[W_FREEPAGES] += len;
     this.linkSpan(start);
     if (u32[W_DIRTYPAGES] > DIRTY_MAX_PAGES) this.releaseDirty();
+    unlockWord(this.i32, W_PAGELOCK);
+  }
+
+  /** Give every free span's resident pages back to the OS (the main thread, once a second). */
+  releaseResident(): void {
+    if (Atomics.load(this.u32, W_DIRTYPAGES) === 0) return;
+    lockWord(this.i32, W_PAGELOCK);
+    this.releaseDirty();
     unlockWord(this.i32, W_PAGELOCK);
   }
 
