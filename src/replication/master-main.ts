@@ -15,7 +15,7 @@ import type { Stream } from '../server/stream';
 import type { Persistence } from '../persistence/snapshot';
 import { log } from '../server/log';
 import { RdbOut, writeAux, writeHeader, writeTrailer } from '../persistence/rdb';
-import { goodReplicas, isReplica, replicaCount, replId, rget, rset, R_BASE, R_GOOD_REPLICAS } from './state';
+import { goodReplicas, isReplica, replicaCount, replId, rget, rset, R_BASE, R_GOOD_REPLICAS, R_MASTER_DB } from './state';
 import type { ReplSettings, ReplThreadData } from './messages';
 
 const PING = Buffer.from('*1\r\n$4\r\nPING\r\n');
@@ -127,7 +127,10 @@ export class ReplMaster {
       this.stream.endAppend();
       const off = so + rget(this.store, R_BASE);
       const id = replId(this.store);
-      aux.push(['repl-stream-db', '0'], ['repl-id', id], ['repl-offset', String(off)]);
+      // A replica forwards its master's bytes as they are (no SELECT of ours after this point):
+      // the db that stream is in now is where the next commands apply (rdbPopulateSaveInfo).
+      const sdb = isReplica(this.store) ? rget(this.store, R_MASTER_DB) : -1;
+      aux.push(['repl-stream-db', String(sdb >= 0 ? sdb : 0)], ['repl-id', id], ['repl-offset', String(off)]);
       for (const [thread, ids] of groups) this.post(thread, { type: 'repl-full', ids, replid: id, offset: off, streamOff: so, diskless, mark });
     };
     if (diskless) {
