@@ -9,6 +9,7 @@ import { lookupCommand, resolveSubcommand, statBase } from '../commands/table';
 import { cstr } from '../commands/args';
 import { F_FAST, F_NO_AUTH, F_NO_MULTI, F_NO_PROPAGATE, F_SKIP_SLOWLOG, F_STALE, F_TOUCHES_ARBITRARY_KEYS } from '../commands/flags';
 import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
+import { rememberLocalWrite } from '../replication/replica-expire';
 import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING } from './context';
 import { P_LAST_BGSAVE_OK } from '../persistence/state';
 
@@ -494,6 +495,8 @@ export class Client {
       this.srv.addStat(S_ERRORS, 1);
       return;
     }
+    // A writable replica expires what its own clients wrote (its master never will).
+    if (replica && !obey && (spec.write === true || spec.fullName === 'exec')) rememberLocalWrite(this, spec, argv);
     this.call(spec, argv);
     if (this.trackState !== null && this.trackState.pending !== null) flushPendingSelf(this);
     if (readyPending()) {

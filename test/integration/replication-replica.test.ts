@@ -238,6 +238,20 @@ describe('shardis as a replica of redis-server 7.0', () => {
     expect(sh(await s.call('CONFIG', 'SET', 'replica-read-only', 'yes'))).toBe('+OK');
   });
 
+  it('a writable replica expires the keys its own clients wrote', async () => {
+    expect(sh(await s.call('CONFIG', 'SET', 'replica-read-only', 'no'))).toBe('+OK');
+    try {
+      await s.call('SELECT', '5');
+      expect(sh(await s.call('SET', 'local1', 'x', 'PX', '100'))).toBe('+OK');
+      expect(sh(await s.call('SET', 'local2', 'x', 'PX', '100'))).toBe('+OK');
+      expect(sh(await s.call('DBSIZE'))).toBe(':2');
+      await until('the local keys to expire', async () => sh(await s.call('DBSIZE')) === ':0');
+    } finally {
+      await s.call('SELECT', '0');
+      await s.call('CONFIG', 'SET', 'replica-read-only', 'yes');
+    }
+  });
+
   it('keys do not expire on the replica by themselves: the master deletes them', async () => {
     await m.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
     try {
