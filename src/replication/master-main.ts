@@ -56,6 +56,11 @@ export class ReplMaster {
       case 'gone':
         this.thread?.postMessage(m);
         break;
+      case 'backlog':
+        // A replica keeps a backlog from its sync on (replica.ts), so that its own replicas, and
+        // its peers after a failover, can continue partially with it.
+        this.start().postMessage(m);
+        break;
       case 'file-done':
         fs.close(m.fd as number, () => {});
         break;

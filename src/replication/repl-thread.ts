@@ -239,6 +239,10 @@ main.on('message', (m: { op: string; [k: string]: unknown }) => {
     case 'gone':
       onGone(m.thread as number, m.clientId as number);
       break;
+    case 'backlog':
+      // A replica's backlog continues its master's history: its ids are not changed.
+      if (reader === null) createBacklog();
+      break;
     case 'config': {
       const name = m.name as string;
       const s = m.settings as ReplSettings;

@@ -647,6 +647,9 @@ export class ReplicaLink {
     c.onClose.push(() => {
       if (this.master === c) setImmediate(() => this.master === c && this.freeMaster());
     });
+    // Replicas keep a backlog regardless of sub-replicas (createReplicationBacklog after a sync),
+    // so that a replica of ours, or a peer after a failover, can PSYNC with us partially.
+    srv.toMain({ type: 'repl', op: 'backlog' });
     sock.resume();
     if (pending.length > 0) this.onData(c, pending);
   }
