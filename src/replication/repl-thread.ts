@@ -130,6 +130,7 @@ function drain(): void {
   publishBacklog();
 }
 
+const COALESCE_BYTES = 64 * 1024;
 let pumping = false;
 function pump(): void {
   if (pumping) return;
@@ -139,6 +140,9 @@ function pump(): void {
       drain();
       if (reader === null) break;
       await reader.waitAsync(100);
+      // Let a burst of small units pile up (up to 1 ms) so a chunk carries many of them: one
+      // message per worker and one socket write per replica instead of one per unit.
+      if (reader !== null && reader.available() < COALESCE_BYTES) await new Promise((r) => setTimeout(r, 1));
     }
     pumping = false;
   })();
