@@ -13,9 +13,6 @@ import type { Stream } from '../server/stream';
 import { ThreadServer } from '../server/context';
 import { Stream as StreamClass, createStreamBuffer } from '../server/stream';
 import { log } from '../server/log';
-import { NSLOTS } from '../store/crc16';
-import { Coordinator } from '../server/coordinator';
-import { trackingFlush } from '../server/tracking';
 import { M_LOADING } from '../server/context';
 import {
   type AofManifest, emptyManifest, readManifest, writeManifest, ManifestError, newIncrName, newBaseName, fsyncDir,
@@ -29,7 +26,7 @@ import type { FsyncPolicy, WriterData, WriterMessage } from './aof-writer';
 import { AofFileLoader, AOF_OK, AOF_NOT_EXIST, AOF_EMPTY, AOF_OPEN_ERR, AOF_FAILED, AOF_TRUNCATED } from './aof-load';
 import { RdbOut, writeHeader, writeTrailer } from './rdb';
 import * as fsp from 'fs/promises';
-import type { Persistence, SnapshotTarget } from './snapshot';
+import { emptyKeyspace, type Persistence, type SnapshotTarget } from './snapshot';
 import { pset, P_LOADING_START, P_LOADING_TOTAL, P_LOADING_LOADED, P_LOADING_KEYS, P_DIRTY_AT_SAVE } from './state';
 
 export class AofFatal extends Error {}
@@ -367,18 +364,7 @@ export class Aof {
   }
 
   private async reloadAll(): Promise<string | null> {
-    const s = this.store;
-    const coord = Coordinator.of(s);
-    coord.lockAll(false);
-    try {
-      for (let db = 0; db < s.dbs; db++) {
-        for (let slot = 0; slot < NSLOTS; slot++) s.flushSlot(db, slot);
-        s.bumpEpoch(db);
-      }
-      trackingFlush();
-    } finally {
-      coord.unlockAll();
-    }
+    emptyKeyspace(this.store);
     const am = this.loadManifestQuiet();
     if (am === null) return 'Error loading the AOF manifest';
     // The writer keeps appending meanwhile; the loading client's writes do not propagate.

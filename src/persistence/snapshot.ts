@@ -479,18 +479,7 @@ export class Persistence {
 
   /** Empty every db under all locks (emptyData), tracking clients told "invalidate nil". */
   emptyAll(): void {
-    const s = this.store;
-    const coord = Coordinator.of(s);
-    coord.lockAll(false);
-    try {
-      for (let db = 0; db < s.dbs; db++) {
-        for (let slot = 0; slot < NSLOTS; slot++) s.flushSlot(db, slot);
-        s.bumpEpoch(db);
-      }
-      trackingFlush();
-    } finally {
-      coord.unlockAll();
-    }
+    emptyKeyspace(this.store);
   }
 
   /** DEBUG RELOAD: save, empty the keyspace, load the file again (everything locked). */
@@ -512,6 +501,21 @@ export class Persistence {
     }
     log('notice', 'DB reloaded by DEBUG RELOAD');
     return null;
+  }
+}
+
+/** emptyData: every db emptied under all locks; every tracking client hears "invalidate nil". */
+export function emptyKeyspace(s: Store): void {
+  const coord = Coordinator.of(s);
+  coord.lockAll(false);
+  try {
+    for (let db = 0; db < s.dbs; db++) {
+      for (let slot = 0; slot < NSLOTS; slot++) s.flushSlot(db, slot);
+      s.bumpEpoch(db);
+    }
+    trackingFlush();
+  } finally {
+    coord.unlockAll();
   }
 }
 

@@ -209,6 +209,33 @@ async function infoField(c: RawClient, section: string, field: string): Promise<
   return new RegExp(`^${field}:(.*)\r?$`, 'm').exec(text)?.[1]?.trim() ?? '';
 }
 
+/**
+ * One seed's workload on every connection for WORK_MS (every fourth seed under a small
+ * maxmemory: evicted keys propagate as DEL), then the keyspace settled.
+ */
+async function runSeed(seed: number, conns: RawClient[], admin: RawClient, baseUsed: number): Promise<void> {
+  const evict = seed % 4 === 3;
+  if (evict) {
+    await admin.call('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-random');
+    await admin.call('CONFIG', 'SET', 'maxmemory', String(baseUsed + 48 * 1024));
+  }
+  const until = Date.now() + WORK_MS;
+  await Promise.all(
+    conns.map(async (c, i) => {
+      const next = workload(rng(seed * 1000 + i));
+      await c.call('SELECT', i % DBS);
+      while (Date.now() < until) {
+        const cmds = next();
+        for (const cmd of cmds) c.send(...cmd);
+        for (let k = 0; k < cmds.length; k++) await c.read();
+      }
+    }),
+  );
+  if (evict) await admin.call('CONFIG', 'SET', 'maxmemory', '0');
+  await new Promise((r) => setTimeout(r, 250));
+  await settle(admin);
+}
+
 async function settle(c: RawClient): Promise<void> {
   // Short TTLs have passed: visit every key name in every db so stale entries are deleted (and,
   // on shardis, propagated) rather than left for either side's active expiry to race on.
@@ -253,27 +280,7 @@ describe('propagation replay (issue 9 contract)', () => {
     const baseUsed = Number(/used_memory:(\d+)/.exec(String((await admin.call('INFO', 'memory') as { v: Buffer }).v))![1]);
     try {
       for (let seed = SEED_BASE; seed < SEED_BASE + SEEDS; seed++) {
-        const evict = seed % 4 === 3;
-        if (evict) {
-          // Eviction under a small maxmemory: evicted keys propagate as DEL.
-          await admin.call('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-random');
-          await admin.call('CONFIG', 'SET', 'maxmemory', String(baseUsed + 48 * 1024));
-        }
-        const until = Date.now() + WORK_MS;
-        await Promise.all(
-          conns.map(async (c, i) => {
-            const next = workload(rng(seed * 1000 + i));
-            await c.call('SELECT', i % DBS);
-            while (Date.now() < until) {
-              const cmds = next();
-              for (const cmd of cmds) c.send(...cmd);
-              for (let k = 0; k < cmds.length; k++) await c.read();
-            }
-          }),
-        );
-        if (evict) await admin.call('CONFIG', 'SET', 'maxmemory', '0');
-        await new Promise((r) => setTimeout(r, 250));
-        await settle(admin);
+        await runSeed(seed, conns, admin, baseUsed);
         // A marker write: once the capture file holds it, it holds everything before it.
         const marker = `marker-${seed}-${Date.now()}`;
         await admin.call('SET', 'marker', marker);
@@ -347,26 +354,7 @@ describe('propagation replayed through PSYNC to a redis-server replica', () => {
     const baseUsed = Number(/used_memory:(\d+)/.exec(String((await admin.call('INFO', 'memory') as { v: Buffer }).v))![1]);
     try {
       for (let seed = SEED_BASE + 500; seed < SEED_BASE + 500 + PSYNC_SEEDS; seed++) {
-        const evict = seed % 4 === 3;
-        if (evict) {
-          await admin.call('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-random');
-          await admin.call('CONFIG', 'SET', 'maxmemory', String(baseUsed + 48 * 1024));
-        }
-        const until = Date.now() + WORK_MS;
-        await Promise.all(
-          conns.map(async (c, i) => {
-            const next = workload(rng(seed * 1000 + i));
-            await c.call('SELECT', i % DBS);
-            while (Date.now() < until) {
-              const cmds = next();
-              for (const cmd of cmds) c.send(...cmd);
-              for (let k = 0; k < cmds.length; k++) await c.read();
-            }
-          }),
-        );
-        if (evict) await admin.call('CONFIG', 'SET', 'maxmemory', '0');
-        await new Promise((r) => setTimeout(r, 250));
-        await settle(admin);
+        await runSeed(seed, conns, admin, baseUsed);
         // Everything appended so far has reached the replica once its offset passes this.
         const target = Number(await infoField(admin, 'replication', 'master_repl_offset'));
         let at = -1;
