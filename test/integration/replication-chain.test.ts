@@ -3,32 +3,12 @@
 //   redis-server -> shardis -> redis-server, and shardis -> shardis -> shardis.
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRedis, startShardis, type Server } from '../helpers/server';
-import { RawClient, canon, show, type Reply } from '../helpers/resp';
+import { RawClient, canon, type Reply } from '../helpers/resp';
+import { info, text, until as untilFor } from '../helpers/replication';
 
 const sh = (r: Reply): string => canon(r).replace(/\r\n$/, '');
 
-function text(r: Reply): string {
-  if (r.t === 'bulk' || r.t === 'simple') return r.v === null ? '' : r.v.toString();
-  throw new Error(`unexpected reply ${show(r)}`);
-}
-
-async function info(c: RawClient, section: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const l of text(await c.call('INFO', section)).split('\r\n')) {
-    const i = l.indexOf(':');
-    if (i > 0) out[l.slice(0, i)] = l.slice(i + 1);
-  }
-  return out;
-}
-
-async function until(what: string, fn: () => Promise<boolean>, ms = 30000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const until = (what: string, fn: () => Promise<boolean>, ms = 30000): Promise<void> => untilFor(what, fn, ms);
 
 /** Writes of every kind on a few connections, with SELECT, MULTI and an effects-replicated EVAL. */
 async function writes(port: number, n: number, tag: string): Promise<void> {

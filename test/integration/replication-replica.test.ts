@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startRedis, startShardis, type Server } from '../helpers/server';
-import { RawClient, canon, show, type Reply } from '../helpers/resp';
+import { RawClient, canon, type Reply } from '../helpers/resp';
+import { info, text, until } from '../helpers/replication';
 
 /** A reply as RESP text without its last CRLF ('+OK', ':1', '$1\r\n1', '-ERR ...'). */
 const sh = (r: Reply): string => canon(r).replace(/\r\n$/, '');
@@ -80,28 +81,6 @@ function workload(r: () => number): () => Cmd[] {
   };
 }
 
-function text(r: Reply): string {
-  if (r.t === 'bulk' || r.t === 'simple') return r.v === null ? '' : r.v.toString();
-  throw new Error(`unexpected reply ${show(r)}`);
-}
-
-async function info(c: RawClient, section: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const l of text(await c.call('INFO', section)).split('\r\n')) {
-    const i = l.indexOf(':');
-    if (i > 0) out[l.slice(0, i)] = l.slice(i + 1);
-  }
-  return out;
-}
-
-async function until(what: string, fn: () => Promise<boolean>, ms = 20000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Run the workload on `conns` connections of the master for `ms`. */
 async function drive(port: number, seed: number, conns: number, ms: number, during?: () => Promise<void>): Promise<number> {
