@@ -6,7 +6,7 @@
 import type { Client } from '../server/client';
 import type { ThreadServer } from '../server/context';
 import type { CommandSpec } from '../commands/types';
-import { commandKeys } from '../commands/table';
+import { commandKeys } from '../commands/registry';
 import { MISC_REPLICA } from '../store/keyspace';
 
 const tracked = new Map<string, { db: number; key: Buffer }>();
