@@ -1322,6 +1322,8 @@ error:
 /* ---- Node-API surface --------------------------------------------------------------------- */
 
 #define CHECK(x) do { if ((x) != napi_ok) { napi_throw_error(env, NULL, "shardis_lua: " #x " failed"); return NULL; } } while (0)
+/* An entry point's arguments: argv[0..n-1], argc how many JS passed (missing ones are undefined). */
+#define JS_ARGS(n) size_t argc = (n); napi_value argv[(n)]; CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL))
 
 static Eng *engOf(napi_env env) {
   Eng *e = NULL;
@@ -1359,9 +1361,7 @@ static char *getStr(napi_env env, napi_value v, size_t *len) {
 
 /* init(callFn, busyFn, logFn, ctl: Int32Array) */
 static napi_value jsInit(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  JS_ARGS(5);
   Eng *e = engOf(env);
   if (e == NULL) {
     e = calloc(1, sizeof(Eng));
@@ -1410,9 +1410,7 @@ static napi_value jsReset(napi_env env, napi_callback_info info) {
 }
 
 static napi_value jsSetConfig(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  JS_ARGS(3);
   Eng *e = engOf(env);
   double busy, load, verb;
   napi_get_value_double(env, argv[0], &busy);
@@ -1426,9 +1424,7 @@ static napi_value jsSetConfig(napi_env env, napi_callback_info info) {
 
 /* compile(key, body, skip) -> null | error message. Keeps the function in the registry. */
 static napi_value jsCompile(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  JS_ARGS(3);
   Eng *e = engOf(env);
   lua_State *L = e->L;
   size_t klen, blen;
@@ -1454,9 +1450,7 @@ static napi_value jsCompile(napi_env env, napi_callback_info info) {
 }
 
 static napi_value jsDrop(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  JS_ARGS(1);
   Eng *e = engOf(env);
   size_t klen;
   char *key = getStr(env, argv[0], &klen);
@@ -1467,9 +1461,7 @@ static napi_value jsDrop(napi_env env, napi_callback_info info) {
 }
 
 static napi_value jsHas(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  JS_ARGS(1);
   Eng *e = engOf(env);
   size_t klen;
   char *key = getStr(env, argv[0], &klen);
@@ -1499,9 +1491,7 @@ static void pushArray(napi_env env, lua_State *L, napi_value arr) {
 
 /* run(key, keys: Buffer[], args: Buffer[], callerResp, isEval, funcname) -> Buffer (RESP) */
 static napi_value jsRun(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  JS_ARGS(6);
   Eng *e = engOf(env);
   lua_State *L = e->L;
   size_t klen, fnlen;
@@ -1609,9 +1599,7 @@ static napi_value jsRun(napi_env env, napi_callback_info info) {
 
 /* loadLibrary(code: Buffer, tag: string) -> string (error) | Array<[name, desc|null, flags]> */
 static napi_value jsLoadLibrary(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  JS_ARGS(2);
   Eng *e = engOf(env);
   lua_State *L = e->L;
   size_t clen, tlen;
@@ -1743,9 +1731,7 @@ static napi_value jsScriptResp(napi_env env, napi_callback_info info) {
 }
 
 static napi_value jsSha1(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  JS_ARGS(1);
   size_t n;
   char *s = getStr(env, argv[0], &n);
   char out[41];
