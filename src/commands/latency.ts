@@ -55,10 +55,8 @@ function doctor(c: Client): void {
   c.w.verbatim(latencyReport(c));
 }
 
-/** Each command (and subcommand) with recorded calls, as fillCommandCDF writes it. */
-function writeHistogram(c: Client, spec: CommandSpec): boolean {
-  const h = commandHistogram(c.store, spec.statIndex as number);
-  if (h === null) return false;
+/** One command's (or subcommand's) recorded calls, as fillCommandCDF writes them. */
+function writeHistogram(c: Client, spec: CommandSpec, h: Float64Array): void {
   const w = c.w;
   w.bulkStr(spec.fullName as string);
   w.map(2);
@@ -71,14 +69,14 @@ function writeHistogram(c: Client, spec: CommandSpec): boolean {
     w.int(us);
     w.int(n);
   }
-  return true;
 }
 
 function histogram(c: Client, argv: Buffer[]): void {
-  // The map's length is known only at the end: collect the specs first.
-  const specs: CommandSpec[] = [];
+  // The map's length is known only at the end: collect the histograms first.
+  const found: Array<[CommandSpec, Float64Array]> = [];
   const withData = (s: CommandSpec): void => {
-    if (commandHistogram(c.store, s.statIndex as number) !== null) specs.push(s);
+    const h = commandHistogram(c.store, s.statIndex as number);
+    if (h !== null) found.push([s, h]);
   };
   if (argv.length === 2) {
     for (const spec of allCommands) {
@@ -97,8 +95,8 @@ function histogram(c: Client, argv: Buffer[]): void {
       if (bar < 0) for (const sub of spec.subcommands ?? []) withData(sub);
     }
   }
-  c.w.map(specs.length);
-  for (const s of specs) writeHistogram(c, s);
+  c.w.map(found.length);
+  for (const [s, h] of found) writeHistogram(c, s, h);
 }
 
 /** lookupCommandBySds: by the command's own name (rename-command does not change it). */

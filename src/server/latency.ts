@@ -209,8 +209,12 @@ export function configureHistograms(threadSlots: number, commands: number): void
   nCommands = commands;
 }
 
+/** The pointer table's offset once this thread has seen it (it never moves): no atomic per command. */
+let tableOff = 0;
+
 function tableAt(s: Store): number {
-  return sharedBlock(s, M_LATENCY_HISTS, nThreadSlots * nCommands * 4);
+  if (tableOff === 0) tableOff = sharedBlock(s, M_LATENCY_HISTS, nThreadSlots * nCommands * 4);
+  return tableOff;
 }
 
 /** updateCommandLatencyHistogram: record a command's duration (integer microseconds, as Redis's). */
