@@ -45,6 +45,8 @@ function sharedBlock(s: Store, word: number, bytes: number): number {
       let at = 0;
       try {
         at = s.heap.calloc(bytes);
+      } catch {
+        at = 0; // no room now; a later call tries again
       } finally {
         Atomics.store(s.u32, w, at);
       }
@@ -72,6 +74,7 @@ export function latencyAddSampleIfNeeded(s: Store, event: LatencyEvent, ms: numb
 
 export function latencyAddSample(s: Store, event: LatencyEvent, ms: number): void {
   const at = eventsAt(s);
+  if (at === 0) return; // the heap had no room for the block: the sample is dropped
   const i = EVENT_INDEX.get(event) as number;
   const f = s.f64;
   const b = (at >>> 3) + EV_HEADER + i * EV_WORDS;
@@ -220,7 +223,9 @@ function tableAt(s: Store): number {
 /** updateCommandLatencyHistogram: record a command's duration (integer microseconds, as Redis's). */
 export function recordCommandLatency(s: Store, threadId: number, statIndex: number, usec: number): void {
   const u32 = s.u32;
-  const slot = (tableAt(s) >>> 2) + threadId * nCommands + statIndex;
+  const table = tableAt(s);
+  if (table === 0) return; // the heap had no room for the table: nothing recorded
+  const slot = (table >>> 2) + threadId * nCommands + statIndex;
   let h = u32[slot];
   if (h === 0) {
     try {
