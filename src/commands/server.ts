@@ -19,6 +19,7 @@ import { classSize } from '../store/heap';
 import { M_LAZYFREE_PENDING, M_LOADING, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON } from '../server/context';
 import { aofShared, A_FLUSH_SLEEP_US } from '../persistence/aof-state';
 import { log } from '../server/log';
+import { performance as perf } from 'perf_hooks';
 import { resetHistograms } from '../server/latency';
 import { debugDigest, debugDigestValue, debugObject } from './digest';
 import { keyMemoryUsage } from './memory-usage';
@@ -70,8 +71,10 @@ function debug(c: Client, argv: Buffer[]): void {
   }
   if (is(sub, 'sleep') && argv.length === 3) {
     const secs = Number(argv[2].toString());
-    const until = Date.now() + secs * 1000;
-    while (Date.now() < until) { /* DEBUG SLEEP blocks the thread, as in Redis */ }
+    // The monotonic clock: Date.now()'s whole milliseconds could end the wait up to 1 ms short,
+    // and Redis's usleep never sleeps less than asked (LATENCY samples of it are compared).
+    const until = perf.now() + secs * 1000;
+    while (perf.now() < until) { /* DEBUG SLEEP blocks the thread, as in Redis */ }
     return c.w.ok();
   }
   if (is(sub, 'set-active-expire') && argv.length === 3) {
