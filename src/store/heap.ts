@@ -174,6 +174,8 @@ export class Heap {
   private usedSlot: number;
   /** This thread's line of counters: [0] bytes in use, [1] bytes in its private caches. */
   private readonly acct: Float64Array;
+  /** A private word to sleep on (the checker's short waits). */
+  private readonly pause = new Int32Array(new SharedArrayBuffer(4));
   readonly hardLimit: number;
   readonly capacity: number;
   /** u32 index of the page descriptor table. */
@@ -298,11 +300,13 @@ export class Heap {
 
   freeClass(off: number, c: number): void {
     if (DEBUG) this.checkBlock(off, c);
-    this.acct[0] -= classSize[c];
+    // The counters change only after any lock this free needs (spill, page lock): a thread
+    // waiting for a lock the checker holds must not leave them half changed.
     const cache = this.cache[c];
     const max = cache.length;
     if (max === 0) {
       this.freeLarge(off, c);
+      this.acct[0] -= classSize[c];
       return;
     }
     let n = this.cacheLen[c];
@@ -310,6 +314,7 @@ export class Heap {
       this.spill(c, max >>> 1);
       n = max >>> 1;
     }
+    this.acct[0] -= classSize[c];
     this.acct[1] += classSize[c];
     cache[n] = off;
     this.cacheLen[c] = n + 1;
@@ -905,6 +910,14 @@ export class Heap {
         sizes.push(classSize[c]);
       }
     }
+    // Threads outside slot locks (blocking registry, tracking, pub/sub, latency) may be between
+    // the two counter updates of a cache alloc/free, which take no lock: re-read a while before
+    // calling a difference a fault (no thread waits for a lock with its counters half changed).
+    let accounted = this.usedBytes() + this.cachedBytes();
+    for (let i = 0; accounting && accounted !== handedOut && i < 50; i++) {
+      Atomics.wait(this.pause, 0, 0, 1);
+      accounted = this.usedBytes() + this.cachedBytes();
+    }
     unlockWord(this.i32, W_PAGELOCK);
     for (let c = NCLASS - 1; c >= 0; c--) unlockWord(this.i32, W_CLASSLOCK + c);
     const order = offs.map((_, i) => i).sort((a, b) => offs[a] - offs[b]);
@@ -916,7 +929,6 @@ export class Heap {
         problems.push(`heap: free blocks overlap at ${out[2 * k - 2]} (+${out[2 * k - 1]}) and ${out[2 * k]}`);
       }
     }
-    const accounted = this.usedBytes() + this.cachedBytes();
     if (accounting && accounted !== handedOut) {
       problems.push(`heap: accounting: ${this.usedBytes()} in use + ${this.cachedBytes()} cached = ${accounted}, but ${handedOut} handed out of slabs and large spans`);
     }

@@ -5,6 +5,9 @@
 import { describe, it, expect } from 'vitest';
 import { Heap, OutOfMemoryError, classOf, classSize, PAGE, LARGE_CLASS, releasesMemory } from '../../src/store/heap';
 import { rng } from '../helpers/util';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { buildSync } from 'esbuild';
 
 const MiB = 1024 * 1024;
 
@@ -145,6 +148,41 @@ describe('heap allocator', () => {
     expect(all).toBe(bs[0]);
     expect(h.topBytes()).toBe(top);
     checkClean(h);
+  });
+
+  it('the checker\'s accounting holds while another thread allocates and frees (no false alarm)', async () => {
+    // Threads outside slot locks (blocking registry, tracking, latency) use the heap while DEBUG
+    // CHECK runs: a free that waited for a lock the checker held, with its counters half
+    // changed, once made a clean-clone run fail its stop-time check.
+    const sab = Heap.create(64 * MiB);
+    const main = new Heap(sab, 1);
+    const flag = new SharedArrayBuffer(4);
+    const code = buildSync({
+      entryPoints: [path.resolve(__dirname, '../helpers/heap-churn.ts')],
+      bundle: true, platform: 'node', format: 'cjs', write: false,
+    }).outputFiles[0].text;
+    const w = new Worker(code, { eval: true, workerData: { sab, flag } });
+    const done = new Promise<number>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    const problems: string[] = [];
+    let checks = 0;
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {
+      main.check(problems);
+      checks++;
+      await new Promise((r) => setImmediate(r));
+    }
+    Atomics.store(new Int32Array(flag), 0, 1);
+    const ops = await done;
+    await w.terminate();
+    expect(problems.slice(0, 3)).toEqual([]);
+    expect(checks).toBeGreaterThan(10);
+    expect(ops).toBeGreaterThan(1000);
+    main.check(problems);
+    expect(problems).toEqual([]);
+    expect(main.usedBytes()).toBe(0);
   });
 
   it('the checker sees a double free, a corrupted slab list and a lost block', () => {
