@@ -1,0 +1,172 @@
+// Sentinel (issue 12): three stock sentinels (redis-server --sentinel) watch a shardis master with
+// two shardis replicas. The master is killed with -9 under a write load; the sentinels promote a
+// replica, the other follows it, every write acknowledged by WAIT 1 is on the new master, clients
+// that ask sentinel find it (ioredis), and the old master, restarted, is turned into its replica.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Redis from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, SHARDIS_CLI, startShardis, type Server } from '../helpers/server';
+import { RawClient, type Reply } from '../helpers/resp';
+import { info, text, until } from '../helpers/replication';
+
+const REDIS_SERVER = process.env.REDIS_SERVER || 'redis-server';
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-sentinel-'));
+const servers: Server[] = [];
+const children: ChildProcess[] = [];
+const clients: RawClient[] = [];
+
+afterAll(async () => {
+  for (const c of clients) await c.close().catch(() => {});
+  for (const ch of children) ch.kill('SIGKILL');
+  for (const s of servers) await s.stop().catch(() => {});
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A sentinel watching `mymaster` at 127.0.0.1:masterPort (quorum 2, down after 1 s). */
+async function startSentinel(masterPort: number): Promise<number> {
+  const port = await freePort();
+  const conf = path.join(dir, `sentinel-${port}.conf`);
+  fs.writeFileSync(conf, [
+    `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`,
+    `sentinel monitor mymaster 127.0.0.1 ${masterPort} 2`,
+    'sentinel down-after-milliseconds mymaster 1000',
+    'sentinel failover-timeout mymaster 10000',
+    'sentinel parallel-syncs mymaster 2', '',
+  ].join('\n'));
+  const ch = spawn(REDIS_SERVER, [conf, '--sentinel'], { stdio: 'ignore' });
+  children.push(ch);
+  await until(`sentinel on ${port}`, async () => {
+    try {
+      const c = await RawClient.connect(port);
+      await c.close();
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return port;
+}
+
+const int = (r: Reply): number => (r.t === 'int' ? Number(r.v) : -1);
+
+/** One command on a fresh connection: sentinels send CLIENT KILL TYPE normal at each role change. */
+async function ask(port: number, ...args: string[]): Promise<Reply> {
+  const c = await RawClient.connect(port);
+  try {
+    return await c.call(...args);
+  } finally {
+    await c.close().catch(() => {});
+  }
+}
+
+async function replication(port: number): Promise<Record<string, string>> {
+  const c = await RawClient.connect(port);
+  try {
+    return await info(c, 'replication');
+  } finally {
+    await c.close().catch(() => {});
+  }
+}
+
+describe('redis-sentinel with shardis', () => {
+  it('fails over when the master is killed under load, keeping every write WAIT acknowledged', async () => {
+    const opts = ['--save', '', '--repl-diskless-sync-delay', '0'];
+    const master = await startShardis({ threads: 2, args: opts });
+    servers.push(master);
+    for (let i = 0; i < 2; i++) {
+      servers.push(await startShardis({ threads: 2, args: [...opts, '--replicaof', '127.0.0.1', String(master.port)] }));
+    }
+    const sentinels = [await startSentinel(master.port), await startSentinel(master.port), await startSentinel(master.port)];
+    const s0 = await RawClient.connect(sentinels[0]);
+    clients.push(s0);
+    await until('the sentinels to see two replicas and each other', async () => {
+      const r = await s0.call('SENTINEL', 'MASTER', 'mymaster');
+      if (r.t !== 'array' || !r.v) return false;
+      const f = new Map<string, string>();
+      for (let i = 0; i + 1 < r.v.length; i += 2) f.set(text(r.v[i]), text(r.v[i + 1]));
+      return f.get('num-slaves') === '2' && f.get('num-other-sentinels') === '2';
+    }, 30000);
+
+    // Load: four writers INCR their counter; every 20th write waits for one replica (WAIT 1) and
+    // remembers the value so acknowledged. Killing the master ends them.
+    const waited = [0, 0, 0, 0];
+    let writes = 0;
+    const writers = waited.map(async (_, k) => {
+      const c = await RawClient.connect(master.port);
+      try {
+        for (let i = 1; ; i++) {
+          const v = int(await c.call('INCR', `count:{${k}}`));
+          await c.call('RPUSH', `seq:{${k}}`, String(v));
+          writes++;
+          if (i % 20 === 0 && int(await c.call('WAIT', '1', '1000')) >= 1) waited[k] = v;
+        }
+      } catch {
+        /* the master is gone */
+      } finally {
+        c.close().catch(() => {});
+      }
+    });
+    await until('some acknowledged writes', async () => waited.every((v) => v >= 40));
+    process.kill(master.pid, 'SIGKILL');
+    await Promise.all(writers);
+    expect(writes).toBeGreaterThan(160);
+
+    let newPort = master.port;
+    await until('the sentinels to name a new master', async () => {
+      const r = await s0.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster');
+      if (r.t === 'array' && r.v) newPort = Number(text(r.v[1]));
+      return newPort !== master.port;
+    }, 30000);
+    const promoted = servers.find((s) => s.port === newPort);
+    expect(promoted).toBeDefined();
+    const other = servers.find((s) => s !== master && s !== promoted)!;
+    await until('the promoted replica to be a master', async () => (await replication(newPort)).role === 'master');
+    for (let k = 0; k < 4; k++) {
+      const v = Number(text(await ask(newPort, 'GET', `count:{${k}}`)));
+      expect(v).toBeGreaterThanOrEqual(waited[k]);
+      // The kill may fall between a writer's INCR and its RPUSH: the list is 1..len, len v or v-1.
+      const len = int(await ask(newPort, 'LLEN', `seq:{${k}}`));
+      expect(len).toBeGreaterThanOrEqual(waited[k]);
+      expect(v - len).toBeLessThanOrEqual(1);
+      expect(text(await ask(newPort, 'LINDEX', `seq:{${k}}`, '-1'))).toBe(String(len));
+    }
+    await until('the other replica to follow the new master', async () => {
+      const i = await replication(other.port);
+      return i.master_port === String(newPort) && i.master_link_status === 'up';
+    }, 30000);
+
+    // A client that asks sentinel writes to the new master.
+    const viaSentinel = new Redis({ sentinels: sentinels.map((port) => ({ host: '127.0.0.1', port })), name: 'mymaster', lazyConnect: true });
+    try {
+      await viaSentinel.connect();
+      expect(await viaSentinel.set('after', 'failover')).toBe('OK');
+    } finally {
+      viaSentinel.disconnect();
+    }
+    expect(text(await ask(newPort, 'GET', 'after'))).toBe('failover');
+
+    // The old master comes back on its port: the sentinels make it a replica of the new one.
+    const back = spawn(process.execPath, [SHARDIS_CLI, '--port', String(master.port), '--threads', '2',
+      '--enable-debug-command', 'yes', ...opts], { cwd: dir, stdio: 'ignore', env: { ...process.env, SHARDIS_DEBUG: '1' } });
+    children.push(back);
+    await until('the old master to become a replica of the new one', async () => {
+      try {
+        const i = await replication(master.port);
+        return i.role === 'slave' && i.master_port === String(newPort) && i.master_link_status === 'up';
+      } catch {
+        return false; // not listening yet
+      }
+    }, 40000);
+    const off = (await replication(newPort)).master_repl_offset;
+    for (const port of [other.port, master.port]) {
+      await until('the replicas to catch up', async () => (await replication(port)).master_repl_offset === off);
+    }
+    const d = text(await ask(newPort, 'DEBUG', 'DIGEST'));
+    expect(text(await ask(other.port, 'DEBUG', 'DIGEST'))).toBe(d);
+    expect(text(await ask(master.port, 'DEBUG', 'DIGEST'))).toBe(d);
+    expect(text(await ask(master.port, 'DEBUG', 'CHECK'))).toBe('OK');
+  }, 120000);
+});
