@@ -5,8 +5,10 @@ import type { Client } from '../server/client';
 import { def } from './def';
 import { parseI64 } from './args';
 import { acrossThreads, clientInfoLine } from './connection';
+import { rget, R_FAILOVER_STATE } from '../replication/state';
 
 function replicaof(c: Client, argv: Buffer[]): void {
+  if (rget(c.store, R_FAILOVER_STATE) !== 0) return c.w.error('ERR REPLICAOF not allowed while failing over.');
   const host = argv[1].toString('latin1');
   let req: [string | null, number, string];
   if (host.toLowerCase() === 'no' && argv[2].toString('latin1').toLowerCase() === 'one') {

@@ -15,7 +15,7 @@ import type { Stream } from '../server/stream';
 import type { Persistence } from '../persistence/snapshot';
 import { log } from '../server/log';
 import { RdbOut, writeAux, writeHeader, writeTrailer } from '../persistence/rdb';
-import { goodReplicas, isReplica, replicaCount, replId, rget, rset, R_BASE, R_GOOD_REPLICAS, R_MASTER_DB } from './state';
+import { goodReplicas, isReplica, replicaCount, replId, rget, rset, R_BASE, R_FAILOVER_STATE, R_GOOD_REPLICAS, R_MASTER_DB } from './state';
 import type { ReplSettings, ReplThreadData } from './messages';
 
 const PING = Buffer.from('*1\r\n$4\r\nPING\r\n');
@@ -208,7 +208,9 @@ export class ReplMaster {
     const n = replicaCount(this.store);
     const maxLag = this.config.num('min-replicas-max-lag');
     rset(this.store, R_GOOD_REPLICAS, n === 0 ? 0 : goodReplicas(this.store, maxLag));
-    if (n === 0 || isReplica(this.store)) {
+    // No PING while a FAILOVER waits for a replica to have the whole stream (as Redis with a
+    // failover timeout): writes are paused, and the offset must stand still.
+    if (n === 0 || isReplica(this.store) || rget(this.store, R_FAILOVER_STATE) !== 0) {
       this.pingTick = 0;
       return;
     }

@@ -21,7 +21,7 @@ import { log } from '../server/log';
 import { cstr, is, parseI64, parseIntArg } from '../commands/args';
 import {
   addReplica, ackedReplicas, goodReplicas, isReplica, radd, removeReplica, replicaField, replOffset, rget, rset, setReplicaField,
-  F_ACK, F_ACK_TIME, F_CAPA, F_PORT, F_RDB_ONLY, F_STATE, R_BASE, R_GOOD_REPLICAS, R_LINK_UP, R_NET_REPL_OUT, S_ONLINE, S_SEND_BULK, S_WAIT_BGSAVE,
+  F_ACK, F_ACK_TIME, F_CAPA, F_PORT, F_RDB_ONLY, F_STATE, R_BASE, R_FAILOVER_STATE, R_GOOD_REPLICAS, R_LINK_UP, R_NET_REPL_OUT, S_ONLINE, S_SEND_BULK, S_WAIT_BGSAVE,
   S_RDB_DONE, setReplicaIp,
 } from './state';
 import { CAPA_EOF, CAPA_PSYNC2, type SyncRequest } from './messages';
@@ -168,8 +168,9 @@ function refreshGood(srv: ThreadServer): void {
 export function syncCommand(c: Client, argv: Buffer[]): void {
   if (links.has(c.id)) return;
   const psync = is(argv[0], 'psync');
-  if (psync && argv.length > 3 && is(argv[3], 'failover')) return c.w.error('ERR PSYNC FAILOVER can\'t be sent to a master.');
   const s = c.store;
+  // Replicas do not sync with a master handing over (FAILOVER).
+  if (rget(s, R_FAILOVER_STATE) !== 0) return c.w.error("NOMASTERLINK Can't SYNC while failing over");
   if (isReplica(s) && rget(s, R_LINK_UP) !== 1) return c.w.error("NOMASTERLINK Can't SYNC while not connected with my master");
   if (c.socket.writableLength > 0) return c.w.error('ERR SYNC and PSYNC are invalid with pending output');
   const conf = confOf.get(c) ?? { port: 0, ip: '', capa: 0, rdbOnly: false, filtered: false };

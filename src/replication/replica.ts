@@ -27,6 +27,7 @@ import { log } from '../server/log';
 import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import * as state from './replica-state';
 import { bindStream } from './replica-state';
+import { rget, R_FAILOVER_STATE } from './state';
 
 /** Redis's repl_state, as far as a replica goes. */
 const enum Link {
@@ -147,6 +148,8 @@ export class ReplicaLink {
   /** Bumped by every cancel: a handshake still awaiting something sees it is stale. */
   private gen = 0;
   private cron: NodeJS.Timeout | null = null;
+  /** FAILOVER (failover.ts): told whether the target took our PSYNC ... FAILOVER. */
+  onFailoverPsync: ((accepted: boolean) => void) | null = null;
 
   constructor(private readonly srv: ThreadServer) {}
 
@@ -183,7 +186,7 @@ export class ReplicaLink {
   // ---- REPLICAOF ------------------------------------------------------------------------------
 
   /** REPLICAOF host port (replicationSetMaster). Returns the reply's simple string. */
-  setMaster(host: string, port: number, who: string | null): string {
+  setMaster(host: string, port: number, who: string | null, failover = false): string {
     if (this.host !== '' && this.host.toLowerCase() === host.toLowerCase() && this.port === port) {
       log('notice', 'REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.');
       return 'OK Already connected to specified master';
@@ -204,15 +207,15 @@ export class ReplicaLink {
     this.state = Link.Connect;
     this.publish();
     this.updateConfig();
-    if (who !== null) log('notice', `REPLICAOF ${host}:${port} enabled (user request from '${who}')`);
+    if (who !== null && !failover) log('notice', `REPLICAOF ${host}:${port} enabled (user request from '${who}')`);
     log('notice', `Connecting to MASTER ${host}:${port}`);
     this.start();
     this.connectWithMaster();
     return 'OK';
   }
 
-  /** REPLICAOF NO ONE (replicationUnsetMaster). */
-  unsetMaster(who: string | null): void {
+  /** REPLICAOF NO ONE (replicationUnsetMaster); `why` names who asked in the log. */
+  unsetMaster(who: string | null, why = 'user request'): void {
     if (this.host === '') return;
     this.host = '';
     this.port = 0;
@@ -227,7 +230,7 @@ export class ReplicaLink {
     this.misc(MISC_REPLICA, 0);
     this.publish();
     this.updateConfig();
-    if (who !== null) log('notice', `MASTER MODE enabled (user request from '${who}')`);
+    if (who !== null) log('notice', `MASTER MODE enabled (${why} from '${who}')`);
   }
 
   /** The `replicaof` config follows REPLICAOF (CONFIG GET / REWRITE), on every thread. */
@@ -410,20 +413,24 @@ export class ReplicaLink {
     if (gen !== this.gen) return;
     if (r.startsWith('-')) log('notice', `(Non critical) Master does not understand REPLCONF capa: ${r}`);
 
-    // PSYNC (slaveTryPartialResynchronization).
+    // PSYNC (slaveTryPartialResynchronization). A master handing over (FAILOVER) adds FAILOVER:
+    // the target promotes itself and continues our history.
     const cached = this.cached;
+    const failover = rget(this.srv.store, R_FAILOVER_STATE) === 2 ? ['FAILOVER'] : [];
     if (cached !== null) {
       log('notice', `Trying a partial resynchronization (request ${cached.replid}:${cached.reploff + 1}).`);
-      send('PSYNC', cached.replid, String(cached.reploff + 1));
+      send('PSYNC', cached.replid, String(cached.reploff + 1), ...failover);
     } else {
       log('notice', 'Partial resynchronization not possible (no cached master)');
-      send('PSYNC', '?', '-1');
+      send('PSYNC', '?', '-1', ...failover);
     }
     do {
       // A master preparing the snapshot sends newlines to keep the link alive.
       r = await inbox.line();
       if (gen !== this.gen) return;
     } while (r === '');
+    if (failover.length > 0) this.onFailoverPsync?.(r.startsWith('+CONTINUE') || r.startsWith('+FULLRESYNC'));
+    if (gen !== this.gen) return;
     if (r.startsWith('+FULLRESYNC')) {
       const [, replid, off] = r.split(' ');
       if (replid === undefined || off === undefined || replid.length !== CONFIG_RUN_ID_SIZE) {
@@ -792,9 +799,9 @@ export function installReplica(srv: ThreadServer): void {
   if (link !== null) bindStream(srv.prop.stream);
   srv.requestHandlers.set('replicaof', (args) => {
     if (link === null) return null;
-    const [host, port, who] = args as [string | null, number, string];
+    const [host, port, who, why] = args as [string | null, number, string, string | undefined];
     if (host === null) {
-      link.unsetMaster(who);
+      link.unsetMaster(who, why);
       return 'OK';
     }
     return link.setMaster(host, port, who);

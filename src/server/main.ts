@@ -391,8 +391,9 @@ export async function main(argv: string[]): Promise<void> {
     if (Atomics.load(store.i32, layout.misc + MISC_REPLICA) !== 0) return;
     // Nothing expires while a dataset loads (DEBUG LOADAOF), as Redis.
     if (Atomics.load(store.i32, layout.misc + M_LOADING) !== 0) return;
-    // CLIENT PAUSE: the dataset stays as it is until the pause ends.
-    if (Atomics.load(store.i32, layout.misc + M_PAUSE_TYPE) !== 0 && Date.now() < store.f64[layout.pause]) return;
+    // CLIENT PAUSE and FAILOVER (bit 4, no end time): the dataset stays as it is until they end.
+    const pause = Atomics.load(store.i32, layout.misc + M_PAUSE_TYPE);
+    if ((pause & 4) !== 0 || (pause !== 0 && Date.now() < store.f64[layout.pause])) return;
     let volatile = 0;
     for (let db = 0; db < dbs; db++) volatile += store.volatileCount(db);
     if (volatile === 0) return;

@@ -6,7 +6,9 @@
 // nothing is evicted: the dataset does not change under a pause, as in Redis.
 //
 // Shared state: the pause type in a misc word (one atomic load per command when no pause is on)
-// and its end, wall-clock ms, in an f64 of the layout.
+// and its end, wall-clock ms, in an f64 of the layout. FAILOVER pauses writes with a bit of its
+// own in the same word (Redis's PAUSE_DURING_FAILOVER purpose): CLIENT UNPAUSE leaves it, and it
+// has no end time.
 import type { Client } from './client';
 import type { ThreadServer } from './context';
 import { M_PAUSE_TYPE, S_BLOCKED } from './context';
@@ -15,6 +17,9 @@ import type { CommandSpec } from '../commands/types';
 export const PAUSE_OFF = 0;
 export const PAUSE_WRITE = 1;
 export const PAUSE_ALL = 2;
+/** In the pause word: writes are paused by a FAILOVER in progress. */
+const FAILOVER_BIT = 4;
+const CLIENT_BITS = 3;
 
 /** Is a pause on (possibly expired: see pauseType)? One atomic load. */
 export function pauseOn(srv: ThreadServer): boolean {
@@ -24,24 +29,36 @@ export function pauseOn(srv: ThreadServer): boolean {
 /** The pause in force now (an expired one is switched off here, by whichever thread sees it). */
 export function pauseType(srv: ThreadServer): number {
   const s = srv.store;
-  const type = Atomics.load(s.i32, s.L.misc + M_PAUSE_TYPE);
-  if (type === PAUSE_OFF) return PAUSE_OFF;
-  if (Date.now() < s.f64[s.L.pause]) return type;
-  Atomics.compareExchange(s.i32, s.L.misc + M_PAUSE_TYPE, type, PAUSE_OFF);
-  return PAUSE_OFF;
+  const word = Atomics.load(s.i32, s.L.misc + M_PAUSE_TYPE);
+  if (word === PAUSE_OFF) return PAUSE_OFF;
+  let type = word & CLIENT_BITS;
+  if (type !== PAUSE_OFF && Date.now() >= s.f64[s.L.pause]) {
+    Atomics.compareExchange(s.i32, s.L.misc + M_PAUSE_TYPE, word, word & FAILOVER_BIT);
+    type = PAUSE_OFF;
+  }
+  return (word & FAILOVER_BIT) !== 0 ? Math.max(type, PAUSE_WRITE) : type;
+}
+
+/** FAILOVER: writes pause on every thread until it ends (on) or is over (off). */
+export function pauseForFailover(srv: ThreadServer, on: boolean): void {
+  const s = srv.store;
+  if (on) Atomics.or(s.i32, s.L.misc + M_PAUSE_TYPE, FAILOVER_BIT);
+  else Atomics.and(s.i32, s.L.misc + M_PAUSE_TYPE, ~FAILOVER_BIT);
 }
 
 /** CLIENT PAUSE: the stronger type and the later end of this and any pause in force. */
 export function pauseClients(srv: ThreadServer, type: number, end: number): void {
   const s = srv.store;
-  const cur = pauseType(srv);
+  pauseType(srv); // an expired client pause is cleared first
+  const w = s.L.misc + M_PAUSE_TYPE;
+  const cur = Atomics.load(s.i32, w) & CLIENT_BITS;
   if (cur === PAUSE_OFF || end > s.f64[s.L.pause]) s.f64[s.L.pause] = end;
-  Atomics.store(s.i32, s.L.misc + M_PAUSE_TYPE, Math.max(cur, type));
+  Atomics.or(s.i32, w, Math.max(cur, type));
 }
 
 /** CLIENT UNPAUSE. */
 export function unpauseClients(srv: ThreadServer): void {
-  Atomics.store(srv.store.i32, srv.store.L.misc + M_PAUSE_TYPE, PAUSE_OFF);
+  Atomics.and(srv.store.i32, srv.store.L.misc + M_PAUSE_TYPE, ~CLIENT_BITS);
 }
 
 function writes(spec: CommandSpec): boolean {

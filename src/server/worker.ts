@@ -28,6 +28,7 @@ import { installCowHook } from '../persistence/snapshot';
 import { setAofShared } from '../persistence/aof-state';
 import { drainInbox, installTracking, setTrackingMaxKeys } from './tracking';
 import { installReplica, startReplicaFromConfig } from '../replication/replica';
+import { installFailover } from '../replication/failover';
 import { installMaster, onReplMessage } from '../replication/master';
 
 export interface WorkerData {
@@ -312,6 +313,7 @@ async function start(): Promise<void> {
   installScriptingHandlers(srv);
   installWorkerServices(srv);
   installReplica(srv);
+  installFailover(srv);
   installEviction(srv);
   if (wd.fds === undefined) {
     try {
