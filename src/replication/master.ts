@@ -18,6 +18,8 @@ import type { Client } from '../server/client';
 import type { ThreadServer } from '../server/context';
 import type { Store } from '../store/keyspace';
 import { log } from '../server/log';
+import { stateChanged } from '../server/blocking';
+import { S_BLOCKED } from '../server/context';
 import { cstr, is, parseI64, parseIntArg } from '../commands/args';
 import {
   addReplica, ackedReplicas, goodReplicas, isReplica, radd, removeReplica, replicaField, replOffset, rget, rset, setReplicaField,
@@ -322,10 +324,16 @@ export function waitCommand(c: Client, argv: Buffer[]): void {
   c.pause();
   const wtr: Waiter = { c, offset, num, deadline: ms === 0 ? Infinity : Date.now() + ms };
   waiters.push(wtr);
-  c.unblock = () => finishWait(wtr);
+  // A client in WAIT is blocked (INFO blocked_clients, flag b), as Redis's BLOCKED_WAIT.
+  c.srv.addStat(S_BLOCKED, 1);
+  if (!c.flagChars.includes('b')) c.flagChars += 'b';
+  c.unblock = (how) => finishWait(wtr, how === 'state');
   c.onClose.push(() => {
     const i = waiters.indexOf(wtr);
-    if (i >= 0) waiters.splice(i, 1);
+    if (i >= 0) {
+      waiters.splice(i, 1);
+      c.srv.addStat(S_BLOCKED, -1);
+    }
   });
   requestAcks(c.srv);
   if (waitTimer === null) waitTimer = setInterval(checkWaiters, 10);
@@ -345,19 +353,22 @@ function requestAcks(srv: ThreadServer): void {
   });
 }
 
-function finishWait(w: Waiter): void {
+function finishWait(w: Waiter, stateChange = false): void {
   const i = waiters.indexOf(w);
   if (i < 0) return;
   waiters.splice(i, 1);
   const c = w.c;
   c.unblock = null;
+  c.srv.addStat(S_BLOCKED, -1);
+  c.flagChars = c.flagChars.replace('b', '');
   if (waiters.length === 0 && waitTimer !== null) {
     clearInterval(waitTimer);
     waitTimer = null;
   }
   if (c.closed) return;
   c.w.resp = c.resp;
-  c.w.int(ackedReplicas(c.store, w.offset));
+  if (stateChange) stateChanged(c);
+  else c.w.int(ackedReplicas(c.store, w.offset));
   c.flush();
   c.resume();
 }

@@ -193,6 +193,8 @@ export class ReplicaLink {
     }
     const wasMaster = this.host === '';
     this.host = '';
+    // Clients blocked here (BLPOP, WAIT...) get -UNBLOCKED and are closed (disconnectAllBlockedClients).
+    void this.srv.broadcast({ op: 'unblock-all', args: [] });
     // Losing the current master caches it (a partial resync with the new one may be possible).
     if (this.master !== null) this.freeMaster();
     this.host = host;

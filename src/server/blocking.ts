@@ -128,6 +128,12 @@ export function signalSwappedDbs(c: Client, a: number, b: number): void {
 }
 
 /** Is this client blocked now? */
+/** disconnectAllBlockedClients: a master turning replica ends every wait with this, then closes. */
+export function stateChanged(c: Client): void {
+  c.w.error('UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)');
+  c.closeAfterReply();
+}
+
 export function isBlocked(c: Client): boolean {
   return waiterOf.has(c);
 }
@@ -287,6 +293,7 @@ export function blockForKeys(c: Client, db: number, keys: Buffer[], timeoutMs: n
       if (w.done || c.closed) return;
       c.w.resp = c.resp;
       if (how === 'error') c.w.error('UNBLOCKED client unblocked via CLIENT UNBLOCK');
+      else if (how === 'state') stateChanged(c);
       else w.onTimeout(w);
       finish(w, true);
     });
@@ -372,6 +379,18 @@ function releaseRegistry(w: Waiter): void {
 export function installBlocking(srv: ThreadServer): void {
   install(srv);
   srv.store.onReady = queueReady;
+  // REPLICAOF host port (replicationSetMaster): every blocked client of every thread is released.
+  srv.requestHandlers.set('unblock-all', () => {
+    let n = 0;
+    for (const c of srv.clients.values()) {
+      const fn = c.unblock;
+      if (fn === null || c.closed) continue;
+      c.unblock = null;
+      fn('state');
+      n++;
+    }
+    return n;
+  });
 }
 
 /** A key may now satisfy blocked clients. Call with the key's slot lock held. */

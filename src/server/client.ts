@@ -95,7 +95,8 @@ export class Client {
   /** Client flags for CLIENT LIST that subsystems set (e.g. 'b' blocked, 'S' replica). */
   flagChars = '';
   /** While a blocking command waits: called on CLIENT UNBLOCK / shutdown. */
-  unblock: ((how: 'timeout' | 'error') => void) | null = null;
+  /** Set while blocked: CLIENT UNBLOCK ('timeout'/'error') and a role change ('state') end the wait. */
+  unblock: ((how: 'timeout' | 'error' | 'state') => void) | null = null;
   totalCommands = 0;
   /** When the output buffer first passed the soft limit (0: it is below). */
   softLimitSince = 0;

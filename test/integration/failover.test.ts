@@ -137,3 +137,27 @@ describe('FAILOVER', () => {
     }
   });
 });
+
+describe('a master turning replica', () => {
+  it('REPLICAOF ends every blocked client on every thread with -UNBLOCKED and closes it', async () => {
+    const a = await startShardis({ threads: 2, args: ['--save', ''] });
+    servers.push(a);
+    const b = await startShardis({ threads: 2, args: ['--save', ''] });
+    servers.push(b);
+    const blocked: RawClient[] = [];
+    for (let i = 0; i < 4; i++) blocked.push(await connect(b));
+    await (await connect(a)).call('SET', 'from', 'a');
+    // BLPOPs and a WAIT (no replica will ever ack) spread over b's two threads.
+    const replies = blocked.map((c, i) => (i < 3 ? c.call('BLPOP', `q${i}`, '0') : c.call('WAIT', '1', '0')));
+    const admin = await connect(b);
+    await until('the clients to block', async () => Number((await info(admin, 'clients')).blocked_clients) === 4);
+    expect(text(await admin.call('REPLICAOF', '127.0.0.1', String(a.port)))).toBe('OK');
+    for (const r of await Promise.all(replies)) {
+      expect(errText(r)).toBe('UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)');
+    }
+    for (const c of blocked) await until('the unblocked client to be closed', async () => !c.isOpen);
+    // The connection that was not blocked stays, and the replica syncs.
+    await linked(admin, a.port);
+    expect(text(await admin.call('GET', 'from'))).toBe('a');
+  });
+});
