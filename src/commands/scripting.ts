@@ -11,73 +11,18 @@ import { is, parseI64, cstr } from './args';
 import { writeHelp, acrossThreads } from './connection';
 import { globMatch } from '../config/glob';
 import { dumpFunctions, parseFunctions, verifyPayload } from '../scripting/fdump';
+import {
+  splitArgs, libMetadata, validName, createLibrary, dropTag, dropAllLibraries, syncLibraries, publishLibraries, E_BAD_NAME,
+} from '../scripting/functions';
 import { overMaxmemory } from '../server/evict';
 import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import {
   scriptEngine, sha1hex, requestKill, busyInfo, NO_ENGINE, F_NO_WRITES, F_ALLOW_OOM, F_ALLOW_STALE, F_EVAL_COMPAT, FLAG_NAMES,
-  type Library, type LibFunction,
+  type Library,
 } from '../scripting/engine';
 import { E_NOREPLICAS, replGate, tooFewReplicas } from '../replication/master';
 
 const NOSCRIPT = 'NOSCRIPT No matching script. Please use EVAL.';
-
-/** sdssplitargs: whitespace separated, "double" (with escapes) and 'single' quotes anywhere in a word. */
-function splitArgs(line: string): string[] | null {
-  const out: string[] = [];
-  let i = 0;
-  const sp = (ch: string | undefined): boolean => ch === ' ' || ch === '\n' || ch === '\r' || ch === '\t' || ch === '\0';
-  for (;;) {
-    while (i < line.length && sp(line[i])) i++;
-    if (i >= line.length) return out;
-    let cur = '';
-    let inq = 0; // 1 double, 2 single
-    for (;;) {
-      const ch = line[i];
-      if (inq === 1) {
-        if (ch === undefined) return null;
-        if (ch === '\\' && i + 3 < line.length && line[i + 1] === 'x' && /^[0-9a-fA-F]{2}$/.test(line.slice(i + 2, i + 4))) {
-          cur += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16));
-          i += 4;
-          continue;
-        }
-        if (ch === '\\' && i + 1 < line.length) {
-          const e = line[i + 1];
-          cur += e === 'n' ? '\n' : e === 'r' ? '\r' : e === 't' ? '\t' : e === 'b' ? '\b' : e === 'a' ? '\x07' : e;
-          i += 2;
-          continue;
-        }
-        if (ch === '"') {
-          if (i + 1 < line.length && !sp(line[i + 1])) return null;
-          i++;
-          break;
-        }
-        cur += ch;
-        i++;
-      } else if (inq === 2) {
-        if (ch === undefined) return null;
-        if (ch === '\\' && line[i + 1] === "'") {
-          cur += "'";
-          i += 2;
-          continue;
-        }
-        if (ch === "'") {
-          if (i + 1 < line.length && !sp(line[i + 1])) return null;
-          i++;
-          break;
-        }
-        cur += ch;
-        i++;
-      } else {
-        if (ch === undefined || sp(ch)) break;
-        if (ch === '"') inq = 1;
-        else if (ch === "'") inq = 2;
-        else cur += ch;
-        i++;
-      }
-    }
-    out.push(cur);
-  }
-}
 
 /** evalExtractShebangFlags: flags and the shebang length, or an error text. */
 export function shebangFlags(body: Buffer): { flags: number; skip: number } | string {
@@ -242,70 +187,9 @@ function functionKill(c: Client): void {
 
 // ---- functions ---------------------------------------------------------------------------------
 
-interface LibMeta { name: string; engine: string; code: Buffer }
-
-function libMetadata(payload: Buffer): LibMeta | string {
-  if (payload.length < 2 || payload[0] !== 0x23 || payload[1] !== 0x21) return 'ERR Missing library metadata';
-  const nl = payload.indexOf(10);
-  if (nl < 0) return 'ERR Invalid library metadata';
-  const parts = splitArgs(payload.latin1Slice(0, nl));
-  if (parts === null || parts.length === 0) return 'ERR Invalid library metadata';
-  const engine = parts[0].slice(2);
-  let name: string | null = null;
-  for (let i = 1; i < parts.length; i++) {
-    if (parts[i].toLowerCase().startsWith('name=')) {
-      if (name !== null) return 'ERR Invalid metadata value, name argument was given multiple times';
-      name = parts[i].slice(5);
-      continue;
-    }
-    return `ERR Invalid metadata value given: ${parts[i]}`;
-  }
-  if (name === null) return 'ERR Library name was not given';
-  return { name, engine, code: payload.subarray(nl) };
-}
-
-function validName(n: string): boolean {
-  return n.length > 0 && /^[A-Za-z0-9_]+$/.test(n);
-}
-
-/**
- * functionsCreateWithLibraryCtx on this thread's registry: load (or replace) a library.
- * Returns the library name or an error text.
- */
-function createLibrary(srv: ThreadServer, payload: Buffer, replace: boolean): string {
-  const eng = scriptEngine(srv);
-  const md = libMetadata(payload);
-  if (typeof md === 'string') return md;
-  if (!validName(md.name)) return 'ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long';
-  if (md.engine.toUpperCase() !== 'LUA') return `ERR Engine '${md.engine}' not found`;
-  const old = eng.libraries.get(md.name);
-  if (old !== undefined && !replace) return `ERR Library '${md.name}' already exists`;
-  const r = eng.loadLibraryCode(payload, md.code);
-  if (typeof r === 'string') return `ERR ${r}`;
-  if (r.fns.length === 0) return 'ERR No functions registered';
-  for (const [fname] of r.fns) {
-    const f = eng.functions.get(fname.toLowerCase());
-    if (f !== undefined && f.lib !== md.name) {
-      dropTag(srv, r.tag, r.fns);
-      return `ERR Function ${fname} already exists`;
-    }
-  }
-  if (old !== undefined) eng.dropLibrary(old);
-  const lib: Library = { name: md.name, code: Buffer.from(payload), tag: r.tag, functions: [], compiled: true };
-  for (const [fname, desc, flags] of r.fns) {
-    const f: LibFunction = { name: fname, desc, flags, lib: md.name };
-    lib.functions.push(f);
-    eng.functions.set(fname.toLowerCase(), f);
-  }
-  eng.libraries.set(md.name, lib);
-  return md.name;
-}
-
-function dropTag(srv: ThreadServer, tag: string, fns: Array<[string, string | null, number]>): void {
-  const eng = scriptEngine(srv);
-  const lua = eng.engine();
-  if (lua !== null) for (const [n] of fns) lua.drop(`${tag}:${n}`);
-}
+// FUNCTION LOAD / DELETE / FLUSH / RESTORE lock every slot: the server's library list changes
+// (and the command reaches the stream) at one point in time for snapshots (src/scripting/functions.ts).
+// They propagate as themselves (dirty), as Redis's do; other threads pick the change up lazily.
 
 function functionLoad(c: Client, argv: Buffer[]): void {
   let replace = false;
@@ -320,25 +204,32 @@ function functionLoad(c: Client, argv: Buffer[]): void {
   }
   if (i >= argv.length) return c.w.error('ERR Function code is missing');
   if (!scriptEngine(c.srv).available) return c.w.error(NO_ENGINE);
+  syncLibraries(c.srv);
   const r = createLibrary(c.srv, argv[i], replace);
   if (r.startsWith('ERR ')) return c.w.error(r);
+  publishLibraries(c.srv);
   c.store.dirty++;
-  acrossThreads(c, { op: 'fn-load', args: [c.srv.threadId, argv[i].latin1Slice(0, argv[i].length), replace] }, (cl) => cl.w.bulkStr(r));
+  c.w.bulkStr(r);
 }
 
 function functionDelete(c: Client, argv: Buffer[]): void {
   const eng = scriptEngine(c.srv);
-  const name = argv[2].toString();
-  if (!eng.libraries.has(name)) return c.w.error('ERR Library not found');
+  syncLibraries(c.srv);
+  const lib = eng.libraries.get(argv[2].toString());
+  if (lib === undefined) return c.w.error('ERR Library not found');
+  eng.dropLibrary(lib);
+  publishLibraries(c.srv);
   c.store.dirty++;
-  acrossThreads(c, { op: 'fn-delete', args: [name] }, (cl) => cl.w.ok());
+  c.w.ok();
 }
 
 function functionFlush(c: Client, argv: Buffer[]): void {
   if (argv.length > 3) return c.w.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1])}'. Try FUNCTION HELP.`);
   if (!flushMode(argv)) return c.w.error('ERR FUNCTION FLUSH only supports SYNC|ASYNC option');
+  dropAllLibraries(c.srv);
+  publishLibraries(c.srv);
   c.store.dirty++;
-  acrossThreads(c, { op: 'fn-flush', args: [] }, (cl) => cl.w.ok());
+  c.w.ok();
 }
 
 function functionList(c: Client, argv: Buffer[]): void {
@@ -357,6 +248,7 @@ function functionList(c: Client, argv: Buffer[]): void {
     return c.w.error(`ERR Unknown argument ${cstr(argv[i], Infinity, true)}`, true);
   }
   const eng = scriptEngine(c.srv);
+  syncLibraries(c.srv);
   const libs = [...eng.libraries.values()].filter((l) => pattern === null || globMatch(pattern, Buffer.from(l.name)));
   c.w.array(libs.length);
   for (const l of libs) {
@@ -388,6 +280,7 @@ function functionList(c: Client, argv: Buffer[]): void {
 
 function functionStats(c: Client): void {
   const eng = scriptEngine(c.srv);
+  syncLibraries(c.srv);
   c.w.map(2);
   c.w.bulkStr('running_script');
   const busy = busyInfo(c.srv);
@@ -414,6 +307,7 @@ function functionStats(c: Client): void {
 
 function functionDump(c: Client): void {
   const eng = scriptEngine(c.srv);
+  syncLibraries(c.srv);
   c.w.bulk(dumpFunctions([...eng.libraries.values()].map((l) => l.code)));
 }
 
@@ -431,6 +325,7 @@ function functionRestore(c: Client, argv: Buffer[]): void {
   if (typeof codes === 'string') return c.w.error(`ERR ${codes}`);
   const eng = scriptEngine(c.srv);
   if (!eng.available) return c.w.error(NO_ENGINE);
+  syncLibraries(c.srv);
   // Load every library aside (rdbFunctionLoad into a new context) to learn its functions.
   const names = new Map<string, string[]>();
   const fnNames = new Set<string>();
@@ -442,7 +337,7 @@ function functionRestore(c: Client, argv: Buffer[]): void {
       break;
     }
     if (!validName(md.name)) {
-      err = 'ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long';
+      err = E_BAD_NAME;
       break;
     }
     if (md.engine.toUpperCase() !== 'LUA') {
@@ -458,7 +353,7 @@ function functionRestore(c: Client, argv: Buffer[]): void {
       err = `ERR ${r}`;
       break;
     }
-    dropTag(c.srv, r.tag, r.fns);
+    dropTag(eng, r.tag, r.fns);
     if (r.fns.length === 0) {
       err = 'ERR No functions registered';
       break;
@@ -494,13 +389,17 @@ function functionRestore(c: Client, argv: Buffer[]): void {
     }
   }
   if (err !== null) return c.w.error(err);
+  if (policy === 'flush') dropAllLibraries(c.srv);
+  for (const code of codes) createLibrary(c.srv, code, true);
+  publishLibraries(c.srv);
   c.store.dirty++;
-  acrossThreads(c, { op: 'fn-restore', args: [codes.map((b) => b.latin1Slice(0, b.length)), policy] }, (cl) => cl.w.ok());
+  c.w.ok();
 }
 
 function fcallGeneric(c: Client, argv: Buffer[], ro: boolean): void {
   const eng = scriptEngine(c.srv);
   if (!eng.available) return c.w.error(NO_ENGINE);
+  syncLibraries(c.srv);
   const f = eng.functions.get(argv[1].toString().toLowerCase());
   if (f === undefined) return c.w.error('ERR Function not found');
   const nk = numKeys(c, argv, true);
@@ -520,28 +419,6 @@ export function installScriptingHandlers(srv: ThreadServer): void {
   });
   srv.requestHandlers.set('script-flush', () => {
     scriptEngine(srv).flushScripts();
-    return true;
-  });
-  srv.requestHandlers.set('fn-load', (args) => {
-    if (args[0] === srv.threadId) return true;
-    createLibrary(srv, Buffer.from(args[1] as string, 'latin1'), args[2] as boolean);
-    return true;
-  });
-  srv.requestHandlers.set('fn-delete', (args) => {
-    const eng = scriptEngine(srv);
-    const lib = eng.libraries.get(args[0] as string);
-    if (lib !== undefined) eng.dropLibrary(lib);
-    return true;
-  });
-  srv.requestHandlers.set('fn-restore', (args) => {
-    const eng = scriptEngine(srv);
-    if (args[1] === 'flush') for (const lib of [...eng.libraries.values()]) eng.dropLibrary(lib);
-    for (const code of args[0] as string[]) createLibrary(srv, Buffer.from(code, 'latin1'), true);
-    return true;
-  });
-  srv.requestHandlers.set('fn-flush', () => {
-    const eng = scriptEngine(srv);
-    for (const lib of [...eng.libraries.values()]) eng.dropLibrary(lib);
     return true;
   });
 }
@@ -662,13 +539,16 @@ export const commands: CommandSpec[] = [
     lock: 'none', since: '7.0.0', acl: ['slow'], complexity: 'Depends on subcommand.',
     subcommands: [
       sub('load', -3, 'write denyoom noscript', 'Create a function with the given arguments (name, code, description)', functionLoad, {
+        lock: 'all',
         since: '7.0.0', acl: ['write', 'slow', 'scripting'], complexity: 'O(1) (considering compilation time is redundant)',
         tips: ['request_policy:all_shards', 'response_policy:all_succeeded'],
       }),
       sub('delete', 3, 'write noscript', 'Delete a function by name', functionDelete, {
+        lock: 'all',
         since: '7.0.0', acl: ['write', 'slow', 'scripting'], complexity: 'O(1)', tips: ['request_policy:all_shards', 'response_policy:all_succeeded'],
       }),
       sub('flush', -2, 'write noscript', 'Deleting all functions', functionFlush, {
+        lock: 'all',
         since: '7.0.0', acl: ['write', 'slow', 'scripting'], complexity: 'O(N) where N is the number of functions deleted',
         tips: ['request_policy:all_shards', 'response_policy:all_succeeded'],
       }),
@@ -676,6 +556,7 @@ export const commands: CommandSpec[] = [
         since: '7.0.0', acl: ['slow', 'scripting'], complexity: 'O(N) where N is the number of functions',
       }),
       sub('restore', -3, 'write denyoom noscript', 'Restore all the functions on the given payload', functionRestore, {
+        lock: 'all',
         since: '7.0.0', acl: ['write', 'slow', 'scripting'], complexity: 'O(N) where N is the number of functions on the payload',
         tips: ['request_policy:all_shards', 'response_policy:all_succeeded'],
       }),

@@ -111,13 +111,14 @@ function debug(c: Client, argv: Buffer[]): void {
     // DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load again (on the main thread).
     let save = true;
     let merge = false;
+    let noflush = false;
     for (let j = 2; j < argv.length; j++) {
       if (is(argv[j], 'merge')) merge = true;
-      else if (is(argv[j], 'noflush')) merge = true;
+      else if (is(argv[j], 'noflush')) noflush = true;
       else if (is(argv[j], 'nosave')) save = false;
       else return c.w.error('ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.');
     }
-    return viaMain(c, 'reload', [save, merge], (c, r) => (r === null ? c.w.ok() : c.w.error(`ERR ${r as string}`)));
+    return viaMain(c, 'reload', [save, merge, noflush], (c, r) => (r === null ? c.w.ok() : c.w.error(`ERR ${r as string}`)));
   }
   if (is(sub, 'aof-flush-sleep') && argv.length === 3) {
     // Microseconds the AOF writer sleeps before each write (a slow disk, for tests).

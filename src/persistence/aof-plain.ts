@@ -1,5 +1,6 @@
 // aof-use-rdb-preamble no: the rewrite's base as commands (Redis's rewriteAppendOnlyFileRio). The
-// snapshot machinery writes RDB; this turns that point-in-time file into SELECT, SET, RPUSH,
+// snapshot machinery writes RDB; this turns that point-in-time file into FUNCTION LOAD per
+// library first, then SELECT, SET, RPUSH,
 // SADD, ZADD, HMSET (64 items per command, AOF_REWRITE_ITEMS_PER_CMD) and PEXPIREAT per key,
 // skipping keys already expired, and replaces the file with it (temp file, fsync, rename).
 import * as fs from 'fs';
@@ -83,7 +84,8 @@ export async function rdbToCommands(file: string, _config: Config): Promise<void
           inp.count();
           continue;
         case OP_FUNCTION2:
-          inp.str();
+          // The libraries come first, as Redis's rewriteFunctions writes them.
+          out.cmd(['FUNCTION', 'LOAD', Buffer.from(inp.str())]);
           continue;
       }
       const key = Buffer.from(inp.str());

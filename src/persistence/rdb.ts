@@ -351,6 +351,28 @@ export function writeAux(out: RdbOut, key: string, val: string): void {
   writeString(out, v, 0, v.length, false);
 }
 
+/** The function libraries (rdbSaveFunctions): FUNCTION2 and the library's code, each. */
+export function writeFunctions(out: RdbOut, codes: Buffer[], compress: boolean): void {
+  for (const c of codes) {
+    out.byte(OP_FUNCTION2);
+    writeString(out, c, 0, c.length, compress);
+  }
+}
+
+/**
+ * rdbFunctionLoad's record (after the opcode): the library code. RDB_OPCODE_FUNCTION (Redis 7.0
+ * release candidates) held name, engine, an optional description and the body apart: they are
+ * joined into the code 7.0 keeps ("#!<engine> name=<name>\n<body>").
+ */
+export function readFunction(inp: RdbIn, type: number): Buffer {
+  if (type === OP_FUNCTION2) return Buffer.from(inp.str());
+  const name = Buffer.from(inp.str());
+  const engine = Buffer.from(inp.str());
+  if (inp.count() !== 0) inp.str();
+  const body = inp.str();
+  return Buffer.concat([Buffer.from('#!'), engine, Buffer.from(' name='), name, Buffer.from('\n'), body]);
+}
+
 export function writeHeader(out: RdbOut, usedMem: number, aofBase = false): void {
   out.bytes(Buffer.from(`REDIS${String(RDB_VERSION).padStart(4, '0')}`, 'latin1'));
   writeAux(out, 'redis-ver', '7.0.15');

@@ -24,11 +24,12 @@ import { MISC_SNAPSHOT, Store, T_STRING } from '../store/keyspace';
 import { log } from '../server/log';
 import { Coordinator } from '../server/coordinator';
 import {
-  RdbError, RdbIn, RdbOut, SaveOptions, writeAux, writeHeader, writeKeyValue, writeSelectDb, writeTrailer, readValue,
+  RdbError, RdbIn, RdbOut, SaveOptions, writeAux, writeFunctions, readFunction, writeHeader, writeKeyValue, writeSelectDb, writeTrailer, readValue,
   buildObject, isEmptyCollection, LoadLimits, RDB_VERSION, OP_AUX, OP_EOF, OP_EXPIRETIME, OP_EXPIRETIME_MS,
   OP_FREQ, OP_FUNCTION, OP_FUNCTION2, OP_IDLE, OP_MODULE_AUX, OP_RESIZEDB, OP_SELECTDB,
 } from './rdb';
 import { Crc64 } from './crc64';
+import { libraryCodes, clearLibraries } from '../scripting/library-list';
 import {
   pget, pset, P_BGSAVE_IN_PROGRESS, P_BGSAVE_START, P_DIRTY_AT_SAVE, P_KEYS_PROCESSED, P_KEYS_TOTAL, P_LAST_BGSAVE_OK,
   P_LAST_BGSAVE_TIME, P_LAST_COW, P_LAST_SAVE, P_LAST_SAVE_TRY, P_LOAD_EXPIRED, P_LOAD_LOADED, P_SAVES, P_COW_NOW,
@@ -256,6 +257,8 @@ export class Persistence {
     Atomics.store(s.i32, s.L.misc + MISC_SNAPSHOT, f | 0);
     // A plain save records the replication position of its point in time (rdbSaveInfo).
     let replAux: [string, string][] | null = null;
+    // The function libraries of this point in time (they change only under every slot lock).
+    const libraries = libraryCodes(s);
     try {
       target?.onStart?.();
       if (target === null && this.replAux !== null) replAux = this.replAux();
@@ -289,6 +292,7 @@ export class Persistence {
       };
       writeHeader(out, s.heap.usedBytes(), target?.aofBase === true);
       for (const [k, v] of target?.aux ?? replAux ?? []) writeAux(out, k, v);
+      writeFunctions(out, libraries, o.compress);
       const delayUs = this.config.num('rdb-key-save-delay');
       let processed = 0;
       let sinceYield = Date.now();
@@ -439,7 +443,7 @@ export class Persistence {
    * loading its master's snapshot keeps expired keys (`keepExpired`: the master will send their
    * DELs, as rdbLoad does when !iAmMaster()). Returns the file's AUX fields.
    */
-  async loadBuffer(buf: Buffer, yieldSteps: boolean, keepExpired = false): Promise<Map<string, string>> {
+  async loadBuffer(buf: Buffer, yieldSteps: boolean, keepExpired = false, allowDup = false): Promise<Map<string, string>> {
     const s = this.store;
     pset(s, P_LOADING_START, Math.floor(Date.now() / 1000));
     pset(s, P_LOADING_TOTAL, buf.length);
@@ -448,6 +452,7 @@ export class Persistence {
     s.lfu = this.config.str('maxmemory-policy').endsWith('-lfu');
     const loader = new RdbLoader(buf, s, loadLimitsOf(this.config), this.config.bool('rdbchecksum'));
     loader.keepExpired = keepExpired;
+    loader.allowDup = allowDup;
     // key-load-delay (tests): microseconds per key; the loader stops a step to let us sleep.
     loader.keyDelayUs = yieldSteps ? this.config.num('key-load-delay') : 0;
     const budget = Math.max(1024, this.config.num('loading-process-events-interval-bytes'));
@@ -483,7 +488,7 @@ export class Persistence {
   }
 
   /** DEBUG RELOAD: save, empty the keyspace, load the file again (everything locked). */
-  async reload(save: boolean, merge: boolean): Promise<string | null> {
+  async reload(save: boolean, merge: boolean, noflush = merge): Promise<string | null> {
     if (save && !(await this.save('save'))) return 'Error trying to save the DB';
     let buf: Buffer;
     try {
@@ -492,9 +497,9 @@ export class Persistence {
       return `Error trying to load the RDB dump: ${(e as Error).message}`;
     }
     // As Redis's emptyData: every tracking client hears "invalidate nil".
-    if (!merge) this.emptyAll();
+    if (!noflush) this.emptyAll();
     try {
-      await this.loadBuffer(buf, false);
+      await this.loadBuffer(buf, false, false, merge);
     } catch (e) {
       if (e instanceof RdbError) return `Error trying to load the RDB dump, offset ${e.offset}: ${e.message}`;
       throw e;
@@ -513,6 +518,8 @@ export function emptyKeyspace(s: Store): void {
       for (let slot = 0; slot < NSLOTS; slot++) s.flushSlot(db, slot);
       s.bumpEpoch(db);
     }
+    // emptyData without EMPTYDB_NOFUNCTIONS: the function libraries go too.
+    clearLibraries(s);
     trackingFlush();
   } finally {
     coord.unlockAll();
@@ -540,6 +547,16 @@ export class RdbLoader {
   keepExpired = false;
   /** The AUX fields read (repl-stream-db, repl-id, repl-offset...). */
   readonly aux = new Map<string, string>();
+  /**
+   * DEBUG RELOAD MERGE (RDBFLAGS_ALLOW_DUP): a key or library already there is replaced instead
+   * of failing the load.
+   */
+  allowDup = false;
+  /**
+   * Where FUNCTION2 records go (set once by the main thread: compiles and adds the library to
+   * the server's list, src/scripting/functions.ts). Null: skipped with a warning.
+   */
+  static functionSink: ((code: Buffer, allowDup: boolean) => string | null) | null = null;
   private db = 0;
   private started = false;
   private expireAt = -1;
@@ -632,12 +649,23 @@ export class RdbLoader {
           inp.fail('module auxiliary data is not supported by shardis');
           break;
         case OP_FUNCTION2:
-          inp.str();
-          log('warning', 'RDB holds a function library; shardis skipped it (functions are not loaded from RDB yet)');
+        case OP_FUNCTION: {
+          // A function library (rdbFunctionLoad): checked and added by the sink, else the load fails.
+          const at = inp.pos;
+          const code = readFunction(inp, type);
+          const sink = RdbLoader.functionSink;
+          if (sink === null) {
+            log('warning', 'RDB holds a function library; skipped (no Lua engine in this context)');
+            continue;
+          }
+          const err = sink(code, this.allowDup);
+          if (err !== null) {
+            log('warning', `Failed loading library, ${err}`);
+            inp.pos = at;
+            inp.fail(`Failed loading library, ${err}`);
+          }
           continue;
-        case OP_FUNCTION:
-          inp.fail('pre-release function format (RDB_OPCODE_FUNCTION) is not supported');
-          break;
+        }
       }
       // A key and its value.
       const at = inp.pos - 1;
@@ -657,6 +685,7 @@ export class RdbLoader {
         this.expired++;
         continue;
       }
+      if (this.allowDup && s.peek(this.db, key) !== 0) s.delete(this.db, key);
       if (s.peek(this.db, key) !== 0) {
         inp.pos = at;
         inp.fail(`RDB has duplicated key '${key.toString('latin1')}' in DB ${this.db}`);

@@ -135,8 +135,10 @@ export class ScriptEngine {
   private heldList: number[] = [];
   private nextTag = 1;
   lastRunName = '';
+  /** The server-wide library list's version this thread's registry matches (functions.ts). */
+  fnVersion = 0;
 
-  constructor(readonly srv: ThreadServer) {}
+  constructor(public srv: ThreadServer) {}
 
   get available(): boolean {
     return this.engine() !== null;
@@ -611,5 +613,8 @@ export function requestKill(srv: ThreadServer, isEval: boolean): string | null {
 let engines: ScriptEngine | null = null;
 export function scriptEngine(srv: ThreadServer): ScriptEngine {
   if (engines === null) engines = new ScriptEngine(srv);
+  // The main thread has more than one context (the AOF's loading client, the RDB loader's
+  // library checks): the engine serves the one that calls it.
+  else if (engines.srv !== srv) engines.srv = srv;
   return engines;
 }

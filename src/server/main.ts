@@ -18,13 +18,14 @@ import { SHARDIS_VERSION } from '../version';
 import { unlinkSync } from 'fs';
 import { installCrashHandlers, panic, setCrashInfo } from './crash';
 import { REDIS_VERSION } from './info';
-import { S_EXPIRED, M_CLIENTS, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON, M_LAZYFREE_PENDING, M_LAZYFREED, M_PAUSE_TYPE } from './context';
+import { ThreadServer, S_EXPIRED, M_CLIENTS, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON, M_LAZYFREE_PENDING, M_LAZYFREED, M_PAUSE_TYPE } from './context';
 import { MainPublisher } from './pubsub';
 import { Coordinator } from './coordinator';
 import { Propagator } from './propagate';
 import { Stream, createStreamBuffer } from './stream';
 import { configureNotify, type Publisher } from './notify';
-import { Persistence } from '../persistence/snapshot';
+import { Persistence, RdbLoader } from '../persistence/snapshot';
+import { loadRdbLibrary } from '../scripting/functions';
 import { Aof, AofFatal } from '../persistence/aof';
 import { setAofShared } from '../persistence/aof-state';
 import { RdbError } from '../persistence/rdb';
@@ -116,6 +117,11 @@ export async function main(argv: string[]): Promise<void> {
   lazyExpire();
   // The AOF (src/persistence/aof.ts): loaded at start-up, then its writer thread reads the stream.
   const aof = new Aof(store, config, stream, streamSab, threads, dirtySum);
+  // Function libraries read from an RDB (start-up, DEBUG RELOAD, a replica's sync, the AOF's
+  // preamble) are compiled here, as rdbFunctionLoad does, before they join the server's list; a
+  // context of its own (its Store object, a private stream) so nothing of it propagates.
+  const fnSrv = new ThreadServer(0, threads, new Store(heap, layout), config, new Stream(createStreamBuffer(1 << 16)));
+  RdbLoader.functionSink = (code, allowDup) => loadRdbLibrary(fnSrv, code, allowDup);
   setAofShared(aof.shared.sab);
   aof.setPersistence(persistence);
   // Test-only: capture everything propagated into a file (the replay test; see stream-capture.ts).
@@ -331,7 +337,7 @@ export async function main(argv: string[]): Promise<void> {
       }
       case 'reload':
         if (persistence.inProgress) return 'ERR Background save already in progress';
-        return persistence.reload(args[0] as boolean, args[1] as boolean);
+        return persistence.reload(args[0] as boolean, args[1] as boolean, args[2] as boolean);
       case 'replica-load':
         return replicaLoad(args[0] as Uint8Array | null);
       case 'shutdown': {
