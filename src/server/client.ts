@@ -250,7 +250,8 @@ export class Client {
   }
 
   private checkQueryLimit(): void {
-    if (this.parser.pendingBytes > this.limits.queryBufLimit) {
+    // The master's link is exempt (a big command of the replication stream is no abuse).
+    if (this.parser.pendingBytes > this.limits.queryBufLimit && this.masterHook === null) {
       log('warning', `Closing client that reached max query buffer length: id=${this.id} addr=${this.addr}`);
       this.close();
     }

@@ -403,3 +403,28 @@ describe('shardis replica: authentication', () => {
     }
   }, 60000);
 });
+
+describe('shardis replica: the master link and client limits', () => {
+  it('a command of the stream bigger than client-query-buffer-limit does not cut the link', async () => {
+    const master = await startRedis({ args: ['--enable-debug-command', 'yes', '--repl-diskless-sync-delay', '0', '--proto-max-bulk-len', '8mb'] });
+    const m = await RawClient.connect(master.port);
+    const replica = await startShardis({ threads: 2, args: ['--save', '', '--client-query-buffer-limit', '1mb', '--replicaof', '127.0.0.1', String(master.port)] });
+    const s = await RawClient.connect(replica.port);
+    try {
+      await until('the full sync', async () => (await info(s, 'replication')).master_link_status === 'up');
+      const big = 'v'.repeat(3 * 1024 * 1024);
+      await m.call('SET', 'big', big);
+      await m.call('SET', 'after', '1');
+      await until('the writes to arrive', async () => sh(await s.call('GET', 'after')) === '$1\r\n1');
+      expect(sh(await s.call('STRLEN', 'big'))).toBe(`:${big.length}`);
+      // One sync, no reconnection: the link was never cut.
+      expect((await info(m, 'stats')).sync_full).toBe('1');
+      expect((await info(m, 'stats')).sync_partial_ok).toBe('0');
+    } finally {
+      await s.close();
+      await m.close();
+      await replica.stop();
+      await master.stop();
+    }
+  }, 60000);
+});
