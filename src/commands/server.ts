@@ -659,7 +659,9 @@ function configSet(c: Client, argv: Buffer[]): void {
   // Every thread runs commands under the settings (maxmemory, keyspace events...): reply once all
   // of them have the new values. The main thread relays the config message before this (no-op)
   // request, on the same ports, so every answer comes from a thread that applied it.
-  if (c.srv.threads > 1) return acrossThreads(c, { op: 'config-applied', args: [] }, (cl) => cl.w.ok());
+  // CONFIG SET appendonly waits for the main thread to start or stop the AOF, even on one thread.
+  const aof = pairs.some(([n]) => n.toLowerCase() === 'appendonly');
+  if (c.srv.threads > 1 || aof) return acrossThreads(c, { op: 'config-applied', args: [] }, (cl) => cl.w.ok());
   c.w.ok();
 }
 

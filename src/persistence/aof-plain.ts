@@ -45,11 +45,13 @@ class Out {
 
 const CRLF = Buffer.from('\r\n');
 
-export async function rdbToCommands(file: string, _config: Config): Promise<void> {
+export async function rdbToCommands(file: string, config: Config): Promise<void> {
   const inp = new RdbIn(fs.readFileSync(file));
   const tmp = path.join(path.dirname(file), `temp-plain-${process.pid}.aof`);
   const fd = fs.openSync(tmp, 'w', 0o644);
   try {
+    // aof-timestamp-enabled: the base starts with the time of the rewrite (rewriteAppendOnlyFileRio).
+    if (config.bool('aof-timestamp-enabled')) fs.writeSync(fd, Buffer.from(`#TS:${Math.floor(Date.now() / 1000)}\r\n`, 'latin1'));
     const out = new Out(fd);
     inp.take(9);
     const now = Date.now();

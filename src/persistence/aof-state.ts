@@ -16,6 +16,7 @@ export const A_SWITCH_DONE = 9;     // the writer's last handled A_SWITCH_SEQ
 export const A_LAST_BGREWRITE_OK = 10;
 export const A_LOADING_AOF = 11;    // 1 while the AOF is loaded at start-up (INFO loading fields)
 export const A_FLUSH_SLEEP_US = 12; // DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write
+export const A_TIMESTAMPS = 13;     // aof-timestamp-enabled (set by the main thread before CONFIG SET replies)
 // Float64 words (plain reads; written by one thread each):
 export const F_SWITCH_AT = 0;
 export const F_CURRENT_SIZE = 1;    // aof_current_size (writer)
@@ -29,6 +30,7 @@ export const F_REWRITE_FAILURES = 8; // consecutive
 export const F_LAST_INCR_SIZE = 9;
 export const F_DURABLE = 10;        // full durable offset (writer)
 export const F_LAST_COW = 11;
+export const F_SWITCH_DB = 12;      // db the new INCR file starts in (a replica's master stream); -1: none
 
 const I32_WORDS = 32;
 const F64_AT = I32_WORDS * 4;
@@ -45,6 +47,7 @@ export class AofShared {
     const a = new AofShared(new SharedArrayBuffer(F64_AT + 32 * 8));
     Atomics.store(a.i32, A_LAST_BGREWRITE_OK, 1);
     a.f64[F_LAST_REWRITE_SECS] = -1;
+    a.f64[F_SWITCH_DB] = -1;
     return a;
   }
 

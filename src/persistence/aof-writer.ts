@@ -20,11 +20,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Stream } from '../server/stream';
 import {
-  AofShared, A_HOLD, A_FLUSH_SLEEP_US, A_PENDING_FSYNC, A_SWITCH_SEQ, A_SWITCH_DONE, A_WRITE_ERR, A_REWRITE_IN_PROGRESS,
-  F_SWITCH_AT, F_CURRENT_SIZE, F_DELAYED_FSYNC, F_BUFFER_LENGTH, F_LAST_INCR_SIZE, F_BASE_SIZE,
+  AofShared, A_HOLD, A_FLUSH_SLEEP_US, A_PENDING_FSYNC, A_SWITCH_SEQ, A_SWITCH_DONE, A_WRITE_ERR, A_REWRITE_IN_PROGRESS, A_TIMESTAMPS,
+  F_SWITCH_AT, F_CURRENT_SIZE, F_DELAYED_FSYNC, F_BUFFER_LENGTH, F_LAST_INCR_SIZE, F_BASE_SIZE, F_SWITCH_DB,
 } from './aof-state';
 import { type AofManifest, cloneManifest, newIncrName, newBaseName, writeManifest, fsyncDir } from './aof-manifest';
 import { configureLog, log } from '../server/log';
+import { AofFilter, type AofSeg } from './aof-filter';
 
 export type FsyncPolicy = 'always' | 'everysec' | 'no';
 
@@ -43,10 +44,12 @@ export interface WriterData {
   logfile: string;
   /** CONFIG SET appendonly yes: write a temp INCR file until the first rewrite's base is in place. */
   temp: boolean;
+  /** A replica's master stream is in this db (-1: the stream re-selects): the temp file starts with SELECT. */
+  selectDb: number;
 }
 
 export type WriterMessage =
-  | { type: 'config'; fsync: FsyncPolicy; noFsyncOnRewrite: boolean; disableAutoGc: boolean }
+  | { type: 'config'; fsync: FsyncPolicy; noFsyncOnRewrite: boolean; disableAutoGc: boolean}
   | { type: 'install-base'; id: number; tmp: string; rdbPreamble: boolean; switchSeq: number }
   | { type: 'flush'; id: number }
   | { type: 'stop'; id: number; discardTemp: boolean };
@@ -69,13 +72,16 @@ let temp = wd.temp;
 let fd = temp
   ? fs.openSync(path.join(dir, tempIncr), 'w', 0o644)
   : fs.openSync(path.join(dir, manifest.incr[manifest.incr.length - 1].name), 'a', 0o644);
+if (temp && wd.selectDb >= 0) writeSelect(fd, wd.selectDb);
 /** aof_last_incr_size / aof_last_incr_fsync_offset. */
 let incrSize = fs.fstatSync(fd).size;
 let fsyncedSize = incrSize;
 /** Stream offset up to which bytes are in the file. */
 let writtenOffset = reader.offset;
-/** Read from the stream, not yet written (aof_buf), with the stream offset of its first byte. */
-const pending: Array<{ buf: Buffer; start: number }> = [];
+/** Read from the stream, not yet written (aof_buf): what the filter let through, in stream order. */
+const pending: AofSeg[] = [];
+/** Replication-only commands out, timestamp annotations in (aof-filter.ts). */
+const filter = new AofFilter();
 let pendingBytes = 0;
 let lastFsyncSec = nowSec();
 let syncInProgress = false;
@@ -89,6 +95,15 @@ A.set(A_HOLD, 1);
 A.publishDurable(writtenOffset);
 
 const sleepWord = new Int32Array(new SharedArrayBuffer(4));
+
+/** A SELECT at the top of a new file (a replica's master stream does not repeat it). */
+function writeSelect(f: number, db: number): number {
+  const d = String(db);
+  const b = Buffer.from(`*2\r\n$6\r\nSELECT\r\n$${d.length}\r\n${d}\r\n`, 'latin1');
+  let off = 0;
+  while (off < b.length) off += fs.writeSync(f, b, off, b.length - off);
+  return b.length;
+}
 
 function nowSec(): number {
   return Math.floor(Date.now() / 1000);
@@ -122,8 +137,11 @@ function doSwitch(): void {
   const next = cloneManifest(manifest);
   const info = newIncrName(next, wd.filename);
   let newFd = -1;
+  let selectBytes = 0;
   try {
     newFd = fs.openSync(path.join(dir, info.name), 'w', 0o644);
+    const db = A.f64[F_SWITCH_DB];
+    if (db >= 0) selectBytes = writeSelect(newFd, db);
     writeManifest(dir, wd.filename, next);
   } catch (e) {
     log('warning', `Can't open the append-only file ${info.name}: ${strerror(e)}`);
@@ -143,10 +161,11 @@ function doSwitch(): void {
   fs.closeSync(fd);
   fd = newFd;
   manifest = next;
-  incrSize = 0;
+  incrSize = selectBytes;
   fsyncedSize = 0;
   switchOk = true;
-  A.f64[F_LAST_INCR_SIZE] = 0;
+  A.f64[F_CURRENT_SIZE] += selectBytes;
+  A.f64[F_LAST_INCR_SIZE] = incrSize;
   A.set(A_SWITCH_DONE, seq);
   port.postMessage({ type: 'switched', seq, ok: true });
 }
@@ -157,41 +176,45 @@ function writeOut(): boolean {
     if (switchWanted() && writtenOffset >= A.f64[F_SWITCH_AT]) doSwitch();
     if (pending.length === 0) return true;
     const e = pending[0];
-    let n = e.buf.length;
+    // Stream bytes this step covers: the segment, or up to a switch point inside it.
+    let len = e.len;
     if (switchWanted()) {
       const at = A.f64[F_SWITCH_AT];
-      if (e.start < at && e.start + n > at) n = at - e.start;
+      if (e.start < at && e.start + len > at) len = at - e.start;
     }
+    // File bytes: the same bytes (copied), none (dropped), or an annotation's (len 0).
+    const n = e.len === 0 ? e.buf.length : e.buf.length === 0 ? 0 : len;
     let done = 0;
     try {
       while (done < n) done += fs.writeSync(fd, e.buf, done, n - done);
     } catch (err) {
-      onWriteError(err, done);
+      onWriteError(err, done, e.buf.length);
       return false;
     }
-    if (A.get(A_WRITE_ERR) !== 0) {
+    if (n > 0 && A.get(A_WRITE_ERR) !== 0) {
       log('warning', 'AOF write error looks solved, Redis can write again.');
       A.set(A_WRITE_ERR, 0);
     }
     incrSize += n;
     A.f64[F_CURRENT_SIZE] += n;
     A.f64[F_LAST_INCR_SIZE] = incrSize;
-    writtenOffset += n;
+    writtenOffset += len;
     pendingBytes -= n;
-    if (n === e.buf.length) pending.shift();
+    if (len === e.len && n === e.buf.length) pending.shift();
     else {
-      e.buf = e.buf.subarray(n);
-      e.start += n;
+      if (e.buf.length > 0) e.buf = e.buf.subarray(n);
+      e.start += len;
+      e.len -= len;
     }
   }
 }
 
-function onWriteError(err: unknown, partial: number): void {
+function onWriteError(err: unknown, partial: number, expected: number): void {
   const t = nowSec();
   const canLog = t - lastErrLog > 30;
   if (canLog) lastErrLog = t;
   if (partial > 0) {
-    if (canLog) log('warning', `Short write while writing to the AOF file: (nwritten=${partial}, expected=${pending[0].buf.length})`);
+    if (canLog) log('warning', `Short write while writing to the AOF file: (nwritten=${partial}, expected=${expected})`);
     try {
       fs.ftruncateSync(fd, incrSize);
     } catch (e) {
@@ -249,7 +272,8 @@ function flush(force: boolean): void {
   }
   if (fsyncPolicy === 'always') {
     try {
-      fs.fdatasyncSync(fd);
+      // Nothing new in the file (only dropped PINGs/GETACKs were consumed): nothing to sync.
+      if (fsyncedSize !== incrSize) fs.fdatasyncSync(fd);
     } catch (e) {
       fatal(`Can't persist AOF for fsync error when the AOF fsync policy is 'always': ${strerror(e)}. Exiting...`);
     }
@@ -290,8 +314,10 @@ function drainStream(): boolean {
     const start = reader.offset;
     const chunk = reader.read(4 << 20);
     if (chunk === null) break;
-    pending.push({ buf: chunk, start });
-    pendingBytes += chunk.length;
+    const from = pending.length;
+    filter.timestamps = A.get(A_TIMESTAMPS) !== 0;
+    filter.feed(chunk, start, pending);
+    for (let k = from; k < pending.length; k++) pendingBytes += pending[k].buf.length;
     got = true;
   }
   if (got) reader.release();
@@ -442,6 +468,7 @@ port.on('message', (m: WriterMessage) => {
       }
       fs.closeSync(fd);
       if (temp && m.discardTemp) {
+        log('notice', `Removing the temp incr aof file ${tempIncr} in the background`);
         try {
           fs.unlinkSync(path.join(dir, tempIncr));
         } catch {

@@ -20,7 +20,7 @@ import {
 import {
   AofShared, A_ENABLED, A_HOLD, A_REWRITE_IN_PROGRESS, A_REWRITE_SCHEDULED, A_SWITCH_SEQ, A_LAST_BGREWRITE_OK, A_LOADING_AOF,
   F_SWITCH_AT, F_CURRENT_SIZE, F_BASE_SIZE, F_LAST_REWRITE_SECS, F_REWRITE_START, F_REWRITES, F_REWRITE_FAILURES,
-  F_LAST_INCR_SIZE, A_WRITE_ERR,
+  F_LAST_INCR_SIZE, A_WRITE_ERR, F_SWITCH_DB, A_TIMESTAMPS,
 } from './aof-state';
 import type { FsyncPolicy, WriterData, WriterMessage } from './aof-writer';
 import { AofFileLoader, AOF_OK, AOF_NOT_EXIST, AOF_EMPTY, AOF_OPEN_ERR, AOF_FAILED, AOF_TRUNCATED } from './aof-load';
@@ -270,7 +270,7 @@ export class Aof {
   }
 
   /** Attach the writer thread to the stream from now on (every write after this reaches the file). */
-  private startWriter(am: AofManifest, temp = false): void {
+  private startWriter(am: AofManifest, temp = false, selectDb = -1): void {
     this.noteSeqs(am);
     const r = this.stream.attach();
     if (r === null) throw new AofFatal('no free stream reader slot for the AOF writer');
@@ -278,9 +278,10 @@ export class Aof {
       stream: this.streamSab, slot: r.slot, offset: r.offset, aof: this.shared.sab, dir: this.dir(), filename: this.filename(),
       manifest: am, fsync: this.fsyncPolicy(), noFsyncOnRewrite: this.config.bool('no-appendfsync-on-rewrite'),
       disableAutoGc: this.config.bool('aof-disable-auto-gc'), loglevel: this.config.str('loglevel'), logfile: this.config.str('logfile'),
-      temp,
+      temp, selectDb,
     };
     // Replies wait for the write (and under always the fsync) from the first unit on.
+    this.shared.set(A_TIMESTAMPS, this.config.bool('aof-timestamp-enabled') ? 1 : 0);
     this.shared.set(A_HOLD, 1);
     this.shared.set(A_WRITE_ERR, 0);
     if (!temp) this.shared.set(A_ENABLED, 1);
@@ -339,6 +340,8 @@ export class Aof {
 
   /** A CONFIG SET of an AOF directive (the main thread's copy of the config is updated). */
   onConfig(name: string): void {
+    // Read by the writer at each chunk: in effect before CONFIG SET's reply (it waits for main).
+    this.shared.set(A_TIMESTAMPS, this.config.bool('aof-timestamp-enabled') ? 1 : 0);
     if (name === 'appendfsync' || name === 'no-appendfsync-on-rewrite' || name === 'aof-disable-auto-gc') {
       if (this.writer === null) return;
       this.writer.postMessage({
@@ -453,12 +456,16 @@ export class Aof {
     log('notice', `Background append only file rewriting started by pid ${process.pid}`);
     const writerAtStart = this.writer;
     const onStart = (): void => {
+      // A replica's stream is its master's bytes, which re-select their db only when it changes:
+      // a file starting here starts with the db they are in (Redis's aof_selected_db = -1).
+      const db = this.replicaDb();
       if (waiting) {
         // CONFIG SET appendonly yes: the writer starts at the snapshot's point in time, into a
         // temp INCR file the manifest names only once the base is in place.
-        this.startWriter(this.manifestFromDisk(), true);
+        this.startWriter(this.manifestFromDisk(), true, db);
       } else if (this.writer !== null) {
         this.shared.f64[F_SWITCH_AT] = this.stream.offset();
+        this.shared.f64[F_SWITCH_DB] = db;
         // The new INCR file starts with SELECT (Redis sets aof_selected_db = -1 here): the next
         // unit appended re-selects its db. Every slot is locked, so no unit is in between.
         this.stream.beginAppend();
@@ -469,8 +476,10 @@ export class Aof {
     };
     const t0 = Date.now();
     const gen = ++this.rewriteGen;
+    this.rewriteTmp = tmp;
+    const aborted = (): boolean => gen !== this.rewriteGen;
     void p
-      .snapshot({ onStart, path: tmp, aofBase: preamble, stats: false } satisfies SnapshotTarget)
+      .snapshot({ onStart, path: tmp, aofBase: preamble, stats: false, aborted } satisfies SnapshotTarget)
       .then(async (ok) => {
         if (gen !== this.rewriteGen) {
           await fsp.unlink(tmp).catch(() => undefined);
@@ -604,22 +613,114 @@ export class Aof {
     }
   }
 
-  /** A CONFIG SET appendonly, after the main thread's config has the new value. */
-  async onAppendonly(): Promise<void> {
+  /**
+   * A CONFIG SET appendonly, after the main thread's config has the new value. Applied one at a
+   * time (stopping awaits the writer): a yes arriving while a no is still stopping the writer
+   * starts the AOF again once it stopped.
+   */
+  onAppendonly(): Promise<void> {
+    this.appendonlyChain = this.appendonlyChain.then(() => this.applyAppendonly());
+    return this.appendonlyChain;
+  }
+
+  private appendonlyChain: Promise<void> = Promise.resolve();
+
+  /** Resolves once every CONFIG SET appendonly so far has taken effect. */
+  appendonlySettled(): Promise<void> {
+    return this.appendonlyChain;
+  }
+
+  private async applyAppendonly(): Promise<void> {
     if (this.config.bool('appendonly')) {
       if (this.writer === null && this.shared.get(A_ENABLED) === 0) this.startAppendOnly();
     } else {
-      this.shared.set(A_REWRITE_SCHEDULED, 0);
-      if (this.rewriteInProgress) {
-        // killAppendOnlyChild: the snapshot cannot be stopped halfway, its result is dropped.
-        log('notice', `Killing running AOF rewrite child: ${process.pid}`);
-        this.rewriteGen++;
-        this.shared.set(A_REWRITE_IN_PROGRESS, 0);
-        this.shared.f64[F_REWRITE_START] = 0;
-      }
-      if (this.writer !== null) await this.stop(this.shared.get(A_ENABLED) === 2);
-      this.shared.set(A_ENABLED, 0);
+      await this.stopAppendOnly();
     }
+  }
+
+  /** The temp base a running rewrite writes (aofRemoveTempFile removes it and the snapshot's temp). */
+  private rewriteTmp = '';
+
+  /** The db a replica's master stream is in now (main.ts sets it; -1 on a master). */
+  replicaDb: () => number = () => -1;
+
+  /**
+   * killAppendOnlyChild: the running rewrite stops (its snapshot polls `aborted` between slots and
+   * removes its temp file) and its result is dropped; the temp base is removed.
+   */
+  private killRewrite(): void {
+    if (!this.rewriteInProgress) return;
+    log('notice', `Killing running AOF rewrite child: ${process.pid}`);
+    this.rewriteGen++;
+    this.shared.set(A_REWRITE_IN_PROGRESS, 0);
+    this.shared.f64[F_REWRITE_START] = 0;
+    const tmp = this.rewriteTmp;
+    if (tmp !== '') {
+      // The snapshot writes temp-<pid>-<name> and renames it to <name> when done: both go.
+      for (const f of [tmp, path.join(path.dirname(tmp), `temp-${process.pid}-${path.basename(tmp)}`)]) {
+        try {
+          fs.unlinkSync(f);
+        } catch {
+          /* not there (yet, or any more) */
+        }
+      }
+    }
+  }
+
+  /** stopAppendOnly (CONFIG SET appendonly no, a replica's full sync). */
+  private async stopAppendOnly(): Promise<void> {
+    this.shared.set(A_REWRITE_SCHEDULED, 0);
+    const waiting = this.shared.get(A_ENABLED) === 2;
+    this.killRewrite();
+    if (this.writer !== null) await this.stop(waiting);
+    this.shared.set(A_ENABLED, 0);
+  }
+
+  /**
+   * A replica's full sync is about to replace the dataset (readSyncBulkPayload): the AOF stops (a
+   * rewrite in progress is killed and waited for, so no snapshot walks the old and new data).
+   * True when it was on and must be restarted after the load (restartAfterSync).
+   */
+  async stopForSync(): Promise<boolean> {
+    if (this.shared.get(A_ENABLED) === 0 && this.writer === null) return false;
+    await this.stopAppendOnly();
+    while (this.persistence?.busy ?? false) await new Promise((r) => setTimeout(r, 10));
+    return true;
+  }
+
+  /**
+   * restartAOFAfterSYNC: with appendonly yes, the AOF starts again with a rewrite of the loaded
+   * dataset (the writer attaches at the snapshot's point in time, so the master's stream after the
+   * load lands in the new INCR file).
+   */
+  restartAfterSync(): void {
+    if (!this.config.bool('appendonly') || this.writer !== null) return;
+    this.startAppendOnly();
+    if (this.shared.get(A_ENABLED) === 0) {
+      // startAppendOnly could not start a rewrite: try again on the cron (Redis retries 10 times
+      // a second apart, then exits).
+      this.shared.set(A_ENABLED, 2);
+      this.shared.set(A_REWRITE_SCHEDULED, 1);
+    }
+  }
+
+  /**
+   * prepareForShutdown's AOF part, before the final save: a running rewrite is killed and its temp
+   * files removed, except that the first rewrite after CONFIG SET appendonly yes (the AOF does not
+   * hold the dataset yet) keeps the server up unless FORCE. False: do not exit.
+   */
+  killRewriteForShutdown(force: boolean): boolean {
+    if (!this.rewriteInProgress) return true;
+    if (this.shared.get(A_ENABLED) === 2) {
+      if (!force) {
+        log('warning', "Writing initial AOF, can't exit.");
+        return false;
+      }
+      log('warning', 'Writing initial AOF. Exit anyway.');
+    }
+    log('warning', 'There is a child rewriting the AOF. Killing it!');
+    this.killRewrite();
+    return true;
   }
 }
 

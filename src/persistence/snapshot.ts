@@ -117,7 +117,15 @@ export interface SnapshotTarget {
   stats?: boolean;
   /** Extra aux fields after Redis's own (a full sync's repl-stream-db, repl-id, repl-offset). */
   aux?: [string, string][];
+  /**
+   * Polled between slots (and during rdb-key-save-delay): true stops the snapshot, which then
+   * removes its temp file and resolves false (an AOF rewrite killed, as Redis kills its child).
+   */
+  aborted?: () => boolean;
 }
+
+/** A snapshot stopped by its target's `aborted` (not an error to log). */
+class SnapshotAborted extends Error {}
 
 /** The main thread's side: snapshots, save rules, loading. */
 export class Persistence {
@@ -318,8 +326,9 @@ export class Persistence {
           if (n > 0) {
             processed += n;
             pset(s, P_KEYS_PROCESSED, processed);
-            if (delayUs > 0) await sleep((n * delayUs) / 1000);
+            if (delayUs > 0) await abortableSleep((n * delayUs) / 1000, target?.aborted);
           }
+          if (target?.aborted?.() === true) throw new SnapshotAborted();
           if (pendingBytes >= 8 << 20) await drain();
           else if (Date.now() - sinceYield > 20) {
             // Let the main thread relay requests and receive copies.
@@ -347,7 +356,9 @@ export class Persistence {
       if (target === null) log('notice', 'DB saved on disk');
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      if (sink !== null) {
+      if (e instanceof SnapshotAborted) {
+        /* the target gave up on it: nothing to report */
+      } else if (sink !== null) {
         log('warning', `Snapshot transfer failed: ${err.message}`);
       } else if (fh === null && err.syscall === 'open') {
         log('warning', `Failed opening the temp RDB file ${path.basename(tmp)} (in server root dir ${path.dirname(file)}) for saving: ${err.message}`);
@@ -524,6 +535,13 @@ export function emptyKeyspace(s: Store): void {
   } finally {
     coord.unlockAll();
   }
+}
+
+/** rdb-key-save-delay's sleep, cut short when the snapshot is aborted (checked every 50 ms). */
+async function abortableSleep(ms: number, aborted: (() => boolean) | undefined): Promise<void> {
+  if (aborted === undefined) return sleep(ms);
+  const end = Date.now() + ms;
+  for (let left = ms; left > 0 && !aborted(); left = end - Date.now()) await sleep(Math.min(50, left));
 }
 
 function sleep(ms: number): Promise<void> {

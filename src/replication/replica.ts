@@ -28,6 +28,7 @@ import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import * as state from './replica-state';
 import { bindStream } from './replica-state';
 import { rget, R_FAILOVER_STATE } from './state';
+import { hold, mustHold } from '../persistence/aof-hold';
 
 /** Redis's repl_state, as far as a replica goes. */
 const enum Link {
@@ -744,7 +745,12 @@ export class ReplicaLink {
     const c = this.master;
     if (c === null || c.closed) return;
     const off = Buffer.from(String(this.reploff));
-    c.socket.write(Buffer.concat([Buffer.from(`*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$${off.length}\r\n`), off, Buffer.from('\r\n')]));
+    const ack = Buffer.concat([Buffer.from(`*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$${off.length}\r\n`), off, Buffer.from('\r\n')]);
+    // With the AOF on, the ACK waits for the AOF write of what it acknowledges (Redis sends it
+    // after beforeSleep's flushAppendOnlyFile), so an acknowledged write survives a kill -9.
+    const st = this.srv.prop.stream;
+    if (mustHold(c, st)) hold(c, ack, false, st);
+    else c.socket.write(ack);
   }
 
   // ---- cron -----------------------------------------------------------------------------------

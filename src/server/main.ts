@@ -32,7 +32,7 @@ import { RdbError } from '../persistence/rdb';
 import { pset, P_LAST_BGSAVE_OK, P_LAST_BGSAVE_TIME, P_LAST_SAVE } from '../persistence/state';
 import { M_LOADING, S_DIRTY } from './context';
 import { MISC_REPLICA, STAT_FIELDS } from '../store/keyspace';
-import { markReplica } from '../replication/replica-state';
+import { markReplica, setStreamDb } from '../replication/replica-state';
 import { isReplica, replId, replOffset, rget, setReplBase, setReplId, R_MASTER_DB } from '../replication/state';
 import { parseSaveRules } from '../config/directives';
 import { initReplicationState } from '../replication/state';
@@ -124,6 +124,7 @@ export async function main(argv: string[]): Promise<void> {
   RdbLoader.functionSink = (code, allowDup) => loadRdbLibrary(fnSrv, code, allowDup);
   setAofShared(aof.shared.sab);
   aof.setPersistence(persistence);
+  aof.replicaDb = () => (isReplica(store) ? rget(store, R_MASTER_DB) : -1);
   // Test-only: capture everything propagated into a file (the replay test; see stream-capture.ts).
   const capturePath = process.env.SHARDIS_CAPTURE_STREAM;
   if (capturePath !== undefined && capturePath !== '') {
@@ -169,14 +170,20 @@ export async function main(argv: string[]): Promise<void> {
             process.exit(1);
             break;
           case 'bcast': {
-            const others = workers.filter((x) => x !== w);
-            const id = nextId++;
-            if (others.length === 0) {
-              w.postMessage({ type: 'bcast-done', id: m.id, results: [] });
-              break;
-            }
-            pending.set(id, { origin: w, originId: m.id as number, waiting: others.length, results: [] });
-            for (const o of others) o.postMessage({ type: 'req', id, op: m.op, args: m.args });
+            const relay = (): void => {
+              const others = workers.filter((x) => x !== w);
+              const id = nextId++;
+              if (others.length === 0) {
+                w.postMessage({ type: 'bcast-done', id: m.id, results: [] });
+                return;
+              }
+              pending.set(id, { origin: w, originId: m.id as number, waiting: others.length, results: [] });
+              for (const o of others) o.postMessage({ type: 'req', id, op: m.op, args: m.args });
+            };
+            // CONFIG SET appendonly replies once the AOF is started or stopped (as Redis's
+            // synchronous startAppendOnly: aof_rewrite_in_progress is 1 when the reply comes).
+            if (m.op === 'config-applied') void aof.appendonlySettled().then(relay);
+            else relay();
             break;
           }
           case 'resp': {
@@ -358,6 +365,10 @@ export async function main(argv: string[]): Promise<void> {
   async function replicaLoad(payload: Uint8Array | null): Promise<{ ok: boolean; streamDb: number }> {
     // A snapshot being written would mix the old and the new dataset: let it finish first.
     while (persistence.inProgress) await new Promise((r) => setTimeout(r, 10));
+    // The AOF stops before the dataset is replaced and starts again with a rewrite of the loaded
+    // one (stopAppendOnly / restartAOFAfterSYNC), in the db the master's stream continues in.
+    const aofWasOn = await aof.stopForSync();
+    let streamDb = -1;
     Atomics.store(store.i32, layout.misc + M_LOADING, 1);
     try {
       log('notice', 'MASTER <-> REPLICA sync: Flushing old data');
@@ -374,9 +385,15 @@ export async function main(argv: string[]): Promise<void> {
         return { ok: false, streamDb: 0 };
       }
       const db = Number(aux.get('repl-stream-db') ?? '0');
-      return { ok: true, streamDb: Number.isInteger(db) && db >= 0 && db < dbs ? db : 0 };
+      streamDb = Number.isInteger(db) && db >= 0 && db < dbs ? db : 0;
+      return { ok: true, streamDb };
     } finally {
       Atomics.store(store.i32, layout.misc + M_LOADING, 0);
+      if (aofWasOn || config.bool('appendonly')) {
+        // The link sets this too once it is up; the rewrite's point in time comes first.
+        if (streamDb >= 0) setStreamDb(store, streamDb);
+        aof.restartAfterSync();
+      }
     }
   }
 
@@ -442,6 +459,12 @@ export async function main(argv: string[]): Promise<void> {
     if (shuttingDown) return true;
     shuttingDown = true;
     log('warning', 'User requested shutdown...');
+    // Kill the AOF rewrite first (its temp files go): the AOF there holds the dataset anyway.
+    if (!aof.killRewriteForShutdown(flags.force)) {
+      log('warning', 'Errors trying to shut down the server. Check the logs for more information.');
+      shuttingDown = false;
+      return false;
+    }
     const rules = parseSaveRules(config.str('save'));
     if (!flags.nosave && (flags.save || rules.length > 0)) {
       // A BGSAVE in progress is part of the snapshot machinery: wait for it, then save afresh.

@@ -19,6 +19,14 @@ function tmp(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+async function waitFor(fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await sleep(50);
+  }
+}
+
 function client(port: number): Redis {
   return new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null });
 }
@@ -367,4 +375,85 @@ describe('AOF', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+  it('aof-timestamp-enabled: #TS annotations before commands and atop a command base; redis-check-aof and redis-server accept them', async () => {
+    const dir = tmp('shardis-aof-ts-');
+    try {
+      const sh = await startShardis({ threads: 2, args: aofArgs(dir, ['--aof-use-rdb-preamble', 'no']) });
+      const a = client(sh.port);
+      expect(await a.config('SET', 'aof-timestamp-enabled', 'yes')).toBe('OK');
+      await a.set('foo', 'bar');
+      const adir = path.join(dir, 'appendonlydir');
+      const incr = (): string => fs.readFileSync(path.join(adir, 'appendonly.aof.1.incr.aof'), 'latin1');
+      expect(incr()).toMatch(/^#TS:\d+\r\n\*2\r\n\$6\r\nSELECT\r\n/);
+      // Within a second no new annotation; in the next one, one before the next command only.
+      await sleep(1100);
+      await a.multi().incr('n').incr('n').exec();
+      const text = incr();
+      expect(text.match(/#TS:/g)?.length, JSON.stringify(text)).toBe(2);
+      expect(text).toMatch(/#TS:\d+\r\n\*1\r\n\$5\r\nMULTI\r\n/);
+      await a.bgrewriteaof();
+      for (let i = 0; i < 100; i++) {
+        if (/aof_rewrite_in_progress:0/.test(String(await a.info('persistence'))) && fs.existsSync(path.join(adir, 'appendonly.aof.2.base.aof'))) break;
+        await sleep(50);
+      }
+      expect(fs.readFileSync(path.join(adir, 'appendonly.aof.2.base.aof'), 'latin1')).toMatch(/^#TS:\d+\r\n\*2\r\n/);
+      await sleep(1100);
+      await a.set('after', 'x');
+      expect(fs.readFileSync(path.join(adir, 'appendonly.aof.2.incr.aof'), 'latin1')).toMatch(/^#TS:\d+\r\n/);
+      const digest = String(await a.call('DEBUG', 'DIGEST'));
+      // Loading skips them (DEBUG LOADAOF), as redis-server does.
+      expect(await a.call('DEBUG', 'LOADAOF')).toBe('OK');
+      expect(String(await a.call('DEBUG', 'DIGEST'))).toBe(digest);
+      a.disconnect();
+      await sh.stop();
+      expect(checkAof(dir)).toMatch(/All AOF files and manifest are valid/);
+      const rs = await startRedis({ args: ['--dir', dir, '--appendonly', 'yes', '--enable-debug-command', 'yes'] });
+      const c = client(rs.port);
+      expect(String(await c.call('DEBUG', 'DIGEST'))).toBe(digest);
+      c.disconnect();
+      await rs.stop();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('a rewrite killed by SHUTDOWN or CONFIG SET appendonly no leaves no temp file (and does not hold the shutdown up)', async () => {
+    const dir = tmp('shardis-aof-tmp-');
+    try {
+      const sh = await startShardis({ threads: 2, args: aofArgs(dir) });
+      const a = client(sh.port);
+      for (let i = 0; i < 50; i++) await a.set(`k${i}`, 'v');
+      const adir = path.join(dir, 'appendonlydir');
+      const temps = (): string[] => fs.readdirSync(adir).filter((f) => f.startsWith('temp-'));
+      // 10 s per key: the rewrite would take minutes.
+      await a.config('SET', 'rdb-key-save-delay', '10000000');
+      await a.bgrewriteaof();
+      await waitFor(async () => temps().length > 0);
+      expect(String(await a.info('persistence'))).toMatch(/aof_rewrite_in_progress:1/);
+      expect(await a.config('SET', 'appendonly', 'no')).toBe('OK');
+      await waitFor(async () => /aof_rewrite_in_progress:0/.test(String(await a.info('persistence'))));
+      await waitFor(async () => temps().length === 0);
+      // Again with the AOF on, then SHUTDOWN while the rewrite runs.
+      expect(await a.config('SET', 'appendonly', 'yes')).toBe('OK');
+      await waitFor(async () => temps().some((f) => f.includes('rewriteaof')));
+      // The first rewrite after CONFIG SET appendonly yes is the AOF's only copy: not without FORCE.
+      await expect(a.call('SHUTDOWN', 'NOSAVE')).rejects.toThrow(/Errors trying to SHUTDOWN/);
+      await a.config('SET', 'appendonly', 'no');
+      await a.config('SET', 'rdb-key-save-delay', '0');
+      await a.config('SET', 'appendonly', 'yes');
+      await waitFor(async () => /aof_rewrite_in_progress:0/.test(String(await a.info('persistence'))) && temps().length === 0);
+      await a.config('SET', 'rdb-key-save-delay', '10000000');
+      await a.bgrewriteaof();
+      await waitFor(async () => temps().length > 0);
+      const t1 = Date.now();
+      await a.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
+      a.disconnect();
+      // stop() waits for the exit (and would SIGKILL after 10 s).
+      await sh.stop().catch(() => undefined);
+      expect(Date.now() - t1).toBeLessThan(8_000);
+      expect(temps()).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

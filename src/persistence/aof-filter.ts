@@ -1,0 +1,276 @@
+// What of the propagation stream goes into the AOF (on the AOF writer thread). The stream is
+// shared with replication, so it also holds what Redis sends only to replicas: the master's PING
+// (replicationCron) and REPLCONF GETACK, and on a replica the PING, REPLCONF and PUBLISH its own
+// master sent (proxied as received). Redis's AOF never holds them (only dirty commands reach
+// feedAppendOnlyFile), so the writer drops them here, at command boundaries, outside MULTI/EXEC.
+// It also adds `aof-timestamp-enabled`'s `#TS:<unix time>\r\n` annotations before a command when
+// the second changed (genAofTimestampAnnotationIfNeeded), which replicas must never see.
+//
+// The stream arrives in chunks that may end anywhere (a unit bigger than the ring, a read cap), so
+// this is a small incremental RESP scanner: header lines byte by byte, bulk payloads skipped by
+// length. A command's first bytes are held only until its name is known (a few dozen bytes, and
+// only while the rest of that command is still being appended).
+// Output: segments in stream order. `len` stream bytes are covered by each; `buf` is what goes to
+// the file (the chunk's bytes; empty for dropped bytes; an annotation covers no stream bytes).
+
+export interface AofSeg {
+  /** Bytes for the file. */
+  buf: Buffer;
+  /** Stream offset of the first stream byte covered. */
+  start: number;
+  /** Stream bytes covered (buf.length for copied bytes, 0 for an annotation). */
+  len: number;
+}
+
+const S_ARGC = 0; // at a command boundary: '*'
+const S_ARGC_NUM = 1;
+const S_BULK = 2; // '$'
+const S_BULK_NUM = 3;
+const S_BODY = 4; // payload + CRLF
+const S_RAW = 5; // not RESP multibulk (never expected): everything passes from here on
+
+const EMPTY = Buffer.alloc(0);
+const NAME_MAX = 16;
+const KEEP = 0;
+const DROP = 1;
+/** Flag: a command outside MULTI/EXEC (an annotation may precede it). */
+const TOP = 2;
+
+/** Command names (lower case) that only replicas get. */
+const DROPPED = new Set(['ping', 'replconf', 'publish', 'spublish']);
+
+export class AofFilter {
+  /** aof-timestamp-enabled. */
+  timestamps = false;
+  /** aof_cur_timestamp: the second of the last annotation. */
+  private lastTs = 0;
+  private st = S_ARGC;
+  private num = 0;
+  private argsLeft = 0;
+  private argIndex = 0;
+  private bodyLeft = 0;
+  private readonly name = Buffer.alloc(NAME_MAX);
+  private nameLen = 0;
+  private nameGot = 0;
+  /** The current command's name is known (KEEP/DROP decided). */
+  private decided = true;
+  private inMulti = false;
+  /** Bytes of the undecided command from earlier chunks, and the stream offset of the first. */
+  private held: Buffer[] = [];
+  private heldStart = 0;
+  private heldBytes = 0;
+  // Per feed() call:
+  private runFrom = 0;
+  private runKind = KEEP;
+  private cmdAt = -1;
+  private chunk: Buffer = EMPTY;
+  private base = 0;
+  private out: AofSeg[] = [];
+  /** The clock (seconds); a parameter for tests. */
+  now: () => number = () => Math.floor(Date.now() / 1000);
+
+  /** Stream bytes taken in but not yet in a segment (an undecided command's first bytes). */
+  get holding(): number {
+    return this.heldBytes;
+  }
+
+  /** Scan `chunk` (stream bytes from offset `start`), appending segments to `out`. */
+  feed(chunk: Buffer, start: number, out: AofSeg[]): void {
+    this.chunk = chunk;
+    this.base = start;
+    this.out = out;
+    this.runFrom = 0;
+    this.cmdAt = -1;
+    const n = chunk.length;
+    let i = 0;
+    while (i < n) {
+      switch (this.st) {
+        case S_ARGC:
+          if (chunk[i] !== 0x2a) {
+            this.raw(i);
+            i = n;
+            break;
+          }
+          this.cmdAt = i;
+          this.decided = false;
+          this.st = S_ARGC_NUM;
+          this.num = 0;
+          i++;
+          break;
+        case S_ARGC_NUM:
+        case S_BULK_NUM: {
+          const ch = chunk[i++];
+          if (ch >= 0x30 && ch <= 0x39) this.num = this.num * 10 + (ch - 0x30);
+          else if (ch === 0x0a) this.lineDone();
+          else if (ch !== 0x0d) {
+            this.raw(i - 1);
+            i = n;
+          }
+          break;
+        }
+        case S_BULK:
+          if (chunk[i] !== 0x24) {
+            this.raw(i);
+            i = n;
+            break;
+          }
+          this.st = S_BULK_NUM;
+          this.num = 0;
+          i++;
+          break;
+        case S_BODY: {
+          const m = Math.min(this.bodyLeft, n - i);
+          if (!this.decided && this.argIndex === 0) {
+            // Copy the name's bytes (the CRLF after it is not part of it).
+            const want = this.nameLen - this.nameGot;
+            const take = Math.min(want, m);
+            if (take > 0) {
+              chunk.copy(this.name, this.nameGot, i, i + take);
+              this.nameGot += take;
+            }
+          }
+          i += m;
+          this.bodyLeft -= m;
+          if (this.bodyLeft === 0) {
+            if (!this.decided && this.argIndex === 0) this.decide(this.classify());
+            this.argIndex++;
+            this.argsLeft--;
+            this.st = this.argsLeft === 0 ? S_ARGC : S_BULK;
+          }
+          break;
+        }
+        case S_RAW:
+          i = n;
+          break;
+      }
+    }
+    // End of the chunk: what is decided goes out; an undecided command's bytes wait.
+    if (this.decided || this.st === S_RAW) {
+      this.flushRun(n);
+    } else {
+      const from = this.cmdAt >= 0 ? this.cmdAt : 0;
+      this.flushRun(from);
+      if (from < n) {
+        if (this.heldBytes === 0) this.heldStart = this.base + from;
+        this.held.push(Buffer.from(chunk.subarray(from, n)));
+        this.heldBytes += n - from;
+      }
+    }
+    this.chunk = EMPTY;
+    this.out = [];
+  }
+
+  private lineDone(): void {
+    if (this.st === S_ARGC_NUM) {
+      if (this.num <= 0) {
+        // *0 or a negative count: nothing follows (never appended); a boundary, kept.
+        this.decide(KEEP);
+        this.st = S_ARGC;
+        return;
+      }
+      this.argsLeft = this.num;
+      this.argIndex = 0;
+      this.st = S_BULK;
+      return;
+    }
+    this.bodyLeft = this.num + 2;
+    this.st = S_BODY;
+    if (this.argIndex === 0 && !this.decided) {
+      this.nameLen = this.num;
+      this.nameGot = 0;
+      if (this.num > NAME_MAX) this.decide(this.inMulti ? KEEP : KEEP | TOP);
+    }
+  }
+
+  private classify(): number {
+    let s = '';
+    for (let k = 0; k < this.nameLen; k++) {
+      let ch = this.name[k];
+      if (ch >= 0x41 && ch <= 0x5a) ch += 0x20;
+      s += String.fromCharCode(ch);
+    }
+    if (s === 'multi') {
+      const wasIn = this.inMulti;
+      this.inMulti = true;
+      return wasIn ? KEEP : KEEP | TOP;
+    }
+    if (this.inMulti) {
+      if (s === 'exec' || s === 'discard') this.inMulti = false;
+      return KEEP;
+    }
+    return DROPPED.has(s) ? DROP : KEEP | TOP;
+  }
+
+  /** The current command (started at cmdAt, or in held bytes) is KEEP or DROP. */
+  private decide(k: number): void {
+    this.decided = true;
+    const kind = k & 1;
+    const ts = (k & TOP) !== 0 && kind === KEEP && this.timestamps && this.tsDue();
+    const from = this.cmdAt >= 0 ? this.cmdAt : 0;
+    if (this.heldBytes > 0) {
+      // Began in an earlier chunk: nothing of this chunk before it is pending (runFrom is 0).
+      this.flushRun(0);
+      if (ts) this.annotate(this.heldStart);
+      const held = this.held.length === 1 ? this.held[0] : Buffer.concat(this.held);
+      this.out.push({ buf: kind === KEEP ? held : EMPTY, start: this.heldStart, len: this.heldBytes });
+      this.held = [];
+      this.heldBytes = 0;
+      this.runFrom = 0;
+      this.runKind = kind;
+      return;
+    }
+    if (kind === this.runKind && !ts) return;
+    this.flushRun(from);
+    if (ts) this.annotate(this.base + from);
+    this.runFrom = from;
+    this.runKind = kind;
+  }
+
+  private tsDue(): boolean {
+    const t = this.now();
+    if (t <= this.lastTs) return false;
+    this.lastTs = t;
+    return true;
+  }
+
+  /** An annotation the next rewrite's base or the file should start with (force). */
+  annotation(): Buffer {
+    this.lastTs = this.now();
+    return Buffer.from(`#TS:${this.lastTs}\r\n`, 'latin1');
+  }
+
+  private annotate(at: number): void {
+    this.out.push({ buf: Buffer.from(`#TS:${this.lastTs}\r\n`, 'latin1'), start: at, len: 0 });
+  }
+
+  /** Emit the run [runFrom, to) of this chunk. */
+  private flushRun(to: number): void {
+    if (to <= this.runFrom) return;
+    const len = to - this.runFrom;
+    const start = this.base + this.runFrom;
+    const last = this.out.length > 0 ? this.out[this.out.length - 1] : null;
+    if (this.runKind === DROP) {
+      if (last !== null && last.buf.length === 0 && last.len > 0 && last.start + last.len === start) last.len += len;
+      else this.out.push({ buf: EMPTY, start, len });
+    } else {
+      this.out.push({ buf: this.chunk.subarray(this.runFrom, to), start, len });
+    }
+    this.runFrom = to;
+  }
+
+  /** Not RESP: pass everything through from here on (held bytes first). */
+  private raw(at: number): void {
+    if (this.heldBytes > 0) {
+      const held = this.held.length === 1 ? this.held[0] : Buffer.concat(this.held);
+      this.out.push({ buf: held, start: this.heldStart, len: this.heldBytes });
+      this.held = [];
+      this.heldBytes = 0;
+      this.runFrom = 0;
+    } else if (this.runKind === DROP) {
+      this.flushRun(this.cmdAt >= 0 ? this.cmdAt : at);
+    }
+    this.runKind = KEEP;
+    this.decided = true;
+    this.st = S_RAW;
+  }
+}

@@ -1,0 +1,147 @@
+// The AOF beside replication: a master's PINGs and REPLCONF GETACKs travel in the stream replicas
+// read but never reach its AOF (redis-check-aof accepts it, redis-server loads it with the same
+// DEBUG DIGEST, the replica's offset still equals the master's); a replica with appendonly yes
+// restarts its AOF after a full sync (a rewrite of the loaded dataset), so that after kill -9 and a
+// restart without replicaof it holds what its master had when the replica last acknowledged.
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Redis from 'ioredis';
+import { startRedis, startShardis, type Server } from '../helpers/server';
+
+const REDIS_CHECK_AOF = process.env.REDIS_CHECK_AOF || 'redis-check-aof';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function client(port: number): Redis {
+  return new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null });
+}
+
+async function infoField(r: Redis, section: string, field: string): Promise<string> {
+  const m = new RegExp(`^${field}:(.*)$`, 'm').exec(String(await r.info(section)));
+  return m === null ? '' : m[1].trim();
+}
+
+async function until(what: string, fn: () => Promise<boolean>, ms = 20000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function incrFiles(dir: string): Buffer {
+  const d = path.join(dir, 'appendonlydir');
+  return Buffer.concat(fs.readdirSync(d).filter((f) => f.endsWith('.incr.aof')).map((f) => fs.readFileSync(path.join(d, f))));
+}
+
+describe('AOF and replication', () => {
+  it("a master's PINGs and GETACKs reach its replica but not its AOF", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-aof-ping-'));
+    let master: Server | null = null;
+    let replica: Server | null = null;
+    let rs: Server | null = null;
+    try {
+      master = await startShardis({
+        threads: 2,
+        args: ['--dir', dir, '--save', '', '--appendonly', 'yes', '--repl-ping-replica-period', '1', '--appendfsync', 'everysec'],
+      });
+      replica = await startRedis({ args: ['--enable-debug-command', 'yes'] });
+      const m = client(master.port);
+      const r = client(replica.port);
+      await m.set('before', '1');
+      await r.replicaof('127.0.0.1', String(master.port));
+      await until('the replica in sync', async () => (await infoField(r, 'replication', 'master_link_status')) === 'up');
+      for (let i = 0; i < 50; i++) {
+        await m.incr('n');
+        await m.select(i % 3);
+        await m.rpush(`l${i % 3}`, String(i));
+        await m.select(0);
+        // WAIT appends REPLCONF GETACK * to the stream.
+        if (i % 10 === 0) expect(await m.call('WAIT', '1', '2000')).toBe(1);
+      }
+      await m.multi().incr('n').set('tx', 'y').exec();
+      // Let a few of the once-a-second PINGs through.
+      await sleep(2500);
+      await m.set('last', 'z');
+      expect(await m.call('WAIT', '1', '2000')).toBe(1);
+      // Replicas still get every byte: the offsets agree and the data is the same.
+      const off = await infoField(m, 'replication', 'master_repl_offset');
+      await until('the replica at the master offset', async () => (await infoField(r, 'replication', 'slave_repl_offset')) === off);
+      const digest = String(await m.call('DEBUG', 'DIGEST'));
+      expect(String(await r.call('DEBUG', 'DIGEST'))).toBe(digest);
+      m.disconnect();
+      r.disconnect();
+      await master.stop();
+      master = null;
+      const incr = incrFiles(dir).toString('latin1');
+      expect(incr).toMatch(/\$4\r\nincr\r\n/i);
+      expect(incr).not.toMatch(/\$4\r\nPING\r\n/i);
+      expect(incr).not.toMatch(/REPLCONF/i);
+      expect(execFileSync(REDIS_CHECK_AOF, [path.join(dir, 'appendonlydir', 'appendonly.aof.manifest')], { encoding: 'utf8' }))
+        .toMatch(/All AOF files and manifest are valid/);
+      rs = await startRedis({ args: ['--dir', dir, '--appendonly', 'yes', '--enable-debug-command', 'yes'] });
+      const c = client(rs.port);
+      expect(String(await c.call('DEBUG', 'DIGEST'))).toBe(digest);
+      c.disconnect();
+    } finally {
+      await master?.stop().catch(() => undefined);
+      await replica?.stop().catch(() => undefined);
+      await rs?.stop().catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('a replica with appendonly yes rewrites its AOF after a full sync: after kill -9 it restarts with its master\'s data', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-aof-replica-'));
+    let master: Server | null = null;
+    let replica: Server | null = null;
+    try {
+      master = await startRedis({ args: ['--enable-debug-command', 'yes'] });
+      const m = client(master.port);
+      // Data the replica only gets through the full sync's RDB, in two dbs.
+      for (let i = 0; i < 200; i++) await m.set(`k${i}`, `v${i}`);
+      await m.select(4);
+      await m.sadd('s', 'a', 'b', 'c');
+      await m.select(0);
+      // The replica had an AOF of its own before: the sync replaces it.
+      replica = await startShardis({ threads: 2, args: ['--dir', dir, '--save', '', '--appendonly', 'yes'] });
+      const r = client(replica.port);
+      await r.set('mine', 'gone after the sync');
+      await r.replicaof('127.0.0.1', String(master.port));
+      await until('the replica in sync', async () => (await infoField(r, 'replication', 'master_link_status')) === 'up');
+      await until('the AOF rewrite after the sync', async () =>
+        (await infoField(r, 'persistence', 'aof_rewrite_in_progress')) === '0' &&
+        (await infoField(r, 'persistence', 'aof_rewrite_scheduled')) === '0' &&
+        fs.readFileSync(path.join(dir, 'appendonlydir', 'appendonly.aof.manifest'), 'utf8').includes('seq 2 type b'));
+      // The stream after the sync, in a db the master selects once.
+      await m.select(4);
+      for (let i = 0; i < 100; i++) await m.sadd('s', `m${i}`);
+      await m.select(2);
+      await m.incrby('c', 5);
+      await m.multi().incr('c').lpush('l', 'x').exec();
+      expect(await m.call('WAIT', '1', '5000')).toBe(1);
+      const digest = String(await m.call('DEBUG', 'DIGEST'));
+      expect(String(await r.call('DEBUG', 'DIGEST'))).toBe(digest);
+      r.disconnect();
+      process.kill(replica.pid, 'SIGKILL');
+      await replica.stop().catch(() => undefined);
+      replica = await startShardis({ threads: 2, args: ['--dir', dir, '--save', '', '--appendonly', 'yes'] });
+      const r2 = client(replica.port);
+      expect(String(await r2.call('DEBUG', 'DIGEST'))).toBe(digest);
+      expect(await r2.get('mine')).toBeNull();
+      r2.disconnect();
+      m.disconnect();
+      const manifest = fs.readFileSync(path.join(dir, 'appendonlydir', 'appendonly.aof.manifest'), 'utf8');
+      expect(manifest).toMatch(/seq 2 type b/);
+      expect(execFileSync(REDIS_CHECK_AOF, [path.join(dir, 'appendonlydir', 'appendonly.aof.manifest')], { encoding: 'utf8' }))
+        .toMatch(/All AOF files and manifest are valid/);
+    } finally {
+      await master?.stop().catch(() => undefined);
+      await replica?.stop().catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
