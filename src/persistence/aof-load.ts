@@ -47,6 +47,9 @@ export class AofFileLoader {
     if (this.client === null) {
       this.client = new Client(this.srv, NO_SOCKET);
       this.client.authenticated = true;
+      // Obeyed like a master (Redis's mustObeyClient: CLIENT_ID_AOF): a read-only replica's
+      // checks (EVAL's READONLY) do not refuse what the AOF holds. Its replies are dropped anyway.
+      this.client.masterHook = () => undefined;
       // Not a connection: not counted among the clients.
       this.srv.clients.delete(this.client.id);
     }
