@@ -11,6 +11,10 @@ export const F_NOSCRIPT = 1 << 5;
 export const F_BLOCKING = 1 << 6;
 export const F_LOADING = 1 << 7;
 export const F_STALE = 1 << 8;
+/** A script's own flags as command flags (CommandSpec.scriptFlags). */
+export const SF_WRITE = 1;
+export const SF_DENYOOM = 2;
+export const SF_STALE = 4;
 export const F_FAST = 1 << 9;
 export const F_NO_AUTH = 1 << 10;
 export const F_MAY_REPLICATE = 1 << 11;

@@ -7,6 +7,7 @@ import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import type { ThreadServer } from '../server/context';
 import { def } from './def';
+import { SF_DENYOOM, SF_STALE, SF_WRITE } from './flags';
 import { is, parseI64, cstr } from './args';
 import { writeHelp, acrossThreads } from './connection';
 import { globMatch } from '../config/glob';
@@ -502,8 +503,47 @@ const FUNCTION_HELP = [
 const sub = (name: string, arity: number, flags: string, summary: string, handler: CommandSpec['handler'], opts: Parameters<typeof def>[7]): CommandSpec =>
   def(name, arity, flags, [0, 0, 0], 'scripting', summary, handler, { lock: 'none', ...opts });
 
+/** scriptFlagsToCmdFlags: a script's declared flags as the command flags processCommand checks. */
+function cmdFlagsOf(sf: number): number {
+  if (sf & F_EVAL_COMPAT) return -1;
+  let f = 0;
+  if (!(sf & (F_ALLOW_OOM | F_NO_WRITES))) f |= SF_DENYOOM;
+  if (!(sf & F_NO_WRITES)) f |= SF_WRITE;
+  if (sf & F_ALLOW_STALE) f |= SF_STALE;
+  return f;
+}
+
+/** evalGetCommandFlags / fcallGetCommandFlags: -1 when the script is unknown or has no shebang. */
+function scriptCmdFlags(kind: 'eval' | 'evalsha' | 'fcall'): (c: Client, argv: Buffer[]) => number {
+  if (kind === 'eval') {
+    return (_c, argv) => {
+      // The flags of a cached script are its shebang's: parse them (only bodies with one).
+      if (argv[1].length < 2 || argv[1][0] !== 0x23 || argv[1][1] !== 0x21) return -1;
+      const sb = shebangFlags(argv[1]);
+      return typeof sb === 'string' ? -1 : cmdFlagsOf(sb.flags);
+    };
+  }
+  if (kind === 'evalsha') {
+    return (c, argv) => {
+      if (argv[1].length !== 40) return -1;
+      const e = scriptEngine(c.srv).scripts.get(argv[1].latin1Slice(0, 40).toLowerCase());
+      return e === undefined ? -1 : cmdFlagsOf(e.flags);
+    };
+  }
+  return (c, argv) => {
+    const eng = scriptEngine(c.srv);
+    if (!eng.available) return -1;
+    syncLibraries(c.srv);
+    const f = eng.functions.get(argv[1].toString().toLowerCase());
+    return f === undefined ? -1 : cmdFlagsOf(f.flags);
+  };
+}
+
 const scriptCmd = (name: string, flags: string, summary: string, handler: CommandSpec['handler'], since: string, acl: string[]): CommandSpec =>
-  def(name, -3, flags, [0, 0, 0], 'scripting', summary, handler, { since, keys: evalKeys, lock: 'none', propagate: false, acl, complexity: 'Depends on the script that is executed.' });
+  def(name, -3, flags, [0, 0, 0], 'scripting', summary, handler, {
+    since, keys: evalKeys, lock: 'none', propagate: false, acl, complexity: 'Depends on the script that is executed.',
+    scriptFlags: scriptCmdFlags(name.startsWith('fcall') ? 'fcall' : name.startsWith('evalsha') ? 'evalsha' : 'eval'),
+  });
 
 export const commands: CommandSpec[] = [
   scriptCmd('eval', 'noscript stale skip_monitor no_mandatory_keys movablekeys', 'Execute a Lua script server side', (c, a) => evalGeneric(c, a, false, false), '2.6.0', ['slow', 'scripting']),

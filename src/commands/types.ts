@@ -27,6 +27,11 @@ export interface CommandSpec {
   lock?: 'keys' | 'all' | 'none';
   /** Decide the lock mode from the arguments (e.g. SORT only locks all with BY/GET patterns). */
   lockFor?: (argv: Buffer[]) => 'keys' | 'all';
+  /**
+   * EVAL/FCALL (getCommandFlags): the flags the script declared replace write, denyoom and stale
+   * for processCommand's checks. SF_* bits (commands/flags.ts), or -1 to keep the spec's.
+   */
+  scriptFlags?: (c: Client, argv: Buffer[]) => number;
   handler: Handler;
   subcommands?: CommandSpec[];
   group: string;

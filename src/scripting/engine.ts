@@ -19,8 +19,8 @@ import type { CommandSpec } from '../commands/types';
 import type { ThreadServer } from '../server/context';
 import { lookupCommand, resolveSubcommand, commandKeys, statBase } from '../commands/registry';
 import { OutOfMemoryError } from '../store/heap';
-import { MISC_REPLICA } from '../store/keyspace';
-import { F_MAY_REPLICATE, F_NOSCRIPT, F_NO_PROPAGATE, F_WALKS, F_WRITE, LOCK_ALL, LOCK_KEYS } from '../commands/flags';
+import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
+import { F_MAY_REPLICATE, F_NOSCRIPT, F_STALE, F_NO_PROPAGATE, F_WALKS, F_WRITE, LOCK_ALL, LOCK_KEYS } from '../commands/flags';
 import { overMaxmemory } from '../server/evict';
 import { log } from '../server/log';
 import { S_ERRORS } from '../server/context';
@@ -479,6 +479,12 @@ export class ScriptEngine {
     const bits = spec.bits as number;
     const s = c.store;
     if ((bits & F_NOSCRIPT) !== 0 && Atomics.load(s.i32, s.L.misc + M_DISABLE_DENY_SCRIPTS) === 0) return this.reject(spec, 'ERR This Redis command is not allowed from script');
+    // scriptVerifyAllowStale: a replica cut from its master with replica-serve-stale-data no
+    // runs only commands flagged stale (the script itself had to be allow-stale to start).
+    if ((bits & F_STALE) === 0 && Atomics.load(s.i32, s.L.misc + MISC_REPLICA) !== 0 && Atomics.load(s.i32, s.L.misc + MISC_MASTER_LINK) === 0 &&
+        !c.srv.config.bool('replica-serve-stale-data')) {
+      return this.reject(spec, 'ERR Can not execute the command on a stale replica');
+    }
     const write = (bits & F_WRITE) !== 0;
     if (ctx.ro && (write || (bits & F_MAY_REPLICATE) !== 0)) return this.reject(spec, 'ERR Write commands are not allowed from read-only scripts.');
     // scriptVerifyWriteCommandAllow: a read-only replica refuses a script's first write (not its master's).

@@ -7,7 +7,7 @@ import { OutOfMemoryError, RESERVE_FIXED } from '../store/heap';
 import type { CommandSpec } from '../commands/types';
 import { lookupCommand, resolveSubcommand, statBase } from '../commands/table';
 import { cstr } from '../commands/args';
-import { F_FAST, F_NO_AUTH, F_NO_MULTI, F_NO_PROPAGATE, F_SKIP_SLOWLOG, F_STALE, F_TOUCHES_ARBITRARY_KEYS } from '../commands/flags';
+import { F_FAST, F_NO_AUTH, F_NO_MULTI, F_NO_PROPAGATE, F_SKIP_SLOWLOG, F_STALE, F_TOUCHES_ARBITRARY_KEYS, SF_DENYOOM, SF_STALE, SF_WRITE } from '../commands/flags';
 import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import { rememberLocalWrite } from '../replication/replica-expire';
 import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING } from './context';
@@ -430,6 +430,8 @@ export class Client {
       this.rejectCommand(msg);
       return;
     }
+    // EVAL/FCALL: the script's declared flags decide write / denyoom / stale (getCommandFlags).
+    this.sflags = spec.scriptFlags === undefined ? -1 : spec.scriptFlags(this, argv);
     const misc = this.store.L.misc;
     // obey_client: the replica's master is never refused (mustObeyClient).
     const obey = this.masterHook !== null;
@@ -511,13 +513,18 @@ export class Client {
   }
 
   /** processCommand's is_write_command: a write command, or EXEC of a transaction that queued one. */
+  /** The running EVAL/FCALL's script flags as SF_* bits, -1 when the spec's own flags apply. */
+  private sflags = -1;
+
   private isWrite(spec: CommandSpec): boolean {
+    if (this.sflags >= 0 && spec.scriptFlags !== undefined) return (this.sflags & SF_WRITE) !== 0;
     if (spec.write === true) return true;
     return spec.fullName === 'exec' && this.multiQueue.some((q) => q.spec.write === true);
   }
 
   /** is_denystale_command: not flagged stale, or EXEC of a transaction that queued such a command. */
   private deniedWhenStale(spec: CommandSpec): boolean {
+    if (this.sflags >= 0 && spec.scriptFlags !== undefined) return (this.sflags & SF_STALE) === 0;
     if (((spec.bits as number) & F_STALE) === 0) return true;
     return spec.fullName === 'exec' && this.multiQueue.some((q) => ((q.spec.bits as number) & F_STALE) === 0);
   }
@@ -534,7 +541,8 @@ export class Client {
       return true;
     }
     const inTx = this.inMulti && name !== 'discard' && name !== 'quit' && name !== 'reset';
-    if (spec.denyoom !== true && !inTx) return false;
+    const denyoom = this.sflags >= 0 && spec.scriptFlags !== undefined ? (this.sflags & SF_DENYOOM) !== 0 : spec.denyoom === true;
+    if (!denyoom && !inTx) return false;
     this.rejectCommand(E_OOM);
     return true;
   }
