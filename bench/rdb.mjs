@@ -4,7 +4,10 @@
 //     (redis-server forks; shardis walks slots with copy-before-write): p99, save duration,
 //     peak extra RSS of the server (shardis; redis-server: parent and fork child) and rdb_last_cow_size.
 //  3. The same with one big sorted set (--zset members) instead of many keys.
-// usage: npm run bench:rdb [-- --keys 1000000 --zset 5000000 --threads 2 --requests 200000 --clients 50 --parts save,bgsave,zset]
+//  4. probe: during a BGSAVE of the big sorted set alone, one client SETs a key in the zset's slot
+//     and another a key in another slot, back to back: the worst latency of each (how long one
+//     huge value can hold a slot lock), and a ZADD to the zset itself mid-save.
+// usage: npm run bench:rdb [-- --keys 1000000 --zset 5000000 --threads 2 --requests 200000 --clients 50 --parts save,bgsave,zset,probe]
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFileSync, statSync, mkdtempSync, rmSync, readdirSync } from 'node:fs';
@@ -20,7 +23,8 @@ const zsetN = Number(args.zset ?? 5000000);
 const threads = Number(args.threads ?? 2);
 const requests = Number(args.requests ?? 200000);
 const clients = Number(args.clients ?? 50);
-const parts = new Set((args.parts ?? 'save,bgsave,zset').split(','));
+const parts = new Set((args.parts ?? 'save,bgsave,zset,probe').split(','));
+const kinds = (args.servers ?? 'redis,shardis').split(',');
 const cli = args.cli ?? join(root, 'dist/cli.js');
 const run = promisify(execFile);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -158,7 +162,66 @@ async function bgsaveUnderLoad(port, pid) {
 const mb = (b) => (b / 1048576).toFixed(1);
 const results = {};
 let port = 18000 + Math.floor(Math.random() * 900);
-for (const kind of ['redis', 'shardis']) {
+/** One connection sending `cmd` back to back until stop(): the worst and the p99 round trip (ms). */
+function prober(port, cmd) {
+  const s = createConnection(port, '127.0.0.1');
+  const req = `*${cmd.length}\r\n${cmd.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('')}`;
+  const lat = [];
+  let running = true;
+  let t0 = 0n;
+  let done;
+  const finished = new Promise((r) => (done = r));
+  const send = () => {
+    t0 = process.hrtime.bigint();
+    s.write(req);
+  };
+  s.on('connect', send);
+  s.on('data', () => {
+    lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (running) send();
+    else {
+      s.destroy();
+      done();
+    }
+  });
+  return {
+    async stop() {
+      running = false;
+      await finished;
+      lat.sort((a, b) => a - b);
+      return { n: lat.length, max: lat[lat.length - 1] ?? 0, p99: lat[Math.floor(lat.length * 0.99)] ?? 0 };
+    },
+  };
+}
+
+/** Worst latencies on the big zset's slot and another slot while a BGSAVE of it runs. */
+async function probe(port) {
+  await rc(port, 'set', '{bigz}:near', 'x');
+  // Baseline: the same probes for a second without a save.
+  let a = prober(port, ['SET', '{bigz}:near', 'y']);
+  let b = prober(port, ['SET', 'far', 'y']);
+  await sleep(1000);
+  const idle = { near: await a.stop(), far: await b.stop() };
+  a = prober(port, ['SET', '{bigz}:near', 'y']);
+  b = prober(port, ['SET', 'far', 'y']);
+  const t0 = Date.now();
+  await rc(port, 'bgsave');
+  await sleep(50);
+  while ((await info(port, 'rdb_bgsave_in_progress')) !== '0') await sleep(10);
+  const secs = (Date.now() - t0) / 1000;
+  const during = { near: await a.stop(), far: await b.stop() };
+  // A writer changing the huge value itself mid-save (it pays for the rest of the copy).
+  const t1 = Date.now();
+  await rc(port, 'bgsave');
+  await sleep(Math.max(20, secs * 300));
+  const z0 = process.hrtime.bigint();
+  await rc(port, 'zadd', 'bigz', '1', 'added-during-save');
+  const zaddMs = Number(process.hrtime.bigint() - z0) / 1e6;
+  while ((await info(port, 'rdb_bgsave_in_progress')) !== '0') await sleep(10);
+  return { idle, during, secs, zaddMs, secs2: (Date.now() - t1) / 1000, cow: Number(await info(port, 'rdb_last_cow_size')) };
+}
+
+for (const kind of kinds) {
   const r = (results[kind] = {});
   if (parts.has('save') || parts.has('bgsave')) {
     const dir = mkdtempSync(join(tmpdir(), `bench-rdb-${kind}-`));
@@ -180,20 +243,25 @@ for (const kind of ['redis', 'shardis']) {
     await stop(p, port);
     rmSync(dir, { recursive: true, force: true });
   }
-  if (parts.has('zset')) {
+  if (parts.has('zset') || parts.has('probe')) {
     const dir = mkdtempSync(join(tmpdir(), `bench-rdb-${kind}-z-`));
     port++;
     const p = await start(kind, port, dir);
     await pipe(port, bigZset);
     r.zcard = Number(await rc(port, 'zcard', 'bigz'));
-    r.zwithout = await benchP99(port);
-    r.zbg = await bgsaveUnderLoad(port, p.pid);
+    if (parts.has('zset')) {
+      r.zwithout = await benchP99(port);
+      r.zbg = await bgsaveUnderLoad(port, p.pid);
+    }
+    if (parts.has('probe')) r.probe = await probe(port);
     await stop(p, port);
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const line = (name, f) => console.log(`${name.padEnd(44)} ${String(f(results.redis)).padStart(14)} ${String(f(results.shardis)).padStart(14)}`);
+const cell = (f, r) => { try { return r === undefined ? '-' : String(f(r)); } catch { return '-'; } };
+const line = (name, f) => console.log(`${name.padEnd(44)} ${cell(f, results.redis).padStart(14)} ${cell(f, results.shardis).padStart(14)}`);
+console.log(`uptime: ${(await run('uptime')).stdout.trim()}`);
 console.log(`\nRDB bench: ${nkeys} keys, zset of ${zsetN}, shardis --threads ${threads}, redis-benchmark -n ${requests} -c ${clients}`);
 console.log(`${''.padEnd(44)} ${'redis-server'.padStart(14)} ${'shardis'.padStart(14)}`);
 if (parts.has('save')) {
@@ -220,5 +288,14 @@ if (parts.has('zset')) {
   line('zset: BGSAVE seconds', (r) => r.zbg.duration.toFixed(1));
   line('zset: BGSAVE peak extra RSS MB', (r) => mb(r.zbg.extraRss));
   line('zset: rdb_last_cow_size MB', (r) => mb(r.zbg.cow));
+}
+if (parts.has('probe')) {
+  line('probe: BGSAVE of the zset alone, seconds', (r) => r.probe.secs.toFixed(2));
+  line('probe: same-slot SET max ms (idle)', (r) => r.probe.idle.near.max.toFixed(2));
+  line('probe: same-slot SET max / p99 ms (BGSAVE)', (r) => `${r.probe.during.near.max.toFixed(1)}/${r.probe.during.near.p99.toFixed(2)}`);
+  line('probe: other-slot SET max ms (idle)', (r) => r.probe.idle.far.max.toFixed(2));
+  line('probe: other-slot SET max / p99 ms (BGSAVE)', (r) => `${r.probe.during.far.max.toFixed(1)}/${r.probe.during.far.p99.toFixed(2)}`);
+  line('probe: ZADD to the zset mid-save ms', (r) => r.probe.zaddMs.toFixed(1));
+  line('probe: rdb_last_cow_size MB (ZADD save)', (r) => mb(r.probe.cow));
 }
 process.exit(0);

@@ -13,7 +13,7 @@ import {
   Store, T_STRING, T_LIST, T_SET, T_ZSET, T_HASH, E_INT, E_LISTPACK, E_INTSET, E_HASHTABLE, E_SKIPLIST,
 } from '../store/keyspace';
 import { lpBytes, lpFirst, lpNext, lpGet, lpValBytes, LpVal } from '../store/listpack';
-import { qlFirstNode, qlNextNode, qlNodeListpack, qlNew, qlPush } from '../store/quicklist';
+import { qlCount, qlFirstNode, qlNextNode, qlNodeListpack, qlNew, qlPush } from '../store/quicklist';
 import { intsetBlob, intsetLen } from '../store/intset';
 import { DictIter, DICT_SET, DICT_HASH, dictKey, dictVal, dictSize } from '../store/dict';
 import { zslLength, zslTail, nodePrev, nodeMember, nodeMemberLen, nodeScore } from '../store/skiplist';
@@ -92,11 +92,18 @@ export class RdbOut {
     if (n > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
   }
 
-  /** Hand the pending bytes to the sink (or keep them for take()). */
+  /**
+   * Hand the pending bytes to the sink (or keep them for take()). A nearly full buffer is handed
+   * over as it is and replaced (no copy); a small remainder is copied out.
+   */
   flush(): void {
     if (this.pos === 0) return;
     this.crc.update(this.buf, 0, this.pos);
-    const chunk = Buffer.from(this.buf.subarray(0, this.pos));
+    let chunk: Buffer;
+    if (this.pos >= this.buf.length >>> 1) {
+      chunk = this.buf.subarray(0, this.pos);
+      this.buf = Buffer.allocUnsafeSlow(this.buf.length);
+    } else chunk = Buffer.from(this.buf.subarray(0, this.pos));
     this.total += this.pos;
     this.pos = 0;
     if (this.sink !== null) this.sink(chunk);
@@ -129,6 +136,14 @@ export class RdbOut {
       return;
     }
     this.ensure(n);
+    if (n <= 32) {
+      // Short strings (members, fields): a loop beats making a subarray view for set().
+      const buf = this.buf;
+      let p = this.pos;
+      for (let i = start; i < end; i++) buf[p++] = b[i];
+      this.pos = p;
+      return;
+    }
     this.buf.set(b.subarray(start, end), this.pos);
     this.pos += n;
   }
@@ -162,12 +177,18 @@ export class RdbOut {
   /** rdbSaveBinaryDoubleValue. */
   double(d: number): void {
     this.ensure(8);
-    this.buf.writeDoubleLE(d, this.pos);
-    this.pos += 8;
+    f64Scratch[0] = d;
+    const buf = this.buf;
+    const p = this.pos;
+    for (let i = 0; i < 8; i++) buf[p + i] = f64Bytes[i];
+    this.pos = p + 8;
   }
 }
 
 let lzfScratch = Buffer.allocUnsafe(1 << 16);
+// Little-endian hosts only (as the rest of the heap code): the f64's bytes are its LE encoding.
+const f64Scratch = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64Scratch.buffer);
 
 /** Integer value of s if it is the canonical form of an int32 (rdbTryIntegerEncoding). */
 function int32Of(s: Uint8Array, start: number, end: number): number | null {
@@ -324,6 +345,124 @@ export function writeValue(out: RdbOut, s: Store, e: number, compress: boolean):
 
 /** rdbSaveKeyValuePair: expiry, IDLE/FREQ, type, key, value. */
 export function writeKeyValue(out: RdbOut, s: Store, e: number, o: SaveOptions): void {
+  writeKeyHeader(out, s, e, o);
+  writeValue(out, s, e, o.compress);
+}
+
+// ---- big values in chunks (snapshots) --------------------------------------------------------
+//
+// A snapshot must not hold a slot lock for the time a huge collection takes to serialize (a
+// 5M-member zset is ~1 s of work). Such values are written in pieces: a cursor in shared memory
+// (3 words + a count) remembers where the walk stopped, and the slot is released in between.
+// The value cannot change meanwhile: a writer that reaches it first finishes the walk itself
+// (snapshot.ts's pinned records), and reads never change a collection's structure.
+
+/** Collections with at least this many elements are serialized in chunks by snapshots. */
+export const BIG_VALUE_ELEMENTS = 2048;
+
+/** Is entry e a collection big enough to be written in chunks? */
+export function isBigValue(s: Store, e: number): boolean {
+  const type = s.type(e);
+  if (type === T_STRING) return false;
+  const h = s.heap;
+  const obj = s.objPtr(e);
+  const enc = s.encoding(e);
+  if (type === T_LIST) return qlCount(h, obj) >= BIG_VALUE_ELEMENTS;
+  if (type === T_SET) return enc !== E_INTSET && dictSize(h, obj) >= BIG_VALUE_ELEMENTS;
+  if (type === T_HASH) return enc !== E_LISTPACK && dictSize(h, obj) >= BIG_VALUE_ELEMENTS;
+  if (type === T_ZSET) return enc !== E_LISTPACK && zslLength(h, obj) >= BIG_VALUE_ELEMENTS;
+  return false;
+}
+
+/**
+ * Start a big value: the key's header and the element count, and the cursor at i32[cur..cur+4)
+ * (position words, then elements or nodes left).
+ */
+export function writeBigStart(out: RdbOut, s: Store, e: number, o: SaveOptions, i32: Int32Array, cur: number): void {
+  writeKeyHeader(out, s, e, o);
+  const h = s.heap;
+  const obj = s.objPtr(e);
+  const type = s.type(e);
+  if (type === T_LIST) {
+    let nodes = 0;
+    for (let n = qlFirstNode(h, obj); n !== 0; n = qlNextNode(h, n)) nodes++;
+    out.len(nodes);
+    i32[cur] = qlFirstNode(h, obj) | 0;
+    i32[cur + 3] = nodes;
+  } else if (type === T_ZSET) {
+    out.len(zslLength(h, obj));
+    i32[cur] = zslTail(h, obj) | 0;
+    i32[cur + 3] = zslLength(h, obj);
+  } else {
+    out.len(dictSize(h, obj));
+    dictIter.init(h, obj).saveTo(i32, cur);
+    i32[cur + 3] = dictSize(h, obj);
+  }
+}
+
+/**
+ * Write more of a big value from its cursor until performance.now() passes `until` (Infinity:
+ * to the end). True when the value is complete.
+ */
+export function writeBigMore(out: RdbOut, s: Store, e: number, compress: boolean, i32: Int32Array, cur: number, until: number): boolean {
+  const h = s.heap;
+  const u8 = h.u8;
+  const obj = s.objPtr(e);
+  const type = s.type(e);
+  let left = i32[cur + 3];
+  let done = false;
+  if (type === T_LIST) {
+    let n = i32[cur] >>> 0;
+    while (n !== 0) {
+      out.len(QUICKLIST_NODE_CONTAINER_PACKED);
+      const lp = qlNodeListpack(h, n);
+      writeString(out, u8, lp, lp + lpBytes(h, lp), compress);
+      n = qlNextNode(h, n);
+      left--;
+      if (performance.now() > until) break;
+    }
+    i32[cur] = n | 0;
+    done = n === 0;
+  } else if (type === T_ZSET) {
+    let n = i32[cur] >>> 0;
+    let k = 0;
+    while (n !== 0) {
+      const m = nodeMember(h, n);
+      writeString(out, u8, m, m + nodeMemberLen(h, n), compress);
+      out.double(nodeScore(h, n));
+      n = nodePrev(h, n);
+      left--;
+      if ((++k & 127) === 0 && performance.now() > until) break;
+    }
+    i32[cur] = n | 0;
+    done = n === 0;
+  } else {
+    const kind = type === T_SET ? DICT_SET : DICT_HASH;
+    dictIter.resumeFrom(h, obj, i32, cur);
+    let k = 0;
+    for (;;) {
+      const d = dictIter.next();
+      if (d === 0) {
+        done = true;
+        break;
+      }
+      const key = dictKey(h, kind, d);
+      writeString(out, key, 0, key.length, compress);
+      if (kind === DICT_HASH) {
+        const v = dictVal(h, d);
+        writeString(out, v, 0, v.length, compress);
+      }
+      left--;
+      if ((++k & 127) === 0 && performance.now() > until) break;
+    }
+    dictIter.saveTo(i32, cur);
+  }
+  i32[cur + 3] = left;
+  return done;
+}
+
+/** The part of rdbSaveKeyValuePair before the value: expiry, IDLE/FREQ, type, key. */
+function writeKeyHeader(out: RdbOut, s: Store, e: number, o: SaveOptions): void {
   const exp = s.expireAt(e);
   if (exp !== 0) {
     out.byte(OP_EXPIRETIME_MS);
@@ -339,7 +478,6 @@ export function writeKeyValue(out: RdbOut, s: Store, e: number, o: SaveOptions):
   out.byte(rdbTypeOf(s, e));
   const k = s.keyView(e);
   writeString(out, k, 0, k.length, o.compress);
-  writeValue(out, s, e, o.compress);
 }
 
 /** An AUX field (rdbSaveAuxField). */

@@ -9,9 +9,21 @@
 // when the snapshot began, while clients keep writing. Slots touched by writers are copied once;
 // the copies wait here until the walker reaches their place (rdb_last_cow_size counts them).
 //
+// Big values (rdb.ts's isBigValue: collections of 2048+ elements) are never serialized in one
+// lock hold: whoever reaches their slot first (walker or writer) "pins" them instead: a record in
+// the flags block, and ENTRY_PINNED on the entry. The walker then writes each pinned value in
+// chunks of ~1 ms, releasing the slot in between (commands on other keys of the slot run), while
+// the value is frozen: the first lookup that may change it (any but a read's), its deletion
+// (expiry, eviction, DEL, flush) or a rename runs Store.onPinned first, which writes the rest of
+// that one value on the writer's thread and posts it here. The extra memory a save holds is the
+// copies waiting for their place in the file (INFO current_cow_size; rdb_last_cow_size counts
+// every byte copied).
+//
 // Flags block: NSLOTS bytes (slot copied for every db), then dbs * NSLOTS bytes per (db, slot):
 // 0 not reached, 1 reached (walker wrote it, or nothing to copy), 2 copied by a writer (bytes
-// posted to the main thread); then the save options (compress, lru, lfu).
+// posted to the main thread), | 4 when it has pinned values; then the save options (compress,
+// lru, lfu, -); then the pin table: a count word and PIN_MAX records of PIN_WORDS words
+// (state, entry, db, slot, 3 cursor words, elements left).
 
 import { trackingFlush } from '../server/tracking';
 import * as fs from 'fs';
@@ -20,11 +32,11 @@ import * as path from 'path';
 import type { Config } from '../config/config';
 import { parseSaveRules } from '../config/directives';
 import { NSLOTS } from '../store/crc16';
-import { MISC_SNAPSHOT, Store, T_STRING } from '../store/keyspace';
+import { ENTRY_PINNED, MISC_SNAPSHOT, Store, T_STRING } from '../store/keyspace';
 import { log } from '../server/log';
 import { Coordinator } from '../server/coordinator';
 import {
-  RdbError, RdbIn, RdbOut, SaveOptions, writeAux, writeFunctions, readFunction, writeHeader, writeKeyValue, writeSelectDb, writeTrailer, readValue,
+  RdbError, RdbIn, RdbOut, SaveOptions, isBigValue, writeBigStart, writeBigMore, writeAux, writeFunctions, readFunction, writeHeader, writeKeyValue, writeSelectDb, writeTrailer, readValue,
   buildObject, isEmptyCollection, LoadLimits, RDB_VERSION, OP_AUX, OP_EOF, OP_EXPIRETIME, OP_EXPIRETIME_MS,
   OP_FREQ, OP_FUNCTION, OP_FUNCTION2, OP_IDLE, OP_MODULE_AUX, OP_RESIZEDB, OP_SELECTDB,
 } from './rdb';
@@ -33,10 +45,25 @@ import { libraryCodes, clearLibraries } from '../scripting/library-list';
 import {
   pget, pset, P_BGSAVE_IN_PROGRESS, P_BGSAVE_START, P_DIRTY_AT_SAVE, P_KEYS_PROCESSED, P_KEYS_TOTAL, P_LAST_BGSAVE_OK,
   P_LAST_BGSAVE_TIME, P_LAST_COW, P_LAST_SAVE, P_LAST_SAVE_TRY, P_LOAD_EXPIRED, P_LOAD_LOADED, P_SAVES, P_COW_NOW,
-  P_LOADING_START, P_LOADING_TOTAL, P_LOADING_LOADED, P_LOADING_KEYS,
+  P_LOADING_START, P_LOADING_TOTAL, P_LOADING_LOADED, P_LOADING_KEYS, P_COW_HELD, P_COW_PEAK,
 } from './state';
 
 const F_OPTS = (dbs: number): number => NSLOTS * (1 + dbs);
+/** Byte offset of the pin table in the flags block. */
+const F_PINS = (dbs: number): number => F_OPTS(dbs) + 4;
+const PIN_MAX = 8192;
+const PIN_WORDS = 8;
+const flagsBytesOf = (dbs: number): number => F_PINS(dbs) + 4 + PIN_MAX * PIN_WORDS * 4;
+/** Record states: pinned (nothing written), the walker is part way, a writer finished it, done. */
+const PIN_PINNED = 1;
+const PIN_PARTIAL = 2;
+const PIN_POSTED = 3;
+const PIN_DONE = 4;
+const SLOT_PINS = 4;
+/** The copies map's key for pin record r's bytes (slot copies use db * NSLOTS + slot >= 0). */
+const pinKey = (r: number): number => -1 - r;
+/** How long the walker holds a slot for one chunk of a big value. */
+const CHUNK_MS = 1;
 
 export function saveOptionsOf(config: Config): SaveOptions {
   const policy = config.str('maxmemory-policy');
@@ -57,28 +84,63 @@ export function loadLimitsOf(config: Config): LoadLimits {
   };
 }
 
-/** Serialize one (db, slot): every stored entry. Returns the keys written. */
-function writeSlot(out: RdbOut, s: Store, db: number, slot: number, o: SaveOptions): number {
+/**
+ * Serialize one (db, slot): every stored entry, except big values, which are pinned (their slot
+ * gets SLOT_PINS) while the pin table has room. Returns the keys written.
+ */
+function writeSlot(out: RdbOut, s: Store, f: number, db: number, slot: number, o: SaveOptions): number {
   let n = 0;
+  const i32 = s.i32;
+  const pins = (f + F_PINS(s.dbs)) >>> 2;
   s.forEachStoredInSlot(db, slot, (e) => {
+    if (isBigValue(s, e)) {
+      const r = Atomics.add(i32, pins, 1);
+      if (r < PIN_MAX) {
+        const w = pins + 1 + r * PIN_WORDS;
+        i32[w + 1] = e | 0;
+        i32[w + 2] = db;
+        i32[w + 3] = slot;
+        i32[w] = PIN_PINNED;
+        s.u8[e + 19] = ENTRY_PINNED;
+        s.u8[f + NSLOTS + db * NSLOTS + slot] |= SLOT_PINS;
+        return;
+      }
+    }
     writeKeyValue(out, s, e, o);
     n++;
   });
   return n;
 }
 
+/** The pin records of (db, slot), in the order they were made. */
+function pinsOf(s: Store, f: number, db: number, slot: number): number[] {
+  const i32 = s.i32;
+  const pins = (f + F_PINS(s.dbs)) >>> 2;
+  const n = Math.min(Atomics.load(i32, pins), PIN_MAX);
+  const out: number[] = [];
+  for (let r = 0; r < n; r++) {
+    const w = pins + 1 + r * PIN_WORDS;
+    if (i32[w + 2] === db && i32[w + 3] === slot && i32[w] !== 0) out.push(r);
+  }
+  return out;
+}
+
+function saveOptionsAt(u8: Uint8Array, f: number, dbs: number): SaveOptions {
+  const ob = f + F_OPTS(dbs);
+  return { compress: u8[ob] !== 0, lru: u8[ob + 1] !== 0, lfu: u8[ob + 2] !== 0 };
+}
+
 /**
  * The copy-before-write hook for a thread's store: runs with `slot` locked by a command that
  * may write, while a snapshot is active. `deliver` hands the bytes of (db, slot) to the main thread.
  */
-export function installCowHook(s: Store, deliver: (db: number, slot: number, bytes: Buffer) => void): void {
+export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer) => void): void {
   s.beforeChange = (slot: number): void => {
     const f = s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0;
     const u8 = s.u8;
     if (f === 0 || u8[f + slot] !== 0) return;
     const dbs = s.dbs;
-    const ob = f + F_OPTS(dbs);
-    const o: SaveOptions = { compress: u8[ob] !== 0, lru: u8[ob + 1] !== 0, lfu: u8[ob + 2] !== 0 };
+    const o = saveOptionsAt(u8, f, dbs);
     for (let db = 0; db < dbs; db++) {
       const at = f + NSLOTS + db * NSLOTS + slot;
       if (u8[at] !== 0) continue;
@@ -87,11 +149,34 @@ export function installCowHook(s: Store, deliver: (db: number, slot: number, byt
         continue;
       }
       const out = new RdbOut(null, 4096);
-      writeSlot(out, s, db, slot, o);
-      u8[at] = 2;
-      deliver(db, slot, out.take());
+      writeSlot(out, s, f, db, slot, o);
+      u8[at] = (u8[at] & SLOT_PINS) | 2;
+      deliver(db * NSLOTS + slot, out.take());
     }
     u8[f + slot] = 1;
+  };
+  // A pinned big value is about to change or go: write the rest of it now (this one value only).
+  s.onPinned = (e: number): void => {
+    const u8 = s.u8;
+    u8[e + 19] = 0;
+    const f = s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0;
+    if (f === 0) return;
+    const i32 = s.i32;
+    const pins = (f + F_PINS(s.dbs)) >>> 2;
+    const n = Math.min(Atomics.load(i32, pins), PIN_MAX);
+    for (let r = 0; r < n; r++) {
+      const w = pins + 1 + r * PIN_WORDS;
+      if (i32[w + 1] >>> 0 !== e) continue;
+      const st = i32[w];
+      if (st !== PIN_PINNED && st !== PIN_PARTIAL) continue;
+      const o = saveOptionsAt(u8, f, s.dbs);
+      const out = new RdbOut(null, 1 << 16);
+      if (st === PIN_PINNED) writeBigStart(out, s, e, o, i32, w + 4);
+      writeBigMore(out, s, e, o.compress, i32, w + 4, Infinity);
+      i32[w] = PIN_POSTED;
+      deliver(pinKey(r), out.take());
+      return;
+    }
   };
 }
 
@@ -161,21 +246,30 @@ export class Persistence {
    */
   replAux: (() => [string, string][] | null) | null = null;
 
-  /** A writer's copy of (db, slot) arrived (the 'cow' message). */
-  onCopy(db: number, slot: number, bytes: Buffer): void {
-    const key = db * NSLOTS + slot;
+  /** Bytes held in copies now, and the most held during this save (current_cow_size / _peak). */
+  private held = 0;
+
+  /** A writer's copy arrived (the 'cow' message): of (db, slot) as db * NSLOTS + slot, or a pinned value's rest. */
+  onCopy(key: number, bytes: Buffer): void {
     pset(this.store, P_COW_NOW, pget(this.store, P_COW_NOW) + bytes.length);
     if (this.waiting !== null && this.waiting.key === key) {
       const w = this.waiting;
       this.waiting = null;
       w.resolve(bytes);
-    } else this.copies.set(key, bytes);
+    } else {
+      this.copies.set(key, bytes);
+      this.held += bytes.length;
+      pset(this.store, P_COW_HELD, this.held);
+      if (this.held > pget(this.store, P_COW_PEAK)) pset(this.store, P_COW_PEAK, this.held);
+    }
   }
 
   private takeCopy(key: number): Promise<Buffer> | Buffer {
     const b = this.copies.get(key);
     if (b !== undefined) {
       this.copies.delete(key);
+      this.held -= b.length;
+      pset(this.store, P_COW_HELD, this.held);
       return b;
     }
     return new Promise((resolve) => {
@@ -232,6 +326,9 @@ export class Persistence {
       pset(s, P_BGSAVE_START, start);
       pset(s, P_COW_NOW, 0);
     }
+    this.held = 0;
+    pset(s, P_COW_HELD, 0);
+    pset(s, P_COW_PEAK, 0);
     if (bg) {
       pset(s, P_BGSAVE_IN_PROGRESS, 1);
       log('notice', `Background saving started by pid ${process.pid}`);
@@ -244,7 +341,7 @@ export class Persistence {
     const tmp = sink !== null ? '' : target?.path !== undefined
       ? path.join(path.dirname(file), `temp-${process.pid}-${path.basename(file)}`)
       : path.join(path.dirname(file), `temp-${process.pid}.rdb`);
-    const flagsBytes = F_OPTS(dbs) + 4;
+    const flagsBytes = flagsBytesOf(dbs);
     const f = s.heap.calloc(flagsBytes);
     s.u8[f + F_OPTS(dbs)] = o.compress ? 1 : 0;
     s.u8[f + F_OPTS(dbs) + 1] = o.lru ? 1 : 0;
@@ -288,15 +385,25 @@ export class Persistence {
       }, 1 << 20);
       const drain = async (): Promise<void> => {
         if (pending.length === 0) return;
-        const all = pending.length === 1 ? pending[0] : Buffer.concat(pending);
-        pending.length = 0;
-        pendingBytes = 0;
-        if (sink !== null) return sink(all);
-        let off = 0;
-        while (off < all.length) {
-          const r = await (fh as fsp.FileHandle).write(all, off, all.length - off);
-          off += r.bytesWritten;
+        if (sink !== null) {
+          const all = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+          pending.length = 0;
+          pendingBytes = 0;
+          return sink(all);
         }
+        // The file gets the chunks as they are (writev), without joining them first.
+        let bufs = pending.splice(0);
+        pendingBytes = 0;
+        while (bufs.length > 0) {
+          let n = (await (fh as fsp.FileHandle).writev(bufs)).bytesWritten;
+          let i = 0;
+          while (i < bufs.length && n >= bufs[i].length) n -= bufs[i++].length;
+          bufs = bufs.slice(i);
+          if (n > 0) bufs[0] = bufs[0].subarray(n);
+        }
+      };
+      const drainSome = async (): Promise<void> => {
+        if (pendingBytes >= 8 << 20) await drain();
       };
       writeHeader(out, s.heap.usedBytes(), target?.aofBase === true);
       for (const [k, v] of target?.aux ?? replAux ?? []) writeAux(out, k, v);
@@ -311,17 +418,23 @@ export class Persistence {
           const at = f + NSLOTS + db * NSLOTS + slot;
           let n = 0;
           coord.lockWalk(slot);
-          const st = s.u8[at];
+          let st = s.u8[at];
           if (st === 0) {
             s.now = Date.now();
-            n = writeSlot(out, s, db, slot, o);
-            s.u8[at] = 1;
+            n = writeSlot(out, s, f, db, slot, o);
+            st = s.u8[at] |= 1;
             if (db === dbs - 1) s.u8[f + slot] = 1;
           }
           coord.unlockWalk(slot);
-          if (st === 2) {
+          if ((st & 3) === 2) {
             const b = this.takeCopy(db * NSLOTS + slot);
             out.bytes(b instanceof Buffer ? b : await b);
+          }
+          if ((st & SLOT_PINS) !== 0) {
+            for (const r of pinsOf(s, f, db, slot)) {
+              await this.writePinned(out, f, r, o, coord, drainSome, delayUs, target?.aborted);
+              n++;
+            }
           }
           if (n > 0) {
             processed += n;
@@ -369,12 +482,22 @@ export class Persistence {
       if (sink === null) await fsp.unlink(tmp).catch(() => undefined);
     } finally {
       // End of the snapshot: no writer may still read the flags once every lock was taken again.
-      Atomics.store(s.i32, s.L.misc + MISC_SNAPSHOT, 0);
+      // A failed save may leave values pinned: their flags go (every pinned entry still exists:
+      // nothing frees one without Store.onPinned).
       coord.lockAll(false);
+      Atomics.store(s.i32, s.L.misc + MISC_SNAPSHOT, 0);
+      const pins = (f + F_PINS(dbs)) >>> 2;
+      const np = Math.min(s.i32[pins], PIN_MAX);
+      for (let r = 0; r < np; r++) {
+        const w = pins + 1 + r * PIN_WORDS;
+        if (s.i32[w] === PIN_PINNED || s.i32[w] === PIN_PARTIAL) s.u8[(s.i32[w + 1] >>> 0) + 19] = 0;
+      }
       coord.unlockAll();
       s.heap.free(f, flagsBytes);
       this.copies.clear();
       this.waiting = null;
+      this.held = 0;
+      pset(s, P_COW_HELD, 0);
     }
     const secs = Math.round((Date.now() - start) / 1000);
     pset(s, P_KEYS_TOTAL, 0);
@@ -402,6 +525,53 @@ export class Persistence {
       setImmediate(() => void this.save('bgsave'));
     }
     return ok;
+  }
+
+  /**
+   * Write pinned value r in chunks of ~CHUNK_MS, each under the slot lock, unless a writer
+   * finished it first (then its bytes are taken from the copies). The lock is released between
+   * chunks; when commands were waiting for it, the walker pauses 0.2 ms so one gets in.
+   */
+  private async writePinned(out: RdbOut, f: number, r: number, o: SaveOptions, coord: Coordinator, drainSome: () => Promise<void>, delayUs: number, aborted: (() => boolean) | undefined): Promise<void> {
+    const s = this.store;
+    const i32 = s.i32;
+    const w = ((f + F_PINS(s.dbs)) >>> 2) + 1 + r * PIN_WORDS;
+    const slot = i32[w + 3];
+    for (;;) {
+      coord.lockWalk(slot);
+      const st = i32[w];
+      let done = st === PIN_DONE;
+      if (st === PIN_PINNED || st === PIN_PARTIAL) {
+        const e = i32[w + 1] >>> 0;
+        s.now = Date.now();
+        if (st === PIN_PINNED) {
+          writeBigStart(out, s, e, o, i32, w + 4);
+          i32[w] = PIN_PARTIAL;
+        }
+        done = writeBigMore(out, s, e, o.compress, i32, w + 4, performance.now() + CHUNK_MS);
+        if (done) {
+          i32[w] = PIN_DONE;
+          s.u8[e + 19] = 0;
+        }
+      }
+      // Were commands waiting for the slot (the lock word says 2)? Let one in before the next chunk.
+      const contended = Atomics.load(i32, s.L.locks + slot) === 2;
+      coord.unlockWalk(slot);
+      if (st === PIN_POSTED) {
+        const b = this.takeCopy(pinKey(r));
+        out.bytes(b instanceof Buffer ? b : await b);
+        return;
+      }
+      if (done) return;
+      if (contended) Atomics.wait(pauseWord, 0, 0, 0.2);
+      out.flush();
+      await drainSome();
+      // rdb-key-save-delay (tests) counts each chunk of a big value as a key, so a test can
+      // change the value while it is half written.
+      if (delayUs > 0) await abortableSleep(delayUs / 1000, aborted);
+      else await new Promise((res) => setImmediate(res));
+      if (aborted?.() === true) throw new SnapshotAborted();
+    }
   }
 
   /** Save rules (serverCron): a BGSAVE when some `save <secs> <changes>` rule is met. */
@@ -543,6 +713,9 @@ async function abortableSleep(ms: number, aborted: (() => boolean) | undefined):
   const end = Date.now() + ms;
   for (let left = ms; left > 0 && !aborted(); left = end - Date.now()) await sleep(Math.min(50, left));
 }
+
+/** A word nobody notifies: Atomics.wait on it is a short sleep that keeps the lock released. */
+const pauseWord = new Int32Array(new SharedArrayBuffer(4));
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -24,7 +24,7 @@ import { Coordinator } from './coordinator';
 import { Propagator } from './propagate';
 import { Stream, createStreamBuffer } from './stream';
 import { configureNotify, type Publisher } from './notify';
-import { Persistence, RdbLoader } from '../persistence/snapshot';
+import { Persistence, RdbLoader, installCowHook } from '../persistence/snapshot';
 import { loadRdbLibrary } from '../scripting/functions';
 import { Aof, AofFatal } from '../persistence/aof';
 import { setAofShared } from '../persistence/aof-state';
@@ -98,6 +98,9 @@ export async function main(argv: string[]): Promise<void> {
   // Replication ids (random at start, as Redis) and the replica table, before any worker reads them.
   initReplicationState(store);
   const persistence = new Persistence(store, config, dirtySum);
+  // This thread deletes keys too (active expiry, emptying for a replica's load): its deletions are
+  // copied into a running snapshot first, as the workers' writes are.
+  installCowHook(store, (key, bytes) => persistence.onCopy(key, bytes));
   // As initServer: the time the server started (LASTSAVE before any save).
   pset(store, P_LAST_SAVE, Math.floor((Date.now() - process.uptime() * 1000) / 1000));
   pset(store, P_LAST_BGSAVE_OK, 1);
@@ -236,7 +239,7 @@ export async function main(argv: string[]): Promise<void> {
             repl.onMessage(m as unknown as { op: string; [k: string]: unknown });
             break;
           case 'cow':
-            persistence.onCopy(m.db as number, m.slot as number, Buffer.from(m.bytes as Uint8Array));
+            persistence.onCopy(m.key as number, Buffer.from(m.bytes as Uint8Array));
             break;
           case 'persist':
             void persistOp(m.op as string, m.args as unknown[]).then((results) => w.postMessage({ type: 'persist-done', id: m.id, results }));

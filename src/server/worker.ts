@@ -110,7 +110,7 @@ srv.askMain = (op, args) => {
   });
 };
 // A snapshot in progress: commands that may write copy the slots it has not reached yet.
-installCowHook(store, (db, slot, bytes) => port.postMessage({ type: 'cow', db, slot, bytes }));
+installCowHook(store, (key, bytes) => port.postMessage({ type: 'cow', key, bytes }));
 
 function handleRequest(req: CrossThreadRequest): unknown {
   const h = srv.requestHandlers.get(req.op);

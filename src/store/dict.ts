@@ -513,6 +513,25 @@ export class DictIter {
     return this;
   }
 
+  /**
+   * Save the position into i32[at..at+3) and resume from it later (a snapshot's chunked walk of a
+   * big dict): valid while the dict is not changed in between (reads never change it).
+   */
+  saveTo(i32: Int32Array, at: number): void {
+    i32[at] = this.tb;
+    i32[at + 1] = this.idx;
+    i32[at + 2] = this.nextE;
+  }
+
+  resumeFrom(heap: Heap, d: number, i32: Int32Array, at: number): this {
+    this.heap = heap;
+    this.d = d;
+    this.tb = i32[at];
+    this.idx = i32[at + 1];
+    this.nextE = i32[at + 2] >>> 0;
+    return this;
+  }
+
   /** The next entry, or 0 at the end. */
   next(): number {
     const u32 = this.heap.u32;

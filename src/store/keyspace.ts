@@ -4,6 +4,7 @@
 //
 // Entry layout (bytes from the entry offset):
 //   0 next u32 | 4 hash u32 | 8 expireAt f64 ms (0 = none) | 16 type u8, enc u8, class u8, flags u8
+//   (flags: ENTRY_PINNED while a snapshot serializes the value in chunks)
 //   20 lru u32 (seconds clock, or LFU data) | 24 keylen u32 | 28 vallen u32 (strings) or object pointer
 //   32 key bytes, then string bytes inline
 // Table header (32 bytes): t0 buckets, t0 mask, t0 used, t1 buckets, t1 mask, t1 used, rehashIdx, volatile count.
@@ -31,6 +32,8 @@ export const E_SKIPLIST = 7;
 export const ENCODING_NAMES = ['raw', 'int', 'embstr', 'listpack', 'quicklist', 'intset', 'hashtable', 'skiplist'];
 
 export const ENTRY_HDR = 32;
+/** Entry flags byte (offset 19): a snapshot is serializing this value in chunks (Store.onPinned). */
+export const ENTRY_PINNED = 1;
 
 /** Why a key left the keyspace (deleted listeners). */
 export const DEL_USER = 0;
@@ -353,6 +356,15 @@ export class Store {
    */
   beforeChange: ((slot: number) => void) | null = null;
 
+  /**
+   * The pinned-value hook (snapshots): a big collection a snapshot is serializing in chunks has
+   * ENTRY_PINNED in its flags byte; before such an entry may change or go away (any lookup that is
+   * not a read's, a deletion, a flush) this runs with the slot locked, and finishes the
+   * snapshot's copy of that one value (and clears the flag). Other keys of the slot never wait
+   * for it.
+   */
+  onPinned: ((e: number) => void) | null = null;
+
   /** Must beforeChange run now (installed, and a snapshot is running)? */
   changeHookActive(): boolean {
     return this.beforeChange !== null && this.i32[this.L.misc + MISC_SNAPSHOT] !== 0;
@@ -388,8 +400,11 @@ export class Store {
     startResize(this.heap, t, size);
   }
 
-  /** Find key in table t; sets linkAddr. Returns entry or 0. */
-  private locate(t: number, key: Uint8Array, h: number): number {
+  /**
+   * Find key in table t; sets linkAddr. Returns entry or 0. Unless `read` (lookups that never
+   * change the value), a pinned entry is released first (onPinned).
+   */
+  private locate(t: number, key: Uint8Array, h: number, read = false): number {
     const u32 = this.u32;
     const u8 = this.u8;
     const w = t >>> 2;
@@ -407,6 +422,7 @@ export class Store {
           let i = 0;
           while (i < klen && u8[kb + i] === key[i]) i++;
           if (i === klen) {
+            if (u8[e + 19] !== 0 && !read && this.onPinned !== null) this.onPinned(e);
             this.linkAddr = link;
             this.foundTb = tb;
             return e;
@@ -423,11 +439,11 @@ export class Store {
   // ---- entries ------------------------------------------------------------------------
 
   /** Look a key up for reading or writing; expired keys are deleted (lazy expiry) and missing. */
-  find(db: number, key: Uint8Array): number {
+  find(db: number, key: Uint8Array, read = false): number {
     const t = this.table(db, this.slotOf(key), false);
     if (t === 0) return 0;
     const h = this.hashOf(key);
-    const e = this.locate(t, key, h);
+    const e = this.locate(t, key, h, read);
     if (e === 0) return 0;
     const exp = this.f64[(e >>> 3) + 1];
     if (exp !== 0 && exp <= this.now && !this.noExpiry) {
@@ -442,7 +458,7 @@ export class Store {
 
   /** find() that also counts keyspace hits and misses (read commands). */
   findRead(db: number, key: Uint8Array): number {
-    const e = this.find(db, key);
+    const e = this.find(db, key, true);
     if (e === 0) {
       this.keyspaceMisses++;
       if (this.onKeyMiss !== null) this.onKeyMiss(db, key);
@@ -454,7 +470,7 @@ export class Store {
   peek(db: number, key: Uint8Array): number {
     const t = this.table(db, this.slotOf(key), false);
     if (t === 0) return 0;
-    const e = this.locate(t, key, this.hashOf(key));
+    const e = this.locate(t, key, this.hashOf(key), true);
     if (e === 0) return 0;
     const exp = this.f64[(e >>> 3) + 1];
     return exp !== 0 && exp <= this.now && !this.noExpiry ? 0 : e;
@@ -610,6 +626,7 @@ export class Store {
   private unlinkAndFree(db: number, t: number, e: number): void {
     if (CHECK_LOCKS) this.assertLocked(keySlot(this.keyView(e)));
     if (this.changeHookActive()) (this.beforeChange as (slot: number) => void)(keySlot(this.keyView(e)));
+    if (this.u8[e + 19] !== 0 && this.onPinned !== null) this.onPinned(e);
     const u32 = this.u32;
     const w = t >>> 2;
     u32[this.linkAddr >>> 2] = u32[e >>> 2];
@@ -895,7 +912,7 @@ export class Store {
   isStale(db: number, key: Uint8Array): boolean {
     const t = this.table(db, this.slotOf(key), false);
     if (t === 0) return false;
-    const e = this.locate(t, key, this.hashOf(key));
+    const e = this.locate(t, key, this.hashOf(key), true);
     if (e === 0) return false;
     const exp = this.f64[(e >>> 3) + 1];
     return exp !== 0 && exp <= this.now && !this.noExpiry;
@@ -939,6 +956,12 @@ export class Store {
     const t = this.u32[idx];
     this.detachedKeys = 0;
     if (t === 0) return 0;
+    const pinned = this.onPinned;
+    if (pinned !== null && this.i32[this.L.misc + MISC_SNAPSHOT] !== 0) {
+      this.forEachEntry(t, (e) => {
+        if (this.u8[e + 19] !== 0) pinned(e);
+      });
+    }
     const w = t >>> 2;
     const n = this.u32[w + 2] + this.u32[w + 5];
     Atomics.sub(this.i32, this.L.expires + this.phys(db), this.u32[w + 7]);
