@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const debug = process.env.SHARDIS_DEBUG === '1';
 await build({
-  entryPoints: { cli: 'src/cli.ts', worker: 'src/server/worker.ts', 'stream-capture': 'src/server/stream-capture.ts', 'repl-thread': 'src/replication/repl-thread.ts', 'aof-writer': 'src/persistence/aof-writer.ts' },
+  entryPoints: { cli: 'src/cli.ts', worker: 'src/server/worker.ts', 'stream-capture': 'src/server/stream-capture.ts', 'repl-thread': 'src/replication/repl-thread.ts', 'aof-writer': 'src/persistence/aof-writer.ts', 'migrate-io': 'src/server/migrate-io.ts' },
   outdir: 'dist',
   bundle: true,
   platform: 'node',

@@ -181,4 +181,9 @@ export const commands: CommandSpec[] = [
     since: '2.6.0', acl: [...KS, 'write', 'slow', 'dangerous'],
     complexity: 'O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).',
   }),
+  // What MIGRATE sends to a cluster node (the ASKING flag only matters in cluster mode).
+  def('restore-asking', -4, 'write denyoom asking', [1, 1, 1], 'server', 'An internal command for migrating keys in a cluster', restore, {
+    since: '3.0.0', acl: [...KS, 'write', 'slow', 'dangerous'],
+    complexity: 'O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).',
+  }),
 ];

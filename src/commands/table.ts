@@ -16,12 +16,13 @@ import { commands as transactions } from './transactions';
 import { commands as pubsub } from './pubsub';
 import { commands as scripting } from './scripting';
 import { commands as persist } from './persist';
+import { commands as migrate } from './migrate';
 import { commands as latency } from './latency';
 import { commands as replicaof } from './replicaof';
 import { commands as replication } from './replication';
 
 registerCommands([
-  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...latency, ...replicaof, ...replication,
+  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...migrate, ...latency, ...replicaof, ...replication,
 ]);
 
 export * from './registry';

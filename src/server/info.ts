@@ -10,7 +10,7 @@ import {
   S_CONNECTIONS, S_COMMANDS, S_CLIENTS, S_NET_IN, S_NET_OUT, S_REJECTED_CONN, S_EXPIRED, S_HITS, S_MISSES,
   S_BLOCKED, S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS, S_ERRORS, S_EVICTED, S_DIRTY, S_WATCHING, S_PROTO_ERRORS, M_LOADING, M_LAZYFREE_PENDING, M_LAZYFREED,
 } from './context';
-import { STAT_FIELDS } from '../store/keyspace';
+import { MISC_MIGRATE_SOCKETS, STAT_FIELDS } from '../store/keyspace';
 import { allCommands, commandStats } from '../commands/registry';
 import type { CommandSpec } from '../commands/types';
 import { commandHistogram, valueAtPercentile } from './latency';
@@ -386,7 +386,7 @@ function sectionStats(srv: ThreadServer): string {
     ['pubsubshard_channels', srv.pubsub.registry.shardChannels()],
     ['latest_fork_usec', 0],
     ['total_forks', 0],
-    ['migrate_cached_sockets', 0],
+    ['migrate_cached_sockets', Atomics.load(srv.store.i32, srv.store.L.misc + MISC_MIGRATE_SOCKETS)],
     ['slave_expires_tracked_keys', 0],
     ['active_defrag_hits', 0],
     ['active_defrag_misses', 0],

@@ -81,6 +81,8 @@ export const MISC_WATCHERS = 6;
  * serializes that slot into the snapshot first (copy-before-write).
  */
 export const MISC_SNAPSHOT = 11;
+/** Misc word: MIGRATE's cached connections over every worker's migrate thread (INFO migrate_cached_sockets). */
+export const MISC_MIGRATE_SOCKETS = 28;
 /** Misc word: non-zero while this server is a replica (REPLICAOF host port): src/replication. */
 export const MISC_REPLICA = 56;
 /** Misc word: 1 while a replica's link with its master is up (repl_state CONNECTED). */
