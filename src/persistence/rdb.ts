@@ -10,7 +10,7 @@
 
 import type { Heap } from '../store/heap';
 import {
-  Store, T_STRING, T_LIST, T_SET, T_ZSET, T_HASH, E_INT, E_LISTPACK, E_INTSET, E_HASHTABLE, E_SKIPLIST,
+  Store, ENTRY_HDR, T_STRING, T_LIST, T_SET, T_ZSET, T_HASH, E_INT, E_LISTPACK, E_INTSET, E_HASHTABLE, E_SKIPLIST,
 } from '../store/keyspace';
 import { lpBytes, lpFirst, lpNext, lpGet, lpValBytes, LpVal } from '../store/listpack';
 import { qlCount, qlFirstNode, qlNextNode, qlNodeListpack, qlNew, qlPush } from '../store/quicklist';
@@ -21,7 +21,7 @@ import { zsetFromSorted, type ZsetLimits } from '../store/zset';
 import { createHashFrom } from '../store/hash';
 import { createSetFrom } from '../commands/sets';
 import { Crc64 } from './crc64';
-import { lzfCompress, lzfDecompress, LzfError } from './lzf';
+import { lzfCompressRange, lzfDecompress, LzfError } from './lzf';
 
 export const RDB_VERSION = 10;
 
@@ -239,7 +239,7 @@ export function writeString(out: RdbOut, s: Uint8Array, start: number, end: numb
   }
   if (compress && len > 20) {
     if (lzfScratch.length < len) lzfScratch = Buffer.allocUnsafe(len);
-    const clen = lzfCompress(s.subarray(start, end), lzfScratch.subarray(0, len - 4));
+    const clen = lzfCompressRange(s, start, end, lzfScratch, len - 4);
     if (clen > 0) {
       out.byte(0xc3);
       out.len(clen);
@@ -476,8 +476,8 @@ function writeKeyHeader(out: RdbOut, s: Store, e: number, o: SaveOptions): void 
     out.byte(s.lfuFreq(e));
   }
   out.byte(rdbTypeOf(s, e));
-  const k = s.keyView(e);
-  writeString(out, k, 0, k.length, o.compress);
+  const k = e + ENTRY_HDR;
+  writeString(out, s.u8, k, k + s.keyLen(e), o.compress);
 }
 
 /** An AUX field (rdbSaveAuxField). */

@@ -543,6 +543,11 @@ export class Store {
     return this.u8.subarray(e + ENTRY_HDR, e + ENTRY_HDR + klen);
   }
 
+  /** The key's length; its bytes are at e + ENTRY_HDR. */
+  keyLen(e: number): number {
+    return this.u32[(e >>> 2) + 6];
+  }
+
   keyCopy(e: number): Buffer {
     return Buffer.from(this.keyView(e));
   }
