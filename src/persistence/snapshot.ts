@@ -574,6 +574,39 @@ export class Persistence {
     }
   }
 
+  /** The RDB file was last written to feed replicas (RDBGeneratedByReplication). */
+  rdbForReplication = false;
+
+  /** No save rules and no AOF (allPersistenceDisabled). */
+  allPersistenceDisabled(): boolean {
+    return parseSaveRules(this.config.str('save')).length === 0 && !this.config.bool('appendonly');
+  }
+
+  /**
+   * removeRDBUsedToSyncReplicas (replicationCron): with rdb-del-sync-files, a server without
+   * persistence does not keep the RDB it wrote for replicas once none waits for or receives one
+   * (`replicasSyncing` says whether one does).
+   */
+  removeSyncRdb(replicasSyncing: () => boolean): void {
+    if (!this.config.bool('rdb-del-sync-files')) {
+      this.rdbForReplication = false;
+      return;
+    }
+    if (!this.rdbForReplication || !this.allPersistenceDisabled() || this.running !== null || replicasSyncing()) return;
+    const file = this.filePath();
+    if (!fs.existsSync(file)) return;
+    this.rdbForReplication = false;
+    log('notice', 'Removing the RDB file used to feed replicas in a persistence-less instance');
+    void fsp.unlink(file).catch(() => undefined);
+  }
+
+  /** A replica loaded its master's snapshot from the RDB file: drop it when nothing persists (readSyncBulkPayload). */
+  removeReceivedRdb(): void {
+    if (!this.config.bool('rdb-del-sync-files') || !this.allPersistenceDisabled()) return;
+    log('notice', 'Removing the RDB file obtained from the master. This replica has persistence disabled');
+    void fsp.unlink(this.filePath()).catch(() => undefined);
+  }
+
   /** Save rules (serverCron): a BGSAVE when some `save <secs> <changes>` rule is met. */
   cron(): void {
     if (this.running !== null) return;

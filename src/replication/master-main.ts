@@ -155,6 +155,8 @@ export class ReplMaster {
     let ok = false;
     try {
       ok = await this.persistence.snapshot({ onStart, aux, path: file, stats: true });
+      // rdb-del-sync-files: remember that this file exists for replicas (startBgsaveForReplication).
+      if (ok && this.config.bool('rdb-del-sync-files')) this.persistence.rdbForReplication = true;
     } catch (e) {
       log('warning', `BGSAVE for replication failed: ${(e as Error).message}`);
     }

@@ -33,7 +33,7 @@ import { pset, P_LAST_BGSAVE_OK, P_LAST_BGSAVE_TIME, P_LAST_SAVE } from '../pers
 import { M_LOADING, S_DIRTY } from './context';
 import { MISC_REPLICA, STAT_FIELDS } from '../store/keyspace';
 import { markReplica, setStreamDb } from '../replication/replica-state';
-import { isReplica, replId, replOffset, rget, setReplBase, setReplId, R_MASTER_DB } from '../replication/state';
+import { isReplica, replId, replOffset, replicas, rget, setReplBase, setReplId, R_MASTER_DB, S_SEND_BULK, S_WAIT_BGSAVE } from '../replication/state';
 import { parseSaveRules } from '../config/directives';
 import { initReplicationState } from '../replication/state';
 import { ReplMaster } from '../replication/master-main';
@@ -385,8 +385,10 @@ export async function main(argv: string[]): Promise<void> {
         const how = payload !== null ? 'from socket' : 'from disk';
         log('warning', `Failed trying to load the MASTER synchronization DB ${how}: ${(e as Error).message}`);
         persistence.emptyAll();
+        if (payload === null) persistence.removeReceivedRdb();
         return { ok: false, streamDb: 0 };
       }
+      if (payload === null) persistence.removeReceivedRdb();
       const db = Number(aux.get('repl-stream-db') ?? '0');
       streamDb = Number.isInteger(db) && db >= 0 && db < dbs ? db : 0;
       return { ok: true, streamDb };
@@ -447,6 +449,7 @@ export async function main(argv: string[]): Promise<void> {
   const saveCron = setInterval(() => {
     if (!shuttingDown) persistence.cron();
     repl.cron();
+    persistence.removeSyncRdb(() => replicas(store).some((r) => r.state === S_WAIT_BGSAVE || r.state === S_SEND_BULK));
     if (!shuttingDown) aof.cron();
     // Freed heap pages kept resident for reuse go back to the OS once a second.
     heap.releaseResident();

@@ -145,9 +145,11 @@ describe('BGSAVE of big values in chunks', () => {
 describe('deletions during a BGSAVE are copied first', () => {
   it('keys removed by active expiry, lazy expiry and eviction mid-save are in the file as at the point in time', async () => {
     const dir = tmp('shardis-delsave-');
-    const sh = await startShardis({ threads: 2, args: args(dir, ['--rdb-key-save-delay', '15000', '--maxmemory-policy', 'allkeys-random']) });
+    const sh = await startShardis({ threads: 2, args: args(dir, ['--rdb-key-save-delay', '30000', '--maxmemory-policy', 'allkeys-random']) });
     const r = client(sh.port);
     try {
+      // No expiry until the save runs (a slow machine could expire them before it starts).
+      await r.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
       const value = 'v'.repeat(2000);
       for (let i = 0; i < 60; i++) await r.set(`active:${i}`, `a${i}`, 'PX', 1500);
       for (let i = 0; i < 60; i++) await r.set(`lazy:${i}`, `l${i}`, 'PX', 1500);
@@ -157,7 +159,6 @@ describe('deletions during a BGSAVE are copied first', () => {
       await sleep(1700);
       expect(await saving(r)).toBe(true);
       // Lazy expiry: reads of expired keys delete them (on the workers).
-      await r.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
       let misses = 0;
       for (let i = 0; i < 60; i++) if ((await r.get(`lazy:${i}`)) === null) misses++;
       expect(misses).toBe(60);
@@ -189,5 +190,67 @@ describe('deletions during a BGSAVE are copied first', () => {
       await sh.stop();
     }
     fs.rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+});
+
+describe('rdb-del-sync-files', () => {
+  async function synced(r: Redis, key: string, want: string): Promise<void> {
+    // -LOADING while the replica loads: try again.
+    const get = (): Promise<string | null> => r.get(key).catch(() => null);
+    for (let i = 0; i < 300 && (await get()) !== want; i++) await sleep(50);
+    expect(await get()).toBe(want);
+  }
+  async function gone(file: string): Promise<boolean> {
+    for (let i = 0; i < 60 && fs.existsSync(file); i++) await sleep(100);
+    return !fs.existsSync(file);
+  }
+
+  it('a persistence-less master drops the RDB it wrote for a replica; a persistence-less replica drops the one it received', async () => {
+    const mdir = tmp('shardis-delsync-m-');
+    const rdir = tmp('shardis-delsync-r-');
+    const common = ['--save', '', '--appendonly', 'no', '--rdb-del-sync-files', 'yes', '--repl-diskless-sync', 'no', '--repl-diskless-load', 'disabled'];
+    const master = await startShardis({ threads: 2, args: ['--dir', mdir, ...common] });
+    const red = await startRedis({ args: ['--dir', rdir] });
+    const m = client(master.port);
+    const rr = client(red.port);
+    try {
+      await m.set('k', 'v1');
+      await rr.replicaof('127.0.0.1', String(master.port));
+      await synced(rr, 'k', 'v1');
+      expect(await gone(path.join(mdir, 'dump.rdb'))).toBe(true);
+      // With the setting off the file stays.
+      await m.config('SET', 'rdb-del-sync-files', 'no');
+      await rr.replicaof('NO', 'ONE');
+      await rr.config('SET', 'repl-diskless-load', 'disabled');
+      await m.call('DEBUG', 'CHANGE-REPL-ID');
+      await rr.replicaof('127.0.0.1', String(master.port));
+      await m.set('k', 'v2');
+      await synced(rr, 'k', 'v2');
+      await sleep(1500);
+      expect(fs.existsSync(path.join(mdir, 'dump.rdb'))).toBe(true);
+    } finally {
+      m.disconnect();
+      rr.disconnect();
+      await red.stop();
+    }
+    // The replica side: shardis loads its master's RDB from disk, then removes it.
+    const redm = await startRedis({ args: ['--repl-diskless-sync', 'no'] });
+    const replica = await startShardis({ threads: 2, args: ['--dir', rdir, ...common] });
+    const a = client(redm.port);
+    const b = client(replica.port);
+    try {
+      await a.set('x', 'from-redis');
+      await b.replicaof('127.0.0.1', String(redm.port));
+      await synced(b, 'x', 'from-redis');
+      expect(await gone(path.join(rdir, 'dump.rdb'))).toBe(true);
+    } finally {
+      a.disconnect();
+      b.disconnect();
+      await replica.stop();
+      await redm.stop();
+      await master.stop();
+      fs.rmSync(mdir, { recursive: true, force: true });
+      fs.rmSync(rdir, { recursive: true, force: true });
+    }
   }, 120_000);
 });
