@@ -111,3 +111,23 @@ describe('busy scripts', () => {
     await Promise.all([admin.close(), runner.close()]);
   });
 });
+
+describe('tables the engine reads outside Lua', () => {
+  // The C side read fields of returned and raised tables with metamethods: on a fresh server the
+  // globals guard of _G raised outside any pcall and Lua's panic aborted the process.
+  it('a fresh server returns _G and guarded tables without dying', async () => {
+    const fresh = await startShardis({ threads: 2 });
+    const c = await RawClient.connect(fresh.port);
+    try {
+      expect(await c.call('EVAL', 'return _G', '0')).toEqual({ t: 'array', v: [] });
+      const guarded = await c.call('EVAL', "return setmetatable({1,2}, {__index=function() error('boom') end})", '0');
+      expect(guarded.t).toBe('array');
+      const raised = await c.call('EVAL', "error(setmetatable({}, {__index=function() error('boom') end}))", '0');
+      expect(raised.t).toBe('error');
+      expect(await c.call('PING')).toEqual({ t: 'simple', v: 'PONG' });
+    } finally {
+      await c.close();
+      await fresh.stop();
+    }
+  });
+});

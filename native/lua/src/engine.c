@@ -365,12 +365,19 @@ static void putDouble(Buf *b, double d, int resp) {
   }
 }
 
+/* t[k] without metamethods: the C side reads scripts' tables outside any pcall, where an
+ * erroring __index (the globals guard on _G, or a script's own) would panic the process. */
+static void rawField(lua_State *L, int idx, const char *k) {
+  lua_pushstring(L, k);
+  lua_rawget(L, idx < 0 ? idx - 1 : idx);
+}
+
 /* Error information of an error table: err, source, line (luaExtractErrorInformation). */
 static void luaToResp(lua_State *L, Buf *b, int resp, int scriptResp);
 
 static void putErrorFromTable(lua_State *L, Buf *b) {
   /* table at -1 with an err string */
-  lua_getfield(L, -1, "err");
+  rawField(L, -1, "err");
   size_t n;
   const char *s = lua_tolstring(L, -1, &n);
   Buf m = {0};
@@ -1554,15 +1561,15 @@ static napi_value jsRun(napi_env env, napi_callback_info info) {
       free(m.p);
     } else {
       Buf m = {0};
-      lua_getfield(L, -1, "ignore_error_stats_update");
+      rawField(L, -1, "ignore_error_stats_update");
       e->ignoreStats = lua_toboolean(L, -1);
       lua_pop(L, 1);
-      lua_getfield(L, -1, "err");
+      rawField(L, -1, "err");
       if (lua_isstring(L, -1)) bufStr(&m, lua_tostring(L, -1));
       lua_pop(L, 1);
-      lua_getfield(L, -1, "source");
+      rawField(L, -1, "source");
       const char *src = lua_isstring(L, -1) ? lua_tostring(L, -1) : NULL;
-      lua_getfield(L, -2, "line");
+      rawField(L, -2, "line");
       const char *line = lua_isstring(L, -1) ? lua_tostring(L, -1) : NULL;
       if (src && line) {
         bufStr(&m, " script: ");
@@ -1580,7 +1587,7 @@ static napi_value jsRun(napi_env env, napi_callback_info info) {
     lua_pop(L, 1);
   } else {
     if (lua_istable(L, -1)) {
-      lua_getfield(L, -1, "ignore_error_stats_update");
+      rawField(L, -1, "ignore_error_stats_update");
       e->ignoreStats = lua_toboolean(L, -1);
       lua_pop(L, 1);
     }
@@ -1631,7 +1638,7 @@ static napi_value jsLoadLibrary(napi_env env, napi_callback_info info) {
     Buf m = {0};
     bufStr(&m, "Error registering functions: ");
     if (lua_istable(L, -1)) {
-      lua_getfield(L, -1, "err");
+      rawField(L, -1, "err");
       if (lua_isstring(L, -1)) bufStr(&m, lua_tostring(L, -1));
       lua_pop(L, 1);
     } else if (lua_isstring(L, -1)) {
