@@ -702,11 +702,18 @@ export class ReplicaLink {
       if (!exec && !discard) {
         // Queued (or MULTI itself): applied and counted with the EXEC.
         c.execute(argv);
+        // Held (CLIENT PAUSE, a busy script): it comes through here again when it resumes.
+        if (c.postponed !== null) this.multiBytes.pop();
         return;
       }
-      const all = Buffer.concat(this.multiBytes);
+      const parts = this.multiBytes;
       this.multiBytes = [];
-      this.run(c, argv, all);
+      this.run(c, argv, Buffer.concat(parts));
+      if (c.postponed !== null) {
+        // The EXEC was held: the block waits whole for it to come through again.
+        parts.pop();
+        this.multiBytes = parts;
+      }
       return;
     }
     this.run(c, argv, bytes);

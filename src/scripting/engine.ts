@@ -14,6 +14,7 @@
 // written yet, the run is aborted (uncatchable) and repeated with every slot locked, and the
 // script is remembered as one that needs all slots. If it had already written, the script gets an
 // error for that call (rare: only a script's first runs, and only under contention).
+import { MISC_BUSY_SCRIPT } from '../store/keyspace';
 import type { Client } from '../server/client';
 import type { CommandSpec } from '../commands/types';
 import type { ThreadServer } from '../server/context';
@@ -93,7 +94,7 @@ export interface LibFunction { name: string; desc: string | null; flags: number;
 export interface Library { name: string; code: Buffer; tag: string; functions: LibFunction[]; compiled: boolean }
 
 // Busy-script words in the shared misc area (one busy script is tracked server-wide).
-const M_BUSY_THREAD = 48;  // thread id + 1 of the thread whose script is past the threshold
+const M_BUSY_THREAD = MISC_BUSY_SCRIPT; // thread id + 1 of the thread whose script is past the threshold
 const M_BUSY_KIND = 49;    // 1 EVAL, 2 FCALL
 const M_BUSY_DIRTY = 50;   // it has written
 const M_BUSY_KILL = 51;    // SCRIPT/FUNCTION KILL asked it to stop

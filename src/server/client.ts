@@ -5,6 +5,7 @@ import type { ReplyWriter } from '../protocol/writer';
 import type { Store } from '../store/keyspace';
 import { OutOfMemoryError, RESERVE_FIXED } from '../store/heap';
 import type { CommandSpec } from '../commands/types';
+import { LOCK_BUSY } from './coordinator';
 import { lookupCommand, resolveSubcommand, statBase } from '../commands/table';
 import { cstr } from '../commands/args';
 import { F_FAST, F_NO_AUTH, F_NO_MULTI, F_NO_PROPAGATE, F_SKIP_SLOWLOG, F_STALE, F_TOUCHES_ARBITRARY_KEYS, SF_DENYOOM, SF_STALE, SF_WRITE } from '../commands/flags';
@@ -249,6 +250,29 @@ export class Client {
     trackCtx.executing = prevExecuting;
   }
 
+  /** -BUSY for a command while a script elsewhere is past busy-reply-threshold (kind 1 EVAL, 2 FCALL). */
+  private refuseBusy(spec: CommandSpec, argv: Buffer[], kind: number): void {
+    // The master's stream waits the script out (processInputBuffer stops reading the master
+    // under a busy script): refusing a command of the stream would make the replica diverge.
+    if (this.masterHook !== null) return this.holdWhileBusy(argv);
+    const msg = kind === 1 ? 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.' : 'BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.';
+    if (spec.fullName === 'exec') return this.abortExec(msg);
+    this.rejectCommand(msg);
+  }
+
+  /** Hold the master's command until no script is busy (rare: a closure per hold is fine). */
+  private holdWhileBusy(argv: Buffer[]): void {
+    this.postponed = argv;
+    this.pause();
+    const t = setInterval(() => {
+      if (this.closed) clearInterval(t);
+      else if (busyKind(this.srv) === 0) {
+        clearInterval(t);
+        this.resume();
+      }
+    }, 5);
+  }
+
   private checkQueryLimit(): void {
     // The master's link is exempt (a big command of the replication stream is no abuse).
     if (this.parser.pendingBytes > this.limits.queryBufLimit && this.masterHook === null) {
@@ -424,12 +448,7 @@ export class Client {
     // A script past busy-reply-threshold on another thread: only allow_busy commands run
     // (processCommand's isInsideYieldingLongCommand check); this thread cannot get here meanwhile.
     const busy = busyKind(this.srv);
-    if (busy !== 0 && !spec.flags.includes('allow_busy')) {
-      const msg = busy === 1 ? 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.' : 'BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.';
-      if (spec.fullName === 'exec') return this.abortExec(msg);
-      this.rejectCommand(msg);
-      return;
-    }
+    if (busy !== 0 && !spec.flags.includes('allow_busy')) return this.refuseBusy(spec, argv, busy);
     // EVAL/FCALL: the script's declared flags decide write / denyoom / stale (getCommandFlags).
     this.sflags = spec.scriptFlags === undefined ? -1 : spec.scriptFlags(this, argv);
     const misc = this.store.L.misc;
@@ -590,7 +609,13 @@ export class Client {
     const t0 = cmdStart();
     store.now = wallMs(t0);
     const coord = this.srv.coord;
-    const taken = coord.lockCommand(spec, argv);
+    let taken = coord.lockCommand(spec, argv);
+    while (taken === LOCK_BUSY) {
+      // A slot it waited for is held by a script past busy-reply-threshold (it may have ended).
+      const kind = busyKind(this.srv);
+      if (kind !== 0) return this.refuseBusy(spec, argv, kind);
+      taken = coord.lockCommand(spec, argv);
+    }
     // Invalidations other threads posted under locks this command now holds go before its reply.
     if (Atomics.load(store.u32, trackInbox) !== 0 && !this.inExec) drainInbox();
     const mark = this.w.mark();

@@ -30,11 +30,14 @@ import type { CommandSpec } from '../commands/types';
 import { F_READONLY, LOCK_ALL, LOCK_KEYS } from '../commands/flags';
 import { NSLOTS } from '../store/crc16';
 import { lockWord, unlockWord } from '../store/heap';
+import { MISC_BUSY_SCRIPT } from '../store/keyspace';
 
 const owners = new WeakMap<Store, Coordinator>();
 
 /** What lockCommand took: n > 0 slots (pushed on the stack), LOCKED_ALL, or 0 nothing. */
 export const LOCKED_ALL = -1;
+/** lockCommand took nothing: a slot it waited for is held by a script past busy-reply-threshold. */
+export const LOCK_BUSY = -2;
 
 const CHECK_LOCKS = process.env.SHARDIS_DEBUG === '1';
 
@@ -47,6 +50,8 @@ export class Coordinator {
   private nested = 0;
   private readonly i32: Int32Array;
   private readonly base: number;
+  /** The misc word naming a busy script's thread: a command's lock wait gives up when it is set. */
+  private readonly busyWord: number;
 
   /** The one coordinator of a thread's store (its held-slot state must be unique per thread). */
   static of(store: Store): Coordinator {
@@ -58,6 +63,7 @@ export class Coordinator {
   private constructor(readonly store: Store) {
     this.i32 = store.i32;
     this.base = store.L.locks;
+    this.busyWord = store.L.misc + MISC_BUSY_SCRIPT;
     if (CHECK_LOCKS) store.lockCheck = { held: new Uint16Array(NSLOTS), all: false };
   }
 
@@ -105,13 +111,43 @@ export class Coordinator {
     if (this.nested > 0 || this.allLocked) return 0;
     const mode = spec.lockFor !== undefined ? (spec.lockFor(argv) === 'all' ? LOCK_ALL : LOCK_KEYS) : (spec.lockMode as number);
     if (mode === LOCK_ALL) {
-      this.lockAll(((spec.bits as number) & F_READONLY) === 0);
+      // A script past busy-reply-threshold holds slots for as long as it runs: the command gives
+      // up (BUSY) rather than sit in Atomics.wait, so this thread keeps serving (SCRIPT KILL).
+      const i32 = this.i32;
+      for (let s = 0; s < NSLOTS; s++) {
+        if (!this.lockOrBusy(s, false)) {
+          for (let t = s - 1; t >= 0; t--) unlockWord(i32, this.base + t);
+          return LOCK_BUSY;
+        }
+      }
+      this.lockedAll(((spec.bits as number) & F_READONLY) === 0);
       return LOCKED_ALL;
     }
     if (mode !== LOCK_KEYS) return 0;
     const n = this.lockKeysOf(spec, argv);
     if (n > 0 && ((spec.bits as number) & F_READONLY) === 0 && this.store.changeHookActive()) this.beforeChange(n);
     return n;
+  }
+
+  /** Lock a slot for a command; false (nothing taken) when a busy script elsewhere holds it. */
+  private lockOrBusy(slot: number, count = true): boolean {
+    const i32 = this.i32;
+    const w = this.base + slot;
+    if (Atomics.compareExchange(i32, w, 0, 1) !== 0) {
+      for (let spin = 0; spin < 200; spin++) {
+        if (Atomics.load(i32, w) === 0 && Atomics.compareExchange(i32, w, 0, 1) === 0) break;
+        if (spin === 199) {
+          let c = Atomics.exchange(i32, w, 2);
+          while (c !== 0) {
+            if (Atomics.load(i32, this.busyWord) !== 0) return false;
+            Atomics.wait(i32, w, 2, 20);
+            c = Atomics.exchange(i32, w, 2);
+          }
+        }
+      }
+    }
+    if (CHECK_LOCKS && count) (this.store.lockCheck as { held: Uint16Array }).held[slot]++;
+    return true;
   }
 
   unlockCommand(taken: number): void {
@@ -125,9 +161,9 @@ export class Coordinator {
       // The common single-key case: no sorting.
       if (argv.length <= spec.firstKey) return 0;
       const slot = store.slotOf(argv[spec.firstKey]);
+      if (!this.lockOrBusy(slot)) return LOCK_BUSY;
       this.reserve(1);
       this.stack[this.top++] = slot;
-      this.lock(slot);
       return 1;
     }
     if (spec.keys !== undefined) {
@@ -135,7 +171,7 @@ export class Coordinator {
       if (idx.length === 0) return 0;
       const keys: Buffer[] = new Array(idx.length);
       for (let i = 0; i < idx.length; i++) keys[i] = argv[idx[i]];
-      return this.lockSlotsOf(keys, false);
+      return this.lockSlotsOf(keys, false, true);
     }
     if (spec.firstKey <= 0) return 0;
     const last = spec.lastKey < 0 ? argv.length + spec.lastKey : spec.lastKey;
@@ -144,7 +180,7 @@ export class Coordinator {
     const b = this.top;
     let m = 0;
     for (let i = spec.firstKey; i <= last && i < argv.length; i += spec.step) m = this.insertSlot(b, m, store.slotOf(argv[i]));
-    for (let i = 0; i < m; i++) this.lock(this.stack[b + i]);
+    if (!this.lockRun(b, m)) return LOCK_BUSY;
     this.top = b + m;
     return m;
   }
@@ -155,7 +191,7 @@ export class Coordinator {
    * Lock the slots of these keys, ascending, each once. Returns the count, for unlockSlots. With
    * `write`, the before-change hook runs for each (a served blocked client pops, EXEC may write).
    */
-  lockSlotsOf(keys: Uint8Array[], write: boolean): number {
+  lockSlotsOf(keys: Uint8Array[], write: boolean, busyAware = false): number {
     const store = this.store;
     this.reserve(keys.length);
     const b = this.top;
@@ -168,10 +204,25 @@ export class Coordinator {
       const sorted = this.stack.subarray(b, b + n).sort();
       for (let i = 0; i < n; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) this.stack[b + m++] = sorted[i];
     }
-    for (let i = 0; i < m; i++) this.lock(this.stack[b + i]);
+    if (busyAware) {
+      if (!this.lockRun(b, m)) return LOCK_BUSY;
+    } else {
+      for (let i = 0; i < m; i++) this.lock(this.stack[b + i]);
+    }
     this.top = b + m;
     if (write && m > 0 && store.changeHookActive()) this.beforeChange(m);
     return m;
+  }
+
+  /** Lock stack[b..b+m) in order for a command; on a busy script, release them and say false. */
+  private lockRun(b: number, m: number): boolean {
+    for (let i = 0; i < m; i++) {
+      if (!this.lockOrBusy(this.stack[b + i])) {
+        for (let j = i - 1; j >= 0; j--) this.unlock(this.stack[b + j]);
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Release the last n slots taken (lockSlotsOf, lockCommand), in reverse order. */
@@ -199,6 +250,11 @@ export class Coordinator {
   lockAll(write: boolean): void {
     const i32 = this.i32;
     for (let s = 0; s < NSLOTS; s++) lockWord(i32, this.base + s);
+    this.lockedAll(write);
+  }
+
+  /** Every slot is held: mark it, and run the before-change hook for a writer. */
+  private lockedAll(write: boolean): void {
     this.allLocked = true;
     if (CHECK_LOCKS) (this.store.lockCheck as { all: boolean }).all = true;
     if (write && this.store.changeHookActive()) {

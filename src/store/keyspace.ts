@@ -85,6 +85,8 @@ export const MISC_SNAPSHOT = 11;
 export const MISC_MIGRATE_SOCKETS = 28;
 /** Misc word: non-zero while this server is a replica (REPLICAOF host port): src/replication. */
 export const MISC_REPLICA = 56;
+/** Misc word: thread id + 1 of the thread whose script passed busy-reply-threshold (0: none). */
+export const MISC_BUSY_SCRIPT = 48;
 /** Misc word: 1 while a replica's link with its master is up (repl_state CONNECTED). */
 export const MISC_MASTER_LINK = 57;
 /** f64 words of persistence state shared by the threads (src/persistence/state.ts). */

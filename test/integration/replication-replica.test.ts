@@ -428,3 +428,44 @@ describe('shardis replica: the master link and client limits', () => {
     }
   }, 60000);
 });
+
+describe('shardis replica: a busy script', () => {
+  it('the master stream waits for a busy script on another thread instead of being refused with BUSY', async () => {
+    const master = await startRedis({ args: ['--enable-debug-command', 'yes', '--repl-diskless-sync-delay', '0'] });
+    const m = await RawClient.connect(master.port);
+    const replica = await startShardis({ threads: 2, args: ['--save', '', '--busy-reply-threshold', '100', '--replicaof', '127.0.0.1', String(master.port)] });
+    const s = await RawClient.connect(replica.port);
+    const clients = [s];
+    // The script runs on thread 2 (the link lives on worker 1, which stays free to apply), and
+    // a client of thread 1 sees BUSY. Connections land on threads as the OS hands them out.
+    let runner: RawClient | undefined;
+    let other: RawClient | undefined;
+    for (let i = 0; i < 64 && (runner === undefined || other === undefined); i++) {
+      const c = await RawClient.connect(replica.port);
+      clients.push(c);
+      const t = (await info(c, 'threads')).this_thread;
+      if (t === '2' && runner === undefined) runner = c;
+      if (t === '1' && other === undefined) other = c;
+    }
+    if (runner === undefined || other === undefined) throw new Error('no connection landed on one of the two threads');
+    try {
+      await until('the full sync', async () => (await info(s, 'replication')).master_link_status === 'up');
+      // A read-only script spinning 1.5 s: past the threshold, other clients get BUSY.
+      const spin = (runner as RawClient).call('EVAL', "#!lua flags=no-writes\nlocal s = redis.call('TIME')\nwhile true do\n  local n = redis.call('TIME')\n  if (n[1] - s[1]) * 1000000 + (n[2] - s[2]) > 1500000 then break end\nend\nreturn 1", '0');
+      // Asked before the threshold, GET waits for the script's lock; past it, it gives up: BUSY.
+      await until('the script to be busy', async () => sh(await (other as RawClient).call('GET', 'x')).startsWith('-BUSY'), 5000);
+      for (let i = 0; i < 50; i++) await m.call('SET', `k${i}`, String(i));
+      await m.call('INCR', 'n');
+      expect(sh(await spin)).toBe(':1');
+      await until('the writes to arrive', async () => sh(await s.call('GET', 'n')) === '$1\r\n1');
+      for (let i = 0; i < 50; i++) expect(sh(await s.call('GET', `k${i}`))).toBe(`$${String(i).length}\r\n${i}`);
+      expect(text(await s.call('DEBUG', 'DIGEST'))).toBe(text(await m.call('DEBUG', 'DIGEST')));
+      expect((await info(m, 'stats')).sync_full).toBe('1');
+    } finally {
+      for (const c of clients) await c.close();
+      await m.close();
+      await replica.stop();
+      await master.stop();
+    }
+  }, 60000);
+});
