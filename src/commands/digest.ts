@@ -118,7 +118,16 @@ export function debugDigestValue(c: Client, argv: Buffer[]): void {
 /** DEBUG OBJECT key, in Redis's shape (serializedlength is an estimate: there is no RDB writer). */
 export function debugObject(c: Client, argv: Buffer[]): void {
   const s = c.store;
-  const e = s.findReadNoTouch(c.db, argv[2], true);
+  // A raw lookup as Redis's (dictFind): a key past its TTL that nothing expired yet is still
+  // there (tests use it to see that), and looking does not expire it.
+  const saved = s.noExpiry;
+  s.noExpiry = true;
+  let e: number;
+  try {
+    e = s.findReadNoTouch(c.db, argv[2], true);
+  } finally {
+    s.noExpiry = saved;
+  }
   if (e === 0) return c.w.error('ERR no such key');
   const type = s.type(e);
   const enc = s.encoding(e);
