@@ -74,6 +74,8 @@ function debug(c: Client, argv: Buffer[]): void {
     // The monotonic clock: Date.now()'s whole milliseconds could end the wait up to 1 ms short,
     // and Redis's usleep never sleeps less than asked (LATENCY samples of it are compared).
     const until = perf.now() + secs * 1000;
+    // Redis stops serving altogether: every other thread sleeps too (tests time links out this way).
+    if (secs > 0) void c.srv.broadcast({ op: 'debug-sleep', args: [Date.now() + secs * 1000, c.srv.threadId] });
     while (perf.now() < until) { /* DEBUG SLEEP blocks the thread, as in Redis */ }
     return c.w.ok();
   }

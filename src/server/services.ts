@@ -89,6 +89,14 @@ export function installWorkerServices(srv: ThreadServer): void {
     return n < 0 ? slowlog.slice() : slowlog.slice(0, n);
   });
   srv.requestHandlers.set('slowlog-len', () => slowlog.length);
+  // DEBUG SLEEP on another thread: this one stops serving until the same moment (Redis has one).
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  srv.requestHandlers.set('debug-sleep', (args) => {
+    const [until, from] = args as [number, number];
+    if (from === srv.threadId) return null;
+    for (let left = until - Date.now(); left > 0; left = until - Date.now()) Atomics.wait(nap, 0, 0, left);
+    return null;
+  });
   srv.requestHandlers.set('slowlog-reset', () => {
     slowlog.length = 0;
     return true;

@@ -220,3 +220,38 @@ describe('crash report', () => {
     expect(text).toContain('=== REDIS BUG REPORT END.');
   });
 });
+
+describe('DEBUG SLEEP', () => {
+  it('stops every thread, not only the one it runs on (Redis has one)', async () => {
+    const srv = await startShardis({ threads: 2 });
+    const conns: RawClient[] = [];
+    try {
+      // One connection on each thread (they land where the OS hands them).
+      let sleeper: RawClient | undefined;
+      let other: RawClient | undefined;
+      for (let i = 0; i < 64 && (sleeper === undefined || other === undefined); i++) {
+        const c = await RawClient.connect(srv.port);
+        conns.push(c);
+        const t = replyText(await c.call('INFO', 'threads')).match(/this_thread:(\d+)/)?.[1];
+        if (t === '1' && sleeper === undefined) sleeper = c;
+        else if (t === '2' && other === undefined) other = c;
+      }
+      if (sleeper === undefined || other === undefined) throw new Error('no connection landed on one of the two threads');
+      const slept = sleeper.call('DEBUG', 'SLEEP', '2');
+      await new Promise((r) => setTimeout(r, 300));
+      // The other thread answers only once the sleep is over.
+      let answered = false;
+      const ping = other.call('PING').then(() => {
+        answered = true;
+      });
+      await new Promise((r) => setTimeout(r, 700));
+      expect(answered).toBe(false);
+      await slept;
+      await ping;
+      expect(answered).toBe(true);
+    } finally {
+      for (const c of conns) await c.close();
+      await srv.stop();
+    }
+  });
+});
