@@ -85,6 +85,8 @@ const filter = new AofFilter();
 let pendingBytes = 0;
 let lastFsyncSec = nowSec();
 let syncInProgress = false;
+/** The file before a switch is being synced and closed in the background. */
+let oldFileSync = false;
 let postponedStart = 0;
 let switchHandled = A.get(A_SWITCH_SEQ);
 let switchOk = true;
@@ -152,13 +154,19 @@ function doSwitch(): void {
     return;
   }
   log('notice', `Creating AOF incr file ${info.name} on background rewrite`);
-  // What went to the old file is synced before it is closed (under always it already is).
-  try {
-    fs.fdatasyncSync(fd);
-  } catch {
-    /* reported by the next write to the new file, if the disk is really gone */
+  // The old file is synced and closed in the background (Redis's bioCreateCloseJob with fsync):
+  // a synchronous fdatasync of up to a second of everysec writes held every reply here. Under
+  // always it is synced already. The new file's first background fsync waits for it, so what is
+  // durable stays a prefix of the stream.
+  const old = fd;
+  if (fsyncedSize === incrSize) fs.closeSync(old);
+  else {
+    oldFileSync = true;
+    fs.fdatasync(old, () => {
+      fs.close(old, () => undefined);
+      oldFileSync = false;
+    });
   }
-  fs.closeSync(fd);
   fd = newFd;
   manifest = next;
   incrSize = selectBytes;
@@ -282,7 +290,7 @@ function flush(force: boolean): void {
     A.publishDurable(writtenOffset);
   } else {
     A.publishDurable(writtenOffset);
-    if (fsyncPolicy === 'everysec' && t > lastFsyncSec) {
+    if (fsyncPolicy === 'everysec' && t > lastFsyncSec && !oldFileSync) {
       if (!syncInProgress) backgroundFsync();
       lastFsyncSec = t;
     }
