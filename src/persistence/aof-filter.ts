@@ -37,7 +37,10 @@ const DROP = 1;
 const TOP = 2;
 
 /** Command names (lower case) that only replicas get. */
-const DROPPED = new Set(['ping', 'replconf', 'publish', 'spublish']);
+const DROPPED = ['ping', 'replconf', 'publish', 'spublish'].map((n) => Buffer.from(n));
+const N_MULTI = Buffer.from('multi');
+const N_EXEC = Buffer.from('exec');
+const N_DISCARD = Buffer.from('discard');
 
 export class AofFilter {
   /** aof-timestamp-enabled. */
@@ -82,68 +85,88 @@ export class AofFilter {
     this.runFrom = 0;
     this.cmdAt = -1;
     const n = chunk.length;
+    // The scanner's state in locals for the byte loop (stored back before any method reads it).
+    let st = this.st;
+    let num = this.num;
     let i = 0;
     while (i < n) {
-      switch (this.st) {
-        case S_ARGC:
-          if (chunk[i] !== 0x2a) {
-            this.raw(i);
-            i = n;
-            break;
+      if (st === S_BODY) {
+        const m = Math.min(this.bodyLeft, n - i);
+        if (!this.decided && this.argIndex === 0) {
+          // Copy the name's bytes (the CRLF after it is not part of it).
+          const take = Math.min(this.nameLen - this.nameGot, m);
+          if (take > 0) {
+            chunk.copy(this.name, this.nameGot, i, i + take);
+            this.nameGot += take;
           }
-          this.cmdAt = i;
-          this.decided = false;
-          this.st = S_ARGC_NUM;
-          this.num = 0;
-          i++;
-          break;
-        case S_ARGC_NUM:
-        case S_BULK_NUM: {
-          const ch = chunk[i++];
-          if (ch >= 0x30 && ch <= 0x39) this.num = this.num * 10 + (ch - 0x30);
-          else if (ch === 0x0a) this.lineDone();
-          else if (ch !== 0x0d) {
-            this.raw(i - 1);
-            i = n;
-          }
-          break;
         }
-        case S_BULK:
-          if (chunk[i] !== 0x24) {
-            this.raw(i);
-            i = n;
-            break;
-          }
-          this.st = S_BULK_NUM;
-          this.num = 0;
-          i++;
-          break;
-        case S_BODY: {
-          const m = Math.min(this.bodyLeft, n - i);
-          if (!this.decided && this.argIndex === 0) {
-            // Copy the name's bytes (the CRLF after it is not part of it).
-            const want = this.nameLen - this.nameGot;
-            const take = Math.min(want, m);
-            if (take > 0) {
-              chunk.copy(this.name, this.nameGot, i, i + take);
-              this.nameGot += take;
+        i += m;
+        this.bodyLeft -= m;
+        if (this.bodyLeft === 0) {
+          if (!this.decided && this.argIndex === 0) this.decide(this.classify());
+          this.argIndex++;
+          st = --this.argsLeft === 0 ? S_ARGC : S_BULK;
+        }
+        continue;
+      }
+      const ch = chunk[i];
+      if (st === S_ARGC_NUM || st === S_BULK_NUM) {
+        i++;
+        if (ch >= 0x30 && ch <= 0x39) num = num * 10 + (ch - 0x30);
+        else if (ch === 0x0a) {
+          if (st === S_ARGC_NUM) {
+            if (num <= 0) {
+              // *0 or a negative count: nothing follows (never appended); a boundary, kept.
+              this.decide(KEEP);
+              st = S_ARGC;
+            } else {
+              this.argsLeft = num;
+              this.argIndex = 0;
+              st = S_BULK;
+            }
+          } else {
+            this.bodyLeft = num + 2;
+            st = S_BODY;
+            if (this.argIndex === 0 && !this.decided) {
+              this.nameLen = num;
+              this.nameGot = 0;
+              // Only names of these lengths matter (ping exec multi publish discard replconf spublish).
+              if (num !== 4 && num !== 5 && num !== 7 && num !== 8) this.decide(this.inMulti ? KEEP : KEEP | TOP);
             }
           }
-          i += m;
-          this.bodyLeft -= m;
-          if (this.bodyLeft === 0) {
-            if (!this.decided && this.argIndex === 0) this.decide(this.classify());
-            this.argIndex++;
-            this.argsLeft--;
-            this.st = this.argsLeft === 0 ? S_ARGC : S_BULK;
-          }
-          break;
-        }
-        case S_RAW:
+        } else if (ch !== 0x0d) {
+          this.raw(i - 1);
+          st = S_RAW;
           i = n;
-          break;
+        }
+      } else if (st === S_ARGC) {
+        if (ch !== 0x2a) {
+          this.raw(i);
+          st = S_RAW;
+          i = n;
+          continue;
+        }
+        this.cmdAt = i;
+        this.decided = false;
+        st = S_ARGC_NUM;
+        num = 0;
+        i++;
+      } else if (st === S_BULK) {
+        if (ch !== 0x24) {
+          this.raw(i);
+          st = S_RAW;
+          i = n;
+          continue;
+        }
+        st = S_BULK_NUM;
+        num = 0;
+        i++;
+      } else {
+        i = n; // S_RAW
       }
     }
+    this.st = st;
+    this.num = num;
     // End of the chunk: what is decided goes out; an undecided command's bytes wait.
     if (this.decided || this.st === S_RAW) {
       this.flushRun(n);
@@ -160,45 +183,29 @@ export class AofFilter {
     this.out = [];
   }
 
-  private lineDone(): void {
-    if (this.st === S_ARGC_NUM) {
-      if (this.num <= 0) {
-        // *0 or a negative count: nothing follows (never appended); a boundary, kept.
-        this.decide(KEEP);
-        this.st = S_ARGC;
-        return;
-      }
-      this.argsLeft = this.num;
-      this.argIndex = 0;
-      this.st = S_BULK;
-      return;
+  /** Is the name (lower-cased on the fly) this literal? */
+  private is(lit: Buffer): boolean {
+    if (this.nameLen !== lit.length) return false;
+    for (let k = 0; k < lit.length; k++) {
+      let ch = this.name[k];
+      if (ch >= 0x41 && ch <= 0x5a) ch += 0x20;
+      if (ch !== lit[k]) return false;
     }
-    this.bodyLeft = this.num + 2;
-    this.st = S_BODY;
-    if (this.argIndex === 0 && !this.decided) {
-      this.nameLen = this.num;
-      this.nameGot = 0;
-      if (this.num > NAME_MAX) this.decide(this.inMulti ? KEEP : KEEP | TOP);
-    }
+    return true;
   }
 
   private classify(): number {
-    let s = '';
-    for (let k = 0; k < this.nameLen; k++) {
-      let ch = this.name[k];
-      if (ch >= 0x41 && ch <= 0x5a) ch += 0x20;
-      s += String.fromCharCode(ch);
-    }
-    if (s === 'multi') {
+    if (this.is(N_MULTI)) {
       const wasIn = this.inMulti;
       this.inMulti = true;
       return wasIn ? KEEP : KEEP | TOP;
     }
     if (this.inMulti) {
-      if (s === 'exec' || s === 'discard') this.inMulti = false;
+      if (this.is(N_EXEC) || this.is(N_DISCARD)) this.inMulti = false;
       return KEEP;
     }
-    return DROPPED.has(s) ? DROP : KEEP | TOP;
+    for (const d of DROPPED) if (this.is(d)) return DROP;
+    return KEEP | TOP;
   }
 
   /** The current command (started at cmdAt, or in held bytes) is KEEP or DROP. */
