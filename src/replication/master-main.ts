@@ -14,7 +14,9 @@ import type { Store } from '../store/keyspace';
 import type { Stream } from '../server/stream';
 import type { Persistence } from '../persistence/snapshot';
 import { log } from '../server/log';
-import { RdbOut, writeAux, writeHeader, writeTrailer } from '../persistence/rdb';
+import { RdbOut, writeAux, writeFunctions, writeHeader, writeTrailer } from '../persistence/rdb';
+import { Coordinator } from '../server/coordinator';
+import { libraryCodes } from '../scripting/library-list';
 import { goodReplicas, isReplica, replicaCount, replId, rget, rset, R_BASE, R_FAILOVER_STATE, R_GOOD_REPLICAS, R_MASTER_DB } from './state';
 import type { ReplSettings, ReplThreadData } from './messages';
 
@@ -93,8 +95,8 @@ export class ReplMaster {
       settings: replSettings(this.config), loglevel: this.config.str('loglevel'), logfile: this.config.str('logfile'),
     };
     const w = new Worker(path.join(__dirname, 'repl-thread.js'), { workerData: data, transferList: ports });
-    w.on('message', (m: { op: string; diskless: boolean; empty?: boolean; targets: Target[] }) => {
-      if (m.op === 'snapshot') void (m.empty === true ? this.emptySync(m.targets) : this.fullSync(m.diskless, m.targets));
+    w.on('message', (m: { op: string; diskless: boolean; empty?: boolean; functions?: boolean; targets: Target[] }) => {
+      if (m.op === 'snapshot') void (m.empty === true ? this.emptySync(m.targets, m.functions === true) : this.fullSync(m.diskless, m.targets));
     });
     w.on('error', (e) => log('warning', `replication thread: ${e.stack ?? e.message}`));
     w.unref();
@@ -177,20 +179,34 @@ export class ReplMaster {
     }
   }
 
-  /** A filtered replica (REPLCONF rdb-filter-only): an RDB with no keys, then the stream from now. */
-  private async emptySync(targets: Target[]): Promise<void> {
+  /**
+   * A filtered replica (REPLCONF rdb-filter-only): an RDB with no keys (with the function
+   * libraries for the `functions` filter), then the stream from now.
+   */
+  private async emptySync(targets: Target[], functions: boolean): Promise<void> {
     const groups = this.byThread(targets);
     const mark = randomBytes(20).toString('hex');
-    const so = this.stream.offset();
-    this.stream.beginAppend();
-    this.stream.db = -1;
-    this.stream.endAppend();
+    // Under every slot lock, as a snapshot's start: the libraries of exactly this offset.
+    const coord = Coordinator.of(this.store);
+    coord.lockAll(false);
+    let so: number;
+    let libraries: Buffer[];
+    try {
+      so = this.stream.offset();
+      libraries = functions ? libraryCodes(this.store) : [];
+      this.stream.beginAppend();
+      this.stream.db = -1;
+      this.stream.endAppend();
+    } finally {
+      coord.unlockAll();
+    }
     const off = so + rget(this.store, R_BASE);
     const id = replId(this.store);
     for (const [thread, ids] of groups) this.post(thread, { type: 'repl-full', ids, replid: id, offset: off, streamOff: so, diskless: true, mark });
     const out = new RdbOut();
     writeHeader(out, this.store.heap.usedBytes());
     for (const [k, v] of [['repl-stream-db', '0'], ['repl-id', id], ['repl-offset', String(off)]]) writeAux(out, k, v);
+    writeFunctions(out, libraries, this.config.bool('rdbcompression'));
     writeTrailer(out, this.config.bool('rdbchecksum'));
     await this.sendChunk(groups, out.take());
     for (const [thread, ids] of groups) this.post(thread, { type: 'repl-end', ids, ok: true, mark });

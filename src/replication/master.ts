@@ -29,7 +29,7 @@ import {
 import { CAPA_EOF, CAPA_PSYNC2, type SyncRequest } from './messages';
 
 /** REPLCONF settings a client gave before SYNC/PSYNC. */
-interface ReplConf { port: number; ip: string; capa: number; rdbOnly: boolean; filtered: boolean }
+interface ReplConf { port: number; ip: string; capa: number; rdbOnly: boolean; filtered: boolean; functions: boolean }
 
 const confOf = new WeakMap<Client, ReplConf>();
 /** This thread's replica links by client id. */
@@ -175,7 +175,7 @@ export function syncCommand(c: Client, argv: Buffer[]): void {
   if (rget(s, R_FAILOVER_STATE) !== 0) return c.w.error("NOMASTERLINK Can't SYNC while failing over");
   if (isReplica(s) && rget(s, R_LINK_UP) !== 1) return c.w.error("NOMASTERLINK Can't SYNC while not connected with my master");
   if (c.socket.writableLength > 0) return c.w.error('ERR SYNC and PSYNC are invalid with pending output');
-  const conf = confOf.get(c) ?? { port: 0, ip: '', capa: 0, rdbOnly: false, filtered: false };
+  const conf = confOf.get(c) ?? { port: 0, ip: '', capa: 0, rdbOnly: false, filtered: false, functions: false };
   if (conf.filtered && (conf.capa & CAPA_EOF) === 0) return c.w.error('ERR Filtered replica requires EOF capability');
   const name = replicaName(c, conf);
   log('notice', `Replica ${name} asks for synchronization`);
@@ -202,7 +202,7 @@ export function syncCommand(c: Client, argv: Buffer[]): void {
   c.onClose.push(onReplicaClose);
   const req: SyncRequest = {
     op: 'sync', thread: c.srv.threadId, clientId: c.id, replid: psync ? argv[1].toString('latin1') : null,
-    offset, capa: conf.capa, rdbOnly: conf.rdbOnly, filtered: conf.filtered, name,
+    offset, capa: conf.capa, rdbOnly: conf.rdbOnly, filtered: conf.filtered, functions: conf.functions, name,
   };
   c.srv.toMain({ type: 'repl', ...req });
 }
@@ -222,7 +222,7 @@ export function replconfCommand(c: Client, argv: Buffer[]): void {
   if (argv.length % 2 === 0) return c.w.error('ERR syntax error');
   let conf = confOf.get(c);
   if (conf === undefined) {
-    conf = { port: 0, ip: '', capa: 0, rdbOnly: false, filtered: false };
+    conf = { port: 0, ip: '', capa: 0, rdbOnly: false, filtered: false, functions: false };
     confOf.set(c, conf);
   }
   for (let j = 1; j < argv.length; j += 2) {
@@ -266,12 +266,14 @@ export function replconfCommand(c: Client, argv: Buffer[]): void {
       if (n === null || n < 0 || n > 1) return c.w.error(n === null ? 'ERR value is not an integer or out of range' : 'ERR value is out of range, must be between 0 and 1');
       conf.rdbOnly = n === 1;
     } else if (is(argv[j], 'rdb-filter-only')) {
-      // Filters: "" (nothing) or "functions"; functions are not in our RDBs yet, so either way
-      // the replica gets an RDB without keys.
+      // Filters: "" (nothing) or "functions" (the function libraries): an RDB without keys.
+      let functions = false;
       for (const f of v.toString('latin1').split(/\s+/)) {
         if (f !== '' && f.toLowerCase() !== 'functions') return c.w.error(`ERR Unsupported rdb-filter-only option: ${f}`);
+        if (f !== '') functions = true;
       }
       conf.filtered = true;
+      conf.functions = functions;
     } else {
       return c.w.error(`ERR Unrecognized REPLCONF option: ${cstr(argv[j])}`);
     }

@@ -33,8 +33,9 @@ export interface SyncRequest {
   /** Capabilities: CAPA_EOF | CAPA_PSYNC2. */
   capa: number;
   rdbOnly: boolean;
-  /** REPLCONF rdb-filter-only: the RDB carries no keys (and functions are not in RDBs yet). */
+  /** REPLCONF rdb-filter-only: the RDB carries no keys, and the libraries only with `functions`. */
   filtered: boolean;
+  functions: boolean;
   name: string;
 }
 

@@ -174,7 +174,7 @@ function onSync(m: SyncRequest): void {
   }
   if (m.filtered) {
     // A filtered RDB holds no keys: no snapshot to wait for or share (decision: never delayed).
-    main.postMessage({ type: 'repl', op: 'snapshot', diskless: true, empty: true, targets: [{ thread: m.thread, clientId: m.clientId }] });
+    main.postMessage({ type: 'repl', op: 'snapshot', diskless: true, empty: true, functions: m.functions, targets: [{ thread: m.thread, clientId: m.clientId }] });
     return;
   }
   const diskless = settings.diskless && (m.capa & CAPA_EOF) !== 0;

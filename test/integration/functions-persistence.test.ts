@@ -311,6 +311,21 @@ describe('functions and replication', () => {
       await m.set('n', '1');
       await m.call('FCALL', 'fb', '1', 'n', '2');
       for (const r of rs) await until('FCALL effects', async () => (await r.get('n')) === '3');
+      // redis-cli --functions-rdb (REPLCONF rdb-filter-only functions): the libraries, no keys.
+      const d = tmp('shardis-fn-cli-');
+      const file = path.join(d, 'f.rdb');
+      execFileSync('redis-cli', ['-p', String(master.port), '--functions-rdb', file], { encoding: 'utf8' });
+      expect(execFileSync('redis-check-rdb', [file], { encoding: 'utf8' })).toContain('RDB looks OK');
+      const red2 = await startRedis({ args: ['--dir', d, '--dbfilename', 'f.rdb'] });
+      const b2 = client(red2.port);
+      try {
+        expect(await libs(b2)).toEqual(await libs(m));
+        expect(await b2.dbsize()).toBe(0);
+      } finally {
+        b2.disconnect();
+        await red2.stop();
+        fs.rmSync(d, { recursive: true, force: true });
+      }
     } finally {
       for (const r of rs) r.disconnect();
     }
