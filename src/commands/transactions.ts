@@ -5,7 +5,9 @@
 import type { CommandSpec } from './types';
 import type { Client, WatchedKey } from '../server/client';
 import { def } from './def';
-import { commandKeys } from './registry';
+import { commandKeys, lookupCommand } from './registry';
+import { busyKind } from '../scripting/engine';
+import { LOCK_BUSY } from '../server/coordinator';
 import { F_WALKS, F_WRITE, LOCK_ALL, LOCK_KEYS } from './flags';
 import { S_WATCHING } from '../server/context';
 import { MISC_WATCHERS } from '../store/keyspace';
@@ -117,10 +119,15 @@ function exec(c: Client): void {
   const outer = coord.allLocked;
   if (outer) {
     // nothing to take
-  } else if (lockAll) {
-    coord.lockAll(write);
-  } else if (keys.length > 0) {
-    nslots = coord.lockSlotsOf(keys, write);
+  } else {
+    // A slot held by a script past busy-reply-threshold: EXEC gives up with BUSY (the script may
+    // have just ended: then try again), as if it had arrived while the script was busy.
+    for (;;) {
+      if (lockAll ? coord.lockAllOrBusy(write) : keys.length === 0 || (nslots = coord.lockSlotsOf(keys, write, true)) !== LOCK_BUSY) break;
+      nslots = 0;
+      const kind = busyKind(c.srv);
+      if (kind !== 0) return c.refuseBusy(lookupCommand(Buffer.from('exec')) ?? null, [Buffer.from('exec')], kind);
+    }
   }
   // Invalidations posted under the locks just taken go before the transaction's reply.
   drainInbox();

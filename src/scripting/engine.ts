@@ -14,6 +14,7 @@
 // written yet, the run is aborted (uncatchable) and repeated with every slot locked, and the
 // script is remembered as one that needs all slots. If it had already written, the script gets an
 // error for that call (rare: only a script's first runs, and only under contention).
+import { LOCK_BUSY } from '../server/coordinator';
 import { MISC_BUSY_SCRIPT } from '../store/keyspace';
 import type { Client } from '../server/client';
 import type { CommandSpec } from '../commands/types';
@@ -247,9 +248,12 @@ export class ScriptEngine {
       ctx.lockAll = lockAll;
       ctx.retry = false;
       ctx.dirty = false;
-      if (!outerLocked) {
-        if (lockAll) coord.lockAllYielding(!ro);
-        else this.lockDeclared(c, keys, !ro);
+      if (!outerLocked && !(lockAll ? coord.lockAllYielding(!ro) : this.lockDeclared(c, keys, !ro))) {
+        // A slot it waited for is held by a script past busy-reply-threshold: BUSY, as for any
+        // command (the other script may have just ended: then try again).
+        const kind = busyKind(this.srv);
+        if (kind !== 0) return c.refuseBusy(null, argv, kind);
+        continue;
       }
       this.cur = ctx;
       c.inExec = true;
@@ -295,15 +299,16 @@ export class ScriptEngine {
   }
 
   /** Lock the declared keys' slots through the coordinator (ascending, each once). */
-  private lockDeclared(c: Client, keys: Buffer[], write: boolean): void {
+  private lockDeclared(c: Client, keys: Buffer[], write: boolean): boolean {
     const s = c.store;
-    this.srv.coord.lockSlotsOf(keys, write);
+    if (this.srv.coord.lockSlotsOf(keys, write, true) === LOCK_BUSY) return false;
     for (const k of keys) {
       const sl = s.slotOf(k);
       if (this.held[sl] === 1) continue;
       this.held[sl] = 1;
       this.heldList.push(sl);
     }
+    return true;
   }
 
   /** Release every slot the run took (declared ones and tryLockSlot's), all on the coordinator's stack. */

@@ -251,12 +251,12 @@ export class Client {
   }
 
   /** -BUSY for a command while a script elsewhere is past busy-reply-threshold (kind 1 EVAL, 2 FCALL). */
-  private refuseBusy(spec: CommandSpec, argv: Buffer[], kind: number): void {
+  refuseBusy(spec: CommandSpec | null, argv: Buffer[], kind: number): void {
     // The master's stream waits the script out (processInputBuffer stops reading the master
     // under a busy script): refusing a command of the stream would make the replica diverge.
     if (this.masterHook !== null) return this.holdWhileBusy(argv);
     const msg = kind === 1 ? 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.' : 'BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.';
-    if (spec.fullName === 'exec') return this.abortExec(msg);
+    if (spec !== null && spec.fullName === 'exec') return this.abortExec(msg);
     this.rejectCommand(msg);
   }
 

@@ -110,23 +110,28 @@ export class Coordinator {
   lockCommand(spec: CommandSpec, argv: Buffer[]): number {
     if (this.nested > 0 || this.allLocked) return 0;
     const mode = spec.lockFor !== undefined ? (spec.lockFor(argv) === 'all' ? LOCK_ALL : LOCK_KEYS) : (spec.lockMode as number);
-    if (mode === LOCK_ALL) {
-      // A script past busy-reply-threshold holds slots for as long as it runs: the command gives
-      // up (BUSY) rather than sit in Atomics.wait, so this thread keeps serving (SCRIPT KILL).
-      const i32 = this.i32;
-      for (let s = 0; s < NSLOTS; s++) {
-        if (!this.lockOrBusy(s, false)) {
-          for (let t = s - 1; t >= 0; t--) unlockWord(i32, this.base + t);
-          return LOCK_BUSY;
-        }
-      }
-      this.lockedAll(((spec.bits as number) & F_READONLY) === 0);
-      return LOCKED_ALL;
-    }
+    if (mode === LOCK_ALL) return this.lockAllOrBusy(((spec.bits as number) & F_READONLY) === 0) ? LOCKED_ALL : LOCK_BUSY;
     if (mode !== LOCK_KEYS) return 0;
     const n = this.lockKeysOf(spec, argv);
     if (n > 0 && ((spec.bits as number) & F_READONLY) === 0 && this.store.changeHookActive()) this.beforeChange(n);
     return n;
+  }
+
+  /**
+   * lockAll for a command or EXEC: a script past busy-reply-threshold holds slots for as long as
+   * it runs, so the caller gives up (BUSY, nothing held) rather than sit in Atomics.wait, and its
+   * thread keeps serving (SCRIPT KILL).
+   */
+  lockAllOrBusy(write: boolean): boolean {
+    const i32 = this.i32;
+    for (let s = 0; s < NSLOTS; s++) {
+      if (!this.lockOrBusy(s, false)) {
+        for (let t = s - 1; t >= 0; t--) unlockWord(i32, this.base + t);
+        return false;
+      }
+    }
+    this.lockedAll(write);
+    return true;
   }
 
   /** Lock a slot for a command; false (nothing taken) when a busy script elsewhere holds it. */
@@ -270,7 +275,7 @@ export class Coordinator {
    * ascending lockAll would hold that slot while waiting for the script's, so the script would
    * fail its call.
    */
-  lockAllYielding(write: boolean): void {
+  lockAllYielding(write: boolean): boolean {
     const i32 = this.i32;
     const base = this.base;
     for (;;) {
@@ -278,7 +283,8 @@ export class Coordinator {
       while (s < NSLOTS && Atomics.compareExchange(i32, base + s, 0, 1) === 0) s++;
       if (s === NSLOTS) break;
       for (let t = s - 1; t >= 0; t--) unlockWord(i32, base + t);
-      lockWord(i32, base + s);
+      // Holding nothing here: a script past busy-reply-threshold makes this run give up (BUSY).
+      if (!this.lockOrBusy(s, false)) return false;
       unlockWord(i32, base + s);
     }
     this.allLocked = true;
@@ -287,6 +293,7 @@ export class Coordinator {
       const hook = this.store.beforeChange as (slot: number) => void;
       for (let s = 0; s < NSLOTS; s++) hook(s);
     }
+    return true;
   }
 
   unlockAll(): void {

@@ -92,6 +92,47 @@ describe('busy scripts', () => {
     await Promise.all([admin, runner, ...others.filter((o): o is RawClient => o !== null)].map((c) => c.close()));
   });
 
+  it('commands already waiting for the script\'s slot answer BUSY once it passes the threshold', async () => {
+    // Clients of the other thread ask for the script's key before the threshold: GET, EVAL and
+    // EXEC wait for its slot, then give up with BUSY, and their thread serves SCRIPT KILL.
+    const admin = await RawClient.connect(srv.port);
+    await admin.call('CONFIG', 'SET', 'busy-reply-threshold', '300');
+    const conns: RawClient[] = [];
+    const byThread = new Map<string, RawClient[]>();
+    for (let i = 0; i < 64 && ((byThread.get('1')?.length ?? 0) < 1 || (byThread.get('2')?.length ?? 0) < 2); i++) {
+      const c = await RawClient.connect(srv.port);
+      conns.push(c);
+      const info = await c.call('INFO', 'threads');
+      const t = info.t === 'bulk' && info.v !== null ? (/this_thread:(\d+)/.exec(info.v.toString())?.[1] ?? '') : '';
+      byThread.set(t, [...(byThread.get(t) ?? []), c]);
+    }
+    const [runner] = byThread.get('1') ?? [];
+    const [w, killer] = byThread.get('2') ?? [];
+    if (runner === undefined || killer === undefined) throw new Error('connections did not land on both threads');
+    // One waiter at a time: it is the first thing its thread does (a second would queue behind it).
+    const waiters: (() => Promise<Reply>)[] = [
+      () => w.call('GET', 'busy:k'),
+      () => w.call('EVAL', "return redis.call('get', KEYS[1])", '1', 'busy:k'),
+      async () => {
+        await w.call('MULTI');
+        await w.call('GET', 'busy:k');
+        return w.call('EXEC');
+      },
+    ];
+    for (const wait of waiters) {
+      const running = runner.call('EVAL', 'local i = 0 while true do i = i + 1 end', '1', 'busy:k');
+      await new Promise((r) => setTimeout(r, 50));
+      const r = await wait();
+      expect(r.t).toBe('error');
+      if (r.t === 'error') expect(r.v).toMatch(/^(EXECABORT Transaction discarded because of: )?BUSY Redis is busy running a script/);
+      expect(await killer.call('SCRIPT', 'KILL')).toEqual({ t: 'simple', v: 'OK' });
+      expect((await running).t).toBe('error');
+    }
+    expect(await w.call('GET', 'busy:k')).toEqual({ t: 'bulk', v: null });
+    await admin.call('CONFIG', 'SET', 'busy-reply-threshold', '5000');
+    await Promise.all([admin, ...conns].map((c) => c.close()));
+  });
+
   it('a busy script that wrote cannot be killed', async () => {
     const admin = await RawClient.connect(srv.port);
     await admin.call('CONFIG', 'SET', 'busy-reply-threshold', '50');
