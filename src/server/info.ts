@@ -2,6 +2,7 @@
 // (shared-memory counters) plus what each thread reports when asked (errorstats).
 import { trackingClients, trackingTotalItems, trackingTotalKeys, trackingTotalPrefixes } from './tracking';
 import { scriptEngine } from '../scripting/engine';
+import { syncLibraries } from '../scripting/functions';
 import * as os from 'os';
 import * as fs from 'fs';
 import { createHash } from 'crypto';
@@ -240,6 +241,8 @@ function sectionMemory(srv: ThreadServer): string {
   const total = os.totalmem();
   // Scripting: this thread's Lua state (every thread has one) and the shared registry's bodies.
   const eng = scriptEngine(srv);
+  // The server's libraries, which this thread may not have picked up yet (functions.ts).
+  syncLibraries(srv);
   const luaMem = eng.memory();
   let scriptsMem = 0;
   for (const [sha, e] of eng.scripts) scriptsMem += sha.length + e.body.length + 64;
