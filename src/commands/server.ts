@@ -69,13 +69,14 @@ function debug(c: Client, argv: Buffer[]): void {
     if (problems.length === 0) return c.w.ok();
     return c.w.error(`ERR structure check failed: ${problems.slice(0, 20).join('; ')}`);
   }
-  if (is(sub, 'sleep') && argv.length === 3) {
+  // THREAD-SLEEP (shardis only, for tests that place clients on threads): this thread alone.
+  if ((is(sub, 'sleep') || is(sub, 'thread-sleep')) && argv.length === 3) {
     const secs = Number(argv[2].toString());
     // The monotonic clock: Date.now()'s whole milliseconds could end the wait up to 1 ms short,
     // and Redis's usleep never sleeps less than asked (LATENCY samples of it are compared).
     const until = perf.now() + secs * 1000;
     // Redis stops serving altogether: every other thread sleeps too (tests time links out this way).
-    if (secs > 0) void c.srv.broadcast({ op: 'debug-sleep', args: [Date.now() + secs * 1000, c.srv.threadId] });
+    if (secs > 0 && is(sub, 'sleep')) void c.srv.broadcast({ op: 'debug-sleep', args: [Date.now() + secs * 1000, c.srv.threadId] });
     while (perf.now() < until) { /* DEBUG SLEEP blocks the thread, as in Redis */ }
     return c.w.ok();
   }

@@ -29,7 +29,7 @@ function sleep(ms: number): Promise<void> {
 async function place<T>(busy: RawClient[], n: number, open: () => Promise<T>, ping: (c: T) => Promise<unknown>, close: (c: T) => Promise<unknown>): Promise<T[]> {
   for (let attempt = 0; attempt < 5; attempt++) {
     let slept = false;
-    const sleeps = Promise.all(busy.map((r) => r.call('DEBUG', 'SLEEP', '0.3'))).then(() => {
+    const sleeps = Promise.all(busy.map((r) => r.call('DEBUG', 'THREAD-SLEEP', '0.3'))).then(() => {
       slept = true;
     });
     await sleep(50);

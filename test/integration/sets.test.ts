@@ -572,13 +572,13 @@ describe('atomicity with concurrent clients on 3 threads', () => {
     const members = Array.from({ length: N }, (_, i) => (i % 2 === 0 ? String(i) : `m${i}`));
     await setup.call('SADD', A, ...members.slice(0, N / 2));
     await setup.call('SADD', B, ...members.slice(N / 2));
-    // Put movers and checkers on different worker threads: DEBUG SLEEP blocks the thread of
+    // Put movers and checkers on different worker threads: DEBUG THREAD-SLEEP blocks the thread of
     // conns[0], and a connection whose PING still answers at once runs on another thread.
     const conns = await Promise.all(Array.from({ length: 12 }, () => RawClient.connect(s.port)));
     const same: RawClient[] = [conns[0]];
     const other: RawClient[] = [];
     for (const c of conns.slice(1)) {
-      const sleeping = conns[0].call('DEBUG', 'SLEEP', '0.1');
+      const sleeping = conns[0].call('DEBUG', 'THREAD-SLEEP', '0.1');
       await new Promise((r) => setTimeout(r, 10));
       const t0 = Date.now();
       await c.call('PING');
@@ -627,7 +627,11 @@ describe('atomicity with concurrent clients on 3 threads', () => {
       }
     };
     const runs = [...movers.map((c, i) => moveLoop(c, i + 1)), ...checkers.map((c, i) => checkLoop(c, i))];
-    await new Promise((r) => setTimeout(r, 1500));
+    // At least 1.5 s, and until enough moves and checks ran (a loaded machine runs fewer per second).
+    const t0 = Date.now();
+    while (Date.now() - t0 < 1500 || ((checks <= 20 || moves <= 100) && Date.now() - t0 < 20000)) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     stop = true;
     await Promise.all(runs);
     expect(bad.slice(0, 5)).toEqual([]);
@@ -639,7 +643,7 @@ describe('atomicity with concurrent clients on 3 threads', () => {
     expect(a.length + b.length).toBe(N);
     await Promise.all([...conns, setup].map((c) => c.close()));
     await s.check();
-  });
+  }, 60000);
 });
 
 // ---- the structures underneath, driven directly on a heap ---------------------------------
