@@ -144,4 +144,46 @@ describe('AOF and replication', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+  it("a shardis replica's AOF holds its master's writes but not the PINGs and GETACKs it proxies", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-aof-chain-'));
+    let master: Server | null = null;
+    let replica: Server | null = null;
+    try {
+      master = await startShardis({ threads: 2, args: ['--save', '', '--appendonly', 'no', '--repl-ping-replica-period', '1'] });
+      replica = await startShardis({ threads: 2, args: ['--dir', dir, '--save', '', '--appendonly', 'yes'] });
+      const m = client(master.port);
+      const r = client(replica.port);
+      await m.set('before', '1');
+      await r.replicaof('127.0.0.1', String(master.port));
+      await until('the replica in sync', async () => (await infoField(r, 'replication', 'master_link_status')) === 'up');
+      await until('the AOF rewrite after the sync', async () =>
+        (await infoField(r, 'persistence', 'aof_rewrite_in_progress')) === '0' && (await infoField(r, 'persistence', 'aof_rewrites')) === '1');
+      for (let i = 0; i < 30; i++) {
+        await m.select(i % 2);
+        await m.rpush('l', String(i));
+        if (i % 10 === 0) expect(await m.call('WAIT', '1', '2000')).toBe(1);
+      }
+      await sleep(2500);
+      await m.select(1);
+      await m.incr('last');
+      expect(await m.call('WAIT', '1', '2000')).toBe(1);
+      const digest = String(await m.call('DEBUG', 'DIGEST'));
+      r.disconnect();
+      m.disconnect();
+      process.kill(replica.pid, 'SIGKILL');
+      await replica.stop().catch(() => undefined);
+      const incr = incrFiles(dir).toString('latin1');
+      expect(incr).toMatch(/rpush/i);
+      expect(incr).not.toMatch(/\$4\r\nPING\r\n/i);
+      expect(incr).not.toMatch(/REPLCONF/i);
+      replica = await startShardis({ threads: 2, args: ['--dir', dir, '--save', '', '--appendonly', 'yes'] });
+      const r2 = client(replica.port);
+      expect(String(await r2.call('DEBUG', 'DIGEST'))).toBe(digest);
+      r2.disconnect();
+    } finally {
+      await master?.stop().catch(() => undefined);
+      await replica?.stop().catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
