@@ -467,6 +467,8 @@ export class Persistence {
       }
       ok = true;
       if (target === null) log('notice', 'DB saved on disk');
+      // The most the save held in copies at once (Redis 6's child wording).
+      if (bg) log('notice', `RDB: ${Math.round(pget(s, P_COW_PEAK) / 1048576)} MB of memory used by copy-on-write`);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (e instanceof SnapshotAborted) {

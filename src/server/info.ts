@@ -18,7 +18,7 @@ import { commandHistogram, valueAtPercentile } from './latency';
 import {
   pget, P_BGSAVE_IN_PROGRESS, P_BGSAVE_START, P_DIRTY_AT_SAVE, P_KEYS_PROCESSED, P_KEYS_TOTAL, P_LAST_BGSAVE_OK,
   P_LAST_BGSAVE_TIME, P_LAST_COW, P_LAST_SAVE, P_LOAD_EXPIRED, P_LOAD_LOADED, P_SAVES, P_LOADING_START, P_LOADING_TOTAL,
-  P_LOADING_LOADED, P_COW_HELD, P_COW_PEAK,
+  P_LOADING_LOADED, P_COW_NOW,
 } from '../persistence/state';
 import { aofInfoLines } from '../persistence/aof-info';
 import { SHARDIS_VERSION } from '../version';
@@ -332,10 +332,11 @@ function sectionPersistence(srv: ThreadServer): string {
   return lines([
     ['loading', loading ? 1 : 0],
     ['async_loading', 0],
-    // No fork: "copy on write" is what writers copied into the running snapshot that still waits
-    // for its place in the file (the extra memory the save holds); rdb_last_cow_size: all copied.
-    ['current_cow_peak', saving ? pget(st, P_COW_PEAK) : 0],
-    ['current_cow_size', saving ? pget(st, P_COW_HELD) : 0],
+    // No fork: "copy on write" is what writers copied into the running snapshot so far (as a
+    // fork child's private pages it only grows during a save; what is still held, waiting for
+    // its place in the file, is at most that: its peak is logged when the save ends).
+    ['current_cow_peak', saving ? pget(st, P_COW_NOW) : 0],
+    ['current_cow_size', saving ? pget(st, P_COW_NOW) : 0],
     ['current_cow_size_age', 0],
     ['current_fork_perc', saving && pget(st, P_KEYS_TOTAL) > 0 ? ((pget(st, P_KEYS_PROCESSED) / pget(st, P_KEYS_TOTAL)) * 100).toFixed(2) : '0.00'],
     ['current_save_keys_processed', pget(st, P_KEYS_PROCESSED)],
