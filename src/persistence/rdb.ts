@@ -71,6 +71,8 @@ export class RdbOut {
   buf: Buffer;
   pos = 0;
   total = 0;
+  /** Bytes LZF saved: length + lzfSaved is the data's size before compression. */
+  lzfSaved = 0;
   readonly crc = new Crc64();
   private readonly chunks: Buffer[] = [];
 
@@ -241,6 +243,7 @@ export function writeString(out: RdbOut, s: Uint8Array, start: number, end: numb
     if (lzfScratch.length < len) lzfScratch = Buffer.allocUnsafe(len);
     const clen = lzfCompressRange(s, start, end, lzfScratch, len - 4);
     if (clen > 0) {
+      out.lzfSaved += len - clen;
       out.byte(0xc3);
       out.len(clen);
       out.len(len);

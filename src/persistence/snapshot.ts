@@ -134,7 +134,7 @@ function saveOptionsAt(u8: Uint8Array, f: number, dbs: number): SaveOptions {
  * The copy-before-write hook for a thread's store: runs with `slot` locked by a command that
  * may write, while a snapshot is active. `deliver` hands the bytes of (db, slot) to the main thread.
  */
-export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer) => void): void {
+export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, logical: number) => void): void {
   s.beforeChange = (slot: number): void => {
     const f = s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0;
     const u8 = s.u8;
@@ -151,7 +151,8 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer) =
       const out = new RdbOut(null, 4096);
       writeSlot(out, s, f, db, slot, o);
       u8[at] = (u8[at] & SLOT_PINS) | 2;
-      deliver(db * NSLOTS + slot, out.take());
+      const b = out.take();
+      deliver(db * NSLOTS + slot, b, b.length + out.lzfSaved);
     }
     u8[f + slot] = 1;
   };
@@ -174,7 +175,8 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer) =
       if (st === PIN_PINNED) writeBigStart(out, s, e, o, i32, w + 4);
       writeBigMore(out, s, e, o.compress, i32, w + 4, Infinity);
       i32[w] = PIN_POSTED;
-      deliver(pinKey(r), out.take());
+      const b = out.take();
+      deliver(pinKey(r), b, b.length + out.lzfSaved);
       return;
     }
   };
@@ -249,9 +251,13 @@ export class Persistence {
   /** Bytes held in copies now, and the most held during this save (current_cow_size / _peak). */
   private held = 0;
 
-  /** A writer's copy arrived (the 'cow' message): of (db, slot) as db * NSLOTS + slot, or a pinned value's rest. */
-  onCopy(key: number, bytes: Buffer): void {
-    pset(this.store, P_COW_NOW, pget(this.store, P_COW_NOW) + bytes.length);
+  /**
+   * A writer's copy arrived (the 'cow' message): of (db, slot) as db * NSLOTS + slot, or a
+   * pinned value's rest. `logical` is its size before LZF, what copy-on-write counts (a fork's
+   * child duplicates the pages of the data, not of its compressed form).
+   */
+  onCopy(key: number, bytes: Buffer, logical = bytes.length): void {
+    pset(this.store, P_COW_NOW, pget(this.store, P_COW_NOW) + logical);
     if (this.waiting !== null && this.waiting.key === key) {
       const w = this.waiting;
       this.waiting = null;

@@ -100,7 +100,7 @@ export async function main(argv: string[]): Promise<void> {
   const persistence = new Persistence(store, config, dirtySum);
   // This thread deletes keys too (active expiry, emptying for a replica's load): its deletions are
   // copied into a running snapshot first, as the workers' writes are.
-  installCowHook(store, (key, bytes) => persistence.onCopy(key, bytes));
+  installCowHook(store, (key, bytes, logical) => persistence.onCopy(key, bytes, logical));
   // As initServer: the time the server started (LASTSAVE before any save).
   pset(store, P_LAST_SAVE, Math.floor((Date.now() - process.uptime() * 1000) / 1000));
   pset(store, P_LAST_BGSAVE_OK, 1);
@@ -239,7 +239,7 @@ export async function main(argv: string[]): Promise<void> {
             repl.onMessage(m as unknown as { op: string; [k: string]: unknown });
             break;
           case 'cow':
-            persistence.onCopy(m.key as number, Buffer.from(m.bytes as Uint8Array));
+            persistence.onCopy(m.key as number, Buffer.from(m.bytes as Uint8Array), m.logical as number);
             break;
           case 'persist':
             void persistOp(m.op as string, m.args as unknown[]).then((results) => w.postMessage({ type: 'persist-done', id: m.id, results }));

@@ -110,7 +110,7 @@ srv.askMain = (op, args) => {
   });
 };
 // A snapshot in progress: commands that may write copy the slots it has not reached yet.
-installCowHook(store, (key, bytes) => port.postMessage({ type: 'cow', key, bytes }));
+installCowHook(store, (key, bytes, logical) => port.postMessage({ type: 'cow', key, bytes, logical }));
 
 function handleRequest(req: CrossThreadRequest): unknown {
   const h = srv.requestHandlers.get(req.op);
