@@ -29,6 +29,7 @@ import { trackingFlush } from '../server/tracking';
 import * as fs from 'fs';
 import * as fsp from 'fs/promises';
 import * as path from 'path';
+import * as os from 'os';
 import type { Config } from '../config/config';
 import { parseSaveRules } from '../config/directives';
 import { NSLOTS } from '../store/crc16';
@@ -311,7 +312,9 @@ export class Persistence {
 
   private async start(kind: SaveKind, target: SnapshotTarget | null): Promise<boolean> {
     while (this.running !== null) await this.running.catch(() => false);
+    mainThreadNice(SNAPSHOT_NICE);
     const p = this.run(kind, target).finally(() => {
+      mainThreadNice(0);
       this.running = null;
       this.runningTarget = null;
     });
@@ -753,6 +756,22 @@ async function abortableSleep(ms: number, aborted: (() => boolean) | undefined):
   if (aborted === undefined) return sleep(ms);
   const end = Date.now() + ms;
   for (let left = ms; left > 0 && !aborted(); left = end - Date.now()) await sleep(Math.min(50, left));
+}
+
+/**
+ * While a snapshot runs, the main thread (its walker) gives way to the threads that serve
+ * clients: on a machine whose cores are all busy the save takes longer instead of raising the
+ * clients' latency. Linux's nice is per thread, and setpriority(PRIO_PROCESS, 0) is the calling
+ * thread. Going back to 0 needs CAP_SYS_NICE (root has it); without it the thread stays niced,
+ * which only slows what the main thread does (saves, relays, the cron), never a client thread.
+ */
+const SNAPSHOT_NICE = 10;
+function mainThreadNice(n: number): void {
+  try {
+    os.setPriority(n);
+  } catch {
+    /* not permitted: it stays as it is */
+  }
 }
 
 /** A word nobody notifies: Atomics.wait on it is a short sleep that keeps the lock released. */
