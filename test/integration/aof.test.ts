@@ -184,7 +184,9 @@ describe('AOF', () => {
       await rs.stop();
 
       // The other way: redis-server writes an AOF (with a rewrite in the middle), shardis loads it.
-      const rs2 = await startRedis({ args: ['--dir', rdir, '--appendonly', 'yes', '--enable-debug-command', 'yes'] });
+      // appendfsync always: under everysec a busy disk lets redis-server postpone its write past
+      // the reply (aof_delayed_fsync), and the copy below then missed the last commands.
+      const rs2 = await startRedis({ args: ['--dir', rdir, '--appendonly', 'yes', '--appendfsync', 'always', '--enable-debug-command', 'yes'] });
       const c = client(rs2.port);
       await populate(c);
       await c.bgrewriteaof();
