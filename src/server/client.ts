@@ -11,7 +11,7 @@ import { cstr } from '../commands/args';
 import { F_FAST, F_NO_AUTH, F_NO_MULTI, F_NO_PROPAGATE, F_SKIP_SLOWLOG, F_STALE, F_TOUCHES_ARBITRARY_KEYS, SF_DENYOOM, SF_STALE, SF_WRITE } from '../commands/flags';
 import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import { rememberLocalWrite } from '../replication/replica-expire';
-import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING } from './context';
+import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING, M_STARTING } from './context';
 import { P_LAST_BGSAVE_OK } from '../persistence/state';
 
 const E_MISCONF =
@@ -56,6 +56,9 @@ const PUBSUB_OK = new Set(['subscribe', 'ssubscribe', 'unsubscribe', 'sunsubscri
 /** expiredAt: 1 the key was live at WATCH, 2 present but already expired (stale), 0 absent.
  *  counters: the key's bucket write counters in every physical db at WATCH (see EXEC). */
 export interface WatchedKey { db: number; key: Buffer; version: number; expiredAt: number; phys?: number; counters?: Uint32Array }
+
+/** This thread's deadline for commands held while the server starts (0: none held yet). */
+let startupHoldEnd = 0;
 
 export class Client {
   readonly id: number;
@@ -258,6 +261,30 @@ export class Client {
     const msg = kind === 1 ? 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.' : 'BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.';
     if (spec !== null && spec.fullName === 'exec') return this.abortExec(msg);
     this.rejectCommand(msg);
+  }
+
+  /**
+   * At start-up a command waits for the load (2 s at most from the first one held on this
+   * thread): Redis reads no client while a small dataset loads, so clients never see -LOADING
+   * for it. Past that, or for a load at run time (DEBUG RELOAD, a replica's sync), -LOADING.
+   */
+  private holdAtStartup(argv: Buffer[]): boolean {
+    const i32 = this.store.i32;
+    const starting = this.store.L.misc + M_STARTING;
+    if (Atomics.load(i32, starting) === 0 || this.masterHook !== null) return false;
+    const now = Date.now();
+    if (startupHoldEnd === 0) startupHoldEnd = now + 2000;
+    if (now >= startupHoldEnd) return false;
+    this.postponed = argv;
+    this.pause();
+    const t = setInterval(() => {
+      if (this.closed) clearInterval(t);
+      else if (Atomics.load(i32, starting) === 0 || Date.now() >= startupHoldEnd) {
+        clearInterval(t);
+        this.resume();
+      }
+    }, 10);
+    return true;
   }
 
   /** Hold the master's command until no script is busy (rare: a closure per hold is fine). */
@@ -500,6 +527,7 @@ export class Client {
       }
     }
     if (spec.loadingOk !== true && this.store.i32[this.store.L.misc + M_LOADING] !== 0) {
+      if (this.holdAtStartup(argv)) return;
       this.rejectCommand('LOADING Redis is loading the dataset in memory');
       return;
     }

@@ -37,6 +37,8 @@ export const M_LOADING = 3;
 export const M_NO_ACTIVE_EXPIRE = 4; // DEBUG SET-ACTIVE-EXPIRE 0 sets it: the main thread's cron skips active expiry
 // 6 is MISC_WATCHERS, 11 MISC_SNAPSHOT (src/store/keyspace.ts); 60 the slow log id (services.ts).
 export const M_LAZYFREE_PENDING = 7;  // objects handed to the main thread by UNLINK, not yet freed
+/** 1 while the start-up load runs: a command waits (up to 2 s) for it instead of -LOADING. */
+export const M_STARTING = 15;
 export const M_LAZYFREED = 8;         // objects the main thread has freed so far
 export const M_MONITORS = 9;          // clients in MONITOR mode, all threads
 export const M_PAUSE_TYPE = 10;       // CLIENT PAUSE in force: 0 off, 1 WRITE, 2 ALL (end: Layout.pause)

@@ -30,7 +30,7 @@ import { Aof, AofFatal } from '../persistence/aof';
 import { setAofShared } from '../persistence/aof-state';
 import { RdbError } from '../persistence/rdb';
 import { pset, P_LAST_BGSAVE_OK, P_LAST_BGSAVE_TIME, P_LAST_SAVE } from '../persistence/state';
-import { M_LOADING, S_DIRTY } from './context';
+import { M_LOADING, M_STARTING, S_DIRTY } from './context';
 import { MISC_REPLICA, STAT_FIELDS } from '../store/keyspace';
 import { markReplica, setStreamDb } from '../replication/replica-state';
 import { isReplica, replId, replOffset, replicas, rget, setReplBase, setReplId, R_MASTER_DB, S_SEND_BULK, S_WAIT_BGSAVE } from '../replication/state';
@@ -105,8 +105,10 @@ export async function main(argv: string[]): Promise<void> {
   pset(store, P_LAST_SAVE, Math.floor((Date.now() - process.uptime() * 1000) / 1000));
   pset(store, P_LAST_BGSAVE_OK, 1);
   pset(store, P_LAST_BGSAVE_TIME, -1);
-  // Clients that connect before the dataset is loaded get -LOADING.
+  // Clients that connect before the dataset is loaded wait for it, then get -LOADING when it is
+  // long (Redis serves clients during a load only every 2 MB of it: a small one they never see).
   Atomics.store(store.i32, layout.misc + M_LOADING, 1);
+  Atomics.store(store.i32, layout.misc + M_STARTING, 1);
   // A replica from the start (`replicaof`): read-only, no expiry of its own, until REPLICAOF NO ONE.
   const replicaOf = config.replicaOf();
   if (replicaOf !== null) markReplica(store, replicaOf.host, replicaOf.port);
@@ -297,6 +299,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(1);
   }
   Atomics.store(store.i32, layout.misc + M_LOADING, 0);
+  Atomics.store(store.i32, layout.misc + M_STARTING, 0);
   warnUnimplemented(config);
   // The replication link lives on worker 1 (src/replication/replica.ts).
   if (replicaOf !== null) {

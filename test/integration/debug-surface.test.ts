@@ -255,3 +255,55 @@ describe('DEBUG SLEEP', () => {
     }
   });
 });
+
+describe('clients that connect while the server starts', () => {
+  async function firstReply(port: number, child: ChildProcess): Promise<Reply> {
+    for (let i = 0; i < 400; i++) {
+      if (child.exitCode !== null) throw new Error('the server exited');
+      try {
+        const c = await RawClient.connect(port);
+        try {
+          return await c.call('SET', 'k', 'v');
+        } finally {
+          await c.close();
+        }
+      } catch {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+    throw new Error('never connected');
+  }
+
+  it('wait for a short load instead of -LOADING (Redis reads no client meanwhile); a long one answers -LOADING', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-starting-'));
+    const start = async (extra: string[]): Promise<{ port: number; child: ChildProcess }> => {
+      const port = await freePort();
+      const child = spawn(process.execPath, [SHARDIS_CLI, '--port', String(port), '--threads', '2', '--dir', dir, '--save', '', ...extra], { stdio: 'ignore' });
+      return { port, child };
+    };
+    try {
+      const a = await start([]);
+      try {
+        expect(await firstReply(a.port, a.child)).toEqual({ t: 'simple', v: 'OK' });
+      } finally {
+        a.child.kill('SIGKILL');
+      }
+      // A dump whose load takes seconds (key-load-delay): past the wait, -LOADING as Redis.
+      const r = await startShardis({ threads: 1, args: ['--dir', dir, '--save', ''] });
+      const c = await RawClient.connect(r.port);
+      await c.call('DEBUG', 'POPULATE', '3000');
+      await c.call('SAVE');
+      await c.close();
+      await r.stop();
+      const b = await start(['--key-load-delay', '2000']);
+      try {
+        const rep = await firstReply(b.port, b.child);
+        expect(rep).toEqual({ t: 'error', v: 'LOADING Redis is loading the dataset in memory' });
+      } finally {
+        b.child.kill('SIGKILL');
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60000);
+});
