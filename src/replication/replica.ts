@@ -24,6 +24,7 @@ import type { ThreadServer } from '../server/context';
 import { S_CLIENTS, M_CLIENTS } from '../server/context';
 import { Client } from '../server/client';
 import { log } from '../server/log';
+import { lookupCommand } from '../commands/registry';
 import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import * as state from './replica-state';
 import { bindStream } from './replica-state';
@@ -732,7 +733,11 @@ export class ReplicaLink {
     prop.proxy = bytes;
     store.noExpiry = true;
     try {
+      const w = this.srv.w;
+      const mark = w.mark();
       c.execute(argv);
+      // A command of the master's stream that fails here (afterErrorReply): the data may diverge.
+      if (w.byteAt(mark) === 0x2d) errorToMaster(w.since(mark), argv);
     } finally {
       store.noExpiry = false;
     }
@@ -790,6 +795,14 @@ export class ReplicaLink {
 }
 
 let link: ReplicaLink | null = null;
+
+/** afterErrorReply's log line for an error a replica sends (and its master drops). */
+function errorToMaster(reply: Buffer, argv: Buffer[]): void {
+  const end = reply.indexOf('\r\n');
+  const msg = reply.latin1Slice(1, Math.min(end < 0 ? reply.length : end, 4097));
+  const spec = lookupCommand(argv[0]);
+  log('warning', `== CRITICAL == This replica is sending an error to its master: '${msg}' after processing the command '${spec === undefined ? '<unknown>' : spec.fullName}'`);
+}
 
 /**
  * Our own replicas must sync again (disconnectSlaves): after a full sync the dataset is another
