@@ -161,3 +161,27 @@ describe('a master turning replica', () => {
     expect(text(await admin.call('GET', 'from'))).toBe('a');
   });
 });
+
+describe('REPLICAOF inside MULTI/EXEC (as Sentinel sends it)', () => {
+  it('takes effect from a connection on any thread', async () => {
+    const m = await startShardis({ threads: 2, args: ['--save', ''] });
+    servers.push(m);
+    const r = await startShardis({ threads: 2, args: ['--save', '', '--replicaof', '127.0.0.1', String(m.port)] });
+    servers.push(r);
+    const admin = await connect(r);
+    await linked(admin, m.port);
+    // A connection on thread 2: the link lives on worker 1.
+    let c: RawClient | undefined;
+    for (let i = 0; i < 64 && c === undefined; i++) {
+      const x = await connect(r);
+      if ((await info(x, 'threads')).this_thread === '2') c = x;
+    }
+    if (c === undefined) throw new Error('no connection landed on thread 2');
+    await c.call('MULTI');
+    await c.call('SLAVEOF', 'NO', 'ONE');
+    await c.call('CONFIG', 'REWRITE');
+    const exec = await c.call('EXEC');
+    expect(exec.t === 'array' && exec.v !== null && exec.v[0]).toEqual({ t: 'simple', v: 'OK' });
+    await until('the replica to become a master', async () => (await info(admin, 'replication')).role === 'master');
+  });
+});

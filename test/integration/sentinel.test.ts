@@ -36,7 +36,7 @@ async function startSentinel(masterPort: number): Promise<number> {
     'sentinel failover-timeout mymaster 10000',
     'sentinel parallel-syncs mymaster 2', '',
   ].join('\n'));
-  const ch = spawn(REDIS_SERVER, [conf, '--sentinel'], { stdio: 'ignore' });
+  const ch = spawn(REDIS_SERVER, [conf, '--sentinel', '--logfile', path.join(dir, `sentinel-${port}.log`)], { stdio: 'ignore' });
   children.push(ch);
   await until(`sentinel on ${port}`, async () => {
     try {
@@ -119,7 +119,11 @@ describe('redis-sentinel with shardis', () => {
       const r = await s0.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster');
       if (r.t === 'array' && r.v) newPort = Number(text(r.v[1]));
       return newPort !== master.port;
-    }, 30000);
+    }, 30000).catch((e: Error) => {
+      // What the sentinels saw, for the failure's report.
+      const logs = fs.readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => `${f}:\n${fs.readFileSync(path.join(dir, f), 'utf8').split('\n').slice(-25).join('\n')}`);
+      throw new Error(`${e.message}\n${logs.join('\n')}`);
+    });
     const promoted = servers.find((s) => s.port === newPort);
     expect(promoted).toBeDefined();
     const other = servers.find((s) => s !== master && s !== promoted)!;
