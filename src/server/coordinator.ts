@@ -29,7 +29,7 @@ import type { Store } from '../store/keyspace';
 import type { CommandSpec } from '../commands/types';
 import { F_READONLY, LOCK_ALL, LOCK_KEYS } from '../commands/flags';
 import { NSLOTS } from '../store/crc16';
-import { lockWord, unlockWord } from '../store/heap';
+import { lockWord, lockWordUnless, unlockWord } from '../store/heap';
 import { MISC_BUSY_SCRIPT } from '../store/keyspace';
 
 const owners = new WeakMap<Store, Coordinator>();
@@ -136,21 +136,7 @@ export class Coordinator {
 
   /** Lock a slot for a command; false (nothing taken) when a busy script elsewhere holds it. */
   private lockOrBusy(slot: number, count = true): boolean {
-    const i32 = this.i32;
-    const w = this.base + slot;
-    if (Atomics.compareExchange(i32, w, 0, 1) !== 0) {
-      for (let spin = 0; spin < 200; spin++) {
-        if (Atomics.load(i32, w) === 0 && Atomics.compareExchange(i32, w, 0, 1) === 0) break;
-        if (spin === 199) {
-          let c = Atomics.exchange(i32, w, 2);
-          while (c !== 0) {
-            if (Atomics.load(i32, this.busyWord) !== 0) return false;
-            Atomics.wait(i32, w, 2, 20);
-            c = Atomics.exchange(i32, w, 2);
-          }
-        }
-      }
-    }
+    if (!lockWordUnless(this.i32, this.base + slot, this.busyWord)) return false;
     if (CHECK_LOCKS && count) (this.store.lockCheck as { held: Uint16Array }).held[slot]++;
     return true;
   }

@@ -956,18 +956,28 @@ export class Heap {
 // Spin briefly (critical sections are short), then sleep in Atomics.wait.
 export function lockWord(i32: Int32Array, w: number): void {
   if (Atomics.compareExchange(i32, w, 0, 1) === 0) return;
-  lockSlow(i32, w);
+  lockSlow(i32, w, -1);
 }
 
-function lockSlow(i32: Int32Array, w: number): void {
+/**
+ * lockWord, but the wait gives up (false, nothing taken) once word `stop` of i32 is non-zero: a
+ * command behind a slot that a script past busy-reply-threshold holds answers BUSY instead.
+ */
+export function lockWordUnless(i32: Int32Array, w: number, stop: number): boolean {
+  return Atomics.compareExchange(i32, w, 0, 1) === 0 || lockSlow(i32, w, stop);
+}
+
+function lockSlow(i32: Int32Array, w: number, stop: number): boolean {
   for (let spin = 0; spin < 200; spin++) {
-    if (Atomics.load(i32, w) === 0 && Atomics.compareExchange(i32, w, 0, 1) === 0) return;
+    if (Atomics.load(i32, w) === 0 && Atomics.compareExchange(i32, w, 0, 1) === 0) return true;
   }
   let c = Atomics.exchange(i32, w, 2);
   while (c !== 0) {
-    Atomics.wait(i32, w, 2, 50);
+    if (stop >= 0 && Atomics.load(i32, stop) !== 0) return false;
+    Atomics.wait(i32, w, 2, stop >= 0 ? 20 : 50);
     c = Atomics.exchange(i32, w, 2);
   }
+  return true;
 }
 
 export function unlockWord(i32: Int32Array, w: number): void {
