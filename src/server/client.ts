@@ -275,29 +275,29 @@ export class Client {
     const now = Date.now();
     if (startupHoldEnd === 0) startupHoldEnd = now + 2000;
     if (now >= startupHoldEnd) return false;
-    this.postponed = argv;
-    this.pause();
-    const t = setInterval(() => {
-      if (this.closed) clearInterval(t);
-      else if (Atomics.load(i32, starting) === 0 || Date.now() >= startupHoldEnd) {
-        clearInterval(t);
-        this.resume();
-      }
-    }, 10);
+    this.holdUntil(argv, () => Atomics.load(i32, starting) === 0 || Date.now() >= startupHoldEnd, 10);
     return true;
   }
 
-  /** Hold the master's command until no script is busy (rare: a closure per hold is fine). */
+  /** Hold the master's command until no script is busy. */
   private holdWhileBusy(argv: Buffer[]): void {
+    this.holdUntil(argv, () => busyKind(this.srv) === 0, 5);
+  }
+
+  /**
+   * Hold argv (run first when the client resumes) until `ready()`, polled every `ms`. For rare
+   * waits (start-up, busy scripts): a closure per hold is fine there.
+   */
+  private holdUntil(argv: Buffer[], ready: () => boolean, ms: number): void {
     this.postponed = argv;
     this.pause();
     const t = setInterval(() => {
       if (this.closed) clearInterval(t);
-      else if (busyKind(this.srv) === 0) {
+      else if (ready()) {
         clearInterval(t);
         this.resume();
       }
-    }, 5);
+    }, ms);
   }
 
   private checkQueryLimit(): void {
