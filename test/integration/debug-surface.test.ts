@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort, startRedis, startShardis, REPO_ROOT, SHARDIS_CLI, type Server } from '../helpers/server';
 import { RawClient, show, text as replyText, type Reply } from '../helpers/resp';
+import { connectOnThreads } from '../helpers/threads';
 
 async function call(port: number, ...args: string[]): Promise<Reply> {
   const c = await RawClient.connect(port);
@@ -224,19 +225,12 @@ describe('crash report', () => {
 describe('DEBUG SLEEP', () => {
   it('stops every thread, not only the one it runs on (Redis has one)', async () => {
     const srv = await startShardis({ threads: 2 });
-    const conns: RawClient[] = [];
+    let conns: RawClient[] = [];
     try {
-      // One connection on each thread (they land where the OS hands them).
-      let sleeper: RawClient | undefined;
-      let other: RawClient | undefined;
-      for (let i = 0; i < 64 && (sleeper === undefined || other === undefined); i++) {
-        const c = await RawClient.connect(srv.port);
-        conns.push(c);
-        const t = replyText(await c.call('INFO', 'threads')).match(/this_thread:(\d+)/)?.[1];
-        if (t === '1' && sleeper === undefined) sleeper = c;
-        else if (t === '2' && other === undefined) other = c;
-      }
-      if (sleeper === undefined || other === undefined) throw new Error('no connection landed on one of the two threads');
+      // One connection on each thread.
+      const placed = await connectOnThreads(srv.port, [1, 1]);
+      conns = placed.all;
+      const [[sleeper], [other]] = placed.on;
       const slept = sleeper.call('DEBUG', 'SLEEP', '2');
       await new Promise((r) => setTimeout(r, 300));
       // The other thread answers only once the sleep is over.

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startRedis, startShardis, type Server } from '../helpers/server';
 import { RawClient, type Reply } from '../helpers/resp';
 import { info, text, until } from '../helpers/replication';
+import { connectOnThreads } from '../helpers/threads';
 
 const servers: Server[] = [];
 const clients: RawClient[] = [];
@@ -171,12 +172,9 @@ describe('REPLICAOF inside MULTI/EXEC (as Sentinel sends it)', () => {
     const admin = await connect(r);
     await linked(admin, m.port);
     // A connection on thread 2: the link lives on worker 1.
-    let c: RawClient | undefined;
-    for (let i = 0; i < 64 && c === undefined; i++) {
-      const x = await connect(r);
-      if ((await info(x, 'threads')).this_thread === '2') c = x;
-    }
-    if (c === undefined) throw new Error('no connection landed on thread 2');
+    const placed = await connectOnThreads(r.port, [0, 1]);
+    clients.push(...placed.all);
+    const [, [c]] = placed.on;
     await c.call('MULTI');
     await c.call('SLAVEOF', 'NO', 'ONE');
     await c.call('CONFIG', 'REWRITE');

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { startRedis, startShardis, type Server } from '../helpers/server';
 import { RawClient, canon, type Reply } from '../helpers/resp';
 import { info, text, until } from '../helpers/replication';
+import { connectOnThreads } from '../helpers/threads';
 
 /** A reply as RESP text without its last CRLF ('+OK', ':1', '$1\r\n1', '-ERR ...'). */
 const sh = (r: Reply): string => canon(r).replace(/\r\n$/, '');
@@ -435,25 +436,17 @@ describe('shardis replica: a busy script', () => {
     const m = await RawClient.connect(master.port);
     const replica = await startShardis({ threads: 2, args: ['--save', '', '--busy-reply-threshold', '100', '--replicaof', '127.0.0.1', String(master.port)] });
     const s = await RawClient.connect(replica.port);
-    const clients = [s];
     // The script runs on thread 2 (the link lives on worker 1, which stays free to apply), and
-    // a client of thread 1 sees BUSY. Connections land on threads as the OS hands them out.
-    let runner: RawClient | undefined;
-    let other: RawClient | undefined;
-    for (let i = 0; i < 64 && (runner === undefined || other === undefined); i++) {
-      const c = await RawClient.connect(replica.port);
-      clients.push(c);
-      const t = (await info(c, 'threads')).this_thread;
-      if (t === '2' && runner === undefined) runner = c;
-      if (t === '1' && other === undefined) other = c;
-    }
-    if (runner === undefined || other === undefined) throw new Error('no connection landed on one of the two threads');
+    // a client of thread 1 sees BUSY.
+    const placed = await connectOnThreads(replica.port, [1, 1]);
+    const clients = [s, ...placed.all];
+    const [[other], [runner]] = placed.on;
     try {
       await until('the full sync', async () => (await info(s, 'replication')).master_link_status === 'up');
       // A read-only script spinning 1.5 s: past the threshold, other clients get BUSY.
-      const spin = (runner as RawClient).call('EVAL', "#!lua flags=no-writes\nlocal s = redis.call('TIME')\nwhile true do\n  local n = redis.call('TIME')\n  if (n[1] - s[1]) * 1000000 + (n[2] - s[2]) > 1500000 then break end\nend\nreturn 1", '0');
+      const spin = runner.call('EVAL', "#!lua flags=no-writes\nlocal s = redis.call('TIME')\nwhile true do\n  local n = redis.call('TIME')\n  if (n[1] - s[1]) * 1000000 + (n[2] - s[2]) > 1500000 then break end\nend\nreturn 1", '0');
       // Asked before the threshold, GET waits for the script's lock; past it, it gives up: BUSY.
-      await until('the script to be busy', async () => sh(await (other as RawClient).call('GET', 'x')).startsWith('-BUSY'), 5000);
+      await until('the script to be busy', async () => sh(await other.call('GET', 'x')).startsWith('-BUSY'), 5000);
       for (let i = 0; i < 50; i++) await m.call('SET', `k${i}`, String(i));
       await m.call('INCR', 'n');
       expect(sh(await spin)).toBe(':1');

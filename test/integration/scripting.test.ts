@@ -4,6 +4,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startShardis, type Server } from '../helpers/server';
 import { RawClient, type Reply } from '../helpers/resp';
+import { connectOnThreads } from '../helpers/threads';
 
 let srv: Server;
 beforeAll(async () => {
@@ -97,18 +98,8 @@ describe('busy scripts', () => {
     // EXEC wait for its slot, then give up with BUSY, and their thread serves SCRIPT KILL.
     const admin = await RawClient.connect(srv.port);
     await admin.call('CONFIG', 'SET', 'busy-reply-threshold', '300');
-    const conns: RawClient[] = [];
-    const byThread = new Map<string, RawClient[]>();
-    for (let i = 0; i < 64 && ((byThread.get('1')?.length ?? 0) < 1 || (byThread.get('2')?.length ?? 0) < 2); i++) {
-      const c = await RawClient.connect(srv.port);
-      conns.push(c);
-      const info = await c.call('INFO', 'threads');
-      const t = info.t === 'bulk' && info.v !== null ? (/this_thread:(\d+)/.exec(info.v.toString())?.[1] ?? '') : '';
-      byThread.set(t, [...(byThread.get(t) ?? []), c]);
-    }
-    const [runner] = byThread.get('1') ?? [];
-    const [w, killer] = byThread.get('2') ?? [];
-    if (runner === undefined || killer === undefined) throw new Error('connections did not land on both threads');
+    const { on, all: conns } = await connectOnThreads(srv.port, [1, 2]);
+    const [[runner], [w, killer]] = on;
     // One waiter at a time: it is the first thing its thread does (a second would queue behind it).
     const waiters: (() => Promise<Reply>)[] = [
       () => w.call('GET', 'busy:k'),
