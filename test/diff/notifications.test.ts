@@ -670,11 +670,11 @@ describe('keyspace notifications match redis-server', () => {
 });
 
 describe('keyspace notifications across threads (shardis --threads 2)', () => {
-  /** A connection accepted by another thread than `busy`'s (shardis: proven by DEBUG SLEEP). */
+  /** A connection accepted by another thread than `busy`'s (shardis: proven by DEBUG THREAD-SLEEP, which stalls one thread). */
   async function onOtherThread(busy: RawClient, port: number, side: Side): Promise<RawClient> {
     if (side === 'redis') return subscriber(port);
     for (let attempt = 0; attempt < 10; attempt++) {
-      const sleeping = busy.call('DEBUG', 'SLEEP', '0.3');
+      const sleeping = busy.call('DEBUG', 'THREAD-SLEEP', '0.3');
       await sleep(50);
       const sub = await RawClient.connect(port);
       const answered = sub.call('PSUBSCRIBE', '__key*__:*').then(() => 'sub');

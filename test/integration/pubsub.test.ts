@@ -1,5 +1,5 @@
 // Pub/sub and transactions under real load on a 3-thread server: publishers and subscribers on
-// chosen, different threads (placed with DEBUG SLEEP: while the other threads are busy, a new
+// chosen, different threads (placed with DEBUG THREAD-SLEEP: while the other threads are busy, a new
 // connection can only be accepted by the free one), exact receiver counts, per-publisher order,
 // introspection over all threads, slow consumers cut off by client-output-buffer-limit, CLIENT
 // LIST fields compared with redis-server, and MULTI corner cases.
