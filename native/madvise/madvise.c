@@ -4,6 +4,7 @@
 // Plain N-API (ABI-stable): one build serves every Node version; the heap runs without it (no
 // memory returned) where it cannot be built or loaded.
 #include <node_api.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -50,11 +51,28 @@ static napi_value Misalign(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// dup(fd): a second descriptor for a listening socket (close-on-exec), or -1. Each worker thread
+// accepts on its own copy, so one thread can close its listener (CONFIG SET port/bind) without
+// closing the descriptor number the other threads' handles still use.
+static napi_value Dup(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_value result;
+  int32_t fd = -1;
+  double out = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc == 1 && napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0) out = (double)fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  napi_create_double(env, out, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "release", NAPI_AUTO_LENGTH, Release, NULL, &fn);
   napi_set_named_property(env, exports, "release", fn);
   napi_create_function(env, "misalign", NAPI_AUTO_LENGTH, Misalign, NULL, &fn);
   napi_set_named_property(env, exports, "misalign", fn);
+  napi_create_function(env, "dup", NAPI_AUTO_LENGTH, Dup, NULL, &fn);
+  napi_set_named_property(env, exports, "dup", fn);
   return exports;
 }

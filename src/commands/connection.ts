@@ -47,20 +47,25 @@ export function acrossThreads(c: Client, req: CrossThreadRequest, done: (c: Clie
     done(c, [h === undefined ? null : h(req.args)]);
     return;
   }
+  replyLater(c, c.srv.broadcast(req).catch((): unknown[] => []), done);
+}
+
+/**
+ * Pause the client until `work` settles, then let `done` write the reply (the cross-thread
+ * requests, CONFIG SET port). `work` must not reject.
+ */
+export function replyLater<T>(c: Client, work: Promise<T>, done: (c: Client, value: T) => void): void {
   // CLIENT REPLY OFF / SKIP drop this reply too, though it is written later.
   const quiet = c.replyMode !== 0;
   c.pause();
-  c.srv.broadcast(req).then(
-    (results) => finishAcross(c, results, done, quiet),
-    () => finishAcross(c, [], done, quiet),
-  );
+  void work.then((v) => finishLater(c, v, done, quiet));
 }
 
-function finishAcross(c: Client, results: unknown[], done: (c: Client, results: unknown[]) => void, quiet: boolean): void {
+function finishLater<T>(c: Client, value: T, done: (c: Client, value: T) => void, quiet: boolean): void {
   if (!c.closed) {
     c.w.resp = c.resp;
     const mark = c.w.mark();
-    done(c, results);
+    done(c, value);
     if (c.w.byteAt(mark) === 0x2d) c.srv.addStat(S_ERRORS, 1);
     if (quiet) c.w.rewind(mark);
     c.recordDeferredLatency();

@@ -7,7 +7,7 @@ import type { Client } from '../server/client';
 import { def } from './def';
 import { E_DB_INDEX, E_SYNTAX, E_NOT_INT, is, parseIntArg, parseI64, cstr } from './args';
 import { liveCommands, commandByName, commandKeys, resolveSubcommand, resetCommandStats } from './registry';
-import { acrossThreads, writeHelp } from './connection';
+import { acrossThreads, replyLater, writeHelp } from './connection';
 import { genInfo, infoSectionsFor, bytesToHuman, type ThreadInfo } from '../server/info';
 import { pget, P_LAST_SAVE } from '../persistence/state';
 import { viaMain } from './persist';
@@ -19,6 +19,7 @@ import { classSize } from '../store/heap';
 import { M_LAZYFREE_PENDING, M_LOADING, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON } from '../server/context';
 import { aofShared, A_FLUSH_SLEEP_US } from '../persistence/aof-state';
 import { log } from '../server/log';
+import { canRebind, rebindTcp } from '../server/listeners';
 import { performance as perf } from 'perf_hooks';
 import { resetHistograms } from '../server/latency';
 import { debugDigest, debugDigestValue, debugObject } from './digest';
@@ -652,20 +653,55 @@ function configSet(c: Client, argv: Buffer[]): void {
   if ((argv.length - 2) % 2 !== 0) return c.w.error(E_SYNTAX);
   const pairs: Array<[string, string]> = [];
   for (let i = 2; i < argv.length; i += 2) pairs.push([argv[i].toString(), argv[i + 1].toString()]);
-  const err = c.srv.config.set(pairs, { localClient: c.isLocal(), loading: c.srv.misc(M_LOADING) !== 0 });
+  const cfg = c.srv.config;
+  const before = { port: cfg.str('port'), bind: cfg.str('bind') };
+  const old = pairs.map(([n]): [string, string] => [n, cfg.getMatching([n.toLowerCase()])[0]?.[1] ?? '']);
+  const err = cfg.set(pairs, { localClient: c.isLocal(), loading: c.srv.misc(M_LOADING) !== 0 });
   if (err !== null) return c.w.error(err);
+  // The reply waits until every thread has the new values (maxmemory, keyspace events...); the
+  // main thread relays the config message before this (no-op) request, on the same ports.
+  // CONFIG SET appendonly waits for the main thread to start or stop the AOF, even on one thread.
+  const settle = c.srv.threads > 1 || pairs.some(([n]) => n.toLowerCase() === 'appendonly');
+  // port / bind changed: rebind the listeners before anyone sees the new values (Redis's
+  // updatePort / applyBind), and roll the whole CONFIG SET back if they cannot be bound.
+  const rebind = cfg.str('port') !== before.port ? 'port' : cfg.str('bind') !== before.bind ? 'bind' : '';
+  if (rebind === '') {
+    announceConfig(c, pairs);
+    if (settle) return acrossThreads(c, { op: 'config-applied', args: [] }, (cl) => cl.w.ok());
+    return c.w.ok();
+  }
+  const named = pairs.find(([n]) => n.toLowerCase() === rebind)?.[0] ?? rebind;
+  const failed = `ERR CONFIG SET failed (possibly related to argument '${named}') - ${
+    rebind === 'port' ? 'Unable to listen on this port. Check server logs.' : 'Failed to bind to specified addresses.'
+  }`;
+  if (!canRebind()) {
+    log('warning', 'Rebinding the listeners on more than one thread needs the native addon (native/madvise)');
+    cfg.set(old, { force: true });
+    return c.w.error(failed);
+  }
+  const work = (async (): Promise<boolean> => {
+    if ((await rebindTcp()) !== null) {
+      cfg.set(old, { force: true });
+      const e = await rebindTcp();
+      if (e !== null) log('warning', `Failed to restore the listeners of port ${before.port}: ${e}`);
+      return false;
+    }
+    announceConfig(c, pairs);
+    if (settle) await c.srv.broadcast({ op: 'config-applied', args: [] });
+    return true;
+  })();
+  // EXEC cannot wait: it replies OK, and a failure rolls back (logged) when it comes.
+  if (c.inExec) return c.w.ok();
+  replyLater(c, work, (cl, ok) => (ok ? cl.w.ok() : cl.w.error(failed)));
+}
+
+/** Tell this thread's listeners and the other threads (through the main thread) the new values. */
+function announceConfig(c: Client, pairs: Array<[string, string]>): void {
   for (const [typed, value] of pairs) {
     const name = typed.toLowerCase();
     for (const l of c.srv.configListeners) l(name, value);
     c.srv.toMain({ type: 'config', name, value });
   }
-  // Every thread runs commands under the settings (maxmemory, keyspace events...): reply once all
-  // of them have the new values. The main thread relays the config message before this (no-op)
-  // request, on the same ports, so every answer comes from a thread that applied it.
-  // CONFIG SET appendonly waits for the main thread to start or stop the AOF, even on one thread.
-  const aof = pairs.some(([n]) => n.toLowerCase() === 'appendonly');
-  if (c.srv.threads > 1 || aof) return acrossThreads(c, { op: 'config-applied', args: [] }, (cl) => cl.w.ok());
-  c.w.ok();
 }
 
 function configResetstat(c: Client): void {

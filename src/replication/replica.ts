@@ -330,7 +330,9 @@ export class ReplicaLink {
   private connectWithMaster(): void {
     const gen = ++this.gen;
     const cfg = this.srv.config;
-    const sock = net.connect({ host: this.host, port: this.port });
+    // bind-source-addr: the address the master sees this replica connect from (Redis's connConnect).
+    const src = cfg.str('bind-source-addr');
+    const sock = net.connect(src !== '' ? { host: this.host, port: this.port, localAddress: src } : { host: this.host, port: this.port });
     const inbox = new Inbox();
     this.sock = sock;
     this.inbox = inbox;

@@ -2,9 +2,6 @@
 // every command itself against the shared keyspace. No hops to other threads on the common path.
 import { parentPort, workerData } from 'worker_threads';
 import * as net from 'net';
-import { chmodSync, existsSync, unlinkSync } from 'fs';
-import { dirname } from 'path';
-import { strerror } from '../config/directives';
 import { Heap } from '../store/heap';
 import { Store, type Layout } from '../store/keyspace';
 import '../store/types'; // every collection type's free/copy/check, registered with the keyspace
@@ -30,6 +27,8 @@ import { drainInbox, installTracking, setTrackingMaxKeys } from './tracking';
 import { installReplica, startReplicaFromConfig } from '../replication/replica';
 import { installFailover } from '../replication/failover';
 import { installMaster, onReplMessage } from '../replication/master';
+import { startListeners, type ListenFds } from './listeners';
+export type { ListenFds };
 
 export interface WorkerData {
   sab: SharedArrayBuffer;
@@ -44,13 +43,6 @@ export interface WorkerData {
   fds?: ListenFds;
   /** The AOF's shared state (src/persistence/aof-state.ts). */
   aof?: SharedArrayBuffer;
-}
-
-/** The listening sockets every worker accepts on: TCP (one per bind address) and the Unix one. */
-export interface ListenFds {
-  tcp: number[];
-  /** -1: no unixsocket. */
-  unix: number;
 }
 
 const wd = workerData as WorkerData;
@@ -159,8 +151,9 @@ port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; 
 function ignoreSocketError(): void {}
 
 const onUnixConnection = (socket: net.Socket): void => onConnection(socket, true);
+const onTcpConnection = (socket: net.Socket): void => onConnection(socket, false);
 
-function onConnection(socket: net.Socket, unix = false): void {
+function onConnection(socket: net.Socket, unix: boolean): void {
   // First thing, before any write: a refused connection reset by its peer raises 'error' too.
   socket.on('error', ignoreSocketError);
   srv.addStat(S_CONNECTIONS, 1);
@@ -230,84 +223,6 @@ const PROTECTED_MODE_DENIED =
   'NOTE: You only need to do one of the above things in order for ' +
   'the server to start accepting connections from the outside.\r\n';
 
-const servers: net.Server[] = [];
-
-/** A listening server whose accept errors (EMFILE, ECONNABORTED...) are logged, never fatal. */
-function listener(accept: (socket: net.Socket) => void): net.Server {
-  const s = net.createServer({ noDelay: true }, accept);
-  s.on('error', (e: NodeJS.ErrnoException) => {
-    if (s.listening) log('warning', `Accepting client connection: ${e.message}`);
-  });
-  return s;
-}
-
-function listenAddresses(): string[] {
-  const binds = srv.config.str('bind').split(' ').filter((s) => s !== '');
-  if (binds.length === 0 || (binds.includes('*') && binds.every((b) => b === '*' || b === '-::*'))) return ['::'];
-  return binds.map((b) => (b.startsWith('-') ? b.slice(1) : b)).map((b) => (b === '*' ? '0.0.0.0' : b === '::*' ? '::' : b));
-}
-
-async function bindFirst(): Promise<ListenFds> {
-  const tcp = srv.config.num('port') !== 0 ? await bindTcp() : [];
-  const unix = srv.config.str('unixsocket') !== '' ? await bindUnix() : -1;
-  if (tcp.length === 0 && unix < 0) throw new Error('Configured to not listen anywhere, exiting.');
-  return { tcp, unix };
-}
-
-/** The Unix socket, as Redis's anetUnixServer: a stale file is removed first, then unixsocketperm. */
-async function bindUnix(): Promise<number> {
-  const p = srv.config.str('unixsocket');
-  try {
-    unlinkSync(p);
-  } catch {
-    /* don't care if this fails (as Redis) */
-  }
-  const s = listener(onUnixConnection);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.listen({ path: p, backlog: srv.config.num('tcp-backlog') }, () => resolve());
-    });
-    const perm = parseInt(srv.config.str('unixsocketperm'), 8); // kept as its octal text
-    if (perm !== 0) chmodSync(p, perm);
-  } catch (e) {
-    s.close();
-    // libuv reports a missing directory as EACCES (Windows compatibility); bind(2) says ENOENT.
-    const why = (e as NodeJS.ErrnoException).code === 'EACCES' && !existsSync(dirname(p)) ? 'No such file or directory' : strerror(e);
-    throw new Error(`Failed opening Unix socket: bind: ${why}`);
-  }
-  servers.push(s);
-  return (s as unknown as { _handle: { fd: number } })._handle.fd;
-}
-
-async function bindTcp(): Promise<number[]> {
-  const fds: number[] = [];
-  const portNo = srv.config.num('port');
-  const backlog = srv.config.num('tcp-backlog');
-  for (const host of listenAddresses()) {
-    const s = listener(onConnection);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen({ port: portNo, host, backlog, ipv6Only: false }, () => resolve());
-      });
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      if (host === '::' && (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL')) {
-        await new Promise<void>((resolve, reject) => {
-          s.once('error', reject);
-          s.listen({ port: portNo, host: '0.0.0.0', backlog }, () => resolve());
-        });
-      } else {
-        throw new Error(`Could not create server TCP listening socket ${host}:${portNo}: ${err.code === 'EADDRINUSE' ? 'bind: Address already in use' : err.message}`);
-      }
-    }
-    servers.push(s);
-    fds.push((s as unknown as { _handle: { fd: number } })._handle.fd);
-  }
-  return fds;
-}
-
 async function start(): Promise<void> {
   installConnectionHandlers(srv);
   installScriptingHandlers(srv);
@@ -315,25 +230,11 @@ async function start(): Promise<void> {
   installReplica(srv);
   installFailover(srv);
   installEviction(srv);
-  if (wd.fds === undefined) {
-    try {
-      const fds = await bindFirst();
-      port.postMessage({ type: 'listening', fds });
-    } catch (e) {
-      port.postMessage({ type: 'fatal', message: (e as Error).message });
-    }
-  } else {
-    for (const fd of wd.fds.tcp) {
-      const s = listener(onConnection);
-      s.listen({ fd });
-      servers.push(s);
-    }
-    if (wd.fds.unix >= 0) {
-      const s = listener(onUnixConnection);
-      s.listen({ fd: wd.fds.unix });
-      servers.push(s);
-    }
-    port.postMessage({ type: 'listening', fds: wd.fds });
+  try {
+    const fds = await startListeners(srv, wd.fds, onTcpConnection, onUnixConnection);
+    port.postMessage({ type: 'listening', fds });
+  } catch (e) {
+    port.postMessage({ type: 'fatal', message: (e as Error).message });
   }
 }
 

@@ -36,6 +36,8 @@
 //   (the SAB's memory starts 16 bytes into a page: page p starts at byte p*4096 - 16). Without
 //   the addon, freed memory stays resident (reused only).
 
+import { sysAddon } from './sysaddon';
+
 export const NCLASS = 111;
 const HEADER_BYTES = 64 * 1024;
 const W_TOP = 0;          // end of the carved range (u32, a page multiple once pages are carved)
@@ -136,24 +138,10 @@ for (let c = 0; c < LARGE_CLASS; c++) {
 
 export class OutOfMemoryError extends Error {}
 
-// native/madvise (built next to the bundle by scripts/build.mjs): gives free pages back to the OS.
-// Optional: without it freed memory stays resident, for reuse only.
-type Release = (view: Uint8Array, offset: number, length: number) => number;
-type Misalign = (view: Uint8Array) => number;
-let releasePages: Release | null = null;
-let misalign: Misalign | null = null;
-// Beside the bundle (dist/), or from the sources (unit tests) the built one in dist/.
-for (const at of [[__dirname, 'madvise.node'], [__dirname, '..', '..', 'dist', 'madvise.node']]) {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const m = require(require('path').join(...at)) as { release: Release; misalign?: Misalign };
-    releasePages = m.release;
-    misalign = m.misalign ?? null;
-    break;
-  } catch {
-    releasePages = null;
-  }
-}
+// native/madvise: gives free pages back to the OS. Optional: without it freed memory stays
+// resident, for reuse only.
+const releasePages = sysAddon?.release ?? null;
+const misalign = sysAddon?.misalign ?? null;
 /** Is the native page release available (INFO, tests)? */
 export function releasesMemory(): boolean {
   return releasePages !== null;

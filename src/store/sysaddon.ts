@@ -1,0 +1,25 @@
+// native/madvise (built beside the bundle by scripts/build.mjs): the few system calls Node lacks.
+// Optional: null where it could not be built or loaded, and every user has a fallback.
+export interface SysAddon {
+  /** madvise(MADV_DONTNEED) the whole pages inside [offset, offset + length) of the view's memory. */
+  release(view: Uint8Array, offset: number, length: number): number;
+  /** Where the view's memory starts within an OS page. */
+  misalign?(view: Uint8Array): number;
+  /** A close-on-exec duplicate of a descriptor, or -1. */
+  dup?(fd: number): number;
+}
+
+function load(): SysAddon | null {
+  // Beside the bundle (dist/), or, from the sources (unit tests), the built one in dist/.
+  for (const at of [[__dirname, 'madvise.node'], [__dirname, '..', '..', 'dist', 'madvise.node']]) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(require('path').join(...at)) as SysAddon;
+    } catch {
+      /* try the next place */
+    }
+  }
+  return null;
+}
+
+export const sysAddon: SysAddon | null = load();
