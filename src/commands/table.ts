@@ -20,9 +20,10 @@ import { commands as migrate } from './migrate';
 import { commands as latency } from './latency';
 import { commands as replicaof } from './replicaof';
 import { commands as replication } from './replication';
+import { commands as hyperloglog } from './hyperloglog';
 
 registerCommands([
-  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...migrate, ...latency, ...replicaof, ...replication,
+  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...migrate, ...latency, ...replicaof, ...replication, ...hyperloglog,
 ]);
 
 export * from './registry';

@@ -15,7 +15,8 @@ const LIST = ['l0', 'l1', 'l2', 'l3'];
 const HASH = ['h0', 'h1', 'h2'];
 const SET = ['S0', 'S1', 'S2', 'S3'];
 const ZSET = ['z0', 'z1', 'z2', 'z3'];
-export const ALL_KEYS = [...STR, ...LIST, ...HASH, ...SET, ...ZSET, 'sorted', 'copy', 'marker'];
+const HLL = ['p0', 'p1'];
+export const ALL_KEYS = [...STR, ...LIST, ...HASH, ...SET, ...ZSET, ...HLL, 'sorted', 'copy', 'marker'];
 
 export type Cmd = (string | number)[];
 
@@ -94,6 +95,12 @@ export function workload(r: () => number): () => Cmd[] {
     [1, () => [['ZUNIONSTORE', pick(ZSET), '2', pick(ZSET), pick(ZSET)]]],
     [1, () => [['ZRANGESTORE', pick(ZSET), pick(ZSET), '0', '2']]],
     [1, () => [['ZREMRANGEBYSCORE', pick(ZSET), '0', '3']]],
+    // HyperLogLog (a PFCOUNT that refreshes the cached cardinality changes the value and is
+    // propagated, as in Redis 7.0)
+    [2, () => [['PFADD', pick(HLL), ...Array.from({ length: int(r() < 0.1 ? 300 : 6) }, () => `e${int(5000)}`)]]],
+    [1, () => [['PFMERGE', pick(HLL), pick(HLL), pick(HLL)]]],
+    [1, () => [['PFCOUNT', pick(HLL)]]],
+    [0.3, () => [['PFCOUNT', pick(HLL), pick(HLL)]]],
     // keys and dbs
     [1, () => [['RENAME', pick(ALL_KEYS), pick(ALL_KEYS)]]],
     [1, () => [['COPY', pick(ALL_KEYS), 'copy', 'DB', String(int(DBS)), 'REPLACE']]],
