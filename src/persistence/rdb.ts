@@ -405,9 +405,10 @@ export function writeBigStart(out: RdbOut, s: Store, e: number, o: SaveOptions, 
 
 /**
  * Write more of a big value from its cursor until performance.now() passes `until` (Infinity:
- * to the end). True when the value is complete.
+ * to the end). True when the value is complete. `skip` (skiplist zsets a snapshot tracks element
+ * by element): nodes not to write, added or already copied since the point in time.
  */
-export function writeBigMore(out: RdbOut, s: Store, e: number, compress: boolean, i32: Int32Array, cur: number, until: number): boolean {
+export function writeBigMore(out: RdbOut, s: Store, e: number, compress: boolean, i32: Int32Array, cur: number, until: number, skip: ((n: number) => boolean) | null = null): boolean {
   const h = s.heap;
   const u8 = h.u8;
   const obj = s.objPtr(e);
@@ -430,9 +431,11 @@ export function writeBigMore(out: RdbOut, s: Store, e: number, compress: boolean
     let n = i32[cur] >>> 0;
     let k = 0;
     while (n !== 0) {
-      const m = nodeMember(h, n);
-      writeString(out, u8, m, m + nodeMemberLen(h, n), compress);
-      out.double(nodeScore(h, n));
+      if (skip === null || !skip(n)) {
+        const m = nodeMember(h, n);
+        writeString(out, u8, m, m + nodeMemberLen(h, n), compress);
+        out.double(nodeScore(h, n));
+      }
       n = nodePrev(h, n);
       left--;
       if ((++k & 127) === 0 && performance.now() > until) break;

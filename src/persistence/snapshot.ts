@@ -19,11 +19,21 @@
 // copies waiting for their place in the file (INFO current_cow_size; rdb_last_cow_size counts
 // every byte copied).
 //
+// Skiplist zsets are tracked element by element instead (the zset's pin word, skiplist.ts's
+// zslPin hooks): a write to a pinned zset costs the writer only what it changes, as a fork's
+// page copies would. Before a member the walker has not written yet is deleted or re-scored, the
+// writer appends its old (member, score) to the pin's side buffer (heap memory, drained by the
+// walker into the value's bytes: a zset's pairs may come in any order) and adds the node to the
+// pin's skip set; a node added (or moved) where the walker has yet to go joins the skip set. The
+// walker goes from the tail to the head, so "not written yet" is "sorts at or before the
+// cursor". Deleting, renaming, overwriting or converting the zset still finishes it.
+//
 // Flags block: NSLOTS bytes (slot copied for every db), then dbs * NSLOTS bytes per (db, slot):
 // 0 not reached, 1 reached (walker wrote it, or nothing to copy), 2 copied by a writer (bytes
 // posted to the main thread), | 4 when it has pinned values; then the save options (compress,
 // lru, lfu, -); then the pin table: a count word and PIN_MAX records of PIN_WORDS words
-// (state, entry, db, slot, 3 cursor words, elements left).
+// (state, entry, db, slot, 3 cursor words, elements left, side buffer ptr/cap/len, skip set
+// ptr/cap/count, -, the pinned object).
 
 import { trackingFlush } from '../server/tracking';
 import * as fs from 'fs';
@@ -33,11 +43,13 @@ import * as os from 'os';
 import type { Config } from '../config/config';
 import { parseSaveRules } from '../config/directives';
 import { NSLOTS } from '../store/crc16';
-import { ENTRY_PINNED, MISC_SNAPSHOT, Store, T_STRING } from '../store/keyspace';
+import { ENTRY_PINNED, E_SKIPLIST, MISC_SNAPSHOT, Store, T_STRING, T_ZSET } from '../store/keyspace';
+import { nodeMember, nodeMemberLen, nodePrev, nodeScore, zslCmpNodes, zslPin, zslSetPinWord } from '../store/skiplist';
+import type { Heap } from '../store/heap';
 import { log } from '../server/log';
 import { Coordinator } from '../server/coordinator';
 import {
-  RdbError, RdbIn, RdbOut, SaveOptions, isBigValue, writeBigStart, writeBigMore, writeAux, writeFunctions, readFunction, writeHeader, writeKeyValue, writeSelectDb, writeTrailer, readValue,
+  RdbError, RdbIn, RdbOut, SaveOptions, isBigValue, writeBigStart, writeString, writeBigMore, writeAux, writeFunctions, readFunction, writeHeader, writeKeyValue, writeSelectDb, writeTrailer, readValue,
   buildObject, isEmptyCollection, LoadLimits, RDB_VERSION, OP_AUX, OP_EOF, OP_EXPIRETIME, OP_EXPIRETIME_MS,
   OP_FREQ, OP_FUNCTION, OP_FUNCTION2, OP_IDLE, OP_MODULE_AUX, OP_RESIZEDB, OP_SELECTDB,
 } from './rdb';
@@ -53,7 +65,11 @@ const F_OPTS = (dbs: number): number => NSLOTS * (1 + dbs);
 /** Byte offset of the pin table in the flags block. */
 const F_PINS = (dbs: number): number => F_OPTS(dbs) + 4;
 const PIN_MAX = 8192;
-const PIN_WORDS = 8;
+const PIN_WORDS = 16;
+/** Pin record words after the cursor: side buffer (ptr, capacity, length), skip set (ptr, capacity, count), object. */
+const W_SIDE = 8;
+const W_SKIP = 11;
+const W_OBJ = 15;
 const flagsBytesOf = (dbs: number): number => F_PINS(dbs) + 4 + PIN_MAX * PIN_WORDS * 4;
 /** Record states: pinned (nothing written), the walker is part way, a writer finished it, done. */
 const PIN_PINNED = 1;
@@ -85,6 +101,101 @@ export function loadLimitsOf(config: Config): LoadLimits {
   };
 }
 
+/** Is this pinned value tracked element by element (a write pays for its changes only)? */
+function tracked(s: Store, e: number): boolean {
+  return s.type(e) === T_ZSET && s.encoding(e) === E_SKIPLIST;
+}
+
+// ---- a pin's side buffer and skip set (heap memory; used under the value's slot lock) -------
+
+function sideAppend(h: Heap, i32: Int32Array, w: number, b: Buffer): void {
+  let ptr = i32[w + W_SIDE] >>> 0;
+  const cap = i32[w + W_SIDE + 1];
+  const len = i32[w + W_SIDE + 2];
+  if (len + b.length > cap) {
+    const ncap = Math.max(cap * 2, len + b.length, 4096);
+    const np = h.alloc(ncap);
+    if (len > 0) h.u8.copyWithin(np, ptr, ptr + len);
+    if (ptr !== 0) h.free(ptr, cap);
+    ptr = np;
+    i32[w + W_SIDE] = np | 0;
+    i32[w + W_SIDE + 1] = ncap;
+  }
+  h.u8.set(b, ptr + len);
+  i32[w + W_SIDE + 2] = len + b.length;
+}
+
+/** Move the side buffer's bytes to out. Returns how many. */
+function sideDrain(h: Heap, i32: Int32Array, w: number, out: RdbOut): number {
+  const len = i32[w + W_SIDE + 2];
+  if (len === 0) return 0;
+  const ptr = i32[w + W_SIDE] >>> 0;
+  out.bytes(h.u8, ptr, ptr + len);
+  i32[w + W_SIDE + 2] = 0;
+  return len;
+}
+
+const skipSlot = (n: number, mask: number): number => Math.imul(n >>> 3, 0x9e3779b1) >>> 0 & mask;
+
+function skipHas(h: Heap, i32: Int32Array, w: number, n: number): boolean {
+  if (i32[w + W_SKIP + 2] === 0) return false;
+  const t = (i32[w + W_SKIP] >>> 0) >>> 2;
+  const mask = i32[w + W_SKIP + 1] - 1;
+  const u32 = h.u32;
+  for (let i = skipSlot(n, mask); ; i = (i + 1) & mask) {
+    const v = u32[t + i];
+    if (v === n) return true;
+    if (v === 0) return false;
+  }
+}
+
+function skipAdd(h: Heap, i32: Int32Array, w: number, n: number): void {
+  let cap = i32[w + W_SKIP + 1];
+  const count = i32[w + W_SKIP + 2];
+  if ((count + 1) * 2 > cap) {
+    // Grow (x4) and re-insert.
+    const ncap = Math.max(64, cap * 4);
+    const nt = h.calloc(ncap * 4);
+    const old = i32[w + W_SKIP] >>> 0;
+    const u32 = h.u32;
+    const nmask = ncap - 1;
+    for (let i = 0; i < cap; i++) {
+      const v = u32[(old >>> 2) + i];
+      if (v === 0) continue;
+      let j = skipSlot(v, nmask);
+      while (u32[(nt >>> 2) + j] !== 0) j = (j + 1) & nmask;
+      u32[(nt >>> 2) + j] = v;
+    }
+    if (old !== 0) h.free(old, cap * 4);
+    i32[w + W_SKIP] = nt | 0;
+    i32[w + W_SKIP + 1] = ncap;
+    cap = ncap;
+  }
+  const t = (i32[w + W_SKIP] >>> 0) >>> 2;
+  const mask = cap - 1;
+  const u32 = h.u32;
+  for (let i = skipSlot(n, mask); ; i = (i + 1) & mask) {
+    const v = u32[t + i];
+    if (v === n) return;
+    if (v === 0) {
+      u32[t + i] = n;
+      i32[w + W_SKIP + 2] = count + 1;
+      return;
+    }
+  }
+}
+
+/** A pin is over (written, posted, or the snapshot ended): its buffers go, its zset is unmarked. */
+function pinRelease(s: Store, i32: Int32Array, w: number): void {
+  const h = s.heap;
+  const obj = i32[w + W_OBJ] >>> 0;
+  if (obj !== 0) zslSetPinWord(h, obj, 0);
+  i32[w + W_OBJ] = 0;
+  if (i32[w + W_SIDE] !== 0) h.free(i32[w + W_SIDE] >>> 0, i32[w + W_SIDE + 1]);
+  if (i32[w + W_SKIP] !== 0) h.free(i32[w + W_SKIP] >>> 0, i32[w + W_SKIP + 1] * 4);
+  for (let i = W_SIDE; i < W_SIDE + 6; i++) i32[w + i] = 0;
+}
+
 /**
  * Serialize one (db, slot): every stored entry, except big values, which are pinned (their slot
  * gets SLOT_PINS) while the pin table has room. Returns the keys written.
@@ -101,6 +212,12 @@ function writeSlot(out: RdbOut, s: Store, f: number, db: number, slot: number, o
         i32[w + 1] = e | 0;
         i32[w + 2] = db;
         i32[w + 3] = slot;
+        for (let i = W_SIDE; i < PIN_WORDS; i++) i32[w + i] = 0;
+        if (tracked(s, e)) {
+          const obj = s.objPtr(e);
+          i32[w + W_OBJ] = obj | 0;
+          zslSetPinWord(s.heap, obj, r + 1);
+        }
         i32[w] = PIN_PINNED;
         s.u8[e + 19] = ENTRY_PINNED;
         s.u8[f + NSLOTS + db * NSLOTS + slot] |= SLOT_PINS;
@@ -157,29 +274,85 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
     }
     u8[f + slot] = 1;
   };
-  // A pinned big value is about to change or go: write the rest of it now (this one value only).
-  s.onPinned = (e: number): void => {
-    const u8 = s.u8;
-    u8[e + 19] = 0;
+  const h = s.heap;
+  const scratch = new RdbOut(null, 4096);
+  const pinsWord = (f: number): number => (f + F_PINS(s.dbs)) >>> 2;
+  /** A writer is first to change a pinned value: its header and count go to the side buffer. */
+  const startInSide = (f: number, w: number): void => {
+    writeBigStart(scratch, s, s.i32[w + 1] >>> 0, saveOptionsAt(s.u8, f, s.dbs), s.i32, w + 4);
+    sideAppend(h, s.i32, w, scratch.take());
+    s.i32[w] = PIN_PARTIAL;
+  };
+  /** The pin record (its first word) of a tracked zset about to change, or -1 when none is due. */
+  const zsetRecord = (zs: number): number => {
     const f = s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0;
-    if (f === 0) return;
+    if (f === 0) return -1;
     const i32 = s.i32;
-    const pins = (f + F_PINS(s.dbs)) >>> 2;
+    const w = pinsWord(f) + 1 + (h.u32[(zs >>> 2) + 9] - 1) * PIN_WORDS;
+    const st = i32[w];
+    if ((st !== PIN_PINNED && st !== PIN_PARTIAL) || i32[w + W_OBJ] >>> 0 !== zs) return -1;
+    if (st === PIN_PINNED) startInSide(f, w);
+    return w;
+  };
+  // A member the walker has not written yet is about to go or move: its old pair goes to the
+  // side buffer and the node is skipped by the walk (the cursor steps over it if it is there).
+  zslPin.before = (hp: Heap, zs: number, x: number): void => {
+    const w = zsetRecord(zs);
+    if (w < 0) return;
+    const i32 = s.i32;
+    const cur = i32[w + 4] >>> 0;
+    if (cur === 0) return;
+    if ((x === cur || zslCmpNodes(hp, x, cur) < 0) && !skipHas(hp, i32, w, x)) {
+      const m = nodeMember(hp, x);
+      writeString(scratch, hp.u8, m, m + nodeMemberLen(hp, x), s.u8[s.i32[s.L.misc + MISC_SNAPSHOT] + F_OPTS(s.dbs)] !== 0);
+      scratch.double(nodeScore(hp, x));
+      sideAppend(hp, i32, w, scratch.take());
+      skipAdd(hp, i32, w, x);
+    }
+    if (x === cur) i32[w + 4] = nodePrev(hp, x) | 0;
+  };
+  // A node added or moved where the walker has yet to go: not part of the point in time.
+  zslPin.after = (hp: Heap, zs: number, x: number): void => {
+    const w = zsetRecord(zs);
+    if (w < 0) return;
+    const cur = s.i32[w + 4] >>> 0;
+    if (cur !== 0 && x !== cur && zslCmpNodes(hp, x, cur) < 0) skipAdd(hp, s.i32, w, x);
+  };
+  // A pinned big value is about to change or go: write the rest of it now (this one value only),
+  // unless it is tracked element by element and only changes in place (`light`).
+  s.onPinned = (e: number, light: boolean): void => {
+    const u8 = s.u8;
+    const f = s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0;
+    if (f === 0) {
+      u8[e + 19] = 0;
+      return;
+    }
+    const i32 = s.i32;
+    const pins = pinsWord(f);
     const n = Math.min(Atomics.load(i32, pins), PIN_MAX);
     for (let r = 0; r < n; r++) {
       const w = pins + 1 + r * PIN_WORDS;
       if (i32[w + 1] >>> 0 !== e) continue;
       const st = i32[w];
       if (st !== PIN_PINNED && st !== PIN_PARTIAL) continue;
+      if (light && tracked(s, e)) {
+        // Its header (key, TTL, count) as at the point in time, before the command changes them.
+        if (st === PIN_PINNED) startInSide(f, w);
+        return;
+      }
+      u8[e + 19] = 0;
       const o = saveOptionsAt(u8, f, s.dbs);
       const out = new RdbOut(null, 1 << 16);
       if (st === PIN_PINNED) writeBigStart(out, s, e, o, i32, w + 4);
-      writeBigMore(out, s, e, o.compress, i32, w + 4, Infinity);
+      else sideDrain(h, i32, w, out);
+      writeBigMore(out, s, e, o.compress, i32, w + 4, Infinity, (x) => skipHas(h, i32, w, x));
       i32[w] = PIN_POSTED;
+      pinRelease(s, i32, w);
       const b = out.take();
       deliver(pinKey(r), b, b.length + out.lzfSaved);
       return;
     }
+    u8[e + 19] = 0;
   };
 }
 
@@ -502,6 +675,7 @@ export class Persistence {
       for (let r = 0; r < np; r++) {
         const w = pins + 1 + r * PIN_WORDS;
         if (s.i32[w] === PIN_PINNED || s.i32[w] === PIN_PARTIAL) s.u8[(s.i32[w + 1] >>> 0) + 19] = 0;
+        pinRelease(s, s.i32, w);
       }
       coord.unlockAll();
       s.heap.free(f, flagsBytes);
@@ -548,6 +722,7 @@ export class Persistence {
     const i32 = s.i32;
     const w = ((f + F_PINS(s.dbs)) >>> 2) + 1 + r * PIN_WORDS;
     const slot = i32[w + 3];
+    const skip = (x: number): boolean => skipHas(s.heap, i32, w, x);
     for (;;) {
       coord.lockWalk(slot);
       const st = i32[w];
@@ -559,10 +734,14 @@ export class Persistence {
           writeBigStart(out, s, e, o, i32, w + 4);
           i32[w] = PIN_PARTIAL;
         }
-        done = writeBigMore(out, s, e, o.compress, i32, w + 4, performance.now() + CHUNK_MS);
+        // What writers copied since the last chunk (the header first, if a writer started it).
+        const side = sideDrain(s.heap, i32, w, out);
+        if (side > 0) pset(s, P_COW_NOW, pget(s, P_COW_NOW) + side);
+        done = writeBigMore(out, s, e, o.compress, i32, w + 4, performance.now() + CHUNK_MS, skip);
         if (done) {
           i32[w] = PIN_DONE;
           s.u8[e + 19] = 0;
+          pinRelease(s, i32, w);
         }
       }
       // Were commands waiting for the slot (the lock word says 2)? Let one in before the next chunk.

@@ -365,9 +365,11 @@ export class Store {
    * ENTRY_PINNED in its flags byte; before such an entry may change or go away (any lookup that is
    * not a read's, a deletion, a flush) this runs with the slot locked, and finishes the
    * snapshot's copy of that one value (and clears the flag). Other keys of the slot never wait
-   * for it.
+   * for it. `light` (find() for a command that may change the value in place): a value whose
+   * element changes the snapshot tracks one by one (skiplist zsets) stays pinned and costs the
+   * writer only its changed elements; deletions, renames, overwrites and flushes finish it.
    */
-  onPinned: ((e: number) => void) | null = null;
+  onPinned: ((e: number, light: boolean) => void) | null = null;
 
   /** Must beforeChange run now (installed, and a snapshot is running)? */
   changeHookActive(): boolean {
@@ -408,7 +410,7 @@ export class Store {
    * Find key in table t; sets linkAddr. Returns entry or 0. Unless `read` (lookups that never
    * change the value), a pinned entry is released first (onPinned).
    */
-  private locate(t: number, key: Uint8Array, h: number, read = false): number {
+  private locate(t: number, key: Uint8Array, h: number, read = false, light = false): number {
     const u32 = this.u32;
     const u8 = this.u8;
     const w = t >>> 2;
@@ -426,7 +428,7 @@ export class Store {
           let i = 0;
           while (i < klen && u8[kb + i] === key[i]) i++;
           if (i === klen) {
-            if (u8[e + 19] !== 0 && !read && this.onPinned !== null) this.onPinned(e);
+            if (u8[e + 19] !== 0 && !read && this.onPinned !== null) this.onPinned(e, light);
             this.linkAddr = link;
             this.foundTb = tb;
             return e;
@@ -447,7 +449,7 @@ export class Store {
     const t = this.table(db, this.slotOf(key), false);
     if (t === 0) return 0;
     const h = this.hashOf(key);
-    const e = this.locate(t, key, h, read);
+    const e = this.locate(t, key, h, read, true);
     if (e === 0) return 0;
     const exp = this.f64[(e >>> 3) + 1];
     if (exp !== 0 && exp <= this.now && !this.noExpiry) {
@@ -635,7 +637,7 @@ export class Store {
   private unlinkAndFree(db: number, t: number, e: number): void {
     if (CHECK_LOCKS) this.assertLocked(keySlot(this.keyView(e)));
     if (this.changeHookActive()) (this.beforeChange as (slot: number) => void)(keySlot(this.keyView(e)));
-    if (this.u8[e + 19] !== 0 && this.onPinned !== null) this.onPinned(e);
+    if (this.u8[e + 19] !== 0 && this.onPinned !== null) this.onPinned(e, false);
     const u32 = this.u32;
     const w = t >>> 2;
     u32[this.linkAddr >>> 2] = u32[e >>> 2];
@@ -968,7 +970,7 @@ export class Store {
     const pinned = this.onPinned;
     if (pinned !== null && this.i32[this.L.misc + MISC_SNAPSHOT] !== 0) {
       this.forEachEntry(t, (e) => {
-        if (this.u8[e + 19] !== 0) pinned(e);
+        if (this.u8[e + 19] !== 0) pinned(e, false);
       });
     }
     const w = t >>> 2;

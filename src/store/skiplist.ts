@@ -7,7 +7,8 @@
 //   0 score f64 | 8 hnext u32 | 12 hash u32 | 16 backward u32 | 20 member length u32 | 24 level u32
 //   28 + 8*i: level i forward u32, span u32 | 28 + 8*level: member bytes
 // Zset object (40 bytes): 0 header node | 4 tail | 8 length | 12 level | 16 buckets | 20 mask
-//   | 24 new buckets (0 unless rehashing) | 28 new mask | 32 rehash index | 36 spare
+//   | 24 new buckets (0 unless rehashing) | 28 new mask | 32 rehash index
+//   | 36 snapshot pin (0, or a snapshot's pin record + 1 while it writes this zset in chunks)
 // The member hash resizes incrementally, as Redis's dict: while rehashing, every insert and delete
 // moves a few buckets from the old table to the new one, and lookups check both, so no single
 // command pays for moving a million entries.
@@ -96,6 +97,30 @@ export function zslLength(h: Heap, zs: number): number {
 /** First node (lowest score), or 0. */
 export function zslFirst(h: Heap, zs: number): number {
   return fwd(h, zslHeader(h, zs), 0);
+}
+
+/**
+ * Element hooks of a snapshot writing this zset in chunks (snapshot.ts installs them; they run
+ * only for a zset whose pin word is set): `before` runs before node x is deleted or its score
+ * changed, `after` once node x was inserted or moved. They keep the snapshot's copy of the
+ * members it has not written yet, at O(log n) per change instead of copying the rest.
+ */
+export const zslPin: {
+  before: ((h: Heap, zs: number, x: number) => void) | null;
+  after: ((h: Heap, zs: number, x: number) => void) | null;
+} = { before: null, after: null };
+
+/** The snapshot pin word of a skiplist zset (0: not pinned). */
+export function zslPinWord(h: Heap, zs: number): number {
+  return h.u32[(zs >>> 2) + 9];
+}
+export function zslSetPinWord(h: Heap, zs: number, v: number): void {
+  h.u32[(zs >>> 2) + 9] = v;
+}
+
+/** Order of two nodes: <0 when a sorts before b (score, then member bytes). */
+export function zslCmpNodes(h: Heap, a: number, b: number): number {
+  return cmpNode(h, a, h.f64[b >>> 3], h.u8, nodeMember(h, b), nodeMemberLen(h, b));
 }
 
 function randomLevel(): number {
@@ -367,11 +392,13 @@ export function zslInsert(h: Heap, zs: number, score: number, m: Uint8Array, mo:
   h.u8.set(ml === m.length && mo === 0 ? m : m.subarray(mo, mo + ml), x + NODE_HDR + 8 * lvl);
   link(h, zs, x);
   hashAdd(h, zs, x);
+  if (u32[(zs >>> 2) + 9] !== 0 && zslPin.after !== null) zslPin.after(h, zs, x);
   return x;
 }
 
 /** Remove and free a node. */
 export function zslDelete(h: Heap, zs: number, x: number): void {
+  if (h.u32[(zs >>> 2) + 9] !== 0 && zslPin.before !== null) zslPin.before(h, zs, x);
   unlink(h, zs, x);
   hashRemove(h, zs, x);
   freeNode(h, x);
@@ -380,6 +407,8 @@ export function zslDelete(h: Heap, zs: number, x: number): void {
 
 /** Change a node's score, moving it if the order changes. Returns the node. */
 export function zslUpdateScore(h: Heap, zs: number, x: number, score: number): number {
+  const pinned = h.u32[(zs >>> 2) + 9] !== 0 && zslPin.before !== null;
+  if (pinned) (zslPin.before as (h: Heap, zs: number, x: number) => void)(h, zs, x);
   const prev = nodePrev(h, x);
   const next = nodeNext(h, x);
   const u8 = h.u8;
@@ -387,11 +416,13 @@ export function zslUpdateScore(h: Heap, zs: number, x: number, score: number): n
   const ml = nodeMemberLen(h, x);
   if ((prev === 0 || cmpNode(h, prev, score, u8, mo, ml) < 0) && (next === 0 || cmpNode(h, next, score, u8, mo, ml) > 0)) {
     h.f64[x >>> 3] = score;
+    if (pinned) (zslPin.after as (h: Heap, zs: number, x: number) => void)(h, zs, x);
     return x;
   }
   unlink(h, zs, x);
   h.f64[x >>> 3] = score;
   link(h, zs, x);
+  if (pinned) (zslPin.after as (h: Heap, zs: number, x: number) => void)(h, zs, x);
   return x;
 }
 

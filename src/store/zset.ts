@@ -151,6 +151,8 @@ export function zsetConvert(s: Store, e: number, to: number): void {
   const h = s.heap;
   const enc = s.encoding(e);
   if (enc === to) return;
+  // A snapshot writing this zset in chunks gets the rest of it first: the skiplist goes away.
+  if (s.u8[e + 19] !== 0 && s.onPinned !== null) s.onPinned(e, false);
   const obj = s.objPtr(e);
   if (to === E_SKIPLIST) {
     const zs = zslCreate(h);

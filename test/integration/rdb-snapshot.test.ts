@@ -142,6 +142,64 @@ describe('BGSAVE of big values in chunks', () => {
   }, 180_000);
 });
 
+describe('a sorted set half written by a BGSAVE is tracked member by member', () => {
+  it('writes to it copy only the members they change; the file holds the zset as it was', async () => {
+    const dir = tmp('shardis-zsettrack-');
+    // 100 ms per chunk of a big value: the zset stays half written for seconds.
+    const sh = await startShardis({ threads: 2, args: args(dir, ['--rdb-key-save-delay', '100000']) });
+    const r = client(sh.port);
+    try {
+      const N = 200000;
+      await fill(r, 'ZADD', '{t}:z', N, (i) => [i, `member-${String(i).padStart(8, '0')}`]);
+      await r.set('{t}:k', 'v');
+      await r.set('other', 'o');
+      const before = String(await r.call('DEBUG', 'DIGEST'));
+      expect(await r.bgsave()).toBe('Background saving started');
+      // Changes at both ends (the walker starts at the highest scores), in the middle, members
+      // moving across the walker's position both ways, the TTL, pops and range deletions.
+      let round = 0;
+      while (await saving(r)) {
+        round++;
+        const m = (i: number): string => `member-${String(i).padStart(8, '0')}`;
+        await r.zadd('{t}:z', -round, `low${round}`, N + round, `high${round}`, round * 997 + 0.5, `mid${round}`);
+        await r.zadd('{t}:z', -1000 - round, m(round * 13));
+        await r.zincrby('{t}:z', N, m(round * 29 + 1));
+        await r.zincrby('{t}:z', -N, m(N - round * 31));
+        await r.zrem('{t}:z', m(round * 7 + 3), m(N - round * 5 - 2), `low${round - 1}`);
+        if (round % 4 === 0) {
+          await r.zpopmin('{t}:z');
+          await r.zpopmax('{t}:z');
+          await r.zremrangebyscore('{t}:z', round * 1000, round * 1000 + 3);
+        }
+        if (round === 3) await r.expire('{t}:z', 100000);
+        await sleep(30);
+      }
+      expect(round).toBeGreaterThan(2);
+      await waitSaved(r);
+      // The writes copied the members they touched, not the rest of the zset (~4 MB in the file).
+      const cow = Number(/rdb_last_cow_size:(\d+)/.exec(String(await r.info('persistence')))?.[1]);
+      expect(cow).toBeGreaterThan(0);
+      expect(cow).toBeLessThan(512 * 1024);
+      expect(await r.ttl('{t}:z')).toBeGreaterThan(0);
+      const pitDir = tmp('shardis-zsettrack-pit-');
+      fs.copyFileSync(path.join(dir, 'dump.rdb'), path.join(pitDir, 'dump.rdb'));
+      expect(checkCounts(path.join(pitDir, 'dump.rdb')).keys).toBe(3);
+      expect(await redisDigestOf(pitDir, async (x) => {
+        expect(await x.zcard('{t}:z')).toBe(N);
+        expect(await x.ttl('{t}:z')).toBe(-1);
+      })).toBe(before);
+      // The live zset took every change, and a second save (nothing left pinned) matches it.
+      expect(await r.save()).toBe('OK');
+      expect(await redisDigestOf(dir)).toBe(String(await r.call('DEBUG', 'DIGEST')));
+      fs.rmSync(pitDir, { recursive: true, force: true });
+    } finally {
+      r.disconnect();
+      await sh.stop();
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 180_000);
+});
+
 describe('deletions during a BGSAVE are copied first', () => {
   it('keys removed by active expiry, lazy expiry and eviction mid-save are in the file as at the point in time', async () => {
     const dir = tmp('shardis-delsave-');
