@@ -405,8 +405,8 @@ export function writeBigStart(out: RdbOut, s: Store, e: number, o: SaveOptions, 
 
 /**
  * Write more of a big value from its cursor until performance.now() passes `until` (Infinity:
- * to the end). True when the value is complete. `skip` (skiplist zsets a snapshot tracks element
- * by element): nodes not to write, added or already copied since the point in time.
+ * to the end). True when the value is complete. `skip` (values a snapshot tracks element by
+ * element): nodes or entries not to write, added or already copied since the point in time.
  */
 export function writeBigMore(out: RdbOut, s: Store, e: number, compress: boolean, i32: Int32Array, cur: number, until: number, skip: ((n: number) => boolean) | null = null): boolean {
   const h = s.heap;
@@ -452,14 +452,20 @@ export function writeBigMore(out: RdbOut, s: Store, e: number, compress: boolean
         done = true;
         break;
       }
-      const key = dictKey(h, kind, d);
-      writeString(out, key, 0, key.length, compress);
-      if (kind === DICT_HASH) {
-        const v = dictVal(h, d);
-        writeString(out, v, 0, v.length, compress);
+      if (skip === null || !skip(d)) {
+        const key = dictKey(h, kind, d);
+        writeString(out, key, 0, key.length, compress);
+        if (kind === DICT_HASH) {
+          const v = dictVal(h, d);
+          writeString(out, v, 0, v.length, compress);
+        }
       }
       left--;
-      if ((++k & 127) === 0 && performance.now() > until) break;
+      // Stop only between buckets: a writer tells written entries from the rest by bucket.
+      if (++k >= 128 && dictIter.atBucketEnd()) {
+        k = 0;
+        if (performance.now() > until) break;
+      }
     }
     dictIter.saveTo(i32, cur);
   }

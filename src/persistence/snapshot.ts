@@ -43,7 +43,8 @@ import * as os from 'os';
 import type { Config } from '../config/config';
 import { parseSaveRules } from '../config/directives';
 import { NSLOTS } from '../store/crc16';
-import { ENTRY_PINNED, E_SKIPLIST, MISC_SNAPSHOT, Store, T_STRING, T_ZSET } from '../store/keyspace';
+import { ENTRY_PINNED, E_HASHTABLE, E_SKIPLIST, MISC_SNAPSHOT, Store, T_HASH, T_SET, T_STRING, T_ZSET } from '../store/keyspace';
+import { DICT_HASH, dictKey, dictPin, dictSetPinWord, dictVal } from '../store/dict';
 import { nodeMember, nodeMemberLen, nodePrev, nodeScore, zslCmpNodes, zslPin, zslSetPinWord } from '../store/skiplist';
 import type { Heap } from '../store/heap';
 import { log } from '../server/log';
@@ -66,10 +67,16 @@ const F_OPTS = (dbs: number): number => NSLOTS * (1 + dbs);
 const F_PINS = (dbs: number): number => F_OPTS(dbs) + 4;
 const PIN_MAX = 8192;
 const PIN_WORDS = 16;
-/** Pin record words after the cursor: side buffer (ptr, capacity, length), skip set (ptr, capacity, count), object. */
+/**
+ * Pin record words after the cursor: side buffer (ptr, capacity, length), skip set (ptr,
+ * capacity, count), the tracked object's kind (TRACK_*) and the object.
+ */
 const W_SIDE = 8;
 const W_SKIP = 11;
+const W_KIND = 14;
 const W_OBJ = 15;
+const TRACK_ZSET = 1;
+const TRACK_DICT = 2;
 const flagsBytesOf = (dbs: number): number => F_PINS(dbs) + 4 + PIN_MAX * PIN_WORDS * 4;
 /** Record states: pinned (nothing written), the walker is part way, a writer finished it, done. */
 const PIN_PINNED = 1;
@@ -102,8 +109,11 @@ export function loadLimitsOf(config: Config): LoadLimits {
 }
 
 /** Is this pinned value tracked element by element (a write pays for its changes only)? */
-function tracked(s: Store, e: number): boolean {
-  return s.type(e) === T_ZSET && s.encoding(e) === E_SKIPLIST;
+function tracked(s: Store, e: number): number {
+  const t = s.type(e);
+  const enc = s.encoding(e);
+  if (t === T_ZSET) return enc === E_SKIPLIST ? TRACK_ZSET : 0;
+  return (t === T_SET || t === T_HASH) && enc === E_HASHTABLE ? TRACK_DICT : 0;
 }
 
 // ---- a pin's side buffer and skip set (heap memory; used under the value's slot lock) -------
@@ -189,8 +199,12 @@ function skipAdd(h: Heap, i32: Int32Array, w: number, n: number): void {
 function pinRelease(s: Store, i32: Int32Array, w: number): void {
   const h = s.heap;
   const obj = i32[w + W_OBJ] >>> 0;
-  if (obj !== 0) zslSetPinWord(h, obj, 0);
+  if (obj !== 0) {
+    if (i32[w + W_KIND] === TRACK_ZSET) zslSetPinWord(h, obj, 0);
+    else dictSetPinWord(h, obj, 0);
+  }
   i32[w + W_OBJ] = 0;
+  i32[w + W_KIND] = 0;
   if (i32[w + W_SIDE] !== 0) h.free(i32[w + W_SIDE] >>> 0, i32[w + W_SIDE + 1]);
   if (i32[w + W_SKIP] !== 0) h.free(i32[w + W_SKIP] >>> 0, i32[w + W_SKIP + 1] * 4);
   for (let i = W_SIDE; i < W_SIDE + 6; i++) i32[w + i] = 0;
@@ -213,10 +227,13 @@ function writeSlot(out: RdbOut, s: Store, f: number, db: number, slot: number, o
         i32[w + 2] = db;
         i32[w + 3] = slot;
         for (let i = W_SIDE; i < PIN_WORDS; i++) i32[w + i] = 0;
-        if (tracked(s, e)) {
+        const kind = tracked(s, e);
+        if (kind !== 0) {
           const obj = s.objPtr(e);
           i32[w + W_OBJ] = obj | 0;
-          zslSetPinWord(s.heap, obj, r + 1);
+          i32[w + W_KIND] = kind;
+          if (kind === TRACK_ZSET) zslSetPinWord(s.heap, obj, r + 1);
+          else dictSetPinWord(s.heap, obj, r + 1);
         }
         i32[w] = PIN_PINNED;
         s.u8[e + 19] = ENTRY_PINNED;
@@ -283,16 +300,48 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
     sideAppend(h, s.i32, w, scratch.take());
     s.i32[w] = PIN_PARTIAL;
   };
-  /** The pin record (its first word) of a tracked zset about to change, or -1 when none is due. */
-  const zsetRecord = (zs: number): number => {
+  /**
+   * The pin record (its first word) of a tracked object about to change (its pin word holds the
+   * record + 1), or -1 when none is due.
+   */
+  const recordOf = (obj: number, pinWord: number): number => {
     const f = s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0;
     if (f === 0) return -1;
     const i32 = s.i32;
-    const w = pinsWord(f) + 1 + (h.u32[(zs >>> 2) + 9] - 1) * PIN_WORDS;
+    const w = pinsWord(f) + 1 + (h.u32[(obj >>> 2) + pinWord] - 1) * PIN_WORDS;
     const st = i32[w];
-    if ((st !== PIN_PINNED && st !== PIN_PARTIAL) || i32[w + W_OBJ] >>> 0 !== zs) return -1;
+    if ((st !== PIN_PINNED && st !== PIN_PARTIAL) || i32[w + W_OBJ] >>> 0 !== obj) return -1;
     if (st === PIN_PINNED) startInSide(f, w);
     return w;
+  };
+  const compressing = (): boolean => s.u8[(s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0) + F_OPTS(s.dbs)] !== 0;
+  const zsetRecord = (zs: number): number => recordOf(zs, 9);
+  // Dicts: the walker stops only between buckets and nothing moves between tables while pinned,
+  // so an entry not written yet is one in a later table, or in a later bucket of the same.
+  const dictUnwritten = (hp: Heap, d: number, w: number, x: number, tb: number): boolean => {
+    const ctb = s.i32[w + 4];
+    if (tb !== ctb) return tb > ctb;
+    return (hp.u32[(x >>> 2) + 1] & hp.u32[(d >>> 2) + tb * 3 + 1]) > s.i32[w + 5];
+  };
+  dictPin.before = (hp: Heap, d: number, x: number, tb: number): void => {
+    const w = recordOf(d, 8);
+    if (w < 0) return;
+    const i32 = s.i32;
+    if (!dictUnwritten(hp, d, w, x, tb) || skipHas(hp, i32, w, x)) return;
+    const kind = hp.u32[(d >>> 2) + 7];
+    const c = compressing();
+    const k = dictKey(hp, kind, x);
+    writeString(scratch, k, 0, k.length, c);
+    if (kind === DICT_HASH) {
+      const v = dictVal(hp, x);
+      writeString(scratch, v, 0, v.length, c);
+    }
+    sideAppend(hp, i32, w, scratch.take());
+    skipAdd(hp, i32, w, x);
+  };
+  dictPin.after = (hp: Heap, d: number, x: number, tb: number): void => {
+    const w = recordOf(d, 8);
+    if (w >= 0 && dictUnwritten(hp, d, w, x, tb)) skipAdd(hp, s.i32, w, x);
   };
   // A member the walker has not written yet is about to go or move: its old pair goes to the
   // side buffer and the node is skipped by the walk (the cursor steps over it if it is there).
@@ -304,7 +353,7 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
     if (cur === 0) return;
     if ((x === cur || zslCmpNodes(hp, x, cur) < 0) && !skipHas(hp, i32, w, x)) {
       const m = nodeMember(hp, x);
-      writeString(scratch, hp.u8, m, m + nodeMemberLen(hp, x), s.u8[s.i32[s.L.misc + MISC_SNAPSHOT] + F_OPTS(s.dbs)] !== 0);
+      writeString(scratch, hp.u8, m, m + nodeMemberLen(hp, x), compressing());
       scratch.double(nodeScore(hp, x));
       sideAppend(hp, i32, w, scratch.take());
       skipAdd(hp, i32, w, x);
@@ -335,7 +384,7 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
       if (i32[w + 1] >>> 0 !== e) continue;
       const st = i32[w];
       if (st !== PIN_PINNED && st !== PIN_PARTIAL) continue;
-      if (light && tracked(s, e)) {
+      if (light && tracked(s, e) !== 0) {
         // Its header (key, TTL, count) as at the point in time, before the command changes them.
         if (st === PIN_PINNED) startInSide(f, w);
         return;

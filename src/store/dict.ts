@@ -7,7 +7,10 @@
 //
 // Header (40 bytes):
 //   0 t0 buckets | 4 t0 mask | 8 t0 used | 12 t1 buckets | 16 t1 mask | 20 t1 used
-//   24 rehashIdx (i32, -1 when not rehashing) | 28 kind | 32 spare | 36 spare
+//   24 rehashIdx (i32, -1 when not rehashing) | 28 kind
+//   32 snapshot pin (0, or a snapshot's pin record + 1 while it writes this dict in chunks: the
+//      rehash pauses, so an entry stays in its table and bucket, which tells the snapshot's
+//      walker whether it was written already) | 36 spare
 // Entry (allocated per member):
 //   0 next | 4 hash | 8 key length | 12 size class of the block | then by kind:
 //   DICT_SET:  key bytes at 16
@@ -38,6 +41,24 @@ let lastLink = 0;
 let lastTb = 0;
 /** After dictAdd / dictAddRaw returned 0: the entry that already holds the key. */
 export let dictExisting = 0;
+
+/**
+ * Element hooks of a snapshot writing this dict in chunks (snapshot.ts installs them; they run
+ * only for a dict whose pin word is set): `before` runs before entry e (in table tb) is deleted
+ * or its value replaced, `after` once entry e was linked into table tb (added, or moved by a
+ * value replacement).
+ */
+export const dictPin: {
+  before: ((heap: Heap, d: number, e: number, tb: number) => void) | null;
+  after: ((heap: Heap, d: number, e: number, tb: number) => void) | null;
+} = { before: null, after: null };
+
+export function dictPinWord(heap: Heap, d: number): number {
+  return heap.u32[(d >>> 2) + 8];
+}
+export function dictSetPinWord(heap: Heap, d: number, v: number): void {
+  heap.u32[(d >>> 2) + 8] = v;
+}
 
 /** Hash of a byte string (FNV-1a with a final avalanche). */
 export function dictHash(key: Uint8Array, start = 0, end = key.length): number {
@@ -192,11 +213,13 @@ export function rehash(heap: Heap, d: number, n: number): void {
 
 /** Finish any rehash at once. */
 function rehashAll(heap: Heap, d: number): void {
+  if (heap.u32[(d >>> 2) + 8] !== 0) return; // a snapshot pauses it
   while (heap.i32[(d >>> 2) + 6] >= 0) rehash(heap, d, 1024);
 }
 
 /** Presize for `n` members (Redis's dictExpand): a no-op if already big enough. */
 export function dictExpand(heap: Heap, d: number, n: number): void {
+  if (heap.u32[(d >>> 2) + 8] !== 0) return; // a snapshot pauses rehashing: no presizing
   rehashAll(heap, d);
   const w = d >>> 2;
   const size = nextPow2(n);
@@ -302,7 +325,8 @@ function link(heap: Heap, d: number, e: number, h: number): void {
  */
 export function dictAddRaw(heap: Heap, d: number, key: Uint8Array, vlen = 0): number {
   const w = d >>> 2;
-  if (heap.i32[w + 6] >= 0) rehash(heap, d, REHASH_STEPS);
+  const pinned = heap.u32[w + 8] !== 0;
+  if (heap.i32[w + 6] >= 0 && !pinned) rehash(heap, d, REHASH_STEPS);
   const h = dictHash(key);
   const found = locate(heap, d, key, h);
   if (found !== 0) {
@@ -313,6 +337,7 @@ export function dictAddRaw(heap: Heap, d: number, key: Uint8Array, vlen = 0): nu
   growIfNeeded(heap, d);
   const e = newEntry(heap, heap.u32[w + 7], key, h, vlen);
   link(heap, d, e, h);
+  if (pinned && dictPin.after !== null) dictPin.after(heap, d, e, heap.i32[w + 6] >= 0 ? 1 : 0);
   return e;
 }
 
@@ -348,6 +373,10 @@ export function dictSet(heap: Heap, d: number, key: Uint8Array, val: Uint8Array)
  */
 export function dictReplaceVal(heap: Heap, d: number, e: number, val: Uint8Array): number {
   const u32 = heap.u32;
+  // Callers found e just before (dictSet's dictAddRaw): lastTb is its table.
+  const pinTb = lastTb;
+  const pinned = u32[(d >>> 2) + 8] !== 0 && dictPin.before !== null;
+  if (pinned) (dictPin.before as (heap: Heap, d: number, e: number, tb: number) => void)(heap, d, e, pinTb);
   const ew = e >>> 2;
   const klen = u32[ew + 2];
   const need = 20 + klen + val.length;
@@ -380,6 +409,7 @@ export function dictReplaceVal(heap: Heap, d: number, e: number, val: Uint8Array
     }
   }
   heap.freeClass(e, u32[ew + 3]);
+  if (pinned && dictPin.after !== null) dictPin.after(heap, d, ne, pinTb);
   return ne;
 }
 
@@ -392,9 +422,11 @@ function freeEntry(heap: Heap, e: number): void {
 /** Delete key; true if it was there. */
 export function dictDelete(heap: Heap, d: number, key: Uint8Array): boolean {
   const w = d >>> 2;
-  if (heap.i32[w + 6] >= 0) rehash(heap, d, REHASH_STEPS);
+  const pinned = heap.u32[w + 8] !== 0;
+  if (heap.i32[w + 6] >= 0 && !pinned) rehash(heap, d, REHASH_STEPS);
   const e = locate(heap, d, key, dictHash(key));
   if (e === 0) return false;
+  if (pinned && dictPin.before !== null) dictPin.before(heap, d, e, lastTb);
   const u32 = heap.u32;
   u32[lastLink >>> 2] = u32[e >>> 2];
   u32[w + (lastTb === 1 ? 5 : 2)]--;
@@ -530,6 +562,11 @@ export class DictIter {
     this.idx = i32[at + 1];
     this.nextE = i32[at + 2] >>> 0;
     return this;
+  }
+
+  /** The position is between buckets (a snapshot's walk stops only there: see dictPin). */
+  atBucketEnd(): boolean {
+    return this.nextE === 0;
   }
 
   /** The next entry, or 0 at the end. */

@@ -142,8 +142,8 @@ describe('BGSAVE of big values in chunks', () => {
   }, 180_000);
 });
 
-describe('a sorted set half written by a BGSAVE is tracked member by member', () => {
-  it('writes to it copy only the members they change; the file holds the zset as it was', async () => {
+describe('sorted sets, hashes and sets half written by a BGSAVE are tracked element by element', () => {
+  it('writes to them copy only the elements they change; the file holds them as they were', async () => {
     const dir = tmp('shardis-zsettrack-');
     // 100 ms per chunk of a big value: the zset stays half written for seconds.
     const sh = await startShardis({ threads: 2, args: args(dir, ['--rdb-key-save-delay', '100000']) });
@@ -151,6 +151,8 @@ describe('a sorted set half written by a BGSAVE is tracked member by member', ()
     try {
       const N = 200000;
       await fill(r, 'ZADD', '{t}:z', N, (i) => [i, `member-${String(i).padStart(8, '0')}`]);
+      await fill(r, 'HSET', '{t}:h', 50000, (i) => [`field-${i}`, `value-${i}`]);
+      await fill(r, 'SADD', '{t}:s', 50000, (i) => [`smember-${i}`]);
       await r.set('{t}:k', 'v');
       await r.set('other', 'o');
       const before = String(await r.call('DEBUG', 'DIGEST'));
@@ -172,20 +174,34 @@ describe('a sorted set half written by a BGSAVE is tracked member by member', ()
           await r.zremrangebyscore('{t}:z', round * 1000, round * 1000 + 3);
         }
         if (round === 3) await r.expire('{t}:z', 100000);
+        // Fields and members anywhere in their tables (the walker goes bucket by bucket).
+        for (let j = 0; j < 5; j++) {
+          const i = round * 101 + j * 7919;
+          await r.hset('{t}:h', `field-${i}`, `changed-${round}`, `newfield-${round}-${j}`, 'n');
+          await r.hset('{t}:h', `field-${i + 1}`, `a much longer value that does not fit the old block ${round}`);
+          await r.hdel('{t}:h', `field-${i + 2}`, `newfield-${round - 1}-${j}`);
+          await r.hincrby('{t}:h', `counter-${j}`, 1);
+          await r.sadd('{t}:s', `snew-${round}-${j}`);
+          await r.srem('{t}:s', `smember-${i}`, `snew-${round - 1}-${j}`);
+        }
+        await r.spop('{t}:s');
+        await r.smove('{t}:s', '{t}:s2', `smember-${round * 3 + 1}`);
         await sleep(30);
       }
       expect(round).toBeGreaterThan(2);
       await waitSaved(r);
-      // The writes copied the members they touched, not the rest of the zset (~4 MB in the file).
+      // The writes copied the elements they touched, not the rest of the values (~6 MB in the file).
       const cow = Number(/rdb_last_cow_size:(\d+)/.exec(String(await r.info('persistence')))?.[1]);
       expect(cow).toBeGreaterThan(0);
       expect(cow).toBeLessThan(512 * 1024);
       expect(await r.ttl('{t}:z')).toBeGreaterThan(0);
       const pitDir = tmp('shardis-zsettrack-pit-');
       fs.copyFileSync(path.join(dir, 'dump.rdb'), path.join(pitDir, 'dump.rdb'));
-      expect(checkCounts(path.join(pitDir, 'dump.rdb')).keys).toBe(3);
+      expect(checkCounts(path.join(pitDir, 'dump.rdb')).keys).toBe(5);
       expect(await redisDigestOf(pitDir, async (x) => {
         expect(await x.zcard('{t}:z')).toBe(N);
+        expect(await x.hlen('{t}:h')).toBe(50000);
+        expect(await x.scard('{t}:s')).toBe(50000);
         expect(await x.ttl('{t}:z')).toBe(-1);
       })).toBe(before);
       // The live zset took every change, and a second save (nothing left pinned) matches it.
