@@ -8,7 +8,7 @@ import { def } from './def';
 import { E_DB_INDEX, E_SYNTAX, E_NOT_INT, is, parseIntArg, parseI64, cstr } from './args';
 import { liveCommands, commandByName, commandKeys, resolveSubcommand, resetCommandStats } from './registry';
 import { acrossThreads, replyLater, writeHelp } from './connection';
-import { genInfo, infoSectionsFor, bytesToHuman, type ThreadInfo } from '../server/info';
+import { genInfo, infoSectionsFor, bytesToHuman, peakMemory, usedMemory, type ThreadInfo } from '../server/info';
 import { pget, P_LAST_SAVE } from '../persistence/state';
 import { viaMain } from './persist';
 import type { SlowlogEntry } from '../server/services';
@@ -863,7 +863,9 @@ function memoryUsage(c: Client, argv: Buffer[]): void {
 
 function memoryStats(c: Client): void {
   const heap = c.store.heap;
-  const used = heap.usedBytes();
+  // The same used_memory and peak as INFO memory (Redis: zmalloc_used_memory, stat_peak_memory).
+  const used = usedMemory(c.srv);
+  const peak = peakMemory(c.srv);
   const rss = process.memoryUsage().rss;
   const top = heap.topBytes();
   let keys = 0;
@@ -883,7 +885,7 @@ function memoryStats(c: Client): void {
     w.bulkStr(k);
     w.double(v);
   };
-  int('peak.allocated', used);
+  int('peak.allocated', peak);
   int('total.allocated', used);
   int('startup.allocated', 0);
   int('replication.backlog', 0);
@@ -905,7 +907,7 @@ function memoryStats(c: Client): void {
   int('keys.bytes-per-key', keys === 0 ? 0 : Math.floor(used / keys));
   int('dataset.bytes', used);
   dbl('dataset.percentage', 100);
-  dbl('peak.percentage', 100);
+  dbl('peak.percentage', peak === 0 ? 100 : (used * 100) / peak);
   int('allocator.allocated', used);
   int('allocator.active', top);
   int('allocator.resident', rss);

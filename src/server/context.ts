@@ -25,7 +25,7 @@ export const S_PUBSUB_PATTERNS = 11;
 export const S_ERRORS = 12;           // total error replies
 export const S_EVICTED = 13;
 export const S_DIRTY = 14;            // changes since the last save (this thread's share)
-export const S_USED_MEMORY = 15;
+export const S_PEAK_MEMORY = 15;     // the most used_memory this thread has seen (INFO / MEMORY STATS take the max)
 export const S_WATCHING = 16;         // clients with WATCHed keys
 export const S_PROTO_ERRORS = 17;
 

@@ -9,7 +9,7 @@ import { createHash } from 'crypto';
 import type { ThreadServer } from './context';
 import {
   S_CONNECTIONS, S_COMMANDS, S_CLIENTS, S_NET_IN, S_NET_OUT, S_REJECTED_CONN, S_EXPIRED, S_HITS, S_MISSES,
-  S_BLOCKED, S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS, S_ERRORS, S_EVICTED, S_DIRTY, S_WATCHING, S_PROTO_ERRORS, M_LOADING, M_LAZYFREE_PENDING, M_LAZYFREED,
+  S_BLOCKED, S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS, S_ERRORS, S_EVICTED, S_DIRTY, S_WATCHING, S_PROTO_ERRORS, S_PEAK_MEMORY, M_LOADING, M_LAZYFREE_PENDING, M_LAZYFREED,
 } from './context';
 import { MISC_MIGRATE_SOCKETS, STAT_FIELDS } from '../store/keyspace';
 import { allCommands, commandStats } from '../commands/registry';
@@ -70,7 +70,7 @@ export function resetLocalStats(srv: ThreadServer): void {
   for (const f of [S_CONNECTIONS, S_COMMANDS, S_NET_IN, S_NET_OUT, S_REJECTED_CONN, S_EXPIRED, S_HITS, S_MISSES, S_ERRORS, S_EVICTED, S_PROTO_ERRORS]) {
     srv.setStat(f, 0);
   }
-  peakMemory = 0;
+  srv.setStat(S_PEAK_MEMORY, 0);
 }
 
 /** Instantaneous rates, sampled by the worker timer (services.ts), as Redis's trackInstantaneousMetric. */
@@ -133,7 +133,6 @@ export function infoSectionsFor(args: string[]): string[] {
   return ALL_SECTIONS.filter((s) => want.has(s));
 }
 
-let peakMemory = 0;
 let runId = '';
 
 function getRunId(): string {
@@ -166,10 +165,21 @@ function lines(fields: Array<[string, string | number]>): string {
 
 /** Keyspace heap in use plus the fixed shared tables (slot directory, locks, WATCH counters...),
  *  which play the part of Redis's startup memory. */
-function usedMemory(srv: ThreadServer): number {
+export function usedMemory(srv: ThreadServer): number {
   const used = srv.store.L.fixedBytes + srv.store.heap.usedBytes();
-  if (used > peakMemory) peakMemory = used;
+  if (used > srv.stat(S_PEAK_MEMORY)) srv.setStat(S_PEAK_MEMORY, used);
   return used;
+}
+
+/** used_memory_peak: the most any thread saw, each sampling at its cron (hz) and at INFO, as
+ *  Redis's serverCron and INFO update stat_peak_memory. Call after usedMemory(). */
+export function peakMemory(srv: ThreadServer): number {
+  let peak = 0;
+  for (let t = 1; t <= srv.threads; t++) {
+    const v = srv.store.f64[srv.store.L.stats + t * STAT_FIELDS + S_PEAK_MEMORY];
+    if (v > peak) peak = v;
+  }
+  return peak;
 }
 
 function sectionServer(srv: ThreadServer): string {
@@ -234,6 +244,7 @@ function ratio(a: number, b: number): string {
 
 function sectionMemory(srv: ThreadServer): string {
   const used = usedMemory(srv);
+  const peak = peakMemory(srv);
   const mem = process.memoryUsage();
   const rss = mem.rss;
   const maxmemory = srv.config.num('maxmemory');
@@ -253,9 +264,9 @@ function sectionMemory(srv: ThreadServer): string {
     ['used_memory_human', bytesToHuman(used)],
     ['used_memory_rss', rss],
     ['used_memory_rss_human', bytesToHuman(rss)],
-    ['used_memory_peak', peakMemory],
-    ['used_memory_peak_human', bytesToHuman(peakMemory)],
-    ['used_memory_peak_perc', `${peakMemory === 0 ? '100.00' : ((used / peakMemory) * 100).toFixed(2)}%`],
+    ['used_memory_peak', peak],
+    ['used_memory_peak_human', bytesToHuman(peak)],
+    ['used_memory_peak_perc', `${peak === 0 ? '100.00' : ((used / peak) * 100).toFixed(2)}%`],
     ['used_memory_overhead', startup],
     ['used_memory_startup', startup],
     ['used_memory_dataset', used - startup],

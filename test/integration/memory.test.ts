@@ -5,6 +5,8 @@ import { describe, it, expect, afterEach } from 'vitest';
 import * as fs from 'node:fs';
 import { startShardis, startRedis, type Server } from '../helpers/server';
 import { RawClient, canon } from '../helpers/resp';
+import { connectOnThreads } from '../helpers/threads';
+import { info } from '../helpers/replication';
 
 const MiB = 1024 * 1024;
 const OOM = "OOM command not allowed when used memory > 'maxmemory'.";
@@ -136,4 +138,33 @@ describe('memory returned to the OS', () => {
     expect(afterDel - before, `RSS ${before} before SETRANGE, ${afterDel} after DEL`).toBeLessThan(4 * MiB);
     expect(canon(await c.call('DEBUG', 'CHECK'))).toBe('+OK\r\n');
   }, 90_000);
+});
+
+describe('memory peak', () => {
+  it('INFO used_memory_peak and MEMORY STATS peak.allocated keep the server-wide peak after a DEL', async () => {
+    const s = await startShardis({ threads: 2 });
+    servers.push(s);
+    const { on, all } = await connectOnThreads(s.port, [1, 1]);
+    for (const c of all) clients.push(c);
+    const [writer, reader] = [on[0][0], on[1][0]];
+    const field = async (name: string): Promise<number> => Number((await info(reader, 'memory'))[name]);
+    const before = await field('used_memory');
+    expect(canon(await writer.call('SET', 'big', Buffer.alloc(8 * MiB, 120)))).toBe('+OK\r\n');
+    await new Promise((r) => setTimeout(r, 400)); // a cron tick (hz 10) on each thread samples it
+    expect(canon(await writer.call('DEL', 'big'))).toBe(':1\r\n');
+    const used = await field('used_memory');
+    const peak = await field('used_memory_peak');
+    expect(peak).toBeGreaterThanOrEqual(before + 8 * MiB);
+    expect(used).toBeLessThan(peak - 7 * MiB);
+    // MEMORY STATS, from the other thread, reports the same peak and the percentage it implies.
+    const stats = (await reader.call('MEMORY', 'STATS')) as { t: string; v: Array<{ t: string; v: unknown }> };
+    const flat = stats.v.map((x) => (Buffer.isBuffer(x.v) ? x.v.toString() : x.v));
+    const at = (k: string): number => Number(flat[flat.indexOf(k) + 1]);
+    expect(at('peak.allocated')).toBe(peak);
+    expect(at('peak.percentage')).toBeLessThan(50);
+    expect(at('total.allocated')).toBeLessThan(peak - 7 * MiB);
+    // CONFIG RESETSTAT starts the peak over (Redis's resetServerStats).
+    expect(canon(await reader.call('CONFIG', 'RESETSTAT'))).toBe('+OK\r\n');
+    expect(await field('used_memory_peak')).toBeLessThan(peak - 7 * MiB);
+  });
 });
