@@ -38,6 +38,8 @@ export class ReplMaster {
   private thread: Worker | null = null;
   private nextAck = 1;
   private readonly acks = new Map<number, { waiting: number; resolve: () => void }>();
+  /** Diskless transfers in progress: the replicas ("thread:clientId") each still feeds. */
+  private readonly transfers = new Set<Set<string>>();
   private pingTick = 0;
 
   constructor(
@@ -57,6 +59,10 @@ export class ReplMaster {
         break;
       case 'gone':
         this.thread?.postMessage(m);
+        for (const t of this.transfers) {
+          // rdbPipeReadHandler: with no replica left to read it, the transfer is stopped.
+          if (t.delete(`${m.thread as number}:${m.clientId as number}`) && t.size === 0) log('warning', 'Diskless rdb transfer, last replica dropped, killing fork child.');
+        }
         break;
       case 'backlog':
         // A replica keeps a backlog from its sync on (replica.ts), so that its own replicas, and
@@ -141,15 +147,21 @@ export class ReplMaster {
       for (const [thread, ids] of groups) this.post(thread, { type: 'repl-full', ids, replid: id, offset: off, streamOff: so, diskless, mark });
     };
     if (diskless) {
+      const alive = new Set(targets.map((t) => `${t.thread}:${t.clientId}`));
+      this.transfers.add(alive);
       let ok = false;
       try {
         ok = await this.persistence.snapshot({
           onStart, aux,
           write: (chunk) => this.sendChunk(groups, chunk),
+          aborted: () => alive.size === 0,
         });
       } catch (e) {
         log('warning', `Diskless rdb transfer failed: ${(e as Error).message}`);
+      } finally {
+        this.transfers.delete(alive);
       }
+      if (ok) log('notice', `Diskless rdb transfer, done reading from pipe, ${alive.size} replicas still up.`);
       for (const [thread, ids] of groups) this.post(thread, { type: 'repl-end', ids, ok, mark });
       return;
     }

@@ -244,6 +244,25 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     fake.socket.destroy();
   }, 60_000);
 
+  it('a diskless transfer stops when its last replica leaves (rdbPipeReadHandler)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-dl-'));
+    const log = path.join(dir, 'log');
+    // 2000 keys at 100 ms each: the transfer would run for minutes if nothing stopped it.
+    const m = await master(['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--rdb-key-save-delay', '100000', '--logfile', log, '--dir', dir]);
+    const c = await RawClient.connect(m.port);
+    expect(text(await c.call('DEBUG', 'POPULATE', '2000'))).toBe('OK');
+    const fake = await RawClient.connect(m.port);
+    fake.send('REPLCONF', 'capa', 'eof', 'capa', 'psync2');
+    fake.send('PSYNC', '?', '-1');
+    await until('the transfer to start', async () => fs.readFileSync(log, 'utf8').includes('Starting BGSAVE for SYNC with target: replicas sockets'));
+    fake.socket.destroy();
+    await until('the transfer to stop', async () => fs.readFileSync(log, 'utf8').includes('Diskless rdb transfer, last replica dropped'), 10_000);
+    // The snapshot has ended: a BGSAVE starts at once instead of waiting behind it.
+    await until('a BGSAVE to start', async () => text(await c.call('BGSAVE')) === 'Background saving started', 10_000);
+    await c.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
   it('redis-cli --rdb fetches a snapshot through SYNC (REPLCONF rdb-only)', async () => {
     const m = await master(['--repl-diskless-sync', 'no']);
     await preload(m.port);
