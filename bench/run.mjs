@@ -1,6 +1,7 @@
 // Side-by-side benchmark: redis-server and shardis in the same run, redis-benchmark against each,
 // printed as ratios; then memory (RSS) after loading 1M small keys into each.
-// usage: npm run bench [-- --threads N --requests N --tests set,get --clients 50]
+// usage: npm run bench [-- --threads N --requests N --tests set,get --clients 50 --unix 1]
+// --unix 1: both servers also listen on a Unix socket; each test runs over TCP and over it.
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -17,6 +18,8 @@ const tests = (args.tests ?? 'set,get,incr,mset').split(',');
 const pipelines = (args.pipeline ?? '1,16').split(',').map(Number);
 const memKeys = Number(args.keys ?? 1000000);
 const extra = args.benchargs ? args.benchargs.split(' ') : [];
+const unix = args.unix === '1';
+const sockDir = unix ? mkdtempSync(join(tmpdir(), 'shardis-sock-')) : '';
 
 function ping(port) {
   return new Promise((resolve) => {
@@ -41,8 +44,9 @@ function stop(p) {
   return new Promise((resolve) => { p.once('exit', resolve); p.kill('SIGKILL'); });
 }
 
-function bench(port, test, P) {
-  const out = execFileSync('redis-benchmark', ['-p', String(port), '-t', test, '-n', String(requests), '-c', String(clients), '-P', String(P), '-r', '1000000', '-q', ...extra], { encoding: 'utf8' });
+function bench(port, test, P, sock = '') {
+  const to = sock !== '' ? ['-s', sock] : ['-p', String(port)];
+  const out = execFileSync('redis-benchmark', [...to, '-t', test, '-n', String(requests), '-c', String(clients), '-P', String(P), '-r', '1000000', '-q', ...extra], { encoding: 'utf8' });
   const m = /([\d.]+) requests per second/.exec(out.replace(/\r/g, '\n').split('\n').filter((l) => l.includes('requests per second')).pop() ?? '');
   return m ? Number(m[1]) : NaN;
 }
@@ -68,8 +72,11 @@ function load(port, n) {
 const rport = 16379 + Math.floor(Math.random() * 1000);
 const sport = rport + 1000;
 const results = [];
-const redis = await start('redis-server', 'redis-server', ['--port', String(rport), '--save', '', '--appendonly', 'no'], rport);
-const shardis = await start('shardis', 'node', [join(root, 'dist/cli.js'), '--port', String(sport), '--threads', String(threads), '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], sport);
+const rsock = unix ? join(sockDir, 'redis.sock') : '';
+const ssock = unix ? join(sockDir, 'shardis.sock') : '';
+const sockArgs = (p) => (p !== '' ? ['--unixsocket', p] : []);
+const redis = await start('redis-server', 'redis-server', ['--port', String(rport), '--save', '', '--appendonly', 'no', ...sockArgs(rsock)], rport);
+const shardis = await start('shardis', 'node', [join(root, 'dist/cli.js'), '--port', String(sport), '--threads', String(threads), '--save', '', '--appendonly', 'no', '--loglevel', 'warning', ...sockArgs(ssock)], sport);
 try {
   for (const P of pipelines) {
     for (const t of tests) {
@@ -77,6 +84,10 @@ try {
       const s = bench(sport, t, P);
       results.push({ test: t, P, redis: r, shardis: s, ratio: s / r });
       console.log(`${t.padEnd(12)} P=${String(P).padEnd(3)} redis ${r.toFixed(0).padStart(9)}  shardis ${s.toFixed(0).padStart(9)}  ratio ${(s / r).toFixed(2)}`);
+      if (!unix) continue;
+      const ru = bench(rport, t, P, rsock);
+      const su = bench(sport, t, P, ssock);
+      console.log(`${(t + ' unix').padEnd(12)} P=${String(P).padEnd(3)} redis ${ru.toFixed(0).padStart(9)}  shardis ${su.toFixed(0).padStart(9)}  ratio ${(su / ru).toFixed(2)}  (shardis unix/tcp ${(su / s).toFixed(2)}, redis unix/tcp ${(ru / r).toFixed(2)})`);
     }
   }
 } finally {
@@ -104,3 +115,4 @@ if (memKeys > 0) {
     await stop(s);
   }
 }
+if (unix) rmSync(sockDir, { recursive: true, force: true });
