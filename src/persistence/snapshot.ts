@@ -962,13 +962,24 @@ export class Persistence {
   }
 }
 
-/** emptyData: every db emptied under all locks; every tracking client hears "invalidate nil". */
-export function emptyKeyspace(s: Store): void {
+/**
+ * emptyData: every db emptied under all locks; every tracking client hears "invalidate nil".
+ * With `detached` (EMPTYDB_ASYNC), each slot table is only taken out of the keyspace and handed
+ * over with its key count, to be freed later (store.freeDetachedTable).
+ */
+export function emptyKeyspace(s: Store, detached?: (table: number, keys: number) => void): void {
   const coord = Coordinator.of(s);
   coord.lockAll(false);
   try {
     for (let db = 0; db < s.dbs; db++) {
-      for (let slot = 0; slot < NSLOTS; slot++) s.flushSlot(db, slot);
+      for (let slot = 0; slot < NSLOTS; slot++) {
+        if (detached === undefined) {
+          s.flushSlot(db, slot);
+          continue;
+        }
+        const t = s.detachSlot(db, slot);
+        if (t !== 0) detached(t, s.detachedKeys);
+      }
       s.bumpEpoch(db);
     }
     // emptyData without EMPTYDB_NOFUNCTIONS: the function libraries go too.

@@ -25,7 +25,7 @@ import { Coordinator } from './coordinator';
 import { Propagator } from './propagate';
 import { Stream, createStreamBuffer } from './stream';
 import { configureNotify, type Publisher } from './notify';
-import { Persistence, RdbLoader, installCowHook } from '../persistence/snapshot';
+import { Persistence, RdbLoader, emptyKeyspace, installCowHook } from '../persistence/snapshot';
 import { loadRdbLibrary } from '../scripting/functions';
 import { Aof, AofFatal } from '../persistence/aof';
 import { setAofShared } from '../persistence/aof-state';
@@ -379,7 +379,8 @@ export async function main(argv: string[]): Promise<void> {
     Atomics.store(store.i32, layout.misc + M_LOADING, 1);
     try {
       log('notice', 'MASTER <-> REPLICA sync: Flushing old data');
-      persistence.emptyAll();
+      if (config.bool('replica-lazy-flush')) lazyEmpty();
+      else persistence.emptyAll();
       log('notice', 'MASTER <-> REPLICA sync: Loading DB in memory');
       let aux: Map<string, string>;
       try {
@@ -404,6 +405,30 @@ export async function main(argv: string[]): Promise<void> {
         aof.restartAfterSync();
       }
     }
+  }
+
+  /**
+   * replica-lazy-flush (emptyData with EMPTYDB_ASYNC): the old dataset leaves the keyspace at
+   * once and is freed in steps between the load's, counted in lazyfree_pending_objects.
+   */
+  function lazyEmpty(): void {
+    const tables: number[] = [];
+    const keys: number[] = [];
+    emptyKeyspace(store, (t, n) => {
+      tables.push(t);
+      keys.push(n);
+    });
+    Atomics.add(store.i32, layout.misc + M_LAZYFREE_PENDING, keys.reduce((a, b) => a + b, 0));
+    let i = 0;
+    const step = (): void => {
+      for (const end = Math.min(tables.length, i + 64); i < end; i++) {
+        store.freeDetachedTable(tables[i]);
+        Atomics.sub(store.i32, layout.misc + M_LAZYFREE_PENDING, keys[i]);
+        Atomics.add(store.i32, layout.misc + M_LAZYFREED, keys[i]);
+      }
+      if (i < tables.length) setImmediate(step);
+    };
+    setImmediate(step);
   }
 
   // Active expiry: sample slots with volatile keys, as Redis's activeExpireCycle does per db.

@@ -319,6 +319,32 @@ describe('shardis as a replica of redis-server 7.0', () => {
 });
 
 describe('shardis replica: diskless master and load, replicaof at start-up', () => {
+  it('replica-lazy-flush: the old dataset is freed in the background, counted in lazyfreed_objects', async () => {
+    const master = await startRedis({ args: ['--enable-debug-command', 'yes'] });
+    const m = await RawClient.connect(master.port);
+    for (let i = 0; i < 300; i++) await m.call('SET', `m:${i}`, String(i));
+    const replica = await startShardis({ threads: 2, args: ['--save', '', '--replica-lazy-flush', 'yes'] });
+    const s = await RawClient.connect(replica.port);
+    try {
+      // 2000 keys of its own go when it syncs (Redis counts a lazy-flushed db by its keys).
+      for (let i = 0; i < 2000; i++) s.send('RPUSH', `own:${i}`, 'a', 'b');
+      for (let i = 0; i < 2000; i++) await s.read();
+      expect(sh(await s.call('REPLICAOF', '127.0.0.1', String(master.port)))).toBe('+OK');
+      await until('the full sync', async () => (await info(m, 'replication')).slave0?.includes('state=online') === true);
+      await sameDigest(m, s);
+      await until('the old dataset freed', async () => {
+        const mem = await info(s, 'memory');
+        return mem.lazyfree_pending_objects === '0' && Number(mem.lazyfreed_objects) >= 2000;
+      });
+      expect(sh(await s.call('DEBUG', 'CHECK'))).toBe('+OK');
+    } finally {
+      await s.close();
+      await m.close();
+      await replica.stop();
+      await master.stop();
+    }
+  }, 60000);
+
   it('repl-diskless-load on-empty-db from a diskless master', async () => {
     const master = await startRedis({ args: ['--enable-debug-command', 'yes', '--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0'] });
     const m = await RawClient.connect(master.port);
