@@ -20,6 +20,7 @@
 import * as net from 'net';
 import * as fs from 'fs';
 import * as path from 'path';
+import { randomBytes } from 'crypto';
 import type { ThreadServer } from '../server/context';
 import { S_CLIENTS, M_CLIENTS } from '../server/context';
 import { Client } from '../server/client';
@@ -139,6 +140,8 @@ export class ReplicaLink {
   reploff = 0;
   readReploff = 0;
   private masterReplid = '';
+  /** The master answered SYNC, not PSYNC (CLIENT_PRE_PSYNC): it gets no REPLCONF ACK. */
+  private prePsync = false;
   /** Bytes of a MULTI ... block not yet applied (appended with its EXEC). */
   private multiBytes: Buffer[] = [];
   /** ms of the last byte from the master, of the handshake/transfer's last I/O, link down since. */
@@ -436,6 +439,7 @@ export class ReplicaLink {
       if (gen !== this.gen) return;
     } while (r === '');
     if (failover.length > 0) this.onFailoverPsync?.(r.startsWith('+CONTINUE') || r.startsWith('+FULLRESYNC'));
+    this.prePsync = false;
     if (gen !== this.gen) return;
     if (r.startsWith('+FULLRESYNC')) {
       const [, replid, off] = r.split(' ');
@@ -478,12 +482,17 @@ export class ReplicaLink {
       log('notice', `Master is currently unable to PSYNC but should be in the future: ${r}`);
       return this.fail(gen);
     }
-    if (r.startsWith('-')) {
-      log('warning', `Unexpected reply to PSYNC from master: ${r}`);
-    } else {
-      log('warning', `Unexpected reply to PSYNC from master: ${r}`);
-    }
-    return this.fail(gen);
+    // PSYNC_NOT_SUPPORTED: a master from before PSYNC (or in error) gets SYNC, and its snapshot
+    // starts a history of our own (a new replid at offset 0: it sends no id, takes no ACK).
+    if (r.startsWith('-ERR')) log('notice', `Master does not support PSYNC or is in error state (reply: ${r})`);
+    else log('warning', `Unexpected reply to PSYNC from master: ${r}`);
+    this.discardCached();
+    log('notice', 'Retrying with SYNC...');
+    sock.write('SYNC\r\n');
+    this.masterReplid = randomBytes(20).toString('hex');
+    this.reploff = 0;
+    this.prePsync = true;
+    return this.receiveSnapshot(gen, sock, inbox);
   }
 
   // ---- the snapshot ---------------------------------------------------------------------------
@@ -757,7 +766,7 @@ export class ReplicaLink {
   /** REPLCONF ACK <offset> (every second, and on GETACK). */
   sendAck(): void {
     const c = this.master;
-    if (c === null || c.closed) return;
+    if (c === null || c.closed || this.prePsync) return;
     const off = Buffer.from(String(this.reploff));
     const ack = Buffer.concat([Buffer.from(`*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$${off.length}\r\n`), off, Buffer.from('\r\n')]);
     // With the AOF on, the ACK waits for the AOF write of what it acknowledges (Redis sends it

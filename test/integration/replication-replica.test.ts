@@ -488,3 +488,74 @@ describe('shardis replica: a busy script', () => {
     }
   }, 60000);
 });
+
+describe('shardis replica of a master without PSYNC', () => {
+  it('falls back to SYNC (PSYNC_NOT_SUPPORTED): loads the snapshot, applies the stream, sends no ACK', async () => {
+    // The snapshot: redis-server's RDB of a small dataset.
+    const src = await startRedis();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-sync-'));
+    const rdbFile = path.join(dir, 'dump.rdb');
+    const net = await import('node:net');
+    const { execFileSync } = await import('node:child_process');
+    let replica: Server | undefined;
+    const seen: string[] = [];
+    const fake = net.createServer((sock) => {
+      // An old master: PING and REPLCONF answered, PSYNC unknown, SYNC sends the RDB as a bulk
+      // and then the command stream.
+      let buf = '';
+      sock.on('data', (d) => {
+        buf += d.toString('latin1');
+        let i: number;
+        while ((i = buf.indexOf('\r\n')) >= 0) {
+          let line = buf.slice(0, i);
+          if (line.startsWith('*')) {
+            // A multibulk request: take its whole frame.
+            const parts = buf.split('\r\n');
+            const n = Number(parts[0].slice(1));
+            if (parts.length < 1 + 2 * n + 1) return;
+            line = parts.slice(1, 1 + 2 * n).filter((_, j) => j % 2 === 1).join(' ');
+            buf = parts.slice(1 + 2 * n).join('\r\n');
+          } else {
+            buf = buf.slice(i + 2);
+          }
+          seen.push(line);
+          const cmd = line.split(' ')[0].toUpperCase();
+          if (cmd === 'PING') sock.write('+PONG\r\n');
+          else if (cmd === 'REPLCONF') sock.write('+OK\r\n');
+          else if (cmd === 'PSYNC') sock.write("-ERR unknown command 'PSYNC'\r\n");
+          else if (cmd === 'SYNC') {
+            const rdb = fs.readFileSync(rdbFile);
+            sock.write(`$${rdb.length}\r\n`);
+            sock.write(rdb);
+            sock.write('*3\r\n$3\r\nSET\r\n$6\r\nstream\r\n$5\r\nafter\r\n');
+          }
+        }
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));
+    try {
+      const c = await RawClient.connect(src.port);
+      for (let i = 0; i < 100; i++) await c.call('SET', `k:${i}`, String(i));
+      await c.call('RPUSH', 'list', 'a', 'b');
+      await c.close();
+      execFileSync('redis-cli', ['-p', String(src.port), '--rdb', rdbFile], { stdio: 'ignore' });
+      const port = (fake.address() as import('node:net').AddressInfo).port;
+      replica = await startShardis({ threads: 2, args: ['--save', '', '--replicaof', '127.0.0.1', String(port)] });
+      const s = await RawClient.connect(replica.port);
+      await until('the stream applied', async () => (await s.call('GET', 'stream')).t === 'bulk' && text(await s.call('GET', 'stream')) === 'after');
+      expect(text(await s.call('GET', 'k:42'))).toBe('42');
+      expect(sh(await s.call('LRANGE', 'list', '0', '-1'))).toBe(sh(await (await RawClient.connect(src.port)).call('LRANGE', 'list', '0', '-1')));
+      expect((await info(s, 'replication')).master_link_status).toBe('up');
+      await new Promise((r) => setTimeout(r, 1500)); // a replicationCron would have sent an ACK
+      expect(seen.some((l) => l.startsWith('SYNC'))).toBe(true);
+      expect(seen.filter((l) => /^REPLCONF ACK/i.test(l))).toEqual([]);
+      await s.close();
+    } finally {
+      await replica?.stop();
+      fake.close();
+      await src.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60000);
+});
