@@ -3,7 +3,8 @@
 // every slot locked. Rare debugging commands: they may allocate.
 import { createHash } from 'node:crypto';
 import type { Client } from '../server/client';
-import { ENCODING_NAMES, E_INT, E_INTSET, T_HASH, T_LIST, T_SET, T_STRING, T_ZSET } from '../store/keyspace';
+import { ENCODING_NAMES, E_INT, E_INTSET, T_HASH, T_LIST, T_SET, T_STREAM, T_STRING, T_ZSET } from '../store/keyspace';
+import { StreamIter } from '../store/stream';
 import { LpVal, lpBytes, lpValBytes } from '../store/listpack';
 import { QlPos, qlCount, qlEnd, qlFirstNode, qlGet, qlNext, qlNextNode, qlNodeListpack, qlNodes } from '../store/quicklist';
 import { ZIter } from '../store/zset';
@@ -67,6 +68,17 @@ function objectDigest(c: Client, e: number, digest: Uint8Array): void {
       mixDigest(ele, pairs[i]);
       mixDigest(ele, pairs[i + 1]);
       xorDigest(digest, ele);
+    }
+  } else if (type === T_STREAM) {
+    // debug.c: "<ms>.<seq>" then each field and value, in order, into the key's own digest.
+    const si = new StreamIter().start(h, s.objPtr(e), null, null, false);
+    while (si.next()) {
+      mixDigest(digest, latin1(`${si.id.ms}.${si.id.seq}`));
+      for (let f = 0; f < si.numfields; f++) {
+        si.field();
+        mixDigest(digest, lpValBytes(h, si.fv));
+        mixDigest(digest, lpValBytes(h, si.vv));
+      }
     }
   }
   if (s.expireAt(e) !== 0) xorDigest(digest, latin1('!!expire!!'));

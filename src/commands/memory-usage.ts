@@ -2,7 +2,8 @@
 // heap, with big collections sampled (SAMPLES n, default 5, 0 = all) and the average per element
 // (per node for lists) multiplied by their number, as Redis estimates.
 import type { Store } from '../store/keyspace';
-import { E_HASHTABLE, E_INTSET, E_LISTPACK, E_QUICKLIST, E_SKIPLIST, T_STRING } from '../store/keyspace';
+import { E_HASHTABLE, E_INTSET, E_LISTPACK, E_QUICKLIST, E_SKIPLIST, E_STREAM, T_STRING } from '../store/keyspace';
+import { streamIndexBytes, streamNodeCount, streamNodeListpack } from '../store/stream';
 import { classOf, classSize } from '../store/heap';
 import { lpBytes } from '../store/listpack';
 import { intsetBlobLen } from '../store/intset';
@@ -55,6 +56,23 @@ function skiplistBytes(s: Store, zs: number, samples: number): number {
   return b;
 }
 
+/**
+ * Stream (objectComputeSize): header and index, then the first `samples` nodes' blocks averaged
+ * over all but the last node, plus the last node's real size.
+ */
+function streamBytes(s: Store, st: number, samples: number): number {
+  const heap = s.heap;
+  const n = streamNodeCount(heap, st);
+  let b = streamIndexBytes(heap, st);
+  if (n === 0) return b;
+  const k = samples === 0 ? n : Math.min(samples, n);
+  let sum = 0;
+  for (let i = 0; i < k; i++) sum += block(lpBytes(heap, streamNodeListpack(heap, st, i)));
+  if (k === n) return b + sum;
+  b += (sum / k) * (n - 1);
+  return b + block(lpBytes(heap, streamNodeListpack(heap, st, n - 1)));
+}
+
 /** Bytes of the key's entry (key, header, inline string) and of its value's structure. */
 export function keyMemoryUsage(s: Store, e: number, samples: number): number {
   const entry = classSize[s.u8[e + 18]];
@@ -72,6 +90,8 @@ export function keyMemoryUsage(s: Store, e: number, samples: number): number {
       return entry + dictSampled(s, obj, samples);
     case E_SKIPLIST:
       return entry + skiplistBytes(s, obj, samples);
+    case E_STREAM:
+      return entry + streamBytes(s, obj, samples);
     default:
       return entry;
   }

@@ -11,6 +11,7 @@ import { commands as lists } from './lists';
 import { commands as hashes } from './hashes';
 import { commands as sets } from './sets';
 import { commands as zsets } from './zsets';
+import { commands as streams } from './streams';
 import { commands as sort } from './sort';
 import { commands as transactions } from './transactions';
 import { commands as pubsub } from './pubsub';
@@ -23,7 +24,7 @@ import { commands as replication } from './replication';
 import { commands as hyperloglog } from './hyperloglog';
 
 registerCommands([
-  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...migrate, ...latency, ...replicaof, ...replication, ...hyperloglog,
+  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...streams, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...migrate, ...latency, ...replicaof, ...replication, ...hyperloglog,
 ]);
 
 export * from './registry';

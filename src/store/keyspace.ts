@@ -18,7 +18,9 @@ export const T_LIST = 1;
 export const T_SET = 2;
 export const T_ZSET = 3;
 export const T_HASH = 4;
-export const TYPE_NAMES = ['string', 'list', 'set', 'zset', 'hash'];
+/** OBJ_STREAM (5 is Redis's OBJ_MODULE, unused here): the number DEBUG DIGEST mixes in. */
+export const T_STREAM = 6;
+export const TYPE_NAMES = ['string', 'list', 'set', 'zset', 'hash', 'module', 'stream'];
 
 // Encodings, named as OBJECT ENCODING prints them.
 export const E_RAW = 0;
@@ -29,7 +31,8 @@ export const E_QUICKLIST = 4;
 export const E_INTSET = 5;
 export const E_HASHTABLE = 6;
 export const E_SKIPLIST = 7;
-export const ENCODING_NAMES = ['raw', 'int', 'embstr', 'listpack', 'quicklist', 'intset', 'hashtable', 'skiplist'];
+export const E_STREAM = 8;
+export const ENCODING_NAMES = ['raw', 'int', 'embstr', 'listpack', 'quicklist', 'intset', 'hashtable', 'skiplist', 'stream'];
 
 export const ENTRY_HDR = 32;
 /** Entry flags byte (offset 19): a snapshot is serializing this value in chunks (Store.onPinned). */
@@ -1280,7 +1283,7 @@ export class Store {
               if ((h & mask) !== i) problems.push(`db ${db} slot ${slot}: entry in wrong bucket`);
               if (keySlot(key) !== slot) problems.push(`db ${db}: key ${Buffer.from(key).toString()} in slot ${slot}, belongs in ${keySlot(key)}`);
               const type = this.type(e);
-              if (type > T_HASH) problems.push(`db ${db}: bad type ${type}`);
+              if (type > T_STREAM || type === 5) problems.push(`db ${db}: bad type ${type}`);
               const need = ENTRY_HDR + key.length + (type === T_STRING ? this.strLen(e) : 0);
               if (need > classSize[this.u8[e + 18]]) problems.push(`db ${db}: entry overflows its block`);
               if (Heap.overlapsFree(free, e, classSize[this.u8[e + 18]])) problems.push(`db ${db}: entry ${Buffer.from(key).toString()} lies in a free block`);

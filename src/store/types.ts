@@ -5,3 +5,4 @@ import './list';
 import './hash';
 import './set';
 import './zset';
+import './stream';

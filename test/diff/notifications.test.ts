@@ -365,6 +365,26 @@ describe('keyspace notifications match redis-server', () => {
     await events(d, 'Kz', script);
   });
 
+  it('stream events (KEA, Kt)', async () => {
+    const script: Cmd[] = [
+      ['XADD', 'x', '1-1', 'a', '1'],
+      ['XADD', 'x', '1-2', 'a', '2'],
+      ['XADD', 'x', '1-1', 'a', '3'],
+      ['XADD', 'nox', 'NOMKSTREAM', '*', 'a', '1'],
+      ['XADD', 'x', 'MAXLEN', '1', '2-0', 'b', '1'],
+      ['XADD', 'x', 'MAXLEN', '5', '3-0', 'b', '1'],
+      ['XDEL', 'x', '9-9'],
+      ['XDEL', 'x', '2-0'],
+      ['XTRIM', 'x', 'MAXLEN', '5'],
+      ['XTRIM', 'x', 'MAXLEN', '0'],
+      ['XSETID', 'x', '10-0'],
+      ['XSETID', 'x', '1-0'],
+      ['XTRIM', 'nox', 'MAXLEN', '0'],
+    ];
+    await events(d, 'KEA', script);
+    await events(d, 'Kt', script);
+  });
+
   it('SORT STORE events (KEA)', async () => {
     await events(d, 'KEA', [
       ['RPUSH', 'sl', '3', '1', '2'],
