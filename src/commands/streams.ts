@@ -467,6 +467,106 @@ function xsetid(c: Client, argv: Buffer[]): void {
   notifyKeyspaceEvent(c, NOTIFY_STREAM, 'xsetid', key, c.db);
 }
 
+// ---- XREAD (without BLOCK: blocking reads come with phase 2) --------------------------------
+
+/** xreadGetKeys: the keys after STREAMS (half of what follows it). */
+function xreadKeys(argv: Buffer[]): number[] {
+  let pos = -1;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i];
+    if (is(a, 'block') || is(a, 'count')) i++;
+    else if (is(a, 'group')) i += 2;
+    else if (is(a, 'noack')) continue;
+    else if (is(a, 'streams')) {
+      pos = i;
+      break;
+    } else break;
+  }
+  const num = pos < 0 ? 0 : argv.length - pos - 1;
+  if (pos < 0 || num === 0 || num % 2 !== 0) return [];
+  const out: number[] = [];
+  for (let i = pos + 1; i < argv.length - num / 2; i++) out.push(i);
+  return out;
+}
+
+function xread(c: Client, argv: Buffer[]): void {
+  let timeout = -1;
+  let count = 0;
+  let streamsArg = 0;
+  let streamsCount = 0;
+  for (let i = 1; i < argv.length; i++) {
+    const more = argv.length - i - 1;
+    const o = argv[i];
+    if (is(o, 'block') && more) {
+      if (c.inScript) return c.w.error(`ERR ${cstr(argv[0])} command is not allowed with BLOCK option from scripts`);
+      i++;
+      const v = parseI64(argv[i]);
+      if (v === null) return c.w.error('ERR timeout is not an integer or out of range');
+      if (v < 0) return c.w.error('ERR timeout is negative');
+      timeout = Number(v);
+    } else if (is(o, 'count') && more) {
+      i++;
+      const v = llOrReply(c, argv[i]);
+      if (v === null) return;
+      count = v < 0 ? 0 : v;
+    } else if (is(o, 'streams') && more) {
+      streamsArg = i + 1;
+      streamsCount = argv.length - streamsArg;
+      if (streamsCount % 2 !== 0) {
+        return c.w.error("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.");
+      }
+      streamsCount /= 2;
+      break;
+    } else if (is(o, 'group') && more >= 2) {
+      return c.w.error('ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.');
+    } else if (is(o, 'noack')) {
+      return c.w.error('ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.');
+    } else return c.w.error(E_SYNTAX);
+  }
+  if (streamsArg === 0) return c.w.error(E_SYNTAX);
+  const st = c.store;
+  const h = st.heap;
+  const ids: StreamID[] = [];
+  for (let i = streamsArg + streamsCount; i < argv.length; i++) {
+    const e = lookup(c, argv[i - streamsCount], true);
+    if (e < 0) return;
+    const a = argv[i];
+    if (a.length === 1 && a[0] === 0x24) {
+      ids.push(e !== 0 ? streamLastId(h, st.objPtr(e)) : { ms: 0n, seq: 0n });
+      continue;
+    }
+    if (a.length === 1 && a[0] === 0x3e) {
+      return c.w.error('ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.');
+    }
+    const id = parseIdOrReply(c, a, 0n, true);
+    if (id === null) return;
+    ids.push(id);
+  }
+  let n = 0;
+  let mark = 0;
+  for (let i = 0; i < streamsCount; i++) {
+    const e = st.peek(c.db, argv[streamsArg + i]);
+    if (e === 0) continue;
+    const s = st.objPtr(e);
+    if (streamLength(h, s) === 0) continue;
+    const gt = ids[i];
+    if (idCmp(streamGetEdgeId(h, s, false, true), gt) <= 0) continue;
+    if (++n === 1) mark = c.w.deferMark();
+    const start = { ms: gt.ms, seq: gt.seq };
+    idIncr(start);
+    if (c.w.resp === 2) c.w.array(2);
+    c.w.bulk(argv[streamsArg + i]);
+    replyRange(c, h, s, start, null, count, false, false);
+  }
+  if (n > 0) {
+    if (c.w.resp === 2) c.w.arrayAt(mark, n);
+    else c.w.mapAt(mark, n);
+    return;
+  }
+  if (timeout !== -1 && !c.inExec && !c.inScript) return c.w.error('ERR XREAD BLOCK is not supported yet (no entry to serve at once)');
+  c.w.nilArray();
+}
+
 // ---- XINFO ----------------------------------------------------------------------------------
 
 const XINFO_HELP = [
@@ -583,5 +683,6 @@ export const commands: CommandSpec[] = [
   def('xrange', -4, 'readonly', [1, 1, 1], 'stream', 'Return a range of elements in a stream, with IDs matching the specified IDs interval', xrange, { since: '5.0.0', complexity: 'O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).', acl: xacl('read', 'slow') }),
   def('xrevrange', -4, 'readonly', [1, 1, 1], 'stream', 'Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE', xrevrange, { since: '5.0.0', complexity: 'O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).', acl: xacl('read', 'slow') }),
   def('xsetid', -3, 'write denyoom fast', [1, 1, 1], 'stream', 'An internal command for replicating stream values', xsetid, { since: '5.0.0', complexity: 'O(1)', acl: xacl('write', 'fast') }),
+  def('xread', -4, 'readonly blocking', [0, 0, 0], 'stream', 'Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.', xread, { since: '5.0.0', complexity: 'For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.', keys: xreadKeys, acl: xacl('read', 'slow', 'blocking') }),
   def('xinfo', -2, '', [0, 0, 0], 'stream', 'A container for stream introspection commands', xinfoParent, { since: '5.0.0', complexity: 'Depends on subcommand.', lock: 'none', acl: ['slow'], subcommands: xinfoSubcommands }),
 ];

@@ -313,6 +313,16 @@ export class ReplyWriter {
    * the elements written since, when the count is only known after writing them.
    */
   arrayAt(mark: number, n: number): void {
+    this.headerAt(mark, 0x2a, n);
+  }
+
+  /** arrayAt for a map of n pairs (RESP3 `%n`, RESP2 an array of 2n), as setDeferredMapLen. */
+  mapAt(mark: number, n: number): void {
+    if (this.resp === 3) this.headerAt(mark, 0x25, n);
+    else this.headerAt(mark, 0x2a, n * 2);
+  }
+
+  private headerAt(mark: number, type: number, n: number): void {
     const rel = mark - this.spilled;
     const bodyLen = this.pos - this.start - rel;
     if (this.overLimit || rel < 0 || bodyLen < 0) {
@@ -321,7 +331,7 @@ export class ReplyWriter {
       this.rewind(mark);
       return;
     }
-    this.header(0x2a, n); // may move the pending bytes to a new chunk: offsets below are fresh
+    this.header(type, n); // may move the pending bytes to a new chunk: offsets below are fresh
     const at = this.start + rel;
     const hdrLen = this.pos - at - bodyLen;
     const b = this.buf;

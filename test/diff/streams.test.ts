@@ -269,6 +269,41 @@ describe('XDEL / XTRIM / XSETID / XINFO', () => {
     `));
 });
 
+describe('XREAD (non-blocking)', () => {
+  it('COUNT, $, several streams, errors', () =>
+    same(`
+      XADD a 1-1 f 1
+      XADD a 1-2 f 2
+      XADD b 2-0 g 1
+      XREAD STREAMS a 0
+      XREAD COUNT 1 STREAMS a b 0 0
+      XREAD STREAMS a b 1-1 1-9
+      XREAD STREAMS a b $ $
+      XREAD STREAMS nokey 0
+      XREAD STREAMS a nokey 0 0
+      XREAD COUNT -1 STREAMS a 0
+      XREAD COUNT 0 STREAMS a 0
+      XREAD STREAMS a 18446744073709551615-18446744073709551615
+      XREAD BLOCK 10 STREAMS a 0
+      XREAD STREAMS a
+      XREAD STREAMS a b 0
+      XREAD STREAMS a -
+      XREAD STREAMS a >
+      XREAD GROUP g c STREAMS a 0
+      XREAD NOACK STREAMS a 0
+      XREAD FOO STREAMS a 0
+      XREAD COUNT x STREAMS a 0
+      XREAD BLOCK -1 STREAMS a 0
+      XREAD BLOCK x STREAMS a 0
+      XREAD COUNT 1
+      SET str v
+      XREAD STREAMS a str 0 0
+      MULTI
+      XREAD BLOCK 0 STREAMS a $
+      EXEC
+    `));
+});
+
 describe('generic commands on streams', () => {
   it('TYPE, OBJECT ENCODING, COPY, RENAME, MOVE, DEL, SCAN TYPE', () =>
     same(`
