@@ -16,11 +16,12 @@ const HASH = ['h0', 'h1', 'h2'];
 const SET = ['S0', 'S1', 'S2', 'S3'];
 const ZSET = ['z0', 'z1', 'z2', 'z3'];
 const HLL = ['p0', 'p1'];
-export const ALL_KEYS = [...STR, ...LIST, ...HASH, ...SET, ...ZSET, ...HLL, 'sorted', 'copy', 'marker'];
+const XS = ['x0', 'x1', 'x2'];
+export const ALL_KEYS = [...STR, ...LIST, ...HASH, ...SET, ...ZSET, ...HLL, ...XS, 'sorted', 'copy', 'marker'];
 
 export type Cmd = (string | number)[];
 
-export function workload(r: () => number): () => Cmd[] {
+export function workload(r: () => number, streams = false): () => Cmd[] {
   const pick = <T>(a: T[]): T => a[Math.floor(r() * a.length)];
   const int = (n: number): number => Math.floor(r() * n);
   const val = (): string => (r() < 0.5 ? String(int(100)) : `v${int(1000)}${'x'.repeat(int(3) * 20)}`);
@@ -124,6 +125,24 @@ export function workload(r: () => number): () => Cmd[] {
     [0.3, () => [['KEYS', '*']]],
     [1, () => [['SRANDMEMBER', pick(SET), '2']]],
   ];
+  if (streams) {
+    // streams (propagated as Redis 7.0 does: `*` and `<ms>-*` as the ID made, `~` trims as `=`
+    // with the length or first ID reached). Small explicit IDs so XDEL and MINID hit entries.
+    const xid = (): string => `${int(60)}-${int(3)}`;
+    gens.push(
+      [3, () => [['XADD', pick(XS), '*', `f${int(3)}`, val()]]],
+      [2, () => [['XADD', pick(XS), `${int(60)}-*`, 'a', val(), 'b', val()]]],
+      [1, () => [['XADD', pick(XS), xid(), 'a', val()]]],
+      [1, () => [['XADD', pick(XS), 'MAXLEN', '~', String(int(8)), '*', 'a', val()]]],
+      [1, () => [['XADD', pick(XS), 'MINID', '=', xid(), `${int(60)}-*`, 'a', val()]]],
+      [1, () => [['XADD', pick(XS), 'NOMKSTREAM', 'MAXLEN', '~', String(int(4)), 'LIMIT', String(int(3)), '*', 'a', val()]]],
+      [1, () => [['XDEL', pick(XS), xid(), xid()]]],
+      [1, () => [['XTRIM', pick(XS), 'MAXLEN', pick(['~', '=']), String(int(10))]]],
+      [1, () => [['XTRIM', pick(XS), 'MINID', '~', xid()]]],
+      [0.2, () => [['XSETID', pick(XS), `${1e13 + int(10)}-0`, 'ENTRIESADDED', String(1000 + int(10))]]],
+      [1, () => [['XRANGE', pick(XS), '-', '+', 'COUNT', '3']]],
+    );
+  }
   let total = 0;
   for (const [w] of gens) total += w;
   const one = (): Cmd[] => {
@@ -150,7 +169,7 @@ export function workload(r: () => number): () => Cmd[] {
  * One seed's workload on every connection for workMs (every fourth seed under a small
  * maxmemory: evicted keys propagate as DEL), then the keyspace settled.
  */
-export async function runSeed(seed: number, conns: RawClient[], admin: RawClient, baseUsed: number, workMs: number): Promise<void> {
+export async function runSeed(seed: number, conns: RawClient[], admin: RawClient, baseUsed: number, workMs: number, opts: { streams?: boolean } = {}): Promise<void> {
   const evict = seed % 4 === 3;
   if (evict) {
     await admin.call('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-random');
@@ -159,7 +178,7 @@ export async function runSeed(seed: number, conns: RawClient[], admin: RawClient
   const until = Date.now() + workMs;
   await Promise.all(
     conns.map(async (c, i) => {
-      const next = workload(rng(seed * 1000 + i));
+      const next = workload(rng(seed * 1000 + i), opts.streams === true);
       await c.call('SELECT', i % DBS);
       while (Date.now() < until) {
         const cmds = next();

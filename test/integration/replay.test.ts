@@ -109,7 +109,8 @@ describe('propagation replay (issue 9 contract)', () => {
     const baseUsed = Number(/used_memory:(\d+)/.exec(String((await admin.call('INFO', 'memory') as { v: Buffer }).v))![1]);
     try {
       for (let seed = SEED_BASE; seed < SEED_BASE + SEEDS; seed++) {
-        await runSeed(seed, conns, admin, baseUsed, WORK_MS);
+        // Streams only here: full syncs and AOF rewrites of streams (RDB) are not built yet.
+        await runSeed(seed, conns, admin, baseUsed, WORK_MS, { streams: true });
         // A marker write: once the capture file holds it, it holds everything before it.
         const marker = `marker-${seed}-${Date.now()}`;
         await admin.call('SET', 'marker', marker);
