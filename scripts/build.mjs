@@ -72,3 +72,20 @@ function buildMadvise() {
   if (r.status !== 0) console.warn(`native/madvise not built (freed memory stays resident): ${String(r.stderr ?? r.error?.message ?? '').trim()}`);
 }
 if (process.env.SHARDIS_NO_NATIVE !== '1') buildMadvise();
+
+// native/libm: the C library's sin/cos/asin for GEO (bit-identical distances with redis-server).
+// Optional like madvise: without it GEO uses V8's Math functions (last-bit differences).
+function buildLibm() {
+  const src = 'native/libm/libm.c';
+  const out = join('dist', 'libm.node');
+  const include = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node']
+    .find((d) => existsSync(join(d, 'node_api.h')));
+  if (include === undefined) {
+    console.warn('native/libm not built: no node_api.h found (GEO uses Math.sin/cos/asin)');
+    return;
+  }
+  if (existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs) return;
+  const r = spawnSync(process.env.CC ?? 'cc', ['-O2', '-shared', '-fPIC', '-I', include, src, '-o', out, '-lm'], { encoding: 'utf8' });
+  if (r.status !== 0) console.warn(`native/libm not built (GEO uses Math.sin/cos/asin): ${String(r.stderr ?? r.error?.message ?? '').trim()}`);
+}
+if (process.env.SHARDIS_NO_NATIVE !== '1') buildLibm();

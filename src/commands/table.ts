@@ -22,9 +22,10 @@ import { commands as latency } from './latency';
 import { commands as replicaof } from './replicaof';
 import { commands as replication } from './replication';
 import { commands as hyperloglog } from './hyperloglog';
+import { commands as geo } from './geo';
 
 registerCommands([
-  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...streams, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...migrate, ...latency, ...replicaof, ...replication, ...hyperloglog,
+  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...streams, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...migrate, ...latency, ...replicaof, ...replication, ...hyperloglog, ...geo,
 ]);
 
 export * from './registry';

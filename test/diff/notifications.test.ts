@@ -396,6 +396,39 @@ describe('keyspace notifications match redis-server', () => {
     ]);
   });
 
+  it('HyperLogLog events (KEA, K$)', async () => {
+    const script: Cmd[] = [
+      ['PFADD', 'h', 'a', 'b'],
+      ['PFADD', 'h', 'a'],
+      ['PFADD', 'h2'],
+      ['PFCOUNT', 'h'],
+      ['PFCOUNT', 'h'],
+      ['PFMERGE', 'h3', 'h', 'h2'],
+      ['PFMERGE', 'h3'],
+      ['PFDEBUG', 'TODENSE', 'h3'],
+      ['PFCOUNT', 'h', 'h2'],
+    ];
+    await events(d, 'KEA', script);
+    await events(d, 'K$', script);
+  });
+
+  it('GEO events (KEA, Kz)', async () => {
+    const script: Cmd[] = [
+      ['GEOADD', 'g', '13.361389', '38.115556', 'Palermo', '15.087269', '37.502669', 'Catania'],
+      ['GEOADD', 'g', 'NX', '13.361389', '38.115556', 'Palermo'],
+      ['GEOADD', 'g', '200', '38', 'bad'],
+      ['GEORADIUS', 'g', '15', '37', '200', 'km', 'STORE', 'dst'],
+      ['GEORADIUS', 'g', '15', '37', '1', 'km', 'STORE', 'dst'],
+      ['GEORADIUS', 'g', '15', '37', '1', 'km', 'STORE', 'dst'],
+      ['GEORADIUSBYMEMBER', 'g', 'Palermo', '200', 'km', 'STOREDIST', 'dst'],
+      ['GEOSEARCHSTORE', 'dst2', 'g', 'FROMLONLAT', '15', '37', 'BYBOX', '400', '400', 'km'],
+      ['GEOSEARCHSTORE', 'dst2', 'nokey', 'FROMLONLAT', '15', '37', 'BYBOX', '400', '400', 'km'],
+      ['GEOSEARCH', 'g', 'FROMLONLAT', '15', '37', 'BYBOX', '400', '400', 'km'],
+    ];
+    await events(d, 'KEA', script);
+    await events(d, 'Kz', script);
+  });
+
   it('"new" events (En)', async () => {
     await events(d, 'En', [
       ['SET', 'foo', 'bar'],

@@ -17,7 +17,8 @@ const SET = ['S0', 'S1', 'S2', 'S3'];
 const ZSET = ['z0', 'z1', 'z2', 'z3'];
 const HLL = ['p0', 'p1'];
 const XS = ['x0', 'x1', 'x2'];
-export const ALL_KEYS = [...STR, ...LIST, ...HASH, ...SET, ...ZSET, ...HLL, ...XS, 'sorted', 'copy', 'marker'];
+const GEO = ['g0', 'g1'];
+export const ALL_KEYS = [...STR, ...LIST, ...HASH, ...SET, ...ZSET, ...HLL, ...GEO, ...XS, 'sorted', 'copy', 'marker'];
 
 export type Cmd = (string | number)[];
 
@@ -102,6 +103,11 @@ export function workload(r: () => number, streams = false): () => Cmd[] {
     [1, () => [['PFMERGE', pick(HLL), pick(HLL), pick(HLL)]]],
     [1, () => [['PFCOUNT', pick(HLL)]]],
     [0.3, () => [['PFCOUNT', pick(HLL), pick(HLL)]]],
+    // GEO (GEOADD propagates as the ZADD it becomes; the STORE forms as themselves)
+    [2, () => [['GEOADD', pick(GEO), ...Array.from({ length: 1 + int(4) }, () => [(10 + r()).toFixed(5), (40 + r()).toFixed(5), `g${int(30)}`]).flat()]]],
+    [0.5, () => [['GEOADD', pick(GEO), pick(['NX', 'XX', 'CH']), (10 + r()).toFixed(5), (40 + r()).toFixed(5), `g${int(30)}`]]],
+    [1, () => [['GEORADIUS', pick(GEO), '10.5', '40.5', String(10 + int(60)), 'km', ...(r() < 0.5 ? ['COUNT', String(1 + int(5))] : []), pick(['STORE', 'STOREDIST']), pick(GEO)]]],
+    [1, () => [['GEOSEARCHSTORE', pick(GEO), pick(GEO), 'FROMLONLAT', '10.5', '40.5', 'BYBOX', String(20 + int(80)), String(20 + int(80)), 'km', ...(r() < 0.5 ? ['STOREDIST'] : [])]]],
     // keys and dbs
     [1, () => [['RENAME', pick(ALL_KEYS), pick(ALL_KEYS)]]],
     [1, () => [['COPY', pick(ALL_KEYS), 'copy', 'DB', String(int(DBS)), 'REPLACE']]],
