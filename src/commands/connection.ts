@@ -42,9 +42,13 @@ export const resetHooks: Array<(c: Client) => void> = [];
 /** Run a request on every thread; the client waits (paused) and `done` writes the reply. */
 export function acrossThreads(c: Client, req: CrossThreadRequest, done: (c: Client, results: unknown[]) => void): void {
   if (c.inExec) {
-    // Inside EXEC the reply must be written now: only this thread's clients can be reached.
+    // Inside EXEC the reply is written now, from this thread's answer; the other threads get the
+    // request too, and EXEC's reply leaves once they have handled it (Sentinel's MULTI, SLAVEOF
+    // NO ONE, CLIENT KILL TYPE normal, EXEC must reach every thread's clients before its reply).
     const h = c.srv.requestHandlers.get(req.op);
     done(c, [h === undefined ? null : h(req.args)]);
+    const sent = c.srv.broadcast(req, false);
+    if (c.execAcross !== null) c.execAcross.push(sent);
     return;
   }
   replyLater(c, c.srv.broadcast(req).catch((): unknown[] => []), done);

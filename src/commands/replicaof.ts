@@ -19,16 +19,9 @@ function replicaof(c: Client, argv: Buffer[]): void {
     if (p === null || typeof p === 'bigint' || p < 0 || p > 65535) return c.w.error('ERR Invalid master port');
     req = [host, p, clientInfoLine(c, Date.now())];
   }
-  if (c.inExec) {
-    // Inside EXEC (Sentinel sends MULTI, SLAVEOF NO ONE, CONFIG REWRITE, CLIENT KILL, EXEC) the
-    // reply is written now: worker 1 owns the link, so another thread hands the change to it
-    // (applied a moment later) and answers OK.
-    const h = c.srv.requestHandlers.get('replicaof');
-    const local = h === undefined ? null : h(req);
-    if (typeof local === 'string') return c.w.simple(local);
-    void c.srv.broadcast({ op: 'replicaof', args: req });
-    return c.w.simple('OK');
-  }
+  // Inside EXEC (Sentinel sends MULTI, SLAVEOF NO ONE, CONFIG REWRITE, CLIENT KILL, EXEC) the
+  // reply comes from this thread's answer (OK where the link is not), and worker 1 gets the
+  // request before EXEC's reply leaves (acrossThreads).
   acrossThreads(c, { op: 'replicaof', args: req }, (c, results) => {
     const r = results.find((x) => typeof x === 'string') as string | undefined;
     c.w.simple(r ?? 'OK');

@@ -12,6 +12,7 @@ import { F_WALKS, F_WRITE, LOCK_ALL, LOCK_KEYS } from './flags';
 import { S_WATCHING } from '../server/context';
 import { MISC_WATCHERS } from '../store/keyspace';
 import { drainInbox } from '../server/tracking';
+import { replyLater } from './connection';
 
 
 function multi(c: Client): void {
@@ -132,6 +133,8 @@ function exec(c: Client): void {
   // Invalidations posted under the locks just taken go before the transaction's reply.
   drainInbox();
   coord.beginNested();
+  let execMark = -1;
+  let across: Array<Promise<unknown>> | null = null;
   // While the queued commands run the client stays in MULTI, as in Redis: CLIENT LIST shows
   // flags=x, multi=<queued> and cmd=exec; blocking commands see inExec and do not block.
   c.inExec = true;
@@ -149,6 +152,8 @@ function exec(c: Client): void {
       c.w.nilArray();
       return;
     }
+    execMark = c.w.mark();
+    if (!outer) c.execAcross = [];
     c.w.array(queue.length);
     for (let i = 0; i < queue.length; i++) {
       c.lastCommand = 'exec';
@@ -156,6 +161,8 @@ function exec(c: Client): void {
     }
   } finally {
     c.inExec = false;
+    across = c.execAcross;
+    c.execAcross = null;
     resetMulti(c);
     // The transaction's effects go to the stream (one MULTI/EXEC) while its locks are held.
     c.srv.prop.flush();
@@ -165,7 +172,16 @@ function exec(c: Client): void {
     } else if (lockAll) coord.unlockAll();
     else coord.unlockSlots(nslots);
   }
+  // Requests a queued command posted to the other threads (CLIENT KILL, SCRIPT LOAD...): the
+  // reply waits until they are handled there, as Redis's EXEC replies after their effects.
+  if (across !== null && across.length > 0 && c.w.byteAt(execMark) === 0x2a) {
+    const reply = Buffer.from(c.w.since(execMark));
+    c.w.rewind(execMark);
+    replyLater(c, Promise.all(across).then(noop, noop), (cl) => cl.w.rawBytes(reply));
+  }
 }
+
+function noop(): void {}
 
 export const commands: CommandSpec[] = [
   def('multi', 1, 'noscript loading stale fast allow_busy', [0, 0, 0], 'transactions', 'Mark the start of a transaction block', multi, { since: '1.2.0', lock: 'none', acl: ['fast', 'transaction'] }),

@@ -85,6 +85,8 @@ export class Client {
   // Transactions
   inMulti = false;
   inExec = false;
+  /** Cross-thread requests the running EXEC posted (acrossThreads): its reply waits for them. */
+  execAcross: Array<Promise<unknown>> | null = null;
   /** Set while a Lua script of this client runs (its redis.call()s see it, like CLIENT_SCRIPT). */
   inScript = false;
   multiError = false;

@@ -53,7 +53,7 @@ export class ThreadServer {
   readonly w = new ReplyWriter();
   readonly clients = new Map<number, Client>();
   /** Replies collected from every thread for a broadcast request (see broadcast()). */
-  broadcast: (req: CrossThreadRequest) => Promise<unknown[]> = async () => [];
+  broadcast: (req: CrossThreadRequest, local?: boolean) => Promise<unknown[]> = async () => [];
   /** Ask the main thread to do something (shutdown, save...). */
   toMain: (msg: Record<string, unknown>) => void = () => {};
   /** Ask the main thread to run a persistence operation (save, bgsave, reload, shutdown) and wait. */

@@ -84,11 +84,11 @@ installTracking(store, wd.threadId, wd.threads, srv.clients, (t) => {
 // Cross-thread requests relayed by the main thread.
 let nextReq = 1;
 const pending = new Map<number, (results: unknown[]) => void>();
-srv.broadcast = (req: CrossThreadRequest): Promise<unknown[]> => {
+srv.broadcast = (req: CrossThreadRequest, includeLocal = true): Promise<unknown[]> => {
   const id = nextReq++;
-  const local = handleRequest(req);
+  const local = includeLocal ? [handleRequest(req)] : [];
   return new Promise((resolve) => {
-    pending.set(id, (results) => resolve([local, ...results]));
+    pending.set(id, (results) => resolve([...local, ...results]));
     port.postMessage({ type: 'bcast', id, op: req.op, args: req.args });
   });
 };

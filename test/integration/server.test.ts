@@ -487,6 +487,21 @@ describe('three threads', () => {
     await expectClosed(self2);
   });
 
+  it('CLIENT KILL inside MULTI/EXEC reaches the clients of every thread (Sentinel promotes this way)', async () => {
+    const cs = await spread(3);
+    const killer = cs[0];
+    const victims = cs.filter((c) => threadOf.get(c) !== threadOf.get(killer));
+    expect(victims.length).toBeGreaterThan(0);
+    for (const v of victims) await v.call('CLIENT', 'SETNAME', 'victim');
+    expect(text(await killer.call('MULTI'))).toBe('OK');
+    expect(text(await killer.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'))).toBe('QUEUED');
+    expect(text(await killer.call('PING'))).toBe('QUEUED');
+    const r = await killer.call('EXEC');
+    expect(r.t).toBe('array');
+    for (const v of victims) await expectClosed(v);
+    expect(text(await killer.call('CLIENT', 'LIST'))).not.toContain('name=victim');
+  });
+
   it('CLIENT UNBLOCK reaches a client blocked on another thread', async () => {
     const cs = await spread(3);
     const admin = cs[0];
