@@ -7,7 +7,9 @@
 //  4. probe: during a BGSAVE of the big sorted set alone, one client SETs a key in the zset's slot
 //     and another a key in another slot, back to back: the worst latency of each (how long one
 //     huge value can hold a slot lock), and a ZADD to the zset itself mid-save.
-// usage: npm run bench:rdb [-- --keys 1000000 --zset 5000000 --threads 2 --requests 200000 --clients 50 --parts save,bgsave,zset,probe]
+//  5. string: the same probe with one huge string (--string MB of text) instead of the zset, and
+//     a SETRANGE to it mid-save.
+// usage: npm run bench:rdb [-- --keys 1000000 --zset 5000000 --string 512 --threads 2 --requests 200000 --clients 50 --parts save,bgsave,zset,probe,string]
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFileSync, statSync, mkdtempSync, rmSync, readdirSync } from 'node:fs';
@@ -20,6 +22,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = Object.fromEntries(process.argv.slice(2).reduce((a, v, i, all) => (v.startsWith('--') ? [...a, [v.slice(2), all[i + 1]]] : a), []));
 const nkeys = Number(args.keys ?? 1000000);
 const zsetN = Number(args.zset ?? 5000000);
+const stringMb = Number(args.string ?? 512);
 const threads = Number(args.threads ?? 2);
 const requests = Number(args.requests ?? 200000);
 const clients = Number(args.clients ?? 50);
@@ -94,6 +97,18 @@ function pipe(port, gen) {
 
 function* stringKeys() {
   for (let i = 0; i < nkeys; i++) yield ['SET', `key:${i}`, `value:${i}:${'x'.repeat(20)}`];
+}
+function* bigString() {
+  const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'];
+  for (let m = 0; m < stringMb; m++) {
+    const a = [];
+    for (let i = 0, len = 0; len < 1 << 20; i++) {
+      const w = `${words[(i * 7 + m) % 6]}${(i * 31 + m * 17) % 100000} `;
+      a.push(w);
+      len += w.length;
+    }
+    yield ['APPEND', 'bigs', a.join('').slice(0, 1 << 20)];
+  }
 }
 function* bigZset() {
   const batch = 1000;
@@ -194,15 +209,16 @@ function prober(port, cmd) {
   };
 }
 
-/** Worst latencies on the big zset's slot and another slot while a BGSAVE of it runs. */
-async function probe(port) {
-  await rc(port, 'set', '{bigz}:near', 'x');
+/** Worst latencies on the big value's slot and another slot while a BGSAVE of it runs. */
+async function probe(port, big = 'bigz', write = ['zadd', 'bigz', '1', 'added-during-save']) {
+  const near = `{${big}}:near`;
+  await rc(port, 'set', near, 'x');
   // Baseline: the same probes for a second without a save.
-  let a = prober(port, ['SET', '{bigz}:near', 'y']);
+  let a = prober(port, ['SET', near, 'y']);
   let b = prober(port, ['SET', 'far', 'y']);
   await sleep(1000);
   const idle = { near: await a.stop(), far: await b.stop() };
-  a = prober(port, ['SET', '{bigz}:near', 'y']);
+  a = prober(port, ['SET', near, 'y']);
   b = prober(port, ['SET', 'far', 'y']);
   const t0 = Date.now();
   await rc(port, 'bgsave');
@@ -215,7 +231,7 @@ async function probe(port) {
   await rc(port, 'bgsave');
   await sleep(Math.max(20, secs * 300));
   const z0 = process.hrtime.bigint();
-  await rc(port, 'zadd', 'bigz', '1', 'added-during-save');
+  await rc(port, ...write);
   const zaddMs = Number(process.hrtime.bigint() - z0) / 1e6;
   while ((await info(port, 'rdb_bgsave_in_progress')) !== '0') await sleep(10);
   return { idle, during, secs, zaddMs, secs2: (Date.now() - t1) / 1000, cow: Number(await info(port, 'rdb_last_cow_size')) };
@@ -254,6 +270,16 @@ for (const kind of kinds) {
       r.zbg = await bgsaveUnderLoad(port, p.pid);
     }
     if (parts.has('probe')) r.probe = await probe(port);
+    await stop(p, port);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  if (parts.has('string')) {
+    const dir = mkdtempSync(join(tmpdir(), `bench-rdb-${kind}-s-`));
+    port++;
+    const p = await start(kind, port, dir);
+    await pipe(port, bigString);
+    r.strlen = Number(await rc(port, 'strlen', 'bigs'));
+    r.sprobe = await probe(port, 'bigs', ['setrange', 'bigs', '1000', 'changed-during-save']);
     await stop(p, port);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -297,5 +323,14 @@ if (parts.has('probe')) {
   line('probe: other-slot SET max / p99 ms (BGSAVE)', (r) => `${r.probe.during.far.max.toFixed(1)}/${r.probe.during.far.p99.toFixed(2)}`);
   line('probe: ZADD to the zset mid-save ms', (r) => r.probe.zaddMs.toFixed(1));
   line('probe: rdb_last_cow_size MB (ZADD save)', (r) => mb(r.probe.cow));
+}
+if (parts.has('string')) {
+  line('string: MB', (r) => mb(r.strlen));
+  line('string: BGSAVE seconds', (r) => r.sprobe.secs.toFixed(2));
+  line('string: same-slot SET max ms (idle)', (r) => r.sprobe.idle.near.max.toFixed(2));
+  line('string: same-slot SET max / p99 ms (BGSAVE)', (r) => `${r.sprobe.during.near.max.toFixed(1)}/${r.sprobe.during.near.p99.toFixed(2)}`);
+  line('string: other-slot SET max / p99 ms (BGSAVE)', (r) => `${r.sprobe.during.far.max.toFixed(1)}/${r.sprobe.during.far.p99.toFixed(2)}`);
+  line('string: SETRANGE to it mid-save ms', (r) => r.sprobe.zaddMs.toFixed(1));
+  line('string: rdb_last_cow_size MB (SETRANGE save)', (r) => mb(r.sprobe.cow));
 }
 process.exit(0);

@@ -362,11 +362,16 @@ export function writeKeyValue(out: RdbOut, s: Store, e: number, o: SaveOptions):
 
 /** Collections with at least this many elements are serialized in chunks by snapshots. */
 export const BIG_VALUE_ELEMENTS = 2048;
+/**
+ * Strings this long are compressed in chunks by snapshots (snapshot.ts's pinned strings): LZF of
+ * a 512 MB string is seconds of work, never done in one lock hold.
+ */
+export const BIG_STRING_BYTES = 1 << 20;
 
-/** Is entry e a collection big enough to be written in chunks? */
+/** Is entry e a value big enough to be written in chunks? */
 export function isBigValue(s: Store, e: number): boolean {
   const type = s.type(e);
-  if (type === T_STRING) return false;
+  if (type === T_STRING) return s.strLen(e) >= BIG_STRING_BYTES;
   const h = s.heap;
   const obj = s.objPtr(e);
   const enc = s.encoding(e);
@@ -474,7 +479,7 @@ export function writeBigMore(out: RdbOut, s: Store, e: number, compress: boolean
 }
 
 /** The part of rdbSaveKeyValuePair before the value: expiry, IDLE/FREQ, type, key. */
-function writeKeyHeader(out: RdbOut, s: Store, e: number, o: SaveOptions): void {
+export function writeKeyHeader(out: RdbOut, s: Store, e: number, o: SaveOptions): void {
   const exp = s.expireAt(e);
   if (exp !== 0) {
     out.byte(OP_EXPIRETIME_MS);

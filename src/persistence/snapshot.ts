@@ -50,11 +50,12 @@ import type { Heap } from '../store/heap';
 import { log } from '../server/log';
 import { Coordinator } from '../server/coordinator';
 import {
-  RdbError, RdbIn, RdbOut, SaveOptions, isBigValue, writeBigStart, writeString, writeBigMore, writeAux, writeFunctions, readFunction, writeHeader, writeKeyValue, writeSelectDb, writeTrailer, readValue,
+  RdbError, RdbIn, RdbOut, SaveOptions, isBigValue, writeBigStart, writeString, writeKeyHeader, writeBigMore, writeAux, writeFunctions, readFunction, writeHeader, writeKeyValue, writeSelectDb, writeTrailer, readValue,
   buildObject, isEmptyCollection, LoadLimits, RDB_VERSION, OP_AUX, OP_EOF, OP_EXPIRETIME, OP_EXPIRETIME_MS,
   OP_FREQ, OP_FUNCTION, OP_FUNCTION2, OP_IDLE, OP_MODULE_AUX, OP_RESIZEDB, OP_SELECTDB,
 } from './rdb';
 import { Crc64 } from './crc64';
+import { lzfCompressRange } from './lzf';
 import { libraryCodes, clearLibraries } from '../scripting/library-list';
 import {
   pget, pset, P_BGSAVE_IN_PROGRESS, P_BGSAVE_START, P_DIRTY_AT_SAVE, P_KEYS_PROCESSED, P_KEYS_TOTAL, P_LAST_BGSAVE_OK,
@@ -77,6 +78,11 @@ const W_KIND = 14;
 const W_OBJ = 15;
 const TRACK_ZSET = 1;
 const TRACK_DICT = 2;
+/** Not tracked: a huge string (W_KIND says so after the pin is over too). */
+const PIN_STRING = 3;
+/** A pinned string is compressed in independent LZF blocks of this size, and copied raw in pieces of RAW_PIECE. */
+const LZF_BLOCK = 64 << 10;
+const RAW_PIECE = 4 << 20;
 const flagsBytesOf = (dbs: number): number => F_PINS(dbs) + 4 + PIN_MAX * PIN_WORDS * 4;
 /** Record states: pinned (nothing written), the walker is part way, a writer finished it, done. */
 const PIN_PINNED = 1;
@@ -204,7 +210,6 @@ function pinRelease(s: Store, i32: Int32Array, w: number): void {
     else dictSetPinWord(h, obj, 0);
   }
   i32[w + W_OBJ] = 0;
-  i32[w + W_KIND] = 0;
   if (i32[w + W_SIDE] !== 0) h.free(i32[w + W_SIDE] >>> 0, i32[w + W_SIDE + 1]);
   if (i32[w + W_SKIP] !== 0) h.free(i32[w + W_SKIP] >>> 0, i32[w + W_SKIP + 1] * 4);
   for (let i = W_SIDE; i < W_SIDE + 6; i++) i32[w + i] = 0;
@@ -228,6 +233,7 @@ function writeSlot(out: RdbOut, s: Store, f: number, db: number, slot: number, o
         i32[w + 3] = slot;
         for (let i = W_SIDE; i < PIN_WORDS; i++) i32[w + i] = 0;
         const kind = tracked(s, e);
+        if (s.type(e) === T_STRING) i32[w + W_KIND] = PIN_STRING;
         if (kind !== 0) {
           const obj = s.objPtr(e);
           i32[w + W_OBJ] = obj | 0;
@@ -391,6 +397,23 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
       }
       u8[e + 19] = 0;
       const o = saveOptionsAt(u8, f, s.dbs);
+      if (s.type(e) === T_STRING) {
+        // A huge string: a copy of it as it is (the point in time's), preceded by its header when
+        // the walker has not written that yet; the main thread compresses it outside any lock.
+        if (st === PIN_PINNED) writeKeyHeader(scratch, s, e, o);
+        const hdr = scratch.take();
+        const hl = st === PIN_PINNED ? hdr.length : 0;
+        const len = s.strLen(e);
+        const at = s.strOffset(e);
+        const b = Buffer.allocUnsafeSlow(4 + hl + len);
+        b.writeUInt32LE(hl, 0);
+        if (hl > 0) hdr.copy(b, 4);
+        b.set(u8.subarray(at, at + len), 4 + hl);
+        i32[w] = PIN_POSTED;
+        pinRelease(s, i32, w);
+        deliver(pinKey(r), b, len);
+        return;
+      }
       const out = new RdbOut(null, 1 << 16);
       if (st === PIN_PINNED) writeBigStart(out, s, e, o, i32, w + 4);
       else sideDrain(h, i32, w, out);
@@ -771,6 +794,7 @@ export class Persistence {
     const i32 = s.i32;
     const w = ((f + F_PINS(s.dbs)) >>> 2) + 1 + r * PIN_WORDS;
     const slot = i32[w + 3];
+    if (i32[w + W_KIND] === PIN_STRING) return this.writePinnedString(out, w, r, o, coord, drainSome, delayUs, aborted);
     const skip = (x: number): boolean => skipHas(s.heap, i32, w, x);
     for (;;) {
       coord.lockWalk(slot);
@@ -810,6 +834,113 @@ export class Persistence {
       if (delayUs > 0) await abortableSleep(delayUs / 1000, aborted);
       else await new Promise((res) => setImmediate(res));
       if (aborted?.() === true) throw new SnapshotAborted();
+    }
+  }
+
+  /**
+   * Write pinned huge string r. Under the slot lock, ~CHUNK_MS at a time, its bytes are LZF
+   * compressed in independent 64 KB blocks (LZF refers back at most 8 KB and a fresh block
+   * refers to nothing before it, so the blocks joined are one valid LZF stream: Redis decodes
+   * it as one string); the blocks wait here, as Redis's child holds its compressed buffer,
+   * because the compressed length comes first. When it does not compress by 4 bytes, it is
+   * copied raw instead. A writer changing the string first posts a copy of all of it (and its
+   * header if not written yet), and the rest is done from that copy, outside any lock.
+   */
+  private async writePinnedString(out: RdbOut, w: number, r: number, o: SaveOptions, coord: Coordinator, drainSome: () => Promise<void>, delayUs: number, aborted: (() => boolean) | undefined): Promise<void> {
+    const s = this.store;
+    const i32 = s.i32;
+    const slot = i32[w + 3];
+    let len = -1;
+    let pos = 0;
+    let raw = !o.compress;
+    const blocks: Buffer[] = [];
+    let clen = 0;
+    const tmp = Buffer.allocUnsafe(LZF_BLOCK + (LZF_BLOCK >>> 4) + 64);
+    const compressFrom = (src: Uint8Array, at: number, until: number): void => {
+      while (pos < len && performance.now() < until) {
+        const n = Math.min(LZF_BLOCK, len - pos);
+        const c = lzfCompressRange(src, at + pos, at + pos + n, tmp, tmp.length);
+        blocks.push(Buffer.from(tmp.subarray(0, c)));
+        clen += c;
+        pos += n;
+      }
+    };
+    // Not compressible by 4 bytes (rdbSaveLzfStringObject's rule): start over, raw.
+    const toRaw = (): void => {
+      raw = true;
+      pos = 0;
+      blocks.length = 0;
+      out.len(len);
+    };
+    let src: Uint8Array | null = null;
+    for (;;) {
+      coord.lockWalk(slot);
+      const st = i32[w];
+      let done = false;
+      if (st === PIN_PINNED || st === PIN_PARTIAL) {
+        const e = i32[w + 1] >>> 0;
+        if (st === PIN_PINNED) {
+          s.now = Date.now();
+          writeKeyHeader(out, s, e, o);
+          len = s.strLen(e);
+          if (raw) out.len(len);
+          i32[w] = PIN_PARTIAL;
+        }
+        const at = s.strOffset(e);
+        if (raw) {
+          const n = Math.min(RAW_PIECE, len - pos);
+          out.bytes(s.u8, at + pos, at + pos + n);
+          pos += n;
+        } else {
+          compressFrom(s.u8, at, performance.now() + CHUNK_MS);
+          if (pos >= len && clen > len - 4) toRaw();
+        }
+        if (pos >= len) {
+          done = true;
+          i32[w] = PIN_DONE;
+          s.u8[e + 19] = 0;
+        }
+      }
+      const contended = Atomics.load(i32, s.L.locks + slot) === 2;
+      coord.unlockWalk(slot);
+      if (st === PIN_POSTED) {
+        const b0 = this.takeCopy(pinKey(r));
+        const b = b0 instanceof Buffer ? b0 : await b0;
+        const hl = b.readUInt32LE(0);
+        if (hl > 0) {
+          out.bytes(b, 4, 4 + hl);
+          if (raw) out.len(b.length - 4 - hl);
+        }
+        src = b.subarray(4 + hl);
+        len = src.length;
+        break;
+      }
+      if (done) break;
+      if (contended) Atomics.wait(pauseWord, 0, 0, 0.2);
+      out.flush();
+      await drainSome();
+      if (delayUs > 0) await abortableSleep(delayUs / 1000, aborted);
+      else await new Promise((res) => setImmediate(res));
+      if (aborted?.() === true) throw new SnapshotAborted();
+    }
+    // The writer's copy: the rest from it, yielding to the event loop now and then.
+    if (src !== null) {
+      if (!raw) {
+        while (pos < len) {
+          compressFrom(src, 0, performance.now() + 20);
+          await new Promise((res) => setImmediate(res));
+          if (aborted?.() === true) throw new SnapshotAborted();
+        }
+        if (clen > len - 4) toRaw();
+      }
+      if (raw) out.bytes(src, pos, len);
+    }
+    if (!raw) {
+      out.byte(0xc3);
+      out.len(clen);
+      out.len(len);
+      for (const b of blocks) out.bytes(b);
+      out.lzfSaved += len - clen;
     }
   }
 

@@ -102,7 +102,11 @@ srv.askMain = (op, args) => {
   });
 };
 // A snapshot in progress: commands that may write copy the slots it has not reached yet.
-installCowHook(store, (key, bytes, logical) => port.postMessage({ type: 'cow', key, bytes, logical }));
+// A copy that owns its whole ArrayBuffer (a huge string's) is moved to the main thread, not cloned.
+installCowHook(store, (key, bytes, logical) => {
+  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.byteLength >= 1 << 20;
+  port.postMessage({ type: 'cow', key, bytes, logical }, own ? [bytes.buffer as ArrayBuffer] : []);
+});
 
 function handleRequest(req: CrossThreadRequest): unknown {
   const h = srv.requestHandlers.get(req.op);
