@@ -34,7 +34,7 @@ import { pset, P_LAST_BGSAVE_OK, P_LAST_BGSAVE_TIME, P_LAST_SAVE } from '../pers
 import { M_LOADING, M_STARTING, S_DIRTY } from './context';
 import { MISC_REPLICA, STAT_FIELDS } from '../store/keyspace';
 import { markReplica, setStreamDb } from '../replication/replica-state';
-import { isReplica, replId, replOffset, replicas, rget, setReplBase, setReplId, R_MASTER_DB, S_SEND_BULK, S_WAIT_BGSAVE } from '../replication/state';
+import { isReplica, replId, replOffset, replicas, rget, setReplBase, setReplId, setReplId2, R_BACKLOG_ACTIVE, R_MASTER_DB, S_SEND_BULK, S_WAIT_BGSAVE } from '../replication/state';
 import { parseSaveRules } from '../config/directives';
 import { initReplicationState } from '../replication/state';
 import { ReplMaster } from '../replication/master-main';
@@ -281,10 +281,20 @@ export async function main(argv: string[]): Promise<void> {
   // connect: printed once the workers listen).
   if (config.bool('always-show-logo')) log('notice', `Running in standalone mode, port ${config.num('port')}, PID: ${process.pid}`);
   log('notice', 'Server initialized');
-  // A replica's saves record where it is in its master's stream (partial resync after a restart).
+  // rdbPopulateSaveInfo: a replica's saves record where it is in its master's stream, a master's
+  // (with a backlog) where its own stream is, so that either continues partially after a restart.
   persistence.replAux = () => {
-    if (!isReplica(store) || rget(store, R_MASTER_DB) < 0) return null;
-    return [['repl-stream-db', String(rget(store, R_MASTER_DB))], ['repl-id', replId(store)], ['repl-offset', String(replOffset(store, stream))]];
+    let sdb: number;
+    if (isReplica(store)) {
+      sdb = rget(store, R_MASTER_DB);
+      if (sdb < 0) return null;
+    } else {
+      if (rget(store, R_BACKLOG_ACTIVE) !== 1) return null;
+      // The db the stream's last unit selected (-1, none since a full sync: 0, as Redis's
+      // slaveseldb -1; the next write selects its db anyway).
+      sdb = Math.max(0, stream.db);
+    }
+    return [['repl-stream-db', String(sdb)], ['repl-id', replId(store)], ['repl-offset', String(replOffset(store, stream))]];
   };
   let loadedAux: Map<string, string> | null = null;
   try {
@@ -316,6 +326,18 @@ export async function main(argv: string[]): Promise<void> {
       cached = { replid: id, reploff: off, db: sdb };
     }
     workers[0].postMessage({ type: 'replica-start', cached });
+  } else {
+    // A master restarted from a file with its replication position (loadDataFromDisk): the old id
+    // becomes replid2, valid up to that offset + 1, the offset goes on from there, and a backlog
+    // starts now, so its replicas continue with +CONTINUE (from the new id).
+    const id = loadedAux?.get('repl-id');
+    const off = Number(loadedAux?.get('repl-offset') ?? NaN);
+    const sdb = Number(loadedAux?.get('repl-stream-db') ?? NaN);
+    if (id !== undefined && id.length === 40 && Number.isInteger(off) && off >= 0 && Number.isInteger(sdb) && sdb >= 0) {
+      setReplId2(store, id, off + 1);
+      setReplBase(store, stream, off);
+      repl.onMessage({ op: 'backlog' });
+    }
   }
   if (fds.tcp.length > 0) log('notice', `Ready to accept connections tcp (port ${config.num('port')}, ${threads} threads)`);
   if (fds.unix >= 0) log('notice', `The server is now ready to accept connections at ${config.str('unixsocket')}`);

@@ -290,6 +290,72 @@ describe('huge strings in a BGSAVE', () => {
   }, 180_000);
 });
 
+describe("a master's replication position in its saves", () => {
+  const field = async (r: Redis, section: string, name: string): Promise<string> =>
+    new RegExp(`^${name}:(.*)\\r?$`, 'm').exec(String(await r.info(section)))?.[1] ?? '';
+  it('repl-stream-db/repl-id/repl-offset as Redis 7.0 writes them; restarted from the file, its replica continues with +CONTINUE', async () => {
+    const dir = tmp('shardis-masteraux-');
+    let sh = await startShardis({ threads: 2, args: args(dir, []) });
+    const red = await startRedis({ args: ['--enable-debug-command', 'yes'] });
+    let m = client(sh.port);
+    const x = client(red.port);
+    try {
+      // No backlog yet (no replica ever): no replication fields, as Redis.
+      await m.set('k0', 'v');
+      expect(await m.save()).toBe('OK');
+      expect(execFileSync(REDIS_CHECK_RDB, [path.join(dir, 'dump.rdb')], { encoding: 'utf8' })).not.toContain('repl-id');
+      await x.replicaof('127.0.0.1', String(sh.port));
+      for (let i = 0; i < 200 && (await field(x, 'replication', 'master_link_status')) !== 'up'; i++) await sleep(50);
+      for (let i = 0; i < 50; i++) await m.set(`k${i}`, `v${i}`);
+      await m.select(1);
+      await m.set('in-db-1', 'x');
+      expect(await m.call('WAIT', '1', '5000')).toBe(1);
+      const id = await field(m, 'replication', 'master_replid');
+      const off = Number(await field(m, 'replication', 'master_repl_offset'));
+      expect(await m.save()).toBe('OK');
+      const check = execFileSync(REDIS_CHECK_RDB, [path.join(dir, 'dump.rdb')], { encoding: 'utf8' });
+      expect(check).toContain('RDB looks OK');
+      expect(check).toMatch(new RegExp(`repl-stream-db = '1'`));
+      expect(check).toContain(`repl-id = '${id}'`);
+      expect(check).toMatch(new RegExp(`repl-offset = '${off}'`));
+      // redis-server restarted from it (as a master) takes it as its replid2.
+      const copy = tmp('shardis-masteraux-redis-');
+      fs.copyFileSync(path.join(dir, 'dump.rdb'), path.join(copy, 'dump.rdb'));
+      const other = await startRedis({ args: ['--dir', copy] });
+      const o = client(other.port);
+      expect(await field(o, 'replication', 'master_replid2')).toBe(id);
+      expect(Number(await field(o, 'replication', 'second_repl_offset'))).toBe(off + 1);
+      o.disconnect();
+      await other.stop();
+      fs.rmSync(copy, { recursive: true, force: true });
+      const digest = String(await m.call('DEBUG', 'DIGEST'));
+      m.disconnect();
+      await sh.stop();
+      // shardis restarted from it does the same, and its replica continues partially.
+      sh = await startShardis({ threads: 2, args: args(dir, []) });
+      m = client(sh.port);
+      expect(await field(m, 'replication', 'master_replid2')).toBe(id);
+      expect(Number(await field(m, 'replication', 'second_repl_offset'))).toBe(off + 1);
+      expect(Number(await field(m, 'replication', 'master_repl_offset'))).toBe(off);
+      await x.replicaof('127.0.0.1', String(sh.port));
+      for (let i = 0; i < 200 && (await field(x, 'replication', 'master_link_status')) !== 'up'; i++) await sleep(50);
+      expect(await field(m, 'stats', 'sync_partial_ok')).toBe('1');
+      expect(await field(m, 'stats', 'sync_full')).toBe('0');
+      await m.set('after-restart', 'y');
+      expect(await m.call('WAIT', '1', '5000')).toBe(1);
+      expect(await x.get('after-restart')).toBe('y');
+      expect(String(await x.call('DEBUG', 'DIGEST'))).toBe(String(await m.call('DEBUG', 'DIGEST')));
+      expect(digest).not.toBe(String(await m.call('DEBUG', 'DIGEST')));
+    } finally {
+      m.disconnect();
+      x.disconnect();
+      await red.stop();
+      await sh.stop();
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+});
+
 describe('deletions during a BGSAVE are copied first', () => {
   it('keys removed by active expiry, lazy expiry and eviction mid-save are in the file as at the point in time', async () => {
     const dir = tmp('shardis-delsave-');
