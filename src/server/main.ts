@@ -309,6 +309,20 @@ export async function main(argv: string[]): Promise<void> {
     log('warning', 'Fatal error loading the DB, check server logs. Exiting.');
     process.exit(1);
   }
+  // Before any client runs: a replica's PSYNC must find the restored ids and backlog.
+  if (replicaOf === null) {
+    // A master restarted from a file with its replication position (loadDataFromDisk): the old
+    // id becomes replid2, valid up to that offset + 1, the offset goes on from there, and a
+    // backlog starts now, so its replicas continue with +CONTINUE (from the new id).
+    const id = loadedAux?.get('repl-id');
+    const off = Number(loadedAux?.get('repl-offset') ?? NaN);
+    const sdb = Number(loadedAux?.get('repl-stream-db') ?? NaN);
+    if (id !== undefined && id.length === 40 && Number.isInteger(off) && off >= 0 && Number.isInteger(sdb) && sdb >= 0) {
+      setReplId2(store, id, off + 1);
+      setReplBase(store, stream, off);
+      repl.onMessage({ op: 'backlog' });
+    }
+  }
   Atomics.store(store.i32, layout.misc + M_LOADING, 0);
   Atomics.store(store.i32, layout.misc + M_STARTING, 0);
   warnUnimplemented(config);
@@ -326,18 +340,6 @@ export async function main(argv: string[]): Promise<void> {
       cached = { replid: id, reploff: off, db: sdb };
     }
     workers[0].postMessage({ type: 'replica-start', cached });
-  } else {
-    // A master restarted from a file with its replication position (loadDataFromDisk): the old id
-    // becomes replid2, valid up to that offset + 1, the offset goes on from there, and a backlog
-    // starts now, so its replicas continue with +CONTINUE (from the new id).
-    const id = loadedAux?.get('repl-id');
-    const off = Number(loadedAux?.get('repl-offset') ?? NaN);
-    const sdb = Number(loadedAux?.get('repl-stream-db') ?? NaN);
-    if (id !== undefined && id.length === 40 && Number.isInteger(off) && off >= 0 && Number.isInteger(sdb) && sdb >= 0) {
-      setReplId2(store, id, off + 1);
-      setReplBase(store, stream, off);
-      repl.onMessage({ op: 'backlog' });
-    }
   }
   if (fds.tcp.length > 0) log('notice', `Ready to accept connections tcp (port ${config.num('port')}, ${threads} threads)`);
   if (fds.unix >= 0) log('notice', `The server is now ready to accept connections at ${config.str('unixsocket')}`);

@@ -305,11 +305,11 @@ describe("a master's replication position in its saves", () => {
       expect(await m.save()).toBe('OK');
       expect(execFileSync(REDIS_CHECK_RDB, [path.join(dir, 'dump.rdb')], { encoding: 'utf8' })).not.toContain('repl-id');
       await x.replicaof('127.0.0.1', String(sh.port));
-      for (let i = 0; i < 200 && (await field(x, 'replication', 'master_link_status')) !== 'up'; i++) await sleep(50);
+      for (let i = 0; i < 600 && (await field(x, 'replication', 'master_link_status')) !== 'up'; i++) await sleep(50);
       for (let i = 0; i < 50; i++) await m.set(`k${i}`, `v${i}`);
       await m.select(1);
       await m.set('in-db-1', 'x');
-      expect(await m.call('WAIT', '1', '5000')).toBe(1);
+      expect(await m.call('WAIT', '1', '20000')).toBe(1);
       const id = await field(m, 'replication', 'master_replid');
       const off = Number(await field(m, 'replication', 'master_repl_offset'));
       expect(await m.save()).toBe('OK');
@@ -338,11 +338,11 @@ describe("a master's replication position in its saves", () => {
       expect(Number(await field(m, 'replication', 'second_repl_offset'))).toBe(off + 1);
       expect(Number(await field(m, 'replication', 'master_repl_offset'))).toBe(off);
       await x.replicaof('127.0.0.1', String(sh.port));
-      for (let i = 0; i < 200 && (await field(x, 'replication', 'master_link_status')) !== 'up'; i++) await sleep(50);
+      for (let i = 0; i < 600 && (await field(x, 'replication', 'master_link_status')) !== 'up'; i++) await sleep(50);
       expect(await field(m, 'stats', 'sync_partial_ok')).toBe('1');
       expect(await field(m, 'stats', 'sync_full')).toBe('0');
       await m.set('after-restart', 'y');
-      expect(await m.call('WAIT', '1', '5000')).toBe(1);
+      expect(await m.call('WAIT', '1', '20000')).toBe(1);
       expect(await x.get('after-restart')).toBe('y');
       expect(String(await x.call('DEBUG', 'DIGEST'))).toBe(String(await m.call('DEBUG', 'DIGEST')));
       expect(digest).not.toBe(String(await m.call('DEBUG', 'DIGEST')));
