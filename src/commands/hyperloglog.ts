@@ -12,7 +12,7 @@ import { notifyKeyspaceEvent, NOTIFY_STRING } from '../server/notify';
 import {
   HLL_DENSE, HLL_DENSE_SIZE, HLL_HDR_SIZE, HLL_REGISTERS, HLL_REGISTER_MAX, HLL_SPARSE,
   E_HLL_INVALID, E_HLL_WRONGTYPE, HllWork, cachedCard, decodeSparse, denseAdd, denseGet, denseSet,
-  denseSetRaw, hllCount, hllMerge, isValidHll, rawCount, setCachedCard, sparseSet, sparseToDense, workAdd,
+  denseSetRaw, hllCount, hllMerge, hllPatLen, isValidHll, patIndex, rawCount, setCachedCard, sparseSet, sparseToDense, workAdd,
 } from '../store/hll';
 
 const work = new HllWork();
@@ -39,7 +39,9 @@ function checkHll(c: Client, e: number): boolean {
 /** Write the work value back as key's string (TTL kept); returns the entry. */
 function storeWork(c: Client, key: Uint8Array): number {
   const s = c.store;
-  const ne = s.writeString(c.db, key, work.len, E_RAW, 0, true, true);
+  // A sparse value keeps room to grow in place (as sdsMakeRoomFor); a dense one never grows, so
+  // its block is its exact size (a 12 KB value with half again of slack would waste 6 KB).
+  const ne = s.writeString(c.db, key, work.len, E_RAW, 0, true, work.len !== HLL_DENSE_SIZE);
   s.u8.set(work.view(), s.strOffset(ne));
   return ne;
 }
@@ -232,8 +234,12 @@ function pfselftest(c: Client): void {
     ele[5] = (seedHi >>> 8) & 0xff;
     ele[6] = (seedHi >>> 16) & 0xff;
     ele[7] = seedHi >>> 24;
-    denseAdd(dense, regs, ele);
-    workAdd(w, ele, maxBytes);
+    // One hash for both copies (Redis hashes twice; the registers set are the same).
+    const count = hllPatLen(ele);
+    const idx = patIndex;
+    denseSet(dense, regs, idx, count);
+    if (w.b[4] === HLL_DENSE) denseSet(w.b, HLL_HDR_SIZE, idx, count);
+    else sparseSet(w, idx, count, maxBytes);
     if (j === checkpoint) {
       if (j < maxBytes / 2 && w.b[4] !== HLL_SPARSE) return c.w.error('TESTFAILED sparse encoding not used');
       const dc = hllCount(dense, 0, HLL_DENSE_SIZE);
