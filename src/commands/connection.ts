@@ -6,6 +6,7 @@ import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import { S_ERRORS, type CrossThreadRequest, type ThreadServer } from '../server/context';
 import { def } from './def';
+import { lookupCommand, resolveSubcommand, statBase } from './registry';
 import { E_SYNTAX, E_NOT_INT, is, lower, parseIntArg, cstr } from './args';
 import { unwatchAll } from './transactions';
 import { roleName } from '../replication/state';
@@ -342,10 +343,26 @@ function clientUnblock(c: Client, argv: Buffer[]): void {
   // A client blocked on this thread is unblocked at once; others through the other threads.
   const local = c.srv.clients.get(id);
   if (local !== undefined) {
-    c.w.int(unblockLocal(c.srv, id, how));
+    const n = unblockLocal(c.srv, id, how);
+    if (n > 0 && how === 'error') countUnblockFailed(c);
+    c.w.int(n);
     return;
   }
-  acrossThreads(c, { op: 'client-unblock', args: [id, how] }, (cl, results) => cl.w.int(sumNumbers(results) > 0 ? 1 : 0));
+  acrossThreads(c, { op: 'client-unblock', args: [id, how] }, (cl, results) => {
+    const n = sumNumbers(results) > 0 ? 1 : 0;
+    if (n > 0 && how === 'error') countUnblockFailed(cl);
+    cl.w.int(n);
+  });
+}
+
+/**
+ * Redis counts the UNBLOCKED error reply against the command that was running when it was
+ * written, CLIENT UNBLOCK itself (call()'s failed_calls check), besides the unblocked command.
+ */
+function countUnblockFailed(c: Client): void {
+  const client = lookupCommand(Buffer.from('client'));
+  const spec = client === undefined ? undefined : resolveSubcommand(client, Buffer.from('unblock'));
+  if (spec !== undefined) c.store.f64[statBase(c.srv.threadId, spec) + 3] += 1;
 }
 
 // ---------------------------------------------------------------------------------------------

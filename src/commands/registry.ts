@@ -110,6 +110,10 @@ export function statBase(threadId: number, spec: CommandSpec): number {
   return statsArea + (threadId * nstats + (spec.statIndex as number)) * STATS_PER_COMMAND;
 }
 
+export function statBaseOf(threadId: number, statIndex: number): number {
+  return statsArea + (threadId * nstats + statIndex) * STATS_PER_COMMAND;
+}
+
 /** Look a command up by its name's bytes, any case, without making a string. */
 export function lookupCommand(name: Buffer): CommandSpec | undefined {
   const list = byHash.get(nameHash(name));

@@ -295,7 +295,7 @@ export function blockForKeys(c: Client, db: number, keys: Buffer[], timeoutMs: n
       if (how === 'error') c.w.error('UNBLOCKED client unblocked via CLIENT UNBLOCK');
       else if (how === 'state') stateChanged(c);
       else w.onTimeout(w);
-      finish(w, true);
+      finish(w, true, false, how !== 'timeout');
     });
   };
   if (timeoutMs > 0 && timeoutMs < 2147483647) {
@@ -320,7 +320,7 @@ function onClientClose(c: Client): void {
 }
 
 /** Unregister a waiter; with reply, hand its reply to the socket and let its pipeline go on. */
-function finish(w: Waiter, reply: boolean, deferRelease = false): void {
+function finish(w: Waiter, reply: boolean, deferRelease = false, failed = false): void {
   if (w.done) return;
   w.done = true;
   const c = w.c;
@@ -348,6 +348,7 @@ function finish(w: Waiter, reply: boolean, deferRelease = false): void {
   if (deferRelease) queueMicrotask(() => releaseRegistry(w));
   else releaseRegistry(w);
   if (!reply) return;
+  c.recordUnblocked(failed);
   c.flush();
   c.resume();
 }
@@ -549,6 +550,7 @@ function tryServe(w: Waiter, key: Buffer): boolean {
   const mark = c.w.mark();
   c.w.resp = c.resp;
   let ok = false;
+  let failed = false;
   // A served client is a unit of its own: the serve function rewrites it as the pop or move it
   // did (LPOP, LMOVE, ZPOPMIN...: propagateAs), appended before the locks are released.
   const prop = c.srv.prop;
@@ -566,6 +568,7 @@ function tryServe(w: Waiter, key: Buffer): boolean {
     c.w.rewind(mark);
     c.w.error(e instanceof OutOfMemoryError ? E_OOM : `ERR ${(e as Error).message}`);
     ok = true;
+    failed = true;
   } finally {
     c.callDepth--;
     setNotifyClient(null);
@@ -579,6 +582,6 @@ function tryServe(w: Waiter, key: Buffer): boolean {
     c.w.rewind(mark);
     return false;
   }
-  finish(w, true);
+  finish(w, true, false, failed);
   return true;
 }

@@ -6,7 +6,7 @@ import type { Store } from '../store/keyspace';
 import { OutOfMemoryError, RESERVE_FIXED } from '../store/heap';
 import type { CommandSpec } from '../commands/types';
 import { LOCK_BUSY } from './coordinator';
-import { lookupCommand, resolveSubcommand, statBase } from '../commands/table';
+import { lookupCommand, resolveSubcommand, statBase, statBaseOf } from '../commands/table';
 import { cstr } from '../commands/args';
 import { F_FAST, F_NO_AUTH, F_NO_MULTI, F_NO_PROPAGATE, F_SKIP_SLOWLOG, F_STALE, F_TOUCHES_ARBITRARY_KEYS, SF_DENYOOM, SF_STALE, SF_WRITE } from '../commands/flags';
 import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
@@ -405,12 +405,27 @@ export class Client {
   /** A command whose reply other threads complete: its latency is recorded then (see call()). */
   private latencyPending = -1;
   private latencyStart = 0;
+  /** Its own run time (a blocked command's, without the wait). */
+  private latencyUs = 0;
 
   /** The deferred reply was written: record the command's latency now. */
   recordDeferredLatency(): void {
     if (this.latencyPending < 0) return;
-    recordCommandLatency(this.store, this.srv.threadId, this.latencyPending, (cmdEnd() - this.latencyStart) * 1000);
+    if (latencyState.tracking) recordCommandLatency(this.store, this.srv.threadId, this.latencyPending, (cmdEnd() - this.latencyStart) * 1000);
     this.latencyPending = -1;
+  }
+
+  /**
+   * A blocked command was served, timed out or unblocked (updateStatsOnUnblock): its latency is
+   * its run time without the wait, and an error reply counts as a failed call.
+   */
+  recordUnblocked(failed: boolean): void {
+    if (failed) this.srv.addStat(S_ERRORS, 1);
+    const idx = this.latencyPending;
+    if (idx < 0) return;
+    this.latencyPending = -1;
+    if (latencyState.tracking) recordCommandLatency(this.store, this.srv.threadId, idx, this.latencyUs);
+    if (failed) this.store.f64[statBaseOf(this.srv.threadId, idx) + 3] += 1;
   }
 
   pause(): void {
@@ -446,6 +461,7 @@ export class Client {
 
   execute(argv: Buffer[]): void {
     this.w.resp = this.resp;
+    this.rejectSpec = null;
     let spec = lookupCommand(argv[0]);
     if (spec === undefined) {
       this.rejectCommand(unknownCommandError(argv), true);
@@ -459,6 +475,7 @@ export class Client {
       }
       spec = sub;
     }
+    this.rejectSpec = spec;
     if ((spec.arity > 0 && argv.length !== spec.arity) || argv.length < -spec.arity) {
       const err = `ERR wrong number of arguments for '${spec.fullName}' command`;
       // Redis discards the transaction and names the reason.
@@ -544,13 +561,13 @@ export class Client {
       return;
     }
     if (this.resp === 2 && this.subscriptions + this.psubscriptions + this.ssubscriptions > 0 && !PUBSUB_OK.has(spec.fullName as string)) {
-      this.w.error(`ERR Can't execute '${spec.fullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
-      this.srv.addStat(S_ERRORS, 1);
+      this.rejectCommand(`ERR Can't execute '${spec.fullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
       return;
     }
     // A writable replica expires what its own clients wrote (its master never will).
     if (replica && !obey && (spec.write === true || spec.fullName === 'exec')) rememberLocalWrite(this, spec, argv);
     this.call(spec, argv);
+    this.rejectSpec = null;
     if (this.trackState !== null && this.trackState.pending !== null) flushPendingSelf(this);
     if (readyPending()) {
       serveReadyNow(this);
@@ -630,8 +647,12 @@ export class Client {
     if (this.inMulti) this.multiError = true;
     this.w.error(err, latin1);
     this.srv.addStat(S_ERRORS, 1);
-    // rejected_calls is counted per command only when the command is known; unknown ones just error.
+    // rejected_calls counts per command once the command is known (not for unknown commands or
+    // subcommands), as processCommand's rejectCommand does.
+    if (this.rejectSpec !== null) this.store.f64[statBase(this.srv.threadId, this.rejectSpec) + 2] += 1;
   }
+  /** The command execute() is checking, for rejected_calls (null before it is known). */
+  private rejectSpec: CommandSpec | null = null;
 
   /** Run one command with its slot locks held (taken by the coordinator); replies go to the writer. */
   call(spec: CommandSpec, argv: Buffer[]): void {
@@ -689,14 +710,13 @@ export class Client {
     const us = (cmdEnd() - t0) * 1000;
     if (us >= slowlogState.threshold && ((spec.bits as number) & F_SKIP_SLOWLOG) === 0) slowlogPush(this, argv, us);
     if (latencyState.threshold !== 0) latencyAddSampleIfNeeded(store, ((spec.bits as number) & F_FAST) !== 0 ? 'fast-command' : 'command', Math.floor(us) / 1000);
-    if (latencyState.tracking) {
-      // A command answered later from other threads (INFO, LATENCY ...): its histogram counts it
-      // once its reply is written, as Redis's histograms show only finished commands.
-      if (this.paused && !wasPaused) {
-        this.latencyPending = spec.statIndex as number;
-        this.latencyStart = t0;
-      } else recordCommandLatency(store, this.srv.threadId, spec.statIndex as number, us);
-    }
+    // A command answered later (from other threads: INFO, LATENCY...; or once unblocked): its
+    // histogram counts it once its reply is written, as Redis's show only finished commands.
+    if (this.paused && !wasPaused) {
+      this.latencyPending = spec.statIndex as number;
+      this.latencyStart = t0;
+      this.latencyUs = us;
+    } else if (latencyState.tracking) recordCommandLatency(store, this.srv.threadId, spec.statIndex as number, us);
     const base = statBase(this.srv.threadId, spec);
     const f = store.f64;
     f[base] += 1;
