@@ -276,6 +276,12 @@ function scan(c: Client, argv: Buffer[]): void {
     if (typeName !== null && TYPE_NAMES[s.type(e)] !== typeName) return;
     out.push(Buffer.from(k));
   };
+  // Expired keys the scan passes are deleted (and their DEL propagated) as Redis's
+  // scanGenericCommand does with expireIfNeeded, after the walk of their slot.
+  const expired: Buffer[] = [];
+  const onExpired = (e: number): void => {
+    if (s.expireOnAccess) expired.push(Buffer.from(s.keyView(e)));
+  };
   let iterations = count * 10;
   while (slot < NSLOTS) {
     if (s.slotIsEmpty(db, slot)) {
@@ -286,8 +292,10 @@ function scan(c: Client, argv: Buffer[]): void {
     c.srv.coord.lockWalk(slot);
     try {
       do {
-        bc = s.scanSlot(db, slot, bc, visit);
+        bc = s.scanSlot(db, slot, bc, visit, onExpired);
       } while (bc !== 0 && --iterations > 0 && visited < count);
+      for (let i = 0; i < expired.length; i++) s.find(db, expired[i]);
+      expired.length = 0;
     } finally {
       c.srv.coord.unlockWalk(slot);
     }

@@ -142,7 +142,12 @@ function restore(c: Client, argv: Buffer[]): void {
   if (ttl !== 0 && ttl <= s.now && s.expireOnAccess) {
     // Already expired: nothing is created (the old value, if replaced, is gone).
     if (d.type !== T_STRING) freeObject(s.heap, d.type, enc, obj);
-    if (deleted) notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, c.db);
+    if (deleted) {
+      notifyKeyspaceEvent(c, NOTIFY_GENERIC, 'del', key, c.db);
+      // What happened is the old value's deletion (restoreCommand's rewriteClientCommandVector).
+      const p = c.srv.prop;
+      if (p.on()) p.propagateAs([Buffer.from(c.srv.config.bool('lazyfree-lazy-server-del') ? 'UNLINK' : 'DEL'), key]);
+    }
     return c.w.ok();
   }
   let e: number;
@@ -152,7 +157,12 @@ function restore(c: Client, argv: Buffer[]): void {
   } else {
     e = s.createObject(c.db, key, d.type, enc, obj);
   }
-  if (ttl !== 0) s.setExpire(c.db, key, e, ttl);
+  if (ttl !== 0) {
+    s.setExpire(c.db, key, e, ttl);
+    // A relative TTL propagates as the absolute time it became, with ABSTTL (as Redis 7.0).
+    const p = c.srv.prop;
+    if (!absttl && p.on()) p.propagateAs([...argv.slice(0, 2), Buffer.from(String(ttl)), ...argv.slice(3), Buffer.from('ABSTTL')]);
+  }
   if (s.lfu) {
     if (freq >= 0) s.setLru(e, ((Math.floor(s.now / 60000) & 65535) << 8) | freq);
   } else if (idle >= 0) {

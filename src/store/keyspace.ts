@@ -1070,9 +1070,9 @@ export class Store {
   /**
    * One step of a SCAN over one slot's table, with Redis's reverse-binary cursor so that keys
    * present for the whole scan are returned even across a rehash. Returns the next cursor
-   * (0 when the slot is done).
+   * (0 when the slot is done). Expired entries go to `expired` (if given) instead of `fn`.
    */
-  scanSlot(db: number, slot: number, cursor: number, fn: (e: number) => void): number {
+  scanSlot(db: number, slot: number, cursor: number, fn: (e: number) => void, expired?: (e: number) => void): number {
     const t = this.table(db, slot, false);
     if (t === 0) return 0;
     const u32 = this.u32;
@@ -1083,6 +1083,7 @@ export class Store {
       while (e !== 0) {
         const exp = this.f64[(e >>> 3) + 1];
         if (exp === 0 || exp > now) fn(e);
+        else if (expired !== undefined) expired(e);
         e = u32[e >>> 2];
       }
     };
