@@ -199,8 +199,12 @@ function geoadd(c: Client, argv: Buffer[]): void {
     if (!extractLongLat(c, argv[at], argv[at + 1], xy)) return;
     const h = geohashEncodeWGS84(xy[0], xy[1], GEO_STEP_MAX);
     // sdsfromlonglong of the exact 64-bit value (ZADD's strtod then rounds it as Redis's does).
-    const bits = h === null || h.bits === 0 ? 0n : lastEncodedBits();
-    zargv.push(Buffer.from(bits.toString()), argv[at + 2]);
+    // (A number below 2^53 is exact; only the range's very edge needs the 64-bit value.)
+    let digits: string;
+    if (h === null || h.bits === 0) digits = '0';
+    else if (h.bits < 9007199254740992) digits = String(h.bits);
+    else digits = lastEncodedBits().toString();
+    zargv.push(Buffer.from(digits, 'latin1'), argv[at + 2]);
   }
   // The command becomes that ZADD (replaceClientCommandVector): it runs and propagates as it.
   const p = c.srv.prop;
