@@ -10,6 +10,7 @@ import type { Store } from '../store/keyspace';
 import { signalSwappedDbs } from '../server/blocking';
 import { M_LAZYFREE_PENDING } from '../server/context';
 import { def } from './def';
+import { replyLater } from './connection';
 import { E_DB_INDEX, E_NOT_INT, E_NO_KEY, E_SYNTAX, I64_MAX, is, parseI64, parseIntArg } from './args';
 import { E_INT, ENCODING_NAMES, TYPE_NAMES, T_STRING, parseCanonicalInt } from '../store/keyspace';
 import { NSLOTS } from '../store/crc16';
@@ -419,6 +420,12 @@ function flushall(c: Client, argv: Buffer[]): void {
   trackingFlush();
   s.changedAll(-1, n + 1);
   if (detached !== null) freeDetached(c, detached, n);
+  // With save rules, the emptied dataset is saved at once (flushAllDataAndResetRDB), so the
+  // changes counter starts from zero; the reply follows the save (EXEC cannot wait for it).
+  if (c.srv.config.str('save') !== '') {
+    if (c.inExec) void c.srv.askMain('flushall-save', []);
+    else return replyLater(c, c.srv.askMain('flushall-save', []).catch(() => null), (cl) => cl.w.ok());
+  }
   c.w.ok();
 }
 

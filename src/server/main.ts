@@ -351,6 +351,12 @@ export async function main(argv: string[]): Promise<void> {
       case 'save':
         if (persistence.inProgress) return 'ERR Background save already in progress';
         return (await persistence.save('save')) ? null : 'ERR';
+      case 'flushall-save':
+        // FLUSHALL with save rules (flushAllDataAndResetRDB): a foreground save of the emptied
+        // dataset resets the dirty counter. Redis kills a running BGSAVE first; here it is let
+        // finish (a snapshot cannot be stopped halfway without losing its point in time).
+        while (persistence.inProgress) await new Promise((r) => setTimeout(r, 10));
+        return (await persistence.save('save')) ? null : 'ERR';
       case 'bgsave':
         if (persistence.inProgress) {
           if (args[0] === true) {

@@ -366,6 +366,23 @@ describe('start-up loading, SHUTDOWN, signals, save rules, kill -9', () => {
     }
   }, 120_000);
 
+  it('FLUSHALL with save rules saves the empty dataset: the changes counter restarts from 0', async () => {
+    const dir = tmp('shardis-flushall-');
+    const sh = await startShardis({ args: shardisArgs(dir).map((x, i, arr) => (arr[i - 1] === '--save' ? '3600 1 300 100 60 10000' : x)) });
+    const a = client(sh.port);
+    try {
+      await a.set('key', 'value');
+      expect(String(await a.info('persistence'))).toMatch(/rdb_changes_since_last_save:1\r/);
+      expect(await a.flushall()).toBe('OK');
+      expect(String(await a.info('persistence'))).toMatch(/rdb_changes_since_last_save:0\r/);
+      expect(checkRdb(path.join(dir, 'dump.rdb'))).toContain('RDB looks OK');
+    } finally {
+      a.disconnect();
+      await sh.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('a corrupt or truncated file stops start-up with file, offset and reason, and stays untouched', async () => {
     const dir = tmp('shardis-corrupt-');
     const sh = await startShardis({ args: shardisArgs(dir) });
