@@ -697,8 +697,10 @@ export class Store {
     const e = this.locate(t, key, h);
     if (e === 0) return false;
     const exp = this.f64[(e >>> 3) + 1];
-    const live = !(exp !== 0 && exp <= this.now && !this.noExpiry);
-    if (!live && !this.expireOnAccess) return false;
+    let live = !(exp !== 0 && exp <= this.now && !this.noExpiry);
+    // A replica does not expire keys by itself, but a DEL of a logically expired one deletes it
+    // and counts it (delGenericCommand: expireIfNeeded leaves it, dbSyncDelete takes it).
+    if (!live && !this.expireOnAccess) live = true;
     const type = this.u8[e + 16];
     if (detached !== null && type !== T_STRING) {
       const enc = this.u8[e + 17];
@@ -770,7 +772,9 @@ export class Store {
       for (let i = 0; i < l.length; i++) l[i](db, key);
     }
     if (e === 0) {
-      const ne = this.insertAt(db, t, key, h, T_STRING, enc, len, preserve ? len + (len >> 1) : len);
+      // A new key is made exact, as Redis's APPEND/SETRANGE create it (sdsnewlen); growth room
+      // comes with the first change of an existing value (sdsMakeRoomFor).
+      const ne = this.insertAt(db, t, key, h, T_STRING, enc, len, len);
       if (expireAt > 0) this.setExpireRaw(db, t, ne, expireAt);
       return ne;
     }

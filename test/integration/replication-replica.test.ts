@@ -559,3 +559,30 @@ describe('shardis replica of a master without PSYNC', () => {
     }
   }, 60000);
 });
+
+describe('writable shardis replica: DEL of a logically expired key', () => {
+  it('deletes and counts it, as redis-server does (delGenericCommand)', async () => {
+    const master = await startRedis({ args: ['--enable-debug-command', 'yes'] });
+    const m = await RawClient.connect(master.port);
+    const replica = await startShardis({ threads: 2, args: ['--save', '', '--replica-read-only', 'no', '--replicaof', '127.0.0.1', String(master.port)] });
+    const s = await RawClient.connect(replica.port);
+    try {
+      // The master keeps the expired key (no active expiry, never read): the replica holds it too.
+      expect(sh(await m.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0'))).toBe('+OK');
+      await until('the full sync', async () => (await info(m, 'replication')).slave0?.includes('state=online') === true);
+      await m.call('SET', 'live', 'x');
+      await m.call('SET', 'gone', 'y', 'PX', '50');
+      await until('the keys on the replica', async () => sh(await s.call('DBSIZE')) === ':2');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(sh(await s.call('EXISTS', 'gone'))).toBe(':0');
+      expect(sh(await s.call('DEL', 'live', 'gone'))).toBe(':2');
+      expect(sh(await s.call('DBSIZE'))).toBe(':0');
+    } finally {
+      await m.call('DEBUG', 'SET-ACTIVE-EXPIRE', '1').catch(() => undefined);
+      await s.close();
+      await m.close();
+      await replica.stop();
+      await master.stop();
+    }
+  }, 60000);
+});
