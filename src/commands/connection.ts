@@ -4,8 +4,9 @@ import { PAUSE_ALL, PAUSE_WRITE, pauseClients, unpauseClients } from '../server/
 import { stopMonitor } from '../server/monitor';
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
-import { S_ERRORS, type CrossThreadRequest, type ThreadServer } from '../server/context';
+import type { CrossThreadRequest, ThreadServer } from '../server/context';
 import { def } from './def';
+import { replyLater } from './deferred';
 import { lookupCommand, resolveSubcommand, statBase } from './registry';
 import { E_SYNTAX, E_NOT_INT, is, lower, parseIntArg, cstr } from './args';
 import { unwatchAll } from './transactions';
@@ -52,33 +53,7 @@ export function acrossThreads(c: Client, req: CrossThreadRequest, done: (c: Clie
     if (c.execAcross !== null) c.execAcross.push(sent);
     return;
   }
-  replyLater(c, c.srv.broadcast(req).catch((): unknown[] => []), done);
-}
-
-/**
- * Pause the client until `work` settles, then let `done` write the reply (the cross-thread
- * requests, CONFIG SET port). `work` must not reject.
- */
-export function replyLater<T>(c: Client, work: Promise<T>, done: (c: Client, value: T) => void): void {
-  // CLIENT REPLY OFF / SKIP drop this reply too, though it is written later.
-  const quiet = c.replyMode !== 0;
-  c.pause();
-  void work.then((v) => finishLater(c, v, done, quiet));
-}
-
-function finishLater<T>(c: Client, value: T, done: (c: Client, value: T) => void, quiet: boolean): void {
-  if (!c.closed) {
-    c.w.resp = c.resp;
-    const mark = c.w.mark();
-    done(c, value);
-    if (c.w.byteAt(mark) === 0x2d) c.srv.addStat(S_ERRORS, 1);
-    if (quiet) c.w.rewind(mark);
-    c.recordDeferredLatency();
-    c.flush();
-  } else {
-    selfKilled.delete(c);
-  }
-  c.resume();
+  replyLater(c, c.srv.broadcast(req).catch((): unknown[] => []), done, () => selfKilled.delete(c));
 }
 
 /** Register this family's request handlers on a worker (called once per worker at start). */

@@ -10,7 +10,7 @@ import type { Store } from '../store/keyspace';
 import { signalSwappedDbs } from '../server/blocking';
 import { M_LAZYFREE_PENDING } from '../server/context';
 import { def } from './def';
-import { replyLater } from './connection';
+import { replyLater } from './deferred';
 import { E_DB_INDEX, E_NOT_INT, E_NO_KEY, E_SYNTAX, I64_MAX, is, parseI64, parseIntArg } from './args';
 import { E_INT, ENCODING_NAMES, TYPE_NAMES, T_STRING, parseCanonicalInt } from '../store/keyspace';
 import { NSLOTS } from '../store/crc16';

@@ -4,32 +4,21 @@
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import { def } from './def';
+import { replyLater } from './deferred';
 import { E_SYNTAX, is, parseI64 } from './args';
 import { Store, T_STRING, freeObject } from '../store/keyspace';
 import { dumpPayload, readValue, buildObject, RdbIn, RdbError, RDB_VERSION, isEmptyCollection } from '../persistence/rdb';
 import { Crc64 } from '../persistence/crc64';
 import { loadLimitsOf } from '../persistence/snapshot';
 import { notifyKeyspaceEvent, NOTIFY_GENERIC } from '../server/notify';
-import { S_ERRORS } from '../server/context';
 
 /** Run a main-thread persistence operation; `done` writes the reply when it finishes. */
 export function viaMain(c: Client, op: string, args: unknown[], done: (c: Client, result: unknown) => void): void {
-  c.pause();
-  c.srv.askMain(op, args).then(
-    (r) => finish(c, r, done),
-    (e: unknown) => finish(c, `ERR ${(e as Error).message}`, () => c.w.error(`ERR ${(e as Error).message}`)),
+  const work = c.srv.askMain(op, args).then(
+    (r) => ({ r, err: null }),
+    (e: unknown) => ({ r: null, err: `ERR ${(e as Error).message}` }),
   );
-}
-
-function finish(c: Client, r: unknown, done: (c: Client, result: unknown) => void): void {
-  if (!c.closed) {
-    c.w.resp = c.resp;
-    const mark = c.w.mark();
-    done(c, r);
-    if (c.w.byteAt(mark) === 0x2d) c.srv.addStat(S_ERRORS, 1);
-    c.flush();
-  }
-  c.resume();
+  replyLater(c, work, (cl, v) => (v.err !== null ? cl.w.error(v.err) : done(cl, v.r)));
 }
 
 function save(c: Client): void {

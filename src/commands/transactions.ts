@@ -12,7 +12,7 @@ import { F_WALKS, F_WRITE, LOCK_ALL, LOCK_KEYS } from './flags';
 import { S_WATCHING } from '../server/context';
 import { MISC_WATCHERS } from '../store/keyspace';
 import { drainInbox } from '../server/tracking';
-import { replyLater } from './connection';
+import { replyLater } from './deferred';
 
 
 function multi(c: Client): void {
