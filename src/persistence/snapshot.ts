@@ -398,13 +398,16 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
       u8[e + 19] = 0;
       const o = saveOptionsAt(u8, f, s.dbs);
       if (s.type(e) === T_STRING) {
-        // A huge string: a copy of it as it is (the point in time's), preceded by its header when
-        // the walker has not written that yet; the main thread compresses it outside any lock.
+        // A huge string: a copy of what the walker has not consumed yet (the point in time's),
+        // preceded by its header when the walker has not written that yet; the main thread
+        // finishes it from the copy outside any lock. The walker consumes whole LZF blocks that
+        // refer to nothing before them, so the rest needs no earlier byte.
         if (st === PIN_PINNED) writeKeyHeader(scratch, s, e, o);
         const hdr = scratch.take();
         const hl = st === PIN_PINNED ? hdr.length : 0;
-        const len = s.strLen(e);
-        const at = s.strOffset(e);
+        const from = st === PIN_PINNED ? 0 : i32[w + 4] >>> 0;
+        const len = s.strLen(e) - from;
+        const at = s.strOffset(e) + from;
         const b = Buffer.allocUnsafeSlow(4 + hl + len);
         b.writeUInt32LE(hl, 0);
         if (hl > 0) hdr.copy(b, 4);
@@ -843,8 +846,11 @@ export class Persistence {
    * refers to nothing before it, so the blocks joined are one valid LZF stream: Redis decodes
    * it as one string); the blocks wait here, as Redis's child holds its compressed buffer,
    * because the compressed length comes first. When it does not compress by 4 bytes, it is
-   * copied raw instead. A writer changing the string first posts a copy of all of it (and its
-   * header if not written yet), and the rest is done from that copy, outside any lock.
+   * copied raw instead (4 MB per lock hold). A writer changing the string first posts a copy of
+   * the part not consumed yet (the cursor: pin words 4 and 5, bytes consumed and raw mode), with
+   * the header if not written yet, and the rest is done from that copy, outside any lock; if that
+   * copy lacks the start of the string, it stays LZF even when that saves nothing (a valid LZF
+   * string all the same).
    */
   private async writePinnedString(out: RdbOut, w: number, r: number, o: SaveOptions, coord: Coordinator, drainSome: () => Promise<void>, delayUs: number, aborted: (() => boolean) | undefined): Promise<void> {
     const s = this.store;
@@ -873,6 +879,7 @@ export class Persistence {
       out.len(len);
     };
     let src: Uint8Array | null = null;
+    let srcFrom = 0;
     for (;;) {
       coord.lockWalk(slot);
       const st = i32[w];
@@ -900,6 +907,8 @@ export class Persistence {
           i32[w] = PIN_DONE;
           s.u8[e + 19] = 0;
         }
+        i32[w + 4] = pos | 0;
+        i32[w + 5] = raw ? 1 : 0;
       }
       const contended = Atomics.load(i32, s.L.locks + slot) === 2;
       coord.unlockWalk(slot);
@@ -907,12 +916,13 @@ export class Persistence {
         const b0 = this.takeCopy(pinKey(r));
         const b = b0 instanceof Buffer ? b0 : await b0;
         const hl = b.readUInt32LE(0);
+        src = b.subarray(4 + hl);
         if (hl > 0) {
           out.bytes(b, 4, 4 + hl);
-          if (raw) out.len(b.length - 4 - hl);
+          len = src.length;
+          if (raw) out.len(len);
         }
-        src = b.subarray(4 + hl);
-        len = src.length;
+        srcFrom = pos;
         break;
       }
       if (done) break;
@@ -923,17 +933,17 @@ export class Persistence {
       else await new Promise((res) => setImmediate(res));
       if (aborted?.() === true) throw new SnapshotAborted();
     }
-    // The writer's copy: the rest from it, yielding to the event loop now and then.
+    // The writer's copy (bytes srcFrom..len): the rest from it, yielding now and then.
     if (src !== null) {
       if (!raw) {
         while (pos < len) {
-          compressFrom(src, 0, performance.now() + 20);
+          compressFrom(src, -srcFrom, performance.now() + 20);
           await new Promise((res) => setImmediate(res));
           if (aborted?.() === true) throw new SnapshotAborted();
         }
-        if (clen > len - 4) toRaw();
+        if (clen > len - 4 && srcFrom === 0) toRaw();
       }
-      if (raw) out.bytes(src, pos, len);
+      if (raw) out.bytes(src, pos - srcFrom, len - srcFrom);
     }
     if (!raw) {
       out.byte(0xc3);

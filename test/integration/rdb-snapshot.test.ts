@@ -290,6 +290,43 @@ describe('huge strings in a BGSAVE', () => {
   }, 180_000);
 });
 
+describe('a huge string changed while it is half compressed', () => {
+  it('the writer copies only the part not compressed yet; the file holds the string as it was', async () => {
+    const dir = tmp('shardis-halfstr-');
+    // 100 ms between lock holds: the only key, compressed ~1 ms at a time, stays half done.
+    const sh = await startShardis({ threads: 2, args: args(dir, ['--rdb-key-save-delay', '100000']) });
+    const r = client(sh.port);
+    try {
+      const parts: string[] = [];
+      for (let i = 0, len = 0; len < 16 << 20; i++) {
+        const w = `word${(i * 7919) % 100003} `;
+        parts.push(w);
+        len += w.length;
+      }
+      const value = parts.join('').slice(0, 16 << 20);
+      await r.set('big', value);
+      const before = String(await r.call('DEBUG', 'DIGEST'));
+      expect(await r.bgsave()).toBe('Background saving started');
+      await sleep(1000);
+      expect(await saving(r)).toBe(true);
+      await r.setrange('big', 5, 'CHANGED');
+      await r.append('big', 'tail');
+      await waitSaved(r);
+      const cow = Number(/rdb_last_cow_size:(\d+)/.exec(String(await r.info('persistence')))?.[1]);
+      expect(cow).toBeGreaterThan(0);
+      expect(cow).toBeLessThan(value.length);
+      expect(checkCounts(path.join(dir, 'dump.rdb')).keys).toBe(1);
+      expect(await redisDigestOf(dir, async (x) => {
+        expect(await x.strlen('big')).toBe(value.length);
+      })).toBe(before);
+    } finally {
+      r.disconnect();
+      await sh.stop();
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+});
+
 describe("a master's replication position in its saves", () => {
   const field = async (r: Redis, section: string, name: string): Promise<string> =>
     new RegExp(`^${name}:(.*)\\r?$`, 'm').exec(String(await r.info(section)))?.[1] ?? '';
