@@ -1,4 +1,4 @@
-// Stream commands (t_stream.c, Redis 7.0), phase 1: XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM,
+// Stream commands (t_stream.c, Redis 7.0): XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XREAD [BLOCK],
 // XSETID, XINFO STREAM/GROUPS/CONSUMERS/HELP (no consumer groups exist yet: GROUPS is empty,
 // CONSUMERS answers NOGROUP). The store side is src/store/stream.ts.
 import type { CommandSpec } from './types';
@@ -17,6 +17,7 @@ import {
 import { notifyKeyspaceEvent } from '../server/notify';
 import { NOTIFY_STREAM } from '../config/directives';
 import { writeHelp } from './connection';
+import { blockForKeys, type Waiter } from '../server/blocking';
 
 const E_INVALID_ID = 'ERR Invalid stream ID specified as stream command argument';
 
@@ -306,7 +307,11 @@ function xadd(c: Client, argv: Buffer[]): void {
   }
   const idText = idStr(added);
   c.w.bulkStr(idText);
-  if (e !== 0) st.modified(c.db, key, 1);
+  if (e !== 0) {
+    st.modified(c.db, key, 1);
+    // A new stream signals through dbAdd; one that grew wakes its XREAD BLOCK readers here.
+    st.signalReady(c.db, key);
+  }
   notifyKeyspaceEvent(c, NOTIFY_STREAM, 'xadd', key, c.db);
   let rewritten: Uint8Array[] | null = null;
   if (a.strategy !== TRIM_NONE) {
@@ -467,7 +472,7 @@ function xsetid(c: Client, argv: Buffer[]): void {
   notifyKeyspaceEvent(c, NOTIFY_STREAM, 'xsetid', key, c.db);
 }
 
-// ---- XREAD (without BLOCK: blocking reads come with phase 2) --------------------------------
+// ---- XREAD --------------------------------------------------------------------------------
 
 /** xreadGetKeys: the keys after STREAMS (half of what follows it). */
 function xreadKeys(argv: Buffer[]): number[] {
@@ -563,8 +568,48 @@ function xread(c: Client, argv: Buffer[]): void {
     else c.w.mapAt(mark, n);
     return;
   }
-  if (timeout !== -1 && !c.inExec && !c.inScript) return c.w.error('ERR XREAD BLOCK is not supported yet (no entry to serve at once)');
-  c.w.nilArray();
+  // Inside MULTI (and scripts, refused above) BLOCK acts as an immediate timeout (CLIENT_DENY_BLOCKING).
+  if (timeout === -1 || c.inExec || c.inScript) return c.w.nilArray();
+  const keys = argv.slice(streamsArg, streamsArg + streamsCount);
+  const w = blockForKeys(c, c.db, keys, timeout, serveXread, timeoutNilArray, true);
+  // A key named twice waits for the ID given first (blockForKeys keeps its first occurrence).
+  const wids: StreamID[] = [];
+  for (const k of w.keys) {
+    for (let i = 0; i < streamsCount; i++) {
+      if (keys[i].equals(k)) {
+        wids.push(ids[i]);
+        break;
+      }
+    }
+  }
+  w.streamIds = wids;
+  w.count = count;
+}
+
+function timeoutNilArray(w: Waiter): void {
+  w.c.w.nilArray();
+}
+
+/** serveClientsBlockedOnStreamKey (no group): entries after the waiter's ID, once there are some. */
+function serveXread(w: Waiter, key: Buffer): boolean {
+  const c = w.c;
+  const st = c.store;
+  const e = st.find(w.db, key);
+  if (e === 0 || st.type(e) !== T_STREAM) return false;
+  const h = st.heap;
+  const s = st.objPtr(e);
+  const ki = w.keys.findIndex((k) => k.equals(key));
+  const gt = (w.streamIds as StreamID[])[ki];
+  if (idCmp(streamLastId(h, s), gt) <= 0) return false;
+  const start = { ms: gt.ms, seq: gt.seq };
+  idIncr(start);
+  if (c.w.resp === 2) {
+    c.w.array(1);
+    c.w.array(2);
+  } else c.w.map(1);
+  c.w.bulk(key);
+  replyRange(c, h, s, start, null, w.count, false, false);
+  return true;
 }
 
 // ---- XINFO ----------------------------------------------------------------------------------

@@ -1,11 +1,14 @@
 // Blocking commands (blocked.c): clients waiting on keys (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH,
-// BLMPOP; usable by other families, e.g. BZPOPMIN), woken by a write from a client on ANY thread.
+// BLMPOP; usable by other families, e.g. BZPOPMIN, XREAD BLOCK), woken by a write from a client on
+// ANY thread. XREAD's readers are "shared" waiters: they take nothing, so every one of them is
+// offered a ready key, and they stay out of the FIFO registry below.
 //
 // How a wake-up travels:
 // - A blocking command that finds nothing registers a Waiter while it still holds its keys' slot
 //   locks, and bumps a shared counter per (db, slot) (Layout.blocked).
-// - The store signals a key ready when it adds a list or sorted set (its dbAdd: a push that creates
-//   a list, RENAME/MOVE/COPY/SORT STORE/*STORE onto the key), through Store.onReady, while the
+// - The store signals a key ready when it adds a list, sorted set or stream (its dbAdd: a push that
+//   creates a list, RENAME/MOVE/COPY/SORT STORE/*STORE onto the key; XADD to an existing stream
+//   calls Store.signalReady), through Store.onReady, while the
 //   writer holds that key's slot lock: one Atomics.load of the counter, nothing more when it is 0. So a
 //   waiter that registered before the push is always seen (both sides hold the slot lock), and the
 //   common path never touches another thread.
@@ -54,13 +57,23 @@ export class Waiter {
   count = 0;
   /** Extra keys whose slots are locked while serving (e.g. the BLMOVE destination). */
   lockAlso: Buffer | null = null;
+  /**
+   * A reader that takes nothing (XREAD): every such waiter on a ready key is offered the key, not
+   * only the oldest, and it stays out of the FIFO registry (it never holds back a consumer).
+   */
+  readonly shared: boolean;
+  /** XREAD: the ID each key (in `keys` order) is read after. */
+  streamIds: { ms: bigint; seq: bigint }[] | null = null;
   constructor(
     readonly c: Client,
     readonly db: number,
     readonly keys: Buffer[],
     readonly serve: ServeFn,
     readonly onTimeout: TimeoutFn,
-  ) {}
+    shared = false,
+  ) {
+    this.shared = shared;
+  }
 }
 
 // ---- per-thread state ---------------------------------------------------------------------
@@ -261,16 +274,16 @@ function regIsOldest(c: Client, db: number, key: Uint8Array, ticket: number): bo
  * Block c on keys (call from the command handler, with the keys' slot locks held). timeoutMs 0
  * waits forever. The handler must write nothing more: the reply comes from serve or onTimeout.
  */
-export function blockForKeys(c: Client, db: number, keys: Buffer[], timeoutMs: number, serve: ServeFn, onTimeout: TimeoutFn): Waiter {
+export function blockForKeys(c: Client, db: number, keys: Buffer[], timeoutMs: number, serve: ServeFn, onTimeout: TimeoutFn, shared = false): Waiter {
   const srv = c.srv;
   install(srv);
   const uniq: Buffer[] = [];
   for (const k of keys) if (!uniq.some((u) => u.equals(k))) uniq.push(Buffer.from(k));
-  const w = new Waiter(c, db, uniq, serve, onTimeout);
+  const w = new Waiter(c, db, uniq, serve, onTimeout, shared);
   const i32 = c.store.i32;
   w.ticket = Atomics.add(i32, c.store.L.blocked + 2 * c.store.dbs * NSLOTS, 1) >>> 0;
   for (const k of uniq) {
-    regAdd(c, db, k, w.ticket);
+    if (!shared) regAdd(c, db, k, w.ticket);
     const id = qid(db, k);
     let q = queues.get(id);
     if (q === undefined) queues.set(id, (q = []));
@@ -345,7 +358,10 @@ function finish(w: Waiter, reply: boolean, deferRelease = false, failed = false)
   c.srv.addStat(S_BLOCKED, -1);
   c.flagChars = c.flagChars.replace('b', '');
   c.unblock = null;
-  if (deferRelease) queueMicrotask(() => releaseRegistry(w));
+  // A shared reader took nothing and holds no ticket: nothing to release or pass on.
+  if (w.shared) {
+    /* nothing */
+  } else if (deferRelease) queueMicrotask(() => releaseRegistry(w));
   else releaseRegistry(w);
   if (!reply) return;
   c.recordUnblocked(failed);
@@ -395,7 +411,7 @@ export function installBlocking(srv: ThreadServer): void {
 }
 
 /** A key may now satisfy blocked clients. Call with the key's slot lock held. */
-function signalKeyReady(c: Client, db: number, key: Uint8Array): void {
+export function signalKeyReady(c: Client, db: number, key: Uint8Array): void {
   if (Atomics.load(c.store.i32, slotIndex(c, db, key)) === 0) return;
   install(c.srv);
   queueReady(db, key);
@@ -527,13 +543,17 @@ function serveKey(db: number, key: Buffer): void {
   const q = queues.get(qid(db, key));
   if (q === undefined) return;
   const snapshot = q.slice();
+  let consumersDone = false;
   for (const w of snapshot) {
     if (w.done) continue;
     if (w.c.closed) {
       finish(w, false);
       continue;
     }
-    if (!tryServe(w, key)) break;
+    // A consumer that cannot be served means the key has nothing left for later consumers; a
+    // shared reader's answer depends on its own read position, so every one is asked.
+    if (consumersDone && !w.shared) continue;
+    if (!tryServe(w, key) && !w.shared) consumersDone = true;
   }
 }
 
@@ -563,7 +583,7 @@ function tryServe(w: Waiter, key: Buffer): boolean {
   c.callDepth++;
   try {
     // An older waiter (on any thread) goes first: its thread got the same signal.
-    if (regIsOldest(c, w.db, key, w.ticket)) ok = w.serve(w, key);
+    if (w.shared || regIsOldest(c, w.db, key, w.ticket)) ok = w.serve(w, key);
   } catch (e) {
     c.w.rewind(mark);
     c.w.error(e instanceof OutOfMemoryError ? E_OOM : `ERR ${(e as Error).message}`);

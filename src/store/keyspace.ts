@@ -212,10 +212,17 @@ export class Store {
    */
   readonly modifiedListeners: ModifiedListener[] = [];
   /**
-   * A list or sorted set was added in a db/slot where clients are blocked (the shared counter at
+   * A list, sorted set or stream was added in a db/slot where clients are blocked (the shared counter at
    * Layout.blocked is not 0): the blocking service queues the key (signalKeyAsReady).
    */
   onReady: ((db: number, key: Uint8Array) => void) | null = null;
+  /**
+   * signalKeyAsReady for a write that adds to a key in place (XADD to an existing stream): one
+   * atomic load of the slot's blocked count, nothing more when it is 0. Slot lock held.
+   */
+  signalReady(db: number, key: Uint8Array): void {
+    if (this.onReady !== null && Atomics.load(this.i32, this.L.blocked + db * NSLOTS + this.slotOf(key)) !== 0) this.onReady(db, key);
+  }
   /** Called when a read lookup misses (lookupKeyRead: the "keymiss" notification); null when off. */
   onKeyMiss: ((db: number, key: Uint8Array) => void) | null = null;
   /**
@@ -631,9 +638,9 @@ export class Store {
     Atomics.add(this.i32, this.L.keys + this.phys(db), 1);
     const l = this.newListeners;
     if (l.length !== 0) for (let i = 0; i < l.length; i++) l[i](db, key);
-    // Only a list or a sorted set can serve a blocked client (signalKeyAsReady): one atomic load
+    // Only a list, a sorted set or a stream can serve a blocked client (signalKeyAsReady): one atomic load
     // of the slot's blocked-client count, nothing more when it is 0.
-    if ((type === T_LIST || type === T_ZSET) && this.onReady !== null && Atomics.load(this.i32, this.L.blocked + db * NSLOTS + this.slotOf(key)) !== 0) this.onReady(db, key);
+    if ((type === T_LIST || type === T_ZSET || type === T_STREAM) && this.onReady !== null) this.signalReady(db, key);
     return e;
   }
 
