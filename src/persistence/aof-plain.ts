@@ -1,13 +1,15 @@
 // aof-use-rdb-preamble no: the rewrite's base as commands (Redis's rewriteAppendOnlyFileRio). The
 // snapshot machinery writes RDB; this turns that point-in-time file into FUNCTION LOAD per
 // library first, then SELECT, SET, RPUSH,
-// SADD, ZADD, HMSET (64 items per command, AOF_REWRITE_ITEMS_PER_CMD) and PEXPIREAT per key,
+// SADD, ZADD, HMSET (64 items per command, AOF_REWRITE_ITEMS_PER_CMD), a stream's XADD per entry
+// + XSETID (rdb-stream.ts's streamRewrite, as rewriteStreamObject) and PEXPIREAT per key,
 // skipping keys already expired, and replaces the file with it (temp file, fsync, rename).
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Config } from '../config/config';
 import { RdbIn, readValue, OP_AUX, OP_EOF, OP_EXPIRETIME, OP_EXPIRETIME_MS, OP_FREQ, OP_FUNCTION2, OP_IDLE, OP_RESIZEDB, OP_SELECTDB } from './rdb';
-import { T_STRING, T_LIST, T_SET, T_ZSET, T_HASH } from '../store/keyspace';
+import { T_STRING, T_LIST, T_SET, T_ZSET, T_HASH, T_STREAM } from '../store/keyspace';
+import { streamRewrite, type DecodedStream } from './rdb-stream';
 import { formatDouble } from '../protocol/writer';
 
 const ITEMS_PER_CMD = 64;
@@ -122,6 +124,10 @@ export async function rdbToCommands(file: string, config: Config): Promise<void>
           batches('ZADD', pairs, 2);
           break;
         }
+        case T_STREAM:
+          // rewriteStreamObject: XADD per entry, XSETID, the groups' XGROUP/XCLAIM.
+          streamRewrite(key, d.stream as DecodedStream, (argv) => out.cmd(argv));
+          break;
       }
       if (exp !== -1) out.cmd(['PEXPIREAT', key, String(exp)]);
     }

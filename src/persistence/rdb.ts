@@ -10,8 +10,9 @@
 
 import type { Heap } from '../store/heap';
 import {
-  Store, ENTRY_HDR, T_STRING, T_LIST, T_SET, T_ZSET, T_HASH, E_INT, E_LISTPACK, E_INTSET, E_HASHTABLE, E_SKIPLIST,
+  Store, ENTRY_HDR, T_STRING, T_LIST, T_SET, T_ZSET, T_HASH, T_STREAM, E_INT, E_LISTPACK, E_INTSET, E_HASHTABLE, E_SKIPLIST, E_STREAM,
 } from '../store/keyspace';
+import { type DecodedStream, writeStreamValue, readStreamValue, buildStream } from './rdb-stream';
 import { lpBytes, lpFirst, lpNext, lpGet, lpValBytes, LpVal } from '../store/listpack';
 import { qlCount, qlFirstNode, qlNextNode, qlNodeListpack, qlNew, qlPush } from '../store/quicklist';
 import { intsetBlob, intsetLen } from '../store/intset';
@@ -281,6 +282,8 @@ export function rdbTypeOf(s: Store, e: number): number {
       return enc === E_LISTPACK ? RDB_TYPE_ZSET_LISTPACK : RDB_TYPE_ZSET_2;
     case T_HASH:
       return enc === E_LISTPACK ? RDB_TYPE_HASH_LISTPACK : RDB_TYPE_HASH;
+    case T_STREAM:
+      return RDB_TYPE_STREAM_LISTPACKS_2;
   }
   throw new Error(`unknown type ${type}`);
 }
@@ -297,7 +300,10 @@ export function writeValue(out: RdbOut, s: Store, e: number, compress: boolean):
     return;
   }
   const obj = s.objPtr(e);
-  if (type === T_LIST) {
+  if (type === T_STREAM) {
+    // One lock hold for the whole stream (not a "big value" for snapshots yet).
+    writeStreamValue(out, h, obj, compress, writeString);
+  } else if (type === T_LIST) {
     let nodes = 0;
     for (let n = qlFirstNode(h, obj); n !== 0; n = qlNextNode(h, n)) nodes++;
     out.len(nodes);
@@ -956,6 +962,9 @@ export interface Decoded {
   scores: number[] | null;
   /** Came as a listpack/ziplist: Redis converts such hashes and zsets on their length alone. */
   packed?: boolean;
+  /** A stream (type T_STREAM, items empty): rdb-stream.ts's decoded value and its RDB type. */
+  stream?: DecodedStream;
+  rdbType?: number;
 }
 
 /** rdbLoadObject: decode a value of RDB type t (validated, nothing allocated in the heap). */
@@ -1042,7 +1051,7 @@ export function readValue(inp: RdbIn, t: number): Decoded {
     }
     case RDB_TYPE_STREAM_LISTPACKS:
     case RDB_TYPE_STREAM_LISTPACKS_2:
-      return inp.fail('streams are not supported by shardis');
+      return { type: T_STREAM, items, scores: null, stream: readStreamValue(inp, t, listpackElements), rdbType: t };
     case RDB_TYPE_MODULE:
     case RDB_TYPE_MODULE_2:
       return inp.fail('module values are not supported by shardis');
@@ -1101,13 +1110,15 @@ export function buildObject(inp: RdbIn, h: Heap, d: Decoded, lim: LoadLimits): [
       const [enc, obj] = zsetFromSorted(h, idx.map((i) => items[i]), idx.map((i) => scores[i]), zl);
       return [enc, obj];
     }
+    case T_STREAM:
+      return [E_STREAM, buildStream(inp, h, d.stream as DecodedStream, d.rdbType as number)];
   }
   return inp.fail('not a collection');
 }
 
-/** Zero-length collections are skipped on load (Redis: "empty keys skipped"). */
+/** Zero-length collections are skipped on load (Redis: "empty keys skipped"); an empty stream is a value. */
 export function isEmptyCollection(d: Decoded): boolean {
-  return d.type !== T_STRING && d.items.length === 0;
+  return d.type !== T_STRING && d.type !== T_STREAM && d.items.length === 0;
 }
 
 void E_HASHTABLE;

@@ -39,7 +39,7 @@ describe('AOF replay', () => {
         // The rewrite's snapshot runs while this seed's clients write (and every one after it
         // lands in the new INCR file, or the one before the switch).
         if (seed === mid) expect(show(await admin.call('BGREWRITEAOF'))).toMatch(/rewriting started/);
-        await runSeed(901 + seed, conns.slice(0, CONNS), admin, baseUsed, WORK_MS);
+        await runSeed(901 + seed, conns.slice(0, CONNS), admin, baseUsed, WORK_MS, { streams: true });
       }
       for (let t = 0; t < 400 && (await info(admin, 'aof_rewrite_in_progress')) !== '0'; t++) await new Promise((r) => setTimeout(r, 25));
       expect(await info(admin, 'aof_rewrites')).toBe('1');

@@ -109,7 +109,6 @@ describe('propagation replay (issue 9 contract)', () => {
     const baseUsed = Number(/used_memory:(\d+)/.exec(String((await admin.call('INFO', 'memory') as { v: Buffer }).v))![1]);
     try {
       for (let seed = SEED_BASE; seed < SEED_BASE + SEEDS; seed++) {
-        // Streams only here: full syncs and AOF rewrites of streams (RDB) are not built yet.
         await runSeed(seed, conns, admin, baseUsed, WORK_MS, { streams: true });
         // A marker write: once the capture file holds it, it holds everything before it.
         const marker = `marker-${seed}-${Date.now()}`;
@@ -184,7 +183,7 @@ describe('propagation replayed through PSYNC to a redis-server replica', () => {
     const baseUsed = Number(/used_memory:(\d+)/.exec(String((await admin.call('INFO', 'memory') as { v: Buffer }).v))![1]);
     try {
       for (let seed = SEED_BASE + 500; seed < SEED_BASE + 500 + PSYNC_SEEDS; seed++) {
-        await runSeed(seed, conns, admin, baseUsed, WORK_MS);
+        await runSeed(seed, conns, admin, baseUsed, WORK_MS, { streams: true });
         // Everything appended so far has reached the replica once its offset passes this.
         const target = Number(await infoField(admin, 'replication', 'master_repl_offset'));
         let at = -1;
