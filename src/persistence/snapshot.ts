@@ -417,10 +417,13 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
         deliver(pinKey(r), b, len);
         return;
       }
-      const out = new RdbOut(null, 1 << 16);
+      const out = new RdbOut(null, 1 << 20);
       if (st === PIN_PINNED) writeBigStart(out, s, e, o, i32, w + 4);
       else sideDrain(h, i32, w, out);
-      writeBigMore(out, s, e, o.compress, i32, w + 4, Infinity, (x) => skipHas(h, i32, w, x));
+      // Without LZF: the writer (and every other key of its slot) waits for this copy, which
+      // costs then about a memcpy of the rest (a list's listpacks are copied as they are); the
+      // file stays valid, those elements are just stored raw (as rdbcompression no would).
+      writeBigMore(out, s, e, false, i32, w + 4, Infinity, (x) => skipHas(h, i32, w, x));
       i32[w] = PIN_POSTED;
       pinRelease(s, i32, w);
       const b = out.take();
