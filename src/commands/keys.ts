@@ -407,6 +407,8 @@ function flushdb(c: Client, argv: Buffer[]): void {
   trackingFlush();
   s.changedAll(c.db, n + 1);
   if (detached !== null) freeDetached(c, detached, n);
+  // Blocked XREADGROUP readers of a flushed stream answer -UNBLOCKED (the others keep waiting).
+  signalSwappedDbs(c, c.db, c.db);
   c.w.ok();
 }
 
@@ -420,6 +422,7 @@ function flushall(c: Client, argv: Buffer[]): void {
   trackingFlush();
   s.changedAll(-1, n + 1);
   if (detached !== null) freeDetached(c, detached, n);
+  for (let db = 0; db < s.dbs; db += 2) signalSwappedDbs(c, db, Math.min(db + 1, s.dbs - 1));
   // With save rules, the emptied dataset is saved at once (flushAllDataAndResetRDB), so the
   // changes counter starts from zero; the reply follows the save (EXEC cannot wait for it).
   if (c.srv.config.str('save') !== '') {

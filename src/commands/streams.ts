@@ -1,6 +1,5 @@
-// Stream commands (t_stream.c, Redis 7.0): XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XREAD [BLOCK],
-// XSETID, XINFO STREAM/GROUPS/CONSUMERS/HELP (no consumer groups exist yet: GROUPS is empty,
-// CONSUMERS answers NOGROUP). The store side is src/store/stream.ts.
+// Stream commands (t_stream.c, Redis 7.0): XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XSETID,
+// XREAD [BLOCK]. Consumer groups and XINFO are in stream-groups.ts. The store side is src/store/stream.ts.
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import { def } from './def';
@@ -11,15 +10,13 @@ import {
   StreamID, StreamIter, TrimArgs, TRIM_NONE, TRIM_MAXLEN, TRIM_MINID, U64_MAX, APPEND_OK, APPEND_EDOM,
   idCmp, idStr, idIncr, idDecr, iterBytes, streamNew, streamFree, streamLength, streamLastId, streamSetLastId,
   streamFirstId, streamSetFirstId, streamMaxDeletedId, streamSetMaxDeletedId, streamEntriesAdded,
-  streamSetEntriesAdded, streamAppendItem, streamTrim, streamDeleteItem, streamGetEdgeId, streamNodeCount,
-  streamRaxNodes,
+  streamSetEntriesAdded, streamAppendItem, streamTrim, streamDeleteItem, streamGetEdgeId,
 } from '../store/stream';
 import { notifyKeyspaceEvent } from '../server/notify';
 import { NOTIFY_STREAM } from '../config/directives';
-import { writeHelp } from './connection';
 import { blockForKeys, type Waiter } from '../server/blocking';
 
-const E_INVALID_ID = 'ERR Invalid stream ID specified as stream command argument';
+export const E_INVALID_ID = 'ERR Invalid stream ID specified as stream command argument';
 
 // ---- ID parsing (streamGenericParseIDOrReply) ---------------------------------------------------
 
@@ -42,7 +39,7 @@ function string2ull(s: string): bigint | null {
 /** Set by parseId when seqGiven is asked for: false for the <ms>-* form. */
 let seqGiven = true;
 
-function parseId(b: Uint8Array, missingSeq: bigint, strict: boolean, allowStar: boolean): StreamID | null {
+export function parseId(b: Uint8Array, missingSeq: bigint, strict: boolean, allowStar: boolean): StreamID | null {
   if (b.length > 127) return null;
   let s = Buffer.from(b).toString('latin1');
   const nul = s.indexOf('\0');
@@ -66,7 +63,7 @@ function parseId(b: Uint8Array, missingSeq: bigint, strict: boolean, allowStar: 
   return { ms, seq };
 }
 
-function parseIdOrReply(c: Client, b: Uint8Array, missingSeq: bigint, strict: boolean): StreamID | null {
+export function parseIdOrReply(c: Client, b: Uint8Array, missingSeq: bigint, strict: boolean): StreamID | null {
   const id = parseId(b, missingSeq, strict, false);
   if (id === null) c.w.error(E_INVALID_ID);
   return id;
@@ -74,12 +71,16 @@ function parseIdOrReply(c: Client, b: Uint8Array, missingSeq: bigint, strict: bo
 
 /** streamParseIntervalIDOrReply: "(" makes the bound exclusive (then strict). */
 let exclude = false;
-function parseIntervalOrReply(c: Client, b: Uint8Array, missingSeq: bigint): StreamID | null {
+/** Whether the last parseIntervalOrReply bound was exclusive. */
+export function lastExclude(): boolean {
+  return exclude;
+}
+export function parseIntervalOrReply(c: Client, b: Uint8Array, missingSeq: bigint): StreamID | null {
   exclude = b.length > 1 && b[0] === 0x28;
   return parseIdOrReply(c, exclude ? b.subarray(1) : b, missingSeq, exclude);
 }
 
-function llOrReply(c: Client, b: Uint8Array): number | null {
+export function llOrReply(c: Client, b: Uint8Array): number | null {
   const v = parseI64(b);
   if (v === null) {
     c.w.error(E_NOT_INT);
@@ -91,7 +92,7 @@ function llOrReply(c: Client, b: Uint8Array): number | null {
 // ---- lookups and replies --------------------------------------------------------------------
 
 /** The entry of a stream key, 0 when missing, -1 (replied WRONGTYPE) for another type. */
-function lookup(c: Client, key: Uint8Array, read: boolean): number {
+export function lookup(c: Client, key: Uint8Array, read: boolean): number {
   const s = c.store;
   const e = read ? s.findRead(c.db, key) : s.find(c.db, key);
   if (e === 0) return 0;
@@ -102,14 +103,14 @@ function lookup(c: Client, key: Uint8Array, read: boolean): number {
   return e;
 }
 
-function replyId(c: Client, id: StreamID): void {
+export function replyId(c: Client, id: StreamID): void {
   c.w.bulkStr(idStr(id));
 }
 
 const it = new StreamIter();
 
 /** One entry: [id, [field, value ...]] from the iterator's current entry. */
-function replyEntry(c: Client, h: Heap, si: StreamIter): void {
+export function replyEntry(c: Client, h: Heap, si: StreamIter): void {
   c.w.array(2);
   replyId(c, si.id);
   c.w.array(si.numfields * 2);
@@ -121,7 +122,7 @@ function replyEntry(c: Client, h: Heap, si: StreamIter): void {
 }
 
 /** streamReplyWithRange (no group): returns the entries emitted. raw: no array header. */
-function replyRange(c: Client, h: Heap, s: number, start: StreamID | null, end: StreamID | null, count: number, rev: boolean, raw: boolean): number {
+export function replyRange(c: Client, h: Heap, s: number, start: StreamID | null, end: StreamID | null, count: number, rev: boolean, raw: boolean): number {
   const mark = raw ? 0 : c.w.deferMark();
   let n = 0;
   const si = it.start(h, s, start, end, rev);
@@ -612,113 +613,9 @@ function serveXread(w: Waiter, key: Buffer): boolean {
   return true;
 }
 
-// ---- XINFO ----------------------------------------------------------------------------------
-
-const XINFO_HELP = [
-  'XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
-  'CONSUMERS <key> <groupname>',
-  '    Show consumers of <groupname>.',
-  'GROUPS <key>',
-  '    Show the stream consumer groups.',
-  'STREAM <key> [FULL [COUNT <count>]',
-  '    Show information about the stream.',
-  'HELP',
-  '    Prints this help.',
-];
-
-function xinfoHelp(c: Client): void {
-  writeHelp(c, XINFO_HELP);
-}
-
-function subSyntax(c: Client, argv: Buffer[]): void {
-  c.w.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(argv[1])}'. Try XINFO HELP.`);
-}
-
-/** lookupKeyReadOrReply(nokeyerr) + checkType for XINFO: the stream header, or 0 (replied). */
-function xinfoLookup(c: Client, key: Uint8Array): number {
-  const e = lookup(c, key, true);
-  if (e < 0) return 0;
-  if (e === 0) {
-    c.w.error(E_NO_KEY);
-    return 0;
-  }
-  return c.store.objPtr(e);
-}
-
-function xinfoStream(c: Client, argv: Buffer[]): void {
-  const s = xinfoLookup(c, argv[2]);
-  if (s === 0) return;
-  const h = c.store.heap;
-  let full = true;
-  let count = 10;
-  const optc = argv.length - 3;
-  if (optc === 0) full = false;
-  else {
-    if (optc !== 1 && optc !== 3) return subSyntax(c, argv);
-    if (!is(argv[3], 'full')) return subSyntax(c, argv);
-    if (optc === 3) {
-      if (!is(argv[4], 'count')) return subSyntax(c, argv);
-      const v = llOrReply(c, argv[5]);
-      if (v === null) return;
-      count = v < 0 ? 10 : v;
-    }
-  }
-  c.w.map(full ? 9 : 10);
-  c.w.bulkStr('length');
-  c.w.int(streamLength(h, s));
-  c.w.bulkStr('radix-tree-keys');
-  c.w.int(streamNodeCount(h, s));
-  c.w.bulkStr('radix-tree-nodes');
-  c.w.int(streamRaxNodes(h, s));
-  c.w.bulkStr('last-generated-id');
-  replyId(c, streamLastId(h, s));
-  c.w.bulkStr('max-deleted-entry-id');
-  replyId(c, streamMaxDeletedId(h, s));
-  c.w.bulkStr('entries-added');
-  c.w.int(streamEntriesAdded(h, s));
-  c.w.bulkStr('recorded-first-entry-id');
-  replyId(c, streamFirstId(h, s));
-  if (!full) {
-    c.w.bulkStr('groups');
-    c.w.int(0);
-    const start = { ms: 0n, seq: 0n };
-    const end = { ms: U64_MAX, seq: U64_MAX };
-    c.w.bulkStr('first-entry');
-    if (!replyRange(c, h, s, start, end, 1, false, true)) c.w.nil();
-    c.w.bulkStr('last-entry');
-    if (!replyRange(c, h, s, start, end, 1, true, true)) c.w.nil();
-  } else {
-    c.w.bulkStr('entries');
-    replyRange(c, h, s, null, null, count, false, false);
-    c.w.bulkStr('groups');
-    c.w.array(0);
-  }
-}
-
-function xinfoGroups(c: Client, argv: Buffer[]): void {
-  if (xinfoLookup(c, argv[2]) === 0) return;
-  c.w.array(0);
-}
-
-function xinfoConsumers(c: Client, argv: Buffer[]): void {
-  if (xinfoLookup(c, argv[2]) === 0) return;
-  c.w.error(`NOGROUP No such consumer group '${cstr(argv[3], 1 << 20)}' for key name '${cstr(argv[2], 1 << 20)}'`);
-}
-
-function xinfoParent(c: Client): void {
-  c.w.error("ERR wrong number of arguments for 'xinfo' command");
-}
-
 // ---- table ----------------------------------------------------------------------------------
 
 const xacl = (...a: string[]): string[] => [...a, 'stream'];
-
-const xinfoSubcommands: CommandSpec[] = [
-  def('consumers', 4, 'readonly', [2, 2, 1], 'stream', 'List the consumers in a consumer group', xinfoConsumers, { since: '5.0.0', complexity: 'O(1)', acl: xacl('read', 'slow') }),
-  def('groups', 3, 'readonly', [2, 2, 1], 'stream', 'List the consumer groups of a stream', xinfoGroups, { since: '5.0.0', complexity: 'O(1)', acl: xacl('read', 'slow') }),
-  def('help', 2, 'loading stale', [0, 0, 0], 'stream', 'Show helpful text about the different subcommands', xinfoHelp, { since: '5.0.0', complexity: 'O(1)', lock: 'none', acl: xacl('slow') }),
-  def('stream', -3, 'readonly', [2, 2, 1], 'stream', 'Get information about a stream', xinfoStream, { since: '5.0.0', complexity: 'O(1)', acl: xacl('read', 'slow') }),
-];
 
 export const commands: CommandSpec[] = [
   def('xadd', -5, 'write denyoom fast', [1, 1, 1], 'stream', 'Appends a new entry to a stream', xadd, { since: '5.0.0', complexity: 'O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.', acl: xacl('write', 'fast') }),
@@ -729,5 +626,4 @@ export const commands: CommandSpec[] = [
   def('xrevrange', -4, 'readonly', [1, 1, 1], 'stream', 'Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE', xrevrange, { since: '5.0.0', complexity: 'O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).', acl: xacl('read', 'slow') }),
   def('xsetid', -3, 'write denyoom fast', [1, 1, 1], 'stream', 'An internal command for replicating stream values', xsetid, { since: '5.0.0', complexity: 'O(1)', acl: xacl('write', 'fast') }),
   def('xread', -4, 'readonly blocking', [0, 0, 0], 'stream', 'Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.', xread, { since: '5.0.0', complexity: 'For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.', keys: xreadKeys, acl: xacl('read', 'slow', 'blocking') }),
-  def('xinfo', -2, '', [0, 0, 0], 'stream', 'A container for stream introspection commands', xinfoParent, { since: '5.0.0', complexity: 'Depends on subcommand.', lock: 'none', acl: ['slow'], subcommands: xinfoSubcommands }),
 ];

@@ -12,6 +12,7 @@ import { commands as hashes } from './hashes';
 import { commands as sets } from './sets';
 import { commands as zsets } from './zsets';
 import { commands as streams } from './streams';
+import { groupCommands as streamGroups } from './stream-groups';
 import { commands as sort } from './sort';
 import { commands as transactions } from './transactions';
 import { commands as pubsub } from './pubsub';
@@ -25,7 +26,7 @@ import { commands as hyperloglog } from './hyperloglog';
 import { commands as geo } from './geo';
 
 registerCommands([
-  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...streams, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...migrate, ...latency, ...replicaof, ...replication, ...hyperloglog, ...geo,
+  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...streams, ...streamGroups, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...migrate, ...latency, ...replicaof, ...replication, ...hyperloglog, ...geo,
 ]);
 
 export * from './registry';

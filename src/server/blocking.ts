@@ -396,6 +396,11 @@ function releaseRegistry(w: Waiter): void {
 export function installBlocking(srv: ThreadServer): void {
   install(srv);
   srv.store.onReady = queueReady;
+  // A deleted or replaced key is offered to its waiters (unblockDeletedStreamReadgroupClients:
+  // XREADGROUP readers answer -UNBLOCKED; the others find nothing and keep waiting).
+  const st = srv.store;
+  st.listen('deleted', (db: number, key: Uint8Array) => st.signalReady(db, key));
+  st.listen('overwritten', (db: number, key: Uint8Array) => st.signalReady(db, key));
   // REPLICAOF host port (replicationSetMaster): every blocked client of every thread is released.
   srv.requestHandlers.set('unblock-all', () => {
     let n = 0;

@@ -1,11 +1,11 @@
-// The stream type (t_stream.c, Redis 7.0), phase 1: entries, no consumer groups yet.
+// The stream type (t_stream.c, Redis 7.0): entries here, consumer groups in stream-groups.ts.
 //
 // Layout (all in the shared heap; u64 values are two u32 words, low word first):
 //   header (STREAM_HDR = 96 bytes, one block):
 //     0 length f64 | 8 entries_added f64 | 16 last_id (ms lo, ms hi, seq lo, seq hi)
 //     32 first_id (same) | 48 max_deleted_entry_id (same)
 //     64 index u32 (block of node records, 0 when empty) | 68 node count u32 | 72 index capacity u32
-//     76 cgroups u32: 0 = none. RESERVED for consumer groups (phase 2): the group table's block.
+//     76 cgroups u32: 0 = none, else the group table's block (layout in stream-groups.ts).
 //     80..95 reserved for phase 2 (0).
 //   index: node records of IDX_REC = 24 bytes, sorted by master ID, searched by binary search:
 //     master ms lo, ms hi, seq lo, seq hi, listpack offset, 0 (reserved).
@@ -27,6 +27,7 @@ import {
   LpVal, lpNew, lpFree, lpDup, lpBytes, lpFirst, lpLast, lpNext, lpPrev, lpGet, lpAppend, lpAppendInt, lpReplace,
   lpCheck, lpValBytes, intBytes,
 } from './listpack';
+import { H_CGROUPS, cgFreeAll, cgDupAll, cgCheck, cgBytes } from './stream-groups';
 
 export interface StreamID { ms: bigint; seq: bigint }
 
@@ -47,7 +48,7 @@ const H_MAXDEL = 48;
 const H_IDX = 64;
 const H_NODES = 68;
 const H_CAP = 72;
-export const H_CGROUPS = 76;
+export { H_CGROUPS };
 
 // ---- IDs ------------------------------------------------------------------------------------
 
@@ -710,6 +711,7 @@ export function streamFree(h: Heap, s: number): void {
   for (let i = 0; i < n; i++) lpFree(h, streamNodeListpack(h, s, i));
   const idx = h.u32[(s + H_IDX) >>> 2];
   if (idx !== 0) h.free(idx, h.u32[(s + H_CAP) >>> 2] * IDX_REC);
+  cgFreeAll(h, s);
   h.free(s, STREAM_HDR);
 }
 
@@ -723,11 +725,12 @@ export function streamDup(h: Heap, s: number): number {
       const lp = lpDup(h, streamNodeListpack(h, s, i));
       pushNode(h, d, streamNodeMaster(h, s, i), lp);
     }
+    cgDupAll(h, s, d);
   } catch (err) {
     streamFree(h, d);
     throw err;
   }
-  // Header fields (groups are phase 2: none to copy yet).
+  // Header fields (the node index and the groups are d's own).
   h.u8.copyWithin(d, s, s + H_IDX);
   return d;
 }
@@ -769,6 +772,7 @@ export function streamCheck(h: Heap, s: number, problems: string[]): void {
   }
   if (total !== streamLength(h, s)) problems.push(`stream: length ${streamLength(h, s)} but holds ${total}`);
   if (prevLast !== null && idCmp(prevLast, streamLastId(h, s)) > 0) problems.push('stream: an entry above last_id');
+  cgCheck(h, s, problems);
 }
 
 /**
@@ -803,9 +807,9 @@ export function streamRaxNodes(h: Heap, s: number): number {
   return nodes.size;
 }
 
-/** Bytes of the structure (MEMORY USAGE): header, index, and the nodes' blocks. */
+/** Bytes of the structure (MEMORY USAGE): header, index and consumer groups (not the nodes). */
 export function streamIndexBytes(h: Heap, s: number): number {
-  return STREAM_HDR + h.u32[(s + H_CAP) >>> 2] * IDX_REC;
+  return STREAM_HDR + h.u32[(s + H_CAP) >>> 2] * IDX_REC + cgBytes(h, s);
 }
 
 registerObjectType(T_STREAM, {
