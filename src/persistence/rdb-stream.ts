@@ -101,9 +101,10 @@ export function writeStreamValue(out: RdbOut, h: Heap, s: number, compress: bool
   writeId(out, streamFirstId(h, s));
   writeId(out, streamMaxDeletedId(h, s));
   out.len(streamEntriesAdded(h, s));
-  if (h.u32[(s + H_CGROUPS) >>> 2] === 0) out.len(0);
-  else if (groupsCodec !== null) groupsCodec.write(out, h, s, compress, writeStr);
-  else throw new Error('stream consumer groups cannot be saved (no groups store)');
+  // Never throw here: the snapshot walker holds a slot lock around this. A groups store that
+  // sets the groups word registers its codec (setStreamGroupsCodec) before any group exists.
+  if (h.u32[(s + H_CGROUPS) >>> 2] !== 0 && groupsCodec !== null) groupsCodec.write(out, h, s, compress, writeStr);
+  else out.len(0);
 }
 
 /** rdbSaveLen of a uint64 (above 2^53 too). */
