@@ -20,6 +20,7 @@
 
 import type { Heap } from '../store/heap';
 import type { RdbIn, RdbOut } from './rdb';
+import { streamGroupsRdb } from './stream-groups-rdb';
 import {
   StreamID, H_CGROUPS, STREAM_ITEM_FLAG_DELETED, STREAM_ITEM_FLAG_SAMEFIELDS, U64_MAX, idCmp, idStr,
   streamNew, streamFree, streamAdoptNode, streamSetLength, streamSetLastId, streamSetFirstId, streamSetMaxDeletedId,
@@ -75,7 +76,7 @@ export interface StreamGroupsCodec {
   /** Give the stream s the decoded groups (throws to refuse them; s is then freed). */
   load(h: Heap, s: number, groups: DecodedGroup[], t: number): void;
 }
-let groupsCodec: StreamGroupsCodec | null = null;
+let groupsCodec: StreamGroupsCodec | null = streamGroupsRdb;
 export function setStreamGroupsCodec(c: StreamGroupsCodec): void {
   groupsCodec = c;
 }
@@ -208,7 +209,8 @@ export function readStreamValue(inp: RdbIn, t: number, lpElements: LpElements): 
     const name = Buffer.from(inp.str());
     if (groups.some((x) => x.name.equals(name))) inp.fail(`Duplicated consumer group name ${name.toString('latin1')}`);
     const gl = readId(inp);
-    const entriesRead = v2 ? readNum(inp) : -1;
+    // entries_read is saved as a uint64: -1 (SCG_INVALID_ENTRIES_READ) as 2^64-1.
+    const entriesRead = v2 ? Number(BigInt.asIntN(64, readLen64(inp))) : -1;
     const pel: DecodedPending[] = [];
     const np = readNum(inp);
     for (let i = 0; i < np; i++) {

@@ -147,6 +147,18 @@ export function workload(r: () => number, streams = false): () => Cmd[] {
       [1, () => [['XTRIM', pick(XS), 'MINID', '~', xid()]]],
       [0.2, () => [['XSETID', pick(XS), `${1e13 + int(10)}-0`, 'ENTRIESADDED', String(1000 + int(10))]]],
       [1, () => [['XRANGE', pick(XS), '-', '+', 'COUNT', '3']]],
+      // consumer groups (XREADGROUP / XCLAIM / XAUTOCLAIM propagate as XCLAIM ... FORCE JUSTID
+      // LASTID, XGROUP SETID ... ENTRIESREAD and XGROUP CREATECONSUMER, as Redis 7.0)
+      [0.5, () => [['XGROUP', 'CREATE', pick(XS), `g${int(2)}`, pick(['0', '$']), 'MKSTREAM']]],
+      [1, () => [['XREADGROUP', 'GROUP', `g${int(2)}`, `c${int(3)}`, 'COUNT', String(1 + int(3)), 'STREAMS', pick(XS), '>']]],
+      [0.3, () => [['XREADGROUP', 'GROUP', `g${int(2)}`, `c${int(3)}`, 'NOACK', 'STREAMS', pick(XS), '>']]],
+      [0.3, () => [['XREADGROUP', 'GROUP', `g${int(2)}`, `c${int(3)}`, 'STREAMS', pick(XS), '0']]],
+      [0.5, () => [['XACK', pick(XS), `g${int(2)}`, xid(), xid()]]],
+      [0.3, () => [['XCLAIM', pick(XS), `g${int(2)}`, `c${int(3)}`, '0', xid(), xid()]]],
+      [0.3, () => [['XAUTOCLAIM', pick(XS), `g${int(2)}`, `c${int(3)}`, '0', '0', 'COUNT', '3']]],
+      [0.1, () => [['XGROUP', 'SETID', pick(XS), `g${int(2)}`, '0']]],
+      [0.1, () => [['XGROUP', 'DELCONSUMER', pick(XS), `g${int(2)}`, `c${int(3)}`]]],
+      [0.05, () => [['XGROUP', 'DESTROY', pick(XS), `g${int(2)}`]]],
     );
   }
   let total = 0;
