@@ -196,6 +196,9 @@ describe('streams in AOF rewrites', () => {
         const adir = path.join(dir, 'appendonlydir');
         try {
           await fillStreams(a);
+          await a.call('XGROUP', 'CREATE', 'st:mixed', 'grp', '0');
+          await a.call('XREADGROUP', 'GROUP', 'grp', 'c1', 'COUNT', '4', 'STREAMS', 'st:mixed', '>');
+          await a.call('XGROUP', 'CREATECONSUMER', 'st:mixed', 'grp', 'c2');
           expect(String(await a.bgrewriteaof())).toMatch(/rewriting started/);
           for (let i = 0; i < 200; i++) {
             if (/aof_rewrite_in_progress:0/.test(String(await a.info('persistence'))) && fs.existsSync(path.join(adir, 'appendonly.aof.2.base.' + (preamble === 'no' ? 'aof' : 'rdb')))) break;
@@ -223,6 +226,12 @@ describe('streams in AOF rewrites', () => {
           expect(String(await b.call('DEBUG', 'DIGEST'))).toBe(digest);
           expect(String(await c.call('DEBUG', 'DIGEST'))).toBe(digest);
           expect(await infos(c)).toEqual(await infos(b));
+          expect(await c.call('XINFO', 'GROUPS', 'st:mixed')).toEqual(await b.call('XINFO', 'GROUPS', 'st:mixed'));
+          // Entries, owners and delivery counts (the idle times are the clocks' own).
+          const pend = async (r: Redis): Promise<unknown[]> => ((await r.call('XPENDING', 'st:mixed', 'grp', '-', '+', '10')) as unknown[][]).map((e) => [e[0], e[1], e[3]]);
+          expect(await pend(c)).toEqual(await pend(b));
+          expect((await pend(c)).length).toBe(4);
+          expect((await c.call('XINFO', 'CONSUMERS', 'st:mixed', 'grp') as unknown[]).length).toBe(2);
         } finally {
           b.disconnect();
           c.disconnect();
@@ -266,6 +275,29 @@ describe('stream DUMP / RESTORE with redis-server', () => {
         expect(await to.call('XINFO', 'STREAM', `copy:${k}`)).toEqual(await from.call('XINFO', 'STREAM', k));
       }
     }
+  });
+
+  it('consumer groups (PELs, consumers, entries_read) move both ways in payloads', async () => {
+    for (const r of [a, b]) {
+      await r.call('XGROUP', 'CREATE', 'st:many', 'g1', '0');
+      await r.call('XGROUP', 'CREATE', 'st:many', 'g0', '$', 'ENTRIESREAD', '5');
+      await r.call('XREADGROUP', 'GROUP', 'g1', 'alice', 'COUNT', '3', 'STREAMS', 'st:many', '>');
+      await r.call('XREADGROUP', 'GROUP', 'g1', 'bob', 'COUNT', '2', 'STREAMS', 'st:many', '>');
+      await r.call('XGROUP', 'CREATECONSUMER', 'st:many', 'g1', 'idle');
+      await r.call('XACK', 'st:many', 'g1', '3-0');
+    }
+    for (const [from, to] of [[a, b], [b, a]] as const) {
+      const p = (await from.dumpBuffer('st:many')) as Buffer;
+      await to.call('RESTORE', 'grp:copy', '0', p, 'REPLACE');
+      expect(await to.call('XINFO', 'STREAM', 'grp:copy', 'FULL')).toEqual(await from.call('XINFO', 'STREAM', 'st:many', 'FULL'));
+      expect(await to.call('XINFO', 'GROUPS', 'grp:copy')).toEqual(await from.call('XINFO', 'GROUPS', 'st:many'));
+    }
+    // The groups survive a save and load too (DEBUG RELOAD on shardis).
+    const before = await a.call('XINFO', 'STREAM', 'st:many', 'FULL');
+    expect(await a.call('DEBUG', 'RELOAD')).toBe('OK');
+    expect(await a.call('XINFO', 'STREAM', 'st:many', 'FULL')).toEqual(before);
+    for (const r of [a, b]) await r.call('XGROUP', 'DESTROY', 'st:many', 'g1');
+    for (const r of [a, b]) await r.call('XGROUP', 'DESTROY', 'st:many', 'g0');
   });
 
   it('a RDB_TYPE_STREAM_LISTPACKS (type 15) payload restores as in redis-server', async () => {
