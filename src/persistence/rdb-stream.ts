@@ -9,10 +9,9 @@
 // delivery time ms (8 bytes LE), len(delivery count)), the consumers (len, per consumer name,
 // seen time ms, len(PEL size), raw IDs). Stream IDs are uint64 pairs: lengths are read as bigint.
 //
-// Consumer groups live in the stream header's reserved groups word (stream.ts H_CGROUPS), owned
-// by the groups store: it registers its codec here (setStreamGroupsCodec). Until one is
-// registered a stream is saved with a groups count of 0, and a file or payload with groups is
-// refused rather than loaded without them.
+// Consumer groups live under the stream header's groups word (stream.ts H_CGROUPS); their part of
+// the value is written and loaded by the codec stream-groups-rdb.ts (StreamGroupsCodec, default
+// here, replaceable with setStreamGroupsCodec).
 //
 // Nodes are written as they are (shardis's stream nodes are Redis's listpacks byte for byte); a
 // loaded node is validated as streamValidateListpackIntegrity's deep mode does (listpack, master
