@@ -245,7 +245,14 @@ export async function main(argv: string[]): Promise<void> {
             persistence.onCopy(m.key as number, Buffer.from(m.bytes as Uint8Array), m.logical as number);
             break;
           case 'persist':
-            void persistOp(m.op as string, m.args as unknown[]).then((results) => w.postMessage({ type: 'persist-done', id: m.id, results }));
+            // A failed operation still answers its client (a SAVE that threw never replied).
+            void persistOp(m.op as string, m.args as unknown[]).then(
+              (results) => w.postMessage({ type: 'persist-done', id: m.id, results }),
+              (e: unknown) => {
+                log('warning', `${m.op as string} failed: ${(e as Error).message}`);
+                w.postMessage({ type: 'persist-done', id: m.id, results: `ERR ${(e as Error).message}` });
+              },
+            );
             break;
           case 'panic':
             panic(m.message as string, m.stack as string);
