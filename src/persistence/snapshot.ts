@@ -678,14 +678,19 @@ export class Persistence {
           const at = f + NSLOTS + db * NSLOTS + slot;
           let n = 0;
           coord.lockWalk(slot);
-          let st = s.u8[at];
-          if (st === 0) {
-            s.now = Date.now();
-            n = writeSlot(out, s, f, db, slot, o);
-            st = s.u8[at] |= 1;
-            if (db === dbs - 1) s.u8[f + slot] = 1;
+          let st: number;
+          try {
+            st = s.u8[at];
+            if (st === 0) {
+              s.now = Date.now();
+              n = writeSlot(out, s, f, db, slot, o);
+              st = s.u8[at] |= 1;
+              if (db === dbs - 1) s.u8[f + slot] = 1;
+            }
+          } finally {
+            // A throw while writing (a value it cannot encode) must not leave the slot locked.
+            coord.unlockWalk(slot);
           }
-          coord.unlockWalk(slot);
           if ((st & 3) === 2) {
             const b = this.takeCopy(db * NSLOTS + slot);
             out.bytes(b instanceof Buffer ? b : await b);
