@@ -17,21 +17,6 @@ import { T_BCAST, T_BROKEN, T_CACHING, T_NOLOOP, T_ON, T_OPTIN, T_OPTOUT, disabl
 const E_WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
 const E_NAME = 'ERR Client names cannot contain spaces, newlines or special characters.';
 
-/** Per-connection state only these commands use. */
-interface ConnState {
-  noEvict: boolean;
-}
-const connState = new WeakMap<Client, ConnState>();
-
-function state(c: Client): ConnState {
-  let s = connState.get(c);
-  if (s === undefined) {
-    s = { noEvict: false };
-    connState.set(c, s);
-  }
-  return s;
-}
-
 /**
  * Hooks other subsystems add so RESET can clear their per-connection state (transactions,
  * watched keys, pub/sub subscriptions, blocking, tracking). Each runs with the client to reset.
@@ -94,19 +79,18 @@ function clientFlags(c: Client): string {
   if ((c.tracking & T_ON) !== 0) f += 't';
   if ((c.tracking & T_BROKEN) !== 0) f += 'R';
   if ((c.tracking & T_BCAST) !== 0) f += 'B';
-  if (connState.get(c)?.noEvict === true) f += 'e';
+  if (c.noEvict) f += 'e';
   return f === '' ? 'N' : f;
 }
 
 /** One CLIENT LIST line, without the trailing newline, fields as Redis 7.0. */
 export function clientInfoLine(c: Client, now: number): string {
-  let multiMem = 0;
-  for (const q of c.multiQueue) for (const a of q.argv) multiMem += a.length + 16;
-  const qbuf = c.queryBytes > 0 ? c.queryBytes : c.parser.pendingBytes;
+  const multiMem = c.multiMemory();
+  const qbuf = c.queryBufferBytes();
   // The client running CLIENT LIST/INFO has its replies so far in the writer (Redis's obl).
   const obl = c.queryBytes > 0 ? c.w.pending() : 0;
   const omem = c.closed ? 0 : c.socket.writableLength;
-  const totMem = 1024 + qbuf + omem + multiMem;
+  const totMem = c.memoryBytes();
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${clientFd(c)} name=${c.name}` +
     ` age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)}` +
@@ -364,8 +348,8 @@ function clientGetname(c: Client): void {
 }
 
 function clientNoEvict(c: Client, argv: Buffer[]): void {
-  if (is(argv[2], 'on')) state(c).noEvict = true;
-  else if (is(argv[2], 'off')) state(c).noEvict = false;
+  if (is(argv[2], 'on')) c.noEvict = true;
+  else if (is(argv[2], 'off')) c.noEvict = false;
   else return c.w.error(E_SYNTAX);
   c.w.ok();
 }
@@ -663,7 +647,7 @@ function reset(c: Client): void {
   c.w.resp = 2;
   c.name = '';
   c.replyMode = 0;
-  state(c).noEvict = false;
+  c.noEvict = false;
   c.authenticated = c.srv.config.str('requirepass') === '';
   c.w.simple('RESET');
 }

@@ -131,6 +131,8 @@ export class Client {
   masterHook: ((c: Client, argv: Buffer[]) => void) | null = null;
   /** A replica of this server (after SYNC/PSYNC): its output limits are the replica class's. */
   replica = false;
+  /** CLIENT NO-EVICT on: maxmemory-clients never closes it. */
+  noEvict = false;
   /** Stream offset after this client's last propagated write (WAIT waits for it: c->woff). */
   woff = 0;
   /** Output entries waiting for the AOF's fsync (appendfsync always; src/persistence/aof-hold.ts). */
@@ -430,6 +432,26 @@ export class Client {
 
   pause(): void {
     this.paused = true;
+  }
+
+  /** Bytes of queued MULTI commands (CLIENT LIST multi-mem). */
+  multiMemory(): number {
+    let n = 0;
+    for (const q of this.multiQueue) for (const a of q.argv) n += a.length + 16;
+    return n;
+  }
+
+  /** Bytes of unparsed input held for it (CLIENT LIST qbuf). */
+  queryBufferBytes(): number {
+    return this.queryBytes > 0 ? this.queryBytes : this.parser.pendingBytes;
+  }
+
+  /**
+   * What this connection costs besides the dataset (CLIENT LIST tot-mem): its buffers, queued
+   * replies not yet taken by the socket, its MULTI queue. Counted in used_memory, as Redis does.
+   */
+  memoryBytes(): number {
+    return 1024 + this.queryBufferBytes() + (this.closed ? 0 : this.socket.writableLength) + this.multiMemory();
   }
 
   resume(): void {

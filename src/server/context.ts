@@ -28,6 +28,9 @@ export const S_DIRTY = 14;            // changes since the last save (this threa
 export const S_PEAK_MEMORY = 15;     // the most used_memory this thread has seen (INFO / MEMORY STATS take the max)
 export const S_WATCHING = 16;         // clients with WATCHed keys
 export const S_PROTO_ERRORS = 17;
+export const S_CLIENT_MEM = 18;       // memory of this thread's normal and pub/sub clients now (client-mem.ts)
+export const S_REPLICA_MEM = 19;      // memory of this thread's replica links now (not counted for eviction)
+export const S_EVICTED_CLIENTS = 20;  // clients closed by maxmemory-clients
 
 // Words of the misc area (Int32) in shared memory.
 export const M_NEXT_CLIENT_ID = 0;

@@ -17,6 +17,7 @@ import { notifyKeyspaceEvent } from './notify';
 import { NOTIFY_EVICTED } from '../config/directives';
 import { performance } from 'perf_hooks';
 import { PAUSE_OFF, pauseOn, pauseType } from './pause';
+import { clientsMemory } from './client-mem';
 
 const P_NOEVICTION = 0;
 const P_LRU = 1;
@@ -29,7 +30,10 @@ let volatileOnly = false;
 let samples = 5;
 
 /** Read the settings into module numbers (at start and on every CONFIG SET of them). */
+let thisServer: ThreadServer | null = null;
+
 export function installEviction(srv: ThreadServer): void {
+  thisServer = srv;
   const apply = (): void => {
     maxmemory = srv.config.num('maxmemory');
     // A maxmemory past the heap's capacity would never evict before the heap refuses writes:
@@ -58,10 +62,16 @@ let others = 0;
 function usedMemory(s: Store): number {
   const h = s.heap;
   if (s.now !== othersAt) {
-    others = h.usedBytes() - h.localUsed();
+    // Clients' buffers count too (replica links do not: freeMemoryGetNotCountedMemory).
+    others = h.usedBytes() - h.localUsed() + clientsNormal();
     othersAt = s.now;
   }
   return s.L.fixedBytes + others + h.localUsed();
+}
+
+/** Every thread's normal clients' memory (client-mem.ts). */
+function clientsNormal(): number {
+  return thisServer === null ? 0 : clientsMemory(thisServer).normal;
 }
 
 /** Is maxmemory set and exceeded? (One number test when it is not set.) */

@@ -7,9 +7,10 @@ import * as os from 'os';
 import * as fs from 'fs';
 import { createHash } from 'crypto';
 import type { ThreadServer } from './context';
+import { clientsMemory } from './client-mem';
 import {
   S_CONNECTIONS, S_COMMANDS, S_CLIENTS, S_NET_IN, S_NET_OUT, S_REJECTED_CONN, S_EXPIRED, S_HITS, S_MISSES,
-  S_BLOCKED, S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS, S_ERRORS, S_EVICTED, S_DIRTY, S_WATCHING, S_PROTO_ERRORS, S_PEAK_MEMORY, M_LOADING, M_LAZYFREE_PENDING, M_LAZYFREED,
+  S_BLOCKED, S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS, S_ERRORS, S_EVICTED, S_DIRTY, S_WATCHING, S_PROTO_ERRORS, S_PEAK_MEMORY, S_EVICTED_CLIENTS, M_LOADING, M_LAZYFREE_PENDING, M_LAZYFREED,
 } from './context';
 import { MISC_MIGRATE_SOCKETS, STAT_FIELDS } from '../store/keyspace';
 import { allCommands, commandStats } from '../commands/registry';
@@ -67,7 +68,7 @@ export function resetLocalStats(srv: ThreadServer): void {
   s.expiredKeys = 0;
   s.keyspaceHits = 0;
   s.keyspaceMisses = 0;
-  for (const f of [S_CONNECTIONS, S_COMMANDS, S_NET_IN, S_NET_OUT, S_REJECTED_CONN, S_EXPIRED, S_HITS, S_MISSES, S_ERRORS, S_EVICTED, S_PROTO_ERRORS]) {
+  for (const f of [S_CONNECTIONS, S_COMMANDS, S_NET_IN, S_NET_OUT, S_REJECTED_CONN, S_EXPIRED, S_HITS, S_MISSES, S_ERRORS, S_EVICTED, S_PROTO_ERRORS, S_EVICTED_CLIENTS]) {
     srv.setStat(f, 0);
   }
   srv.setStat(S_PEAK_MEMORY, 0);
@@ -166,7 +167,8 @@ function lines(fields: Array<[string, string | number]>): string {
 /** Keyspace heap in use plus the fixed shared tables (slot directory, locks, WATCH counters...),
  *  which play the part of Redis's startup memory. */
 export function usedMemory(srv: ThreadServer): number {
-  const used = srv.store.L.fixedBytes + srv.store.heap.usedBytes();
+  const cm = clientsMemory(srv);
+  const used = srv.store.L.fixedBytes + srv.store.heap.usedBytes() + cm.normal + cm.replicas;
   if (used > srv.stat(S_PEAK_MEMORY)) srv.setStat(S_PEAK_MEMORY, used);
   return used;
 }
@@ -301,11 +303,11 @@ function sectionMemory(srv: ThreadServer): string {
     ['rss_overhead_bytes', 0],
     ['mem_fragmentation_ratio', ratio(rss, used)],
     ['mem_fragmentation_bytes', rss - used],
-    ['mem_not_counted_for_evict', 0],
+    ['mem_not_counted_for_evict', clientsMemory(srv).replicas],
     ['mem_replication_backlog', rget(srv.store, R_BACKLOG_ACTIVE) === 1 ? srv.config.num('repl-backlog-size') : 0],
     ['mem_total_replication_buffers', 0],
-    ['mem_clients_slaves', 0],
-    ['mem_clients_normal', 0],
+    ['mem_clients_slaves', clientsMemory(srv).replicas],
+    ['mem_clients_normal', clientsMemory(srv).normal],
     ['mem_cluster_links', 0],
     ['mem_aof_buffer', 0],
     ['mem_allocator', 'shardis'],
@@ -391,7 +393,7 @@ function sectionStats(srv: ThreadServer): string {
     ['expired_time_cap_reached_count', 0],
     ['expire_cycle_cpu_milliseconds', 0],
     ['evicted_keys', srv.sumStat(S_EVICTED)],
-    ['evicted_clients', 0],
+    ['evicted_clients', srv.sumStat(S_EVICTED_CLIENTS)],
     ['total_eviction_exceeded_time', 0],
     ['current_eviction_exceeded_time', 0],
     ['keyspace_hits', srv.sumStat(S_HITS)],

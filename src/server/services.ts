@@ -5,6 +5,7 @@ import type { Client } from './client';
 import { countError, localInfo, resetLocalStats, sampleMetrics } from './info';
 import { isSensitiveConfig } from '../config/directives';
 import { latencyState } from './latency';
+import { accountClients } from './client-mem';
 
 // ---------------------------------------------------------------------------------------------
 // Slow log: each thread keeps the entries of its own commands; SLOWLOG GET merges them.
@@ -124,6 +125,7 @@ function clampHz(hz: number): number {
 
 function tick(srv: ThreadServer): void {
   srv.publishStats();
+  accountClients(srv);
   sampleMetrics(srv);
   const timeout = srv.config.num('timeout');
   if (timeout <= 0) return;
