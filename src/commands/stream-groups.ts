@@ -19,7 +19,7 @@ import {
   nackSet, consCount, consAt, consName, consSeen, consSetSeen, consPelCount, consPelId, consPelSeek, consLookup,
   consCreate, consDelete, nackDeliver, nackCreateUnowned, nackAssign, nackRemove,
 } from '../store/stream-groups';
-import { parseId, parseIdOrReply, parseIntervalOrReply, lastExclude, llOrReply, lookup, replyId, replyEntry, replyRange } from './streams';
+import { parseId, parseIdOrReply, parseIntervalOrReply, parseXreadOptions, lastExclude, llOrReply, lookup, replyId, replyEntry, replyRange } from './streams';
 import { E_NO_KEY } from './args';
 import { notifyKeyspaceEvent } from '../server/notify';
 import { NOTIFY_STREAM } from '../config/directives';
@@ -304,45 +304,11 @@ function xreadgroup(c: Client, argv: Buffer[]): void {
   const p = c.srv.prop;
   // The command is propagated (as XCLAIM / XGROUP) by what it does, never as itself.
   p.preventPropagation();
-  let timeout = -1;
-  let count = 0;
-  let streamsArg = 0;
-  let streamsCount = 0;
-  let groupname: Buffer | null = null;
-  let consumername: Buffer | null = null;
-  let noack = false;
-  for (let i = 1; i < argv.length; i++) {
-    const more = argv.length - i - 1;
-    const o = argv[i];
-    if (is(o, 'block') && more) {
-      if (c.inScript) return c.w.error(`ERR ${cstr(argv[0])} command is not allowed with BLOCK option from scripts`);
-      i++;
-      const v = parseI64(argv[i]);
-      if (v === null) return c.w.error('ERR timeout is not an integer or out of range');
-      if (v < 0) return c.w.error('ERR timeout is negative');
-      timeout = Number(v);
-    } else if (is(o, 'count') && more) {
-      i++;
-      const v = llOrReply(c, argv[i]);
-      if (v === null) return;
-      count = v < 0 ? 0 : v;
-    } else if (is(o, 'streams') && more) {
-      streamsArg = i + 1;
-      streamsCount = argv.length - streamsArg;
-      if (streamsCount % 2 !== 0) {
-        return c.w.error("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.");
-      }
-      streamsCount /= 2;
-      break;
-    } else if (is(o, 'group') && more >= 2) {
-      groupname = argv[i + 1];
-      consumername = argv[i + 2];
-      i += 2;
-    } else if (is(o, 'noack')) {
-      noack = true;
-    } else return c.w.error(E_SYNTAX);
-  }
-  if (streamsArg === 0) return c.w.error(E_SYNTAX);
+  const opts = parseXreadOptions(c, argv, true);
+  if (opts === null) return;
+  const { timeout, count, streamsArg, streamsCount, noack } = opts;
+  const groupname = opts.group;
+  const consumername = opts.consumer;
   if (groupname === null || consumername === null) return c.w.error('ERR Missing GROUP option for XREADGROUP');
   const ids: StreamID[] = [];
   const groups: number[] = [];

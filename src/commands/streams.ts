@@ -495,41 +495,68 @@ function xreadKeys(argv: Buffer[]): number[] {
   return out;
 }
 
-function xread(c: Client, argv: Buffer[]): void {
-  let timeout = -1;
-  let count = 0;
-  let streamsArg = 0;
-  let streamsCount = 0;
+/** XREAD / XREADGROUP options (xreadCommand's one loop for both); null after an error reply. */
+export interface XreadOptions {
+  timeout: number;
+  count: number;
+  streamsArg: number;
+  streamsCount: number;
+  group: Buffer | null;
+  consumer: Buffer | null;
+  noack: boolean;
+}
+
+export function parseXreadOptions(c: Client, argv: Buffer[], xreadgroup: boolean): XreadOptions | null {
+  const o: XreadOptions = { timeout: -1, count: 0, streamsArg: 0, streamsCount: 0, group: null, consumer: null, noack: false };
   for (let i = 1; i < argv.length; i++) {
     const more = argv.length - i - 1;
-    const o = argv[i];
-    if (is(o, 'block') && more) {
-      if (c.inScript) return c.w.error(`ERR ${cstr(argv[0])} command is not allowed with BLOCK option from scripts`);
+    const a = argv[i];
+    if (is(a, 'block') && more) {
+      if (c.inScript) {
+        c.w.error(`ERR ${cstr(argv[0])} command is not allowed with BLOCK option from scripts`);
+        return null;
+      }
       i++;
       const v = parseI64(argv[i]);
-      if (v === null) return c.w.error('ERR timeout is not an integer or out of range');
-      if (v < 0) return c.w.error('ERR timeout is negative');
-      timeout = Number(v);
-    } else if (is(o, 'count') && more) {
+      if (v === null) return errorNull(c, 'ERR timeout is not an integer or out of range');
+      if (v < 0) return errorNull(c, 'ERR timeout is negative');
+      o.timeout = Number(v);
+    } else if (is(a, 'count') && more) {
       i++;
       const v = llOrReply(c, argv[i]);
-      if (v === null) return;
-      count = v < 0 ? 0 : v;
-    } else if (is(o, 'streams') && more) {
-      streamsArg = i + 1;
-      streamsCount = argv.length - streamsArg;
-      if (streamsCount % 2 !== 0) {
-        return c.w.error("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.");
+      if (v === null) return null;
+      o.count = v < 0 ? 0 : v;
+    } else if (is(a, 'streams') && more) {
+      o.streamsArg = i + 1;
+      o.streamsCount = argv.length - o.streamsArg;
+      if (o.streamsCount % 2 !== 0) {
+        return errorNull(c, "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.");
       }
-      streamsCount /= 2;
+      o.streamsCount /= 2;
       break;
-    } else if (is(o, 'group') && more >= 2) {
-      return c.w.error('ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.');
-    } else if (is(o, 'noack')) {
-      return c.w.error('ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.');
-    } else return c.w.error(E_SYNTAX);
+    } else if (is(a, 'group') && more >= 2) {
+      if (!xreadgroup) return errorNull(c, 'ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.');
+      o.group = argv[i + 1];
+      o.consumer = argv[i + 2];
+      i += 2;
+    } else if (is(a, 'noack')) {
+      if (!xreadgroup) return errorNull(c, 'ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.');
+      o.noack = true;
+    } else return errorNull(c, E_SYNTAX);
   }
-  if (streamsArg === 0) return c.w.error(E_SYNTAX);
+  if (o.streamsArg === 0) return errorNull(c, E_SYNTAX);
+  return o;
+}
+
+function errorNull(c: Client, err: string): null {
+  c.w.error(err);
+  return null;
+}
+
+function xread(c: Client, argv: Buffer[]): void {
+  const opts = parseXreadOptions(c, argv, false);
+  if (opts === null) return;
+  const { timeout, count, streamsArg, streamsCount } = opts;
   const st = c.store;
   const h = st.heap;
   const ids: StreamID[] = [];
