@@ -9,7 +9,7 @@ import { E_SYNTAX, E_WRONGTYPE, E_NOT_INT, E_NO_KEY, is, parseI64, cstr } from '
 import {
   StreamID, StreamIter, TrimArgs, TRIM_NONE, TRIM_MAXLEN, TRIM_MINID, U64_MAX, APPEND_OK, APPEND_EDOM,
   idCmp, idStr, idIncr, idDecr, iterBytes, streamNew, streamFree, streamLength, streamLastId, streamSetLastId,
-  streamFirstId, streamSetFirstId, streamMaxDeletedId, streamSetMaxDeletedId, streamEntriesAdded,
+  streamFirstId, streamSetFirstId, streamMaxDeletedId, streamSetMaxDeletedId,
   streamSetEntriesAdded, streamAppendItem, streamTrim, streamDeleteItem, streamGetEdgeId,
 } from '../store/stream';
 import { notifyKeyspaceEvent } from '../server/notify';
