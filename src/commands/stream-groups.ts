@@ -19,7 +19,7 @@ import {
   nackSet, consCount, consAt, consName, consSeen, consSetSeen, consPelCount, consPelId, consPelSeek, consLookup,
   consCreate, consDelete, nackDeliver, nackCreateUnowned, nackAssign, nackRemove,
 } from '../store/stream-groups';
-import { parseId, parseIdOrReply, parseIntervalOrReply, parseXreadOptions, lastExclude, llOrReply, lookup, replyId, replyEntry, replyRange } from './streams';
+import { parseId, parseIdOrReply, parseIntervalOrReply, parseXreadOptions, xreadKeys, lastExclude, llOrReply, lookup, replyId, replyEntry, replyRange } from './streams';
 import { E_NO_KEY } from './args';
 import { notifyKeyspaceEvent } from '../server/notify';
 import { NOTIFY_STREAM } from '../config/directives';
@@ -1015,25 +1015,6 @@ const xgroupSubcommands: CommandSpec[] = [
 ];
 
 /** xreadgroup's keys: those after STREAMS (GROUP takes two arguments). */
-function xreadgroupKeys(argv: Buffer[]): number[] {
-  let pos = -1;
-  for (let i = 1; i < argv.length; i++) {
-    const a = argv[i];
-    if (is(a, 'block') || is(a, 'count')) i++;
-    else if (is(a, 'group')) i += 2;
-    else if (is(a, 'noack')) continue;
-    else if (is(a, 'streams')) {
-      pos = i;
-      break;
-    } else break;
-  }
-  const num = pos < 0 ? 0 : argv.length - pos - 1;
-  if (pos < 0 || num === 0 || num % 2 !== 0) return [];
-  const out: number[] = [];
-  for (let i = pos + 1; i < argv.length - num / 2; i++) out.push(i);
-  return out;
-}
-
 const xinfoSubcommands: CommandSpec[] = [
   def('consumers', 4, 'readonly', [2, 2, 1], 'stream', 'List the consumers in a consumer group', xinfoConsumers, { since: '5.0.0', complexity: 'O(1)', acl: xacl('read', 'slow') }),
   def('groups', 3, 'readonly', [2, 2, 1], 'stream', 'List the consumer groups of a stream', xinfoGroups, { since: '5.0.0', complexity: 'O(1)', acl: xacl('read', 'slow') }),
@@ -1044,7 +1025,7 @@ const xinfoSubcommands: CommandSpec[] = [
 export const groupCommands: CommandSpec[] = [
   def('xinfo', -2, '', [0, 0, 0], 'stream', 'A container for stream introspection commands', xinfoParent, { since: '5.0.0', complexity: 'Depends on subcommand.', lock: 'none', acl: ['slow'], subcommands: xinfoSubcommands }),
   def('xgroup', -2, '', [0, 0, 0], 'stream', 'A container for consumer groups commands', xgroupParent, { since: '5.0.0', complexity: 'Depends on subcommand.', lock: 'none', acl: ['slow'], subcommands: xgroupSubcommands }),
-  def('xreadgroup', -7, 'write blocking', [0, 0, 0], 'stream', 'Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.', xreadgroup, { since: '5.0.0', complexity: 'For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.', keys: xreadgroupKeys, acl: xacl('write', 'slow', 'blocking') }),
+  def('xreadgroup', -7, 'write blocking', [0, 0, 0], 'stream', 'Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.', xreadgroup, { since: '5.0.0', complexity: 'For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.', keys: xreadKeys, acl: xacl('write', 'slow', 'blocking') }),
   def('xack', -4, 'write fast', [1, 1, 1], 'stream', 'Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.', xack, { since: '5.0.0', complexity: 'O(1) for each message ID processed.', acl: xacl('write', 'fast') }),
   def('xpending', -3, 'readonly', [1, 1, 1], 'stream', 'Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.', xpending, { since: '5.0.0', complexity: 'O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.', acl: xacl('read', 'slow') }),
   def('xclaim', -6, 'write fast', [1, 1, 1], 'stream', 'Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.', xclaim, { since: '5.0.0', complexity: 'O(log N) with N being the number of messages in the PEL of the consumer group.', acl: xacl('write', 'fast') }),

@@ -476,7 +476,8 @@ function xsetid(c: Client, argv: Buffer[]): void {
 // ---- XREAD --------------------------------------------------------------------------------
 
 /** xreadGetKeys: the keys after STREAMS (half of what follows it). */
-function xreadKeys(argv: Buffer[]): number[] {
+/** The keys of XREAD and XREADGROUP (one option grammar for both, as in Redis). */
+export function xreadKeys(argv: Buffer[]): number[] {
   let pos = -1;
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i];
