@@ -5,7 +5,8 @@ import type { Client } from '../server/client';
 import { def } from './def';
 import { parseI64 } from './args';
 import { acrossThreads, clientInfoLine } from './connection';
-import { rget, R_FAILOVER_STATE } from '../replication/state';
+import { masterHost, rget, R_FAILOVER_STATE, R_MASTER_PORT } from '../replication/state';
+import { markReplica } from '../replication/replica-state';
 
 function replicaof(c: Client, argv: Buffer[]): void {
   if (rget(c.store, R_FAILOVER_STATE) !== 0) return c.w.error('ERR REPLICAOF not allowed while failing over.');
@@ -18,6 +19,10 @@ function replicaof(c: Client, argv: Buffer[]): void {
     const p = parseI64(argv[2]);
     if (p === null || typeof p === 'bigint' || p < 0 || p > 65535) return c.w.error('ERR Invalid master port');
     req = [host, p, clientInfoLine(c, Date.now())];
+    // The link thread applies the request later; INFO or ROLE after SLAVEOF in the same EXEC must
+    // already say replica with the link down (worker 1 applies it at once, here it is posted).
+    const same = masterHost(c.store).toLowerCase() === host.toLowerCase() && rget(c.store, R_MASTER_PORT) === p;
+    if (c.inExec && c.srv.threadId !== 1 && !same) markReplica(c.store, host, p);
   }
   // Inside EXEC (Sentinel sends MULTI, SLAVEOF NO ONE, CONFIG REWRITE, CLIENT KILL, EXEC) the
   // reply comes from this thread's answer (OK where the link is not), and worker 1 gets the

@@ -40,9 +40,15 @@ export function bindStream(s: Stream): void {
   stream = s;
 }
 
-/** A replica from the start (the `replicaof` directive): set before any worker serves. */
+/**
+ * A replica from the start (the `replicaof` directive), set before any worker serves; and REPLICAOF
+ * inside EXEC on a thread other than the link's, so that the commands after it in the same EXEC
+ * see what Redis's synchronous replicationSetMaster shows (role slave, link down).
+ */
 export function markReplica(s: Store, host: string, port: number): void {
   Atomics.store(s.i32, s.L.misc + MISC_REPLICA, 1);
+  Atomics.store(s.i32, s.L.misc + MISC_MASTER_LINK, 0);
+  rset(s, R_LINK_UP, 0);
   rset(s, R_ROLE, 1);
   setMasterHost(s, host);
   rset(s, R_MASTER_PORT, port);

@@ -182,4 +182,24 @@ describe('REPLICAOF inside MULTI/EXEC (as Sentinel sends it)', () => {
     expect(exec.t === 'array' && exec.v !== null && exec.v[0]).toEqual({ t: 'simple', v: 'OK' });
     await until('the replica to become a master', async () => (await info(admin, 'replication')).role === 'master');
   });
+
+  it('INFO after SLAVEOF in the same EXEC says slave with the link down (TCL integration/replication)', async () => {
+    const m = await startShardis({ threads: 2, args: ['--save', ''] });
+    servers.push(m);
+    const r = await startShardis({ threads: 2, args: ['--save', ''] });
+    servers.push(r);
+    // From thread 2, where the request to the link thread is only posted inside EXEC.
+    const placed = await connectOnThreads(r.port, [0, 1]);
+    clients.push(...placed.all);
+    const [, [c]] = placed.on;
+    await c.call('MULTI');
+    await c.call('SLAVEOF', '127.0.0.1', String(m.port));
+    await c.call('INFO', 'replication');
+    const exec = await c.call('EXEC');
+    const infoText = exec.t === 'array' && exec.v !== null ? text(exec.v[1]) : '';
+    expect(infoText).toContain('role:slave');
+    expect(infoText).toContain('master_link_status:down');
+    expect(infoText).toContain(`master_port:${m.port}`);
+    await linked(c, m.port);
+  });
 });
