@@ -10,8 +10,8 @@ import { QlPos, qlCount, qlEnd, qlFirstNode, qlGet, qlNext, qlNextNode, qlNodeLi
 import { ZIter } from '../store/zset';
 import { formatDouble } from '../protocol/writer';
 import { NSLOTS } from '../store/crc16';
-import { hashPairsOf } from './hashes';
-import { setMembersOf } from './sets';
+import { hashPairsOf } from '../store/hash';
+import { setMembersOf } from '../store/set';
 
 function sha1(b: Uint8Array): Buffer {
   return createHash('sha1').update(b).digest();

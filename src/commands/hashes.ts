@@ -605,15 +605,4 @@ export function hashFieldValue(heap: Heap, enc: number, ptr: number, field: Uint
   return r === 0 ? null : Buffer.from(foundBytes(heap, o, r));
 }
 
-/** Copies of every field and value of a hash object, flat: field, value, field, value... */
-export function hashPairsOf(heap: Heap, enc: number, ptr: number): Buffer[] {
-  const out: Buffer[] = [];
-  if (enc === E_LISTPACK) {
-    for (let p = lpFirst(heap, ptr); p !== 0; p = lpNext(heap, ptr, p)) out.push(Buffer.from(lpValBytes(heap, lpGet(heap, ptr, p, lv))));
-    return out;
-  }
-  const it = new DictIter().init(heap, ptr);
-  for (let e = it.next(); e !== 0; e = it.next()) out.push(Buffer.from(dictKey(heap, DICT_HASH, e)), Buffer.from(dictVal(heap, e)));
-  return out;
-}
 

@@ -20,7 +20,7 @@ import { DictIter, DICT_SET, DICT_HASH, dictKey, dictVal, dictSize } from '../st
 import { zslLength, zslTail, nodePrev, nodeMember, nodeMemberLen, nodeScore } from '../store/skiplist';
 import { zsetFromSorted, type ZsetLimits } from '../store/zset';
 import { createHashFrom } from '../store/hash';
-import { createSetFrom } from '../commands/sets';
+import { createSetFrom } from '../store/set';
 import { Crc64 } from './crc64';
 import { lzfCompressRange, lzfDecompress, LzfError } from './lzf';
 

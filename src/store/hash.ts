@@ -1,10 +1,11 @@
 // The hash type in the store: a listpack of field, value pairs while small, else a hash table
 // (src/store/dict.ts, DICT_HASH). Registers what the keyspace needs to free, copy and check a
-// hash, and builds one from pairs (RDB loading), without the commands.
+// hash, builds one from pairs (RDB loading) and lists its pairs in encoding order (DEBUG DIGEST),
+// without the commands.
 import { T_HASH, E_LISTPACK, E_HASHTABLE, registerObjectType } from './keyspace';
 import type { Heap } from './heap';
-import { DICT_HASH, dictCheck, dictCopy, dictCreate, dictFree, dictSet } from './dict';
-import { lpAppend, lpCheck, lpDup, lpFind, lpFirst, lpFree, lpNew, lpNext, lpReplace } from './listpack';
+import { DICT_HASH, DictIter, dictCheck, dictCopy, dictCreate, dictFree, dictKey, dictSet, dictVal } from './dict';
+import { LpVal, lpAppend, lpCheck, lpDup, lpFind, lpFirst, lpFree, lpGet, lpNew, lpNext, lpReplace, lpValBytes } from './listpack';
 
 registerObjectType(T_HASH, {
   free(heap: Heap, obj: number, enc: number): void {
@@ -52,4 +53,18 @@ export function createHashFrom(heap: Heap, pairs: Uint8Array[], maxEntries: numb
 export function lpFindValue(heap: Heap, lp: number, field: Uint8Array): number {
   const f = lpFind(heap, lp, lpFirst(heap, lp), field, 1);
   return f === 0 ? 0 : lpNext(heap, lp, f);
+}
+
+const lv = new LpVal();
+
+/** Copies of every field and value of a hash object, flat: field, value, field, value... */
+export function hashPairsOf(heap: Heap, enc: number, ptr: number): Buffer[] {
+  const out: Buffer[] = [];
+  if (enc === E_LISTPACK) {
+    for (let p = lpFirst(heap, ptr); p !== 0; p = lpNext(heap, ptr, p)) out.push(Buffer.from(lpValBytes(heap, lpGet(heap, ptr, p, lv))));
+    return out;
+  }
+  const it = new DictIter().init(heap, ptr);
+  for (let e = it.next(); e !== 0; e = it.next()) out.push(Buffer.from(dictKey(heap, DICT_HASH, e)), Buffer.from(dictVal(heap, e)));
+  return out;
 }

@@ -800,7 +800,7 @@ describe('helpers for other modules (in-process)', () => {
   it('createSetFrom / setMembersOf', async () => {
     const { Heap } = await import('../../src/store/heap');
     const { E_INTSET, E_HASHTABLE } = await import('../../src/store/keyspace');
-    const st = await import('../../src/commands/sets');
+    const st = await import('../../src/store/set');
     const heap = new Heap(Heap.create(16 * 1024 * 1024), 0);
     const b = (xs: string[]) => xs.map((x) => Buffer.from(x));
     const a = st.createSetFrom(heap, b(['3', '1', '2', '1']), 512);
