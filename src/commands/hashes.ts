@@ -10,34 +10,23 @@ import type { Store } from '../store/keyspace';
 import type { Heap } from '../store/heap';
 import { E_SYNTAX, E_WRONGTYPE, E_NOT_INT, E_OVERFLOW, I64_MAX, I64_MIN, is, parseI64 } from './args';
 import {
-  DICT_HASH, DictIter, dictCheck, dictCopy, dictCreate, dictDelete, dictFind, dictFree, dictKey, dictKeyLen,
-  dictKeyOff, dictRandom, dictSet, dictSize, dictVal, dictValLen, dictValOff,
+  DICT_HASH, DictIter, dictKey, dictKeyLen,
+  dictKeyOff, dictRandom, dictValLen, dictValOff,
 } from '../store/dict';
 import {
-  LpVal, lpAppend, lpInsertPair, lpCheck, lpDeleteRangeAt, lpDup, lpFind, lpFirst, lpFree, lpGet, lpLength, lpNew, lpNext,
-  lpReplace, lpSeek, lpValBytes,
+  LpVal, lpFirst, lpFree, lpGet, lpLength, lpNew, lpNext,
+  lpSeek, lpValBytes,
 } from '../store/listpack';
 import { globMatch } from '../config/glob';
 import { parseScanCursor, parseScanOpts, replyCursor, scanDict } from './sets';
 import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_HASH } from '../server/notify';
 import { P_HSET } from './propagation';
-// Built in the store's hash module (the RDB loader uses it); re-exported for this file's users.
-export { createHashFrom } from '../store/hash';
-import { lpFindValue } from '../store/hash';
+import { HashObj, foundBytes, hashConvert, hashDelete, hashFind, hashFound, hashLen, hashTypeSet } from '../store/hash';
 
-// ---- the hash type (hashType* in t_hash.c) -----------------------------------------------
-
-class HashObj {
-  enc = E_LISTPACK;
-  ptr = 0;
-  e = 0;
-}
-
+// The hash type itself (hashType*) is src/store/hash.ts; this is scratch for the commands.
 const ho = new HashObj();
 const lv = new LpVal();
-const lv2 = new LpVal();
 const iter = new DictIter();
-const fieldBuf = Buffer.alloc(24);
 const numBuf = Buffer.alloc(24);
 const refs: number[] = [];
 
@@ -49,91 +38,21 @@ function maxValue(c: Client): number {
   return c.srv.config.num('hash-max-listpack-value');
 }
 
-function hashLen(heap: Heap, o: HashObj): number {
-  return o.enc === E_LISTPACK ? lpLength(heap, o.ptr) >>> 1 : dictSize(heap, o.ptr);
-}
-
-function convert(heap: Heap, o: HashObj): void {
-  const lp = o.ptr;
-  const d = dictCreate(heap, DICT_HASH, lpLength(heap, lp) >>> 1);
-  let p = lpFirst(heap, lp);
-  while (p !== 0) {
-    lpGet(heap, lp, p, lv);
-    let f = lpValBytes(heap, lv);
-    if (lv.isInt) {
-      fieldBuf.set(f);
-      f = fieldBuf.subarray(0, f.length);
-    }
-    const vp = lpNext(heap, lp, p);
-    lpGet(heap, lp, vp, lv2);
-    dictSet(heap, d, f, lpValBytes(heap, lv2));
-    p = lpNext(heap, lp, vp);
-  }
-  lpFree(heap, lp);
-  o.ptr = d;
-  o.enc = E_HASHTABLE;
-}
-
 /** hashTypeTryConversion: any argument in argv[from..to] too long for a listpack converts. */
 function tryConversion(c: Client, o: HashObj, argv: Buffer[], from: number, to: number): void {
   if (o.enc !== E_LISTPACK) return;
   const max = maxValue(c);
   for (let i = from; i <= to; i++) {
     if (argv[i].length > max) {
-      convert(c.store.heap, o);
+      hashConvert(c.store.heap, o);
       return;
     }
   }
 }
 
-/** Set field to value; true when the field was created (hashTypeSet). */
+/** Set field to value under the configured listpack limits; true when the field was created. */
 function hashSet(c: Client, o: HashObj, field: Uint8Array, value: Uint8Array): boolean {
-  const heap = c.store.heap;
-  if (o.enc === E_LISTPACK) {
-    const max = maxValue(c);
-    if (field.length > max || value.length > max) convert(heap, o);
-  }
-  if (o.enc === E_LISTPACK) {
-    let lp = o.ptr;
-    const vp = lpFindValue(heap, lp, field);
-    let created = false;
-    if (vp !== 0) lp = lpReplace(heap, lp, vp, value);
-    else {
-      lp = lpInsertPair(heap, lp, field, value, 0);
-      created = true;
-    }
-    o.ptr = lp;
-    // As Redis: checked after updates too (the limit may have been lowered since).
-    if (lpLength(heap, lp) >>> 1 > maxEntries(c)) convert(heap, o);
-    return created;
-  }
-  return dictSet(heap, o.ptr, field, value);
-}
-
-function hashDelete(heap: Heap, o: HashObj, field: Uint8Array): boolean {
-  if (o.enc === E_HASHTABLE) return dictDelete(heap, o.ptr, field);
-  const lp = o.ptr;
-  const f = lpFind(heap, lp, lpFirst(heap, lp), field, 1);
-  if (f === 0) return false;
-  o.ptr = lpDeleteRangeAt(heap, lp, f, 2);
-  return true;
-}
-
-/**
- * Look field up: for a listpack, the value is read into lv and 1 returned; for a hash table, the
- * entry is returned. 0 when missing.
- */
-function hashFind(heap: Heap, o: HashObj, field: Uint8Array): number {
-  if (o.enc === E_HASHTABLE) return dictFind(heap, o.ptr, field);
-  const vp = lpFindValue(heap, o.ptr, field);
-  if (vp === 0) return 0;
-  lpGet(heap, o.ptr, vp, lv);
-  return 1;
-}
-
-/** The value found by hashFind as bytes (a heap view, or digits in a scratch buffer). */
-function foundBytes(heap: Heap, o: HashObj, r: number): Uint8Array {
-  return o.enc === E_HASHTABLE ? dictVal(heap, r) : lpValBytes(heap, lv);
+  return hashTypeSet(c.store.heap, o, field, value, maxEntries(c), maxValue(c));
 }
 
 function replyLpVal(c: Client, v: LpVal): void {
@@ -155,7 +74,7 @@ function replyValue(c: Client, e: number): void {
 
 function replyFound(c: Client, o: HashObj, r: number): void {
   if (o.enc === E_HASHTABLE) replyValue(c, r);
-  else replyLpVal(c, lv);
+  else replyLpVal(c, hashFound);
 }
 
 /** Hash for reading: null when missing, undefined after replying WRONGTYPE. */
@@ -316,7 +235,7 @@ function hstrlen(c: Client, argv: Buffer[]): void {
   const heap = c.store.heap;
   const r = hashFind(heap, o, argv[2]);
   if (r === 0) return c.w.int(0);
-  c.w.int(o.enc === E_HASHTABLE ? dictValLen(heap, r) : lv.isInt ? lpValBytes(heap, lv).length : lv.len);
+  c.w.int(o.enc === E_HASHTABLE ? dictValLen(heap, r) : hashFound.isInt ? lpValBytes(heap, hashFound).length : hashFound.len);
 }
 
 function hexists(c: Client, argv: Buffer[]): void {
@@ -384,7 +303,7 @@ function hincrby(c: Client, argv: Buffer[]): void {
   let value: number | bigint = 0;
   const r = hashFind(heap, o, argv[2]);
   if (r !== 0) {
-    if (o.enc === E_LISTPACK && lv.isInt) value = lv.big ?? lv.int;
+    if (o.enc === E_LISTPACK && hashFound.isInt) value = hashFound.big ?? hashFound.int;
     else {
       const v = parseI64(foundBytes(heap, o, r));
       if (v === null) return c.w.error('ERR hash value is not an integer');
@@ -593,16 +512,3 @@ export const commands: CommandSpec[] = [
   def('hrandfield', -2, 'readonly', [1, 1, 1], 'hash', 'Get one or multiple random fields from a hash', hrandfield, { ...RS, since: '6.2.0' }),
   def('hscan', -3, 'readonly', [1, 1, 1], 'hash', 'Incrementally iterate hash fields and associated values', hscan, { ...RS, since: '2.8.0' }),
 ];
-
-// ---- for other modules (SORT BY/GET key->field, RDB, AOF rewrite) ---------------------------
-
-/** A copy of field's value in a hash object, or null. */
-export function hashFieldValue(heap: Heap, enc: number, ptr: number, field: Uint8Array): Buffer | null {
-  const o = new HashObj();
-  o.enc = enc;
-  o.ptr = ptr;
-  const r = hashFind(heap, o, field);
-  return r === 0 ? null : Buffer.from(foundBytes(heap, o, r));
-}
-
-

@@ -405,21 +405,20 @@ describe('helpers for other modules (in-process)', () => {
   it('createHashFrom / hashPairsOf / hashFieldValue', async () => {
     const { Heap } = await import('../../src/store/heap');
     const { E_LISTPACK, E_HASHTABLE } = await import('../../src/store/keyspace');
-    const h = await import('../../src/commands/hashes');
     const hs = await import('../../src/store/hash');
     const heap = new Heap(Heap.create(16 * 1024 * 1024), 0);
     const before = heap.usedBytes();
     const pairs = ['a', '1', 'b', 'hello', '7', '-3', 'a', '2'].map((x) => Buffer.from(x));
-    const small = h.createHashFrom(heap, pairs, 128, 64);
+    const small = hs.createHashFrom(heap, pairs, 128, 64);
     expect(small.enc).toBe(E_LISTPACK);
     expect(hs.hashPairsOf(heap, small.enc, small.ptr).map(String)).toEqual(['a', '2', 'b', 'hello', '7', '-3']);
-    expect(String(h.hashFieldValue(heap, small.enc, small.ptr, Buffer.from('7')))).toBe('-3');
-    expect(h.hashFieldValue(heap, small.enc, small.ptr, Buffer.from('zz'))).toBe(null);
-    const big = h.createHashFrom(heap, pairs, 2, 64);
+    expect(String(hs.hashFieldValue(heap, small.enc, small.ptr, Buffer.from('7')))).toBe('-3');
+    expect(hs.hashFieldValue(heap, small.enc, small.ptr, Buffer.from('zz'))).toBe(null);
+    const big = hs.createHashFrom(heap, pairs, 2, 64);
     expect(big.enc).toBe(E_HASHTABLE);
     expect(new Set(hs.hashPairsOf(heap, big.enc, big.ptr).map(String))).toEqual(new Set(['a', '2', 'b', 'hello', '7', '-3']));
-    expect(String(h.hashFieldValue(heap, big.enc, big.ptr, Buffer.from('b')))).toBe('hello');
-    const long = h.createHashFrom(heap, [Buffer.from('f'), Buffer.alloc(65, 120)], 128, 64);
+    expect(String(hs.hashFieldValue(heap, big.enc, big.ptr, Buffer.from('b')))).toBe('hello');
+    const long = hs.createHashFrom(heap, [Buffer.from('f'), Buffer.alloc(65, 120)], 128, 64);
     expect(long.enc).toBe(E_HASHTABLE);
     const { lpFree } = await import('../../src/store/listpack');
     const { dictFree } = await import('../../src/store/dict');
