@@ -24,9 +24,10 @@ import { commands as replicaof } from './replicaof';
 import { commands as replication } from './replication';
 import { commands as hyperloglog } from './hyperloglog';
 import { commands as geo } from './geo';
+import { commands as cluster } from './cluster';
 
 registerCommands([
-  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...streams, ...streamGroups, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...migrate, ...latency, ...replicaof, ...replication, ...hyperloglog, ...geo,
+  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...streams, ...streamGroups, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...migrate, ...latency, ...replicaof, ...replication, ...hyperloglog, ...geo, ...cluster,
 ]);
 
 export * from './registry';
