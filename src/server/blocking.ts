@@ -607,6 +607,7 @@ function tryServe(w: Waiter, key: Buffer): boolean {
     c.w.rewind(mark);
     return false;
   }
-  finish(w, true, false, failed);
+  // An error the serve function replied (NOGROUP after XGROUP DESTROY, UNBLOCKED...) is a failed call.
+  finish(w, true, false, failed || c.w.byteAt(mark) === 0x2d);
   return true;
 }

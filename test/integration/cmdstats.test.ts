@@ -44,6 +44,12 @@ async function scenario(port: number): Promise<{ stats: string; blpop: string }>
     for (let i = 0; i < 100 && !/blocked_clients:1/.test(text(await c.call('INFO', 'clients'))); i++) await new Promise((r) => setTimeout(r, 10));
     await c.call('LPUSH', 'list', 'x');
     await rd.read();
+    // A blocked XREADGROUP ended by XGROUP DESTROY: its NOGROUP reply is a failed call.
+    await c.call('XGROUP', 'CREATE', 'st', 'g', '$', 'MKSTREAM');
+    rd.send('XREADGROUP', 'GROUP', 'g', 'alice', 'BLOCK', '0', 'STREAMS', 'st', '>');
+    for (let i = 0; i < 100 && !/blocked_clients:1/.test(text(await c.call('INFO', 'clients'))); i++) await new Promise((r) => setTimeout(r, 10));
+    await c.call('XGROUP', 'DESTROY', 'st', 'g');
+    expect(text(await rd.read())).toContain('NOGROUP');
     const lat = text(await c.call('INFO', 'latencystats')).split('\r\n').find((l) => l.startsWith('latency_percentiles_usec_blpop:')) ?? '';
     return { stats: await stats(c), blpop: lat.replace(/=[\d.]+/g, '=N') };
   } finally {
@@ -62,5 +68,6 @@ describe('commandstats for rejected and blocked commands', () => {
     expect(a.blpop).toBe(b.blpop);
     expect(a.blpop).toBe('latency_percentiles_usec_blpop:p50=N,p99=N,p99.9=N');
     expect(show({ t: 'simple', v: a.stats })).toContain('cmdstat_set:calls=1,rejected_calls=3,failed_calls=0');
+    expect(a.stats).toContain('cmdstat_xreadgroup:calls=1,rejected_calls=0,failed_calls=1');
   });
 });
