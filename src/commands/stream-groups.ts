@@ -11,7 +11,8 @@ import { T_STREAM, E_STREAM } from '../store/keyspace';
 import { E_SYNTAX, E_NOT_INT, is, parseI64, cstr } from './args';
 import {
   StreamID, StreamIter, U64_MAX, idCmp, idStr, idIncr, streamNew, streamFree, streamNodeCount, streamRaxNodes, streamLength, streamLastId, streamFirstId,
-  streamMaxDeletedId, streamEntriesAdded, streamGetEdgeId,
+  streamMaxDeletedId, streamEntriesAdded, streamGetEdgeId, streamRangeHasTombstones as rangeHasTombstones,
+  streamEstimateDistance as estimateDistance,
 } from '../store/stream';
 import {
   SCG_INVALID_ENTRIES_READ, cgCount, cgAt, cgLookup, cgCreate, cgDestroy, cgName, cgLastId, cgSetLastId,
@@ -58,38 +59,6 @@ function entryExists(h: Heap, s: number, id: StreamID): boolean {
 function replyOne(c: Client, h: Heap, s: number, id: StreamID): void {
   const si = it.start(h, s, id, id, false);
   if (si.next()) replyEntry(c, h, si);
-}
-
-function isZero(id: StreamID): boolean {
-  return id.ms === 0n && id.seq === 0n;
-}
-
-/** streamRangeHasTombstones(s, start, NULL). */
-function rangeHasTombstones(h: Heap, s: number, start: StreamID): boolean {
-  const maxDel = streamMaxDeletedId(h, s);
-  if (streamLength(h, s) === 0 || isZero(maxDel)) return false;
-  if (idCmp(streamFirstId(h, s), maxDel) > 0) return false;
-  return idCmp(start, maxDel) <= 0;
-}
-
-/** streamEstimateDistanceFromFirstEverEntry. */
-function estimateDistance(h: Heap, s: number, id: StreamID): number {
-  const added = streamEntriesAdded(h, s);
-  if (!added) return 0;
-  const len = streamLength(h, s);
-  const last = streamLastId(h, s);
-  if (!len && idCmp(id, last) < 1) return added;
-  const cmpLast = idCmp(id, last);
-  if (cmpLast === 0) return added;
-  if (cmpLast > 0) return SCG_INVALID_ENTRIES_READ;
-  const first = streamFirstId(h, s);
-  const maxDel = streamMaxDeletedId(h, s);
-  const cmpFirst = idCmp(id, first);
-  if (isZero(maxDel) || idCmp(maxDel, first) < 0) {
-    if (cmpFirst < 0) return added - len;
-    if (cmpFirst === 0) return added - len + 1;
-  }
-  return SCG_INVALID_ENTRIES_READ;
 }
 
 /** streamReplyWithCGLag. */

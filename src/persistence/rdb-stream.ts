@@ -47,8 +47,10 @@ export interface DecodedConsumer {
 export interface DecodedGroup {
   name: Buffer;
   lastId: StreamID;
-  /** entries_read; for type 15 files -1 until the groups store estimates it (streamEstimateDistanceFromFirstEverEntry). */
+  /** entries_read (-1: SCG_INVALID_ENTRIES_READ). */
   entriesRead: number;
+  /** A type 15 file has none: the loader estimates it (streamEstimateDistanceFromFirstEverEntry). */
+  estimate: boolean;
   pel: DecodedPending[];
   consumers: DecodedConsumer[];
 }
@@ -235,7 +237,7 @@ export function readStreamValue(inp: RdbIn, t: number, lpElements: LpElements): 
       }
       consumers.push({ name: cname, seenTime, pel: ids });
     }
-    groups.push({ name, lastId: gl, entriesRead, pel, consumers });
+    groups.push({ name, lastId: gl, entriesRead, estimate: !v2, pel, consumers });
   }
   return { nodes, length, lastId, firstId, maxDeletedId, entriesAdded, groups };
 }

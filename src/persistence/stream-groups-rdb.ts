@@ -3,6 +3,7 @@
 import type { Heap } from '../store/heap';
 import type { RdbOut } from './rdb';
 import type { DecodedGroup, StreamGroupsCodec, WriteStr } from './rdb-stream';
+import { streamEstimateDistance } from '../store/stream';
 import {
   cgCount, cgAt, cgName, cgLastId, cgEntriesRead, cgCreate, pelCount, pelRec, nackId, nackTime, nackCount,
   consCount, consAt, consName, consSeen, consPelCount, consPelId, consCreate, pelAdopt, consumerPelAdopt, type GroupID,
@@ -59,7 +60,7 @@ export const streamGroupsRdb: StreamGroupsCodec = {
   },
   load(h: Heap, s: number, groups: DecodedGroup[]): void {
     for (const dg of groups) {
-      const g = cgCreate(h, s, dg.name, dg.lastId, dg.entriesRead);
+      const g = cgCreate(h, s, dg.name, dg.lastId, dg.estimate ? streamEstimateDistance(h, s, dg.lastId) : dg.entriesRead);
       const pel = dg.pel.slice().sort((a, b) => (a.id.ms !== b.id.ms ? (a.id.ms < b.id.ms ? -1 : 1) : a.id.seq < b.id.seq ? -1 : a.id.seq > b.id.seq ? 1 : 0));
       for (const p of pel) pelAdopt(h, g, p.id, p.deliveryTime, p.deliveryCount);
       for (const dc of dg.consumers) {

@@ -27,7 +27,7 @@ import {
   LpVal, lpNew, lpFree, lpDup, lpBytes, lpFirst, lpLast, lpNext, lpPrev, lpGet, lpAppend, lpAppendInt, lpReplace,
   lpCheck, lpValBytes, intBytes,
 } from './listpack';
-import { H_CGROUPS, cgFreeAll, cgDupAll, cgCheck, cgBytes } from './stream-groups';
+import { H_CGROUPS, SCG_INVALID_ENTRIES_READ, cgFreeAll, cgDupAll, cgCheck, cgBytes } from './stream-groups';
 
 export interface StreamID { ms: bigint; seq: bigint }
 
@@ -823,3 +823,35 @@ registerObjectType(T_STREAM, {
     streamCheck(heap, obj, problems);
   },
 });
+
+function isZero(id: StreamID): boolean {
+  return id.ms === 0n && id.seq === 0n;
+}
+
+/** streamRangeHasTombstones(s, start, NULL). */
+export function streamRangeHasTombstones(h: Heap, s: number, start: StreamID): boolean {
+  const maxDel = streamMaxDeletedId(h, s);
+  if (streamLength(h, s) === 0 || isZero(maxDel)) return false;
+  if (idCmp(streamFirstId(h, s), maxDel) > 0) return false;
+  return idCmp(start, maxDel) <= 0;
+}
+
+/** streamEstimateDistanceFromFirstEverEntry: a group's entries_read for its last ID, or SCG_INVALID_ENTRIES_READ. */
+export function streamEstimateDistance(h: Heap, s: number, id: StreamID): number {
+  const added = streamEntriesAdded(h, s);
+  if (!added) return 0;
+  const len = streamLength(h, s);
+  const last = streamLastId(h, s);
+  if (!len && idCmp(id, last) < 1) return added;
+  const cmpLast = idCmp(id, last);
+  if (cmpLast === 0) return added;
+  if (cmpLast > 0) return SCG_INVALID_ENTRIES_READ;
+  const first = streamFirstId(h, s);
+  const maxDel = streamMaxDeletedId(h, s);
+  const cmpFirst = idCmp(id, first);
+  if (isZero(maxDel) || idCmp(maxDel, first) < 0) {
+    if (cmpFirst < 0) return added - len;
+    if (cmpFirst === 0) return added - len + 1;
+  }
+  return SCG_INVALID_ENTRIES_READ;
+}

@@ -313,6 +313,25 @@ describe('stream DUMP / RESTORE with redis-server', () => {
     }
   });
 
+  it('a type 15 payload with consumer groups: entries-read estimated as redis-server does', async () => {
+    // As Redis's legacy-load test: entries deleted and trimmed, one group ahead, one at the start.
+    for (const r of [a, b]) {
+      for (let i = 1; i <= 6; i++) await r.call('XADD', 'legacy:g', `${i}-0`, 'data', 'v');
+      await r.call('XDEL', 'legacy:g', '3-0');
+      await r.call('XGROUP', 'CREATE', 'legacy:g', 'ga', '0');
+      await r.call('XGROUP', 'CREATE', 'legacy:g', 'gb', '0');
+      await r.call('XREADGROUP', 'GROUP', 'ga', 'c11', 'COUNT', '4', 'STREAMS', 'legacy:g', '>');
+      await r.call('XTRIM', 'legacy:g', 'MAXLEN', '=', '2');
+    }
+    const p15 = toType15(((await b.dumpBuffer('legacy:g')) as Buffer).subarray(0, -10));
+    for (const r of [a, b]) await r.call('RESTORE', 'legacy:old', '0', p15, 'REPLACE');
+    const full = await a.call('XINFO', 'STREAM', 'legacy:old', 'FULL');
+    expect(full).toEqual(await b.call('XINFO', 'STREAM', 'legacy:old', 'FULL'));
+    expect(await a.call('XINFO', 'GROUPS', 'legacy:old')).toEqual(await b.call('XINFO', 'GROUPS', 'legacy:old'));
+    // Redis's figures: the group past the trim point read 1 of the 2 entries left (lag 1), the other 0 (lag 2).
+    expect(JSON.stringify(full)).toContain('"entries-read",1,"lag",1');
+  });
+
   it('a stream payload with a broken listpack is refused, nothing changes', async () => {
     await a.config('SET', 'rdbcompression', 'no');
     const p = Buffer.from((await a.dumpBuffer('st:mixed')) as Buffer);
@@ -371,8 +390,31 @@ function toType15(body19: Buffer): Buffer {
   for (let i = 0; i < 3; i++) p += readLen(body19, p)[1]; // length, last_id ms, seq
   const head = body19.subarray(start, p);
   for (let i = 0; i < 5; i++) p += readLen(body19, p)[1]; // first_id, max_deleted, entries_added
-  const rest = body19.subarray(p); // groups
-  return withFooter(Buffer.concat([Buffer.from([15]), nodesPart, head, rest]), 9);
+  // Groups as 6.2 wrote them: the same, without each group's entries_read.
+  const parts: Buffer[] = [];
+  const [ngroups, gn] = readLen(body19, p);
+  parts.push(body19.subarray(p, p + gn));
+  p += gn;
+  for (let g = 0; g < Number(ngroups); g++) {
+    const from = p;
+    p = skipStr(body19, p); // name
+    for (let i = 0; i < 2; i++) p += readLen(body19, p)[1]; // last_id ms, seq
+    parts.push(body19.subarray(from, p));
+    p += readLen(body19, p)[1]; // entries_read: dropped
+    const pelFrom = p;
+    const [npel, pn] = readLen(body19, p);
+    p += pn;
+    for (let i = 0; i < Number(npel); i++) p += 16 + 8 + readLen(body19, p + 24)[1]; // raw id, delivery time, count
+    const [ncons, cn] = readLen(body19, p);
+    p += cn;
+    for (let i = 0; i < Number(ncons); i++) {
+      p = skipStr(body19, p) + 8; // name, seen time
+      const [n, k] = readLen(body19, p);
+      p += k + 16 * Number(n);
+    }
+    parts.push(body19.subarray(pelFrom, p));
+  }
+  return withFooter(Buffer.concat([Buffer.from([15]), nodesPart, head, ...parts]), 9);
 }
 
 /** The same payload body with its first node's listpack damaged (a byte of its last entry flipped). */
