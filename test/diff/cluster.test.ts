@@ -1,18 +1,10 @@
 // Differential tests (redis-server vs shardis) for the cluster commands of a standalone server:
 // both are non-cluster servers, so every CLUSTER subcommand, READONLY, READWRITE and ASKING
 // answer that cluster support is disabled, after the same arity and subcommand checks.
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { script, startPair, type Pair } from '../helpers/diff';
+import { describe, it } from 'vitest';
+import { diffSuite } from '../helpers/diff';
 
-let d: Pair;
-beforeAll(async () => {
-  d = await startPair();
-});
-afterAll(async () => {
-  await d?.stop();
-});
-
-const same = (text: string, opts?: { resp3?: boolean }) => d.expectSame(script(text), opts);
+const { same } = diffSuite();
 
 describe('CLUSTER on a standalone server', () => {
   it('every subcommand, arity and unknown subcommands', () =>

@@ -1,7 +1,7 @@
 // Differential runner: the same commands against redis-server and shardis, replies compared.
 import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { RawClient, canon, repr, show, type Reply } from './resp';
 import { startRedis, startShardis, type Server } from './server';
 
@@ -411,4 +411,23 @@ export function script(text: string): Step[] {
     steps.push(step);
   }
   return steps;
+}
+
+/**
+ * A pair for one test file: started before its tests and stopped after them. `same(text)` runs a
+ * script (script()'s syntax) on both servers and expects the same replies.
+ */
+export function diffSuite(opts: PairOptions = {}): { pair: () => Pair; same: (text: string, o?: RunOptions) => Promise<RunResult> } {
+  let d: Pair | undefined;
+  beforeAll(async () => {
+    d = await startPair(opts);
+  });
+  afterAll(async () => {
+    await d?.stop();
+  });
+  const pair = (): Pair => {
+    if (d === undefined) throw new Error('the pair did not start');
+    return d;
+  };
+  return { pair, same: (text, o) => pair().expectSame(script(text), o) };
 }
