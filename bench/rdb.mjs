@@ -9,7 +9,11 @@
 //     huge value can hold a slot lock), and a ZADD to the zset itself mid-save.
 //  5. string: the same probe with one huge string (--string MB of text) instead of the zset, and
 //     a SETRANGE to it mid-save.
-// usage: npm run bench:rdb [-- --keys 1000000 --zset 5000000 --string 512 --threads 2 --requests 200000 --clients 50 --parts save,bgsave,zset,probe,string]
+//  6. list: one list of --list elements (~36 bytes each); for each of LPUSH, RPUSH, LSET (middle),
+//     LINSERT, LPOP, RPOP, LTRIM, DEL, RENAME, SET over it: a BGSAVE (rdb-key-save-delay 1000 so
+//     that the list is half written), then that one command timed while the save is in
+//     progress (a fork costs it nothing; shardis copies at most the nodes it changes).
+// usage: npm run bench:rdb [-- --keys 1000000 --zset 5000000 --string 512 --list 3000000 --threads 2 --requests 200000 --clients 50 --parts save,bgsave,zset,probe,string,list --port 18000]
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFileSync, statSync, mkdtempSync, rmSync, readdirSync } from 'node:fs';
@@ -23,6 +27,7 @@ const args = Object.fromEntries(process.argv.slice(2).reduce((a, v, i, all) => (
 const nkeys = Number(args.keys ?? 1000000);
 const zsetN = Number(args.zset ?? 5000000);
 const stringMb = Number(args.string ?? 512);
+const listN = Number(args.list ?? 3000000);
 const threads = Number(args.threads ?? 2);
 const requests = Number(args.requests ?? 200000);
 const clients = Number(args.clients ?? 50);
@@ -176,7 +181,7 @@ async function bgsaveUnderLoad(port, pid) {
 
 const mb = (b) => (b / 1048576).toFixed(1);
 const results = {};
-let port = 18000 + Math.floor(Math.random() * 900);
+let port = args.port !== undefined ? Number(args.port) : 18000 + Math.floor(Math.random() * 900);
 /** One connection sending `cmd` back to back until stop(): the worst and the p99 round trip (ms). */
 function prober(port, cmd) {
   const s = createConnection(port, '127.0.0.1');
@@ -237,6 +242,43 @@ async function probe(port, big = 'bigz', write = ['zadd', 'bigz', '1', 'added-du
   return { idle, during, secs, zaddMs, secs2: (Date.now() - t1) / 1000, cow: Number(await info(port, 'rdb_last_cow_size')) };
 }
 
+function* bigList() {
+  for (let i = 0; i < listN; i += 1000) {
+    const cmd = ['RPUSH', 'bigl'];
+    for (let j = i; j < Math.min(listN, i + 1000); j++) cmd.push(`element:${j}:${'y'.repeat(20)}`);
+    yield cmd;
+  }
+}
+
+/** Each list write timed alone while a BGSAVE is half way through the list (ms). */
+async function listOps(port) {
+  const mid = String(Math.floor(listN / 2));
+  const ops = [
+    ['lpush', 'bigl', 'pushed'], ['rpush', 'bigl', 'pushed'], ['lset', 'bigl', mid, 'changed'],
+    ['linsert', 'bigl', 'before', 'element:100:' + 'y'.repeat(20), 'inserted'], ['lpop', 'bigl'], ['rpop', 'bigl'],
+    ['ltrim', 'bigl', '1', '-2'], ['del', 'bigl'], ['rename', 'bigl', 'bigl2'], ['set', 'bigl', 'a string'],
+  ];
+  await rc(port, 'config', 'set', 'rdb-key-save-delay', '1000');
+  const out = {};
+  for (const op of ops) {
+    if ((await rc(port, 'exists', 'bigl')) !== '1') {
+      await rc(port, 'del', 'bigl2');
+      await pipe(port, bigList);
+    }
+    await rc(port, 'bgsave');
+    await sleep(300);
+    const before = await info(port, 'rdb_bgsave_in_progress');
+    const t0 = process.hrtime.bigint();
+    await rc(port, ...op);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    const after = await info(port, 'rdb_bgsave_in_progress');
+    while ((await info(port, 'rdb_bgsave_in_progress')) !== '0') await sleep(20);
+    out[op[0]] = { ms, midSave: before === '1' && after === '1', cow: Number(await info(port, 'rdb_last_cow_size')) };
+  }
+  await rc(port, 'config', 'set', 'rdb-key-save-delay', '0');
+  return out;
+}
+
 for (const kind of kinds) {
   const r = (results[kind] = {});
   if (parts.has('save') || parts.has('bgsave')) {
@@ -280,6 +322,16 @@ for (const kind of kinds) {
     await pipe(port, bigString);
     r.strlen = Number(await rc(port, 'strlen', 'bigs'));
     r.sprobe = await probe(port, 'bigs', ['setrange', 'bigs', '1000', 'changed-during-save']);
+    await stop(p, port);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  if (parts.has('list')) {
+    const dir = mkdtempSync(join(tmpdir(), `bench-rdb-${kind}-l-`));
+    port++;
+    const p = await start(kind, port, dir);
+    await pipe(port, bigList);
+    r.llen = Number(await rc(port, 'llen', 'bigl'));
+    r.lops = await listOps(port);
     await stop(p, port);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -332,5 +384,12 @@ if (parts.has('string')) {
   line('string: other-slot SET max / p99 ms (BGSAVE)', (r) => `${r.sprobe.during.far.max.toFixed(1)}/${r.sprobe.during.far.p99.toFixed(2)}`);
   line('string: SETRANGE to it mid-save ms', (r) => r.sprobe.zaddMs.toFixed(1));
   line('string: rdb_last_cow_size MB (SETRANGE save)', (r) => mb(r.sprobe.cow));
+}
+if (parts.has('list')) {
+  line('list: elements', (r) => r.llen);
+  for (const op of Object.keys(results.shardis?.lops ?? results.redis?.lops ?? {})) {
+    line(`list: ${op.toUpperCase()} mid-save ms (cow KB)`, (r) => `${r.lops[op].midSave ? '' : '!'}${r.lops[op].ms.toFixed(1)} (${Math.round(r.lops[op].cow / 1024)})`);
+  }
+  console.log('(! = the save was not in progress around the command)');
 }
 process.exit(0);

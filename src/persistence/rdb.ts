@@ -59,7 +59,7 @@ export const OP_SELECTDB = 254;
 export const OP_EOF = 255;
 
 const QUICKLIST_NODE_CONTAINER_PLAIN = 1;
-const QUICKLIST_NODE_CONTAINER_PACKED = 2;
+export const QUICKLIST_NODE_CONTAINER_PACKED = 2;
 
 // ---------------------------------------------------------------------------------------------
 // Output
@@ -363,8 +363,9 @@ export function writeKeyValue(out: RdbOut, s: Store, e: number, o: SaveOptions):
 // A snapshot must not hold a slot lock for the time a huge collection takes to serialize (a
 // 5M-member zset is ~1 s of work). Such values are written in pieces: a cursor in shared memory
 // (3 words + a count) remembers where the walk stopped, and the slot is released in between.
-// The value cannot change meanwhile: a writer that reaches it first finishes the walk itself
-// (snapshot.ts's pinned records), and reads never change a collection's structure.
+// Writers that change the value meanwhile first save what the walk still needs (snapshot.ts's
+// pinned records and element/node tracking), and reads never change a collection's structure.
+// Lists are written node by node by snapshot.ts itself (its node vector).
 
 /** Collections with at least this many elements are serialized in chunks by snapshots. */
 export const BIG_VALUE_ELEMENTS = 2048;
@@ -389,21 +390,15 @@ export function isBigValue(s: Store, e: number): boolean {
 }
 
 /**
- * Start a big value: the key's header and the element count, and the cursor at i32[cur..cur+4)
- * (position words, then elements or nodes left).
+ * Start a big zset, hash or set: the key's header and the element count, and the cursor at
+ * i32[cur..cur+4) (position words, then elements left).
  */
 export function writeBigStart(out: RdbOut, s: Store, e: number, o: SaveOptions, i32: Int32Array, cur: number): void {
   writeKeyHeader(out, s, e, o);
   const h = s.heap;
   const obj = s.objPtr(e);
   const type = s.type(e);
-  if (type === T_LIST) {
-    let nodes = 0;
-    for (let n = qlFirstNode(h, obj); n !== 0; n = qlNextNode(h, n)) nodes++;
-    out.len(nodes);
-    i32[cur] = qlFirstNode(h, obj) | 0;
-    i32[cur + 3] = nodes;
-  } else if (type === T_ZSET) {
+  if (type === T_ZSET) {
     out.len(zslLength(h, obj));
     i32[cur] = zslTail(h, obj) | 0;
     i32[cur + 3] = zslLength(h, obj);
@@ -415,30 +410,18 @@ export function writeBigStart(out: RdbOut, s: Store, e: number, o: SaveOptions, 
 }
 
 /**
- * Write more of a big value from its cursor until performance.now() passes `until` (Infinity:
- * to the end). True when the value is complete. `skip` (values a snapshot tracks element by
- * element): nodes or entries not to write, added or already copied since the point in time.
+ * Write more of a big zset, hash or set (object obj of type `type`: its key may be gone, the
+ * snapshot owning the object) from its cursor until performance.now() passes `until`
+ * (Infinity: to the end). True when the value is complete. `skip` (values a snapshot tracks
+ * element by element): nodes or entries not to write, added or already copied since the point
+ * in time.
  */
-export function writeBigMore(out: RdbOut, s: Store, e: number, compress: boolean, i32: Int32Array, cur: number, until: number, skip: ((n: number) => boolean) | null = null): boolean {
+export function writeBigMore(out: RdbOut, s: Store, type: number, obj: number, compress: boolean, i32: Int32Array, cur: number, until: number, skip: ((n: number) => boolean) | null = null): boolean {
   const h = s.heap;
   const u8 = h.u8;
-  const obj = s.objPtr(e);
-  const type = s.type(e);
   let left = i32[cur + 3];
   let done = false;
-  if (type === T_LIST) {
-    let n = i32[cur] >>> 0;
-    while (n !== 0) {
-      out.len(QUICKLIST_NODE_CONTAINER_PACKED);
-      const lp = qlNodeListpack(h, n);
-      writeString(out, u8, lp, lp + lpBytes(h, lp), compress);
-      n = qlNextNode(h, n);
-      left--;
-      if (performance.now() > until) break;
-    }
-    i32[cur] = n | 0;
-    done = n === 0;
-  } else if (type === T_ZSET) {
+  if (type === T_ZSET) {
     let n = i32[cur] >>> 0;
     let k = 0;
     while (n !== 0) {

@@ -13,27 +13,44 @@
 // lock hold: whoever reaches their slot first (walker or writer) "pins" them instead: a record in
 // the flags block, and ENTRY_PINNED on the entry. The walker then writes each pinned value in
 // chunks of ~1 ms, releasing the slot in between (commands on other keys of the slot run), while
-// the value is frozen: the first lookup that may change it (any but a read's), its deletion
-// (expiry, eviction, DEL, flush) or a rename runs Store.onPinned first, which writes the rest of
-// that one value on the writer's thread and posts it here. The extra memory a save holds is the
-// copies waiting for their place in the file (INFO current_cow_size; rdb_last_cow_size counts
-// every byte copied).
+// the value is tracked (below) or frozen: a huge string's first lookup that may change it (any
+// but a read's), deletion or rename runs Store.onPinned first, which copies the rest of that one
+// value on the writer's thread and posts it here. The extra memory a save holds is the copies
+// waiting for their place in the file (INFO current_cow_size; rdb_last_cow_size counts every
+// byte copied).
 //
-// Skiplist zsets are tracked element by element instead (the zset's pin word, skiplist.ts's
-// zslPin hooks): a write to a pinned zset costs the writer only what it changes, as a fork's
-// page copies would. Before a member the walker has not written yet is deleted or re-scored, the
-// writer appends its old (member, score) to the pin's side buffer (heap memory, drained by the
-// walker into the value's bytes: a zset's pairs may come in any order) and adds the node to the
-// pin's skip set; a node added (or moved) where the walker has yet to go joins the skip set. The
-// walker goes from the tail to the head, so "not written yet" is "sorts at or before the
-// cursor". Deleting, renaming, overwriting or converting the zset still finishes it.
+// Collections are tracked: a write to a pinned one costs the writer only what it changes, as a
+// fork's page copies would.
+//  - Skiplist zsets and hashtable hashes/sets element by element (the object's pin word,
+//    skiplist.ts's zslPin and dict.ts's dictPin hooks): before a member the walker has not
+//    written yet is deleted or changed, the writer appends its old bytes to the pin's side buffer
+//    (heap memory, drained by the walker into the value's bytes: pairs may come in any order) and
+//    adds the node to the pin's skip set; one added (or moved) where the walker has yet to go
+//    joins the skip set. A zset is walked from the tail, so "not written yet" is "sorts at or
+//    before the cursor"; a dict by bucket (it does not rehash while pinned).
+//  - Lists node by node (quicklist.ts's qlPin hooks): pinning records the node vector (the
+//    point in time's nodes, in order: their count is written up front) and a map node -> index.
+//    The walker writes vector entries in order. Before a node the walker has not reached changes
+//    (push, pop, set, insert, split, trim), the writer copies its listpack into a block of its
+//    own that the vector entry then names; a node it unlinks is not freed but left to the vector
+//    (the walker frees it once written). Nodes made after the pin are in no vector. So LPUSH,
+//    RPUSH, LSET, LINSERT, LPOP, LTRIM to a half-saved list copy at most the few nodes they
+//    change (a listpack of <= list-max-listpack-size bytes each), and the file is byte for byte
+//    the one an undisturbed save writes.
+//  - Deleting, overwriting or flushing a pinned collection (DEL, UNLINK, SET, RENAME over it,
+//    expiry, eviction, FLUSHDB/FLUSHALL) does not copy it: the snapshot takes the object (the key
+//    goes, the object is left to the pin record, which the walker finishes and then frees). A
+//    RENAME or MOVE of it moves the pin to the new entry (the walker locks the slot the value is
+//    in now: the record's lock-slot word). Converting a zset to a listpack still finishes it.
 //
 // Flags block: NSLOTS bytes (slot copied for every db), then dbs * NSLOTS bytes per (db, slot):
 // 0 not reached, 1 reached (walker wrote it, or nothing to copy), 2 copied by a writer (bytes
 // posted to the main thread), | 4 when it has pinned values; then the save options (compress,
 // lru, lfu, -); then the pin table: a count word and PIN_MAX records of PIN_WORDS words
-// (state, entry, db, slot, 3 cursor words, elements left, side buffer ptr/cap/len, skip set
-// ptr/cap/count, -, the pinned object).
+// (state, entry (0 once the snapshot owns the object), db, slot (its place in the file), 3
+// cursor words, elements left (lists: nodes), side buffer ptr/cap/len, skip set ptr/cap/count,
+// kind, the pinned object, its type | encoding << 8, the slot it is in now, owned, a list's node
+// vector and node map ptr/cap).
 
 import { trackingFlush } from '../server/tracking';
 import * as fs from 'fs';
@@ -43,14 +60,20 @@ import * as os from 'os';
 import type { Config } from '../config/config';
 import { parseSaveRules } from '../config/directives';
 import { NSLOTS } from '../store/crc16';
-import { ENTRY_PINNED, E_HASHTABLE, E_SKIPLIST, MISC_SNAPSHOT, Store, T_HASH, T_SET, T_STRING, T_ZSET } from '../store/keyspace';
+import {
+  ENTRY_PINNED, E_HASHTABLE, E_SKIPLIST, MISC_SNAPSHOT, Store, T_HASH, T_LIST, T_SET, T_STRING, T_ZSET, PINNED_FULL,
+  PINNED_GONE, PINNED_LIGHT, freeObject,
+} from '../store/keyspace';
+import { keySlot } from '../store/crc16';
+import { qlFirstNode, qlFreeNode, qlNextNode, qlNodeListpack, qlNodes, qlPin, qlSetPinWord } from '../store/quicklist';
+import { lpBytes } from '../store/listpack';
 import { DICT_HASH, dictKey, dictPin, dictSetPinWord, dictVal } from '../store/dict';
 import { nodeMember, nodeMemberLen, nodePrev, nodeScore, zslCmpNodes, zslPin, zslSetPinWord } from '../store/skiplist';
 import type { Heap } from '../store/heap';
 import { log } from '../server/log';
 import { Coordinator } from '../server/coordinator';
 import {
-  RdbError, RdbIn, RdbOut, SaveOptions, isBigValue, writeBigStart, writeString, writeKeyHeader, writeBigMore, writeAux, writeFunctions, readFunction, writeHeader, writeKeyValue, writeSelectDb, writeTrailer, readValue,
+  RdbError, RdbIn, RdbOut, SaveOptions, isBigValue, QUICKLIST_NODE_CONTAINER_PACKED, writeBigStart, writeString, writeKeyHeader, writeBigMore, writeAux, writeFunctions, readFunction, writeHeader, writeKeyValue, writeSelectDb, writeTrailer, readValue,
   buildObject, isEmptyCollection, LoadLimits, RDB_VERSION, OP_AUX, OP_EOF, OP_EXPIRETIME, OP_EXPIRETIME_MS,
   OP_FREQ, OP_FUNCTION, OP_FUNCTION2, OP_IDLE, OP_MODULE_AUX, OP_RESIZEDB, OP_SELECTDB,
 } from './rdb';
@@ -67,7 +90,7 @@ const F_OPTS = (dbs: number): number => NSLOTS * (1 + dbs);
 /** Byte offset of the pin table in the flags block. */
 const F_PINS = (dbs: number): number => F_OPTS(dbs) + 4;
 const PIN_MAX = 8192;
-const PIN_WORDS = 16;
+const PIN_WORDS = 24;
 /**
  * Pin record words after the cursor: side buffer (ptr, capacity, length), skip set (ptr,
  * capacity, count), the tracked object's kind (TRACK_*) and the object.
@@ -76,10 +99,23 @@ const W_SIDE = 8;
 const W_SKIP = 11;
 const W_KIND = 14;
 const W_OBJ = 15;
+/** The pinned object's type | encoding << 8 (to finish and free it once its key is gone). */
+const W_TYPE = 16;
+/** The slot the value is in now (a RENAME moves it; the walker locks this one). */
+const W_LOCK = 17;
+/** 1: the key is gone and the snapshot owns the object (it frees it once written). */
+const W_OWNED = 18;
+/** A list's node vector (2 words a node: node, saved) and node map (ptr, capacity: node, index pairs). */
+const W_LV = 19;
+const W_LMAP = 20;
+const W_LMAPCAP = 21;
 const TRACK_ZSET = 1;
 const TRACK_DICT = 2;
 /** Not tracked: a huge string (W_KIND says so after the pin is over too). */
 const PIN_STRING = 3;
+const TRACK_LIST = 4;
+/** A node vector entry's saved word: the node was unlinked and left to the snapshot. */
+const LIST_DETACHED = 1;
 /** A pinned string is compressed in independent LZF blocks of this size, and copied raw in pieces of RAW_PIECE. */
 const LZF_BLOCK = 64 << 10;
 const RAW_PIECE = 4 << 20;
@@ -118,6 +154,7 @@ export function loadLimitsOf(config: Config): LoadLimits {
 function tracked(s: Store, e: number): number {
   const t = s.type(e);
   const enc = s.encoding(e);
+  if (t === T_LIST) return TRACK_LIST;
   if (t === T_ZSET) return enc === E_SKIPLIST ? TRACK_ZSET : 0;
   return (t === T_SET || t === T_HASH) && enc === E_HASHTABLE ? TRACK_DICT : 0;
 }
@@ -206,13 +243,139 @@ function pinRelease(s: Store, i32: Int32Array, w: number): void {
   const h = s.heap;
   const obj = i32[w + W_OBJ] >>> 0;
   if (obj !== 0) {
-    if (i32[w + W_KIND] === TRACK_ZSET) zslSetPinWord(h, obj, 0);
+    const kind = i32[w + W_KIND];
+    if (kind === TRACK_ZSET) zslSetPinWord(h, obj, 0);
+    else if (kind === TRACK_LIST) qlSetPinWord(h, obj, 0);
     else dictSetPinWord(h, obj, 0);
   }
   i32[w + W_OBJ] = 0;
+  listRelease(h, i32, w);
   if (i32[w + W_SIDE] !== 0) h.free(i32[w + W_SIDE] >>> 0, i32[w + W_SIDE + 1]);
   if (i32[w + W_SKIP] !== 0) h.free(i32[w + W_SKIP] >>> 0, i32[w + W_SKIP + 1] * 4);
   for (let i = W_SIDE; i < W_SIDE + 6; i++) i32[w + i] = 0;
+}
+
+// ---- a pinned list's node vector (heap memory; used under the list's slot lock) --------------
+
+/** Record the list's nodes as at the point in time (in order) and the map node -> index. */
+function listPin(h: Heap, i32: Int32Array, w: number, ql: number): void {
+  const nodes = qlNodes(h, ql);
+  const v = h.alloc(nodes * 8);
+  let cap = 16;
+  while (cap < nodes * 2) cap *= 2;
+  const map = h.calloc(cap * 8);
+  const u32 = h.u32;
+  const mask = cap - 1;
+  let i = 0;
+  for (let n = qlFirstNode(h, ql); n !== 0; n = qlNextNode(h, n), i++) {
+    u32[(v >>> 2) + 2 * i] = n;
+    u32[(v >>> 2) + 2 * i + 1] = 0;
+    let j = skipSlot(n, mask);
+    while (u32[(map >>> 2) + 2 * j] !== 0) j = (j + 1) & mask;
+    u32[(map >>> 2) + 2 * j] = n;
+    u32[(map >>> 2) + 2 * j + 1] = i;
+  }
+  i32[w + 4] = 0;
+  i32[w + 7] = nodes;
+  i32[w + W_LV] = v | 0;
+  i32[w + W_LMAP] = map | 0;
+  i32[w + W_LMAPCAP] = cap;
+}
+
+/**
+ * The vector index of node n when the snapshot still needs it as it is now (a point-in-time node
+ * the walker has not written, not saved or unlinked since), else -1. A freed node's address may
+ * come back as a new node: its index is then behind the walker or its entry already saved.
+ */
+function listDue(h: Heap, i32: Int32Array, w: number, n: number): number {
+  const map = (i32[w + W_LMAP] >>> 0) >>> 2;
+  const mask = i32[w + W_LMAPCAP] - 1;
+  const u32 = h.u32;
+  for (let j = skipSlot(n, mask); ; j = (j + 1) & mask) {
+    const x = u32[map + 2 * j];
+    if (x === 0) return -1;
+    if (x === n) {
+      const i = u32[map + 2 * j + 1];
+      if (i < i32[w + 4]) return -1;
+      return u32[((i32[w + W_LV] >>> 0) >>> 2) + 2 * i + 1] === 0 ? i : -1;
+    }
+  }
+}
+
+/** Bytes of saved nodes the last listMore calls wrote (copy-on-write bytes). */
+let listSaved = 0;
+
+/** Write a pinned list's next nodes (until `until`). True when every node is written. */
+function listMore(out: RdbOut, h: Heap, i32: Int32Array, w: number, compress: boolean, until: number): boolean {
+  const v = (i32[w + W_LV] >>> 0) >>> 2;
+  const nodes = i32[w + 7];
+  const u32 = h.u32;
+  const u8 = h.u8;
+  let i = i32[w + 4];
+  while (i < nodes) {
+    const n = u32[v + 2 * i];
+    const saved = u32[v + 2 * i + 1];
+    out.len(QUICKLIST_NODE_CONTAINER_PACKED);
+    if (saved === 0 || saved === LIST_DETACHED) {
+      const lp = qlNodeListpack(h, n);
+      writeString(out, u8, lp, lp + lpBytes(h, lp), compress);
+      if (saved === LIST_DETACHED) qlFreeNode(h, n);
+    } else {
+      const len = u32[saved >>> 2];
+      writeString(out, u8, saved + 4, saved + 4 + len, compress);
+      listSaved += len;
+      h.free(saved, len + 4);
+    }
+    u32[v + 2 * i + 1] = 0;
+    i32[w + 4] = ++i;
+    if (performance.now() > until) break;
+  }
+  return i >= nodes;
+}
+
+/** A list pin is over: nodes and copies left to it (a save that stopped) go, then the vector and map. */
+function listRelease(h: Heap, i32: Int32Array, w: number): void {
+  const vp = i32[w + W_LV] >>> 0;
+  if (vp === 0) return;
+  const v = vp >>> 2;
+  const nodes = i32[w + 7];
+  const u32 = h.u32;
+  for (let i = i32[w + 4]; i < nodes; i++) {
+    const saved = u32[v + 2 * i + 1];
+    if (saved === LIST_DETACHED) qlFreeNode(h, u32[v + 2 * i]);
+    else if (saved !== 0) h.free(saved, u32[saved >>> 2] + 4);
+  }
+  h.free(vp, nodes * 8);
+  h.free(i32[w + W_LMAP] >>> 0, i32[w + W_LMAPCAP] * 8);
+  i32[w + W_LV] = 0;
+  i32[w + W_LMAP] = 0;
+  i32[w + W_LMAPCAP] = 0;
+}
+
+/** A big value's header and count (lists: the vector's node count; others also set the cursor). */
+function bigStart(out: RdbOut, s: Store, e: number, o: SaveOptions, i32: Int32Array, w: number): void {
+  if (i32[w + W_KIND] === TRACK_LIST) {
+    writeKeyHeader(out, s, e, o);
+    out.len(i32[w + 7]);
+  } else {
+    writeBigStart(out, s, e, o, i32, w + 4);
+  }
+}
+
+/** More of a pinned collection, from its object (its key may be gone). True when complete. */
+function bigMore(out: RdbOut, s: Store, i32: Int32Array, w: number, compress: boolean, until: number): boolean {
+  if (i32[w + W_KIND] === TRACK_LIST) return listMore(out, s.heap, i32, w, compress, until);
+  return writeBigMore(out, s, i32[w + W_TYPE] & 255, i32[w + W_OBJ] >>> 0, compress, i32, w + 4, until, (x) => skipHas(s.heap, i32, w, x));
+}
+
+/** Lock the slot pinned value w is in now (a RENAME may move it meanwhile). */
+function lockPinSlot(coord: Coordinator, i32: Int32Array, w: number): number {
+  for (;;) {
+    const slot = i32[w + W_LOCK];
+    coord.lockWalk(slot);
+    if (i32[w + W_LOCK] === slot) return slot;
+    coord.unlockWalk(slot);
+  }
 }
 
 /**
@@ -234,12 +397,17 @@ function writeSlot(out: RdbOut, s: Store, f: number, db: number, slot: number, o
         for (let i = W_SIDE; i < PIN_WORDS; i++) i32[w + i] = 0;
         const kind = tracked(s, e);
         if (s.type(e) === T_STRING) i32[w + W_KIND] = PIN_STRING;
+        i32[w + W_TYPE] = s.type(e) | (s.encoding(e) << 8);
+        i32[w + W_LOCK] = slot;
         if (kind !== 0) {
           const obj = s.objPtr(e);
           i32[w + W_OBJ] = obj | 0;
           i32[w + W_KIND] = kind;
           if (kind === TRACK_ZSET) zslSetPinWord(s.heap, obj, r + 1);
-          else dictSetPinWord(s.heap, obj, r + 1);
+          else if (kind === TRACK_LIST) {
+            listPin(s.heap, i32, w, obj);
+            qlSetPinWord(s.heap, obj, r + 1);
+          } else dictSetPinWord(s.heap, obj, r + 1);
         }
         i32[w] = PIN_PINNED;
         s.u8[e + 19] = ENTRY_PINNED;
@@ -302,7 +470,7 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
   const pinsWord = (f: number): number => (f + F_PINS(s.dbs)) >>> 2;
   /** A writer is first to change a pinned value: its header and count go to the side buffer. */
   const startInSide = (f: number, w: number): void => {
-    writeBigStart(scratch, s, s.i32[w + 1] >>> 0, saveOptionsAt(s.u8, f, s.dbs), s.i32, w + 4);
+    bigStart(scratch, s, s.i32[w + 1] >>> 0, saveOptionsAt(s.u8, f, s.dbs), s.i32, w);
     sideAppend(h, s.i32, w, scratch.take());
     s.i32[w] = PIN_PARTIAL;
   };
@@ -349,6 +517,29 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
     const w = recordOf(d, 8);
     if (w >= 0 && dictUnwritten(hp, d, w, x, tb)) skipAdd(hp, s.i32, w, x);
   };
+  // A list node the walker has not written yet is about to change: its listpack is copied into a
+  // block of its own, which the walker writes in its place.
+  qlPin.before = (hp: Heap, ql: number, n: number): void => {
+    const w = recordOf(ql, 5);
+    if (w < 0) return;
+    const i = listDue(hp, s.i32, w, n);
+    if (i < 0) return;
+    const lp = qlNodeListpack(hp, n);
+    const len = lpBytes(hp, lp);
+    const b = hp.alloc(len + 4);
+    hp.u32[b >>> 2] = len;
+    hp.u8.copyWithin(b + 4, lp, lp + len);
+    hp.u32[((s.i32[w + W_LV] >>> 0) >>> 2) + 2 * i + 1] = b;
+  };
+  // A node the walker has not written yet leaves the list: the walker gets it as it is (and frees it).
+  qlPin.unlink = (hp: Heap, ql: number, n: number): boolean => {
+    const w = recordOf(ql, 5);
+    if (w < 0) return false;
+    const i = listDue(hp, s.i32, w, n);
+    if (i < 0) return false;
+    hp.u32[((s.i32[w + W_LV] >>> 0) >>> 2) + 2 * i + 1] = LIST_DETACHED;
+    return true;
+  };
   // A member the walker has not written yet is about to go or move: its old pair goes to the
   // side buffer and the node is skipped by the walk (the cursor steps over it if it is there).
   zslPin.before = (hp: Heap, zs: number, x: number): void => {
@@ -373,14 +564,16 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
     const cur = s.i32[w + 4] >>> 0;
     if (cur !== 0 && x !== cur && zslCmpNodes(hp, x, cur) < 0) skipAdd(hp, s.i32, w, x);
   };
-  // A pinned big value is about to change or go: write the rest of it now (this one value only),
-  // unless it is tracked element by element and only changes in place (`light`).
-  s.onPinned = (e: number, light: boolean): void => {
+  // A pinned big value is about to change, go or move (`how`, keyspace.ts's PINNED_*). A tracked
+  // collection changed in place stays pinned; one deleted is taken (true: the caller leaves the
+  // object to the snapshot); one moved to entry `ne` takes its pin along (true). Anything else
+  // (a huge string, a conversion) has the rest of this one value written now.
+  s.onPinned = (e: number, how: number, ne = 0): boolean => {
     const u8 = s.u8;
     const f = s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0;
     if (f === 0) {
       u8[e + 19] = 0;
-      return;
+      return false;
     }
     const i32 = s.i32;
     const pins = pinsWord(f);
@@ -390,10 +583,22 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
       if (i32[w + 1] >>> 0 !== e) continue;
       const st = i32[w];
       if (st !== PIN_PINNED && st !== PIN_PARTIAL) continue;
-      if (light && tracked(s, e) !== 0) {
+      const kind = i32[w + W_KIND];
+      if (how !== PINNED_FULL && (kind === TRACK_ZSET || kind === TRACK_DICT || kind === TRACK_LIST)) {
         // Its header (key, TTL, count) as at the point in time, before the command changes them.
         if (st === PIN_PINNED) startInSide(f, w);
-        return;
+        if (how === PINNED_LIGHT) return false;
+        u8[e + 19] = 0;
+        if (how === PINNED_GONE) {
+          i32[w + 1] = 0;
+          i32[w + W_OWNED] = 1;
+          return true;
+        }
+        // Moved (RENAME, MOVE): the record follows the object to its new entry and slot.
+        i32[w + 1] = ne | 0;
+        u8[ne + 19] = ENTRY_PINNED;
+        i32[w + W_LOCK] = keySlot(s.keyView(ne));
+        return true;
       }
       u8[e + 19] = 0;
       const o = saveOptionsAt(u8, f, s.dbs);
@@ -415,22 +620,23 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
         i32[w] = PIN_POSTED;
         pinRelease(s, i32, w);
         deliver(pinKey(r), b, len);
-        return;
+        return false;
       }
       const out = new RdbOut(null, 1 << 20);
-      if (st === PIN_PINNED) writeBigStart(out, s, e, o, i32, w + 4);
+      if (st === PIN_PINNED) bigStart(out, s, e, o, i32, w);
       else sideDrain(h, i32, w, out);
       // Without LZF: the writer (and every other key of its slot) waits for this copy, which
       // costs then about a memcpy of the rest (a list's listpacks are copied as they are); the
       // file stays valid, those elements are just stored raw (as rdbcompression no would).
-      writeBigMore(out, s, e, false, i32, w + 4, Infinity, (x) => skipHas(h, i32, w, x));
+      bigMore(out, s, i32, w, false, Infinity);
       i32[w] = PIN_POSTED;
       pinRelease(s, i32, w);
       const b = out.take();
       deliver(pinKey(r), b, b.length + out.lzfSaved);
-      return;
+      return false;
     }
     u8[e + 19] = 0;
+    return false;
   };
 }
 
@@ -757,8 +963,14 @@ export class Persistence {
       const np = Math.min(s.i32[pins], PIN_MAX);
       for (let r = 0; r < np; r++) {
         const w = pins + 1 + r * PIN_WORDS;
-        if (s.i32[w] === PIN_PINNED || s.i32[w] === PIN_PARTIAL) s.u8[(s.i32[w + 1] >>> 0) + 19] = 0;
+        const live = s.i32[w] === PIN_PINNED || s.i32[w] === PIN_PARTIAL;
+        const owned = live && s.i32[w + W_OWNED] !== 0;
+        const type = s.i32[w + W_TYPE];
+        const obj = s.i32[w + W_OBJ] >>> 0;
+        if (live && !owned) s.u8[(s.i32[w + 1] >>> 0) + 19] = 0;
         pinRelease(s, s.i32, w);
+        // A value whose key went mid-save and the save stopped before finishing it.
+        if (owned) freeObject(s.heap, type & 255, (type >>> 8) & 255, obj);
       }
       coord.unlockAll();
       s.heap.free(f, flagsBytes);
@@ -804,33 +1016,41 @@ export class Persistence {
     const s = this.store;
     const i32 = s.i32;
     const w = ((f + F_PINS(s.dbs)) >>> 2) + 1 + r * PIN_WORDS;
-    const slot = i32[w + 3];
     if (i32[w + W_KIND] === PIN_STRING) return this.writePinnedString(out, w, r, o, coord, drainSome, delayUs, aborted);
-    const skip = (x: number): boolean => skipHas(s.heap, i32, w, x);
     for (;;) {
-      coord.lockWalk(slot);
+      const slot = lockPinSlot(coord, i32, w);
       const st = i32[w];
       let done = st === PIN_DONE;
+      let ownedObj = 0;
+      let ownedType = 0;
       if (st === PIN_PINNED || st === PIN_PARTIAL) {
         const e = i32[w + 1] >>> 0;
         s.now = Date.now();
         if (st === PIN_PINNED) {
-          writeBigStart(out, s, e, o, i32, w + 4);
+          bigStart(out, s, e, o, i32, w);
           i32[w] = PIN_PARTIAL;
         }
         // What writers copied since the last chunk (the header first, if a writer started it).
+        listSaved = 0;
         const side = sideDrain(s.heap, i32, w, out);
-        if (side > 0) pset(s, P_COW_NOW, pget(s, P_COW_NOW) + side);
-        done = writeBigMore(out, s, e, o.compress, i32, w + 4, performance.now() + CHUNK_MS, skip);
+        done = bigMore(out, s, i32, w, o.compress, performance.now() + CHUNK_MS);
+        if (side + listSaved > 0) pset(s, P_COW_NOW, pget(s, P_COW_NOW) + side + listSaved);
         if (done) {
           i32[w] = PIN_DONE;
-          s.u8[e + 19] = 0;
+          if (i32[w + W_OWNED] !== 0) {
+            ownedObj = i32[w + W_OBJ] >>> 0;
+            ownedType = i32[w + W_TYPE];
+          } else {
+            s.u8[e + 19] = 0;
+          }
           pinRelease(s, i32, w);
         }
       }
       // Were commands waiting for the slot (the lock word says 2)? Let one in before the next chunk.
       const contended = Atomics.load(i32, s.L.locks + slot) === 2;
       coord.unlockWalk(slot);
+      // The value's key went mid-save: the object was left to us, and nothing else refers to it.
+      if (ownedObj !== 0) freeObject(s.heap, ownedType & 255, (ownedType >>> 8) & 255, ownedObj);
       if (st === PIN_POSTED) {
         const b = this.takeCopy(pinKey(r));
         out.bytes(b instanceof Buffer ? b : await b);

@@ -38,6 +38,20 @@ export const ENTRY_HDR = 32;
 /** Entry flags byte (offset 19): a snapshot is serializing this value in chunks (Store.onPinned). */
 export const ENTRY_PINNED = 1;
 
+/**
+ * What is about to happen to a pinned entry (Store.onPinned's `how`). FULL: anything else (a
+ * conversion, a huge string changed): the snapshot writes the rest of the value first. LIGHT:
+ * changed in place (tracked values stay pinned). GONE: the value is about to be freed (deleted,
+ * overwritten, flushed): the snapshot may take the object instead (onPinned returns true; the
+ * caller must then not free it). MOVED: the value is relinked to a new entry (RENAME, MOVE): the
+ * pin may follow it (true). DEFER (locate only): the caller calls onPinned itself.
+ */
+export const PINNED_FULL = 0;
+export const PINNED_LIGHT = 1;
+export const PINNED_GONE = 2;
+export const PINNED_MOVED = 3;
+const PINNED_DEFER = -1;
+
 /** Why a key left the keyspace (deleted listeners). */
 export const DEL_USER = 0;
 export const DEL_EXPIRED = 1;
@@ -375,11 +389,28 @@ export class Store {
    * ENTRY_PINNED in its flags byte; before such an entry may change or go away (any lookup that is
    * not a read's, a deletion, a flush) this runs with the slot locked, and finishes the
    * snapshot's copy of that one value (and clears the flag). Other keys of the slot never wait
-   * for it. `light` (find() for a command that may change the value in place): a value whose
-   * element changes the snapshot tracks one by one (skiplist zsets) stays pinned and costs the
-   * writer only its changed elements; deletions, renames, overwrites and flushes finish it.
+   * for it. `how` (PINNED_*): LIGHT (find() for a command that may change the value in place):
+   * a value whose changes the snapshot tracks (lists, skiplist zsets, hashtable hashes and sets)
+   * stays pinned and costs the writer only what it changes; GONE (deletion, overwrite, flush):
+   * a tracked value is taken by the snapshot (true: the caller must not free the object, see
+   * takePinned), which frees it once written; MOVED (RENAME, MOVE to entry `ne`): the pin follows
+   * a tracked value to its new entry (true). Otherwise the rest of the value is written now.
    */
-  onPinned: ((e: number, light: boolean) => void) | null = null;
+  onPinned: ((e: number, how: number, ne?: number) => boolean) | null = null;
+
+  /**
+   * A pinned entry's value is about to be freed: the snapshot takes a tracked collection instead
+   * of finishing it (O(1) for the writer); the entry is then a bare string block, so freeing it
+   * frees only the entry.
+   */
+  private takePinned(e: number): void {
+    if (this.u8[e + 19] === 0 || this.onPinned === null) return;
+    if (this.onPinned(e, PINNED_GONE)) {
+      this.u8[e + 16] = T_STRING;
+      this.u8[e + 17] = E_RAW;
+      this.u32[(e >>> 2) + 7] = 0;
+    }
+  }
 
   /** Must beforeChange run now (installed, and a snapshot is running)? */
   changeHookActive(): boolean {
@@ -420,7 +451,7 @@ export class Store {
    * Find key in table t; sets linkAddr. Returns entry or 0. Unless `read` (lookups that never
    * change the value), a pinned entry is released first (onPinned).
    */
-  private locate(t: number, key: Uint8Array, h: number, read = false, light = false): number {
+  private locate(t: number, key: Uint8Array, h: number, read = false, how = PINNED_FULL): number {
     const u32 = this.u32;
     const u8 = this.u8;
     const w = t >>> 2;
@@ -438,7 +469,7 @@ export class Store {
           let i = 0;
           while (i < klen && u8[kb + i] === key[i]) i++;
           if (i === klen) {
-            if (u8[e + 19] !== 0 && !read && this.onPinned !== null) this.onPinned(e, light);
+            if (u8[e + 19] !== 0 && !read && how !== PINNED_DEFER && this.onPinned !== null) this.onPinned(e, how);
             this.linkAddr = link;
             this.foundTb = tb;
             return e;
@@ -459,7 +490,7 @@ export class Store {
     const t = this.table(db, this.slotOf(key), false);
     if (t === 0) return 0;
     const h = this.hashOf(key);
-    const e = this.locate(t, key, h, read, true);
+    const e = this.locate(t, key, h, read, PINNED_LIGHT);
     if (e === 0) return 0;
     const exp = this.f64[(e >>> 3) + 1];
     if (exp !== 0 && exp <= this.now && !this.noExpiry) {
@@ -647,7 +678,7 @@ export class Store {
   private unlinkAndFree(db: number, t: number, e: number): void {
     if (CHECK_LOCKS) this.assertLocked(keySlot(this.keyView(e)));
     if (this.changeHookActive()) (this.beforeChange as (slot: number) => void)(keySlot(this.keyView(e)));
-    if (this.u8[e + 19] !== 0 && this.onPinned !== null) this.onPinned(e, false);
+    this.takePinned(e);
     const u32 = this.u32;
     const w = t >>> 2;
     u32[this.linkAddr >>> 2] = u32[e >>> 2];
@@ -701,8 +732,11 @@ export class Store {
     const t = this.table(db, this.slotOf(key), false);
     if (t === 0) return false;
     const h = this.hashOf(key);
-    const e = this.locate(t, key, h);
+    const e = this.locate(t, key, h, false, PINNED_DEFER);
     if (e === 0) return false;
+    // A value a snapshot is half way through: the snapshot takes it (before UNLINK would).
+    if (this.changeHookActive()) (this.beforeChange as (slot: number) => void)(keySlot(this.keyView(e)));
+    this.takePinned(e);
     const exp = this.f64[(e >>> 3) + 1];
     let live = !(exp !== 0 && exp <= this.now && !this.noExpiry);
     // A replica does not expire keys by itself, but a DEL of a logically expired one deletes it
@@ -762,7 +796,7 @@ export class Store {
     const slot = this.slotOf(key);
     const t = this.table(db, slot, true);
     const h = this.hashOf(key);
-    let e = this.locate(t, key, h);
+    let e = this.locate(t, key, h, false, PINNED_DEFER);
     if (CHECK_LOCKS) this.assertLocked(slot);
     if (e !== 0) {
       const exp = this.f64[(e >>> 3) + 1];
@@ -770,6 +804,10 @@ export class Store {
         this.unlinkAndFree(db, t, e);
         this.removed(db, key, h, DEL_EXPIRED);
         e = 0;
+      } else if (this.u8[e + 19] !== 0 && this.onPinned !== null) {
+        // A collection overwritten by a string goes to the snapshot; a huge string's rest is copied.
+        if (this.u8[e + 16] !== T_STRING) this.takePinned(e);
+        else this.onPinned(e, PINNED_FULL);
       }
     }
     this.changed(db, key, h);
@@ -826,7 +864,7 @@ export class Store {
   /** Replace whatever key holds with an object (SORT STORE, *STORE commands), dropping any TTL. */
   replaceWithObject(db: number, key: Uint8Array, type: number, enc: number, obj: number): number {
     const t = this.table(db, this.slotOf(key), false);
-    const old = t === 0 ? 0 : this.locate(t, key, this.hashOf(key));
+    const old = t === 0 ? 0 : this.locate(t, key, this.hashOf(key), false, PINNED_DEFER);
     const live = old !== 0 && !(this.expireAt(old) !== 0 && this.expireAt(old) <= this.now && !this.noExpiry);
     if (!live) {
       if (old !== 0) this.delete(db, key); // a stale entry: lazy expiry
@@ -889,7 +927,7 @@ export class Store {
   private deleteIfExpired(db: number, key: Uint8Array): boolean {
     const t = this.table(db, this.slotOf(key), false);
     const h = this.hashOf(key);
-    const e = this.locate(t, key, h);
+    const e = this.locate(t, key, h, false, PINNED_DEFER);
     if (e === 0) return true;
     this.unlinkAndFree(db, t, e);
     this.removed(db, key, h, DEL_EXPIRED);
@@ -984,7 +1022,12 @@ export class Store {
     const pinned = this.onPinned;
     if (pinned !== null && this.i32[this.L.misc + MISC_SNAPSHOT] !== 0) {
       this.forEachEntry(t, (e) => {
-        if (this.u8[e + 19] !== 0) pinned(e, false);
+        if (this.u8[e + 19] !== 0 && pinned(e, PINNED_GONE)) {
+          // Taken by the snapshot: freeing the table frees only the entry block.
+          this.u8[e + 16] = T_STRING;
+          this.u8[e + 17] = E_RAW;
+          this.u32[(e >>> 2) + 7] = 0;
+        }
       });
     }
     const w = t >>> 2;
@@ -1223,7 +1266,7 @@ export class Store {
     const t = this.table(db, this.slotOf(key), false);
     if (t === 0) return 0;
     const h = this.hashOf(key);
-    let e = this.locate(t, key, h);
+    let e = this.locate(t, key, h, false, PINNED_DEFER);
     if (e === 0) return 0;
     const exp = this.f64[(e >>> 3) + 1];
     if (exp !== 0 && exp <= this.now && !this.noExpiry) return 0;
@@ -1235,6 +1278,9 @@ export class Store {
     const dt = this.table(dstDb, this.slotOf(dstKey), true);
     const dh = this.hashOf(dstKey);
     const ne = this.insertAt(dstDb, dt, dstKey, dh, type, enc, val, type === T_STRING ? val : 0);
+    // A value a snapshot is half way through: its pin follows it (tracked values), or the rest
+    // of it is written now (a huge string, whose bytes move).
+    if (this.u8[e + 19] !== 0 && this.onPinned !== null) this.onPinned(e, PINNED_MOVED, ne);
     if (type === T_STRING) {
       const from = e + ENTRY_HDR + u32[(e >>> 2) + 6];
       this.u8.copyWithin(this.strOffset(ne), from, from + val);
@@ -1243,7 +1289,7 @@ export class Store {
     if (exp !== 0) this.setExpireRaw(dstDb, dt, ne, exp);
     // Unlink the old entry (found again: the insert may have changed its chain) without
     // freeing the value, which the new entry now owns.
-    e = this.locate(t, key, h);
+    e = this.locate(t, key, h, true);
     u32[this.linkAddr >>> 2] = u32[e >>> 2];
     u32[(t >>> 2) + (this.foundTb === 1 ? 5 : 2)]--;
     Atomics.sub(this.i32, this.L.keys + this.phys(db), 1);

@@ -1,7 +1,8 @@
 // A quicklist (quicklist.c): a doubly linked list of listpack nodes, in the shared heap.
 // Compression (list-compress-depth) is not implemented: nodes are always plain listpacks.
 //
-// Header (24 bytes): head u32 | tail u32 | count u32 (elements) | len u32 (nodes) | fill i32 | 0
+// Header (24 bytes): head u32 | tail u32 | count u32 (elements) | len u32 (nodes) | fill i32 |
+//   pin (0, or a snapshot's pin record + 1 while it writes this list node by node: see qlPin)
 // Node (24 bytes):   prev u32 | next u32 | lp u32 | count u32 | base u32 | block u32
 //
 // Front room: base is 0 when lp is its own heap block (the usual listpack rules). When the node
@@ -27,6 +28,29 @@ const QL_BYTES = 24;
 const NODE_BYTES = 24;
 const SIZE_SAFETY_LIMIT = 8192;
 const OPT_LEVEL = [4096, 8192, 16384, 32768, 65536];
+
+/**
+ * Node hooks of a snapshot writing this list node by node (snapshot.ts installs them; they run
+ * only for a list whose pin word is set): `before` runs before node n's listpack changes (the
+ * node stays in the list), `unlink` once node n is out of the list, before it would be freed:
+ * true means the snapshot keeps it (it frees it with qlFreeNode once written).
+ */
+export const qlPin: {
+  before: ((heap: Heap, ql: number, n: number) => void) | null;
+  unlink: ((heap: Heap, ql: number, n: number) => boolean) | null;
+} = { before: null, unlink: null };
+
+export function qlPinWord(heap: Heap, ql: number): number {
+  return heap.u32[(ql >>> 2) + 5];
+}
+export function qlSetPinWord(heap: Heap, ql: number, v: number): void {
+  heap.u32[(ql >>> 2) + 5] = v;
+}
+
+/** Node n of ql is about to change: a snapshot still to write it copies it first. */
+function touch(heap: Heap, ql: number, n: number): void {
+  if (heap.u32[(ql >>> 2) + 5] !== 0 && qlPin.before !== null) qlPin.before(heap, ql, n);
+}
 
 export class QlPos {
   node = 0;
@@ -134,6 +158,13 @@ function unlinkNode(heap: Heap, ql: number, n: number): void {
   if (next === 0) u32[q + 1] = prev;
   else u32[next >>> 2] = prev;
   u32[q + 3]--;
+  // A snapshot that has yet to write this node takes it (no copy); otherwise it goes now.
+  if (u32[q + 5] !== 0 && qlPin.unlink !== null && qlPin.unlink(heap, ql, n)) return;
+  qlFreeNode(heap, n);
+}
+
+/** Free an unlinked node and its listpack (a snapshot frees the nodes it took this way). */
+export function qlFreeNode(heap: Heap, n: number): void {
   freeNodeLp(heap, n);
   heap.free(n, NODE_BYTES);
 }
@@ -189,6 +220,8 @@ export function qlPush(heap: Heap, ql: number, s: Uint8Array, atHead: boolean): 
     }
     linkAfter(heap, ql, 0, nn);
     n = nn;
+  } else {
+    touch(heap, ql, n);
   }
   const lp = nLp(heap, n);
   if (atHead) {
@@ -304,6 +337,7 @@ export function qlDelAt(heap: Heap, ql: number, pos: QlPos, forward: boolean): b
     pos.p = forward ? lpFirst(heap, lp) : lpLast(heap, lp);
     return true;
   }
+  touch(heap, ql, n);
   const p = pos.p;
   if (p === LP_HDR && forward) {
     // The first element: move the header over it, the rest stays (see "Front room").
@@ -350,6 +384,7 @@ export function qlPopEnd(heap: Heap, ql: number, atHead: boolean, pos: QlPos): v
 /** Replace the element at pos with s (pos stays valid). */
 export function qlReplaceAt(heap: Heap, ql: number, pos: QlPos, s: Uint8Array): void {
   const n = pos.node;
+  touch(heap, ql, n);
   normalize(heap, n);
   const lp = nLp(heap, n);
   // Replacing within a full node may make it exceed the limits; Redis then splits. We accept a
@@ -386,6 +421,7 @@ function insertAt(heap: Heap, ql: number, pos: QlPos, s: Uint8Array, after: bool
   const lp = nLp(heap, n);
   const sz = s.length;
   if (allowInsert(heap, ql, n, sz)) {
+    touch(heap, ql, n);
     const nl = lpInsert(heap, lp, s, pos.p, after ? LP_AFTER : LP_BEFORE);
     setLp(heap, n, nl);
     addNodeCount(heap, n, 1);
@@ -397,6 +433,7 @@ function insertAt(heap: Heap, ql: number, pos: QlPos, s: Uint8Array, after: bool
   if (atTail) {
     let nx = nNext(heap, n);
     if (allowInsert(heap, ql, nx, sz)) {
+      touch(heap, ql, nx);
       normalize(heap, nx);
       setLp(heap, nx, lpPrepend(heap, nLp(heap, nx), s));
     } else {
@@ -412,6 +449,7 @@ function insertAt(heap: Heap, ql: number, pos: QlPos, s: Uint8Array, after: bool
   if (atHead) {
     let pv = nPrev(heap, n);
     if (allowInsert(heap, ql, pv, sz)) {
+      touch(heap, ql, pv);
       normalize(heap, pv);
       setLp(heap, pv, lpAppend(heap, nLp(heap, pv), s));
     } else {
@@ -429,6 +467,7 @@ function insertAt(heap: Heap, ql: number, pos: QlPos, s: Uint8Array, after: bool
   let k = 0;
   for (let p = lpFirst(heap, lp); p !== splitAt; p = lpNext(heap, lp, p)) k++;
   const total = nCount(heap, n);
+  touch(heap, ql, n);
   const right = heap.calloc(NODE_BYTES);
   setLp(heap, right, lpDeleteRangeAt(heap, lpDup(heap, lp), LP_HDR, k));
   heap.u32[(right >>> 2) + 3] = total - k;
@@ -465,6 +504,7 @@ export function qlDelRange(heap: Heap, ql: number, start: number, count: number)
       left -= nc;
       deleted += nc;
     } else {
+      touch(heap, ql, n);
       normalize(heap, n);
       const lp = nLp(heap, n);
       let idx = 0;

@@ -5,7 +5,7 @@
 // entry and keep the entry's object pointer current.
 
 import type { Heap } from './heap';
-import { Store, T_ZSET, E_LISTPACK, E_SKIPLIST, registerObjectType } from './keyspace';
+import { Store, T_ZSET, E_LISTPACK, E_SKIPLIST, PINNED_FULL, registerObjectType } from './keyspace';
 import {
   LpVal, lpNew, lpFree, lpDup, lpLength, lpFirst, lpLast, lpNext, lpPrev, lpSeek, lpGet, lpValBytes,
   lpInsert, lpInsertPair, lpDeleteRangeAt, lpCheck, lpBytes, intBytes, LP_BEFORE,
@@ -152,7 +152,7 @@ export function zsetConvert(s: Store, e: number, to: number): void {
   const enc = s.encoding(e);
   if (enc === to) return;
   // A snapshot writing this zset in chunks gets the rest of it first: the skiplist goes away.
-  if (s.u8[e + 19] !== 0 && s.onPinned !== null) s.onPinned(e, false);
+  if (s.u8[e + 19] !== 0 && s.onPinned !== null) s.onPinned(e, PINNED_FULL);
   const obj = s.objPtr(e);
   if (to === E_SKIPLIST) {
     const zs = zslCreate(h);

@@ -218,6 +218,187 @@ describe('sorted sets, hashes and sets half written by a BGSAVE are tracked elem
   }, 180_000);
 });
 
+/** Start shardis on a file and return its DEBUG DIGEST once loaded (and run fn against it). */
+async function shardisDigestOf(dir: string, fn?: (r: Redis) => Promise<void>): Promise<string> {
+  const sh = await startShardis({ threads: 2, args: args(dir, []) });
+  const r = client(sh.port);
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await r.ping();
+        break;
+      } catch (e) {
+        if (!/LOADING/.test(String(e)) || i > 600) throw e;
+        await sleep(50);
+      }
+    }
+    if (fn !== undefined) await fn(r);
+    return String(await r.call('DEBUG', 'DIGEST'));
+  } finally {
+    r.disconnect();
+    await sh.stop();
+  }
+}
+
+describe('lists half written by a BGSAVE are tracked node by node', () => {
+  it('every kind of list write copies only the nodes it changes; the file holds the lists as they were', async () => {
+    const dir = tmp('shardis-listtrack-');
+    // 100 ms per chunk of a big value: the lists stay half written for seconds. Small nodes (16
+    // elements) so that writes cross node boundaries, split full nodes and unlink whole nodes.
+    const sh = await startShardis({ threads: 2, args: args(dir, ['--rdb-key-save-delay', '100000', '--list-max-listpack-size', '16']) });
+    const r = client(sh.port);
+    try {
+      const N = 120000;
+      await fill(r, 'RPUSH', '{t}:l', N, (i) => [i % 3 === 0 ? i : `e${i}${i % 7 === 0 ? '-a-longer-element-'.repeat(i % 5) : ''}`]);
+      await fill(r, 'RPUSH', '{t}:m', 40000, (i) => [`m${i}`]);
+      await r.set('{t}:k', 'v');
+      const before = String(await r.call('DEBUG', 'DIGEST'));
+      expect(await r.bgsave()).toBe('Background saving started');
+      // Writes at both ends, in the middle, on both sides of the walker (which starts at the head).
+      let round = 0;
+      while (await saving(r)) {
+        round++;
+        await r.lpush('{t}:l', `head${round}`, round);
+        await r.rpush('{t}:l', `tail${round}`, `tail${round}b`);
+        await r.lset('{t}:l', round * 997, `set${round}`);
+        await r.lset('{t}:l', -(round * 1009), `set-from-tail${round}`);
+        await r.lset('{t}:l', Math.floor(N / 2) + round * 3, 'x'.repeat(round * 50));
+        await r.linsert('{t}:l', 'BEFORE', `e${round * 3001 + 1}`, `ins-before${round}`);
+        await r.linsert('{t}:l', 'AFTER', `e${N - round * 2003 - 1}`, `ins-after${round}`);
+        await r.linsert('{t}:l', 'AFTER', `e${round * 11 + 1}`, 'y'.repeat(9000));
+        await r.lpop('{t}:l');
+        await r.rpop('{t}:l', 20);
+        await r.lpop('{t}:l', 17);
+        await r.lrem('{t}:l', 1, `e${N - round * 509 - 2}`);
+        await r.lrem('{t}:l', -1, `e${round * 409 + 2}`);
+        await r.lmove('{t}:l', '{t}:l', 'RIGHT', 'LEFT');
+        await r.lmove('{t}:l', '{t}:m', 'LEFT', 'RIGHT');
+        await r.rpoplpush('{t}:m', '{t}:l');
+        if (round % 3 === 0) await r.ltrim('{t}:l', 33, -40);
+        if (round % 4 === 0) await r.ltrim('{t}:m', 0, 39000 - round * 100);
+        if (round === 2) await r.expire('{t}:l', 100000);
+        expect(await r.lpos('{t}:l', `set${round}`)).not.toBeNull();
+        await sleep(30);
+      }
+      expect(round).toBeGreaterThan(2);
+      await waitSaved(r);
+      // The writes copied the few nodes they changed, not the rest of the lists (~2 MB in the file).
+      const cow = Number(/rdb_last_cow_size:(\d+)/.exec(String(await r.info('persistence')))?.[1]);
+      expect(cow).toBeGreaterThan(0);
+      expect(cow).toBeLessThan(round * 40 * 1024);
+      expect(await r.ttl('{t}:l')).toBeGreaterThan(0);
+      const pitDir = tmp('shardis-listtrack-pit-');
+      fs.copyFileSync(path.join(dir, 'dump.rdb'), path.join(pitDir, 'dump.rdb'));
+      expect(checkCounts(path.join(pitDir, 'dump.rdb')).keys).toBe(3);
+      const atPit = async (x: Redis): Promise<void> => {
+        expect(await x.llen('{t}:l')).toBe(N);
+        expect(await x.llen('{t}:m')).toBe(40000);
+        expect(await x.ttl('{t}:l')).toBe(-1);
+        expect(await x.lindex('{t}:l', -1)).toBe(`e${N - 1}`);
+      };
+      expect(await redisDigestOf(pitDir, atPit)).toBe(before);
+      expect(await shardisDigestOf(pitDir, atPit)).toBe(before);
+      // The live lists took every change, and a second save (nothing left pinned) matches them.
+      expect(await r.save()).toBe('OK');
+      expect(await redisDigestOf(dir)).toBe(String(await r.call('DEBUG', 'DIGEST')));
+      fs.rmSync(pitDir, { recursive: true, force: true });
+    } finally {
+      r.disconnect();
+      await sh.stop();
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 180_000);
+});
+
+describe('half written collections deleted, renamed, overwritten or flushed mid-save', () => {
+  it('the snapshot takes the value instead of copying it; the file holds every one as it was', async () => {
+    const dir = tmp('shardis-bigtake-');
+    // 50 ms per chunk: the values of slot {d} are pinned together and written one after the
+    // other, so the commands below find some not started, some half written, some done.
+    const sh = await startShardis({ threads: 2, args: args(dir, ['--rdb-key-save-delay', '50000', '--list-max-listpack-size', '32']) });
+    const r = client(sh.port);
+    try {
+      const M = 20000;
+      const types: [string, string, (k: string, i: number) => (string | number)[]][] = [
+        ['l', 'RPUSH', (k, i) => [`${k}-${i}`]],
+        ['z', 'ZADD', (k, i) => [i, `${k}-${i}`]],
+        ['h', 'HSET', (k, i) => [`${k}-${i}`, i]],
+        ['s', 'SADD', (k, i) => [`${k}-${i}`]],
+      ];
+      const ops = ['del', 'unlink', 'rename', 'renamefar', 'over', 'set', 'expire', 'move', 'flush'];
+      for (const op of ops) {
+        for (const [t, cmd, item] of types) await fill(r, cmd, `{d}:${t}:${op}`, M, (i) => item(`${t}${op}`, i));
+      }
+      await r.set('{d}:small', 'x');
+      await r.set('elsewhere', 'y');
+      await r.call('DEBUG', 'SET-ACTIVE-EXPIRE', '1');
+      const before = String(await r.call('DEBUG', 'DIGEST'));
+      expect(await r.bgsave()).toBe('Background saving started');
+      const writeTo = async (t: string, k: string, n: number): Promise<void> => {
+        if (t === 'l') await r.lpush(k, `new${n}`);
+        else if (t === 'z') await r.zadd(k, -n, `new${n}`);
+        else if (t === 'h') await r.hset(k, `new${n}`, n);
+        else await r.sadd(k, `new${n}`);
+      };
+      let n = 0;
+      for (const op of ops.slice(0, -1)) {
+        for (const [t] of types) {
+          const k = `{d}:${t}:${op}`;
+          n++;
+          if (op === 'del') await r.del(k);
+          else if (op === 'unlink') await r.unlink(k);
+          else if (op === 'rename') {
+            // The pin follows the value; writes to it and its deletion later are tracked.
+            await r.rename(k, `{d}:${t}:renamed`);
+            await writeTo(t, `{d}:${t}:renamed`, n);
+          } else if (op === 'renamefar') {
+            await r.rename(k, `far:${t}`);
+            await writeTo(t, `far:${t}`, n);
+            await r.expire(`far:${t}`, 5000);
+          } else if (op === 'over') await r.rename(`{d}:${t}:rename`.replace(':rename', ':renamed'), k);
+          else if (op === 'set') await r.set(k, 'now a string');
+          else if (op === 'expire') await r.pexpire(k, 1);
+          else if (op === 'move') {
+            await r.move(k, 1);
+            await r.select(1);
+            await writeTo(t, k, n);
+            await r.select(0);
+          }
+          await sleep(20);
+        }
+      }
+      for (const [t] of types) await writeTo(t, `far:${t}`, 1000);
+      await r.del('far:l', 'far:z');
+      // Whatever is still pinned goes with the flush (the walker finishes and frees it).
+      const stillSaving = await saving(r);
+      await r.flushall();
+      expect(stillSaving).toBe(true);
+      await waitSaved(r);
+      expect(await r.dbsize()).toBe(0);
+      const pitDir = tmp('shardis-bigtake-pit-');
+      fs.copyFileSync(path.join(dir, 'dump.rdb'), path.join(pitDir, 'dump.rdb'));
+      expect(checkCounts(path.join(pitDir, 'dump.rdb')).keys).toBe(ops.length * 4 + 2);
+      const atPit = async (x: Redis): Promise<void> => {
+        expect(await x.llen('{d}:l:flush')).toBe(M);
+        expect(await x.zcard('{d}:z:del')).toBe(M);
+        expect(await x.hlen('{d}:h:over')).toBe(M);
+        expect(await x.scard('{d}:s:move')).toBe(M);
+        expect(await x.exists('far:l', '{d}:l:renamed')).toBe(0);
+      };
+      expect(await redisDigestOf(pitDir, atPit)).toBe(before);
+      expect(await shardisDigestOf(pitDir, atPit)).toBe(before);
+      // Nothing was left pinned or owned: a second save of the (empty) dataset, and the checker.
+      expect(await r.save()).toBe('OK');
+      await sh.check();
+      fs.rmSync(pitDir, { recursive: true, force: true });
+    } finally {
+      r.disconnect();
+      await sh.stop();
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 240_000);
+});
+
 describe('huge strings in a BGSAVE', () => {
   /** A hash tag whose slot is at least `min` (the walker goes slot by slot, lowest first). */
   const tagAbove = (min: number): string => {
