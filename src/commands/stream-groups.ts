@@ -285,6 +285,7 @@ function xreadgroup(c: Client, argv: Buffer[]): void {
     const key = argv[i - streamsCount];
     const e = lookup(c, key, true);
     if (e < 0) return;
+    if (e !== 0) st.changingAfterRead(e);
     const g = e === 0 ? 0 : cgLookup(h, st.objPtr(e), groupname);
     if (g === 0) return noGroup(c, key, groupname, ' in XREADGROUP with GROUP option');
     groups.push(g);
@@ -450,6 +451,7 @@ function xack(c: Client, argv: Buffer[]): void {
   const h = st.heap;
   const e = lookup(c, argv[1], true);
   if (e < 0) return;
+  if (e !== 0) st.changingAfterRead(e);
   const g = e === 0 ? 0 : cgLookup(h, st.objPtr(e), argv[2]);
   if (g === 0) return c.w.int(0);
   const ids: StreamID[] = [];
@@ -591,6 +593,7 @@ function xclaim(c: Client, argv: Buffer[]): void {
   const groupname = argv[2];
   const e = lookup(c, key, true);
   if (e < 0) return;
+  if (e !== 0) st.changingAfterRead(e);
   const s = e === 0 ? 0 : st.objPtr(e);
   const g = s === 0 ? 0 : cgLookup(h, s, groupname);
   if (g === 0) return noGroup(c, key, groupname);
@@ -719,6 +722,7 @@ function xautoclaim(c: Client, argv: Buffer[]): void {
   }
   const e = lookup(c, key, true);
   if (e < 0) return;
+  if (e !== 0) st.changingAfterRead(e);
   const s = e === 0 ? 0 : st.objPtr(e);
   const g = s === 0 ? 0 : cgLookup(h, s, groupname);
   if (g === 0) return noGroup(c, key, groupname);

@@ -90,14 +90,32 @@ const nodeKey = Buffer.alloc(16);
 export function writeStreamValue(out: RdbOut, h: Heap, s: number, compress: boolean, writeStr: WriteStr): void {
   const n = streamNodeCount(h, s);
   out.len(n);
-  for (let i = 0; i < n; i++) {
+  writeStreamNodes(out, h, s, 0, Infinity, compress, writeStr);
+  writeStreamTail(out, h, s, compress, writeStr);
+}
+
+/**
+ * Nodes from index `from` on (a snapshot writes a big stream in pieces) until performance.now()
+ * passes `until`. Returns the index of the next node to write (the node count when done).
+ */
+export function writeStreamNodes(out: RdbOut, h: Heap, s: number, from: number, until: number, compress: boolean, writeStr: WriteStr): number {
+  const n = streamNodeCount(h, s);
+  let i = from;
+  while (i < n) {
     const m = streamNodeMaster(h, s, i);
     nodeKey.writeBigUInt64BE(m.ms, 0);
     nodeKey.writeBigUInt64BE(m.seq, 8);
     writeStr(out, nodeKey, 0, 16, compress);
     const lp = streamNodeListpack(h, s, i);
     writeStr(out, h.u8, lp, lp + lpBytes(h, lp), compress);
+    i++;
+    if ((i & 15) === 0 && performance.now() > until) break;
   }
+  return i;
+}
+
+/** What follows the nodes: length, IDs, entries added, the consumer groups. */
+export function writeStreamTail(out: RdbOut, h: Heap, s: number, compress: boolean, writeStr: WriteStr): void {
   out.len(streamLength(h, s));
   writeId(out, streamLastId(h, s));
   writeId(out, streamFirstId(h, s));

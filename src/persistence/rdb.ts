@@ -12,13 +12,14 @@ import type { Heap } from '../store/heap';
 import {
   Store, ENTRY_HDR, T_STRING, T_LIST, T_SET, T_ZSET, T_HASH, T_STREAM, E_INT, E_LISTPACK, E_INTSET, E_HASHTABLE, E_SKIPLIST, E_STREAM,
 } from '../store/keyspace';
-import { type DecodedStream, writeStreamValue, readStreamValue, buildStream } from './rdb-stream';
+import { type DecodedStream, writeStreamValue, writeStreamNodes, writeStreamTail, readStreamValue, buildStream } from './rdb-stream';
 import { lpBytes, lpFirst, lpNext, lpGet, lpValBytes, LpVal } from '../store/listpack';
 import { qlCount, qlFirstNode, qlNextNode, qlNodeListpack, qlNew, qlPush } from '../store/quicklist';
 import { intsetBlob, intsetLen } from '../store/intset';
 import { DictIter, DICT_SET, DICT_HASH, dictKey, dictVal, dictSize } from '../store/dict';
 import { zslLength, zslTail, nodePrev, nodeMember, nodeMemberLen, nodeScore } from '../store/skiplist';
 import { zsetFromSorted, type ZsetLimits } from '../store/zset';
+import { streamLength, streamNodeCount } from '../store/stream';
 import { createHashFrom } from '../store/hash';
 import { createSetFrom } from '../store/set';
 import { Crc64 } from './crc64';
@@ -386,6 +387,7 @@ export function isBigValue(s: Store, e: number): boolean {
   if (type === T_SET) return enc !== E_INTSET && dictSize(h, obj) >= BIG_VALUE_ELEMENTS;
   if (type === T_HASH) return enc !== E_LISTPACK && dictSize(h, obj) >= BIG_VALUE_ELEMENTS;
   if (type === T_ZSET) return enc !== E_LISTPACK && zslLength(h, obj) >= BIG_VALUE_ELEMENTS;
+  if (type === T_STREAM) return streamLength(h, obj) >= BIG_VALUE_ELEMENTS;
   return false;
 }
 
@@ -398,7 +400,11 @@ export function writeBigStart(out: RdbOut, s: Store, e: number, o: SaveOptions, 
   const h = s.heap;
   const obj = s.objPtr(e);
   const type = s.type(e);
-  if (type === T_ZSET) {
+  if (type === T_STREAM) {
+    out.len(streamNodeCount(h, obj));
+    i32[cur] = 0;
+    i32[cur + 3] = streamNodeCount(h, obj);
+  } else if (type === T_ZSET) {
     out.len(zslLength(h, obj));
     i32[cur] = zslTail(h, obj) | 0;
     i32[cur + 3] = zslLength(h, obj);
@@ -421,7 +427,15 @@ export function writeBigMore(out: RdbOut, s: Store, type: number, obj: number, c
   const u8 = h.u8;
   let left = i32[cur + 3];
   let done = false;
-  if (type === T_ZSET) {
+  if (type === T_STREAM) {
+    // Untracked: a writer changing a pinned stream writes the rest of it first, so it is as at
+    // the point in time until then. The tail (length, IDs, groups) goes with the last nodes.
+    const n = writeStreamNodes(out, h, obj, i32[cur], until, compress, writeString);
+    left -= n - i32[cur];
+    i32[cur] = n;
+    done = n >= streamNodeCount(h, obj);
+    if (done) writeStreamTail(out, h, obj, compress, writeString);
+  } else if (type === T_ZSET) {
     let n = i32[cur] >>> 0;
     let k = 0;
     while (n !== 0) {

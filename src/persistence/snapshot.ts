@@ -61,7 +61,7 @@ import type { Config } from '../config/config';
 import { parseSaveRules } from '../config/directives';
 import { NSLOTS } from '../store/crc16';
 import {
-  ENTRY_PINNED, E_HASHTABLE, E_SKIPLIST, MISC_SNAPSHOT, Store, T_HASH, T_LIST, T_SET, T_STRING, T_ZSET, PINNED_FULL,
+  ENTRY_PINNED, E_HASHTABLE, E_SKIPLIST, MISC_SNAPSHOT, Store, T_HASH, T_LIST, T_SET, T_STREAM, T_STRING, T_ZSET, PINNED_FULL,
   PINNED_GONE, PINNED_LIGHT, freeObject,
 } from '../store/keyspace';
 import { keySlot } from '../store/crc16';
@@ -114,6 +114,11 @@ const TRACK_DICT = 2;
 /** Not tracked: a huge string (W_KIND says so after the pin is over too). */
 const PIN_STRING = 3;
 const TRACK_LIST = 4;
+/**
+ * Not tracked: a big stream (2048+ entries), written a few nodes at a time; a writer changing it
+ * writes the rest of it first (its deletion, overwrite or rename take or move it as the others').
+ */
+const PIN_STREAM = 5;
 /** A node vector entry's saved word: the node was unlinked and left to the snapshot. */
 const LIST_DETACHED = 1;
 /** A pinned string is compressed in independent LZF blocks of this size, and copied raw in pieces of RAW_PIECE. */
@@ -246,7 +251,7 @@ function pinRelease(s: Store, i32: Int32Array, w: number): void {
     const kind = i32[w + W_KIND];
     if (kind === TRACK_ZSET) zslSetPinWord(h, obj, 0);
     else if (kind === TRACK_LIST) qlSetPinWord(h, obj, 0);
-    else dictSetPinWord(h, obj, 0);
+    else if (kind === TRACK_DICT) dictSetPinWord(h, obj, 0);
   }
   i32[w + W_OBJ] = 0;
   listRelease(h, i32, w);
@@ -397,6 +402,10 @@ function writeSlot(out: RdbOut, s: Store, f: number, db: number, slot: number, o
         for (let i = W_SIDE; i < PIN_WORDS; i++) i32[w + i] = 0;
         const kind = tracked(s, e);
         if (s.type(e) === T_STRING) i32[w + W_KIND] = PIN_STRING;
+        if (s.type(e) === T_STREAM) {
+          i32[w + W_KIND] = PIN_STREAM;
+          i32[w + W_OBJ] = s.objPtr(e) | 0;
+        }
         i32[w + W_TYPE] = s.type(e) | (s.encoding(e) << 8);
         i32[w + W_LOCK] = slot;
         if (kind !== 0) {
@@ -584,7 +593,9 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
       const st = i32[w];
       if (st !== PIN_PINNED && st !== PIN_PARTIAL) continue;
       const kind = i32[w + W_KIND];
-      if (how !== PINNED_FULL && (kind === TRACK_ZSET || kind === TRACK_DICT || kind === TRACK_LIST)) {
+      // A stream is not tracked: changed in place, it is finished now (below).
+      const follows = kind === TRACK_ZSET || kind === TRACK_DICT || kind === TRACK_LIST || (kind === PIN_STREAM && how !== PINNED_LIGHT);
+      if (how !== PINNED_FULL && follows) {
         // Its header (key, TTL, count) as at the point in time, before the command changes them.
         if (st === PIN_PINNED) startInSide(f, w);
         if (how === PINNED_LIGHT) return false;

@@ -412,6 +412,15 @@ export class Store {
     }
   }
 
+  /**
+   * A command that found entry e with a read lookup (Redis's lookupKeyRead: XREADGROUP, XACK,
+   * XCLAIM, XAUTOCLAIM) is about to change its value: a snapshot writing it in pieces gets the
+   * rest of it first, as for any other lookup that may change a value.
+   */
+  changingAfterRead(e: number): void {
+    if (this.u8[e + 19] !== 0 && this.onPinned !== null) this.onPinned(e, PINNED_FULL);
+  }
+
   /** Must beforeChange run now (installed, and a snapshot is running)? */
   changeHookActive(): boolean {
     return this.beforeChange !== null && this.i32[this.L.misc + MISC_SNAPSHOT] !== 0;

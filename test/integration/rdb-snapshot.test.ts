@@ -399,6 +399,75 @@ describe('half written collections deleted, renamed, overwritten or flushed mid-
   }, 240_000);
 });
 
+describe('big streams in a BGSAVE', () => {
+  it('are written a few nodes at a time; a change of any kind (group commands too) keeps the point in time', async () => {
+    const dir = tmp('shardis-bigstream-');
+    // 100 ms per chunk, small nodes: each stream takes several chunks.
+    const sh = await startShardis({ threads: 2, args: args(dir, ['--rdb-key-save-delay', '100000', '--stream-node-max-entries', '8']) });
+    const r = client(sh.port);
+    try {
+      const ops = ['xadd', 'xdel', 'xtrim', 'xsetid', 'xreadgroup', 'xack', 'xclaim', 'xautoclaim', 'xgroup', 'del', 'rename', 'set'];
+      const keys = ops.map((op) => `{x}:${op}`);
+      for (const k of keys) {
+        const p = r.pipeline();
+        for (let i = 1; i <= 3000; i++) p.xadd(k, `${i}-1`, 'f', `v${i}`, 'g', i % 5 === 0 ? 'x'.repeat(40) : String(i));
+        await p.exec();
+        await r.xgroup('CREATE', k, 'grp', '0');
+        // 200 pending entries of consumer c1, some read twice.
+        await r.xreadgroup('GROUP', 'grp', 'c1', 'COUNT', 200, 'STREAMS', k, '>');
+        await r.xclaim(k, 'grp', 'c1', 0, '5-1', '6-1');
+      }
+      await r.set('{x}:small', 'v');
+      const full = async (x: Redis): Promise<string[]> => {
+        const out: string[] = [];
+        for (const k of keys) out.push(JSON.stringify(await x.call('XINFO', 'STREAM', k, 'FULL', 'COUNT', 0)));
+        return out;
+      };
+      const before = String(await r.call('DEBUG', 'DIGEST'));
+      const infos = await full(r);
+      expect(await r.bgsave()).toBe('Background saving started');
+      await sleep(50);
+      for (const op of ops) {
+        const k = `{x}:${op}`;
+        if (op === 'xadd') await r.xadd(k, '*', 'new', 'entry');
+        else if (op === 'xdel') await r.xdel(k, '2999-1', '10-1', '1500-1');
+        else if (op === 'xtrim') await r.xtrim(k, 'MAXLEN', 1000);
+        else if (op === 'xsetid') await r.call('XSETID', k, '99999-1', 'ENTRIESADDED', 5000, 'MAXDELETEDID', '3-1');
+        else if (op === 'xreadgroup') await r.xreadgroup('GROUP', 'grp', 'c2', 'COUNT', 50, 'STREAMS', k, '>');
+        else if (op === 'xack') await r.xack(k, 'grp', '1-1', '2-1', '3-1');
+        else if (op === 'xclaim') await r.xclaim(k, 'grp', 'c3', 0, '7-1', '8-1');
+        else if (op === 'xautoclaim') await r.call('XAUTOCLAIM', k, 'grp', 'c4', 0, '0-0', 'COUNT', 30);
+        else if (op === 'xgroup') await r.xgroup('SETID', k, 'grp', '$');
+        else if (op === 'del') await r.del(k);
+        else if (op === 'rename') {
+          await r.rename(k, '{x}:renamed');
+          await r.xadd('{x}:renamed', '*', 'after', 'rename');
+        } else await r.set(k, 'a string now');
+        await sleep(20);
+      }
+      const stillSaving = await saving(r);
+      await waitSaved(r);
+      expect(stillSaving).toBe(true);
+      const pitDir = tmp('shardis-bigstream-pit-');
+      fs.copyFileSync(path.join(dir, 'dump.rdb'), path.join(pitDir, 'dump.rdb'));
+      expect(checkCounts(path.join(pitDir, 'dump.rdb')).keys).toBe(keys.length + 1);
+      expect(await redisDigestOf(pitDir, async (x) => {
+        expect(await full(x)).toEqual(infos);
+      })).toBe(before);
+      expect(await shardisDigestOf(pitDir, async (x) => {
+        expect(await full(x)).toEqual(infos);
+      })).toBe(before);
+      expect(await r.save()).toBe('OK');
+      expect(await redisDigestOf(dir)).toBe(String(await r.call('DEBUG', 'DIGEST')));
+      fs.rmSync(pitDir, { recursive: true, force: true });
+    } finally {
+      r.disconnect();
+      await sh.stop();
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 180_000);
+});
+
 describe('huge strings in a BGSAVE', () => {
   /** A hash tag whose slot is at least `min` (the walker goes slot by slot, lowest first). */
   const tagAbove = (min: number): string => {
