@@ -9,7 +9,7 @@
 // when the snapshot began, while clients keep writing. Slots touched by writers are copied once;
 // the copies wait here until the walker reaches their place (rdb_last_cow_size counts them).
 //
-// Big values (rdb.ts's isBigValue: collections of 2048+ elements) are never serialized in one
+// Big values (rdb.ts's isBigValue: collections and streams of 2048+ elements, strings of 1 MB+) are never serialized in one
 // lock hold: whoever reaches their slot first (walker or writer) "pins" them instead: a record in
 // the flags block, and ENTRY_PINNED on the entry. The walker then writes each pinned value in
 // chunks of ~1 ms, releasing the slot in between (commands on other keys of the slot run), while
@@ -42,6 +42,8 @@
 //    goes, the object is left to the pin record, which the walker finishes and then frees). A
 //    RENAME or MOVE of it moves the pin to the new entry (the walker locks the slot the value is
 //    in now: the record's lock-slot word). Converting a zset to a listpack still finishes it.
+//  - Big streams (2048+ entries) are chunked but not tracked: any change finishes the rest
+//    first (group commands that look the stream up as a read call Store.changingAfterRead).
 //
 // Flags block: NSLOTS bytes (slot copied for every db), then dbs * NSLOTS bytes per (db, slot):
 // 0 not reached, 1 reached (walker wrote it, or nothing to copy), 2 copied by a writer (bytes
