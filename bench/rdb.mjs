@@ -13,7 +13,8 @@
 //     LINSERT, LPOP, RPOP, LTRIM, DEL, RENAME, SET over it: a BGSAVE (rdb-key-save-delay 1000 so
 //     that the list is half written), then that one command timed while the save is in
 //     progress (a fork costs it nothing; shardis copies at most the nodes it changes).
-// usage: npm run bench:rdb [-- --keys 1000000 --zset 5000000 --string 512 --list 3000000 --threads 2 --requests 200000 --clients 50 --parts save,bgsave,zset,probe,string,list --port 18000]
+//  7. stream: the probe of 4 with one stream of --stream-entries entries (and an XADD to it mid-save).
+// usage: npm run bench:rdb [-- --keys 1000000 --zset 5000000 --string 512 --list 3000000 --stream-entries 1000000 --threads 2 --requests 200000 --clients 50 --parts save,bgsave,zset,probe,string,list --port 18000]
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFileSync, statSync, mkdtempSync, rmSync, readdirSync } from 'node:fs';
@@ -28,6 +29,7 @@ const nkeys = Number(args.keys ?? 1000000);
 const zsetN = Number(args.zset ?? 5000000);
 const stringMb = Number(args.string ?? 512);
 const listN = Number(args.list ?? 3000000);
+const streamN = Number(args['stream-entries'] ?? 1000000);
 const threads = Number(args.threads ?? 2);
 const requests = Number(args.requests ?? 200000);
 const clients = Number(args.clients ?? 50);
@@ -242,6 +244,10 @@ async function probe(port, big = 'bigz', write = ['zadd', 'bigz', '1', 'added-du
   return { idle, during, secs, zaddMs, secs2: (Date.now() - t1) / 1000, cow: Number(await info(port, 'rdb_last_cow_size')) };
 }
 
+function* bigStream() {
+  for (let i = 1; i <= streamN; i++) yield ['XADD', 'bigx', `${i}-1`, 'field', `value:${i}`, 'other', String(i * 7)];
+}
+
 function* bigList() {
   for (let i = 0; i < listN; i += 1000) {
     const cmd = ['RPUSH', 'bigl'];
@@ -337,6 +343,16 @@ for (const kind of kinds) {
     await stop(p, port);
     rmSync(dir, { recursive: true, force: true });
   }
+  if (parts.has('stream')) {
+    const dir = mkdtempSync(join(tmpdir(), `bench-rdb-${kind}-x-`));
+    port++;
+    const p = await start(kind, port, dir);
+    await pipe(port, bigStream);
+    r.xlen = Number(await rc(port, 'xlen', 'bigx'));
+    r.xprobe = await probe(port, 'bigx', ['xadd', 'bigx', '*', 'added', 'during-save']);
+    await stop(p, port);
+    rmSync(dir, { recursive: true, force: true });
+  }
   if (parts.has('list')) {
     const dir = mkdtempSync(join(tmpdir(), `bench-rdb-${kind}-l-`));
     port++;
@@ -396,6 +412,14 @@ if (parts.has('string')) {
   line('string: other-slot SET max / p99 ms (BGSAVE)', (r) => `${r.sprobe.during.far.max.toFixed(1)}/${r.sprobe.during.far.p99.toFixed(2)}`);
   line('string: SETRANGE to it mid-save ms', (r) => r.sprobe.zaddMs.toFixed(1));
   line('string: rdb_last_cow_size MB (SETRANGE save)', (r) => mb(r.sprobe.cow));
+}
+if (parts.has('stream')) {
+  line('stream: entries', (r) => r.xlen);
+  line('stream: BGSAVE seconds', (r) => r.xprobe.secs.toFixed(2));
+  line('stream: same-slot SET max ms (idle)', (r) => r.xprobe.idle.near.max.toFixed(2));
+  line('stream: same-slot SET max / p99 ms (BGSAVE)', (r) => `${r.xprobe.during.near.max.toFixed(1)}/${r.xprobe.during.near.p99.toFixed(2)}`);
+  line('stream: other-slot SET max / p99 ms (BGSAVE)', (r) => `${r.xprobe.during.far.max.toFixed(1)}/${r.xprobe.during.far.p99.toFixed(2)}`);
+  line('stream: XADD to it mid-save ms', (r) => r.xprobe.zaddMs.toFixed(1));
 }
 if (parts.has('list')) {
   line('list: elements', (r) => r.llen);
