@@ -139,7 +139,7 @@ function evalGeneric(c: Client, argv: Buffer[], evalsha: boolean, ro: boolean): 
     if (err !== null) return c.w.error(`ERR Error compiling script (new function): ${err}`);
   }
   if (!prepare(c, entry.flags, ro)) return;
-  eng.run(c, `f_${sha}`, argv.slice(3, 3 + nk), argv.slice(3 + nk), true, sha, entry.flags, ro || (entry.flags & F_NO_WRITES) !== 0 && !(entry.flags & F_EVAL_COMPAT), entry, argv);
+  eng.run(c, `f_${sha}`, argv, nk, true, sha, entry.flags, ro || (entry.flags & F_NO_WRITES) !== 0 && !(entry.flags & F_EVAL_COMPAT), entry);
 }
 
 function scriptLoad(c: Client, argv: Buffer[]): void {
@@ -407,7 +407,7 @@ function fcallGeneric(c: Client, argv: Buffer[], ro: boolean): void {
   if (nk === null) return;
   if (!prepare(c, f.flags, ro)) return;
   const lib = eng.libraries.get(f.lib) as Library;
-  eng.run(c, `${lib.tag}:${f.name}`, argv.slice(3, 3 + nk), argv.slice(3 + nk), false, f.name, f.flags, ro || (f.flags & F_NO_WRITES) !== 0, f as unknown as { needsAll: boolean }, argv);
+  eng.run(c, `${lib.tag}:${f.name}`, argv, nk, false, f.name, f.flags, ro || (f.flags & F_NO_WRITES) !== 0, f);
 }
 
 /** Cross-thread handlers: every thread keeps the same scripts and libraries. */

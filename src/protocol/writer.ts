@@ -151,6 +151,27 @@ export class ReplyWriter {
     this.pos += b.length;
   }
 
+  /** The first n bytes of b (short ones by a loop: no subarray). */
+  rawRange(b: Uint8Array, n: number): void {
+    this.ensure(n);
+    const d = this.buf;
+    const p = this.pos;
+    if (n <= 64) for (let i = 0; i < n; i++) d[p + i] = b[i];
+    else d.set(n === b.length ? b : b.subarray(0, n), p);
+    this.pos = p + n;
+  }
+
+  /** Copy the bytes written since a mark to the start of dst: their length, or -1 if too many. */
+  copySince(mark: number, dst: Uint8Array): number {
+    const from = Math.max(this.start, this.start + mark - this.spilled);
+    const n = this.pos - from;
+    if (n > dst.length) return -1;
+    const b = this.buf;
+    if (n <= 64) for (let i = 0; i < n; i++) dst[i] = b[from + i];
+    else dst.set(b.subarray(from, this.pos));
+    return n;
+  }
+
   simple(s: string): void {
     const n = s.length;
     this.ensure(n * 3 + 3);

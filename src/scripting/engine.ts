@@ -37,13 +37,18 @@ import { E_NOREPLICAS, replGate, tooFewReplicas } from '../replication/master';
 const busyBuf = Buffer.allocUnsafe(65536);
 
 interface LuaAddon {
-  init(call: (argv: Buffer[] | number, resp: number) => Buffer, busy: () => boolean, log: (level: number, msg: string) => void, ctl: Int32Array, stage: Uint8Array): void;
+  init(call: (argv: Buffer[] | number, resp: number) => Buffer | number, busy: () => boolean, log: (level: number, msg: string) => void, ctl: Int32Array, stage: Uint8Array): void;
   reset(): void;
   setConfig(busyMs: number, loadTimeoutMs: number, verbosity: number): void;
   compile(key: string, body: Buffer, skip: number): string | null;
   drop(key: string): void;
   has(key: string): boolean;
   run(key: string, keys: Buffer[], args: Buffer[], resp: number, isEval: boolean, funcname: string): Buffer | null;
+  /** A number for the function under key (-1: none); runStaged runs it without strings. */
+  bind(key: string, funcname: string): number;
+  unbind(id: number): void;
+  /** KEYS and ARGV from the stage; the reply's length in the stage, a Buffer (too big), or null. */
+  runStaged(id: number, nkeys: number, nargs: number, resp: number, isEval: boolean): number | Buffer | null;
   loadLibrary(code: Buffer, tag: string): string | Array<[string, string | null, number]>;
   kill(): void;
   memory(): number;
@@ -83,15 +88,21 @@ export const F_ALLOW_CROSS_SLOT = 16;
 export const F_EVAL_COMPAT = 32;
 export const FLAG_NAMES = ['no-writes', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys'];
 
-export interface ScriptEntry {
+/** What run() needs of a script or function: its number in the engine (bind) and lock mode. */
+export interface Runnable {
+  needsAll: boolean;   // touched undeclared keys: run with every slot locked
+  runId: number;       // the engine's number for it (bind), valid while runGen is the engine's gen
+  runGen: number;
+}
+
+export interface ScriptEntry extends Runnable {
   body: Buffer;
   flags: number;
   skip: number;        // shebang bytes not compiled (the line feed is kept for line numbers)
   compiled: boolean;
-  needsAll: boolean;   // touched undeclared keys: run with every slot locked
 }
 
-export interface LibFunction { name: string; desc: string | null; flags: number; lib: string }
+export interface LibFunction extends Runnable { name: string; desc: string | null; flags: number; lib: string }
 export interface Library { name: string; code: Buffer; tag: string; functions: LibFunction[]; compiled: boolean }
 
 // Busy-script words in the shared misc area (one busy script is tracked server-wide).
@@ -136,6 +147,8 @@ export class ScriptEngine {
   private readonly held = new Uint8Array(NSLOTS);
   private heldList: number[] = [];
   private nextTag = 1;
+  /** Bumped when the Lua state is replaced: every bound number (Runnable.runId) is void. */
+  private gen = 0;
   lastRunName = '';
   /** The server-wide library list's version this thread's registry matches (functions.ts). */
   fnVersion = 0;
@@ -180,7 +193,7 @@ export class ScriptEngine {
   addScript(sha: string, body: Buffer, flags: number, skip: number): ScriptEntry {
     let e = this.scripts.get(sha);
     if (e === undefined) {
-      e = { body, flags, skip, compiled: false, needsAll: false };
+      e = { body, flags, skip, compiled: false, needsAll: false, runId: -1, runGen: -1 };
       this.scripts.set(sha, e);
     }
     return e;
@@ -192,6 +205,7 @@ export class ScriptEngine {
     const lua = this.lua;
     if (lua === null) return;
     lua.reset();
+    this.gen++;
     for (const lib of this.libraries.values()) {
       const tag = `L${this.nextTag++}`;
       const body = lib.code.subarray(lib.code.indexOf(10));
@@ -220,7 +234,13 @@ export class ScriptEngine {
   }
 
   dropLibrary(lib: Library): void {
-    if (this.lua !== null) for (const f of lib.functions) this.lua.drop(`${lib.tag}:${f.name}`);
+    if (this.lua !== null) {
+      for (const f of lib.functions) {
+        this.lua.drop(`${lib.tag}:${f.name}`);
+        if (f.runGen === this.gen) this.lua.unbind(f.runId);
+        f.runGen = -1;
+      }
+    }
     for (const f of lib.functions) if (this.functions.get(f.name.toLowerCase())?.lib === lib.name) this.functions.delete(f.name.toLowerCase());
     this.libraries.delete(lib.name);
   }
@@ -228,15 +248,21 @@ export class ScriptEngine {
   // ---- running -------------------------------------------------------------------------------
 
   /**
-   * Run a compiled script or function for client c and write its reply. keys are the declared
-   * keys (their slots are locked for the run).
+   * Run a compiled script or function (`key` in the engine's registry, reported as `name`) for
+   * client c and write its reply. argv is the EVAL/FCALL command: keys at argv[3 .. 3+nk) (their
+   * slots are locked for the run), arguments after them.
    */
-  run(c: Client, key: string, keys: Buffer[], args: Buffer[], isEval: boolean, name: string, flags: number, ro: boolean, entry: { needsAll: boolean }, argv: Buffer[]): void {
+  run(c: Client, key: string, argv: Buffer[], nk: number, isEval: boolean, name: string, flags: number, ro: boolean, entry: Runnable): void {
     const lua = this.lua as LuaAddon;
+    if (entry.runGen !== this.gen) {
+      entry.runId = lua.bind(key, name);
+      entry.runGen = this.gen;
+    }
+    const keys = argv.slice(3, 3 + nk);
     const s = c.store;
     const coord = this.srv.coord;
     const outerLocked = coord.allLocked;
-    let lockAll = outerLocked || keys.length === 0 || entry.needsAll;
+    let lockAll = outerLocked || nk === 0 || entry.needsAll;
     const savedDb = c.db;
     const savedExec = c.inExec;
     const ctx: RunCtx = {
@@ -258,9 +284,11 @@ export class ScriptEngine {
       this.cur = ctx;
       c.inExec = true;
       c.inScript = true;
-      let out: Buffer | null;
+      let out: Buffer | number | null;
       try {
-        out = lua.run(key, keys, args, c.resp, isEval, name);
+        // KEYS and ARGV go through the stage (redis.call overwrites it: staged again on a retry).
+        out = entry.runId >= 0 && this.stageArgs(argv, 3) ? lua.runStaged(entry.runId, nk, argv.length - 3 - nk, c.resp, isEval)
+          : lua.run(key, keys, argv.slice(3 + nk), c.resp, isEval, name);
       } finally {
         this.cur = null;
         c.inExec = savedExec;
@@ -282,20 +310,50 @@ export class ScriptEngine {
       }
       if (out === null) c.w.error('ERR Function not found');
       else {
-        if (out.length > 0 && out[0] === 0x2d) {
+        // The reply: its length in the stage, or (bigger than the stage) a Buffer.
+        const buf = typeof out === 'number' ? this.stage : out;
+        const n = typeof out === 'number' ? out : out.length;
+        if (n > 0 && buf[0] === 0x2d) {
           if (lua.ignoreStats()) {
             // A command's error the script passed on: it was counted when the command failed
             // (errorstats, total_error_replies); the dispatcher will count EVAL's failed call.
-            c.w.rawBytes(out);
+            c.w.rawRange(buf, n);
             this.srv.addStat(S_ERRORS, -1);
           } else {
             // Error replies go through the writer's error path (INFO errorstats counts them).
-            c.w.error(out.latin1Slice(1, out.length - 2));
+            c.w.error(buf.latin1Slice(1, n - 2));
           }
-        } else c.w.rawBytes(out);
+        } else c.w.rawRange(buf, n);
       }
       return;
     }
+  }
+
+  /**
+   * argv[from ..] into the stage as [u32 length][bytes] each (the layout redis.call uses the
+   * other way); false when they do not fit (run() then passes Buffers).
+   */
+  private stageArgs(argv: Buffer[], from: number): boolean {
+    const st = this.stage;
+    const cap = st.length;
+    let at = 0;
+    for (let i = from; i < argv.length; i++) {
+      const a = argv[i];
+      const n = a.length;
+      if (at + 4 + n > cap) return false;
+      st[at] = n & 0xff;
+      st[at + 1] = (n >>> 8) & 0xff;
+      st[at + 2] = (n >>> 16) & 0xff;
+      st[at + 3] = n >>> 24;
+      at += 4;
+      if (n <= 32) {
+        for (let j = 0; j < n; j++) st[at + j] = a[j];
+      } else {
+        st.set(a, at);
+      }
+      at += n;
+    }
+    return true;
   }
 
   /** Lock the declared keys' slots through the coordinator (ascending, each once). */
@@ -447,8 +505,12 @@ export class ScriptEngine {
     Atomics.store(s.i32, base + M_BUSY_THREAD, 0);
   }
 
-  /** Where C writes redis.call's arguments ([u32 length][bytes] each; see engine.c). */
-  private readonly stage = new Uint8Array(256 * 1024);
+  /**
+   * Shared with C: redis.call's arguments ([u32 length][bytes] each; see engine.c) and its reply
+   * going back; a run's KEYS and ARGV and its reply. Passing bytes here instead of Buffers and
+   * strings saves N-API a backing store (malloc) per value crossing.
+   */
+  private readonly stage = Buffer.allocUnsafeSlow(256 * 1024);
 
   /**
    * The staged arguments as Buffers. They are copied out of the stage (one pooled allocation):
@@ -472,8 +534,8 @@ export class ScriptEngine {
     return argv;
   }
 
-  /** redis.call / redis.pcall: returns the command's reply as RESP bytes. */
-  private readonly onCall = (staged: Buffer[] | number, resp: number): Buffer => {
+  /** redis.call / redis.pcall: the command's reply as RESP, in the stage (its length) or a Buffer. */
+  private readonly onCall = (staged: Buffer[] | number, resp: number): Buffer | number => {
     const argv = typeof staged === 'number' ? this.unstage(staged) : staged;
     const ctx = this.cur;
     if (ctx === null) return Buffer.from('-ERR redis.call/pcall can only be called inside a script invocation\r\n');
@@ -570,7 +632,8 @@ export class ScriptEngine {
       ctx.remembered = true;
       rememberScriptKeys(c, ctx.keys);
     }
-    const out = w.since(mark);
+    const n = w.copySince(mark, this.stage);
+    const out = n >= 0 ? n : w.since(mark); // C copies it before anything is written
     w.rewind(mark);
     return out;
   };

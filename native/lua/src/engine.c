@@ -84,6 +84,11 @@ typedef struct {
   int logVerbosity;  /* redis.log drops messages below this level */
   /* FUNCTION LOAD: functions registered so far (a Lua table in the registry) */
   Buf out;
+  /* bind(): scripts and functions JS runs by number (a registry ref each) and their names, so
+   * a run passes no strings; refs die with the state (reset). */
+  char **boundNames;
+  int boundCap;
+  int errhRef;       /* the error handler, as a registry ref */
 } Eng;
 
 static const char *K_ENG = "shardis.eng";
@@ -102,11 +107,26 @@ static double nowMs(void) {
   return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
+/* The state's allocator carries the engine (its userdata): no registry lookup per redis.call. */
 static Eng *getEng(lua_State *L) {
-  lua_getfield(L, LUA_REGISTRYINDEX, K_ENG);
-  Eng *e = (Eng *)lua_touserdata(L, -1);
-  lua_pop(L, 1);
-  return e;
+  void *ud = NULL;
+  lua_getallocf(L, &ud);
+  return (Eng *)ud;
+}
+
+/* luaL_newstate's allocator and panic function, with the engine as the allocator's userdata. */
+static void *engAlloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  (void)ud;
+  (void)osize;
+  if (nsize == 0) {
+    free(ptr);
+    return NULL;
+  }
+  return realloc(ptr, nsize);
+}
+static int engPanic(lua_State *L) {
+  fprintf(stderr, "PANIC: unprotected error in call to Lua API (%s)\n", lua_tostring(L, -1));
+  return 0;
 }
 
 /* ---- errors in Redis's table form ------------------------------------------------------- */
@@ -633,9 +653,15 @@ static int redisGeneric(lua_State *L, int raise) {
   napi_create_int32(env, e->scriptResp, &argvv[1]);
   napi_status st = napi_call_function(env, global, fn, 2, argvv, &res);
   e->inCall = 0;
+  /* The reply: its length when JS copied it to the stage (the common case: no Buffer, no
+   * copy here), else a Buffer (a reply bigger than the stage, or a refusal). */
+  int32_t slen = -1;
   bool isBuf = false;
-  if (st == napi_ok) napi_is_buffer(env, res, &isBuf);
-  if (!isBuf) {
+  if (st == napi_ok && napi_get_value_int32(env, res, &slen) != napi_ok) {
+    slen = -1;
+    napi_is_buffer(env, res, &isBuf);
+  }
+  if (slen < 0 && !isBuf) {
     if (st == napi_pending_exception) {
       napi_value ex;
       napi_get_and_clear_last_exception(env, &ex);
@@ -644,17 +670,25 @@ static int redisGeneric(lua_State *L, int raise) {
     pushError(L, "internal error running the command");
     return raise ? lua_error(L) : 1;
   }
-  void *data;
-  size_t len;
-  napi_get_buffer_info(env, res, &data, &len);
-  /* Copy: the buffer may be a view of the thread's reply writer that is reused. */
-  Buf copy = {0};
-  bufPut(&copy, (const char *)data, len);
-  napi_close_handle_scope(env, scope);
-  Rd r = {copy.p, copy.p + copy.len};
-  int isErr = copy.len > 0 && copy.p[0] == '-';
-  respToLua(L, &r, 1);
-  free(copy.p);
+  int isErr;
+  if (slen >= 0) {
+    napi_close_handle_scope(env, scope);
+    Rd r = {(const char *)e->stage, (const char *)e->stage + slen};
+    isErr = slen > 0 && e->stage[0] == '-';
+    respToLua(L, &r, 1);
+  } else {
+    void *data;
+    size_t len;
+    napi_get_buffer_info(env, res, &data, &len);
+    /* Copy: the buffer may be a view of the thread's reply writer that is reused. */
+    Buf copy = {0};
+    bufPut(&copy, (const char *)data, len);
+    napi_close_handle_scope(env, scope);
+    Rd r = {copy.p, copy.p + copy.len};
+    isErr = copy.len > 0 && copy.p[0] == '-';
+    respToLua(L, &r, 1);
+    free(copy.p);
+  }
   if (raise && isErr) return lua_error(L);
   return 1;
 }
@@ -1072,8 +1106,13 @@ static void loadLib(lua_State *L, const char *name, lua_CFunction f) {
 }
 
 static void setupState(Eng *e) {
-  lua_State *L = lua_open();
+  lua_State *L = lua_newstate(engAlloc, e);
+  lua_atpanic(L, engPanic);
   e->L = L;
+  for (int i = 0; i < e->boundCap; i++) {
+    free(e->boundNames[i]);
+    e->boundNames[i] = NULL;
+  }
   lua_pushlightuserdata(L, e);
   lua_setfield(L, LUA_REGISTRYINDEX, K_ENG);
   /* weak-keyed set of read-only proxies */
@@ -1099,6 +1138,8 @@ static void setupState(Eng *e) {
   /* error handler, made while debug is still reachable */
   luaL_loadbuffer(L, ERRH, strlen(ERRH), "@err_handler_def");
   lua_call(L, 0, 1);
+  lua_pushvalue(L, -1);
+  e->errhRef = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_setfield(L, LUA_REGISTRYINDEX, K_ERRH);
 
   /* globals Redis does not give scripts */
@@ -1341,6 +1382,8 @@ static Eng *engOf(napi_env env) {
 static void finalizeEng(napi_env env, void *data, void *hint) {
   Eng *e = (Eng *)data;
   if (e->L) lua_close(e->L);
+  for (int i = 0; i < e->boundCap; i++) free(e->boundNames[i]);
+  free(e->boundNames);
   free(e->out.p);
   free(e);
 }
@@ -1496,18 +1539,10 @@ static void pushArray(napi_env env, lua_State *L, napi_value arr) {
   }
 }
 
-/* run(key, keys: Buffer[], args: Buffer[], callerResp, isEval, funcname) -> Buffer (RESP) */
-static napi_value jsRun(napi_env env, napi_callback_info info) {
-  JS_ARGS(6);
-  Eng *e = engOf(env);
+/* A run's start: the engine's per-run state, the hook, the error handler and the function on
+ * the stack (above base). */
+static int runBegin(Eng *e, int resp) {
   lua_State *L = e->L;
-  size_t klen, fnlen;
-  char *key = getStr(env, argv[0], &klen);
-  int32_t resp = 2;
-  bool isEval = true;
-  napi_get_value_int32(env, argv[3], &resp);
-  napi_get_value_bool(env, argv[4], &isEval);
-  char *funcname = getStr(env, argv[5], &fnlen);
   e->callerResp = resp;
   e->scriptResp = 2;
   e->running = 1;
@@ -1515,33 +1550,27 @@ static napi_value jsRun(napi_env env, napi_callback_info info) {
   e->killed = 0;
   e->startMs = nowMs();
   if (e->ctl) __atomic_store_n(&e->ctl[0], 0, __ATOMIC_SEQ_CST);
-  int base = lua_gettop(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, K_ERRH);
-  lua_getfield(L, LUA_REGISTRYINDEX, key);
   e->out.len = 0;
   e->ignoreStats = 0;
-  if (lua_isnil(L, -1)) {
-    lua_settop(L, base);
-    e->running = 0;
-    free(key);
-    free(funcname);
-    napi_value r;
-    napi_get_null(env, &r);
-    return r;
-  }
+  int base = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, e->errhRef);
+  return base;
+}
+
+/* Call the function at base + 2 with its KEYS and ARGV (the two tables on top: EVAL sets them as
+ * globals, FCALL passes them), and write its reply (or error) as RESP into e->out. */
+static void runCall(Eng *e, int base, int isEval, const char *funcname) {
+  lua_State *L = e->L;
   lua_sethook(L, countHook, LUA_MASKCOUNT, 100000);
   int err;
   if (isEval) {
     lua_getfield(L, LUA_REGISTRYINDEX, K_GLOBALS);
-    pushArray(env, L, argv[1]);
+    lua_insert(L, -3);
+    lua_setfield(L, -3, "ARGV");
     lua_setfield(L, -2, "KEYS");
-    pushArray(env, L, argv[2]);
-    lua_setfield(L, -2, "ARGV");
     lua_pop(L, 1);
     err = lua_pcall(L, 0, 1, base + 1);
   } else {
-    pushArray(env, L, argv[1]);
-    pushArray(env, L, argv[2]);
     err = lua_pcall(L, 2, 1, base + 1);
   }
   if (++e->gcCount == 50) {
@@ -1596,11 +1625,127 @@ static napi_value jsRun(napi_env env, napi_callback_info info) {
   lua_sethook(L, NULL, 0, 0);
   lua_settop(L, base);
   e->running = 0;
+}
+
+/* run(key, keys: Buffer[], args: Buffer[], callerResp, isEval, funcname) -> Buffer (RESP) */
+static napi_value jsRun(napi_env env, napi_callback_info info) {
+  JS_ARGS(6);
+  Eng *e = engOf(env);
+  lua_State *L = e->L;
+  size_t klen, fnlen;
+  char *key = getStr(env, argv[0], &klen);
+  int32_t resp = 2;
+  bool isEval = true;
+  napi_get_value_int32(env, argv[3], &resp);
+  napi_get_value_bool(env, argv[4], &isEval);
+  char *funcname = getStr(env, argv[5], &fnlen);
+  int base = runBegin(e, resp);
+  lua_getfield(L, LUA_REGISTRYINDEX, key);
+  napi_value r;
+  if (lua_isnil(L, -1)) {
+    lua_settop(L, base);
+    e->running = 0;
+    napi_get_null(env, &r);
+  } else {
+    pushArray(env, L, argv[1]);
+    pushArray(env, L, argv[2]);
+    runCall(e, base, isEval, funcname);
+    void *d;
+    napi_create_buffer_copy(env, e->out.len, e->out.p, &d, &r);
+  }
   free(key);
   free(funcname);
+  return r;
+}
+
+/* n strings from the stage ([u32 length][bytes] each, from *at) as a new array table. */
+static void pushStaged(lua_State *L, const unsigned char *st, size_t *at, int n) {
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    uint32_t len;
+    memcpy(&len, st + *at, 4);
+    lua_pushlstring(L, (const char *)st + *at + 4, len);
+    lua_rawseti(L, -2, i + 1);
+    *at += 4 + len;
+  }
+}
+
+/* bind(key, funcname) -> id (-1: no function under key): run() by number from now on. */
+static napi_value jsBind(napi_env env, napi_callback_info info) {
+  JS_ARGS(2);
+  Eng *e = engOf(env);
+  lua_State *L = e->L;
+  size_t klen, fnlen;
+  char *key = getStr(env, argv[0], &klen);
+  int id = -1;
+  lua_getfield(L, LUA_REGISTRYINDEX, key);
+  free(key);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+  } else {
+    id = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (id >= e->boundCap) {
+      int cap = e->boundCap ? e->boundCap : 64;
+      while (cap <= id) cap *= 2;
+      e->boundNames = realloc(e->boundNames, (size_t)cap * sizeof(char *));
+      for (int i = e->boundCap; i < cap; i++) e->boundNames[i] = NULL;
+      e->boundCap = cap;
+    }
+    free(e->boundNames[id]);
+    e->boundNames[id] = getStr(env, argv[1], &fnlen);
+  }
   napi_value r;
-  void *d;
-  napi_create_buffer_copy(env, b->len, b->p, &d, &r);
+  napi_create_int32(env, id, &r);
+  return r;
+}
+
+/* unbind(id): a dropped function (FUNCTION DELETE / LOAD REPLACE) is no longer reachable. */
+static napi_value jsUnbind(napi_env env, napi_callback_info info) {
+  JS_ARGS(1);
+  Eng *e = engOf(env);
+  int32_t id = -1;
+  napi_get_value_int32(env, argv[0], &id);
+  if (id >= 0 && id < e->boundCap && e->boundNames[id] != NULL) {
+    luaL_unref(e->L, LUA_REGISTRYINDEX, id);
+    free(e->boundNames[id]);
+    e->boundNames[id] = NULL;
+  }
+  return NULL;
+}
+
+/* runStaged(id, nkeys, nargs, callerResp, isEval) -> number | Buffer | null: run a bound
+ * function with KEYS and ARGV read from the stage ([u32 length][bytes] each, keys first). The
+ * reply (RESP) is written back to the stage when it fits (its length is returned), else as a
+ * Buffer; null when id names nothing. No string or Buffer crosses for a common run. */
+static napi_value jsRunStaged(napi_env env, napi_callback_info info) {
+  JS_ARGS(5);
+  Eng *e = engOf(env);
+  lua_State *L = e->L;
+  int32_t id = -1, nk = 0, na = 0, resp = 2;
+  bool isEval = true;
+  napi_get_value_int32(env, argv[0], &id);
+  napi_get_value_int32(env, argv[1], &nk);
+  napi_get_value_int32(env, argv[2], &na);
+  napi_get_value_int32(env, argv[3], &resp);
+  napi_get_value_bool(env, argv[4], &isEval);
+  napi_value r;
+  if (id < 0 || id >= e->boundCap || e->boundNames[id] == NULL || e->stage == NULL) {
+    napi_get_null(env, &r);
+    return r;
+  }
+  int base = runBegin(e, resp);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, id);
+  size_t at = 0;
+  pushStaged(L, e->stage, &at, nk);
+  pushStaged(L, e->stage, &at, na);
+  runCall(e, base, isEval, e->boundNames[id]);
+  if (e->out.len <= e->stageLen) {
+    memcpy(e->stage, e->out.p, e->out.len);
+    napi_create_int32(env, (int32_t)e->out.len, &r);
+  } else {
+    void *d;
+    napi_create_buffer_copy(env, e->out.len, e->out.p, &d, &r);
+  }
   return r;
 }
 
@@ -1758,6 +1903,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"drop", NULL, jsDrop, NULL, NULL, NULL, napi_default, NULL},
       {"has", NULL, jsHas, NULL, NULL, NULL, napi_default, NULL},
       {"run", NULL, jsRun, NULL, NULL, NULL, napi_default, NULL},
+      {"bind", NULL, jsBind, NULL, NULL, NULL, napi_default, NULL},
+      {"unbind", NULL, jsUnbind, NULL, NULL, NULL, napi_default, NULL},
+      {"runStaged", NULL, jsRunStaged, NULL, NULL, NULL, napi_default, NULL},
       {"loadLibrary", NULL, jsLoadLibrary, NULL, NULL, NULL, napi_default, NULL},
       {"kill", NULL, jsKill, NULL, NULL, NULL, napi_default, NULL},
       {"memory", NULL, jsMemory, NULL, NULL, NULL, napi_default, NULL},
