@@ -114,10 +114,9 @@ function evalGeneric(c: Client, argv: Buffer[], evalsha: boolean, ro: boolean): 
   let sha: string;
   let entry;
   if (evalsha) {
-    if (argv[1].length !== 40) return c.w.error(NOSCRIPT);
-    sha = argv[1].latin1Slice(0, 40).toLowerCase();
-    entry = eng.scripts.get(sha);
+    entry = eng.scriptBySha(argv[1]);
     if (entry === undefined) return c.w.error(NOSCRIPT);
+    sha = entry.sha;
   } else {
     sha = sha1hex(argv[1]);
     entry = eng.scripts.get(sha);
@@ -128,7 +127,7 @@ function evalGeneric(c: Client, argv: Buffer[], evalsha: boolean, ro: boolean): 
       entry = eng.addScript(sha, body, sb.flags, sb.skip);
       const err = eng.compile(sha, entry);
       if (err !== null) {
-        eng.scripts.delete(sha);
+        eng.dropScript(sha);
         return c.w.error(`ERR Error compiling script (new function): ${err}`);
       }
       broadcastScript(c.srv, sha, body, sb.flags, sb.skip);
@@ -139,7 +138,7 @@ function evalGeneric(c: Client, argv: Buffer[], evalsha: boolean, ro: boolean): 
     if (err !== null) return c.w.error(`ERR Error compiling script (new function): ${err}`);
   }
   if (!prepare(c, entry.flags, ro)) return;
-  eng.run(c, `f_${sha}`, argv, nk, true, sha, entry.flags, ro || (entry.flags & F_NO_WRITES) !== 0 && !(entry.flags & F_EVAL_COMPAT), entry);
+  eng.run(c, entry.key, argv, nk, true, sha, entry.flags, ro || (entry.flags & F_NO_WRITES) !== 0 && !(entry.flags & F_EVAL_COMPAT), entry);
 }
 
 function scriptLoad(c: Client, argv: Buffer[]): void {
@@ -153,7 +152,7 @@ function scriptLoad(c: Client, argv: Buffer[]): void {
   const entry = eng.addScript(sha, body, sb.flags, sb.skip);
   const err = eng.compile(sha, entry);
   if (err !== null) {
-    eng.scripts.delete(sha);
+    eng.dropScript(sha);
     return c.w.error(`ERR Error compiling script (new function): ${err}`);
   }
   acrossThreads(c, { op: 'script-add', args: [c.srv.threadId, sha, body.latin1Slice(0, body.length), sb.flags, sb.skip] }, (cl) => cl.w.bulkStr(sha));
@@ -525,8 +524,7 @@ function scriptCmdFlags(kind: 'eval' | 'evalsha' | 'fcall'): (c: Client, argv: B
   }
   if (kind === 'evalsha') {
     return (c, argv) => {
-      if (argv[1].length !== 40) return -1;
-      const e = scriptEngine(c.srv).scripts.get(argv[1].latin1Slice(0, 40).toLowerCase());
+      const e = scriptEngine(c.srv).scriptBySha(argv[1]);
       return e === undefined ? -1 : cmdFlagsOf(e.flags);
     };
   }

@@ -96,6 +96,8 @@ export interface Runnable {
 }
 
 export interface ScriptEntry extends Runnable {
+  sha: string;
+  key: string;         // its name in the engine's registry: f_<sha>
   body: Buffer;
   flags: number;
   skip: number;        // shebang bytes not compiled (the line feed is kept for line numbers)
@@ -135,6 +137,7 @@ interface RunCtx {
 }
 
 const NSLOTS = 16384;
+const ARENA = 64 * 1024;
 const KEYLESS_GROUPS = new Set(['connection', 'pubsub', 'transactions', 'scripting', 'server']);
 
 export class ScriptEngine {
@@ -190,10 +193,33 @@ export class ScriptEngine {
 
   // ---- registry (the same on every thread) ---------------------------------------------------
 
+  // EVALSHA looks its script up twice (its command flags, then the run): the last hit is kept by
+  // the identity of the sha argument (argument Buffers are never rewritten).
+  private shaMemoArg: Buffer | null = null;
+  private shaMemoEntry: ScriptEntry | undefined = undefined;
+
+  /** EVALSHA's script by its sha argument (40 hex digits, any case), or undefined. */
+  scriptBySha(arg: Buffer): ScriptEntry | undefined {
+    if (arg === this.shaMemoArg) return this.shaMemoEntry;
+    if (arg.length !== 40) return undefined;
+    const e = this.scripts.get(arg.latin1Slice(0, 40).toLowerCase());
+    if (e !== undefined) {
+      this.shaMemoArg = arg;
+      this.shaMemoEntry = e;
+    }
+    return e;
+  }
+
+  /** Forget a script (one that failed to compile); SCRIPT FLUSH is flushScripts. */
+  dropScript(sha: string): void {
+    this.scripts.delete(sha);
+    this.shaMemoArg = null;
+  }
+
   addScript(sha: string, body: Buffer, flags: number, skip: number): ScriptEntry {
     let e = this.scripts.get(sha);
     if (e === undefined) {
-      e = { body, flags, skip, compiled: false, needsAll: false, runId: -1, runGen: -1 };
+      e = { sha, key: `f_${sha}`, body, flags, skip, compiled: false, needsAll: false, runId: -1, runGen: -1 };
       this.scripts.set(sha, e);
     }
     return e;
@@ -202,6 +228,7 @@ export class ScriptEngine {
   /** SCRIPT FLUSH: a fresh Lua state (as scriptingReset), with the function libraries reloaded. */
   flushScripts(): void {
     this.scripts.clear();
+    this.shaMemoArg = null;
     const lua = this.lua;
     if (lua === null) return;
     lua.reset();
@@ -217,7 +244,7 @@ export class ScriptEngine {
     const lua = this.engine();
     if (lua === null) return NO_ENGINE;
     if (e.compiled) return null;
-    const err = lua.compile(`f_${sha}`, e.body, e.skip);
+    const err = lua.compile(e.key, e.body, e.skip);
     if (err === null) e.compiled = true;
     return err;
   }
@@ -274,7 +301,7 @@ export class ScriptEngine {
       ctx.lockAll = lockAll;
       ctx.retry = false;
       ctx.dirty = false;
-      if (!outerLocked && !(lockAll ? coord.lockAllYielding(!ro) : this.lockDeclared(c, keys, !ro))) {
+      if (!outerLocked && !(lockAll ? coord.lockAllYielding(!ro) : this.lockDeclared(keys, !ro))) {
         // A slot it waited for is held by a script past busy-reply-threshold: BUSY, as for any
         // command (the other script may have just ended: then try again).
         const kind = busyKind(this.srv);
@@ -357,11 +384,13 @@ export class ScriptEngine {
   }
 
   /** Lock the declared keys' slots through the coordinator (ascending, each once). */
-  private lockDeclared(c: Client, keys: Buffer[], write: boolean): boolean {
-    const s = c.store;
-    if (this.srv.coord.lockSlotsOf(keys, write, true) === LOCK_BUSY) return false;
-    for (const k of keys) {
-      const sl = s.slotOf(k);
+  private lockDeclared(keys: Buffer[], write: boolean): boolean {
+    const coord = this.srv.coord;
+    const n = coord.lockSlotsOf(keys, write, true);
+    if (n === LOCK_BUSY) return false;
+    // The slots just taken, from the coordinator (no second pass over the keys).
+    for (let i = 0; i < n; i++) {
+      const sl = coord.takenSlot(n, i);
       if (this.held[sl] === 1) continue;
       this.held[sl] = 1;
       this.heldList.push(sl);
@@ -512,18 +541,27 @@ export class ScriptEngine {
    */
   private readonly stage = Buffer.allocUnsafeSlow(256 * 1024);
 
-  /**
-   * The staged arguments as Buffers. They are copied out of the stage (one pooled allocation):
-   * a command may keep a view of an argument past the next redis.call.
-   */
+  // redis.call's arguments are copied out of the stage into this arena (views of it are handed
+  // to the command): a command may keep a view of an argument past the next redis.call. A new
+  // arena replaces a full one; the old one lives as long as views of it do.
+  private arena = new Uint8Array(ARENA);
+  private arenaPos = 0;
+
+  /** The staged arguments as Buffers (views of the arena). */
   private unstage(argc: number): Buffer[] {
     const st = this.stage;
     let total = 0;
     for (let j = 0; j < argc; j++) total += 4 + (st[total] | (st[total + 1] << 8) | (st[total + 2] << 16) | (st[total + 3] << 24));
-    const copy = Buffer.allocUnsafe(total);
-    copy.set(st.subarray(0, total), 0);
-    const ab = copy.buffer;
-    const base = copy.byteOffset;
+    let base = this.arenaPos;
+    if (base + total > this.arena.length) {
+      this.arena = new Uint8Array(Math.max(ARENA, total));
+      base = 0;
+    }
+    const ar = this.arena;
+    if (total <= 64) for (let i = 0; i < total; i++) ar[base + i] = st[i];
+    else ar.set(st.subarray(0, total), base);
+    this.arenaPos = (base + total + 7) & ~7;
+    const ab = ar.buffer;
     const argv = new Array<Buffer>(argc);
     let at = 0;
     for (let j = 0; j < argc; j++) {
@@ -534,29 +572,56 @@ export class ScriptEngine {
     return argv;
   }
 
+  // Scripts call the same command again and again: the last name looked up (its bytes as
+  // given) and its command. The table only changes at start-up (rename-command).
+  private readonly memoName = new Uint8Array(32);
+  private memoNameLen = -1;
+  private memoSpec: CommandSpec | undefined = undefined;
+
+  private lookupMemo(name: Buffer): CommandSpec | undefined {
+    const n = name.length;
+    const m = this.memoName;
+    if (n === this.memoNameLen) {
+      let i = 0;
+      while (i < n && m[i] === name[i]) i++;
+      if (i === n) return this.memoSpec;
+    }
+    const spec = lookupCommand(name);
+    if (spec !== undefined && n <= m.length) {
+      for (let i = 0; i < n; i++) m[i] = name[i];
+      this.memoNameLen = n;
+      this.memoSpec = spec;
+    }
+    return spec;
+  }
+
   /** redis.call / redis.pcall: the command's reply as RESP, in the stage (its length) or a Buffer. */
   private readonly onCall = (staged: Buffer[] | number, resp: number): Buffer | number => {
     const argv = typeof staged === 'number' ? this.unstage(staged) : staged;
     const ctx = this.cur;
     if (ctx === null) return Buffer.from('-ERR redis.call/pcall can only be called inside a script invocation\r\n');
     const c = ctx.c;
-    let spec: CommandSpec | undefined = lookupCommand(argv[0]);
+    let spec: CommandSpec | undefined = this.lookupMemo(argv[0]);
     if (spec !== undefined && spec.subcommands !== undefined && argv.length >= 2) spec = resolveSubcommand(spec, argv[1]);
     if (spec === undefined) return this.reject(undefined, 'ERR Unknown Redis command called from script');
     if ((spec.arity > 0 && argv.length !== spec.arity) || argv.length < -spec.arity) return this.reject(spec, 'ERR Wrong number of args calling Redis command from script');
     const bits = spec.bits as number;
     const s = c.store;
-    if ((bits & F_NOSCRIPT) !== 0 && Atomics.load(s.i32, s.L.misc + M_DISABLE_DENY_SCRIPTS) === 0) return this.reject(spec, 'ERR This Redis command is not allowed from script');
+    // Flag words are read plainly (a stale value only reorders with a concurrent change, as an
+    // atomic load would): Atomics.load is a builtin call per read.
+    const i32 = s.i32;
+    const misc = s.L.misc;
+    if ((bits & F_NOSCRIPT) !== 0 && i32[misc + M_DISABLE_DENY_SCRIPTS] === 0) return this.reject(spec, 'ERR This Redis command is not allowed from script');
     // scriptVerifyAllowStale: a replica cut from its master with replica-serve-stale-data no
     // runs only commands flagged stale (the script itself had to be allow-stale to start).
-    if ((bits & F_STALE) === 0 && Atomics.load(s.i32, s.L.misc + MISC_REPLICA) !== 0 && Atomics.load(s.i32, s.L.misc + MISC_MASTER_LINK) === 0 &&
+    if ((bits & F_STALE) === 0 && i32[misc + MISC_REPLICA] !== 0 && i32[misc + MISC_MASTER_LINK] === 0 &&
         !c.srv.config.bool('replica-serve-stale-data')) {
       return this.reject(spec, 'ERR Can not execute the command on a stale replica');
     }
     const write = (bits & F_WRITE) !== 0;
     if (ctx.ro && (write || (bits & F_MAY_REPLICATE) !== 0)) return this.reject(spec, 'ERR Write commands are not allowed from read-only scripts.');
     // scriptVerifyWriteCommandAllow: a read-only replica refuses a script's first write (not its master's).
-    if (write && !ctx.dirty && c.masterHook === null && Atomics.load(s.i32, s.L.misc + MISC_REPLICA) !== 0 && c.srv.config.bool('replica-read-only')) {
+    if (write && !ctx.dirty && c.masterHook === null && i32[misc + MISC_REPLICA] !== 0 && c.srv.config.bool('replica-read-only')) {
       return this.reject(spec, "READONLY You can't write against a read only replica.");
     }
     // Writes need min-replicas-to-write good replicas (scriptVerifyWriteCommandAllow).
@@ -570,6 +635,9 @@ export class ScriptEngine {
       if ((bits & F_WALKS) !== 0) {
         // Walkers lock slot by slot and would wait while the script holds others.
         ok = false;
+      } else if (mode === LOCK_KEYS && spec.keys === undefined && spec.firstKey > 0 && spec.lastKey === spec.firstKey) {
+        // One key (most commands): no index array.
+        if (argv.length > spec.firstKey) ok = this.takeSlot(s.slotOf(argv[spec.firstKey]));
       } else if (mode === LOCK_KEYS) {
         for (const i of commandKeys(spec, argv)) {
           if (!this.takeSlot(s.slotOf(argv[i]))) {

@@ -216,6 +216,11 @@ export class Coordinator {
     return true;
   }
 
+  /** The i-th (ascending) of the last n slots taken, for a caller that tracks what it holds. */
+  takenSlot(n: number, i: number): number {
+    return this.stack[this.top - n + i];
+  }
+
   /** Release the last n slots taken (lockSlotsOf, lockCommand), in reverse order. */
   unlockSlots(n: number): void {
     for (let i = 0; i < n; i++) this.unlock(this.stack[--this.top]);

@@ -181,6 +181,14 @@ static long long rdLine(Rd *r, const char **start, size_t *len) {
 }
 
 static long long parseLL(const char *s, size_t n) {
+  /* A reply's integers and lengths are plain decimals: up to 18 digits cannot overflow. */
+  size_t i = n > 0 && s[0] == '-' ? 1 : 0;
+  if (n > i && n - i <= 18) {
+    long long v = 0;
+    size_t j = i;
+    while (j < n && s[j] >= '0' && s[j] <= '9') v = v * 10 + (s[j++] - '0');
+    if (j == n) return i ? -v : v;
+  }
   char tmp[32];
   if (n > 31) n = 31;
   memcpy(tmp, s, n);
@@ -646,7 +654,7 @@ static int redisGeneric(lua_State *L, int raise) {
   e->inCall = 1;
   napi_value fn, global, res, argvv[2];
   napi_get_reference_value(env, e->callFn, &fn);
-  napi_get_global(env, &global);
+  napi_get_undefined(env, &global); /* an arrow function: no receiver needed */
   if (staged) napi_create_int32(env, argc, &argvv[0]);
   else argvv[0] = arr;
   /* The script's RESP version rides along (redis.setresp), saving JS a call back for it. */
