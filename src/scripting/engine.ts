@@ -193,18 +193,24 @@ export class ScriptEngine {
 
   // ---- registry (the same on every thread) ---------------------------------------------------
 
-  // EVALSHA looks its script up twice (its command flags, then the run): the last hit is kept by
-  // the identity of the sha argument (argument Buffers are never rewritten).
-  private shaMemoArg: Buffer | null = null;
+  // EVALSHA looks its script up twice (its command flags, then the run), and clients send the
+  // same sha again and again: the last hit is kept with the 40 bytes as they were sent, so a
+  // repeat costs a byte compare instead of a string, a lower-casing and a hash.
+  private readonly shaMemoBytes = new Uint8Array(40);
   private shaMemoEntry: ScriptEntry | undefined = undefined;
 
   /** EVALSHA's script by its sha argument (40 hex digits, any case), or undefined. */
   scriptBySha(arg: Buffer): ScriptEntry | undefined {
-    if (arg === this.shaMemoArg) return this.shaMemoEntry;
     if (arg.length !== 40) return undefined;
+    const m = this.shaMemoBytes;
+    if (this.shaMemoEntry !== undefined) {
+      let i = 0;
+      while (i < 40 && m[i] === arg[i]) i++;
+      if (i === 40) return this.shaMemoEntry;
+    }
     const e = this.scripts.get(arg.latin1Slice(0, 40).toLowerCase());
     if (e !== undefined) {
-      this.shaMemoArg = arg;
+      for (let i = 0; i < 40; i++) m[i] = arg[i];
       this.shaMemoEntry = e;
     }
     return e;
@@ -213,7 +219,7 @@ export class ScriptEngine {
   /** Forget a script (one that failed to compile); SCRIPT FLUSH is flushScripts. */
   dropScript(sha: string): void {
     this.scripts.delete(sha);
-    this.shaMemoArg = null;
+    this.shaMemoEntry = undefined;
   }
 
   addScript(sha: string, body: Buffer, flags: number, skip: number): ScriptEntry {
@@ -228,7 +234,7 @@ export class ScriptEngine {
   /** SCRIPT FLUSH: a fresh Lua state (as scriptingReset), with the function libraries reloaded. */
   flushScripts(): void {
     this.scripts.clear();
-    this.shaMemoArg = null;
+    this.shaMemoEntry = undefined;
     const lua = this.lua;
     if (lua === null) return;
     lua.reset();

@@ -50,6 +50,24 @@ static void bufPut(Buf *b, const char *s, size_t n) {
 }
 static void bufStr(Buf *b, const char *s) { bufPut(b, s, strlen(s)); }
 static void bufFmt(Buf *b, const char *fmt, long long v) {
+  /* Every RESP header is "<type>%lld\r\n" (the type '%' written "%%"): formatted by hand, as
+   * snprintf's format parsing cost more than the rest of a small reply. */
+  const char *rest = fmt[0] == '%' && fmt[1] == '%' ? fmt + 2 : fmt + 1;
+  if (strcmp(rest, "%lld\r\n") == 0) {
+    char tmp[24];
+    char *p = tmp + sizeof tmp;
+    *--p = '\n';
+    *--p = '\r';
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+      *--p = (char)('0' + u % 10);
+      u /= 10;
+    } while (u != 0);
+    if (v < 0) *--p = '-';
+    *--p = fmt[0];
+    bufPut(b, p, (size_t)(tmp + sizeof tmp - p));
+    return;
+  }
   char tmp[64];
   int n = snprintf(tmp, sizeof tmp, fmt, v);
   bufPut(b, tmp, (size_t)n);
