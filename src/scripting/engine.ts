@@ -148,7 +148,7 @@ export class ScriptEngine {
   private ready = false;
   private cur: RunCtx | null = null;
   private readonly held = new Uint8Array(NSLOTS);
-  private heldList: number[] = [];
+  private readonly heldList: number[] = [];
   private nextTag = 1;
   /** Bumped when the Lua state is replaced: every bound number (Runnable.runId) is void. */
   private gen = 0;
@@ -408,7 +408,7 @@ export class ScriptEngine {
   private unlockHeld(): void {
     for (const sl of this.heldList) this.held[sl] = 0;
     this.srv.coord.unlockSlots(this.heldList.length);
-    this.heldList = [];
+    this.heldList.length = 0;
   }
 
   /** A call refused before it ran (scriptCall's checks): counted as Redis's afterErrorReply does. */
