@@ -14,7 +14,7 @@ import { roleName } from '../replication/state';
 import type { PubSub } from '../server/pubsub';
 import { T_BCAST, T_BROKEN, T_CACHING, T_NOLOOP, T_ON, T_OPTIN, T_OPTOUT, disableTracking, enableTracking, prefixCollision } from '../server/tracking';
 
-const E_WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
+import { E_WRONGPASS, authenticate, defaultUserOpen } from '../server/acl';
 const E_NAME = 'ERR Client names cannot contain spaces, newlines or special characters.';
 
 /**
@@ -97,7 +97,7 @@ export function clientInfoLine(c: Client, now: number): string {
     ` flags=${clientFlags(c)} db=${c.db} sub=${c.subscriptions} psub=${c.psubscriptions} ssub=${c.ssubscriptions}` +
     ` multi=${c.inMulti ? c.multiQueue.length : -1} qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=${multiMem}` +
     ` rbs=1024 rbp=0 obl=${obl} oll=0 omem=${omem} tot-mem=${totMem} events=${omem > 0 ? 'rw' : 'r'}` +
-    ` cmd=${c.lastCommand} user=default redir=${redirOf(c)} resp=${c.resp}`
+    ` cmd=${c.lastCommand} user=${c.user.name} redir=${redirOf(c)} resp=${c.resp}`
   );
 }
 
@@ -187,7 +187,7 @@ function killLocal(srv: ThreadServer, f: KillFilter): number {
     if (f.addr !== null && c.addr !== f.addr) continue;
     if (f.laddr !== null && c.laddr !== f.laddr) continue;
     if (f.type !== null && clientType(c) !== f.type) continue;
-    if (f.user !== null && f.user !== 'default') continue;
+    if (f.user !== null && c.user.name !== f.user) continue;
     if (f.skip !== 0 && c.id === f.skip) continue;
     // The caller still waits for the other threads' counts: it is closed once its reply is out.
     if (c.id === f.caller) selfKilled.add(c);
@@ -236,8 +236,8 @@ function clientKill(c: Client, argv: Buffer[]): void {
     } else if (is(opt, 'laddr')) {
       f.laddr = v.toString();
     } else if (is(opt, 'user')) {
-      f.user = v.toString();
-      if (f.user !== 'default') return c.w.error(`ERR No such user '${f.user}'`);
+      f.user = v.toString('latin1');
+      if (c.srv.acl.get(f.user) === undefined) return c.w.error(`ERR No such user '${f.user}'`, true);
     } else if (is(opt, 'skipme')) {
       if (is(v, 'yes')) f.skip = c.id;
       else if (is(v, 'no')) f.skip = 0;
@@ -552,14 +552,6 @@ function clientContainer(c: Client): void {
 // ---------------------------------------------------------------------------------------------
 // HELLO / AUTH / RESET
 
-/** Check a password for a user (no ACL: only "default", with requirepass or nopass). */
-function authenticate(c: Client, user: Buffer, pass: Buffer): boolean {
-  if (user.toString() !== 'default') return false;
-  const required = c.srv.config.str('requirepass');
-  if (required !== '' && pass.toString() !== required) return false;
-  c.authenticated = true;
-  return true;
-}
 
 function hello(c: Client, argv: Buffer[]): void {
   let ver = 0;
@@ -587,7 +579,7 @@ function hello(c: Client, argv: Buffer[]): void {
       return c.w.error(`ERR Syntax error in HELLO option '${cstr(argv[j], Infinity, true)}'`, true);
     }
   }
-  if (user !== null && pass !== null && !authenticate(c, user, pass)) return c.w.error(E_WRONGPASS);
+  if (user !== null && pass !== null && !authenticate(c, user, pass, argv)) return c.w.error(E_WRONGPASS);
   if (!c.authenticated) {
     return c.w.error(
       'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
@@ -619,13 +611,13 @@ function hello(c: Client, argv: Buffer[]): void {
 function auth(c: Client, argv: Buffer[]): void {
   if (argv.length > 3) return c.w.error(E_SYNTAX);
   if (argv.length === 2) {
-    if (c.srv.config.str('requirepass') === '') {
+    if (c.srv.acl.defaultUser.nopass) {
       return c.w.error('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
     }
-    if (!authenticate(c, Buffer.from('default'), argv[1])) return c.w.error(E_WRONGPASS);
+    if (!authenticate(c, Buffer.from('default'), argv[1], argv)) return c.w.error(E_WRONGPASS);
     return c.w.ok();
   }
-  if (!authenticate(c, argv[1], argv[2])) return c.w.error(E_WRONGPASS);
+  if (!authenticate(c, argv[1], argv[2], argv)) return c.w.error(E_WRONGPASS);
   c.w.ok();
 }
 
@@ -648,7 +640,9 @@ function reset(c: Client): void {
   c.name = '';
   c.replyMode = 0;
   c.noEvict = false;
-  c.authenticated = c.srv.config.str('requirepass') === '';
+  // clearClientConnectionState: back to the default user, authenticated if it needs no password.
+  c.user = c.srv.acl.defaultUser;
+  c.authenticated = defaultUserOpen(c.srv);
   c.w.simple('RESET');
 }
 

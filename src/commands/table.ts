@@ -25,9 +25,10 @@ import { commands as replication } from './replication';
 import { commands as hyperloglog } from './hyperloglog';
 import { commands as geo } from './geo';
 import { commands as cluster } from './cluster';
+import { commands as acl } from './acl';
 
 registerCommands([
-  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...streams, ...streamGroups, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...migrate, ...latency, ...replicaof, ...replication, ...hyperloglog, ...geo, ...cluster,
+  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...streams, ...streamGroups, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...migrate, ...latency, ...replicaof, ...replication, ...hyperloglog, ...geo, ...cluster, ...acl,
 ]);
 
 export * from './registry';

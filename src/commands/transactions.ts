@@ -2,6 +2,7 @@
 // EXEC takes the slot locks of every queued command's keys and every WATCHed key at once, in
 // ascending order, so the whole transaction is atomic across the keyspace and WATCH versions are
 // checked under the same locks that writers take.
+import { aclDeniedAtExec } from '../server/acl';
 import type { CommandSpec } from './types';
 import type { Client, WatchedKey } from '../server/client';
 import { def } from './def';
@@ -157,7 +158,10 @@ function exec(c: Client): void {
     c.w.array(queue.length);
     for (let i = 0; i < queue.length; i++) {
       c.lastCommand = 'exec';
-      c.call(queue[i].spec, queue[i].argv);
+      // ACL rules may have changed since the command was queued (execCommand checks again).
+      const denied = c.user.unrestricted ? null : aclDeniedAtExec(c, queue[i].spec, queue[i].argv);
+      if (denied !== null) c.w.error(denied, true);
+      else c.call(queue[i].spec, queue[i].argv);
     }
   } finally {
     c.inExec = false;

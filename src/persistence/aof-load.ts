@@ -3,6 +3,7 @@
 // single-file AOF with an RDB preamble), then RESP commands, each run through the command table by
 // a client with no connection, which takes the command's slot locks like any other (workers answer
 // -LOADING meanwhile; nothing propagates: the AOF writer is attached only after loading).
+import { SUPERUSER } from '../server/acl';
 import { strerror } from '../config/directives';
 import type { Socket } from 'net';
 import * as fs from 'fs';
@@ -47,6 +48,8 @@ export class AofFileLoader {
     if (this.client === null) {
       this.client = new Client(this.srv, NO_SOCKET);
       this.client.authenticated = true;
+      // c->user is NULL for the AOF client: no ACL checks.
+      this.client.user = SUPERUSER;
       // Obeyed like a master (Redis's mustObeyClient: CLIENT_ID_AOF): a read-only replica's
       // checks (EVAL's READONLY) do not refuse what the AOF holds. Its replies are dropped anyway.
       this.client.masterHook = () => undefined;

@@ -17,6 +17,7 @@
 // replica), expiries and evictions propagate nothing (Redis feeds sub-replicas only the master's
 // stream), keys do not expire by themselves (the master's DELs remove them), and the master's
 // commands see expired keys as live (expireIfNeeded on a replica).
+import { SUPERUSER } from '../server/acl';
 import * as net from 'net';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -646,6 +647,8 @@ export class ReplicaLink {
     this.inbox = null;
     const c = new Client(srv, sock);
     c.authenticated = true;
+    // The master's link runs as no user (c->user NULL): no ACL checks.
+    c.user = SUPERUSER;
     c.flagChars += 'M';
     c.db = db;
     c.masterHook = this.apply;

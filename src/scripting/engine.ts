@@ -14,6 +14,7 @@
 // written yet, the run is aborted (uncatchable) and repeated with every slot locked, and the
 // script is remembered as one that needs all slots. If it had already written, the script gets an
 // error for that call (rare: only a script's first runs, and only under contention).
+import { aclDeniedInScript } from '../server/acl';
 import { LOCK_BUSY } from '../server/coordinator';
 import { MISC_BUSY_SCRIPT } from '../store/keyspace';
 import type { Client } from '../server/client';
@@ -618,6 +619,11 @@ export class ScriptEngine {
     const i32 = s.i32;
     const misc = s.L.misc;
     if ((bits & F_NOSCRIPT) !== 0 && i32[misc + M_DISABLE_DENY_SCRIPTS] === 0) return this.reject(spec, 'ERR This Redis command is not allowed from script');
+    // scriptVerifyACL: the calling user's permissions apply to every redis.call.
+    if (!c.user.unrestricted) {
+      const denied = aclDeniedInScript(c, spec, argv);
+      if (denied !== null) return this.reject(spec, denied);
+    }
     // scriptVerifyAllowStale: a replica cut from its master with replica-serve-stale-data no
     // runs only commands flagged stale (the script itself had to be allow-stale to start).
     if ((bits & F_STALE) === 0 && i32[misc + MISC_REPLICA] !== 0 && i32[misc + MISC_MASTER_LINK] === 0 &&

@@ -40,6 +40,8 @@ import { E_NOREPLICAS, replGate, tooFewReplicas } from '../replication/master';
 import { hold as aofHold, mustHold as aofMustHold, aofWriteError } from '../persistence/aof-hold';
 
 import { E_OOM } from './errors';
+import { aclDenied, defaultUserOpen } from './acl';
+import type { AclUser } from './acl';
 export { E_OOM };
 // processCommand's text for DEBUG (the only protected command here: no MODULE).
 const E_DEBUG_DISABLED =
@@ -68,6 +70,8 @@ export class Client {
   name = '';
   resp = 2;
   authenticated: boolean;
+  /** The ACL user (server/acl.ts); replaced when any thread changes the users. */
+  user: AclUser;
   readonly createdAt = Date.now();
   lastInteraction = Date.now();
   lastCommand = 'NULL';
@@ -147,7 +151,8 @@ export class Client {
     this.id = srv.miscAdd(0, 1) + 1;
     this.store = srv.store;
     this.w = srv.w;
-    this.authenticated = srv.config.str('requirepass') === '';
+    this.user = srv.acl.defaultUser;
+    this.authenticated = defaultUserOpen(srv);
     this.addr = unixPath !== undefined ? `${unixPath}:0` : `${formatHost(socket.remoteAddress)}:${socket.remotePort ?? 0}`;
     this.laddr = unixPath !== undefined ? `${unixPath}:0` : `${formatHost(socket.localAddress)}:${socket.localPort ?? 0}`;
     this.limits = threadLimits(srv);
@@ -510,8 +515,24 @@ export class Client {
       return;
     }
     if (!this.authenticated && ((spec.bits as number) & F_NO_AUTH) === 0) {
-      this.rejectCommand('NOAUTH Authentication required.');
-      return;
+      // authRequired(): the default user may have become nopass since this client connected.
+      if (!defaultUserOpen(this.srv)) {
+        this.rejectCommand('NOAUTH Authentication required.');
+        return;
+      }
+      this.authenticated = true;
+    }
+    // ACLs: one flag test for a user allowed everything (the default user, unless narrowed).
+    if (!this.user.unrestricted) {
+      if (this.inMulti && ((spec.bits as number) & F_NO_MULTI) !== 0 && !NOT_QUEUED.has(spec.fullName as string)) {
+        this.rejectCommand('ERR Command not allowed inside a transaction');
+        return;
+      }
+      const denied = aclDenied(this, spec, argv);
+      if (denied !== null) {
+        this.rejectCommand(denied);
+        return;
+      }
     }
     // A script past busy-reply-threshold on another thread: only allow_busy commands run
     // (processCommand's isInsideYieldingLongCommand check); this thread cannot get here meanwhile.

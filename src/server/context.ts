@@ -8,6 +8,7 @@ import type { PubSub } from './pubsub';
 import { Coordinator } from './coordinator';
 import { Propagator } from './propagate';
 import { Stream } from './stream';
+import { Users } from './acl';
 
 // Per-thread statistics, in shared memory so any thread can sum them for INFO.
 export const S_CONNECTIONS = 0;       // total connections received
@@ -55,6 +56,8 @@ export interface CrossThreadRequest {
 export class ThreadServer {
   readonly w = new ReplyWriter();
   readonly clients = new Map<number, Client>();
+  /** This thread's copy of the ACL users (server/acl.ts; commands/acl.ts keeps the copies equal). */
+  acl = new Users(0);
   /** Replies collected from every thread for a broadcast request (see broadcast()). */
   broadcast: (req: CrossThreadRequest, local?: boolean) => Promise<unknown[]> = async () => [];
   /** Ask the main thread to do something (shutdown, save...). */

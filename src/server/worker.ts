@@ -17,6 +17,8 @@ import { ThreadServer, S_CONNECTIONS, S_CLIENTS, S_REJECTED_CONN, M_CLIENTS, typ
 import { configureLog, log } from './log';
 import { installWorkerServices } from './services';
 import { installConnectionHandlers } from '../commands/connection';
+import { installAclHandlers } from '../commands/acl';
+import { pubsubDefaultFlags, type UserState } from './acl';
 import { installScriptingHandlers } from '../commands/scripting';
 import { PubSub, K_CHANNEL } from './pubsub';
 import { configureNotify, type Publisher } from './notify';
@@ -43,6 +45,8 @@ export interface WorkerData {
   fds?: ListenFds;
   /** The AOF's shared state (src/persistence/aof-state.ts). */
   aof?: SharedArrayBuffer;
+  /** The ACL users the main thread loaded (requirepass, `user` directives, aclfile). */
+  acl: UserState[];
 }
 
 const wd = workerData as WorkerData;
@@ -58,6 +62,8 @@ setInterval(() => heap.trimIdle(), 1000).unref();
 const store = new Store(heap, wd.layout);
 if (wd.aof !== undefined) setAofShared(wd.aof);
 const srv = new ThreadServer(wd.threadId, wd.threads, store, config, new Stream(wd.stream));
+srv.acl.pubsubDefault = pubsubDefaultFlags(config.str('acl-pubsub-default'));
+srv.acl.adopt(wd.acl, 0);
 srv.pubsub = new PubSub(srv);
 installBlocking(srv);
 installMaster(srv);
@@ -168,7 +174,7 @@ function onConnection(socket: net.Socket, unix: boolean): void {
     socket.end('-ERR max number of clients reached\r\n');
     return;
   }
-  if (srv.config.bool('protected-mode') && srv.config.str('requirepass') === '' && !isLoopback(socket.remoteAddress)) {
+  if (srv.config.bool('protected-mode') && srv.acl.defaultUser.nopass && !isLoopback(socket.remoteAddress)) {
     srv.miscAdd(M_CLIENTS, -1);
     srv.addStat(S_REJECTED_CONN, 1);
     socket.end(PROTECTED_MODE_DENIED);
@@ -229,6 +235,7 @@ const PROTECTED_MODE_DENIED =
 
 async function start(): Promise<void> {
   installConnectionHandlers(srv);
+  installAclHandlers(srv);
   installScriptingHandlers(srv);
   installWorkerServices(srv);
   installReplica(srv);
