@@ -33,8 +33,15 @@ export const M_ACL_VERSION = 20;
 function publish(c: Client, users: Users | UserState[], opts: { killAll?: boolean }, done: (c: Client) => void): void {
   const state = users instanceof Users ? users.toState() : users;
   const version = Atomics.add(c.store.i32, c.store.L.misc + M_ACL_VERSION, 1) + 1;
-  acrossThreads(c, { op: 'acl-state', args: [version, state, opts.killAll === true, c.srv.threadId, c.id] }, (cl) => done(cl));
+  acrossThreads(c, { op: 'acl-state', args: [version, state, opts.killAll === true, c.srv.threadId, c.id] }, (cl) => {
+    done(cl);
+    // A client whose own user went away gets its reply, then is closed (CLIENT_CLOSE_AFTER_COMMAND).
+    if (closeSelf.delete(cl)) cl.closeAfterReply();
+  });
 }
+
+/** Clients that ran the change that removed their own user: closed once their reply is out. */
+const closeSelf = new Set<Client>();
 
 /** Adopt a state broadcast by any thread (this one included) and move this thread's clients to it. */
 export function adoptAclState(srv: ThreadServer, version: number, state: UserState[], killAll: boolean, originThread: number, originId: number): void {
@@ -50,14 +57,14 @@ export function adoptAclState(srv: ThreadServer, version: number, state: UserSta
       // ACLFreeUserAndKillClients: the default user, unauthenticated, then closed.
       cl.user = acl.defaultUser;
       cl.authenticated = false;
-      if (self) cl.closeAfterReply();
+      if (self) closeSelf.add(cl);
       else cl.close();
       continue;
     }
     cl.user = nu;
     // ACLKillPubsubClientsIfNeeded: subscribers to what the user may no longer subscribe to.
     if (cl.subscriptions + cl.psubscriptions + cl.ssubscriptions > 0 && !pubsubStillAllowed(srv, cl, nu)) {
-      if (self) cl.closeAfterReply();
+      if (self) closeSelf.add(cl);
       else cl.close();
     }
   }
@@ -76,6 +83,7 @@ function pubsubStillAllowed(srv: ThreadServer, cl: Client, u: AclUser): boolean 
 
 /** Register the ACL's cross-thread handler on a worker. */
 export function installAclHandlers(srv: ThreadServer): void {
+  srv.requestHandlers.set('acl-sync', () => null);
   srv.requestHandlers.set('acl-state', (args) => {
     adoptAclState(srv, args[0] as number, args[1] as UserState[], args[2] as boolean, args[3] as number, args[4] as number);
     return null;
@@ -247,19 +255,27 @@ function aclGenpass(c: Client, argv: Buffer[]): void {
 const REASONS = ['unknown', 'command', 'key', 'auth', 'channel'];
 const CONTEXTS = ['toplevel', 'lua', 'multi', 'module'];
 
+/**
+ * Entries other threads logged before this command reached the main thread first: a round trip
+ * through every thread (each answers on the port its entries went out on, in order).
+ */
+function logSettled(srv: ThreadServer): Promise<unknown> {
+  return srv.threads > 1 ? srv.broadcast({ op: 'acl-sync', args: [] }, false).catch(() => null) : Promise.resolve(null);
+}
+
 function aclLog(c: Client, argv: Buffer[]): void {
   if (argv.length > 3) return subcommandSyntax(c, argv);
   let count = 10;
   if (argv.length === 3) {
     if (is(argv[2], 'reset')) {
-      replyLater(c, c.srv.askMain('acl-log-reset', []), (cl) => cl.w.ok());
+      replyLater(c, logSettled(c.srv).then(() => c.srv.askMain('acl-log-reset', [])), (cl) => cl.w.ok());
       return;
     }
     const v = parseIntArg(argv[2]);
     if (v === null) return c.w.error(E_NOT_INT);
     count = Math.max(0, v);
   }
-  replyLater(c, c.srv.askMain('acl-log', [count]), (cl, res) => {
+  replyLater(c, logSettled(c.srv).then(() => c.srv.askMain('acl-log', [count])), (cl, res) => {
     const entries = (Array.isArray(res) ? res : []) as AclLogEntry[];
     const now = Date.now();
     const w = cl.w;

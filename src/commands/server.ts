@@ -645,7 +645,8 @@ function configRewrite(c: Client): void {
   if (c.srv.config.configFile === undefined || c.srv.config.configFile === '') {
     return c.w.error('ERR The server is running without a config file');
   }
-  const err = c.srv.config.rewrite();
+  // The ACL users as ACL LIST shows them (rewriteConfigUserOption), unless an aclfile holds them.
+  const err = c.srv.config.rewrite(c.srv.acl.sorted().map((u) => `user ${u.name} ${u.describe()}`));
   if (err !== null) {
     log('warning', `CONFIG REWRITE failed: ${err}`);
     return c.w.error(`ERR Rewriting config file: ${err}`);

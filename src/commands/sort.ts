@@ -5,6 +5,7 @@
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import { def } from './def';
+import { lookupCommand } from './registry';
 import { T_STRING, T_LIST, T_SET, T_ZSET, T_HASH, E_LISTPACK, E_INTSET, E_SKIPLIST, E_QUICKLIST } from '../store/keyspace';
 import type { Store } from '../store/keyspace';
 import { E_SYNTAX, E_WRONGTYPE, E_NOT_INT, is, parseIntArg, parseFloatArg } from './args';
@@ -95,6 +96,11 @@ function hasStar(b: Buffer): boolean {
   return b.indexOf(0x2a) >= 0;
 }
 
+function sortKeyAccess(c: Client, argv: Buffer[]): boolean {
+  const spec = lookupCommand(argv[0]);
+  return spec !== undefined && c.user.cmdWithUnrestrictedKeys(spec, argv, 1);
+}
+
 function sortGeneric(c: Client, argv: Buffer[], readonly: boolean): void {
   const s = c.store;
   const h = s.heap;
@@ -106,6 +112,8 @@ function sortGeneric(c: Client, argv: Buffer[], readonly: boolean): void {
   let sortby: Buffer | null = null;
   let storekey: Buffer | null = null;
   const gets: Buffer[] = [];
+  // BY patterns and GET read keys the ACL check could not see: they need read access to every key.
+  const fullKeyAccess = (): boolean => c.user.unrestricted || sortKeyAccess(c, argv);
   for (let j = 2; j < argv.length; j++) {
     const left = argv.length - j - 1;
     const a = argv[j];
@@ -125,7 +133,9 @@ function sortGeneric(c: Client, argv: Buffer[], readonly: boolean): void {
     } else if (is(a, 'by') && left >= 1) {
       sortby = argv[++j];
       if (!hasStar(sortby)) dontsort = true;
+      else if (!fullKeyAccess()) return c.w.error('ERR BY option of SORT denied due to insufficient ACL permissions.');
     } else if (is(a, 'get') && left >= 1) {
+      if (!fullKeyAccess()) return c.w.error('ERR GET option of SORT denied due to insufficient ACL permissions.');
       gets.push(argv[++j]);
     } else {
       return c.w.error(E_SYNTAX);

@@ -688,9 +688,9 @@ export class Config {
   }
 
   /** CONFIG REWRITE of the config file given at start-up: null, or the error's text. */
-  rewrite(): string | null {
+  rewrite(userLines: string[] = []): string | null {
     if (this.configFile === undefined) return 'The server is running without a config file';
-    return rewriteConfigFile(this, this.configFile);
+    return rewriteConfigFile(this, this.configFile, userLines);
   }
 
   /** rename-command directives in order: [from, to] (to "" = removed). */
