@@ -35,11 +35,16 @@ function ioThread(c: Client): Worker {
 export function migrateKeys(argv: Buffer[]): number[] {
   if (argv.length > 6) {
     for (let i = 6; i < argv.length; i++) {
-      if (is(argv[i], 'keys') && argv[3].length === 0) {
+      if (is(argv[i], 'keys')) {
+        // KEYS with a key in argv[3] is a syntax error MIGRATE reports: no keys then.
+        if (argv[3].length > 0) return [];
         const out: number[] = [];
         for (let j = i + 1; j < argv.length; j++) out.push(j);
         return out;
       }
+      // AUTH's password and AUTH2's user and password are not keywords (skip_keywords).
+      if (is(argv[i], 'auth')) i += 1;
+      else if (is(argv[i], 'auth2')) i += 2;
     }
   }
   return argv.length > 3 ? [3] : [];

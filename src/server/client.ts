@@ -530,6 +530,8 @@ export class Client {
       }
       const denied = aclDenied(this, spec, argv);
       if (denied !== null) {
+        // A refused EXEC discards the transaction (rejectCommand -> execCommandAbort).
+        if (spec.fullName === 'exec') return this.abortExec(denied);
         this.rejectCommand(denied);
         return;
       }
