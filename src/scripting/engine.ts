@@ -610,6 +610,11 @@ export class ScriptEngine {
     const c = ctx.c;
     let spec: CommandSpec | undefined = this.lookupMemo(argv[0]);
     if (spec !== undefined && spec.subcommands !== undefined && argv.length >= 2) spec = resolveSubcommand(spec, argv[1]);
+    // redis.acl_check_cmd (the addon asks with RESP 0): may the caller's user run this command?
+    if (resp === 0) {
+      if (spec === undefined) return Buffer.from('-ERR Invalid command passed to redis.acl_check_cmd()\r\n');
+      return Buffer.from(c.user.unrestricted || c.user.check(spec, argv) === 0 ? '#t\r\n' : '#f\r\n');
+    }
     if (spec === undefined) return this.reject(undefined, 'ERR Unknown Redis command called from script');
     if ((spec.arity > 0 && argv.length !== spec.arity) || argv.length < -spec.arity) return this.reject(spec, 'ERR Wrong number of args calling Redis command from script');
     const bits = spec.bits as number;

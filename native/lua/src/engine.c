@@ -611,7 +611,14 @@ static napi_value mkBuffer(napi_env env, const char *p, size_t n) {
   return v;
 }
 
+/* resp: the script's RESP version for redis.call/pcall; 0 asks JS for an ACL check instead
+ * (redis.acl_check_cmd), answered as a RESP3 boolean or an error. */
+static int redisGenericAs(lua_State *L, int raise, int resp);
 static int redisGeneric(lua_State *L, int raise) {
+  return redisGenericAs(L, raise, -1);
+}
+
+static int redisGenericAs(lua_State *L, int raise, int resp) {
   Eng *e = getEng(L);
   if (!e->running) {
     pushError(L, "redis.call/pcall can only be called inside a script invocation");
@@ -676,7 +683,7 @@ static int redisGeneric(lua_State *L, int raise) {
   if (staged) napi_create_int32(env, argc, &argvv[0]);
   else argvv[0] = arr;
   /* The script's RESP version rides along (redis.setresp), saving JS a call back for it. */
-  napi_create_int32(env, e->scriptResp, &argvv[1]);
+  napi_create_int32(env, resp < 0 ? e->scriptResp : resp, &argvv[1]);
   napi_status st = napi_call_function(env, global, fn, 2, argvv, &res);
   e->inCall = 0;
   /* The reply: its length when JS copied it to the stage (the common case: no Buffer, no
@@ -887,10 +894,8 @@ static int luaAclCheckCmd(lua_State *L) {
   Eng *e = getEng(L);
   if (!e->running) return raiseError(L, "redis.acl_check_cmd can only be called inside a script invocation");
   if (lua_gettop(L) == 0) return raiseError(L, "Please specify at least one argument for this redis lib call");
-  /* No ACL users yet: the default user may run every command; an unknown command is an error.
-   * The command table is on the JS side: ask it through the call hook with a marker. */
-  lua_pushboolean(L, 1);
-  return 1;
+  /* The users and the command table are on the JS side: ask through the call hook, RESP 0. */
+  return redisGenericAs(L, 1, 0);
 }
 
 /* rand48 as Redis's rand.c: the same sequence for the same seed on every platform */
