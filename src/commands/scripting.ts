@@ -544,11 +544,11 @@ const scriptCmd = (name: string, flags: string, summary: string, handler: Comman
   });
 
 export const commands: CommandSpec[] = [
-  scriptCmd('eval', 'noscript stale skip_monitor no_mandatory_keys movablekeys', 'Execute a Lua script server side', (c, a) => evalGeneric(c, a, false, false), '2.6.0', ['slow', 'scripting']),
-  scriptCmd('evalsha', 'noscript stale skip_monitor no_mandatory_keys movablekeys', 'Execute a Lua script server side', (c, a) => evalGeneric(c, a, true, false), '2.6.0', ['slow', 'scripting']),
+  scriptCmd('eval', 'noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys', 'Execute a Lua script server side', (c, a) => evalGeneric(c, a, false, false), '2.6.0', ['slow', 'scripting']),
+  scriptCmd('evalsha', 'noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys', 'Execute a Lua script server side', (c, a) => evalGeneric(c, a, true, false), '2.6.0', ['slow', 'scripting']),
   scriptCmd('eval_ro', 'readonly noscript stale skip_monitor no_mandatory_keys movablekeys', 'Execute a read-only Lua script server side', (c, a) => evalGeneric(c, a, false, true), '7.0.0', ['slow', 'scripting']),
   scriptCmd('evalsha_ro', 'readonly noscript stale skip_monitor no_mandatory_keys movablekeys', 'Execute a read-only Lua script server side', (c, a) => evalGeneric(c, a, true, true), '7.0.0', ['slow', 'scripting']),
-  scriptCmd('fcall', 'noscript stale skip_monitor no_mandatory_keys movablekeys', 'Invoke a function', (c, a) => fcallGeneric(c, a, false), '7.0.0', ['slow', 'scripting']),
+  scriptCmd('fcall', 'noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys', 'Invoke a function', (c, a) => fcallGeneric(c, a, false), '7.0.0', ['slow', 'scripting']),
   scriptCmd('fcall_ro', 'readonly noscript stale skip_monitor no_mandatory_keys movablekeys', 'Invoke a read-only function', (c, a) => fcallGeneric(c, a, true), '7.0.0', ['slow', 'scripting']),
   def('script', -2, '', [0, 0, 0], 'scripting', 'A container for Lua scripts management commands', container('script'), {
     lock: 'none', since: '2.6.0', acl: ['slow'], complexity: 'Depends on subcommand.',

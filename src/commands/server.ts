@@ -311,8 +311,10 @@ const FLAG_ORDER = [
 function commandFlags(spec: CommandSpec): string[] {
   const set = new Set(spec.flags);
   if (spec.keys !== undefined) set.add('movablekeys');
+  // Redis 7.0 keeps may_replicate out of COMMAND's replies ("Hidden on purpose").
+  set.delete('may_replicate');
   const out = FLAG_ORDER.filter((f) => set.has(f));
-  for (const f of spec.flags) if (!out.includes(f)) out.push(f);
+  for (const f of set) if (!out.includes(f)) out.push(f);
   return out;
 }
 

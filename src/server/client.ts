@@ -558,7 +558,7 @@ export class Client {
     // Client-side caching: keep the tracking table under tracking-table-max-keys (processCommand).
     if (Atomics.load(this.store.i32, trackKeysWord) > trackMaxKeys) trackingLimitUsedSlots();
     if (pauseOn(this.srv)) {
-      if (mustPostpone(this, spec)) return postpone(this, argv);
+      if (mustPostpone(this, spec, argv)) return postpone(this, argv);
     } else if (this.store.expireOnAccess === replica) {
       // A replica reports expired keys as missing but leaves them: its master sends the DELs.
       this.store.expireOnAccess = !replica;
@@ -689,6 +689,9 @@ export class Client {
 
   /** latin1: err is a binary string echoing client bytes (see ReplyWriter.error). */
   private rejectCommand(err: string, latin1 = false): void {
+    // rejectCommand on EXEC is execCommandAbort (READONLY, MASTERDOWN, MISCONF...): the
+    // transaction is discarded and the reason wrapped in EXECABORT.
+    if (this.inMulti && this.rejectSpec !== null && this.rejectSpec.fullName === 'exec') return this.abortExec(err);
     if (this.inMulti) this.multiError = true;
     this.w.error(err, latin1);
     this.srv.addStat(S_ERRORS, 1);

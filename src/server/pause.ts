@@ -13,6 +13,7 @@ import type { Client } from './client';
 import type { ThreadServer } from './context';
 import { M_PAUSE_TYPE, S_BLOCKED } from './context';
 import type { CommandSpec } from '../commands/types';
+import { SF_WRITE } from '../commands/flags';
 
 export const PAUSE_OFF = 0;
 export const PAUSE_WRITE = 1;
@@ -61,18 +62,27 @@ export function unpauseClients(srv: ThreadServer): void {
   Atomics.and(srv.store.i32, srv.store.L.misc + M_PAUSE_TYPE, ~CLIENT_BITS);
 }
 
-function writes(spec: CommandSpec): boolean {
+/**
+ * is_may_replicate_command: a write or may-replicate command (PUBLISH, PFCOUNT, EVAL...). A script
+ * that declares flags is judged by them (scriptFlagsToCmdFlags: no-writes clears write, and the
+ * may-replicate flag goes), as a queued one is when its EXEC comes.
+ */
+function writes(c: Client, spec: CommandSpec, argv: Buffer[]): boolean {
+  if (spec.scriptFlags !== undefined) {
+    const f = spec.scriptFlags(c, argv);
+    if (f >= 0) return (f & SF_WRITE) !== 0;
+  }
   return spec.flags.includes('write') || spec.flags.includes('may_replicate');
 }
 
 /** Does the pause in force hold back this command of c? */
-export function mustPostpone(c: Client, spec: CommandSpec): boolean {
+export function mustPostpone(c: Client, spec: CommandSpec, argv: Buffer[]): boolean {
   const type = pauseType(c.srv);
   c.store.expireOnAccess = type === PAUSE_OFF;
   if (type === PAUSE_OFF) return false;
   if (type === PAUSE_ALL) return true;
-  if (writes(spec)) return true;
-  return spec.fullName === 'exec' && c.multiQueue.some((q) => writes(q.spec));
+  if (writes(c, spec, argv)) return true;
+  return spec.fullName === 'exec' && c.multiQueue.some((q) => writes(c, q.spec, q.argv));
 }
 
 // ---- held clients of this thread --------------------------------------------------------------

@@ -79,6 +79,32 @@ describe('CLIENT PAUSE', () => {
     expect(r.shardis).toContain('blocked 3');
   });
 
+  it('WRITE holds may-replicate commands (PFCOUNT, PUBLISH, EVAL) and scripts by their declared flags', async () => {
+    const r = await d.each(async (c, _side, port) => {
+      const cs = await Promise.all([0, 1, 2, 3, 4].map(() => RawClient.connect(port)));
+      try {
+        await c.call('PFADD', 'hll', 'a');
+        await cs[4].call('MULTI');
+        await cs[4].call('EVAL', '#!lua flags=no-writes\nreturn 12', '0');
+        const out = [show(await c.call('CLIENT', 'PAUSE', '100000', 'WRITE'))];
+        const held = [cs[0].call('PFCOUNT', 'hll'), cs[1].call('EVAL', 'return 1', '0'), cs[2].call('EVAL', '#!lua\nreturn 2', '0')];
+        // A script declaring no-writes, alone or queued, is not held.
+        out.push(show(await cs[3].call('EVAL', '#!lua flags=no-writes\nreturn 3', '0')));
+        out.push(show(await cs[4].call('EXEC')));
+        for (let i = 0; i < 100 && (await blocked(c)) < 3; i++) await sleep(10);
+        out.push(`blocked ${await blocked(c)}`);
+        out.push(show(await c.call('CLIENT', 'UNPAUSE')));
+        for (const h of held) out.push(show(await h));
+        return out;
+      } finally {
+        await c.call('CLIENT', 'UNPAUSE');
+        await Promise.all(cs.map((x) => x.close()));
+      }
+    });
+    expect(r.shardis).toEqual(r.redis);
+    expect(r.shardis).toContain('blocked 3');
+  });
+
   it('ALL holds reads too and ends by itself; keys do not expire meanwhile', async () => {
     const r = await d.each(async (c, _side, port) => {
       const [a, b] = await Promise.all([RawClient.connect(port), RawClient.connect(port)]);

@@ -78,3 +78,31 @@ describe('replication state', () => {
     expect(after).not.toBe(before);
   });
 });
+
+describe('EXEC on a replica whose link is down', () => {
+  it('a transaction queued before the link went down is discarded with EXECABORT ... MASTERDOWN, as redis-server', async () => {
+    const run = async (port: number): Promise<string[]> => {
+      const c = await RawClient.connect(port);
+      const admin = await RawClient.connect(port);
+      try {
+        await admin.call('CONFIG', 'SET', 'replica-serve-stale-data', 'no');
+        await c.call('SET', 'xx', '1');
+        await c.call('MULTI');
+        await c.call('GET', 'xx');
+        await admin.call('REPLICAOF', 'localhsot', '0');
+        const out = [show(await c.call('EXEC'))];
+        // The transaction is gone: EXEC again has no MULTI.
+        out.push(show(await c.call('EXEC')));
+        return out;
+      } finally {
+        await admin.call('REPLICAOF', 'NO', 'ONE');
+        await admin.call('CONFIG', 'SET', 'replica-serve-stale-data', 'yes');
+        await c.close();
+        await admin.close();
+      }
+    };
+    const a = await run(shardis.port);
+    expect(a).toEqual(await run(redis.port));
+    expect(a[0]).toContain('EXECABORT Transaction discarded because of: MASTERDOWN');
+  });
+});
