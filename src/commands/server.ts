@@ -286,7 +286,9 @@ function monitor(c: Client): void {
 function debugLock(argv: Buffer[]): 'keys' | 'all' {
   if (argv.length < 2) return 'keys';
   const a = argv[1];
-  return is(a, 'check') || is(a, 'digest') || is(a, 'digest-value') || is(a, 'object') || is(a, 'populate') || is(a, 'htstats-key') ? 'all' : 'keys';
+  // SLEEP stops the whole keyspace as Redis's does: a command on another thread that needs a key
+  // waits for it, however late the other threads get the broadcast (MIGRATE timeout tests).
+  return is(a, 'check') || is(a, 'digest') || is(a, 'digest-value') || is(a, 'object') || is(a, 'populate') || is(a, 'htstats-key') || is(a, 'sleep') ? 'all' : 'keys';
 }
 
 // ---------------------------------------------------------------------------------------------
