@@ -50,12 +50,18 @@ function unsubscribeKind(kind: number) {
   };
 }
 
+// PUBLISH and SPUBLISH change no data but reach replicas (forceCommandPropagation with
+// PROPAGATE_REPL), so that their subscribers get the messages; the AOF writer drops them.
 function publish(c: Client, argv: Buffer[]): void {
   c.w.int(c.srv.pubsub.publish(c, K_CHANNEL, argv[1], argv[2]));
+  const p = c.srv.prop;
+  if (p.on()) p.alsoPropagate(c.db, argv);
 }
 
 function spublish(c: Client, argv: Buffer[]): void {
   c.w.int(c.srv.pubsub.publish(c, K_SHARD, argv[1], argv[2]));
+  const p = c.srv.prop;
+  if (p.on()) p.alsoPropagate(c.db, argv);
 }
 
 function channelsOf(kind: number) {

@@ -125,3 +125,23 @@ describe('replication chains', () => {
     await converged([b, c]);
   }, 90000);
 });
+
+describe('PUBLISH reaches replicas', () => {
+  it("a message published on a shardis master reaches subscribers of its replicas (shardis and redis-server) and of a replica's replica", async () => {
+    const top = await startShardis({ threads: 2, args: ['--save', ''] });
+    servers.push(top);
+    const mid = await startShardis({ threads: 2, args: ['--save', '', '--replicaof', '127.0.0.1', String(top.port)] });
+    servers.push(mid);
+    const low = await startRedis({ args: ['--replicaof', '127.0.0.1', String(mid.port)] });
+    servers.push(low);
+    const [a, b, c] = await Promise.all([top, mid, low].map((s) => RawClient.connect(s.port)));
+    clients.push(a, b, c);
+    await linkedTo(b, top.port);
+    await linkedTo(c, mid.port);
+    const subs = await Promise.all([mid, low].map((s) => RawClient.connect(s.port)));
+    clients.push(...subs);
+    for (const s of subs) await s.call('SUBSCRIBE', 'news');
+    expect(sh(await a.call('PUBLISH', 'news', 'hello'))).toBe(':0');
+    for (const s of subs) expect(sh(await s.read())).toBe(sh({ t: 'array', v: [{ t: 'bulk', v: Buffer.from('message') }, { t: 'bulk', v: Buffer.from('news') }, { t: 'bulk', v: Buffer.from('hello') }] }));
+  }, 60000);
+});
