@@ -24,11 +24,20 @@ export function log(level: 'debug' | 'verbose' | 'notice' | 'warning', msg: stri
   const r = threadId === 0 ? role : 'T';
   const line = `${process.pid}:${r} ${p2(d.getDate())} ${MONTHS[d.getMonth()]} ${d.getFullYear()} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.${ms} ${MARK[l]} ${msg}\n`;
   if (file === '') process.stdout.write(line);
-  else appendFileSync(file, line);
+  else appendQuietly(line);
 }
 
 /** Text as it is, no prefix (Redis's LL_RAW: the bug report's banners). */
 export function logRaw(text: string): void {
   if (file === '') process.stdout.write(text);
-  else appendFileSync(file, text);
+  else appendQuietly(text);
+}
+
+/** serverLog: a log file that cannot be opened (its directory removed, a full disk) drops the line, never the server. */
+function appendQuietly(text: string): void {
+  try {
+    appendFileSync(file, text);
+  } catch {
+    // As Redis's fopen failing: nothing is written, nothing else happens.
+  }
 }

@@ -70,3 +70,27 @@ describe('misbehaving clients', () => {
     await c.close();
   });
 });
+
+describe('a log file that cannot be written', () => {
+  it('drops the line, never the server (its directory removed while it runs)', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-logdir-'));
+    const s = await startShardis({ threads: 2, args: ['--save', '', '--logfile', path.join(dir, 'log')] });
+    const c = await RawClient.connect(s.port);
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+      // BGSAVE logs at its start and end (into a missing directory, and its file cannot be written either).
+      await c.call('CONFIG', 'SET', 'dir', os.tmpdir());
+      await c.call('CONFIG', 'SET', 'dbfilename', `shardis-logdir-${process.pid}.rdb`);
+      await c.call('BGSAVE');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await c.call('PING')).toEqual({ t: 'simple', v: 'PONG' });
+    } finally {
+      await c.close();
+      await s.stop();
+      fs.rmSync(path.join(os.tmpdir(), `shardis-logdir-${process.pid}.rdb`), { force: true });
+    }
+  });
+});
