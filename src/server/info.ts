@@ -72,6 +72,8 @@ export function resetLocalStats(srv: ThreadServer): void {
     srv.setStat(f, 0);
   }
   srv.setStat(S_PEAK_MEMORY, 0);
+  // lazyfreed_objects is server-wide (lazyfreeResetStats).
+  Atomics.store(s.i32, s.L.misc + M_LAZYFREED, 0);
 }
 
 /** Instantaneous rates, sampled by the worker timer (services.ts), as Redis's trackInstantaneousMetric. */

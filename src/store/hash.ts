@@ -17,6 +17,9 @@ registerObjectType(T_HASH, {
   copy(heap: Heap, obj: number, enc: number): number {
     return enc === E_LISTPACK ? lpDup(heap, obj) : dictCopy(heap, obj);
   },
+  freeEffort(heap: Heap, obj: number, enc: number): number {
+    return enc === E_LISTPACK ? 1 : dictSize(heap, obj);
+  },
   check(heap: Heap, obj: number, enc: number, problems: string[]): void {
     if (enc === E_LISTPACK) {
       const n = lpCheck(heap, obj, problems, 'hash listpack');

@@ -70,7 +70,12 @@ export interface ObjectType {
   free(heap: Heap, obj: number, enc: number): void;
   copy(heap: Heap, obj: number, enc: number): number;
   check(heap: Heap, obj: number, enc: number, problems: string[]): void;
+  /** Allocations a free of it touches (lazyfreeGetFreeEffort): UNLINK hands it to the main
+   *  thread only past LAZYFREE_THRESHOLD, smaller ones go at once as DEL does. */
+  freeEffort(heap: Heap, obj: number, enc: number): number;
 }
+/** lazyfree.c's LAZYFREE_THRESHOLD. */
+const LAZYFREE_THRESHOLD = 64;
 const objectTypes: (ObjectType | undefined)[] = [];
 export function registerObjectType(type: number, ops: ObjectType): void {
   objectTypes[type] = ops;
@@ -737,6 +742,11 @@ export class Store {
     return this.deleteKey(db, key, detached, DEL_USER);
   }
 
+  private freeEffort(e: number, type: number): number {
+    const ops = objectTypes[type];
+    return ops === undefined ? 1 : ops.freeEffort(this.heap, this.u32[(e >>> 2) + 7], this.u8[e + 17]);
+  }
+
   private deleteKey(db: number, key: Uint8Array, detached: ((type: number, enc: number, obj: number) => void) | null, reason: number): boolean {
     const t = this.table(db, this.slotOf(key), false);
     if (t === 0) return false;
@@ -752,7 +762,7 @@ export class Store {
     // and counts it (delGenericCommand: expireIfNeeded leaves it, dbSyncDelete takes it).
     if (!live && !this.expireOnAccess) live = true;
     const type = this.u8[e + 16];
-    if (detached !== null && type !== T_STRING) {
+    if (detached !== null && type !== T_STRING && this.freeEffort(e, type) > LAZYFREE_THRESHOLD) {
       const enc = this.u8[e + 17];
       const obj = this.u32[(e >>> 2) + 7];
       // The entry block is freed as a bare string; the object goes to the caller.

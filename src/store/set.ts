@@ -16,6 +16,9 @@ registerObjectType(T_SET, {
   copy(heap: Heap, obj: number, enc: number): number {
     return enc === E_INTSET ? intsetCopy(heap, obj) : dictCopy(heap, obj);
   },
+  freeEffort(heap: Heap, obj: number, enc: number): number {
+    return enc === E_INTSET ? 1 : dictSize(heap, obj);
+  },
   check(heap: Heap, obj: number, enc: number, problems: string[]): void {
     if (enc === E_INTSET) intsetCheck(heap, obj, problems, 'set intset');
     else if (enc === E_HASHTABLE) dictCheck(heap, obj, problems, 'set dict');

@@ -27,7 +27,7 @@ import {
   LpVal, lpNew, lpFree, lpDup, lpBytes, lpFirst, lpLast, lpNext, lpPrev, lpGet, lpAppend, lpAppendInt, lpReplace,
   lpCheck, lpValBytes, intBytes,
 } from './listpack';
-import { H_CGROUPS, SCG_INVALID_ENTRIES_READ, cgFreeAll, cgDupAll, cgCheck, cgBytes } from './stream-groups';
+import { H_CGROUPS, SCG_INVALID_ENTRIES_READ, cgFreeAll, cgDupAll, cgCheck, cgBytes, cgCount, cgAt, pelCount } from './stream-groups';
 
 export interface StreamID { ms: bigint; seq: bigint }
 
@@ -818,6 +818,12 @@ registerObjectType(T_STREAM, {
   },
   copy(heap: Heap, obj: number): number {
     return streamDup(heap, obj);
+  },
+  freeEffort(heap: Heap, obj: number): number {
+    // Its nodes, and each group as one allocation plus its PEL (the first group's size stands
+    // for all, as Redis estimates).
+    const groups = cgCount(heap, obj);
+    return streamNodeCount(heap, obj) + 1 + (groups === 0 ? 0 : groups * (1 + pelCount(heap, cgAt(heap, obj, 0))));
   },
   check(heap: Heap, obj: number, _enc: number, problems: string[]): void {
     streamCheck(heap, obj, problems);

@@ -616,6 +616,9 @@ registerObjectType(T_ZSET, {
   copy(h: Heap, obj: number, enc: number): number {
     return enc === E_LISTPACK ? lpDup(h, obj) : zslCopy(h, obj);
   },
+  freeEffort(h: Heap, obj: number, enc: number): number {
+    return enc === E_LISTPACK ? 1 : zslLength(h, obj);
+  },
   check: zsetCheck,
 });
 

@@ -19,13 +19,37 @@ const infoField = async (section: string, field: string): Promise<number> =>
   Number(new RegExp(`${field}:(\\d+)`).exec(await r.info(section))?.[1] ?? NaN);
 
 describe('UNLINK', () => {
+  it('frees small values at once, as Redis under its free-effort threshold; CONFIG RESETSTAT zeroes lazyfreed_objects', async () => {
+    await r.unlink('lf:big');
+    await r.rpush('lf:big', ...Array.from({ length: 20000 }, (_, j) => `e${j}`.padEnd(100, '.')));
+    for (let i = 0; i < 100 && (await infoField('memory', 'lazyfree_pending_objects')) > 0; i++) await new Promise((res) => setTimeout(res, 20));
+    await r.config('RESETSTAT');
+    expect(await infoField('memory', 'lazyfreed_objects')).toBe(0);
+    // Listpack-encoded hash and zset, an intset, a one-node list, a stream with one entry and a
+    // destroyed group: one allocation or a few, freed by the command itself.
+    await r.hset('lf:h', 'a', '1');
+    await r.zadd('lf:z', 1, 'a');
+    await r.sadd('lf:s', 1, 2, 3);
+    await r.rpush('lf:l', 'a');
+    await r.xadd('lf:x', '*', 'a', 'b');
+    await r.xgroup('CREATE', 'lf:x', 'g', '$');
+    await r.xgroup('DESTROY', 'lf:x', 'g');
+    expect(await r.unlink('lf:h', 'lf:z', 'lf:s', 'lf:l', 'lf:x')).toBe(5);
+    // A quicklist of some 250 nodes goes to the main thread.
+    expect(await r.unlink('lf:big')).toBe(1);
+    for (let i = 0; i < 100 && (await infoField('memory', 'lazyfreed_objects')) < 1; i++) await new Promise((res) => setTimeout(res, 20));
+    expect(await infoField('memory', 'lazyfree_pending_objects')).toBe(0);
+    expect(await infoField('memory', 'lazyfreed_objects')).toBe(1);
+    await expect(srv.check()).resolves.toBeUndefined();
+  });
+
   it('unlinks every type, frees collections in the background and returns the memory', async () => {
     const before = await infoField('memory', 'used_memory');
     for (let i = 0; i < 20; i++) {
       await r.sadd('lf:set', ...Array.from({ length: 5000 }, (_, j) => `m${i * 5000 + j}`));
       await r.hset('lf:hash', ...Array.from({ length: 1000 }, (_, j) => [`f${i * 1000 + j}`, 'v']).flat());
       await r.zadd('lf:zset', ...Array.from({ length: 1000 }, (_, j) => [i * 1000 + j, `z${i * 1000 + j}`]).flat());
-      await r.rpush('lf:list', ...Array.from({ length: 1000 }, (_, j) => `e${j}`));
+      await r.rpush('lf:list', ...Array.from({ length: 1000 }, (_, j) => `e${j}`.padEnd(100, '.')));
     }
     await r.set('lf:str', 'x'.repeat(100000));
     const loaded = await infoField('memory', 'used_memory');
