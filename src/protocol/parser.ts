@@ -39,6 +39,8 @@ export class RequestParser {
   private chunkFirst: number[] = [];
   /** Bytes buffered and not yet parsed (client-query-buffer-limit). */
   pendingBytes = 0;
+  /** Bytes of the arguments read so far of an unfinished multibulk (CLIENT LIST argv-mem). */
+  partialArgBytes = 0;
 
   /** authenticated: unauthenticated clients may send at most 10 args of at most 16 KiB (Redis 7.0). */
   constructor(
@@ -71,6 +73,7 @@ export class RequestParser {
       this.big = null;
       this.bulkLen = -1;
       this.addArg(big, 0, big.length - 2);
+      this.partialArgBytes += big.length - 2;
       if (--this.need === 0) {
         if (!onCommand(this.complete(), false)) { this.stash(buf, p); return; }
       }
@@ -146,6 +149,7 @@ export class RequestParser {
         else this.addArg(buf, p, len);
         p += len + 2;
         this.bulkLen = -1;
+        this.partialArgBytes += len;
         if (--this.need === 0) {
           if (!onCommand(this.complete(), false)) { this.stash(buf, p); return; }
         }
@@ -190,6 +194,7 @@ export class RequestParser {
 
   /** The arguments of the command just completed (offset mode: made into views now). */
   private complete(): Buffer[] {
+    this.partialArgBytes = 0;
     const offs = this.offs;
     if (offs === null) {
       const argv = this.argv;

@@ -30,6 +30,7 @@ import { slowlogState, slowlogPush } from './services';
 import { latencyAddSampleIfNeeded, latencyState, recordCommandLatency } from './latency';
 import { setNotifyClient } from './notify';
 import { overMaxmemory, performEvictions } from './evict';
+import { clientMemChanged, clientMemLive, noteClientMem } from './client-mem';
 import { feedMonitors, monitorsActive } from './monitor';
 import { mustPostpone, pauseOn, postpone } from './pause';
 import { T_CACHING, drainInbox, flushPendingSelf, rememberKeys, trackCtx, trackInbox, trackKeysWord, trackMaxKeys, trackingLimitUsedSlots, type TrackState } from './tracking';
@@ -107,9 +108,14 @@ export class Client {
   /** While a blocking command waits: called on CLIENT UNBLOCK / shutdown. */
   /** Set while blocked: CLIENT UNBLOCK ('timeout'/'error') and a role change ('state') end the wait. */
   unblock: ((how: 'timeout' | 'error' | 'state') => void) | null = null;
+  /** A command that blocked: it enters the slow log once served or timed out, as Redis logs it. */
+  private blockedArgv: Buffer[] | null = null;
   totalCommands = 0;
   /** When the output buffer first passed the soft limit (0: it is below). */
   softLimitSince = 0;
+  /** Its share in the thread's client-memory stat, and in which one (client-mem.ts). */
+  memAccounted = 0;
+  memAccountedReplica = false;
   /** A command held by CLIENT PAUSE: it runs first when the client resumes (src/server/pause.ts). */
   postponed: Buffer[] | null = null;
   /** Bytes of the input being run now (0 between batches: the parser's pending bytes count). */
@@ -260,6 +266,7 @@ export class Client {
     this.checkQueryLimit();
     this.flush();
     trackCtx.executing = prevExecuting;
+    if (clientMemLive.on) clientMemChanged(this.srv, this);
   }
 
   /** -BUSY for a command while a script elsewhere is past busy-reply-threshold (kind 1 EVAL, 2 FCALL). */
@@ -428,6 +435,11 @@ export class Client {
    */
   recordUnblocked(failed: boolean): void {
     if (failed) this.srv.addStat(S_ERRORS, 1);
+    const argv = this.blockedArgv;
+    if (argv !== null) {
+      this.blockedArgv = null;
+      if (this.latencyUs >= slowlogState.threshold) slowlogPush(this, argv, this.latencyUs);
+    }
     const idx = this.latencyPending;
     if (idx < 0) return;
     this.latencyPending = -1;
@@ -446,6 +458,11 @@ export class Client {
     return n;
   }
 
+  /** Bytes of the arguments read so far of a command still arriving (CLIENT LIST argv-mem). */
+  argvMemory(): number {
+    return this.parser.partialArgBytes;
+  }
+
   /** Bytes of unparsed input held for it (CLIENT LIST qbuf). */
   queryBufferBytes(): number {
     return this.queryBytes > 0 ? this.queryBytes : this.parser.pendingBytes;
@@ -456,7 +473,7 @@ export class Client {
    * replies not yet taken by the socket, its MULTI queue. Counted in used_memory, as Redis does.
    */
   memoryBytes(): number {
-    return 1024 + this.queryBufferBytes() + (this.closed ? 0 : this.socket.writableLength) + this.multiMemory();
+    return 1024 + this.queryBufferBytes() + this.parser.partialArgBytes + (this.closed ? 0 : this.socket.writableLength) + this.multiMemory();
   }
 
   resume(): void {
@@ -476,6 +493,8 @@ export class Client {
   cleanup(): void {
     if (!this.srv.clients.delete(this.id)) return;
     this.srv.addStat(S_CLIENTS, -1);
+    // Its buffers are gone: used_memory and client eviction see it now, not at the next cron.
+    noteClientMem(this.srv, this);
     this.srv.miscAdd(M_CLIENTS, -1);
     for (const fn of this.onClose) {
       try {
@@ -756,7 +775,11 @@ export class Client {
     }
     if (monitorsActive(this.srv)) feedMonitors(this, spec, argv, this.db);
     const us = (cmdEnd() - t0) * 1000;
-    if (us >= slowlogState.threshold && ((spec.bits as number) & F_SKIP_SLOWLOG) === 0) slowlogPush(this, argv, us);
+    if (us >= slowlogState.threshold && ((spec.bits as number) & F_SKIP_SLOWLOG) === 0) {
+      // A command that blocked is logged when it is served (updateStatsOnUnblock), not now.
+      if (this.unblock !== null && this.paused && !wasPaused && this.callDepth === 0) this.blockedArgv = argv;
+      else slowlogPush(this, argv, us);
+    }
     if (latencyState.threshold !== 0) latencyAddSampleIfNeeded(store, ((spec.bits as number) & F_FAST) !== 0 ? 'fast-command' : 'command', Math.floor(us) / 1000);
     // A command answered later (from other threads: INFO, LATENCY...; or once unblocked): its
     // histogram counts it once its reply is written, as Redis's show only finished commands.

@@ -73,6 +73,7 @@ export function feedMonitors(c: Client, spec: CommandSpec, argv: Buffer[], db: n
 /** AUTH and HELLO ... AUTH user pass carry secrets: Redis shows them as "(redacted)". */
 function redactedFrom(spec: CommandSpec, argv: Buffer[]): number {
   if (spec.fullName === 'auth') return 1;
+  if (spec.fullName === 'acl|setuser') return 2;
   if (spec.fullName === 'hello') {
     for (let i = 2; i < argv.length; i++) if (argv[i].length === 4 && argv[i].toString('latin1').toLowerCase() === 'auth') return i + 1;
   }

@@ -9,6 +9,7 @@ import { PUBSUB_BUCKETS } from '../store/keyspace';
 import { lockWord, unlockWord } from '../store/heap';
 import { globMatch } from '../config/glob';
 import type { Client } from './client';
+import { clientMemChanged, clientMemLive } from './client-mem';
 import type { ThreadServer } from './context';
 import { S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS } from './context';
 
@@ -514,6 +515,7 @@ export class PubSub {
     }
     st.len = 0;
     c.deliver(out);
+    if (clientMemLive.on) clientMemChanged(this.srv, c);
   }
 
   private readonly writeStagedFor = (c: Client): void => {

@@ -67,6 +67,9 @@ export function slowlogPush(c: Client, argv: Buffer[], usec: number): void {
       for (let j = 1; j <= n && i + j < args.length; j++) args[i + j] = '(redacted)';
       i += n;
     }
+  } else if (cmd === 'acl' && args.length > 2 && args[1].toLowerCase() === 'setuser') {
+    // ACL SETUSER: everything after the subcommand, even when it fails (aclCommand).
+    for (let i = 2; i < args.length; i++) args[i] = '(redacted)';
   } else if (cmd === 'config' && args.length > 3 && args[1].toLowerCase() === 'set') {
     for (let i = 2; i + 1 < args.length; i += 2) if (isSensitiveConfig(args[i])) args[i + 1] = '(redacted)';
   }

@@ -10,6 +10,7 @@ import { applyRenames, commandStatCount, setCommandStatsArea } from '../commands
 import { configureHistograms } from './latency';
 import { Client } from './client';
 import { installEviction } from './evict';
+import { installClientMem } from './client-mem';
 import { installBlocking } from './blocking';
 import { Stream } from './stream';
 import { onRemoteLines } from './monitor';
@@ -241,6 +242,7 @@ async function start(): Promise<void> {
   installReplica(srv);
   installFailover(srv);
   installEviction(srv);
+  installClientMem(srv);
   try {
     const fds = await startListeners(srv, wd.fds, onTcpConnection, onUnixConnection);
     port.postMessage({ type: 'listening', fds });

@@ -35,4 +35,71 @@ describe('client memory', () => {
     await admin.close();
     hog.socket.destroy();
   }, 60_000);
+
+  it('a closed client leaves the totals at once, not at the next cron', async () => {
+    // hz 1: the cron recounts once a second, the check below comes well before.
+    const s = await startShardis({ threads: 2, args: ['--save', '', '--hz', '1'] });
+    servers.push(s);
+    const admin = await RawClient.connect(s.port);
+    await admin.call('SET', 'big', Buffer.alloc(200_000, 120));
+    const hog = await RawClient.connect(s.port);
+    hog.socket.pause();
+    for (let i = 0; i < 100; i++) hog.send('GET', 'big');
+    let grown = 0;
+    for (let i = 0; i < 100 && grown < 5_000_000; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      grown = await field(admin, 'memory', 'mem_clients_normal');
+    }
+    expect(grown).toBeGreaterThan(5_000_000);
+    const closed = new Promise((r) => hog.socket.once('close', r));
+    hog.socket.destroy();
+    await closed;
+    let after = grown;
+    const t0 = Date.now();
+    while (after > 1_000_000 && Date.now() - t0 < 2000) {
+      await new Promise((r) => setTimeout(r, 20));
+      after = await field(admin, 'memory', 'mem_clients_normal');
+    }
+    expect(after).toBeLessThan(1_000_000);
+    expect(Date.now() - t0).toBeLessThan(700);
+    await admin.close();
+  }, 60_000);
+
+  it('the arguments of an unfinished multibulk count (argv-mem); such a client is evicted before any key', async () => {
+    const s = await startShardis({ threads: 2, args: ['--save', '', '--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru', '--maxmemory-clients', '2mb'] });
+    servers.push(s);
+    const admin = await RawClient.connect(s.port);
+    await admin.call('CLIENT', 'NO-EVICT', 'on');
+    for (let i = 0; i < 50; i++) await admin.call('SETRANGE', `k${i}`, '100000', 'x');
+    const dead: RawClient[] = [];
+    const arg = Buffer.from(`$1000\r\n${'x'.repeat(1000)}\r\n`);
+    for (let j = 0; j < 4; j++) {
+      const c = await RawClient.connect(s.port);
+      await c.call('CLIENT', 'SETNAME', `dead${j}`);
+      dead.push(c);
+      c.socket.write('*1000\r\n');
+      for (let k = 0; k < 999; k++) c.socket.write(arg);
+    }
+    // One dead client alone: argv-mem shows its arguments, tot-mem counts them.
+    await new Promise((r) => setTimeout(r, 300));
+    let evicted = await field(admin, 'stats', 'evicted_clients');
+    for (let i = 0; i < 100 && evicted === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      evicted = await field(admin, 'stats', 'evicted_clients');
+    }
+    expect(evicted).toBeGreaterThan(0);
+    expect(await field(admin, 'stats', 'evicted_keys')).toBe(0);
+    expect(Number(text(await admin.call('DBSIZE')))).toBe(50);
+    const survivors = text(await admin.call('CLIENT', 'LIST')).split('\n').filter((l) => / name=dead/.test(l));
+    // 4 clients of ~1 MB against a 2 MB limit: some go, at least one stays.
+    expect(survivors.length).toBeGreaterThan(0);
+    expect(survivors.length).toBeLessThan(4);
+    for (const line of survivors) {
+      const argvMem = Number(/argv-mem=(\d+)/.exec(line)?.[1]);
+      expect(argvMem).toBeGreaterThan(900_000);
+      expect(Number(/tot-mem=(\d+)/.exec(line)?.[1])).toBeGreaterThan(argvMem);
+    }
+    for (const c of dead) c.socket.destroy();
+    await admin.close();
+  }, 60_000);
 });

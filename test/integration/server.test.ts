@@ -386,6 +386,32 @@ describe('differential: single connection', () => {
     expect(r.shardis).toEqual(r.redis);
   });
 
+  it('SLOWLOG: ACL SETUSER redacted even when it fails; a blocked command logged when served, as itself', async () => {
+    const r = await d.each(async (c, _side, port) => {
+      await c.call('CONFIG', 'SET', 'slowlog-log-slower-than', '0');
+      await c.call('SLOWLOG', 'RESET');
+      await c.call('ACL', 'SETUSER', 'slowlog test user', '+get');
+      await c.call('ACL', 'SETUSER', 'slowlog-user', '+get', '>secret');
+      await c.call('ACL', 'DELUSER', 'slowlog-user');
+      const waiter = await RawClient.connect(port);
+      const popped = waiter.call('BLPOP', 'sl:l', '0');
+      for (let i = 0; i < 200 && !/blocked_clients:1/.test(text(await c.call('INFO', 'clients'))); i++) await sleep(10);
+      await c.call('MULTI');
+      await c.call('LPUSH', 'sl:l', 'x');
+      await c.call('SLOWLOG', 'RESET');
+      await c.call('EXEC');
+      await popped;
+      await waiter.close();
+      const got = await c.call('SLOWLOG', 'GET', '-1');
+      await c.call('CONFIG', 'SET', 'slowlog-log-slower-than', '10000');
+      if (got.t !== 'array' || got.v === null) return ['bad'];
+      // Newest first; the arguments of each entry.
+      return got.v.map((e) => (e.t === 'array' && e.v ? show(e.v[3]) : 'bad'));
+    });
+    expect(r.shardis).toEqual(r.redis);
+    expect(r.redis[0]).toContain('"BLPOP"');
+  });
+
   it('MEMORY', () =>
     same(`
       MEMORY
