@@ -171,28 +171,29 @@ export function parseTimeout(c: Client, arg: Uint8Array): number {
   return ms;
 }
 
-function slotIndex(c: Client, db: number, key: Uint8Array): number {
-  return c.store.L.blocked + db * NSLOTS + c.store.slotOf(key);
+/** The slot's blocked-client count (every db: a waiter in another db only costs a needless look). */
+function slotIndex(c: Client, key: Uint8Array): number {
+  return c.store.L.blocked + c.store.slotOf(key);
 }
 
 // ---- the shared FIFO registry ------------------------------------------------------------
-// Per (db, slot): a heap block [n u32 | cap u32 | 8 pad] + n entries [ticket u32 | h1 u32 | h2 u32 | 0].
-// Offsets in Layout.blocked: counts at [0, dbs*NSLOTS), registry pointers after them, then the
-// ticket counter. Every access holds the slot's lock.
+// Per slot: a heap block [n u32 | cap u32 | 8 pad] + n entries [ticket u32 | h1 u32 | h2 u32 | 0],
+// h1/h2 a hash of (db, key). Offsets in Layout.blocked: counts at [0, NSLOTS), registry pointers
+// after them, then the ticket counter. Every access holds the slot's lock.
 
 const ENTRY = 16;
 const REG_HDR = 16;
 
 function regWord(c: Client, db: number, key: Uint8Array): number {
   const s = c.store;
-  return s.L.blocked + s.dbs * NSLOTS + db * NSLOTS + s.slotOf(key);
+  return s.L.blocked + NSLOTS + s.slotOf(key);
 }
 
 let kh1 = 0;
 let kh2 = 0;
-function hashKey(key: Uint8Array): void {
-  let a = 0x811c9dc5;
-  let b = 0x9747b28c;
+function hashKey(db: number, key: Uint8Array): void {
+  let a = Math.imul(0x811c9dc5 ^ db, 0x01000193);
+  let b = Math.imul(0x9747b28c ^ db, 0x5bd1e995);
   for (let i = 0; i < key.length; i++) {
     a = Math.imul(a ^ key[i], 0x01000193);
     b = Math.imul(b ^ key[i], 0x5bd1e995);
@@ -222,7 +223,7 @@ function regAdd(c: Client, db: number, key: Uint8Array, ticket: number): void {
     u32[wi] = nr;
     r = nr;
   }
-  hashKey(key);
+  hashKey(db, key);
   const e = (r + REG_HDR + n * ENTRY) >>> 2;
   u32[e] = ticket;
   u32[e + 1] = kh1;
@@ -237,7 +238,7 @@ function regRemove(c: Client, db: number, key: Uint8Array, ticket: number): void
   const wi = regWord(c, db, key);
   const r = u32[wi];
   if (r === 0) return;
-  hashKey(key);
+  hashKey(db, key);
   const n = u32[r >>> 2];
   for (let i = 0; i < n; i++) {
     const e = (r + REG_HDR + i * ENTRY) >>> 2;
@@ -261,7 +262,7 @@ function regIsOldest(c: Client, db: number, key: Uint8Array, ticket: number): bo
   const u32 = c.store.heap.u32;
   const r = u32[regWord(c, db, key)];
   if (r === 0) return true;
-  hashKey(key);
+  hashKey(db, key);
   const n = u32[r >>> 2];
   for (let i = 0; i < n; i++) {
     const e = (r + REG_HDR + i * ENTRY) >>> 2;
@@ -281,14 +282,14 @@ export function blockForKeys(c: Client, db: number, keys: Buffer[], timeoutMs: n
   for (const k of keys) if (!uniq.some((u) => u.equals(k))) uniq.push(Buffer.from(k));
   const w = new Waiter(c, db, uniq, serve, onTimeout, shared);
   const i32 = c.store.i32;
-  w.ticket = Atomics.add(i32, c.store.L.blocked + 2 * c.store.dbs * NSLOTS, 1) >>> 0;
+  w.ticket = Atomics.add(i32, c.store.L.blocked + 2 * NSLOTS, 1) >>> 0;
   for (const k of uniq) {
     if (!shared) regAdd(c, db, k, w.ticket);
     const id = qid(db, k);
     let q = queues.get(id);
     if (q === undefined) queues.set(id, (q = []));
     q.push(w);
-    const si = slotIndex(c, db, k);
+    const si = slotIndex(c, k);
     Atomics.add(i32, si, 1);
     localPerSlot.set(si, (localPerSlot.get(si) ?? 0) + 1);
   }
@@ -348,7 +349,7 @@ function finish(w: Waiter, reply: boolean, deferRelease = false, failed = false)
       if (i >= 0) q.splice(i, 1);
       if (q.length === 0) queues.delete(id);
     }
-    const si = slotIndex(c, w.db, k);
+    const si = slotIndex(c, k);
     Atomics.sub(i32, si, 1);
     const n = (localPerSlot.get(si) ?? 1) - 1;
     if (n <= 0) localPerSlot.delete(si);
@@ -417,7 +418,7 @@ export function installBlocking(srv: ThreadServer): void {
 
 /** A key may now satisfy blocked clients. Call with the key's slot lock held. */
 export function signalKeyReady(c: Client, db: number, key: Uint8Array): void {
-  if (Atomics.load(c.store.i32, slotIndex(c, db, key)) === 0) return;
+  if (Atomics.load(c.store.i32, slotIndex(c, key)) === 0) return;
   install(c.srv);
   queueReady(db, key);
 }
@@ -509,7 +510,7 @@ function resumeDeferred(): void {
 function serveAndBroadcast(srv: ThreadServer, db: number, key: Buffer): Promise<unknown[]> | null {
   serveKey(db, key);
   const store = srv.store;
-  const si = store.L.blocked + db * NSLOTS + store.slotOf(key);
+  const si = store.L.blocked + store.slotOf(key);
   if (Atomics.load(store.i32, si) > (localPerSlot.get(si) ?? 0)) {
     return sendReady(srv, db, key);
   }

@@ -134,7 +134,7 @@ export interface Layout {
   stats: number;     // f64 index: per thread STAT_FIELDS counters
   misc: number;      // i32 index: 64 spare words for servers-wide flags
   pubsub: number;    // u32 index: pub/sub registry (see src/server/pubsub.ts)
-  blocked: number;   // i32 index: blocked clients per (logical db, slot), then their FIFO registries, then a ticket word (src/server/blocking.ts)
+  blocked: number;   // i32 index: blocked clients per slot (every db), then the slots' FIFO registries, then a ticket word (src/server/blocking.ts)
   pause: number;     // f64 index: end of a CLIENT PAUSE, wall-clock ms (src/server/pause.ts)
   persist: number;   // f64 index: persistence state, PERSIST_WORDS words (src/persistence/state.ts)
   tracking: number;  // u32 index: client-side caching table heads, counters, inboxes (src/server/tracking.ts)
@@ -154,7 +154,8 @@ export function createLayout(sab: SharedArrayBuffer, dbs: number): Layout {
   const stats = at(NTHREAD_STATS * STAT_FIELDS * 8) >>> 3;
   const misc = at(64 * 4) >>> 2;
   const pubsub = at(PUBSUB_WORDS * 4) >>> 2;
-  const blocked = at((dbs * NSLOTS * 2 + 2) * 4) >>> 2;
+  // Per slot, not per (db, slot): 128 KB instead of 2 MB of used_memory_startup with 16 dbs.
+  const blocked = at((NSLOTS * 2 + 2) * 4) >>> 2;
   const pause = at(8) >>> 3;
   const persist = at(PERSIST_WORDS * 8) >>> 3;
   const tracking = at(TRACKING_WORDS * 4) >>> 2;
@@ -240,7 +241,8 @@ export class Store {
    * atomic load of the slot's blocked count, nothing more when it is 0. Slot lock held.
    */
   signalReady(db: number, key: Uint8Array): void {
-    if (this.onReady !== null && Atomics.load(this.i32, this.L.blocked + db * NSLOTS + this.slotOf(key)) !== 0) this.onReady(db, key);
+    // Waiters in another db on the same slot make a needless (harmless) call.
+    if (this.onReady !== null && Atomics.load(this.i32, this.L.blocked + this.slotOf(key)) !== 0) this.onReady(db, key);
   }
   /** Called when a read lookup misses (lookupKeyRead: the "keymiss" notification); null when off. */
   onKeyMiss: ((db: number, key: Uint8Array) => void) | null = null;
