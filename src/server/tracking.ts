@@ -1,9 +1,10 @@
 // Client-side caching (Redis's tracking.c), across threads.
 //
-// The tracking table lives in shared memory: per hash slot, a chain of (key, client id, thread)
-// items, guarded by that slot's lock, which every reader (remembering the keys of a read-only
-// command, before it releases its locks) and every writer (the store's onKeyModified hook, under
-// the lock of the key it changes) already holds. Key names only, no db: as Redis's table.
+// The tracking table lives in shared memory: per hash slot, a chain of key records, each with
+// the (client id, thread) pairs that read the key, guarded by that slot's lock, which every
+// reader (remembering the keys of a read-only command, before it releases its locks) and every
+// writer (the store's onKeyModified hook, under the lock of the key it changes) already holds.
+// Key names only, no db: as Redis's table.
 //
 // Invalidations for a client of another thread go to that thread's inbox, a lock-free stack of
 // records in the shared heap pushed while the writer still holds the key's slot lock, with a
@@ -55,8 +56,11 @@ const CLIENT_BUCKETS = 256;
 // Registry record: next, client id, flags, redirect id, redirect thread.
 const CREC_BYTES = 20;
 
-// Table item: next, hash, key length, client id, thread, key bytes.
-const ITEM_HDR = 20;
+// Table record, one per tracked key (a key of Redis's TrackingTable): next, hash, key length,
+// readers, capacity, readers block, key bytes. The readers block holds (client id, thread) pairs
+// in the order they read the key: the key is stored once however many clients track it.
+const KEY_HDR = 24;
+const PAIR = 8;
 // Prefix registry entry: next, thread, count, length, prefix bytes.
 const PREFIX_HDR = 16;
 // Inbox record: next, kind, a, b, c, length, bytes.
@@ -383,26 +387,58 @@ export function rememberScriptKeys(c: Client, keys: Buffer[]): void {
 function rememberKey(key: Uint8Array, id: number): void {
   const s = store;
   const u32 = s.u32;
+  const heap = s.heap;
   const head = base + s.slotOf(key);
   const h = hashKey(key);
-  let keySeen = false;
-  for (let e = u32[head]; e !== 0; e = u32[e >>> 2]) {
+  let e = u32[head];
+  while (e !== 0 && (u32[(e >>> 2) + 1] !== h || u32[(e >>> 2) + 2] !== key.length || !sameBytes(e + KEY_HDR, key))) e = u32[e >>> 2];
+  if (e !== 0) {
     const w = e >>> 2;
-    if (u32[w + 1] !== h || u32[w + 2] !== key.length || !sameBytes(e + ITEM_HDR, key)) continue;
-    if (u32[w + 3] === id) return;
-    keySeen = true;
+    const n = u32[w + 3];
+    let cl = u32[w + 5];
+    for (let i = 0; i < n; i++) if (u32[(cl >>> 2) + 2 * i] === id) return;
+    const cap = u32[w + 4];
+    if (n === cap) {
+      const grown = heap.alloc(2 * cap * PAIR);
+      heap.u8.copyWithin(grown, cl, cl + cap * PAIR);
+      heap.free(cl, cap * PAIR);
+      u32[w + 4] = 2 * cap;
+      u32[w + 5] = cl = grown;
+    }
+    u32[(cl >>> 2) + 2 * n] = id;
+    u32[(cl >>> 2) + 2 * n + 1] = me;
+    u32[w + 3] = n + 1;
+    Atomics.add(s.i32, base + W_ITEMS, 1);
+    return;
   }
-  const e = s.heap.alloc(ITEM_HDR + key.length);
+  const cl = heap.alloc(2 * PAIR);
+  try {
+    e = heap.alloc(KEY_HDR + key.length);
+  } catch (err) {
+    heap.free(cl, 2 * PAIR);
+    throw err;
+  }
   const w = e >>> 2;
   u32[w] = u32[head];
   u32[w + 1] = h;
   u32[w + 2] = key.length;
-  u32[w + 3] = id;
-  u32[w + 4] = me;
-  s.u8.set(key, e + ITEM_HDR);
+  u32[w + 3] = 1;
+  u32[w + 4] = 2;
+  u32[w + 5] = cl;
+  u32[cl >>> 2] = id;
+  u32[(cl >>> 2) + 1] = me;
+  s.u8.set(key, e + KEY_HDR);
   Atomics.store(u32, head, e);
   Atomics.add(s.i32, base + W_ITEMS, 1);
-  if (!keySeen) Atomics.add(s.i32, base + W_KEYS, 1);
+  Atomics.add(s.i32, base + W_KEYS, 1);
+}
+
+/** Free a key record and its readers block (slot lock held, record unlinked). */
+function freeKeyRecord(e: number): void {
+  const heap = store.heap;
+  const w = e >>> 2;
+  heap.free(store.u32[w + 5], store.u32[w + 4] * PAIR);
+  heap.free(e, KEY_HDR + store.u32[w + 2]);
 }
 
 // ---- invalidation (under the key's slot lock, on any thread) -------------------------------
@@ -423,28 +459,24 @@ function invalidateKey(key: Uint8Array, slot: number): void {
   const u32 = s.u32;
   const h = hashKey(key);
   let link = base + slot;
-  let removed = 0;
   let e = u32[link];
-  let targets: number[] | null = null;
-  while (e !== 0) {
-    const w = e >>> 2;
-    const next = u32[w];
-    if (u32[w + 1] === h && u32[w + 2] === key.length && sameBytes(e + ITEM_HDR, key)) {
-      u32[link] = next;
-      if (targets === null) targets = [];
-      targets.push(u32[w + 3], u32[w + 4]);
-      s.heap.free(e, ITEM_HDR + key.length);
-      removed++;
-    } else {
-      link = w;
-    }
-    e = next;
+  while (e !== 0 && (u32[(e >>> 2) + 1] !== h || u32[(e >>> 2) + 2] !== key.length || !sameBytes(e + KEY_HDR, key))) {
+    link = e >>> 2;
+    e = u32[link];
   }
-  if (targets === null) return;
-  Atomics.sub(s.i32, base + W_ITEMS, removed);
+  if (e === 0) return;
+  const w = e >>> 2;
+  u32[link] = u32[w];
+  const n = u32[w + 3];
+  // Copied out before notifying: a notification may invalidate other keys (redirects).
+  const cl = u32[w + 5] >>> 2;
+  const targets = new Array<number>(2 * n);
+  for (let i = 0; i < 2 * n; i++) targets[i] = u32[cl + i];
+  freeKeyRecord(e);
+  Atomics.sub(s.i32, base + W_ITEMS, n);
   Atomics.sub(s.i32, base + W_KEYS, 1);
-  // Items are pushed at the head: the oldest reader is last. Notify in the order they read.
-  for (let i = targets.length - 2; i >= 0; i -= 2) {
+  // In the order they read the key.
+  for (let i = 0; i < targets.length; i += 2) {
     const id = targets[i];
     const t = targets[i + 1];
     if (t === me) keyInvalidated(id, key, true);
@@ -501,27 +533,15 @@ export function trackingFlush(): void {
   if (Atomics.load(s.i32, base + W_ITEMS) === 0) return;
   let items = 0;
   let keys = 0;
-  const firsts: number[] = [];
   for (let slot = 0; slot < NSLOTS; slot++) {
     let e = u32[base + slot];
     if (e === 0) continue;
     u32[base + slot] = 0;
-    // Count distinct keys (first item of each key in the chain), then free every item.
-    firsts.length = 0;
-    for (let x = e; x !== 0; x = u32[x >>> 2]) {
-      const w = x >>> 2;
-      let dup = false;
-      for (let i = 0; i < firsts.length && !dup; i++) {
-        const o = firsts[i] >>> 2;
-        dup = u32[o + 1] === u32[w + 1] && u32[o + 2] === u32[w + 2] && sameBytes(x + ITEM_HDR, s.u8.subarray(firsts[i] + ITEM_HDR, firsts[i] + ITEM_HDR + u32[o + 2]));
-      }
-      if (!dup) firsts.push(x);
-      items++;
-    }
-    keys += firsts.length;
     while (e !== 0) {
       const next = u32[e >>> 2];
-      s.heap.free(e, ITEM_HDR + u32[(e >>> 2) + 2]);
+      items += u32[(e >>> 2) + 3];
+      keys++;
+      freeKeyRecord(e);
       e = next;
     }
   }
@@ -653,7 +673,7 @@ export function trackingLimitUsedSlots(): void {
     try {
       const e = u32[base + found];
       if (e !== 0) {
-        const key = Buffer.from(s.u8.subarray(e + ITEM_HDR, e + ITEM_HDR + u32[(e >>> 2) + 2]));
+        const key = Buffer.from(s.u8.subarray(e + KEY_HDR, e + KEY_HDR + u32[(e >>> 2) + 2]));
         invalidateKey(key, found);
       }
     } finally {

@@ -294,6 +294,33 @@ describe('RESP3 invalidation pushes', () => {
   });
 });
 
+describe('the tracking table', () => {
+  it('stores a key once however many clients track it; every reader is invalidated, in read order', async () => {
+    const w = await RawClient.connect(srv.port);
+    const readers = await Promise.all(Array.from({ length: 10 }, () => resp3Tracking()));
+    try {
+      await w.call('FLUSHALL');
+      for (const r of readers) expect(invalidated(await r.read())).toBe(null);
+      const keys = Array.from({ length: 100 }, (_, i) => `t:big:${i}:${'k'.repeat(1000)}`);
+      for (const k of keys) await w.call('SET', k, 'v');
+      const used = async (): Promise<number> => Number(/used_memory:(\d+)/.exec(text(await w.call('INFO', 'memory')) ?? '')?.[1]);
+      const before = await used();
+      for (const r of readers) for (const k of keys) expect(text(await r.call('GET', k))).toBe('v');
+      const stats = text(await w.call('INFO', 'stats')) ?? '';
+      expect(stats).toContain('tracking_total_keys:100');
+      expect(stats).toContain('tracking_total_items:1000');
+      // 100 keys of 1 KB read by 10 clients: the names once (~100 KB), not once per reader (~1 MB).
+      expect((await used()) - before).toBeLessThan(300_000);
+      await w.call('DEL', keys[0]);
+      for (const r of readers) expect(invalidated(await r.read())).toEqual([keys[0]]);
+      expect(text(await w.call('INFO', 'stats'))).toContain('tracking_total_items:990');
+    } finally {
+      for (const r of readers) await r.close();
+      await w.close();
+    }
+  });
+});
+
 describe('RESP2 redirection through ioredis', () => {
   it('invalidations arrive as __redis__:invalidate messages on the subscriber', async () => {
     const sub = new Redis({ port: srv.port, lazyConnect: true });
