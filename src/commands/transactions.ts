@@ -11,7 +11,7 @@ import { busyKind } from '../scripting/engine';
 import { LOCK_BUSY } from '../server/coordinator';
 import { F_WALKS, F_WRITE, LOCK_ALL, LOCK_KEYS } from './flags';
 import { S_WATCHING } from '../server/context';
-import { MISC_WATCHERS } from '../store/keyspace';
+import { MISC_WATCHED_EVER, MISC_WATCHERS } from '../store/keyspace';
 import { drainInbox } from '../server/tracking';
 import { replyLater } from './deferred';
 
@@ -52,6 +52,7 @@ function watch(c: Client, argv: Buffer[]): void {
   if (c.watched.length === 0) {
     c.srv.addStat(S_WATCHING, 1);
     Atomics.add(s.i32, s.L.misc + MISC_WATCHERS, 1);
+    Atomics.store(s.i32, s.L.misc + MISC_WATCHED_EVER, 1);
     if (!c.onClose.includes(unwatchAll)) c.onClose.push(unwatchAll);
   }
   for (let i = 1; i < argv.length; i++) {

@@ -66,7 +66,7 @@ function usedMemory(s: Store): number {
     others = h.usedBytes() - h.localUsed() + clientsNormal();
     othersAt = s.now;
   }
-  return s.L.fixedBytes + others + h.localUsed();
+  return s.fixedBytesInUse() + others + h.localUsed();
 }
 
 /** Every thread's normal clients' memory (client-mem.ts). */

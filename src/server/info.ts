@@ -170,7 +170,7 @@ function lines(fields: Array<[string, string | number]>): string {
  *  which play the part of Redis's startup memory. */
 export function usedMemory(srv: ThreadServer): number {
   const cm = clientsMemory(srv);
-  const used = srv.store.L.fixedBytes + srv.store.heap.usedBytes() + cm.normal + cm.replicas;
+  const used = srv.store.fixedBytesInUse() + srv.store.heap.usedBytes() + cm.normal + cm.replicas;
   if (used > srv.stat(S_PEAK_MEMORY)) srv.setStat(S_PEAK_MEMORY, used);
   return used;
 }
@@ -252,7 +252,7 @@ function sectionMemory(srv: ThreadServer): string {
   const mem = process.memoryUsage();
   const rss = mem.rss;
   const maxmemory = srv.config.num('maxmemory');
-  const startup = srv.store.L.fixedBytes;
+  const startup = srv.store.fixedBytesInUse();
   const total = os.totalmem();
   // Scripting: this thread's Lua state (every thread has one) and the shared registry's bodies.
   const eng = scriptEngine(srv);

@@ -97,6 +97,9 @@ export const STAT_FIELDS = 32;
 const LFU_INIT_VAL = 5;
 
 export const MISC_WATCHERS = 6;
+/** Misc word: 1 once any client has WATCHed: the WATCH counters' pages are written from then on. */
+export const MISC_WATCHED_EVER = 31;
+const VERSIONS_BYTES = (1 << VERSION_BITS) * 4;
 /**
  * Misc word: 0, or while a snapshot (BGSAVE/SAVE) runs, the heap offset of its "reached" flags
  * (src/persistence/snapshot.ts): a writer locking a slot the snapshot has not reached yet
@@ -236,6 +239,14 @@ export class Store {
    * Layout.blocked is not 0): the blocking service queues the key (signalKeyAsReady).
    */
   onReady: ((db: number, key: Uint8Array) => void) | null = null;
+  /**
+   * The fixed tables' bytes in used_memory. The WATCH counters (1 MB) count once a client has
+   * watched: they are only written then, and until then their pages are untouched zeros that use
+   * no memory (Redis allocates its watched_keys dict on the first WATCH as well).
+   */
+  fixedBytesInUse(): number {
+    return Atomics.load(this.i32, this.L.misc + MISC_WATCHED_EVER) === 0 ? this.L.fixedBytes - VERSIONS_BYTES : this.L.fixedBytes;
+  }
   /**
    * signalKeyAsReady for a write that adds to a key in place (XADD to an existing stream): one
    * atomic load of the slot's blocked count, nothing more when it is 0. Slot lock held.
