@@ -710,9 +710,11 @@ export class Store {
     const w = t >>> 2;
     u32[this.linkAddr >>> 2] = u32[e >>> 2];
     u32[w + (this.foundTb === 1 ? 5 : 2)]--;
-    Atomics.sub(this.i32, this.L.keys + this.phys(db), 1);
     if (this.f64[(e >>> 3) + 1] !== 0) this.volatileDelta(db, t, -1);
     this.freeEntry(e);
+    // The db's key count (DBSIZE reads it without locks) drops once the value is freed: a big
+    // value is not seen gone while its free still runs, as in Redis, where nothing runs meanwhile.
+    Atomics.sub(this.i32, this.L.keys + this.phys(db), 1);
     this.maybeShrink(t);
   }
 
