@@ -8,7 +8,7 @@ import type { CommandSpec } from '../commands/types';
 import { LOCK_BUSY } from './coordinator';
 import { lookupCommand, resolveSubcommand, statBase, statBaseOf } from '../commands/table';
 import { cstr } from '../commands/args';
-import { F_FAST, F_NO_AUTH, F_NO_MULTI, F_NO_PROPAGATE, F_SKIP_SLOWLOG, F_STALE, F_TOUCHES_ARBITRARY_KEYS, SF_DENYOOM, SF_STALE, SF_WRITE } from '../commands/flags';
+import { F_ALLOW_BUSY, F_FAST, F_NO_AUTH, F_NO_MULTI, F_NO_PROPAGATE, F_SKIP_SLOWLOG, F_STALE, F_TOUCHES_ARBITRARY_KEYS, SF_DENYOOM, SF_STALE, SF_WRITE } from '../commands/flags';
 import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import { rememberLocalWrite } from '../replication/replica-expire';
 import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING, M_STARTING } from './context';
@@ -558,7 +558,7 @@ export class Client {
     // A script past busy-reply-threshold on another thread: only allow_busy commands run
     // (processCommand's isInsideYieldingLongCommand check); this thread cannot get here meanwhile.
     const busy = busyKind(this.srv);
-    if (busy !== 0 && !spec.flags.includes('allow_busy')) return this.refuseBusy(spec, argv, busy);
+    if (busy !== 0 && ((spec.bits as number) & F_ALLOW_BUSY) === 0) return this.refuseBusy(spec, argv, busy);
     // EVAL/FCALL: the script's declared flags decide write / denyoom / stale (getCommandFlags).
     this.sflags = spec.scriptFlags === undefined ? -1 : spec.scriptFlags(this, argv);
     const misc = this.store.L.misc;

@@ -13,7 +13,7 @@ import type { Client } from './client';
 import type { ThreadServer } from './context';
 import { M_PAUSE_TYPE, S_BLOCKED } from './context';
 import type { CommandSpec } from '../commands/types';
-import { SF_WRITE } from '../commands/flags';
+import { F_MAY_REPLICATE, F_WRITE, SF_WRITE } from '../commands/flags';
 
 export const PAUSE_OFF = 0;
 export const PAUSE_WRITE = 1;
@@ -72,7 +72,7 @@ function writes(c: Client, spec: CommandSpec, argv: Buffer[]): boolean {
     const f = spec.scriptFlags(c, argv);
     if (f >= 0) return (f & SF_WRITE) !== 0;
   }
-  return spec.flags.includes('write') || spec.flags.includes('may_replicate');
+  return ((spec.bits as number) & (F_WRITE | F_MAY_REPLICATE)) !== 0;
 }
 
 /** Does the pause in force hold back this command of c? */
