@@ -16,7 +16,7 @@
 import * as fs from 'fs';
 import { AofFilter, type AofSeg } from './aof-filter';
 import {
-  type AofShared, A_WLOCK, A_INLINE_OK, A_FD, A_READER_SLOT, A_POLICY, A_NO_FSYNC_ON_REWRITE, A_TIMESTAMPS, A_FLUSH_SLEEP_US,
+  type AofShared, A_WLOCK, A_WLOCK_WORKER, A_INLINE_OK, A_FD, A_READER_SLOT, A_POLICY, A_NO_FSYNC_ON_REWRITE, A_TIMESTAMPS, A_FLUSH_SLEEP_US,
   A_WRITE_ERR, A_PENDING_FSYNC, A_SWITCH_SEQ, A_SWITCH_DONE, A_REWRITE_IN_PROGRESS, A_INLINE_FSYNC_ERR,
   F_AOF_OFF, F_FSYNCED_SIZE, F_LAST_INCR_SIZE, F_CURRENT_SIZE,
 } from './aof-state';
@@ -27,18 +27,40 @@ import type { Stream } from '../server/stream';
 let filter = new AofFilter();
 const segs: AofSeg[] = [];
 
+/** Rounds a worker writes for what others appended while it held the lock, before the writer thread takes over. */
+const ROUNDS = 3;
+
 /**
  * Write (and under always fsync) what the stream holds now, if this thread can do it here. True
- * when everything appended before the call is covered (the durable offset published).
+ * when the writer thread need not be woken: everything appended before the call is written (the
+ * durable offset published), or another worker holds the lock and looks again once it released
+ * it (group commit: under always, one fsync for what every thread appended during the last).
  */
 export function inlineWrite(a: AofShared, stream: Stream): boolean {
   const i32 = a.i32;
-  if (Atomics.load(i32, A_INLINE_OK) === 0 || !tryLockWord(i32, A_WLOCK)) return false;
-  try {
-    return writeLocked(a, stream);
-  } finally {
-    unlockWord(i32, A_WLOCK);
+  if (Atomics.load(i32, A_INLINE_OK) === 0) return false;
+  for (let round = 0; ; round++) {
+    if (!tryLockWord(i32, A_WLOCK)) {
+      // A worker holds it (set only while one does): it reads the stream's end again after
+      // unlocking, and this thread appended before that. The writer thread is woken instead.
+      return Atomics.load(i32, A_WLOCK_WORKER) !== 0;
+    }
+    Atomics.store(i32, A_WLOCK_WORKER, 1);
+    let ok: boolean;
+    try {
+      ok = writeLocked(a, stream);
+    } finally {
+      Atomics.store(i32, A_WLOCK_WORKER, 0);
+      unlockWord(i32, A_WLOCK);
+    }
+    if (!ok) return false;
+    if (stream.written() === f64lo(a.f64[F_AOF_OFF])) return true;
+    if (round === ROUNDS - 1) return false;
   }
+}
+
+function f64lo(x: number): number {
+  return x % 4294967296;
 }
 
 function writeLocked(a: AofShared, stream: Stream): boolean {

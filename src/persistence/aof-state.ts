@@ -27,6 +27,7 @@ export const A_READER_SLOT = 17;    // the writer's stream reader slot (a worker
 export const A_POLICY = 18;         // appendfsync: 0 no, 1 everysec, 2 always
 export const A_NO_FSYNC_ON_REWRITE = 19;
 export const A_INLINE_FSYNC_ERR = 20; // errno of a worker's failed fsync under always: the writer exits on it
+export const A_WLOCK_WORKER = 21;   // 1 while a worker holds A_WLOCK (it looks for more after unlocking)
 // Float64 words (plain reads; written by one thread each):
 export const F_SWITCH_AT = 0;
 export const F_CURRENT_SIZE = 1;    // aof_current_size (writer)
