@@ -38,7 +38,7 @@ import { E_NOREPLICAS, replGate, tooFewReplicas } from '../replication/master';
 const busyBuf = Buffer.allocUnsafe(65536);
 
 interface LuaAddon {
-  init(call: (argv: Buffer[] | number, resp: number) => Buffer | number, busy: () => boolean, log: (level: number, msg: string) => void, ctl: Int32Array, stage: Uint8Array): void;
+  init(call: (argv: Buffer[] | number, resp: number) => Buffer | number, busy: (elapsedMs: number) => boolean, log: (level: number, msg: string) => void, ctl: Int32Array, stage: Uint8Array): void;
   reset(): void;
   setConfig(busyMs: number, loadTimeoutMs: number, verbosity: number): void;
   compile(key: string, body: Buffer, skip: number): string | null;
@@ -130,7 +130,7 @@ interface RunCtx {
   oomAtStart: boolean;
   isEval: boolean;
   name: string;
-  startMs: number;
+  startMs: number;     // wall clock, set once the script is past the busy threshold
   busy: boolean;
   argv: Buffer[];
   keys: Buffer[];
@@ -199,20 +199,27 @@ export class ScriptEngine {
   // repeat costs a byte compare instead of a string, a lower-casing and a hash.
   private readonly shaMemoBytes = new Uint8Array(40);
   private shaMemoEntry: ScriptEntry | undefined = undefined;
+  private shaMemoArg: Buffer | null = null;
 
   /** EVALSHA's script by its sha argument (40 hex digits, any case), or undefined. */
   scriptBySha(arg: Buffer): ScriptEntry | undefined {
+    // The same argument again (the command's flags, then its run): no compare at all.
+    if (arg === this.shaMemoArg && this.shaMemoEntry !== undefined) return this.shaMemoEntry;
     if (arg.length !== 40) return undefined;
     const m = this.shaMemoBytes;
     if (this.shaMemoEntry !== undefined) {
       let i = 0;
       while (i < 40 && m[i] === arg[i]) i++;
-      if (i === 40) return this.shaMemoEntry;
+      if (i === 40) {
+        this.shaMemoArg = arg;
+        return this.shaMemoEntry;
+      }
     }
     const e = this.scripts.get(arg.latin1Slice(0, 40).toLowerCase());
     if (e !== undefined) {
       for (let i = 0; i < 40; i++) m[i] = arg[i];
       this.shaMemoEntry = e;
+      this.shaMemoArg = arg;
     }
     return e;
   }
@@ -301,7 +308,7 @@ export class ScriptEngine {
     const savedExec = c.inExec;
     const ctx: RunCtx = {
       c, ro, flags, dirty: false, lockAll, retry: false, isEval, name,
-      oomAtStart: overMaxmemory(s), startMs: Date.now(), busy: false, argv,
+      oomAtStart: overMaxmemory(s), startMs: 0, busy: false, argv,
       keys, remembered: false,
     };
     for (;;) {
@@ -458,7 +465,7 @@ export class ScriptEngine {
   };
 
   /** The script is past busy-reply-threshold: let other threads answer BUSY; true = kill it. */
-  private readonly onBusy = (): boolean => {
+  private readonly onBusy = (elapsedMs: number): boolean => {
     const ctx = this.cur;
     if (ctx === null) return false;
     const s = this.srv.store;
@@ -466,6 +473,9 @@ export class ScriptEngine {
     if (!ctx.busy) {
       if (Atomics.compareExchange(s.i32, base + M_BUSY_THREAD, 0, this.srv.threadId + 1) !== 0) return false;
       ctx.busy = true;
+      // The engine times the run; its wall-clock start is only needed from here on (FUNCTION
+      // STATS), so no run reads the clock for it.
+      ctx.startMs = Date.now() - Math.round(elapsedMs);
       Atomics.store(s.i32, base + M_BUSY_KIND, ctx.isEval ? 1 : 2);
       Atomics.store(s.i32, base + M_BUSY_DIRTY, ctx.dirty ? 1 : 0);
       Atomics.store(s.i32, base + M_BUSY_KILL, 0);
@@ -552,6 +562,7 @@ export class ScriptEngine {
   // to the command): a command may keep a view of an argument past the next redis.call. A new
   // arena replaces a full one; the old one lives as long as views of it do.
   private arena = new Uint8Array(ARENA);
+  private arenaAb: ArrayBufferLike = this.arena.buffer; // .buffer is a runtime call per read
   private arenaPos = 0;
 
   /** The staged arguments as Buffers (views of the arena). */
@@ -562,16 +573,29 @@ export class ScriptEngine {
     let base = this.arenaPos;
     if (base + total > this.arena.length) {
       this.arena = new Uint8Array(Math.max(ARENA, total));
+      this.arenaAb = this.arena.buffer;
       base = 0;
     }
     const ar = this.arena;
     if (total <= 64) for (let i = 0; i < total; i++) ar[base + i] = st[i];
     else ar.set(st.subarray(0, total), base);
     this.arenaPos = (base + total + 7) & ~7;
-    const ab = ar.buffer;
+    const ab = this.arenaAb;
     const argv = new Array<Buffer>(argc);
     let at = 0;
-    for (let j = 0; j < argc; j++) {
+    // The command name as the last call spelled it: the memo's own Buffer (never written after
+    // it is made, so a command that keeps it keeps those bytes), not a new view.
+    const n0 = argc > 0 ? (st[0] | (st[1] << 8) | (st[2] << 16) | (st[3] << 24)) >>> 0 : -1;
+    if (n0 === this.memoNameLen) {
+      const m = this.memoName;
+      let i = 0;
+      while (i < n0 && m[i] === st[4 + i]) i++;
+      if (i === n0) {
+        argv[0] = this.memoNameBuf as Buffer;
+        at = 4 + n0;
+      }
+    }
+    for (let j = at === 0 ? 0 : 1; j < argc; j++) {
       const n = (st[at] | (st[at + 1] << 8) | (st[at + 2] << 16) | (st[at + 3] << 24)) >>> 0;
       argv[j] = new BufferView(ab, base + at + 4, n);
       at += 4 + n;
@@ -583,9 +607,11 @@ export class ScriptEngine {
   // given) and its command. The table only changes at start-up (rename-command).
   private readonly memoName = new Uint8Array(32);
   private memoNameLen = -1;
+  private memoNameBuf: Buffer | null = null;
   private memoSpec: CommandSpec | undefined = undefined;
 
   private lookupMemo(name: Buffer): CommandSpec | undefined {
+    if (name === this.memoNameBuf) return this.memoSpec;
     const n = name.length;
     const m = this.memoName;
     if (n === this.memoNameLen) {
@@ -597,6 +623,7 @@ export class ScriptEngine {
     if (spec !== undefined && n <= m.length) {
       for (let i = 0; i < n; i++) m[i] = name[i];
       this.memoNameLen = n;
+      this.memoNameBuf = Buffer.from(name);
       this.memoSpec = spec;
     }
     return spec;

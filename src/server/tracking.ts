@@ -444,12 +444,16 @@ function freeKeyRecord(e: number): void {
 // ---- invalidation (under the key's slot lock, on any thread) -------------------------------
 
 function onKeyModified(_db: number, key: Uint8Array, expired: boolean): void {
-  if (Atomics.load(store.i32, base + W_PREFIX_ENTRIES) !== 0) {
+  // Plain reads (every write passes here; Atomics.load is a builtin call each): the slot word
+  // changes under the key's slot lock, which this writer holds; the BCAST count is read as
+  // loosely as an atomic load would be (a concurrent change orders either way).
+  const i32 = store.i32;
+  if (i32[base + W_PREFIX_ENTRIES] !== 0) {
     const ex = trackCtx.executing;
     rememberForBroadcast(key, expired || trackCtx.evicting || ex === null ? 0 : ex.id);
   }
   const slot = store.slotOf(key);
-  if (Atomics.load(store.u32, base + slot) === 0) return;
+  if (i32[base + slot] === 0) return;
   invalidateKey(key, slot);
 }
 

@@ -984,7 +984,9 @@ export class Store {
     // Nobody WATCHes anything: skip the write (a random cache line per write otherwise). WATCH
     // raises the count under the key's slot lock before reading the version, so a writer that
     // holds the same lock afterwards always sees it.
-    if (Atomics.load(this.i32, this.L.misc + MISC_WATCHERS) === 0) return;
+    // A plain read: the slot lock this writer took (an atomic) orders it after WATCH's raise,
+    // where Atomics.load is a builtin call per write.
+    if (this.i32[this.L.misc + MISC_WATCHERS] === 0) return;
     Atomics.add(this.u32, this.L.versions + ((h ^ Math.imul(this.phys(db) + 1, 0x9e3779b1)) & ((1 << VERSION_BITS) - 1)), 1);
   }
 

@@ -79,7 +79,9 @@ typedef struct {
   napi_ref callFn;   /* (argv: Buffer[], raise: boolean) => Buffer (RESP reply of the command) */
   napi_ref busyFn;   /* () => void: the script ran past the busy threshold */
   napi_ref logFn;    /* (level, msg) => void */
-  napi_ref ctlRef;   /* Int32Array over shared memory: [0] kill requested for this thread */
+  napi_ref ctlRef;   /* Int32Array over the server's busy-script words: JS owns them. A run no
+                      * longer stores 0 there: that was a write to a line every thread reads per
+                      * command, and it could clear another thread's busy mark. */
   int32_t *ctl;
   /* redis.call's arguments are written here ([u32 len][bytes] each) and JS reads them: creating
    * one Buffer per argument through N-API (a backing store each) cost more than the command. */
@@ -119,9 +121,17 @@ static const char *K_LIBAPI = "shardis.libapi";
 static const char *K_GLOBALS = "shardis.globals";
 static const char *K_NEWFNS = "shardis.newfns";
 
+/* The busy-script and FUNCTION LOAD timers (milliseconds, thresholds of 1 ms and up): the
+ * coarse clock is a plain read of the kernel's tick time, where the precise one costs a
+ * hardware clock read per run (tens of ns in a VM). Its tick (1-4 ms) is below what a
+ * threshold measures. */
 static double nowMs(void) {
   struct timespec ts;
+#ifdef CLOCK_MONOTONIC_COARSE
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+#else
   clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
   return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
@@ -1079,11 +1089,13 @@ static void countHook(lua_State *L, lua_Debug *ar) {
   napi_env env = e->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value fn, global, res;
+  napi_value fn, global, res, elapsed;
   bool kill = false;
   napi_get_reference_value(env, e->busyFn, &fn);
   napi_get_global(env, &global);
-  if (napi_call_function(env, global, fn, 0, NULL, &res) == napi_pending_exception) {
+  /* How long it has run: JS dates the script's start from it (no clock read per run there). */
+  napi_create_double(env, nowMs() - e->startMs, &elapsed);
+  if (napi_call_function(env, global, fn, 1, &elapsed, &res) == napi_pending_exception) {
     napi_value ex;
     napi_get_and_clear_last_exception(env, &ex);
   } else {
@@ -1580,7 +1592,6 @@ static int runBegin(Eng *e, int resp) {
   e->timedOut = 0;
   e->killed = 0;
   e->startMs = nowMs();
-  if (e->ctl) __atomic_store_n(&e->ctl[0], 0, __ATOMIC_SEQ_CST);
   e->out.len = 0;
   e->ignoreStats = 0;
   int base = lua_gettop(L);
@@ -1595,7 +1606,8 @@ static void runCall(Eng *e, int base, int isEval, const char *funcname) {
   lua_sethook(L, countHook, LUA_MASKCOUNT, 100000);
   int err;
   if (isEval) {
-    lua_getfield(L, LUA_REGISTRYINDEX, K_GLOBALS);
+    /* The real globals (K_GLOBALS is this table): no registry lookup by name per run. */
+    lua_pushvalue(L, LUA_GLOBALSINDEX);
     lua_insert(L, -3);
     lua_setfield(L, -3, "ARGV");
     lua_setfield(L, -2, "KEYS");
