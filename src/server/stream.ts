@@ -353,14 +353,29 @@ export class StreamReader {
   read(max = 1 << 20): Buffer | null {
     const n = Math.min(this.available(), max);
     if (n === 0) return null;
+    return this.copyOut(Buffer.allocUnsafe(n), n);
+  }
+
+  /**
+   * read() into the caller's buffer (up to its length): a view of `into`, or null. For a reader
+   * that is done with the bytes before its next read: a fresh buffer per read of tens of KB grew
+   * and trimmed the thread's malloc arena each time (an mprotect per read, whose TLB shootdown
+   * interrupts the cores running the workers), a pooled one page-faulted its memory in anew.
+   */
+  readInto(into: Buffer): Buffer | null {
+    const n = Math.min(this.available(), into.length);
+    if (n === 0) return null;
+    return this.copyOut(into, n);
+  }
+
+  private copyOut(out: Buffer, n: number): Buffer {
     const s = this.stream;
-    const out = Buffer.allocUnsafe(n);
     const at = this.offset % s.size;
     const first = Math.min(n, s.size - at);
     out.set(s.ring.subarray(at, at + first), 0);
     if (first < n) out.set(s.ring.subarray(0, n - first), first);
     this.offset += n;
-    return out;
+    return n === out.length ? out : out.subarray(0, n);
   }
 
   /** Another thread consumed (and released) up to `offset` for this reader (aof-inline.ts). */

@@ -35,6 +35,25 @@ describe('propagation stream', () => {
     expect(s.active()).toBe(false);
   });
 
+  it('readInto copies into the caller buffer, at most its length, across the ring end', () => {
+    const s = new Stream(createStreamBuffer(1 << 16));
+    const r = s.attach()!;
+    const into = Buffer.alloc(40000);
+    // 50000 + 30000 bytes: the second unit wraps past the 64 KB ring's end.
+    append(s, Buffer.alloc(50000, 'a'));
+    expect(r.readInto(into)!.toString()).toBe('a'.repeat(40000));
+    const rest = r.readInto(into)!;
+    expect(rest.length).toBe(10000);
+    expect(rest.buffer).toBe(into.buffer);
+    r.release();
+    const unit = Buffer.from('b'.repeat(15000) + 'c'.repeat(15000));
+    append(s, unit);
+    expect(Buffer.concat([r.readInto(into)!]).equals(unit)).toBe(true);
+    r.release();
+    expect(r.readInto(into)).toBeNull();
+    r.detach();
+  });
+
   it('wakes a waiting reader at once, or at releaseWakes when the writer holds its wake-ups', async () => {
     const s = new Stream(createStreamBuffer(1 << 16));
     const r = s.attach()!;
