@@ -317,6 +317,8 @@ export function cli(port: number, args: string[], stdin?: string): Promise<strin
       if (signal) reject(new Error(`redis-cli killed by ${signal}: ${errOut}`));
       else resolve(out);
     });
+    // redis-cli given a command does not read stdin and may exit first: EPIPE here is no error.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(stdin ?? '');
   });
 }
