@@ -77,6 +77,11 @@ export class AofFilter {
     return this.heldBytes;
   }
 
+  /** Between two commands, outside MULTI, nothing held: another filter may take over from here. */
+  atBoundary(): boolean {
+    return this.st === S_ARGC && this.decided && !this.inMulti && this.heldBytes === 0;
+  }
+
   /** Scan `chunk` (stream bytes from offset `start`), appending segments to `out`. */
   feed(chunk: Buffer, start: number, out: AofSeg[]): void {
     this.chunk = chunk;

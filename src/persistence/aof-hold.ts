@@ -11,6 +11,7 @@ import { constants as osConstants } from 'os';
 import { aofShared, A_HOLD, A_DURABLE_SEQ, A_WRITE_ERR, A_ENABLED, type AofShared } from './aof-state';
 import { strerror } from '../config/directives';
 import type { Stream } from '../server/stream';
+import { inlineWrite } from './aof-inline';
 
 export interface HoldingClient {
   readonly socket: Socket;
@@ -82,6 +83,19 @@ function arm(a: AofShared): void {
     waiting = false;
     arm(a);
   });
+}
+
+/**
+ * A worker's end of an event-loop turn in which it appended (Stream.turnHook): write the AOF here
+ * when the writer thread is idle (aof-inline.ts) and send the replies it made durable at once.
+ */
+export function installAofTurn(stream: Stream): void {
+  stream.turnHook = () => {
+    const a = aofShared();
+    if (a === null || Atomics.load(a.i32, A_HOLD) === 0 || !inlineWrite(a, stream)) return false;
+    if (head < queue.length) release(a);
+    return true;
+  };
 }
 
 /** writeCommandsDeniedByDiskError's AOF half: the strerror text of the last failed write, or null. */

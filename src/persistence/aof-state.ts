@@ -17,6 +17,17 @@ export const A_LAST_BGREWRITE_OK = 10;
 export const A_LOADING_AOF = 11;    // 1 while the AOF is loaded at start-up (INFO loading fields)
 export const A_FLUSH_SLEEP_US = 12; // DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write
 export const A_TIMESTAMPS = 13;     // aof-timestamp-enabled (set by the main thread before CONFIG SET replies)
+// The AOF write lock (aof-inline.ts): whoever holds it (the writer thread, or a worker at the end
+// of its event-loop turn) is the one thread writing the stream's bytes into the file; the words
+// below and F_AOF_OFF / F_FSYNCED_SIZE / F_LAST_INCR_SIZE / F_CURRENT_SIZE change under it.
+export const A_WLOCK = 14;
+export const A_INLINE_OK = 15;      // 1: the writer holds nothing pending, so a worker may write in its place
+export const A_FD = 16;             // the INCR file's descriptor (process-wide)
+export const A_READER_SLOT = 17;    // the writer's stream reader slot (a worker consumes for it)
+export const A_POLICY = 18;         // appendfsync: 0 no, 1 everysec, 2 always
+export const A_NO_FSYNC_ON_REWRITE = 19;
+export const A_INLINE_FSYNC_ERR = 20; // errno of a worker's failed fsync under always: the writer exits on it
+export const A_WLOCK_WORKER = 21;   // 1 while a worker holds A_WLOCK (it looks for more after unlocking)
 // Float64 words (plain reads; written by one thread each):
 export const F_SWITCH_AT = 0;
 export const F_CURRENT_SIZE = 1;    // aof_current_size (writer)
@@ -31,6 +42,8 @@ export const F_LAST_INCR_SIZE = 9;
 export const F_DURABLE = 10;        // full durable offset (writer)
 export const F_LAST_COW = 11;
 export const F_SWITCH_DB = 12;      // db the new INCR file starts in (a replica's master stream); -1: none
+export const F_AOF_OFF = 13;        // stream offset up to which bytes are in the file (A_WLOCK held)
+export const F_FSYNCED_SIZE = 14;   // INCR file bytes known fsynced (A_WLOCK held)
 
 const I32_WORDS = 32;
 const F64_AT = I32_WORDS * 4;

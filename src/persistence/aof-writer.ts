@@ -22,7 +22,10 @@ import { Stream } from '../server/stream';
 import {
   AofShared, A_HOLD, A_FLUSH_SLEEP_US, A_PENDING_FSYNC, A_SWITCH_SEQ, A_SWITCH_DONE, A_WRITE_ERR, A_REWRITE_IN_PROGRESS, A_TIMESTAMPS,
   F_SWITCH_AT, F_CURRENT_SIZE, F_DELAYED_FSYNC, F_BUFFER_LENGTH, F_LAST_INCR_SIZE, F_BASE_SIZE, F_SWITCH_DB,
+  A_WLOCK, A_INLINE_OK, A_FD, A_READER_SLOT, A_POLICY, A_NO_FSYNC_ON_REWRITE, A_INLINE_FSYNC_ERR, F_AOF_OFF, F_FSYNCED_SIZE,
 } from './aof-state';
+import { lockWord, unlockWord } from '../store/heap';
+import { constants as osConstants } from 'os';
 import { type AofManifest, cloneManifest, newIncrName, newBaseName, writeManifest, fsyncDir } from './aof-manifest';
 import { configureLog, log } from '../server/log';
 import { AofFilter, type AofSeg } from './aof-filter';
@@ -92,9 +95,50 @@ let switchHandled = A.get(A_SWITCH_SEQ);
 let switchOk = true;
 let stopping = false;
 let lastErrLog = 0;
+lockWord(A.i32, A_WLOCK);
 A.f64[F_LAST_INCR_SIZE] = incrSize;
+A.set(A_READER_SLOT, wd.slot);
+A.set(A_INLINE_FSYNC_ERR, 0);
+publishPolicy();
 A.set(A_HOLD, 1);
 A.publishDurable(writtenOffset);
+unlock();
+
+/**
+ * Take the AOF write lock (aof-inline.ts): workers may have written since (only while nothing was
+ * pending here), so this thread's view of the file and of the stream catches up first.
+ */
+function lock(): void {
+  lockWord(A.i32, A_WLOCK);
+  const off = A.f64[F_AOF_OFF];
+  if (off > writtenOffset) {
+    writtenOffset = off;
+    reader.skipTo(off);
+  }
+  incrSize = A.f64[F_LAST_INCR_SIZE];
+  fsyncedSize = A.f64[F_FSYNCED_SIZE];
+  const err = A.get(A_INLINE_FSYNC_ERR);
+  if (err !== 0) {
+    const code = Object.entries(osConstants.errno).find(([, n]) => n === err)?.[0];
+    const e = code !== undefined ? Object.assign(new Error(code), { code }) : new Error(`errno ${err}`);
+    fatal(`Can't persist AOF for fsync error when the AOF fsync policy is 'always': ${strerror(e)}. Exiting...`);
+  }
+}
+
+/** Publish this thread's view for the workers and let them write when nothing is pending here. */
+function unlock(): void {
+  A.f64[F_AOF_OFF] = writtenOffset;
+  A.f64[F_FSYNCED_SIZE] = fsyncedSize;
+  A.set(A_FD, fd);
+  const idle = !stopping && pending.length === 0 && reader.offset === writtenOffset && filter.atBoundary();
+  A.set(A_INLINE_OK, idle ? 1 : 0);
+  unlockWord(A.i32, A_WLOCK);
+}
+
+function publishPolicy(): void {
+  A.set(A_POLICY, fsyncPolicy === 'always' ? 2 : fsyncPolicy === 'everysec' ? 1 : 0);
+  A.set(A_NO_FSYNC_ON_REWRITE, noFsyncOnRewrite ? 1 : 0);
+}
 
 const sleepWord = new Int32Array(new SharedArrayBuffer(4));
 
@@ -236,7 +280,15 @@ function onWriteError(err: unknown, partial: number, expected: number): void {
 }
 
 /** flushAppendOnlyFile(force). */
-function flush(force: boolean): void {
+/**
+ * always, from the loop: the fsync the last flush found due (file size and stream offset it
+ * covers), done with the AOF write lock released so that workers keep writing the next group.
+ */
+let alwaysDue = false;
+let dueSize = 0;
+let dueOffset = 0;
+
+function flush(force: boolean, deferFsync = false): void {
   const t = nowSec();
   if (pending.length === 0) {
     if (switchWanted() && writtenOffset >= A.f64[F_SWITCH_AT]) doSwitch();
@@ -278,7 +330,11 @@ function flush(force: boolean): void {
     A.publishDurable(writtenOffset);
     return;
   }
-  if (fsyncPolicy === 'always') {
+  if (fsyncPolicy === 'always' && deferFsync && fsyncedSize !== incrSize) {
+    alwaysDue = true;
+    dueSize = incrSize;
+    dueOffset = writtenOffset;
+  } else if (fsyncPolicy === 'always') {
     try {
       // Nothing new in the file (only dropped PINGs/GETACKs were consumed): nothing to sync.
       if (fsyncedSize !== incrSize) fs.fdatasyncSync(fd);
@@ -311,7 +367,9 @@ function backgroundFsync(): void {
       A.set(A_WRITE_ERR, errnoOf(err));
       return;
     }
+    lock();
     if (target === fd && size > fsyncedSize) fsyncedSize = size;
+    unlock();
   });
 }
 
@@ -434,11 +492,21 @@ function delHistory(): void {
 }
 
 port.on('message', (m: WriterMessage) => {
+  lock();
+  try {
+    onMessage(m);
+  } finally {
+    unlock();
+  }
+});
+
+function onMessage(m: WriterMessage): void {
   switch (m.type) {
     case 'config': {
       const was = fsyncPolicy;
       fsyncPolicy = m.fsync;
       noFsyncOnRewrite = m.noFsyncOnRewrite;
+      publishPolicy();
       if (m.disableAutoGc !== disableAutoGc) {
         disableAutoGc = m.disableAutoGc;
         if (!disableAutoGc) delHistory();
@@ -490,15 +558,43 @@ port.on('message', (m: WriterMessage) => {
       port.close();
       break;
   }
-});
+}
 
 async function loop(): Promise<void> {
   while (!stopping) {
     // Wake on new data, or every 100 ms for the once-a-second fsync and postponed writes.
-    await reader.waitAsync(100);
+    // What workers wrote (aof-inline.ts; under always fsynced too) is not waited for.
+    const off = A.f64[F_AOF_OFF];
+    if (off > reader.offset && pending.length === 0) reader.skipTo(off);
+    await reader.waitAsync(100, true);
     if (stopping) break;
-    drainStream();
-    flush(false);
+    lock();
+    try {
+      drainStream();
+      flush(false, true);
+    } finally {
+      unlock();
+    }
+    // Group commit: each fsync covers everything written when it starts, by any thread (the
+    // lock is free meanwhile: workers go on writing, or write and fsync themselves).
+    while (alwaysDue) {
+      alwaysDue = false;
+      try {
+        fs.fdatasyncSync(fd);
+      } catch (e) {
+        fatal(`Can't persist AOF for fsync error when the AOF fsync policy is 'always': ${strerror(e)}. Exiting...`);
+      }
+      lock();
+      try {
+        if (dueSize > fsyncedSize) fsyncedSize = dueSize;
+        lastFsyncSec = nowSec();
+        A.publishDurable(dueOffset);
+        drainStream();
+        flush(false, true);
+      } finally {
+        unlock();
+      }
+    }
   }
 }
 

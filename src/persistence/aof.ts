@@ -464,14 +464,16 @@ export class Aof {
         // temp INCR file the manifest names only once the base is in place.
         this.startWriter(this.manifestFromDisk(), true, db);
       } else if (this.writer !== null) {
-        this.shared.f64[F_SWITCH_AT] = this.stream.offset();
-        this.shared.f64[F_SWITCH_DB] = db;
         // The new INCR file starts with SELECT (Redis sets aof_selected_db = -1 here): the next
-        // unit appended re-selects its db. Every slot is locked, so no unit is in between.
+        // unit appended re-selects its db. Every slot is locked, so no unit is in between; the
+        // switch point is set under the append lock, where a worker writing the AOF itself reads
+        // its end and whether a switch is pending (aof-inline.ts).
         this.stream.beginAppend();
+        this.shared.f64[F_SWITCH_AT] = this.stream.lastOffset();
+        this.shared.f64[F_SWITCH_DB] = db;
         this.stream.db = -1;
-        this.stream.endAppend();
         Atomics.store(this.shared.i32, A_SWITCH_SEQ, seq);
+        this.stream.endAppend();
       }
     };
     const t0 = Date.now();

@@ -20,7 +20,7 @@
 // as Redis writes the AOF and feeds replicas before it sleeps), not once per unit; readers notify writers
 // only when one waits for room (W_ROOM_WAITERS); the room left before the slowest reader is
 // cached (F_LIMIT), so a unit does not scan the reader slots.
-import { lockWord, unlockWord } from '../store/heap';
+import { lockWord, unlockWord, tryLockWord } from '../store/heap';
 
 const W_LOCK = 0;
 /** Readers attached: 0 means writers skip propagation entirely. */
@@ -35,6 +35,11 @@ const W_DB = 4;
 const W_WAITERS = 5;
 /** Writers blocked for room: readers notify W_CONSUMED only when this is not 0. */
 const W_ROOM_WAITERS = 6;
+/**
+ * The AOF writer asleep (counted apart from W_WAITERS): a worker whose turn hook wrote the AOF
+ * itself (aof-inline.ts) does not wake it; every other publish does.
+ */
+const W_AOF_WAITERS = 7;
 const W_READERS_AT = 8;
 export const MAX_READERS = 16;
 const F_OFFSET = 64 / 8 + 32; // Float64 index (byte 320), after the reader slots
@@ -64,6 +69,12 @@ export class Stream {
   private holding = 0;
   private wakeDue = false;
   private wakeQueued = false;
+  /**
+   * Run at the end of an event-loop turn in which this thread appended, before readers are woken
+   * (a worker writes the AOF itself there when it can, as Redis's beforeSleep; aof-hold.ts).
+   * True when it wrote everything published so far to the AOF: the AOF writer is not woken.
+   */
+  turnHook: (() => boolean) | null = null;
 
   constructor(readonly sab: SharedArrayBuffer) {
     this.i32 = new Int32Array(sab);
@@ -153,6 +164,19 @@ export class Stream {
     }
   }
 
+  /**
+   * Take the append lock if free (never waits: a thread that holds the AOF write lock must not
+   * wait for writers, which may be waiting for the AOF to consume). lastOffset() is then a unit
+   * boundary with every byte before it in the ring.
+   */
+  tryLockAppend(): boolean {
+    return tryLockWord(this.i32, W_LOCK);
+  }
+
+  unlockAppend(): void {
+    unlockWord(this.i32, W_LOCK);
+  }
+
   /** Publish the unit and release the append lock. */
   endAppend(): void {
     const lo = this.f64[F_OFFSET] % 4294967296;
@@ -168,8 +192,8 @@ export class Stream {
   }
 
   /** Notify waiting readers (only if any: a notify takes a process-wide lock in V8). */
-  private wake(): void {
-    if (Atomics.load(this.i32, W_WAITERS) !== 0) Atomics.notify(this.i32, W_WRITTEN);
+  private wake(aofCovered = false): void {
+    if (Atomics.load(this.i32, W_WAITERS) !== 0 || (!aofCovered && Atomics.load(this.i32, W_AOF_WAITERS) !== 0)) Atomics.notify(this.i32, W_WRITTEN);
   }
 
   /**
@@ -187,7 +211,7 @@ export class Stream {
     // No reader asleep now: nothing to notify for what is published (a reader that counts itself
     // in W_WAITERS later sees the new W_WRITTEN and does not sleep). Saves a setImmediate per
     // turn while readers are busy or napping.
-    if (Atomics.load(this.i32, W_WAITERS) === 0) {
+    if (Atomics.load(this.i32, W_WAITERS) === 0 && Atomics.load(this.i32, W_AOF_WAITERS) === 0 && this.turnHook === null) {
       this.wakeDue = false;
       return;
     }
@@ -201,7 +225,7 @@ export class Stream {
     this.wakeQueued = false;
     if (!this.wakeDue) return;
     this.wakeDue = false;
-    this.wake();
+    this.wake(this.turnHook !== null && this.turnHook());
   };
 
   /**
@@ -287,16 +311,16 @@ export class Stream {
   }
 
   /** @internal */
-  waitWrittenAsync(lo: number, timeoutMs: number): Promise<unknown> {
-    Atomics.add(this.i32, W_WAITERS, 1);
+  waitWrittenAsync(lo: number, timeoutMs: number, counter = W_WAITERS): Promise<unknown> {
+    Atomics.add(this.i32, counter, 1);
     // Node 20 has Atomics.waitAsync; the TypeScript lib in use does not declare it yet.
     const r = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync(this.i32, W_WRITTEN, lo | 0, timeoutMs);
     if (typeof r.value === 'string') {
-      Atomics.sub(this.i32, W_WAITERS, 1);
+      Atomics.sub(this.i32, counter, 1);
       return Promise.resolve(r.value);
     }
     return r.value.then((v) => {
-      Atomics.sub(this.i32, W_WAITERS, 1);
+      Atomics.sub(this.i32, counter, 1);
       return v;
     });
   }
@@ -354,6 +378,13 @@ export class StreamReader {
     return n === out.length ? out : out.subarray(0, n);
   }
 
+  /** Another thread consumed (and released) up to `offset` for this reader (aof-inline.ts). */
+  skipTo(offset: number): void {
+    if (offset <= this.offset) return;
+    this.offset = offset;
+    this.released = offset;
+  }
+
   /** Let writers reuse everything read so far. */
   release(): void {
     if (this.released === this.offset) return;
@@ -366,10 +397,13 @@ export class StreamReader {
     if (this.available() === 0) this.stream.waitWritten(this.offset % 4294967296, timeoutMs);
   }
 
-  /** Resolve when something is appended (or timeoutMs passes), without blocking the thread. */
-  waitAsync(timeoutMs: number): Promise<unknown> {
+  /**
+   * Resolve when something is appended (or timeoutMs passes), without blocking the thread. The
+   * AOF writer (aofWriter) is not woken by a worker that wrote the AOF itself (Stream.turnHook).
+   */
+  waitAsync(timeoutMs: number, aofWriter = false): Promise<unknown> {
     if (this.available() !== 0) return Promise.resolve('ok');
-    return this.stream.waitWrittenAsync(this.offset % 4294967296, timeoutMs);
+    return this.stream.waitWrittenAsync(this.offset % 4294967296, timeoutMs, aofWriter ? W_AOF_WAITERS : W_WAITERS);
   }
 
   detach(): void {
