@@ -96,6 +96,9 @@ let switchOk = true;
 let stopping = false;
 let lastErrLog = 0;
 lockWord(A.i32, A_WLOCK);
+// A switch asked of a writer stopped before it handled it is void (the rewrite was killed): else
+// workers would see one pending forever and never write the AOF themselves.
+A.set(A_SWITCH_DONE, switchHandled);
 A.f64[F_LAST_INCR_SIZE] = incrSize;
 A.set(A_READER_SLOT, wd.slot);
 A.set(A_INLINE_FSYNC_ERR, 0);
@@ -367,6 +370,8 @@ function backgroundFsync(): void {
       A.set(A_WRITE_ERR, errnoOf(err));
       return;
     }
+    // Stopped: this thread may be terminated at any moment, so it takes no lock (see 'stop').
+    if (stopping) return;
     lock();
     if (target === fd && size > fsyncedSize) fsyncedSize = size;
     unlock();
@@ -491,12 +496,20 @@ function delHistory(): void {
   }
 }
 
+/** The answer to 'stop', sent once the write lock is released; after it the lock is never taken again. */
+let stoppedReply: Record<string, unknown> | null = null;
+
 port.on('message', (m: WriterMessage) => {
+  if (stoppedReply !== null) return;
   lock();
   try {
     onMessage(m);
   } finally {
     unlock();
+  }
+  if (stoppedReply !== null) {
+    port.postMessage(stoppedReply);
+    port.close();
   }
 });
 
@@ -554,8 +567,10 @@ function onMessage(m: WriterMessage): void {
       reader.detach();
       A.set(A_HOLD, 0);
       A.publishDurable(writtenOffset);
-      port.postMessage({ type: 'stopped', id: m.id, manifest });
-      port.close();
+      // Answered only after the write lock is released (port.on('message')): the main thread
+      // terminates this thread on the answer, and a thread terminated holding the lock would
+      // leave the next writer waiting for it forever.
+      stoppedReply = { type: 'stopped', id: m.id, manifest };
       break;
   }
 }

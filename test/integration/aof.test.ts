@@ -419,6 +419,54 @@ describe('AOF', () => {
     }
   }, 60_000);
 
+  it('stopped and started 12 times under write load (everysec and always), the AOF comes back each time and loses nothing acknowledged', async () => {
+    // Each stop ends the writer thread while workers may be writing the AOF themselves
+    // (aof-inline.ts); a writer ended holding the AOF write lock left the next one waiting forever.
+    const dir = tmp('shardis-aof-restart-');
+    let sh: Server | null = null;
+    try {
+      sh = await startShardis({ threads: 2, args: aofArgs(dir) });
+      const a = client(sh.port);
+      const acked = [0, 0, 0, 0];
+      let running = true;
+      const writers = acked.map(async (_, k) => {
+        const w = client(sh!.port);
+        try {
+          while (running) acked[k] = await w.incr(`c:{${k}}`);
+        } finally {
+          w.disconnect();
+        }
+      });
+      for (let round = 0; round < 12; round++) {
+        await a.config('SET', 'appendfsync', round % 2 === 0 ? 'everysec' : 'always');
+        await sleep(100);
+        expect(await a.config('SET', 'appendonly', 'no')).toBe('OK');
+        await sleep(50);
+        expect(await a.config('SET', 'appendonly', 'yes')).toBe('OK');
+        await waitFor(async () => {
+          const info = String(await a.info('persistence'));
+          return /aof_enabled:1/.test(info) && /aof_rewrite_in_progress:0/.test(info);
+        });
+      }
+      await sleep(200);
+      running = false;
+      await Promise.all(writers);
+      await a.config('SET', 'appendfsync', 'always');
+      await a.set('last', 'x');
+      a.disconnect();
+      await kill9(sh);
+      sh = await startShardis({ threads: 2, args: aofArgs(dir) });
+      const b = client(sh.port);
+      for (let k = 0; k < 4; k++) expect(Number(await b.get(`c:{${k}}`))).toBeGreaterThanOrEqual(acked[k]);
+      expect(await b.get('last')).toBe('x');
+      expect(checkAof(dir)).toMatch(/valid/);
+      b.disconnect();
+    } finally {
+      await sh?.stop().catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('a rewrite killed by SHUTDOWN or CONFIG SET appendonly no leaves no temp file (and does not hold the shutdown up)', async () => {
     const dir = tmp('shardis-aof-tmp-');
     try {
