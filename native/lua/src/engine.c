@@ -80,7 +80,7 @@ typedef struct {
   napi_ref busyFn;   /* () => void: the script ran past the busy threshold */
   napi_ref logFn;    /* (level, msg) => void */
   napi_ref ctlRef;   /* Int32Array over the server's busy-script words ([0]: the busy thread + 1),
-                      * which JS owns; a run stores 0 in [0] (runBegin). */
+                      * which JS owns; a run never changes it (runBegin). */
   int32_t *ctl;
   /* redis.call's arguments are written here ([u32 len][bytes] each) and JS reads them: creating
    * one Buffer per argument through N-API (a backing store each) cost more than the command. */
@@ -1591,11 +1591,15 @@ static int runBegin(Eng *e, int resp) {
   e->timedOut = 0;
   e->killed = 0;
   e->startMs = nowMs();
-  /* Kept although nothing reads a 0 here that was not 0 already (and it can clear another
-   * thread's busy mark: see ctlRef): without this seq_cst store, 10-INCR EVALSHA at --threads 2
-   * measured 20% slower (server CPU per request 51 -> 61 us, 3 runs each, same build
-   * otherwise), slot-lock contention between the threads behaving worse without it. */
-  if (e->ctl) __atomic_store_n(&e->ctl[0], 0, __ATOMIC_SEQ_CST);
+  /* A locked read-modify-write of the busy word that changes nothing (0 stays 0; another
+   * thread's busy mark stays, where the plain store of 0 that was here cleared it). Kept for
+   * speed: without this locked write, 10-INCR EVALSHA at --threads 2 measured 20% slower
+   * (server CPU per request 51 -> 61 us, 3 runs each), slot-lock contention between the threads
+   * behaving worse without it. */
+  if (e->ctl) {
+    int32_t zero = 0;
+    __atomic_compare_exchange_n(&e->ctl[0], &zero, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+  }
   e->out.len = 0;
   e->ignoreStats = 0;
   int base = lua_gettop(L);
