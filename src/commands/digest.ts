@@ -1,7 +1,6 @@
 // DEBUG DIGEST-VALUE and DEBUG OBJECT (debug.c): what Redis's test suite uses to compare values
 // (COPY, type conversions) and to look at a key's encoding. Called from DEBUG in server.ts with
 // every slot locked. Rare debugging commands: they may allocate.
-import { createHash } from 'node:crypto';
 import type { Client } from '../server/client';
 import { ENCODING_NAMES, E_INT, E_INTSET, T_HASH, T_LIST, T_SET, T_STREAM, T_STRING, T_ZSET } from '../store/keyspace';
 import { StreamIter } from '../store/stream';
@@ -12,21 +11,21 @@ import { formatDouble } from '../protocol/writer';
 import { NSLOTS } from '../store/crc16';
 import { hashPairsOf } from '../store/hash';
 import { setMembersOf } from '../store/set';
+import { sha1Into } from './sha1';
 
-function sha1(b: Uint8Array): Buffer {
-  return createHash('sha1').update(b).digest();
-}
+const h = new Uint8Array(20);
+const typeWord = new Uint8Array(4);
 
 /** xorDigest: digest ^= SHA1(b). */
 function xorDigest(digest: Uint8Array, b: Uint8Array): void {
-  const h = sha1(b);
+  sha1Into(b, h);
   for (let j = 0; j < 20; j++) digest[j] ^= h[j];
 }
 
 /** mixDigest: digest = SHA1(digest ^ SHA1(b)), order-dependent. */
 function mixDigest(digest: Uint8Array, b: Uint8Array): void {
   xorDigest(digest, b);
-  digest.set(sha1(digest));
+  sha1Into(digest, digest);
 }
 
 const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -36,9 +35,8 @@ function objectDigest(c: Client, e: number, digest: Uint8Array): void {
   const s = c.store;
   const h = s.heap;
   const type = s.type(e);
-  const aux = Buffer.alloc(4);
-  aux.writeUInt32BE(type, 0);
-  mixDigest(digest, aux);
+  typeWord[3] = type; // big-endian u32: the types are < 256
+  mixDigest(digest, typeWord);
   if (type === T_STRING) {
     mixDigest(digest, s.strView(e));
   } else if (type === T_LIST) {
