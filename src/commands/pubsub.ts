@@ -5,6 +5,7 @@ import type { Client } from '../server/client';
 import { def } from './def';
 import { K_CHANNEL, K_PATTERN, K_SHARD } from '../server/pubsub';
 import { globMatch } from '../config/glob';
+import { isReplica, rget, R_BACKLOG_ACTIVE } from '../replication/state';
 
 const SUB_NAMES = ['subscribe', 'ssubscribe', 'psubscribe'];
 const UNSUB_NAMES = ['unsubscribe', 'sunsubscribe', 'punsubscribe'];
@@ -51,17 +52,24 @@ function unsubscribeKind(kind: number) {
 }
 
 // PUBLISH and SPUBLISH change no data but reach replicas (forceCommandPropagation with
-// PROPAGATE_REPL), so that their subscribers get the messages; the AOF writer drops them.
+// PROPAGATE_REPL), so that their subscribers get the messages; the AOF writer drops them. As
+// Redis's shouldPropagate(PROPAGATE_REPL): only on a master with a replication backlog, so that
+// without one they neither move the replication offset nor make an EXEC's single write a
+// MULTI/EXEC in the AOF.
+function propagatePublish(c: Client, argv: Buffer[]): void {
+  const p = c.srv.prop;
+  const s = c.store;
+  if (p.on() && rget(s, R_BACKLOG_ACTIVE) === 1 && !isReplica(s)) p.alsoPropagate(c.db, argv);
+}
+
 function publish(c: Client, argv: Buffer[]): void {
   c.w.int(c.srv.pubsub.publish(c, K_CHANNEL, argv[1], argv[2]));
-  const p = c.srv.prop;
-  if (p.on()) p.alsoPropagate(c.db, argv);
+  propagatePublish(c, argv);
 }
 
 function spublish(c: Client, argv: Buffer[]): void {
   c.w.int(c.srv.pubsub.publish(c, K_SHARD, argv[1], argv[2]));
-  const p = c.srv.prop;
-  if (p.on()) p.alsoPropagate(c.db, argv);
+  propagatePublish(c, argv);
 }
 
 function channelsOf(kind: number) {

@@ -2,7 +2,8 @@
 // shared with replication, so it also holds what Redis sends only to replicas: the master's PING
 // (replicationCron) and REPLCONF GETACK, and on a replica the PING, REPLCONF and PUBLISH its own
 // master sent (proxied as received). Redis's AOF never holds them (only dirty commands reach
-// feedAppendOnlyFile), so the writer drops them here, at command boundaries, outside MULTI/EXEC.
+// feedAppendOnlyFile), so the writer drops them here, at command boundaries (inside MULTI/EXEC
+// only PUBLISH and SPUBLISH, the only ones a transaction propagates).
 // It also adds `aof-timestamp-enabled`'s `#TS:<unix time>\r\n` annotations before a command when
 // the second changed (genAofTimestampAnnotationIfNeeded), which replicas must never see.
 //
@@ -41,6 +42,8 @@ const DROPPED = ['ping', 'replconf', 'publish', 'spublish'].map((n) => Buffer.fr
 const N_MULTI = Buffer.from('multi');
 const N_EXEC = Buffer.from('exec');
 const N_DISCARD = Buffer.from('discard');
+const N_PUBLISH = Buffer.from('publish');
+const N_SPUBLISH = Buffer.from('spublish');
 
 export class AofFilter {
   /** aof-timestamp-enabled. */
@@ -207,6 +210,10 @@ export class AofFilter {
     }
     if (this.inMulti) {
       if (this.is(N_EXEC) || this.is(N_DISCARD)) this.inMulti = false;
+      // PUBLISH in a transaction reaches replicas only, as Redis 7.0 propagates it (target
+      // PROPAGATE_REPL): MULTI and EXEC stay, so a transaction of PUBLISHes leaves an empty one,
+      // as in Redis's AOF.
+      else if (this.is(N_PUBLISH) || this.is(N_SPUBLISH)) return DROP;
       return KEEP;
     }
     for (const d of DROPPED) if (this.is(d)) return DROP;

@@ -186,4 +186,48 @@ describe('AOF and replication', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+  it('PUBLISH reaches the AOF neither alone nor inside MULTI, and wraps an EXEC only with a replica attached: the same INCR file as redis-server', async () => {
+    // Redis propagates PUBLISH to replicas only, and only with a backlog (shouldPropagate): with no
+    // replica an EXEC of SET + PUBLISH is one op (no MULTI/EXEC); with one it is two, and the AOF
+    // gets MULTI SET EXEC (a PUBLISH-only EXEC leaves an empty MULTI/EXEC).
+    const files: string[] = [];
+    for (const withReplica of [false, true]) {
+      for (const kind of ['redis', 'shardis'] as const) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-aof-pub-'));
+        let m: Server | null = null;
+        let r: Server | null = null;
+        try {
+          const args = ['--dir', dir, '--save', '', '--appendonly', 'yes'];
+          m = kind === 'redis' ? await startRedis({ args }) : await startShardis({ threads: 2, args });
+          const c = client(m.port);
+          if (withReplica) {
+            r = await startRedis();
+            const rc = client(r.port);
+            await rc.replicaof('127.0.0.1', String(m.port));
+            await until('the replica in sync', async () => (await infoField(rc, 'replication', 'master_link_status')) === 'up');
+            rc.disconnect();
+          }
+          expect(await c.multi().set('a', '1').publish('ch', 'm').exec()).toEqual([[null, 'OK'], [null, 0]]);
+          await c.multi().publish('ch', 'x').publish('ch', 'y').exec();
+          await c.publish('ch', 'top');
+          await c.set('b', '2');
+          c.disconnect();
+          await sleep(300);
+          await m.stop();
+          m = null;
+          files.push(incrFiles(dir).toString('latin1'));
+          expect(execFileSync(REDIS_CHECK_AOF, [path.join(dir, 'appendonlydir', 'appendonly.aof.manifest')], { encoding: 'utf8' })).toMatch(/valid/);
+        } finally {
+          await m?.stop().catch(() => undefined);
+          await r?.stop().catch(() => undefined);
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      }
+    }
+    expect(files[1]).toBe(files[0]);
+    expect(files[3]).toBe(files[2]);
+    expect(files[0]).not.toMatch(/MULTI|PUBLISH/i);
+    expect(files[2]).toMatch(/MULTI/);
+    expect(files[2]).not.toMatch(/PUBLISH/i);
+  }, 60_000);
 });

@@ -31,11 +31,12 @@ function run(stream: string, cuts: number[], f = new AofFilter()): string {
 describe('AofFilter', () => {
   const ping = cmd('PING');
   const getack = cmd('REPLCONF', 'GETACK', '*');
-  const body = [cmd('SELECT', '0'), cmd('SET', 'k', 'PING'), ping, cmd('INCR', 'n'), getack, cmd('MULTI'), cmd('PING'), cmd('SET', 'a', '*1\r\n$4\r\nPING\r\n'), cmd('EXEC'), cmd('publish', 'ch', 'm'), cmd('DEL', 'k')];
+  const body = [cmd('SELECT', '0'), cmd('SET', 'k', 'PING'), ping, cmd('INCR', 'n'), getack, cmd('MULTI'), cmd('PING'), cmd('SET', 'a', '*1\r\n$4\r\nPING\r\n'), cmd('EXEC'), cmd('publish', 'ch', 'm'), cmd('DEL', 'k'),
+    cmd('MULTI'), cmd('PUBLISH', 'ch', 'x'), cmd('SET', 'b', '1'), cmd('SPUBLISH', 'ch', 'y'), cmd('EXEC')];
   const stream = body.join('');
-  const want = [body[0], body[1], body[3], body[5], body[6], body[7], body[8], body[10]].join('');
+  const want = [body[0], body[1], body[3], body[5], body[6], body[7], body[8], body[10], body[11], body[13], body[15]].join('');
 
-  it('drops PING, REPLCONF and PUBLISH at top level only, at every cut', () => {
+  it('drops PING, REPLCONF and PUBLISH at top level, and only PUBLISH inside MULTI, at every cut', () => {
     expect(run(stream, [])).toBe(want);
     for (let c = 1; c < stream.length; c++) expect(run(stream, [c])).toBe(want);
     // Byte by byte.
