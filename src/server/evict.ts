@@ -51,7 +51,14 @@ export function installEviction(srv: ThreadServer): void {
   };
   apply();
   srv.configListeners.push((name) => {
-    if (name.startsWith('maxmemory') || name.startsWith('lfu-')) apply();
+    if (!name.startsWith('maxmemory') && !name.startsWith('lfu-')) return;
+    apply();
+    // CONFIG SET maxmemory below the data evicts now (updateMaxmemory calls performEvictions),
+    // not at the next write: a subscriber to evicted events hears of it without one.
+    if (name === 'maxmemory' && !background && overMaxmemory(srv.store)) {
+      background = true;
+      setTimeout(evictInBackground, 0, srv);
+    }
   });
 }
 

@@ -152,6 +152,24 @@ describe('maxmemory', () => {
     expect(await r.dbsize()).toBe(1000);
   });
 
+  it('CONFIG SET maxmemory below the data evicts at once, without another command (TCL unit/pubsub "evicted events")', async () => {
+    await r.config('SET', 'notify-keyspace-events', 'Ee');
+    const sub = new Redis({ port: srv.port, maxRetriesPerRequest: 0 });
+    try {
+      const got = new Promise<string>((res) => sub.on('pmessage', (_p: string, ch: string, msg: string) => res(`${ch} ${msg}`)));
+      await sub.psubscribe('*');
+      await r.set('foo', 'bar');
+      await r.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      await r.config('SET', 'maxmemory', '1');
+      const timeout = sleep(3000).then(() => 'no event');
+      expect(await Promise.race([got, timeout])).toBe('__keyevent@0__:evicted foo');
+    } finally {
+      sub.disconnect();
+      await r.config('SET', 'maxmemory', '0');
+      await r.config('SET', 'notify-keyspace-events', '');
+    }
+  });
+
   it('allkeys-random over several dbs; evictions raise "evicted" keyspace events', async () => {
     // No ready check: ioredis may send PSUBSCRIBE (a "loading" command) before its INFO, which a
     // subscribed RESP2 connection then refuses (redis-server too).
