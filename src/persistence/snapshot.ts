@@ -85,7 +85,7 @@ import { libraryCodes, clearLibraries } from '../scripting/library-list';
 import {
   pget, pset, P_BGSAVE_IN_PROGRESS, P_BGSAVE_START, P_DIRTY_AT_SAVE, P_KEYS_PROCESSED, P_KEYS_TOTAL, P_LAST_BGSAVE_OK,
   P_LAST_BGSAVE_TIME, P_LAST_COW, P_LAST_SAVE, P_LAST_SAVE_TRY, P_LOAD_EXPIRED, P_LOAD_LOADED, P_SAVES, P_COW_NOW,
-  P_LOADING_START, P_LOADING_TOTAL, P_LOADING_LOADED, P_LOADING_KEYS, P_COW_HELD, P_COW_PEAK,
+  P_LOADING_START, P_LOADING_TOTAL, P_LOADING_LOADED, P_LOADING_KEYS, P_COW_HELD, P_COW_PEAK, P_FORKS,
 } from './state';
 
 const F_OPTS = (dbs: number): number => NSLOTS * (1 + dbs);
@@ -822,6 +822,8 @@ export class Persistence {
       pset(s, P_BGSAVE_START, start);
       pset(s, P_COW_NOW, 0);
     }
+    // total_forks: every background snapshot (BGSAVE, AOF rewrite, a replica's), where Redis forks.
+    if (kind === 'bgsave') pset(s, P_FORKS, pget(s, P_FORKS) + 1);
     this.held = 0;
     pset(s, P_COW_HELD, 0);
     pset(s, P_COW_PEAK, 0);

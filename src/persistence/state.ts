@@ -23,6 +23,7 @@ export const P_LAST_SAVE_TRY = 17;     // unix seconds of the last save attempt 
 export const P_COW_NOW = 18;           // bytes copied so far by the running save
 export const P_COW_HELD = 19;          // bytes of copies the running save holds now (waiting for their place)
 export const P_COW_PEAK = 20;          // the most it held during the running save
+export const P_FORKS = 21;             // total_forks: background snapshots started (Redis forks a child for each)
 
 export function pget(s: Store, i: number): number {
   return s.f64[s.L.persist + i];

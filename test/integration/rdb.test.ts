@@ -102,6 +102,45 @@ describe('RDB round trips with redis-server', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('INFO total_forks counts background saves and AOF rewrites (not SAVE), CONFIG RESETSTAT zeroes it, as redis-server', async () => {
+    const seen: number[][] = [];
+    for (const kind of ['redis', 'shardis'] as const) {
+      const dir = tmp('shardis-forks-');
+      const srv = kind === 'redis' ? await startRedis({ args: ['--dir', dir] }) : await startShardis({ threads: 2, args: shardisArgs(dir) });
+      const r = client(srv.port);
+      const forks = async (): Promise<number> => Number(/total_forks:(\d+)/.exec(String(await r.info('stats')))?.[1]);
+      const idle = async (): Promise<void> => {
+        for (let i = 0; i < 200; i++) {
+          const p = String(await r.info('persistence'));
+          if (/rdb_bgsave_in_progress:0/.test(p) && /aof_rewrite_in_progress:0/.test(p)) return;
+          await sleep(25);
+        }
+        throw new Error('background job still running');
+      };
+      try {
+        await r.set('k', 'v');
+        const row = [await forks()];
+        await r.save();
+        row.push(await forks());
+        await r.bgsave();
+        await idle();
+        row.push(await forks());
+        await r.bgrewriteaof();
+        await idle();
+        row.push(await forks());
+        await r.config('RESETSTAT');
+        row.push(await forks());
+        seen.push(row);
+      } finally {
+        r.disconnect();
+        await srv.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    expect(seen[0]).toEqual([0, 0, 1, 2, 0]);
+    expect(seen[1]).toEqual(seen[0]);
+  });
+
   it('shardis SAVE -> redis-check-rdb OK -> redis-server loads the same digest and encodings; and back', async () => {
     const sh = await startShardis({ threads: 2, args: shardisArgs(dir) });
     const a = client(sh.port);
