@@ -635,7 +635,8 @@ function announceConfig(c: Client, pairs: Array<[string, string]>): void {
   for (const [typed, value] of pairs) {
     const name = typed.toLowerCase();
     for (const l of c.srv.configListeners) l(name, value);
-    c.srv.toMain({ type: 'config', name, value });
+    // inExec: CONFIG SET appendonly yes in a transaction schedules the rewrite (startAppendOnly).
+    c.srv.toMain({ type: 'config', name, value, inExec: c.inExec });
   }
 }
 

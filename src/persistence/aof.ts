@@ -601,12 +601,17 @@ export class Aof {
   }
 
   /** CONFIG SET appendonly yes (startAppendOnly): the AOF starts with a rewrite. */
-  startAppendOnly(): void {
+  startAppendOnly(inExec = false): void {
     if (this.writer !== null) return;
     this.shared.set(A_ENABLED, 2);
     if (this.persistence?.inProgress ?? false) {
       this.shared.set(A_REWRITE_SCHEDULED, 1);
       log('warning', 'AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.');
+      return;
+    }
+    if (inExec) {
+      this.shared.set(A_REWRITE_SCHEDULED, 1);
+      log('warning', 'AOF was enabled during a transaction. An AOF background was scheduled to start when possible.');
       return;
     }
     if (!this.startRewrite()) {
@@ -620,8 +625,8 @@ export class Aof {
    * time (stopping awaits the writer): a yes arriving while a no is still stopping the writer
    * starts the AOF again once it stopped.
    */
-  onAppendonly(): Promise<void> {
-    this.appendonlyChain = this.appendonlyChain.then(() => this.applyAppendonly());
+  onAppendonly(inExec = false): Promise<void> {
+    this.appendonlyChain = this.appendonlyChain.then(() => this.applyAppendonly(inExec));
     return this.appendonlyChain;
   }
 
@@ -632,9 +637,9 @@ export class Aof {
     return this.appendonlyChain;
   }
 
-  private async applyAppendonly(): Promise<void> {
+  private async applyAppendonly(inExec: boolean): Promise<void> {
     if (this.config.bool('appendonly')) {
-      if (this.writer === null && this.shared.get(A_ENABLED) === 0) this.startAppendOnly();
+      if (this.writer === null && this.shared.get(A_ENABLED) === 0) this.startAppendOnly(inExec);
     } else {
       await this.stopAppendOnly();
     }

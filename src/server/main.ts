@@ -224,7 +224,7 @@ export async function main(argv: string[]): Promise<void> {
             if (m.name === 'lazyfree-lazy-expire') lazyExpire();
             repl.onConfig(m.name as string);
             aof.onConfig(m.name as string);
-            if (m.name === 'appendonly') void aof.onAppendonly();
+            if (m.name === 'appendonly') void aof.onAppendonly(m.inExec === true);
             for (const o of workers) if (o !== w) o.postMessage(m);
             break;
           case 'acl-log':

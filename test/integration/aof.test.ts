@@ -467,6 +467,27 @@ describe('AOF', () => {
     }
   }, 120_000);
 
+  it('CONFIG SET appendonly yes inside MULTI schedules the first rewrite, logged as Redis does; the cron starts it', async () => {
+    const dir = tmp('shardis-aof-exec-');
+    let sh: Server | null = null;
+    try {
+      const logfile = path.join(dir, 'shardis.log');
+      sh = await startShardis({ threads: 2, args: ['--dir', dir, '--save', '', '--appendonly', 'no', '--logfile', logfile] });
+      const a = client(sh.port);
+      expect(await a.multi().set('k', 'v').config('SET', 'appendonly', 'yes').exec()).toEqual([[null, 'OK'], [null, 'OK']]);
+      await waitFor(async () => fs.readFileSync(logfile, 'utf8').includes('AOF was enabled during a transaction. An AOF background was scheduled to start when possible.'));
+      await waitFor(async () => {
+        const info = String(await a.info('persistence'));
+        return /aof_enabled:1/.test(info) && /aof_rewrite_in_progress:0/.test(info) && /aof_rewrites:1/.test(info);
+      });
+      a.disconnect();
+      expect(checkAof(dir)).toMatch(/valid/);
+    } finally {
+      await sh?.stop().catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('a rewrite killed by SHUTDOWN or CONFIG SET appendonly no leaves no temp file (and does not hold the shutdown up)', async () => {
     const dir = tmp('shardis-aof-tmp-');
     try {
