@@ -10,7 +10,7 @@ import { liveCommands, commandByName, commandKeys, resolveSubcommand, resetComma
 import { acrossThreads, writeHelp } from './connection';
 import { replyLater } from './deferred';
 import { genInfo, infoSectionsFor, bytesToHuman, peakMemory, usedMemory, type ThreadInfo } from '../server/info';
-import { pget, pset, P_FORKS, P_LAST_SAVE } from '../persistence/state';
+import { pget, pset, P_FORKS, P_FORK_USEC, P_LAST_SAVE } from '../persistence/state';
 import { viaMain } from './persist';
 import type { SlowlogEntry } from '../server/services';
 import { globMatchStr } from '../config/glob';
@@ -644,6 +644,7 @@ function configResetstat(c: Client): void {
   resetCommandStats(c.store.f64, c.srv.threads);
   resetHistograms(c.store);
   pset(c.store, P_FORKS, 0);
+  pset(c.store, P_FORK_USEC, 0);
   acrossThreads(c, { op: 'resetstat', args: [] }, (cl) => cl.w.ok());
 }
 

@@ -73,6 +73,7 @@ import { DICT_HASH, dictKey, dictPin, dictSetPinWord, dictVal } from '../store/d
 import { nodeMember, nodeMemberLen, nodePrev, nodeScore, zslCmpNodes, zslPin, zslSetPinWord } from '../store/skiplist';
 import type { Heap } from '../store/heap';
 import { log } from '../server/log';
+import { latencyAddSampleIfNeeded } from '../server/latency';
 import { Coordinator } from '../server/coordinator';
 import {
   RdbError, RdbIn, RdbOut, SaveOptions, isBigValue, QUICKLIST_NODE_CONTAINER_PACKED, writeBigStart, writeString, writeKeyHeader, writeBigMore, writeAux, writeFunctions, readFunction, writeHeader, writeKeyValue, writeSelectDb, writeTrailer, readValue,
@@ -85,7 +86,7 @@ import { libraryCodes, clearLibraries } from '../scripting/library-list';
 import {
   pget, pset, P_BGSAVE_IN_PROGRESS, P_BGSAVE_START, P_DIRTY_AT_SAVE, P_KEYS_PROCESSED, P_KEYS_TOTAL, P_LAST_BGSAVE_OK,
   P_LAST_BGSAVE_TIME, P_LAST_COW, P_LAST_SAVE, P_LAST_SAVE_TRY, P_LOAD_EXPIRED, P_LOAD_LOADED, P_SAVES, P_COW_NOW,
-  P_LOADING_START, P_LOADING_TOTAL, P_LOADING_LOADED, P_LOADING_KEYS, P_COW_HELD, P_COW_PEAK, P_FORKS,
+  P_LOADING_START, P_LOADING_TOTAL, P_LOADING_LOADED, P_LOADING_KEYS, P_COW_HELD, P_COW_PEAK, P_FORKS, P_FORK_USEC,
 } from './state';
 
 const F_OPTS = (dbs: number): number => NSLOTS * (1 + dbs);
@@ -848,6 +849,7 @@ export class Persistence {
     const sizes: number[] = [];
     const expires: number[] = [];
     const coord = Coordinator.of(s);
+    const pit0 = performance.now();
     coord.lockAll(false);
     let total = 0;
     for (let db = 0; db < dbs; db++) {
@@ -867,6 +869,12 @@ export class Persistence {
       if (target === null && this.replAux !== null) replAux = this.replAux();
     } finally {
       coord.unlockAll();
+    }
+    if (kind === 'bgsave') {
+      // latest_fork_usec and the 'fork' latency event: the pause that stands for fork()'s.
+      const us = Math.round((performance.now() - pit0) * 1000);
+      pset(s, P_FORK_USEC, us);
+      latencyAddSampleIfNeeded(s, 'fork', us / 1000);
     }
     pset(s, P_KEYS_TOTAL, total);
     pset(s, P_KEYS_PROCESSED, 0);

@@ -24,6 +24,7 @@ export const P_COW_NOW = 18;           // bytes copied so far by the running sav
 export const P_COW_HELD = 19;          // bytes of copies the running save holds now (waiting for their place)
 export const P_COW_PEAK = 20;          // the most it held during the running save
 export const P_FORKS = 21;             // total_forks: background snapshots started (Redis forks a child for each)
+export const P_FORK_USEC = 22;         // latest_fork_usec: the last background snapshot's point in time (every slot locked), in us
 
 export function pget(s: Store, i: number): number {
   return s.f64[s.L.persist + i];

@@ -18,7 +18,7 @@ import type { CommandSpec } from '../commands/types';
 import { commandHistogram, valueAtPercentile } from './latency';
 import {
   pget, P_BGSAVE_IN_PROGRESS, P_BGSAVE_START, P_DIRTY_AT_SAVE, P_KEYS_PROCESSED, P_KEYS_TOTAL, P_LAST_BGSAVE_OK,
-  P_LAST_BGSAVE_TIME, P_LAST_COW, P_LAST_SAVE, P_LOAD_EXPIRED, P_LOAD_LOADED, P_SAVES, P_FORKS, P_LOADING_START, P_LOADING_TOTAL,
+  P_LAST_BGSAVE_TIME, P_LAST_COW, P_LAST_SAVE, P_LOAD_EXPIRED, P_LOAD_LOADED, P_SAVES, P_FORKS, P_FORK_USEC, P_LOADING_START, P_LOADING_TOTAL,
   P_LOADING_LOADED, P_COW_NOW,
 } from '../persistence/state';
 import { aofInfoLines } from '../persistence/aof-info';
@@ -403,7 +403,7 @@ function sectionStats(srv: ThreadServer): string {
     ['pubsub_channels', srv.sumStat(S_PUBSUB_CHANNELS)],
     ['pubsub_patterns', srv.sumStat(S_PUBSUB_PATTERNS)],
     ['pubsubshard_channels', srv.pubsub.registry.shardChannels()],
-    ['latest_fork_usec', 0],
+    ['latest_fork_usec', pget(srv.store, P_FORK_USEC)],
     ['total_forks', pget(srv.store, P_FORKS)],
     ['migrate_cached_sockets', Atomics.load(srv.store.i32, srv.store.L.misc + MISC_MIGRATE_SOCKETS)],
     ['slave_expires_tracked_keys', 0],

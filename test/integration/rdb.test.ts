@@ -102,7 +102,7 @@ describe('RDB round trips with redis-server', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('INFO total_forks counts background saves and AOF rewrites (not SAVE), CONFIG RESETSTAT zeroes it, as redis-server', async () => {
+  it('INFO total_forks counts background saves and AOF rewrites (not SAVE), latest_fork_usec times the last, CONFIG RESETSTAT zeroes both, as redis-server', async () => {
     const seen: number[][] = [];
     for (const kind of ['redis', 'shardis'] as const) {
       const dir = tmp('shardis-forks-');
@@ -128,8 +128,11 @@ describe('RDB round trips with redis-server', () => {
         await r.bgrewriteaof();
         await idle();
         row.push(await forks());
+        // latest_fork_usec: the pause of the last one (fork(); here the point in time under every slot lock).
+        const usec = async (): Promise<number> => Number(/latest_fork_usec:(\d+)/.exec(String(await r.info('stats')))?.[1]);
+        row.push((await usec()) > 0 ? 1 : 0);
         await r.config('RESETSTAT');
-        row.push(await forks());
+        row.push(await forks(), await usec());
         seen.push(row);
       } finally {
         r.disconnect();
@@ -137,7 +140,7 @@ describe('RDB round trips with redis-server', () => {
         fs.rmSync(dir, { recursive: true, force: true });
       }
     }
-    expect(seen[0]).toEqual([0, 0, 1, 2, 0]);
+    expect(seen[0]).toEqual([0, 0, 1, 2, 1, 0, 0]);
     expect(seen[1]).toEqual(seen[0]);
   });
 
