@@ -7,9 +7,7 @@
 // released as the writer publishes the durable offset: one fsync releases every thread's waiting
 // replies (group commit). With the AOF off or not `always`, a flush pays one atomic load.
 import type { Socket } from 'net';
-import { constants as osConstants } from 'os';
-import { aofShared, A_HOLD, A_DURABLE_SEQ, A_WRITE_ERR, A_ENABLED, type AofShared } from './aof-state';
-import { strerror } from '../config/directives';
+import { aofShared, errnoText, A_HOLD, A_DURABLE_SEQ, A_WRITE_ERR, A_ENABLED, type AofShared } from './aof-state';
 import type { Stream } from '../server/stream';
 import { inlineWrite } from './aof-inline';
 
@@ -104,6 +102,5 @@ export function aofWriteError(): string | null {
   if (a === null) return null;
   const e = Atomics.load(a.i32, A_WRITE_ERR);
   if (e === 0 || Atomics.load(a.i32, A_ENABLED) === 0) return null;
-  const code = Object.entries(osConstants.errno).find(([, n]) => n === e)?.[0];
-  return strerror(code !== undefined ? Object.assign(new Error(code), { code }) : new Error(`errno ${e}`));
+  return errnoText(e);
 }

@@ -3,6 +3,9 @@
 // are refused (-MISCONF), and for `appendfsync always` the durable offset that releases replies.
 //
 // Int32 words (Atomics):
+import { constants as osConstants } from 'os';
+import { strerror } from '../config/directives';
+
 export const A_HOLD = 0;            // 1: AOF on: replies wait for the write (always: the fsync)
 export const A_DURABLE_LO = 1;      // low 32 bits of the stream offset known durable (always) / written
 export const A_DURABLE_SEQ = 2;     // bumped and notified whenever A_DURABLE_LO moves
@@ -98,4 +101,10 @@ export function setAofShared(sab: SharedArrayBuffer): AofShared {
 
 export function aofShared(): AofShared | null {
   return shared;
+}
+
+/** The strerror text of a positive errno recorded in the AOF state (A_WRITE_ERR, A_INLINE_FSYNC_ERR). */
+export function errnoText(errno: number): string {
+  const code = Object.entries(osConstants.errno).find(([, n]) => n === errno)?.[0];
+  return strerror(code !== undefined ? Object.assign(new Error(code), { code }) : new Error(`errno ${errno}`));
 }

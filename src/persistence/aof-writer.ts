@@ -20,12 +20,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Stream } from '../server/stream';
 import {
-  AofShared, A_HOLD, A_FLUSH_SLEEP_US, A_PENDING_FSYNC, A_SWITCH_SEQ, A_SWITCH_DONE, A_WRITE_ERR, A_REWRITE_IN_PROGRESS, A_TIMESTAMPS,
+  AofShared, errnoText, A_HOLD, A_FLUSH_SLEEP_US, A_PENDING_FSYNC, A_SWITCH_SEQ, A_SWITCH_DONE, A_WRITE_ERR, A_REWRITE_IN_PROGRESS, A_TIMESTAMPS,
   F_SWITCH_AT, F_CURRENT_SIZE, F_DELAYED_FSYNC, F_BUFFER_LENGTH, F_LAST_INCR_SIZE, F_BASE_SIZE, F_SWITCH_DB,
   A_WLOCK, A_INLINE_OK, A_FD, A_READER_SLOT, A_POLICY, A_NO_FSYNC_ON_REWRITE, A_INLINE_FSYNC_ERR, F_AOF_OFF, F_FSYNCED_SIZE,
 } from './aof-state';
 import { lockWord, unlockWord } from '../store/heap';
-import { constants as osConstants } from 'os';
 import { type AofManifest, cloneManifest, newIncrName, newBaseName, writeManifest, fsyncDir } from './aof-manifest';
 import { configureLog, log } from '../server/log';
 import { AofFilter, type AofSeg } from './aof-filter';
@@ -121,11 +120,7 @@ function lock(): void {
   incrSize = A.f64[F_LAST_INCR_SIZE];
   fsyncedSize = A.f64[F_FSYNCED_SIZE];
   const err = A.get(A_INLINE_FSYNC_ERR);
-  if (err !== 0) {
-    const code = Object.entries(osConstants.errno).find(([, n]) => n === err)?.[0];
-    const e = code !== undefined ? Object.assign(new Error(code), { code }) : new Error(`errno ${err}`);
-    fatal(`Can't persist AOF for fsync error when the AOF fsync policy is 'always': ${strerror(e)}. Exiting...`);
-  }
+  if (err !== 0) fatal(`Can't persist AOF for fsync error when the AOF fsync policy is 'always': ${errnoText(err)}. Exiting...`);
 }
 
 /** Publish this thread's view for the workers and let them write when nothing is pending here. */
@@ -282,7 +277,6 @@ function onWriteError(err: unknown, partial: number, expected: number): void {
   A.set(A_WRITE_ERR, errnoOf(err));
 }
 
-/** flushAppendOnlyFile(force). */
 /**
  * always, from the loop: the fsync the last flush found due (file size and stream offset it
  * covers), done with the AOF write lock released so that workers keep writing the next group.
@@ -291,6 +285,7 @@ let alwaysDue = false;
 let dueSize = 0;
 let dueOffset = 0;
 
+/** flushAppendOnlyFile(force). */
 function flush(force: boolean, deferFsync = false): void {
   const t = nowSec();
   if (pending.length === 0) {

@@ -823,8 +823,6 @@ export class Persistence {
       pset(s, P_BGSAVE_START, start);
       pset(s, P_COW_NOW, 0);
     }
-    // total_forks: every background snapshot (BGSAVE, AOF rewrite, a replica's), where Redis forks.
-    if (kind === 'bgsave') pset(s, P_FORKS, pget(s, P_FORKS) + 1);
     this.held = 0;
     pset(s, P_COW_HELD, 0);
     pset(s, P_COW_PEAK, 0);
@@ -871,7 +869,9 @@ export class Persistence {
       coord.unlockAll();
     }
     if (kind === 'bgsave') {
-      // latest_fork_usec and the 'fork' latency event: the pause that stands for fork()'s.
+      // Where Redis forks (BGSAVE, AOF rewrite, a replica's snapshot): total_forks, and
+      // latest_fork_usec and the 'fork' latency event for the pause that stands for fork()'s.
+      pset(s, P_FORKS, pget(s, P_FORKS) + 1);
       const us = Math.round((performance.now() - pit0) * 1000);
       pset(s, P_FORK_USEC, us);
       latencyAddSampleIfNeeded(s, 'fork', us / 1000);

@@ -55,10 +55,7 @@ export function installEviction(srv: ThreadServer): void {
     apply();
     // CONFIG SET maxmemory below the data evicts now (updateMaxmemory calls performEvictions),
     // not at the next write: a subscriber to evicted events hears of it without one.
-    if (name === 'maxmemory' && !background && overMaxmemory(srv.store)) {
-      background = true;
-      setTimeout(evictInBackground, 0, srv);
-    }
+    if (name === 'maxmemory' && overMaxmemory(srv.store)) evictSoon(srv);
   });
 }
 
@@ -164,10 +161,7 @@ export function performEvictions(srv: ThreadServer, from: Client | null): boolea
   const until = performance.now() + 1;
   for (let round = 0; usedMemory(s) > maxmemory; round++) {
     if ((round & 15) === 15 && performance.now() > until) {
-      if (!background) {
-        background = true;
-        setTimeout(evictInBackground, 0, srv);
-      }
+      evictSoon(srv);
       return true;
     }
     const per = policy === P_RANDOM ? 1 : samples;
@@ -209,6 +203,13 @@ export function performEvictions(srv: ThreadServer, from: Client | null): boolea
 
 let background = false;
 let nextDb = 0;
+
+/** Go on evicting from a timer (once: a pending one covers later calls). */
+function evictSoon(srv: ThreadServer): void {
+  if (background) return;
+  background = true;
+  setTimeout(evictInBackground, 0, srv);
+}
 
 function evictInBackground(srv: ThreadServer): void {
   background = false;
