@@ -5,7 +5,13 @@
 //          then 30,000 16 KB values: how many refused.
 //  keys    --keys small keys (key:N value:N): RSS growth, and what stays after FLUSHALL (3 s later).
 //  big     one 512 MB string (SETRANGE) then DEL; 512 x 1 MB APPEND then DEL: RSS at each step.
+//  scale   (not in the default parts) --scale-from then --scale keys (redis-benchmark's names,
+//          key:<12 digits>, values value:N): at each size, RSS growth and redis-benchmark GET and
+//          SET -P 16 over those keys; during the GETs at the larger size a probe connection sends
+//          a PING every ms: its longest round trip is the longest pause a client saw (an event
+//          loop busy elsewhere), beside LATENCY LATEST's 'command' maximum (threshold 1 ms).
 // usage: npm run bench:memory [-- --threads 2 --cap 256 --lru 200 --keys 1000000 --parts reuse,lru,keys,big]
+//        npm run bench:memory -- --parts scale [--scale-from 1000000 --scale 10000000 --requests 2000000]
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -20,6 +26,8 @@ const capMB = Number(args.cap ?? 256);
 const lruMB = Number(args.lru ?? 200);
 const nkeys = Number(args.keys ?? 1000000);
 const parts = new Set((args.parts ?? 'reuse,lru,keys,big').split(','));
+const scaleSizes = [Number(args['scale-from'] ?? 1000000), Number(args.scale ?? 10000000)];
+const benchRequests = Number(args.requests ?? 2000000);
 const cli = args.cli ?? join(root, 'dist/cli.js');
 const run = promisify(execFile);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -118,6 +126,50 @@ async function one(c, ...cmd) {
   return (await c.read(1))[0];
 }
 
+/** Keys [from, to) as redis-benchmark names them (key:%012d), values value:N, by MSETs of 100. */
+async function fillKeys(c, from, to) {
+  for (let base = from; base < to; base += 10000) {
+    const end = Math.min(to, base + 10000);
+    for (let i = base; i < end; i += 100) {
+      const a = ['MSET'];
+      for (let k = i; k < Math.min(end, i + 100); k++) a.push(`key:${String(k).padStart(12, '0')}`, `value:${k}`);
+      c.send(a);
+    }
+    await c.read(Math.ceil((end - base) / 100));
+  }
+}
+
+/** redis-benchmark -P 16 of one test over `keys` random keys: requests per second. */
+async function benchRps(port, test, keys) {
+  const { stdout } = await run('redis-benchmark', ['-p', String(port), '-P', '16', '-c', '50', '-n', String(benchRequests), '-r', String(keys), '-t', test, '--csv'], { maxBuffer: 1 << 24 });
+  const row = stdout.split('\n').find((l) => l.startsWith(`"${test.toUpperCase()}"`));
+  return Number(JSON.parse(`[${row}]`)[1]);
+}
+
+/** PING every ms on its own connection until stop() is called: the longest and p99 round trip (ms). */
+function probe(port) {
+  const c = new Conn(port);
+  const rtts = [];
+  let going = true;
+  const done = (async () => {
+    await c.ready();
+    while (going) {
+      const t = process.hrtime.bigint();
+      c.send(['PING']);
+      await c.read(1);
+      rtts.push(Number(process.hrtime.bigint() - t) / 1e6);
+      await sleep(1);
+    }
+    c.close();
+  })();
+  return async () => {
+    going = false;
+    await done;
+    rtts.sort((a, b) => a - b);
+    return { max: rtts[rtts.length - 1], p99: rtts[Math.floor(rtts.length * 0.99)], n: rtts.length };
+  };
+}
+
 let port = 31900;
 const out = [];
 for (const kind of ['redis', 'shardis']) {
@@ -153,6 +205,38 @@ for (const kind of ['redis', 'shardis']) {
     await sleep(3000);
     const r2 = rss(s.p.pid);
     out.push(`keys ${kind}: ${nkeys} keys: RSS ${mb(r0)} at start, +${mb(r1 - r0)} with the keys, +${mb(r2 - r0)} 3 s after FLUSHALL`);
+    await stop(s);
+  }
+  if (parts.has('scale')) {
+    const s = await start(kind, ++port, ['--latency-monitor-threshold', '1']);
+    await sleep(500);
+    const r0 = rss(s.p.pid);
+    let have = 0;
+    for (const n of scaleSizes) {
+      const t0 = Date.now();
+      await fillKeys(s.c, have, n);
+      const fillS = (Date.now() - t0) / 1000;
+      have = n;
+      const grown = rss(s.p.pid) - r0;
+      const last = n === scaleSizes[scaleSizes.length - 1];
+      if (last) await one(s.c, 'LATENCY', 'RESET');
+      const stopProbe = last ? probe(s.port) : null;
+      const get = await benchRps(s.port, 'get', n);
+      const pr = stopProbe ? await stopProbe() : null;
+      const set = await benchRps(s.port, 'set', n);
+      let lat = '';
+      if (last) {
+        s.c.send(['LATENCY', 'LATEST']);
+        const lines = await s.c.read(1);
+        const rows = Number(lines[0].slice(1));
+        // Each row: *4, $len, event name, :time, :latest, :max.
+        const flat = rows > 0 ? await s.c.read(rows * 6) : [];
+        for (let i = 0; i < flat.length; i += 6) lat += `, LATENCY ${flat[i + 2]} max ${flat[i + 5].slice(1)} ms`;
+        if (lat === '') lat = ', LATENCY LATEST: no event over 1 ms';
+      }
+      out.push(`scale ${kind}: ${n} keys (filled in ${fillS.toFixed(1)} s): RSS +${mb(grown)}; GET -P 16 ${Math.round(get)}/s, SET -P 16 ${Math.round(set)}/s` +
+        (pr ? `; PING probe during GET: max ${pr.max.toFixed(1)} ms, p99 ${pr.p99.toFixed(2)} ms (${pr.n} pings)${lat}` : ''));
+    }
     await stop(s);
   }
   if (parts.has('big')) {
