@@ -95,6 +95,23 @@ export async function main(argv: string[]): Promise<void> {
   configureHistograms(threads + 8, commandStatCount);
   const heap = new Heap(sab, 0);
   const store = new Store(heap, layout);
+  // Redis's maxmemory warnings (main() at start, updateMaxmemory on CONFIG SET) and one of
+  // shardis's own: a maxmemory the heap cannot reach (evict.ts then evicts at the capacity).
+  const warnMaxmemory = (atStart: boolean): void => {
+    const mm = config.num('maxmemory');
+    if (mm === 0) return;
+    if (atStart && mm < 1024 * 1024) {
+      log('warning', `WARNING: You specified a maxmemory value that is less than 1MB (current value is ${mm} bytes). Are you sure this is what you really want?`);
+    }
+    const used = store.fixedBytesInUse() + heap.usedBytes();
+    if (!atStart && mm < used) {
+      log('warning', `WARNING: the new maxmemory value set via CONFIG SET (${mm}) is smaller than the current memory usage (${used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.`);
+    }
+    if (mm > heap.capacity) {
+      log('warning', `WARNING: maxmemory (${mm} bytes) is above what the keyspace heap can hold (${heap.capacity} bytes${heapBytes === undefined ? ': its address range is at most 4 GiB' : ', SHARDIS_HEAP_BYTES'}). Keys are evicted, or writes refused, from there.`);
+    }
+  };
+  warnMaxmemory(true);
   // The main thread's lock owner: active expiry walks slots through it.
   const coord = Coordinator.of(store);
 
@@ -220,6 +237,7 @@ export async function main(argv: string[]): Promise<void> {
             config.set([[m.name as string, m.value as string]], { force: true });
             if (m.name === 'tracking-table-max-keys') setTrackingMaxKeys(config.num('tracking-table-max-keys'));
             if (m.name === 'proc-title-template') setProcTitle(config);
+            if (m.name === 'maxmemory') warnMaxmemory(false);
             if (m.name === 'notify-keyspace-events') configureNotify(config.notifyKeyspaceEvents(), store, publishEvent);
             if (m.name === 'lazyfree-lazy-expire') lazyExpire();
             repl.onConfig(m.name as string);

@@ -3,7 +3,10 @@
 // the writers, and the memory they allocate, sit on both.
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import Redis from 'ioredis';
-import { startShardis, type Server } from '../helpers/server';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startShardis, startRedis, againstRedis, type Server } from '../helpers/server';
 
 const OOM = "OOM command not allowed when used memory > 'maxmemory'.";
 
@@ -197,6 +200,64 @@ describe('maxmemory', () => {
       await r.config('SET', 'notify-keyspace-events', '');
       sub.disconnect();
       await r.select(0);
+    }
+  });
+});
+
+describe('maxmemory warnings in the log', () => {
+  /** The WARNING lines of a log, without the pid/role/time prefix. */
+  const warnings = (file: string): string[] =>
+    fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('WARNING')).map((l) => l.replace(/^\d+:[A-Z] [^#*]* [#*] /, ''));
+
+  it('below 1MB at start, and a CONFIG SET below what is used: the lines redis-server logs', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-mmwarn-'));
+    const logs = [path.join(dir, 'redis.log'), path.join(dir, 'shardis.log')];
+    const servers: Server[] = [];
+    try {
+      servers.push(await startRedis({ args: ['--maxmemory', '100', '--logfile', logs[0]] }));
+      servers.push(await startShardis({ threads: 1, args: ['--save', '', '--maxmemory', '100', '--logfile', logs[1]] }));
+      for (const sv of servers) {
+        const c = new Redis({ port: sv.port, maxRetriesPerRequest: 0 });
+        await c.config('SET', 'maxmemory', '0');
+        await c.mset(...Array.from({ length: 2000 }, (_, i) => [`k${i}`, 'v']).flat());
+        expect(await c.config('SET', 'maxmemory', '1000')).toBe('OK');
+        await c.config('SET', 'maxmemory', '0');
+        c.disconnect();
+      }
+      // The used figure differs between the servers: compare the lines with it masked. shardis's
+      // main thread logs the CONFIG SET one after the reply: wait for it.
+      const read = (): string[][] => logs.map((f) => warnings(f).filter((l) => l.includes('maxmemory')).map((l) => l.replace(/usage \(\d+\)/, 'usage (N)')));
+      let masked = read();
+      for (let i = 0; i < 100 && masked[1].length < 2; i++, await sleep(20)) masked = read();
+      expect(masked[0]).toEqual([
+        'WARNING: You specified a maxmemory value that is less than 1MB (current value is 100 bytes). Are you sure this is what you really want?',
+        'WARNING: the new maxmemory value set via CONFIG SET (1000) is smaller than the current memory usage (N). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.',
+      ]);
+      expect(masked[1]).toEqual(masked[0]);
+    } finally {
+      for (const sv of servers) await sv.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(againstRedis())('a maxmemory past what the keyspace heap can hold is logged at start and on CONFIG SET', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-mmwarn-'));
+    const log = path.join(dir, 'shardis.log');
+    const sv = await startShardis({ threads: 1, args: ['--save', '', '--maxmemory', '64mb', '--logfile', log], env: { SHARDIS_HEAP_BYTES: String(32 * 1024 * 1024) } });
+    try {
+      const c = new Redis({ port: sv.port, maxRetriesPerRequest: 0 });
+      await c.config('SET', 'maxmemory', '16mb');
+      await c.config('SET', 'maxmemory', '128mb');
+      c.disconnect();
+      // The main thread logs it after the reply: wait for the line.
+      let lines: string[] = [];
+      for (let i = 0; i < 100 && lines.length < 2; i++, await sleep(20)) lines = warnings(log).filter((l) => l.includes('keyspace heap'));
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^WARNING: maxmemory \(67108864 bytes\) is above what the keyspace heap can hold \(\d+ bytes, SHARDIS_HEAP_BYTES\)\. Keys are evicted, or writes refused, from there\.$/);
+      expect(lines[1]).toContain('maxmemory (134217728 bytes)');
+    } finally {
+      await sv.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
