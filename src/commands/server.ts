@@ -10,7 +10,7 @@ import { liveCommands, commandByName, commandKeys, resolveSubcommand, resetComma
 import { acrossThreads, writeHelp } from './connection';
 import { replyLater } from './deferred';
 import { genInfo, infoSectionsFor, bytesToHuman, peakMemory, usedMemory, type ThreadInfo } from '../server/info';
-import { pget, pset, P_FORKS, P_FORK_USEC, P_LAST_SAVE } from '../persistence/state';
+import { pget, pset, P_FORKS, P_FORK_USEC, P_LAST_SAVE, P_SAVES } from '../persistence/state';
 import { viaMain } from './persist';
 import type { SlowlogEntry } from '../server/services';
 import { globMatchStr } from '../config/glob';
@@ -19,14 +19,14 @@ import { aclCategories, hasKeys, keyFlagsAt, keySpecs, variableKeyFlags } from '
 import { Store, T_STRING } from '../store/keyspace';
 import { classSize } from '../store/heap';
 import { M_LAZYFREE_PENDING, M_LOADING, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON } from '../server/context';
-import { aofShared, A_FLUSH_SLEEP_US } from '../persistence/aof-state';
+import { aofShared, A_FLUSH_SLEEP_US, F_DELAYED_FSYNC, F_REWRITES, F_REWRITE_FAILURES } from '../persistence/aof-state';
 import { log } from '../server/log';
 import { canRebind, rebindTcp } from '../server/listeners';
 import { performance as perf } from 'perf_hooks';
 import { resetHistograms } from '../server/latency';
 import { debugDigest, debugDigestValue, debugObject } from './digest';
 import { keyMemoryUsage } from './memory-usage';
-import { roleReply } from '../replication/state';
+import { roleReply, rset, R_NET_REPL_IN, R_NET_REPL_OUT, R_SYNC_FULL, R_SYNC_PARTIAL_ERR, R_SYNC_PARTIAL_OK } from '../replication/state';
 import { debugReplicate } from '../replication/master';
 import { debugChangeReplId, debugHtstatsKey, debugPanic, debugQuicklistPackedThreshold, debugSegfault } from './debug';
 
@@ -643,8 +643,13 @@ function announceConfig(c: Client, pairs: Array<[string, string]>): void {
 function configResetstat(c: Client): void {
   resetCommandStats(c.store.f64, c.srv.threads);
   resetHistograms(c.store);
+  // The server-wide counters resetServerStats zeroes (each thread's own are reset by 'resetstat').
   pset(c.store, P_FORKS, 0);
   pset(c.store, P_FORK_USEC, 0);
+  pset(c.store, P_SAVES, 0);
+  for (const f of [R_SYNC_FULL, R_SYNC_PARTIAL_OK, R_SYNC_PARTIAL_ERR, R_NET_REPL_IN, R_NET_REPL_OUT]) rset(c.store, f, 0);
+  const aof = aofShared();
+  if (aof !== null) for (const f of [F_REWRITES, F_REWRITE_FAILURES, F_DELAYED_FSYNC]) aof.f64[f] = 0;
   acrossThreads(c, { op: 'resetstat', args: [] }, (cl) => cl.w.ok());
 }
 

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Redis from 'ioredis';
@@ -141,6 +142,55 @@ describe('RDB round trips with redis-server', () => {
       }
     }
     expect(seen[0]).toEqual([0, 0, 1, 2, 1, 0, 0]);
+    expect(seen[1]).toEqual(seen[0]);
+  });
+
+  it('CONFIG RESETSTAT zeroes rdb_saves, aof_rewrites, sync_full / sync_partial_ok / sync_partial_err, as redis-server', async () => {
+    const fields = ['rdb_saves', 'aof_rewrites', 'sync_full', 'sync_partial_ok', 'sync_partial_err'];
+    const seen: string[][] = [];
+    for (const kind of ['redis', 'shardis'] as const) {
+      const dir = tmp('shardis-resetstat-');
+      const extra = ['--repl-diskless-sync-delay', '0'];
+      const srv = kind === 'redis' ? await startRedis({ args: ['--dir', dir, ...extra] }) : await startShardis({ threads: 2, args: shardisArgs(dir, extra) });
+      const r = client(srv.port);
+      const read = async (): Promise<string[]> => {
+        const all = String(await r.info('all'));
+        return fields.map((f) => new RegExp(`\r\n${f}:(\\d+)`).exec(all)?.[1] ?? 'missing');
+      };
+      /** A replica's first words (PSYNC with an unknown id: a full sync, counted as a partial one refused), then gone. */
+      const psync = async (): Promise<void> => {
+        const sock = net.createConnection(srv.port, '127.0.0.1');
+        await new Promise<void>((res, rej) => {
+          sock.once('error', rej);
+          sock.once('data', () => res());
+          sock.write('PSYNC 0123456789012345678901234567890123456789 1\r\n');
+        });
+        sock.destroy();
+      };
+      try {
+        await r.set('k', 'v');
+        await r.save();
+        await r.bgrewriteaof();
+        await psync();
+        for (let i = 0; i < 200 && (await read())[0] === '0'; i++) await sleep(25);
+        // Every counter moved...
+        for (let i = 0; i < 200; i++) {
+          const v = await read();
+          if (v[1] !== '0' && v[2] !== '0') break;
+          await sleep(25);
+        }
+        const before = (await read()).map((v) => (v === '0' ? '0' : v === 'missing' ? v : '>0'));
+        // ... and RESETSTAT zeroes them.
+        await r.config('RESETSTAT');
+        const after = await read();
+        seen.push([...before, '|', ...after]);
+      } finally {
+        r.disconnect();
+        await srv.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    expect(seen[0]).toEqual(['>0', '>0', '>0', '0', '>0', '|', '0', '0', '0', '0', '0']);
     expect(seen[1]).toEqual(seen[0]);
   });
 
