@@ -1285,7 +1285,7 @@ export class Persistence {
    * Load the configured file at start-up (every slot locked per step; clients get -LOADING
    * meanwhile). A missing file is no error. Throws RdbError (the caller stops start-up).
    */
-  async loadAtStartup(): Promise<Map<string, string> | null> {
+  async loadAtStartup(asReplica: boolean, expiredKeys: Array<[number, Buffer]> | null = null): Promise<Map<string, string> | null> {
     const file = this.filePath();
     let buf: Buffer;
     try {
@@ -1295,7 +1295,9 @@ export class Persistence {
       throw new RdbError(0, `can't open the RDB file: ${(e as Error).message}`);
     }
     const t0 = Date.now();
-    const aux = await this.loadBuffer(buf, true);
+    // A replica (replicaof in the config) keeps expired keys for its master's DELs (rdbLoad
+    // drops them only when iAmMaster()).
+    const aux = await this.loadBuffer(buf, true, asReplica, false, expiredKeys);
     log('notice', `DB loaded from disk: ${((Date.now() - t0) / 1000).toFixed(3)} seconds`);
     return aux;
   }
@@ -1305,7 +1307,7 @@ export class Persistence {
    * loading its master's snapshot keeps expired keys (`keepExpired`: the master will send their
    * DELs, as rdbLoad does when !iAmMaster()). Returns the file's AUX fields.
    */
-  async loadBuffer(buf: Buffer, yieldSteps: boolean, keepExpired = false, allowDup = false): Promise<Map<string, string>> {
+  async loadBuffer(buf: Buffer, yieldSteps: boolean, keepExpired = false, allowDup = false, expiredKeys: Array<[number, Buffer]> | null = null): Promise<Map<string, string>> {
     const s = this.store;
     pset(s, P_LOADING_START, Math.floor(Date.now() / 1000));
     pset(s, P_LOADING_TOTAL, buf.length);
@@ -1314,6 +1316,7 @@ export class Persistence {
     s.lfu = this.config.str('maxmemory-policy').endsWith('-lfu');
     const loader = new RdbLoader(buf, s, loadLimitsOf(this.config), this.config.bool('rdbchecksum'));
     loader.keepExpired = keepExpired;
+    loader.expiredKeys = expiredKeys;
     loader.allowDup = allowDup;
     // key-load-delay (tests): microseconds per key; the loader stops a step to let us sleep.
     loader.keyDelayUs = yieldSteps ? this.config.num('key-load-delay') : 0;
@@ -1444,6 +1447,8 @@ export class RdbLoader {
   delayDueUs = 0;
   /** Keep keys whose TTL has passed (a replica loading its master's snapshot). */
   keepExpired = false;
+  /** Keys dropped as expired, by db (null: not kept), for the DELs a restarted master feeds its backlog. */
+  expiredKeys: Array<[number, Buffer]> | null = null;
   /** The AUX fields read (repl-stream-db, repl-id, repl-offset...). */
   readonly aux = new Map<string, string>();
   /**
@@ -1582,6 +1587,7 @@ export class RdbLoader {
       }
       if (exp !== -1 && exp < s.now && !this.keepExpired) {
         this.expired++;
+        this.expiredKeys?.push([this.db, key]);
         continue;
       }
       if (this.allowDup && s.peek(this.db, key) !== 0) s.delete(this.db, key);

@@ -335,10 +335,11 @@ export async function main(argv: string[]): Promise<void> {
     return [['repl-stream-db', String(sdb)], ['repl-id', replId(store)], ['repl-offset', String(replOffset(store, stream))]];
   };
   let loadedAux: Map<string, string> | null = null;
+  const expiredAtLoad: Array<[number, Buffer]> | null = replicaOf === null ? [] : null;
   try {
     // appendonly yes: the AOF is the dataset (the RDB is not read), as Redis's loadDataFromDisk.
     if (config.bool('appendonly')) await aof.loadAtStartup();
-    else loadedAux = await persistence.loadAtStartup();
+    else loadedAux = await persistence.loadAtStartup(replicaOf !== null, expiredAtLoad);
     if (config.bool('appendonly')) aof.openOnStart();
   } catch (e) {
     if (e instanceof AofFatal) process.exit(1);
@@ -359,6 +360,14 @@ export async function main(argv: string[]): Promise<void> {
       setReplId2(store, id, off + 1);
       setReplBase(store, stream, off);
       repl.onMessage({ op: 'backlog' });
+      // The keys the file held that have expired since go to the backlog as DELs, once it
+      // reads the stream (the replication thread attaches it), so that replicas continuing
+      // from `off` drop them too; a backlog they overflow sends replicas to a full sync.
+      if (expiredAtLoad !== null && expiredAtLoad.length > 0) {
+        for (let i = 0; i < 5000 && rget(store, R_BACKLOG_ACTIVE) !== 1; i++) await new Promise((r) => setTimeout(r, 1));
+        for (const [db, key] of expiredAtLoad) prop.expiredAtLoad(db, key);
+        prop.flush();
+      }
     }
   }
   Atomics.store(store.i32, layout.misc + M_LOADING, 0);

@@ -221,6 +221,15 @@ export class Propagator {
     this.commit(true);
   };
 
+  /**
+   * A key a master found expired loading its RDB at start-up with its replication position
+   * (rdbLoad's RDBFLAGS_FEED_REPL): its DEL (UNLINK under lazyfree-lazy-expire) goes to the new
+   * backlog, so the replicas that continue partially drop the key too.
+   */
+  expiredAtLoad(db: number, key: Uint8Array): void {
+    this.onDeleted(db, key, DEL_EXPIRED);
+  }
+
   // ---- RESP encoding into the staging buffer -------------------------------------------------
 
   private stage(db: number, argv: Uint8Array[]): void {

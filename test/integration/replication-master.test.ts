@@ -142,6 +142,68 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     }, 60_000);
   }
 
+  it('a master restarted from its RDB continues partially with its replica, whose expired keys it DELs through the backlog', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-master-restart-'));
+    const args = ['--dir', dir, '--save', '3600 1', '--repl-diskless-sync-delay', '0'];
+    let m = await master(args);
+    try {
+      const r = await replicaOf(m);
+      const c = await RawClient.connect(m.port);
+      // Keys that expire while the master is down (not before: no active expiry), in two dbs,
+      // beside keys that live on.
+      await c.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+      for (const db of [0, 3]) {
+        c.send('SELECT', db);
+        for (let i = 0; i < 100; i++) c.send('SET', `short:${i}`, 'v', 'PX', '400');
+        for (let i = 0; i < 100; i++) c.send('SET', `long:${i}`, 'v');
+        for (let i = 0; i < 201; i++) await c.read();
+      }
+      await caughtUp(m, r);
+      const before = await info(m.port, 'replication');
+      // SHUTDOWN saves the file with the replication id and offset (the backlog is on).
+      c.send('SHUTDOWN');
+      await c.read().catch(() => undefined);
+      await c.close();
+      await until('the master to exit', async () => {
+        try {
+          process.kill(m.pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      started.splice(started.indexOf(m), 1);
+      await m.stop().catch(() => undefined); // it exited: only its files go
+      await new Promise((res) => setTimeout(res, 500));
+      m = await master(args);
+      const mi = await info(m.port, 'replication');
+      expect(mi.get('master_replid2')).toBe(before.get('master_replid'));
+      expect(mi.get('second_repl_offset')).toBe(String(Number(before.get('master_repl_offset')) + 1));
+      expect((await info(m.port, 'persistence')).get('rdb_last_load_keys_expired')).toBe('200');
+      // The 200 DELs (with their SELECTs) are in the backlog, past the offset the file recorded.
+      expect(Number(mi.get('master_repl_offset'))).toBeGreaterThan(Number(before.get('master_repl_offset')) + 200 * 20);
+      // The replica follows the master to its new port and continues from its cached state.
+      await RawClient.once(r.port, 'REPLICAOF', '127.0.0.1', String(m.port));
+      await until('a partial resync', async () => Number((await info(m.port, 'stats')).get('sync_partial_ok')) === 1);
+      expect((await info(m.port, 'stats')).get('sync_full')).toBe('0');
+      await caughtUp(m, r);
+      for (const db of ['0', '3']) {
+        const sizes = await Promise.all([m.port, r.port].map(async (p) => {
+          const k = await RawClient.connect(p);
+          await k.call('SELECT', db);
+          const n = text(await k.call('DBSIZE'));
+          await k.close();
+          return n;
+        }));
+        expect(sizes).toEqual(['(integer) 100', '(integer) 100']);
+      }
+      const [a, b] = await digests(m, r);
+      expect(b).toBe(a);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('partial resync after CLIENT KILL TYPE replica sends only the missing part', async () => {
     const m = await master(['--repl-diskless-sync', 'no']);
     await preload(m.port);
