@@ -18,7 +18,7 @@ import { COMMAND_META } from './command-meta';
 import { aclCategories, hasKeys, keyFlagsAt, keySpecs, variableKeyFlags } from './spec-meta';
 import { Store, T_STRING } from '../store/keyspace';
 import { classSize } from '../store/heap';
-import { M_LAZYFREE_PENDING, M_LOADING, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON } from '../server/context';
+import { M_LAZYFREE_PENDING, M_LOADING, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON, S_BLOCKED } from '../server/context';
 import { aofShared, A_FLUSH_SLEEP_US, F_DELAYED_FSYNC, F_REWRITES, F_REWRITE_FAILURES } from '../persistence/aof-state';
 import { log } from '../server/log';
 import { canRebind, rebindTcp } from '../server/listeners';
@@ -715,12 +715,25 @@ function shutdown(c: Client, argv: Buffer[]): void {
     else return c.w.error(E_SYNTAX);
   }
   if ((abort && argv.length !== 2) || (nosave && save)) return c.w.error(E_SYNTAX);
-  if (abort) return c.w.error('ERR No shutdown in progress.');
+  if (abort) return viaMain(c, 'shutdown-abort', [], (c, r) => (r === null ? c.w.ok() : c.w.error(r as string)));
   // Like Redis, no reply when it works: the connection closes when the server exits. A failed
-  // save (without FORCE) keeps the server up and answers an error.
-  viaMain(c, 'shutdown', [{ save, nosave, now, force }], (c, r) => {
-    if (r !== null) c.w.error(r as string);
-  });
+  // save (without FORCE) or a SHUTDOWN ABORT keeps the server up and answers an error. Until
+  // then the client is blocked (BLOCKED_SHUTDOWN: INFO blocked_clients, flag b), possibly while
+  // the shutdown waits for lagging replicas.
+  c.srv.addStat(S_BLOCKED, 1);
+  if (!c.flagChars.includes('b')) c.flagChars += 'b';
+  const unblock = (): void => {
+    c.srv.addStat(S_BLOCKED, -1);
+    c.flagChars = c.flagChars.replace('b', '');
+  };
+  const work = c.srv.askMain('shutdown', [{ save, nosave, now, force }]).then(
+    (r) => (r === null ? null : String(r)),
+    (e: unknown) => `ERR ${(e as Error).message}`,
+  );
+  replyLater(c, work, (cl, err) => {
+    unblock();
+    if (err !== null) cl.w.error(err);
+  }, unblock);
 }
 
 // ---------------------------------------------------------------------------------------------

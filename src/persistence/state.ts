@@ -25,6 +25,7 @@ export const P_COW_HELD = 19;          // bytes of copies the running save holds
 export const P_COW_PEAK = 20;          // the most it held during the running save
 export const P_FORKS = 21;             // total_forks: background snapshots started (Redis forks a child for each)
 export const P_FORK_USEC = 22;         // latest_fork_usec: the last background snapshot's point in time (every slot locked), in us
+export const P_SHUTDOWN_AT = 23;       // ms the shutdown waiting for lagging replicas gives up at (0: none; INFO shutdown_in_milliseconds)
 
 export function pget(s: Store, i: number): number {
   return s.f64[s.L.persist + i];

@@ -23,8 +23,8 @@ import { S_BLOCKED } from '../server/context';
 import { cstr, is, parseI64, parseIntArg } from '../commands/args';
 import {
   addReplica, ackedReplicas, goodReplicas, isReplica, radd, removeReplica, replicaField, replOffset, rget, rset, setReplicaField,
-  F_ACK, F_ACK_TIME, F_CAPA, F_PORT, F_RDB_ONLY, F_STATE, R_BASE, R_FAILOVER_STATE, R_GOOD_REPLICAS, R_LINK_UP, R_NET_REPL_OUT, S_ONLINE, S_SEND_BULK, S_WAIT_BGSAVE,
-  S_RDB_DONE, setReplicaIp,
+  F_ACK, F_ACK_TIME, F_CAPA, F_PENDING, F_PORT, F_RDB_ONLY, F_STATE, R_BASE, R_FAILOVER_STATE, R_GOOD_REPLICAS, R_LINK_UP, R_NET_REPL_OUT, S_ONLINE, S_SEND_BULK, S_WAIT_BGSAVE,
+  S_RDB_DONE, setReplicaIp, GETACK,
 } from './state';
 import { CAPA_EOF, CAPA_PSYNC2, type SyncRequest } from './messages';
 
@@ -38,7 +38,6 @@ let srvRef: ThreadServer | null = null;
 
 /** A socket past this many bytes unsent makes the RDB sender wait for 'drain'. */
 const SEND_HIGH_WATER = 4 * 1024 * 1024;
-const GETACK = Buffer.from('*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n');
 
 class ReplicaLink {
   state = S_WAIT_BGSAVE;
@@ -60,7 +59,12 @@ class ReplicaLink {
     readonly capa: number,
     readonly rdbOnly: boolean,
     readonly preSync: boolean,
-  ) {}
+  ) {
+    // What the socket drains no longer counts (INFO's replication buffers).
+    c.socket.on('drain', () => {
+      if (!c.closed) this.checkLimits();
+    });
+  }
 
   setState(st: number): void {
     this.state = st;
@@ -130,6 +134,7 @@ class ReplicaLink {
   /** client-output-buffer-limit replica over what is held and what the socket still queues. */
   checkLimits(): void {
     const pending = this.collectedBytes + (this.streaming ? this.c.socket.writableLength : 0);
+    setReplicaField(this.c.store, this.row, F_PENDING, pending);
     this.c.checkOutputLimits(pending, Date.now());
   }
 

@@ -97,6 +97,7 @@ export const F_ACK = 4;        // last REPLCONF ACK offset (repl_ack_off)
 export const F_ACK_TIME = 5;   // unix ms of the last ACK (repl_ack_time)
 export const F_CAPA = 6;       // capa bits: 1 eof, 2 psync2
 export const F_RDB_ONLY = 7;   // REPLCONF rdb-only 1
+export const F_PENDING = 8;    // stream bytes its link holds or its socket still queues (INFO mem_total_replication_buffers)
 
 /** A replica's state (replstateToString). */
 export const S_WAIT_BGSAVE = 1;
@@ -104,6 +105,14 @@ export const S_SEND_BULK = 2;
 export const S_ONLINE = 3;
 export const S_RDB_DONE = 4;   // rdb-only replica after its RDB (not listed, as Redis's "")
 const STATE_NAMES = ['', 'wait_bgsave', 'send_bulk', 'online', ''];
+
+/** replstateToString. */
+export function replicaStateName(state: number): string {
+  return STATE_NAMES[state] ?? '';
+}
+
+/** REPLCONF GETACK *, as masters put it in the stream (replicationRequestAckFromSlaves). */
+export const GETACK = Buffer.from('*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n');
 
 export interface ReplicaRow {
   row: number;
@@ -305,6 +314,20 @@ export function setReplicaField(s: ReplMem, row: number, field: number, v: numbe
 
 export function replicaField(s: ReplMem, row: number, field: number): number {
   return s.f64[rowF(s, row) + field];
+}
+
+/**
+ * INFO mem_total_replication_buffers (Redis 7.0's repl_buffer_mem: the blocks the backlog or any
+ * replica still needs, shared): what the backlog holds, or the most a replica's link is behind.
+ */
+export function replicationBufferBytes(s: ReplMem): number {
+  let most = rget(s, R_BACKLOG_HISTLEN);
+  if (replicaCount(s) === 0) return most;
+  for (let r = 0; r < MAX_REPLICAS; r++) {
+    const f = rowF(s, r);
+    if (s.f64[f + F_CLIENT] !== 0) most = Math.max(most, s.f64[f + F_PENDING]);
+  }
+  return most;
 }
 
 export function removeReplica(s: ReplMem, row: number): void {

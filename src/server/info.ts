@@ -18,12 +18,12 @@ import type { CommandSpec } from '../commands/types';
 import { commandHistogram, valueAtPercentile } from './latency';
 import {
   pget, P_BGSAVE_IN_PROGRESS, P_BGSAVE_START, P_DIRTY_AT_SAVE, P_KEYS_PROCESSED, P_KEYS_TOTAL, P_LAST_BGSAVE_OK,
-  P_LAST_BGSAVE_TIME, P_LAST_COW, P_LAST_SAVE, P_LOAD_EXPIRED, P_LOAD_LOADED, P_SAVES, P_FORKS, P_FORK_USEC, P_LOADING_START, P_LOADING_TOTAL,
+  P_LAST_BGSAVE_TIME, P_LAST_COW, P_LAST_SAVE, P_LOAD_EXPIRED, P_LOAD_LOADED, P_SAVES, P_FORKS, P_FORK_USEC, P_SHUTDOWN_AT, P_LOADING_START, P_LOADING_TOTAL,
   P_LOADING_LOADED, P_COW_NOW,
 } from '../persistence/state';
 import { aofInfoLines } from '../persistence/aof-info';
 import { SHARDIS_VERSION } from '../version';
-import { infoReplication, rget, R_BACKLOG_ACTIVE, R_NET_REPL_IN, R_NET_REPL_OUT, R_SYNC_FULL, R_SYNC_PARTIAL_ERR, R_SYNC_PARTIAL_OK } from '../replication/state';
+import { infoReplication, replicaCount, replicationBufferBytes, rget, R_BACKLOG_ACTIVE, R_NET_REPL_IN, R_NET_REPL_OUT, R_SYNC_FULL, R_SYNC_PARTIAL_ERR, R_SYNC_PARTIAL_OK } from '../replication/state';
 
 export const REDIS_VERSION = '7.0.15';
 
@@ -190,6 +190,7 @@ function sectionServer(srv: ThreadServer): string {
   const now = Date.now();
   const up = Math.floor((now - srv.startTime) / 1000);
   const arch = os.arch() === 'x64' ? 'x86_64' : os.arch() === 'arm64' ? 'aarch64' : os.arch();
+  const shutdownAt = pget(srv.store, P_SHUTDOWN_AT);
   return lines([
     ['redis_version', REDIS_VERSION],
     ['shardis_version', SHARDIS_VERSION],
@@ -216,6 +217,8 @@ function sectionServer(srv: ThreadServer): string {
     ['executable', process.argv[1] ?? ''],
     ['config_file', configFile(srv)],
     ['io_threads_active', 0],
+    // Only while a shutdown waits for lagging replicas.
+    ...(shutdownAt !== 0 ? [['shutdown_in_milliseconds', Math.max(0, shutdownAt - now)] as [string, number]] : []),
   ]);
 }
 
@@ -231,7 +234,8 @@ function sectionClients(srv: ThreadServer, infos: ThreadInfo[]): string {
     maxOut = Math.max(maxOut, t.maxOutput);
   }
   return lines([
-    ['connected_clients', srv.sumStat(S_CLIENTS)],
+    // Replicas are not counted (listLength(server.clients) - listLength(server.slaves)).
+    ['connected_clients', srv.sumStat(S_CLIENTS) - replicaCount(srv.store)],
     ['cluster_connections', 0],
     ['maxclients', srv.config.num('maxclients')],
     ['client_recent_max_input_buffer', maxIn],
@@ -307,7 +311,7 @@ function sectionMemory(srv: ThreadServer): string {
     ['mem_fragmentation_bytes', rss - used],
     ['mem_not_counted_for_evict', clientsMemory(srv).replicas],
     ['mem_replication_backlog', rget(srv.store, R_BACKLOG_ACTIVE) === 1 ? srv.config.num('repl-backlog-size') : 0],
-    ['mem_total_replication_buffers', 0],
+    ['mem_total_replication_buffers', replicationBufferBytes(srv.store)],
     ['mem_clients_slaves', clientsMemory(srv).replicas],
     ['mem_clients_normal', clientsMemory(srv).normal],
     ['mem_cluster_links', 0],

@@ -31,12 +31,13 @@ import { loadRdbLibrary } from '../scripting/functions';
 import { Aof, AofFatal } from '../persistence/aof';
 import { setAofShared } from '../persistence/aof-state';
 import { RdbError } from '../persistence/rdb';
-import { pset, P_LAST_BGSAVE_OK, P_LAST_BGSAVE_TIME, P_LAST_SAVE } from '../persistence/state';
+import { pget, pset, P_LAST_BGSAVE_OK, P_LAST_BGSAVE_TIME, P_LAST_SAVE, P_SHUTDOWN_AT } from '../persistence/state';
 import { M_LOADING, M_STARTING, S_DIRTY } from './context';
 import { AclLog, pubsubDefaultFlags, startupUsers, type AclLogEntry } from './acl';
 import { MISC_REPLICA, STAT_FIELDS } from '../store/keyspace';
 import { markReplica, setStreamDb } from '../replication/replica-state';
-import { isReplica, replId, replOffset, replicas, rget, setReplBase, setReplId, setReplId2, R_BACKLOG_ACTIVE, R_MASTER_DB, S_SEND_BULK, S_WAIT_BGSAVE } from '../replication/state';
+import { isReplica, replId, replOffset, replicas, replicaStateName, rget, setReplBase, setReplId, setReplId2, GETACK, R_BACKLOG_ACTIVE, R_MASTER_DB, S_ONLINE, S_SEND_BULK, S_WAIT_BGSAVE } from '../replication/state';
+import { pauseForShutdown, PURPOSE_BITS } from './pause';
 import { parseSaveRules } from '../config/directives';
 import { initReplicationState } from '../replication/state';
 import { ReplMaster } from '../replication/master-main';
@@ -441,6 +442,8 @@ export async function main(argv: string[]): Promise<void> {
         const ok = await shutdown(0, flags);
         return ok ? null : 'ERR Errors trying to SHUTDOWN. Check logs.';
       }
+      case 'shutdown-abort':
+        return abortShutdown() ? null : 'ERR No shutdown in progress.';
     }
     return null;
   }
@@ -519,6 +522,9 @@ export async function main(argv: string[]): Promise<void> {
   const cron = setInterval(() => {
     // DEBUG PAUSE-CRON 1: no cron work at all, as Redis's serverCron returns at once.
     if (Atomics.load(store.i32, layout.misc + M_PAUSE_CRON) !== 0) return;
+    // A shutdown waiting for its replicas ends when they caught up or at its timeout.
+    const shutdownAt = pget(store, P_SHUTDOWN_AT);
+    if (shutdownAt !== 0 && !shuttingDown && (Date.now() >= shutdownAt || replicasInSync())) void finishShutdown(0);
     heap.publishUsed();
     heap.trimIdle();
     // Client-side caching: keep the table under tracking-table-max-keys even when idle (serverCron).
@@ -530,9 +536,9 @@ export async function main(argv: string[]): Promise<void> {
     if (Atomics.load(store.i32, layout.misc + MISC_REPLICA) !== 0) return;
     // Nothing expires while a dataset loads (DEBUG LOADAOF), as Redis.
     if (Atomics.load(store.i32, layout.misc + M_LOADING) !== 0) return;
-    // CLIENT PAUSE and FAILOVER (bit 4, no end time): the dataset stays as it is until they end.
+    // CLIENT PAUSE, FAILOVER and a shutdown's wait (no end time): the dataset stays as it is until they end.
     const pause = Atomics.load(store.i32, layout.misc + M_PAUSE_TYPE);
-    if ((pause & 4) !== 0 || (pause !== 0 && Date.now() < store.f64[layout.pause])) return;
+    if ((pause & PURPOSE_BITS) !== 0 || (pause !== 0 && Date.now() < store.f64[layout.pause])) return;
     let volatile = 0;
     for (let db = 0; db < dbs; db++) volatile += store.volatileCount(db);
     if (volatile === 0) return;
@@ -568,20 +574,80 @@ export async function main(argv: string[]): Promise<void> {
 
   let shuttingDown = false;
   interface ShutdownFlags { save: boolean; nosave: boolean; now: boolean; force: boolean }
+  let shutdownFlags: ShutdownFlags = { save: false, nosave: false, now: false, force: false };
+  // SHUTDOWN callers (and signals) waiting with a shutdown for its replicas: false when it is
+  // cancelled (ABORT, or a failed save), the server then runs on.
+  let shutdownWaiters: Array<(ok: boolean) => void> = [];
+  /** isReadyToShutdown: every replica acknowledged the whole stream. */
+  const replicasInSync = (): boolean => {
+    const off = replOffset(store, stream);
+    return replicas(store).every((r) => r.ack === off);
+  };
   /**
-   * prepareForShutdown: save first when asked (SAVE) or when save rules exist (unless NOSAVE);
-   * a failed save cancels the shutdown unless FORCE. False when the server keeps running.
+   * prepareForShutdown: with replicas behind and shutdown-timeout set (and not NOW), writes pause
+   * and the shutdown waits (up to the timeout) for them to acknowledge everything, asking them
+   * with REPLCONF GETACK; the cron finishes it. A SHUTDOWN while one waits joins it. True when
+   * the server exits.
    */
   async function shutdown(code: number, flags: ShutdownFlags = { save: false, nosave: false, now: false, force: false }): Promise<boolean> {
     if (shuttingDown) return true;
-    shuttingDown = true;
+    if (pget(store, P_SHUTDOWN_AT) !== 0) return new Promise((res) => shutdownWaiters.push(res));
     log('warning', 'User requested shutdown...');
-    // Kill the AOF rewrite first (its temp files go): the AOF there holds the dataset anyway.
-    if (!aof.killRewriteForShutdown(flags.force)) {
+    shutdownFlags = flags;
+    const timeout = config.num('shutdown-timeout');
+    if (!flags.now && timeout !== 0 && !replicasInSync()) {
+      pset(store, P_SHUTDOWN_AT, Date.now() + timeout * 1000);
+      if ((Atomics.load(store.i32, layout.misc + M_PAUSE_TYPE) & 3) === 0 && stream.active()) {
+        stream.beginAppend();
+        stream.put(GETACK, 0, GETACK.length);
+        stream.endAppend();
+      }
+      pauseForShutdown(store, true);
+      log('notice', 'Waiting for replicas before shutting down.');
+      return new Promise((res) => shutdownWaiters.push(res));
+    }
+    return finishShutdown(code);
+  }
+  /** cancelShutdown: writes go on; the waiting SHUTDOWN callers get their error. */
+  function cancelShutdown(): void {
+    pset(store, P_SHUTDOWN_AT, 0);
+    pauseForShutdown(store, false);
+    const waiting = shutdownWaiters;
+    shutdownWaiters = [];
+    for (const w of waiting) w(false);
+  }
+  /** SHUTDOWN ABORT: true when a shutdown was waiting (abortShutdown). */
+  function abortShutdown(): boolean {
+    if (pget(store, P_SHUTDOWN_AT) === 0 || shuttingDown) return false;
+    cancelShutdown();
+    log('notice', 'Shutdown manually aborted.');
+    return true;
+  }
+  /**
+   * finishShutdown: save first when asked (SAVE) or when save rules exist (unless NOSAVE); a
+   * failed save cancels the shutdown unless FORCE. False when the server keeps running.
+   */
+  async function finishShutdown(code: number): Promise<boolean> {
+    const flags = shutdownFlags;
+    shuttingDown = true;
+    const off = replOffset(store, stream);
+    const rows = replicas(store);
+    let lagging = 0;
+    for (const r of rows) {
+      if (r.ack === off) continue;
+      lagging++;
+      const lag = r.state === S_ONLINE ? Math.floor((Date.now() - r.ackTime) / 1000) : 0;
+      log('warning', `Lagging replica ${r.ip}:${r.port} reported offset ${off - r.ack} behind master, lag=${lag}, state=${replicaStateName(r.state)}.`);
+    }
+    if (rows.length > 0) log('notice', `${rows.length - lagging} of ${rows.length} replicas are in sync when shutting down.`);
+    const fail = (): boolean => {
       log('warning', 'Errors trying to shut down the server. Check the logs for more information.');
       shuttingDown = false;
+      cancelShutdown();
       return false;
-    }
+    };
+    // Kill the AOF rewrite first (its temp files go): the AOF there holds the dataset anyway.
+    if (!aof.killRewriteForShutdown(flags.force)) return fail();
     const rules = parseSaveRules(config.str('save'));
     if (!flags.nosave && (flags.save || rules.length > 0)) {
       // A BGSAVE in progress is part of the snapshot machinery: wait for it, then save afresh.
@@ -592,9 +658,7 @@ export async function main(argv: string[]): Promise<void> {
           log('warning', 'Error trying to save the DB. Exit anyway.');
         } else {
           log('warning', "Error trying to save the DB, can't exit.");
-          log('warning', 'Errors trying to shut down the server. Check the logs for more information.');
-          shuttingDown = false;
-          return false;
+          return fail();
         }
       }
     }

@@ -13,6 +13,7 @@ import type { Client } from './client';
 import type { ThreadServer } from './context';
 import { M_PAUSE_TYPE, S_BLOCKED } from './context';
 import type { CommandSpec } from '../commands/types';
+import type { Store } from '../store/keyspace';
 import { F_MAY_REPLICATE, F_WRITE, SF_WRITE } from '../commands/flags';
 
 export const PAUSE_OFF = 0;
@@ -20,7 +21,11 @@ export const PAUSE_WRITE = 1;
 export const PAUSE_ALL = 2;
 /** In the pause word: writes are paused by a FAILOVER in progress. */
 const FAILOVER_BIT = 4;
+/** In the pause word: writes are paused while a shutdown waits for lagging replicas (PAUSE_DURING_SHUTDOWN). */
+const SHUTDOWN_BIT = 8;
 const CLIENT_BITS = 3;
+/** Pause purposes without an end time: CLIENT UNPAUSE leaves them. */
+export const PURPOSE_BITS = FAILOVER_BIT | SHUTDOWN_BIT;
 
 /** Is a pause on (possibly expired: see pauseType)? One atomic load. */
 export function pauseOn(srv: ThreadServer): boolean {
@@ -34,10 +39,10 @@ export function pauseType(srv: ThreadServer): number {
   if (word === PAUSE_OFF) return PAUSE_OFF;
   let type = word & CLIENT_BITS;
   if (type !== PAUSE_OFF && Date.now() >= s.f64[s.L.pause]) {
-    Atomics.compareExchange(s.i32, s.L.misc + M_PAUSE_TYPE, word, word & FAILOVER_BIT);
+    Atomics.compareExchange(s.i32, s.L.misc + M_PAUSE_TYPE, word, word & PURPOSE_BITS);
     type = PAUSE_OFF;
   }
-  return (word & FAILOVER_BIT) !== 0 ? Math.max(type, PAUSE_WRITE) : type;
+  return (word & PURPOSE_BITS) !== 0 ? Math.max(type, PAUSE_WRITE) : type;
 }
 
 /** FAILOVER: writes pause on every thread until it ends (on) or is over (off). */
@@ -45,6 +50,12 @@ export function pauseForFailover(srv: ThreadServer, on: boolean): void {
   const s = srv.store;
   if (on) Atomics.or(s.i32, s.L.misc + M_PAUSE_TYPE, FAILOVER_BIT);
   else Atomics.and(s.i32, s.L.misc + M_PAUSE_TYPE, ~FAILOVER_BIT);
+}
+
+/** A shutdown waiting for its replicas: writes pause on every thread until it exits or is cancelled. */
+export function pauseForShutdown(s: Pick<Store, 'i32' | 'L'>, on: boolean): void {
+  if (on) Atomics.or(s.i32, s.L.misc + M_PAUSE_TYPE, SHUTDOWN_BIT);
+  else Atomics.and(s.i32, s.L.misc + M_PAUSE_TYPE, ~SHUTDOWN_BIT);
 }
 
 /** CLIENT PAUSE: the stronger type and the later end of this and any pause in force. */

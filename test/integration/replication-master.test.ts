@@ -148,6 +148,7 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     let m = await master(args);
     try {
       const r = await replicaOf(m);
+      await until('the replica link', async () => (await info(r.port, 'replication')).get('master_link_status') === 'up');
       const c = await RawClient.connect(m.port);
       // Keys that expire while the master is down (not before: no active expiry), in two dbs,
       // beside keys that live on.
@@ -160,8 +161,9 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
       }
       await caughtUp(m, r);
       const before = await info(m.port, 'replication');
-      // SHUTDOWN saves the file with the replication id and offset (the backlog is on).
-      c.send('SHUTDOWN');
+      // SHUTDOWN saves the file with the replication id and offset (the backlog is on); NOW: no
+      // wait for the replica's ACK, whose GETACK would move the offset.
+      c.send('SHUTDOWN', 'NOW');
       await c.read().catch(() => undefined);
       await c.close();
       await until('the master to exit', async () => {
@@ -200,6 +202,100 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
       const [a, b] = await digests(m, r);
       expect(b).toBe(a);
     } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('SHUTDOWN waits for a lagging replica (writes paused, blocked, shutdown_in_milliseconds), ABORT cancels it, and it exits once the replica caught up', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-shutdown-wait-'));
+    const logfile = path.join(dir, 'm.log');
+    const m = await master(['--logfile', logfile, '--shutdown-timeout', '60', '--repl-diskless-sync-delay', '0']);
+    const r = await replicaOf(m);
+    const a = await RawClient.connect(m.port);
+    const b = await RawClient.connect(m.port);
+    const replicaPid = r.pid;
+    try {
+      await until('the replica link', async () => (await info(r.port, 'replication')).get('master_link_status') === 'up');
+      await a.call('SET', 'k', '1');
+      await caughtUp(m, r);
+      // connected_clients leaves replicas out, as redis-server's: a, b and info()'s own.
+      expect((await info(m.port, 'clients')).get('connected_clients')).toBe('3');
+      process.kill(replicaPid, 'SIGSTOP');
+      await a.call('INCR', 'k');
+      a.send('SHUTDOWN');
+      await until('the shutdown to wait', async () => Number((await info(m.port, 'server')).get('shutdown_in_milliseconds')) > 0);
+      expect((await info(m.port, 'clients')).get('blocked_clients')).toBe('1');
+      // Writes wait meanwhile (reads do not).
+      b.send('SET', 'x', 'y');
+      const setReply = b.read();
+      const held = await Promise.race([setReply.then(() => 'replied'), new Promise((res) => setTimeout(() => res('held'), 300))]);
+      expect(held).toBe('held');
+      expect(text(await RawClient.once(m.port, 'GET', 'k'))).toBe('2');
+      expect(text(await RawClient.once(m.port, 'SHUTDOWN', 'ABORT'))).toBe('OK');
+      expect(text(await a.read())).toBe('ERR Errors trying to SHUTDOWN. Check logs.');
+      expect(text(await setReply)).toBe('OK');
+      expect((await info(m.port, 'server')).has('shutdown_in_milliseconds')).toBe(false);
+      expect(text(await RawClient.once(m.port, 'SHUTDOWN', 'ABORT'))).toBe('ERR No shutdown in progress.');
+      // Again, and the replica wakes up: the master exits once it acknowledged everything.
+      await a.call('INCR', 'k');
+      a.send('SHUTDOWN');
+      await until('the shutdown to wait', async () => Number((await info(m.port, 'server')).get('shutdown_in_milliseconds')) > 0);
+      process.kill(replicaPid, 'SIGCONT');
+      await until('the master to exit', async () => {
+        try {
+          process.kill(m.pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      expect(text(await RawClient.once(r.port, 'GET', 'k'))).toBe('3');
+      const lines = fs.readFileSync(logfile, 'utf8');
+      expect(lines).toContain('Waiting for replicas before shutting down.');
+      expect(lines).toContain('Shutdown manually aborted.');
+      expect(lines).toContain('1 of 1 replicas are in sync when shutting down.');
+      expect(lines).not.toContain('Lagging replica');
+    } finally {
+      try {
+        process.kill(replicaPid, 'SIGCONT');
+      } catch {
+        /* gone */
+      }
+      await a.close().catch(() => undefined);
+      await b.close().catch(() => undefined);
+      started.splice(started.indexOf(m), 1);
+      await m.stop().catch(() => undefined); // it exited: only its files go
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('SHUTDOWN gives up on a replica that stays behind after shutdown-timeout, naming it in the log', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-shutdown-timeout-'));
+    const logfile = path.join(dir, 'm.log');
+    const m = await master(['--logfile', logfile, '--shutdown-timeout', '1', '--repl-diskless-sync-delay', '0']);
+    const r = await replicaOf(m);
+    try {
+      await until('the replica link', async () => (await info(r.port, 'replication')).get('master_link_status') === 'up');
+      await RawClient.once(m.port, 'SET', 'k', '1');
+      await caughtUp(m, r);
+      process.kill(r.pid, 'SIGSTOP');
+      await RawClient.once(m.port, 'INCR', 'k');
+      process.kill(m.pid, 'SIGTERM');
+      await until('the master to exit', async () => {
+        try {
+          process.kill(m.pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      const lines = fs.readFileSync(logfile, 'utf8');
+      expect(lines).toMatch(/Lagging replica 127\.0\.0\.1:\d+ reported offset \d+ behind master, lag=\d+, state=online\./);
+      expect(lines).toContain('0 of 1 replicas are in sync when shutting down.');
+    } finally {
+      process.kill(r.pid, 'SIGCONT');
+      started.splice(started.indexOf(m), 1);
+      await m.stop().catch(() => undefined);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
