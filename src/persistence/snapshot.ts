@@ -1036,9 +1036,10 @@ export class Persistence {
       pset(s, P_LAST_BGSAVE_OK, ok ? 1 : 0);
       if (ok) log('notice', 'Background saving terminated with success');
       else log('warning', 'Background saving error');
-    } else {
-      // A failed SAVE also counts as a failed background save for MISCONF (rdbSave sets it).
-      pset(s, P_LAST_BGSAVE_OK, ok ? 1 : 0);
+    } else if (ok) {
+      // rdbSave: a good foreground save (SAVE, SHUTDOWN, FLUSHALL's) clears an earlier failure;
+      // a failed one leaves the status alone (no MISCONF for it, as redis-server).
+      pset(s, P_LAST_BGSAVE_OK, 1);
     }
     if (ok && this.scheduled) {
       this.scheduled = false;

@@ -522,9 +522,15 @@ export async function main(argv: string[]): Promise<void> {
   const cron = setInterval(() => {
     // DEBUG PAUSE-CRON 1: no cron work at all, as Redis's serverCron returns at once.
     if (Atomics.load(store.i32, layout.misc + M_PAUSE_CRON) !== 0) return;
-    // A shutdown waiting for its replicas ends when they caught up or at its timeout.
+    // A signal's shutdown starts here; one waiting for its replicas ends when they caught up or
+    // at its timeout.
     const shutdownAt = pget(store, P_SHUTDOWN_AT);
-    if (shutdownAt !== 0 && !shuttingDown && (Date.now() >= shutdownAt || replicasInSync())) void finishShutdown(0);
+    if (shutdownAsap !== null && shutdownAt === 0 && !shuttingDown) {
+      const f = config.num(shutdownAsap);
+      void shutdown(0, { save: (f & 1) !== 0, nosave: (f & 2) !== 0, now: (f & 4) !== 0, force: (f & 8) !== 0 });
+    } else if (shutdownAt !== 0 && !shuttingDown && (Date.now() >= shutdownAt || replicasInSync())) {
+      void finishShutdown(0);
+    }
     heap.publishUsed();
     heap.trimIdle();
     // Client-side caching: keep the table under tracking-table-max-keys even when idle (serverCron).
@@ -578,6 +584,8 @@ export async function main(argv: string[]): Promise<void> {
   // SHUTDOWN callers (and signals) waiting with a shutdown for its replicas: false when it is
   // cancelled (ABORT, or a failed save), the server then runs on.
   let shutdownWaiters: Array<(ok: boolean) => void> = [];
+  /** A signal asked for a shutdown (Redis's shutdown_asap): its shutdown-on-sig* directive. */
+  let shutdownAsap: string | null = null;
   /** isReadyToShutdown: every replica acknowledged the whole stream. */
   const replicasInSync = (): boolean => {
     const off = replOffset(store, stream);
@@ -610,6 +618,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   /** cancelShutdown: writes go on; the waiting SHUTDOWN callers get their error. */
   function cancelShutdown(): void {
+    shutdownAsap = null;
     pset(store, P_SHUTDOWN_AT, 0);
     pauseForShutdown(store, false);
     const waiting = shutdownWaiters;
@@ -618,8 +627,10 @@ export async function main(argv: string[]): Promise<void> {
   }
   /** SHUTDOWN ABORT: true when a shutdown was waiting (abortShutdown). */
   function abortShutdown(): boolean {
-    if (pget(store, P_SHUTDOWN_AT) === 0 || shuttingDown) return false;
-    cancelShutdown();
+    if (shuttingDown) return false;
+    if (pget(store, P_SHUTDOWN_AT) !== 0) cancelShutdown();
+    else if (shutdownAsap !== null) shutdownAsap = null; // asked by a signal, not started yet
+    else return false;
     log('notice', 'Shutdown manually aborted.');
     return true;
   }
@@ -679,18 +690,22 @@ export async function main(argv: string[]): Promise<void> {
     await Promise.all(workers.map((w) => w.terminate()));
     process.exit(code);
   }
-  // SIGTERM / SIGINT: shutdown-on-sig* flags (default: save when save rules exist).
+  // SIGTERM / SIGINT (sigShutdownHandler): the shutdown is scheduled, and the hz cron starts it
+  // with the signal's shutdown-on-sig* flags (so DEBUG PAUSE-CRON holds it, and SHUTDOWN ABORT
+  // can cancel it before it starts). A SIGINT while one is under way exits at once, removing the
+  // save's temp file.
   const onSignal = (name: string, directive: string): void => {
-    if (shuttingDown) {
-      // A second signal while saving: exit now, as redis-server does on a repeated SIGINT.
-      log('warning', `You insist... exiting now.`);
+    if (shutdownAsap !== null && name === 'SIGINT') {
+      log('warning', 'You insist... exiting now.');
+      try {
+        unlinkSync(path.join(path.dirname(persistence.filePath()), `temp-${process.pid}.rdb`));
+      } catch {
+        // no save was writing
+      }
       process.exit(1);
     }
     log('warning', `Received ${name} scheduling shutdown...`);
-    const f = config.num(directive);
-    void shutdown(0, { save: (f & 1) !== 0, nosave: (f & 2) !== 0, now: (f & 4) !== 0, force: (f & 8) !== 0 }).then((ok) => {
-      if (!ok) log('warning', `${name} received but errors trying to shut down the server, check the logs for more information`);
-    });
+    shutdownAsap = directive;
   };
   process.on('SIGINT', () => onSignal('SIGINT', 'shutdown-on-sigint'));
   process.on('SIGTERM', () => onSignal('SIGTERM', 'shutdown-on-sigterm'));

@@ -429,6 +429,51 @@ describe('start-up loading, SHUTDOWN, signals, save rules, kill -9', () => {
     }
   }, 150_000);
 
+  it("a signal's shutdown starts at the cron (DEBUG PAUSE-CRON holds it, SHUTDOWN ABORT cancels it); a second SIGINT during the final save exits at once and removes its temp file", async () => {
+    const dir = tmp('shardis-signal-');
+    const log = path.join(dir, 'server.log');
+    const sh = await startShardis({ args: shardisArgs(dir, ['--logfile', log]).map((x, i, arr) => (arr[i - 1] === '--save' ? '3600 1' : x)) });
+    const a = client(sh.port);
+    const alive = (): boolean => {
+      try {
+        process.kill(sh.pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      await a.call('DEBUG', 'PAUSE-CRON', '1');
+      process.kill(sh.pid, 'SIGTERM');
+      await sleep(50);
+      expect(await a.call('SHUTDOWN', 'ABORT')).toBe('OK');
+      await a.call('DEBUG', 'PAUSE-CRON', '0');
+      await sleep(300);
+      expect(await a.ping()).toBe('PONG');
+      await expect(a.call('SHUTDOWN', 'ABORT')).rejects.toThrow('ERR No shutdown in progress.');
+      // The final save takes 20 x 100 ms; the second SIGINT does not wait for it.
+      for (let i = 0; i < 20; i++) await a.set(`k${i}`, 'v');
+      await a.config('SET', 'rdb-key-save-delay', '100000');
+      const temp = path.join(dir, `temp-${sh.pid}.rdb`);
+      process.kill(sh.pid, 'SIGINT');
+      for (let i = 0; i < 200 && !fs.existsSync(temp); i++) await sleep(10);
+      expect(fs.existsSync(temp)).toBe(true);
+      process.kill(sh.pid, 'SIGINT');
+      for (let i = 0; i < 200 && alive(); i++) await sleep(10);
+      expect(alive()).toBe(false);
+      expect(fs.existsSync(temp)).toBe(false);
+      expect(fs.existsSync(path.join(dir, 'dump.rdb'))).toBe(false);
+      const lines = fs.readFileSync(log, 'utf8');
+      for (const l of ['Received SIGTERM scheduling shutdown...', 'Shutdown manually aborted.', 'Received SIGINT scheduling shutdown...', 'You insist... exiting now.']) {
+        expect(lines).toContain(l);
+      }
+    } finally {
+      a.disconnect();
+      await sh.stop().catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('a save rule triggers a background save; a failed save gives MISCONF', async () => {
     const dir = tmp('shardis-rules-');
     const sh = await startShardis({ args: shardisArgs(dir).map((x, i, arr) => (arr[i - 1] === '--save' ? '1 2' : x)) });
@@ -463,6 +508,30 @@ describe('start-up loading, SHUTDOWN, signals, save rules, kill -9', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('a failed SAVE answers ERR and leaves rdb_last_bgsave_status ok: writes and PING go on (no MISCONF), as redis-server', async () => {
+    const seen: string[][] = [];
+    for (const kind of ['redis', 'shardis'] as const) {
+      const dir = tmp('shardis-failsave-');
+      const srv = kind === 'redis' ? await startRedis({ args: ['--dir', dir] }) : await startShardis({ threads: 2, args: shardisArgs(dir) });
+      const a = client(srv.port);
+      try {
+        await a.set('a', '1');
+        fs.mkdirSync(path.join(dir, 'dump.rdb')); // the rename onto it fails
+        const row: string[] = [await a.save().then(String, (e: Error) => e.message)];
+        row.push(/rdb_last_bgsave_status:(\w+)/.exec(String(await a.info('persistence')))?.[1] ?? '');
+        row.push(await a.set('b', '2').then(String, (e: Error) => e.message.slice(0, 7)));
+        row.push(await a.ping().then(String, (e: Error) => e.message.slice(0, 7)));
+        seen.push(row);
+      } finally {
+        a.disconnect();
+        await srv.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    expect(seen[0]).toEqual(['ERR', 'ok', 'OK', 'PONG']);
+    expect(seen[1]).toEqual(seen[0]);
+  });
 
   it('FLUSHALL with save rules saves the empty dataset: the changes counter restarts from 0', async () => {
     const dir = tmp('shardis-flushall-');
