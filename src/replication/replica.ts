@@ -23,14 +23,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import type { ThreadServer } from '../server/context';
-import { S_CLIENTS, M_CLIENTS } from '../server/context';
+import { S_CLIENTS, M_CLIENTS, M_LOADING } from '../server/context';
+import { pset, P_LOADING_LOADED, P_LOADING_START, P_LOADING_TOTAL } from '../persistence/state';
 import { Client } from '../server/client';
 import { log } from '../server/log';
 import { lookupCommand } from '../commands/registry';
 import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import * as state from './replica-state';
 import { bindStream } from './replica-state';
-import { rget, R_FAILOVER_STATE } from './state';
+import { replId, rget, R_FAILOVER_STATE } from './state';
 import { hold, mustHold } from '../persistence/aof-hold';
 
 /** Redis's repl_state, as far as a replica goes. */
@@ -499,6 +500,28 @@ export class ReplicaLink {
   // ---- the snapshot ---------------------------------------------------------------------------
 
   private async receiveSnapshot(gen: number, sock: net.Socket, inbox: Inbox): Promise<void> {
+    // A diskless load of another history (the master's replid is not ours) is loading from its
+    // first byte on, as Redis reads it straight into the emptied dataset: INFO loading:1 and
+    // -LOADING for clients while it streams in, the old data back if the transfer fails. Of the
+    // same history (swapdb) the old data keeps answering until the load (Redis's async loading).
+    let early = false;
+    const st = this.srv.store;
+    try {
+      return await this.receiveSnapshotInner(gen, sock, inbox, () => {
+        early = true;
+        pset(st, P_LOADING_START, Math.floor(Date.now() / 1000));
+        pset(st, P_LOADING_TOTAL, 0);
+        pset(st, P_LOADING_LOADED, 0);
+        Atomics.store(st.i32, st.L.misc + M_LOADING, 1);
+      }, () => {
+        early = false; // the main thread's load takes the flag over
+      });
+    } finally {
+      if (early) Atomics.store(st.i32, st.L.misc + M_LOADING, 0);
+    }
+  }
+
+  private async receiveSnapshotInner(gen: number, sock: net.Socket, inbox: Inbox, loadingNow: () => void, handOver: () => void): Promise<void> {
     const cfg = this.srv.config;
     // useDisklessLoad: swapdb always, on-empty-db only when we hold no key (then nothing is lost
     // if the transfer fails). swapdb loads like on-empty-db here: the old data is not served
@@ -532,6 +555,7 @@ export class ReplicaLink {
       this.transferSize = parseInt(r.slice(1), 10);
       log('notice', `MASTER <-> REPLICA sync: receiving ${this.transferSize} bytes from master ${diskless ? 'to parser' : 'to disk'}`);
     }
+    if (diskless && this.masterReplid !== replId(this.srv.store)) loadingNow();
     this.publish();
     const chunks: Buffer[] = [];
     if (!diskless) {
@@ -617,6 +641,7 @@ export class ReplicaLink {
     // Readers of our stream (sub-replicas) cannot continue across a new dataset.
     this.discardCached();
     disconnectReplicas(this.srv);
+    handOver();
     const res = (await this.srv.askMain('replica-load', [payload, diskless])) as { ok: boolean; streamDb: number };
     if (gen !== this.gen) return;
     if (!res.ok) return this.fail(gen);

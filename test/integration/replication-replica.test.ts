@@ -365,6 +365,37 @@ describe('shardis replica: diskless master and load, replicaof at start-up', () 
   }, 60000);
 });
 
+describe('shardis replica: diskless load of another history', () => {
+  it('is loading from the first byte (INFO loading:1, -LOADING); a transfer cut halfway gives the old data back', async () => {
+    const master = await startRedis({ args: ['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--rdbcompression', 'no'] });
+    const m = await RawClient.connect(master.port);
+    const replica = await startShardis({ threads: 2, args: ['--save', '', '--repl-diskless-load', 'swapdb'] });
+    const s = await RawClient.connect(replica.port);
+    try {
+      for (let i = 0; i < 200; i++) m.send('SET', `k${i}`, 'x'.repeat(1000));
+      for (let i = 0; i < 200; i++) await m.read();
+      // 10 ms a key: the transfer takes 2 s.
+      await m.call('CONFIG', 'SET', 'rdb-key-save-delay', '10000');
+      await s.call('SET', 'mykey', 'myvalue');
+      await s.call('REPLICAOF', '127.0.0.1', String(master.port));
+      await until('loading', async () => (await info(s, 'persistence')).loading === '1', 10000);
+      expect((await info(s, 'persistence')).async_loading).toBe('0');
+      const r = await s.call('GET', 'mykey');
+      expect(r.t === 'error' && r.v.startsWith('LOADING '), canon(r)).toBe(true);
+      await m.call('CLIENT', 'KILL', 'TYPE', 'replica');
+      await until('the end of loading', async () => (await info(s, 'persistence')).loading === '0', 10000);
+      expect(text(await s.call('GET', 'mykey'))).toBe('myvalue');
+      expect(canon(await s.call('DBSIZE'))).toBe(':1\r\n');
+    } finally {
+      await m.call('CONFIG', 'SET', 'rdb-key-save-delay', '0');
+      await s.close();
+      await m.close();
+      await replica.stop();
+      await master.stop();
+    }
+  }, 60000);
+});
+
 describe('shardis replica: restart', () => {
   it('a replica saved and restarted continues with a partial resync (repl-id/repl-offset in its RDB)', async () => {
     const master = await startRedis({ args: ['--enable-debug-command', 'yes', '--repl-diskless-sync', 'no'] });
