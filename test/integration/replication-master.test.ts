@@ -59,6 +59,23 @@ async function caughtUp(m: Server, r: Server): Promise<void> {
   });
 }
 
+/** The process is gone (a master that shut down). */
+async function exited(pid: number): Promise<void> {
+  await until('the process to exit', async () => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
+/** The replica's link to its master is up. */
+async function linkUp(r: Server): Promise<void> {
+  await until('the replica link', async () => (await info(r.port, 'replication')).get('master_link_status') === 'up');
+}
+
 async function digests(m: Server, r: Server): Promise<[string, string]> {
   return [text(await RawClient.once(m.port, 'DEBUG', 'DIGEST')), text(await RawClient.once(r.port, 'DEBUG', 'DIGEST'))];
 }
@@ -148,7 +165,7 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     let m = await master(args);
     try {
       const r = await replicaOf(m);
-      await until('the replica link', async () => (await info(r.port, 'replication')).get('master_link_status') === 'up');
+      await linkUp(r);
       const c = await RawClient.connect(m.port);
       // Keys that expire while the master is down (not before: no active expiry), in two dbs,
       // beside keys that live on.
@@ -166,14 +183,7 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
       c.send('SHUTDOWN', 'NOW');
       await c.read().catch(() => undefined);
       await c.close();
-      await until('the master to exit', async () => {
-        try {
-          process.kill(m.pid, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      });
+      await exited(m.pid);
       started.splice(started.indexOf(m), 1);
       await m.stop().catch(() => undefined); // it exited: only its files go
       await new Promise((res) => setTimeout(res, 500));
@@ -215,7 +225,7 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     const b = await RawClient.connect(m.port);
     const replicaPid = r.pid;
     try {
-      await until('the replica link', async () => (await info(r.port, 'replication')).get('master_link_status') === 'up');
+      await linkUp(r);
       await a.call('SET', 'k', '1');
       await caughtUp(m, r);
       // connected_clients leaves replicas out, as redis-server's: a, b and info()'s own.
@@ -241,14 +251,7 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
       a.send('SHUTDOWN');
       await until('the shutdown to wait', async () => Number((await info(m.port, 'server')).get('shutdown_in_milliseconds')) > 0);
       process.kill(replicaPid, 'SIGCONT');
-      await until('the master to exit', async () => {
-        try {
-          process.kill(m.pid, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      });
+      await exited(m.pid);
       expect(text(await RawClient.once(r.port, 'GET', 'k'))).toBe('3');
       const lines = fs.readFileSync(logfile, 'utf8');
       expect(lines).toContain('Waiting for replicas before shutting down.');
@@ -275,20 +278,13 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     const m = await master(['--logfile', logfile, '--shutdown-timeout', '1', '--repl-diskless-sync-delay', '0']);
     const r = await replicaOf(m);
     try {
-      await until('the replica link', async () => (await info(r.port, 'replication')).get('master_link_status') === 'up');
+      await linkUp(r);
       await RawClient.once(m.port, 'SET', 'k', '1');
       await caughtUp(m, r);
       process.kill(r.pid, 'SIGSTOP');
       await RawClient.once(m.port, 'INCR', 'k');
       process.kill(m.pid, 'SIGTERM');
-      await until('the master to exit', async () => {
-        try {
-          process.kill(m.pid, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      });
+      await exited(m.pid);
       const lines = fs.readFileSync(logfile, 'utf8');
       expect(lines).toMatch(/Lagging replica 127\.0\.0\.1:\d+ reported offset \d+ behind master, lag=\d+, state=online\./);
       expect(lines).toContain('0 of 1 replicas are in sync when shutting down.');
