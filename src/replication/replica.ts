@@ -556,6 +556,8 @@ export class ReplicaLink {
       log('notice', `MASTER <-> REPLICA sync: receiving ${this.transferSize} bytes from master ${diskless ? 'to parser' : 'to disk'}`);
     }
     if (diskless && this.masterReplid !== replId(this.srv.store)) loadingNow();
+    // Redis parses a diskless transfer as it arrives: its load starts here.
+    if (diskless) log('notice', 'MASTER <-> REPLICA sync: Loading DB in memory');
     this.publish();
     const chunks: Buffer[] = [];
     if (!diskless) {
@@ -578,7 +580,13 @@ export class ReplicaLink {
           await inbox.more();
         } catch (e) {
           if (gen !== this.gen) return;
-          log('warning', `I/O error trying to sync with MASTER: ${(e as Error).message}`);
+          if (diskless) {
+            // What Redis's loader reading the socket reports on a cut transfer.
+            log('warning', `Internal error in RDB reading offset ${got} of the MASTER's transfer -> Unexpected EOF reading RDB file`);
+            log('warning', 'Failed trying to load the MASTER synchronization DB from socket, check server logs.');
+          } else {
+            log('warning', `I/O error trying to sync with MASTER: ${(e as Error).message}`);
+          }
           return this.fail(gen);
         }
         if (gen !== this.gen) return;

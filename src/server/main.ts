@@ -466,7 +466,8 @@ export async function main(argv: string[]): Promise<void> {
       log('notice', 'MASTER <-> REPLICA sync: Flushing old data');
       if (config.bool('replica-lazy-flush')) lazyEmpty();
       else persistence.emptyAll();
-      log('notice', 'MASTER <-> REPLICA sync: Loading DB in memory');
+      // A diskless transfer logged it at its first byte (the replica link, as Redis's load from the socket).
+      if (payload === null) log('notice', 'MASTER <-> REPLICA sync: Loading DB in memory');
       let aux: Map<string, string>;
       try {
         const buf = payload !== null ? Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength) : readFileSync(persistence.filePath());

@@ -369,7 +369,9 @@ describe('shardis replica: diskless load of another history', () => {
   it('is loading from the first byte (INFO loading:1, -LOADING); a transfer cut halfway gives the old data back', async () => {
     const master = await startRedis({ args: ['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--rdbcompression', 'no'] });
     const m = await RawClient.connect(master.port);
-    const replica = await startShardis({ threads: 2, args: ['--save', '', '--repl-diskless-load', 'swapdb'] });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-diskless-cut-'));
+    const logfile = path.join(dir, 'r.log');
+    const replica = await startShardis({ threads: 2, args: ['--save', '', '--repl-diskless-load', 'swapdb', '--logfile', logfile] });
     const s = await RawClient.connect(replica.port);
     try {
       for (let i = 0; i < 200; i++) m.send('SET', `k${i}`, 'x'.repeat(1000));
@@ -386,12 +388,18 @@ describe('shardis replica: diskless load of another history', () => {
       await until('the end of loading', async () => (await info(s, 'persistence')).loading === '0', 10000);
       expect(text(await s.call('GET', 'mykey'))).toBe('myvalue');
       expect(canon(await s.call('DBSIZE'))).toBe(':1\r\n');
+      // The log of a load from the socket cut short, as redis-server's.
+      const log = fs.readFileSync(logfile, 'utf8');
+      expect(log).toContain('MASTER <-> REPLICA sync: Loading DB in memory');
+      expect(log).toMatch(/Internal error in RDB reading offset \d+ .*-> Unexpected EOF reading RDB file/);
+      expect(log).toContain('Failed trying to load the MASTER synchronization DB from socket, check server logs.');
     } finally {
       await m.call('CONFIG', 'SET', 'rdb-key-save-delay', '0');
       await s.close();
       await m.close();
       await replica.stop();
       await master.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 60000);
 });
