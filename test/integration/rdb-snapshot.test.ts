@@ -616,8 +616,11 @@ describe("a master's replication position in its saves", () => {
       await other.stop();
       fs.rmSync(copy, { recursive: true, force: true });
       const digest = String(await m.call('DEBUG', 'DIGEST'));
+      // NOW: a SIGTERM would wait for the replica's ACK of anything appended since the WAIT (a
+      // PING every 10 s), with a GETACK that moves the replica past the file's offset.
+      await m.call('SHUTDOWN', 'NOW', 'NOSAVE').catch(() => undefined);
       m.disconnect();
-      await sh.stop();
+      await sh.stop().catch(() => undefined);
       // shardis restarted from it does the same, and its replica continues partially.
       sh = await startShardis({ threads: 2, args: args(dir, []) });
       m = client(sh.port);
