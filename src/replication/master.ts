@@ -24,7 +24,7 @@ import { cstr, is, parseI64, parseIntArg } from '../commands/args';
 import {
   addReplica, ackedReplicas, goodReplicas, isReplica, radd, removeReplica, replicaField, replOffset, rget, rset, setReplicaField,
   F_ACK, F_ACK_TIME, F_CAPA, F_PENDING, F_PORT, F_RDB_ONLY, F_STATE, R_BASE, R_FAILOVER_STATE, R_GOOD_REPLICAS, R_LINK_UP, R_NET_REPL_OUT, S_ONLINE, S_SEND_BULK, S_WAIT_BGSAVE,
-  S_RDB_DONE, setReplicaIp, GETACK,
+  S_RDB_DONE, setReplicaIp, appendGetack,
 } from './state';
 import { CAPA_EOF, CAPA_PSYNC2, type SyncRequest } from './messages';
 
@@ -352,11 +352,7 @@ function requestAcks(srv: ThreadServer): void {
   getAckQueued = true;
   setImmediate(() => {
     getAckQueued = false;
-    const st = srv.prop.stream;
-    if (!st.active()) return;
-    st.beginAppend();
-    st.put(GETACK, 0, GETACK.length);
-    st.endAppend();
+    appendGetack(srv.prop.stream);
   });
 }
 

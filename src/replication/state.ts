@@ -111,8 +111,15 @@ export function replicaStateName(state: number): string {
   return STATE_NAMES[state] ?? '';
 }
 
-/** REPLCONF GETACK *, as masters put it in the stream (replicationRequestAckFromSlaves). */
-export const GETACK = Buffer.from('*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n');
+const GETACK = Buffer.from('*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n');
+
+/** REPLCONF GETACK * into the stream, when a reader is on (replicationRequestAckFromSlaves). */
+export function appendGetack(stream: Stream): void {
+  if (!stream.active()) return;
+  stream.beginAppend();
+  stream.put(GETACK, 0, GETACK.length);
+  stream.endAppend();
+}
 
 export interface ReplicaRow {
   row: number;

@@ -36,8 +36,8 @@ import { M_LOADING, M_STARTING, S_DIRTY } from './context';
 import { AclLog, pubsubDefaultFlags, startupUsers, type AclLogEntry } from './acl';
 import { MISC_REPLICA, STAT_FIELDS } from '../store/keyspace';
 import { markReplica, setStreamDb } from '../replication/replica-state';
-import { isReplica, replId, replOffset, replicas, replicaStateName, rget, setReplBase, setReplId, setReplId2, GETACK, R_BACKLOG_ACTIVE, R_MASTER_DB, S_ONLINE, S_SEND_BULK, S_WAIT_BGSAVE } from '../replication/state';
-import { pauseForShutdown, PURPOSE_BITS } from './pause';
+import { isReplica, replId, replOffset, replicas, replicaStateName, rget, setReplBase, setReplId, setReplId2, appendGetack, R_BACKLOG_ACTIVE, R_MASTER_DB, S_ONLINE, S_SEND_BULK, S_WAIT_BGSAVE } from '../replication/state';
+import { clientPauseWord, pauseForShutdown, PURPOSE_BITS } from './pause';
 import { parseSaveRules } from '../config/directives';
 import { initReplicationState } from '../replication/state';
 import { ReplMaster } from '../replication/master-main';
@@ -606,11 +606,7 @@ export async function main(argv: string[]): Promise<void> {
     const timeout = config.num('shutdown-timeout');
     if (!flags.now && timeout !== 0 && !replicasInSync()) {
       pset(store, P_SHUTDOWN_AT, Date.now() + timeout * 1000);
-      if ((Atomics.load(store.i32, layout.misc + M_PAUSE_TYPE) & 3) === 0 && stream.active()) {
-        stream.beginAppend();
-        stream.put(GETACK, 0, GETACK.length);
-        stream.endAppend();
-      }
+      if (!clientPauseWord(store)) appendGetack(stream);
       pauseForShutdown(store, true);
       log('notice', 'Waiting for replicas before shutting down.');
       return new Promise((res) => shutdownWaiters.push(res));

@@ -45,17 +45,25 @@ export function pauseType(srv: ThreadServer): number {
   return (word & PURPOSE_BITS) !== 0 ? Math.max(type, PAUSE_WRITE) : type;
 }
 
+/** Set or clear a pause purpose bit (FAILOVER's, a shutdown's): writes pause on every thread while it is set. */
+function setPurpose(s: Pick<Store, 'i32' | 'L'>, bit: number, on: boolean): void {
+  if (on) Atomics.or(s.i32, s.L.misc + M_PAUSE_TYPE, bit);
+  else Atomics.and(s.i32, s.L.misc + M_PAUSE_TYPE, ~bit);
+}
+
 /** FAILOVER: writes pause on every thread until it ends (on) or is over (off). */
 export function pauseForFailover(srv: ThreadServer, on: boolean): void {
-  const s = srv.store;
-  if (on) Atomics.or(s.i32, s.L.misc + M_PAUSE_TYPE, FAILOVER_BIT);
-  else Atomics.and(s.i32, s.L.misc + M_PAUSE_TYPE, ~FAILOVER_BIT);
+  setPurpose(srv.store, FAILOVER_BIT, on);
 }
 
 /** A shutdown waiting for its replicas: writes pause on every thread until it exits or is cancelled. */
 export function pauseForShutdown(s: Pick<Store, 'i32' | 'L'>, on: boolean): void {
-  if (on) Atomics.or(s.i32, s.L.misc + M_PAUSE_TYPE, SHUTDOWN_BIT);
-  else Atomics.and(s.i32, s.L.misc + M_PAUSE_TYPE, ~SHUTDOWN_BIT);
+  setPurpose(s, SHUTDOWN_BIT, on);
+}
+
+/** Is a CLIENT PAUSE on (areClientsPaused for the client purpose; an expired one counts until cleared)? */
+export function clientPauseWord(s: Pick<Store, 'i32' | 'L'>): boolean {
+  return (Atomics.load(s.i32, s.L.misc + M_PAUSE_TYPE) & CLIENT_BITS) !== 0;
 }
 
 /** CLIENT PAUSE: the stronger type and the later end of this and any pause in force. */
