@@ -7,12 +7,16 @@
 //                                      --pipeline 16,1 --tests lpush,zadd --sizes 1000,1000000 --ops 100000 --reps 3]
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// Servers start in an empty folder: a dump.rdb or appendonlydir left where the bench runs would
+// be loaded (and a loaded file's replication info starts a backlog that feeds on every write).
+const benchDir = () => mkdtempSync(join(tmpdir(), 'shardis-bench-'));
 const args = Object.fromEntries(process.argv.slice(2).reduce((a, v, i, all) => (v.startsWith('--') ? [...a, [v.slice(2), all[i + 1]]] : a), []));
 const threads = Number(args.threads ?? 1);
 const requests = Number(args.requests ?? 200000);
@@ -46,7 +50,7 @@ function ping(port) {
   });
 }
 async function start(name, cmd, argv, port) {
-  const p = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const p = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'inherit'], cwd: benchDir() });
   children.add(p);
   p.once('exit', () => children.delete(p));
   for (let i = 0; i < 150; i++) {

@@ -14,12 +14,16 @@
 //        npm run bench:memory -- --parts scale [--scale-from 1000000 --scale 10000000 --requests 2000000]
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// Servers start in an empty folder: a dump.rdb or appendonlydir left where the bench runs would
+// be loaded (and a loaded file's replication info starts a backlog that feeds on every write).
+const benchDir = () => mkdtempSync(join(tmpdir(), 'shardis-bench-'));
 const args = Object.fromEntries(process.argv.slice(2).reduce((a, v, i, all) => (v.startsWith('--') ? [...a, [v.slice(2), all[i + 1]]] : a), []));
 const threads = Number(args.threads ?? 2);
 const capMB = Number(args.cap ?? 256);
@@ -79,8 +83,8 @@ function ping(port) {
 
 async function start(kind, port, extra = [], env = {}) {
   const p = kind === 'redis'
-    ? spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--loglevel', 'warning', ...extra], { stdio: ['ignore', 'ignore', 'inherit'] })
-    : spawn('node', [cli, '--port', String(port), '--threads', String(threads), '--save', '', '--appendonly', 'no', '--loglevel', 'warning', ...extra], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } });
+    ? spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--loglevel', 'warning', ...extra], { stdio: ['ignore', 'ignore', 'inherit'], cwd: benchDir() })
+    : spawn('node', [cli, '--port', String(port), '--threads', String(threads), '--save', '', '--appendonly', 'no', '--loglevel', 'warning', ...extra], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env }, cwd: benchDir() });
   children.add(p);
   p.once('exit', () => children.delete(p));
   for (let i = 0; i < 600; i++) {

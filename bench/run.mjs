@@ -10,6 +10,9 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// Servers start in an empty folder: a dump.rdb or appendonlydir left where the bench runs would
+// be loaded (and a loaded file's replication info starts a backlog that feeds on every write).
+const benchDir = () => mkdtempSync(join(tmpdir(), 'shardis-bench-'));
 const args = Object.fromEntries(process.argv.slice(2).reduce((a, v, i, all) => (v.startsWith('--') ? [...a, [v.slice(2), all[i + 1]]] : a), []));
 const threads = Number(args.threads ?? 1);
 const requests = Number(args.requests ?? 200000);
@@ -31,7 +34,7 @@ function ping(port) {
 }
 
 async function start(name, cmd, argv, port) {
-  const p = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'inherit'], detached: false });
+  const p = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'inherit'], detached: false, cwd: benchDir() });
   for (let i = 0; i < 100; i++) {
     if (await ping(port)) return p;
     await new Promise((r) => setTimeout(r, 100));

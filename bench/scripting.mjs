@@ -4,10 +4,15 @@
 // usage: node bench/scripting.mjs [--requests 200000] [--clients 50] [--pipeline 16] [--threads 1,2]
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// Servers start in an empty folder: a dump.rdb or appendonlydir left where the bench runs would
+// be loaded (and a loaded file's replication info starts a backlog that feeds on every write).
+const benchDir = () => mkdtempSync(join(tmpdir(), 'shardis-bench-'));
 const args = Object.fromEntries(process.argv.slice(2).reduce((a, v, i, all) => (v.startsWith('--') ? [...a, [v.slice(2), all[i + 1]]] : a), []));
 const requests = Number(args.requests ?? 200000);
 const clients = Number(args.clients ?? 50);
@@ -33,7 +38,7 @@ function cli(port, ...a) {
 }
 
 async function start(command, argv, port) {
-  const p = spawn(command, argv, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const p = spawn(command, argv, { stdio: ['ignore', 'ignore', 'inherit'], cwd: benchDir() });
   for (let i = 0; i < 300; i++) {
     try {
       if (cli(port, 'PING') === 'PONG') return p;

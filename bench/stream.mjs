@@ -7,11 +7,15 @@
 //                                 --rounds 3 --tests set --capture /dev/null --shardisargs '...']
 import { spawn, execFileSync } from 'node:child_process';
 import { createConnection } from 'node:net';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// Servers start in an empty folder: a dump.rdb or appendonlydir left where the bench runs would
+// be loaded (and a loaded file's replication info starts a backlog that feeds on every write).
+const benchDir = () => mkdtempSync(join(tmpdir(), 'shardis-bench-'));
 const args = Object.fromEntries(process.argv.slice(2).reduce((a, v, i, all) => (v.startsWith('--') ? [...a, [v.slice(2), all[i + 1]]] : a), []));
 const threadList = (args.threads ?? '1,2').split(',').map(Number);
 const requests = Number(args.requests ?? 300000);
@@ -41,7 +45,7 @@ async function start(threads, reader) {
   delete env.SHARDIS_CAPTURE_STREAM;
   if (reader) env.SHARDIS_CAPTURE_STREAM = capture;
   const argv = [join(root, 'dist/cli.js'), '--port', String(port), '--threads', String(threads), '--save', '', '--appendonly', 'no', '--loglevel', 'warning', ...shardisExtra];
-  const p = spawn('node', argv, { stdio: ['ignore', 'ignore', 'inherit'], env });
+  const p = spawn('node', argv, { stdio: ['ignore', 'ignore', 'inherit'], env, cwd: benchDir() });
   children.add(p);
   for (let i = 0; i < 100; i++) {
     if (await ping()) return p;

@@ -8,10 +8,15 @@
 // usage: node bench/transactions-pubsub.mjs [--threads 1] [--clients 50] [--pipeline 1,16] [--seconds 2]
 import { spawn } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// Servers start in an empty folder: a dump.rdb or appendonlydir left where the bench runs would
+// be loaded (and a loaded file's replication info starts a backlog that feeds on every write).
+const benchDir = () => mkdtempSync(join(tmpdir(), 'shardis-bench-'));
 const args = Object.fromEntries(process.argv.slice(2).reduce((a, v, i, all) => (v.startsWith('--') ? [...a, [v.slice(2), all[i + 1]]] : a), []));
 const threads = Number(args.threads ?? 1);
 const clients = Number(args.clients ?? 50);
@@ -61,7 +66,7 @@ async function ping(port) {
 }
 
 async function start(name, command, argv, port) {
-  const p = spawn(command, argv, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const p = spawn(command, argv, { stdio: ['ignore', 'ignore', 'inherit'], cwd: benchDir() });
   for (let i = 0; i < 200; i++) {
     if (await ping(port)) return p;
     await sleep(50);
