@@ -92,6 +92,8 @@ export const FLAG_NAMES = ['no-writes', 'allow-oom', 'allow-stale', 'no-cluster'
 /** What run() needs of a script or function: its number in the engine (bind) and lock mode. */
 export interface Runnable {
   needsAll: boolean;   // touched undeclared keys: run with every slot locked
+  /** Declared no keys: 0 not seen touching a key, 1 seen touching one slot per run, 2 more. */
+  keylessSlots: number;
   runId: number;       // the engine's number for it (bind), valid while runGen is the engine's gen
   runGen: number;
 }
@@ -135,6 +137,16 @@ interface RunCtx {
   argv: Buffer[];
   keys: Buffer[];
   remembered: boolean;
+  /** Declared no keys and runs without slot locks: its first call that needs a slot re-runs it with every slot locked. */
+  keyless: boolean;
+  /** Ran a command with effects outside the keyspace (PUBLISH): a re-run would repeat them. */
+  sideEffects: boolean;
+  /** A keyless script's slots: the first it touched (-1 none), whether it touched another. */
+  firstSlot: number;
+  multiSlot: boolean;
+  /** The retry is for contention, not for what the script touches: needsAll stays as it is. */
+  retryOnce: boolean;
+  entry: Runnable;
 }
 
 const NSLOTS = 16384;
@@ -233,7 +245,7 @@ export class ScriptEngine {
   addScript(sha: string, body: Buffer, flags: number, skip: number): ScriptEntry {
     let e = this.scripts.get(sha);
     if (e === undefined) {
-      e = { sha, key: `f_${sha}`, body, flags, skip, compiled: false, needsAll: false, runId: -1, runGen: -1 };
+      e = { sha, key: `f_${sha}`, body, flags, skip, compiled: false, needsAll: false, keylessSlots: 0, runId: -1, runGen: -1 };
       this.scripts.set(sha, e);
     }
     return e;
@@ -303,18 +315,29 @@ export class ScriptEngine {
     const s = c.store;
     const coord = this.srv.coord;
     const outerLocked = coord.allLocked;
-    let lockAll = outerLocked || nk === 0 || entry.needsAll;
+    // A script that declares no keys starts holding no slot (locking all 16384 cost ~360 us per
+    // call): many touch none (PING, TIME, pure Lua, PUBLISH). Its first call that needs a slot
+    // comes before any write (writes need slots), so that run is abandoned and made again with
+    // every slot locked, noting the slots it touches. One that touched a single slot then runs
+    // taking its slot when it first needs it (keylessSlots 1); if a later run needs a second
+    // slot before it writes, it goes back to every slot for good (keylessSlots 2).
+    let lockAll = outerLocked || entry.needsAll;
     const savedDb = c.db;
     const savedExec = c.inExec;
     const ctx: RunCtx = {
       c, ro, flags, dirty: false, lockAll, retry: false, isEval, name,
       oomAtStart: overMaxmemory(s), startMs: 0, busy: false, argv,
-      keys, remembered: false,
+      keys, remembered: false, keyless: nk === 0, sideEffects: false,
+      firstSlot: -1, multiSlot: false, retryOnce: false, entry,
     };
     for (;;) {
       ctx.lockAll = lockAll;
       ctx.retry = false;
       ctx.dirty = false;
+      ctx.sideEffects = false;
+      ctx.firstSlot = -1;
+      ctx.multiSlot = false;
+      ctx.retryOnce = false;
       if (!outerLocked && !(lockAll ? coord.lockAllYielding(!ro) : this.lockDeclared(keys, !ro))) {
         // A slot it waited for is held by a script past busy-reply-threshold: BUSY, as for any
         // command (the other script may have just ended: then try again).
@@ -345,9 +368,17 @@ export class ScriptEngine {
         if (ctx.busy) this.clearBusy();
       }
       if (ctx.retry) {
-        entry.needsAll = true;
+        if (!ctx.retryOnce) entry.needsAll = true;
         lockAll = true;
         continue;
+      }
+      if (ctx.keyless && lockAll && !outerLocked && entry.keylessSlots === 0 && ctx.firstSlot >= 0) {
+        // The first run with every slot locked of a keyless script that touches keys.
+        if (ctx.multiSlot) entry.keylessSlots = 2;
+        else {
+          entry.keylessSlots = 1;
+          entry.needsAll = false;
+        }
       }
       if (out === null) c.w.error('ERR Function not found');
       else {
@@ -430,6 +461,49 @@ export class ScriptEngine {
     return Buffer.from(`-${err}\r\n`);
   }
 
+  /** Under every slot: which slots a keyless script's call touches (its first run so). */
+  private noteKeylessSlots(ctx: RunCtx, spec: CommandSpec, argv: Buffer[]): void {
+    const s = this.srv.store;
+    if (spec.keys === undefined && spec.firstKey > 0 && spec.lastKey === spec.firstKey) {
+      if (argv.length > spec.firstKey) this.noteSlot(ctx, s.slotOf(argv[spec.firstKey]));
+      return;
+    }
+    for (const i of commandKeys(spec, argv)) this.noteSlot(ctx, s.slotOf(argv[i]));
+  }
+
+  private noteSlot(ctx: RunCtx, slot: number): void {
+    if (ctx.firstSlot < 0) ctx.firstSlot = slot;
+    else if (ctx.firstSlot !== slot) ctx.multiSlot = true;
+  }
+
+  /**
+   * A keyless script's call that needs slots: false makes a script that has not written yet
+   * re-run with every slot locked. A script seen touching one slot per run takes that slot
+   * here; a second one sends it back to every slot for good. One that wrote (or published)
+   * and then needs a second slot can only try for it, as for an undeclared key (takeSlot).
+   */
+  private keylessSlots(ctx: RunCtx, spec: CommandSpec, argv: Buffer[]): boolean {
+    const entry = ctx.entry;
+    const clean = !ctx.dirty && !ctx.sideEffects;
+    if (entry.keylessSlots !== 1 && clean) return false;
+    const first = ctx.firstSlot;
+    this.noteKeylessSlots(ctx, spec, argv);
+    if (ctx.multiSlot) {
+      entry.keylessSlots = 2;
+      entry.needsAll = true;
+      if (clean) return false;
+      const s = this.srv.store;
+      if (spec.keys === undefined && spec.firstKey > 0 && spec.lastKey === spec.firstKey) return this.takeSlot(s.slotOf(argv[spec.firstKey]));
+      for (const i of commandKeys(spec, argv)) if (!this.takeSlot(s.slotOf(argv[i]))) return false;
+      return true;
+    }
+    if (ctx.firstSlot < 0 || ctx.firstSlot === first) return true;
+    if (this.takeSlot(ctx.firstSlot)) return true;
+    // Held by another client: this run is made again with every slot (the mode stays).
+    ctx.retryOnce = true;
+    return false;
+  }
+
   /** Take a slot the script did not declare, without waiting while holding others. */
   private takeSlot(slot: number): boolean {
     if (this.held[slot] === 1) return true;
@@ -443,7 +517,7 @@ export class ScriptEngine {
       }
     }
     // Nothing written yet: the caller re-runs the script with every slot locked instead.
-    if (this.cur === null || !this.cur.dirty) return false;
+    if (this.cur === null || (!this.cur.dirty && !this.cur.sideEffects)) return false;
     // It wrote: keep trying for up to a second (the holder may be a thread the OS descheduled;
     // lock-all scripts never hold while waiting), then give up (a plain command holding that
     // slot may be waiting for one of ours).
@@ -673,12 +747,16 @@ export class ScriptEngine {
     if (!(ctx.flags & F_ALLOW_OOM) && !ctx.dirty && ctx.oomAtStart && spec.denyoom === true) {
       return this.reject(spec, "OOM command not allowed when used memory > 'maxmemory'.");
     }
-    if (!this.srv.coord.allLocked) {
+    if (this.srv.coord.allLocked) {
+      if (ctx.keyless && ctx.lockAll && !ctx.multiSlot) this.noteKeylessSlots(ctx, spec, argv);
+    } else {
       const mode = spec.lockFor !== undefined ? (spec.lockFor(argv) === 'all' ? LOCK_ALL : LOCK_KEYS) : (spec.lockMode as number);
       let ok = true;
       if ((bits & F_WALKS) !== 0) {
         // Walkers lock slot by slot and would wait while the script holds others.
         ok = false;
+      } else if (ctx.keyless && mode === LOCK_KEYS) {
+        ok = this.keylessSlots(ctx, spec, argv);
       } else if (mode === LOCK_KEYS && spec.keys === undefined && spec.firstKey > 0 && spec.lastKey === spec.firstKey) {
         // One key (most commands): no index array.
         if (argv.length > spec.firstKey) ok = this.takeSlot(s.slotOf(argv[spec.firstKey]));
@@ -693,15 +771,16 @@ export class ScriptEngine {
         ok = false;
       }
       if (!ok) {
-        if (!ctx.dirty) {
+        if (!ctx.dirty && !ctx.sideEffects) {
           // Nothing written yet: abort this run and run again with every slot locked.
           ctx.retry = true;
           (this.lua as LuaAddon).kill();
           return errBuf('script restarted with every slot locked');
         }
-        return errBuf('shardis: this script wrote and then touched a key it did not declare whose slot another client holds; declare every key the script uses in KEYS');
+        return errBuf('shardis: this script wrote (or published) and then touched a key it did not declare whose slot another client holds; declare every key the script uses in KEYS');
       }
     }
+    if ((bits & F_MAY_REPLICATE) !== 0) ctx.sideEffects = true;
     if (write) {
       ctx.dirty = true;
       if (ctx.busy) Atomics.store(s.i32, s.L.misc + M_BUSY_DIRTY, 1);

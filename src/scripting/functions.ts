@@ -168,7 +168,7 @@ export function createLibrary(srv: ThreadServer, payload: Buffer, replace: boole
   if (old !== undefined) eng.dropLibrary(old);
   const lib: Library = { name: md.name, code: Buffer.from(payload), tag: r.tag, functions: [], compiled: true };
   for (const [fname, desc, flags] of r.fns) {
-    const f: LibFunction = { name: fname, desc, flags, lib: md.name, needsAll: false, runId: -1, runGen: -1 };
+    const f: LibFunction = { name: fname, desc, flags, lib: md.name, needsAll: false, keylessSlots: 0, runId: -1, runGen: -1 };
     lib.functions.push(f);
     eng.functions.set(fname.toLowerCase(), f);
   }

@@ -5,6 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startShardis, type Server } from '../helpers/server';
 import { RawClient, type Reply } from '../helpers/resp';
 import { connectOnThreads } from '../helpers/threads';
+import { keySlot } from '../../src/store/crc16';
 
 let srv: Server;
 beforeAll(async () => {
@@ -55,6 +56,53 @@ describe('scripts are atomic across threads', () => {
     for (let k = 0; k < 3; k++) sum += int(await clients[0].call('EVAL', "return tonumber(redis.call('get', KEYS[1]) or '0')", '1', `b${k}`));
     expect(sum).toBe(0);
     await Promise.all(clients.map((c) => c.close()));
+  });
+
+  // Scripts that declare no keys start holding no slot; one seen touching a single slot takes it
+  // when it first needs it, one touching two runs with every slot locked. Either way atomic.
+  it('keyless scripts (keys from ARGV) on one slot and on two stay atomic on both threads', async () => {
+    const { on, all } = await connectOnThreads(srv.port, [3, 3]);
+    await all[0].call('FLUSHALL');
+    await all[0].call('SET', 'kl:a', '1000');
+    await all[0].call('SET', 'kl:b', '0');
+    expect(keySlot(Buffer.from('kl:a'))).not.toBe(keySlot(Buffer.from('kl:b')));
+    const MOVE = "redis.call('decr', ARGV[1]); redis.call('incr', ARGV[2]); return 1";
+    const SUM = "return tonumber(redis.call('get', ARGV[1])) + tonumber(redis.call('get', ARGV[2]))";
+    const sums: number[] = [];
+    const movers = [on[0][0], on[1][0]];
+    const counters = [on[0][1], on[1][1]];
+    const observers = [on[0][2], on[1][2]];
+    await Promise.all([
+      hammer(movers, 10, () => ['EVAL', MOVE, '0', 'kl:a', 'kl:b']),
+      hammer(counters, 10, () => ['EVAL', UNDECLARED, '0', 'kl:n']),
+      Promise.all(observers.map(async (c) => {
+        for (let i = 0; i < 100; i++) sums.push(int(await c.call('EVAL', SUM, '0', 'kl:a', 'kl:b')));
+      })),
+    ]);
+    expect(int(await all[0].call('GET', 'kl:n'))).toBe(2 * 10 * 20);
+    expect(int(await all[0].call('GET', 'kl:b'))).toBe(2 * 10 * 20);
+    expect(sums.length).toBe(200);
+    expect(sums.every((s) => s === 1000)).toBe(true);
+    await Promise.all(all.map((c) => c.close()));
+  });
+
+  it('a keyless script that publishes and then writes publishes once', async () => {
+    const { on, all } = await connectOnThreads(srv.port, [1, 1]);
+    const [[sub], [pub]] = on;
+    expect(await sub.call('SUBSCRIBE', 'kl:ch')).toEqual(expect.objectContaining({ t: 'array' }));
+    const script = "redis.call('publish', 'kl:ch', ARGV[2]); return redis.call('incr', ARGV[1])";
+    for (let i = 0; i < 5; i++) expect(int(await pub.call('EVAL', script, '0', `kl:p${i}`, `m${i}`))).toBe(1);
+    await pub.call('PING');
+    const got: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const m = await sub.read();
+      if (m.t !== 'array') throw new Error(`not a message: ${JSON.stringify(m)}`);
+      got.push(String(((m.v as Reply[])[2] as { v: Buffer }).v));
+    }
+    expect(got).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    // Nothing more arrives: a re-run would have published a second copy.
+    expect(await sub.call('PING')).toEqual(expect.objectContaining({ t: 'array' }));
+    await Promise.all(all.map((c) => c.close()));
   });
 });
 
