@@ -316,14 +316,13 @@ function randomkey(c: Client): void {
   for (let tries = 0; tries < 100; tries++) {
     const total = s.dbSize(db);
     if (total <= 0) break;
-    // A random slot when most slots hold keys (O(1)); otherwise a slot weighted by its key count
-    // (counts read without locks: a hint, rechecked under the lock).
+    // A random slot that holds keys, by probing (O(1) while a fair share of slots hold keys: at
+    // 10k keys ~46% do, and walking the 16384 counts cost ~130 us); when few do, a slot weighted
+    // by its key count (counts read without locks: a hint, rechecked under the lock).
     let slot = -1;
-    if (total >= NSLOTS) {
-      for (let r = 0; r < 16 && slot < 0; r++) {
-        const i = Math.floor(Math.random() * NSLOTS);
-        if (!s.slotIsEmpty(db, i) && s.slotKeyCount(db, i) > 0) slot = i;
-      }
+    for (let r = 0; r < 64 && slot < 0; r++) {
+      const i = Math.floor(Math.random() * NSLOTS);
+      if (!s.slotIsEmpty(db, i) && s.slotKeyCount(db, i) > 0) slot = i;
     }
     let pick = Math.floor(Math.random() * total);
     let last = -1;

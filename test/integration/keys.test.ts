@@ -372,6 +372,31 @@ async function scanAll(c: RawClient, extra: string[]): Promise<string[]> {
   return [...new Set(keys)].sort();
 }
 
+describe('RANDOMKEY', () => {
+  // With keys in a share of the slots it probes random slots; with few, it weighs slots by count.
+  it('returns keys of the database spread over the keyspace, with many keys and with few', async () => {
+    const res = await d.each(async (c) => {
+      await c.call('SELECT', '9');
+      for (let i = 0; i < 20000; i++) c.send('SET', `rk:${i}`, 'x');
+      for (let i = 0; i < 20000; i++) await c.read();
+      const many = new Set<string>();
+      for (let i = 0; i < 300; i++) many.add(show(await c.call('RANDOMKEY')));
+      await c.call('FLUSHDB');
+      for (const k of ['a', 'b', 'c']) await c.call('SET', k, '1');
+      const few = new Set<string>();
+      for (let i = 0; i < 200; i++) few.add(show(await c.call('RANDOMKEY')));
+      await c.call('FLUSHDB');
+      await c.call('SELECT', '0');
+      return { many: [...many], few: [...few].sort() };
+    });
+    for (const side of [res.redis, res.shardis]) {
+      expect(side.many.length).toBeGreaterThan(250);
+      expect(side.many.every((k) => /^"rk:\d+"$/.test(k))).toBe(true);
+      expect(side.few).toEqual(['"a"', '"b"', '"c"']);
+    }
+  });
+});
+
 describe('SCAN', () => {
   it('iterates to completion with MATCH / COUNT / TYPE (compared as sets)', async () => {
     const variants = [[], ['COUNT', '3'], ['COUNT', '500'], ['MATCH', 'u:1*'], ['TYPE', 'string'], ['TYPE', 'list'], ['MATCH', 'i:*', 'COUNT', '7', 'TYPE', 'STRING']];
