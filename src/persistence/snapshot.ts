@@ -698,6 +698,12 @@ export interface SnapshotTarget {
    * removes its temp file and resolves false (an AOF rewrite killed, as Redis kills its child).
    */
   aborted?: () => boolean;
+  /**
+   * A diskless full sync (Redis's RDB child writing to the replicas' sockets): INFO shows it as a
+   * BGSAVE in progress (rdb_bgsave_in_progress, rdb_current_bgsave_time_sec) and the log says
+   * "Background RDB transfer ...", but it saves nothing (LASTSAVE, the status, dirty stay).
+   */
+  transfer?: boolean;
 }
 
 /** A snapshot stopped by its target's `aborted` (not an error to log). */
@@ -721,6 +727,14 @@ export class Persistence {
   /** An RDB save (SAVE, BGSAVE, a replica's sync with stats) is running. */
   get inProgress(): boolean {
     return this.running !== null && this.runningStats;
+  }
+
+  /**
+   * A diskless full sync is running: Redis's RDB child, so BGSAVE, SAVE, DEBUG RELOAD answer
+   * "already in progress" and BGREWRITEAOF is scheduled, as while a BGSAVE runs.
+   */
+  get transferring(): boolean {
+    return this.running !== null && this.runningTarget?.transfer === true;
   }
 
   /** Any snapshot is running (an AOF rewrite's too). */
@@ -818,6 +832,13 @@ export class Persistence {
     const start = Date.now();
     const stats = target === null || target.stats === true;
     const bg = kind === 'bgsave' && stats;
+    const transfer = target?.transfer === true;
+    let stopped = false;
+    if (transfer) {
+      pset(s, P_BGSAVE_IN_PROGRESS, 1);
+      pset(s, P_BGSAVE_START, start);
+      log('notice', `Background RDB transfer started by pid ${process.pid}`);
+    }
     if (stats) {
       pset(s, P_LAST_SAVE_TRY, Math.floor(start / 1000));
       pset(s, P_BGSAVE_START, start);
@@ -983,7 +1004,8 @@ export class Persistence {
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (e instanceof SnapshotAborted) {
-        /* the target gave up on it: nothing to report */
+        // The target gave up on it (Redis kills its child with SIGUSR1: not an error).
+        stopped = true;
       } else if (sink !== null) {
         log('warning', `Snapshot transfer failed: ${err.message}`);
       } else if (fh === null && err.syscall === 'open') {
@@ -1022,6 +1044,19 @@ export class Persistence {
     const secs = Math.round((Date.now() - start) / 1000);
     pset(s, P_KEYS_TOTAL, 0);
     pset(s, P_KEYS_PROCESSED, 0);
+    if (transfer) {
+      // backgroundSaveDoneHandlerSocket
+      pset(s, P_BGSAVE_START, 0);
+      pset(s, P_BGSAVE_IN_PROGRESS, 0);
+      pset(s, P_LAST_BGSAVE_TIME, secs);
+      if (ok) log('notice', 'Background RDB transfer terminated with success');
+      else if (stopped) log('warning', 'Background transfer terminated by signal 10');
+      else log('warning', 'Background transfer error');
+      if (this.scheduled) {
+        this.scheduled = false;
+        setImmediate(() => void this.save('bgsave'));
+      }
+    }
     if (!stats) return ok;
     pset(s, P_LAST_COW, pget(s, P_COW_NOW));
     pset(s, P_BGSAVE_START, 0);
@@ -1033,9 +1068,14 @@ export class Persistence {
     }
     if (bg) {
       pset(s, P_LAST_BGSAVE_TIME, secs);
-      pset(s, P_LAST_BGSAVE_OK, ok ? 1 : 0);
-      if (ok) log('notice', 'Background saving terminated with success');
-      else log('warning', 'Background saving error');
+      if (stopped) {
+        // Killed because nobody needs it (SIGUSR1): the last status stands, no MISCONF.
+        log('warning', 'Background saving terminated by signal 10');
+      } else {
+        pset(s, P_LAST_BGSAVE_OK, ok ? 1 : 0);
+        if (ok) log('notice', 'Background saving terminated with success');
+        else log('warning', 'Background saving error');
+      }
     } else if (ok) {
       // rdbSave: a good foreground save (SAVE, SHUTDOWN, FLUSHALL's) clears an earlier failure;
       // a failed one leaves the status alone (no MISCONF for it, as redis-server).

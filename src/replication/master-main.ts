@@ -40,6 +40,8 @@ export class ReplMaster {
   private readonly acks = new Map<number, { waiting: number; resolve: () => void }>();
   /** Diskless transfers in progress: the replicas ("thread:clientId") each still feeds. */
   private readonly transfers = new Set<Set<string>>();
+  /** Disk snapshots for replicas in progress: the replicas ("thread:clientId") still waiting. */
+  private readonly diskWaits = new Set<Set<string>>();
   private pingTick = 0;
 
   constructor(
@@ -63,6 +65,7 @@ export class ReplMaster {
           // rdbPipeReadHandler: with no replica left to read it, the transfer is stopped.
           if (t.delete(`${m.thread as number}:${m.clientId as number}`) && t.size === 0) log('warning', 'Diskless rdb transfer, last replica dropped, killing fork child.');
         }
+        for (const t of this.diskWaits) t.delete(`${m.thread as number}:${m.clientId as number}`);
         break;
       case 'backlog':
         // A replica keeps a backlog from its sync on (replica.ts), so that its own replicas, and
@@ -155,6 +158,7 @@ export class ReplMaster {
           onStart, aux,
           write: (chunk) => this.sendChunk(groups, chunk),
           aborted: () => alive.size === 0,
+          transfer: true,
         });
       } catch (e) {
         log('warning', `Diskless rdb transfer failed: ${(e as Error).message}`);
@@ -167,12 +171,21 @@ export class ReplMaster {
     }
     const file = this.persistence.filePath();
     let ok = false;
+    // freeClient: when the last replica waiting for this BGSAVE is gone and no save rule wants
+    // the file, it is stopped (Redis kills its child), not finished for nobody.
+    const waiting = new Set(targets.map((t) => `${t.thread}:${t.clientId}`));
+    this.diskWaits.add(waiting);
     try {
-      ok = await this.persistence.snapshot({ onStart, aux, path: file, stats: true });
+      ok = await this.persistence.snapshot({
+        onStart, aux, path: file, stats: true,
+        aborted: () => waiting.size === 0 && this.config.str('save') === '',
+      });
       // rdb-del-sync-files: remember that this file exists for replicas (startBgsaveForReplication).
       if (ok && this.config.bool('rdb-del-sync-files')) this.persistence.rdbForReplication = true;
     } catch (e) {
       log('warning', `BGSAVE for replication failed: ${(e as Error).message}`);
+    } finally {
+      this.diskWaits.delete(waiting);
     }
     // Open it now, before another save can rename a newer file over it: each worker gets its own
     // descriptor of exactly this snapshot (descriptors are the process's, any thread may read).

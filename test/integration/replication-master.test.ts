@@ -409,10 +409,43 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     fake.send('REPLCONF', 'capa', 'eof', 'capa', 'psync2');
     fake.send('PSYNC', '?', '-1');
     await until('the transfer to start', async () => fs.readFileSync(log, 'utf8').includes('Starting BGSAVE for SYNC with target: replicas sockets'));
+    // Redis's RDB child writing to sockets: a BGSAVE in progress, and another one is refused.
+    await until('the transfer to be in progress', async () => (await info(m.port, 'persistence')).get('rdb_bgsave_in_progress') === '1');
+    expect(fs.readFileSync(log, 'utf8')).toContain('Background RDB transfer started by pid');
+    expect(text(await c.call('BGSAVE'))).toBe('ERR Background save already in progress');
     fake.socket.destroy();
     await until('the transfer to stop', async () => fs.readFileSync(log, 'utf8').includes('Diskless rdb transfer, last replica dropped'), 10_000);
+    await until('the transfer to end', async () => fs.readFileSync(log, 'utf8').includes('Background transfer terminated by signal 10'), 10_000);
     // The snapshot has ended: a BGSAVE starts at once instead of waiting behind it.
     await until('a BGSAVE to start', async () => text(await c.call('BGSAVE')) === 'Background saving started', 10_000);
+    await c.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('a disk BGSAVE for a replica stops when the replica leaves, unless save rules want the file', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-dk-'));
+    const log = path.join(dir, 'log');
+    const m = await master(['--repl-diskless-sync', 'no', '--rdb-key-save-delay', '100000', '--logfile', log, '--dir', dir]);
+    const c = await RawClient.connect(m.port);
+    expect(text(await c.call('DEBUG', 'POPULATE', '2000'))).toBe('OK');
+    const sync = async (): Promise<RawClient> => {
+      const fake = await RawClient.connect(m.port);
+      fake.send('PSYNC', '?', '-1');
+      await until('the BGSAVE for the replica', async () => (await info(m.port, 'persistence')).get('rdb_bgsave_in_progress') === '1');
+      return fake;
+    };
+    // No save rule: nobody wants the file once the replica is gone (Redis kills its child).
+    (await sync()).socket.destroy();
+    await until('the BGSAVE to stop', async () => (await info(m.port, 'persistence')).get('rdb_bgsave_in_progress') === '0', 10_000);
+    expect(fs.readFileSync(log, 'utf8')).toContain('Background saving terminated by signal 10');
+    // Stopped on purpose: not a failed save (no MISCONF).
+    expect((await info(m.port, 'persistence')).get('rdb_last_bgsave_status')).toBe('ok');
+    expect(text(await c.call('SET', 'k', 'v'))).toBe('OK');
+    // With a save rule the file is wanted: the BGSAVE goes on.
+    expect(text(await c.call('CONFIG', 'SET', 'save', '900 1'))).toBe('OK');
+    (await sync()).socket.destroy();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await info(m.port, 'persistence')).get('rdb_bgsave_in_progress')).toBe('1');
     await c.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
