@@ -89,7 +89,7 @@ export function clientInfoLine(c: Client, now: number): string {
   const qbuf = c.queryBufferBytes();
   // The client running CLIENT LIST/INFO has its replies so far in the writer (Redis's obl).
   const obl = c.queryBytes > 0 ? c.w.pending() : 0;
-  const omem = c.closed ? 0 : c.socket.writableLength;
+  const omem = c.closed ? 0 : c.socket.writableLength + c.heldOutput;
   const totMem = c.memoryBytes();
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${clientFd(c)} name=${c.name}` +

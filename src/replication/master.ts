@@ -79,6 +79,7 @@ class ReplicaLink {
       if (this.nextOff >= 0 && off + buf.length <= this.nextOff) return;
       this.collected.push({ off, buf });
       this.collectedBytes += buf.length;
+      this.c.heldOutput = this.collectedBytes;
       this.checkLimits();
       return;
     }
@@ -97,6 +98,7 @@ class ReplicaLink {
     }
     this.collected = keep;
     this.collectedBytes = bytes;
+    this.c.heldOutput = bytes;
   }
 
   /** Start writing the stream: what was collected first, then live chunks. */
@@ -106,6 +108,7 @@ class ReplicaLink {
     const held = this.collected;
     this.collected = [];
     this.collectedBytes = 0;
+    this.c.heldOutput = 0;
     for (const ch of held) this.writeStream(ch.off, ch.buf);
   }
 

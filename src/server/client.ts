@@ -141,6 +141,11 @@ export class Client {
   masterHook: ((c: Client, argv: Buffer[]) => void) | null = null;
   /** A replica of this server (after SYNC/PSYNC): its output limits are the replica class's. */
   replica = false;
+  /**
+   * Output held for this connection outside its socket (a replica link's stream collected while
+   * its RDB is under way): part of omem and tot-mem, as Redis's output buffer holds it.
+   */
+  heldOutput = 0;
   /** CLIENT NO-EVICT on: maxmemory-clients never closes it. */
   noEvict = false;
   /** Stream offset after this client's last propagated write (WAIT waits for it: c->woff). */
@@ -473,7 +478,7 @@ export class Client {
    * replies not yet taken by the socket, its MULTI queue. Counted in used_memory, as Redis does.
    */
   memoryBytes(): number {
-    return 1024 + this.queryBufferBytes() + this.parser.partialArgBytes + (this.closed ? 0 : this.socket.writableLength) + this.multiMemory();
+    return 1024 + this.queryBufferBytes() + this.parser.partialArgBytes + (this.closed ? 0 : this.socket.writableLength + this.heldOutput) + this.multiMemory();
   }
 
   resume(): void {

@@ -450,6 +450,28 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
+  it("the stream a replica's link holds while its RDB is made counts in its omem, mem_clients_slaves and used_memory", async () => {
+    const m = await master(['--repl-diskless-sync', 'no', '--rdb-key-save-delay', '100000']);
+    const c = await RawClient.connect(m.port);
+    expect(text(await c.call('DEBUG', 'POPULATE', '100'))).toBe('OK');
+    const fake = await RawClient.connect(m.port);
+    fake.send('PSYNC', '?', '-1');
+    await until('the BGSAVE for the replica', async () => (await info(m.port, 'persistence')).get('rdb_bgsave_in_progress') === '1');
+    const before = Number((await info(m.port, 'memory')).get('used_memory'));
+    const value = 'x'.repeat(1000);
+    for (let i = 0; i < 2000; i++) c.send('SET', `held:${i}`, value);
+    for (let i = 0; i < 2000; i++) await c.read();
+    // 2000 SETs of ~1 KB wait in the link until the RDB is through (the cron recounts clients).
+    await until('the link to show what it holds', async () => {
+      const line = text(await c.call('CLIENT', 'LIST')).split('\n').find((l) => l.includes('flags=S'));
+      const omem = Number(/ omem=(\d+)/.exec(line ?? '')?.[1] ?? '0');
+      const mi = await info(m.port, 'memory');
+      return omem > 2_000_000 && Number(mi.get('mem_clients_slaves')) > 2_000_000 && Number(mi.get('used_memory')) - before > 2_000_000 * 2;
+    }, 5_000);
+    fake.socket.destroy();
+    await c.close();
+  }, 60_000);
+
   it('redis-cli --rdb fetches a snapshot through SYNC (REPLCONF rdb-only)', async () => {
     const m = await master(['--repl-diskless-sync', 'no']);
     await preload(m.port);
