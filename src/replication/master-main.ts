@@ -42,6 +42,11 @@ export class ReplMaster {
   private readonly transfers = new Set<Set<string>>();
   /** Disk snapshots for replicas in progress: the replicas ("thread:clientId") still waiting. */
   private readonly diskWaits = new Set<Set<string>>();
+  /**
+   * A disk snapshot for replicas queued behind another snapshot and not started yet: replicas
+   * that ask meanwhile join it (Redis starts one BGSAVE for every replica waiting for the next).
+   */
+  private nextDisk: { targets: Target[]; waiting: Set<string> } | null = null;
   private pingTick = 0;
 
   constructor(
@@ -130,11 +135,29 @@ export class ReplMaster {
 
   /** startBgsaveForReplication: one snapshot for these replicas, to disk or to their sockets. */
   private async fullSync(diskless: boolean, targets: Target[]): Promise<void> {
-    log('notice', `Starting BGSAVE for SYNC with target: ${diskless ? 'replicas sockets' : 'disk'}`);
-    const groups = this.byThread(targets);
+    if (!diskless && this.nextDisk !== null) {
+      log('notice', 'Waiting for next BGSAVE for SYNC');
+      for (const t of targets) {
+        this.nextDisk.targets.push(t);
+        this.nextDisk.waiting.add(`${t.thread}:${t.clientId}`);
+      }
+      return;
+    }
+    const queued = this.persistence.busy;
+    if (queued && !diskless) log('notice', 'Waiting for next BGSAVE for SYNC');
+    else log('notice', `Starting BGSAVE for SYNC with target: ${diskless ? 'replicas sockets' : 'disk'}`);
+    // A disk snapshot's replicas: more may join until it starts (then the groups are final).
+    const batch = { targets: [...targets], waiting: new Set(targets.map((t) => `${t.thread}:${t.clientId}`)) };
+    if (!diskless) this.nextDisk = batch;
+    let groups = this.byThread(batch.targets);
     const mark = diskless ? randomBytes(20).toString('hex') : '';
     const aux: [string, string][] = [];
     const onStart = (): void => {
+      if (this.nextDisk === batch) {
+        this.nextDisk = null;
+        groups = this.byThread(batch.targets);
+        if (queued) log('notice', `Starting BGSAVE for SYNC with target: disk`);
+      }
       // Every slot lock is held: the stream's offset is the snapshot's point in time. The next
       // unit starts with SELECT, so each replica's stream is self-contained from here.
       const so = this.stream.offset();
@@ -173,7 +196,7 @@ export class ReplMaster {
     let ok = false;
     // freeClient: when the last replica waiting for this BGSAVE is gone and no save rule wants
     // the file, it is stopped (Redis kills its child), not finished for nobody.
-    const waiting = new Set(targets.map((t) => `${t.thread}:${t.clientId}`));
+    const waiting = batch.waiting;
     this.diskWaits.add(waiting);
     try {
       ok = await this.persistence.snapshot({
@@ -186,7 +209,10 @@ export class ReplMaster {
       log('warning', `BGSAVE for replication failed: ${(e as Error).message}`);
     } finally {
       this.diskWaits.delete(waiting);
+      // Never started (stopped first): later replicas start their own.
+      if (this.nextDisk === batch) this.nextDisk = null;
     }
+    groups = this.byThread(batch.targets);
     // Open it now, before another save can rename a newer file over it: each worker gets its own
     // descriptor of exactly this snapshot (descriptors are the process's, any thread may read).
     for (const [thread, ids] of groups) {

@@ -450,6 +450,24 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
+  it('replicas that ask for a disk sync while one BGSAVE runs share the next one', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-dq-'));
+    const log = path.join(dir, 'log');
+    const m = await master(['--repl-diskless-sync', 'no', '--rdb-key-save-delay', '50000', '--logfile', log, '--dir', dir]);
+    const c = await RawClient.connect(m.port);
+    expect(text(await c.call('DEBUG', 'POPULATE', '30'))).toBe('OK');
+    const r1 = await replicaOf(m);
+    await until('the first BGSAVE', async () => (await info(m.port, 'persistence')).get('rdb_bgsave_in_progress') === '1');
+    const [r2, r3] = await Promise.all([replicaOf(m), replicaOf(m)]);
+    for (const r of [r1, r2, r3]) await linkUp(r);
+    for (const r of [r1, r2, r3]) expect(await RawClient.once(r.port, 'DBSIZE')).toEqual({ t: 'int', v: 30n });
+    const started = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('Background saving started'));
+    expect(started.length).toBe(2);
+    expect(fs.readFileSync(log, 'utf8')).toContain('Waiting for next BGSAVE for SYNC');
+    await c.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
   it("the stream a replica's link holds while its RDB is made counts in its omem, mem_clients_slaves and used_memory", async () => {
     const m = await master(['--repl-diskless-sync', 'no', '--rdb-key-save-delay', '100000']);
     const c = await RawClient.connect(m.port);
