@@ -195,8 +195,7 @@ function keys(c: Client, argv: Buffer[]): void {
     const k = s.keyView(e);
     if (all || globMatch(pat, k)) out.push(Buffer.from(k));
   };
-  for (let slot = 0; slot < NSLOTS; slot++) {
-    if (s.slotIsEmpty(db, slot)) continue;
+  for (let slot = s.nextTableSlot(db, 0); slot < NSLOTS; slot = s.nextTableSlot(db, slot + 1)) {
     c.srv.coord.lockWalk(slot);
     try {
       s.forEachInSlot(db, slot, visit);
@@ -286,7 +285,7 @@ function scan(c: Client, argv: Buffer[]): void {
   let iterations = count * 10;
   while (slot < NSLOTS) {
     if (s.slotIsEmpty(db, slot)) {
-      slot++;
+      slot = s.nextTableSlot(db, slot);
       bc = 0;
       continue;
     }
@@ -318,16 +317,16 @@ function randomkey(c: Client): void {
     if (total <= 0) break;
     // A random slot that holds keys, by probing (O(1) while a fair share of slots hold keys: at
     // 10k keys ~46% do, and walking the 16384 counts cost ~130 us); when few do, a slot weighted
-    // by its key count (counts read without locks: a hint, rechecked under the lock).
+    // by its key count, walking the slots that have a table (counts read without locks: a hint,
+    // rechecked under the lock).
     let slot = -1;
-    for (let r = 0; r < 64 && slot < 0; r++) {
+    for (let r = 0; r < 64 && slot < 0 && total >= 2048; r++) {
       const i = Math.floor(Math.random() * NSLOTS);
       if (!s.slotIsEmpty(db, i) && s.slotKeyCount(db, i) > 0) slot = i;
     }
     let pick = Math.floor(Math.random() * total);
     let last = -1;
-    for (let i = 0; i < NSLOTS && slot < 0; i++) {
-      if (s.slotIsEmpty(db, i)) continue;
+    for (let i = s.nextTableSlot(db, 0); i < NSLOTS && slot < 0; i = s.nextTableSlot(db, i + 1)) {
       const n = s.slotKeyCount(db, i);
       if (n === 0) continue;
       last = i;
