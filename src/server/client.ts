@@ -358,6 +358,30 @@ export class Client {
     }
   }
 
+  /** Running a command sent on a replication link (executeAsReplica). */
+  private asReplica = false;
+
+  /**
+   * A replica's link carries the stream to it and never replies: a command of a replica that
+   * produced a reply (PING, an error) would land in the middle of the stream, so the reply is
+   * dropped and the replica disconnected, as Redis's _addReplyToBufferOrList does.
+   */
+  private executeAsReplica(argv: Buffer[]): void {
+    const mark = this.w.mark();
+    this.asReplica = true;
+    try {
+      this.execute(argv);
+    } finally {
+      this.asReplica = false;
+    }
+    if (this.closed || this.w.pending() === mark) return;
+    this.w.rewind(mark);
+    const spec = lookupCommand(argv[0]);
+    const sub = spec?.subcommands !== undefined && argv.length >= 2 ? resolveSubcommand(spec, argv[1]) : spec;
+    log('warning', `Replica generated a reply to command '${sub?.fullName ?? '<unknown>'}', disconnecting it: ${clientInfoLine(this, Date.now())}`);
+    this.close();
+  }
+
   /** Hand the replies written so far to the socket. */
   flush(): void {
     if (this.masterHook !== null) {
@@ -511,6 +535,7 @@ export class Client {
   }
 
   execute(argv: Buffer[]): void {
+    if (this.replica && !this.asReplica) return this.executeAsReplica(argv);
     this.w.resp = this.resp;
     this.rejectSpec = null;
     let spec = lookupCommand(argv[0]);

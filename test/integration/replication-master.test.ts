@@ -450,6 +450,28 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
+  it('a replica that sends a command with a reply is disconnected, nothing written into its stream', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-rr-'));
+    const log = path.join(dir, 'log');
+    const m = await master(['--logfile', log, '--dir', dir]);
+    for (const [cmd, name] of [[['PING'], 'ping'], [['XINFO', 'HELP'], 'xinfo|help'], [['NOSUCHCMD'], '<unknown>']] as const) {
+      const fake = await RawClient.connect(m.port);
+      fake.send('SYNC');
+      // The RDB arrives, then the command: its reply must not follow it on the link.
+      const rdb = await fake.readRaw(10_000, (b) => {
+        const h = /^\$(\d+)\r\n/.exec(b.toString('latin1', 0, 32));
+        return h !== null && b.length >= h[0].length + Number(h[1]);
+      });
+      expect(rdb.toString('latin1')).toMatch(/^\$\d+\r\nREDIS/);
+      fake.send(...cmd);
+      await fake.closed();
+      expect((await fake.readRaw(100)).toString('latin1')).not.toMatch(/PONG|ERR|XINFO/);
+      expect(fs.readFileSync(log, 'utf8')).toContain(`Replica generated a reply to command '${name}', disconnecting it: id=`);
+    }
+    expect(text(await RawClient.once(m.port, 'PING'))).toBe('PONG');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
   it('replicas that ask for a disk sync while one BGSAVE runs share the next one', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-dq-'));
     const log = path.join(dir, 'log');
