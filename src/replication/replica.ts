@@ -454,7 +454,9 @@ export class ReplicaLink {
         this.reploff = Number(off);
       }
       log('notice', `Full resync from master: ${replid}:${off}`);
-      this.discardCached();
+      // The cached master stays until the transferred RDB is loaded (replicationAttachToNewMaster,
+      // below): a transfer that never completes (that master gone) leaves this server's history
+      // and data as they were, so its old master can still continue it partially.
       return this.receiveSnapshot(gen, sock, inbox);
     }
     if (r.startsWith('+CONTINUE')) {

@@ -278,6 +278,26 @@ describe('shardis as a replica of redis-server 7.0', () => {
     await sameDigest(m, s);
   }, 60000);
 
+  it('a full sync with another master that never completes keeps the cached master: back to the old one partially', async () => {
+    const before = Number((await info(m, 'stats')).sync_partial_ok);
+    const full = Number((await info(m, 'stats')).sync_full);
+    // Another master whose BGSAVE takes ten seconds, stopped before it is done.
+    const other = await startRedis({ args: ['--enable-debug-command', 'yes', '--repl-diskless-sync', 'no', '--rdb-key-save-delay', '1000000'] });
+    try {
+      const o = await RawClient.connect(other.port);
+      await o.call('DEBUG', 'POPULATE', '10');
+      expect(sh(await s.call('REPLICAOF', '127.0.0.1', String(other.port)))).toBe('+OK');
+      await until('the other master to start its BGSAVE', async () => (await info(o, 'persistence')).rdb_bgsave_in_progress === '1');
+      await o.close();
+    } finally {
+      await other.stop();
+    }
+    expect(sh(await s.call('REPLICAOF', '127.0.0.1', String(master.port)))).toBe('+OK');
+    await until('the partial resync', async () => Number((await info(m, 'stats')).sync_partial_ok) > before);
+    expect(Number((await info(m, 'stats')).sync_full)).toBe(full);
+    await sameDigest(m, s);
+  }, 60000);
+
   it('replica-serve-stale-data no: MASTERDOWN while the link is down', async () => {
     expect(sh(await s.call('CONFIG', 'SET', 'replica-serve-stale-data', 'no'))).toBe('+OK');
     // A master that is not there: the link stays down.
