@@ -22,6 +22,19 @@ async function master(args: string[]): Promise<Server> {
   return s;
 }
 
+/**
+ * A master that logs into a folder of its own (its dir too), with `keys` keys (DEBUG POPULATE)
+ * and a client on it; the caller closes the client and removes the folder.
+ */
+async function loggedMaster(args: string[], keys = 0): Promise<{ m: Server; c: RawClient; dir: string; log: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-rm-'));
+  const log = path.join(dir, 'log');
+  const m = await master([...args, '--logfile', log, '--dir', dir]);
+  const c = await RawClient.connect(m.port);
+  if (keys > 0) expect(text(await c.call('DEBUG', 'POPULATE', String(keys)))).toBe('OK');
+  return { m, c, dir, log };
+}
+
 async function replicaOf(m: Server, args: string[] = []): Promise<Server> {
   const r = await startRedis({ args: ['--enable-debug-command', 'yes', '--replicaof', '127.0.0.1', String(m.port), ...args] });
   started.push(r);
@@ -399,12 +412,8 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
   }, 60_000);
 
   it('a diskless transfer stops when its last replica leaves (rdbPipeReadHandler)', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-dl-'));
-    const log = path.join(dir, 'log');
     // 2000 keys at 100 ms each: the transfer would run for minutes if nothing stopped it.
-    const m = await master(['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--rdb-key-save-delay', '100000', '--logfile', log, '--dir', dir]);
-    const c = await RawClient.connect(m.port);
-    expect(text(await c.call('DEBUG', 'POPULATE', '2000'))).toBe('OK');
+    const { m, c, dir, log } = await loggedMaster(['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--rdb-key-save-delay', '100000'], 2000);
     const fake = await RawClient.connect(m.port);
     fake.send('REPLCONF', 'capa', 'eof', 'capa', 'psync2');
     fake.send('PSYNC', '?', '-1');
@@ -423,11 +432,7 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
   }, 60_000);
 
   it('a disk BGSAVE for a replica stops when the replica leaves, unless save rules want the file', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-dk-'));
-    const log = path.join(dir, 'log');
-    const m = await master(['--repl-diskless-sync', 'no', '--rdb-key-save-delay', '100000', '--logfile', log, '--dir', dir]);
-    const c = await RawClient.connect(m.port);
-    expect(text(await c.call('DEBUG', 'POPULATE', '2000'))).toBe('OK');
+    const { m, c, dir, log } = await loggedMaster(['--repl-diskless-sync', 'no', '--rdb-key-save-delay', '100000'], 2000);
     const sync = async (): Promise<RawClient> => {
       const fake = await RawClient.connect(m.port);
       fake.send('PSYNC', '?', '-1');
@@ -451,9 +456,7 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
   }, 60_000);
 
   it('a replica that sends a command with a reply is disconnected, nothing written into its stream', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-rr-'));
-    const log = path.join(dir, 'log');
-    const m = await master(['--logfile', log, '--dir', dir]);
+    const { m, c, dir, log } = await loggedMaster([]);
     for (const [cmd, name] of [[['PING'], 'ping'], [['XINFO', 'HELP'], 'xinfo|help'], [['NOSUCHCMD'], '<unknown>']] as const) {
       const fake = await RawClient.connect(m.port);
       fake.send('SYNC');
@@ -468,16 +471,13 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
       expect((await fake.readRaw(100)).toString('latin1')).not.toMatch(/PONG|ERR|XINFO/);
       expect(fs.readFileSync(log, 'utf8')).toContain(`Replica generated a reply to command '${name}', disconnecting it: id=`);
     }
-    expect(text(await RawClient.once(m.port, 'PING'))).toBe('PONG');
+    expect(text(await c.call('PING'))).toBe('PONG');
+    await c.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
   it('replicas that ask for a disk sync while one BGSAVE runs share the next one', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-dq-'));
-    const log = path.join(dir, 'log');
-    const m = await master(['--repl-diskless-sync', 'no', '--rdb-key-save-delay', '50000', '--logfile', log, '--dir', dir]);
-    const c = await RawClient.connect(m.port);
-    expect(text(await c.call('DEBUG', 'POPULATE', '30'))).toBe('OK');
+    const { m, c, dir, log } = await loggedMaster(['--repl-diskless-sync', 'no', '--rdb-key-save-delay', '50000'], 30);
     const r1 = await replicaOf(m);
     await until('the first BGSAVE', async () => (await info(m.port, 'persistence')).get('rdb_bgsave_in_progress') === '1');
     const [r2, r3] = await Promise.all([replicaOf(m), replicaOf(m)]);
