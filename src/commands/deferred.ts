@@ -16,7 +16,10 @@ export function replyLater<T>(c: Client, work: Promise<T>, done: (c: Client, val
 }
 
 function finishLater<T>(c: Client, value: T, done: (c: Client, value: T) => void, quiet: boolean, closed: (() => void) | undefined): void {
-  if (!c.closed) {
+  if (!c.closed && c.replica) {
+    // A reply on a replica's link (its own command, answered later): dropped, the link closed.
+    c.replicaReplied(c.lastCommand);
+  } else if (!c.closed) {
     c.w.resp = c.resp;
     const mark = c.w.mark();
     done(c, value);

@@ -8,7 +8,7 @@ import type { CommandSpec } from '../commands/types';
 import { LOCK_BUSY } from './coordinator';
 import { lookupCommand, resolveSubcommand, statBase, statBaseOf } from '../commands/table';
 import { cstr } from '../commands/args';
-import { F_ALLOW_BUSY, F_FAST, F_NO_AUTH, F_NO_MULTI, F_NO_PROPAGATE, F_SKIP_SLOWLOG, F_STALE, F_TOUCHES_ARBITRARY_KEYS, SF_DENYOOM, SF_STALE, SF_WRITE } from '../commands/flags';
+import { F_ALLOW_BUSY, F_FAST, F_MAY_REPLICATE, F_NO_AUTH, F_NO_MULTI, F_NO_PROPAGATE, F_SKIP_SLOWLOG, F_STALE, F_TOUCHES_ARBITRARY_KEYS, F_READONLY, F_WRITE, SF_DENYOOM, SF_STALE, SF_WRITE } from '../commands/flags';
 import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import { rememberLocalWrite } from '../replication/replica-expire';
 import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING, M_STARTING } from './context';
@@ -375,10 +375,22 @@ export class Client {
       this.asReplica = false;
     }
     if (this.closed || this.w.pending() === mark) return;
-    this.w.rewind(mark);
     const spec = lookupCommand(argv[0]);
     const sub = spec?.subcommands !== undefined && argv.length >= 2 ? resolveSubcommand(spec, argv[1]) : spec;
-    log('warning', `Replica generated a reply to command '${sub?.fullName ?? '<unknown>'}', disconnecting it: ${clientInfoLine(this, Date.now())}`);
+    const name = sub?.fullName ?? '<unknown>';
+    if (this.w.byteAt(mark) === 0x2d) {
+      // afterErrorReply's warning for an error sent on a replication link.
+      const b = this.w.since(mark);
+      const err = b.latin1Slice(1, b.length).replace(/\r\n$/, '');
+      log('warning', `== CRITICAL == This master is sending an error to its replica: '${err}' after processing the command '${name}'`);
+    }
+    this.w.rewind(mark);
+    this.replicaReplied(name);
+  }
+
+  /** A reply was produced for this replica's link: dropped, and the replica disconnected. */
+  replicaReplied(command: string): void {
+    log('warning', `Replica generated a reply to command '${command}', disconnecting it: ${clientInfoLine(this, Date.now())}`);
     this.close();
   }
 
@@ -570,6 +582,12 @@ export class Client {
         return;
       }
       this.authenticated = true;
+    }
+    // A replica's link is not a client of the keyspace (processCommand: exempt from CLIENT PAUSE,
+    // it must not read or write through it).
+    if (this.replica && ((spec.bits as number) & (F_READONLY | F_WRITE | F_MAY_REPLICATE)) !== 0) {
+      this.rejectCommand("ERR Replica can't interact with the keyspace");
+      return;
     }
     // ACLs: one flag test for a user allowed everything (the default user, unless narrowed).
     if (!this.user.unrestricted) {
