@@ -419,7 +419,7 @@ export class Aof {
   /** BGREWRITEAOF: the reply's text, or an error (prefixed ERR). `inExec`: schedule it. */
   bgrewriteaof(inExec: boolean): string {
     if (this.rewriteInProgress) return 'ERR Background append only file rewriting already in progress';
-    if (((this.persistence?.inProgress ?? false) || (this.persistence?.transferring ?? false)) || inExec) {
+    if ((this.persistence?.rdbChild ?? false) || inExec) {
       this.shared.set(A_REWRITE_SCHEDULED, 1);
       this.shared.f64[F_REWRITE_FAILURES] = 0;
       return 'Background append only file rewriting scheduled';
@@ -582,7 +582,7 @@ export class Aof {
 
   /** serverCron's AOF duties: a scheduled rewrite, auto-aof-rewrite-percentage, write errors. */
   cron(): void {
-    const busy = this.rewriteInProgress || ((this.persistence?.inProgress ?? false) || (this.persistence?.transferring ?? false));
+    const busy = this.rewriteInProgress || (this.persistence?.rdbChild ?? false);
     if (!busy && this.shared.get(A_REWRITE_SCHEDULED) !== 0 && !this.rewriteLimited()) {
       if (this.config.bool('appendonly') && this.writer === null) this.startAppendOnly();
       else this.startRewrite();
@@ -604,7 +604,7 @@ export class Aof {
   startAppendOnly(inExec = false): void {
     if (this.writer !== null) return;
     this.shared.set(A_ENABLED, 2);
-    if ((this.persistence?.inProgress ?? false) || (this.persistence?.transferring ?? false)) {
+    if (this.persistence?.rdbChild ?? false) {
       this.shared.set(A_REWRITE_SCHEDULED, 1);
       log('warning', 'AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.');
       return;

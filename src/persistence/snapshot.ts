@@ -730,11 +730,11 @@ export class Persistence {
   }
 
   /**
-   * A diskless full sync is running: Redis's RDB child, so BGSAVE, SAVE, DEBUG RELOAD answer
-   * "already in progress" and BGREWRITEAOF is scheduled, as while a BGSAVE runs.
+   * Redis's RDB child is running: an RDB save (inProgress) or a diskless full sync, so BGSAVE,
+   * SAVE, DEBUG RELOAD answer "already in progress" and BGREWRITEAOF is scheduled.
    */
-  get transferring(): boolean {
-    return this.running !== null && this.runningTarget?.transfer === true;
+  get rdbChild(): boolean {
+    return this.running !== null && (this.runningStats || this.runningTarget?.transfer === true);
   }
 
   /** Any snapshot is running (an AOF rewrite's too). */
@@ -1052,10 +1052,7 @@ export class Persistence {
       if (ok) log('notice', 'Background RDB transfer terminated with success');
       else if (stopped) log('warning', 'Background transfer terminated by signal 10');
       else log('warning', 'Background transfer error');
-      if (this.scheduled) {
-        this.scheduled = false;
-        setImmediate(() => void this.save('bgsave'));
-      }
+      this.runScheduled();
     }
     if (!stats) return ok;
     pset(s, P_LAST_COW, pget(s, P_COW_NOW));
@@ -1081,11 +1078,15 @@ export class Persistence {
       // a failed one leaves the status alone (no MISCONF for it, as redis-server).
       pset(s, P_LAST_BGSAVE_OK, 1);
     }
-    if (ok && this.scheduled) {
-      this.scheduled = false;
-      setImmediate(() => void this.save('bgsave'));
-    }
+    if (ok) this.runScheduled();
     return ok;
+  }
+
+  /** A BGSAVE SCHEDULE that waited for this snapshot starts now. */
+  private runScheduled(): void {
+    if (!this.scheduled) return;
+    this.scheduled = false;
+    setImmediate(() => void this.save('bgsave'));
   }
 
   /**

@@ -402,7 +402,7 @@ export async function main(argv: string[]): Promise<void> {
         aclLog.entries = [];
         return null;
       case 'save':
-        if (persistence.inProgress || persistence.transferring) return 'ERR Background save already in progress';
+        if (persistence.rdbChild) return 'ERR Background save already in progress';
         return (await persistence.save('save')) ? null : 'ERR';
       case 'flushall-save':
         // FLUSHALL with save rules (flushAllDataAndResetRDB): a foreground save of the emptied
@@ -411,7 +411,7 @@ export async function main(argv: string[]): Promise<void> {
         while (persistence.inProgress) await new Promise((r) => setTimeout(r, 10));
         return (await persistence.save('save')) ? null : 'ERR';
       case 'bgsave':
-        if (persistence.inProgress || persistence.transferring) {
+        if (persistence.rdbChild) {
           if (args[0] === true) {
             persistence.scheduled = true;
             return 'scheduled';
@@ -433,7 +433,7 @@ export async function main(argv: string[]): Promise<void> {
         return null;
       }
       case 'reload':
-        if (persistence.inProgress || persistence.transferring) return 'ERR Background save already in progress';
+        if (persistence.rdbChild) return 'ERR Background save already in progress';
         return persistence.reload(args[0] as boolean, args[1] as boolean, args[2] as boolean);
       case 'replica-load':
         return replicaLoad(args[0] as Uint8Array | null);
