@@ -24,6 +24,11 @@ const PING = Buffer.from('*1\r\n$4\r\nPING\r\n');
 
 interface Target { thread: number; clientId: number }
 
+/** A replica's name in the sets of replicas a snapshot still serves ("thread:clientId"). */
+function targetKey(t: Target): string {
+  return `${t.thread}:${t.clientId}`;
+}
+
 export function replSettings(config: Config): ReplSettings {
   return {
     backlogSize: config.num('repl-backlog-size'),
@@ -64,14 +69,16 @@ export class ReplMaster {
       case 'sync':
         this.start().postMessage(m);
         break;
-      case 'gone':
+      case 'gone': {
         this.thread?.postMessage(m);
+        const gone = targetKey({ thread: m.thread as number, clientId: m.clientId as number });
         for (const t of this.transfers) {
           // rdbPipeReadHandler: with no replica left to read it, the transfer is stopped.
-          if (t.delete(`${m.thread as number}:${m.clientId as number}`) && t.size === 0) log('warning', 'Diskless rdb transfer, last replica dropped, killing fork child.');
+          if (t.delete(gone) && t.size === 0) log('warning', 'Diskless rdb transfer, last replica dropped, killing fork child.');
         }
-        for (const t of this.diskWaits) t.delete(`${m.thread as number}:${m.clientId as number}`);
+        for (const t of this.diskWaits) t.delete(gone);
         break;
+      }
       case 'backlog':
         // A replica keeps a backlog from its sync on (replica.ts), so that its own replicas, and
         // its peers after a failover, can continue partially with it.
@@ -139,7 +146,7 @@ export class ReplMaster {
       log('notice', 'Waiting for next BGSAVE for SYNC');
       for (const t of targets) {
         this.nextDisk.targets.push(t);
-        this.nextDisk.waiting.add(`${t.thread}:${t.clientId}`);
+        this.nextDisk.waiting.add(targetKey(t));
       }
       return;
     }
@@ -147,7 +154,7 @@ export class ReplMaster {
     if (queued && !diskless) log('notice', 'Waiting for next BGSAVE for SYNC');
     else log('notice', `Starting BGSAVE for SYNC with target: ${diskless ? 'replicas sockets' : 'disk'}`);
     // A disk snapshot's replicas: more may join until it starts (then the groups are final).
-    const batch = { targets: [...targets], waiting: new Set(targets.map((t) => `${t.thread}:${t.clientId}`)) };
+    const batch = { targets: [...targets], waiting: new Set(targets.map(targetKey)) };
     if (!diskless) this.nextDisk = batch;
     let groups = this.byThread(batch.targets);
     const mark = diskless ? randomBytes(20).toString('hex') : '';
@@ -173,7 +180,7 @@ export class ReplMaster {
       for (const [thread, ids] of groups) this.post(thread, { type: 'repl-full', ids, replid: id, offset: off, streamOff: so, diskless, mark });
     };
     if (diskless) {
-      const alive = new Set(targets.map((t) => `${t.thread}:${t.clientId}`));
+      const alive = new Set(targets.map(targetKey));
       this.transfers.add(alive);
       let ok = false;
       try {

@@ -491,17 +491,24 @@ export class ScriptEngine {
     if (ctx.multiSlot) {
       entry.keylessSlots = 2;
       entry.needsAll = true;
-      if (clean) return false;
-      const s = this.srv.store;
-      if (spec.keys === undefined && spec.firstKey > 0 && spec.lastKey === spec.firstKey) return this.takeSlot(s.slotOf(argv[spec.firstKey]));
-      for (const i of commandKeys(spec, argv)) if (!this.takeSlot(s.slotOf(argv[i]))) return false;
-      return true;
+      return clean ? false : this.takeKeySlots(spec, argv);
     }
     if (ctx.firstSlot < 0 || ctx.firstSlot === first) return true;
     if (this.takeSlot(ctx.firstSlot)) return true;
     // Held by another client: this run is made again with every slot (the mode stays).
     ctx.retryOnce = true;
     return false;
+  }
+
+  /** takeSlot for every key of a redis.call (false: one could not be taken). */
+  private takeKeySlots(spec: CommandSpec, argv: Buffer[]): boolean {
+    const s = this.srv.store;
+    if (spec.keys === undefined && spec.firstKey > 0 && spec.lastKey === spec.firstKey) {
+      // One key (most commands): no index array.
+      return argv.length <= spec.firstKey || this.takeSlot(s.slotOf(argv[spec.firstKey]));
+    }
+    for (const i of commandKeys(spec, argv)) if (!this.takeSlot(s.slotOf(argv[i]))) return false;
+    return true;
   }
 
   /** Take a slot the script did not declare, without waiting while holding others. */
@@ -757,16 +764,8 @@ export class ScriptEngine {
         ok = false;
       } else if (ctx.keyless && mode === LOCK_KEYS) {
         ok = this.keylessSlots(ctx, spec, argv);
-      } else if (mode === LOCK_KEYS && spec.keys === undefined && spec.firstKey > 0 && spec.lastKey === spec.firstKey) {
-        // One key (most commands): no index array.
-        if (argv.length > spec.firstKey) ok = this.takeSlot(s.slotOf(argv[spec.firstKey]));
       } else if (mode === LOCK_KEYS) {
-        for (const i of commandKeys(spec, argv)) {
-          if (!this.takeSlot(s.slotOf(argv[i]))) {
-            ok = false;
-            break;
-          }
-        }
+        ok = this.takeKeySlots(spec, argv);
       } else if (mode === LOCK_ALL || !KEYLESS_GROUPS.has(spec.group)) {
         ok = false;
       }
