@@ -119,6 +119,13 @@ async function expireAllOnMaster(master: RawClient): Promise<void> {
   await master.call('SELECT', '0');
 }
 
+/** A test's teardown: close the clients, stop the servers, remove the folder. */
+async function closeAll(clients: Array<RawClient | undefined>, servers: Array<Server | undefined>, dir?: string): Promise<void> {
+  for (const c of clients) await c?.close();
+  for (const sv of servers) await sv?.stop();
+  if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+}
+
 /** Both sides at the same point: active expiry off on the master, the replica acked its offset. */
 async function sameDigest(master: RawClient, replica: RawClient, expireFirst = false): Promise<void> {
   await master.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
@@ -179,13 +186,7 @@ describe('shardis as a replica of redis-server 7.0', () => {
     await m.call('SELECT', '0');
   }, 60000);
 
-  afterAll(async () => {
-    await m?.close();
-    await s?.close();
-    await replica?.stop();
-    await master?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => closeAll([m, s], [replica, master], dir));
 
   it('REPLICAOF: full sync, then concurrent writes give the same digest', async () => {
     expect(sh(await s.call('REPLICAOF', '127.0.0.1', String(master.port)))).toBe('+OK');
@@ -358,10 +359,7 @@ describe('shardis replica: diskless master and load, replicaof at start-up', () 
       });
       expect(sh(await s.call('DEBUG', 'CHECK'))).toBe('+OK');
     } finally {
-      await s.close();
-      await m.close();
-      await replica.stop();
-      await master.stop();
+      await closeAll([s, m], [replica, master]);
     }
   }, 60000);
 
@@ -377,10 +375,7 @@ describe('shardis replica: diskless master and load, replicaof at start-up', () 
       await sameDigest(m, s);
       expect(sh(await s.call('SET', 'x', '1'))).toBe("-READONLY You can't write against a read only replica.");
     } finally {
-      await s.close();
-      await m.close();
-      await replica.stop();
-      await master.stop();
+      await closeAll([s, m], [replica, master]);
     }
   }, 60000);
 });
@@ -415,11 +410,7 @@ describe('shardis replica: diskless load of another history', () => {
       expect(log).toContain('Failed trying to load the MASTER synchronization DB from socket, check server logs.');
     } finally {
       await m.call('CONFIG', 'SET', 'rdb-key-save-delay', '0');
-      await s.close();
-      await m.close();
-      await replica.stop();
-      await master.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
+      await closeAll([s, m], [replica, master], dir);
     }
   }, 60000);
 });
@@ -451,11 +442,7 @@ describe('shardis replica: restart', () => {
       expect(Number((await info(m, 'stats')).sync_full)).toBe(1);
       await sameDigest(m, s);
     } finally {
-      await s.close();
-      await m.close();
-      await replica.stop();
-      await master.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
+      await closeAll([s, m], [replica, master], dir);
     }
   }, 60000);
 });
@@ -481,11 +468,7 @@ describe('shardis replica: authentication', () => {
       await m.call('SET', 'k2', 'v2');
       await until('a write to arrive', async () => sh(await s.call('GET', 'k2')) === '$2\r\nv2');
     } finally {
-      await s.close();
-      await m.close();
-      await replica.stop();
-      await master.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
+      await closeAll([s, m], [replica, master], dir);
     }
   }, 60000);
 });
@@ -507,10 +490,7 @@ describe('shardis replica: the master link and client limits', () => {
       expect((await info(m, 'stats')).sync_full).toBe('1');
       expect((await info(m, 'stats')).sync_partial_ok).toBe('0');
     } finally {
-      await s.close();
-      await m.close();
-      await replica.stop();
-      await master.stop();
+      await closeAll([s, m], [replica, master]);
     }
   }, 60000);
 });
@@ -638,10 +618,7 @@ describe('writable shardis replica: DEL of a logically expired key', () => {
       expect(sh(await s.call('DBSIZE'))).toBe(':0');
     } finally {
       await m.call('DEBUG', 'SET-ACTIVE-EXPIRE', '1').catch(() => undefined);
-      await s.close();
-      await m.close();
-      await replica.stop();
-      await master.stop();
+      await closeAll([s, m], [replica, master]);
     }
   }, 60000);
 });
