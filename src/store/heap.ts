@@ -36,18 +36,23 @@
 //   (the SAB's memory starts 16 bytes into a page: page p starts at byte p*4096 - 16). Without
 //   the addon, freed memory stays resident (reused only).
 
+import { constants as bufferConstants } from 'node:buffer';
+import * as os from 'node:os';
 import { sysAddon } from './sysaddon';
 
 export const NCLASS = 111;
 const HEADER_BYTES = 64 * 1024;
-const W_TOP = 0;          // end of the carved range (u32, a page multiple once pages are carved)
-const W_LIMIT = 1;        // hard limit: end of the usable reservation (u32, < 2^32)
-const W_CAPACITY = 3;     // bytes in use allowed (u32)
-const W_DATA = 4;         // start of the allocatable area (after the fixed tables)
-const W_TABLE = 5;        // byte offset of the page descriptor table
+// Addresses in header and descriptor words are in 8-byte units (address / 8), as every address the
+// heap's users store: a u32 then reaches 32 GiB.
+const W_TOP = 0;          // end of the carved range (units; on a page boundary once pages are carved)
+const W_LIMIT = 1;        // hard limit: end of the usable reservation (units)
+const W_CAPACITY = 3;     // bytes in use allowed (units)
+const W_DATA = 4;         // start of the allocatable area, after the fixed tables (units)
+const W_TABLE = 5;        // where the page descriptor table starts (units)
 const W_PAGELOCK = 6;     // the page heap's lock
 const W_FREEPAGES = 7;    // pages in free spans
 const W_DIRTYPAGES = 8;   // pages of free spans that may still be resident (the spans' D_DIRTY)
+const W_BASE = 10;        // high mode (tests): the untouched range below the data (units); else 0
 const W_MIS = 9;          // where the SAB's memory starts in an OS page: page p starts at p*PAGE - mis
 const W_FREEHEAD = 16;    // NCLASS words: first slab (page number) with free blocks, per class
 const W_CLASSLOCK = 16 + 128; // NCLASS words: one lock per class
@@ -62,8 +67,10 @@ const W_SPANHEAD = 8192;
 const NSPANLIST = 129;
 /** Where the store lays out its own fixed areas (directory, versions...): after the header. */
 export const HEAP_DATA_START = HEADER_BYTES;
-/** Largest usable end of the address range: a top of 2^32 would wrap to 0 in the u32 top word. */
-const MAX_END = 2 ** 32 - 8;
+/** Largest usable end of the address range: a top of 2^35 would wrap to 0 in the u32 top word. */
+const MAX_END = 2 ** 35 - 8;
+/** The largest typed array this runtime makes (Node 20: 4 GiB; Node 22 and later: far more). */
+const MAX_TYPED = Math.min(MAX_END, bufferConstants.MAX_LENGTH);
 /** What a command may allocate beyond its argument bytes once it passed the capacity check. */
 export const RESERVE_FIXED = 64 * 1024;
 
@@ -78,10 +85,10 @@ const D_START = 1;  // first page of the span
 const D_LEN = 2;    // pages in the span
 const D_NEXT = 3;   // list links (page numbers, 0 = none): free span lists, a class's slab list
 const D_PREV = 4;
-const D_FREE = 5;   // slab: first free block (byte offset, linked through its first word; 0 = none)
+const D_FREE = 5;   // slab: first free block (units, linked through its first word; 0 = none)
 const D_USED = 6;   // slab: blocks handed out (in use or in a thread's cache)
 const D_DIRTY = 6;  // free span: of its pages, how many may still be resident (an upper bound)
-const D_CARVE = 7;  // slab: first never-used block (byte offset); blocks from there are free
+const D_CARVE = 7;  // slab: first never-used block (units); blocks from there are free
 const K_FREE = 1;
 const K_LARGE = 3;
 const K_SLAB = 16;
@@ -157,7 +164,8 @@ export class Heap {
   readonly f64: Float64Array;
   readonly size: number;
   private readonly threadId: number;
-  private readonly cache: Uint32Array[] = [];
+  /** Per small class, the blocks of this thread's private cache (byte offsets). */
+  private readonly cache: Float64Array[] = [];
   private readonly cacheLen = new Int32Array(NCLASS);
   private usedSlot: number;
   /** This thread's line of counters: [0] bytes in use, [1] bytes in its private caches. */
@@ -165,6 +173,8 @@ export class Heap {
   /** A private word to sleep on (the checker's short waits). */
   private readonly pause = new Int32Array(new SharedArrayBuffer(4));
   readonly hardLimit: number;
+  /** Bytes below the data never used (high mode, tests), else 0: not counted as in use. */
+  readonly base: number;
   readonly capacity: number;
   /** u32 index of the page descriptor table. */
   private readonly tbl: number;
@@ -191,14 +201,22 @@ export class Heap {
   lastInjectedAllocs = 0;
 
   /**
-   * Reserve a heap (main thread, once). `capacity`: bytes in use allowed (undefined: 15/16 of the
-   * reservation). The reservation is twice the capacity (at least capacity + 64 MiB), up to what
-   * a typed array can address with u32 offsets (4 GiB); untouched pages cost no RSS. Its last
-   * 1/128 holds the page descriptor table.
+   * Reserve a heap (main thread, once). `capacity`: bytes in use allowed (SHARDIS_HEAP_BYTES);
+   * the reservation is then twice it (at least capacity + 64 MiB). Without it the reservation
+   * follows the machine's memory, or `maxmemory` where that is larger, and is at least 4 GiB; the
+   * capacity is 15/16 of it. Either way it stops at what a typed array can span (Node 20: 4 GiB)
+   * and at 32 GiB (u32 addresses in 8-byte units). Untouched pages cost no RSS. Its last 1/128
+   * holds the page descriptor table. `high` (tests, SHARDIS_HEAP_HIGH=1): where typed
+   * arrays pass 8 GiB, the heap's data starts past 4 GiB, so every address needs 33 bits and any
+   * 32-bit operator left on one breaks at once.
    */
-  static create(capacity?: number): SharedArrayBuffer {
-    const want = capacity === undefined ? 2 ** 32 : Math.min(2 ** 32, Math.max(2 * capacity, capacity + 64 * 1024 * 1024));
-    let size = want;
+  static create(capacity?: number, opts: { maxmemory?: number; high?: boolean } = {}): SharedArrayBuffer {
+    const skip = opts.high === true && MAX_TYPED >= 2 ** 33 ? 2 ** 32 : 0;
+    const mm = opts.maxmemory ?? 0;
+    const want = capacity !== undefined
+      ? Math.max(2 * capacity, capacity + 64 * 1024 * 1024)
+      : Math.max(2 ** 32, Math.ceil(os.totalmem() / 2 ** 30) * 2 ** 30, mm > 0 ? Math.ceil(mm / 15) * 16 + 64 * 1024 * 1024 : 0);
+    let size = Math.min(MAX_TYPED, skip + Math.ceil(want / PAGE) * PAGE);
     let sab: SharedArrayBuffer | null = null;
     // Where the OS refuses to reserve that much address space (strict overcommit, ulimit -v),
     // settle for less rather than not starting.
@@ -206,23 +224,25 @@ export class Heap {
       try {
         sab = new SharedArrayBuffer(size);
       } catch (e) {
-        if (size <= 64 * 1024 * 1024) throw e;
-        size = Math.floor(size / 2);
+        if (size - skip <= 64 * 1024 * 1024) throw e;
+        size = skip + Math.floor(((size - skip) * 3) / 4 / PAGE) * PAGE;
       }
     }
-    const room = Math.min(size, MAX_END);
     // The descriptor table covers every page below it (32 bytes per 4 KiB page).
-    const tableBytes = Math.ceil(Math.ceil(room / PAGE) * D_WORDS * 4 / PAGE) * PAGE;
-    const end = Math.floor((room - tableBytes) / PAGE) * PAGE;
-    let cap = capacity === undefined ? Math.floor(end / 16) * 15 : Math.min(capacity, end);
+    const tableBytes = Math.ceil(Math.ceil(size / PAGE) * D_WORDS * 4 / PAGE) * PAGE;
+    const end = Math.floor((size - tableBytes) / PAGE) * PAGE;
+    const room = end - skip;
+    let cap = capacity === undefined ? Math.floor(room / 16) * 15 : Math.min(capacity, room);
     // A reservation smaller than asked leaves a sixteenth of it for running commands' overshoot.
-    if (end - cap < end / 16) cap = Math.floor(end / 16) * 15;
+    if (room - cap < room / 16) cap = Math.floor(room / 16) * 15;
+    const start = skip + HEADER_BYTES;
     const u32 = new Uint32Array(sab);
-    u32[W_TOP] = HEADER_BYTES;
-    u32[W_DATA] = HEADER_BYTES;
-    u32[W_LIMIT] = end;
-    u32[W_TABLE] = end;
-    u32[W_CAPACITY] = cap & ~7;
+    u32[W_TOP] = start / 8;
+    u32[W_DATA] = start / 8;
+    u32[W_LIMIT] = end / 8;
+    u32[W_TABLE] = end / 8;
+    u32[W_CAPACITY] = Math.floor(cap / 8);
+    u32[W_BASE] = skip / 8;
     // Shift the page grid onto the OS's pages (a multiple of 8 keeps blocks 8-aligned).
     const mis = misalign !== null ? misalign(new Uint8Array(sab, 0, 8)) : 0;
     u32[W_MIS] = mis > 0 && mis % 8 === 0 ? mis : 0;
@@ -239,18 +259,19 @@ export class Heap {
     this.threadId = threadId;
     this.usedSlot = (W_USED >>> 1) + threadId * USED_STRIDE;
     this.acct = new Float64Array(sab, this.usedSlot * 8, 2);
-    this.hardLimit = this.u32[W_LIMIT];
-    this.capacity = this.u32[W_CAPACITY];
-    this.tbl = this.u32[W_TABLE] / 4;
+    this.hardLimit = this.u32[W_LIMIT] * 8;
+    this.base = this.u32[W_BASE] * 8;
+    this.capacity = this.u32[W_CAPACITY] * 8;
+    this.tbl = this.u32[W_TABLE] * 2;
     this.mis = this.u32[W_MIS];
-    for (let c = 0; c < NCLASS; c++) this.cache.push(new Uint32Array(c < LARGE_CLASS ? cacheMax[c] : 0));
+    for (let c = 0; c < NCLASS; c++) this.cache.push(new Float64Array(c < LARGE_CLASS ? cacheMax[c] : 0));
   }
 
   /** Reserve `bytes` at the start of the data area at start-up, before any alloc (main thread). */
   static reserveFixed(sab: SharedArrayBuffer, bytes: number): number {
     const u32 = new Uint32Array(sab);
-    const at = u32[W_TOP];
-    u32[W_TOP] = at + ((bytes + 7) & ~7);
+    const at = u32[W_TOP] * 8;
+    u32[W_TOP] += Math.ceil(bytes / 8);
     u32[W_DATA] = u32[W_TOP];
     return at;
   }
@@ -331,13 +352,13 @@ export class Heap {
       this.othersAt = now;
     }
     const u32 = this.u32;
-    return u32[W_DATA] + this.othersUsed + own + need <= this.capacity &&
-      Atomics.load(u32, W_TOP) - Atomics.load(u32, W_FREEPAGES) * PAGE + need + RESERVE_FIXED <= this.hardLimit;
+    return u32[W_DATA] * 8 - this.base + this.othersUsed + own + need <= this.capacity &&
+      Atomics.load(u32, W_TOP) * 8 - Atomics.load(u32, W_FREEPAGES) * PAGE + need + RESERVE_FIXED <= this.hardLimit;
   }
 
   /** How full the heap is: bytes in use (fixed tables included) over the capacity. */
   fullness(): number {
-    return (this.u32[W_DATA] + this.usedBytes()) / this.capacity;
+    return (this.u32[W_DATA] * 8 - this.base + this.usedBytes()) / this.capacity;
   }
 
   /** Arm fault injection for this thread's next command (DEBUG OOM-INJECT). */
@@ -399,7 +420,7 @@ export class Heap {
 
   /** Bytes of the carved range that are not in free spans (the allocator's active pages). */
   topBytes(): number {
-    return Atomics.load(this.u32, W_TOP) - Atomics.load(this.u32, W_FREEPAGES) * PAGE;
+    return Atomics.load(this.u32, W_TOP) * 8 - Atomics.load(this.u32, W_FREEPAGES) * PAGE;
   }
 
   /** Bytes in free spans (any class can take them), and of those, possibly resident. */
@@ -448,12 +469,12 @@ export class Heap {
     const end = (s + u32[d + D_LEN]) * PAGE - this.mis;
     let used = u32[d + D_USED];
     while (n < want) {
-      let b = u32[d + D_FREE];
-      if (b !== 0) u32[d + D_FREE] = u32[b >>> 2];
+      let b = u32[d + D_FREE] * 8;
+      if (b !== 0) u32[d + D_FREE] = u32[b / 4];
       else {
-        b = u32[d + D_CARVE];
+        b = u32[d + D_CARVE] * 8;
         if (b + size > end) break;
-        u32[d + D_CARVE] = b + size;
+        u32[d + D_CARVE] = (b + size) / 8;
       }
       cache[n++] = b;
       used++;
@@ -464,7 +485,7 @@ export class Heap {
 
   private exhausted(s: number, c: number): boolean {
     const d = this.tbl + s * D_WORDS;
-    return this.u32[d + D_FREE] === 0 && this.u32[d + D_CARVE] + classSize[c] > (s + this.u32[d + D_LEN]) * PAGE - this.mis;
+    return this.u32[d + D_FREE] === 0 && this.u32[d + D_CARVE] * 8 + classSize[c] > (s + this.u32[d + D_LEN]) * PAGE - this.mis;
   }
 
   private linkSlab(c: number, s: number): void {
@@ -500,11 +521,11 @@ export class Heap {
     lockWord(this.i32, W_CLASSLOCK + c);
     for (let i = from; i < max; i++) {
       const b = cache[i];
-      const s = u32[tbl + ((b + this.mis) >>> PAGE_SHIFT) * D_WORDS + D_START];
+      const s = u32[tbl + Math.floor((b + this.mis) / PAGE) * D_WORDS + D_START];
       const d = tbl + s * D_WORDS;
       const was = this.exhausted(s, c);
-      u32[b >>> 2] = u32[d + D_FREE];
-      u32[d + D_FREE] = b;
+      u32[b / 4] = u32[d + D_FREE];
+      u32[d + D_FREE] = b / 8;
       const used = u32[d + D_USED] - 1;
       u32[d + D_USED] = used;
       if (used === 0) {
@@ -548,7 +569,7 @@ export class Heap {
     }
     u32[d + D_FREE] = 0;
     u32[d + D_USED] = 0;
-    u32[d + D_CARVE] = s * PAGE - this.mis;
+    u32[d + D_CARVE] = (s * PAGE - this.mis) / 8;
     u32[d + D_NEXT] = 0;
     u32[d + D_PREV] = 0;
     return s;
@@ -610,13 +631,13 @@ export class Heap {
         this.linkSpan(s + n);
       }
     } else {
-      s = Math.ceil((Atomics.load(u32, W_TOP) + this.mis) / PAGE);
+      s = Math.ceil((Atomics.load(u32, W_TOP) * 8 + this.mis) / PAGE);
       const end = (s + n) * PAGE - this.mis;
       if (end > this.hardLimit) {
         unlockWord(this.i32, W_PAGELOCK);
         throw new OutOfMemoryError('out of shared memory');
       }
-      Atomics.store(u32, W_TOP, end);
+      Atomics.store(u32, W_TOP, end / 8);
     }
     this.tagSpan(s, n, kind);
     unlockWord(this.i32, W_PAGELOCK);
@@ -628,8 +649,8 @@ export class Heap {
     const u32 = this.u32;
     const tbl = this.tbl;
     lockWord(this.i32, W_PAGELOCK);
-    const first = Math.ceil((u32[W_DATA] + this.mis) / PAGE);
-    const topPage = (Atomics.load(u32, W_TOP) + this.mis) / PAGE;
+    const first = Math.ceil((u32[W_DATA] * 8 + this.mis) / PAGE);
+    const topPage = (Atomics.load(u32, W_TOP) * 8 + this.mis) / PAGE;
     let start = s;
     let len = n;
     let dirty = 0;
@@ -726,7 +747,7 @@ export class Heap {
   }
 
   checkPtr(off: number): void {
-    if (off < HEADER_BYTES || off >= Atomics.load(this.u32, W_TOP) || (off & 7) !== 0) {
+    if (off < HEADER_BYTES || off >= Atomics.load(this.u32, W_TOP) * 8 || off % 8 !== 0) {
       throw new Error(`heap: bad pointer ${off}`);
     }
   }
@@ -768,16 +789,17 @@ export class Heap {
     lockWord(this.i32, W_PAGELOCK);
     const offs: number[] = [];
     const sizes: number[] = [];
-    const top = Atomics.load(u32, W_TOP);
+    const top = Atomics.load(u32, W_TOP) * 8;
+    const data = u32[W_DATA] * 8;
     const mis = this.mis;
-    const first = Math.ceil((u32[W_DATA] + mis) / PAGE);
+    const first = Math.ceil((data + mis) / PAGE);
     let handedOut = 0;
     let freeSpanPages = 0;
     let freeSpans = 0;
     let dirtyPages = 0;
     const partial = new Int32Array(NCLASS);
     let prevFree = false;
-    if (top > u32[W_DATA]) {
+    if (top > data) {
       if ((top + mis) % PAGE !== 0) problems.push(`heap: top ${top} is not on a page boundary`);
       const topPage = Math.floor((top + mis) / PAGE);
       for (let p = first; p < topPage;) {
@@ -813,13 +835,13 @@ export class Heap {
             }
           }
           const base = p * PAGE - mis;
-          const carve = u32[d + D_CARVE];
+          const carve = u32[d + D_CARVE] * 8;
           const nblocks = Math.floor((len * PAGE) / size);
           if (carve < base || carve > base + nblocks * size || (carve - base) % size !== 0) {
             problems.push(`heap: slab at page ${p} carves at a bad offset ${carve}`);
           }
           let nfree = 0;
-          for (let b = u32[d + D_FREE]; b !== 0; b = u32[b >>> 2]) {
+          for (let b = u32[d + D_FREE] * 8; b !== 0; b = u32[b / 4] * 8) {
             if (b < base || b >= carve || (b - base) % size !== 0) {
               problems.push(`heap: slab at page ${p} (class ${c}) lists a bad free block ${b}`);
               break;
