@@ -135,24 +135,24 @@ export interface ReplicaRow {
 const base = (s: ReplMem): number => s.L.repl;
 
 export function rget(s: ReplMem, i: number): number {
-  return s.f64[(base(s) >>> 3) + i];
+  return s.f64[base(s) / 8 + i];
 }
 
 export function rset(s: ReplMem, i: number, v: number): void {
-  s.f64[(base(s) >>> 3) + i] = v;
+  s.f64[base(s) / 8 + i] = v;
 }
 
 /** Add to a word (single writer per word expected; stats may race by a count at worst). */
 export function radd(s: ReplMem, i: number, d: number): void {
-  s.f64[(base(s) >>> 3) + i] += d;
+  s.f64[base(s) / 8 + i] += d;
 }
 
 function lock(s: ReplMem): void {
-  lockWord(s.i32, (base(s) + LOCK_AT) >>> 2);
+  lockWord(s.i32, (base(s) + LOCK_AT) / 4);
 }
 
 function unlock(s: ReplMem): void {
-  unlockWord(s.i32, (base(s) + LOCK_AT) >>> 2);
+  unlockWord(s.i32, (base(s) + LOCK_AT) / 4);
 }
 
 function readStr(s: ReplMem, at: number, len: number): string {
@@ -263,7 +263,7 @@ export function setReplBase(s: ReplMem, stream: Stream, offset: number): void {
 
 export function masterHost(s: ReplMem): string {
   lock(s);
-  const n = s.i32[(base(s) + HOST_LEN_AT) >>> 2];
+  const n = s.i32[(base(s) + HOST_LEN_AT) / 4];
   const v = readStr(s, HOST_AT, n);
   unlock(s);
   return v;
@@ -271,7 +271,7 @@ export function masterHost(s: ReplMem): string {
 
 export function setMasterHost(s: ReplMem, host: string): void {
   lock(s);
-  s.i32[(base(s) + HOST_LEN_AT) >>> 2] = writeStr(s, HOST_AT, host, 255);
+  s.i32[(base(s) + HOST_LEN_AT) / 4] = writeStr(s, HOST_AT, host, 255);
   unlock(s);
 }
 
@@ -281,7 +281,7 @@ export function isReplica(s: ReplMem): boolean {
 
 // ---- the replica table --------------------------------------------------------------------------
 
-const rowF = (s: ReplMem, row: number): number => (base(s) + TABLE_AT + row * ROW_BYTES) >>> 3;
+const rowF = (s: ReplMem, row: number): number => (base(s) + TABLE_AT + row * ROW_BYTES) / 8;
 
 /** Register a replica (at SYNC/PSYNC): its row, or -1 when the table is full. */
 export function addReplica(s: ReplMem, clientId: number, thread: number, ip: string): number {
@@ -295,7 +295,7 @@ export function addReplica(s: ReplMem, clientId: number, thread: number, ip: str
       s.f64[f + F_STATE] = S_WAIT_BGSAVE;
       s.f64[f + F_CLIENT] = clientId;
       writeIp(s, r, ip);
-      s.i32[(base(s) + COUNT_AT) >>> 2]++;
+      s.i32[(base(s) + COUNT_AT) / 4]++;
       return r;
     }
     return -1;
@@ -342,14 +342,14 @@ export function removeReplica(s: ReplMem, row: number): void {
   const f = rowF(s, row);
   if (s.f64[f + F_CLIENT] !== 0) {
     s.f64[f + F_CLIENT] = 0;
-    s.i32[(base(s) + COUNT_AT) >>> 2]--;
+    s.i32[(base(s) + COUNT_AT) / 4]--;
   }
   unlock(s);
 }
 
 /** connected_slaves: replicas in any state. */
 export function replicaCount(s: ReplMem): number {
-  return Atomics.load(s.i32, (base(s) + COUNT_AT) >>> 2);
+  return Atomics.load(s.i32, (base(s) + COUNT_AT) / 4);
 }
 
 /** Every registered replica, in row order (INFO's slaveN numbering). */

@@ -118,7 +118,8 @@ const M_BUSY_KILL = 51;    // SCRIPT/FUNCTION KILL asked it to stop
 /** DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call noscript commands. */
 export const M_DISABLE_DENY_SCRIPTS = 52;
 // The busy script's description (JSON: name, command, start) in a shared heap block, for
-// FUNCTION STATS on any thread: offset and length.
+// FUNCTION STATS on any thread: its address in 8-byte units (heap addresses may pass 2^32), and
+// its length.
 const M_BUSY_INFO_OFF = 53;
 const M_BUSY_INFO_LEN = 54;
 
@@ -563,7 +564,7 @@ export class ScriptEngine {
       const info = Buffer.from(JSON.stringify({ name: ctx.name, command: ctx.argv.map((a) => a.toString('latin1')), start: ctx.startMs }), 'latin1');
       const off = s.heap.alloc(info.length);
       s.heap.u8.set(info, off);
-      Atomics.store(s.i32, base + M_BUSY_INFO_OFF, off);
+      Atomics.store(s.i32, base + M_BUSY_INFO_OFF, off / 8);
       Atomics.store(s.i32, base + M_BUSY_INFO_LEN, info.length);
       log('warning', `Slow script detected: still in execution after ${Date.now() - ctx.startMs} milliseconds. You can try killing the script using the ${ctx.isEval ? 'SCRIPT KILL' : 'FUNCTION KILL'} command. Script name is: ${ctx.name}.`);
     }
@@ -623,7 +624,7 @@ export class ScriptEngine {
     const base = s.L.misc;
     const len = Atomics.load(s.i32, base + M_BUSY_INFO_LEN);
     if (len > 0) {
-      s.heap.free(Atomics.load(s.i32, base + M_BUSY_INFO_OFF), len);
+      s.heap.free((Atomics.load(s.i32, base + M_BUSY_INFO_OFF) >>> 0) * 8, len);
       Atomics.store(s.i32, base + M_BUSY_INFO_LEN, 0);
     }
     Atomics.store(s.i32, base + M_BUSY_KILL, 0);
@@ -852,7 +853,7 @@ export function busyInfo(srv: ThreadServer): { name: string; command: string[]; 
   if (Atomics.load(s.i32, s.L.misc + M_BUSY_THREAD) === 0) return null;
   const len = Atomics.load(s.i32, s.L.misc + M_BUSY_INFO_LEN);
   if (len === 0) return null;
-  const off = Atomics.load(s.i32, s.L.misc + M_BUSY_INFO_OFF);
+  const off = (Atomics.load(s.i32, s.L.misc + M_BUSY_INFO_OFF) >>> 0) * 8;
   try {
     return JSON.parse(Buffer.from(s.heap.u8.subarray(off, off + len)).toString('latin1')) as { name: string; command: string[]; start: number };
   } catch {

@@ -3,7 +3,7 @@
 // the loaders read and reset the list without pulling in the Lua engine.
 
 // Misc words (funcs's range 42-47).
-const M_FN_OFF = 42;  // heap offset of the library list block (0: no library)
+const M_FN_OFF = 42;  // the library list block's heap address in 8-byte units (0: no library)
 const M_FN_LEN = 43;  // its length in bytes
 const M_FN_VER = 44;  // bumped at every change of the list
 const M_FN_LOCK = 45; // spin lock over the three words above and the block
@@ -34,7 +34,7 @@ export function libraryCodes(s: Shared): Buffer[] {
   lock(s);
   let bytes: Buffer;
   try {
-    const off = Atomics.load(s.i32, s.L.misc + M_FN_OFF);
+    const off = (Atomics.load(s.i32, s.L.misc + M_FN_OFF) >>> 0) * 8;
     const len = Atomics.load(s.i32, s.L.misc + M_FN_LEN);
     bytes = off === 0 ? Buffer.alloc(0) : Buffer.from(s.u8.subarray(off, off + len));
   } finally {
@@ -64,9 +64,9 @@ export function setLibraryCodes(s: Shared, codes: Buffer[]): void {
     p += 4 + c.length;
   }
   lock(s);
-  const oldOff = Atomics.load(s.i32, s.L.misc + M_FN_OFF);
+  const oldOff = (Atomics.load(s.i32, s.L.misc + M_FN_OFF) >>> 0) * 8;
   const oldLen = Atomics.load(s.i32, s.L.misc + M_FN_LEN);
-  Atomics.store(s.i32, s.L.misc + M_FN_OFF, off);
+  Atomics.store(s.i32, s.L.misc + M_FN_OFF, off / 8);
   Atomics.store(s.i32, s.L.misc + M_FN_LEN, len);
   Atomics.add(s.i32, s.L.misc + M_FN_VER, 1);
   unlock(s);

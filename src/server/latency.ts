@@ -6,13 +6,14 @@
 //   latency-monitor-threshold (rare by definition);
 // - histograms: one per (thread, command), HdrHistogram's layout with Redis's parameters (1 ns ..
 //   1 s, 2 significant figures: 3072 counters), written only by its thread, summed when read.
-// Both live in heap blocks allocated on first use; their offsets sit in misc words.
+// Both live in heap blocks allocated on first use; their addresses sit in misc words, in 8-byte
+// units (heap addresses may pass 2^32), as do the pointer table's.
 import type { Store } from '../store/keyspace';
 import { readFileSync } from 'fs';
 import { lockWord, unlockWord } from '../store/heap';
 
-const M_LATENCY_EVENTS = 13; // heap offset of the events block (1: being allocated)
-const M_LATENCY_HISTS = 14;  // heap offset of the histogram pointer table (1: being allocated)
+const M_LATENCY_EVENTS = 13; // events block, in 8-byte units (1: being allocated; real units are >= 8192)
+const M_LATENCY_HISTS = 14;  // histogram pointer table, in 8-byte units (1: being allocated)
 
 // ---- the latency monitor ----------------------------------------------------------------------
 
@@ -36,19 +37,20 @@ const EVENTS_BYTES = (EV_HEADER + EV_WORDS * LATENCY_EVENTS.length) * 8;
 /** latency-monitor-threshold in ms (0: off), cached per thread. */
 export const latencyState = { threshold: 0, tracking: true };
 
+/** The block's byte offset (0: no room), allocated by the first caller; its misc word holds units. */
 function sharedBlock(s: Store, word: number, bytes: number): number {
   const w = s.L.misc + word;
   for (;;) {
-    const off = Atomics.load(s.u32, w);
-    if (off > 1) return off;
-    if (off === 0 && Atomics.compareExchange(s.i32, w, 0, 1) === 0) {
+    const units = Atomics.load(s.u32, w);
+    if (units > 1) return units * 8;
+    if (units === 0 && Atomics.compareExchange(s.i32, w, 0, 1) === 0) {
       let at = 0;
       try {
         at = s.heap.calloc(bytes);
       } catch {
         at = 0; // no room now; a later call tries again
       } finally {
-        Atomics.store(s.u32, w, at);
+        Atomics.store(s.u32, w, at / 8);
       }
       return at;
     }
@@ -62,8 +64,8 @@ function eventsAt(s: Store): number {
 
 /** The events block if it exists (readers never allocate it). */
 function eventsIfAny(s: Store): number {
-  const off = Atomics.load(s.u32, s.L.misc + M_LATENCY_EVENTS);
-  return off > 1 ? off : 0;
+  const units = Atomics.load(s.u32, s.L.misc + M_LATENCY_EVENTS);
+  return units > 1 ? units * 8 : 0;
 }
 
 /** latencyAddSampleIfNeeded: record `ms` for the event when it passes the threshold. */
@@ -77,9 +79,9 @@ export function latencyAddSample(s: Store, event: LatencyEvent, ms: number): voi
   if (at === 0) return; // the heap had no room for the block: the sample is dropped
   const i = EVENT_INDEX.get(event) as number;
   const f = s.f64;
-  const b = (at >>> 3) + EV_HEADER + i * EV_WORDS;
+  const b = at / 8 + EV_HEADER + i * EV_WORDS;
   const now = Math.floor(Date.now() / 1000);
-  lockWord(s.i32, at >>> 2);
+  lockWord(s.i32, at / 4);
   try {
     if (f[b] === 0) {
       f.fill(0, b, b + EV_WORDS);
@@ -96,7 +98,7 @@ export function latencyAddSample(s: Store, event: LatencyEvent, ms: number): voi
     f[b + 3 + LATENCY_TS_LEN + idx] = ms;
     f[b + 1] = (idx + 1) % LATENCY_TS_LEN;
   } finally {
-    unlockWord(s.i32, at >>> 2);
+    unlockWord(s.i32, at / 4);
   }
 }
 
@@ -113,10 +115,10 @@ export function latencyEvents(s: Store): EventSeries[] {
   if (at === 0) return [];
   const out: EventSeries[] = [];
   const f = s.f64;
-  lockWord(s.i32, at >>> 2);
+  lockWord(s.i32, at / 4);
   try {
     for (let i = 0; i < LATENCY_EVENTS.length; i++) {
-      const b = (at >>> 3) + EV_HEADER + i * EV_WORDS;
+      const b = at / 8 + EV_HEADER + i * EV_WORDS;
       if (f[b] === 0) continue;
       const idx = f[b + 1];
       const samples: Array<[number, number]> = [];
@@ -128,7 +130,7 @@ export function latencyEvents(s: Store): EventSeries[] {
       out.push({ name: LATENCY_EVENTS[i], max: f[b + 2], samples });
     }
   } finally {
-    unlockWord(s.i32, at >>> 2);
+    unlockWord(s.i32, at / 4);
   }
   return out;
 }
@@ -139,17 +141,17 @@ export function latencyReset(s: Store, event: string | null): number {
   if (at === 0) return 0;
   let n = 0;
   const want = event === null ? null : event.toLowerCase();
-  lockWord(s.i32, at >>> 2);
+  lockWord(s.i32, at / 4);
   try {
     for (let i = 0; i < LATENCY_EVENTS.length; i++) {
       if (want !== null && LATENCY_EVENTS[i].toLowerCase() !== want) continue;
-      const b = (at >>> 3) + EV_HEADER + i * EV_WORDS;
+      const b = at / 8 + EV_HEADER + i * EV_WORDS;
       if (s.f64[b] === 0) continue;
       s.f64[b] = 0;
       n++;
     }
   } finally {
-    unlockWord(s.i32, at >>> 2);
+    unlockWord(s.i32, at / 4);
   }
   return n;
 }
@@ -226,35 +228,36 @@ export function recordCommandLatency(s: Store, threadId: number, statIndex: numb
   const u32 = s.u32;
   const table = tableAt(s);
   if (table === 0) return; // the heap had no room for the table: nothing recorded
-  const slot = (table >>> 2) + threadId * nCommands + statIndex;
-  let h = u32[slot];
+  const slot = table / 4 + threadId * nCommands + statIndex;
+  let h = u32[slot] * 8;
   if (h === 0) {
     try {
       h = s.heap.calloc(HIST_BYTES);
     } catch {
       return; // no room for statistics: the command itself already ran
     }
-    u32[slot] = h;
+    u32[slot] = h / 8;
   }
   let ns = Math.floor(usec) * 1000;
   if (ns < MIN_NS) ns = MIN_NS;
   else if (ns > MAX_NS) ns = MAX_NS;
   const f = s.f64;
-  const b = h >>> 3;
+  const b = h / 8;
   f[b + countsIndexFor(ns)] += 1;
   f[b + HDR_COUNTS] += 1;
 }
 
 /** A command's histogram summed over every thread, or null when it has no calls recorded. */
 export function commandHistogram(s: Store, statIndex: number): Float64Array | null {
-  const t = Atomics.load(s.u32, s.L.misc + M_LATENCY_HISTS);
-  if (t <= 1) return null;
+  const units = Atomics.load(s.u32, s.L.misc + M_LATENCY_HISTS);
+  if (units <= 1) return null;
+  const t = units * 8;
   let sum: Float64Array | null = null;
   const f = s.f64;
   for (let th = 0; th < nThreadSlots; th++) {
-    const h = s.u32[(t >>> 2) + th * nCommands + statIndex];
+    const h = s.u32[t / 4 + th * nCommands + statIndex] * 8;
     if (h === 0) continue;
-    const b = h >>> 3;
+    const b = h / 8;
     if (f[b + HDR_COUNTS] === 0) continue;
     if (sum === null) sum = new Float64Array(HIST_WORDS);
     for (let i = 0; i < HIST_WORDS; i++) sum[i] += f[b + i];
@@ -264,11 +267,12 @@ export function commandHistogram(s: Store, statIndex: number): Float64Array | nu
 
 /** CONFIG RESETSTAT: every histogram emptied (Redis frees them; an empty one is not listed). */
 export function resetHistograms(s: Store): void {
-  const t = Atomics.load(s.u32, s.L.misc + M_LATENCY_HISTS);
-  if (t <= 1) return;
+  const units = Atomics.load(s.u32, s.L.misc + M_LATENCY_HISTS);
+  if (units <= 1) return;
+  const t = units * 8;
   for (let i = 0; i < nThreadSlots * nCommands; i++) {
-    const h = s.u32[(t >>> 2) + i];
-    if (h !== 0) s.f64.fill(0, h >>> 3, (h >>> 3) + HIST_WORDS);
+    const h = s.u32[t / 4 + i] * 8;
+    if (h !== 0) s.f64.fill(0, h / 8, h / 8 + HIST_WORDS);
   }
 }
 

@@ -91,7 +91,7 @@ export async function main(argv: string[]): Promise<void> {
   const sab = Heap.create(heapBytes);
   log(heapBytes !== undefined && sab.byteLength < heapBytes ? 'warning' : 'verbose', `Keyspace heap: ${Math.round(sab.byteLength / 1048576)} MB of address space reserved (committed as used)`);
   const layout = createLayout(sab, dbs);
-  const commandStatsArea = Heap.reserveFixed(sab, commandStatsBytes(threads)) >>> 3;
+  const commandStatsArea = Heap.reserveFixed(sab, commandStatsBytes(threads)) / 8;
   setCommandStatsArea(commandStatsArea);
   configureHistograms(threads + 8, commandStatCount);
   const heap = new Heap(sab, 0);

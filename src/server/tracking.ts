@@ -43,7 +43,9 @@ export interface TrackState {
   pending: Array<Buffer | null> | null;
 }
 
-// Words of the shared area (u32 index from Layout.tracking).
+// Words of the shared area (u32 index from Layout.tracking). Every address stored in the area
+// or in its records (chain heads, next links, a key record's readers block) is in 8-byte units
+// (heap addresses may pass 2^32): load `u32[w] * 8`, store `off / 8`; 0 is none.
 const W_CLIENTS = NSLOTS; // clients with tracking on, every thread
 const W_KEYS = NSLOTS + 1; // distinct keys in the table
 const W_ITEMS = NSLOTS + 2; // (key, client) items
@@ -139,8 +141,8 @@ export function trackingTotalPrefixes(s: Store): number {
   const seen = new Set<string>();
   lockWord(s.i32, b + W_PREFIX_LOCK);
   try {
-    for (let e = s.u32[b + W_PREFIX_HEAD]; e !== 0; e = s.u32[e >>> 2]) {
-      const len = s.u32[(e >>> 2) + 3];
+    for (let e = s.u32[b + W_PREFIX_HEAD] * 8; e !== 0; e = s.u32[e / 4] * 8) {
+      const len = s.u32[e / 4 + 3];
       seen.add(Buffer.from(s.u8.subarray(e + PREFIX_HDR, e + PREFIX_HDR + len)).toString('latin1'));
     }
   } finally {
@@ -162,17 +164,17 @@ function registryPut(c: Client): void {
   const st = c.trackState as TrackState;
   lockWord(s.i32, lock);
   try {
-    let e = u32[base + W_CLIENT_HEADS + b];
-    while (e !== 0 && u32[(e >>> 2) + 1] !== c.id) e = u32[e >>> 2];
+    let e = u32[base + W_CLIENT_HEADS + b] * 8;
+    while (e !== 0 && u32[e / 4 + 1] !== c.id) e = u32[e / 4] * 8;
     if (e === 0) {
       e = s.heap.alloc(CREC_BYTES);
-      u32[e >>> 2] = u32[base + W_CLIENT_HEADS + b];
-      u32[(e >>> 2) + 1] = c.id;
-      u32[base + W_CLIENT_HEADS + b] = e;
+      u32[e / 4] = u32[base + W_CLIENT_HEADS + b];
+      u32[e / 4 + 1] = c.id;
+      u32[base + W_CLIENT_HEADS + b] = e / 8;
     }
-    u32[(e >>> 2) + 2] = c.tracking;
-    u32[(e >>> 2) + 3] = st.redirect;
-    u32[(e >>> 2) + 4] = st.redirectThread;
+    u32[e / 4 + 2] = c.tracking;
+    u32[e / 4 + 3] = st.redirect;
+    u32[e / 4 + 4] = st.redirectThread;
   } finally {
     unlockWord(s.i32, lock);
   }
@@ -186,9 +188,9 @@ function registryDelete(id: number): void {
   lockWord(s.i32, lock);
   try {
     let link = base + W_CLIENT_HEADS + b;
-    for (let e = u32[link]; e !== 0; link = e >>> 2, e = u32[e >>> 2]) {
-      if (u32[(e >>> 2) + 1] !== id) continue;
-      u32[link] = u32[e >>> 2];
+    for (let e = u32[link] * 8; e !== 0; link = e / 4, e = u32[e / 4] * 8) {
+      if (u32[e / 4 + 1] !== id) continue;
+      u32[link] = u32[e / 4];
       s.heap.free(e, CREC_BYTES);
       return;
     }
@@ -207,11 +209,11 @@ function registryGet(id: number): typeof found | null {
   if (Atomics.load(u32, base + W_CLIENT_HEADS + b) === 0) return null;
   lockWord(s.i32, lock);
   try {
-    for (let e = u32[base + W_CLIENT_HEADS + b]; e !== 0; e = u32[e >>> 2]) {
-      if (u32[(e >>> 2) + 1] !== id) continue;
-      found.flags = u32[(e >>> 2) + 2];
-      found.redirect = u32[(e >>> 2) + 3];
-      found.redirectThread = u32[(e >>> 2) + 4];
+    for (let e = u32[base + W_CLIENT_HEADS + b] * 8; e !== 0; e = u32[e / 4] * 8) {
+      if (u32[e / 4 + 1] !== id) continue;
+      found.flags = u32[e / 4 + 2];
+      found.redirect = u32[e / 4 + 3];
+      found.redirectThread = u32[e / 4 + 4];
       return found;
     }
     return null;
@@ -327,8 +329,8 @@ function registryAdd(p: Uint8Array, delta: number): void {
   lockWord(s.i32, base + W_PREFIX_LOCK);
   try {
     let link = base + W_PREFIX_HEAD;
-    for (let e = u32[link]; e !== 0; link = e >>> 2, e = u32[e >>> 2]) {
-      const w = e >>> 2;
+    for (let e = u32[link] * 8; e !== 0; link = e / 4, e = u32[e / 4] * 8) {
+      const w = e / 4;
       if (u32[w + 1] !== me || u32[w + 3] !== p.length || !sameBytes(e + PREFIX_HDR, p)) continue;
       const n = u32[w + 2] + delta;
       if (n > 0) {
@@ -342,13 +344,13 @@ function registryAdd(p: Uint8Array, delta: number): void {
     }
     if (delta <= 0) return;
     const e = s.heap.alloc(PREFIX_HDR + p.length);
-    const w = e >>> 2;
+    const w = e / 4;
     u32[w] = u32[base + W_PREFIX_HEAD];
     u32[w + 1] = me;
     u32[w + 2] = delta;
     u32[w + 3] = p.length;
     s.u8.set(p, e + PREFIX_HDR);
-    u32[base + W_PREFIX_HEAD] = e;
+    u32[base + W_PREFIX_HEAD] = e / 8;
     Atomics.add(s.i32, base + W_PREFIX_ENTRIES, 1);
   } finally {
     unlockWord(s.i32, base + W_PREFIX_LOCK);
@@ -390,23 +392,24 @@ function rememberKey(key: Uint8Array, id: number): void {
   const heap = s.heap;
   const head = base + s.slotOf(key);
   const h = hashKey(key);
-  let e = u32[head];
-  while (e !== 0 && (u32[(e >>> 2) + 1] !== h || u32[(e >>> 2) + 2] !== key.length || !sameBytes(e + KEY_HDR, key))) e = u32[e >>> 2];
+  let e = u32[head] * 8;
+  while (e !== 0 && (u32[e / 4 + 1] !== h || u32[e / 4 + 2] !== key.length || !sameBytes(e + KEY_HDR, key))) e = u32[e / 4] * 8;
   if (e !== 0) {
-    const w = e >>> 2;
+    const w = e / 4;
     const n = u32[w + 3];
-    let cl = u32[w + 5];
-    for (let i = 0; i < n; i++) if (u32[(cl >>> 2) + 2 * i] === id) return;
+    let cl = u32[w + 5] * 8;
+    for (let i = 0; i < n; i++) if (u32[cl / 4 + 2 * i] === id) return;
     const cap = u32[w + 4];
     if (n === cap) {
       const grown = heap.alloc(2 * cap * PAIR);
       heap.u8.copyWithin(grown, cl, cl + cap * PAIR);
       heap.free(cl, cap * PAIR);
       u32[w + 4] = 2 * cap;
-      u32[w + 5] = cl = grown;
+      cl = grown;
+      u32[w + 5] = cl / 8;
     }
-    u32[(cl >>> 2) + 2 * n] = id;
-    u32[(cl >>> 2) + 2 * n + 1] = me;
+    u32[cl / 4 + 2 * n] = id;
+    u32[cl / 4 + 2 * n + 1] = me;
     u32[w + 3] = n + 1;
     Atomics.add(s.i32, base + W_ITEMS, 1);
     return;
@@ -418,17 +421,17 @@ function rememberKey(key: Uint8Array, id: number): void {
     heap.free(cl, 2 * PAIR);
     throw err;
   }
-  const w = e >>> 2;
+  const w = e / 4;
   u32[w] = u32[head];
   u32[w + 1] = h;
   u32[w + 2] = key.length;
   u32[w + 3] = 1;
   u32[w + 4] = 2;
-  u32[w + 5] = cl;
-  u32[cl >>> 2] = id;
-  u32[(cl >>> 2) + 1] = me;
+  u32[w + 5] = cl / 8;
+  u32[cl / 4] = id;
+  u32[cl / 4 + 1] = me;
   s.u8.set(key, e + KEY_HDR);
-  Atomics.store(u32, head, e);
+  Atomics.store(u32, head, e / 8);
   Atomics.add(s.i32, base + W_ITEMS, 1);
   Atomics.add(s.i32, base + W_KEYS, 1);
 }
@@ -436,8 +439,8 @@ function rememberKey(key: Uint8Array, id: number): void {
 /** Free a key record and its readers block (slot lock held, record unlinked). */
 function freeKeyRecord(e: number): void {
   const heap = store.heap;
-  const w = e >>> 2;
-  heap.free(store.u32[w + 5], store.u32[w + 4] * PAIR);
+  const w = e / 4;
+  heap.free(store.u32[w + 5] * 8, store.u32[w + 4] * PAIR);
   heap.free(e, KEY_HDR + store.u32[w + 2]);
 }
 
@@ -463,17 +466,17 @@ function invalidateKey(key: Uint8Array, slot: number): void {
   const u32 = s.u32;
   const h = hashKey(key);
   let link = base + slot;
-  let e = u32[link];
-  while (e !== 0 && (u32[(e >>> 2) + 1] !== h || u32[(e >>> 2) + 2] !== key.length || !sameBytes(e + KEY_HDR, key))) {
-    link = e >>> 2;
-    e = u32[link];
+  let e = u32[link] * 8;
+  while (e !== 0 && (u32[e / 4 + 1] !== h || u32[e / 4 + 2] !== key.length || !sameBytes(e + KEY_HDR, key))) {
+    link = e / 4;
+    e = u32[link] * 8;
   }
   if (e === 0) return;
-  const w = e >>> 2;
+  const w = e / 4;
   u32[link] = u32[w];
   const n = u32[w + 3];
   // Copied out before notifying: a notification may invalidate other keys (redirects).
-  const cl = u32[w + 5] >>> 2;
+  const cl = u32[w + 5] * 2; // u32 index of the readers block (its address in 8-byte units * 2)
   const targets = new Array<number>(2 * n);
   for (let i = 0; i < 2 * n; i++) targets[i] = u32[cl + i];
   freeKeyRecord(e);
@@ -538,12 +541,12 @@ export function trackingFlush(): void {
   let items = 0;
   let keys = 0;
   for (let slot = 0; slot < NSLOTS; slot++) {
-    let e = u32[base + slot];
+    let e = u32[base + slot] * 8;
     if (e === 0) continue;
     u32[base + slot] = 0;
     while (e !== 0) {
-      const next = u32[e >>> 2];
-      items += u32[(e >>> 2) + 3];
+      const next = u32[e / 4] * 8;
+      items += u32[e / 4 + 3];
       keys++;
       freeKeyRecord(e);
       e = next;
@@ -576,8 +579,8 @@ function rememberForBroadcast(key: Uint8Array, writer: number): void {
   let more: number[] | null = null;
   lockWord(s.i32, base + W_PREFIX_LOCK);
   try {
-    for (let e = u32[base + W_PREFIX_HEAD]; e !== 0; e = u32[e >>> 2]) {
-      const w = e >>> 2;
+    for (let e = u32[base + W_PREFIX_HEAD] * 8; e !== 0; e = u32[e / 4] * 8) {
+      const w = e / 4;
       const len = u32[w + 3];
       if (len > key.length) continue;
       let ok = true;
@@ -675,9 +678,9 @@ export function trackingLimitUsedSlots(): void {
     const coord = Coordinator.of(s);
     coord.lockWalk(found);
     try {
-      const e = u32[base + found];
+      const e = u32[base + found] * 8;
       if (e !== 0) {
-        const key = Buffer.from(s.u8.subarray(e + KEY_HDR, e + KEY_HDR + u32[(e >>> 2) + 2]));
+        const key = Buffer.from(s.u8.subarray(e + KEY_HDR, e + KEY_HDR + u32[e / 4 + 2]));
         invalidateKey(key, found);
       }
     } finally {
@@ -772,7 +775,7 @@ function pushInbox(t: number, kind: number, a: number, b: number, cc: number, by
   const s = store;
   const u32 = s.u32;
   const rec = s.heap.alloc(REC_HDR + bytes.length);
-  const w = rec >>> 2;
+  const w = rec / 4;
   u32[w + 1] = kind;
   u32[w + 2] = a;
   u32[w + 3] = b;
@@ -783,7 +786,7 @@ function pushInbox(t: number, kind: number, a: number, b: number, cc: number, by
   for (;;) {
     const old = Atomics.load(u32, head);
     u32[w] = old;
-    if (Atomics.compareExchange(u32, head, old, rec) === old) {
+    if (Atomics.compareExchange(u32, head, old, rec / 8) === old) {
       if (old === 0) ring(t);
       return;
     }
@@ -794,21 +797,21 @@ function pushInbox(t: number, kind: number, a: number, b: number, cc: number, by
 export function drainInbox(): void {
   const s = store;
   const u32 = s.u32;
-  let rec = Atomics.exchange(u32, base + W_INBOX + me, 0);
+  let rec = Atomics.exchange(u32, base + W_INBOX + me, 0) * 8;
   if (rec === 0) return;
   // The inbox is a stack: reverse it to handle records in the order they were posted.
   let prev = 0;
   while (rec !== 0) {
-    const next = u32[rec >>> 2];
-    u32[rec >>> 2] = prev;
+    const next = u32[rec / 4] * 8;
+    u32[rec / 4] = prev / 8;
     prev = rec;
     rec = next;
   }
   rec = prev;
   let bcast = false;
   while (rec !== 0) {
-    const w = rec >>> 2;
-    const next = u32[w];
+    const w = rec / 4;
+    const next = u32[w] * 8;
     const kind = u32[w + 1];
     const a = u32[w + 2];
     const b = u32[w + 3];
