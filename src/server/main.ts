@@ -80,7 +80,9 @@ export async function main(argv: string[]): Promise<void> {
   }
   const aclLog = new AclLog();
   const threads = config.num('threads') > 0 ? config.num('threads') : os.availableParallelism();
-  // SHARDIS_HEAP_BYTES: bytes in use the heap allows (default: 15/16 of a 4 GiB reservation).
+  // SHARDIS_HEAP_BYTES: bytes in use the heap allows (default: 15/16 of a reservation that follows
+  // the machine's memory, or maxmemory where larger; see Heap.create). SHARDIS_HEAP_HIGH=1 (tests):
+  // the heap's data starts past 4 GiB, so every address in use needs 33 bits (Node 22 and later).
   const heapEnv = process.env.SHARDIS_HEAP_BYTES;
   const heapBytes = heapEnv !== undefined && heapEnv !== '' ? Number(heapEnv) : undefined;
   const dbs = config.num('databases');
@@ -88,7 +90,7 @@ export async function main(argv: string[]): Promise<void> {
   log('notice', 'oO0OoO0OoO0Oo shardis is starting oO0OoO0OoO0Oo');
   log('notice', `shardis version=${SHARDIS_VERSION}, bits=64, pid=${process.pid}, threads=${threads}, just started`);
 
-  const sab = Heap.create(heapBytes);
+  const sab = Heap.create(heapBytes, { maxmemory: config.num('maxmemory'), high: process.env.SHARDIS_HEAP_HIGH === '1' });
   log(heapBytes !== undefined && sab.byteLength < heapBytes ? 'warning' : 'verbose', `Keyspace heap: ${Math.round(sab.byteLength / 1048576)} MB of address space reserved (committed as used)`);
   const layout = createLayout(sab, dbs);
   const commandStatsArea = Heap.reserveFixed(sab, commandStatsBytes(threads)) / 8;
@@ -109,7 +111,7 @@ export async function main(argv: string[]): Promise<void> {
       log('warning', `WARNING: the new maxmemory value set via CONFIG SET (${mm}) is smaller than the current memory usage (${used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.`);
     }
     if (mm > heap.capacity) {
-      log('warning', `WARNING: maxmemory (${mm} bytes) is above what the keyspace heap can hold (${heap.capacity} bytes${heapBytes === undefined ? ': its address range is at most 4 GiB' : ', SHARDIS_HEAP_BYTES'}). Keys are evicted, or writes refused, from there.`);
+      log('warning', `WARNING: maxmemory (${mm} bytes) is above what the keyspace heap can hold (${heap.capacity} bytes${heapBytes === undefined ? ': the address range reserved at start-up, at most 4 GiB on Node 20 and 32 GiB on later versions' : ', SHARDIS_HEAP_BYTES'}). Keys are evicted, or writes refused, from there.`);
     }
   };
   warnMaxmemory(true);
