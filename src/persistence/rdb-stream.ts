@@ -123,7 +123,7 @@ export function writeStreamTail(out: RdbOut, h: Heap, s: number, compress: boole
   out.len(streamEntriesAdded(h, s));
   // Never throw here: the snapshot walker holds a slot lock around this. A groups store that
   // sets the groups word registers its codec (setStreamGroupsCodec) before any group exists.
-  if (h.u32[(s + H_CGROUPS) >>> 2] !== 0 && groupsCodec !== null) groupsCodec.write(out, h, s, compress, writeStr);
+  if (h.u32[(s + H_CGROUPS) / 4] !== 0 && groupsCodec !== null) groupsCodec.write(out, h, s, compress, writeStr);
   else out.len(0);
 }
 

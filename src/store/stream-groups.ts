@@ -17,6 +17,9 @@
 //     12 count u32 | 16 cap u32 | 20 name length u32 | 24 name bytes.
 //   consumer PEL: IDs (16 bytes each: ms lo, ms hi, seq lo, seq hi) sorted; each is also in the
 //     group PEL with this consumer as owner (Redis shares the NACK between both raxes).
+// Every pointer word (the cgroups word, group and consumer pointers, the array words, a NACK's
+// owner) holds its block's heap address in 8-byte units (load * 8, store / 8; 0 = none), so a
+// heap past 4 GiB fits; word indices are byte offsets divided by 4, never shifted.
 // Arrays grow by copying into a new block first, so an allocation failure changes nothing.
 //
 // Iteration for RDB / AOF rewrite: cgCount / cgAt (groups in name order), cgName, cgLastId,
@@ -49,18 +52,18 @@ function wrU64(u32: Uint32Array, w: number, v: bigint): void {
   u32[w + 1] = Number(v >> 32n);
 }
 function rdId(h: Heap, at: number): GroupID {
-  const w = at >>> 2;
+  const w = at / 4;
   return { ms: rdU64(h.u32, w), seq: rdU64(h.u32, w + 2) };
 }
 function wrId(h: Heap, at: number, id: GroupID): void {
-  const w = at >>> 2;
+  const w = at / 4;
   wrU64(h.u32, w, id.ms);
   wrU64(h.u32, w + 2, id.seq);
 }
 /** Compare the ID stored at `at` with id. */
 function cmpIdAt(h: Heap, at: number, id: GroupID): number {
   const u32 = h.u32;
-  const w = at >>> 2;
+  const w = at / 4;
   const ms = rdU64(u32, w);
   if (ms !== id.ms) return ms > id.ms ? 1 : -1;
   const seq = rdU64(u32, w + 2);
@@ -79,29 +82,30 @@ function cmpName(h: Heap, at: number, len: number, b: Uint8Array): number {
 }
 
 /**
- * A growable array of fixed-size records whose (ptr, count, cap) words live at `hdr`. Room for
- * one more: may move the array (the old block is freed only after the new one is filled).
+ * A growable array of fixed-size records whose (ptr in 8-byte units, count, cap) words live at
+ * `hdr`. Room for one more: may move the array (the old block is freed only after the new one is
+ * filled).
  */
 function reserve(h: Heap, hdr: number, rec: number): void {
   const u32 = h.u32;
-  const w = hdr >>> 2;
+  const w = hdr / 4;
   const n = u32[w + 1];
   const cap = u32[w + 2];
   if (n < cap) return;
   const ncap = cap === 0 ? 4 : cap * 2;
   const arr = h.alloc(ncap * rec);
-  const old = u32[w];
+  const old = u32[w] * 8;
   if (old !== 0) {
     h.u8.copyWithin(arr, old, old + n * rec);
     h.free(old, cap * rec);
   }
-  u32[w] = arr;
+  u32[w] = arr / 8;
   u32[w + 2] = ncap;
 }
 function insertAt(h: Heap, hdr: number, rec: number, i: number): number {
   const u32 = h.u32;
-  const w = hdr >>> 2;
-  const arr = u32[w];
+  const w = hdr / 4;
+  const arr = u32[w] * 8;
   const n = u32[w + 1];
   h.u8.copyWithin(arr + (i + 1) * rec, arr + i * rec, arr + n * rec);
   u32[w + 1] = n + 1;
@@ -109,8 +113,8 @@ function insertAt(h: Heap, hdr: number, rec: number, i: number): number {
 }
 function removeAt(h: Heap, hdr: number, rec: number, i: number): void {
   const u32 = h.u32;
-  const w = hdr >>> 2;
-  const arr = u32[w];
+  const w = hdr / 4;
+  const arr = u32[w] * 8;
   const n = u32[w + 1];
   h.u8.copyWithin(arr + i * rec, arr + (i + 1) * rec, arr + n * rec);
   u32[w + 1] = n - 1;
@@ -140,8 +144,8 @@ function searchName(h: Heap, arr: number, n: number, lenOff: number, name: Uint8
   const u32 = h.u32;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const b = u32[(arr + mid * 4) >>> 2];
-    const c = cmpName(h, b + lenOff + 4 + (lenOff === 48 ? 4 : 0), u32[(b + lenOff) >>> 2], name);
+    const b = u32[arr / 4 + mid] * 8;
+    const c = cmpName(h, b + lenOff + 4 + (lenOff === 48 ? 4 : 0), u32[(b + lenOff) / 4], name);
     if (c === 0) return mid;
     if (c < 0) lo = mid + 1;
     else hi = mid - 1;
@@ -152,21 +156,21 @@ function searchName(h: Heap, arr: number, n: number, lenOff: number, name: Uint8
 // ---- groups -------------------------------------------------------------------------------
 
 function table(h: Heap, s: number): number {
-  return h.u32[(s + H_CGROUPS) >>> 2];
+  return h.u32[(s + H_CGROUPS) / 4] * 8;
 }
 /** Number of groups (raxSize(s->cgroups)). */
 export function cgCount(h: Heap, s: number): number {
   const t = table(h, s);
-  return t === 0 ? 0 : h.u32[t >>> 2];
+  return t === 0 ? 0 : h.u32[t / 4];
 }
 /** Group i in name order. */
 export function cgAt(h: Heap, s: number, i: number): number {
-  return h.u32[((table(h, s) + 8) >>> 2) + i];
+  return h.u32[(table(h, s) + 8) / 4 + i] * 8;
 }
 function groupIndex(h: Heap, s: number, name: Uint8Array): number {
   const t = table(h, s);
   if (t === 0) return -1;
-  return searchName(h, t + 8, h.u32[t >>> 2], 48, name);
+  return searchName(h, t + 8, h.u32[t / 4], 48, name);
 }
 /** streamLookupCG: the group block, or 0. */
 export function cgLookup(h: Heap, s: number, name: Uint8Array): number {
@@ -174,7 +178,7 @@ export function cgLookup(h: Heap, s: number, name: Uint8Array): number {
   return i < 0 ? 0 : cgAt(h, s, i);
 }
 export function cgName(h: Heap, g: number): Uint8Array {
-  const len = h.u32[(g + 48) >>> 2];
+  const len = h.u32[(g + 48) / 4];
   return h.u8.subarray(g + GRP_HDR, g + GRP_HDR + len);
 }
 export function cgLastId(h: Heap, g: number): GroupID {
@@ -184,10 +188,10 @@ export function cgSetLastId(h: Heap, g: number, id: GroupID): void {
   wrId(h, g, id);
 }
 export function cgEntriesRead(h: Heap, g: number): number {
-  return h.f64[(g + 16) >>> 3];
+  return h.f64[(g + 16) / 8];
 }
 export function cgSetEntriesRead(h: Heap, g: number, n: number): void {
-  h.f64[(g + 16) >>> 3] = n;
+  h.f64[(g + 16) / 8] = n;
 }
 
 /** streamCreateCG: the new group, or 0 when the name exists. Allocates before changing anything. */
@@ -196,49 +200,49 @@ export function cgCreate(h: Heap, s: number, name: Uint8Array, lastId: GroupID, 
   let t = table(h, s);
   let i = 0;
   if (t !== 0) {
-    i = searchName(h, t + 8, u32[t >>> 2], 48, name);
+    i = searchName(h, t + 8, u32[t / 4], 48, name);
     if (i >= 0) return 0;
     i = -i - 1;
   }
   const g = h.alloc(GRP_HDR + name.length);
   h.u8.fill(0, g, g + GRP_HDR);
   wrId(h, g, lastId);
-  h.f64[(g + 16) >>> 3] = entriesRead;
-  u32[(g + 48) >>> 2] = name.length;
+  h.f64[(g + 16) / 8] = entriesRead;
+  u32[(g + 48) / 4] = name.length;
   h.u8.set(name, g + GRP_HDR);
   try {
     if (t === 0) {
       t = h.alloc(8 + 4 * 4);
-      u32[t >>> 2] = 0;
-      u32[(t >>> 2) + 1] = 4;
-      u32[(s + H_CGROUPS) >>> 2] = t;
-    } else if (u32[t >>> 2] === u32[(t >>> 2) + 1]) {
-      const n = u32[t >>> 2];
+      u32[t / 4] = 0;
+      u32[t / 4 + 1] = 4;
+      u32[(s + H_CGROUPS) / 4] = t / 8;
+    } else if (u32[t / 4] === u32[t / 4 + 1]) {
+      const n = u32[t / 4];
       const ncap = n * 2;
       const nt = h.alloc(8 + ncap * 4);
       h.u8.copyWithin(nt, t, t + 8 + n * 4);
-      u32[(nt >>> 2) + 1] = ncap;
+      u32[nt / 4 + 1] = ncap;
       h.free(t, 8 + n * 4);
       t = nt;
-      u32[(s + H_CGROUPS) >>> 2] = t;
+      u32[(s + H_CGROUPS) / 4] = t / 8;
     }
   } catch (err) {
     h.free(g, GRP_HDR + name.length);
     throw err;
   }
-  const n = u32[t >>> 2];
+  const n = u32[t / 4];
   const arr = t + 8;
   h.u8.copyWithin(arr + (i + 1) * 4, arr + i * 4, arr + n * 4);
-  u32[(arr >>> 2) + i] = g;
-  u32[t >>> 2] = n + 1;
+  u32[arr / 4 + i] = g / 8;
+  u32[t / 4] = n + 1;
   return g;
 }
 
 function consFree(h: Heap, c: number): void {
   const u32 = h.u32;
-  const pel = u32[(c + 8) >>> 2];
-  if (pel !== 0) h.free(pel, u32[(c + 16) >>> 2] * ID_REC);
-  h.free(c, CONS_HDR + u32[(c + 20) >>> 2]);
+  const pel = u32[(c + 8) / 4] * 8;
+  if (pel !== 0) h.free(pel, u32[(c + 16) / 4] * ID_REC);
+  h.free(c, CONS_HDR + u32[(c + 20) / 4]);
 }
 
 /** streamFreeCG: the group's PEL, consumers and block (not its table slot). */
@@ -246,11 +250,11 @@ export function cgFree(h: Heap, g: number): void {
   const u32 = h.u32;
   const n = consCount(h, g);
   for (let i = 0; i < n; i++) consFree(h, consAt(h, g, i));
-  const ca = u32[(g + 36) >>> 2];
-  if (ca !== 0) h.free(ca, u32[(g + 44) >>> 2] * 4);
-  const pa = u32[(g + 24) >>> 2];
-  if (pa !== 0) h.free(pa, u32[(g + 32) >>> 2] * NACK_REC);
-  h.free(g, GRP_HDR + u32[(g + 48) >>> 2]);
+  const ca = u32[(g + 36) / 4] * 8;
+  if (ca !== 0) h.free(ca, u32[(g + 44) / 4] * 4);
+  const pa = u32[(g + 24) / 4] * 8;
+  if (pa !== 0) h.free(pa, u32[(g + 32) / 4] * NACK_REC);
+  h.free(g, GRP_HDR + u32[(g + 48) / 4]);
 }
 
 /** XGROUP DESTROY: remove and free the named group; false when there is none. */
@@ -260,9 +264,9 @@ export function cgDestroy(h: Heap, s: number, name: Uint8Array): boolean {
   const u32 = h.u32;
   const t = table(h, s);
   const g = cgAt(h, s, i);
-  const n = u32[t >>> 2];
+  const n = u32[t / 4];
   h.u8.copyWithin(t + 8 + i * 4, t + 8 + (i + 1) * 4, t + 8 + n * 4);
-  u32[t >>> 2] = n - 1;
+  u32[t / 4] = n - 1;
   cgFree(h, g);
   // The table stays (empty) as Redis keeps s->cgroups once created.
   return true;
@@ -272,24 +276,24 @@ export function cgDestroy(h: Heap, s: number, name: Uint8Array): boolean {
 export function cgFreeAll(h: Heap, s: number): void {
   const t = table(h, s);
   if (t === 0) return;
-  const n = h.u32[t >>> 2];
-  for (let i = 0; i < n; i++) cgFree(h, h.u32[((t + 8) >>> 2) + i]);
-  h.free(t, 8 + h.u32[(t >>> 2) + 1] * 4);
-  h.u32[(s + H_CGROUPS) >>> 2] = 0;
+  const n = h.u32[t / 4];
+  for (let i = 0; i < n; i++) cgFree(h, h.u32[(t + 8) / 4 + i] * 8);
+  h.free(t, 8 + h.u32[t / 4 + 1] * 4);
+  h.u32[(s + H_CGROUPS) / 4] = 0;
 }
 
 // ---- the group PEL (NACKs) ------------------------------------------------------------------
 
 export function pelCount(h: Heap, g: number): number {
-  return h.u32[(g + 28) >>> 2];
+  return h.u32[(g + 28) / 4];
 }
 /** Address of NACK record i (in ID order). Valid until the PEL changes. */
 export function pelRec(h: Heap, g: number, i: number): number {
-  return h.u32[(g + 24) >>> 2] + i * NACK_REC;
+  return h.u32[(g + 24) / 4] * 8 + i * NACK_REC;
 }
 /** Index of the NACK for id, or -(insertion point) - 1. */
 export function pelFind(h: Heap, g: number, id: GroupID): number {
-  return searchId(h, h.u32[(g + 24) >>> 2], pelCount(h, g), NACK_REC, id);
+  return searchId(h, h.u32[(g + 24) / 4] * 8, pelCount(h, g), NACK_REC, id);
 }
 /** First index whose ID >= id (raxSeek ">="). */
 export function pelSeek(h: Heap, g: number, id: GroupID): number {
@@ -300,17 +304,17 @@ export function nackId(h: Heap, rec: number): GroupID {
   return rdId(h, rec);
 }
 export function nackTime(h: Heap, rec: number): number {
-  return h.f64[(rec + 16) >>> 3];
+  return h.f64[(rec + 16) / 8];
 }
 export function nackCount(h: Heap, rec: number): number {
-  return h.f64[(rec + 24) >>> 3];
+  return h.f64[(rec + 24) / 8];
 }
 export function nackConsumer(h: Heap, rec: number): number {
-  return h.u32[(rec + 32) >>> 2];
+  return h.u32[(rec + 32) / 4] * 8;
 }
 export function nackSet(h: Heap, rec: number, time: number, count: number): void {
-  h.f64[(rec + 16) >>> 3] = time;
-  h.f64[(rec + 24) >>> 3] = count;
+  h.f64[(rec + 16) / 8] = time;
+  h.f64[(rec + 24) / 8] = count;
 }
 
 /** Insert a NACK at index i (from pelFind) with no owner yet: its record address. */
@@ -319,8 +323,8 @@ function pelInsert(h: Heap, g: number, i: number, id: GroupID, time: number, cou
   const rec = insertAt(h, g + 24, NACK_REC, i);
   wrId(h, rec, id);
   nackSet(h, rec, time, count);
-  h.u32[(rec + 32) >>> 2] = 0;
-  h.u32[(rec + 36) >>> 2] = 0;
+  h.u32[(rec + 32) / 4] = 0;
+  h.u32[(rec + 36) / 4] = 0;
   return rec;
 }
 
@@ -332,46 +336,46 @@ export function pelAdopt(h: Heap, g: number, id: GroupID, time: number, count: n
 // ---- consumers ----------------------------------------------------------------------------
 
 export function consCount(h: Heap, g: number): number {
-  return h.u32[(g + 40) >>> 2];
+  return h.u32[(g + 40) / 4];
 }
 export function consAt(h: Heap, g: number, i: number): number {
-  return h.u32[(h.u32[(g + 36) >>> 2] >>> 2) + i];
+  return h.u32[h.u32[(g + 36) / 4] * 2 + i] * 8; // the array's word index: units * 8 / 4
 }
 export function consName(h: Heap, c: number): Uint8Array {
-  const len = h.u32[(c + 20) >>> 2];
+  const len = h.u32[(c + 20) / 4];
   return h.u8.subarray(c + CONS_HDR, c + CONS_HDR + len);
 }
 export function consSeen(h: Heap, c: number): number {
-  return h.f64[c >>> 3];
+  return h.f64[c / 8];
 }
 export function consSetSeen(h: Heap, c: number, t: number): void {
-  h.f64[c >>> 3] = t;
+  h.f64[c / 8] = t;
 }
 export function consPelCount(h: Heap, c: number): number {
-  return h.u32[(c + 12) >>> 2];
+  return h.u32[(c + 12) / 4];
 }
 export function consPelId(h: Heap, c: number, i: number): GroupID {
-  return rdId(h, h.u32[(c + 8) >>> 2] + i * ID_REC);
+  return rdId(h, h.u32[(c + 8) / 4] * 8 + i * ID_REC);
 }
 /** First index of the consumer's PEL whose ID >= id. */
 export function consPelSeek(h: Heap, c: number, id: GroupID): number {
-  const i = searchId(h, h.u32[(c + 8) >>> 2], consPelCount(h, c), ID_REC, id);
+  const i = searchId(h, h.u32[(c + 8) / 4] * 8, consPelCount(h, c), ID_REC, id);
   return i >= 0 ? i : -i - 1;
 }
 /** streamLookupConsumer (no refresh): the consumer block, or 0. */
 export function consLookup(h: Heap, g: number, name: Uint8Array): number {
-  const i = searchName(h, h.u32[(g + 36) >>> 2], consCount(h, g), 20, name);
+  const i = searchName(h, h.u32[(g + 36) / 4] * 8, consCount(h, g), 20, name);
   return i < 0 ? 0 : consAt(h, g, i);
 }
 /** streamCreateConsumer: the new consumer, or 0 when the name exists. */
 export function consCreate(h: Heap, g: number, name: Uint8Array, seenTime: number): number {
-  let i = searchName(h, h.u32[(g + 36) >>> 2], consCount(h, g), 20, name);
+  let i = searchName(h, h.u32[(g + 36) / 4] * 8, consCount(h, g), 20, name);
   if (i >= 0) return 0;
   i = -i - 1;
   const c = h.alloc(CONS_HDR + name.length);
   h.u8.fill(0, c, c + CONS_HDR);
-  h.f64[c >>> 3] = seenTime;
-  h.u32[(c + 20) >>> 2] = name.length;
+  h.f64[c / 8] = seenTime;
+  h.u32[(c + 20) / 4] = name.length;
   h.u8.set(name, c + CONS_HDR);
   try {
     reserve(h, g + 36, 4);
@@ -380,19 +384,19 @@ export function consCreate(h: Heap, g: number, name: Uint8Array, seenTime: numbe
     throw err;
   }
   const at = insertAt(h, g + 36, 4, i);
-  h.u32[at >>> 2] = c;
+  h.u32[at / 4] = c / 8;
   return c;
 }
 
 function consPelAdd(h: Heap, c: number, id: GroupID): void {
-  let i = searchId(h, h.u32[(c + 8) >>> 2], consPelCount(h, c), ID_REC, id);
+  let i = searchId(h, h.u32[(c + 8) / 4] * 8, consPelCount(h, c), ID_REC, id);
   if (i >= 0) return;
   i = -i - 1;
   reserve(h, c + 8, ID_REC);
   wrId(h, insertAt(h, c + 8, ID_REC, i), id);
 }
 function consPelRemove(h: Heap, c: number, id: GroupID): void {
-  const i = searchId(h, h.u32[(c + 8) >>> 2], consPelCount(h, c), ID_REC, id);
+  const i = searchId(h, h.u32[(c + 8) / 4] * 8, consPelCount(h, c), ID_REC, id);
   if (i >= 0) removeAt(h, c + 8, ID_REC, i);
 }
 
@@ -401,7 +405,7 @@ export function consumerPelAdopt(h: Heap, g: number, c: number, id: GroupID): bo
   const i = pelFind(h, g, id);
   if (i < 0) return false;
   consPelAdd(h, c, id);
-  h.u32[(pelRec(h, g, i) + 32) >>> 2] = c;
+  h.u32[(pelRec(h, g, i) + 32) / 4] = c / 8;
   return true;
 }
 
@@ -412,7 +416,7 @@ export function consDelete(h: Heap, g: number, c: number): void {
     const i = pelFind(h, g, consPelId(h, c, j));
     if (i >= 0) removeAt(h, g + 24, NACK_REC, i);
   }
-  const k = searchName(h, h.u32[(g + 36) >>> 2], consCount(h, g), 20, consName(h, c));
+  const k = searchName(h, h.u32[(g + 36) / 4] * 8, consCount(h, g), 20, consName(h, c));
   if (k >= 0) removeAt(h, g + 36, 4, k);
   consFree(h, c);
 }
@@ -432,7 +436,7 @@ export function nackDeliver(h: Heap, g: number, c: number, id: GroupID, now: num
     i = -i - 1;
     const rec = pelInsert(h, g, i, id, now, 1);
     consPelAdd(h, c, id);
-    h.u32[(rec + 32) >>> 2] = c;
+    h.u32[(rec + 32) / 4] = c / 8;
     return rec;
   }
   reserve(h, c + 8, ID_REC);
@@ -441,7 +445,7 @@ export function nackDeliver(h: Heap, g: number, c: number, id: GroupID, now: num
   if (old !== c) {
     if (old !== 0) consPelRemove(h, old, id);
     consPelAdd(h, c, id);
-    h.u32[(rec + 32) >>> 2] = c;
+    h.u32[(rec + 32) / 4] = c / 8;
   }
   nackSet(h, rec, now, 1);
   return rec;
@@ -462,7 +466,7 @@ export function nackAssign(h: Heap, g: number, c: number, id: GroupID): number {
   if (old !== c) {
     consPelAdd(h, c, id);
     if (old !== 0) consPelRemove(h, old, id);
-    h.u32[(rec + 32) >>> 2] = c;
+    h.u32[(rec + 32) / 4] = c / 8;
   }
   return rec;
 }
@@ -486,9 +490,9 @@ export function cgDupAll(h: Heap, s: number, d: number): void {
   const u32 = h.u32;
   // An empty table is copied too: Redis's dup keeps s->cgroups when the source has one.
   const t = h.alloc(8 + 4 * 4);
-  u32[t >>> 2] = 0;
-  u32[(t >>> 2) + 1] = 4;
-  u32[(d + H_CGROUPS) >>> 2] = t;
+  u32[t / 4] = 0;
+  u32[t / 4 + 1] = 4;
+  u32[(d + H_CGROUPS) / 4] = t / 8;
   for (let i = 0; i < n; i++) {
     const g = cgAt(h, s, i);
     const ng = cgCreate(h, d, cgName(h, g), cgLastId(h, g), cgEntriesRead(h, g));
@@ -500,25 +504,27 @@ export function cgDupAll(h: Heap, s: number, d: number): void {
       map.set(c, cc);
       const pn = consPelCount(h, c);
       if (pn > 0) {
-        const cap = u32[(c + 16) >>> 2];
+        const cap = u32[(c + 16) / 4];
         const arr = h.alloc(cap * ID_REC);
-        h.u8.copyWithin(arr, u32[(c + 8) >>> 2], u32[(c + 8) >>> 2] + pn * ID_REC);
-        u32[(cc + 8) >>> 2] = arr;
-        u32[(cc + 12) >>> 2] = pn;
-        u32[(cc + 16) >>> 2] = cap;
+        const src = u32[(c + 8) / 4] * 8;
+        h.u8.copyWithin(arr, src, src + pn * ID_REC);
+        u32[(cc + 8) / 4] = arr / 8;
+        u32[(cc + 12) / 4] = pn;
+        u32[(cc + 16) / 4] = cap;
       }
     }
     const pn = pelCount(h, g);
     if (pn > 0) {
-      const cap = u32[(g + 32) >>> 2];
+      const cap = u32[(g + 32) / 4];
       const arr = h.alloc(cap * NACK_REC);
-      h.u8.copyWithin(arr, u32[(g + 24) >>> 2], u32[(g + 24) >>> 2] + pn * NACK_REC);
-      u32[(ng + 24) >>> 2] = arr;
-      u32[(ng + 28) >>> 2] = pn;
-      u32[(ng + 32) >>> 2] = cap;
+      const src = u32[(g + 24) / 4] * 8;
+      h.u8.copyWithin(arr, src, src + pn * NACK_REC);
+      u32[(ng + 24) / 4] = arr / 8;
+      u32[(ng + 28) / 4] = pn;
+      u32[(ng + 32) / 4] = cap;
       for (let k = 0; k < pn; k++) {
-        const w = (arr + k * NACK_REC + 32) >>> 2;
-        u32[w] = map.get(u32[w]) ?? 0;
+        const w = (arr + k * NACK_REC + 32) / 4;
+        u32[w] = (map.get(u32[w] * 8) ?? 0) / 8;
       }
     }
   }
@@ -529,15 +535,15 @@ export function cgBytes(h: Heap, s: number): number {
   const t = table(h, s);
   if (t === 0) return 0;
   const u32 = h.u32;
-  let b = 8 + u32[(t >>> 2) + 1] * 4;
-  const n = u32[t >>> 2];
+  let b = 8 + u32[t / 4 + 1] * 4;
+  const n = u32[t / 4];
   for (let i = 0; i < n; i++) {
     const g = cgAt(h, s, i);
-    b += GRP_HDR + u32[(g + 48) >>> 2] + u32[(g + 32) >>> 2] * NACK_REC + u32[(g + 44) >>> 2] * 4;
+    b += GRP_HDR + u32[(g + 48) / 4] + u32[(g + 32) / 4] * NACK_REC + u32[(g + 44) / 4] * 4;
     const nc = consCount(h, g);
     for (let k = 0; k < nc; k++) {
       const c = consAt(h, g, k);
-      b += CONS_HDR + u32[(c + 20) >>> 2] + u32[(c + 16) >>> 2] * ID_REC;
+      b += CONS_HDR + u32[(c + 20) / 4] + u32[(c + 16) / 4] * ID_REC;
     }
   }
   return b;
@@ -552,8 +558,8 @@ export function cgCheck(h: Heap, s: number, problems: string[]): void {
   const t = table(h, s);
   if (t === 0) return;
   const u32 = h.u32;
-  const n = u32[t >>> 2];
-  if (n > u32[(t >>> 2) + 1]) problems.push(`stream groups: ${n} over capacity`);
+  const n = u32[t / 4];
+  if (n > u32[t / 4 + 1]) problems.push(`stream groups: ${n} over capacity`);
   let prev: Uint8Array | null = null;
   for (let i = 0; i < n; i++) {
     const g = cgAt(h, s, i);
@@ -562,9 +568,9 @@ export function cgCheck(h: Heap, s: number, problems: string[]): void {
     prev = name;
     const gn = Buffer.from(name).toString('latin1');
     const pn = pelCount(h, g);
-    if (pn > u32[(g + 32) >>> 2]) problems.push(`group ${gn}: PEL over capacity`);
+    if (pn > u32[(g + 32) / 4]) problems.push(`group ${gn}: PEL over capacity`);
     const nc = consCount(h, g);
-    if (nc > u32[(g + 44) >>> 2]) problems.push(`group ${gn}: consumers over capacity`);
+    if (nc > u32[(g + 44) / 4]) problems.push(`group ${gn}: consumers over capacity`);
     const owners = new Set<number>();
     let cprev: Uint8Array | null = null;
     let owned = 0;
@@ -575,11 +581,11 @@ export function cgCheck(h: Heap, s: number, problems: string[]): void {
       if (cprev !== null && Buffer.compare(Buffer.from(cprev), Buffer.from(cn)) >= 0) problems.push(`group ${gn}: consumers out of order`);
       cprev = cn;
       const cpn = consPelCount(h, c);
-      if (cpn > u32[(c + 16) >>> 2]) problems.push(`group ${gn}: consumer PEL over capacity`);
+      if (cpn > u32[(c + 16) / 4]) problems.push(`group ${gn}: consumer PEL over capacity`);
       owned += cpn;
       for (let j = 0; j < cpn; j++) {
         const id = consPelId(h, c, j);
-        if (j > 0 && cmpIdAt(h, u32[(c + 8) >>> 2] + (j - 1) * ID_REC, id) >= 0) problems.push(`group ${gn}: consumer PEL out of order`);
+        if (j > 0 && cmpIdAt(h, u32[(c + 8) / 4] * 8 + (j - 1) * ID_REC, id) >= 0) problems.push(`group ${gn}: consumer PEL out of order`);
         const pi = pelFind(h, g, id);
         if (pi < 0) problems.push(`group ${gn}: consumer PEL ${idText(id)} not in the group PEL`);
         else if (nackConsumer(h, pelRec(h, g, pi)) !== c) problems.push(`group ${gn}: NACK ${idText(id)} owned by another consumer`);

@@ -4,11 +4,12 @@
 //   header (STREAM_HDR = 96 bytes, one block):
 //     0 length f64 | 8 entries_added f64 | 16 last_id (ms lo, ms hi, seq lo, seq hi)
 //     32 first_id (same) | 48 max_deleted_entry_id (same)
-//     64 index u32 (block of node records, 0 when empty) | 68 node count u32 | 72 index capacity u32
-//     76 cgroups u32: 0 = none, else the group table's block (layout in stream-groups.ts).
+//     64 index u32 (block of node records in 8-byte units, 0 when empty) | 68 node count u32 |
+//     72 index capacity u32 | 76 cgroups u32: 0 = none, else the group table's block in 8-byte
+//     units (layout in stream-groups.ts).
 //     80..95 reserved for phase 2 (0).
 //   index: node records of IDX_REC = 24 bytes, sorted by master ID, searched by binary search:
-//     master ms lo, ms hi, seq lo, seq hi, listpack offset, 0 (reserved).
+//     master ms lo, ms hi, seq lo, seq hi, listpack block (8-byte units), 0 (reserved).
 //   nodes: Redis's own stream listpacks, byte for byte (listpack.ts format), so an RDB writer
 //     (RDB_TYPE_STREAM_LISTPACKS_2) can write a node's bytes as they are and a loader can adopt
 //     them (streamAdoptNode). Master entry: count | deleted | num-fields | field_1..field_N | 0;
@@ -16,6 +17,8 @@
 //     STREAM_ITEM_FLAG_SAMEFIELDS, value_1..value_N | lp-count. Deleted entries keep their bytes
 //     with STREAM_ITEM_FLAG_DELETED set, as Redis. A node is bounded by stream-node-max-bytes /
 //     stream-node-max-entries, checked when an entry is appended (streamAppendItem's rule).
+//   Heap addresses kept in words are in 8-byte units (block starts are 8-aligned: load * 8,
+//   store / 8), so a heap past 4 GiB fits; word indices are byte offsets divided, not shifted.
 //
 // IDs are { ms, seq } bigints (uint64 each, as Redis). Node iteration in encoding order for RDB,
 // DUMP and AOF rewrite: streamNodeCount / streamNodeMaster / streamNodeListpack. Entry iteration:
@@ -102,12 +105,12 @@ function wrU64(u32: Uint32Array, w: number, v: bigint): void {
 }
 
 function rdId(h: Heap, at: number): StreamID {
-  const w = at >>> 2;
+  const w = at / 4;
   return { ms: rdU64(h.u32, w), seq: rdU64(h.u32, w + 2) };
 }
 
 function wrId(h: Heap, at: number, id: StreamID): void {
-  const w = at >>> 2;
+  const w = at / 4;
   wrU64(h.u32, w, id.ms);
   wrU64(h.u32, w + 2, id.seq);
 }
@@ -121,16 +124,16 @@ export function streamNew(h: Heap): number {
 }
 
 export function streamLength(h: Heap, s: number): number {
-  return h.f64[(s + H_LEN) >>> 3];
+  return h.f64[(s + H_LEN) / 8];
 }
 function setLength(h: Heap, s: number, n: number): void {
-  h.f64[(s + H_LEN) >>> 3] = n;
+  h.f64[(s + H_LEN) / 8] = n;
 }
 export function streamEntriesAdded(h: Heap, s: number): number {
-  return h.f64[(s + H_ADDED) >>> 3];
+  return h.f64[(s + H_ADDED) / 8];
 }
 export function streamSetEntriesAdded(h: Heap, s: number, n: number): void {
-  h.f64[(s + H_ADDED) >>> 3] = n;
+  h.f64[(s + H_ADDED) / 8] = n;
 }
 export function streamLastId(h: Heap, s: number): StreamID {
   return rdId(h, s + H_LAST);
@@ -155,10 +158,10 @@ export function streamSetMaxDeletedId(h: Heap, s: number, id: StreamID): void {
 
 /** Number of nodes (listpacks), Redis's raxSize(s->rax). */
 export function streamNodeCount(h: Heap, s: number): number {
-  return h.u32[(s + H_NODES) >>> 2];
+  return h.u32[(s + H_NODES) / 4];
 }
 function recAt(h: Heap, s: number, i: number): number {
-  return h.u32[(s + H_IDX) >>> 2] + i * IDX_REC;
+  return h.u32[(s + H_IDX) / 4] * 8 + i * IDX_REC;
 }
 /** Master ID of node i (0-based, in ID order). */
 export function streamNodeMaster(h: Heap, s: number, i: number): StreamID {
@@ -166,51 +169,51 @@ export function streamNodeMaster(h: Heap, s: number, i: number): StreamID {
 }
 /** The listpack of node i (its bytes: lpBytes). Valid until the stream changes. */
 export function streamNodeListpack(h: Heap, s: number, i: number): number {
-  return h.u32[(recAt(h, s, i) + 16) >>> 2];
+  return h.u32[(recAt(h, s, i) + 16) / 4] * 8;
 }
 function setNodeListpack(h: Heap, s: number, i: number, lp: number): void {
-  h.u32[(recAt(h, s, i) + 16) >>> 2] = lp;
+  h.u32[(recAt(h, s, i) + 16) / 4] = lp / 8;
 }
 
 /** Room for one more node record (may move the index; nothing else changes). */
 function reserveNode(h: Heap, s: number): void {
   const u32 = h.u32;
-  const n = u32[(s + H_NODES) >>> 2];
-  const cap = u32[(s + H_CAP) >>> 2];
+  const n = u32[(s + H_NODES) / 4];
+  const cap = u32[(s + H_CAP) / 4];
   if (n < cap) return;
   const ncap = cap === 0 ? 4 : cap * 2;
   const idx = h.alloc(ncap * IDX_REC);
-  const old = u32[(s + H_IDX) >>> 2];
+  const old = u32[(s + H_IDX) / 4] * 8;
   if (old !== 0) {
     h.u8.copyWithin(idx, old, old + n * IDX_REC);
     h.free(old, cap * IDX_REC);
   }
-  u32[(s + H_IDX) >>> 2] = idx;
-  u32[(s + H_CAP) >>> 2] = ncap;
+  u32[(s + H_IDX) / 4] = idx / 8;
+  u32[(s + H_CAP) / 4] = ncap;
 }
 
 /** Append a node record (reserveNode first). */
 function pushNode(h: Heap, s: number, master: StreamID, lp: number): void {
   const u32 = h.u32;
-  const n = u32[(s + H_NODES) >>> 2];
-  const at = u32[(s + H_IDX) >>> 2] + n * IDX_REC;
+  const n = u32[(s + H_NODES) / 4];
+  const at = u32[(s + H_IDX) / 4] * 8 + n * IDX_REC;
   wrId(h, at, master);
-  u32[(at + 16) >>> 2] = lp;
-  u32[(at + 20) >>> 2] = 0;
-  u32[(s + H_NODES) >>> 2] = n + 1;
+  u32[(at + 16) / 4] = lp / 8;
+  u32[(at + 20) / 4] = 0;
+  u32[(s + H_NODES) / 4] = n + 1;
 }
 
 /** Remove node record i (its listpack is freed by the caller). */
 function removeNode(h: Heap, s: number, i: number): void {
   const u32 = h.u32;
-  const n = u32[(s + H_NODES) >>> 2];
-  const idx = u32[(s + H_IDX) >>> 2];
+  const n = u32[(s + H_NODES) / 4];
+  const idx = u32[(s + H_IDX) / 4] * 8;
   h.u8.copyWithin(idx + i * IDX_REC, idx + (i + 1) * IDX_REC, idx + n * IDX_REC);
-  u32[(s + H_NODES) >>> 2] = n - 1;
+  u32[(s + H_NODES) / 4] = n - 1;
   if (n === 1) {
-    h.free(idx, u32[(s + H_CAP) >>> 2] * IDX_REC);
-    u32[(s + H_IDX) >>> 2] = 0;
-    u32[(s + H_CAP) >>> 2] = 0;
+    h.free(idx, u32[(s + H_CAP) / 4] * IDX_REC);
+    u32[(s + H_IDX) / 4] = 0;
+    u32[(s + H_CAP) / 4] = 0;
   }
 }
 
@@ -709,8 +712,8 @@ export function streamTrim(h: Heap, s: number, a: TrimArgs): number {
 export function streamFree(h: Heap, s: number): void {
   const n = streamNodeCount(h, s);
   for (let i = 0; i < n; i++) lpFree(h, streamNodeListpack(h, s, i));
-  const idx = h.u32[(s + H_IDX) >>> 2];
-  if (idx !== 0) h.free(idx, h.u32[(s + H_CAP) >>> 2] * IDX_REC);
+  const idx = h.u32[(s + H_IDX) / 4] * 8;
+  if (idx !== 0) h.free(idx, h.u32[(s + H_CAP) / 4] * IDX_REC);
   cgFreeAll(h, s);
   h.free(s, STREAM_HDR);
 }
@@ -738,7 +741,7 @@ export function streamDup(h: Heap, s: number): number {
 /** Structure check (DEBUG CHECK): index order, listpacks, counters, length, edge IDs. */
 export function streamCheck(h: Heap, s: number, problems: string[]): void {
   const n = streamNodeCount(h, s);
-  const cap = h.u32[(s + H_CAP) >>> 2];
+  const cap = h.u32[(s + H_CAP) / 4];
   if (n > cap) problems.push(`stream: ${n} nodes over capacity ${cap}`);
   let total = 0;
   let prevLast: StreamID | null = null;
@@ -809,7 +812,7 @@ export function streamRaxNodes(h: Heap, s: number): number {
 
 /** Bytes of the structure (MEMORY USAGE): header, index and consumer groups (not the nodes). */
 export function streamIndexBytes(h: Heap, s: number): number {
-  return STREAM_HDR + h.u32[(s + H_CAP) >>> 2] * IDX_REC + cgBytes(h, s);
+  return STREAM_HDR + h.u32[(s + H_CAP) / 4] * IDX_REC + cgBytes(h, s);
 }
 
 registerObjectType(T_STREAM, {
