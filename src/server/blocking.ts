@@ -179,7 +179,8 @@ function slotIndex(c: Client, key: Uint8Array): number {
 // ---- the shared FIFO registry ------------------------------------------------------------
 // Per slot: a heap block [n u32 | cap u32 | 8 pad] + n entries [ticket u32 | h1 u32 | h2 u32 | 0],
 // h1/h2 a hash of (db, key). Offsets in Layout.blocked: counts at [0, NSLOTS), registry pointers
-// after them, then the ticket counter. Every access holds the slot's lock.
+// after them (heap addresses in 8-byte units, 0 = none), then the ticket counter. Every access
+// holds the slot's lock.
 
 const ENTRY = 16;
 const REG_HDR = 16;
@@ -207,49 +208,49 @@ function regAdd(c: Client, db: number, key: Uint8Array, ticket: number): void {
   const heap = c.store.heap;
   const u32 = heap.u32;
   const wi = regWord(c, db, key);
-  let r = u32[wi];
+  let r = u32[wi] * 8;
   if (r === 0) {
     r = heap.calloc(REG_HDR + 4 * ENTRY);
-    u32[(r >>> 2) + 1] = 4;
-    u32[wi] = r;
+    u32[r / 4 + 1] = 4;
+    u32[wi] = r / 8;
   }
-  let n = u32[r >>> 2];
-  const cap = u32[(r >>> 2) + 1];
+  let n = u32[r / 4];
+  const cap = u32[r / 4 + 1];
   if (n === cap) {
     const nr = heap.alloc(REG_HDR + 2 * cap * ENTRY);
     heap.u8.copyWithin(nr, r, r + REG_HDR + cap * ENTRY);
     heap.free(r, REG_HDR + cap * ENTRY);
-    u32[(nr >>> 2) + 1] = cap * 2;
-    u32[wi] = nr;
+    u32[nr / 4 + 1] = cap * 2;
+    u32[wi] = nr / 8;
     r = nr;
   }
   hashKey(db, key);
-  const e = (r + REG_HDR + n * ENTRY) >>> 2;
+  const e = (r + REG_HDR + n * ENTRY) / 4;
   u32[e] = ticket;
   u32[e + 1] = kh1;
   u32[e + 2] = kh2;
   u32[e + 3] = 0;
-  u32[r >>> 2] = ++n;
+  u32[r / 4] = ++n;
 }
 
 function regRemove(c: Client, db: number, key: Uint8Array, ticket: number): void {
   const heap = c.store.heap;
   const u32 = heap.u32;
   const wi = regWord(c, db, key);
-  const r = u32[wi];
+  const r = u32[wi] * 8;
   if (r === 0) return;
   hashKey(db, key);
-  const n = u32[r >>> 2];
+  const n = u32[r / 4];
   for (let i = 0; i < n; i++) {
-    const e = (r + REG_HDR + i * ENTRY) >>> 2;
+    const e = (r + REG_HDR + i * ENTRY) / 4;
     if (u32[e] === ticket && u32[e + 1] === kh1 && u32[e + 2] === kh2) {
-      const last = (r + REG_HDR + (n - 1) * ENTRY) >>> 2;
+      const last = (r + REG_HDR + (n - 1) * ENTRY) / 4;
       u32[e] = u32[last];
       u32[e + 1] = u32[last + 1];
       u32[e + 2] = u32[last + 2];
-      u32[r >>> 2] = n - 1;
+      u32[r / 4] = n - 1;
       if (n - 1 === 0) {
-        heap.free(r, REG_HDR + u32[(r >>> 2) + 1] * ENTRY);
+        heap.free(r, REG_HDR + u32[r / 4 + 1] * ENTRY);
         u32[wi] = 0;
       }
       return;
@@ -260,12 +261,12 @@ function regRemove(c: Client, db: number, key: Uint8Array, ticket: number): void
 /** Is ticket the oldest registered for key (wrap-around aware)? */
 function regIsOldest(c: Client, db: number, key: Uint8Array, ticket: number): boolean {
   const u32 = c.store.heap.u32;
-  const r = u32[regWord(c, db, key)];
+  const r = u32[regWord(c, db, key)] * 8;
   if (r === 0) return true;
   hashKey(db, key);
-  const n = u32[r >>> 2];
+  const n = u32[r / 4];
   for (let i = 0; i < n; i++) {
-    const e = (r + REG_HDR + i * ENTRY) >>> 2;
+    const e = (r + REG_HDR + i * ENTRY) / 4;
     if (u32[e + 1] === kh1 && u32[e + 2] === kh2 && ((u32[e] - ticket) | 0) < 0) return false;
   }
   return true;

@@ -17,7 +17,9 @@ export const K_CHANNEL = 0;
 export const K_SHARD = 1;
 export const K_PATTERN = 2;
 
-const ENTRY_HDR = 24; // next, hash, kind|thread<<8, count, len, pad
+// next (heap address in 8-byte units, 0 = end), hash, kind|thread<<8, count, len, pad. The bucket
+// and pattern heads hold heap addresses in 8-byte units too.
+const ENTRY_HDR = 24;
 
 function hashBytes(b: Uint8Array): number {
   let h = 0x811c9dc5;
@@ -45,7 +47,7 @@ export class PubSubRegistry {
 
   private same(e: number, kind: number, thread: number, name: Uint8Array): boolean {
     const u32 = this.store.u32;
-    const w = e >>> 2;
+    const w = e / 4;
     if (u32[w + 2] !== ((kind | (thread << 8)) >>> 0) || u32[w + 4] !== name.length) return false;
     const u8 = this.store.u8;
     for (let i = 0; i < name.length; i++) if (u8[e + ENTRY_HDR + i] !== name[i]) return false;
@@ -54,7 +56,7 @@ export class PubSubRegistry {
 
   private nameEquals(e: number, name: Uint8Array): boolean {
     const u8 = this.store.u8;
-    if (this.store.u32[(e >>> 2) + 4] !== name.length) return false;
+    if (this.store.u32[e / 4 + 4] !== name.length) return false;
     for (let i = 0; i < name.length; i++) if (u8[e + ENTRY_HDR + i] !== name[i]) return false;
     return true;
   }
@@ -62,8 +64,8 @@ export class PubSubRegistry {
   /** Another thread's entry for the same (kind, name) in the chain starting at e (lock held). */
   private hasOther(e: number, kind: number, thread: number, h: number, name: Uint8Array): boolean {
     const u32 = this.store.u32;
-    for (; e !== 0; e = u32[e >>> 2]) {
-      const w = e >>> 2;
+    for (; e !== 0; e = u32[e / 4] * 8) {
+      const w = e / 4;
       if (u32[w + 1] !== h || (u32[w + 2] & 0xff) !== kind || u32[w + 2] >>> 8 === thread) continue;
       if (this.nameEquals(e, name)) return true;
     }
@@ -83,33 +85,34 @@ export class PubSubRegistry {
     const lockW = kind === K_PATTERN ? this.patLock : this.locks + (h % PUBSUB_BUCKETS);
     lockWord(s.i32, lockW);
     try {
-      let link = headW * 4;
-      let e = u32[headW];
+      // The word that links to e: the head word, then the previous entry's next (both unit values).
+      let linkW = headW;
+      let e = u32[headW] * 8;
       while (e !== 0) {
-        if (u32[(e >>> 2) + 1] === h && this.same(e, kind, thread, name)) {
-          const n = u32[(e >>> 2) + 3] + delta;
+        if (u32[e / 4 + 1] === h && this.same(e, kind, thread, name)) {
+          const n = u32[e / 4 + 3] + delta;
           if (n <= 0) {
-            u32[link >>> 2] = u32[e >>> 2];
+            u32[linkW] = u32[e / 4];
             s.heap.free(e, ENTRY_HDR + name.length);
-            return this.hasOther(u32[headW], kind, thread, h, name) ? 0 : this.unique(kind, -1);
+            return this.hasOther(u32[headW] * 8, kind, thread, h, name) ? 0 : this.unique(kind, -1);
           }
-          u32[(e >>> 2) + 3] = n;
+          u32[e / 4 + 3] = n;
           return 0;
         }
-        link = e;
-        e = u32[e >>> 2];
+        linkW = e / 4;
+        e = u32[e / 4] * 8;
       }
       if (delta <= 0) return 0;
-      const first = !this.hasOther(u32[headW], kind, thread, h, name);
+      const first = !this.hasOther(u32[headW] * 8, kind, thread, h, name);
       const ne = s.heap.alloc(ENTRY_HDR + name.length);
-      const w = ne >>> 2;
+      const w = ne / 4;
       u32[w] = u32[headW];
       u32[w + 1] = h;
       u32[w + 2] = (kind | (thread << 8)) >>> 0;
       u32[w + 3] = delta;
       u32[w + 4] = name.length;
       s.u8.set(name, ne + ENTRY_HDR);
-      u32[headW] = ne;
+      u32[headW] = ne / 8;
       return first ? this.unique(kind, 1) : 0;
     } finally {
       unlockWord(s.i32, lockW);
@@ -138,8 +141,8 @@ export class PubSubRegistry {
     const b = h % PUBSUB_BUCKETS;
     if (u32[this.heads + b] !== 0) {
       lockWord(s.i32, this.locks + b);
-      for (let e = u32[this.heads + b]; e !== 0; e = u32[e >>> 2]) {
-        const w = e >>> 2;
+      for (let e = u32[this.heads + b] * 8; e !== 0; e = u32[e / 4] * 8) {
+        const w = e / 4;
         if (u32[w + 1] !== h || (u32[w + 2] & 0xff) !== kind || !this.nameEquals(e, name)) continue;
         const t = u32[w + 2] >>> 8;
         counts[t] += u32[w + 3];
@@ -149,8 +152,8 @@ export class PubSubRegistry {
     }
     if (kind === K_CHANNEL && u32[this.patHead] !== 0) {
       lockWord(s.i32, this.patLock);
-      for (let e = u32[this.patHead]; e !== 0; e = u32[e >>> 2]) {
-        const w = e >>> 2;
+      for (let e = u32[this.patHead] * 8; e !== 0; e = u32[e / 4] * 8) {
+        const w = e / 4;
         const len = u32[w + 4];
         if (globMatch(s.u8.subarray(e + ENTRY_HDR, e + ENTRY_HDR + len), name)) {
           const t = u32[w + 2] >>> 8;
@@ -169,21 +172,21 @@ export class PubSubRegistry {
     const u32 = s.u32;
     const out = new Map<string, number>();
     const visit = (e: number): void => {
-      const w = e >>> 2;
+      const w = e / 4;
       if ((u32[w + 2] & 0xff) !== kind) return;
       const name = Buffer.from(s.u8.subarray(e + ENTRY_HDR, e + ENTRY_HDR + u32[w + 4])).toString('latin1');
       out.set(name, (out.get(name) ?? 0) + u32[w + 3]);
     };
     if (kind === K_PATTERN) {
       lockWord(s.i32, this.patLock);
-      for (let e = u32[this.patHead]; e !== 0; e = u32[e >>> 2]) visit(e);
+      for (let e = u32[this.patHead] * 8; e !== 0; e = u32[e / 4] * 8) visit(e);
       unlockWord(s.i32, this.patLock);
       return out;
     }
     for (let b = 0; b < PUBSUB_BUCKETS; b++) {
       if (u32[this.heads + b] === 0) continue;
       lockWord(s.i32, this.locks + b);
-      for (let e = u32[this.heads + b]; e !== 0; e = u32[e >>> 2]) visit(e);
+      for (let e = u32[this.heads + b] * 8; e !== 0; e = u32[e / 4] * 8) visit(e);
       unlockWord(s.i32, this.locks + b);
     }
     return out;

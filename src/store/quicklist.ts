@@ -4,12 +4,16 @@
 // Header (24 bytes): head u32 | tail u32 | count u32 (elements) | len u32 (nodes) | fill i32 |
 //   pin (0, or a snapshot's pin record + 1 while it writes this list node by node: see qlPin)
 // Node (24 bytes):   prev u32 | next u32 | lp u32 | count u32 | base u32 | block u32
+// head, tail, prev, next and base hold heap addresses in 8-byte units (address / 8: the heap may
+// pass 4 GiB); lp as below. Functions here take and return byte offsets.
 //
-// Front room: base is 0 when lp is its own heap block (the usual listpack rules). When the node
-// has free bytes before its listpack (after head pops, or a node created by a head push), base
-// is the heap block and block a size in that block's size class; LPOP and LPUSH then move only
-// the 6-byte header instead of the whole node. Any other change first "normalizes" the node
-// (copies the listpack into an exact block), so listpack functions always see their own block.
+// Front room: base is 0 when lp is its own heap block (the usual listpack rules); lp is then that
+// block's address in 8-byte units. When the node has free bytes before its listpack (after head
+// pops, or a node created by a head push), base is the heap block, block a size in that block's
+// size class, and lp the listpack's byte offset within the block (a listpack there starts at any
+// byte); LPOP and LPUSH then move only the 6-byte header instead of the whole node. Any other
+// change first "normalizes" the node (copies the listpack into an exact block), so listpack
+// functions always see their own block.
 //
 // fill is list-max-listpack-size when the list was made: negative = a byte limit per node
 // (-1 4 KB, -2 8 KB ... -5 64 KB), positive = an element count limit (with an 8 KB safety cap).
@@ -41,15 +45,15 @@ export const qlPin: {
 } = { before: null, unlink: null };
 
 export function qlPinWord(heap: Heap, ql: number): number {
-  return heap.u32[(ql >>> 2) + 5];
+  return heap.u32[ql / 4 + 5];
 }
 export function qlSetPinWord(heap: Heap, ql: number, v: number): void {
-  heap.u32[(ql >>> 2) + 5] = v;
+  heap.u32[ql / 4 + 5] = v;
 }
 
 /** Node n of ql is about to change: a snapshot still to write it copies it first. */
 function touch(heap: Heap, ql: number, n: number): void {
-  if (heap.u32[(ql >>> 2) + 5] !== 0 && qlPin.before !== null) qlPin.before(heap, ql, n);
+  if (heap.u32[ql / 4 + 5] !== 0 && qlPin.before !== null) qlPin.before(heap, ql, n);
 }
 
 export class QlPos {
@@ -59,64 +63,71 @@ export class QlPos {
 
 // ---- header and node fields -------------------------------------------------------------
 
-const head = (h: Heap, ql: number): number => h.u32[ql >>> 2];
-const tail = (h: Heap, ql: number): number => h.u32[(ql >>> 2) + 1];
-const nPrev = (h: Heap, n: number): number => h.u32[n >>> 2];
-const nNext = (h: Heap, n: number): number => h.u32[(n >>> 2) + 1];
-const nLp = (h: Heap, n: number): number => h.u32[(n >>> 2) + 2];
-const nCount = (h: Heap, n: number): number => h.u32[(n >>> 2) + 3];
+const head = (h: Heap, ql: number): number => h.u32[ql / 4] * 8;
+const tail = (h: Heap, ql: number): number => h.u32[ql / 4 + 1] * 8;
+const nPrev = (h: Heap, n: number): number => h.u32[n / 4] * 8;
+const nNext = (h: Heap, n: number): number => h.u32[n / 4 + 1] * 8;
+/** Node n's listpack (see "Front room": its own block, or a byte offset within base). */
+function nLp(h: Heap, n: number): number {
+  const u32 = h.u32;
+  const w = n / 4;
+  const base = u32[w + 4];
+  return base === 0 ? u32[w + 2] * 8 : base * 8 + u32[w + 2];
+}
+const nCount = (h: Heap, n: number): number => h.u32[n / 4 + 3];
 
 export function qlNew(heap: Heap, fill: number): number {
   const ql = heap.calloc(QL_BYTES);
-  heap.i32[(ql >>> 2) + 4] = fill;
+  heap.i32[ql / 4 + 4] = fill;
   return ql;
 }
 
 /** Elements in the list. */
 export function qlCount(heap: Heap, ql: number): number {
-  return heap.u32[(ql >>> 2) + 2];
+  return heap.u32[ql / 4 + 2];
 }
 
 /** Nodes in the list. */
 export function qlNodes(heap: Heap, ql: number): number {
-  return heap.u32[(ql >>> 2) + 3];
+  return heap.u32[ql / 4 + 3];
 }
 
 function addCount(heap: Heap, ql: number, d: number): void {
-  heap.u32[(ql >>> 2) + 2] += d;
+  heap.u32[ql / 4 + 2] += d;
 }
 
-const nBase = (h: Heap, n: number): number => h.u32[(n >>> 2) + 4];
+/** Node n's front-room block (a byte offset), 0 when its listpack is its own block. */
+const nBase = (h: Heap, n: number): number => h.u32[n / 4 + 4] * 8;
 
 /** Give node n's listpack its own exact block again (see "Front room"). */
 function normalize(heap: Heap, n: number): void {
-  const w = n >>> 2;
-  const base = heap.u32[w + 4];
+  const w = n / 4;
+  const base = heap.u32[w + 4] * 8;
   if (base === 0) return;
-  const nl = lpDup(heap, heap.u32[w + 2]);
+  const nl = lpDup(heap, base + heap.u32[w + 2]);
   heap.free(base, heap.u32[w + 5]);
-  heap.u32[w + 2] = nl;
+  heap.u32[w + 2] = nl / 8;
   heap.u32[w + 4] = 0;
   heap.u32[w + 5] = 0;
 }
 
 /** Free node n's listpack memory. */
 function freeNodeLp(heap: Heap, n: number): void {
-  const w = n >>> 2;
-  if (heap.u32[w + 4] !== 0) heap.free(heap.u32[w + 4], heap.u32[w + 5]);
-  else lpFree(heap, heap.u32[w + 2]);
+  const w = n / 4;
+  if (heap.u32[w + 4] !== 0) heap.free(heap.u32[w + 4] * 8, heap.u32[w + 5]);
+  else lpFree(heap, heap.u32[w + 2] * 8);
 }
 
 /** Block size for a node made by a head push: the node's byte limit, filled from the end. */
 function frontBlockBytes(heap: Heap, ql: number): number {
-  const fill = heap.i32[(ql >>> 2) + 4];
+  const fill = heap.i32[ql / 4 + 4];
   if (fill < 0) return OPT_LEVEL[Math.min(-fill - 1, OPT_LEVEL.length - 1)];
   return SIZE_SAFETY_LIMIT;
 }
 
 function newNode(heap: Heap): number {
   const n = heap.calloc(NODE_BYTES);
-  heap.u32[(n >>> 2) + 2] = lpNew(heap);
+  setLp(heap, n, lpNew(heap));
   return n;
 }
 
@@ -124,10 +135,10 @@ function newNode(heap: Heap): number {
 function nodeWith(heap: Heap, s: Uint8Array): number {
   const n = heap.calloc(NODE_BYTES);
   try {
-    heap.u32[(n >>> 2) + 2] = lpNew(heap);
+    setLp(heap, n, lpNew(heap));
     setLp(heap, n, lpAppend(heap, nLp(heap, n), s));
   } catch (e) {
-    if (heap.u32[(n >>> 2) + 2] !== 0) freeNodeLp(heap, n);
+    if (heap.u32[n / 4 + 2] !== 0) freeNodeLp(heap, n);
     heap.free(n, NODE_BYTES);
     throw e;
   }
@@ -137,26 +148,26 @@ function nodeWith(heap: Heap, s: Uint8Array): number {
 /** Link node n after `after` (0: as the new head). */
 function linkAfter(heap: Heap, ql: number, after: number, n: number): void {
   const u32 = heap.u32;
-  const q = ql >>> 2;
-  const next = after === 0 ? u32[q] : nNext(heap, after);
-  u32[n >>> 2] = after;
-  u32[(n >>> 2) + 1] = next;
-  if (after === 0) u32[q] = n;
-  else u32[(after >>> 2) + 1] = n;
-  if (next === 0) u32[q + 1] = n;
-  else u32[next >>> 2] = n;
+  const q = ql / 4;
+  const next = after === 0 ? u32[q] * 8 : nNext(heap, after);
+  u32[n / 4] = after / 8;
+  u32[n / 4 + 1] = next / 8;
+  if (after === 0) u32[q] = n / 8;
+  else u32[after / 4 + 1] = n / 8;
+  if (next === 0) u32[q + 1] = n / 8;
+  else u32[next / 4] = n / 8;
   u32[q + 3]++;
 }
 
 function unlinkNode(heap: Heap, ql: number, n: number): void {
   const u32 = heap.u32;
-  const q = ql >>> 2;
+  const q = ql / 4;
   const prev = nPrev(heap, n);
   const next = nNext(heap, n);
-  if (prev === 0) u32[q] = next;
-  else u32[(prev >>> 2) + 1] = next;
-  if (next === 0) u32[q + 1] = prev;
-  else u32[next >>> 2] = prev;
+  if (prev === 0) u32[q] = next / 8;
+  else u32[prev / 4 + 1] = next / 8;
+  if (next === 0) u32[q + 1] = prev / 8;
+  else u32[next / 4] = prev / 8;
   u32[q + 3]--;
   // A snapshot that has yet to write this node takes it (no copy); otherwise it goes now.
   if (u32[q + 5] !== 0 && qlPin.unlink !== null && qlPin.unlink(heap, ql, n)) return;
@@ -172,7 +183,7 @@ export function qlFreeNode(heap: Heap, n: number): void {
 /** Would an element of sz bytes fit into node n (Redis 7.0 _quicklistNodeAllowInsert)? */
 function allowInsert(heap: Heap, ql: number, n: number, sz: number): boolean {
   if (n === 0) return false;
-  const fill = heap.i32[(ql >>> 2) + 4];
+  const fill = heap.i32[ql / 4 + 4];
   let overhead = sz < 254 ? 1 : 5;
   overhead += sz < 64 ? 1 : sz < 16384 ? 2 : 5;
   const newSz = lpBytes(heap, nLp(heap, n)) + sz + overhead;
@@ -184,12 +195,15 @@ function allowInsert(heap: Heap, ql: number, n: number, sz: number): boolean {
   return nCount(heap, n) < fill;
 }
 
+/** Set node n's listpack: in 8-byte units for its own block, else its offset in base's block. */
 function setLp(heap: Heap, n: number, lp: number): void {
-  heap.u32[(n >>> 2) + 2] = lp;
+  const w = n / 4;
+  const base = heap.u32[w + 4];
+  heap.u32[w + 2] = base === 0 ? lp / 8 : lp - base * 8;
 }
 
 function addNodeCount(heap: Heap, n: number, d: number): void {
-  heap.u32[(n >>> 2) + 3] += d;
+  heap.u32[n / 4 + 3] += d;
 }
 
 // ---- push / pop ---------------------------------------------------------------------------
@@ -206,9 +220,9 @@ export function qlPush(heap: Heap, ql: number, s: Uint8Array, atHead: boolean): 
       const block = heap.alloc(bytes);
       const lp = block + bytes - (LP_HDR + 1);
       lpInitAt(heap, lp);
-      const w = nn >>> 2;
-      heap.u32[w + 2] = lp;
-      heap.u32[w + 4] = block;
+      const w = nn / 4;
+      heap.u32[w + 2] = lp - block;
+      heap.u32[w + 4] = block / 8;
       heap.u32[w + 5] = bytes;
     } else {
       // Built whole before it is linked: a failed allocation leaves no empty node in the list.
@@ -341,13 +355,13 @@ export function qlDelAt(heap: Heap, ql: number, pos: QlPos, forward: boolean): b
   const p = pos.p;
   if (p === LP_HDR && forward) {
     // The first element: move the header over it, the rest stays (see "Front room").
-    const w = n >>> 2;
-    const cur = heap.u32[w + 2];
+    const w = n / 4;
+    const cur = nLp(heap, n);
     if (heap.u32[w + 4] === 0) {
-      heap.u32[w + 4] = cur;
+      heap.u32[w + 4] = cur / 8;
       heap.u32[w + 5] = lpBytes(heap, cur);
     }
-    heap.u32[w + 2] = lpPopFrontInPlace(heap, cur);
+    setLp(heap, n, lpPopFrontInPlace(heap, cur));
     addNodeCount(heap, n, -1);
     return true;
   }
@@ -470,9 +484,9 @@ function insertAt(heap: Heap, ql: number, pos: QlPos, s: Uint8Array, after: bool
   touch(heap, ql, n);
   const right = heap.calloc(NODE_BYTES);
   setLp(heap, right, lpDeleteRangeAt(heap, lpDup(heap, lp), LP_HDR, k));
-  heap.u32[(right >>> 2) + 3] = total - k;
+  heap.u32[right / 4 + 3] = total - k;
   setLp(heap, n, lpDeleteRangeAt(heap, lp, splitAt, total - k));
-  heap.u32[(n >>> 2) + 3] = k;
+  heap.u32[n / 4 + 3] = k;
   linkAfter(heap, ql, n, right);
   if (allowInsert(heap, ql, n, sz)) {
     setLp(heap, n, lpAppend(heap, nLp(heap, n), s));
@@ -534,22 +548,22 @@ export function qlFree(heap: Heap, ql: number): void {
 }
 
 export function qlDup(heap: Heap, ql: number): number {
-  const nq = qlNew(heap, heap.i32[(ql >>> 2) + 4]);
+  const nq = qlNew(heap, heap.i32[ql / 4 + 4]);
   let last = 0;
   for (let n = head(heap, ql); n !== 0; n = nNext(heap, n)) {
     const nn = heap.calloc(NODE_BYTES);
-    heap.u32[(nn >>> 2) + 2] = lpDup(heap, nLp(heap, n));
-    heap.u32[(nn >>> 2) + 3] = nCount(heap, n);
+    setLp(heap, nn, lpDup(heap, nLp(heap, n)));
+    heap.u32[nn / 4 + 3] = nCount(heap, n);
     linkAfter(heap, nq, last, nn);
     last = nn;
   }
-  heap.u32[(nq >>> 2) + 2] = qlCount(heap, ql);
+  heap.u32[nq / 4 + 2] = qlCount(heap, ql);
   return nq;
 }
 
 /** Structure check: links, counts, every node's listpack. */
 export function qlCheck(heap: Heap, ql: number, problems: string[]): void {
-  if (ql === 0 || (ql & 7) !== 0) {
+  if (ql === 0 || ql % 8 !== 0) {
     problems.push(`quicklist: bad pointer ${ql}`);
     return;
   }
@@ -561,7 +575,7 @@ export function qlCheck(heap: Heap, ql: number, problems: string[]): void {
     const base = nBase(heap, n);
     if (base !== 0) {
       const lp = nLp(heap, n);
-      const cap = Heap.capacity(heap.u32[(n >>> 2) + 5]);
+      const cap = Heap.capacity(heap.u32[n / 4 + 5]);
       if (lp < base || lp + lpBytes(heap, lp) > base + cap) problems.push('quicklist: node listpack outside its block');
     }
     const c = lpCheck(heap, nLp(heap, n), problems, 'quicklist node');
@@ -612,8 +626,8 @@ export function qlAppendListpack(heap: Heap, ql: number, lp: number, count: numb
     return;
   }
   const n = heap.calloc(NODE_BYTES);
-  heap.u32[(n >>> 2) + 2] = lp;
-  heap.u32[(n >>> 2) + 3] = count;
+  setLp(heap, n, lp);
+  heap.u32[n / 4 + 3] = count;
   linkAfter(heap, ql, tail(heap, ql), n);
   addCount(heap, ql, count);
 }
@@ -622,7 +636,7 @@ export function qlAppendListpack(heap: Heap, ql: number, lp: number, count: numb
 export function qlMemory(heap: Heap, ql: number): number {
   let b = QL_BYTES;
   for (let n = head(heap, ql); n !== 0; n = nNext(heap, n)) {
-    b += NODE_BYTES + (nBase(heap, n) !== 0 ? heap.u32[(n >>> 2) + 5] : lpBytes(heap, nLp(heap, n)));
+    b += NODE_BYTES + (nBase(heap, n) !== 0 ? heap.u32[n / 4 + 5] : lpBytes(heap, nLp(heap, n)));
   }
   return b;
 }
