@@ -393,7 +393,8 @@ export function isBigValue(s: Store, e: number): boolean {
 
 /**
  * Start a big zset, hash or set: the key's header and the element count, and the cursor at
- * i32[cur..cur+4) (position words, then elements left).
+ * i32[cur..cur+4) (position words, then elements left). The cursor is heap memory (a snapshot's
+ * pin record): a zset's next node is kept in 8-byte units.
  */
 export function writeBigStart(out: RdbOut, s: Store, e: number, o: SaveOptions, i32: Int32Array, cur: number): void {
   writeKeyHeader(out, s, e, o);
@@ -406,7 +407,7 @@ export function writeBigStart(out: RdbOut, s: Store, e: number, o: SaveOptions, 
     i32[cur + 3] = streamNodeCount(h, obj);
   } else if (type === T_ZSET) {
     out.len(zslLength(h, obj));
-    i32[cur] = zslTail(h, obj) | 0;
+    i32[cur] = zslTail(h, obj) / 8;
     i32[cur + 3] = zslLength(h, obj);
   } else {
     out.len(dictSize(h, obj));
@@ -436,7 +437,7 @@ export function writeBigMore(out: RdbOut, s: Store, type: number, obj: number, c
     done = n >= streamNodeCount(h, obj);
     if (done) writeStreamTail(out, h, obj, compress, writeString);
   } else if (type === T_ZSET) {
-    let n = i32[cur] >>> 0;
+    let n = (i32[cur] >>> 0) * 8;
     let k = 0;
     while (n !== 0) {
       if (skip === null || !skip(n)) {
@@ -448,7 +449,7 @@ export function writeBigMore(out: RdbOut, s: Store, type: number, obj: number, c
       left--;
       if ((++k & 127) === 0 && performance.now() > until) break;
     }
-    i32[cur] = n | 0;
+    i32[cur] = n / 8;
     done = n === 0;
   } else {
     const kind = type === T_SET ? DICT_SET : DICT_HASH;

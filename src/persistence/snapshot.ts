@@ -53,6 +53,10 @@
 // cursor words, elements left (lists: nodes), side buffer ptr/cap/len, skip set ptr/cap/count,
 // kind, the pinned object, its type | encoding << 8, the slot it is in now, owned, a list's node
 // vector and node map ptr/cap).
+//
+// Every heap address kept in heap memory here (the MISC_SNAPSHOT word, a pin record's entry,
+// object, zset cursor and buffer pointers, the skip set's nodes, a list vector's and map's nodes
+// and saved copies) is in 8-byte units (address / 8): the heap may pass 4 GiB; 0 is still none.
 
 import { trackingFlush } from '../server/tracking';
 import * as fs from 'fs';
@@ -123,7 +127,7 @@ const TRACK_LIST = 4;
  */
 const PIN_STREAM = 5;
 /** A node vector entry's saved word: the node was unlinked and left to the snapshot. */
-const LIST_DETACHED = 1;
+const LIST_DETACHED = 1; // raw, in unit space: no real address / 8 is below 8192
 /** A pinned string is compressed in independent LZF blocks of this size, and copied raw in pieces of RAW_PIECE. */
 const LZF_BLOCK = 64 << 10;
 const RAW_PIECE = 4 << 20;
@@ -170,7 +174,7 @@ function tracked(s: Store, e: number): number {
 // ---- a pin's side buffer and skip set (heap memory; used under the value's slot lock) -------
 
 function sideAppend(h: Heap, i32: Int32Array, w: number, b: Buffer): void {
-  let ptr = i32[w + W_SIDE] >>> 0;
+  let ptr = (i32[w + W_SIDE] >>> 0) * 8;
   const cap = i32[w + W_SIDE + 1];
   const len = i32[w + W_SIDE + 2];
   if (len + b.length > cap) {
@@ -179,7 +183,7 @@ function sideAppend(h: Heap, i32: Int32Array, w: number, b: Buffer): void {
     if (len > 0) h.u8.copyWithin(np, ptr, ptr + len);
     if (ptr !== 0) h.free(ptr, cap);
     ptr = np;
-    i32[w + W_SIDE] = np | 0;
+    i32[w + W_SIDE] = np / 8;
     i32[w + W_SIDE + 1] = ncap;
   }
   h.u8.set(b, ptr + len);
@@ -190,22 +194,24 @@ function sideAppend(h: Heap, i32: Int32Array, w: number, b: Buffer): void {
 function sideDrain(h: Heap, i32: Int32Array, w: number, out: RdbOut): number {
   const len = i32[w + W_SIDE + 2];
   if (len === 0) return 0;
-  const ptr = i32[w + W_SIDE] >>> 0;
+  const ptr = (i32[w + W_SIDE] >>> 0) * 8;
   out.bytes(h.u8, ptr, ptr + len);
   i32[w + W_SIDE + 2] = 0;
   return len;
 }
 
-const skipSlot = (n: number, mask: number): number => Math.imul(n >>> 3, 0x9e3779b1) >>> 0 & mask;
+/** The hash slot of a node given in 8-byte units (what the skip set and the list map hold). */
+const skipSlot = (u: number, mask: number): number => Math.imul(u, 0x9e3779b1) >>> 0 & mask;
 
 function skipHas(h: Heap, i32: Int32Array, w: number, n: number): boolean {
   if (i32[w + W_SKIP + 2] === 0) return false;
-  const t = (i32[w + W_SKIP] >>> 0) >>> 2;
+  const t = ((i32[w + W_SKIP] >>> 0) * 8) / 4;
   const mask = i32[w + W_SKIP + 1] - 1;
   const u32 = h.u32;
-  for (let i = skipSlot(n, mask); ; i = (i + 1) & mask) {
+  const nu = n / 8;
+  for (let i = skipSlot(nu, mask); ; i = (i + 1) & mask) {
     const v = u32[t + i];
-    if (v === n) return true;
+    if (v === nu) return true;
     if (v === 0) return false;
   }
 }
@@ -217,29 +223,30 @@ function skipAdd(h: Heap, i32: Int32Array, w: number, n: number): void {
     // Grow (x4) and re-insert.
     const ncap = Math.max(64, cap * 4);
     const nt = h.calloc(ncap * 4);
-    const old = i32[w + W_SKIP] >>> 0;
+    const old = (i32[w + W_SKIP] >>> 0) * 8;
     const u32 = h.u32;
     const nmask = ncap - 1;
     for (let i = 0; i < cap; i++) {
-      const v = u32[(old >>> 2) + i];
+      const v = u32[old / 4 + i];
       if (v === 0) continue;
       let j = skipSlot(v, nmask);
-      while (u32[(nt >>> 2) + j] !== 0) j = (j + 1) & nmask;
-      u32[(nt >>> 2) + j] = v;
+      while (u32[nt / 4 + j] !== 0) j = (j + 1) & nmask;
+      u32[nt / 4 + j] = v;
     }
     if (old !== 0) h.free(old, cap * 4);
-    i32[w + W_SKIP] = nt | 0;
+    i32[w + W_SKIP] = nt / 8;
     i32[w + W_SKIP + 1] = ncap;
     cap = ncap;
   }
-  const t = (i32[w + W_SKIP] >>> 0) >>> 2;
+  const t = ((i32[w + W_SKIP] >>> 0) * 8) / 4;
   const mask = cap - 1;
   const u32 = h.u32;
-  for (let i = skipSlot(n, mask); ; i = (i + 1) & mask) {
+  const nu = n / 8;
+  for (let i = skipSlot(nu, mask); ; i = (i + 1) & mask) {
     const v = u32[t + i];
-    if (v === n) return;
+    if (v === nu) return;
     if (v === 0) {
-      u32[t + i] = n;
+      u32[t + i] = nu;
       i32[w + W_SKIP + 2] = count + 1;
       return;
     }
@@ -249,7 +256,7 @@ function skipAdd(h: Heap, i32: Int32Array, w: number, n: number): void {
 /** A pin is over (written, posted, or the snapshot ended): its buffers go, its zset is unmarked. */
 function pinRelease(s: Store, i32: Int32Array, w: number): void {
   const h = s.heap;
-  const obj = i32[w + W_OBJ] >>> 0;
+  const obj = (i32[w + W_OBJ] >>> 0) * 8;
   if (obj !== 0) {
     const kind = i32[w + W_KIND];
     if (kind === TRACK_ZSET) zslSetPinWord(h, obj, 0);
@@ -258,8 +265,8 @@ function pinRelease(s: Store, i32: Int32Array, w: number): void {
   }
   i32[w + W_OBJ] = 0;
   listRelease(h, i32, w);
-  if (i32[w + W_SIDE] !== 0) h.free(i32[w + W_SIDE] >>> 0, i32[w + W_SIDE + 1]);
-  if (i32[w + W_SKIP] !== 0) h.free(i32[w + W_SKIP] >>> 0, i32[w + W_SKIP + 1] * 4);
+  if (i32[w + W_SIDE] !== 0) h.free((i32[w + W_SIDE] >>> 0) * 8, i32[w + W_SIDE + 1]);
+  if (i32[w + W_SKIP] !== 0) h.free((i32[w + W_SKIP] >>> 0) * 8, i32[w + W_SKIP + 1] * 4);
   for (let i = W_SIDE; i < W_SIDE + 6; i++) i32[w + i] = 0;
 }
 
@@ -276,17 +283,18 @@ function listPin(h: Heap, i32: Int32Array, w: number, ql: number): void {
   const mask = cap - 1;
   let i = 0;
   for (let n = qlFirstNode(h, ql); n !== 0; n = qlNextNode(h, n), i++) {
-    u32[(v >>> 2) + 2 * i] = n;
-    u32[(v >>> 2) + 2 * i + 1] = 0;
-    let j = skipSlot(n, mask);
-    while (u32[(map >>> 2) + 2 * j] !== 0) j = (j + 1) & mask;
-    u32[(map >>> 2) + 2 * j] = n;
-    u32[(map >>> 2) + 2 * j + 1] = i;
+    const nu = n / 8;
+    u32[v / 4 + 2 * i] = nu;
+    u32[v / 4 + 2 * i + 1] = 0;
+    let j = skipSlot(nu, mask);
+    while (u32[map / 4 + 2 * j] !== 0) j = (j + 1) & mask;
+    u32[map / 4 + 2 * j] = nu;
+    u32[map / 4 + 2 * j + 1] = i;
   }
   i32[w + 4] = 0;
   i32[w + 7] = nodes;
-  i32[w + W_LV] = v | 0;
-  i32[w + W_LMAP] = map | 0;
+  i32[w + W_LV] = v / 8;
+  i32[w + W_LMAP] = map / 8;
   i32[w + W_LMAPCAP] = cap;
 }
 
@@ -296,16 +304,17 @@ function listPin(h: Heap, i32: Int32Array, w: number, ql: number): void {
  * come back as a new node: its index is then behind the walker or its entry already saved.
  */
 function listDue(h: Heap, i32: Int32Array, w: number, n: number): number {
-  const map = (i32[w + W_LMAP] >>> 0) >>> 2;
+  const map = ((i32[w + W_LMAP] >>> 0) * 8) / 4;
   const mask = i32[w + W_LMAPCAP] - 1;
   const u32 = h.u32;
-  for (let j = skipSlot(n, mask); ; j = (j + 1) & mask) {
+  const nu = n / 8;
+  for (let j = skipSlot(nu, mask); ; j = (j + 1) & mask) {
     const x = u32[map + 2 * j];
     if (x === 0) return -1;
-    if (x === n) {
+    if (x === nu) {
       const i = u32[map + 2 * j + 1];
       if (i < i32[w + 4]) return -1;
-      return u32[((i32[w + W_LV] >>> 0) >>> 2) + 2 * i + 1] === 0 ? i : -1;
+      return u32[((i32[w + W_LV] >>> 0) * 8) / 4 + 2 * i + 1] === 0 ? i : -1;
     }
   }
 }
@@ -315,13 +324,13 @@ let listSaved = 0;
 
 /** Write a pinned list's next nodes (until `until`). True when every node is written. */
 function listMore(out: RdbOut, h: Heap, i32: Int32Array, w: number, compress: boolean, until: number): boolean {
-  const v = (i32[w + W_LV] >>> 0) >>> 2;
+  const v = ((i32[w + W_LV] >>> 0) * 8) / 4;
   const nodes = i32[w + 7];
   const u32 = h.u32;
   const u8 = h.u8;
   let i = i32[w + 4];
   while (i < nodes) {
-    const n = u32[v + 2 * i];
+    const n = u32[v + 2 * i] * 8;
     const saved = u32[v + 2 * i + 1];
     out.len(QUICKLIST_NODE_CONTAINER_PACKED);
     if (saved === 0 || saved === LIST_DETACHED) {
@@ -329,10 +338,11 @@ function listMore(out: RdbOut, h: Heap, i32: Int32Array, w: number, compress: bo
       writeString(out, u8, lp, lp + lpBytes(h, lp), compress);
       if (saved === LIST_DETACHED) qlFreeNode(h, n);
     } else {
-      const len = u32[saved >>> 2];
-      writeString(out, u8, saved + 4, saved + 4 + len, compress);
+      const b = saved * 8;
+      const len = u32[b / 4];
+      writeString(out, u8, b + 4, b + 4 + len, compress);
       listSaved += len;
-      h.free(saved, len + 4);
+      h.free(b, len + 4);
     }
     u32[v + 2 * i + 1] = 0;
     i32[w + 4] = ++i;
@@ -343,18 +353,18 @@ function listMore(out: RdbOut, h: Heap, i32: Int32Array, w: number, compress: bo
 
 /** A list pin is over: nodes and copies left to it (a save that stopped) go, then the vector and map. */
 function listRelease(h: Heap, i32: Int32Array, w: number): void {
-  const vp = i32[w + W_LV] >>> 0;
+  const vp = (i32[w + W_LV] >>> 0) * 8;
   if (vp === 0) return;
-  const v = vp >>> 2;
+  const v = vp / 4;
   const nodes = i32[w + 7];
   const u32 = h.u32;
   for (let i = i32[w + 4]; i < nodes; i++) {
     const saved = u32[v + 2 * i + 1];
-    if (saved === LIST_DETACHED) qlFreeNode(h, u32[v + 2 * i]);
-    else if (saved !== 0) h.free(saved, u32[saved >>> 2] + 4);
+    if (saved === LIST_DETACHED) qlFreeNode(h, u32[v + 2 * i] * 8);
+    else if (saved !== 0) h.free(saved * 8, u32[(saved * 8) / 4] + 4);
   }
   h.free(vp, nodes * 8);
-  h.free(i32[w + W_LMAP] >>> 0, i32[w + W_LMAPCAP] * 8);
+  h.free((i32[w + W_LMAP] >>> 0) * 8, i32[w + W_LMAPCAP] * 8);
   i32[w + W_LV] = 0;
   i32[w + W_LMAP] = 0;
   i32[w + W_LMAPCAP] = 0;
@@ -373,7 +383,7 @@ function bigStart(out: RdbOut, s: Store, e: number, o: SaveOptions, i32: Int32Ar
 /** More of a pinned collection, from its object (its key may be gone). True when complete. */
 function bigMore(out: RdbOut, s: Store, i32: Int32Array, w: number, compress: boolean, until: number): boolean {
   if (i32[w + W_KIND] === TRACK_LIST) return listMore(out, s.heap, i32, w, compress, until);
-  return writeBigMore(out, s, i32[w + W_TYPE] & 255, i32[w + W_OBJ] >>> 0, compress, i32, w + 4, until, (x) => skipHas(s.heap, i32, w, x));
+  return writeBigMore(out, s, i32[w + W_TYPE] & 255, (i32[w + W_OBJ] >>> 0) * 8, compress, i32, w + 4, until, (x) => skipHas(s.heap, i32, w, x));
 }
 
 /** Lock the slot pinned value w is in now (a RENAME may move it meanwhile). */
@@ -386,8 +396,8 @@ function lockPinSlot(coord: Coordinator, i32: Int32Array, w: number): number {
   }
 }
 
-/** writeSlot's entries of one slot (grows; one per thread). */
-let slotEntries = new Uint32Array(256);
+/** writeSlot's entries of one slot (byte addresses, so f64: grows; one per thread). */
+let slotEntries = new Float64Array(256);
 
 /**
  * Serialize one (db, slot): every stored entry, except big values, which are pinned (their slot
@@ -396,7 +406,7 @@ let slotEntries = new Uint32Array(256);
 function writeSlot(out: RdbOut, s: Store, f: number, db: number, slot: number, o: SaveOptions): number {
   let n = 0;
   const i32 = s.i32;
-  const pins = (f + F_PINS(s.dbs)) >>> 2;
+  const pins = (f + F_PINS(s.dbs)) / 4;
   // Gather the entries first, then serialize them: each entry is a cold cache line (and TLB
   // entry) of a big keyspace, and a walk that only collects lets those misses overlap, where
   // serializing between them left one in flight at a time (the copy-before-write of a slot, on
@@ -404,7 +414,7 @@ function writeSlot(out: RdbOut, s: Store, f: number, db: number, slot: number, o
   let count = 0;
   s.forEachStoredInSlot(db, slot, (e) => {
     if (count === slotEntries.length) {
-      const more = new Uint32Array(count * 2);
+      const more = new Float64Array(count * 2);
       more.set(slotEntries);
       slotEntries = more;
     }
@@ -416,7 +426,7 @@ function writeSlot(out: RdbOut, s: Store, f: number, db: number, slot: number, o
       const r = Atomics.add(i32, pins, 1);
       if (r < PIN_MAX) {
         const w = pins + 1 + r * PIN_WORDS;
-        i32[w + 1] = e | 0;
+        i32[w + 1] = e / 8;
         i32[w + 2] = db;
         i32[w + 3] = slot;
         for (let i = W_SIDE; i < PIN_WORDS; i++) i32[w + i] = 0;
@@ -424,13 +434,13 @@ function writeSlot(out: RdbOut, s: Store, f: number, db: number, slot: number, o
         if (s.type(e) === T_STRING) i32[w + W_KIND] = PIN_STRING;
         if (s.type(e) === T_STREAM) {
           i32[w + W_KIND] = PIN_STREAM;
-          i32[w + W_OBJ] = s.objPtr(e) | 0;
+          i32[w + W_OBJ] = s.objPtr(e) / 8;
         }
         i32[w + W_TYPE] = s.type(e) | (s.encoding(e) << 8);
         i32[w + W_LOCK] = slot;
         if (kind !== 0) {
           const obj = s.objPtr(e);
-          i32[w + W_OBJ] = obj | 0;
+          i32[w + W_OBJ] = obj / 8;
           i32[w + W_KIND] = kind;
           if (kind === TRACK_ZSET) zslSetPinWord(s.heap, obj, r + 1);
           else if (kind === TRACK_LIST) {
@@ -453,7 +463,7 @@ function writeSlot(out: RdbOut, s: Store, f: number, db: number, slot: number, o
 /** The pin records of (db, slot), in the order they were made. */
 function pinsOf(s: Store, f: number, db: number, slot: number): number[] {
   const i32 = s.i32;
-  const pins = (f + F_PINS(s.dbs)) >>> 2;
+  const pins = (f + F_PINS(s.dbs)) / 4;
   const n = Math.min(Atomics.load(i32, pins), PIN_MAX);
   const out: number[] = [];
   for (let r = 0; r < n; r++) {
@@ -474,7 +484,7 @@ function saveOptionsAt(u8: Uint8Array, f: number, dbs: number): SaveOptions {
  */
 export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, logical: number) => void): void {
   s.beforeChange = (slot: number): void => {
-    const f = s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0;
+    const f = (s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0) * 8;
     const u8 = s.u8;
     if (f === 0 || u8[f + slot] !== 0) return;
     const dbs = s.dbs;
@@ -496,10 +506,10 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
   };
   const h = s.heap;
   const scratch = new RdbOut(null, 4096);
-  const pinsWord = (f: number): number => (f + F_PINS(s.dbs)) >>> 2;
+  const pinsWord = (f: number): number => (f + F_PINS(s.dbs)) / 4;
   /** A writer is first to change a pinned value: its header and count go to the side buffer. */
   const startInSide = (f: number, w: number): void => {
-    bigStart(scratch, s, s.i32[w + 1] >>> 0, saveOptionsAt(s.u8, f, s.dbs), s.i32, w);
+    bigStart(scratch, s, (s.i32[w + 1] >>> 0) * 8, saveOptionsAt(s.u8, f, s.dbs), s.i32, w);
     sideAppend(h, s.i32, w, scratch.take());
     s.i32[w] = PIN_PARTIAL;
   };
@@ -508,30 +518,30 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
    * record + 1), or -1 when none is due.
    */
   const recordOf = (obj: number, pinWord: number): number => {
-    const f = s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0;
+    const f = (s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0) * 8;
     if (f === 0) return -1;
     const i32 = s.i32;
-    const w = pinsWord(f) + 1 + (h.u32[(obj >>> 2) + pinWord] - 1) * PIN_WORDS;
+    const w = pinsWord(f) + 1 + (h.u32[obj / 4 + pinWord] - 1) * PIN_WORDS;
     const st = i32[w];
-    if ((st !== PIN_PINNED && st !== PIN_PARTIAL) || i32[w + W_OBJ] >>> 0 !== obj) return -1;
+    if ((st !== PIN_PINNED && st !== PIN_PARTIAL) || (i32[w + W_OBJ] >>> 0) * 8 !== obj) return -1;
     if (st === PIN_PINNED) startInSide(f, w);
     return w;
   };
-  const compressing = (): boolean => s.u8[(s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0) + F_OPTS(s.dbs)] !== 0;
+  const compressing = (): boolean => s.u8[(s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0) * 8 + F_OPTS(s.dbs)] !== 0;
   const zsetRecord = (zs: number): number => recordOf(zs, 9);
   // Dicts: the walker stops only between buckets and nothing moves between tables while pinned,
   // so an entry not written yet is one in a later table, or in a later bucket of the same.
   const dictUnwritten = (hp: Heap, d: number, w: number, x: number, tb: number): boolean => {
     const ctb = s.i32[w + 4];
     if (tb !== ctb) return tb > ctb;
-    return (hp.u32[(x >>> 2) + 1] & hp.u32[(d >>> 2) + tb * 3 + 1]) > s.i32[w + 5];
+    return (hp.u32[x / 4 + 1] & hp.u32[d / 4 + tb * 3 + 1]) > s.i32[w + 5];
   };
   dictPin.before = (hp: Heap, d: number, x: number, tb: number): void => {
     const w = recordOf(d, 8);
     if (w < 0) return;
     const i32 = s.i32;
     if (!dictUnwritten(hp, d, w, x, tb) || skipHas(hp, i32, w, x)) return;
-    const kind = hp.u32[(d >>> 2) + 7];
+    const kind = hp.u32[d / 4 + 7];
     const c = compressing();
     const k = dictKey(hp, kind, x);
     writeString(scratch, k, 0, k.length, c);
@@ -556,9 +566,9 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
     const lp = qlNodeListpack(hp, n);
     const len = lpBytes(hp, lp);
     const b = hp.alloc(len + 4);
-    hp.u32[b >>> 2] = len;
+    hp.u32[b / 4] = len;
     hp.u8.copyWithin(b + 4, lp, lp + len);
-    hp.u32[((s.i32[w + W_LV] >>> 0) >>> 2) + 2 * i + 1] = b;
+    hp.u32[((s.i32[w + W_LV] >>> 0) * 8) / 4 + 2 * i + 1] = b / 8;
   };
   // A node the walker has not written yet leaves the list: the walker gets it as it is (and frees it).
   qlPin.unlink = (hp: Heap, ql: number, n: number): boolean => {
@@ -566,7 +576,7 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
     if (w < 0) return false;
     const i = listDue(hp, s.i32, w, n);
     if (i < 0) return false;
-    hp.u32[((s.i32[w + W_LV] >>> 0) >>> 2) + 2 * i + 1] = LIST_DETACHED;
+    hp.u32[((s.i32[w + W_LV] >>> 0) * 8) / 4 + 2 * i + 1] = LIST_DETACHED;
     return true;
   };
   // A member the walker has not written yet is about to go or move: its old pair goes to the
@@ -575,7 +585,7 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
     const w = zsetRecord(zs);
     if (w < 0) return;
     const i32 = s.i32;
-    const cur = i32[w + 4] >>> 0;
+    const cur = (i32[w + 4] >>> 0) * 8;
     if (cur === 0) return;
     if ((x === cur || zslCmpNodes(hp, x, cur) < 0) && !skipHas(hp, i32, w, x)) {
       const m = nodeMember(hp, x);
@@ -584,13 +594,13 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
       sideAppend(hp, i32, w, scratch.take());
       skipAdd(hp, i32, w, x);
     }
-    if (x === cur) i32[w + 4] = nodePrev(hp, x) | 0;
+    if (x === cur) i32[w + 4] = nodePrev(hp, x) / 8;
   };
   // A node added or moved where the walker has yet to go: not part of the point in time.
   zslPin.after = (hp: Heap, zs: number, x: number): void => {
     const w = zsetRecord(zs);
     if (w < 0) return;
-    const cur = s.i32[w + 4] >>> 0;
+    const cur = (s.i32[w + 4] >>> 0) * 8;
     if (cur !== 0 && x !== cur && zslCmpNodes(hp, x, cur) < 0) skipAdd(hp, s.i32, w, x);
   };
   // A pinned big value is about to change, go or move (`how`, keyspace.ts's PINNED_*). A tracked
@@ -599,7 +609,7 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
   // (a huge string, a conversion) has the rest of this one value written now.
   s.onPinned = (e: number, how: number, ne = 0): boolean => {
     const u8 = s.u8;
-    const f = s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0;
+    const f = (s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0) * 8;
     if (f === 0) {
       u8[e + 19] = 0;
       return false;
@@ -609,7 +619,7 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
     const n = Math.min(Atomics.load(i32, pins), PIN_MAX);
     for (let r = 0; r < n; r++) {
       const w = pins + 1 + r * PIN_WORDS;
-      if (i32[w + 1] >>> 0 !== e) continue;
+      if ((i32[w + 1] >>> 0) * 8 !== e) continue;
       const st = i32[w];
       if (st !== PIN_PINNED && st !== PIN_PARTIAL) continue;
       const kind = i32[w + W_KIND];
@@ -626,7 +636,7 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
           return true;
         }
         // Moved (RENAME, MOVE): the record follows the object to its new entry and slot.
-        i32[w + 1] = ne | 0;
+        i32[w + 1] = ne / 8;
         u8[ne + 19] = ENTRY_PINNED;
         i32[w + W_LOCK] = keySlot(s.keyView(ne));
         return true;
@@ -878,7 +888,7 @@ export class Persistence {
     }
     const dirtyAtStart = this.dirty();
     s.now = Date.now();
-    Atomics.store(s.i32, s.L.misc + MISC_SNAPSHOT, f | 0);
+    Atomics.store(s.i32, s.L.misc + MISC_SNAPSHOT, f / 8);
     // A plain save records the replication position of its point in time (rdbSaveInfo).
     let replAux: [string, string][] | null = null;
     // The function libraries of this point in time (they change only under every slot lock).
@@ -1021,15 +1031,15 @@ export class Persistence {
       // nothing frees one without Store.onPinned).
       coord.lockAll(false);
       Atomics.store(s.i32, s.L.misc + MISC_SNAPSHOT, 0);
-      const pins = (f + F_PINS(dbs)) >>> 2;
+      const pins = (f + F_PINS(dbs)) / 4;
       const np = Math.min(s.i32[pins], PIN_MAX);
       for (let r = 0; r < np; r++) {
         const w = pins + 1 + r * PIN_WORDS;
         const live = s.i32[w] === PIN_PINNED || s.i32[w] === PIN_PARTIAL;
         const owned = live && s.i32[w + W_OWNED] !== 0;
         const type = s.i32[w + W_TYPE];
-        const obj = s.i32[w + W_OBJ] >>> 0;
-        if (live && !owned) s.u8[(s.i32[w + 1] >>> 0) + 19] = 0;
+        const obj = (s.i32[w + W_OBJ] >>> 0) * 8;
+        if (live && !owned) s.u8[(s.i32[w + 1] >>> 0) * 8 + 19] = 0;
         pinRelease(s, s.i32, w);
         // A value whose key went mid-save and the save stopped before finishing it.
         if (owned) freeObject(s.heap, type & 255, (type >>> 8) & 255, obj);
@@ -1097,7 +1107,7 @@ export class Persistence {
   private async writePinned(out: RdbOut, f: number, r: number, o: SaveOptions, coord: Coordinator, drainSome: () => Promise<void>, delayUs: number, aborted: (() => boolean) | undefined): Promise<void> {
     const s = this.store;
     const i32 = s.i32;
-    const w = ((f + F_PINS(s.dbs)) >>> 2) + 1 + r * PIN_WORDS;
+    const w = (f + F_PINS(s.dbs)) / 4 + 1 + r * PIN_WORDS;
     if (i32[w + W_KIND] === PIN_STRING) return this.writePinnedString(out, w, r, o, coord, drainSome, delayUs, aborted);
     for (;;) {
       const slot = lockPinSlot(coord, i32, w);
@@ -1106,7 +1116,7 @@ export class Persistence {
       let ownedObj = 0;
       let ownedType = 0;
       if (st === PIN_PINNED || st === PIN_PARTIAL) {
-        const e = i32[w + 1] >>> 0;
+        const e = (i32[w + 1] >>> 0) * 8;
         s.now = Date.now();
         if (st === PIN_PINNED) {
           bigStart(out, s, e, o, i32, w);
@@ -1120,7 +1130,7 @@ export class Persistence {
         if (done) {
           i32[w] = PIN_DONE;
           if (i32[w + W_OWNED] !== 0) {
-            ownedObj = i32[w + W_OBJ] >>> 0;
+            ownedObj = (i32[w + W_OBJ] >>> 0) * 8;
             ownedType = i32[w + W_TYPE];
           } else {
             s.u8[e + 19] = 0;
@@ -1195,7 +1205,7 @@ export class Persistence {
       const st = i32[w];
       let done = false;
       if (st === PIN_PINNED || st === PIN_PARTIAL) {
-        const e = i32[w + 1] >>> 0;
+        const e = (i32[w + 1] >>> 0) * 8;
         if (st === PIN_PINNED) {
           s.now = Date.now();
           writeKeyHeader(out, s, e, o);
