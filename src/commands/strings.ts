@@ -498,9 +498,10 @@ for (let i = 1; i < 256; i++) POPCOUNT[i] = (i & 1) + POPCOUNT[i >> 1];
 function popcount(u8: Uint8Array, u32: Uint32Array, from: number, to: number): number {
   let n = 0;
   let i = from;
-  while (i < to && (i & 3) !== 0) n += POPCOUNT[u8[i++]];
-  const wend = i + ((to - i) & ~3);
-  for (let w = i >>> 2, we = wend >>> 2; w < we; w++) {
+  // Heap byte offsets may pass 2^32: alignment and word indices by arithmetic, not bit operators.
+  while (i < to && i % 4 !== 0) n += POPCOUNT[u8[i++]];
+  const wend = to - ((to - i) % 4);
+  for (let w = i / 4, we = wend / 4; w < we; w++) {
     let v = u32[w];
     v = v - ((v >>> 1) & 0x55555555);
     v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);

@@ -874,7 +874,7 @@ function srcLength(h: Heap, kind: number, enc: number, obj: number): number {
 }
 
 function dictSizeOf(h: Heap, d: number): number {
-  const w = d >>> 2;
+  const w = d / 4;
   return h.u32[w + 2] + h.u32[w + 5];
 }
 

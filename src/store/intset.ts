@@ -51,13 +51,13 @@ function pairEncoding(hi: number, lo: number): number {
 
 export function intsetNew(heap: Heap): number {
   const p = heap.alloc(HDR);
-  heap.u32[p >>> 2] = 2;
-  heap.u32[(p >>> 2) + 1] = 0;
+  heap.u32[p / 4] = 2;
+  heap.u32[p / 4 + 1] = 0;
   return p;
 }
 
 export function intsetLen(heap: Heap, p: number): number {
-  return heap.u32[(p >>> 2) + 1];
+  return heap.u32[p / 4 + 1];
 }
 
 export function intsetEncoding(heap: Heap, p: number): number {
@@ -66,7 +66,7 @@ export function intsetEncoding(heap: Heap, p: number): number {
 
 /** Bytes the intset uses (its blob length). */
 export function intsetBlobLen(heap: Heap, p: number): number {
-  return HDR + heap.u32[(p >>> 2) + 1] * heap.u8[p];
+  return HDR + heap.u32[p / 4 + 1] * heap.u8[p];
 }
 
 // Read value i into (RH, RL).
@@ -74,25 +74,25 @@ let RH = 0;
 let RL = 0;
 function read(heap: Heap, p: number, enc: number, i: number): void {
   if (enc === 2) {
-    const v = view16(heap)[((p + HDR) >>> 1) + i];
+    const v = view16(heap)[(p + HDR) / 2 + i];
     RH = v < 0 ? -1 : 0;
     RL = v >>> 0;
   } else if (enc === 4) {
-    const v = heap.i32[((p + HDR) >>> 2) + i];
+    const v = heap.i32[(p + HDR) / 4 + i];
     RH = v < 0 ? -1 : 0;
     RL = v >>> 0;
   } else {
-    const at = ((p + HDR) >>> 2) + i * 2;
+    const at = (p + HDR) / 4 + i * 2;
     RL = heap.u32[at];
     RH = heap.i32[at + 1];
   }
 }
 
 function write(heap: Heap, p: number, enc: number, i: number, hi: number, lo: number): void {
-  if (enc === 2) view16(heap)[((p + HDR) >>> 1) + i] = lo & 0xffff;
-  else if (enc === 4) heap.i32[((p + HDR) >>> 2) + i] = lo | 0;
+  if (enc === 2) view16(heap)[(p + HDR) / 2 + i] = lo & 0xffff;
+  else if (enc === 4) heap.i32[(p + HDR) / 4 + i] = lo | 0;
   else {
-    const at = ((p + HDR) >>> 2) + i * 2;
+    const at = (p + HDR) / 4 + i * 2;
     heap.u32[at] = lo;
     heap.i32[at + 1] = hi;
   }
@@ -102,7 +102,7 @@ function write(heap: Heap, p: number, enc: number, i: number, hi: number, lo: nu
 function search(heap: Heap, p: number): number {
   const enc = heap.u8[p];
   let lo = 0;
-  let hi = heap.u32[(p >>> 2) + 1] - 1;
+  let hi = heap.u32[p / 4 + 1] - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
     read(heap, p, enc, mid);
@@ -139,12 +139,12 @@ export function intsetAdd(heap: Heap, p: number, v: number | bigint): number {
   setPair(v);
   const venc = pairEncoding(PH, PL);
   const enc = heap.u8[p];
-  const len = heap.u32[(p >>> 2) + 1];
+  const len = heap.u32[p / 4 + 1];
   if (venc > enc) {
     // Upgrade: v is beyond every current value, so it goes first (negative) or last.
     const np = heap.alloc(HDR + (len + 1) * venc);
-    heap.u32[np >>> 2] = venc;
-    heap.u32[(np >>> 2) + 1] = len + 1;
+    heap.u32[np / 4] = venc;
+    heap.u32[np / 4 + 1] = len + 1;
     const prepend = PH < 0 ? 1 : 0;
     const h = PH, l = PL;
     for (let i = len - 1; i >= 0; i--) {
@@ -167,7 +167,7 @@ export function intsetAdd(heap: Heap, p: number, v: number | bigint): number {
   const base = np + HDR;
   heap.u8.copyWithin(base + (at + 1) * enc, base + at * enc, base + len * enc);
   write(heap, np, enc, at, h, l);
-  heap.u32[(np >>> 2) + 1] = len + 1;
+  heap.u32[np / 4 + 1] = len + 1;
   intsetChanged = true;
   return np;
 }
@@ -185,13 +185,13 @@ export function intsetRemove(heap: Heap, p: number, v: number | bigint): number 
     intsetChanged = false;
     return p;
   }
-  const len = heap.u32[(p >>> 2) + 1];
+  const len = heap.u32[p / 4 + 1];
   // The smaller block first: an allocation failure then leaves the set whole.
   const cls = classOf(HDR + len * enc);
   const np = classOf(HDR + (len - 1) * enc) === cls ? p : heap.alloc(HDR + (len - 1) * enc);
   const base = p + HDR;
   heap.u8.copyWithin(base + pos * enc, base + (pos + 1) * enc, base + len * enc);
-  heap.u32[(p >>> 2) + 1] = len - 1;
+  heap.u32[p / 4 + 1] = len - 1;
   intsetChanged = true;
   if (np === p) return p;
   heap.u8.copyWithin(np, p, p + HDR + (len - 1) * enc);
@@ -208,7 +208,7 @@ export function intsetGet(heap: Heap, p: number, i: number): number | bigint {
 
 /** A random index. */
 export function intsetRandomIndex(heap: Heap, p: number): number {
-  return Math.floor(Math.random() * heap.u32[(p >>> 2) + 1]);
+  return Math.floor(Math.random() * heap.u32[p / 4 + 1]);
 }
 
 /** Write value i in decimal into out at `at`; returns the number of bytes written. */
@@ -279,12 +279,12 @@ export function intsetLoad(heap: Heap, blob: Uint8Array): number {
 
 /** Structure check: encoding, fits its block, strictly ascending, values need this encoding. */
 export function intsetCheck(heap: Heap, p: number, problems: string[], what = 'intset'): void {
-  const enc = heap.u32[p >>> 2];
+  const enc = heap.u32[p / 4];
   if (enc !== 2 && enc !== 4 && enc !== 8) {
     problems.push(`${what}: bad encoding ${enc}`);
     return;
   }
-  const len = heap.u32[(p >>> 2) + 1];
+  const len = heap.u32[p / 4 + 1];
   if (p + HDR + len * enc > heap.size || HDR + len * enc > classSize[classOf(HDR + len * enc)]) {
     problems.push(`${what}: length ${len} out of range`);
     return;

@@ -9,6 +9,9 @@
 // Zset object (40 bytes): 0 header node | 4 tail | 8 length | 12 level | 16 buckets | 20 mask
 //   | 24 new buckets (0 unless rehashing) | 28 new mask | 32 rehash index
 //   | 36 snapshot pin (0, or a snapshot's pin record + 1 while it writes this zset in chunks)
+// Every stored address (hnext, backward, forwards, header, tail, buckets, new buckets and the
+// bucket cells) is in 8-byte units (the heap passes 4 GiB): load `u32[w] * 8`, store `off / 8`.
+// JS values (function arguments and results) are byte offsets.
 // The member hash resizes incrementally, as Redis's dict: while rehashing, every insert and delete
 // moves a few buckets from the old table to the new one, and lookups check both, so no single
 // command pays for moving a million entries.
@@ -23,8 +26,9 @@ const OBJ_BYTES = 40;
 /** Buckets moved per insert/delete while rehashing (each may skip up to 10 empty ones). */
 const REHASH_STEPS = 4;
 
-// Scratch for insert/delete paths (one thread runs one command at a time).
-const update = new Uint32Array(ZSKIPLIST_MAXLEVEL);
+// Scratch for insert/delete paths (one thread runs one command at a time). Node byte offsets:
+// f64, as a u32 would wrap past 4 GiB.
+const update = new Float64Array(ZSKIPLIST_MAXLEVEL);
 const rankScratch = new Float64Array(ZSKIPLIST_MAXLEVEL);
 
 export function memberHash(a: Uint8Array, off: number, len: number): number {
@@ -49,35 +53,35 @@ export function cmpBytes(a: Uint8Array, ao: number, al: number, b: Uint8Array, b
 // ---- node accessors ---------------------------------------------------------------------
 
 export function nodeScore(h: Heap, n: number): number {
-  return h.f64[n >>> 3];
+  return h.f64[n / 8];
 }
 export function nodeNext(h: Heap, n: number): number {
-  return h.u32[(n + NODE_HDR) >>> 2];
+  return h.u32[(n + NODE_HDR) / 4] * 8;
 }
 export function nodePrev(h: Heap, n: number): number {
-  return h.u32[(n + 16) >>> 2];
+  return h.u32[(n + 16) / 4] * 8;
 }
 export function nodeMemberLen(h: Heap, n: number): number {
-  return h.u32[(n + 20) >>> 2];
+  return h.u32[(n + 20) / 4];
 }
 /** Heap offset of the member bytes. */
 export function nodeMember(h: Heap, n: number): number {
-  return n + NODE_HDR + 8 * h.u32[(n + 24) >>> 2];
+  return n + NODE_HDR + 8 * h.u32[(n + 24) / 4];
 }
 function level(h: Heap, n: number): number {
-  return h.u32[(n + 24) >>> 2];
+  return h.u32[(n + 24) / 4];
 }
 function fwd(h: Heap, n: number, i: number): number {
-  return h.u32[(n + NODE_HDR + 8 * i) >>> 2];
+  return h.u32[(n + NODE_HDR + 8 * i) / 4] * 8;
 }
 function setFwd(h: Heap, n: number, i: number, v: number): void {
-  h.u32[(n + NODE_HDR + 8 * i) >>> 2] = v;
+  h.u32[(n + NODE_HDR + 8 * i) / 4] = v / 8;
 }
 function span(h: Heap, n: number, i: number): number {
-  return h.u32[(n + NODE_HDR + 8 * i + 4) >>> 2];
+  return h.u32[(n + NODE_HDR + 8 * i + 4) / 4];
 }
 function setSpan(h: Heap, n: number, i: number, v: number): void {
-  h.u32[(n + NODE_HDR + 8 * i + 4) >>> 2] = v;
+  h.u32[(n + NODE_HDR + 8 * i + 4) / 4] = v;
 }
 function nodeBytes(lvl: number, mlen: number): number {
   return NODE_HDR + 8 * lvl + mlen;
@@ -86,13 +90,13 @@ function nodeBytes(lvl: number, mlen: number): number {
 // ---- zset object accessors ----------------------------------------------------------------
 
 export function zslHeader(h: Heap, zs: number): number {
-  return h.u32[zs >>> 2];
+  return h.u32[zs / 4] * 8;
 }
 export function zslTail(h: Heap, zs: number): number {
-  return h.u32[(zs >>> 2) + 1];
+  return h.u32[zs / 4 + 1] * 8;
 }
 export function zslLength(h: Heap, zs: number): number {
-  return h.u32[(zs >>> 2) + 2];
+  return h.u32[zs / 4 + 2];
 }
 /** First node (lowest score), or 0. */
 export function zslFirst(h: Heap, zs: number): number {
@@ -112,15 +116,15 @@ export const zslPin: {
 
 /** The snapshot pin word of a skiplist zset (0: not pinned). */
 export function zslPinWord(h: Heap, zs: number): number {
-  return h.u32[(zs >>> 2) + 9];
+  return h.u32[zs / 4 + 9];
 }
 export function zslSetPinWord(h: Heap, zs: number, v: number): void {
-  h.u32[(zs >>> 2) + 9] = v;
+  h.u32[zs / 4 + 9] = v;
 }
 
 /** Order of two nodes: <0 when a sorts before b (score, then member bytes). */
 export function zslCmpNodes(h: Heap, a: number, b: number): number {
-  return cmpNode(h, a, h.f64[b >>> 3], h.u8, nodeMember(h, b), nodeMemberLen(h, b));
+  return cmpNode(h, a, h.f64[b / 8], h.u8, nodeMember(h, b), nodeMemberLen(h, b));
 }
 
 function randomLevel(): number {
@@ -132,13 +136,13 @@ function randomLevel(): number {
 export function zslCreate(h: Heap): number {
   const zs = h.calloc(OBJ_BYTES);
   const hdr = h.calloc(nodeBytes(ZSKIPLIST_MAXLEVEL, 0));
-  h.u32[(hdr + 24) >>> 2] = ZSKIPLIST_MAXLEVEL;
-  const w = zs >>> 2;
-  h.u32[w] = hdr;
+  h.u32[(hdr + 24) / 4] = ZSKIPLIST_MAXLEVEL;
+  const w = zs / 4;
+  h.u32[w] = hdr / 8;
   h.u32[w + 1] = 0;
   h.u32[w + 2] = 0;
   h.u32[w + 3] = 1;
-  h.u32[w + 4] = h.calloc(4 * 4);
+  h.u32[w + 4] = h.calloc(4 * 4) / 8;
   h.u32[w + 5] = 3;
   return zs;
 }
@@ -148,8 +152,8 @@ function freeNode(h: Heap, n: number): void {
 }
 
 export function zslFree(h: Heap, zs: number): void {
-  const w = zs >>> 2;
-  const hdr = h.u32[w];
+  const w = zs / 4;
+  const hdr = h.u32[w] * 8;
   let n = fwd(h, hdr, 0);
   while (n !== 0) {
     const next = fwd(h, n, 0);
@@ -157,14 +161,14 @@ export function zslFree(h: Heap, zs: number): void {
     n = next;
   }
   h.free(hdr, nodeBytes(ZSKIPLIST_MAXLEVEL, 0));
-  h.free(h.u32[w + 4], (h.u32[w + 5] + 1) * 4);
-  if (h.u32[w + 6] !== 0) h.free(h.u32[w + 6], (h.u32[w + 7] + 1) * 4);
+  h.free(h.u32[w + 4] * 8, (h.u32[w + 5] + 1) * 4);
+  if (h.u32[w + 6] !== 0) h.free(h.u32[w + 6] * 8, (h.u32[w + 7] + 1) * 4);
   h.free(zs, OBJ_BYTES);
 }
 
 /** Compare node n with (score, member): <0 if the node sorts first. */
 function cmpNode(h: Heap, n: number, score: number, m: Uint8Array, mo: number, ml: number): number {
-  const s = h.f64[n >>> 3];
+  const s = h.f64[n / 8];
   if (s < score) return -1;
   if (s > score) return 1;
   const u8 = h.u8;
@@ -175,20 +179,20 @@ function cmpNode(h: Heap, n: number, score: number, m: Uint8Array, mo: number, m
 
 /** The node holding member, or 0. */
 export function zslFind(h: Heap, zs: number, m: Uint8Array, mo: number, ml: number): number {
-  const w = zs >>> 2;
+  const w = zs / 4;
   const hv = memberHash(m, mo, ml);
   const u32 = h.u32;
   const u8 = h.u8;
   for (let t = 4; ; t = 6) {
-    let n = u32[(u32[w + t] >>> 2) + (hv & u32[w + t + 1])];
+    let n = u32[u32[w + t] * 2 + (hv & u32[w + t + 1])] * 8;
     while (n !== 0) {
-      if (u32[(n + 12) >>> 2] === hv && u32[(n + 20) >>> 2] === ml) {
+      if (u32[(n + 12) / 4] === hv && u32[(n + 20) / 4] === ml) {
         const at = nodeMember(h, n);
         let i = 0;
         while (i < ml && u8[at + i] === m[mo + i]) i++;
         if (i === ml) return n;
       }
-      n = u32[(n + 8) >>> 2];
+      n = u32[(n + 8) / 4] * 8;
     }
     if (t === 6 || u32[w + 6] === 0) return 0;
   }
@@ -196,23 +200,24 @@ export function zslFind(h: Heap, zs: number, m: Uint8Array, mo: number, ml: numb
 
 /** Start moving the member hash to a table of `size` buckets (not while a rehash runs). */
 function startRehash(h: Heap, zs: number, size: number): void {
-  const w = zs >>> 2;
+  const w = zs / 4;
   const nb = h.calloc(size * 4);
   const u32 = h.u32;
-  u32[w + 6] = nb;
+  u32[w + 6] = nb / 8;
   u32[w + 7] = size - 1;
   u32[w + 8] = 0;
 }
 
 /** Move up to n buckets (visiting at most n*10 empty ones) to the new table. */
 function rehashStep(h: Heap, zs: number, n: number): void {
-  const w = zs >>> 2;
+  const w = zs / 4;
   const u32 = h.u32;
   if (u32[w + 6] === 0) return;
   let idx = u32[w + 8];
-  const b0 = u32[w + 4] >>> 2;
+  // Word indices of the two bucket arrays (stored in 8-byte units: 2 words per unit).
+  const b0 = u32[w + 4] * 2;
   const mask0 = u32[w + 5];
-  const b1 = u32[w + 6] >>> 2;
+  const b1 = u32[w + 6] * 2;
   const mask1 = u32[w + 7];
   let empty = n * 10;
   while (n > 0 && idx <= mask0) {
@@ -222,10 +227,12 @@ function rehashStep(h: Heap, zs: number, n: number): void {
       if (--empty === 0) break;
       continue;
     }
+    // e and the links stay in 8-byte units here (moved, never dereferenced but for words 2, 3).
     while (e !== 0) {
-      const next = u32[(e + 8) >>> 2];
-      const cell = b1 + (u32[(e + 12) >>> 2] & mask1);
-      u32[(e + 8) >>> 2] = u32[cell];
+      const ew = e * 2;
+      const next = u32[ew + 2];
+      const cell = b1 + (u32[ew + 3] & mask1);
+      u32[ew + 2] = u32[cell];
       u32[cell] = e;
       e = next;
     }
@@ -234,7 +241,7 @@ function rehashStep(h: Heap, zs: number, n: number): void {
     n--;
   }
   if (idx > mask0) {
-    h.free(u32[w + 4], (mask0 + 1) * 4);
+    h.free(u32[w + 4] * 8, (mask0 + 1) * 4);
     u32[w + 4] = u32[w + 6];
     u32[w + 5] = mask1;
     u32[w + 6] = 0;
@@ -246,31 +253,31 @@ function rehashStep(h: Heap, zs: number, n: number): void {
 }
 
 function hashAdd(h: Heap, zs: number, n: number): void {
-  const w = zs >>> 2;
+  const w = zs / 4;
   const u32 = h.u32;
   rehashStep(h, zs, REHASH_STEPS);
   const t = u32[w + 6] !== 0 ? 6 : 4;
-  const cell = (u32[w + t] >>> 2) + (u32[(n + 12) >>> 2] & u32[w + t + 1]);
-  u32[(n + 8) >>> 2] = u32[cell];
-  u32[cell] = n;
+  const cell = u32[w + t] * 2 + (u32[(n + 12) / 4] & u32[w + t + 1]);
+  u32[(n + 8) / 4] = u32[cell];
+  u32[cell] = n / 8;
   // length is counted by the skiplist; grow at load factor 1.
   if (t === 4 && u32[w + 2] > u32[w + 5] + 1) startRehash(h, zs, (u32[w + 5] + 1) * 2);
 }
 
 function hashRemove(h: Heap, zs: number, n: number): void {
-  const w = zs >>> 2;
+  const w = zs / 4;
   const u32 = h.u32;
   rehashStep(h, zs, REHASH_STEPS);
   for (let t = 4; ; t = 6) {
-    let link = (u32[w + t] >>> 2) + (u32[(n + 12) >>> 2] & u32[w + t + 1]);
-    let p = u32[link];
+    let link = u32[w + t] * 2 + (u32[(n + 12) / 4] & u32[w + t + 1]);
+    let p = u32[link] * 8;
     while (p !== 0) {
       if (p === n) {
-        u32[link] = u32[(n + 8) >>> 2];
+        u32[link] = u32[(n + 8) / 4];
         return;
       }
-      link = (p + 8) >>> 2;
-      p = u32[link];
+      link = (p + 8) / 4;
+      p = u32[link] * 8;
     }
     if (t === 6 || u32[w + 6] === 0) break;
   }
@@ -278,7 +285,7 @@ function hashRemove(h: Heap, zs: number, n: number): void {
 }
 
 function maybeShrink(h: Heap, zs: number): void {
-  const w = zs >>> 2;
+  const w = zs / 4;
   if (h.u32[w + 6] !== 0) return;
   const size = h.u32[w + 5] + 1;
   const used = h.u32[w + 2];
@@ -293,10 +300,10 @@ function maybeShrink(h: Heap, zs: number): void {
 
 /** Link an existing node (its level and score set) into the list, as zslInsert does. */
 function link(h: Heap, zs: number, x: number): void {
-  const w = zs >>> 2;
+  const w = zs / 4;
   const u32 = h.u32;
-  const hdr = u32[w];
-  const score = h.f64[x >>> 3];
+  const hdr = u32[w] * 8;
+  const score = h.f64[x / 8];
   const mo = nodeMember(h, x);
   const ml = nodeMemberLen(h, x);
   const u8 = h.u8;
@@ -307,8 +314,8 @@ function link(h: Heap, zs: number, x: number): void {
   let rank = 0;
   for (let i = zlevel - 1; i >= 0; i--) {
     for (;;) {
-      const at = (p + NODE_HDR + 8 * i) >>> 2;
-      const f = u32[at];
+      const at = (p + NODE_HDR + 8 * i) / 4;
+      const f = u32[at] * 8;
       if (f === 0) break;
       if (cmpNode(h, f, score, u8, mo, ml) >= 0) break;
       rank += u32[at + 1];
@@ -336,19 +343,19 @@ function link(h: Heap, zs: number, x: number): void {
     setSpan(h, u, i, rankScratch[0] - rankScratch[i] + 1);
   }
   for (let i = lvl; i < zlevel; i++) setSpan(h, update[i], i, span(h, update[i], i) + 1);
-  u32[(x + 16) >>> 2] = update[0] === hdr ? 0 : update[0];
+  u32[(x + 16) / 4] = update[0] === hdr ? 0 : update[0] / 8;
   const next = fwd(h, x, 0);
-  if (next !== 0) u32[(next + 16) >>> 2] = x;
-  else u32[w + 1] = x;
+  if (next !== 0) u32[(next + 16) / 4] = x / 8;
+  else u32[w + 1] = x / 8;
   u32[w + 2] = length + 1;
 }
 
 /** Unlink node x (fills update[] by searching for it first). */
 function unlink(h: Heap, zs: number, x: number): void {
-  const w = zs >>> 2;
+  const w = zs / 4;
   const u32 = h.u32;
-  const hdr = u32[w];
-  const score = h.f64[x >>> 3];
+  const hdr = u32[w] * 8;
+  const score = h.f64[x / 8];
   const mo = nodeMember(h, x);
   const ml = nodeMemberLen(h, x);
   const u8 = h.u8;
@@ -356,7 +363,7 @@ function unlink(h: Heap, zs: number, x: number): void {
   let p = hdr;
   for (let i = zlevel - 1; i >= 0; i--) {
     for (;;) {
-      const f = u32[(p + NODE_HDR + 8 * i) >>> 2];
+      const f = u32[(p + NODE_HDR + 8 * i) / 4] * 8;
       if (f === 0 || f === x || cmpNode(h, f, score, u8, mo, ml) >= 0) break;
       p = f;
     }
@@ -372,8 +379,8 @@ function unlink(h: Heap, zs: number, x: number): void {
     }
   }
   const next = fwd(h, x, 0);
-  if (next !== 0) u32[(next + 16) >>> 2] = u32[(x + 16) >>> 2];
-  else u32[w + 1] = u32[(x + 16) >>> 2];
+  if (next !== 0) u32[(next + 16) / 4] = u32[(x + 16) / 4];
+  else u32[w + 1] = u32[(x + 16) / 4];
   while (zlevel > 1 && fwd(h, hdr, zlevel - 1) === 0) zlevel--;
   u32[w + 3] = zlevel;
   u32[w + 2]--;
@@ -384,21 +391,21 @@ export function zslInsert(h: Heap, zs: number, score: number, m: Uint8Array, mo:
   const lvl = randomLevel();
   const x = h.alloc(nodeBytes(lvl, ml));
   const u32 = h.u32;
-  h.f64[x >>> 3] = score;
-  u32[(x + 8) >>> 2] = 0;
-  u32[(x + 12) >>> 2] = memberHash(m, mo, ml);
-  u32[(x + 20) >>> 2] = ml;
-  u32[(x + 24) >>> 2] = lvl;
+  h.f64[x / 8] = score;
+  u32[(x + 8) / 4] = 0;
+  u32[(x + 12) / 4] = memberHash(m, mo, ml);
+  u32[(x + 20) / 4] = ml;
+  u32[(x + 24) / 4] = lvl;
   h.u8.set(ml === m.length && mo === 0 ? m : m.subarray(mo, mo + ml), x + NODE_HDR + 8 * lvl);
   link(h, zs, x);
   hashAdd(h, zs, x);
-  if (u32[(zs >>> 2) + 9] !== 0 && zslPin.after !== null) zslPin.after(h, zs, x);
+  if (u32[zs / 4 + 9] !== 0 && zslPin.after !== null) zslPin.after(h, zs, x);
   return x;
 }
 
 /** Remove and free a node. */
 export function zslDelete(h: Heap, zs: number, x: number): void {
-  if (h.u32[(zs >>> 2) + 9] !== 0 && zslPin.before !== null) zslPin.before(h, zs, x);
+  if (h.u32[zs / 4 + 9] !== 0 && zslPin.before !== null) zslPin.before(h, zs, x);
   unlink(h, zs, x);
   hashRemove(h, zs, x);
   freeNode(h, x);
@@ -407,7 +414,7 @@ export function zslDelete(h: Heap, zs: number, x: number): void {
 
 /** Change a node's score, moving it if the order changes. Returns the node. */
 export function zslUpdateScore(h: Heap, zs: number, x: number, score: number): number {
-  const pinned = h.u32[(zs >>> 2) + 9] !== 0 && zslPin.before !== null;
+  const pinned = h.u32[zs / 4 + 9] !== 0 && zslPin.before !== null;
   if (pinned) (zslPin.before as (h: Heap, zs: number, x: number) => void)(h, zs, x);
   const prev = nodePrev(h, x);
   const next = nodeNext(h, x);
@@ -415,12 +422,12 @@ export function zslUpdateScore(h: Heap, zs: number, x: number, score: number): n
   const mo = nodeMember(h, x);
   const ml = nodeMemberLen(h, x);
   if ((prev === 0 || cmpNode(h, prev, score, u8, mo, ml) < 0) && (next === 0 || cmpNode(h, next, score, u8, mo, ml) > 0)) {
-    h.f64[x >>> 3] = score;
+    h.f64[x / 8] = score;
     if (pinned) (zslPin.after as (h: Heap, zs: number, x: number) => void)(h, zs, x);
     return x;
   }
   unlink(h, zs, x);
-  h.f64[x >>> 3] = score;
+  h.f64[x / 8] = score;
   link(h, zs, x);
   if (pinned) (zslPin.after as (h: Heap, zs: number, x: number) => void)(h, zs, x);
   return x;
@@ -428,18 +435,18 @@ export function zslUpdateScore(h: Heap, zs: number, x: number, score: number): n
 
 /** 1-based rank of node x. */
 export function zslGetRank(h: Heap, zs: number, x: number): number {
-  const w = zs >>> 2;
-  const score = h.f64[x >>> 3];
+  const w = zs / 4;
+  const score = h.f64[x / 8];
   const mo = nodeMember(h, x);
   const ml = nodeMemberLen(h, x);
   const u8 = h.u8;
   const u32 = h.u32;
-  let p = u32[w];
+  let p = u32[w] * 8;
   let rank = 0;
   for (let i = u32[w + 3] - 1; i >= 0; i--) {
     for (;;) {
-      const at = (p + NODE_HDR + 8 * i) >>> 2;
-      const f = u32[at];
+      const at = (p + NODE_HDR + 8 * i) / 4;
+      const f = u32[at] * 8;
       if (f === 0 || (f !== x && cmpNode(h, f, score, u8, mo, ml) > 0)) break;
       rank += u32[at + 1];
       p = f;
@@ -451,14 +458,14 @@ export function zslGetRank(h: Heap, zs: number, x: number): number {
 
 /** Node at a 1-based rank, or 0. */
 export function zslByRank(h: Heap, zs: number, rank: number): number {
-  const w = zs >>> 2;
+  const w = zs / 4;
   const u32 = h.u32;
-  let p = u32[w];
+  let p = u32[w] * 8;
   let traversed = 0;
   for (let i = u32[w + 3] - 1; i >= 0; i--) {
     for (;;) {
-      const at = (p + NODE_HDR + 8 * i) >>> 2;
-      const f = u32[at];
+      const at = (p + NODE_HDR + 8 * i) / 4;
+      const f = u32[at] * 8;
       if (f === 0 || traversed + u32[at + 1] > rank) break;
       traversed += u32[at + 1];
       p = f;
@@ -523,11 +530,11 @@ export class LexRange {
 }
 
 function gteMinNode(h: Heap, r: ScoreRange | LexRange, n: number): boolean {
-  if (r instanceof ScoreRange) return r.gteMin(h.f64[n >>> 3]);
+  if (r instanceof ScoreRange) return r.gteMin(h.f64[n / 8]);
   return r.gteMin(h.u8, nodeMember(h, n), nodeMemberLen(h, n));
 }
 function lteMaxNode(h: Heap, r: ScoreRange | LexRange, n: number): boolean {
-  if (r instanceof ScoreRange) return r.lteMax(h.f64[n >>> 3]);
+  if (r instanceof ScoreRange) return r.lteMax(h.f64[n / 8]);
   return r.lteMax(h.u8, nodeMember(h, n), nodeMemberLen(h, n));
 }
 
@@ -549,8 +556,8 @@ export function zslRangeRank(): number {
 export function zslFirstInRange(h: Heap, zs: number, r: ScoreRange | LexRange): number {
   rangeRank = 0;
   if (!inRange(h, zs, r)) return 0;
-  const w = zs >>> 2;
-  let p = h.u32[w];
+  const w = zs / 4;
+  let p = h.u32[w] * 8;
   let rank = 0;
   for (let i = h.u32[w + 3] - 1; i >= 0; i--) {
     for (;;) {
@@ -570,8 +577,8 @@ export function zslFirstInRange(h: Heap, zs: number, r: ScoreRange | LexRange): 
 export function zslLastInRange(h: Heap, zs: number, r: ScoreRange | LexRange): number {
   rangeRank = 0;
   if (!inRange(h, zs, r)) return 0;
-  const w = zs >>> 2;
-  let p = h.u32[w];
+  const w = zs / 4;
+  let p = h.u32[w] * 8;
   let rank = 0;
   for (let i = h.u32[w + 3] - 1; i >= 0; i--) {
     for (;;) {
@@ -581,7 +588,7 @@ export function zslLastInRange(h: Heap, zs: number, r: ScoreRange | LexRange): n
       p = f;
     }
   }
-  if (p === h.u32[w] || !gteMinNode(h, r, p)) return 0;
+  if (p === h.u32[w] * 8 || !gteMinNode(h, r, p)) return 0;
   rangeRank = rank;
   return p;
 }
@@ -590,7 +597,7 @@ export function zslLastInRange(h: Heap, zs: number, r: ScoreRange | LexRange): n
 
 /** One dictScan step over the member hash (reverse-binary cursor). Returns the next cursor. */
 export function zslScan(h: Heap, zs: number, cursor: number, out: number[]): number {
-  const w = zs >>> 2;
+  const w = zs / 4;
   const u32 = h.u32;
   let v = cursor >>> 0;
   if (u32[w + 6] === 0) {
@@ -622,8 +629,9 @@ export function zslScan(h: Heap, zs: number, cursor: number, out: number[]): num
   return v;
 }
 
-function scanBucket(u32: Uint32Array, buckets: number, b: number, out: number[]): void {
-  for (let n = u32[(buckets >>> 2) + b]; n !== 0; n = u32[(n + 8) >>> 2]) out.push(n);
+/** Push the nodes of bucket b of a table (bucketsUnits: the array's address in 8-byte units). */
+function scanBucket(u32: Uint32Array, bucketsUnits: number, b: number, out: number[]): void {
+  for (let n = u32[bucketsUnits * 2 + b] * 8; n !== 0; n = u32[(n + 8) / 4] * 8) out.push(n);
 }
 
 // ---- copy and check ------------------------------------------------------------------------
@@ -638,9 +646,9 @@ export function zslCopy(h: Heap, zs: number): number {
 }
 
 export function zslCheck(h: Heap, zs: number, problems: string[]): void {
-  const w = zs >>> 2;
+  const w = zs / 4;
   const u32 = h.u32;
-  const hdr = u32[w];
+  const hdr = u32[w] * 8;
   const length = u32[w + 2];
   const zlevel = u32[w + 3];
   if (zlevel < 1 || zlevel > ZSKIPLIST_MAXLEVEL) {
@@ -687,10 +695,10 @@ export function zslCheck(h: Heap, zs: number, problems: string[]): void {
   for (let t = 4; t <= (rehashing ? 6 : 4); t += 2) {
     const mask = u32[w + t + 1];
     for (let b = 0; b <= mask; b++) {
-      const first = u32[(u32[w + t] >>> 2) + b];
+      const first = u32[u32[w + t] * 2 + b] * 8;
       if (t === 4 && rehashing && b < u32[w + 8] && first !== 0) problems.push('zset skiplist: bucket left behind by the rehash');
-      for (let n = first; n !== 0; n = u32[(n + 8) >>> 2]) {
-        if ((u32[(n + 12) >>> 2] & mask) !== b) problems.push('zset skiplist: hash entry in the wrong bucket');
+      for (let n = first; n !== 0; n = u32[(n + 8) / 4] * 8) {
+        if ((u32[(n + 12) / 4] & mask) !== b) problems.push('zset skiplist: hash entry in the wrong bucket');
         if (++hcount > length + 1) break;
       }
     }
