@@ -2,12 +2,16 @@
 // Every thread reads and writes it directly; a command holds the locks of its keys' slots
 // (see locks in Store) while it calls into here. Incremental rehash as Redis's dict does it.
 //
+// Every heap address stored in these words (directory, table header, buckets, entry links, object
+// pointers) is held in 8-byte units (address / 8; 0 = none), so that a u32 reaches 32 GiB.
+//
 // Entry layout (bytes from the entry offset):
-//   0 next u32 | 4 hash u32 | 8 expireAt f64 ms (0 = none) | 16 type u8, enc u8, class u8, flags u8
+//   0 next u32 (8-byte units) | 4 hash u32 | 8 expireAt f64 ms (0 = none) | 16 type u8, enc u8, class u8, flags u8
 //   (flags: ENTRY_PINNED while a snapshot serializes the value in chunks)
 //   20 lru u32 (seconds clock, or LFU data) | 24 keylen u32 | 28 vallen u32 (strings) or object pointer
-//   32 key bytes, then string bytes inline
-// Table header (32 bytes): t0 buckets, t0 mask, t0 used, t1 buckets, t1 mask, t1 used, rehashIdx, volatile count.
+//   (8-byte units) | 32 key bytes, then string bytes inline
+// Table header (32 bytes): t0 buckets, t0 mask, t0 used, t1 buckets, t1 mask, t1 used, rehashIdx, volatile count
+// (the bucket arrays' addresses and each bucket's chain head in 8-byte units).
 
 import { Heap, classOf, classSize, HEAP_DATA_START } from './heap';
 import { keySlot, NSLOTS, CRC16_TABLE } from './crc16';
@@ -65,6 +69,11 @@ export type ModifiedListener = (db: number, key: Uint8Array | null) => void;
 const CHECK_LOCKS = process.env.SHARDIS_DEBUG === '1';
 const EMBSTR_MAX = 44;
 
+/** Debug runs: an object pointer is stored in 8-byte units, so it must be 8-aligned (a block start). */
+function assertBlock(p: number): void {
+  if (p % 8 !== 0) throw new Error(`object pointer ${p} is not 8-aligned`);
+}
+
 /** What a type module provides so the keyspace can free, copy and check its objects. */
 export interface ObjectType {
   free(heap: Heap, obj: number, enc: number): void;
@@ -101,9 +110,9 @@ export const MISC_WATCHERS = 6;
 export const MISC_WATCHED_EVER = 31;
 const VERSIONS_BYTES = (1 << VERSION_BITS) * 4;
 /**
- * Misc word: 0, or while a snapshot (BGSAVE/SAVE) runs, the heap offset of its "reached" flags
- * (src/persistence/snapshot.ts): a writer locking a slot the snapshot has not reached yet
- * serializes that slot into the snapshot first (copy-before-write).
+ * Misc word: 0, or while a snapshot (BGSAVE/SAVE) runs, the heap address (in 8-byte units) of its
+ * "reached" flags (src/persistence/snapshot.ts): a writer locking a slot the snapshot has not
+ * reached yet serializes that slot into the snapshot first (copy-before-write).
  */
 export const MISC_SNAPSHOT = 11;
 /** Misc word: MIGRATE's cached connections over every worker's migrate thread (INFO migrate_cached_sockets). */
@@ -132,7 +141,7 @@ export interface Layout {
   dbs: number;
   locks: number;     // i32 index of slot lock words (NSLOTS)
   dbmap: number;     // i32 index: logical db -> physical (dbs)
-  dir: number;       // u32 index: physical db * NSLOTS + slot -> table header
+  dir: number;       // u32 index: physical db * NSLOTS + slot -> table header (8-byte units)
   tables: number;    // i32 index: physical db * TABLE_MAP_WORDS -> bitmap of the slots with a table
   keys: number;      // i32 index: physical db -> key count
   expires: number;   // i32 index: physical db -> volatile key count
@@ -151,22 +160,22 @@ export interface Layout {
 
 export function createLayout(sab: SharedArrayBuffer, dbs: number): Layout {
   const at = (bytes: number): number => Heap.reserveFixed(sab, bytes);
-  const locks = at(NSLOTS * 4) >>> 2;
-  const dbmap = at(dbs * 4) >>> 2;
-  const dir = at(dbs * NSLOTS * 4) >>> 2;
-  const tables = at(dbs * TABLE_MAP_WORDS * 4) >>> 2;
-  const keys = at(dbs * 4) >>> 2;
-  const expires = at(dbs * 4) >>> 2;
-  const epochs = at(dbs * 4) >>> 2;
-  const versions = at((1 << VERSION_BITS) * 4) >>> 2;
-  const stats = at(NTHREAD_STATS * STAT_FIELDS * 8) >>> 3;
-  const misc = at(64 * 4) >>> 2;
-  const pubsub = at(PUBSUB_WORDS * 4) >>> 2;
+  const locks = at(NSLOTS * 4) / 4;
+  const dbmap = at(dbs * 4) / 4;
+  const dir = at(dbs * NSLOTS * 4) / 4;
+  const tables = at(dbs * TABLE_MAP_WORDS * 4) / 4;
+  const keys = at(dbs * 4) / 4;
+  const expires = at(dbs * 4) / 4;
+  const epochs = at(dbs * 4) / 4;
+  const versions = at((1 << VERSION_BITS) * 4) / 4;
+  const stats = at(NTHREAD_STATS * STAT_FIELDS * 8) / 8;
+  const misc = at(64 * 4) / 4;
+  const pubsub = at(PUBSUB_WORDS * 4) / 4;
   // Per slot, not per (db, slot): 128 KB instead of 2 MB of used_memory_startup with 16 dbs.
-  const blocked = at((NSLOTS * 2 + 2) * 4) >>> 2;
-  const pause = at(8) >>> 3;
-  const persist = at(PERSIST_WORDS * 8) >>> 3;
-  const tracking = at(TRACKING_WORDS * 4) >>> 2;
+  const blocked = at((NSLOTS * 2 + 2) * 4) / 4;
+  const pause = at(8) / 8;
+  const persist = at(PERSIST_WORDS * 8) / 8;
+  const tracking = at(TRACKING_WORDS * 4) / 4;
   const repl = at(REPL_BYTES);
   const fixedBytes = at(0);
   const i32 = new Int32Array(sab);
@@ -325,7 +334,8 @@ export class Store {
   keyspaceHits = 0;
   keyspaceMisses = 0;
 
-  // Where the last locate() found the entry: the address of the u32 that points to it.
+  // Where the last locate() found the entry: the byte address of the u32 that points to it (a
+  // bucket cell or the previous entry's next word).
   private linkAddr = 0;
   private foundTb = 0;
   private memoKey: Uint8Array | null = null;
@@ -431,7 +441,7 @@ export class Store {
     if (this.onPinned(e, PINNED_GONE)) {
       this.u8[e + 16] = T_STRING;
       this.u8[e + 17] = E_RAW;
-      this.u32[(e >>> 2) + 7] = 0;
+      this.u32[e / 4 + 7] = 0;
     }
   }
 
@@ -457,15 +467,15 @@ export class Store {
 
   private table(db: number, slot: number, create: boolean): number {
     const idx = this.L.dir + this.phys(db) * NSLOTS + slot;
-    let t = this.u32[idx];
+    let t = this.u32[idx] * 8;
     if (t === 0 && create) {
       t = this.heap.calloc(32);
       const b = this.heap.calloc(16);
-      const w = t >>> 2;
-      this.u32[w] = b;
+      const w = t / 4;
+      this.u32[w] = b / 8;
       this.u32[w + 1] = 3;
       this.i32[w + 6] = -1;
-      this.u32[idx] = t;
+      this.u32[idx] = t / 8;
       Atomics.or(this.i32, this.L.tables + this.phys(db) * TABLE_MAP_WORDS + (slot >>> 5), 1 << (slot & 31));
     }
     return t;
@@ -487,16 +497,16 @@ export class Store {
   private locate(t: number, key: Uint8Array, h: number, read = false, how = PINNED_FULL): number {
     const u32 = this.u32;
     const u8 = this.u8;
-    const w = t >>> 2;
+    const w = t / 4;
     if (this.i32[w + 6] >= 0) this.rehashStep(t);
     const klen = key.length;
     for (let tb = 0; tb < 2; tb++) {
-      const buckets = u32[w + tb * 3];
+      const buckets = u32[w + tb * 3] * 8;
       if (buckets === 0) break;
       let link = buckets + (h & u32[w + tb * 3 + 1]) * 4;
-      let e = u32[link >>> 2];
+      let e = u32[link / 4] * 8;
       while (e !== 0) {
-        const ew = e >>> 2;
+        const ew = e / 4;
         if (u32[ew + 1] === h && u32[ew + 6] === klen) {
           const kb = e + ENTRY_HDR;
           let i = 0;
@@ -509,7 +519,7 @@ export class Store {
           }
         }
         link = e;
-        e = u32[ew];
+        e = u32[ew] * 8;
       }
       if (this.i32[w + 6] < 0) break;
     }
@@ -525,7 +535,7 @@ export class Store {
     const h = this.hashOf(key);
     const e = this.locate(t, key, h, read, PINNED_LIGHT);
     if (e === 0) return 0;
-    const exp = this.f64[(e >>> 3) + 1];
+    const exp = this.f64[e / 8 + 1];
     if (exp !== 0 && exp <= this.now && !this.noExpiry) {
       if (!this.expireOnAccess) return 0;
       this.unlinkAndFree(db, t, e);
@@ -552,7 +562,7 @@ export class Store {
     if (t === 0) return 0;
     const e = this.locate(t, key, this.hashOf(key), true);
     if (e === 0) return 0;
-    const exp = this.f64[(e >>> 3) + 1];
+    const exp = this.f64[e / 8 + 1];
     return exp !== 0 && exp <= this.now && !this.noExpiry ? 0 : e;
   }
 
@@ -570,7 +580,7 @@ export class Store {
   }
 
   lru(e: number): number {
-    return this.u32[(e >>> 2) + 5];
+    return this.u32[e / 4 + 5];
   }
 
   // ---- LRU / LFU (the entry's lru word, as Redis's robj->lru) ----------------------------
@@ -582,7 +592,7 @@ export class Store {
 
   /** An access: the LRU clock (seconds), or under LFU the decayed, log-incremented counter (updateLFU). */
   private touchLru(e: number): void {
-    const w = (e >>> 2) + 5;
+    const w = e / 4 + 5;
     if (!this.lfu) {
       this.u32[w] = (this.now / 1000) >>> 0;
       return;
@@ -613,17 +623,17 @@ export class Store {
 
   /** OBJECT FREQ: the entry's access frequency counter, decayed to now. */
   lfuFreq(e: number): number {
-    return this.lfuDecay(this.u32[(e >>> 2) + 5]);
+    return this.lfuDecay(this.u32[e / 4 + 5]);
   }
 
   keyView(e: number): Uint8Array {
-    const klen = this.u32[(e >>> 2) + 6];
+    const klen = this.u32[e / 4 + 6];
     return this.u8.subarray(e + ENTRY_HDR, e + ENTRY_HDR + klen);
   }
 
   /** The key's length; its bytes are at e + ENTRY_HDR. */
   keyLen(e: number): number {
-    return this.u32[(e >>> 2) + 6];
+    return this.u32[e / 4 + 6];
   }
 
   keyCopy(e: number): Buffer {
@@ -631,22 +641,22 @@ export class Store {
   }
 
   expireAt(e: number): number {
-    return this.f64[(e >>> 3) + 1];
+    return this.f64[e / 8 + 1];
   }
 
   strLen(e: number): number {
-    return this.u32[(e >>> 2) + 7];
+    return this.u32[e / 4 + 7];
   }
 
   /** Offset of a string entry's value bytes in the heap. */
   strOffset(e: number): number {
-    return e + ENTRY_HDR + this.u32[(e >>> 2) + 6];
+    return e + ENTRY_HDR + this.u32[e / 4 + 6];
   }
 
   /** A view on a string value: valid only while the command holds the slot lock. */
   strView(e: number): Uint8Array {
     const at = this.strOffset(e);
-    return this.u8.subarray(at, at + this.u32[(e >>> 2) + 7]);
+    return this.u8.subarray(at, at + this.u32[e / 4 + 7]);
   }
 
   strCopy(e: number): Buffer {
@@ -655,37 +665,41 @@ export class Store {
 
   /** Bytes a string value may grow to in place. */
   strCapacity(e: number): number {
-    return classSize[this.u8[e + 18]] - ENTRY_HDR - this.u32[(e >>> 2) + 6];
+    return classSize[this.u8[e + 18]] - ENTRY_HDR - this.u32[e / 4 + 6];
   }
 
   objPtr(e: number): number {
-    return this.u32[(e >>> 2) + 7];
+    return this.u32[e / 4 + 7] * 8;
   }
 
   setObjPtr(e: number, p: number): void {
-    if (CHECK_LOCKS) this.assertLocked(keySlot(this.keyView(e)));
-    this.u32[(e >>> 2) + 7] = p;
+    if (CHECK_LOCKS) {
+      this.assertLocked(keySlot(this.keyView(e)));
+      assertBlock(p);
+    }
+    this.u32[e / 4 + 7] = p / 8;
   }
 
-  /** Create a new key (it must not exist). Returns the entry with vallen bytes of room. */
+  /** Create a new key (it must not exist). Returns the entry with `room` bytes of room; vallen as insertAt's. */
   private insert(db: number, key: Uint8Array, type: number, enc: number, vallen: number, room: number): number {
     const t = this.table(db, this.slotOf(key), true);
     const h = this.hashOf(key);
     return this.insertAt(db, t, key, h, type, enc, vallen, room);
   }
 
+  /** vallen: the word at 28 as stored: a string's length, or an object pointer in 8-byte units. */
   private insertAt(db: number, t: number, key: Uint8Array, h: number, type: number, enc: number, vallen: number, room: number): number {
     if (CHECK_LOCKS) this.assertLocked(this.slotOf(key));
     const u32 = this.u32;
-    const w = t >>> 2;
+    const w = t / 4;
     const rehashing = this.i32[w + 6] >= 0;
     if (!rehashing && u32[w + 2] >= u32[w + 1] + 1) this.startResize(t, (u32[w + 1] + 1) * 2);
     const size = ENTRY_HDR + key.length + room;
     const c = classOf(size);
     const e = this.heap.alloc(size);
-    const ew = e >>> 2;
+    const ew = e / 4;
     u32[ew + 1] = h;
-    this.f64[(e >>> 3) + 1] = 0;
+    this.f64[e / 8 + 1] = 0;
     this.u8[e + 16] = type;
     this.u8[e + 17] = enc;
     this.u8[e + 18] = c;
@@ -695,9 +709,10 @@ export class Store {
     u32[ew + 7] = vallen;
     this.u8.set(key, e + ENTRY_HDR);
     const tb = this.i32[w + 6] >= 0 ? 1 : 0;
-    const cell = (u32[w + tb * 3] >>> 2) + (h & u32[w + tb * 3 + 1]);
+    // The bucket array's address is in 8-byte units: its word index is units * 2.
+    const cell = u32[w + tb * 3] * 2 + (h & u32[w + tb * 3 + 1]);
     u32[ew] = u32[cell];
-    u32[cell] = e;
+    u32[cell] = e / 8;
     u32[w + tb * 3 + 2]++;
     Atomics.add(this.i32, this.L.keys + this.phys(db), 1);
     const l = this.newListeners;
@@ -713,10 +728,10 @@ export class Store {
     if (this.changeHookActive()) (this.beforeChange as (slot: number) => void)(keySlot(this.keyView(e)));
     this.takePinned(e);
     const u32 = this.u32;
-    const w = t >>> 2;
-    u32[this.linkAddr >>> 2] = u32[e >>> 2];
+    const w = t / 4;
+    u32[this.linkAddr / 4] = u32[e / 4];
     u32[w + (this.foundTb === 1 ? 5 : 2)]--;
-    if (this.f64[(e >>> 3) + 1] !== 0) this.volatileDelta(db, t, -1);
+    if (this.f64[e / 8 + 1] !== 0) this.volatileDelta(db, t, -1);
     this.freeEntry(e);
     // The db's key count (DBSIZE reads it without locks) drops once the value is freed: a big
     // value is not seen gone while its free still runs, as in Redis, where nothing runs meanwhile.
@@ -726,7 +741,7 @@ export class Store {
 
   private maybeShrink(t: number): void {
     const u32 = this.u32;
-    const w = t >>> 2;
+    const w = t / 4;
     if (this.i32[w + 6] >= 0) return;
     const size = u32[w + 1] + 1;
     if (size > 4 && u32[w + 2] * 8 < size) {
@@ -740,13 +755,13 @@ export class Store {
     const type = this.u8[e + 16];
     if (type !== T_STRING) {
       const ops = objectTypes[type];
-      if (ops !== undefined) ops.free(this.heap, this.u32[(e >>> 2) + 7], this.u8[e + 17]);
+      if (ops !== undefined) ops.free(this.heap, this.u32[e / 4 + 7] * 8, this.u8[e + 17]);
     }
     this.heap.freeClass(e, this.u8[e + 18]);
   }
 
   private volatileDelta(db: number, t: number, d: number): void {
-    this.u32[(t >>> 2) + 7] += d;
+    this.u32[t / 4 + 7] += d;
     Atomics.add(this.i32, this.L.expires + this.phys(db), d);
   }
 
@@ -765,7 +780,7 @@ export class Store {
 
   private freeEffort(e: number, type: number): number {
     const ops = objectTypes[type];
-    return ops === undefined ? 1 : ops.freeEffort(this.heap, this.u32[(e >>> 2) + 7], this.u8[e + 17]);
+    return ops === undefined ? 1 : ops.freeEffort(this.heap, this.u32[e / 4 + 7] * 8, this.u8[e + 17]);
   }
 
   private deleteKey(db: number, key: Uint8Array, detached: ((type: number, enc: number, obj: number) => void) | null, reason: number): boolean {
@@ -777,7 +792,7 @@ export class Store {
     // A value a snapshot is half way through: the snapshot takes it (before UNLINK would).
     if (this.changeHookActive()) (this.beforeChange as (slot: number) => void)(keySlot(this.keyView(e)));
     this.takePinned(e);
-    const exp = this.f64[(e >>> 3) + 1];
+    const exp = this.f64[e / 8 + 1];
     let live = !(exp !== 0 && exp <= this.now && !this.noExpiry);
     // A replica does not expire keys by itself, but a DEL of a logically expired one deletes it
     // and counts it (delGenericCommand: expireIfNeeded leaves it, dbSyncDelete takes it).
@@ -785,10 +800,10 @@ export class Store {
     const type = this.u8[e + 16];
     if (detached !== null && type !== T_STRING && this.freeEffort(e, type) > LAZYFREE_THRESHOLD) {
       const enc = this.u8[e + 17];
-      const obj = this.u32[(e >>> 2) + 7];
+      const obj = this.u32[e / 4 + 7] * 8;
       // The entry block is freed as a bare string; the object goes to the caller.
       this.u8[e + 16] = T_STRING;
-      this.u32[(e >>> 2) + 7] = 0;
+      this.u32[e / 4 + 7] = 0;
       detached(type, enc, obj);
     }
     this.unlinkAndFree(db, t, e);
@@ -827,7 +842,7 @@ export class Store {
     if (CHECK_LOCKS) this.assertLocked(this.slotOf(key));
     this.changed(db, key, this.hashOf(key));
     this.u8[e + 17] = enc;
-    this.u32[(e >>> 2) + 7] = len;
+    this.u32[e / 4 + 7] = len;
     this.touchLru(e);
     return true;
   }
@@ -839,7 +854,7 @@ export class Store {
     let e = this.locate(t, key, h, false, PINNED_DEFER);
     if (CHECK_LOCKS) this.assertLocked(slot);
     if (e !== 0) {
-      const exp = this.f64[(e >>> 3) + 1];
+      const exp = this.f64[e / 8 + 1];
       if (exp !== 0 && exp <= this.now && !this.noExpiry) {
         this.unlinkAndFree(db, t, e);
         this.removed(db, key, h, DEL_EXPIRED);
@@ -863,12 +878,12 @@ export class Store {
       if (expireAt > 0) this.setExpireRaw(db, t, ne, expireAt);
       return ne;
     }
-    const oldExp = this.f64[(e >>> 3) + 1];
+    const oldExp = this.f64[e / 8 + 1];
     const newExp = keepTtl ? oldExp : expireAt;
     if (this.u8[e + 16] === T_STRING && ENTRY_HDR + key.length + len <= classSize[this.u8[e + 18]]) {
       // Fits in place (the common SET-over-SET case).
       this.u8[e + 17] = enc;
-      this.u32[(e >>> 2) + 7] = len;
+      this.u32[e / 4 + 7] = len;
       this.touchLru(e);
       if (newExp !== oldExp) this.setExpireRaw(db, t, e, newExp);
       return e;
@@ -879,15 +894,15 @@ export class Store {
     const ne = this.heap.alloc(size);
     const u32 = this.u32;
     const link = this.linkAddr;
-    this.u8.copyWithin(ne, e, e + ENTRY_HDR + key.length + (preserve && this.u8[e + 16] === T_STRING ? Math.min(len, this.u32[(e >>> 2) + 7]) : 0));
+    this.u8.copyWithin(ne, e, e + ENTRY_HDR + key.length + (preserve && this.u8[e + 16] === T_STRING ? Math.min(len, this.u32[e / 4 + 7]) : 0));
     this.u8[ne + 16] = T_STRING;
     this.u8[ne + 17] = enc;
     this.u8[ne + 18] = classOf(size);
-    u32[(ne >>> 2) + 7] = len;
-    u32[link >>> 2] = ne;
+    u32[ne / 4 + 7] = len;
+    u32[link / 4] = ne / 8;
     if (this.u8[e + 16] !== T_STRING) {
       const ops = objectTypes[this.u8[e + 16]];
-      if (ops !== undefined) ops.free(this.heap, u32[(e >>> 2) + 7], this.u8[e + 17]);
+      if (ops !== undefined) ops.free(this.heap, u32[e / 4 + 7] * 8, this.u8[e + 17]);
     }
     this.heap.freeClass(e, this.u8[e + 18]);
     if (newExp !== oldExp) this.setExpireRaw(db, t, ne, newExp);
@@ -896,7 +911,8 @@ export class Store {
 
   /** Create a key holding an object (the caller has checked it does not exist). */
   createObject(db: number, key: Uint8Array, type: number, enc: number, obj: number): number {
-    const e = this.insert(db, key, type, enc, obj, 0);
+    if (CHECK_LOCKS) assertBlock(obj);
+    const e = this.insert(db, key, type, enc, obj / 8, 0);
     this.changed(db, key, this.hashOf(key));
     return e;
   }
@@ -931,10 +947,10 @@ export class Store {
 
   private setExpireRaw(db: number, t: number, e: number, at: number): void {
     if (CHECK_LOCKS) this.assertLocked(keySlot(this.keyView(e)));
-    const old = this.f64[(e >>> 3) + 1];
+    const old = this.f64[e / 8 + 1];
     if (old === 0 && at !== 0) this.volatileDelta(db, t, 1);
     else if (old !== 0 && at === 0) this.volatileDelta(db, t, -1);
-    this.f64[(e >>> 3) + 1] = at;
+    this.f64[e / 8 + 1] = at;
   }
 
   /** Set (ms > 0) or remove (0) the expiry of an existing entry. */
@@ -952,10 +968,10 @@ export class Store {
     let n = 0;
     for (let db = 0; db < this.dbs; db++) {
       const t = this.table(db, slot, false);
-      if (t === 0 || this.u32[(t >>> 2) + 7] === 0) continue;
+      if (t === 0 || this.u32[t / 4 + 7] === 0) continue;
       const victims: Buffer[] = [];
       this.forEachEntry(t, (e) => {
-        const exp = this.f64[(e >>> 3) + 1];
+        const exp = this.f64[e / 8 + 1];
         if (exp !== 0 && exp <= this.now && !this.noExpiry && victims.length < max) victims.push(this.keyCopy(e));
       });
       for (const k of victims) if (!this.deleteIfExpired(db, k)) break;
@@ -977,8 +993,8 @@ export class Store {
   /** Does any db have volatile keys in this slot? */
   slotHasVolatile(slot: number): boolean {
     for (let db = 0; db < this.dbs; db++) {
-      const t = this.u32[this.L.dir + db * NSLOTS + slot];
-      if (t !== 0 && this.u32[(t >>> 2) + 7] !== 0) return true;
+      const t = this.u32[this.L.dir + db * NSLOTS + slot] * 8;
+      if (t !== 0 && this.u32[t / 4 + 7] !== 0) return true;
     }
     return false;
   }
@@ -1019,7 +1035,7 @@ export class Store {
     if (t === 0) return false;
     const e = this.locate(t, key, this.hashOf(key), true);
     if (e === 0) return false;
-    const exp = this.f64[(e >>> 3) + 1];
+    const exp = this.f64[e / 8 + 1];
     return exp !== 0 && exp <= this.now && !this.noExpiry;
   }
 
@@ -1058,7 +1074,7 @@ export class Store {
     if (CHECK_LOCKS) this.assertLocked(slot);
     if (this.changeHookActive()) (this.beforeChange as (slot: number) => void)(slot);
     const idx = this.L.dir + this.phys(db) * NSLOTS + slot;
-    const t = this.u32[idx];
+    const t = this.u32[idx] * 8;
     this.detachedKeys = 0;
     if (t === 0) return 0;
     const pinned = this.onPinned;
@@ -1068,11 +1084,11 @@ export class Store {
           // Taken by the snapshot: freeing the table frees only the entry block.
           this.u8[e + 16] = T_STRING;
           this.u8[e + 17] = E_RAW;
-          this.u32[(e >>> 2) + 7] = 0;
+          this.u32[e / 4 + 7] = 0;
         }
       });
     }
-    const w = t >>> 2;
+    const w = t / 4;
     const n = this.u32[w + 2] + this.u32[w + 5];
     Atomics.sub(this.i32, this.L.expires + this.phys(db), this.u32[w + 7]);
     Atomics.sub(this.i32, this.L.keys + this.phys(db), n);
@@ -1092,9 +1108,9 @@ export class Store {
       this.freeEntry(e);
       n++;
     });
-    const w = t >>> 2;
-    if (this.u32[w] !== 0) this.heap.free(this.u32[w], (this.u32[w + 1] + 1) * 4);
-    if (this.u32[w + 3] !== 0) this.heap.free(this.u32[w + 3], (this.u32[w + 4] + 1) * 4);
+    const w = t / 4;
+    if (this.u32[w] !== 0) this.heap.free(this.u32[w] * 8, (this.u32[w + 1] + 1) * 4);
+    if (this.u32[w + 3] !== 0) this.heap.free(this.u32[w + 3] * 8, (this.u32[w + 4] + 1) * 4);
     this.heap.free(t, 32);
     return n;
   }
@@ -1125,15 +1141,15 @@ export class Store {
   /** Visit every entry of a table (including expired ones). fn must not modify the table. */
   forEachEntry(t: number, fn: (e: number) => void): void {
     const u32 = this.u32;
-    const w = t >>> 2;
+    const w = t / 4;
     for (let tb = 0; tb < 2; tb++) {
-      const b = u32[w + tb * 3];
+      const b = u32[w + tb * 3] * 8;
       if (b === 0) continue;
       const n = u32[w + tb * 3 + 1] + 1;
       for (let i = 0; i < n; i++) {
-        let e = u32[(b >>> 2) + i];
+        let e = u32[b / 4 + i] * 8;
         while (e !== 0) {
-          const next = u32[e >>> 2];
+          const next = u32[e / 4] * 8;
           fn(e);
           e = next;
         }
@@ -1153,7 +1169,7 @@ export class Store {
     if (t === 0) return;
     const now = this.now;
     this.forEachEntry(t, (e) => {
-      const exp = this.f64[(e >>> 3) + 1];
+      const exp = this.f64[e / 8 + 1];
       if (exp === 0 || exp > now) fn(e);
     });
   }
@@ -1161,7 +1177,7 @@ export class Store {
   slotKeyCount(db: number, slot: number): number {
     const t = this.table(db, slot, false);
     if (t === 0) return 0;
-    return this.u32[(t >>> 2) + 2] + this.u32[(t >>> 2) + 5];
+    return this.u32[t / 4 + 2] + this.u32[t / 4 + 5];
   }
 
   /**
@@ -1173,27 +1189,27 @@ export class Store {
     const t = this.table(db, slot, false);
     if (t === 0) return 0;
     const u32 = this.u32;
-    const w = t >>> 2;
+    const w = t / 4;
     const now = this.now;
     const emit = (b: number, idx: number): void => {
-      let e = u32[(b >>> 2) + idx];
+      let e = u32[b / 4 + idx] * 8;
       while (e !== 0) {
-        const exp = this.f64[(e >>> 3) + 1];
+        const exp = this.f64[e / 8 + 1];
         if (exp === 0 || exp > now) fn(e);
         else if (expired !== undefined) expired(e);
-        e = u32[e >>> 2];
+        e = u32[e / 4] * 8;
       }
     };
     let v = cursor >>> 0;
     if (this.i32[w + 6] < 0) {
       const m0 = u32[w + 1];
-      emit(u32[w], v & m0);
+      emit(u32[w] * 8, v & m0);
       v |= ~m0;
       v = rev32(v);
       v = (v + 1) >>> 0;
       v = rev32(v);
     } else {
-      let bs = u32[w], ms = u32[w + 1], bl = u32[w + 3], ml = u32[w + 4];
+      let bs = u32[w] * 8, ms = u32[w + 1], bl = u32[w + 3] * 8, ml = u32[w + 4];
       if (ms > ml) { [bs, bl] = [bl, bs]; [ms, ml] = [ml, ms]; }
       emit(bs, v & ms);
       do {
@@ -1211,20 +1227,20 @@ export class Store {
   /** Keys with a TTL in one db's slot (its table's count; 0 without a table). */
   slotVolatileCount(db: number, slot: number): number {
     const t = this.table(db, slot, false);
-    return t === 0 ? 0 : this.u32[(t >>> 2) + 7];
+    return t === 0 ? 0 : this.u32[t / 4 + 7];
   }
 
   /** A random live key with a TTL in one db's slot, or 0 (caller holds the slot lock). */
   randomVolatileInSlot(db: number, slot: number): number {
     const t = this.table(db, slot, false);
     if (t === 0) return 0;
-    const total = this.u32[(t >>> 2) + 7];
+    const total = this.u32[t / 4 + 7];
     if (total === 0) return 0;
     let pick = Math.floor(Math.random() * total);
     let found = 0;
     const now = this.now;
     this.forEachEntry(t, (e) => {
-      const exp = this.f64[(e >>> 3) + 1];
+      const exp = this.f64[e / 8 + 1];
       if (exp === 0 || found !== 0) return;
       if (pick-- === 0) found = e;
     });
@@ -1236,7 +1252,7 @@ export class Store {
     const t = this.table(db, slot, false);
     if (t === 0) return 0;
     const u32 = this.u32;
-    const w = t >>> 2;
+    const w = t / 4;
     const total = u32[w + 2] + u32[w + 5];
     if (total === 0) return 0;
     const pick = Math.floor(Math.random() * total);
@@ -1247,7 +1263,7 @@ export class Store {
       if (i++ === pick) found = e;
     });
     if (found === 0 || includeExpired) return found;
-    const exp = this.f64[(found >>> 3) + 1];
+    const exp = this.f64[found / 8 + 1];
     return exp !== 0 && exp <= now && !this.noExpiry ? 0 : found;
   }
 
@@ -1265,7 +1281,7 @@ export class Store {
     } else {
       const ops = objectTypes[type];
       if (ops === undefined) throw new Error(`no object type ${type}`);
-      ne = this.insert(db, key, type, this.encoding(e), ops.copy(this.heap, this.objPtr(e), this.encoding(e)), 0);
+      ne = this.insert(db, key, type, this.encoding(e), ops.copy(this.heap, this.objPtr(e), this.encoding(e)) / 8, 0);
     }
     this.changed(db, key, this.hashOf(key));
     if (exp !== 0) {
@@ -1296,7 +1312,7 @@ export class Store {
 
   /** Set an entry's LRU clock (seconds), e.g. to keep it across a move. */
   setLru(e: number, v: number): void {
-    this.u32[(e >>> 2) + 5] = v >>> 0;
+    this.u32[e / 4 + 5] = v >>> 0;
   }
 
   /**
@@ -1311,13 +1327,14 @@ export class Store {
     const h = this.hashOf(key);
     let e = this.locate(t, key, h, false, PINNED_DEFER);
     if (e === 0) return 0;
-    const exp = this.f64[(e >>> 3) + 1];
+    const exp = this.f64[e / 8 + 1];
     if (exp !== 0 && exp <= this.now && !this.noExpiry) return 0;
     const u32 = this.u32;
     const type = this.u8[e + 16];
     const enc = this.u8[e + 17];
-    const lru = u32[(e >>> 2) + 5];
-    const val = u32[(e >>> 2) + 7];
+    const lru = u32[e / 4 + 5];
+    // As stored: a string's length, or the object pointer in 8-byte units (insertAt takes it so).
+    const val = u32[e / 4 + 7];
     const dt = this.table(dstDb, this.slotOf(dstKey), true);
     const dh = this.hashOf(dstKey);
     const ne = this.insertAt(dstDb, dt, dstKey, dh, type, enc, val, type === T_STRING ? val : 0);
@@ -1325,16 +1342,16 @@ export class Store {
     // of it is written now (a huge string, whose bytes move).
     if (this.u8[e + 19] !== 0 && this.onPinned !== null) this.onPinned(e, PINNED_MOVED, ne);
     if (type === T_STRING) {
-      const from = e + ENTRY_HDR + u32[(e >>> 2) + 6];
+      const from = e + ENTRY_HDR + u32[e / 4 + 6];
       this.u8.copyWithin(this.strOffset(ne), from, from + val);
     }
-    u32[(ne >>> 2) + 5] = lru;
+    u32[ne / 4 + 5] = lru;
     if (exp !== 0) this.setExpireRaw(dstDb, dt, ne, exp);
     // Unlink the old entry (found again: the insert may have changed its chain) without
     // freeing the value, which the new entry now owns.
     e = this.locate(t, key, h, true);
-    u32[this.linkAddr >>> 2] = u32[e >>> 2];
-    u32[(t >>> 2) + (this.foundTb === 1 ? 5 : 2)]--;
+    u32[this.linkAddr / 4] = u32[e / 4];
+    u32[t / 4 + (this.foundTb === 1 ? 5 : 2)]--;
     Atomics.sub(this.i32, this.L.keys + this.phys(db), 1);
     if (exp !== 0) this.volatileDelta(db, t, -1);
     this.heap.freeClass(e, this.u8[e + 18]);
@@ -1389,21 +1406,21 @@ export class Store {
         const mapped = (this.i32[this.L.tables + this.phys(db) * TABLE_MAP_WORDS + (slot >>> 5)] >>> (slot & 31)) & 1;
         if (mapped !== (t === 0 ? 0 : 1)) problems.push(`db ${db} slot ${slot}: table bitmap says ${mapped}, table ${t}`);
         if (t === 0) continue;
-        const w = t >>> 2;
+        const w = t / 4;
         let tv = 0;
         for (let tb = 0; tb < 2; tb++) {
-          const b = u32[w + tb * 3];
+          const b = u32[w + tb * 3] * 8;
           if (b === 0) continue;
           const mask = u32[w + tb * 3 + 1];
           let n = 0;
           for (let i = 0; i <= mask; i++) {
-            let e = u32[(b >>> 2) + i];
+            let e = u32[b / 4 + i] * 8;
             let guard = 0;
             while (e !== 0) {
               if (++guard > 1e7) { problems.push(`db ${db} slot ${slot}: chain cycles`); break; }
               const key = this.keyView(e);
               const h = this.hashOf(key);
-              if (h !== u32[(e >>> 2) + 1]) problems.push(`db ${db} slot ${slot}: entry hash mismatch`);
+              if (h !== u32[e / 4 + 1]) problems.push(`db ${db} slot ${slot}: entry hash mismatch`);
               if ((h & mask) !== i) problems.push(`db ${db} slot ${slot}: entry in wrong bucket`);
               if (keySlot(key) !== slot) problems.push(`db ${db}: key ${Buffer.from(key).toString()} in slot ${slot}, belongs in ${keySlot(key)}`);
               const type = this.type(e);
@@ -1418,7 +1435,7 @@ export class Store {
               }
               if (this.expireAt(e) !== 0) tv++;
               n++;
-              e = u32[e >>> 2];
+              e = u32[e / 4] * 8;
             }
           }
           if (n !== u32[w + tb * 3 + 2]) problems.push(`db ${db} slot ${slot}: table ${tb} used ${u32[w + tb * 3 + 2]} but holds ${n}`);
