@@ -9,7 +9,10 @@ import { changeReplicationId, clearReplicationId2 } from '../replication/state';
 
 const STATS_VECTLEN = 50;
 
-/** _dictGetStatsHt() over one bucket array; `next` is the chain link's byte offset in an entry. */
+/**
+ * _dictGetStatsHt() over one bucket array (at byte offset `buckets`); `next` is the chain link's
+ * byte offset in an entry. Bucket cells and chain links hold addresses in 8-byte units.
+ */
 function tableStats(s: Store, idx: number, buckets: number, mask: number, next: number): string {
   const u32 = s.heap.u32;
   const size = mask + 1;
@@ -19,7 +22,7 @@ function tableStats(s: Store, idx: number, buckets: number, mask: number, next: 
   let maxchain = 0;
   let total = 0;
   for (let i = 0; i < size; i++) {
-    let e = u32[(buckets >>> 2) + i];
+    let e = u32[buckets / 4 + i] * 8;
     if (e === 0) {
       clvector[0]++;
       continue;
@@ -28,7 +31,7 @@ function tableStats(s: Store, idx: number, buckets: number, mask: number, next: 
     let len = 0;
     while (e !== 0) {
       len++;
-      e = u32[(e + next) >>> 2];
+      e = u32[(e + next) / 4] * 8;
     }
     clvector[len < STATS_VECTLEN ? len : STATS_VECTLEN - 1]++;
     if (len > maxchain) maxchain = len;
@@ -55,16 +58,18 @@ export function debugHtstatsKey(c: Client, argv: Buffer[]): void {
   const enc = s.encoding(e);
   const obj = s.objPtr(e);
   const u32 = s.heap.u32;
-  const w = obj >>> 2;
+  const w = obj / 4;
   let out = '';
   if (enc === E_HASHTABLE && s.type(e) !== T_ZSET) {
-    // dict.ts header: t0 buckets, mask | t1 buckets, mask | rehash index; chain link at 0.
-    out = tableStats(s, 0, u32[w], u32[w + 1], 0);
-    if (s.heap.i32[w + 6] >= 0 && u32[w + 3] !== 0) out += tableStats(s, 1, u32[w + 3], u32[w + 4], 0);
+    // dict.ts header: t0 buckets, mask | t1 buckets, mask | rehash index (buckets in units);
+    // chain link at 0.
+    out = tableStats(s, 0, u32[w] * 8, u32[w + 1], 0);
+    if (s.heap.i32[w + 6] >= 0 && u32[w + 3] !== 0) out += tableStats(s, 1, u32[w + 3] * 8, u32[w + 4], 0);
   } else if (enc === E_SKIPLIST) {
-    // skiplist.ts object: buckets +16, mask +20, new buckets +24, new mask +28; chain link at 8.
-    out = tableStats(s, 0, u32[w + 4], u32[w + 5], 8);
-    if (u32[w + 6] !== 0) out += tableStats(s, 1, u32[w + 6], u32[w + 7], 8);
+    // skiplist.ts object: buckets +16, mask +20, new buckets +24, new mask +28 (buckets in
+    // units); chain link at 8.
+    out = tableStats(s, 0, u32[w + 4] * 8, u32[w + 5], 8);
+    if (u32[w + 6] !== 0) out += tableStats(s, 1, u32[w + 6] * 8, u32[w + 7], 8);
   } else {
     return c.w.error('ERR The value stored at the specified key is not represented using an hash table');
   }

@@ -28,12 +28,12 @@ function dictSampled(s: Store, d: number, samples: number): number {
   const size = dictSize(heap, d);
   if (size <= samples) return dictBytes(heap, d);
   const u32 = heap.u32;
-  const w = d >>> 2;
+  const w = d / 4;
   const tables = 40 + (u32[w + 1] + 1) * 4 + (u32[w + 3] !== 0 ? (u32[w + 4] + 1) * 4 : 0);
   const it = new DictIter().init(heap, d);
   let sum = 0;
   let k = 0;
-  for (let e = it.next(); e !== 0 && k < samples; e = it.next(), k++) sum += classSize[u32[(e >>> 2) + 3]];
+  for (let e = it.next(); e !== 0 && k < samples; e = it.next(), k++) sum += classSize[u32[e / 4 + 3]];
   return tables + (sum / k) * size;
 }
 
@@ -41,16 +41,17 @@ function dictSampled(s: Store, d: number, samples: number): number {
 function skiplistBytes(s: Store, zs: number, samples: number): number {
   const heap = s.heap;
   const u32 = heap.u32;
-  const w = zs >>> 2;
+  const w = zs / 4;
   const len = u32[w + 2];
   let b = 40 + block(28 + 8 * 32) + (u32[w + 5] + 1) * 4 + (u32[w + 6] !== 0 ? (u32[w + 7] + 1) * 4 : 0);
-  let n = u32[(u32[w] + 28) >>> 2]; // header's level-0 forward: the first node
+  // Node links are stored in 8-byte units. The header's level-0 forward: the first node.
+  let n = u32[(u32[w] * 8 + 28) / 4] * 8;
   let sum = 0;
   let k = 0;
   const limit = Math.min(samples, len);
   for (; n !== 0 && k < limit; k++) {
-    sum += block(28 + 8 * u32[(n + 24) >>> 2] + u32[(n + 20) >>> 2]);
-    n = u32[(n + 28) >>> 2];
+    sum += block(28 + 8 * u32[n / 4 + 6] + u32[n / 4 + 5]);
+    n = u32[n / 4 + 7] * 8;
   }
   if (k > 0) b += (sum / k) * len;
   return b;

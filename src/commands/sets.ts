@@ -537,7 +537,7 @@ function sinterGeneric(c: Client, argv: Buffer[], from: number, to: number, dstK
 }
 
 function dictHashOfEntry(heap: Heap, e: number): number {
-  return heap.u32[(e >>> 2) + 1];
+  return heap.u32[e / 4 + 1];
 }
 
 const OP_UNION = 0;

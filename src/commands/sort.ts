@@ -314,7 +314,7 @@ function strcoll(a: Buffer, b: Buffer): number {
 }
 
 function dictSizeOf(h: Store['heap'], d: number): number {
-  const w = d >>> 2;
+  const w = d / 4;
   return h.u32[w + 2] + h.u32[w + 5];
 }
 

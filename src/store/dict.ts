@@ -5,14 +5,16 @@
 // can hold views and iterators safely). SCAN uses Redis's reverse-binary cursor, so members
 // present for a whole scan are returned at least once even across resizes.
 //
+// Every address stored in the heap (bucket arrays, bucket cells, entry next links) is in 8-byte
+// units (address / 8; 0 = none), so addresses past 4 GiB fit a u32 word.
 // Header (40 bytes):
-//   0 t0 buckets | 4 t0 mask | 8 t0 used | 12 t1 buckets | 16 t1 mask | 20 t1 used
+//   0 t0 buckets (units) | 4 t0 mask | 8 t0 used | 12 t1 buckets (units) | 16 t1 mask | 20 t1 used
 //   24 rehashIdx (i32, -1 when not rehashing) | 28 kind
 //   32 snapshot pin (0, or a snapshot's pin record + 1 while it writes this dict in chunks: the
 //      rehash pauses, so an entry stays in its table and bucket, which tells the snapshot's
 //      walker whether it was written already) | 36 spare
 // Entry (allocated per member):
-//   0 next | 4 hash | 8 key length | 12 size class of the block | then by kind:
+//   0 next (units) | 4 hash | 8 key length | 12 size class of the block | then by kind:
 //   DICT_SET:  key bytes at 16
 //   DICT_HASH: 16 value length, key bytes at 20, value bytes right after the key
 //   DICT_ZSET: 16 score (f64), key bytes at 24
@@ -21,7 +23,7 @@
 // caller releases the slot lock). Views returned by dictKey/dictVal alias the heap: copy them
 // before the entry may be freed.
 
-import { Heap, classOf, classSize } from './heap';
+import { Heap, HEAP_DATA_START, classOf, classSize } from './heap';
 
 export const DICT_SET = 0;
 export const DICT_HASH = 1;
@@ -54,10 +56,10 @@ export const dictPin: {
 } = { before: null, after: null };
 
 export function dictPinWord(heap: Heap, d: number): number {
-  return heap.u32[(d >>> 2) + 8];
+  return heap.u32[d / 4 + 8];
 }
 export function dictSetPinWord(heap: Heap, d: number, v: number): void {
-  heap.u32[(d >>> 2) + 8] = v;
+  heap.u32[d / 4 + 8] = v;
 }
 
 /** Hash of a byte string (FNV-1a with a final avalanche). */
@@ -82,9 +84,9 @@ function nextPow2(n: number): number {
 export function dictCreate(heap: Heap, kind: number, hint = 0): number {
   const d = heap.alloc(HDR);
   const u32 = heap.u32;
-  const w = d >>> 2;
+  const w = d / 4;
   const size = nextPow2(hint);
-  u32[w] = heap.calloc(size * 4);
+  u32[w] = heap.calloc(size * 4) / 8;
   u32[w + 1] = size - 1;
   u32[w + 2] = 0;
   u32[w + 3] = 0;
@@ -98,23 +100,23 @@ export function dictCreate(heap: Heap, kind: number, hint = 0): number {
 }
 
 export function dictKind(heap: Heap, d: number): number {
-  return heap.u32[(d >>> 2) + 7];
+  return heap.u32[d / 4 + 7];
 }
 
 export function dictSize(heap: Heap, d: number): number {
-  const w = d >>> 2;
+  const w = d / 4;
   return heap.u32[w + 2] + heap.u32[w + 5];
 }
 
 export function dictIsRehashing(heap: Heap, d: number): boolean {
-  return heap.i32[(d >>> 2) + 6] >= 0;
+  return heap.i32[d / 4 + 6] >= 0;
 }
 
 // ---- entry accessors ------------------------------------------------------------------
 
 /** Key length of an entry. */
 export function dictKeyLen(heap: Heap, e: number): number {
-  return heap.u32[(e >>> 2) + 2];
+  return heap.u32[e / 4 + 2];
 }
 
 /** Heap offset of an entry's key bytes, for a dict of `kind`. */
@@ -125,33 +127,33 @@ export function dictKeyOff(kind: number, e: number): number {
 /** A view of the key bytes (aliases the heap). */
 export function dictKey(heap: Heap, kind: number, e: number): Uint8Array {
   const at = e + keyAt[kind];
-  return heap.u8.subarray(at, at + heap.u32[(e >>> 2) + 2]);
+  return heap.u8.subarray(at, at + heap.u32[e / 4 + 2]);
 }
 
 /** DICT_HASH: heap offset of the value bytes. */
 export function dictValOff(heap: Heap, e: number): number {
-  return e + 20 + heap.u32[(e >>> 2) + 2];
+  return e + 20 + heap.u32[e / 4 + 2];
 }
 
 /** DICT_HASH: value length. */
 export function dictValLen(heap: Heap, e: number): number {
-  return heap.u32[(e >>> 2) + 4];
+  return heap.u32[e / 4 + 4];
 }
 
 /** DICT_HASH: a view of the value bytes (aliases the heap). */
 export function dictVal(heap: Heap, e: number): Uint8Array {
-  const at = e + 20 + heap.u32[(e >>> 2) + 2];
-  return heap.u8.subarray(at, at + heap.u32[(e >>> 2) + 4]);
+  const at = e + 20 + heap.u32[e / 4 + 2];
+  return heap.u8.subarray(at, at + heap.u32[e / 4 + 4]);
 }
 
 /** DICT_ZSET: the score. */
 export function dictScore(heap: Heap, e: number): number {
-  return heap.f64[(e >>> 3) + 2];
+  return heap.f64[e / 8 + 2];
 }
 
 /** DICT_ZSET: change the score in place. */
 export function dictSetScore(heap: Heap, e: number, score: number): void {
-  heap.f64[(e >>> 3) + 2] = score;
+  heap.f64[e / 8 + 2] = score;
 }
 
 // ---- resizing -------------------------------------------------------------------------
@@ -159,8 +161,8 @@ export function dictSetScore(heap: Heap, e: number, score: number): void {
 // entries' first two (next, hash), so they resize and rehash with these same two functions.
 
 export function startResize(heap: Heap, d: number, size: number): void {
-  const w = d >>> 2;
-  heap.u32[w + 3] = heap.calloc(size * 4);
+  const w = d / 4;
+  heap.u32[w + 3] = heap.calloc(size * 4) / 8;
   heap.u32[w + 4] = size - 1;
   heap.u32[w + 5] = 0;
   heap.i32[w + 6] = 0;
@@ -169,26 +171,28 @@ export function startResize(heap: Heap, d: number, size: number): void {
 /** Move up to n buckets from t0 to t1 (visiting at most n*10 empty ones). */
 export function rehash(heap: Heap, d: number, n: number): void {
   const u32 = heap.u32;
-  const w = d >>> 2;
+  const w = d / 4;
   let idx = heap.i32[w + 6];
   if (idx < 0) return;
-  const b0 = u32[w] >>> 2;
+  // Word indices of the two bucket arrays (stored in units: * 8 / 4).
+  const b0 = u32[w] * 2;
   const mask0 = u32[w + 1];
-  const b1 = u32[w + 3] >>> 2;
+  const b1 = u32[w + 3] * 2;
   const mask1 = u32[w + 4];
   let empty = n * 10;
   while (n > 0 && idx <= mask0) {
-    let e = u32[b0 + idx];
+    let e = u32[b0 + idx] * 8;
     if (e === 0) {
       idx++;
       if (--empty === 0) break;
       continue;
     }
     while (e !== 0) {
-      const next = u32[e >>> 2];
-      const cell = b1 + (u32[(e >>> 2) + 1] & mask1);
-      u32[e >>> 2] = u32[cell];
-      u32[cell] = e;
+      const ew = e / 4;
+      const next = u32[ew] * 8;
+      const cell = b1 + (u32[ew + 1] & mask1);
+      u32[ew] = u32[cell];
+      u32[cell] = e / 8;
       u32[w + 2]--;
       u32[w + 5]++;
       e = next;
@@ -198,7 +202,7 @@ export function rehash(heap: Heap, d: number, n: number): void {
     n--;
   }
   if (idx > mask0) {
-    heap.free(u32[w], (mask0 + 1) * 4);
+    heap.free(u32[w] * 8, (mask0 + 1) * 4);
     u32[w] = u32[w + 3];
     u32[w + 1] = mask1;
     u32[w + 2] = u32[w + 5];
@@ -213,15 +217,15 @@ export function rehash(heap: Heap, d: number, n: number): void {
 
 /** Finish any rehash at once. */
 function rehashAll(heap: Heap, d: number): void {
-  if (heap.u32[(d >>> 2) + 8] !== 0) return; // a snapshot pauses it
-  while (heap.i32[(d >>> 2) + 6] >= 0) rehash(heap, d, 1024);
+  if (heap.u32[d / 4 + 8] !== 0) return; // a snapshot pauses it
+  while (heap.i32[d / 4 + 6] >= 0) rehash(heap, d, 1024);
 }
 
 /** Presize for `n` members (Redis's dictExpand): a no-op if already big enough. */
 export function dictExpand(heap: Heap, d: number, n: number): void {
-  if (heap.u32[(d >>> 2) + 8] !== 0) return; // a snapshot pauses rehashing: no presizing
+  if (heap.u32[d / 4 + 8] !== 0) return; // a snapshot pauses rehashing: no presizing
   rehashAll(heap, d);
-  const w = d >>> 2;
+  const w = d / 4;
   const size = nextPow2(n);
   if (size <= heap.u32[w + 1] + 1) return;
   startResize(heap, d, size);
@@ -230,7 +234,7 @@ export function dictExpand(heap: Heap, d: number, n: number): void {
 
 function growIfNeeded(heap: Heap, d: number): void {
   const u32 = heap.u32;
-  const w = d >>> 2;
+  const w = d / 4;
   if (heap.i32[w + 6] >= 0) return;
   const size = u32[w + 1] + 1;
   if (u32[w + 2] >= size) startResize(heap, d, nextPow2(u32[w + 2] + 1));
@@ -238,7 +242,7 @@ function growIfNeeded(heap: Heap, d: number): void {
 
 function shrinkIfNeeded(heap: Heap, d: number): void {
   const u32 = heap.u32;
-  const w = d >>> 2;
+  const w = d / 4;
   if (heap.i32[w + 6] >= 0) return;
   const size = u32[w + 1] + 1;
   const used = u32[w + 2];
@@ -258,23 +262,23 @@ function keyEquals(u8: Uint8Array, at: number, key: Uint8Array, klen: number): b
 function locate(heap: Heap, d: number, key: Uint8Array, h: number): number {
   const u32 = heap.u32;
   const u8 = heap.u8;
-  const w = d >>> 2;
+  const w = d / 4;
   const ka = keyAt[u32[w + 7]];
   const klen = key.length;
   for (let tb = 0; tb < 2; tb++) {
-    const buckets = u32[w + tb * 3];
+    const buckets = u32[w + tb * 3] * 8;
     if (buckets === 0) break;
     let link = buckets + (h & u32[w + tb * 3 + 1]) * 4;
-    let e = u32[link >>> 2];
+    let e = u32[link / 4] * 8;
     while (e !== 0) {
-      const ew = e >>> 2;
+      const ew = e / 4;
       if (u32[ew + 1] === h && u32[ew + 2] === klen && keyEquals(u8, e + ka, key, klen)) {
         lastLink = link;
         lastTb = tb;
         return e;
       }
       link = e;
-      e = u32[ew];
+      e = u32[ew] * 8;
     }
     if (heap.i32[w + 6] < 0) break;
   }
@@ -299,23 +303,23 @@ function newEntry(heap: Heap, kind: number, key: Uint8Array, h: number, vlen: nu
   const cls = classOf(size);
   const e = heap.alloc(size);
   const u32 = heap.u32;
-  const ew = e >>> 2;
+  const ew = e / 4;
   u32[ew + 1] = h;
   u32[ew + 2] = key.length;
   u32[ew + 3] = cls;
   if (kind === DICT_HASH) u32[ew + 4] = vlen;
-  else if (kind === DICT_ZSET) heap.f64[(e >>> 3) + 2] = 0;
+  else if (kind === DICT_ZSET) heap.f64[e / 8 + 2] = 0;
   heap.u8.set(key, e + ka);
   return e;
 }
 
 function link(heap: Heap, d: number, e: number, h: number): void {
   const u32 = heap.u32;
-  const w = d >>> 2;
+  const w = d / 4;
   const tb = heap.i32[w + 6] >= 0 ? 1 : 0;
-  const cell = (u32[w + tb * 3] >>> 2) + (h & u32[w + tb * 3 + 1]);
-  u32[e >>> 2] = u32[cell];
-  u32[cell] = e;
+  const cell = u32[w + tb * 3] * 2 + (h & u32[w + tb * 3 + 1]); // bucket array in units: * 8 / 4
+  u32[e / 4] = u32[cell];
+  u32[cell] = e / 8;
   u32[w + tb * 3 + 2]++;
 }
 
@@ -324,7 +328,7 @@ function link(heap: Heap, d: number, e: number, h: number): void {
  * when the key exists (dictExisting is then that entry).
  */
 export function dictAddRaw(heap: Heap, d: number, key: Uint8Array, vlen = 0): number {
-  const w = d >>> 2;
+  const w = d / 4;
   const pinned = heap.u32[w + 8] !== 0;
   if (heap.i32[w + 6] >= 0 && !pinned) rehash(heap, d, REHASH_STEPS);
   const h = dictHash(key);
@@ -349,7 +353,7 @@ export function dictAdd(heap: Heap, d: number, key: Uint8Array): number {
 /** DICT_ZSET: add member with score; the new entry, or 0 if present (score unchanged). */
 export function dictAddScore(heap: Heap, d: number, key: Uint8Array, score: number): number {
   const e = dictAddRaw(heap, d, key, 0);
-  if (e !== 0) heap.f64[(e >>> 3) + 2] = score;
+  if (e !== 0) heap.f64[e / 8 + 2] = score;
   return e;
 }
 
@@ -375,9 +379,9 @@ export function dictReplaceVal(heap: Heap, d: number, e: number, val: Uint8Array
   const u32 = heap.u32;
   // Callers found e just before (dictSet's dictAddRaw): lastTb is its table.
   const pinTb = lastTb;
-  const pinned = u32[(d >>> 2) + 8] !== 0 && dictPin.before !== null;
+  const pinned = u32[d / 4 + 8] !== 0 && dictPin.before !== null;
   if (pinned) (dictPin.before as (heap: Heap, d: number, e: number, tb: number) => void)(heap, d, e, pinTb);
-  const ew = e >>> 2;
+  const ew = e / 4;
   const klen = u32[ew + 2];
   const need = 20 + klen + val.length;
   if (need <= classSize[u32[ew + 3]] && classOf(need) >= u32[ew + 3] - 4) {
@@ -387,24 +391,24 @@ export function dictReplaceVal(heap: Heap, d: number, e: number, val: Uint8Array
   }
   const h = u32[ew + 1];
   const ne = heap.alloc(need);
-  const nw = ne >>> 2;
+  const nw = ne / 4;
   heap.u8.copyWithin(ne, e, e + 20 + klen);
   u32[nw + 3] = classOf(need);
   u32[nw + 4] = val.length;
   heap.u8.set(val, ne + 20 + klen);
   // Relink: find the word that points to e.
-  const w = d >>> 2;
+  const w = d / 4;
   for (let tb = 0; tb < 2; tb++) {
-    const buckets = u32[w + tb * 3];
+    const buckets = u32[w + tb * 3] * 8;
     if (buckets === 0) break;
     let at = buckets + (h & u32[w + tb * 3 + 1]) * 4;
-    let p = u32[at >>> 2];
+    let p = u32[at / 4] * 8;
     while (p !== 0 && p !== e) {
       at = p;
-      p = u32[p >>> 2];
+      p = u32[p / 4] * 8;
     }
     if (p === e) {
-      u32[at >>> 2] = ne;
+      u32[at / 4] = ne / 8;
       break;
     }
   }
@@ -416,19 +420,19 @@ export function dictReplaceVal(heap: Heap, d: number, e: number, val: Uint8Array
 // ---- deletion -------------------------------------------------------------------------
 
 function freeEntry(heap: Heap, e: number): void {
-  heap.freeClass(e, heap.u32[(e >>> 2) + 3]);
+  heap.freeClass(e, heap.u32[e / 4 + 3]);
 }
 
 /** Delete key; true if it was there. */
 export function dictDelete(heap: Heap, d: number, key: Uint8Array): boolean {
-  const w = d >>> 2;
+  const w = d / 4;
   const pinned = heap.u32[w + 8] !== 0;
   if (heap.i32[w + 6] >= 0 && !pinned) rehash(heap, d, REHASH_STEPS);
   const e = locate(heap, d, key, dictHash(key));
   if (e === 0) return false;
   if (pinned && dictPin.before !== null) dictPin.before(heap, d, e, lastTb);
   const u32 = heap.u32;
-  u32[lastLink >>> 2] = u32[e >>> 2];
+  u32[lastLink / 4] = u32[e / 4];
   u32[w + (lastTb === 1 ? 5 : 2)]--;
   freeEntry(heap, e);
   shrinkIfNeeded(heap, d);
@@ -443,24 +447,24 @@ export function dictDelete(heap: Heap, d: number, key: Uint8Array): boolean {
  */
 export function dictRandom(heap: Heap, d: number): number {
   const u32 = heap.u32;
-  const w = d >>> 2;
+  const w = d / 4;
   const used = u32[w + 2] + u32[w + 5];
   if (used === 0) return 0;
   const ridx = heap.i32[w + 6];
-  const b0 = u32[w] >>> 2;
+  const b0 = u32[w] * 2; // word index of the bucket array (stored in units: * 8 / 4)
   const m0 = u32[w + 1];
   // Buckets of t0 below rehashIdx are empty: draw from t0[ridx..] and all of t1.
-  const b1 = ridx >= 0 ? u32[w + 3] >>> 2 : 0;
+  const b1 = ridx >= 0 ? u32[w + 3] * 2 : 0;
   const start0 = ridx >= 0 ? ridx : 0;
   const span0 = m0 + 1 - start0;
   const total = span0 + (ridx >= 0 ? u32[w + 4] + 1 : 0);
   let bound = 4;
   for (let tries = 0; ; tries++) {
     const r = Math.floor(Math.random() * total);
-    const head = r < span0 ? u32[b0 + start0 + r] : u32[b1 + r - span0];
+    const head = (r < span0 ? u32[b0 + start0 + r] : u32[b1 + r - span0]) * 8;
     if (head === 0) continue;
     let len = 0;
-    for (let e = head; e !== 0; e = u32[e >>> 2]) len++;
+    for (let e = head; e !== 0; e = u32[e / 4] * 8) len++;
     if (len > bound) bound = len;
     let k = Math.floor(Math.random() * bound);
     if (k >= len) {
@@ -469,7 +473,7 @@ export function dictRandom(heap: Heap, d: number): number {
       k = k % len;
     }
     let e = head;
-    while (k-- > 0) e = u32[e >>> 2];
+    while (k-- > 0) e = u32[e / 4] * 8;
     return e;
   }
 }
@@ -487,7 +491,7 @@ export function rev32(v: number): number {
 }
 
 function emitBucket(u32: Uint32Array, b: number, idx: number, out: number[]): void {
-  for (let e = u32[(b >>> 2) + idx]; e !== 0; e = u32[e >>> 2]) out.push(e);
+  for (let e = u32[b / 4 + idx] * 8; e !== 0; e = u32[e / 4] * 8) out.push(e);
 }
 
 /**
@@ -496,20 +500,20 @@ function emitBucket(u32: Uint32Array, b: number, idx: number, out: number[]): vo
  */
 export function dictScan(heap: Heap, d: number, cursor: number, out: number[]): number {
   const u32 = heap.u32;
-  const w = d >>> 2;
+  const w = d / 4;
   if (u32[w + 2] + u32[w + 5] === 0) return 0;
   let v = cursor >>> 0;
   if (heap.i32[w + 6] < 0) {
     const m0 = u32[w + 1];
-    emitBucket(u32, u32[w], v & m0, out);
+    emitBucket(u32, u32[w] * 8, v & m0, out);
     v |= ~m0;
     v = rev32(v);
     v = (v + 1) >>> 0;
     v = rev32(v);
     return v >>> 0;
   }
-  let bs = u32[w], ms = u32[w + 1];
-  let bl = u32[w + 3], ml = u32[w + 4];
+  let bs = u32[w] * 8, ms = u32[w + 1];
+  let bl = u32[w + 3] * 8, ml = u32[w + 4];
   if (ms > ml) {
     const tb = bs; bs = bl; bl = tb;
     const tm = ms; ms = ml; ml = tm;
@@ -552,7 +556,7 @@ export class DictIter {
   saveTo(i32: Int32Array, at: number): void {
     i32[at] = this.tb;
     i32[at + 1] = this.idx;
-    i32[at + 2] = this.nextE;
+    i32[at + 2] = this.nextE / 8; // an address: kept in 8-byte units
   }
 
   resumeFrom(heap: Heap, d: number, i32: Int32Array, at: number): this {
@@ -560,7 +564,7 @@ export class DictIter {
     this.d = d;
     this.tb = i32[at];
     this.idx = i32[at + 1];
-    this.nextE = i32[at + 2] >>> 0;
+    this.nextE = (i32[at + 2] >>> 0) * 8;
     return this;
   }
 
@@ -572,9 +576,9 @@ export class DictIter {
   /** The next entry, or 0 at the end. */
   next(): number {
     const u32 = this.heap.u32;
-    const w = this.d >>> 2;
+    const w = this.d / 4;
     while (this.nextE === 0) {
-      const b = u32[w + this.tb * 3];
+      const b = u32[w + this.tb * 3] * 8;
       const mask = u32[w + this.tb * 3 + 1];
       if (b === 0) return 0;
       this.idx++;
@@ -584,10 +588,10 @@ export class DictIter {
         this.idx = -1;
         continue;
       }
-      this.nextE = u32[(b >>> 2) + this.idx];
+      this.nextE = u32[b / 4 + this.idx] * 8;
     }
     const e = this.nextE;
-    this.nextE = u32[e >>> 2];
+    this.nextE = u32[e / 4] * 8;
     return e;
   }
 }
@@ -596,16 +600,16 @@ export class DictIter {
 
 export function dictFree(heap: Heap, d: number): void {
   const u32 = heap.u32;
-  const w = d >>> 2;
+  const w = d / 4;
   for (let tb = 0; tb < 2; tb++) {
-    const b = u32[w + tb * 3];
+    const b = u32[w + tb * 3] * 8;
     if (b === 0) continue;
     const n = u32[w + tb * 3 + 1] + 1;
-    const bw = b >>> 2;
+    const bw = b / 4;
     for (let i = 0; i < n; i++) {
-      let e = u32[bw + i];
+      let e = u32[bw + i] * 8;
       while (e !== 0) {
-        const next = u32[e >>> 2];
+        const next = u32[e / 4] * 8;
         freeEntry(heap, e);
         e = next;
       }
@@ -618,16 +622,16 @@ export function dictFree(heap: Heap, d: number): void {
 /** A deep copy (same kind, members, values and scores), not rehashing. */
 export function dictCopy(heap: Heap, d: number): number {
   const u32 = heap.u32;
-  const kind = u32[(d >>> 2) + 7];
+  const kind = u32[d / 4 + 7];
   const nd = dictCreate(heap, kind, dictSize(heap, d));
   const it = new DictIter().init(heap, d);
   for (let e = it.next(); e !== 0; e = it.next()) {
-    const ew = e >>> 2;
+    const ew = e / 4;
     const klen = u32[ew + 2];
     const size = keyAt[kind] + klen + (kind === DICT_HASH ? u32[ew + 4] : 0);
     const ne = heap.alloc(size);
     heap.u8.copyWithin(ne, e, e + size);
-    u32[(ne >>> 2) + 3] = classOf(size);
+    u32[ne / 4 + 3] = classOf(size);
     link(heap, nd, ne, u32[ew + 1]);
   }
   return nd;
@@ -636,17 +640,17 @@ export function dictCopy(heap: Heap, d: number): number {
 /** Bytes used by the dict (header, buckets, entry blocks), for MEMORY USAGE. */
 export function dictBytes(heap: Heap, d: number): number {
   const u32 = heap.u32;
-  const w = d >>> 2;
+  const w = d / 4;
   let n = HDR + (u32[w + 1] + 1) * 4 + (u32[w + 3] !== 0 ? (u32[w + 4] + 1) * 4 : 0);
   const it = new DictIter().init(heap, d);
-  for (let e = it.next(); e !== 0; e = it.next()) n += classSize[u32[(e >>> 2) + 3]];
+  for (let e = it.next(); e !== 0; e = it.next()) n += classSize[u32[e / 4 + 3]];
   return n;
 }
 
 /** Structure check: buckets, hashes, counts, block sizes, no duplicates, no cycles. */
 export function dictCheck(heap: Heap, d: number, problems: string[], what = 'dict'): void {
   const u32 = heap.u32;
-  const w = d >>> 2;
+  const w = d / 4;
   const kind = u32[w + 7];
   if (kind > DICT_ZSET) {
     problems.push(`${what}: bad kind ${kind}`);
@@ -658,7 +662,7 @@ export function dictCheck(heap: Heap, d: number, problems: string[], what = 'dic
   if (ridx < 0 && u32[w + 3] !== 0) problems.push(`${what}: second table while not rehashing`);
   const seen = dictSize(heap, d) <= 200000 ? new Set<string>() : null;
   for (let tb = 0; tb < 2; tb++) {
-    const b = u32[w + tb * 3];
+    const b = u32[w + tb * 3] * 8;
     if (b === 0) {
       if (tb === 0) problems.push(`${what}: no table`);
       continue;
@@ -667,7 +671,7 @@ export function dictCheck(heap: Heap, d: number, problems: string[], what = 'dic
     if (((mask + 1) & mask) !== 0) problems.push(`${what}: table ${tb} size ${mask + 1} not a power of two`);
     let n = 0;
     for (let i = 0; i <= mask; i++) {
-      let e = u32[(b >>> 2) + i];
+      let e = u32[b / 4 + i] * 8;
       if (tb === 0 && ridx >= 0 && i < ridx && e !== 0) problems.push(`${what}: bucket ${i} below the rehash index not empty`);
       let guard = 0;
       while (e !== 0) {
@@ -675,11 +679,11 @@ export function dictCheck(heap: Heap, d: number, problems: string[], what = 'dic
           problems.push(`${what}: chain cycles`);
           break;
         }
-        if ((e & 7) !== 0 || e >= heap.size) {
+        if (e < HEAP_DATA_START || e >= heap.size) {
           problems.push(`${what}: bad entry pointer ${e}`);
           break;
         }
-        const ew = e >>> 2;
+        const ew = e / 4;
         const klen = u32[ew + 2];
         const cls = u32[ew + 3];
         const size = ka + klen + (kind === DICT_HASH ? u32[ew + 4] : 0);
@@ -690,14 +694,14 @@ export function dictCheck(heap: Heap, d: number, problems: string[], what = 'dic
         const h = dictHash(heap.u8, e + ka, e + ka + klen);
         if (h !== u32[ew + 1]) problems.push(`${what}: entry hash mismatch`);
         if ((h & mask) !== i) problems.push(`${what}: entry in the wrong bucket`);
-        if (kind === DICT_ZSET && Number.isNaN(heap.f64[(e >>> 3) + 2])) problems.push(`${what}: NaN score`);
+        if (kind === DICT_ZSET && Number.isNaN(heap.f64[e / 8 + 2])) problems.push(`${what}: NaN score`);
         if (seen !== null) {
           const k = Buffer.from(heap.u8.buffer, e + ka, klen).toString('latin1');
           if (seen.has(k)) problems.push(`${what}: duplicate member`);
           seen.add(k);
         }
         n++;
-        e = u32[ew];
+        e = u32[ew] * 8;
       }
     }
     if (n !== u32[w + tb * 3 + 2]) problems.push(`${what}: table ${tb} used ${u32[w + tb * 3 + 2]} but holds ${n}`);
