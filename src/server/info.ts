@@ -321,7 +321,7 @@ function sectionMemory(srv: ThreadServer): string {
     // past maxmemory; heap_reserved is its address range (running commands may pass the capacity).
     ['heap_capacity', srv.store.heap.capacity],
     ['heap_capacity_human', bytesToHuman(srv.store.heap.capacity)],
-    ['heap_reserved', srv.store.heap.hardLimit],
+    ['heap_reserved', srv.store.heap.hardLimit - srv.store.heap.base],
     ['heap_used_perc', `${(srv.store.heap.fullness() * 100).toFixed(2)}%`],
     ['active_defrag_running', 0],
     ['lazyfree_pending_objects', srv.misc(M_LAZYFREE_PENDING)],

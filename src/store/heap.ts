@@ -1,11 +1,13 @@
 // The shared-memory heap: one SharedArrayBuffer that every thread maps, carved into blocks by a
-// size-class allocator. Offsets (u32 byte offsets, 8-aligned) are the references; nothing here
-// lives on a V8 heap.
+// size-class allocator. Nothing here lives on a V8 heap. References: in JavaScript a byte offset
+// (8-aligned, a plain number up to 2^35); stored in heap memory, a u32 in 8-byte units
+// (offset / 8, 0 = null), so a word reaches 32 GiB and per-key memory stays small. No 32-bit
+// operator touches an offset (`off / 4` is the u32 index).
 //
-// Why one big fixed SharedArrayBuffer: growable SharedArrayBuffers exist on Node 20, but typed
-// arrays that track their length run ~15x slower there. A fixed SAB is committed lazily by the
-// OS (untouched pages cost no RSS), so reserving the whole 4 GiB address range up front costs
-// nothing until keys are written. 4 GiB is V8's typed-array limit: the heap's hard ceiling.
+// Why one big fixed SharedArrayBuffer: growable SharedArrayBuffers exist, but typed arrays that
+// track their length ran ~15x slower on Node 20. A fixed SAB is committed lazily by the OS
+// (untouched pages cost no RSS), so reserving a large address range up front costs nothing
+// until keys are written. Node 20's typed arrays stop at 4 GiB; Node 22 and later go far past.
 //
 // Capacity and reservation: the heap holds at most `capacity` bytes in use (SHARDIS_HEAP_BYTES,
 // or 15/16 of the reservation), but its address range (the reservation, lazily committed) is
@@ -267,6 +269,11 @@ export class Heap {
     for (let c = 0; c < NCLASS; c++) this.cache.push(new Float64Array(c < LARGE_CLASS ? cacheMax[c] : 0));
   }
 
+  /** The untouched range below the data (high mode), which no figure counts as in use. */
+  static baseOf(sab: SharedArrayBuffer): number {
+    return new Uint32Array(sab, 0, 16)[W_BASE] * 8;
+  }
+
   /** Reserve `bytes` at the start of the data area at start-up, before any alloc (main thread). */
   static reserveFixed(sab: SharedArrayBuffer, bytes: number): number {
     const u32 = new Uint32Array(sab);
@@ -420,7 +427,7 @@ export class Heap {
 
   /** Bytes of the carved range that are not in free spans (the allocator's active pages). */
   topBytes(): number {
-    return Atomics.load(this.u32, W_TOP) * 8 - Atomics.load(this.u32, W_FREEPAGES) * PAGE;
+    return Atomics.load(this.u32, W_TOP) * 8 - this.base - Atomics.load(this.u32, W_FREEPAGES) * PAGE;
   }
 
   /** Bytes in free spans (any class can take them), and of those, possibly resident. */

@@ -177,7 +177,7 @@ export function createLayout(sab: SharedArrayBuffer, dbs: number): Layout {
   const persist = at(PERSIST_WORDS * 8) / 8;
   const tracking = at(TRACKING_WORDS * 4) / 4;
   const repl = at(REPL_BYTES);
-  const fixedBytes = at(0);
+  const fixedBytes = at(0) - Heap.baseOf(sab); // high mode (tests): not the untouched range
   const i32 = new Int32Array(sab);
   for (let d = 0; d < dbs; d++) i32[dbmap + d] = d;
   return { dbs, locks, dbmap, dir, tables, keys, expires, epochs, versions, stats, misc, pubsub, blocked, pause, persist, tracking, repl, fixedBytes };
