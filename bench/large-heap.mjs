@@ -102,7 +102,7 @@ function bigValue(i) {
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'shardis-bench-'));
-  const p = spawn('node', [cli, '--port', String(port), '--threads', String(threads), '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'inherit'], cwd: dir });
+  const p = spawn('node', [cli, '--port', String(port), '--threads', String(threads), '--save', '', '--appendonly', 'no', '--loglevel', 'warning', '--enable-debug-command', 'yes'], { stdio: ['ignore', 'ignore', 'inherit'], cwd: dir });
   process.on('exit', () => p.kill('SIGKILL'));
   let c;
   for (let i = 0; i < 300 && c === undefined; i++) {
