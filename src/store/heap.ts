@@ -147,6 +147,13 @@ for (let c = 0; c < LARGE_CLASS; c++) {
 
 export class OutOfMemoryError extends Error {}
 
+/** The machine's memory, or the container's limit (cgroup) where lower. */
+function machineMemory(): number {
+  const limit = process.constrainedMemory();
+  const total = os.totalmem();
+  return limit > 0 && limit < total ? limit : total;
+}
+
 // native/madvise: gives free pages back to the OS. Optional: without it freed memory stays
 // resident, for reuse only.
 const releasePages = sysAddon?.release ?? null;
@@ -217,7 +224,7 @@ export class Heap {
     const mm = opts.maxmemory ?? 0;
     const want = capacity !== undefined
       ? Math.max(2 * capacity, capacity + 64 * 1024 * 1024)
-      : Math.max(2 ** 32, Math.ceil(os.totalmem() / 2 ** 30) * 2 ** 30, mm > 0 ? Math.ceil(mm / 15) * 16 + 64 * 1024 * 1024 : 0);
+      : Math.max(2 ** 32, Math.ceil(machineMemory() / 2 ** 30) * 2 ** 30, mm > 0 ? Math.ceil(mm / 15) * 16 + 64 * 1024 * 1024 : 0);
     let size = Math.min(MAX_TYPED, skip + Math.ceil(want / PAGE) * PAGE);
     let sab: SharedArrayBuffer | null = null;
     // Where the OS refuses to reserve that much address space (strict overcommit, ulimit -v),
