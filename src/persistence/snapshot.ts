@@ -173,8 +173,11 @@ function tracked(s: Store, e: number): number {
 
 // ---- a pin's side buffer and skip set (heap memory; used under the value's slot lock) -------
 
+/** The heap address an i32 word of the snapshot's records holds (stored in 8-byte units). */
+const addrAt = (i32: Int32Array, w: number): number => (i32[w] >>> 0) * 8;
+
 function sideAppend(h: Heap, i32: Int32Array, w: number, b: Buffer): void {
-  let ptr = (i32[w + W_SIDE] >>> 0) * 8;
+  let ptr = addrAt(i32, w + W_SIDE);
   const cap = i32[w + W_SIDE + 1];
   const len = i32[w + W_SIDE + 2];
   if (len + b.length > cap) {
@@ -194,7 +197,7 @@ function sideAppend(h: Heap, i32: Int32Array, w: number, b: Buffer): void {
 function sideDrain(h: Heap, i32: Int32Array, w: number, out: RdbOut): number {
   const len = i32[w + W_SIDE + 2];
   if (len === 0) return 0;
-  const ptr = (i32[w + W_SIDE] >>> 0) * 8;
+  const ptr = addrAt(i32, w + W_SIDE);
   out.bytes(h.u8, ptr, ptr + len);
   i32[w + W_SIDE + 2] = 0;
   return len;
@@ -205,7 +208,7 @@ const skipSlot = (u: number, mask: number): number => Math.imul(u, 0x9e3779b1) >
 
 function skipHas(h: Heap, i32: Int32Array, w: number, n: number): boolean {
   if (i32[w + W_SKIP + 2] === 0) return false;
-  const t = ((i32[w + W_SKIP] >>> 0) * 8) / 4;
+  const t = addrAt(i32, w + W_SKIP) / 4;
   const mask = i32[w + W_SKIP + 1] - 1;
   const u32 = h.u32;
   const nu = n / 8;
@@ -223,7 +226,7 @@ function skipAdd(h: Heap, i32: Int32Array, w: number, n: number): void {
     // Grow (x4) and re-insert.
     const ncap = Math.max(64, cap * 4);
     const nt = h.calloc(ncap * 4);
-    const old = (i32[w + W_SKIP] >>> 0) * 8;
+    const old = addrAt(i32, w + W_SKIP);
     const u32 = h.u32;
     const nmask = ncap - 1;
     for (let i = 0; i < cap; i++) {
@@ -238,7 +241,7 @@ function skipAdd(h: Heap, i32: Int32Array, w: number, n: number): void {
     i32[w + W_SKIP + 1] = ncap;
     cap = ncap;
   }
-  const t = ((i32[w + W_SKIP] >>> 0) * 8) / 4;
+  const t = addrAt(i32, w + W_SKIP) / 4;
   const mask = cap - 1;
   const u32 = h.u32;
   const nu = n / 8;
@@ -256,7 +259,7 @@ function skipAdd(h: Heap, i32: Int32Array, w: number, n: number): void {
 /** A pin is over (written, posted, or the snapshot ended): its buffers go, its zset is unmarked. */
 function pinRelease(s: Store, i32: Int32Array, w: number): void {
   const h = s.heap;
-  const obj = (i32[w + W_OBJ] >>> 0) * 8;
+  const obj = addrAt(i32, w + W_OBJ);
   if (obj !== 0) {
     const kind = i32[w + W_KIND];
     if (kind === TRACK_ZSET) zslSetPinWord(h, obj, 0);
@@ -265,8 +268,8 @@ function pinRelease(s: Store, i32: Int32Array, w: number): void {
   }
   i32[w + W_OBJ] = 0;
   listRelease(h, i32, w);
-  if (i32[w + W_SIDE] !== 0) h.free((i32[w + W_SIDE] >>> 0) * 8, i32[w + W_SIDE + 1]);
-  if (i32[w + W_SKIP] !== 0) h.free((i32[w + W_SKIP] >>> 0) * 8, i32[w + W_SKIP + 1] * 4);
+  if (i32[w + W_SIDE] !== 0) h.free(addrAt(i32, w + W_SIDE), i32[w + W_SIDE + 1]);
+  if (i32[w + W_SKIP] !== 0) h.free(addrAt(i32, w + W_SKIP), i32[w + W_SKIP + 1] * 4);
   for (let i = W_SIDE; i < W_SIDE + 6; i++) i32[w + i] = 0;
 }
 
@@ -304,7 +307,7 @@ function listPin(h: Heap, i32: Int32Array, w: number, ql: number): void {
  * come back as a new node: its index is then behind the walker or its entry already saved.
  */
 function listDue(h: Heap, i32: Int32Array, w: number, n: number): number {
-  const map = ((i32[w + W_LMAP] >>> 0) * 8) / 4;
+  const map = addrAt(i32, w + W_LMAP) / 4;
   const mask = i32[w + W_LMAPCAP] - 1;
   const u32 = h.u32;
   const nu = n / 8;
@@ -314,7 +317,7 @@ function listDue(h: Heap, i32: Int32Array, w: number, n: number): number {
     if (x === nu) {
       const i = u32[map + 2 * j + 1];
       if (i < i32[w + 4]) return -1;
-      return u32[((i32[w + W_LV] >>> 0) * 8) / 4 + 2 * i + 1] === 0 ? i : -1;
+      return u32[addrAt(i32, w + W_LV) / 4 + 2 * i + 1] === 0 ? i : -1;
     }
   }
 }
@@ -324,7 +327,7 @@ let listSaved = 0;
 
 /** Write a pinned list's next nodes (until `until`). True when every node is written. */
 function listMore(out: RdbOut, h: Heap, i32: Int32Array, w: number, compress: boolean, until: number): boolean {
-  const v = ((i32[w + W_LV] >>> 0) * 8) / 4;
+  const v = addrAt(i32, w + W_LV) / 4;
   const nodes = i32[w + 7];
   const u32 = h.u32;
   const u8 = h.u8;
@@ -353,7 +356,7 @@ function listMore(out: RdbOut, h: Heap, i32: Int32Array, w: number, compress: bo
 
 /** A list pin is over: nodes and copies left to it (a save that stopped) go, then the vector and map. */
 function listRelease(h: Heap, i32: Int32Array, w: number): void {
-  const vp = (i32[w + W_LV] >>> 0) * 8;
+  const vp = addrAt(i32, w + W_LV);
   if (vp === 0) return;
   const v = vp / 4;
   const nodes = i32[w + 7];
@@ -364,7 +367,7 @@ function listRelease(h: Heap, i32: Int32Array, w: number): void {
     else if (saved !== 0) h.free(saved * 8, u32[(saved * 8) / 4] + 4);
   }
   h.free(vp, nodes * 8);
-  h.free((i32[w + W_LMAP] >>> 0) * 8, i32[w + W_LMAPCAP] * 8);
+  h.free(addrAt(i32, w + W_LMAP), i32[w + W_LMAPCAP] * 8);
   i32[w + W_LV] = 0;
   i32[w + W_LMAP] = 0;
   i32[w + W_LMAPCAP] = 0;
@@ -383,7 +386,7 @@ function bigStart(out: RdbOut, s: Store, e: number, o: SaveOptions, i32: Int32Ar
 /** More of a pinned collection, from its object (its key may be gone). True when complete. */
 function bigMore(out: RdbOut, s: Store, i32: Int32Array, w: number, compress: boolean, until: number): boolean {
   if (i32[w + W_KIND] === TRACK_LIST) return listMore(out, s.heap, i32, w, compress, until);
-  return writeBigMore(out, s, i32[w + W_TYPE] & 255, (i32[w + W_OBJ] >>> 0) * 8, compress, i32, w + 4, until, (x) => skipHas(s.heap, i32, w, x));
+  return writeBigMore(out, s, i32[w + W_TYPE] & 255, addrAt(i32, w + W_OBJ), compress, i32, w + 4, until, (x) => skipHas(s.heap, i32, w, x));
 }
 
 /** Lock the slot pinned value w is in now (a RENAME may move it meanwhile). */
@@ -484,7 +487,7 @@ function saveOptionsAt(u8: Uint8Array, f: number, dbs: number): SaveOptions {
  */
 export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, logical: number) => void): void {
   s.beforeChange = (slot: number): void => {
-    const f = (s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0) * 8;
+    const f = addrAt(s.i32, s.L.misc + MISC_SNAPSHOT);
     const u8 = s.u8;
     if (f === 0 || u8[f + slot] !== 0) return;
     const dbs = s.dbs;
@@ -509,7 +512,7 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
   const pinsWord = (f: number): number => (f + F_PINS(s.dbs)) / 4;
   /** A writer is first to change a pinned value: its header and count go to the side buffer. */
   const startInSide = (f: number, w: number): void => {
-    bigStart(scratch, s, (s.i32[w + 1] >>> 0) * 8, saveOptionsAt(s.u8, f, s.dbs), s.i32, w);
+    bigStart(scratch, s, addrAt(s.i32, w + 1), saveOptionsAt(s.u8, f, s.dbs), s.i32, w);
     sideAppend(h, s.i32, w, scratch.take());
     s.i32[w] = PIN_PARTIAL;
   };
@@ -518,16 +521,16 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
    * record + 1), or -1 when none is due.
    */
   const recordOf = (obj: number, pinWord: number): number => {
-    const f = (s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0) * 8;
+    const f = addrAt(s.i32, s.L.misc + MISC_SNAPSHOT);
     if (f === 0) return -1;
     const i32 = s.i32;
     const w = pinsWord(f) + 1 + (h.u32[obj / 4 + pinWord] - 1) * PIN_WORDS;
     const st = i32[w];
-    if ((st !== PIN_PINNED && st !== PIN_PARTIAL) || (i32[w + W_OBJ] >>> 0) * 8 !== obj) return -1;
+    if ((st !== PIN_PINNED && st !== PIN_PARTIAL) || addrAt(i32, w + W_OBJ) !== obj) return -1;
     if (st === PIN_PINNED) startInSide(f, w);
     return w;
   };
-  const compressing = (): boolean => s.u8[(s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0) * 8 + F_OPTS(s.dbs)] !== 0;
+  const compressing = (): boolean => s.u8[addrAt(s.i32, s.L.misc + MISC_SNAPSHOT) + F_OPTS(s.dbs)] !== 0;
   const zsetRecord = (zs: number): number => recordOf(zs, 9);
   // Dicts: the walker stops only between buckets and nothing moves between tables while pinned,
   // so an entry not written yet is one in a later table, or in a later bucket of the same.
@@ -568,7 +571,7 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
     const b = hp.alloc(len + 4);
     hp.u32[b / 4] = len;
     hp.u8.copyWithin(b + 4, lp, lp + len);
-    hp.u32[((s.i32[w + W_LV] >>> 0) * 8) / 4 + 2 * i + 1] = b / 8;
+    hp.u32[addrAt(s.i32, w + W_LV) / 4 + 2 * i + 1] = b / 8;
   };
   // A node the walker has not written yet leaves the list: the walker gets it as it is (and frees it).
   qlPin.unlink = (hp: Heap, ql: number, n: number): boolean => {
@@ -576,7 +579,7 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
     if (w < 0) return false;
     const i = listDue(hp, s.i32, w, n);
     if (i < 0) return false;
-    hp.u32[((s.i32[w + W_LV] >>> 0) * 8) / 4 + 2 * i + 1] = LIST_DETACHED;
+    hp.u32[addrAt(s.i32, w + W_LV) / 4 + 2 * i + 1] = LIST_DETACHED;
     return true;
   };
   // A member the walker has not written yet is about to go or move: its old pair goes to the
@@ -585,7 +588,7 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
     const w = zsetRecord(zs);
     if (w < 0) return;
     const i32 = s.i32;
-    const cur = (i32[w + 4] >>> 0) * 8;
+    const cur = addrAt(i32, w + 4);
     if (cur === 0) return;
     if ((x === cur || zslCmpNodes(hp, x, cur) < 0) && !skipHas(hp, i32, w, x)) {
       const m = nodeMember(hp, x);
@@ -600,7 +603,7 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
   zslPin.after = (hp: Heap, zs: number, x: number): void => {
     const w = zsetRecord(zs);
     if (w < 0) return;
-    const cur = (s.i32[w + 4] >>> 0) * 8;
+    const cur = addrAt(s.i32, w + 4);
     if (cur !== 0 && x !== cur && zslCmpNodes(hp, x, cur) < 0) skipAdd(hp, s.i32, w, x);
   };
   // A pinned big value is about to change, go or move (`how`, keyspace.ts's PINNED_*). A tracked
@@ -609,7 +612,7 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
   // (a huge string, a conversion) has the rest of this one value written now.
   s.onPinned = (e: number, how: number, ne = 0): boolean => {
     const u8 = s.u8;
-    const f = (s.i32[s.L.misc + MISC_SNAPSHOT] >>> 0) * 8;
+    const f = addrAt(s.i32, s.L.misc + MISC_SNAPSHOT);
     if (f === 0) {
       u8[e + 19] = 0;
       return false;
@@ -619,7 +622,7 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
     const n = Math.min(Atomics.load(i32, pins), PIN_MAX);
     for (let r = 0; r < n; r++) {
       const w = pins + 1 + r * PIN_WORDS;
-      if ((i32[w + 1] >>> 0) * 8 !== e) continue;
+      if (addrAt(i32, w + 1) !== e) continue;
       const st = i32[w];
       if (st !== PIN_PINNED && st !== PIN_PARTIAL) continue;
       const kind = i32[w + W_KIND];
@@ -1038,8 +1041,8 @@ export class Persistence {
         const live = s.i32[w] === PIN_PINNED || s.i32[w] === PIN_PARTIAL;
         const owned = live && s.i32[w + W_OWNED] !== 0;
         const type = s.i32[w + W_TYPE];
-        const obj = (s.i32[w + W_OBJ] >>> 0) * 8;
-        if (live && !owned) s.u8[(s.i32[w + 1] >>> 0) * 8 + 19] = 0;
+        const obj = addrAt(s.i32, w + W_OBJ);
+        if (live && !owned) s.u8[addrAt(s.i32, w + 1) + 19] = 0;
         pinRelease(s, s.i32, w);
         // A value whose key went mid-save and the save stopped before finishing it.
         if (owned) freeObject(s.heap, type & 255, (type >>> 8) & 255, obj);
@@ -1116,7 +1119,7 @@ export class Persistence {
       let ownedObj = 0;
       let ownedType = 0;
       if (st === PIN_PINNED || st === PIN_PARTIAL) {
-        const e = (i32[w + 1] >>> 0) * 8;
+        const e = addrAt(i32, w + 1);
         s.now = Date.now();
         if (st === PIN_PINNED) {
           bigStart(out, s, e, o, i32, w);
@@ -1130,7 +1133,7 @@ export class Persistence {
         if (done) {
           i32[w] = PIN_DONE;
           if (i32[w + W_OWNED] !== 0) {
-            ownedObj = (i32[w + W_OBJ] >>> 0) * 8;
+            ownedObj = addrAt(i32, w + W_OBJ);
             ownedType = i32[w + W_TYPE];
           } else {
             s.u8[e + 19] = 0;
@@ -1205,7 +1208,7 @@ export class Persistence {
       const st = i32[w];
       let done = false;
       if (st === PIN_PINNED || st === PIN_PARTIAL) {
-        const e = (i32[w + 1] >>> 0) * 8;
+        const e = addrAt(i32, w + 1);
         if (st === PIN_PINNED) {
           s.now = Date.now();
           writeKeyHeader(out, s, e, o);
