@@ -814,8 +814,9 @@ export class Client {
       // Effects reach the stream before the locks are released: the stream's order is a valid
       // serial order of what ran on every thread.
       const propagating = prop.on();
-      if (propagating) prop.afterCommand(db, argv, store.dirty !== dirty && ((spec.bits as number) & F_NO_PROPAGATE) === 0);
-      if (opened) prop.commit(((spec.bits as number) & F_TOUCHES_ARBITRARY_KEYS) !== 0);
+      const changed = propagating && store.dirty !== dirty && ((spec.bits as number) & F_NO_PROPAGATE) === 0;
+      if (opened) prop.finish(db, argv, changed, ((spec.bits as number) & F_TOUCHES_ARBITRARY_KEYS) !== 0);
+      else if (propagating) prop.afterCommand(db, argv, changed);
       if (propagating && store.dirty !== dirty) this.woff = prop.stream.lastOffset();
       // Changes since the last save are read by the main thread (save rules, INFO) at any time.
       this.srv.setStat(S_DIRTY, store.dirty);

@@ -13,7 +13,7 @@
 //
 // With no reader attached, begin() is one atomic load and nothing else happens.
 import { DEL_EVICTED, DEL_EXPIRED, MISC_REPLICA, type Store } from '../store/keyspace';
-import type { Stream } from './stream';
+import { type Stream, putHeader } from './stream';
 
 const SELECT = Buffer.from('SELECT');
 const MULTI = Buffer.from('*1\r\n$5\r\nMULTI\r\n');
@@ -134,6 +134,38 @@ export class Propagator {
   }
 
   /**
+   * afterCommand() then commit(), for the unit's opener (Client.call). When the command's own
+   * argv (or its rewrite) is the unit's only effect, it is encoded straight into the stream (one
+   * copy instead of two: most of what a reader costs a SET). Its arguments are read here, before
+   * anything else can change the memory they may view.
+   */
+  finish(db: number, argv: Uint8Array[], changed: boolean, noWrap: boolean): void {
+    if (!this.enabled || !changed || this.prevented || this.ends.length !== 0 || this.proxy !== null) {
+      if (this.enabled) this.afterCommand(db, argv, changed);
+      this.commit(noWrap);
+      return;
+    }
+    const a = this.rewritten !== null ? this.rewritten : argv;
+    this.depth = 0;
+    this.enabled = false;
+    const s = this.stream;
+    s.beginAppend();
+    try {
+      if (db !== s.db) this.putSelect(db);
+      if (!s.putCommand(a)) {
+        this.pos = 0;
+        this.stage(db, a);
+        s.put(this.buf, 0, this.pos);
+      }
+    } finally {
+      s.endAppend();
+      this.pos = 0;
+      this.dbs.length = 0;
+      this.ends.length = 0;
+    }
+  }
+
+  /**
    * Append what is staged now and keep the unit open (EXEC, before it releases its locks; the
    * call() around it then finds nothing left).
    */
@@ -249,16 +281,7 @@ export class Propagator {
 
   private header(mark: number, n: number): void {
     this.room(24);
-    const b = this.buf;
-    b[this.pos++] = mark;
-    // Counts and lengths under 100 (nearly all) without a string and a C++ call.
-    if (n < 10) b[this.pos++] = 48 + n;
-    else if (n < 100) {
-      b[this.pos++] = 48 + ((n / 10) | 0);
-      b[this.pos++] = 48 + (n % 10);
-    } else this.pos += b.latin1Write(String(n), this.pos);
-    b[this.pos++] = 13;
-    b[this.pos++] = 10;
+    this.pos = putHeader(this.buf, this.pos, mark, n);
   }
 
   private room(n: number): void {

@@ -56,6 +56,27 @@ export function createStreamBuffer(ringBytes = Number(process.env.SHARDIS_STREAM
   return sab;
 }
 
+/** Bytes of a RESP header (`*3\r\n`, `$11\r\n`). */
+function headerLen(n: number): number {
+  return n < 10 ? 4 : n < 100 ? 5 : String(n).length + 3;
+}
+
+/** Write a RESP header at p; returns the position after it. */
+export function putHeader(b: Uint8Array, p: number, mark: number, n: number): number {
+  b[p++] = mark;
+  if (n < 10) b[p++] = 48 + n;
+  else if (n < 100) {
+    b[p++] = 48 + ((n / 10) | 0);
+    b[p++] = 48 + (n % 10);
+  } else {
+    const d = String(n);
+    for (let i = 0; i < d.length; i++) b[p++] = d.charCodeAt(i);
+  }
+  b[p++] = 13;
+  b[p++] = 10;
+  return p;
+}
+
 type WaitAsync = (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<unknown> | string };
 
 export class Stream {
@@ -129,7 +150,7 @@ export class Stream {
     // (a SET's few dozen bytes) by a loop, cheaper than a subarray and a set().
     const n0 = end - start;
     if (off + n0 <= this.f64[F_LIMIT]) {
-      const at = off % this.size;
+      const at = off - Math.floor(off / this.size) * this.size;
       if (at + n0 <= this.size) {
         if (n0 <= 64) {
           const ring = this.ring;
@@ -162,6 +183,37 @@ export class Stream {
       off += n;
       this.f64[F_OFFSET] = off;
     }
+  }
+
+  /**
+   * Append one command, RESP-encoded from its arguments straight into the ring (append lock
+   * held): the common unit, a single command, copied once instead of staged and copied again.
+   * False (nothing written) when it does not fit in one piece (the ring wraps there, or readers
+   * must make room first): the caller stages it and uses put().
+   */
+  putCommand(argv: readonly Uint8Array[]): boolean {
+    const argc = argv.length;
+    let n = headerLen(argc);
+    for (let i = 0; i < argc; i++) n += headerLen(argv[i].length) + argv[i].length + 2;
+    const off = this.f64[F_OFFSET];
+    if (off + n > this.f64[F_LIMIT] && n > this.room(off)) return false;
+    // off % size, exact for a power of 2 and cheaper than a double's fmod.
+    let p = off - Math.floor(off / this.size) * this.size;
+    if (p + n > this.size) return false;
+    const ring = this.ring;
+    p = putHeader(ring, p, 0x2a, argc);
+    for (let i = 0; i < argc; i++) {
+      const a = argv[i];
+      const len = a.length;
+      p = putHeader(ring, p, 0x24, len);
+      if (len <= 32) for (let j = 0; j < len; j++) ring[p + j] = a[j];
+      else ring.set(a, p);
+      p += len;
+      ring[p++] = 13;
+      ring[p++] = 10;
+    }
+    this.f64[F_OFFSET] = off + n;
+    return true;
   }
 
   /**

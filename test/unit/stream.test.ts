@@ -54,6 +54,39 @@ describe('propagation stream', () => {
     r.detach();
   });
 
+  it('putCommand encodes a command as RESP in place, and declines at the ring end or before a reader', () => {
+    const s = new Stream(createStreamBuffer(1 << 16));
+    const r = s.attach()!;
+    const big = Buffer.alloc(120, 'v');
+    const argv = [Buffer.from('SET'), Buffer.from('k'), big];
+    const resp = Buffer.concat([Buffer.from('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$120\r\n'), big, Buffer.from('\r\n')]);
+    const many = Array.from({ length: 12 }, (_, i) => Buffer.from(String(i)));
+    s.beginAppend();
+    expect(s.putCommand(argv)).toBe(true);
+    expect(s.putCommand(many)).toBe(true);
+    s.endAppend();
+    const manyResp = '*12\r\n' + many.map((b) => `$${b.length}\r\n${b.toString()}\r\n`).join('');
+    expect(r.read()!.equals(Buffer.concat([resp, Buffer.from(manyResp)]))).toBe(true);
+    r.release();
+    // Up to 60 bytes before the ring's end: a command that would wrap is declined, nothing written.
+    const filler = Buffer.alloc((1 << 16) - 60 - (resp.length + manyResp.length), 'x');
+    append(s, filler);
+    r.read();
+    r.release();
+    const before = s.offset();
+    s.beginAppend();
+    expect(s.putCommand(argv)).toBe(false);
+    s.endAppend();
+    expect(s.offset()).toBe(before);
+    // Past the ring's end the reader has not consumed: declined as well (put() waits for room).
+    append(s, Buffer.alloc(60, 'y'));
+    append(s, Buffer.alloc((1 << 16) - 100, 'z'));
+    s.beginAppend();
+    expect(s.putCommand(argv)).toBe(false);
+    s.endAppend();
+    r.detach();
+  });
+
   it('wakes a waiting reader at once, or at releaseWakes when the writer holds its wake-ups', async () => {
     const s = new Stream(createStreamBuffer(1 << 16));
     const r = s.attach()!;
