@@ -374,6 +374,10 @@ function setrange(c: Client, argv: Buffer[]): void {
 // ---- integer counters ----------------------------------------------------------------------
 
 function decLen(v: number): number {
+  // Counters are nearly always int32: compares, no divisions.
+  if (v <= 0x7fffffff) {
+    return v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 : v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
+  }
   let n = 1;
   while (v >= 10) {
     v = Math.floor(v / 10);
@@ -395,11 +399,21 @@ function storeSafeInt(c: Client, key: Buffer, r: number, found: number): void {
   const off = s.strOffset(e);
   if (neg) u8[off] = 0x2d;
   let p = off + len - 1;
-  do {
-    const q = Math.floor(a / 10);
-    u8[p--] = 0x30 + (a - q * 10);
-    a = q;
-  } while (a > 0);
+  if (a <= 0x7fffffff) {
+    // An int32 division (V8: a multiply) per digit, not a double's division and floor.
+    let y = a | 0;
+    do {
+      const q = (y / 10) | 0;
+      u8[p--] = 0x30 + (y - q * 10);
+      y = q;
+    } while (y > 0);
+  } else {
+    do {
+      const q = Math.floor(a / 10);
+      u8[p--] = 0x30 + (a - q * 10);
+      a = q;
+    } while (a > 0);
+  }
   notifyKeyspaceEvent(c, NOTIFY_STRING, 'incrby', key, c.db);
   c.w.int(r);
 }

@@ -647,11 +647,18 @@ export class ScriptEngine {
   private arenaAb: ArrayBufferLike = this.arena.buffer; // .buffer is a runtime call per read
   private arenaPos = 0;
 
-  /** The staged arguments as Buffers (views of the arena). */
+  /**
+   * The staged arguments as Buffers (views of the arena). An argument that is one of the run's
+   * KEYS comes as its index with the top bit set and no bytes (engine.c keyIndex): the EVAL's
+   * own key Buffer is passed.
+   */
   private unstage(argc: number): Buffer[] {
     const st = this.stage;
     let total = 0;
-    for (let j = 0; j < argc; j++) total += 4 + (st[total] | (st[total + 1] << 8) | (st[total + 2] << 16) | (st[total + 3] << 24));
+    for (let j = 0; j < argc; j++) {
+      const w = st[total] | (st[total + 1] << 8) | (st[total + 2] << 16) | (st[total + 3] << 24);
+      total += w < 0 ? 4 : 4 + w;
+    }
     let base = this.arenaPos;
     if (base + total > this.arena.length) {
       this.arena = new Uint8Array(Math.max(ARENA, total));
@@ -677,8 +684,14 @@ export class ScriptEngine {
         at = 4 + n0;
       }
     }
+    const keys = this.cur !== null ? this.cur.keys : NO_KEYS;
     for (let j = at === 0 ? 0 : 1; j < argc; j++) {
-      const n = (st[at] | (st[at + 1] << 8) | (st[at + 2] << 16) | (st[at + 3] << 24)) >>> 0;
+      const n = st[at] | (st[at + 1] << 8) | (st[at + 2] << 16) | (st[at + 3] << 24);
+      if (n < 0) {
+        argv[j] = keys[n & 0x7fffffff];
+        at += 4;
+        continue;
+      }
       argv[j] = new BufferView(ab, base + at + 4, n);
       at += 4 + n;
     }
@@ -831,6 +844,8 @@ export class ScriptEngine {
 }
 
 export {};
+
+const NO_KEYS: Buffer[] = [];
 
 function errBuf(msg: string): Buffer {
   return Buffer.from(`-ERR ${msg}\r\n`);

@@ -78,6 +78,8 @@ static void bufFmt(Buf *b, const char *fmt, long long v) {
  * a free list per size class costs a few loads. Blocks of up to POOL_MAX bytes come from the pool
  * (the allocator knows a block's size: Lua passes the old size), bigger ones from malloc. */
 #define POOL_MAX 256
+#define KEY_SLOTS 32
+#define KEY_MARK 0x80000000u
 #define POOL_CLASSES (POOL_MAX / 16)
 #define POOL_CHUNK (64 * 1024)
 
@@ -111,6 +113,16 @@ typedef struct {
   int logVerbosity;  /* redis.log drops messages below this level */
   /* FUNCTION LOAD: functions registered so far (a Lua table in the registry) */
   Buf out;
+  /* A staged run's KEYS (up to KEY_SLOTS): each string's interned pointer, length and bytes (a
+   * copy, in keyBytes at keyOff). redis.call passes an argument that is one of them back as its
+   * index (KEY_MARK | k), not its bytes: JS hands the command the EVAL's own key Buffer, saving
+   * a copy and a Buffer per call. The bytes are compared too, so a string that took a freed
+   * key's address is never mistaken for it. */
+  int nKeys;
+  const char *keyPtr[32];
+  size_t keyLen[32];
+  size_t keyOff[32];
+  Buf keyBytes;
   /* bind(): scripts and functions JS runs by number (a registry ref each) and their names, so
    * a run passes no strings; refs die with the state (reset). */
   char **boundNames;
@@ -125,6 +137,8 @@ typedef struct {
   void **poolChunks;
   int poolNChunks;
 } Eng;
+
+static int keyIndex(const Eng *e, const char *s, size_t n);
 
 static const char *K_ENG = "shardis.eng";
 static const char *K_READONLY = "shardis.readonly"; /* weak set of protected proxies */
@@ -736,6 +750,13 @@ static int redisGenericAs(lua_State *L, int raise, int resp) {
       if (s == NULL) break;
     }
     if (staged) {
+      int k = j > 0 && e->nKeys > 0 && s != dbuf ? keyIndex(e, s, n) : -1;
+      if (k >= 0) {
+        uint32_t mark = KEY_MARK | (uint32_t)k;
+        memcpy(e->stage + at, &mark, 4);
+        at += 4;
+        continue;
+      }
       uint32_t n32 = (uint32_t)n;
       memcpy(e->stage + at, &n32, 4);
       memcpy(e->stage + at + 4, s, n);
@@ -1674,6 +1695,7 @@ static int runBegin(Eng *e, int resp) {
   }
   e->out.len = 0;
   e->ignoreStats = 0;
+  e->nKeys = 0;
   int base = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, e->errhRef);
   return base;
@@ -1793,6 +1815,32 @@ static void pushStaged(lua_State *L, const unsigned char *st, size_t *at, int n)
   }
 }
 
+/* pushStaged for a run's KEYS, noting the first KEY_SLOTS of them (Eng.keyPtr). */
+static void pushStagedKeys(Eng *e, lua_State *L, const unsigned char *st, size_t *at, int n) {
+  pushStaged(L, st, at, n);
+  int m = n < KEY_SLOTS ? n : KEY_SLOTS;
+  e->keyBytes.len = 0;
+  for (int i = 0; i < m; i++) {
+    lua_rawgeti(L, -1, i + 1);
+    size_t len;
+    const char *p = lua_tolstring(L, -1, &len);
+    e->keyPtr[i] = p;
+    e->keyLen[i] = len;
+    e->keyOff[i] = e->keyBytes.len;
+    bufPut(&e->keyBytes, p, len);
+    lua_pop(L, 1);
+  }
+  e->nKeys = m;
+}
+
+/* The run's KEYS index of string s (a redis.call argument), or -1. */
+static int keyIndex(const Eng *e, const char *s, size_t n) {
+  for (int k = 0; k < e->nKeys; k++) {
+    if (e->keyPtr[k] == s && e->keyLen[k] == n && memcmp(s, e->keyBytes.p + e->keyOff[k], n) == 0) return k;
+  }
+  return -1;
+}
+
 /* bind(key, funcname) -> id (-1: no function under key): run() by number from now on. */
 static napi_value jsBind(napi_env env, napi_callback_info info) {
   JS_ARGS(2);
@@ -1859,9 +1907,10 @@ static napi_value jsRunStaged(napi_env env, napi_callback_info info) {
   int base = runBegin(e, resp);
   lua_rawgeti(L, LUA_REGISTRYINDEX, id);
   size_t at = 0;
-  pushStaged(L, e->stage, &at, nk);
+  pushStagedKeys(e, L, e->stage, &at, nk);
   pushStaged(L, e->stage, &at, na);
   runCall(e, base, isEval, e->boundNames[id]);
+  e->nKeys = 0;
   if (e->out.len <= e->stageLen) {
     memcpy(e->stage, e->out.p, e->out.len);
     napi_create_int32(env, (int32_t)e->out.len, &r);
