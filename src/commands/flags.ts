@@ -32,6 +32,8 @@ export const F_WALKS = 1 << 16;
 export const F_TOUCHES_ARBITRARY_KEYS = 1 << 17;
 /** Never propagated as itself (EXEC: its commands are). Declared with `propagate: false`. */
 export const F_NO_PROPAGATE = 1 << 18;
+/** Refused with -LOADING while a replica loads asynchronously (CMD_NO_ASYNC_LOADING). */
+export const F_NO_ASYNC_LOADING = 1 << 19;
 
 const BY_NAME: Record<string, number> = {
   write: F_WRITE,
@@ -50,6 +52,7 @@ const BY_NAME: Record<string, number> = {
   skip_slowlog: F_SKIP_SLOWLOG,
   allow_busy: F_ALLOW_BUSY,
   movablekeys: F_MOVABLEKEYS,
+  no_async_loading: F_NO_ASYNC_LOADING,
 };
 
 // Lock modes (CommandSpec.lockMode), decided from `lock` once.

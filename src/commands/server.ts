@@ -18,7 +18,7 @@ import { COMMAND_META } from './command-meta';
 import { aclCategories, hasKeys, keyFlagsAt, keySpecs, variableKeyFlags } from './spec-meta';
 import { Store, T_STRING } from '../store/keyspace';
 import { classSize } from '../store/heap';
-import { M_LAZYFREE_PENDING, M_LOADING, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON, S_BLOCKED } from '../server/context';
+import { M_ASYNC_LOADING, M_LAZYFREE_PENDING, M_LOADING, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON, S_BLOCKED } from '../server/context';
 import { aofShared, A_FLUSH_SLEEP_US, F_DELAYED_FSYNC, F_REWRITES, F_REWRITE_FAILURES } from '../persistence/aof-state';
 import { log } from '../server/log';
 import { canRebind, rebindTcp } from '../server/listeners';
@@ -591,7 +591,7 @@ function configSet(c: Client, argv: Buffer[]): void {
   const cfg = c.srv.config;
   const before = { port: cfg.str('port'), bind: cfg.str('bind') };
   const old = pairs.map(([n]): [string, string] => [n, cfg.getMatching([n.toLowerCase()])[0]?.[1] ?? '']);
-  const err = cfg.set(pairs, { localClient: c.isLocal(), loading: c.srv.misc(M_LOADING) !== 0 });
+  const err = cfg.set(pairs, { localClient: c.isLocal(), loading: c.srv.misc(M_LOADING) !== 0 || c.srv.misc(M_ASYNC_LOADING) !== 0 });
   if (err !== null) return c.w.error(err);
   // The reply waits until every thread has the new values (maxmemory, keyspace events...); the
   // main thread relays the config message before this (no-op) request, on the same ports.

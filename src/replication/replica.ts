@@ -23,7 +23,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import type { ThreadServer } from '../server/context';
-import { S_CLIENTS, M_CLIENTS, M_LOADING } from '../server/context';
+import { S_CLIENTS, M_CLIENTS, M_LOADING, M_ASYNC_LOADING } from '../server/context';
 import { pset, P_LOADING_LOADED, P_LOADING_START, P_LOADING_TOTAL } from '../persistence/state';
 import { Client } from '../server/client';
 import { log } from '../server/log';
@@ -505,25 +505,29 @@ export class ReplicaLink {
     // A diskless load of another history (the master's replid is not ours) is loading from its
     // first byte on, as Redis reads it straight into the emptied dataset: INFO loading:1 and
     // -LOADING for clients while it streams in, the old data back if the transfer fails. Of the
-    // same history (swapdb) the old data keeps answering until the load (Redis's async loading).
-    let early = false;
+    // same history (swapdb) the old data keeps answering while it streams in: INFO async_loading:1
+    // (Redis's async loading). The parse that follows holds the dataset (loading:1): Redis parses
+    // into a second keyspace and swaps, which this server does not have.
+    let early = 0;
     const st = this.srv.store;
     try {
-      return await this.receiveSnapshotInner(gen, sock, inbox, () => {
-        early = true;
+      return await this.receiveSnapshotInner(gen, sock, inbox, (async: boolean) => {
+        early = async ? M_ASYNC_LOADING : M_LOADING;
         pset(st, P_LOADING_START, Math.floor(Date.now() / 1000));
         pset(st, P_LOADING_TOTAL, 0);
         pset(st, P_LOADING_LOADED, 0);
-        Atomics.store(st.i32, st.L.misc + M_LOADING, 1);
+        Atomics.store(st.i32, st.L.misc + early, 1);
       }, () => {
-        early = false; // the main thread's load takes the flag over
+        // The main thread's load takes over (it sets loading itself).
+        if (early !== 0) Atomics.store(st.i32, st.L.misc + early, 0);
+        early = 0;
       });
     } finally {
-      if (early) Atomics.store(st.i32, st.L.misc + M_LOADING, 0);
+      if (early !== 0) Atomics.store(st.i32, st.L.misc + early, 0);
     }
   }
 
-  private async receiveSnapshotInner(gen: number, sock: net.Socket, inbox: Inbox, loadingNow: () => void, handOver: () => void): Promise<void> {
+  private async receiveSnapshotInner(gen: number, sock: net.Socket, inbox: Inbox, loadingNow: (async: boolean) => void, handOver: () => void): Promise<void> {
     const cfg = this.srv.config;
     // useDisklessLoad: swapdb always, on-empty-db only when we hold no key (then nothing is lost
     // if the transfer fails). swapdb loads like on-empty-db here: the old data is not served
@@ -557,7 +561,7 @@ export class ReplicaLink {
       this.transferSize = parseInt(r.slice(1), 10);
       log('notice', `MASTER <-> REPLICA sync: receiving ${this.transferSize} bytes from master ${diskless ? 'to parser' : 'to disk'}`);
     }
-    if (diskless && this.masterReplid !== replId(this.srv.store)) loadingNow();
+    if (diskless) loadingNow(mode === 'swapdb' && this.masterReplid === replId(this.srv.store));
     // Redis parses a diskless transfer as it arrives: its load starts here.
     if (diskless) log('notice', 'MASTER <-> REPLICA sync: Loading DB in memory');
     this.publish();

@@ -8,10 +8,10 @@ import type { CommandSpec } from '../commands/types';
 import { LOCK_BUSY } from './coordinator';
 import { lookupCommand, resolveSubcommand, statBase, statBaseOf } from '../commands/table';
 import { cstr } from '../commands/args';
-import { F_ALLOW_BUSY, F_FAST, F_MAY_REPLICATE, F_NO_AUTH, F_NO_MULTI, F_NO_PROPAGATE, F_SKIP_SLOWLOG, F_STALE, F_TOUCHES_ARBITRARY_KEYS, F_READONLY, F_WRITE, SF_DENYOOM, SF_STALE, SF_WRITE } from '../commands/flags';
+import { F_ALLOW_BUSY, F_FAST, F_MAY_REPLICATE, F_NO_ASYNC_LOADING, F_NO_AUTH, F_NO_MULTI, F_NO_PROPAGATE, F_SKIP_SLOWLOG, F_STALE, F_TOUCHES_ARBITRARY_KEYS, F_READONLY, F_WRITE, SF_DENYOOM, SF_STALE, SF_WRITE } from '../commands/flags';
 import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import { rememberLocalWrite } from '../replication/replica-expire';
-import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING, M_STARTING } from './context';
+import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING, M_ASYNC_LOADING, M_STARTING } from './context';
 import { P_LAST_BGSAVE_OK } from '../persistence/state';
 
 const E_MISCONF =
@@ -659,6 +659,11 @@ export class Client {
     }
     if (spec.loadingOk !== true && this.store.i32[this.store.L.misc + M_LOADING] !== 0) {
       if (this.holdAtStartup(argv)) return;
+      this.rejectCommand('LOADING Redis is loading the dataset in memory');
+      return;
+    }
+    // During async loading the old data answers, but not commands that would disturb the load.
+    if (((spec.bits as number) & F_NO_ASYNC_LOADING) !== 0 && this.store.i32[this.store.L.misc + M_ASYNC_LOADING] !== 0) {
       this.rejectCommand('LOADING Redis is loading the dataset in memory');
       return;
     }

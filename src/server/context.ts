@@ -38,6 +38,12 @@ export const M_NEXT_CLIENT_ID = 0;
 export const M_CLIENTS = 1;           // connected clients, all threads (maxclients)
 export const M_SHUTDOWN = 2;
 export const M_LOADING = 3;
+/**
+ * A replica receives a full resync of its own history (repl-diskless-load swapdb) while its old
+ * data keeps answering: INFO async_loading, and -LOADING for no_async_loading commands and
+ * DENY_LOADING configs (Redis's server.async_loading).
+ */
+export const M_ASYNC_LOADING = 46;
 export const M_NO_ACTIVE_EXPIRE = 4; // DEBUG SET-ACTIVE-EXPIRE 0 sets it: the main thread's cron skips active expiry
 // 6 is MISC_WATCHERS, 11 MISC_SNAPSHOT (src/store/keyspace.ts); 60 the slow log id (services.ts).
 export const M_LAZYFREE_PENDING = 7;  // objects handed to the main thread by UNLINK, not yet freed

@@ -10,7 +10,7 @@ import type { ThreadServer } from './context';
 import { clientsMemory } from './client-mem';
 import {
   S_CONNECTIONS, S_COMMANDS, S_CLIENTS, S_NET_IN, S_NET_OUT, S_REJECTED_CONN, S_EXPIRED, S_HITS, S_MISSES,
-  S_BLOCKED, S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS, S_ERRORS, S_EVICTED, S_DIRTY, S_WATCHING, S_PROTO_ERRORS, S_PEAK_MEMORY, S_EVICTED_CLIENTS, M_LOADING, M_LAZYFREE_PENDING, M_LAZYFREED,
+  S_BLOCKED, S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS, S_ERRORS, S_EVICTED, S_DIRTY, S_WATCHING, S_PROTO_ERRORS, S_PEAK_MEMORY, S_EVICTED_CLIENTS, M_LOADING, M_ASYNC_LOADING, M_LAZYFREE_PENDING, M_LAZYFREED,
 } from './context';
 import { MISC_MIGRATE_SOCKETS, STAT_FIELDS } from '../store/keyspace';
 import { allCommands, commandStats } from '../commands/registry';
@@ -332,10 +332,11 @@ function sectionMemory(srv: ThreadServer): string {
 function sectionPersistence(srv: ThreadServer): string {
   const st = srv.store;
   const loading = srv.misc(M_LOADING) !== 0;
+  const asyncLoading = srv.misc(M_ASYNC_LOADING) !== 0;
   const bgStart = pget(st, P_BGSAVE_START);
   const saving = bgStart > 0;
   const loadingLines: Array<[string, string | number]> = [];
-  if (loading) {
+  if (loading || asyncLoading) {
     // rdbLoadProgress-style progress, as INFO shows while loading.
     const start = pget(st, P_LOADING_START);
     const total = pget(st, P_LOADING_TOTAL);
@@ -350,7 +351,7 @@ function sectionPersistence(srv: ThreadServer): string {
   }
   return lines([
     ['loading', loading ? 1 : 0],
-    ['async_loading', 0],
+    ['async_loading', asyncLoading ? 1 : 0],
     // No fork: "copy on write" is what writers copied into the running snapshot so far (as a
     // fork child's private pages it only grows during a save; what is still held, waiting for
     // its place in the file, is at most that: its peak is logged when the save ends).

@@ -415,6 +415,54 @@ describe('shardis replica: diskless load of another history', () => {
   }, 60000);
 });
 
+describe('shardis replica: async loading (repl-diskless-load swapdb, same history)', () => {
+  it('the old data answers while the snapshot streams in (async_loading:1, loading:0); no_async_loading commands and DENY_LOADING configs get -LOADING; a cut transfer keeps the old data, a whole one replaces it', async () => {
+    const master = await startRedis({ args: ['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--rdbcompression', 'no'] });
+    const m = await RawClient.connect(master.port);
+    const replica = await startShardis({ threads: 2, args: ['--save', '', '--repl-diskless-load', 'swapdb', '--replica-read-only', 'no'] });
+    const s = await RawClient.connect(replica.port);
+    try {
+      // A first sync: the replica now shares the master's history (its replid).
+      await s.call('REPLICAOF', '127.0.0.1', String(master.port));
+      await until('the first sync', async () => (await info(s, 'replication')).master_link_status === 'up');
+      for (let i = 0; i < 200; i++) m.send('SET', `k${i}`, 'x'.repeat(1000));
+      for (let i = 0; i < 200; i++) await m.read();
+      await until('the replica to catch up', async () => canon(await s.call('DBSIZE')) === ':200\r\n');
+      await s.call('SET', 'mykey', 'myvalue');
+      // A full resync of the same history: the link is cut and the backlog overrun meanwhile
+      // (as the TCL test does); 10 ms a key makes the transfer take 2 s.
+      await m.call('CONFIG', 'SET', 'rdb-key-save-delay', '10000');
+      m.send('MULTI');
+      m.send('CLIENT', 'KILL', 'TYPE', 'replica');
+      m.send('CONFIG', 'SET', 'repl-backlog-size', '16384');
+      for (let i = 0; i < 10; i++) m.send('SET', `big${i}`, 'A'.repeat(16384));
+      m.send('EXEC');
+      for (let i = 0; i < 14; i++) await m.read();
+      await until('async_loading', async () => (await info(s, 'persistence')).async_loading === '1', 10000);
+      const p = await info(s, 'persistence');
+      expect(p.loading).toBe('0');
+      expect(text(await s.call('GET', 'mykey'))).toBe('myvalue');
+      expect(canon(await s.call('DBSIZE'))).toBe(':201\r\n');
+      const cfg = await s.call('CONFIG', 'SET', 'appendonly', 'no');
+      expect(cfg.t === 'error' && cfg.v.startsWith('LOADING '), canon(cfg)).toBe(true);
+      const ro = await s.call('REPLICAOF', 'NO', 'ONE');
+      expect(ro.t === 'error' && ro.v.startsWith('LOADING '), canon(ro)).toBe(true);
+      // Cut halfway: the old data stays.
+      await m.call('CLIENT', 'KILL', 'TYPE', 'replica');
+      await until('the end of async loading', async () => (await info(s, 'persistence')).async_loading === '0', 10000);
+      expect(text(await s.call('GET', 'mykey'))).toBe('myvalue');
+      // The next attempt completes: the master's data replaces the replica's.
+      await m.call('CONFIG', 'SET', 'rdb-key-save-delay', '0');
+      await until('the sync', async () => (await info(s, 'replication')).master_link_status === 'up', 20000);
+      expect(text(await s.call('GET', 'mykey'))).toBe('');
+      expect(canon(await s.call('DBSIZE'))).toBe(':210\r\n');
+    } finally {
+      await m.call('CONFIG', 'SET', 'rdb-key-save-delay', '0');
+      await closeAll([s, m], [replica, master]);
+    }
+  }, 60000);
+});
+
 describe('shardis replica: restart', () => {
   it('a replica saved and restarted continues with a partial resync (repl-id/repl-offset in its RDB)', async () => {
     const master = await startRedis({ args: ['--enable-debug-command', 'yes', '--repl-diskless-sync', 'no'] });
