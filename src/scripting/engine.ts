@@ -38,7 +38,7 @@ import { E_NOREPLICAS, replGate, tooFewReplicas } from '../replication/master';
 const busyBuf = Buffer.allocUnsafe(65536);
 
 interface LuaAddon {
-  init(call: (argv: Buffer[] | number, resp: number) => Buffer | number, busy: (elapsedMs: number) => boolean, log: (level: number, msg: string) => void, ctl: Int32Array, stage: Uint8Array): void;
+  init(call: (argv?: Buffer[]) => Buffer | undefined, busy: (elapsedMs: number) => boolean, log: (level: number, msg: string) => void, ctl: Int32Array, stage: Uint8Array): void;
   reset(): void;
   setConfig(busyMs: number, loadTimeoutMs: number, verbosity: number): void;
   compile(key: string, body: Buffer, skip: number): string | null;
@@ -188,7 +188,7 @@ export class ScriptEngine {
     const a = loadAddon();
     if (a === null) return null;
     const s = this.srv.store;
-    a.init(this.onCall, this.onBusy, this.onLog, new Int32Array(s.i32.buffer, (s.L.misc + M_BUSY_THREAD) * 4, 4), this.stage);
+    a.init(this.onCall, this.onBusy, this.onLog, new Int32Array(s.i32.buffer, (s.L.misc + M_BUSY_THREAD) * 4, 4), this.stageAll);
     this.lua = a;
     this.applyConfig();
     this.srv.configListeners.push((name) => {
@@ -641,7 +641,14 @@ export class ScriptEngine {
    * going back; a run's KEYS and ARGV and its reply. Passing bytes here instead of Buffers and
    * strings saves N-API a backing store (malloc) per value crossing.
    */
-  private readonly stage = Buffer.allocUnsafeSlow(256 * 1024);
+  private readonly stageAll = Buffer.allocUnsafeSlow(256 * 1024);
+  private readonly stage = this.stageAll.subarray(0, this.stageAll.length - CALL_INFO_BYTES);
+  /**
+   * The stage's last CALL_INFO_BYTES (engine.c Eng.callInfo), for each redis.call: [0] how many
+   * arguments are staged (-1: they come as an array of Buffers), [1] the script's RESP version,
+   * [2] set here to the reply's length in the stage (left -1 when a Buffer is returned).
+   */
+  private readonly callInfo = new Int32Array(this.stageAll.buffer, this.stageAll.byteOffset + this.stageAll.length - CALL_INFO_BYTES, CALL_INFO_BYTES / 4);
 
   // redis.call's arguments are copied out of the stage into this arena (views of it are handed
   // to the command): a command may keep a view of an argument past the next redis.call. A new
@@ -728,8 +735,10 @@ export class ScriptEngine {
   }
 
   /** redis.call / redis.pcall: the command's reply as RESP, in the stage (its length) or a Buffer. */
-  private readonly onCall = (staged: Buffer[] | number, resp: number): Buffer | number => {
-    const argv = typeof staged === 'number' ? this.unstage(staged) : staged;
+  private readonly onCall = (passed?: Buffer[]): Buffer | undefined => {
+    const info = this.callInfo;
+    const resp = info[1];
+    const argv = passed === undefined ? this.unstage(info[0]) : passed;
     const ctx = this.cur;
     if (ctx === null) return Buffer.from('-ERR redis.call/pcall can only be called inside a script invocation\r\n');
     const c = ctx.c;
@@ -845,7 +854,9 @@ export class ScriptEngine {
       rememberScriptKeys(c, ctx.keys);
     }
     const n = w.copySince(mark, this.stage);
-    const out = n >= 0 ? n : w.since(mark); // C copies it before anything is written
+    let out: Buffer | undefined;
+    if (n >= 0) info[2] = n;
+    else out = w.since(mark); // C copies it before anything is written
     w.rewind(mark);
     return out;
   };
@@ -854,6 +865,8 @@ export class ScriptEngine {
 export {};
 
 const NO_KEYS: Buffer[] = [];
+/** engine.c CALL_INFO_BYTES. */
+const CALL_INFO_BYTES = 16;
 
 function errBuf(msg: string): Buffer {
   return Buffer.from(`-ERR ${msg}\r\n`);
