@@ -664,27 +664,12 @@ export class ScriptEngine {
    */
   private unstage(argc: number): Buffer[] {
     const st = this.stage;
-    let total = 0;
-    for (let j = 0; j < argc; j++) {
-      const w = st[total] | (st[total + 1] << 8) | (st[total + 2] << 16) | (st[total + 3] << 24);
-      total += w < 0 ? 4 : 4 + w;
-    }
-    let base = this.arenaPos;
-    if (base + total > this.arena.length) {
-      this.arena = new Uint8Array(Math.max(ARENA, total));
-      this.arenaAb = this.arena.buffer;
-      base = 0;
-    }
-    const ar = this.arena;
-    if (total <= 64) for (let i = 0; i < total; i++) ar[base + i] = st[i];
-    else ar.set(st.subarray(0, total), base);
-    this.arenaPos = (base + total + 7) & ~7;
-    const ab = this.arenaAb;
     const argv = new Array<Buffer>(argc);
     let at = 0;
+    let first = 0;
     // The command name as the last call spelled it: the memo's own Buffer (never written after
     // it is made, so a command that keeps it keeps those bytes), not a new view.
-    const n0 = argc > 0 ? (st[0] | (st[1] << 8) | (st[2] << 16) | (st[3] << 24)) >>> 0 : -1;
+    const n0 = argc > 0 ? st[0] | (st[1] << 8) | (st[2] << 16) | (st[3] << 24) : -1;
     if (n0 === this.memoNameLen) {
       const m = this.memoName;
       let i = 0;
@@ -692,18 +677,44 @@ export class ScriptEngine {
       if (i === n0) {
         argv[0] = this.memoNameBuf as Buffer;
         at = 4 + n0;
+        first = 1;
       }
     }
+    // KEYS first (no bytes to copy); then, only if some argument came as bytes, those bytes.
     const keys = this.cur !== null ? this.cur.keys : NO_KEYS;
-    for (let j = at === 0 ? 0 : 1; j < argc; j++) {
-      const n = st[at] | (st[at + 1] << 8) | (st[at + 2] << 16) | (st[at + 3] << 24);
+    let raw = false;
+    let end = at;
+    for (let j = first; j < argc; j++) {
+      const n = st[end] | (st[end + 1] << 8) | (st[end + 2] << 16) | (st[end + 3] << 24);
       if (n < 0) {
         argv[j] = keys[n & 0x7fffffff];
-        at += 4;
+        end += 4;
+      } else {
+        raw = true;
+        end += 4 + n;
+      }
+    }
+    if (!raw) return argv;
+    const total = end - at;
+    let base = this.arenaPos;
+    if (base + total > this.arena.length) {
+      this.arena = new Uint8Array(Math.max(ARENA, total));
+      this.arenaAb = this.arena.buffer;
+      base = 0;
+    }
+    const ar = this.arena;
+    if (total <= 64) for (let i = 0; i < total; i++) ar[base + i] = st[at + i];
+    else ar.set(st.subarray(at, end), base);
+    this.arenaPos = (base + total + 7) & ~7;
+    const ab = this.arenaAb;
+    for (let j = first, p = at; j < argc; j++) {
+      const n = st[p] | (st[p + 1] << 8) | (st[p + 2] << 16) | (st[p + 3] << 24);
+      if (n < 0) {
+        p += 4;
         continue;
       }
-      argv[j] = new BufferView(ab, base + at + 4, n);
-      at += 4 + n;
+      argv[j] = new BufferView(ab, base + (p - at) + 4, n);
+      p += 4 + n;
     }
     return argv;
   }
