@@ -4,7 +4,8 @@
 // it copies what is appended to a file (/dev/null by default), as the AOF writer or a replication
 // link would. Runs alternate without/with on fresh servers; the median of --rounds is reported.
 // usage: npm run bench:stream [-- --threads 1,2 --requests 300000 --clients 50 --pipeline 16
-//                                 --rounds 3 --tests set --capture /dev/null --shardisargs '...']
+//                                 --rounds 3 --tests set --capture /dev/null --shardisargs '...'
+//                                 --pin 1]
 import { spawn, execFileSync } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { readFileSync, readdirSync, mkdtempSync } from 'node:fs';
@@ -26,6 +27,10 @@ const tests = (args.tests ?? 'set').split(',');
 const capture = args.capture ?? '/dev/null';
 const shardisExtra = args.shardisargs ? args.shardisargs.split(' ') : [];
 const port = 18000 + Math.floor(Math.random() * 900);
+// --pin 1: at --threads 1 the server (its worker, the reader thread, the main thread) runs on
+// CPU 0 and redis-benchmark on CPU 1, so the client does not take the worker's core by turns on
+// a 2-core machine; the reader then shares the worker's core (it has its own on a bigger one).
+const pin = args.pin === '1';
 
 const children = new Set();
 process.on('exit', () => { for (const p of children) p.kill('SIGKILL'); });
@@ -45,7 +50,10 @@ async function start(threads, reader) {
   delete env.SHARDIS_CAPTURE_STREAM;
   if (reader) env.SHARDIS_CAPTURE_STREAM = capture;
   const argv = [join(root, 'dist/cli.js'), '--port', String(port), '--threads', String(threads), '--save', '', '--appendonly', 'no', '--loglevel', 'warning', ...shardisExtra];
-  const p = spawn('node', argv, { stdio: ['ignore', 'ignore', 'inherit'], env, cwd: benchDir() });
+  const pinned = pin && threads === 1;
+  const p = pinned ? spawn('taskset', ['-c', '0', 'node', ...argv], { stdio: ['ignore', 'ignore', 'inherit'], env, cwd: benchDir() })
+    : spawn('node', argv, { stdio: ['ignore', 'ignore', 'inherit'], env, cwd: benchDir() });
+  p.pinned = pinned;
   children.add(p);
   for (let i = 0; i < 100; i++) {
     if (await ping()) return p;
@@ -58,8 +66,9 @@ function stop(p) {
   return new Promise((resolve) => { p.once('exit', () => { children.delete(p); resolve(); }); p.kill('SIGKILL'); });
 }
 
-function bench(test, n) {
-  const out = execFileSync('redis-benchmark', ['-p', String(port), '-t', test, '-n', String(n), '-c', String(clients), '-P', String(P), '-r', '1000000', '-q'], { encoding: 'utf8' });
+function bench(test, n, pinned) {
+  const tool = ['redis-benchmark', '-p', String(port), '-t', test, '-n', String(n), '-c', String(clients), '-P', String(P), '-r', '1000000', '-q'];
+  const out = pinned ? execFileSync('taskset', ['-c', '1', ...tool], { encoding: 'utf8' }) : execFileSync(tool[0], tool.slice(1), { encoding: 'utf8' });
   const m = /([\d.]+) requests per second/.exec(out.replace(/\r/g, '\n').split('\n').filter((l) => l.includes('requests per second')).pop() ?? '');
   return m ? Number(m[1]) : NaN;
 }
@@ -94,9 +103,9 @@ for (const threads of threadList) {
       for (const reader of r % 2 === 0 ? [false, true] : [true, false]) {
         const p = await start(threads, reader);
         try {
-          bench(test, Math.round(requests / 4)); // warm-up (JIT, young generation), discarded
+          bench(test, Math.round(requests / 4), p.pinned); // warm-up (JIT, young generation), discarded
           const c0 = cpuByThread(p.pid);
-          res[reader ? 'with' : 'without'].push(bench(test, requests));
+          res[reader ? 'with' : 'without'].push(bench(test, requests, p.pinned));
           cpu[reader ? 'with' : 'without'].push(cpuDelta(c0, cpuByThread(p.pid), requests));
         } finally {
           await stop(p);
@@ -105,7 +114,7 @@ for (const threads of threadList) {
     }
     const a = median(res.without);
     const b = median(res.with);
-    console.log(`${test} P=${P} threads=${threads}: without reader ${a.toFixed(0).padStart(8)}  with reader ${b.toFixed(0).padStart(8)}  ratio ${(b / a).toFixed(2)}  (runs: without ${res.without.map((x) => x.toFixed(0)).join(' ')}; with ${res.with.map((x) => x.toFixed(0)).join(' ')})`);
+    console.log(`${test} P=${P} threads=${threads}${pin && threads === 1 ? ' (pinned)' : ''}: without reader ${a.toFixed(0).padStart(8)}  with reader ${b.toFixed(0).padStart(8)}  ratio ${(b / a).toFixed(2)}  (runs: without ${res.without.map((x) => x.toFixed(0)).join(' ')}; with ${res.with.map((x) => x.toFixed(0)).join(' ')})`);
     for (const k of ['without', 'with']) console.log(`  server CPU us/request ${k.padEnd(7)}: ${cpu[k].map((c) => `${c.total.toFixed(2)} [${c.top.join(' ')}]`).join('; ')}`);
   }
 }
