@@ -8,6 +8,7 @@ import { Store, T_STRING, E_INT, E_EMBSTR, E_RAW, parseCanonicalInt } from '../s
 import { E_SYNTAX, E_WRONGTYPE, E_NOT_INT, E_OVERFLOW, I64_MAX, I64_MIN, is, parseI64 } from './args';
 import { notifyKeyspaceEvent, NOTIFY_GENERIC, NOTIFY_STRING } from '../server/notify';
 import { P_DEL, P_KEEPTTL, P_PERSIST, P_PEXPIREAT, P_PXAT, P_SET, P_UNLINK, msArg } from './propagation';
+import { decimalLength, putDecimal } from '../protocol/writer';
 
 const E_NOT_FLOAT = 'ERR value is not a valid float';
 const E_TOO_BIG = 'ERR string exceeds maximum allowed size (proto-max-bulk-len)';
@@ -373,47 +374,19 @@ function setrange(c: Client, argv: Buffer[]): void {
 
 // ---- integer counters ----------------------------------------------------------------------
 
-function decLen(v: number): number {
-  // Counters are nearly always int32: compares, no divisions.
-  if (v <= 0x7fffffff) {
-    return v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 : v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
-  }
-  let n = 1;
-  while (v >= 10) {
-    v = Math.floor(v / 10);
-    n++;
-  }
-  return n;
-}
-
 /** Store a safe integer as the key's value (int encoding, TTL kept) and reply with it. */
 /** Store integer r at key; `found` is the key's live entry when the caller just looked it up (or 0). */
 function storeSafeInt(c: Client, key: Buffer, r: number, found: number): void {
   const s = c.store;
   const neg = r < 0;
-  let a = neg ? -r : r;
-  const dl = decLen(a);
+  const a = neg ? -r : r;
+  const dl = decimalLength(a);
   const len = dl + (neg ? 1 : 0);
   const e = found !== 0 && s.resizeStringInPlace(c.db, key, found, len, E_INT) ? found : s.writeString(c.db, key, len, E_INT, 0, true, false);
   const u8 = s.u8;
   const off = s.strOffset(e);
   if (neg) u8[off] = 0x2d;
-  let p = off + len - 1;
-  if (a <= 0x7fffffff) {
-    // An int32 division (V8: a multiply) per digit, not a double's division and floor.
-    let y = a | 0;
-    do {
-      const q = (y / 10) | 0;
-      u8[p--] = 0x30 + (y - q * 10);
-      y = q;
-    } while (y > 0);
-  } else {
-    do {
-      const q = Math.floor(a / 10);
-      u8[p--] = 0x30 + (a - q * 10);
-      a = q;
-    } while (a > 0);
-  }
+  putDecimal(u8, off + len - 1, a);
   notifyKeyspaceEvent(c, NOTIFY_STRING, 'incrby', key, c.db);
   c.w.int(r);
 }

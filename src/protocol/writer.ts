@@ -16,6 +16,38 @@ const deferScratch = Buffer.alloc(32);
 const intCache: Buffer[] = [];
 for (let i = 0; i < 10000; i++) intCache.push(Buffer.from(`:${i}\r\n`));
 
+/** Decimal digits of a non-negative safe integer. Counters are nearly always int32: compares. */
+export function decimalLength(n: number): number {
+  if (n <= 0x7fffffff) {
+    return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
+  }
+  let len = 1;
+  for (let t = n; t >= 10; t = Math.floor(t / 10)) len++;
+  return len;
+}
+
+/**
+ * Write the digits of non-negative safe integer n into b, its last digit at `last`. Below 2^31
+ * by int32 arithmetic (a multiply per digit): a double's % or division and floor cost more in V8.
+ */
+export function putDecimal(b: Uint8Array, last: number, n: number): void {
+  let p = last;
+  if (n <= 0x7fffffff) {
+    let y = n | 0;
+    do {
+      const q = (y / 10) | 0;
+      b[p--] = 0x30 + (y - q * 10);
+      y = q;
+    } while (y > 0);
+    return;
+  }
+  do {
+    const q = Math.floor(n / 10);
+    b[p--] = 0x30 + (n - q * 10);
+    n = q;
+  } while (n > 0);
+}
+
 export class ReplyWriter {
   buf: Buffer = Buffer.allocUnsafe(CHUNK);
   pos = 0;
@@ -239,24 +271,8 @@ export class ReplyWriter {
         b[p++] = 0x2d;
         n = -n;
       }
-      let len = 1;
-      if (n <= 0x7fffffff) {
-        // int32 arithmetic (a multiply per digit): a double's % is a C call in V8.
-        let y = n | 0;
-        for (let t = y; t >= 10; t = (t / 10) | 0) len++;
-        for (let i = p + len - 1; i >= p; i--) {
-          const q = (y / 10) | 0;
-          b[i] = 0x30 + (y - q * 10);
-          y = q;
-        }
-      } else {
-        for (let t = n; t >= 10; t = Math.floor(t / 10)) len++;
-        for (let i = p + len - 1; i >= p; i--) {
-          const q = Math.floor(n / 10);
-          b[i] = 0x30 + (n - q * 10);
-          n = q;
-        }
-      }
+      const len = decimalLength(n);
+      putDecimal(b, p + len - 1, n);
       p += len;
       b[p] = 0x0d;
       b[p + 1] = 0x0a;

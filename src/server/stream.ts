@@ -150,7 +150,7 @@ export class Stream {
     // (a SET's few dozen bytes) by a loop, cheaper than a subarray and a set().
     const n0 = end - start;
     if (off + n0 <= this.f64[F_LIMIT]) {
-      const at = off - Math.floor(off / this.size) * this.size;
+      const at = this.ringAt(off);
       if (at + n0 <= this.size) {
         if (n0 <= 64) {
           const ring = this.ring;
@@ -185,6 +185,11 @@ export class Stream {
     }
   }
 
+  /** Where global offset off lies in the ring: off % size, exact for a power of 2 and cheaper than a double's fmod. */
+  private ringAt(off: number): number {
+    return off - Math.floor(off / this.size) * this.size;
+  }
+
   /**
    * Append one command, RESP-encoded from its arguments straight into the ring (append lock
    * held): the common unit, a single command, copied once instead of staged and copied again.
@@ -197,8 +202,7 @@ export class Stream {
     for (let i = 0; i < argc; i++) n += headerLen(argv[i].length) + argv[i].length + 2;
     const off = this.f64[F_OFFSET];
     if (off + n > this.f64[F_LIMIT] && n > this.room(off)) return false;
-    // off % size, exact for a power of 2 and cheaper than a double's fmod.
-    let p = off - Math.floor(off / this.size) * this.size;
+    let p = this.ringAt(off);
     if (p + n > this.size) return false;
     const ring = this.ring;
     p = putHeader(ring, p, 0x2a, argc);
