@@ -518,8 +518,9 @@ export class ReplicaLink {
         pset(st, P_LOADING_LOADED, 0);
         Atomics.store(st.i32, st.L.misc + early, 1);
       }, () => {
-        // The main thread's load takes over (it sets loading itself).
-        if (early !== 0) Atomics.store(st.i32, st.L.misc + early, 0);
+        // The main thread's load takes loading over (and clears it when done); async_loading
+        // ends here, as the parse holds the dataset.
+        if (early === M_ASYNC_LOADING) Atomics.store(st.i32, st.L.misc + early, 0);
         early = 0;
       });
     } finally {
