@@ -745,7 +745,7 @@ export class ScriptEngine {
     return spec;
   }
 
-  /** redis.call / redis.pcall: the command's reply as RESP, in the stage (its length) or a Buffer. */
+  /** redis.call / redis.pcall: the command's reply as RESP, in the stage (its length in callInfo[2]) or a Buffer. */
   private readonly onCall = (passed?: Buffer[]): Buffer | undefined => {
     const info = this.callInfo;
     const resp = info[1];

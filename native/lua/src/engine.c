@@ -88,7 +88,7 @@ static void bufFmt(Buf *b, const char *fmt, long long v) {
 typedef struct {
   lua_State *L;
   napi_env env;
-  napi_ref callFn;   /* (argv: Buffer[], raise: boolean) => Buffer (RESP reply of the command) */
+  napi_ref callFn;   /* (argv?: Buffer[]) => Buffer | undefined: a redis.call (staged: see callInfo) */
   napi_ref busyFn;   /* () => void: the script ran past the busy threshold */
   napi_ref logFn;    /* (level, msg) => void */
   napi_ref ctlRef;   /* Int32Array over the server's busy-script words ([0]: the busy thread + 1),
