@@ -25,7 +25,7 @@ import { canRebind, rebindTcp } from '../server/listeners';
 import { performance as perf } from 'perf_hooks';
 import { resetHistograms } from '../server/latency';
 import { debugDigest, debugDigestValue, debugObject } from './digest';
-import { keyMemoryUsage } from './memory-usage';
+import { keyMemoryUsage } from '../store/memory-usage';
 import { roleReply, rset, R_NET_REPL_IN, R_NET_REPL_OUT, R_SYNC_FULL, R_SYNC_PARTIAL_ERR, R_SYNC_PARTIAL_OK } from '../replication/state';
 import { debugReplicate } from '../replication/master';
 import { debugChangeReplId, debugHtstatsKey, debugPanic, debugQuicklistPackedThreshold, debugSegfault } from './debug';

@@ -6,7 +6,8 @@
 // non-empty dbs into a pool of the best candidates, best being idle longest (LRU), least often
 // used (LFU: Redis's logarithmic counters with decay, kept in the entry's lru word while an LFU
 // policy is set), closest to expiring (volatile-ttl), or any (random).
-// Used memory is the keyspace heap (all threads) plus the fixed tables: INFO's used_memory.
+// Used memory is the keyspace heap (all threads) plus the fixed tables (INFO's used_memory) less
+// what INFO's mem_not_counted_for_evict shows.
 import type { Client } from './client';
 import type { ThreadServer } from './context';
 import { M_LAZYFREE_PENDING, S_EVICTED } from './context';
@@ -62,12 +63,13 @@ export function installEviction(srv: ThreadServer): void {
 let othersAt = -1;
 let others = 0;
 
-/** used_memory as INFO shows it; other threads' part is re-read at most once per millisecond. */
+/** used_memory less mem_not_counted_for_evict; other threads' part is re-read at most once per millisecond. */
 function usedMemory(s: Store): number {
   const h = s.heap;
   if (s.now !== othersAt) {
-    // Clients' buffers count too (replica links do not: freeMemoryGetNotCountedMemory).
-    others = h.usedBytes() - h.localUsed() + clientsNormal();
+    // Clients' buffers count too; replica links do not (freeMemoryGetNotCountedMemory), nor
+    // what a running snapshot holds (a fork's child would hold it outside used_memory).
+    others = h.usedBytes() - h.localUsed() + clientsNormal() - s.snapshotHeldBytes();
     othersAt = s.now;
   }
   return s.fixedBytesInUse() + others + h.localUsed();

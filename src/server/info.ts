@@ -309,7 +309,7 @@ function sectionMemory(srv: ThreadServer): string {
     ['rss_overhead_bytes', 0],
     ['mem_fragmentation_ratio', ratio(rss, used)],
     ['mem_fragmentation_bytes', rss - used],
-    ['mem_not_counted_for_evict', clientsMemory(srv).replicas],
+    ['mem_not_counted_for_evict', clientsMemory(srv).replicas + srv.store.snapshotHeldBytes()],
     ['mem_replication_backlog', rget(srv.store, R_BACKLOG_ACTIVE) === 1 ? srv.config.num('repl-backlog-size') : 0],
     ['mem_total_replication_buffers', replicationBufferBytes(srv.store)],
     ['mem_clients_slaves', clientsMemory(srv).replicas],

@@ -115,6 +115,13 @@ const VERSIONS_BYTES = (1 << VERSION_BITS) * 4;
  * reached yet serializes that slot into the snapshot first (copy-before-write).
  */
 export const MISC_SNAPSHOT = 11;
+/**
+ * Misc word: heap the running snapshot holds that a fork's child would hold outside the parent's
+ * used memory (its flags block, copies made before writes, and the objects and list nodes whose
+ * keys went mid-save), in 64-byte units. Not counted for eviction (Redis's used_memory never sees
+ * a child's copy-on-write pages), so a BGSAVE does not evict keys that Redis would keep.
+ */
+export const MISC_SNAPSHOT_HELD = 12;
 /** Misc word: MIGRATE's cached connections over every worker's migrate thread (INFO migrate_cached_sockets). */
 export const MISC_MIGRATE_SOCKETS = 28;
 /** Misc word: non-zero while this server is a replica (REPLICAOF host port): src/replication. */
@@ -452,6 +459,11 @@ export class Store {
    */
   changingAfterRead(e: number): void {
     if (this.u8[e + 19] !== 0 && this.onPinned !== null) this.onPinned(e, PINNED_FULL);
+  }
+
+  /** Bytes the running snapshot holds in the heap (MISC_SNAPSHOT_HELD): not counted for eviction. */
+  snapshotHeldBytes(): number {
+    return Atomics.load(this.i32, this.L.misc + MISC_SNAPSHOT_HELD) * 64;
   }
 
   /** Must beforeChange run now (installed, and a snapshot is running)? */

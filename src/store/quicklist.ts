@@ -635,8 +635,11 @@ export function qlAppendListpack(heap: Heap, ql: number, lp: number, count: numb
 /** Bytes the list uses in the heap (header, nodes, listpacks), for MEMORY USAGE. */
 export function qlMemory(heap: Heap, ql: number): number {
   let b = QL_BYTES;
-  for (let n = head(heap, ql); n !== 0; n = nNext(heap, n)) {
-    b += NODE_BYTES + (nBase(heap, n) !== 0 ? heap.u32[n / 4 + 5] : lpBytes(heap, nLp(heap, n)));
-  }
+  for (let n = head(heap, ql); n !== 0; n = nNext(heap, n)) b += qlNodeBytes(heap, n);
   return b;
+}
+
+/** Heap bytes of node n: its block and its listpack, as stored (compressed or not). */
+export function qlNodeBytes(heap: Heap, n: number): number {
+  return NODE_BYTES + (nBase(heap, n) !== 0 ? heap.u32[n / 4 + 5] : lpBytes(heap, nLp(heap, n)));
 }

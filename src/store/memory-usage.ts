@@ -1,14 +1,14 @@
 // MEMORY USAGE's size of a value (object.c objectComputeSize): the structure's own bytes in the
 // heap, with big collections sampled (SAMPLES n, default 5, 0 = all) and the average per element
 // (per node for lists) multiplied by their number, as Redis estimates.
-import type { Store } from '../store/keyspace';
-import { E_HASHTABLE, E_INTSET, E_LISTPACK, E_QUICKLIST, E_SKIPLIST, E_STREAM, T_STRING } from '../store/keyspace';
-import { streamIndexBytes, streamNodeCount, streamNodeListpack } from '../store/stream';
-import { classOf, classSize } from '../store/heap';
-import { lpBytes } from '../store/listpack';
-import { intsetBlobLen } from '../store/intset';
-import { qlFirstNode, qlMemory, qlNextNode, qlNodeListpack, qlNodes } from '../store/quicklist';
-import { DictIter, dictBytes, dictSize } from '../store/dict';
+import type { Store } from './keyspace';
+import { E_HASHTABLE, E_INTSET, E_LISTPACK, E_QUICKLIST, E_SKIPLIST, E_STREAM, T_STRING } from './keyspace';
+import { streamIndexBytes, streamNodeCount, streamNodeListpack } from './stream';
+import { classOf, classSize } from './heap';
+import { lpBytes } from './listpack';
+import { intsetBlobLen } from './intset';
+import { qlFirstNode, qlMemory, qlNextNode, qlNodeListpack, qlNodes } from './quicklist';
+import { DictIter, dictBytes, dictSize } from './dict';
 
 /** A block's real size: its allocator size class. */
 const block = (bytes: number): number => classSize[classOf(bytes)];
