@@ -10,10 +10,10 @@
 // what INFO's mem_not_counted_for_evict shows.
 import type { Client } from './client';
 import type { ThreadServer } from './context';
-import { M_LAZYFREE_PENDING, S_EVICTED } from './context';
+import { M_EVICTING, M_LAZYFREE_PENDING, S_EVICTED } from './context';
 import { DEL_EVICTED, type Store } from '../store/keyspace';
 import { NSLOTS } from '../store/crc16';
-import { RESERVE_FIXED } from '../store/heap';
+import { RESERVE_FIXED, tryLockWord, unlockWord } from '../store/heap';
 import { notifyKeyspaceEvent } from './notify';
 import { NOTIFY_EVICTED } from '../config/directives';
 import { performance } from 'perf_hooks';
@@ -63,10 +63,14 @@ export function installEviction(srv: ThreadServer): void {
 let othersAt = -1;
 let others = 0;
 
-/** used_memory less mem_not_counted_for_evict; other threads' part is re-read at most once per millisecond. */
-function usedMemory(s: Store): number {
+/**
+ * used_memory less mem_not_counted_for_evict; other threads' part is re-read at most once per
+ * millisecond, or now (`fresh`: the eviction loop, where another thread may be evicting too and
+ * a stale view of its frees would make both evict the same excess).
+ */
+function usedMemory(s: Store, fresh = false): number {
   const h = s.heap;
-  if (s.now !== othersAt) {
+  if (s.now !== othersAt || fresh) {
     // Clients' buffers count too; replica links do not (freeMemoryGetNotCountedMemory), nor
     // what a running snapshot holds (a fork's child would hold it outside used_memory).
     others = h.usedBytes() - h.localUsed() + clientsNormal() - s.snapshotHeldBytes();
@@ -159,9 +163,21 @@ export function performEvictions(srv: ThreadServer, from: Client | null): boolea
   if (policy === P_NOEVICTION) return false;
   // CLIENT PAUSE: nothing changes the dataset meanwhile (the commands go on over the limit).
   if (pauseOn(srv) && pauseType(srv) !== PAUSE_OFF) return true;
+  // Another thread is evicting: as Redis's EVICT_RUNNING, the command goes on meanwhile.
+  const lock = s.L.misc + M_EVICTING;
+  if (!tryLockWord(s.i32, lock)) return true;
+  try {
+    return evictLocked(srv, from);
+  } finally {
+    unlockWord(s.i32, lock);
+  }
+}
+
+function evictLocked(srv: ThreadServer, from: Client | null): boolean {
+  const s = srv.store;
   s.now = Date.now();
   const until = performance.now() + 1;
-  for (let round = 0; usedMemory(s) > maxmemory; round++) {
+  for (let round = 0; usedMemory(s, true) > maxmemory; round++) {
     if ((round & 15) === 15 && performance.now() > until) {
       evictSoon(srv);
       return true;
@@ -198,7 +214,7 @@ export function performEvictions(srv: ThreadServer, from: Client | null): boolea
     if (!gone) continue;
     srv.addStat(S_EVICTED, 1);
     notifyKeyspaceEvent(from, NOTIFY_EVICTED, 'evicted', key, db);
-    // Freed memory counts at once on this thread; the others' part is fresh enough.
+    // Freed memory counts at once (the loop re-reads every thread's counters).
   }
   return true;
 }

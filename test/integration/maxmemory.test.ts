@@ -173,6 +173,34 @@ describe('maxmemory', () => {
     }
   });
 
+  it('threads over the limit at once evict the excess once between them, not once each', async () => {
+    // 200 keys of 20 KB; a limit ~240 KB under what is used: about 12 keys must go.
+    const big = 'b'.repeat(20000);
+    const p = r.pipeline();
+    for (let i = 0; i < 200; i++) p.set(`big:${i}`, big);
+    await p.exec();
+    const clients = Array.from({ length: 6 }, () => new Redis({ port: srv.port, maxRetriesPerRequest: 0 }));
+    try {
+      await Promise.all(clients.map((c) => c.ping()));
+      const before = await info('evicted_keys');
+      await r.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      const used = await info('used_memory');
+      // Every connection (on both threads) writes at once right after the limit drops.
+      const writes = Promise.all(clients.map(async (c, k) => {
+        for (let i = 0; i < 30; i++) await c.set(`w:${k}:${i}`, 'x');
+      }));
+      await r.config('SET', 'maxmemory', String(used - 240000));
+      await writes;
+      const evicted = (await info('evicted_keys')) - before;
+      expect(evicted).toBeGreaterThanOrEqual(11);
+      // One thread evicts at a time: a second one, blind to the first one's frees, would take
+      // the same excess again (24+).
+      expect(evicted).toBeLessThanOrEqual(17);
+    } finally {
+      for (const c of clients) c.disconnect();
+    }
+  });
+
   it('allkeys-random over several dbs; evictions raise "evicted" keyspace events', async () => {
     // No ready check: ioredis may send PSUBSCRIBE (a "loading" command) before its INFO, which a
     // subscribed RESP2 connection then refuses (redis-server too).
