@@ -12,7 +12,7 @@ import { workerData, parentPort } from 'worker_threads';
 import { Stream, type StreamReader } from '../server/stream';
 import {
   type ReplMem, replIds, changeReplicationId, clearReplicationId2, rget, rset, radd, replicaCount,
-  R_BASE, R_BACKLOG_ACTIVE, R_BACKLOG_FIRST, R_BACKLOG_HISTLEN, R_SYNC_FULL, R_SYNC_PARTIAL_ERR, R_SYNC_PARTIAL_OK,
+  R_BASE, R_FROZEN, R_ROLE, R_BACKLOG_ACTIVE, R_BACKLOG_FIRST, R_BACKLOG_HISTLEN, R_SYNC_FULL, R_SYNC_PARTIAL_ERR, R_SYNC_PARTIAL_OK,
 } from './state';
 import { configureLog, log } from '../server/log';
 import { CAPA_EOF, type ReplSettings, type ReplThreadData, type SyncRequest } from './messages';
@@ -48,6 +48,9 @@ function createBacklog(): void {
   if (reader === null) throw new Error('no free stream reader slot for the replication backlog');
   ring = Buffer.allocUnsafe(Math.max(16 * 1024, settings.backlogSize));
   start = end = reader.offset;
+  // A master's offset goes on from where it stood without a backlog (the stream may have moved
+  // for the AOF meanwhile). A replica's base is its master's, set after the sync: kept.
+  if (rget(mem, R_ROLE) === 0) rset(mem, R_BASE, rget(mem, R_FROZEN) - start);
   backlogBase = rget(mem, R_BASE);
   rset(mem, R_BACKLOG_ACTIVE, 1);
   publishBacklog();
@@ -55,6 +58,7 @@ function createBacklog(): void {
 }
 
 function freeBacklog(): void {
+  rset(mem, R_FROZEN, stream.offset() + rget(mem, R_BASE));
   reader?.detach();
   reader = null;
   ring = Buffer.alloc(0);
@@ -260,7 +264,7 @@ main.on('message', (m: { op: string; [k: string]: unknown }) => {
 // repl-backlog-ttl: a master with no replica frees its backlog after that many seconds, and
 // starts a new history (replicationCron); the stream then has one reader less.
 setInterval(() => {
-  if (reader === null || settings.backlogTtl === 0 || perThread.size > 0 || rget(mem, 0) === 1) return;
+  if (reader === null || settings.backlogTtl === 0 || perThread.size > 0 || rget(mem, R_ROLE) === 1) return;
   if (Date.now() - noReplicasSince <= settings.backlogTtl * 1000) return;
   changeReplicationId(mem);
   clearReplicationId2(mem);

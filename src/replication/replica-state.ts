@@ -6,11 +6,11 @@ import type { Store } from '../store/keyspace';
 import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import type { Stream } from '../server/stream';
 import {
-  clearReplicationId2, radd, replId, replOffset, rset, setMasterHost, setReplBase, setReplId, setReplId2,
+  clearReplicationId2, radd, replId, replOffset, rget, rset, setMasterHost, setReplBase, setReplId, setReplId2,
   shiftReplicationId as shiftId,
   LINK_CONNECT, LINK_CONNECTED, LINK_CONNECTING, LINK_HANDSHAKE, LINK_NONE, LINK_SYNC,
   R_LINK_DOWN_SINCE, R_LINK_STATE, R_LINK_UP, R_MASTER_LAST_IO, R_MASTER_PORT, R_NET_REPL_IN, R_READ_REPL_OFFSET, R_ROLE,
-  R_SLAVE_REPL_OFFSET, R_SYNC_IN_PROGRESS, R_MASTER_DB, R_SYNC_LAST_IO, R_SYNC_READ, R_SYNC_TOTAL,
+  R_SLAVE_REPL_OFFSET, R_BACKLOG_ACTIVE, R_FROZEN, R_SYNC_IN_PROGRESS, R_MASTER_DB, R_SYNC_LAST_IO, R_SYNC_READ, R_SYNC_TOTAL,
 } from './state';
 
 export interface ReplicaFields {
@@ -49,11 +49,21 @@ export function markReplica(s: Store, host: string, port: number): void {
   Atomics.store(s.i32, s.L.misc + MISC_REPLICA, 1);
   Atomics.store(s.i32, s.L.misc + MISC_MASTER_LINK, 0);
   rset(s, R_LINK_UP, 0);
-  rset(s, R_ROLE, 1);
+  becomeReplica(s);
   setMasterHost(s, host);
   rset(s, R_MASTER_PORT, port);
   rset(s, R_LINK_STATE, LINK_CONNECT);
   rset(s, R_MASTER_DB, -1);
+}
+
+/**
+ * Role replica. A master without a backlog turning replica goes on from the offset it showed
+ * (the stream may have moved for the AOF alone), which its PSYNC then offers, as Redis's
+ * replicationCacheMasterUsingMyself offers master_repl_offset.
+ */
+function becomeReplica(s: Store): void {
+  if (rget(s, R_ROLE) === 0 && rget(s, R_BACKLOG_ACTIVE) !== 1 && stream !== null) setReplBase(s, stream, rget(s, R_FROZEN));
+  rset(s, R_ROLE, 1);
 }
 
 /** The master's stream changed db (SELECT): a save's repl-stream-db, exact per command. */
@@ -65,7 +75,8 @@ export function setReplicaFields(s: Store, f: ReplicaFields): void {
   const replica = f.host !== '';
   Atomics.store(s.i32, s.L.misc + MISC_REPLICA, replica ? 1 : 0);
   Atomics.store(s.i32, s.L.misc + MISC_MASTER_LINK, f.linkUp ? 1 : 0);
-  rset(s, R_ROLE, replica ? 1 : 0);
+  if (replica) becomeReplica(s);
+  else rset(s, R_ROLE, 0);
   setMasterHost(s, f.host);
   rset(s, R_MASTER_PORT, f.port);
   rset(s, R_LINK_UP, f.linkUp ? 1 : 0);

@@ -8,9 +8,13 @@
 //                                     master's id), changeReplicationId(s), clearReplicationId2(s),
 //                                     shiftReplicationId(s, stream) (Redis's, on promotion: replid
 //                                     becomes replid2, valid up to the current offset).
-//   replOffset(s, stream)             master_repl_offset = stream.offset() + base. The base (R_BASE)
-//                                     is what the replica side sets after a full sync so that its
-//                                     offset equals its master's (setReplBase(s, stream, offset)).
+//   replOffset(s, stream)             master_repl_offset = stream.offset() + base on a replica or
+//                                     while a backlog exists, else where it stood (R_FROZEN: Redis's offset moves
+//                                     only when feedReplicationBuffer has a backlog to feed; the
+//                                     stream also moves for the AOF). The base (R_BASE) is what the
+//                                     replica side sets after a full sync so that its offset equals
+//                                     its master's (setReplBase(s, stream, offset)); a master's
+//                                     backlog, when created, rebases it to go on from R_FROZEN.
 //   rget(s, R_*) / rset(s, R_*, v)    plain f64 words: stats (sync_full...), backlog figures (the
 //                                     replication thread publishes them) and the replica-side
 //                                     fields, which replica.ts WRITES and this file renders.
@@ -63,7 +67,8 @@ export const R_SYNC_READ = 24;         // master_sync_read_bytes
 export const R_SYNC_LAST_IO = 25;      // unix ms of the transfer's last read
 export const R_LINK_STATE = 26;        // ROLE's state: LINK_* below
 export const R_MASTER_DB = 27;         // db the master's stream is in (repl-stream-db; -1: no master, cached or not)
-// 28..63 free.
+export const R_FROZEN = 28;            // master_repl_offset while there is no backlog
+// 29..63 free.
 
 /** ROLE's replica states (slaveIsInHandshakeState() shows as 'handshake'). */
 export const LINK_NONE = 0;
@@ -253,11 +258,13 @@ export function shiftReplicationId(s: ReplMem, stream: Stream): void {
 
 /** master_repl_offset. */
 export function replOffset(s: ReplMem, stream: Stream): number {
-  return stream.offset() + rget(s, R_BASE);
+  // A replica's offset is what it applied, backlog or not (its backlog comes just after the sync).
+  return rget(s, R_BACKLOG_ACTIVE) === 1 || rget(s, R_ROLE) === 1 ? stream.offset() + rget(s, R_BASE) : rget(s, R_FROZEN);
 }
 
 /** Make the replication offset equal `offset` now (a replica after loading its master's RDB). */
 export function setReplBase(s: ReplMem, stream: Stream, offset: number): void {
+  rset(s, R_FROZEN, offset);
   rset(s, R_BASE, offset - stream.offset());
 }
 

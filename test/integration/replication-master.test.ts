@@ -309,6 +309,36 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     }
   }, 60_000);
 
+  it('master_repl_offset stands still without a backlog (the AOF alone does not move it), as Redis; a backlog goes on from there', async () => {
+    const { m, c, dir } = await loggedMaster(['--appendonly', 'yes', '--repl-diskless-sync', 'no']);
+    try {
+      await preload(m.port);
+      let mi = await info(m.port, 'replication');
+      expect(mi.get('repl_backlog_active')).toBe('0');
+      expect(mi.get('master_repl_offset')).toBe('0');
+      const r = await replicaOf(m);
+      await writeLoad(m.port, 11, 2, 300);
+      await caughtUp(m, r);
+      mi = await info(m.port, 'replication');
+      expect(mi.get('repl_backlog_first_byte_offset')).toBe('1');
+      const [a, b] = await digests(m, r);
+      expect(b).toBe(a);
+      // No replica for repl-backlog-ttl: the backlog goes, the offset stands where it was.
+      expect(text(await c.call('CONFIG', 'SET', 'repl-backlog-ttl', '1'))).toBe('OK');
+      await r.stop();
+      started.splice(started.indexOf(r), 1);
+      await until('the backlog to be freed', async () => (await info(m.port, 'replication')).get('repl_backlog_active') === '0');
+      const frozen = (await info(m.port, 'replication')).get('master_repl_offset');
+      expect(Number(frozen)).toBeGreaterThan(0);
+      await writeLoad(m.port, 12, 2, 200);
+      expect((await info(m.port, 'replication')).get('master_repl_offset')).toBe(frozen);
+      expect(Number((await info(m.port, 'persistence')).get('aof_current_size'))).toBeGreaterThan(0);
+    } finally {
+      await c.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('partial resync after CLIENT KILL TYPE replica sends only the missing part', async () => {
     const m = await master(['--repl-diskless-sync', 'no']);
     await preload(m.port);
