@@ -45,8 +45,6 @@ export const M_LOADING = 3;
  */
 export const M_ASYNC_LOADING = 46;
 export const M_NO_ACTIVE_EXPIRE = 4; // DEBUG SET-ACTIVE-EXPIRE 0 sets it: the main thread's cron skips active expiry
-/** Eviction lock: one thread evicts at a time (two, each seeing the other's frees late, would each evict the whole excess). */
-export const M_EVICTING = 5;
 // 6 is MISC_WATCHERS, 11 MISC_SNAPSHOT, 12 MISC_SNAPSHOT_HELD (src/store/keyspace.ts); 60 the slow log id (services.ts).
 export const M_LAZYFREE_PENDING = 7;  // objects handed to the main thread by UNLINK, not yet freed
 /** 1 while the start-up load runs: a command waits (up to 2 s) for it instead of -LOADING. */

@@ -10,10 +10,10 @@
 // what INFO's mem_not_counted_for_evict shows.
 import type { Client } from './client';
 import type { ThreadServer } from './context';
-import { M_EVICTING, M_LAZYFREE_PENDING, S_EVICTED } from './context';
+import { M_LAZYFREE_PENDING, S_EVICTED } from './context';
 import { DEL_EVICTED, type Store } from '../store/keyspace';
 import { NSLOTS } from '../store/crc16';
-import { RESERVE_FIXED, tryLockWord, unlockWord } from '../store/heap';
+import { RESERVE_FIXED } from '../store/heap';
 import { notifyKeyspaceEvent } from './notify';
 import { NOTIFY_EVICTED } from '../config/directives';
 import { performance } from 'perf_hooks';
@@ -163,18 +163,6 @@ export function performEvictions(srv: ThreadServer, from: Client | null): boolea
   if (policy === P_NOEVICTION) return false;
   // CLIENT PAUSE: nothing changes the dataset meanwhile (the commands go on over the limit).
   if (pauseOn(srv) && pauseType(srv) !== PAUSE_OFF) return true;
-  // Another thread is evicting: as Redis's EVICT_RUNNING, the command goes on meanwhile.
-  const lock = s.L.misc + M_EVICTING;
-  if (!tryLockWord(s.i32, lock)) return true;
-  try {
-    return evictLocked(srv, from);
-  } finally {
-    unlockWord(s.i32, lock);
-  }
-}
-
-function evictLocked(srv: ThreadServer, from: Client | null): boolean {
-  const s = srv.store;
   s.now = Date.now();
   const until = performance.now() + 1;
   for (let round = 0; usedMemory(s, true) > maxmemory; round++) {

@@ -193,8 +193,8 @@ describe('maxmemory', () => {
       await writes;
       const evicted = (await info('evicted_keys')) - before;
       expect(evicted).toBeGreaterThanOrEqual(11);
-      // One thread evicts at a time: a second one, blind to the first one's frees, would take
-      // the same excess again (24+).
+      // Each thread re-reads the others' counters as it evicts: one blind to the other's frees
+      // would take the same excess again (24+).
       expect(evicted).toBeLessThanOrEqual(17);
     } finally {
       for (const c of clients) c.disconnect();
