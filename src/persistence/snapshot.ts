@@ -188,7 +188,7 @@ let heldWord = -1;
  * allocates or takes over, by the size asked for, the same both ways; counted as the heap counts
  * it (the block's size class), in 64-byte units rounded up.
  */
-function held(i32: Int32Array, bytes: number, sign: 1 | -1): void {
+function heapHeld(i32: Int32Array, bytes: number, sign: 1 | -1): void {
   Atomics.add(i32, heldWord, sign * Math.ceil(classSize[classOf(bytes)] / 64));
 }
 
@@ -199,11 +199,11 @@ function sideAppend(h: Heap, i32: Int32Array, w: number, b: Buffer): void {
   if (len + b.length > cap) {
     const ncap = Math.max(cap * 2, len + b.length, 4096);
     const np = h.alloc(ncap);
-    held(i32, ncap, 1);
+    heapHeld(i32, ncap, 1);
     if (len > 0) h.u8.copyWithin(np, ptr, ptr + len);
     if (ptr !== 0) {
       h.free(ptr, cap);
-      held(i32, cap, -1);
+      heapHeld(i32, cap, -1);
     }
     ptr = np;
     i32[w + W_SIDE] = np / 8;
@@ -246,7 +246,7 @@ function skipAdd(h: Heap, i32: Int32Array, w: number, n: number): void {
     // Grow (x4) and re-insert.
     const ncap = Math.max(64, cap * 4);
     const nt = h.calloc(ncap * 4);
-    held(i32, ncap * 4, 1);
+    heapHeld(i32, ncap * 4, 1);
     const old = addrAt(i32, w + W_SKIP);
     const u32 = h.u32;
     const nmask = ncap - 1;
@@ -259,7 +259,7 @@ function skipAdd(h: Heap, i32: Int32Array, w: number, n: number): void {
     }
     if (old !== 0) {
       h.free(old, cap * 4);
-      held(i32, cap * 4, -1);
+      heapHeld(i32, cap * 4, -1);
     }
     i32[w + W_SKIP] = nt / 8;
     i32[w + W_SKIP + 1] = ncap;
@@ -294,11 +294,11 @@ function pinRelease(s: Store, i32: Int32Array, w: number): void {
   listRelease(h, i32, w);
   if (i32[w + W_SIDE] !== 0) {
     h.free(addrAt(i32, w + W_SIDE), i32[w + W_SIDE + 1]);
-    held(i32, i32[w + W_SIDE + 1], -1);
+    heapHeld(i32, i32[w + W_SIDE + 1], -1);
   }
   if (i32[w + W_SKIP] !== 0) {
     h.free(addrAt(i32, w + W_SKIP), i32[w + W_SKIP + 1] * 4);
-    held(i32, i32[w + W_SKIP + 1] * 4, -1);
+    heapHeld(i32, i32[w + W_SKIP + 1] * 4, -1);
   }
   for (let i = W_SIDE; i < W_SIDE + 6; i++) i32[w + i] = 0;
   // A taken object is freed right after its pin is over (by whoever released it).
@@ -315,8 +315,8 @@ function listPin(h: Heap, i32: Int32Array, w: number, ql: number): void {
   let cap = 16;
   while (cap < nodes * 2) cap *= 2;
   const map = h.calloc(cap * 8);
-  held(i32, nodes * 8, 1);
-  held(i32, cap * 8, 1);
+  heapHeld(i32, nodes * 8, 1);
+  heapHeld(i32, cap * 8, 1);
   const u32 = h.u32;
   const mask = cap - 1;
   let i = 0;
@@ -372,13 +372,13 @@ function listMore(out: RdbOut, h: Heap, i32: Int32Array, w: number, compress: bo
     const saved = u32[v + 2 * i + 1];
     out.len(QUICKLIST_NODE_CONTAINER_PACKED);
     if (saved === 0 || saved === LIST_DETACHED) {
-      // Counted as it was detached (before a compressed node's listpack is read here).
+      // Given back as it was counted when detached (the node has not changed since).
       const nb = saved === LIST_DETACHED ? qlNodeBytes(h, n) : 0;
       const lp = qlNodeListpack(h, n);
       writeString(out, u8, lp, lp + lpBytes(h, lp), compress);
       if (saved === LIST_DETACHED) {
         qlFreeNode(h, n);
-        held(i32, nb, -1);
+        heapHeld(i32, nb, -1);
       }
     } else {
       const b = saved * 8;
@@ -386,7 +386,7 @@ function listMore(out: RdbOut, h: Heap, i32: Int32Array, w: number, compress: bo
       writeString(out, u8, b + 4, b + 4 + len, compress);
       listSaved += len;
       h.free(b, len + 4);
-      held(i32, len + 4, -1);
+      heapHeld(i32, len + 4, -1);
     }
     u32[v + 2 * i + 1] = 0;
     i32[w + 4] = ++i;
@@ -406,18 +406,18 @@ function listRelease(h: Heap, i32: Int32Array, w: number): void {
     const saved = u32[v + 2 * i + 1];
     if (saved === LIST_DETACHED) {
       const n = u32[v + 2 * i] * 8;
-      held(i32, qlNodeBytes(h, n), -1);
+      heapHeld(i32, qlNodeBytes(h, n), -1);
       qlFreeNode(h, n);
     } else if (saved !== 0) {
       const len = u32[(saved * 8) / 4];
       h.free(saved * 8, len + 4);
-      held(i32, len + 4, -1);
+      heapHeld(i32, len + 4, -1);
     }
   }
   h.free(vp, nodes * 8);
   h.free(addrAt(i32, w + W_LMAP), i32[w + W_LMAPCAP] * 8);
-  held(i32, nodes * 8, -1);
-  held(i32, i32[w + W_LMAPCAP] * 8, -1);
+  heapHeld(i32, nodes * 8, -1);
+  heapHeld(i32, i32[w + W_LMAPCAP] * 8, -1);
   i32[w + W_LV] = 0;
   i32[w + W_LMAP] = 0;
   i32[w + W_LMAPCAP] = 0;
@@ -620,7 +620,7 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
     const lp = qlNodeListpack(hp, n);
     const len = lpBytes(hp, lp);
     const b = hp.alloc(len + 4);
-    held(s.i32, len + 4, 1);
+    heapHeld(s.i32, len + 4, 1);
     hp.u32[b / 4] = len;
     hp.u8.copyWithin(b + 4, lp, lp + len);
     hp.u32[addrAt(s.i32, w + W_LV) / 4 + 2 * i + 1] = b / 8;
@@ -632,7 +632,7 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
     const i = listDue(hp, s.i32, w, n);
     if (i < 0) return false;
     hp.u32[addrAt(s.i32, w + W_LV) / 4 + 2 * i + 1] = LIST_DETACHED;
-    held(s.i32, qlNodeBytes(hp, n), 1);
+    heapHeld(s.i32, qlNodeBytes(hp, n), 1);
     return true;
   };
   // A member the walker has not written yet is about to go or move: its old pair goes to the
@@ -933,7 +933,7 @@ export class Persistence {
       : path.join(path.dirname(file), `temp-${process.pid}.rdb`);
     const flagsBytes = flagsBytesOf(dbs);
     const f = s.heap.calloc(flagsBytes);
-    held(s.i32, flagsBytes, 1);
+    heapHeld(s.i32, flagsBytes, 1);
     s.u8[f + F_OPTS(dbs)] = o.compress ? 1 : 0;
     s.u8[f + F_OPTS(dbs) + 1] = o.lru ? 1 : 0;
     s.u8[f + F_OPTS(dbs) + 2] = o.lfu ? 1 : 0;
@@ -1109,7 +1109,7 @@ export class Persistence {
       }
       coord.unlockAll();
       s.heap.free(f, flagsBytes);
-      held(s.i32, flagsBytes, -1);
+      heapHeld(s.i32, flagsBytes, -1);
       // Every block counted was given back (the same byte counts both ways). A leak would leave
       // eviction short by that much: it is reset, except in debug runs (SHARDIS_DEBUG=1, every
       // test server), where INFO's mem_not_counted_for_evict keeps showing it.
