@@ -165,6 +165,7 @@ export function performEvictions(srv: ThreadServer, from: Client | null): boolea
   if (pauseOn(srv) && pauseType(srv) !== PAUSE_OFF) return true;
   s.now = Date.now();
   const until = performance.now() + 1;
+  let misses = 0;
   for (let round = 0; usedMemory(s, true) > maxmemory; round++) {
     if ((round & 15) === 15 && performance.now() > until) {
       evictSoon(srv);
@@ -182,6 +183,10 @@ export function performEvictions(srv: ThreadServer, from: Client | null): boolea
     }
     if (!sampled || poolKey.length === 0) {
       poolScore.length = poolDb.length = poolKey.length = 0;
+      // A key found in an unlocked look may be gone once its slot is locked (another thread
+      // evicted or deleted it, maybe taking the rest of the excess): sample again, re-checking
+      // the limit, before calling it nothing to evict (which refuses the command with OOM).
+      if (sampled && ++misses < 8) continue;
       // Memory handed to the main thread (UNLINK, FLUSHALL ASYNC) is about to come back: go on.
       return Atomics.load(s.i32, s.L.misc + M_LAZYFREE_PENDING) > 0;
     }
