@@ -62,6 +62,7 @@ export function installEviction(srv: ThreadServer): void {
 
 let othersAt = -1;
 let others = 0;
+let clients = 0;
 
 /**
  * used_memory less mem_not_counted_for_evict; other threads' part is re-read at most once per
@@ -70,13 +71,16 @@ let others = 0;
  */
 function usedMemory(s: Store, fresh = false): number {
   const h = s.heap;
-  if (s.now !== othersAt || fresh) {
-    // Clients' buffers count too; replica links do not (freeMemoryGetNotCountedMemory), nor
-    // what a running snapshot holds (a fork's child would hold it outside used_memory).
-    others = h.usedBytes() - h.localUsed() + clientsNormal() - s.snapshotHeldBytes();
+  if (s.now !== othersAt) {
+    // Clients' buffers count too (re-read once per ms: they move slowly); replica links do not
+    // (freeMemoryGetNotCountedMemory).
+    clients = clientsNormal();
     othersAt = s.now;
+    fresh = true;
   }
-  return s.fixedBytesInUse() + others + h.localUsed();
+  // Nor what a running snapshot holds (a fork's child would hold it outside used_memory).
+  if (fresh) others = h.usedBytes() - h.localUsed() - s.snapshotHeldBytes();
+  return s.fixedBytesInUse() + others + clients + h.localUsed();
 }
 
 /** Every thread's normal clients' memory (client-mem.ts). */
@@ -96,10 +100,12 @@ const poolScore: number[] = [];
 const poolDb: number[] = [];
 const poolKey: Buffer[] = [];
 
-function poolInsert(score: number, db: number, key: Buffer): void {
-  for (let i = 0; i < poolKey.length; i++) if (poolDb[i] === db && poolKey[i].equals(key)) return;
+/** Entry e of db as a candidate: its key is copied only when it goes in (not there yet, and better than the worst of a full pool). */
+function poolInsert(s: Store, score: number, db: number, e: number): void {
+  if (poolKey.length === POOL_SIZE && score <= poolScore[0]) return;
+  for (let i = 0; i < poolKey.length; i++) if (poolDb[i] === db && s.keyIs(e, poolKey[i])) return;
+  const key = s.keyCopy(e);
   if (poolKey.length === POOL_SIZE) {
-    if (score <= poolScore[0]) return;
     poolScore.shift();
     poolDb.shift();
     poolKey.shift();
@@ -116,40 +122,54 @@ function candidates(s: Store, db: number, slot: number): boolean {
   return !s.slotIsEmpty(db, slot) && (volatileOnly ? s.slotVolatileCount(db, slot) : s.slotKeyCount(db, slot)) > 0;
 }
 
-/** Sample one key of one random non-empty slot of db into the pool. */
-function sampleSlot(srv: ThreadServer, db: number, now: number): void {
+const picked: number[] = [];
+
+/**
+ * Sample `want` keys of db into the pool: from one random non-empty slot's neighbouring buckets
+ * (fewer when it holds fewer; then from another slot, at most `want` slots).
+ */
+function sampleSlot(srv: ThreadServer, db: number, now: number, want: number): void {
   const s = srv.store;
-  let slot = -1;
-  for (let r = 0; r < 32 && slot < 0; r++) {
-    const i = Math.floor(Math.random() * NSLOTS);
-    if (candidates(s, db, i)) slot = i;
-  }
-  if (slot < 0) {
-    // A sparse db: the first slot with keys after a random start.
-    const start = Math.floor(Math.random() * NSLOTS);
-    for (let k = 0; k < NSLOTS && slot < 0; k++) {
-      const i = (start + k) % NSLOTS;
-      if (candidates(s, db, i)) slot = i;
+  let got = 0;
+  for (let tries = 0; tries < want && got < want; tries++) {
+    const slot = pickSlot(s, db);
+    if (slot < 0) return;
+    const coord = srv.coord;
+    coord.lockWalk(slot);
+    try {
+      const n = s.someInSlot(db, slot, want - got, picked, volatileOnly);
+      got += n;
+      for (let k = 0; k < n; k++) {
+        const e = picked[k];
+        let score: number;
+        const exp = s.expireAt(e);
+        // An expired key still stored is the best victim: it is gone already, only its memory is not.
+        if (exp !== 0 && exp <= now) score = Number.MAX_VALUE;
+        else if (policy === P_TTL) score = Number.MAX_SAFE_INTEGER - exp;
+        else if (policy === P_RANDOM) score = Math.random();
+        else if (s.lfu) score = 255 - s.lfuFreq(e);
+        else score = Math.max(0, Math.floor(now / 1000) - s.lru(e));
+        poolInsert(s, score, db, e);
+      }
+    } finally {
+      coord.unlockWalk(slot);
     }
   }
-  if (slot < 0) return;
-  const coord = srv.coord;
-  coord.lockWalk(slot);
-  try {
-    const e = volatileOnly ? s.randomVolatileInSlot(db, slot) : s.randomInSlot(db, slot, true);
-    if (e === 0) return;
-    let score: number;
-    const exp = s.expireAt(e);
-    // An expired key still stored is the best victim: it is gone already, only its memory is not.
-    if (exp !== 0 && exp <= now) score = Number.MAX_VALUE;
-    else if (policy === P_TTL) score = Number.MAX_SAFE_INTEGER - exp;
-    else if (policy === P_RANDOM) score = Math.random();
-    else if (s.lfu) score = 255 - s.lfuFreq(e);
-    else score = Math.max(0, Math.floor(now / 1000) - s.lru(e));
-    poolInsert(score, db, s.keyCopy(e));
-  } finally {
-    coord.unlockWalk(slot);
+}
+
+/** A random slot of db with keys the policy may take, or -1. */
+function pickSlot(s: Store, db: number): number {
+  for (let r = 0; r < 32; r++) {
+    const i = Math.floor(Math.random() * NSLOTS);
+    if (candidates(s, db, i)) return i;
   }
+  // A sparse db: the first slot with keys after a random start.
+  const start = Math.floor(Math.random() * NSLOTS);
+  for (let k = 0; k < NSLOTS; k++) {
+    const i = (start + k) % NSLOTS;
+    if (candidates(s, db, i)) return i;
+  }
+  return -1;
 }
 
 /**
@@ -177,7 +197,7 @@ export function performEvictions(srv: ThreadServer, from: Client | null): boolea
       // Random: the dbs take turns (Redis's next_db); the others sample every db.
       const db = policy === P_RANDOM ? (nextDb = (nextDb + 1) % s.dbs) : k;
       if ((volatileOnly ? s.volatileCount(db) : s.dbSize(db)) <= 0) continue;
-      for (let i = 0; i < per; i++) sampleSlot(srv, db, s.now);
+      sampleSlot(srv, db, s.now, per);
       sampled = true;
       if (policy === P_RANDOM) break;
     }

@@ -56,6 +56,7 @@ const W_FREEPAGES = 7;    // pages in free spans
 const W_DIRTYPAGES = 8;   // pages of free spans that may still be resident (the spans' D_DIRTY)
 const W_BASE = 10;        // high mode (tests): the untouched range below the data (units); else 0
 const W_MIS = 9;          // where the SAB's memory starts in an OS page: page p starts at p*PAGE - mis
+const W_THREADS = 11;     // 1 + the highest thread id that made a Heap: the used counters summed
 const W_FREEHEAD = 16;    // NCLASS words: first slab (page number) with free blocks, per class
 const W_CLASSLOCK = 16 + 128; // NCLASS words: one lock per class
 // Per thread, one 64-byte line (no false sharing): f64 bytes in use (handed out minus freed by
@@ -267,6 +268,11 @@ export class Heap {
     this.size = sab.byteLength;
     this.threadId = threadId;
     this.usedSlot = (W_USED >>> 1) + threadId * USED_STRIDE;
+    // Sums of the per-thread counters stop at the highest thread id in use (eviction re-reads them
+    // every round), not at MAX_THREADS.
+    for (let t = Atomics.load(this.u32, W_THREADS); t < threadId + 1; t = Atomics.load(this.u32, W_THREADS)) {
+      Atomics.compareExchange(this.u32, W_THREADS, t, threadId + 1);
+    }
     this.acct = new Float64Array(sab, this.usedSlot * 8, 2);
     this.hardLimit = this.u32[W_LIMIT] * 8;
     this.base = this.u32[W_BASE] * 8;
@@ -420,7 +426,8 @@ export class Heap {
   usedBytes(): number {
     let t = 0;
     const base = W_USED >>> 1;
-    for (let i = 0; i < MAX_THREADS; i++) t += this.f64[base + i * USED_STRIDE];
+    const n = Atomics.load(this.u32, W_THREADS);
+    for (let i = 0; i < n; i++) t += this.f64[base + i * USED_STRIDE];
     return t;
   }
 
@@ -428,7 +435,8 @@ export class Heap {
   cachedBytes(): number {
     let t = 0;
     const base = (W_USED >>> 1) + 1;
-    for (let i = 0; i < MAX_THREADS; i++) t += this.f64[base + i * USED_STRIDE];
+    const n = Atomics.load(this.u32, W_THREADS);
+    for (let i = 0; i < n; i++) t += this.f64[base + i * USED_STRIDE];
     return t;
   }
 

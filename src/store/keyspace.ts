@@ -1259,6 +1259,47 @@ export class Store {
     return found;
   }
 
+  /**
+   * Up to `max` entries of one db's slot (expired ones too; with `ttlOnly`, keys with a TTL only)
+   * from neighbouring buckets after a random one, into `out`; returns how many. As Redis's
+   * dictGetSomeKeys for eviction: one table's consecutive buckets cost a few cache misses where
+   * `max` random picks (or a walk of the table) cost several each. Caller holds the slot lock.
+   */
+  someInSlot(db: number, slot: number, max: number, out: number[], ttlOnly: boolean): number {
+    const t = this.table(db, slot, false);
+    if (t === 0) return 0;
+    const u32 = this.u32;
+    const w = t / 4;
+    const c0 = u32[w + 2];
+    const total = c0 + u32[w + 5];
+    if (total === 0) return 0;
+    const first = Math.random() * total < c0 ? 0 : 1;
+    let got = 0;
+    for (let k = 0; k < 2 && got < max; k++) {
+      const tb = first ^ k;
+      const b = u32[w + tb * 3] * 8;
+      if (b === 0) continue;
+      const mask = u32[w + tb * 3 + 1];
+      const start = Math.floor(Math.random() * (mask + 1));
+      for (let i = 0; i <= mask && got < max; i++) {
+        for (let e = u32[b / 4 + ((start + i) & mask)] * 8; e !== 0 && got < max; e = u32[e / 4] * 8) {
+          if (!ttlOnly || this.f64[e / 8 + 1] !== 0) out[got++] = e;
+        }
+      }
+    }
+    return got;
+  }
+
+  /** Are entry e's key bytes `key`? */
+  keyIs(e: number, key: Uint8Array): boolean {
+    const n = this.u32[e / 4 + 6];
+    if (n !== key.length) return false;
+    const u8 = this.u8;
+    const at = e + ENTRY_HDR;
+    for (let i = 0; i < n; i++) if (u8[at + i] !== key[i]) return false;
+    return true;
+  }
+
   /** A random key of one db's slot, or 0 (an expired one too when includeExpired: eviction). */
   randomInSlot(db: number, slot: number, includeExpired = false): number {
     const t = this.table(db, slot, false);
