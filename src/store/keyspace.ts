@@ -1235,28 +1235,10 @@ export class Store {
     return v >>> 0;
   }
 
-  /** A random live entry of a db, or 0 (caller locks each slot as it goes: see lockedRandom). */
   /** Keys with a TTL in one db's slot (its table's count; 0 without a table). */
   slotVolatileCount(db: number, slot: number): number {
     const t = this.table(db, slot, false);
     return t === 0 ? 0 : this.u32[t / 4 + 7];
-  }
-
-  /** A random live key with a TTL in one db's slot, or 0 (caller holds the slot lock). */
-  randomVolatileInSlot(db: number, slot: number): number {
-    const t = this.table(db, slot, false);
-    if (t === 0) return 0;
-    const total = this.u32[t / 4 + 7];
-    if (total === 0) return 0;
-    let pick = Math.floor(Math.random() * total);
-    let found = 0;
-    const now = this.now;
-    this.forEachEntry(t, (e) => {
-      const exp = this.f64[e / 8 + 1];
-      if (exp === 0 || found !== 0) return;
-      if (pick-- === 0) found = e;
-    });
-    return found;
   }
 
   /**
@@ -1300,8 +1282,8 @@ export class Store {
     return true;
   }
 
-  /** A random key of one db's slot, or 0 (an expired one too when includeExpired: eviction). */
-  randomInSlot(db: number, slot: number, includeExpired = false): number {
+  /** A random live key of one db's slot, or 0 (RANDOMKEY; caller holds the slot lock). */
+  randomInSlot(db: number, slot: number): number {
     const t = this.table(db, slot, false);
     if (t === 0) return 0;
     const u32 = this.u32;
@@ -1315,7 +1297,7 @@ export class Store {
     this.forEachEntry(t, (e) => {
       if (i++ === pick) found = e;
     });
-    if (found === 0 || includeExpired) return found;
+    if (found === 0) return found;
     const exp = this.f64[found / 8 + 1];
     return exp !== 0 && exp <= now && !this.noExpiry ? 0 : found;
   }
