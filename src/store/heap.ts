@@ -424,17 +424,18 @@ export class Heap {
 
   /** Bytes handed out and not freed, over all threads (as last published, plus ours now). */
   usedBytes(): number {
-    let t = 0;
-    const base = W_USED >>> 1;
-    const n = Atomics.load(this.u32, W_THREADS);
-    for (let i = 0; i < n; i++) t += this.f64[base + i * USED_STRIDE];
-    return t;
+    return this.sumThreads(0);
   }
 
   /** Bytes held in threads' private caches (free, but only for their thread). */
   cachedBytes(): number {
+    return this.sumThreads(1);
+  }
+
+  /** Field `k` of the per-thread counters (0 used, 1 cached), summed over the threads in use. */
+  private sumThreads(k: number): number {
     let t = 0;
-    const base = (W_USED >>> 1) + 1;
+    const base = (W_USED >>> 1) + k;
     const n = Atomics.load(this.u32, W_THREADS);
     for (let i = 0; i < n; i++) t += this.f64[base + i * USED_STRIDE];
     return t;
