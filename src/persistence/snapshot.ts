@@ -192,19 +192,28 @@ function heapHeld(i32: Int32Array, bytes: number, sign: 1 | -1): void {
   Atomics.add(i32, heldWord, sign * Math.ceil(classSize[classOf(bytes)] / 64));
 }
 
+/** A block of the snapshot's own (zeroed when `zero`), counted as held. */
+function heldAlloc(h: Heap, i32: Int32Array, bytes: number, zero = false): number {
+  const p = zero ? h.calloc(bytes) : h.alloc(bytes);
+  heapHeld(i32, bytes, 1);
+  return p;
+}
+
+/** Free a block heldAlloc gave (same size), no longer counted. */
+function heldFree(h: Heap, i32: Int32Array, p: number, bytes: number): void {
+  h.free(p, bytes);
+  heapHeld(i32, bytes, -1);
+}
+
 function sideAppend(h: Heap, i32: Int32Array, w: number, b: Buffer): void {
   let ptr = addrAt(i32, w + W_SIDE);
   const cap = i32[w + W_SIDE + 1];
   const len = i32[w + W_SIDE + 2];
   if (len + b.length > cap) {
     const ncap = Math.max(cap * 2, len + b.length, 4096);
-    const np = h.alloc(ncap);
-    heapHeld(i32, ncap, 1);
+    const np = heldAlloc(h, i32, ncap);
     if (len > 0) h.u8.copyWithin(np, ptr, ptr + len);
-    if (ptr !== 0) {
-      h.free(ptr, cap);
-      heapHeld(i32, cap, -1);
-    }
+    if (ptr !== 0) heldFree(h, i32, ptr, cap);
     ptr = np;
     i32[w + W_SIDE] = np / 8;
     i32[w + W_SIDE + 1] = ncap;
@@ -245,8 +254,7 @@ function skipAdd(h: Heap, i32: Int32Array, w: number, n: number): void {
   if ((count + 1) * 2 > cap) {
     // Grow (x4) and re-insert.
     const ncap = Math.max(64, cap * 4);
-    const nt = h.calloc(ncap * 4);
-    heapHeld(i32, ncap * 4, 1);
+    const nt = heldAlloc(h, i32, ncap * 4, true);
     const old = addrAt(i32, w + W_SKIP);
     const u32 = h.u32;
     const nmask = ncap - 1;
@@ -257,10 +265,7 @@ function skipAdd(h: Heap, i32: Int32Array, w: number, n: number): void {
       while (u32[nt / 4 + j] !== 0) j = (j + 1) & nmask;
       u32[nt / 4 + j] = v;
     }
-    if (old !== 0) {
-      h.free(old, cap * 4);
-      heapHeld(i32, cap * 4, -1);
-    }
+    if (old !== 0) heldFree(h, i32, old, cap * 4);
     i32[w + W_SKIP] = nt / 8;
     i32[w + W_SKIP + 1] = ncap;
     cap = ncap;
@@ -292,14 +297,8 @@ function pinRelease(s: Store, i32: Int32Array, w: number): void {
   }
   i32[w + W_OBJ] = 0;
   listRelease(h, i32, w);
-  if (i32[w + W_SIDE] !== 0) {
-    h.free(addrAt(i32, w + W_SIDE), i32[w + W_SIDE + 1]);
-    heapHeld(i32, i32[w + W_SIDE + 1], -1);
-  }
-  if (i32[w + W_SKIP] !== 0) {
-    h.free(addrAt(i32, w + W_SKIP), i32[w + W_SKIP + 1] * 4);
-    heapHeld(i32, i32[w + W_SKIP + 1] * 4, -1);
-  }
+  if (i32[w + W_SIDE] !== 0) heldFree(h, i32, addrAt(i32, w + W_SIDE), i32[w + W_SIDE + 1]);
+  if (i32[w + W_SKIP] !== 0) heldFree(h, i32, addrAt(i32, w + W_SKIP), i32[w + W_SKIP + 1] * 4);
   for (let i = W_SIDE; i < W_SIDE + 6; i++) i32[w + i] = 0;
   // A taken object is freed right after its pin is over (by whoever released it).
   Atomics.sub(i32, heldWord, i32[w + W_HELD]);
@@ -311,12 +310,10 @@ function pinRelease(s: Store, i32: Int32Array, w: number): void {
 /** Record the list's nodes as at the point in time (in order) and the map node -> index. */
 function listPin(h: Heap, i32: Int32Array, w: number, ql: number): void {
   const nodes = qlNodes(h, ql);
-  const v = h.alloc(nodes * 8);
+  const v = heldAlloc(h, i32, nodes * 8);
   let cap = 16;
   while (cap < nodes * 2) cap *= 2;
-  const map = h.calloc(cap * 8);
-  heapHeld(i32, nodes * 8, 1);
-  heapHeld(i32, cap * 8, 1);
+  const map = heldAlloc(h, i32, cap * 8, true);
   const u32 = h.u32;
   const mask = cap - 1;
   let i = 0;
@@ -372,27 +369,33 @@ function listMore(out: RdbOut, h: Heap, i32: Int32Array, w: number, compress: bo
     const saved = u32[v + 2 * i + 1];
     out.len(QUICKLIST_NODE_CONTAINER_PACKED);
     if (saved === 0 || saved === LIST_DETACHED) {
-      // Given back as it was counted when detached (the node has not changed since).
-      const nb = saved === LIST_DETACHED ? qlNodeBytes(h, n) : 0;
       const lp = qlNodeListpack(h, n);
       writeString(out, u8, lp, lp + lpBytes(h, lp), compress);
-      if (saved === LIST_DETACHED) {
-        qlFreeNode(h, n);
-        heapHeld(i32, nb, -1);
-      }
     } else {
       const b = saved * 8;
       const len = u32[b / 4];
       writeString(out, u8, b + 4, b + 4 + len, compress);
       listSaved += len;
-      h.free(b, len + 4);
-      heapHeld(i32, len + 4, -1);
     }
+    freeLeft(h, i32, n, saved);
     u32[v + 2 * i + 1] = 0;
     i32[w + 4] = ++i;
     if (performance.now() > until) break;
   }
   return i >= nodes;
+}
+
+/**
+ * What a node vector entry left to the snapshot goes: a detached node (given back as counted
+ * when detached: it has not changed since) or a saved copy of its listpack. 0: nothing.
+ */
+function freeLeft(h: Heap, i32: Int32Array, n: number, saved: number): void {
+  if (saved === LIST_DETACHED) {
+    heapHeld(i32, qlNodeBytes(h, n), -1);
+    qlFreeNode(h, n);
+  } else if (saved !== 0) {
+    heldFree(h, i32, saved * 8, h.u32[(saved * 8) / 4] + 4);
+  }
 }
 
 /** A list pin is over: nodes and copies left to it (a save that stopped) go, then the vector and map. */
@@ -402,22 +405,9 @@ function listRelease(h: Heap, i32: Int32Array, w: number): void {
   const v = vp / 4;
   const nodes = i32[w + 7];
   const u32 = h.u32;
-  for (let i = i32[w + 4]; i < nodes; i++) {
-    const saved = u32[v + 2 * i + 1];
-    if (saved === LIST_DETACHED) {
-      const n = u32[v + 2 * i] * 8;
-      heapHeld(i32, qlNodeBytes(h, n), -1);
-      qlFreeNode(h, n);
-    } else if (saved !== 0) {
-      const len = u32[(saved * 8) / 4];
-      h.free(saved * 8, len + 4);
-      heapHeld(i32, len + 4, -1);
-    }
-  }
-  h.free(vp, nodes * 8);
-  h.free(addrAt(i32, w + W_LMAP), i32[w + W_LMAPCAP] * 8);
-  heapHeld(i32, nodes * 8, -1);
-  heapHeld(i32, i32[w + W_LMAPCAP] * 8, -1);
+  for (let i = i32[w + 4]; i < nodes; i++) freeLeft(h, i32, u32[v + 2 * i] * 8, u32[v + 2 * i + 1]);
+  heldFree(h, i32, vp, nodes * 8);
+  heldFree(h, i32, addrAt(i32, w + W_LMAP), i32[w + W_LMAPCAP] * 8);
   i32[w + W_LV] = 0;
   i32[w + W_LMAP] = 0;
   i32[w + W_LMAPCAP] = 0;
@@ -619,8 +609,7 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
     if (i < 0) return;
     const lp = qlNodeListpack(hp, n);
     const len = lpBytes(hp, lp);
-    const b = hp.alloc(len + 4);
-    heapHeld(s.i32, len + 4, 1);
+    const b = heldAlloc(hp, s.i32, len + 4);
     hp.u32[b / 4] = len;
     hp.u8.copyWithin(b + 4, lp, lp + len);
     hp.u32[addrAt(s.i32, w + W_LV) / 4 + 2 * i + 1] = b / 8;
@@ -932,8 +921,7 @@ export class Persistence {
       ? path.join(path.dirname(file), `temp-${process.pid}-${path.basename(file)}`)
       : path.join(path.dirname(file), `temp-${process.pid}.rdb`);
     const flagsBytes = flagsBytesOf(dbs);
-    const f = s.heap.calloc(flagsBytes);
-    heapHeld(s.i32, flagsBytes, 1);
+    const f = heldAlloc(s.heap, s.i32, flagsBytes, true);
     s.u8[f + F_OPTS(dbs)] = o.compress ? 1 : 0;
     s.u8[f + F_OPTS(dbs) + 1] = o.lru ? 1 : 0;
     s.u8[f + F_OPTS(dbs) + 2] = o.lfu ? 1 : 0;
@@ -1108,8 +1096,7 @@ export class Persistence {
         if (owned) freeObject(s.heap, type & 255, (type >>> 8) & 255, obj);
       }
       coord.unlockAll();
-      s.heap.free(f, flagsBytes);
-      heapHeld(s.i32, flagsBytes, -1);
+      heldFree(s.heap, s.i32, f, flagsBytes);
       // Every block counted was given back (the same byte counts both ways). A leak would leave
       // eviction short by that much: it is reset, except in debug runs (SHARDIS_DEBUG=1, every
       // test server), where INFO's mem_not_counted_for_evict keeps showing it.
