@@ -11,7 +11,7 @@
 import { workerData, parentPort } from 'worker_threads';
 import { Stream, type StreamReader } from '../server/stream';
 import {
-  type ReplMem, replIds, changeReplicationId, clearReplicationId2, rget, rset, radd, replicaCount,
+  type ReplMem, replIds, replOffset, changeReplicationId, clearReplicationId2, rget, rset, radd, replicaCount,
   R_BASE, R_FROZEN, R_ROLE, R_BACKLOG_ACTIVE, R_BACKLOG_FIRST, R_BACKLOG_HISTLEN, R_SYNC_FULL, R_SYNC_PARTIAL_ERR, R_SYNC_PARTIAL_OK,
 } from './state';
 import { configureLog, log } from '../server/log';
@@ -58,7 +58,8 @@ function createBacklog(): void {
 }
 
 function freeBacklog(): void {
-  rset(mem, R_FROZEN, stream.offset() + rget(mem, R_BASE));
+  // Still active here: what replOffset shows now is where the offset stands from now on.
+  rset(mem, R_FROZEN, replOffset(mem, stream));
   reader?.detach();
   reader = null;
   ring = Buffer.alloc(0);
