@@ -24,6 +24,22 @@ const PING = Buffer.from('*1\r\n$4\r\nPING\r\n');
 
 interface Target { thread: number; clientId: number }
 
+/** A disk snapshot's replicas: who gets the file, who still waits, attaches not yet answered. */
+interface DiskBatch {
+  targets: Target[];
+  waiting: Set<string>;
+  attaching: number;
+  settled: (() => void) | null;
+}
+
+/** A disk snapshot for replicas that has started: its batch, stream offset, replid and offset. */
+interface Running {
+  batch: DiskBatch;
+  so: number;
+  off: number;
+  id: string;
+}
+
 /** A replica's name in the sets of replicas a snapshot still serves ("thread:clientId"). */
 function targetKey(t: Target): string {
   return `${t.thread}:${t.clientId}`;
@@ -51,7 +67,15 @@ export class ReplMaster {
    * A disk snapshot for replicas queued behind another snapshot and not started yet: replicas
    * that ask meanwhile join it (Redis starts one BGSAVE for every replica waiting for the next).
    */
-  private nextDisk: { targets: Target[]; waiting: Set<string> } | null = null;
+  private nextDisk: DiskBatch | null = null;
+  /**
+   * The disk snapshot for replicas that has started (its point in time fixed): a replica that
+   * asks for a disk sync meanwhile attaches to it (syncCommand's "BGSAVE is in progress, with
+   * disk target"), its stream from the snapshot's offset taken from the backlog.
+   */
+  private running: Running | null = null;
+  /** Attaches asked of the replication thread (its backlog from the snapshot's offset), by replica. */
+  private readonly attaching = new Map<string, { target: Target; run: Running }>();
   private pingTick = 0;
 
   constructor(
@@ -116,8 +140,9 @@ export class ReplMaster {
       settings: replSettings(this.config), loglevel: this.config.str('loglevel'), logfile: this.config.str('logfile'),
     };
     const w = new Worker(path.join(__dirname, 'repl-thread.js'), { workerData: data, transferList: ports });
-    w.on('message', (m: { op: string; diskless: boolean; empty?: boolean; functions?: boolean; targets: Target[] }) => {
+    w.on('message', (m: { op: string; diskless: boolean; empty?: boolean; functions?: boolean; targets: Target[]; ok?: boolean; buf?: Uint8Array | null }) => {
       if (m.op === 'snapshot') void (m.empty === true ? this.emptySync(m.targets, m.functions === true) : this.fullSync(m.diskless, m.targets));
+      else if (m.op === 'attached') this.attached(m.targets[0], m.ok === true, m.buf ?? null);
     });
     w.on('error', (e) => log('warning', `replication thread: ${e.stack ?? e.message}`));
     w.unref();
@@ -141,9 +166,22 @@ export class ReplMaster {
   }
 
   /** startBgsaveForReplication: one snapshot for these replicas, to disk or to their sockets. */
-  private async fullSync(diskless: boolean, targets: Target[]): Promise<void> {
+  private async fullSync(diskless: boolean, targets: Target[], mayAttach = true): Promise<void> {
+    const run = this.running;
+    if (!diskless && mayAttach && run !== null && run.batch.waiting.size > 0) {
+      // Another replica waits for this snapshot: the new one joins it. Its stream from the
+      // snapshot's offset comes from the backlog (Redis copies the other replica's buffer).
+      for (const t of targets) {
+        run.batch.targets.push(t);
+        run.batch.waiting.add(targetKey(t));
+        run.batch.attaching++;
+        this.attaching.set(targetKey(t), { target: t, run });
+        this.start().postMessage({ op: 'attach', thread: t.thread, clientId: t.clientId, from: run.so });
+      }
+      return;
+    }
     if (!diskless && this.nextDisk !== null) {
-      log('notice', 'Waiting for next BGSAVE for SYNC');
+      if (mayAttach) log('notice', 'Waiting for next BGSAVE for SYNC');
       for (const t of targets) {
         this.nextDisk.targets.push(t);
         this.nextDisk.waiting.add(targetKey(t));
@@ -151,10 +189,13 @@ export class ReplMaster {
       return;
     }
     const queued = this.persistence.busy;
-    if (queued && !diskless) log('notice', 'Waiting for next BGSAVE for SYNC');
+    // (After a failed attach, attached() said it in Redis's words.)
+    if (queued && !diskless) {
+      if (mayAttach) log('notice', 'Waiting for next BGSAVE for SYNC');
+    }
     else log('notice', `Starting BGSAVE for SYNC with target: ${diskless ? 'replicas sockets' : 'disk'}`);
     // A disk snapshot's replicas: more may join until it starts (then the groups are final).
-    const batch = { targets: [...targets], waiting: new Set(targets.map(targetKey)) };
+    const batch: DiskBatch = { targets: [...targets], waiting: new Set(targets.map(targetKey)), attaching: 0, settled: null };
     if (!diskless) this.nextDisk = batch;
     let groups = this.byThread(batch.targets);
     const mark = diskless ? randomBytes(20).toString('hex') : '';
@@ -177,6 +218,7 @@ export class ReplMaster {
       // the db that stream is in now is where the next commands apply (rdbPopulateSaveInfo).
       const sdb = isReplica(this.store) ? rget(this.store, R_MASTER_DB) : -1;
       aux.push(['repl-stream-db', String(sdb >= 0 ? sdb : 0)], ['repl-id', id], ['repl-offset', String(off)]);
+      if (!diskless) this.running = { batch, so, off, id };
       for (const [thread, ids] of groups) this.post(thread, { type: 'repl-full', ids, replid: id, offset: off, streamOff: so, diskless, mark });
     };
     if (diskless) {
@@ -218,7 +260,10 @@ export class ReplMaster {
       this.diskWaits.delete(waiting);
       // Never started (stopped first): later replicas start their own.
       if (this.nextDisk === batch) this.nextDisk = null;
+      if (this.running?.batch === batch) this.running = null;
     }
+    // Replicas attached while it ran get the file too, once their backlog part is with them.
+    if (batch.attaching > 0) await new Promise<void>((resolve) => (batch.settled = resolve));
     groups = this.byThread(batch.targets);
     // Open it now, before another save can rename a newer file over it: each worker gets its own
     // descriptor of exactly this snapshot (descriptors are the process's, any thread may read).
@@ -235,6 +280,30 @@ export class ReplMaster {
       }
       this.post(thread, { type: 'repl-file', ids, fd, size });
     }
+  }
+
+  /**
+   * The replication thread's answer to an attach: the backlog from the snapshot's offset for the
+   * replica's worker (before the file, on the same channel), or, when the backlog no longer
+   * reaches back that far, the next BGSAVE.
+   */
+  private attached(t: Target, ok: boolean, buf: Uint8Array | null): void {
+    const key = targetKey(t);
+    const a = this.attaching.get(key);
+    if (a === undefined) return;
+    this.attaching.delete(key);
+    const { run } = a;
+    const batch = run.batch;
+    if (ok && buf !== null) {
+      log('notice', 'Waiting for end of BGSAVE for SYNC');
+      this.post(t.thread, { type: 'repl-full', ids: [t.clientId], replid: run.id, offset: run.off, streamOff: run.so, diskless: false, mark: '', head: buf });
+    } else {
+      batch.targets = batch.targets.filter((x) => targetKey(x) !== key);
+      batch.waiting.delete(key);
+      log('notice', "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
+      void this.fullSync(false, [t], false);
+    }
+    if (--batch.attaching === 0 && batch.settled !== null) batch.settled();
   }
 
   /**

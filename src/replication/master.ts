@@ -86,6 +86,13 @@ class ReplicaLink {
     this.writeStream(off, buf);
   }
 
+  /** Stream bytes from before what was collected (a late attach's part from the backlog). */
+  prepend(off: number, head: Uint8Array): void {
+    const buf = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
+    this.collected.unshift({ off, buf });
+    this.collectedBytes += buf.length;
+  }
+
   /** The offset the stream starts at is known: drop what comes before it. */
   startAt(off: number): void {
     this.nextOff = off;
@@ -473,6 +480,9 @@ export function onReplMessage(m: { type: string; [k: string]: unknown }): void {
       for (const id of m.ids as number[]) {
         const link = links.get(id);
         if (link === undefined || link.c.closed) continue;
+        // Attached to a running snapshot: the stream from its offset up to what the link
+        // collected since it asked (from the backlog).
+        if (m.head !== undefined) link.prepend(m.streamOff as number, m.head as Uint8Array);
         link.startAt(m.streamOff as number);
         if (!link.preSync) link.write(`+FULLRESYNC ${m.replid as string} ${m.offset as number}\r\n`);
         if (m.diskless === true) {

@@ -248,6 +248,15 @@ main.on('message', (m: { op: string; [k: string]: unknown }) => {
     case 'gone':
       onGone(m.thread as number, m.clientId as number);
       break;
+    case 'attach': {
+      // A replica joins a running disk snapshot: the stream from its offset, if the backlog
+      // still holds it (and holds this history).
+      drain();
+      const from = m.from as number;
+      const ok = reader !== null && from >= start && from <= end && rget(mem, R_BASE) === backlogBase;
+      main.postMessage({ type: 'repl', op: 'attached', targets: [{ thread: m.thread, clientId: m.clientId }], ok, buf: ok ? backlogFrom(from) : null });
+      break;
+    }
     case 'backlog':
       // A replica's backlog continues its master's history: its ids are not changed.
       if (reader === null) createBacklog();

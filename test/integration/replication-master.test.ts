@@ -511,16 +511,64 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  it('replicas that ask for a disk sync while one BGSAVE runs share the next one', async () => {
+  it('replicas that ask for a disk sync while a BGSAVE for another replica runs attach to it, with the writes made since it started', async () => {
     const { m, c, dir, log } = await loggedMaster(['--repl-diskless-sync', 'no', '--rdb-key-save-delay', '50000'], 30);
     const r1 = await replicaOf(m);
     await until('the first BGSAVE', async () => (await info(m.port, 'persistence')).get('rdb_bgsave_in_progress') === '1');
+    // Written after the snapshot's point in time and before the others ask: they reach the
+    // late replicas only through the backlog.
+    for (let i = 0; i < 200; i++) c.send('SET', `during:${i}`, `v${i}`);
+    for (let i = 0; i < 200; i++) await c.read();
     const [r2, r3] = await Promise.all([replicaOf(m), replicaOf(m)]);
-    for (const r of [r1, r2, r3]) await linkUp(r);
-    for (const r of [r1, r2, r3]) expect(await RawClient.once(r.port, 'DBSIZE')).toEqual({ t: 'int', v: 30n });
-    const started = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('Background saving started'));
-    expect(started.length).toBe(2);
-    expect(fs.readFileSync(log, 'utf8')).toContain('Waiting for next BGSAVE for SYNC');
+    await until('both to attach', async () => fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('Waiting for end of BGSAVE for SYNC')).length === 2);
+    expect(text(await c.call('SET', 'after', 'attach'))).toBe('OK');
+    expect(await c.call('LPUSH', 'list', 'a', 'b')).toEqual({ t: 'int', v: 2n });
+    for (const r of [r1, r2, r3]) await caughtUp(m, r);
+    for (const r of [r1, r2, r3]) expect(await RawClient.once(r.port, 'DBSIZE')).toEqual({ t: 'int', v: 232n });
+    for (const r of [r1, r2, r3]) {
+      const [a, b] = await digests(m, r);
+      expect(b).toBe(a);
+    }
+    const logText = fs.readFileSync(log, 'utf8');
+    expect(logText.split('\n').filter((l) => l.includes('Background saving started')).length).toBe(1);
+    expect(logText).not.toContain('Waiting for next BGSAVE for SYNC');
+    expect((await info(m.port, 'stats')).get('sync_full')).toBe('3');
+    await c.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it("a replica cannot attach to a replica's BGSAVE once the backlog no longer holds its start: it waits for the next one", async () => {
+    const { m, c, dir, log } = await loggedMaster(['--repl-diskless-sync', 'no', '--rdb-key-save-delay', '50000', '--repl-backlog-size', '16384'], 30);
+    const r1 = await replicaOf(m);
+    await until('the first BGSAVE', async () => (await info(m.port, 'persistence')).get('rdb_bgsave_in_progress') === '1');
+    // 64 KB written since the snapshot started: more than the 16 KB backlog.
+    const value = 'x'.repeat(1000);
+    for (let i = 0; i < 64; i++) c.send('SET', `big:${i}`, value);
+    for (let i = 0; i < 64; i++) await c.read();
+    await until('the backlog to move past the snapshot', async () => Number((await info(m.port, 'replication')).get('repl_backlog_first_byte_offset')) > 20000);
+    const r2 = await replicaOf(m);
+    for (const r of [r1, r2]) await caughtUp(m, r);
+    for (const r of [r1, r2]) {
+      const [a, b] = await digests(m, r);
+      expect(b).toBe(a);
+    }
+    const logText = fs.readFileSync(log, 'utf8');
+    expect(logText).toContain("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
+    expect(logText.split('\n').filter((l) => l.includes('Background saving started')).length).toBe(2);
+    await c.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('replicas that ask for a disk sync while a BGSAVE of no replica runs share the next one', async () => {
+    const { m, c, dir, log } = await loggedMaster(['--repl-diskless-sync', 'no', '--rdb-key-save-delay', '50000'], 30);
+    expect(text(await c.call('BGSAVE'))).toBe('Background saving started');
+    const [r1, r2] = await Promise.all([replicaOf(m), replicaOf(m)]);
+    for (const r of [r1, r2]) await linkUp(r);
+    for (const r of [r1, r2]) expect(await RawClient.once(r.port, 'DBSIZE')).toEqual({ t: 'int', v: 30n });
+    const logText = fs.readFileSync(log, 'utf8');
+    expect(logText.split('\n').filter((l) => l.includes('Background saving started')).length).toBe(2);
+    expect(logText).toContain('Waiting for next BGSAVE for SYNC');
+    expect(logText).not.toContain('Waiting for end of BGSAVE for SYNC');
     await c.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
