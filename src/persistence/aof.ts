@@ -20,14 +20,14 @@ import {
 import {
   AofShared, A_ENABLED, A_HOLD, A_REWRITE_IN_PROGRESS, A_REWRITE_SCHEDULED, A_SWITCH_SEQ, A_LAST_BGREWRITE_OK, A_LOADING_AOF,
   F_SWITCH_AT, F_CURRENT_SIZE, F_BASE_SIZE, F_LAST_REWRITE_SECS, F_REWRITE_START, F_REWRITES, F_REWRITE_FAILURES,
-  F_LAST_INCR_SIZE, A_WRITE_ERR, F_SWITCH_DB, A_TIMESTAMPS,
+  F_LAST_INCR_SIZE, A_WRITE_ERR, F_SWITCH_DB, A_TIMESTAMPS, F_LAST_COW,
 } from './aof-state';
 import type { FsyncPolicy, WriterData, WriterMessage } from './aof-writer';
 import { AofFileLoader, AOF_OK, AOF_NOT_EXIST, AOF_EMPTY, AOF_OPEN_ERR, AOF_FAILED, AOF_TRUNCATED } from './aof-load';
 import { RdbOut, writeHeader, writeTrailer } from './rdb';
 import * as fsp from 'fs/promises';
 import { emptyKeyspace, type Persistence, type SnapshotTarget } from './snapshot';
-import { pset, P_LOADING_START, P_LOADING_TOTAL, P_LOADING_LOADED, P_LOADING_KEYS, P_DIRTY_AT_SAVE } from './state';
+import { pget, pset, P_COW_NOW, P_LOADING_START, P_LOADING_TOTAL, P_LOADING_LOADED, P_LOADING_KEYS, P_DIRTY_AT_SAVE } from './state';
 
 export class AofFatal extends Error {}
 
@@ -490,6 +490,8 @@ export class Aof {
         let done = ok;
         let baseSize = 0;
         if (ok) {
+          // What the writers copied for this snapshot (the child's copy-on-write in Redis).
+          this.shared.f64[F_LAST_COW] = pget(this.store, P_COW_NOW);
           log('notice', `Successfully created the temporary AOF base file ${path.basename(tmp)}`);
           log('notice', 'Background AOF rewrite terminated with success');
           if (!preamble) await toPlainAof(tmp, this.config);

@@ -280,6 +280,32 @@ describe('AOF', () => {
     }
   }, 60_000);
 
+  it('aof_last_cow_size counts what writers copied during a rewrite (rdb_last_cow_size stays for BGSAVE)', async () => {
+    const dir = tmp('shardis-aof-cow-');
+    try {
+      const sh = await startShardis({ threads: 2, args: aofArgs(dir, ['--rdb-key-save-delay', '1000']) });
+      const a = client(sh.port);
+      await a.call('DEBUG', 'POPULATE', '1000', 'cow', '100');
+      expect(await a.bgrewriteaof()).toBe('Background append only file rewriting started');
+      // Every key overwritten while the walker (1 ms per key) has reached few of their slots.
+      const p = a.pipeline();
+      for (let i = 0; i < 1000; i++) p.set(`cow:${i}`, 'changed');
+      await p.exec();
+      expect(String(await a.info('persistence'))).toMatch(/aof_rewrite_in_progress:1/);
+      await a.config('SET', 'rdb-key-save-delay', '0');
+      for (let i = 0; i < 200 && /aof_rewrite_in_progress:1/.test(String(await a.info('persistence'))); i++) await sleep(50);
+      const info = String(await a.info('persistence'));
+      expect(info).toMatch(/aof_last_bgrewrite_status:ok/);
+      // 1000 values of 100 bytes, most copied before the walker got there.
+      expect(Number(/aof_last_cow_size:(\d+)/.exec(info)?.[1])).toBeGreaterThan(50_000);
+      expect(info).toMatch(/rdb_last_cow_size:0/);
+      a.disconnect();
+      await sh.stop();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('BGREWRITEAOF while clients write: new INCR at the switch point, new base, history removed; same digest after kill -9, in redis-server and after DEBUG LOADAOF', async () => {
     const dir = tmp('shardis-aof-rewrite-');
     try {
