@@ -81,8 +81,37 @@ export class RdbOut {
   constructor(
     private readonly sink: ((chunk: Buffer) => void) | null = null,
     size = 1 << 16,
+    /** Off for bytes that are not a file's (a snapshot's copies: the file's writer sums them). */
+    private readonly crcOn = true,
   ) {
     this.buf = Buffer.allocUnsafe(size);
+  }
+
+  /** Empty again, to be reused (with takeOwned). */
+  reset(): void {
+    this.pos = 0;
+    this.total = 0;
+    this.lzfSaved = 0;
+    this.chunks.length = 0;
+  }
+
+  /**
+   * Everything emitted, in a Buffer that is its whole ArrayBuffer (so it can be transferred to
+   * another thread, not cloned); the buffer stays for the next use.
+   */
+  takeOwned(): Buffer {
+    const out = Buffer.allocUnsafeSlow(this.total + this.pos);
+    let at = 0;
+    for (const c of this.chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    out.set(this.buf.subarray(0, this.pos), at);
+    if (this.crcOn) this.crc.update(this.buf, 0, this.pos);
+    this.total += this.pos;
+    this.pos = 0;
+    this.chunks.length = 0;
+    return out;
   }
 
   /** Bytes emitted so far (flushed and pending). */
@@ -102,7 +131,7 @@ export class RdbOut {
    */
   flush(): void {
     if (this.pos === 0) return;
-    this.crc.update(this.buf, 0, this.pos);
+    if (this.crcOn) this.crc.update(this.buf, 0, this.pos);
     let chunk: Buffer;
     if (this.pos >= this.buf.length >>> 1) {
       chunk = this.buf.subarray(0, this.pos);
@@ -132,7 +161,7 @@ export class RdbOut {
     if (n > 1 << 20) {
       // A big value: pass it through without growing the buffer to its size.
       this.flush();
-      this.crc.update(b, start, end);
+      if (this.crcOn) this.crc.update(b, start, end);
       this.total += n;
       const chunk = Buffer.from(b.subarray(start, end));
       if (this.sink !== null) this.sink(chunk);

@@ -527,6 +527,8 @@ function saveOptionsAt(u8: Uint8Array, f: number, dbs: number): SaveOptions {
  */
 export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, logical: number) => void): void {
   heldWord = s.L.misc + MISC_SNAPSHOT_HELD;
+  // One buffer for every slot copy of this thread, no checksum (the walker sums the file).
+  const cow = new RdbOut(null, 1 << 16, false);
   s.beforeChange = (slot: number): void => {
     const f = addrAt(s.i32, s.L.misc + MISC_SNAPSHOT);
     const u8 = s.u8;
@@ -540,11 +542,12 @@ export function installCowHook(s: Store, deliver: (key: number, bytes: Buffer, l
         u8[at] = 1;
         continue;
       }
-      const out = new RdbOut(null, 4096);
-      writeSlot(out, s, f, db, slot, o);
+      cow.reset();
+      writeSlot(cow, s, f, db, slot, o);
       u8[at] = (u8[at] & SLOT_PINS) | 2;
-      const b = out.take();
-      deliver(db * NSLOTS + slot, b, b.length + out.lzfSaved);
+      const saved = cow.lzfSaved;
+      const b = cow.takeOwned();
+      deliver(db * NSLOTS + slot, b, b.length + saved);
     }
     u8[f + slot] = 1;
   };

@@ -283,7 +283,8 @@ export async function main(argv: string[]): Promise<void> {
             repl.onMessage(m as unknown as { op: string; [k: string]: unknown });
             break;
           case 'cow':
-            persistence.onCopy(m.key as number, Buffer.from(m.bytes as Uint8Array), m.logical as number);
+            // A view, not a copy: the bytes were moved or cloned into this thread.
+            persistence.onCopy(m.key as number, Buffer.from((m.bytes as Uint8Array).buffer, (m.bytes as Uint8Array).byteOffset, (m.bytes as Uint8Array).byteLength), m.logical as number);
             break;
           case 'persist':
             // A failed operation still answers its client (a SAVE that threw never replied).

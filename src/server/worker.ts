@@ -111,9 +111,10 @@ srv.askMain = (op, args) => {
   });
 };
 // A snapshot in progress: commands that may write copy the slots it has not reached yet.
-// A copy that owns its whole ArrayBuffer (a huge string's) is moved to the main thread, not cloned.
+// A copy that owns its whole ArrayBuffer (every slot copy, a huge string's) is moved to the main
+// thread, not cloned (the hooks keep no reference to what they deliver).
 installCowHook(store, (key, bytes, logical) => {
-  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.byteLength >= 1 << 20;
+  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
   port.postMessage({ type: 'cow', key, bytes, logical }, own ? [bytes.buffer as ArrayBuffer] : []);
 });
 
