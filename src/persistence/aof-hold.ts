@@ -90,9 +90,10 @@ function arm(a: AofShared): void {
 export function installAofTurn(stream: Stream): void {
   stream.turnHook = () => {
     const a = aofShared();
-    if (a === null || Atomics.load(a.i32, A_HOLD) === 0 || !inlineWrite(a, stream)) return false;
-    if (head < queue.length) release(a);
-    return true;
+    if (a === null || Atomics.load(a.i32, A_HOLD) === 0) return false;
+    return inlineWrite(a, stream, () => {
+      if (head < queue.length) release(a);
+    });
   };
 }
 

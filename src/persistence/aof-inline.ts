@@ -36,7 +36,7 @@ const ROUNDS = 3;
  * durable offset published), or another worker holds the lock and looks again once it released
  * it (group commit: under always, one fsync for what every thread appended during the last).
  */
-export function inlineWrite(a: AofShared, stream: Stream): boolean {
+export function inlineWrite(a: AofShared, stream: Stream, durable: () => void): boolean {
   const i32 = a.i32;
   if (Atomics.load(i32, A_INLINE_OK) === 0) return false;
   for (let round = 0; ; round++) {
@@ -54,6 +54,8 @@ export function inlineWrite(a: AofShared, stream: Stream): boolean {
       unlockWord(i32, A_WLOCK);
     }
     if (!ok) return false;
+    // This thread's replies go now, not after the rounds that cover the others' appends.
+    durable();
     if (stream.written() === f64lo(a.f64[F_AOF_OFF])) return true;
     if (round === ROUNDS - 1) return false;
   }
