@@ -81,8 +81,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** One PING over a fresh connection; resolves true on +PONG. */
-function pingOnce(port: number, timeoutMs = 1000): Promise<boolean> {
+/**
+ * One PING over a fresh connection; resolves true on +PONG. With `pid`, also INFO server: true only
+ * when process_id is that pid. A server that lost the port race to another test's server logs
+ * "Address already in use" only once it binds, and until then the other server answers PONG.
+ */
+function pingOnce(port: number, timeoutMs = 1000, pid?: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect({ port, host: '127.0.0.1' });
     let buf = '';
@@ -95,10 +99,17 @@ function pingOnce(port: number, timeoutMs = 1000): Promise<boolean> {
       resolve(ok);
     };
     const timer = setTimeout(() => finish(false), timeoutMs);
-    sock.on('connect', () => sock.write('*1\r\n$4\r\nPING\r\n'));
+    sock.on('connect', () => sock.write(pid === undefined ? '*1\r\n$4\r\nPING\r\n' : '*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n'));
     sock.on('data', (d) => {
       buf += d.toString('latin1');
-      if (buf.includes('\r\n')) finish(buf.startsWith('+PONG'));
+      const eol = buf.indexOf('\r\n');
+      if (eol < 0) return;
+      if (!buf.startsWith('+PONG') || pid === undefined) return finish(buf.startsWith('+PONG'));
+      const rest = buf.slice(eol + 2);
+      // INFO refused (never expected here): the PONG is all there is to go by.
+      if (rest.startsWith('-')) return void (rest.includes('\r\n') && finish(true));
+      const m = /\r\nprocess_id:(\d+)\r\n/.exec(rest);
+      if (m !== null) finish(Number(m[1]) === pid);
     });
     sock.on('error', () => finish(false));
     sock.on('close', () => finish(false));
@@ -182,7 +193,7 @@ async function waitReady(port: number, sp: Spawned, what: string): Promise<void>
         `${what} exited during startup (code ${code}, signal ${signal}) on port ${port}:\n${sp.output()}`,
       );
     }
-    if (await pingOnce(port, 500)) return;
+    if (await pingOnce(port, 500, sp.child.pid)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   sp.child.kill('SIGKILL');
