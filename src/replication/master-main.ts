@@ -190,10 +190,8 @@ export class ReplMaster {
     }
     const queued = this.persistence.busy;
     // (After a failed attach, attached() said it in Redis's words.)
-    if (queued && !diskless) {
-      if (mayAttach) log('notice', 'Waiting for next BGSAVE for SYNC');
-    }
-    else log('notice', `Starting BGSAVE for SYNC with target: ${diskless ? 'replicas sockets' : 'disk'}`);
+    if (!(queued && !diskless)) log('notice', `Starting BGSAVE for SYNC with target: ${diskless ? 'replicas sockets' : 'disk'}`);
+    else if (mayAttach) log('notice', 'Waiting for next BGSAVE for SYNC');
     // A disk snapshot's replicas: more may join until it starts (then the groups are final).
     const batch: DiskBatch = { targets: [...targets], waiting: new Set(targets.map(targetKey)), attaching: 0, settled: null };
     if (!diskless) this.nextDisk = batch;
