@@ -18,3 +18,8 @@ function pick(): BufferViewCtor {
 }
 
 export const BufferView: BufferViewCtor = pick();
+
+/** A Buffer over a Uint8Array's bytes (one received through postMessage, say), not a copy. */
+export function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}

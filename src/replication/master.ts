@@ -27,6 +27,7 @@ import {
   S_RDB_DONE, setReplicaIp, appendGetack,
 } from './state';
 import { CAPA_EOF, CAPA_PSYNC2, type SyncRequest } from './messages';
+import { asBuffer } from '../protocol/bufview';
 
 /** REPLCONF settings a client gave before SYNC/PSYNC. */
 interface ReplConf { port: number; ip: string; capa: number; rdbOnly: boolean; filtered: boolean; functions: boolean }
@@ -88,7 +89,7 @@ class ReplicaLink {
 
   /** Stream bytes from before what was collected (a late attach's part from the backlog). */
   prepend(off: number, head: Uint8Array): void {
-    const buf = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
+    const buf = asBuffer(head);
     this.collected.unshift({ off, buf });
     this.collectedBytes += buf.length;
   }
@@ -451,14 +452,14 @@ function replCron(): void {
 function onReplPort(port: MessagePort): void {
   port.on('message', (m: { type: string; off: number; buf: Uint8Array; clientId: number; replid: string }) => {
     if (m.type === 'data') {
-      const buf = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength);
+      const buf = asBuffer(m.buf);
       for (const link of links.values()) link.feed(m.off, buf);
     } else if (m.type === 'continue') {
       const link = links.get(m.clientId);
       if (link === undefined || link.c.closed) return;
       link.startAt(m.off);
       link.write(link.capa & CAPA_PSYNC2 ? `+CONTINUE ${m.replid}\r\n` : '+CONTINUE\r\n');
-      const buf = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength);
+      const buf = asBuffer(m.buf);
       link.write(buf);
       link.nextOff = m.off + buf.length;
       link.setState(S_ONLINE);
@@ -493,7 +494,7 @@ export function onReplMessage(m: { type: string; [k: string]: unknown }): void {
       break;
     }
     case 'repl-chunk': {
-      const buf = Buffer.from((m.buf as Uint8Array).buffer, (m.buf as Uint8Array).byteOffset, (m.buf as Uint8Array).byteLength);
+      const buf = asBuffer(m.buf as Uint8Array);
       const targets: ReplicaLink[] = [];
       for (const id of m.ids as number[]) {
         const link = links.get(id);

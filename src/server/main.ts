@@ -43,6 +43,7 @@ import { parseSaveRules } from '../config/directives';
 import { initReplicationState } from '../replication/state';
 import { ReplMaster } from '../replication/master-main';
 import { installTracking, setTrackingMaxKeys, trackingClients, trackingLimitUsedSlots } from './tracking';
+import { asBuffer } from '../protocol/bufview';
 
 interface Pending { origin: Worker; originId: number; waiting: number; results: unknown[] }
 
@@ -284,7 +285,7 @@ export async function main(argv: string[]): Promise<void> {
             break;
           case 'cow':
             // A view, not a copy: the bytes were moved or cloned into this thread.
-            persistence.onCopy(m.key as number, Buffer.from((m.bytes as Uint8Array).buffer, (m.bytes as Uint8Array).byteOffset, (m.bytes as Uint8Array).byteLength), m.logical as number);
+            persistence.onCopy(m.key as number, asBuffer(m.bytes as Uint8Array), m.logical as number);
             break;
           case 'persist':
             // A failed operation still answers its client (a SAVE that threw never replied).

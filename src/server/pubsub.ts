@@ -12,6 +12,7 @@ import type { Client } from './client';
 import { clientMemChanged, clientMemLive } from './client-mem';
 import type { ThreadServer } from './context';
 import { S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS } from './context';
+import { asBuffer } from '../protocol/bufview';
 
 export const K_CHANNEL = 0;
 export const K_SHARD = 1;
@@ -390,10 +391,10 @@ export class PubSub {
   /** Messages posted by another thread, in that thread's publish order. */
   onPeerMessage(m: PubMessage): void {
     if (m.kind !== K_BATCH) {
-      this.deliverLocal(null, m.kind, toBuffer(m.channel), toBuffer(m.message));
+      this.deliverLocal(null, m.kind, asBuffer(m.channel), asBuffer(m.message));
       return;
     }
-    const b = toBuffer(m.channel);
+    const b = asBuffer(m.channel);
     let p = 0;
     while (p + REC_HDR <= b.length) {
       const kind = b[p];
@@ -634,10 +635,6 @@ export class MainPublisher {
     }
     ts.length = 0;
   }
-}
-
-function toBuffer(u: Uint8Array): Buffer {
-  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
 // Message headers by [resp 2|3][message | smessage | pmessage].
