@@ -250,10 +250,10 @@ main.on('message', (m: { op: string; [k: string]: unknown }) => {
       break;
     case 'attach': {
       // A replica joins a running disk snapshot: the stream from its offset, if the backlog
-      // still holds it (and holds this history).
+      // still holds it (drain() has dropped any history of an older base).
       drain();
       const from = m.from as number;
-      const ok = reader !== null && from >= start && from <= end && rget(mem, R_BASE) === backlogBase;
+      const ok = reader !== null && from >= start && from <= end;
       main.postMessage({ type: 'repl', op: 'attached', targets: [{ thread: m.thread, clientId: m.clientId }], ok, buf: ok ? backlogFrom(from) : null });
       break;
     }
