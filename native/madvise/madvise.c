@@ -3,11 +3,18 @@
 // The heap calls it for large blocks it frees, so RSS follows the data after DEL of big values.
 // Plain N-API (ABI-stable): one build serves every Node version; the heap runs without it (no
 // memory returned) where it cannot be built or loaded.
+#define _GNU_SOURCE
 #include <node_api.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static napi_value Release(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -66,6 +73,83 @@ static napi_value Dup(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// spawnStandIn(title): the process that stands for a save's fork child (persistence/child.ts).
+// `cat` with argv[0] = title, its stdin the read end of a pipe whose write end only this process
+// holds (close-on-exec): when this process dies, the pipe closes and the child exits, as Redis's
+// child does when its parent goes. posix_spawn is glibc's clone(CLONE_VM | CLONE_VFORK): unlike
+// fork() it copies no page tables, so starting it costs the same with a 100 GB heap as with none.
+// Returns [pid, write end], or [-errno, -1].
+static napi_value SpawnStandIn(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_value result, v;
+  char title[256];
+  size_t len = 0;
+  int pid = -EINVAL, wfd = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc == 1 && napi_get_value_string_utf8(env, argv[0], title, sizeof title, &len) == napi_ok) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) {
+      pid = -errno;
+    } else {
+      posix_spawn_file_actions_t fa;
+      posix_spawnattr_t at;
+      sigset_t none, all;
+      sigemptyset(&none);
+      sigfillset(&all);
+      posix_spawn_file_actions_init(&fa);
+      posix_spawn_file_actions_adddup2(&fa, p[0], 0);
+      posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+      posix_spawn_file_actions_adddup2(&fa, 1, 2);
+      posix_spawnattr_init(&at);
+      // Node ignores SIGPIPE and blocks some signals in its threads: the child starts clean.
+      posix_spawnattr_setsigmask(&at, &none);
+      posix_spawnattr_setsigdefault(&at, &all);
+      posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+      char *args[] = {title, NULL};
+      pid_t child = -1;
+      int r = posix_spawn(&child, "/bin/cat", &fa, &at, args, environ);
+      if (r != 0) r = posix_spawn(&child, "/usr/bin/cat", &fa, &at, args, environ);
+      posix_spawn_file_actions_destroy(&fa);
+      posix_spawnattr_destroy(&at);
+      close(p[0]);
+      if (r != 0) {
+        close(p[1]);
+        pid = -r;
+      } else {
+        pid = child;
+        wfd = p[1];
+      }
+    }
+  }
+  napi_create_array_with_length(env, 2, &result);
+  napi_create_int32(env, pid, &v);
+  napi_set_element(env, result, 0, v);
+  napi_create_int32(env, wfd, &v);
+  napi_set_element(env, result, 1, v);
+  return result;
+}
+
+// waitpid(pid): -1 while the child runs, its exit code (0-255), or 256 + the signal that ended
+// it; -2 when it is not (or no longer) this process's child. Never blocks.
+static napi_value Waitpid(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_value result;
+  int32_t pid = 0;
+  int out = -2;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc == 1 && napi_get_value_int32(env, argv[0], &pid) == napi_ok && pid > 0) {
+    int st = 0;
+    pid_t r;
+    do r = waitpid(pid, &st, WNOHANG); while (r < 0 && errno == EINTR);
+    if (r == 0) out = -1;
+    else if (r == pid) out = WIFSIGNALED(st) ? 256 + WTERMSIG(st) : WEXITSTATUS(st);
+  }
+  napi_create_int32(env, out, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "release", NAPI_AUTO_LENGTH, Release, NULL, &fn);
@@ -74,5 +158,9 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "misalign", fn);
   napi_create_function(env, "dup", NAPI_AUTO_LENGTH, Dup, NULL, &fn);
   napi_set_named_property(env, exports, "dup", fn);
+  napi_create_function(env, "spawnStandIn", NAPI_AUTO_LENGTH, SpawnStandIn, NULL, &fn);
+  napi_set_named_property(env, exports, "spawnStandIn", fn);
+  napi_create_function(env, "waitpid", NAPI_AUTO_LENGTH, Waitpid, NULL, &fn);
+  napi_set_named_property(env, exports, "waitpid", fn);
   return exports;
 }

@@ -27,6 +27,7 @@ import { AofFileLoader, AOF_OK, AOF_NOT_EXIST, AOF_EMPTY, AOF_OPEN_ERR, AOF_FAIL
 import { RdbOut, writeHeader, writeTrailer } from './rdb';
 import * as fsp from 'fs/promises';
 import { emptyKeyspace, type Persistence, type SnapshotTarget } from './snapshot';
+import { SaveChild } from './child';
 import { pget, pset, P_COW_NOW, P_LOADING_START, P_LOADING_TOTAL, P_LOADING_LOADED, P_LOADING_KEYS, P_DIRTY_AT_SAVE } from './state';
 
 export class AofFatal extends Error {}
@@ -451,9 +452,12 @@ export class Aof {
     this.shared.f64[F_REWRITES] += 1;
     const waiting = this.writer === null && this.config.bool('appendonly');
     const seq = ++this.switchSeq;
-    const tmp = path.join(dir, `temp-rewriteaof-bg-${process.pid}.aof`);
+    // The stand-in for Redis's rewrite child: the temp base and the log name its pid.
+    const child = SaveChild.start('shardis-aof-rewrite');
+    this.rewriteChild = child;
+    const tmp = path.join(dir, `temp-rewriteaof-bg-${child.pid}.aof`);
     const preamble = this.config.bool('aof-use-rdb-preamble');
-    log('notice', `Background append only file rewriting started by pid ${process.pid}`);
+    log('notice', `Background append only file rewriting started by pid ${child.pid}`);
     const writerAtStart = this.writer;
     const onStart = (): void => {
       // A replica's stream is its master's bytes, which re-select their db only when it changes:
@@ -481,10 +485,16 @@ export class Aof {
     this.rewriteTmp = tmp;
     const aborted = (): boolean => gen !== this.rewriteGen;
     void p
-      .snapshot({ onStart, path: tmp, aofBase: preamble, stats: false, aborted } satisfies SnapshotTarget)
+      .snapshot({ onStart, path: tmp, aofBase: preamble, stats: false, aborted, child } satisfies SnapshotTarget)
       .then(async (ok) => {
+        child.stop();
         if (gen !== this.rewriteGen) {
           await fsp.unlink(tmp).catch(() => undefined);
+          return;
+        }
+        if (!ok && child.status !== 0) {
+          // Its child was killed (or exited): the snapshot removed its temp file.
+          this.rewriteDone(false, 0, t0, waiting, child.status > 256 ? child.status - 256 : 0);
           return;
         }
         let done = ok;
@@ -512,6 +522,7 @@ export class Aof {
         this.rewriteDone(done, baseSize, t0, waiting);
       })
       .catch((e: unknown) => {
+        child.stop();
         log('warning', `Background AOF rewrite failed: ${strerror(e)}`);
         this.rewriteDone(false, 0, t0, waiting);
       });
@@ -519,7 +530,7 @@ export class Aof {
   }
 
   /** backgroundRewriteDoneHandler's bookkeeping. */
-  private rewriteDone(ok: boolean, baseSize: number, t0: number, waiting: boolean): void {
+  private rewriteDone(ok: boolean, baseSize: number, t0: number, waiting: boolean, bySignal = 0): void {
     this.shared.f64[F_LAST_REWRITE_SECS] = Math.floor((Date.now() - t0) / 1000);
     this.shared.f64[F_REWRITE_START] = 0;
     this.shared.set(A_REWRITE_IN_PROGRESS, 0);
@@ -533,9 +544,13 @@ export class Aof {
         log('notice', 'Background AOF rewrite finished successfully');
       } else log('notice', 'Background AOF rewrite finished successfully');
     } else {
-      this.shared.set(A_LAST_BGREWRITE_OK, 0);
-      this.shared.f64[F_REWRITE_FAILURES] += 1;
-      log('warning', 'Background AOF rewrite terminated with error');
+      // SIGUSR1 (10) is how Redis stops a child without an error.
+      if (bySignal !== 10) {
+        this.shared.set(A_LAST_BGREWRITE_OK, 0);
+        this.shared.f64[F_REWRITE_FAILURES] += 1;
+      }
+      if (bySignal !== 0) log('warning', `Background AOF rewrite terminated by signal ${bySignal}`);
+      else log('warning', 'Background AOF rewrite terminated with error');
       // A rewrite that was to turn the AOF on failed: start over (a new point in time).
       if (waiting && this.writer !== null) {
         void this.stop(true).then(() => this.shared.set(A_REWRITE_SCHEDULED, 1));
@@ -649,6 +664,8 @@ export class Aof {
 
   /** The temp base a running rewrite writes (aofRemoveTempFile removes it and the snapshot's temp). */
   private rewriteTmp = '';
+  /** The running (or last) rewrite's stand-in child. */
+  private rewriteChild: SaveChild | null = null;
 
   /** The db a replica's master stream is in now (main.ts sets it; -1 on a master). */
   replicaDb: () => number = () => -1;
@@ -659,14 +676,16 @@ export class Aof {
    */
   private killRewrite(): void {
     if (!this.rewriteInProgress) return;
-    log('notice', `Killing running AOF rewrite child: ${process.pid}`);
+    const pid = this.rewriteChild?.pid ?? process.pid;
+    log('notice', `Killing running AOF rewrite child: ${pid}`);
+    this.rewriteChild?.stop();
     this.rewriteGen++;
     this.shared.set(A_REWRITE_IN_PROGRESS, 0);
     this.shared.f64[F_REWRITE_START] = 0;
     const tmp = this.rewriteTmp;
     if (tmp !== '') {
       // The snapshot writes temp-<pid>-<name> and renames it to <name> when done: both go.
-      for (const f of [tmp, path.join(path.dirname(tmp), `temp-${process.pid}-${path.basename(tmp)}`)]) {
+      for (const f of [tmp, path.join(path.dirname(tmp), `temp-${pid}-${path.basename(tmp)}`)]) {
         try {
           fs.unlinkSync(f);
         } catch {

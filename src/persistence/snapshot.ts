@@ -87,6 +87,7 @@ import {
   OP_FREQ, OP_FUNCTION, OP_FUNCTION2, OP_IDLE, OP_MODULE_AUX, OP_RESIZEDB, OP_SELECTDB,
 } from './rdb';
 import { Crc64 } from './crc64';
+import { SaveChild } from './child';
 import { lzfCompressRange } from './lzf';
 import { libraryCodes, clearLibraries } from '../scripting/library-list';
 import {
@@ -766,6 +767,8 @@ export interface SnapshotTarget {
    * "Background RDB transfer ...", but it saves nothing (LASTSAVE, the status, dirty stay).
    */
   transfer?: boolean;
+  /** The stand-in child the caller started (an AOF rewrite names its temp file by its pid); else run() starts one. */
+  child?: SaveChild;
 }
 
 /** A snapshot stopped by its target's `aborted` (not an error to log). */
@@ -897,11 +900,18 @@ export class Persistence {
     const stats = target === null || target.stats === true;
     const bg = kind === 'bgsave' && stats;
     const transfer = target?.transfer === true;
-    let stopped = false;
+    // Where Redis forks, a stand-in for its child (child.ts): temp files and logs name its pid,
+    // and killing it ends this save as killing Redis's child does.
+    const child = kind !== 'bgsave' ? null
+      : target?.child ?? SaveChild.start(target?.aofBase === true ? 'shardis-aof-rewrite' : transfer ? 'shardis-rdb-to-slaves' : 'shardis-rdb-bgsave');
+    const pid = child?.pid ?? process.pid;
+    const stop = (): boolean => (child !== null && child.status !== 0) || target?.aborted?.() === true;
+    // 10 (SIGUSR1): stopped by the server (nobody needs it); else the signal that killed the child.
+    let bySignal = 0;
     if (transfer) {
       pset(s, P_BGSAVE_IN_PROGRESS, 1);
       pset(s, P_BGSAVE_START, start);
-      log('notice', `Background RDB transfer started by pid ${process.pid}`);
+      log('notice', `Background RDB transfer started by pid ${pid}`);
     }
     if (stats) {
       pset(s, P_LAST_SAVE_TRY, Math.floor(start / 1000));
@@ -913,7 +923,7 @@ export class Persistence {
     pset(s, P_COW_PEAK, 0);
     if (bg) {
       pset(s, P_BGSAVE_IN_PROGRESS, 1);
-      log('notice', `Background saving started by pid ${process.pid}`);
+      log('notice', `Background saving started by pid ${pid}`);
     } else if (kind === 'shutdown') {
       log('notice', 'Saving the final RDB snapshot before exiting.');
     }
@@ -921,8 +931,8 @@ export class Persistence {
     const sink = target?.write ?? null;
     const file = sink !== null ? '' : target?.path !== undefined ? path.resolve(target.path) : this.filePath();
     const tmp = sink !== null ? '' : target?.path !== undefined
-      ? path.join(path.dirname(file), `temp-${process.pid}-${path.basename(file)}`)
-      : path.join(path.dirname(file), `temp-${process.pid}.rdb`);
+      ? path.join(path.dirname(file), `temp-${pid}-${path.basename(file)}`)
+      : path.join(path.dirname(file), `temp-${pid}.rdb`);
     const flagsBytes = flagsBytesOf(dbs);
     const f = heldAlloc(s.heap, s.i32, flagsBytes, true);
     s.u8[f + F_OPTS(dbs)] = o.compress ? 1 : 0;
@@ -980,7 +990,10 @@ export class Persistence {
           const all = pending.length === 1 ? pending[0] : Buffer.concat(pending);
           pending.length = 0;
           pendingBytes = 0;
-          return sink(all);
+          // A sink stuck on a replica that reads nothing must not outlive a killed child.
+          return child === null ? sink(all) : Promise.race([sink(all), child.ended.then(() => {
+            throw new SnapshotAborted();
+          })]);
         }
         // The file gets the chunks as they are (writev), without joining them first.
         let bufs = pending.splice(0);
@@ -1028,16 +1041,16 @@ export class Persistence {
           }
           if ((st & SLOT_PINS) !== 0) {
             for (const r of pinsOf(s, f, db, slot)) {
-              await this.writePinned(out, f, r, o, coord, drainSome, delayUs, target?.aborted);
+              await this.writePinned(out, f, r, o, coord, drainSome, delayUs, stop);
               n++;
             }
           }
           if (n > 0) {
             processed += n;
             pset(s, P_KEYS_PROCESSED, processed);
-            if (delayUs > 0) await abortableSleep((n * delayUs) / 1000, target?.aborted);
+            if (delayUs > 0) await abortableSleep((n * delayUs) / 1000, stop);
           }
-          if (target?.aborted?.() === true) throw new SnapshotAborted();
+          if (stop()) throw new SnapshotAborted();
           if (pendingBytes >= 8 << 20) await drain();
           else if (Date.now() - sinceYield > 20) {
             // Let the main thread relay requests and receive copies.
@@ -1067,9 +1080,12 @@ export class Persistence {
       if (bg) log('notice', `RDB: ${Math.round(pget(s, P_COW_PEAK) / 1048576)} MB of memory used by copy-on-write`);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      if (e instanceof SnapshotAborted) {
+      if (child !== null && child.status !== 0) {
+        // The stand-in child was killed (or exited): as Redis's child dying mid-save.
+        bySignal = child.signal;
+      } else if (e instanceof SnapshotAborted) {
         // The target gave up on it (Redis kills its child with SIGUSR1: not an error).
-        stopped = true;
+        bySignal = 10;
       } else if (sink !== null) {
         log('warning', `Snapshot transfer failed: ${err.message}`);
       } else if (fh === null && err.syscall === 'open') {
@@ -1112,6 +1128,8 @@ export class Persistence {
       this.waiting = null;
       this.held = 0;
       pset(s, P_COW_HELD, 0);
+      // The "child" exits with the save.
+      child?.stop();
     }
     const secs = Math.round((Date.now() - start) / 1000);
     pset(s, P_KEYS_TOTAL, 0);
@@ -1122,7 +1140,7 @@ export class Persistence {
       pset(s, P_BGSAVE_IN_PROGRESS, 0);
       pset(s, P_LAST_BGSAVE_TIME, secs);
       if (ok) log('notice', 'Background RDB transfer terminated with success');
-      else if (stopped) log('warning', 'Background transfer terminated by signal 10');
+      else if (bySignal !== 0) log('warning', `Background transfer terminated by signal ${bySignal}`);
       else log('warning', 'Background transfer error');
       this.runScheduled();
     }
@@ -1137,9 +1155,11 @@ export class Persistence {
     }
     if (bg) {
       pset(s, P_LAST_BGSAVE_TIME, secs);
-      if (stopped) {
-        // Killed because nobody needs it (SIGUSR1): the last status stands, no MISCONF.
-        log('warning', 'Background saving terminated by signal 10');
+      if (bySignal !== 0) {
+        // Stopped because nobody needs it (SIGUSR1): the last status stands, no MISCONF. Any
+        // other signal (the child killed): an error, as Redis's backgroundSaveDoneHandlerDisk.
+        log('warning', `Background saving terminated by signal ${bySignal}`);
+        if (bySignal !== 10) pset(s, P_LAST_BGSAVE_OK, 0);
       } else {
         pset(s, P_LAST_BGSAVE_OK, ok ? 1 : 0);
         if (ok) log('notice', 'Background saving terminated with success');

@@ -7,6 +7,10 @@ export interface SysAddon {
   misalign?(view: Uint8Array): number;
   /** A close-on-exec duplicate of a descriptor, or -1. */
   dup?(fd: number): number;
+  /** A save's stand-in child (persistence/child.ts): [pid, write end of its stdin], or [-errno, -1]. */
+  spawnStandIn?(title: string): [number, number];
+  /** waitpid(WNOHANG): -1 running, 0-255 its exit code, 256 + the signal that ended it, -2 not a child. */
+  waitpid?(pid: number): number;
 }
 
 function load(): SysAddon | null {
