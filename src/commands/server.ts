@@ -596,7 +596,7 @@ function configSet(c: Client, argv: Buffer[]): void {
   // The reply waits until every thread has the new values (maxmemory, keyspace events...); the
   // main thread relays the config message before this (no-op) request, on the same ports.
   // CONFIG SET appendonly waits for the main thread to start or stop the AOF, even on one thread.
-  const settle = c.srv.threads > 1 || pairs.some(([n]) => n.toLowerCase() === 'appendonly');
+  const settle = c.srv.threads > 1 || pairs.some(([n]) => n.toLowerCase() === 'appendonly' || n.toLowerCase() === 'aof-disable-auto-gc');
   // port / bind changed: rebind the listeners before anyone sees the new values (Redis's
   // updatePort / applyBind), and roll the whole CONFIG SET back if they cannot be bound.
   const rebind = cfg.str('port') !== before.port ? 'port' : cfg.str('bind') !== before.bind ? 'bind' : '';

@@ -51,7 +51,7 @@ export interface WriterData {
 }
 
 export type WriterMessage =
-  | { type: 'config'; fsync: FsyncPolicy; noFsyncOnRewrite: boolean; disableAutoGc: boolean}
+  | { type: 'config'; id?: number; fsync: FsyncPolicy; noFsyncOnRewrite: boolean; disableAutoGc: boolean}
   | { type: 'install-base'; id: number; tmp: string; rdbPreamble: boolean; switchSeq: number }
   | { type: 'flush'; id: number }
   | { type: 'stop'; id: number; discardTemp: boolean };
@@ -523,6 +523,7 @@ function onMessage(m: WriterMessage): void {
         // Into always: sync what is there before replies depend on it.
         if (fsyncPolicy === 'always') flush(true);
       }
+      if (m.id !== undefined) port.postMessage({ type: 'configured', id: m.id, ok: true });
       break;
     }
     case 'install-base':

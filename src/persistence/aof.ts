@@ -345,10 +345,14 @@ export class Aof {
     this.shared.set(A_TIMESTAMPS, this.config.bool('aof-timestamp-enabled') ? 1 : 0);
     if (name === 'appendfsync' || name === 'no-appendfsync-on-rewrite' || name === 'aof-disable-auto-gc') {
       if (this.writer === null) return;
-      this.writer.postMessage({
+      const msg = {
         type: 'config', fsync: this.fsyncPolicy(), noFsyncOnRewrite: this.config.bool('no-appendfsync-on-rewrite'),
         disableAutoGc: this.config.bool('aof-disable-auto-gc'),
-      } as WriterMessage);
+      };
+      // Turning auto gc back on removes the history files before CONFIG SET replies, as Redis's
+      // updateAofAutoGCEnabled (its reply waits for appendonlySettled).
+      if (name === 'aof-disable-auto-gc') this.appendonlyChain = this.appendonlyChain.then(() => this.ask(msg)).then(() => undefined);
+      else this.writer.postMessage(msg as WriterMessage);
     }
   }
 
@@ -371,6 +375,9 @@ export class Aof {
     emptyKeyspace(this.store);
     const am = this.loadManifestQuiet();
     if (am === null) return 'Error loading the AOF manifest';
+    // As Redis's aofLoadManifestFromDisk: the manifest on disk replaces the one in memory, its
+    // sequence numbers too (after a rewrite with the AOF off left no INCR file, the next is seq 1).
+    this.seqFloor = { base: am.baseSeq, incr: am.incrSeq };
     // The writer keeps appending meanwhile; the loading client's writes do not propagate.
     const r = await this.loadFiles(am);
     if (r !== AOF_OK && r !== AOF_EMPTY && r !== AOF_NOT_EXIST && r !== AOF_TRUNCATED) return 'Error loading the AOF';

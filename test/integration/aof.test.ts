@@ -553,4 +553,51 @@ describe('AOF', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('the manifest follows redis-server step by step: auto gc off keeps history, on removes it before CONFIG SET replies; DEBUG LOADAOF restarts the INCR sequence from the manifest on disk', async () => {
+    /** The same steps on a server; the manifest after each. */
+    const run = async (start: (dir: string) => Promise<Server>): Promise<string[]> => {
+      const dir = tmp('shardis-aof-manifest-');
+      const srv = await start(dir);
+      const r = client(srv.port);
+      const manifest = (): string => fs.readFileSync(path.join(dir, 'appendonlydir', 'appendonly.aof.manifest'), 'utf8');
+      const rewritten = async (): Promise<void> =>
+        waitFor(async () => /aof_rewrite_in_progress:0\r?\n[^]*aof_rewrite_scheduled:0/.test(String(await r.info('persistence'))));
+      const seen: string[] = [];
+      try {
+        await r.set('a', '1');
+        await r.config('SET', 'aof-disable-auto-gc', 'yes');
+        for (let i = 0; i < 2; i++) {
+          await r.bgrewriteaof();
+          await rewritten();
+          await r.incr('n');
+        }
+        seen.push(manifest());
+        await r.config('SET', 'aof-disable-auto-gc', 'no');
+        seen.push(manifest());
+        await r.config('SET', 'appendonly', 'no');
+        await r.bgrewriteaof();
+        await rewritten();
+        seen.push(manifest());
+        expect(await r.call('DEBUG', 'LOADAOF')).toBe('OK');
+        await r.config('SET', 'appendonly', 'yes');
+        await rewritten();
+        await r.incr('n');
+        seen.push(manifest());
+        expect(await r.get('n')).toBe('3');
+      } finally {
+        r.disconnect();
+        await srv.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      return seen;
+    };
+    const theirs = await run((dir) => startRedis({ args: aofArgs(dir) }));
+    const ours = await run((dir) => startShardis({ threads: 2, args: aofArgs(dir) }));
+    expect(ours).toEqual(theirs);
+    // What it checks: history kept, then removed; the INCR sequence starting over at 1.
+    expect(theirs[0]).toMatch(/type h/);
+    expect(theirs[1]).not.toMatch(/type h/);
+    expect(theirs[3]).toMatch(/appendonly\.aof\.1\.incr\.aof seq 1 type i/);
+  }, 60_000);
 });
