@@ -423,10 +423,12 @@ function flushall(c: Client, argv: Buffer[]): void {
   for (let db = 0; db < s.dbs; db += 2) signalSwappedDbs(c, db, Math.min(db + 1, s.dbs - 1));
   // With save rules, the emptied dataset is saved at once (flushAllDataAndResetRDB), so the
   // changes counter starts from zero; the reply follows the save (EXEC cannot wait for it).
+  // A running RDB save or diskless sync is killed (its data is gone now), as Redis's killRDBChild.
   if (c.srv.config.str('save') !== '') {
     if (c.inExec) void c.srv.askMain('flushall-save', []);
     else return replyLater(c, c.srv.askMain('flushall-save', []).catch(() => null), (cl) => cl.w.ok());
   }
+  c.srv.toMain({ type: 'kill-rdb-child' });
   c.w.ok();
 }
 

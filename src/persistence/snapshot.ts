@@ -809,6 +809,31 @@ export class Persistence {
     return this.running !== null;
   }
 
+  /** killRDBChild was asked during the running snapshot. */
+  private killRequested = false;
+
+  /**
+   * killRDBChild (FLUSHALL): the running RDB save or diskless transfer stops as Redis's child
+   * killed with SIGUSR1 (not an error: the last status stands; its replicas are dropped and sync
+   * again). An AOF rewrite is not an RDB child and goes on.
+   */
+  killRdbChild(): void {
+    if (!this.rdbChild) return;
+    this.killRequested = true;
+    // As Redis: SIGUSR1 to the child. Its end also wakes a save waiting on a slow replica.
+    const c = this.child;
+    if (c !== null && c.pid !== process.pid) {
+      try {
+        process.kill(c.pid, 'SIGUSR1');
+      } catch {
+        /* gone already */
+      }
+    }
+  }
+
+  /** The running snapshot's stand-in child. */
+  private child: SaveChild | null = null;
+
   private runningStats = false;
 
   /**
@@ -905,7 +930,9 @@ export class Persistence {
     const child = kind !== 'bgsave' ? null
       : target?.child ?? SaveChild.start(target?.aofBase === true ? 'shardis-aof-rewrite' : transfer ? 'shardis-rdb-to-slaves' : 'shardis-rdb-bgsave');
     const pid = child?.pid ?? process.pid;
-    const stop = (): boolean => (child !== null && child.status !== 0) || target?.aborted?.() === true;
+    this.child = child;
+    this.killRequested = false;
+    const stop = (): boolean => (child !== null && child.status !== 0) || this.killRequested || target?.aborted?.() === true;
     // 10 (SIGUSR1): stopped by the server (nobody needs it); else the signal that killed the child.
     let bySignal = 0;
     if (transfer) {
@@ -1130,6 +1157,7 @@ export class Persistence {
       pset(s, P_COW_HELD, 0);
       // The "child" exits with the save.
       child?.stop();
+      this.child = null;
     }
     const secs = Math.round((Date.now() - start) / 1000);
     pset(s, P_KEYS_TOTAL, 0);

@@ -269,6 +269,10 @@ export async function main(argv: string[]): Promise<void> {
             // MONITOR lines of one worker's turn: for the monitors on the others.
             for (const o of workers) if (o !== w) o.postMessage(m);
             break;
+          case 'kill-rdb-child':
+            // FLUSHALL without save rules (flushAllDataAndResetRDB).
+            persistence.killRdbChild();
+            break;
           case 'lazyfree-tables': {
             // FLUSHDB/FLUSHALL ASYNC: slot tables already out of the keyspace, freed here.
             const tables = m.tables as number[];
@@ -416,9 +420,9 @@ export async function main(argv: string[]): Promise<void> {
         if (persistence.rdbChild) return 'ERR Background save already in progress';
         return (await persistence.save('save')) ? null : 'ERR';
       case 'flushall-save':
-        // FLUSHALL with save rules (flushAllDataAndResetRDB): a foreground save of the emptied
-        // dataset resets the dirty counter. Redis kills a running BGSAVE first; here it is let
-        // finish (a snapshot cannot be stopped halfway without losing its point in time).
+        // FLUSHALL with save rules (flushAllDataAndResetRDB): the running RDB save is killed, then
+        // a foreground save of the emptied dataset resets the dirty counter.
+        persistence.killRdbChild();
         while (persistence.inProgress) await new Promise((r) => setTimeout(r, 10));
         return (await persistence.save('save')) ? null : 'ERR';
       case 'bgsave':

@@ -136,6 +136,21 @@ describe.skipIf(againstRedis())('a save\'s stand-in child', () => {
     await until('no child', () => childrenOf(s.pid).length === 0);
   });
 
+  it('FLUSHALL kills a running BGSAVE as Redis\'s killRDBChild (signal 10: not an error, no file)', async () => {
+    const c = await start();
+    const s = srv as Server;
+    await c.call('DEBUG', 'POPULATE', '2000');
+    await c.config('SET', 'rdb-key-save-delay', '2000');
+    await c.bgsave();
+    await until('the child', () => childrenOf(s.pid).length === 1);
+    expect(await c.flushall()).toBe('OK');
+    await until('the save to end', async () => (await info(c, 'rdb_bgsave_in_progress')) === '0');
+    expect(log()).toContain('Background saving terminated by signal 10');
+    expect(await info(c, 'rdb_last_bgsave_status')).toBe('ok');
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.rdb'))).toEqual([]);
+    await until('no child', () => childrenOf(s.pid).length === 0);
+  });
+
   it('the child exits when the server is killed', async () => {
     const c = await start();
     const s = srv as Server;
