@@ -50,6 +50,13 @@ class ReplicaLink {
   waitAck = false;
   /** The RDB's first byte is out: no more keep-alive newlines. */
   rdbStarted = false;
+  /**
+   * A diskless RDB under way: when the socket last took bytes (0: none under way), and how many
+   * it had taken then (repl_last_partial_write: a replica that reads nothing for repl-timeout is
+   * dropped, so it cannot hold the transfer for the others).
+   */
+  rdbProgressAt = 0;
+  rdbTaken = 0;
   private collected: Array<{ off: number; buf: Buffer }> = [];
   private collectedBytes = 0;
 
@@ -441,6 +448,19 @@ function replCron(): void {
     // A newline keeps a replica that waits for its RDB from timing out (it reads it as a ping).
     if (link.state === S_WAIT_BGSAVE && !link.rdbStarted) link.write('\n');
     link.checkLimits();
+    if (link.state === S_WAIT_BGSAVE && link.rdbProgressAt > 0) {
+      // Bytes the kernel took: written minus what Node still queues (written or not yet).
+      const sock = link.c.socket;
+      const taken = sock.bytesWritten - sock.writableLength;
+      if (taken !== link.rdbTaken || sock.writableLength === 0) {
+        link.rdbTaken = taken;
+        link.rdbProgressAt = now;
+      } else if (now - link.rdbProgressAt > timeout) {
+        log('warning', `Disconnecting timedout replica (full sync): ${link.name}`);
+        link.c.close();
+        continue;
+      }
+    }
     if (link.state === S_ONLINE && !link.preSync && now - replicaField(srv.store, link.row, F_ACK_TIME) > timeout) {
       log('warning', `Disconnecting timedout replica (streaming sync): ${link.name}`);
       link.c.close();
@@ -489,6 +509,8 @@ export function onReplMessage(m: { type: string; [k: string]: unknown }): void {
         if (m.diskless === true) {
           link.rdbStarted = true;
           link.write(`$EOF:${m.mark as string}\r\n`);
+          link.rdbProgressAt = Date.now();
+          link.rdbTaken = 0;
         }
       }
       break;
