@@ -2,7 +2,7 @@
 // set members (member only), hash fields (field -> value bytes) and sorted-set members
 // (member -> f64 score). Two tables while rehashing; the rehash is incremental and bounded: every
 // add and delete moves a few buckets, reads never change the structure (so a read-only command
-// can hold views and iterators safely). SCAN uses Redis's reverse-binary cursor, so members
+// can hold views and iterators safely) except dictRandom's one step (see there). SCAN uses Redis's reverse-binary cursor, so members
 // present for a whole scan are returned at least once even across resizes.
 //
 // Every address stored in the heap (bucket arrays, bucket cells, entry next links) is in 8-byte
@@ -450,6 +450,11 @@ export function dictRandom(heap: Heap, d: number): number {
   const w = d / 4;
   const used = u32[w + 2] + u32[w + 5];
   if (used === 0) return 0;
+  // The one structural change a read makes, as Redis's dictGetRandomKey: one rehash step, so a
+  // set or hash that is only read after it shrank still finishes its rehash (and frees the old
+  // table). It relinks chains but moves no entry: entry offsets the caller holds stay valid, and
+  // no caller iterates this dict while drawing from it. Never while a snapshot writes it (pinned).
+  if (heap.i32[w + 6] >= 0 && u32[w + 8] === 0) rehash(heap, d, 1);
   const ridx = heap.i32[w + 6];
   const b0 = u32[w] * 2; // word index of the bucket array (stored in units: * 8 / 4)
   const m0 = u32[w + 1];

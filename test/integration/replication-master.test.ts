@@ -461,6 +461,39 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
+  it('a replica that stops reading its diskless RDB is dropped after repl-timeout (full sync)', async () => {
+    // ~30 MB uncompressed: far more than the socket buffers hold.
+    const { m, c, dir, log } = await loggedMaster(['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--repl-timeout', '2', '--rdbcompression', 'no']);
+    expect(text(await c.call('DEBUG', 'POPULATE', '3000', 'k', '10000'))).toBe('OK');
+    const fake = await RawClient.connect(m.port);
+    fake.send('REPLCONF', 'capa', 'eof', 'capa', 'psync2');
+    fake.send('PSYNC', '?', '-1');
+    await until('the transfer to start', async () => fs.readFileSync(log, 'utf8').includes('Background RDB transfer started by pid'));
+    fake.socket.pause();
+    await until('the replica to time out', async () => fs.readFileSync(log, 'utf8').includes('Disconnecting timedout replica (full sync)'), 15_000);
+    await until('the transfer to end', async () => (await info(m.port, 'persistence')).get('rdb_bgsave_in_progress') === '0', 10_000);
+    expect((await info(m.port, 'replication')).get('connected_slaves')).toBe('0');
+    fake.socket.destroy();
+    await c.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('FLUSHALL kills a diskless transfer (killRDBChild): its replica is dropped and syncs again', async () => {
+    const { m, c, dir, log } = await loggedMaster(['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--rdb-key-save-delay', '100000'], 2000);
+    const r = await replicaOf(m);
+    await until('the transfer to start', async () => fs.readFileSync(log, 'utf8').includes('Background RDB transfer started by pid'));
+    const before = fs.readFileSync(log, 'utf8').split('Background RDB transfer started by pid').length;
+    expect(text(await c.call('FLUSHALL'))).toBe('OK');
+    await until('the transfer to be killed', async () => fs.readFileSync(log, 'utf8').includes('Background transfer terminated by signal 10'), 10_000);
+    // The replica comes back for a new sync, of the emptied dataset.
+    await c.call('CONFIG', 'SET', 'rdb-key-save-delay', '0');
+    await until('a second transfer', async () => fs.readFileSync(log, 'utf8').split('Background RDB transfer started by pid').length > before, 20_000);
+    await until('the replica in sync', async () => (await info(r.port, 'replication')).get('master_link_status') === 'up', 20_000);
+    expect(await RawClient.once(r.port, 'DBSIZE')).toEqual({ t: 'int', v: 0n });
+    await c.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
   it('a disk BGSAVE for a replica stops when the replica leaves, unless save rules want the file', async () => {
     const { m, c, dir, log } = await loggedMaster(['--repl-diskless-sync', 'no', '--rdb-key-save-delay', '100000'], 2000);
     const sync = async (): Promise<RawClient> => {
