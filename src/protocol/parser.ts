@@ -42,6 +42,9 @@ export class RequestParser {
   /** Bytes of the arguments read so far of an unfinished multibulk (CLIENT LIST argv-mem). */
   partialArgBytes = 0;
 
+  /** An empty inline line was read (a replica's newline while it loads refreshes its ACK time). */
+  onEmptyLine: (() => void) | null = null;
+
   /** authenticated: unauthenticated clients may send at most 10 args of at most 16 KiB (Redis 7.0). */
   constructor(
     private readonly limits: ParserLimits,
@@ -123,7 +126,10 @@ export class RequestParser {
         const args = splitInline(buf, p, end);
         p = eol + 1;
         if (args === null) throw new ProtocolError('Protocol error: unbalanced quotes in request');
-        if (args.length === 0) continue;
+        if (args.length === 0) {
+          if (this.onEmptyLine !== null) this.onEmptyLine();
+          continue;
+        }
         if (!onCommand(args, true)) { this.stash(buf, p); return; }
         continue;
       }

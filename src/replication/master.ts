@@ -220,6 +220,7 @@ export function syncCommand(c: Client, argv: Buffer[]): void {
   setReplicaField(s, row, F_ACK_TIME, Date.now());
   const link = new ReplicaLink(c, row, name, conf.capa, conf.rdbOnly, !psync);
   links.set(c.id, link);
+  c.parser.onEmptyLine = () => replicaNewline(c);
   c.replica = true;
   if (!c.flagChars.includes('S')) c.flagChars += 'S';
   c.onClose.push(onReplicaClose);
@@ -434,6 +435,15 @@ export function installMaster(srv: ThreadServer): void {
     }
   });
   setInterval(replCron, 1000).unref();
+}
+
+/**
+ * A replica sent an empty line: Redis's "newline from slaves can be used to refresh the last ACK
+ * time" (a replica loading a big RDB pings back so, rdbLoadProgressCallback).
+ */
+export function replicaNewline(c: Client): void {
+  const link = links.get(c.id);
+  if (link !== undefined) setReplicaField(c.store, link.row, F_ACK_TIME, Date.now());
 }
 
 /** Once a second: a newline to replicas waiting for their RDB (keeps them from timing out),

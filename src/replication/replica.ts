@@ -657,7 +657,17 @@ export class ReplicaLink {
     this.discardCached();
     disconnectReplicas(this.srv);
     handOver();
-    const res = (await this.srv.askMain('replica-load', [payload, diskless])) as { ok: boolean; streamDb: number };
+    // While it loads, a newline to the master once a second (Redis's rdbLoadProgressCallback),
+    // which refreshes our ACK time there: a big load does not get the link timed out.
+    const keepAlive = setInterval(() => {
+      if (!sock.destroyed) sock.write('\n');
+    }, 1000);
+    let res: { ok: boolean; streamDb: number };
+    try {
+      res = (await this.srv.askMain('replica-load', [payload, diskless])) as { ok: boolean; streamDb: number };
+    } finally {
+      clearInterval(keepAlive);
+    }
     if (gen !== this.gen) return;
     if (!res.ok) return this.fail(gen);
     // After a full resync our history is the master's: its replid, its offset.

@@ -378,6 +378,31 @@ describe('shardis replica: diskless master and load, replicaof at start-up', () 
       await closeAll([s, m], [replica, master]);
     }
   }, 60000);
+
+  // Redis's rdbLoadProgressCallback sends the master a newline once a second while the replica
+  // loads, and a master takes a replica's newline as a refresh of its ACK time: a load longer
+  // than repl-timeout does not get the link cut. Both ends: a redis-server master of a shardis
+  // replica, and a shardis master of one.
+  for (const kind of ['redis-server', 'shardis'] as const) {
+    it(`a load longer than repl-timeout keeps the link: the replica pings back with newlines (${kind} master)`, async () => {
+      const margs = ['--enable-debug-command', 'yes', '--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--repl-timeout', '2', '--save', ''];
+      const master = kind === 'redis-server' ? await startRedis({ args: margs }) : await startShardis({ threads: 2, args: margs });
+      const m = await RawClient.connect(master.port);
+      expect(text(await m.call('DEBUG', 'POPULATE', '2000'))).toBe('OK');
+      // 2 ms a key: a 4 s load, twice repl-timeout.
+      const replica = await startShardis({ threads: 2, args: ['--save', '', '--key-load-delay', '2000', '--replicaof', '127.0.0.1', String(master.port)] });
+      const s = await RawClient.connect(replica.port);
+      try {
+        await until('the sync', async () => (await info(s, 'replication')).master_link_status === 'up' && (await info(s, 'keyspace')).db0?.startsWith('keys=2000,') === true, 30_000);
+        await new Promise((r) => setTimeout(r, 2500));
+        // One full sync, never cut: no second sync started.
+        expect((await info(m, 'stats')).sync_full).toBe('1');
+        expect((await info(m, 'replication')).slave0).toMatch(/state=online/);
+      } finally {
+        await closeAll([s, m], [replica, master]);
+      }
+    }, 60000);
+  }
 });
 
 describe('shardis replica: diskless load of another history', () => {
