@@ -35,6 +35,30 @@ const MIN_SIZE = 4;
 const REHASH_STEPS = 4;
 /** Shrink when fewer than 1 in 10 buckets is used (Redis's HT_MIN_FILL). */
 const MIN_FILL = 10;
+/** While a save runs, resizes only past this ratio (Redis's dict_force_resize_ratio). */
+const FORCE_RATIO = 5;
+
+/**
+ * Redis's resize policy follows its fork child (updateDictResizePolicy, DICT_RESIZE_AVOID): while a
+ * save runs a dict does not shrink, grows only once it holds 5 times its buckets, and a rehash
+ * under way moves on only between tables 5 times apart in size. Here the save is the snapshot
+ * (its stand-in child lives as long): heap.i32[snapshotWord] is not 0 while one runs (the
+ * store's MISC_SNAPSHOT word; Store sets the index in every thread). -1: no policy (unit tests).
+ */
+let snapshotWord = -1;
+export function dictPolicyWord(index: number): void {
+  snapshotWord = index;
+}
+function avoiding(heap: Heap): boolean {
+  return snapshotWord >= 0 && heap.i32[snapshotWord] !== 0;
+}
+/** A rehash step may run (always, unless a save runs and the tables are close in size). */
+function mayRehash(heap: Heap, w: number): boolean {
+  if (!avoiding(heap)) return true;
+  const s0 = heap.u32[w + 1] + 1;
+  const s1 = heap.u32[w + 4] + 1;
+  return (s0 > s1 ? s0 / s1 : s1 / s0) >= FORCE_RATIO;
+}
 
 const keyAt = [16, 20, 24];
 
@@ -237,13 +261,13 @@ function growIfNeeded(heap: Heap, d: number): void {
   const w = d / 4;
   if (heap.i32[w + 6] >= 0) return;
   const size = u32[w + 1] + 1;
-  if (u32[w + 2] >= size) startResize(heap, d, nextPow2(u32[w + 2] + 1));
+  if (u32[w + 2] >= size && (!avoiding(heap) || Math.floor(u32[w + 2] / size) > FORCE_RATIO)) startResize(heap, d, nextPow2(u32[w + 2] + 1));
 }
 
 function shrinkIfNeeded(heap: Heap, d: number): void {
   const u32 = heap.u32;
   const w = d / 4;
-  if (heap.i32[w + 6] >= 0) return;
+  if (heap.i32[w + 6] >= 0 || avoiding(heap)) return;
   const size = u32[w + 1] + 1;
   const used = u32[w + 2];
   if (size > MIN_SIZE && used * 100 < size * MIN_FILL) {
@@ -330,7 +354,7 @@ function link(heap: Heap, d: number, e: number, h: number): void {
 export function dictAddRaw(heap: Heap, d: number, key: Uint8Array, vlen = 0): number {
   const w = d / 4;
   const pinned = heap.u32[w + 8] !== 0;
-  if (heap.i32[w + 6] >= 0 && !pinned) rehash(heap, d, REHASH_STEPS);
+  if (heap.i32[w + 6] >= 0 && !pinned && mayRehash(heap, w)) rehash(heap, d, REHASH_STEPS);
   const h = dictHash(key);
   const found = locate(heap, d, key, h);
   if (found !== 0) {
@@ -427,7 +451,7 @@ function freeEntry(heap: Heap, e: number): void {
 export function dictDelete(heap: Heap, d: number, key: Uint8Array): boolean {
   const w = d / 4;
   const pinned = heap.u32[w + 8] !== 0;
-  if (heap.i32[w + 6] >= 0 && !pinned) rehash(heap, d, REHASH_STEPS);
+  if (heap.i32[w + 6] >= 0 && !pinned && mayRehash(heap, w)) rehash(heap, d, REHASH_STEPS);
   const e = locate(heap, d, key, dictHash(key));
   if (e === 0) return false;
   if (pinned && dictPin.before !== null) dictPin.before(heap, d, e, lastTb);
@@ -454,7 +478,7 @@ export function dictRandom(heap: Heap, d: number): number {
   // set or hash that is only read after it shrank still finishes its rehash (and frees the old
   // table). It relinks chains but moves no entry: entry offsets the caller holds stay valid, and
   // no caller iterates this dict while drawing from it. Never while a snapshot writes it (pinned).
-  if (heap.i32[w + 6] >= 0 && u32[w + 8] === 0) rehash(heap, d, 1);
+  if (heap.i32[w + 6] >= 0 && u32[w + 8] === 0 && mayRehash(heap, w)) rehash(heap, d, 1);
   const ridx = heap.i32[w + 6];
   const b0 = u32[w] * 2; // word index of the bucket array (stored in units: * 8 / 4)
   const m0 = u32[w + 1];

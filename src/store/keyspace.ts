@@ -15,7 +15,7 @@
 
 import { Heap, classOf, classSize, HEAP_DATA_START } from './heap';
 import { keySlot, NSLOTS, CRC16_TABLE } from './crc16';
-import { rehash, rev32, startResize } from './dict';
+import { dictPolicyWord, rehash, rev32, startResize } from './dict';
 
 export const T_STRING = 0;
 export const T_LIST = 1;
@@ -357,6 +357,7 @@ export class Store {
     this.i32 = heap.i32;
     this.f64 = heap.f64;
     this.dbs = layout.dbs;
+    dictPolicyWord(layout.misc + MISC_SNAPSHOT);
   }
 
   // ---- slots and locks ----------------------------------------------------------------
