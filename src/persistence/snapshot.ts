@@ -1057,6 +1057,10 @@ export class Persistence {
               n = writeSlot(out, s, f, db, slot, o);
               st = s.u8[at] |= 1;
               if (db === dbs - 1) s.u8[f + slot] = 1;
+            } else if ((st & 3) === 2) {
+              // A writer's copy: its keys count as processed and take rdb-key-save-delay too (about
+              // as many as the slot holds now), as every key Redis's child saves.
+              n = s.slotKeyCount(db, slot);
             }
           } finally {
             // A throw while writing (a value it cannot encode) must not leave the slot locked.
