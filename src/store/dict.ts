@@ -31,8 +31,11 @@ export const DICT_ZSET = 2;
 
 const HDR = 40;
 const MIN_SIZE = 4;
-/** Buckets moved per write operation while rehashing (each may skip up to 10 empty ones). */
-const REHASH_STEPS = 4;
+/**
+ * Buckets moved per write operation while rehashing (each may skip up to 10 empty ones): 1, as
+ * Redis's _dictRehashStep, so a rehash lasts as many operations as Redis's (DEBUG HTSTATS-KEY).
+ */
+const REHASH_STEPS = 1;
 /** Shrink when fewer than 1 in 10 buckets is used (Redis's HT_MIN_FILL). */
 const MIN_FILL = 10;
 /** While a save runs, resizes only past this ratio (Redis's dict_force_resize_ratio). */
