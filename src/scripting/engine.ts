@@ -34,6 +34,7 @@ import { readSync, writeSync } from 'fs';
 import { performance as perf } from 'perf_hooks';
 import { BufferView } from '../protocol/bufview';
 import { E_NOREPLICAS, replGate, tooFewReplicas } from '../replication/master';
+import { diskWriteError } from '../persistence/disk-error';
 
 const busyBuf = Buffer.allocUnsafe(65536);
 
@@ -788,6 +789,11 @@ export class ScriptEngine {
     }
     // Writes need min-replicas-to-write good replicas (scriptVerifyWriteCommandAllow).
     if (write && replGate.minToWrite !== 0 && tooFewReplicas(s)) return this.reject(spec, E_NOREPLICAS);
+    // Nor while the server cannot persist (on a master; not the master's own stream).
+    if (write && c.masterHook === null && i32[misc + MISC_REPLICA] === 0) {
+      const diskErr = diskWriteError(s, c.srv.config);
+      if (diskErr !== null) return this.reject(spec, diskErr);
+    }
     if (!(ctx.flags & F_ALLOW_OOM) && !ctx.dirty && ctx.oomAtStart && spec.denyoom === true) {
       return this.reject(spec, "OOM command not allowed when used memory > 'maxmemory'.");
     }

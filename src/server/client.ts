@@ -12,15 +12,7 @@ import { F_ALLOW_BUSY, F_FAST, F_MAY_REPLICATE, F_NO_ASYNC_LOADING, F_NO_AUTH, F
 import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import { rememberLocalWrite } from '../replication/replica-expire';
 import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING, M_ASYNC_LOADING, M_STARTING } from './context';
-import { P_LAST_BGSAVE_OK } from '../persistence/state';
-
-const E_MISCONF =
-  "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
-
-/** writeCommandsDeniedByDiskError: the last save failed, save rules exist and stop-writes is on. */
-function writesDeniedByDiskError(srv: ThreadServer): boolean {
-  return srv.config.bool('stop-writes-on-bgsave-error') && srv.config.str('save').trim() !== '';
-}
+import { diskWriteError } from '../persistence/disk-error';
 import { log } from './log';
 import { chainEnd, chainRestart, chainStart, cmdEnd, cmdStart, wallMs } from './clock';
 import { readyPending, serveReadyNow } from './blocking';
@@ -38,7 +30,7 @@ import { threadLimits, UNAUTH_OBUF_LIMIT, type ThreadLimits } from './obuf';
 import { clientInfoLine } from '../commands/connection';
 import { busyKind } from '../scripting/engine';
 import { E_NOREPLICAS, replGate, tooFewReplicas } from '../replication/master';
-import { hold as aofHold, mustHold as aofMustHold, aofWriteError } from '../persistence/aof-hold';
+import { hold as aofHold, mustHold as aofMustHold } from '../persistence/aof-hold';
 
 import { E_OOM } from './errors';
 import { aclDenied, defaultUserOpen } from './acl';
@@ -631,13 +623,9 @@ export class Client {
       this.store.expireOnAccess = !replica;
     }
     if (!obey && (spec.write === true || spec.fullName === 'ping')) {
-      if (this.srv.store.f64[this.srv.store.L.persist + P_LAST_BGSAVE_OK] === 0 && writesDeniedByDiskError(this.srv)) {
-        this.rejectCommand(E_MISCONF);
-        return;
-      }
-      const aofErr = aofWriteError();
-      if (aofErr !== null) {
-        this.rejectCommand(`MISCONF Errors writing to the AOF file: ${aofErr}`);
+      const diskErr = diskWriteError(this.srv.store, this.srv.config);
+      if (diskErr !== null) {
+        this.rejectCommand(diskErr);
         return;
       }
     }

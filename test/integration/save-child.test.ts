@@ -97,6 +97,9 @@ describe.skipIf(againstRedis())('a save\'s stand-in child', () => {
     expect(fs.readFileSync(path.join(dir, 'dump.rdb')).equals(before)).toBe(true);
     expect(await c.dbsize()).toBe(2001);
     await expect(c.set('x', '1')).rejects.toThrow(/^MISCONF/);
+    // Scripts too, at their write redis.call (scriptVerifyWriteCommandAllow); reads still go.
+    await expect(c.eval("return redis.call('set', KEYS[1], '1')", 1, 'x')).rejects.toThrow(/^MISCONF/);
+    expect(await c.eval("return redis.call('get', KEYS[1])", 1, 'after')).toBe('v');
     await c.config('SET', 'rdb-key-save-delay', '0');
     await c.bgsave();
     await until('the second save', async () => (await info(c, 'rdb_last_bgsave_status')) === 'ok' && (await info(c, 'rdb_bgsave_in_progress')) === '0');
