@@ -18,7 +18,7 @@ import {
   type AofManifest, emptyManifest, readManifest, writeManifest, ManifestError, newIncrName, newBaseName, fsyncDir,
 } from './aof-manifest';
 import {
-  AofShared, A_ENABLED, A_HOLD, A_REWRITE_IN_PROGRESS, A_REWRITE_SCHEDULED, A_SWITCH_SEQ, A_LAST_BGREWRITE_OK, A_LOADING_AOF,
+  AofShared, A_ENABLED, A_HOLD, A_REWRITE_IN_PROGRESS, A_REWRITE_SCHEDULED, A_SWITCH_SEQ, A_SWITCH_DONE, A_LAST_BGREWRITE_OK, A_LOADING_AOF,
   F_SWITCH_AT, F_CURRENT_SIZE, F_BASE_SIZE, F_LAST_REWRITE_SECS, F_REWRITE_START, F_REWRITES, F_REWRITE_FAILURES,
   F_LAST_INCR_SIZE, A_WRITE_ERR, F_SWITCH_DB, A_TIMESTAMPS, F_LAST_COW,
 } from './aof-state';
@@ -501,6 +501,7 @@ export class Aof {
         }
         if (!ok && child.status !== 0) {
           // Its child was killed (or exited): the snapshot removed its temp file.
+          await this.switchSettled(seq);
           this.rewriteDone(false, 0, t0, waiting, child.status > 256 ? child.status - 256 : 0);
           return;
         }
@@ -525,7 +526,10 @@ export class Aof {
             done = false;
           }
         }
-        if (!done) await fsp.unlink(tmp).catch(() => undefined);
+        if (!done) {
+          await fsp.unlink(tmp).catch(() => undefined);
+          await this.switchSettled(seq);
+        }
         this.rewriteDone(done, baseSize, t0, waiting);
       })
       .catch((e: unknown) => {
@@ -534,6 +538,18 @@ export class Aof {
         this.rewriteDone(false, 0, t0, waiting);
       });
     return true;
+  }
+
+  /**
+   * Wait (up to 2 s) for the writer to open the INCR file this rewrite asked for, if it asked:
+   * Redis opens it before it forks, so a rewrite that fails, however early, leaves it in the
+   * manifest by the time the failure shows.
+   */
+  private async switchSettled(seq: number): Promise<void> {
+    const i32 = this.shared.i32;
+    for (let i = 0; i < 400 && this.writer !== null && Atomics.load(i32, A_SWITCH_SEQ) === seq && Atomics.load(i32, A_SWITCH_DONE) !== seq; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   /** backgroundRewriteDoneHandler's bookkeeping. */

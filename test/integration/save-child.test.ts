@@ -128,6 +128,15 @@ describe.skipIf(againstRedis())('a save\'s stand-in child', () => {
     expect(log()).toContain('Background AOF rewrite terminated by signal 9');
     const temps = [...fs.readdirSync(dir), ...fs.readdirSync(path.join(dir, 'appendonlydir'))].filter((f) => f.startsWith('temp-'));
     expect(temps).toEqual([]);
+    // A failed rewrite leaves the INCR file it opened in the manifest, as Redis's (which opens it
+    // before it forks), even when its child is killed at once.
+    const manifest = (): string => fs.readFileSync(path.join(dir, 'appendonlydir', 'appendonly.aof.manifest'), 'utf8');
+    expect(manifest()).toContain('file appendonly.aof.2.incr.aof seq 2 type i');
+    await c.bgrewriteaof();
+    await until('the second child', () => childrenOf(s.pid).length === 1);
+    process.kill(childrenOf(s.pid)[0], 'SIGKILL');
+    await until('the second rewrite to end', async () => (await info(c, 'aof_rewrite_in_progress')) === '0');
+    expect(manifest()).toContain('file appendonly.aof.3.incr.aof seq 3 type i');
     // What was acknowledged is in the AOF: a reload from it gives the same dataset.
     const digest = await c.call('DEBUG', 'DIGEST');
     expect(await c.call('DEBUG', 'LOADAOF')).toBe('OK');
