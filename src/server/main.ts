@@ -669,12 +669,17 @@ export async function main(argv: string[]): Promise<void> {
       cancelShutdown();
       return false;
     };
-    // Kill the AOF rewrite first (its temp files go): the AOF there holds the dataset anyway.
+    // prepareForShutdown: a running RDB save (or diskless sync) is killed, SAVE or NOSAVE, so it
+    // cannot overwrite the final save; its end removes its temp file.
+    if (persistence.rdbChild) {
+      log('warning', 'There is a child saving an .rdb. Killing it!');
+      persistence.killRdbChild();
+      for (let i = 0; i < 500 && persistence.rdbChild; i++) await new Promise((r) => setTimeout(r, 10));
+    }
+    // Then the AOF rewrite (its temp files go): the AOF there holds the dataset anyway.
     if (!aof.killRewriteForShutdown(flags.force)) return fail();
     const rules = parseSaveRules(config.str('save'));
     if (!flags.nosave && (flags.save || rules.length > 0)) {
-      // A BGSAVE in progress is part of the snapshot machinery: wait for it, then save afresh.
-      if (persistence.inProgress) await persistence.save('bgsave').catch(() => false);
       const ok = await persistence.save('shutdown');
       if (!ok) {
         if (flags.force) {

@@ -163,6 +163,27 @@ describe.skipIf(againstRedis())('a save\'s stand-in child', () => {
     await until('no child', () => childrenOf(s.pid).length === 0);
   });
 
+  it('SHUTDOWN kills a running BGSAVE (its temp file goes) and saves afresh, as prepareForShutdown', async () => {
+    const c = await start();
+    const s = srv as Server;
+    await c.call('DEBUG', 'POPULATE', '2000');
+    // 100 ms a key: this BGSAVE alone would take minutes.
+    await c.config('SET', 'rdb-key-save-delay', '100000');
+    await c.bgsave();
+    await until('the child', () => childrenOf(s.pid).length === 1);
+    const [pid] = childrenOf(s.pid);
+    await until('its temp file', () => fs.existsSync(path.join(dir, `temp-${pid}.rdb`)));
+    await c.config('SET', 'rdb-key-save-delay', '0');
+    await c.call('SHUTDOWN', 'SAVE').catch(() => undefined);
+    await until('the server to exit', () => !alive(s.pid), 15_000);
+    srv = null;
+    await s.stop().catch(() => undefined);
+    expect(log()).toContain('There is a child saving an .rdb. Killing it!');
+    expect(alive(pid)).toBe(false);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('temp-'))).toEqual([]);
+    expect(fs.existsSync(path.join(dir, 'dump.rdb'))).toBe(true);
+  });
+
   it('the child exits when the server is killed', async () => {
     const c = await start();
     const s = srv as Server;
