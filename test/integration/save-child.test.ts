@@ -71,6 +71,17 @@ describe.skipIf(againstRedis())('a save\'s stand-in child', () => {
   }
   const log = (): string => fs.readFileSync(path.join(dir, 'log'), 'utf8');
 
+  /** A BGSAVE of 2000 keys held up by rdb-key-save-delay (us a key), and its child's pid. */
+  async function slowBgsave(delayUs: number): Promise<{ c: Redis; s: Server; pid: number }> {
+    const c = await start();
+    const s = srv as Server;
+    await c.call('DEBUG', 'POPULATE', '2000');
+    await c.config('SET', 'rdb-key-save-delay', String(delayUs));
+    expect(await c.bgsave()).toBe('Background saving started');
+    await until('the child', () => childrenOf(s.pid).length === 1);
+    return { c, s, pid: childrenOf(s.pid)[0] };
+  }
+
   it('BGSAVE: kill -9 of its child fails the save as Redis does, and nothing is lost', async () => {
     // A save rule, so a failed BGSAVE refuses writes (stop-writes-on-bgsave-error) as Redis's.
     const c = await start(['--save', '3600 1']);
@@ -149,12 +160,7 @@ describe.skipIf(againstRedis())('a save\'s stand-in child', () => {
   });
 
   it('FLUSHALL kills a running BGSAVE as Redis\'s killRDBChild (signal 10: not an error, no file)', async () => {
-    const c = await start();
-    const s = srv as Server;
-    await c.call('DEBUG', 'POPULATE', '2000');
-    await c.config('SET', 'rdb-key-save-delay', '2000');
-    await c.bgsave();
-    await until('the child', () => childrenOf(s.pid).length === 1);
+    const { c, s } = await slowBgsave(2000);
     expect(await c.flushall()).toBe('OK');
     await until('the save to end', async () => (await info(c, 'rdb_bgsave_in_progress')) === '0');
     expect(log()).toContain('Background saving terminated by signal 10');
@@ -164,14 +170,8 @@ describe.skipIf(againstRedis())('a save\'s stand-in child', () => {
   });
 
   it('SHUTDOWN kills a running BGSAVE (its temp file goes) and saves afresh, as prepareForShutdown', async () => {
-    const c = await start();
-    const s = srv as Server;
-    await c.call('DEBUG', 'POPULATE', '2000');
     // 100 ms a key: this BGSAVE alone would take minutes.
-    await c.config('SET', 'rdb-key-save-delay', '100000');
-    await c.bgsave();
-    await until('the child', () => childrenOf(s.pid).length === 1);
-    const [pid] = childrenOf(s.pid);
+    const { c, s, pid } = await slowBgsave(100000);
     await until('its temp file', () => fs.existsSync(path.join(dir, `temp-${pid}.rdb`)));
     await c.config('SET', 'rdb-key-save-delay', '0');
     await c.call('SHUTDOWN', 'SAVE').catch(() => undefined);
@@ -185,13 +185,7 @@ describe.skipIf(againstRedis())('a save\'s stand-in child', () => {
   });
 
   it('the child exits when the server is killed', async () => {
-    const c = await start();
-    const s = srv as Server;
-    await c.call('DEBUG', 'POPULATE', '2000');
-    await c.config('SET', 'rdb-key-save-delay', '100000');
-    await c.bgsave();
-    await until('the child', () => childrenOf(s.pid).length === 1);
-    const [pid] = childrenOf(s.pid);
+    const { s, pid } = await slowBgsave(100000);
     process.kill(s.pid, 'SIGKILL');
     await until('the child to exit', () => !alive(pid));
     srv = null;
