@@ -1092,6 +1092,9 @@ export class Persistence {
       }
       writeTrailer(out, this.config.bool('rdbchecksum'));
       await drain();
+      // A kill that came while the last slots were taken from copies (FLUSHALL copies every slot
+      // not reached yet before its kill reaches this thread) still stops it: not saved, not sent.
+      if (stop()) throw new SnapshotAborted();
       if (fh !== null) {
         await fh.sync();
         await fh.close();

@@ -482,9 +482,13 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     const { m, c, dir, log } = await loggedMaster(['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--rdb-key-save-delay', '100000'], 2000);
     const r = await replicaOf(m);
     await until('the transfer to start', async () => fs.readFileSync(log, 'utf8').includes('Background RDB transfer started by pid'));
+    await until('the transfer in progress', async () => (await info(m.port, 'persistence')).get('rdb_bgsave_in_progress') === '1');
     const before = fs.readFileSync(log, 'utf8').split('Background RDB transfer started by pid').length;
     expect(text(await c.call('FLUSHALL'))).toBe('OK');
-    await until('the transfer to be killed', async () => fs.readFileSync(log, 'utf8').includes('Background transfer terminated by signal 10'), 10_000);
+    await until('the transfer to be killed', async () => fs.readFileSync(log, 'utf8').includes('Background transfer terminated by signal 10'), 10_000)
+      .catch((e: unknown) => {
+        throw new Error(`${(e as Error).message}\n--- master log ---\n${fs.readFileSync(log, 'utf8').slice(-3000)}`);
+      });
     // The replica comes back for a new sync, of the emptied dataset.
     await c.call('CONFIG', 'SET', 'rdb-key-save-delay', '0');
     await until('a second transfer', async () => fs.readFileSync(log, 'utf8').split('Background RDB transfer started by pid').length > before, 20_000);
