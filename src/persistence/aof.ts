@@ -502,7 +502,7 @@ export class Aof {
         if (!ok && child.status !== 0) {
           // Its child was killed (or exited): the snapshot removed its temp file.
           await this.switchSettled(seq);
-          this.rewriteDone(false, 0, t0, waiting, child.status > 256 ? child.status - 256 : 0);
+          this.rewriteDone(false, 0, t0, waiting, child.signal);
           return;
         }
         let done = ok;
