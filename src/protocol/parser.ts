@@ -51,6 +51,11 @@ export class RequestParser {
     private readonly authenticated: () => boolean,
   ) {}
 
+  /** Nothing of a command is held: the next chunk starts with a new command. */
+  atCommandStart(): boolean {
+    return this.rest === null && this.need === 0 && this.big === null && this.offs === null;
+  }
+
   /** Arguments of the multibulk being read (CLIENT LIST's argv-mem and the like). */
   partialArgs(): number {
     return this.argc;

@@ -16,6 +16,7 @@ import { diskWriteError } from '../persistence/disk-error';
 import { log } from './log';
 import { chainEnd, chainRestart, chainStart, cmdEnd, cmdStart, wallMs } from './clock';
 import { readyPending, serveReadyNow } from './blocking';
+import { announceBlocking, arrivalSeq, blockingInFlight, fenceOlderBlocking, startsBlocking, withdrawBlocking } from './arrival';
 import type { PubStage } from './pubsub';
 import { unwatchAll } from '../commands/transactions';
 import { slowlogState, slowlogPush } from './services';
@@ -220,12 +221,32 @@ export class Client {
   onData(chunk: Buffer): void {
     this.srv.addStat(S_NET_IN, chunk.length);
     this.lastInteraction = Date.now();
+    if (this.srv.threads > 1) this.noteArrival(chunk);
     if (this.paused) {
       this.parser.hold(chunk);
       this.checkQueryLimit();
       return;
     }
     this.runInput(chunk);
+  }
+
+  /** The arrival counter as this chunk was read (src/server/arrival.ts). */
+  private readSeq = 0;
+  /** This chunk starts with a blocking command that this thread announced. */
+  private announced = false;
+
+  private noteArrival(chunk: Buffer): void {
+    this.readSeq = arrivalSeq(this.store);
+    if (!this.paused && !this.announced && this.masterHook === null && this.parser.atCommandStart() && startsBlocking(chunk)) {
+      announceBlocking(this.store, this.srv.threadId);
+      this.announced = true;
+    }
+  }
+
+  /** The announced blocking command ran (or its chunk ended before it could). */
+  private withdraw(): void {
+    this.announced = false;
+    withdrawBlocking(this.store, this.srv.threadId);
   }
 
   private runInput(chunk: Buffer | null): void {
@@ -257,6 +278,7 @@ export class Client {
       this.closeAfterFlush = true;
     } finally {
       chainEnd();
+      if (this.announced) this.withdraw();
       this.queryBytes = 0;
       stream.releaseWakes();
     }
@@ -323,8 +345,13 @@ export class Client {
 
   private readonly onCommand = (argv: Buffer[]): boolean => {
     if (this.masterHook !== null) this.masterHook(this, argv);
-    else if (this.replyMode === 0) this.execute(argv);
-    else this.executeQuiet(argv);
+    else {
+      // Commands that reached another thread first wait here, before any lock (arrival.ts).
+      if (!this.announced && blockingInFlight(this.store)) fenceOlderBlocking(this.store, this.srv.threadId, this.srv.threads, this.readSeq);
+      if (this.replyMode === 0) this.execute(argv);
+      else this.executeQuiet(argv);
+      if (this.announced) this.withdraw();
+    }
     // CLIENT CACHING applies to the next command (or transaction) only, as Redis's resetClient.
     if ((this.tracking & T_CACHING) !== 0 && !this.inMulti && lookupCommand(argv[0])?.name !== 'client') this.tracking &= ~T_CACHING;
     return !this.paused && !this.closeAfterFlush && !this.closed;

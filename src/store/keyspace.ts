@@ -141,6 +141,9 @@ export const PUBSUB_WORDS = PUBSUB_BUCKETS * 2 + 4;
 /** Words of the tracking area: a chain head per slot, counters, a per-thread inbox head. */
 export const TRACKING_WORDS = NSLOTS + 16 + 256 + 512;
 
+/** Words of the arrival area (src/server/arrival.ts): a counter, a count, a word per thread id. */
+export const ARRIVAL_WORDS = 2 + 257;
+
 /** Words of a db's bitmap of slots that have a table: walkers skip 32 empty slots per word. */
 const TABLE_MAP_WORDS = NSLOTS / 32;
 
@@ -162,6 +165,7 @@ export interface Layout {
   persist: number;   // f64 index: persistence state, PERSIST_WORDS words (src/persistence/state.ts)
   tracking: number;  // u32 index: client-side caching table heads, counters, inboxes (src/server/tracking.ts)
   repl: number;      // BYTE offset: replication state, REPL_BYTES bytes (src/replication/state.ts)
+  arrival: number;   // i32 index: blocking commands read and not yet run, per thread (src/server/arrival.ts)
   fixedBytes: number; // bytes of these fixed tables (INFO's used_memory_startup)
 }
 
@@ -184,10 +188,11 @@ export function createLayout(sab: SharedArrayBuffer, dbs: number): Layout {
   const persist = at(PERSIST_WORDS * 8) / 8;
   const tracking = at(TRACKING_WORDS * 4) / 4;
   const repl = at(REPL_BYTES);
+  const arrival = at(ARRIVAL_WORDS * 4) / 4;
   const fixedBytes = at(0) - Heap.baseOf(sab); // high mode (tests): not the untouched range
   const i32 = new Int32Array(sab);
   for (let d = 0; d < dbs; d++) i32[dbmap + d] = d;
-  return { dbs, locks, dbmap, dir, tables, keys, expires, epochs, versions, stats, misc, pubsub, blocked, pause, persist, tracking, repl, fixedBytes };
+  return { dbs, locks, dbmap, dir, tables, keys, expires, epochs, versions, stats, misc, pubsub, blocked, pause, persist, tracking, repl, arrival, fixedBytes };
 }
 void HEAP_DATA_START;
 
