@@ -13,7 +13,7 @@
 // Table header (32 bytes): t0 buckets, t0 mask, t0 used, t1 buckets, t1 mask, t1 used, rehashIdx, volatile count
 // (the bucket arrays' addresses and each bucket's chain head in 8-byte units).
 
-import { Heap, classOf, classSize, HEAP_DATA_START } from './heap';
+import { Heap, classOf, classSize, HEAP_DATA_START, MAX_THREADS } from './heap';
 import { keySlot, NSLOTS, CRC16_TABLE } from './crc16';
 import { dictPolicyWord, rehash, rev32, startResize } from './dict';
 
@@ -142,7 +142,7 @@ export const PUBSUB_WORDS = PUBSUB_BUCKETS * 2 + 4;
 export const TRACKING_WORDS = NSLOTS + 16 + 256 + 512;
 
 /** Words of the arrival area (src/server/arrival.ts): a counter, a count, a word per thread id. */
-export const ARRIVAL_WORDS = 2 + 257;
+export const ARRIVAL_WORDS = 2 + MAX_THREADS;
 
 /** Words of a db's bitmap of slots that have a table: walkers skip 32 empty slots per word. */
 const TABLE_MAP_WORDS = NSLOTS / 32;
