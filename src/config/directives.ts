@@ -859,7 +859,8 @@ export const DIRECTIVES: ReadonlyArray<Directive> = [
   // Not in Redis 7.0 (see the header comment).
   num('set-max-listpack-entries', undefined, M | HIDDEN, 'size_t', 0n, LONG_MAX, 128n),
   num('set-max-listpack-value', undefined, M | HIDDEN, 'size_t', 0n, LONG_MAX, 64n, MEMORY),
-  num('threads', undefined, I | HIDDEN, 'int', 0n, 1024n, 0n),
+  // Worker ids 1..255 (0 is the main thread): the shared heap's per-thread areas hold MAX_THREADS (256).
+  num('threads', undefined, I | HIDDEN, 'int', 0n, 255n, 0n),
 ];
 
 /** Lookup table: lower-cased name or alias → directive. */

@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { readFileSync } from 'fs';
 import { Config, ConfigError } from '../config/config';
-import { Heap } from '../store/heap';
+import { Heap, MAX_THREADS } from '../store/heap';
 import { Store, createLayout, freeObject } from '../store/keyspace';
 import '../store/types'; // every collection type's free/copy/check, registered with the keyspace
 import { NSLOTS } from '../store/crc16';
@@ -81,7 +81,8 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(1);
   }
   const aclLog = new AclLog();
-  const threads = config.num('threads') > 0 ? config.num('threads') : os.availableParallelism();
+  // One worker per core by default, within the heap's per-thread areas (ids 1..MAX_THREADS - 1).
+  const threads = config.num('threads') > 0 ? config.num('threads') : Math.min(os.availableParallelism(), MAX_THREADS - 1);
   // SHARDIS_HEAP_BYTES: bytes in use the heap allows (default: 15/16 of a reservation that follows
   // the machine's memory, or maxmemory where larger; see Heap.create). SHARDIS_HEAP_HIGH=1 (tests):
   // the heap's data starts past 4 GiB, so every address in use needs 33 bits (Node 22 and later).

@@ -6,6 +6,7 @@ import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Config, ConfigError } from '../../src/config/config';
 import { isSensitiveConfig, memtoull } from '../../src/config/directives';
+import { MAX_THREADS } from '../../src/store/heap';
 import { startRedis, type Server } from '../helpers/server';
 
 const REDIS_SERVER = process.env.REDIS_SERVER || 'redis-server';
@@ -431,7 +432,11 @@ describe('config file parsing', () => {
     expect(c.set([['threads', '2']])).toBe("ERR CONFIG SET failed (possibly related to argument 'threads') - can't set immutable config");
     expect(c.getMatching(['*']).some(([k]) => k === 'threads' || k.startsWith('set-max-listpack'))).toBe(false);
     expect(c.getMatching(['threads', 'set-max-listpack-value'])).toEqual([['threads', '4'], ['set-max-listpack-value', '64']]);
-    expect(loadError(['--threads', '-1'])?.text).toContain('argument must be between 0 and 1024 inclusive');
+    expect(loadError(['--threads', '-1'])?.text).toContain('argument must be between 0 and 255 inclusive');
+    // Past the heap's per-thread areas a worker would write into the next area (ids 1..MAX_THREADS - 1).
+    expect(MAX_THREADS - 1).toBe(255);
+    expect(Config.load(['--threads', '255']).num('threads')).toBe(255);
+    expect(loadError(['--threads', '256'])?.text).toContain('argument must be between 0 and 255 inclusive');
   });
 });
 
