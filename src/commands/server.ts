@@ -28,7 +28,7 @@ import { debugDigest, debugDigestValue, debugObject } from './digest';
 import { keyMemoryUsage } from '../store/memory-usage';
 import { roleReply, rset, R_NET_REPL_IN, R_NET_REPL_OUT, R_SYNC_FULL, R_SYNC_PARTIAL_ERR, R_SYNC_PARTIAL_OK } from '../replication/state';
 import { debugReplicate } from '../replication/master';
-import { debugChangeReplId, debugHtstatsKey, debugPanic, debugQuicklistPackedThreshold, debugSegfault } from './debug';
+import { debugChangeReplId, debugHtstats, debugHtstatsKey, debugPanic, debugQuicklistPackedThreshold, debugSegfault } from './debug';
 
 function ping(c: Client, argv: Buffer[]): void {
   if (argv.length > 2) return c.w.error("ERR wrong number of arguments for 'ping' command");
@@ -136,6 +136,7 @@ function debug(c: Client, argv: Buffer[]): void {
     return viaMain(c, 'loadaof', [], (c) => c.w.ok());
   }
   if (is(sub, 'populate') && argv.length >= 3 && argv.length <= 5) return debugPopulate(c, argv);
+  if (is(sub, 'htstats') && argv.length === 3) return debugHtstats(c, argv);
   if (is(sub, 'htstats-key') && argv.length === 3) return debugHtstatsKey(c, argv);
   if (is(sub, 'quicklist-packed-threshold') && argv.length === 3) return debugQuicklistPackedThreshold(c, argv);
   if (is(sub, 'change-repl-id') && argv.length === 2) return debugChangeReplId(c);
@@ -194,6 +195,8 @@ const DEBUG_HELP = [
   '    Output a hex signature representing the current DB content.',
   'DIGEST-VALUE <key> [<key> ...]',
   '    Output a hex signature of the values of all the specified keys.',
+  'HTSTATS <dbid>',
+  '    Return hash table statistics of the specified Redis database.',
   'HTSTATS-KEY <key>',
   '    Like HTSTATS but for the hash table stored at <key>\'s value.',
   'LOG <message>',
@@ -288,7 +291,7 @@ function debugLock(argv: Buffer[]): 'keys' | 'all' {
   const a = argv[1];
   // SLEEP stops the whole keyspace as Redis's does: a command on another thread that needs a key
   // waits for it, however late the other threads get the broadcast (MIGRATE timeout tests).
-  return is(a, 'check') || is(a, 'digest') || is(a, 'digest-value') || is(a, 'object') || is(a, 'populate') || is(a, 'htstats-key') || is(a, 'sleep') ? 'all' : 'keys';
+  return is(a, 'check') || is(a, 'digest') || is(a, 'digest-value') || is(a, 'object') || is(a, 'populate') || is(a, 'htstats') || is(a, 'htstats-key') || is(a, 'sleep') ? 'all' : 'keys';
 }
 
 // ---------------------------------------------------------------------------------------------

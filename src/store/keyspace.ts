@@ -1414,6 +1414,11 @@ export class Store {
     return this.u32[this.L.dir + this.phys(db) * NSLOTS + slot] === 0;
   }
 
+  /** The table header of one db's slot (byte address, 0 = none), for readers holding its lock (DEBUG HTSTATS). */
+  slotTable(db: number, slot: number): number {
+    return this.u32[this.L.dir + this.phys(db) * NSLOTS + slot] * 8;
+  }
+
   /**
    * The first slot from `from` on that has a table (a hint, as slotIsEmpty); NSLOTS when none.
    * From the db's bitmap (32 slots a word): a walk of a small or sparse db costs ~512 loads

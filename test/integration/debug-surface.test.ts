@@ -96,6 +96,33 @@ describe('DEBUG subcommands', () => {
     }
   });
 
+  it('HTSTATS: the db\'s slot tables summed; empty dbs and errors as redis-server', async () => {
+    await same('FLUSHALL');
+    await same('DEBUG', 'HTSTATS', '0');
+    await same('DEBUG', 'HTSTATS', '15');
+    await same('DEBUG', 'HTSTATS', '16');
+    await same('DEBUG', 'HTSTATS', '-1');
+    await same('DEBUG', 'HTSTATS', 'x');
+    await same('DEBUG', 'POPULATE', '5000');
+    await same('EXPIRE', 'key:1', '100');
+    await same('EXPIRE', 'key:2', '100');
+    const a = await call(s.port, 'DEBUG', 'HTSTATS', '0');
+    expect(a.t).toBe('bulk');
+    const txt = replyText(a);
+    expect(txt).toMatch(/^\[Dictionary HT\]\nHash table 0 stats \(main hash table\):\n table size: \d+\n number of elements: \d+\n different slots: \d+\n/);
+    // Every key once: in the main tables, or in a rehashing target.
+    const n = [...txt.matchAll(/number of elements: (\d+)/g)].reduce((t, m) => t + Number(m[1]), 0);
+    expect(n).toBe(5000);
+    const size = [...txt.matchAll(/table size: (\d+)/g)].reduce((t, m) => t + Number(m[1]), 0);
+    expect(size).toBeGreaterThanOrEqual(5000 / 5);
+    // The chain length distribution covers every bucket of the main tables.
+    const cut = txt.indexOf('Hash table 1');
+    const head = cut < 0 ? txt : txt.slice(0, cut);
+    const buckets = [...head.matchAll(/^ {3}\d+: (\d+) /gm)].reduce((t, m) => t + Number(m[1]), 0);
+    expect(buckets).toBe(Number(/table size: (\d+)/.exec(head)![1]));
+    expect(txt).toMatch(/\[Expires HT\]\nKeys with an expire: 2 \(kept in the keys' entries, no separate table\)\n$/);
+  });
+
   it('QUICKLIST-PACKED-THRESHOLD, CHANGE-REPL-ID, HELP', async () => {
     await same('DEBUG', 'QUICKLIST-PACKED-THRESHOLD', '1mb');
     await same('DEBUG', 'QUICKLIST-PACKED-THRESHOLD', '0');
