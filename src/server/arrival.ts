@@ -10,8 +10,10 @@
 //
 // The fence: a thread that reads a chunk starting with a blocking command announces it before
 // parsing (a ticket from a shared counter, in its own word), and withdraws it once that command
-// has run (or the chunk ended before it could). Every chunk records the counter when it is read. A command then waits, before it takes any
-// lock, for announcements of other threads that were made before its chunk was read. Waiting is
+// has run (or the chunk ended before it could). Every chunk records the counter when it is read. A
+// command then waits, before it takes any lock, for announcements of other threads that were made
+// before its chunk was read; an announced command too (two BRPOPLPUSH keep their order). Waits go
+// only to smaller tickets, so no two threads wait for each other. Waiting is
 // bounded (FENCE_MAX_MS): a thread that is itself stuck must not stop the others.
 // Cost when no blocking command is in flight: one Atomics.load per chunk and one per command.
 import type { Store } from '../store/keyspace';

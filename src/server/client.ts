@@ -347,7 +347,7 @@ export class Client {
     if (this.masterHook !== null) this.masterHook(this, argv);
     else {
       // Commands that reached another thread first wait here, before any lock (arrival.ts).
-      if (!this.announced && blockingInFlight(this.store)) fenceOlderBlocking(this.store, this.srv.threadId, this.srv.threads, this.readSeq);
+      if (blockingInFlight(this.store)) fenceOlderBlocking(this.store, this.srv.threadId, this.srv.threads, this.readSeq);
       if (this.replyMode === 0) this.execute(argv);
       else this.executeQuiet(argv);
       if (this.announced) this.withdraw();
