@@ -78,6 +78,8 @@ export class Client {
   readonly limits: ThreadLimits;
   closed = false;
   private closeAfterFlush = false;
+  /** The peer closed its side while this client held input still to run. */
+  peerEnded = false;
   /** Set while the client waits (blocking pop, cross-thread query): input is held back. */
   paused = false;
   // Transactions
@@ -283,6 +285,8 @@ export class Client {
       stream.releaseWakes();
     }
     this.checkQueryLimit();
+    // The peer has ended its side: once nothing is held any more, the client goes (worker.ts).
+    if (this.peerEnded && !this.paused) this.closeAfterFlush = true;
     this.flush();
     trackCtx.executing = prevExecuting;
     if (clientMemLive.on) clientMemChanged(this.srv, this);

@@ -34,7 +34,7 @@ function fdOf(s: net.Server): number {
 
 /** A listening server whose accept errors (EMFILE, ECONNABORTED...) are logged, never fatal. */
 function listener(accept: Accept): net.Server {
-  const s = net.createServer({ noDelay: true }, accept);
+  const s = net.createServer({ noDelay: true, allowHalfOpen: true }, accept);
   s.on('error', (e: NodeJS.ErrnoException) => {
     if (s.listening) log('warning', `Accepting client connection: ${e.message}`);
   });

@@ -11,7 +11,7 @@ import { configureHistograms } from './latency';
 import { Client } from './client';
 import { installEviction } from './evict';
 import { installClientMem } from './client-mem';
-import { installBlocking } from './blocking';
+import { installBlocking, isBlocked } from './blocking';
 import { Stream } from './stream';
 import { onRemoteLines } from './monitor';
 import { ThreadServer, S_CONNECTIONS, S_CLIENTS, S_REJECTED_CONN, M_CLIENTS, type CrossThreadRequest } from './context';
@@ -205,6 +205,21 @@ function onConnection(socket: net.Socket, unix: boolean): void {
   });
   socket.on('error', () => c.close());
   socket.removeListener('error', ignoreSocketError);
+  // The peer closed its side (the server socket is half-open: Node ends nothing by itself).
+  // Redis frees a client when its read returns 0: subscriptions, blocked waits and its CLIENT
+  // LIST entry go at once, while a PUBLISH on another thread could still count it if they waited
+  // for 'close'. Replies already written drain first. A pipeline this thread holds (a pause, a
+  // reply waiting on other threads) runs to its end before the client goes: Redis would have run
+  // it before it read the end (after Node's automatic end() its replies were lost).
+  socket.on('end', () => {
+    if (c.closed) return;
+    if (c.paused && !isBlocked(c)) {
+      c.peerEnded = true;
+      return;
+    }
+    c.closeAfterReply();
+    c.flush();
+  });
   socket.on('close', () => {
     c.closed = true;
     c.cleanup();
