@@ -16,6 +16,7 @@ import {
   splitArgs, libMetadata, validName, createLibrary, dropTag, dropAllLibraries, syncLibraries, publishLibraries, E_BAD_NAME,
 } from '../scripting/functions';
 import { overMaxmemory } from '../server/evict';
+import { feedMonitorLine, monitorsActive } from '../server/monitor';
 import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import {
   scriptEngine, sha1hex, requestKill, busyInfo, NO_ENGINE, F_NO_WRITES, F_ALLOW_OOM, F_ALLOW_STALE, F_EVAL_COMPAT, FLAG_NAMES,
@@ -107,6 +108,8 @@ function broadcastScript(srv: ThreadServer, sha: string, body: Buffer, flags: nu
 }
 
 function evalGeneric(c: Client, argv: Buffer[], evalsha: boolean, ro: boolean): void {
+  // Shown to MONITOR before the calls it makes (evalCommand, evalShaCommand).
+  if (monitorsActive(c.srv)) feedMonitorLine(c, argv, c.db);
   const eng = scriptEngine(c.srv);
   if (!eng.available) return c.w.error(NO_ENGINE);
   const nk = numKeys(c, argv, false);
@@ -397,6 +400,7 @@ function functionRestore(c: Client, argv: Buffer[]): void {
 }
 
 function fcallGeneric(c: Client, argv: Buffer[], ro: boolean): void {
+  if (monitorsActive(c.srv)) feedMonitorLine(c, argv, c.db);
   const eng = scriptEngine(c.srv);
   if (!eng.available) return c.w.error(NO_ENGINE);
   syncLibraries(c.srv);

@@ -21,6 +21,7 @@ import type { Client } from '../server/client';
 import type { CommandSpec } from '../commands/types';
 import type { ThreadServer } from '../server/context';
 import { lookupCommand, resolveSubcommand, commandKeys, statBase } from '../commands/registry';
+import { feedMonitors, monitorsActive } from '../server/monitor';
 import { OutOfMemoryError } from '../store/heap';
 import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import { F_MAY_REPLICATE, F_NOSCRIPT, F_STALE, F_NO_PROPAGATE, F_WALKS, F_WRITE, LOCK_ALL, LOCK_KEYS } from '../commands/flags';
@@ -849,6 +850,8 @@ export class ScriptEngine {
       else w.error(`ERR ${(e as Error).message}`);
     }
     if (prop.on()) prop.afterCommand(db, argv, s.dirty !== dirty0 && (bits & F_NO_PROPAGATE) === 0);
+    // MONITOR shows the call as the script's (`[db lua]`), as Redis's call() for its Lua client.
+    if (monitorsActive(this.srv)) feedMonitors(c, spec, argv, c.db, 'lua');
     c.resp = savedResp;
     w.resp = savedResp;
     const base = statBase(this.srv.threadId, spec);

@@ -9,6 +9,7 @@ import type { ThreadServer } from './context';
 import { M_MONITORS } from './context';
 import type { CommandSpec } from '../commands/types';
 import { performance } from 'perf_hooks';
+import { redactedArgs } from './redact';
 
 const local = new Set<Client>();
 let parts: Buffer[] = [];
@@ -51,14 +52,22 @@ export function onRemoteLines(b: Uint8Array): void {
 }
 
 /** Show c's command (it just ran in db). Call only when monitorsActive(). */
-export function feedMonitors(c: Client, spec: CommandSpec, argv: Buffer[], db: number): void {
+export function feedMonitors(c: Client, spec: CommandSpec, argv: Buffer[], db: number, from: string = c.addr): void {
   if (spec.flags.includes('admin') || spec.flags.includes('skip_monitor')) return;
+  feedMonitorLine(c, argv, db, from);
+}
+
+/**
+ * The line itself, whatever the command's flags: EVAL, EVALSHA and FCALL (skip_monitor) show
+ * themselves as they start, so that the calls of the script, shown as `[db lua]`, come after them.
+ */
+export function feedMonitorLine(c: Client, argv: Buffer[], db: number, from: string = c.addr): void {
   const now = performance.timeOrigin + performance.now();
   const secs = Math.floor(now / 1000);
   const usecs = Math.floor((now - secs * 1000) * 1000);
-  let line = `+${secs}.${String(usecs).padStart(6, '0')} [${db} ${c.addr}]`;
-  const redactFrom = redactedFrom(spec, argv);
-  for (let i = 0; i < argv.length; i++) line += i >= redactFrom ? ' "(redacted)"' : ` ${repr(argv[i])}`;
+  let line = `+${secs}.${String(usecs).padStart(6, '0')} [${db} ${from}]`;
+  const hidden = redactedArgs(argv);
+  for (let i = 0; i < argv.length; i++) line += hidden !== null && hidden[i] ? ' "(redacted)"' : ` ${repr(argv[i])}`;
   line += '\r\n';
   const b = Buffer.from(line, 'latin1');
   parts.push(b);
@@ -68,16 +77,6 @@ export function feedMonitors(c: Client, spec: CommandSpec, argv: Buffer[], db: n
     installed = c.srv;
     setImmediate(flush);
   }
-}
-
-/** AUTH and HELLO ... AUTH user pass carry secrets: Redis shows them as "(redacted)". */
-function redactedFrom(spec: CommandSpec, argv: Buffer[]): number {
-  if (spec.fullName === 'auth') return 1;
-  if (spec.fullName === 'acl|setuser') return 2;
-  if (spec.fullName === 'hello') {
-    for (let i = 2; i < argv.length; i++) if (argv[i].length === 4 && argv[i].toString('latin1').toLowerCase() === 'auth') return i + 1;
-  }
-  return argv.length;
 }
 
 function flush(): void {

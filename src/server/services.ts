@@ -3,7 +3,7 @@
 import type { ThreadServer } from './context';
 import type { Client } from './client';
 import { countError, localInfo, resetLocalStats, sampleMetrics } from './info';
-import { isSensitiveConfig } from '../config/directives';
+import { redactedArgs } from './redact';
 import { latencyState } from './latency';
 import { accountClients } from './client-mem';
 
@@ -57,22 +57,9 @@ export function slowlogPush(c: Client, argv: Buffer[], usec: number): void {
       args.push(a.toString('latin1'));
     }
   }
-  // Redis redacts AUTH / HELLO AUTH arguments; never keep passwords.
-  const cmd = args[0]?.toLowerCase();
-  if (cmd === 'auth') for (let i = 1; i < args.length; i++) args[i] = '(redacted)';
-  else if (cmd === 'hello' || cmd === 'migrate') {
-    for (let i = 1; i < args.length; i++) {
-      const a = args[i].toLowerCase();
-      const n = a === 'auth' ? (cmd === 'hello' ? 2 : 1) : a === 'auth2' ? 2 : 0;
-      for (let j = 1; j <= n && i + j < args.length; j++) args[i + j] = '(redacted)';
-      i += n;
-    }
-  } else if (cmd === 'acl' && args.length > 2 && args[1].toLowerCase() === 'setuser') {
-    // ACL SETUSER: everything after the subcommand, even when it fails (aclCommand).
-    for (let i = 2; i < args.length; i++) args[i] = '(redacted)';
-  } else if (cmd === 'config' && args.length > 3 && args[1].toLowerCase() === 'set') {
-    for (let i = 2; i + 1 < args.length; i += 2) if (isSensitiveConfig(args[i])) args[i + 1] = '(redacted)';
-  }
+  // Never keep passwords (redactClientCommandArgument).
+  const hidden = redactedArgs(argv);
+  if (hidden !== null) for (let i = 0; i < args.length; i++) if (hidden[i] && !(argc !== argv.length && i === argc - 1)) args[i] = '(redacted)';
   const id = Atomics.add(c.store.i32, c.store.L.misc + M_SLOWLOG_ID, 1);
   slowlog.unshift({ id, time: Math.floor(Date.now() / 1000), usec: Math.round(usec), args, addr: c.addr, name: c.name });
   if (slowlog.length > slowlogState.maxLen) slowlog.length = slowlogState.maxLen;

@@ -3,7 +3,7 @@
 // sdscatrepr writes them; RESET leaves monitor mode.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startPair, type Pair } from '../helpers/diff';
-import { RawClient, show } from '../helpers/resp';
+import { RawClient, show, items, text } from '../helpers/resp';
 
 let d: Pair;
 beforeAll(async () => {
@@ -22,7 +22,7 @@ async function lines(mon: RawClient, n: number): Promise<string[]> {
     .toString('latin1')
     .split('\r\n')
     .filter((l) => l !== '')
-    .map((l) => l.replace(/^\+\d+\.\d{6} \[(\d+) [^\]]+\]/, '+T [$1 ADDR]'));
+    .map((l) => l.replace(/^\+\d+\.\d{6} \[(\d+) (lua|[^\]]+)\]/, (_m, db: string, from: string) => `+T [${db} ${from === 'lua' ? 'lua' : 'ADDR'}]`));
 }
 
 describe('MONITOR', () => {
@@ -62,6 +62,72 @@ describe('MONITOR', () => {
     expect(r.shardis).toEqual(r.redis);
     expect(r.shardis).toContain('+T [3 ADDR] "INCR" "ctr"');
     expect(r.shardis).toContain('+T [0 ADDR] "GET" "\\x01\\xff\\x7f"');
+  });
+
+  it('shows EVAL, EVALSHA and FCALL before the calls of their script, as [db lua]', async () => {
+    const r = await d.each(async (_c, _side, port) => {
+      const mon = await RawClient.connect(port);
+      const c = await RawClient.connect(port);
+      try {
+        await c.call('FUNCTION', 'LOAD', 'REPLACE', "#!lua name=mon\nredis.register_function('monf', function(keys) return redis.call('incr', keys[1]) end)");
+        const out = [show(await mon.call('MONITOR'))];
+        await c.call('EVAL', "redis.call('set', KEYS[1], ARGV[1]); redis.call('select', 3); return redis.call('ping')", '1', 'mk', 'v');
+        await c.call('EVALSHA', '0000000000000000000000000000000000000000', '0');
+        await c.call('FCALL', 'monf', '1', 'mctr');
+        await c.call('EVAL_RO', "return redis.call('get', KEYS[1])", '1', 'mk');
+        await c.call('EVAL', "return redis.call('config', 'get', 'maxmemory')", '0');
+        // The calls of one connection's scripts come in order: compared as they come.
+        out.push(...(await lines(mon, 10)).map((l, i) => `${i} ${l}`));
+        return out;
+      } finally {
+        await c.call('FUNCTION', 'DELETE', 'mon');
+        await Promise.all([mon, c].map((x) => x.close()));
+      }
+    });
+    expect(r.shardis).toEqual(r.redis);
+    expect(r.shardis).toContain('2 +T [3 lua] "select" "3"');
+    expect(r.shardis.length).toBe(11);
+  });
+
+  it('hides secrets in MONITOR and SLOWLOG as Redis does (AUTH, HELLO AUTH, MIGRATE AUTH/AUTH2, ACL SETUSER, CONFIG SET)', async () => {
+    const r = await d.each(async (c, _side, port) => {
+      const mon = await RawClient.connect(port);
+      const x = await RawClient.connect(port);
+      try {
+        const slower = await c.call('CONFIG', 'GET', 'slowlog-log-slower-than');
+        await c.call('CONFIG', 'SET', 'slowlog-log-slower-than', '0');
+        await c.call('SLOWLOG', 'RESET');
+        const out = [show(await mon.call('MONITOR'))];
+        const cmds: string[][] = [
+          ['MIGRATE', '127.0.0.1', '1', 'nokey', '9', '5000'],
+          ['MIGRATE', '127.0.0.1', '1', 'nokey', '9', '5000', 'AUTH', 'pw1'],
+          ['MIGRATE', '127.0.0.1', '1', 'nokey', '9', '5000', 'COPY', 'AUTH2', 'u2', 'pw2'],
+          ['AUTH', 'not-real'],
+          ['AUTH', 'not-real', 'not-a-password'],
+          ['AUTH', 'a', 'b', 'c'],
+          ['HELLO', '2', 'SETNAME', 'nm', 'AUTH', 'u3', 'pw3'],
+          ['HELLO', '4', 'AUTH', 'u4', 'pw4'],
+          ['ACL', 'SETUSER', 'redactme', 'on', '>pw5'],
+          ['CONFIG', 'SET', 'masteruser', 'mu', 'maxmemory-samples', '5'],
+          ['CONFIG', 'SET', 'masteruser'],
+        ];
+        for (const cmd of cmds) await x.call(...cmd);
+        await x.call('CONFIG', 'SET', 'masteruser', '');
+        await x.call('ACL', 'DELUSER', 'redactme');
+        // One connection, one thread: the lines come in order. CONFIG and ACL are admin: not shown.
+        out.push(...(await lines(mon, 8)).map((l, i) => `${i} ${l}`));
+        const log = await c.call('SLOWLOG', 'GET', '100');
+        await c.call('CONFIG', 'SET', 'slowlog-log-slower-than', text(items(slower)[1]));
+        // Entries: id, time, duration, args, addr, name. Newest first; only the arguments compared.
+        for (const e of items(log).reverse()) out.push(items(items(e)[3]).map(text).join(' '));
+        return out;
+      } finally {
+        await Promise.all([mon, x].map((y) => y.close()));
+      }
+    });
+    expect(r.shardis).toEqual(r.redis);
+    expect(r.shardis).toContain('CONFIG SET masteruser (redacted) maxmemory-samples 5');
+    expect(r.shardis).toContain('2 +T [0 ADDR] "MIGRATE" "127.0.0.1" "1" "nokey" "9" "5000" "COPY" "AUTH2" "(redacted)" "(redacted)"');
   });
 
   it('counts monitors across threads: none left after they go, CLIENT LIST flag O', async () => {
