@@ -140,6 +140,7 @@ function debug(c: Client, argv: Buffer[]): void {
   if (is(sub, 'htstats-key') && argv.length === 3) return debugHtstatsKey(c, argv);
   if (is(sub, 'quicklist-packed-threshold') && argv.length === 3) return debugQuicklistPackedThreshold(c, argv);
   if (is(sub, 'change-repl-id') && argv.length === 2) return debugChangeReplId(c);
+  if (is(sub, 'config-rewrite-force-all') && argv.length === 2) return debugConfigRewriteForceAll(c);
   if (is(sub, 'replicate') && argv.length >= 3) return debugReplicate(c, argv);
   if (is(sub, 'segfault')) return debugSegfault();
   if (is(sub, 'panic')) return debugPanic(c);
@@ -189,6 +190,9 @@ const DEBUG_HELP = [
   'CHANGE-REPL-ID',
   '    Change the replication IDs of the instance.',
   '    Dangerous: should be used only for testing the replication subsystem.',
+  'CONFIG-REWRITE-FORCE-ALL',
+  '    Like CONFIG REWRITE but writes all configuration options, including',
+  '    keywords not listed in original configuration file or default values.',
   'CHECK',
   '    Walk every shared structure and report inconsistencies (shardis).',
   'DIGEST',
@@ -656,12 +660,23 @@ function configResetstat(c: Client): void {
   acrossThreads(c, { op: 'resetstat', args: [] }, (cl) => cl.w.ok());
 }
 
+/** DEBUG CONFIG-REWRITE-FORCE-ALL: CONFIG REWRITE writing every option, defaults included. */
+function debugConfigRewriteForceAll(c: Client): void {
+  const err = c.srv.config.rewrite(aclUserLines(c), true);
+  if (err !== null) return c.w.error(`ERR CONFIG-REWRITE-FORCE-ALL failed: ${err}`);
+  c.w.ok();
+}
+
+/** The ACL users as ACL LIST shows them (rewriteConfigUserOption), unless an aclfile holds them. */
+function aclUserLines(c: Client): string[] {
+  return c.srv.acl.sorted().map((u) => `user ${u.name} ${u.describe()}`);
+}
+
 function configRewrite(c: Client): void {
   if (c.srv.config.configFile === undefined || c.srv.config.configFile === '') {
     return c.w.error('ERR The server is running without a config file');
   }
-  // The ACL users as ACL LIST shows them (rewriteConfigUserOption), unless an aclfile holds them.
-  const err = c.srv.config.rewrite(c.srv.acl.sorted().map((u) => `user ${u.name} ${u.describe()}`));
+  const err = c.srv.config.rewrite(aclUserLines(c));
   if (err !== null) {
     log('warning', `CONFIG REWRITE failed: ${err}`);
     return c.w.error(`ERR Rewriting config file: ${err}`);

@@ -688,9 +688,9 @@ export class Config {
   }
 
   /** CONFIG REWRITE of the config file given at start-up: null, or the error's text. */
-  rewrite(userLines: string[] = []): string | null {
+  rewrite(userLines: string[] = [], forceAll = false): string | null {
     if (this.configFile === undefined) return 'The server is running without a config file';
-    return rewriteConfigFile(this, this.configFile, userLines);
+    return rewriteConfigFile(this, this.configFile, userLines, forceAll);
   }
 
   /** rename-command directives in order: [from, to] (to "" = removed). */

@@ -20,6 +20,8 @@ class State {
   optionToLines = new Map<string, number[]>();
   rewritten = new Set<string>();
   needsSignature = true;
+  /** DEBUG CONFIG-REWRITE-FORCE-ALL: every option written, defaults too (state->force_write). */
+  forceAll = false;
 
   markProcessed(option: string): void {
     this.rewritten.add(option);
@@ -28,7 +30,7 @@ class State {
   rewriteLine(option: string, line: string, force: boolean): void {
     this.markProcessed(option);
     const l = this.optionToLines.get(option);
-    if (l === undefined && !force) return;
+    if (l === undefined && !force && !this.forceAll) return;
     if (l !== undefined) {
       const n = l.shift() as number;
       if (l.length === 0) this.optionToLines.delete(option);
@@ -146,17 +148,18 @@ function rewriteDirective(st: State, d: Directive, value: string): void {
 }
 
 /** Rewrites the config file at path: null, or strerror's text of what failed. */
-export function rewriteConfigFile(cfg: Config, path: string, userLines: string[]): string | null {
+export function rewriteConfigFile(cfg: Config, path: string, userLines: string[], forceAll = false): string | null {
   try {
-    rewrite(cfg, path, userLines);
+    rewrite(cfg, path, userLines, forceAll);
     return null;
   } catch (e) {
     return strerror(e);
   }
 }
 
-function rewrite(cfg: Config, path: string, userLines: string[]): void {
+function rewrite(cfg: Config, path: string, userLines: string[], forceAll: boolean): void {
   const st = readOld(path);
+  st.forceAll = forceAll;
   for (const d of DIRECTIVES) rewriteDirective(st, d, cfg.get(d.name) ?? '');
   // rewriteConfigUserOption: every user as ACL LIST shows it, unless an aclfile holds them.
   if ((cfg.get('aclfile') ?? '') !== '') st.markProcessed('user');

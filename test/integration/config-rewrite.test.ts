@@ -115,6 +115,35 @@ describe('CONFIG REWRITE', () => {
     c.close();
   }, 120_000);
 
+  it('DEBUG CONFIG-REWRITE-FORCE-ALL writes every option, defaults too; a restart from it has the same CONFIG GET *', async () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-forceall-'));
+    dirs.push(d);
+    const conf = path.join(d, 's.conf');
+    fs.writeFileSync(conf, '# kept\nenable-debug-command yes\nmaxmemory 10mb\nsave ""\n');
+    const configs = async (port: number): Promise<string[]> => {
+      const r = await call(port, 'CONFIG', 'GET', '*');
+      const v = (r as { v: Array<{ v: Buffer }> }).v.map((x) => x.v.toString());
+      const out: string[] = [];
+      for (let i = 0; i < v.length; i += 2) out.push(`${v[i]}=${v[i + 1]}`);
+      return out.sort();
+    };
+    const p1 = await freePort();
+    const s1 = await launch(process.execPath, [SHARDIS_CLI, conf, '--port', String(p1), '--dir', d, '--threads', '2'], p1);
+    await call(p1, 'CONFIG', 'SET', 'hz', '20');
+    const before = await configs(p1);
+    expect(show(await call(p1, 'DEBUG', 'CONFIG-REWRITE-FORCE-ALL'))).toBe('OK');
+    s1.kill('SIGKILL');
+    const text = fs.readFileSync(conf, 'utf8').split('\n');
+    expect(text[0]).toBe('# kept');
+    // Options at their defaults are written too.
+    for (const l of ['hz 20', 'tcp-backlog 511', 'maxmemory-policy noeviction', 'lazyfree-lazy-eviction no', 'maxmemory 10mb']) expect(text).toContain(l);
+    const p2 = await freePort();
+    await launch(process.execPath, [SHARDIS_CLI, conf, '--dir', d, '--threads', '2', '--port', String(p2)], p2);
+    const after = await configs(p2);
+    const noPort = (l: string[]): string[] => l.filter((x) => !x.startsWith('port='));
+    expect(noPort(after)).toEqual(noPort(before));
+  }, 60_000);
+
   it('without a config file: Redis\'s error', async () => {
     const [s, r] = await Promise.all([startShardis({ threads: 1 }), startRedis()]);
     try {
