@@ -10,6 +10,12 @@
 import * as fs from 'fs';
 import { sysAddon } from '../store/sysaddon';
 
+/** Called with each stand-in's pid as it starts (its oom_score_adj: server/oom.ts). */
+let onStart: ((pid: number) => void) | null = null;
+export function onSaveChildStart(fn: (pid: number) => void): void {
+  onStart = fn;
+}
+
 /** How often its end is looked for, as Redis's serverCron checkChildrenDone (hz 10 .. 20). */
 const POLL_MS = 50;
 
@@ -42,6 +48,7 @@ export class SaveChild {
     const spawn = sysAddon?.spawnStandIn;
     if (spawn === undefined || sysAddon?.waitpid === undefined) return new SaveChild(process.pid, -1);
     const [pid, fd] = spawn(title);
+    if (pid > 0) onStart?.(pid);
     return pid > 0 ? new SaveChild(pid, fd) : new SaveChild(process.pid, -1);
   }
 

@@ -17,6 +17,7 @@
 // replica), expiries and evictions propagate nothing (Redis feeds sub-replicas only the master's
 // stream), keys do not expire by themselves (the master's DELs remove them), and the master's
 // commands see expired keys as live (expireIfNeeded on a replica).
+import { setOomScoreAdj } from '../server/oom';
 import { SUPERUSER } from '../server/acl';
 import * as net from 'net';
 import * as fs from 'fs';
@@ -207,6 +208,7 @@ export class ReplicaLink {
     this.host = host;
     this.port = port;
     this.misc(MISC_REPLICA, 1);
+    setOomScoreAdj(this.srv.store, this.srv.config);
     this.cancelHandshake();
     // At start-up (the `replicaof` directive) there is no history of our own to offer.
     if (wasMaster && who !== null) {
@@ -237,6 +239,7 @@ export class ReplicaLink {
     this.state = Link.None;
     this.downSince = 0;
     this.misc(MISC_REPLICA, 0);
+    setOomScoreAdj(this.srv.store, this.srv.config);
     this.publish();
     this.updateConfig();
     if (who !== null) log('notice', `MASTER MODE enabled (${why} from '${who}')`);

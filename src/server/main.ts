@@ -1,5 +1,7 @@
 // The main thread: config, the shared heap, worker threads, signals, cron (active expiry, and
 // later save rules and AOF rewrite), relaying the rare cross-thread requests. Serves no clients.
+import { setOomScoreAdj, setChildOomScoreAdj } from './oom';
+import { onSaveChildStart } from '../persistence/child';
 import * as fs from 'node:fs';
 import * as v8 from 'node:v8';
 import { Worker, MessageChannel } from 'worker_threads';
@@ -152,6 +154,8 @@ export async function main(argv: string[]): Promise<void> {
   // A replica from the start (`replicaof`): read-only, no expiry of its own, until REPLICAOF NO ONE.
   const replicaOf = config.replicaOf();
   if (replicaOf !== null) markReplica(store, replicaOf.host, replicaOf.port);
+  setOomScoreAdj(store, config);
+  onSaveChildStart((pid) => setChildOomScoreAdj(store, config, pid));
   // The propagation stream; this thread appends the DELs of active expiry to it.
   const streamSab = createStreamBuffer();
   const stream = new Stream(streamSab);

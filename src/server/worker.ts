@@ -1,5 +1,7 @@
 // A worker thread: accepts connections on the shared listening socket(s), parses, and executes
 // every command itself against the shared keyspace. No hops to other threads on the common path.
+import { setOomScoreAdj, setChildOomScoreAdj } from './oom';
+import { onSaveChildStart } from '../persistence/child';
 import { parentPort, workerData } from 'worker_threads';
 import * as net from 'net';
 import { Heap } from '../store/heap';
@@ -70,6 +72,10 @@ srv.acl.adopt(wd.acl, 0);
 srv.pubsub = new PubSub(srv);
 installBlocking(srv);
 installMaster(srv);
+// oom-score-adj: applied by the thread that runs CONFIG SET, rolled back if the kernel refuses.
+config.registerApply(['oom-score-adj', 'oom-score-adj-values'], () =>
+  setOomScoreAdj(store, config) ? null : 'Failed to set current oom_score_adj. Check server logs.');
+onSaveChildStart((pid) => setChildOomScoreAdj(store, srv.config, pid));
 
 // Keyspace notifications: flags cached per thread, refreshed by CONFIG SET (on this thread too:
 // CONFIG SET runs the listeners of the thread that executed it).
