@@ -40,9 +40,9 @@ export function accountClients(srv: ThreadServer): void {
   evictClients(srv);
 }
 
-/** Move c's share in the thread's totals to what it holds now (0 once closed). */
-export function noteClientMem(srv: ThreadServer, c: Client): void {
-  const m = c.closed ? 0 : c.memoryBytes();
+/** Move c's share in the thread's totals to what it holds now (0 once closed, or `gone`). */
+export function noteClientMem(srv: ThreadServer, c: Client, gone = false): void {
+  const m = gone || c.closed ? 0 : c.memoryBytes();
   if (c.memAccounted !== 0) srv.addStat(c.memAccountedReplica ? S_REPLICA_MEM : S_CLIENT_MEM, -c.memAccounted);
   c.memAccounted = m;
   c.memAccountedReplica = c.replica;

@@ -557,8 +557,9 @@ export class Client {
   cleanup(): void {
     if (!this.srv.clients.delete(this.id)) return;
     this.srv.addStat(S_CLIENTS, -1);
-    // Its buffers are gone: used_memory and client eviction see it now, not at the next cron.
-    noteClientMem(this.srv, this);
+    // Its buffers are gone: used_memory and client eviction see it now, not at the next cron
+    // (also when it closes after a last reply, QUIT or the peer's end, still unflagged closed).
+    noteClientMem(this.srv, this, true);
     this.srv.miscAdd(M_CLIENTS, -1);
     for (const fn of this.onClose) {
       try {

@@ -106,4 +106,31 @@ describe('half-closed connections', () => {
     expect(text(await ctl.call('LLEN', 'hc:q'))).toBe('1');
     await ctl.close();
   });
+
+  it('a client that ends its side with a big unfinished command gives its memory back at once', async () => {
+    const ctl = await RawClient.connect(srv.port);
+    // Client shares follow clients live with maxmemory set; the cron's recount once a second only.
+    await ctl.call('CONFIG', 'SET', 'maxmemory', '1gb');
+    await ctl.call('CONFIG', 'SET', 'hz', '1');
+    const clientsMem = async (): Promise<number> => Number(/mem_clients_normal:(\d+)/.exec(text(await ctl.call('INFO', 'memory')))?.[1]);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const c = await rawConnect(srv.port);
+        c.s.write(`*3\r\n$3\r\nSET\r\n$2\r\nhk\r\n$2000000\r\n${'x'.repeat(800_000)}`);
+        let held = 0;
+        for (let i = 0; i < 200 && held < 700_000; i++) {
+          held = await clientsMem();
+          if (held < 700_000) await new Promise((r) => setTimeout(r, 5));
+        }
+        expect(held).toBeGreaterThanOrEqual(700_000);
+        c.s.end();
+        await c.closed;
+        expect(await clientsMem(), `round ${round}`).toBeLessThan(100_000);
+      }
+    } finally {
+      await ctl.call('CONFIG', 'SET', 'hz', '10');
+      await ctl.call('CONFIG', 'SET', 'maxmemory', '0');
+      await ctl.close();
+    }
+  });
 });
