@@ -13,9 +13,10 @@ import { log } from './log';
 export const M_OOM_ADJUSTED = 61;
 export const M_OOM_BASE = 62;
 
-export const OOM_MASTER = 0;
-export const OOM_REPLICA = 1;
-export const OOM_BGCHILD = 2;
+// Positions in oom-score-adj-values.
+const OOM_MASTER = 0;
+const OOM_REPLICA = 1;
+const OOM_BGCHILD = 2;
 
 /** The value for a class under the current config, or null when shardis leaves the score alone. */
 function classValue(store: Store, config: Config, cls: number): number | null {
@@ -26,9 +27,9 @@ function classValue(store: Store, config: Config, cls: number): number | null {
   return Math.max(-1000, Math.min(1000, v));
 }
 
-/** Apply the current config to this process (cls -1: master or replica as it is now). False if it failed (logged). */
-export function setOomScoreAdj(store: Store, config: Config, cls = -1): boolean {
-  if (cls === -1) cls = Atomics.load(store.i32, store.L.misc + MISC_REPLICA) !== 0 ? OOM_REPLICA : OOM_MASTER;
+/** Apply the current config to this process, master or replica as it is now. False if it failed (logged). */
+export function setOomScoreAdj(store: Store, config: Config): boolean {
+  const cls = Atomics.load(store.i32, store.L.misc + MISC_REPLICA) !== 0 ? OOM_REPLICA : OOM_MASTER;
   const adjusted = store.L.misc + M_OOM_ADJUSTED;
   let val: number;
   if (config.str('oom-score-adj') !== 'no') {
