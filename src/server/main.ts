@@ -18,7 +18,7 @@ import { configureHistograms, latencyAddSampleIfNeeded, latencyState } from './l
 import { configureLog, log } from './log';
 import type { WorkerData } from './worker';
 import type { ListenFds } from './listeners';
-import { createPidFile, daemonize, daemonReady, isDaemonChild, removePidFile, setProcTitle, warnUnimplemented } from './startup';
+import { createPidFile, daemonize, daemonReady, isDaemonChild, removePidFile, setProcTitle, warnIgnored } from './startup';
 import { SHARDIS_VERSION } from '../version';
 import { unlinkSync } from 'fs';
 import { installCrashHandlers, panic, setCrashInfo } from './crash';
@@ -253,6 +253,7 @@ export async function main(argv: string[]): Promise<void> {
             config.set([[m.name as string, m.value as string]], { force: true });
             if (m.name === 'tracking-table-max-keys') setTrackingMaxKeys(config.num('tracking-table-max-keys'));
             if (m.name === 'proc-title-template') setProcTitle(config);
+            warnIgnored(config, m.name as string);
             if (m.name === 'maxmemory') warnMaxmemory(false);
             if (m.name === 'notify-keyspace-events') configureNotify(config.notifyKeyspaceEvents(), store, publishEvent);
             if (m.name === 'lazyfree-lazy-expire') lazyExpire();
@@ -393,7 +394,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   Atomics.store(store.i32, layout.misc + M_LOADING, 0);
   Atomics.store(store.i32, layout.misc + M_STARTING, 0);
-  warnUnimplemented(config);
+  warnIgnored(config);
   // The replication link lives on worker 1 (src/replication/replica.ts).
   if (replicaOf !== null) {
     // The file says where this replica was in its master's stream: our history, offered at PSYNC

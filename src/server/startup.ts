@@ -3,7 +3,7 @@
 import { spawn } from 'child_process';
 import { unlinkSync, writeFileSync } from 'fs';
 import type { Config } from '../config/config';
-import { strerror } from '../config/directives';
+import { defaultValue, lookupDirective, strerror } from '../config/directives';
 import { log } from './log';
 
 /** Set in the daemon child so that it does not daemonize again. */
@@ -108,12 +108,31 @@ export function setProcTitle(config: Config): void {
 }
 
 /**
- * Directives accepted for compatibility whose feature is not built yet. Every one is a loud
- * start-up warning, so no operator believes writes are persisted or replicated. The AOF and
- * replication work replaces each entry when it implements the feature (RDB and save rules are
- * built: no warning for them).
+ * Directives accepted so that redis.conf files load, whose feature shardis does not have. Set to
+ * anything but their default, each is a loud warning (at start-up, and on CONFIG SET), so that no
+ * operator believes it took effect.
  */
-export function warnUnimplemented(config: Config): void {
-  const lines: string[] = [];
-  for (const l of lines) log('warning', `WARNING ${l}`);
+const IGNORED: ReadonlyArray<readonly [string, string]> = [
+  ['syslog-enabled', 'the log goes to the logfile or stdout only'],
+  ['syslog-ident', 'the log goes to the logfile or stdout only'],
+  ['syslog-facility', 'the log goes to the logfile or stdout only'],
+  ['supervised', 'no notification is sent to systemd or upstart'],
+  ['io-threads', 'every worker thread does its own I/O; the number of threads is `threads`'],
+  ['io-threads-do-reads', 'every worker thread does its own I/O; the number of threads is `threads`'],
+  ['crash-log-enabled', 'the crash report is always written'],
+  ['watchdog-period', 'there is no software watchdog'],
+  ['socket-mark-id', 'sockets get no mark'],
+  ['maxmemory-eviction-tenacity', 'eviction always frees enough memory in the command that needs it'],
+  ['active-expire-effort', 'active expiry runs with a fixed effort'],
+];
+
+/** Warn about an ignored directive set away from its default (all of them when name is omitted). */
+export function warnIgnored(config: Config, name?: string): void {
+  for (const [n, why] of IGNORED) {
+    if (name !== undefined && n !== name) continue;
+    const d = lookupDirective(n);
+    const v = config.get(n) ?? '';
+    if (d === undefined || v === defaultValue(d)) continue;
+    log('warning', `WARNING '${n} ${v}' is accepted for compatibility but has no effect in shardis: ${why}.`);
+  }
 }

@@ -193,4 +193,20 @@ describe('start-up warnings and the process title', () => {
     expect(log).not.toMatch(/WARNING (save rules|appendonly)/);
     expect(log).toContain('Ready to accept connections');
   });
+
+  it('directives accepted but without effect warn when set away from their default (start-up and CONFIG SET)', async () => {
+    const d = tmp();
+    const logfile = path.join(d, 'i.log');
+    const s = await startShardis({ threads: 2, args: ['--save', '', '--logfile', logfile, '--syslog-enabled', 'yes',
+      '--io-threads', '4', '--supervised', 'no', '--maxmemory-eviction-tenacity', '10'] });
+    servers.push(s);
+    let log = fs.readFileSync(logfile, 'utf8');
+    expect(log).toContain("WARNING 'syslog-enabled yes' is accepted for compatibility but has no effect in shardis: the log goes to the logfile or stdout only.");
+    expect(log).toContain("WARNING 'io-threads 4' is accepted for compatibility but has no effect in shardis");
+    // At their defaults: nothing.
+    expect(log).not.toMatch(/WARNING '(supervised|maxmemory-eviction-tenacity)/);
+    expect(cli(['-p', String(s.port), 'config', 'set', 'maxmemory-eviction-tenacity', '50'])).toBe('OK');
+    for (let i = 0; i < 100 && !(log = fs.readFileSync(logfile, 'utf8')).includes("'maxmemory-eviction-tenacity 50'"); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(log).toContain("WARNING 'maxmemory-eviction-tenacity 50' is accepted for compatibility but has no effect in shardis");
+  });
 });
