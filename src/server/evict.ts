@@ -19,6 +19,7 @@ import { NOTIFY_EVICTED } from '../config/directives';
 import { performance } from 'perf_hooks';
 import { PAUSE_OFF, pauseOn, pauseType } from './pause';
 import { clientsMemory } from './client-mem';
+import { inboxBytes } from './tracking';
 
 const P_NOEVICTION = 0;
 const P_LRU = 1;
@@ -80,7 +81,8 @@ function usedMemory(s: Store, fresh = false): number {
   }
   // Nor what a running snapshot holds (a fork's child would hold it outside used_memory).
   if (fresh) others = h.usedBytes() - h.localUsed() - s.snapshotHeldBytes();
-  return s.fixedBytesInUse() + others + clients + h.localUsed();
+  // Nor invalidations in flight to another thread's clients (tracking.ts inboxBytes).
+  return s.fixedBytesInUse() + others + clients + h.localUsed() - inboxBytes(s);
 }
 
 /** Every thread's normal clients' memory (client-mem.ts). */

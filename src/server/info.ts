@@ -1,6 +1,6 @@
 // INFO: Redis 7.0's sections and field names, with statistics summed over every worker thread
 // (shared-memory counters) plus what each thread reports when asked (errorstats).
-import { trackingClients, trackingTotalItems, trackingTotalKeys, trackingTotalPrefixes } from './tracking';
+import { trackingClients, trackingTotalItems, trackingTotalKeys, trackingTotalPrefixes, inboxBytes } from './tracking';
 import { scriptEngine } from '../scripting/engine';
 import { syncLibraries } from '../scripting/functions';
 import * as os from 'os';
@@ -309,7 +309,7 @@ function sectionMemory(srv: ThreadServer): string {
     ['rss_overhead_bytes', 0],
     ['mem_fragmentation_ratio', ratio(rss, used)],
     ['mem_fragmentation_bytes', rss - used],
-    ['mem_not_counted_for_evict', clientsMemory(srv).replicas + srv.store.snapshotHeldBytes()],
+    ['mem_not_counted_for_evict', clientsMemory(srv).replicas + srv.store.snapshotHeldBytes() + inboxBytes(srv.store)],
     ['mem_replication_backlog', rget(srv.store, R_BACKLOG_ACTIVE) === 1 ? srv.config.num('repl-backlog-size') : 0],
     ['mem_total_replication_buffers', replicationBufferBytes(srv.store)],
     ['mem_clients_slaves', clientsMemory(srv).replicas],

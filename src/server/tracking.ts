@@ -17,7 +17,7 @@
 // when they arrive while a command is about to run.
 import type { Store } from '../store/keyspace';
 import { NSLOTS } from '../store/crc16';
-import { lockWord, unlockWord } from '../store/heap';
+import { classOf, classSize, lockWord, unlockWord } from '../store/heap';
 import type { CommandSpec } from '../commands/types';
 import { commandKeys } from '../commands/registry';
 import type { Client } from './client';
@@ -52,6 +52,7 @@ const W_ITEMS = NSLOTS + 2; // (key, client) items
 const W_PREFIX_ENTRIES = NSLOTS + 3; // (prefix, thread) entries in the BCAST registry
 const W_PREFIX_HEAD = NSLOTS + 4;
 const W_PREFIX_LOCK = NSLOTS + 5;
+const W_INBOX_BYTES = NSLOTS + 6; // heap bytes of inbox records not yet drained
 const W_INBOX = NSLOTS + 16; // one inbox head per thread
 const W_CLIENT_HEADS = NSLOTS + 16 + 256; // registry of tracking clients: bucket heads, then locks
 const CLIENT_BUCKETS = 256;
@@ -775,6 +776,7 @@ function pushInbox(t: number, kind: number, a: number, b: number, cc: number, by
   const s = store;
   const u32 = s.u32;
   const rec = s.heap.alloc(REC_HDR + bytes.length);
+  Atomics.add(s.i32, base + W_INBOX_BYTES, classSize[classOf(REC_HDR + bytes.length)]);
   const w = rec / 4;
   u32[w + 1] = kind;
   u32[w + 2] = a;
@@ -791,6 +793,15 @@ function pushInbox(t: number, kind: number, a: number, b: number, cc: number, by
       return;
     }
   }
+}
+
+/**
+ * Heap bytes of invalidations on their way to another thread's clients. Eviction does not count
+ * them: evicting a tracked key posts one, and counting it would make each eviction pay for the
+ * next (Redis's tracking feedback loop). They become client output once drained, counted there.
+ */
+export function inboxBytes(s: Store): number {
+  return Atomics.load(s.i32, s.L.tracking + W_INBOX_BYTES);
 }
 
 /** Handle what other threads posted to this one (the doorbell, or before a command runs). */
@@ -819,6 +830,7 @@ export function drainInbox(): void {
     const len = u32[w + 5];
     const bytes = Buffer.from(s.u8.subarray(rec + REC_HDR, rec + REC_HDR + len));
     s.heap.free(rec, REC_HDR + len);
+    Atomics.sub(s.i32, base + W_INBOX_BYTES, classSize[classOf(REC_HDR + len)]);
     rec = next;
     switch (kind) {
       case R_KEY:

@@ -321,6 +321,76 @@ describe('the tracking table', () => {
   });
 });
 
+describe('eviction of tracked keys', () => {
+  /** n RESP3 tracking clients accepted by another thread than `busy`'s (proven by DEBUG THREAD-SLEEP). */
+  async function trackersBeside(busy: RawClient, n: number): Promise<RawClient[]> {
+    const out: RawClient[] = [];
+    for (let attempt = 0; attempt < 20 && out.length < n; attempt++) {
+      const sleeping = busy.call('DEBUG', 'THREAD-SLEEP', '0.3');
+      await sleep(50);
+      const cands = await connectMany(n - out.length);
+      const first = await Promise.all(cands.map((c) => Promise.race([c.call('HELLO', '3').then(() => true), sleeping.then(() => false)])));
+      await sleeping;
+      for (let i = 0; i < cands.length; i++) {
+        if (!first[i]) {
+          await cands[i].close();
+          continue;
+        }
+        expect(text(await cands[i].call('CLIENT', 'TRACKING', 'on'))).toBe('OK');
+        out.push(cands[i]);
+      }
+    }
+    if (out.length < n) throw new Error('could not place the trackers on another thread');
+    return out;
+  }
+
+  it("invalidations on their way to another thread's clients do not feed eviction (Redis's feedback loop)", async () => {
+    const w = await RawClient.connect(srv.port);
+    const trackers = await trackersBeside(w, 10);
+    const info = async (f: string): Promise<number> => Number(new RegExp(`${f}:(\\d+)`).exec(text(await w.call('INFO')) ?? '')?.[1]);
+    try {
+      await w.call('FLUSHALL');
+      for (const t of trackers) expect(invalidated(await t.read())).toBe(null);
+      await w.call('CONFIG', 'SET', 'maxmemory-policy', 'volatile-lru');
+      await w.call('CONFIG', 'RESETSTAT');
+      const keys = Array.from({ length: 300 }, (_, i) => `${i}${'x'.repeat(1000)}`);
+      for (const k of keys) {
+        await w.call('SET', k, 'x', 'EX', '1000');
+        for (const t of trackers) expect(text(await t.call('GET', k))).toBe('x');
+      }
+      await w.call('CONFIG', 'SET', 'maxmemory', String((await info('used_memory')) + 60000));
+      // The trackers' thread stalls; writes on w's thread go 40 KB over the limit. Each key
+      // evicted posts ten ~1 KB invalidations to the stalled thread's inbox, more than the key
+      // frees: counted, they would make eviction go on and on.
+      const stalled = trackers[0].call('DEBUG', 'THREAD-SLEEP', '1');
+      await sleep(100);
+      for (let i = 0; i < 25; i++) await w.call('SET', `pad:${i}`, 'p'.repeat(4000));
+      await w.call('PING');
+      // Background eviction would go on meanwhile (DBSIZE, unlike INFO, does not wait for the
+      // stalled thread).
+      await sleep(300);
+      const evicted = 325 - Number(text(await w.call('DBSIZE')));
+      expect(evicted).toBeGreaterThanOrEqual(10);
+      // About 40 KB / 2.5 KB a key (its entry and its tracking record); counted, all 300 went.
+      expect(evicted).toBeLessThanOrEqual(100);
+      await stalled;
+      await w.call('CONFIG', 'SET', 'maxmemory', '0');
+      // Once drained, they are the trackers' pushes, and nothing is in flight.
+      for (const t of trackers) {
+        const got = new Set<string>();
+        while (got.size < evicted) for (const k of invalidated(await t.read()) ?? []) got.add(k);
+      }
+      expect(await info('mem_not_counted_for_evict')).toBe(0);
+      expect(await info('evicted_keys')).toBeGreaterThanOrEqual(evicted);
+    } finally {
+      await w.call('CONFIG', 'SET', 'maxmemory', '0');
+      await w.call('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+      for (const t of trackers) await t.close();
+      await w.close();
+    }
+  });
+});
+
 describe('RESP2 redirection through ioredis', () => {
   it('invalidations arrive as __redis__:invalidate messages on the subscriber', async () => {
     const sub = new Redis({ port: srv.port, lazyConnect: true });
