@@ -18,7 +18,7 @@ import { COMMAND_META } from './command-meta';
 import { aclCategories, hasKeys, keyFlagsAt, keySpecs, variableKeyFlags } from './spec-meta';
 import { Store, T_STRING } from '../store/keyspace';
 import { classSize } from '../store/heap';
-import { M_ASYNC_LOADING, M_LAZYFREE_PENDING, M_LOADING, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON, S_BLOCKED } from '../server/context';
+import { M_ASYNC_LOADING, M_LAZYFREE_PENDING, M_LOADING, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON, M_SKIP_CHECKSUM, S_BLOCKED } from '../server/context';
 import { aofShared, A_FLUSH_SLEEP_US, F_DELAYED_FSYNC, F_REWRITES, F_REWRITE_FAILURES } from '../persistence/aof-state';
 import { log } from '../server/log';
 import { canRebind, rebindTcp } from '../server/listeners';
@@ -102,6 +102,10 @@ function debug(c: Client, argv: Buffer[]): void {
     const hard = argv.length === 4 && is(argv[3], 'hard');
     if (!(n >= 1) || (argv.length === 4 && !hard && !is(argv[3], 'reserve'))) return c.w.error(E_SYNTAX);
     c.store.heap.armInjection(n, hard);
+    return c.w.ok();
+  }
+  if (is(sub, 'set-skip-checksum-validation') && argv.length === 3) {
+    Atomics.store(c.store.i32, c.store.L.misc + M_SKIP_CHECKSUM, parseInt(argv[2].toString(), 10) ? 1 : 0);
     return c.w.ok();
   }
   if (is(sub, 'set-disable-deny-scripts') && argv.length === 3) {
@@ -229,6 +233,8 @@ const DEBUG_HELP = [
   '    Setting it to 0 disables expiring keys in background when they are not',
   '    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the',
   '    default.',
+  'SET-SKIP-CHECKSUM-VALIDATION <0|1>',
+  "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
   'SLEEP <seconds>',
   '    Stop the server for <seconds>. Decimals allowed.',
 ];

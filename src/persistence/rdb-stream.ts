@@ -231,30 +231,41 @@ export function readStreamValue(inp: RdbIn, t: number, lpElements: LpElements): 
     // entries_read is saved as a uint64: -1 (SCG_INVALID_ENTRIES_READ) as 2^64-1.
     const entriesRead = v2 ? Number(BigInt.asIntN(64, readLen64(inp))) : -1;
     const pel: DecodedPending[] = [];
+    // PEL ids -> owned by a consumer yet (sets, not scans: a PEL may hold millions).
+    const owner = new Map<string, boolean>();
     const np = readNum(inp);
     for (let i = 0; i < np; i++) {
       const id = rawId(inp);
       const deliveryTime = inp.millis();
       const deliveryCount = readNum(inp);
-      if (pel.some((p) => idCmp(p.id, id) === 0)) inp.fail('Duplicated global PEL entry loading stream consumer group');
+      const k = `${id.ms}-${id.seq}`;
+      if (owner.has(k)) inp.fail('Duplicated global PEL entry loading stream consumer group');
+      owner.set(k, false);
       pel.push({ id, deliveryTime, deliveryCount });
     }
     const consumers: DecodedConsumer[] = [];
+    const names = new Set<string>();
     const nc = readNum(inp);
     for (let i = 0; i < nc; i++) {
       const cname = Buffer.from(inp.str());
-      if (consumers.some((x) => x.name.equals(cname))) inp.fail('Duplicate stream consumer detected.');
+      if (names.has(cname.toString('latin1'))) inp.fail('Duplicate stream consumer detected.');
+      names.add(cname.toString('latin1'));
       const seenTime = inp.millis();
       const ids: StreamID[] = [];
       const n = readNum(inp);
       for (let j = 0; j < n; j++) {
         const id = rawId(inp);
-        if (!pel.some((p) => idCmp(p.id, id) === 0)) inp.fail('Consumer entry not found in group global PEL');
-        if (ids.some((x) => idCmp(x, id) === 0)) inp.fail('Duplicated consumer PEL entry  loading a stream consumer group');
+        const k = `${id.ms}-${id.seq}`;
+        const owned = owner.get(k);
+        if (owned === undefined) inp.fail('Consumer entry not found in group global PEL');
+        // A second owner, this consumer or another (Redis: the NACK already has a consumer).
+        if (owned === true) inp.fail('Duplicated consumer PEL entry  loading a stream consumer group');
+        owner.set(k, true);
         ids.push(id);
       }
       consumers.push({ name: cname, seenTime, pel: ids });
     }
+    for (const owned of owner.values()) if (!owned) inp.fail('Stream CG PEL entry without consumer');
     groups.push({ name, lastId: gl, entriesRead, estimate: !v2, pel, consumers });
   }
   return { nodes, length, lastId, firstId, maxDeletedId, entriesAdded, groups };

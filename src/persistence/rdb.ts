@@ -831,10 +831,12 @@ export function ziplistElements(inp: RdbIn, blob: Buffer): Buffer[] {
   const bad = (what: string): never => inp.fail(`ziplist: ${what}`);
   if (blob.length < 11) bad('too short');
   if (blob.readUInt32LE(0) !== blob.length) bad('total bytes mismatch');
+  const tail = blob.readUInt32LE(4);
   const count = blob.readUInt16LE(8);
   const out: Buffer[] = [];
   let p = 10;
   let prevLen = 0;
+  let last = 10;
   for (;;) {
     if (p >= blob.length) bad('missing terminator');
     if (blob[p] === 0xff) {
@@ -842,6 +844,7 @@ export function ziplistElements(inp: RdbIn, blob: Buffer): Buffer[] {
       break;
     }
     const start = p;
+    last = start;
     let prev: number;
     if (blob[p] < 254) {
       prev = blob[p];
@@ -908,6 +911,8 @@ export function ziplistElements(inp: RdbIn, blob: Buffer): Buffer[] {
     out.push(entry);
   }
   if (count !== 65535 && count !== out.length) bad('element count mismatch');
+  // The tail offset names the last entry (the header's end when empty), as ziplistValidateIntegrity.
+  if (tail !== last) bad('tail offset mismatch');
   return out;
 }
 
@@ -947,6 +952,7 @@ export function zipmapPairs(inp: RdbIn, blob: Buffer): Buffer[] {
     p += vl + free;
   }
   if (p !== blob.length - 1) bad('bytes after the terminator');
+  if (out.length === 0) bad('empty');
   return out;
 }
 
@@ -994,6 +1000,23 @@ export interface Decoded {
   rdbType?: number;
 }
 
+/**
+ * Decode a packed blob, failing with Redis's text for that type (rdbLoadObject's
+ * rdbReportCorruptRDB), the decoder's own reason after it.
+ */
+function integrity(inp: RdbIn, text: string, decode: (inp: RdbIn, blob: Buffer) => Buffer[], blob: Buffer): Buffer[] {
+  try {
+    return decode(inp, blob);
+  } catch (e) {
+    if (e instanceof RdbError) throw new RdbError(e.offset, `${text} ${e.message}`);
+    throw e;
+  }
+}
+
+function streamListpack(inp: RdbIn, blob: Buffer): Buffer[] {
+  return integrity(inp, 'Stream listpack integrity check failed.', listpackElements, blob);
+}
+
 /** rdbLoadObject: decode a value of RDB type t (validated, nothing allocated in the heap). */
 export function readValue(inp: RdbIn, t: number): Decoded {
   const items: Buffer[] = [];
@@ -1028,16 +1051,20 @@ export function readValue(inp: RdbIn, t: number): Decoded {
       return { type: T_HASH, items, scores: null };
     }
     case RDB_TYPE_HASH_ZIPMAP:
-      return { type: T_HASH, items: zipmapPairs(inp, inp.str()), scores: null };
+      return { type: T_HASH, items: integrity(inp, 'Zipmap integrity check failed.', zipmapPairs, inp.str()), scores: null };
     case RDB_TYPE_LIST_ZIPLIST:
-      return { type: T_LIST, items: ziplistElements(inp, inp.str()), scores: null };
+      return { type: T_LIST, items: integrity(inp, 'List ziplist integrity check failed.', ziplistElements, inp.str()), scores: null };
     case RDB_TYPE_SET_INTSET:
-      return { type: T_SET, items: intsetMembers(inp, inp.str()), scores: null };
+      return { type: T_SET, items: integrity(inp, 'Intset integrity check failed.', intsetMembers, inp.str()), scores: null };
     case RDB_TYPE_ZSET_ZIPLIST:
     case RDB_TYPE_ZSET_LISTPACK: {
       const blob = inp.str();
-      const els = t === RDB_TYPE_ZSET_ZIPLIST ? ziplistElements(inp, blob) : listpackElements(inp, blob);
-      if (els.length & 1) inp.fail('zset with an odd number of elements');
+      const els =
+        t === RDB_TYPE_ZSET_ZIPLIST
+          ? integrity(inp, 'Zset ziplist integrity check failed.', ziplistElements, blob)
+          : integrity(inp, 'Zset listpack integrity check failed.', listpackElements, blob);
+      if (els.length & 1) inp.fail(`Zset ${t === RDB_TYPE_ZSET_ZIPLIST ? 'ziplist' : 'listpack'} integrity check failed. odd number of elements`);
+      if (hasDuplicates(els, 2)) inp.fail(`Zset ${t === RDB_TYPE_ZSET_ZIPLIST ? 'ziplist' : 'listpack'} integrity check failed. duplicate members`);
       const scores: number[] = [];
       for (let i = 0; i < els.length; i += 2) {
         items.push(els[i]);
@@ -1051,8 +1078,14 @@ export function readValue(inp: RdbIn, t: number): Decoded {
     case RDB_TYPE_HASH_ZIPLIST:
     case RDB_TYPE_HASH_LISTPACK: {
       const blob = inp.str();
-      const els = t === RDB_TYPE_HASH_ZIPLIST ? ziplistElements(inp, blob) : listpackElements(inp, blob);
-      if (els.length & 1) inp.fail('hash with an odd number of elements');
+      const els =
+        t === RDB_TYPE_HASH_ZIPLIST
+          ? integrity(inp, 'Hash ziplist integrity check failed.', ziplistElements, blob)
+          : integrity(inp, 'Hash listpack integrity check failed.', listpackElements, blob);
+      // Redis's validation with deduplication (sanitize-dump-payload; shardis always validates).
+      if (els.length & 1 || hasDuplicates(els, 2)) {
+        inp.fail(`Hash ${t === RDB_TYPE_HASH_ZIPLIST ? 'ziplist' : 'listpack'} integrity check failed. ${els.length & 1 ? 'odd number of elements' : 'duplicate fields'}`);
+      }
       return { type: T_HASH, items: els, scores: null, packed: true };
     }
     case RDB_TYPE_LIST_QUICKLIST:
@@ -1063,22 +1096,27 @@ export function readValue(inp: RdbIn, t: number): Decoded {
         if (t === RDB_TYPE_LIST_QUICKLIST_2) {
           container = inp.count();
           if (container !== QUICKLIST_NODE_CONTAINER_PACKED && container !== QUICKLIST_NODE_CONTAINER_PLAIN) {
-            inp.fail(`quicklist integrity check failed: unknown container ${container}`);
+            inp.fail(`Quicklist integrity check failed. unknown container ${container}`);
           }
         }
         const blob = inp.str();
+        // Redis refuses a node of no bytes whatever its container.
+        if (blob.length === 0) inp.fail('Quicklist integrity check failed. empty node');
         if (container === QUICKLIST_NODE_CONTAINER_PLAIN) {
           items.push(blob);
           continue;
         }
-        const els = t === RDB_TYPE_LIST_QUICKLIST ? ziplistElements(inp, blob) : listpackElements(inp, blob);
+        const els =
+          t === RDB_TYPE_LIST_QUICKLIST
+            ? integrity(inp, 'Ziplist integrity check failed.', ziplistElements, blob)
+            : integrity(inp, 'Listpack integrity check failed.', listpackElements, blob);
         for (const x of els) items.push(x);
       }
       return { type: T_LIST, items, scores: null };
     }
     case RDB_TYPE_STREAM_LISTPACKS:
     case RDB_TYPE_STREAM_LISTPACKS_2:
-      return { type: T_STREAM, items, scores: null, stream: readStreamValue(inp, t, listpackElements), rdbType: t };
+      return { type: T_STREAM, items, scores: null, stream: readStreamValue(inp, t, streamListpack), rdbType: t };
     case RDB_TYPE_MODULE:
     case RDB_TYPE_MODULE_2:
       return inp.fail('module values are not supported by shardis');
@@ -1119,17 +1157,17 @@ export function buildObject(inp: RdbIn, h: Heap, d: Decoded, lim: LoadLimits): [
       return [4 /* E_QUICKLIST */, ql];
     }
     case T_SET: {
-      if (hasDuplicates(items, 1)) inp.fail('duplicate set members detected');
+      if (hasDuplicates(items, 1)) inp.fail('Duplicate set members detected');
       const r = createSetFrom(h, items, lim.setMaxIntset);
       return [r.enc, r.ptr];
     }
     case T_HASH: {
-      if (hasDuplicates(items, 2)) inp.fail('duplicate hash fields detected');
+      if (hasDuplicates(items, 2)) inp.fail('Duplicate hash fields detected');
       const r = createHashFrom(h, items, lim.hashMaxEntries, d.packed === true ? Infinity : lim.hashMaxValue);
       return [r.enc, r.ptr];
     }
     case T_ZSET: {
-      if (hasDuplicates(items, 1)) inp.fail('duplicate zset fields detected');
+      if (hasDuplicates(items, 1)) inp.fail('Duplicate zset fields detected');
       const scores = d.scores as number[];
       const idx = items.map((_, i) => i);
       idx.sort((a, b) => scores[a] - scores[b] || Buffer.compare(items[a], items[b]));

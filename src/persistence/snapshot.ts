@@ -86,6 +86,7 @@ import {
   buildObject, isEmptyCollection, LoadLimits, RDB_VERSION, OP_AUX, OP_EOF, OP_EXPIRETIME, OP_EXPIRETIME_MS,
   OP_FREQ, OP_FUNCTION, OP_FUNCTION2, OP_IDLE, OP_MODULE_AUX, OP_RESIZEDB, OP_SELECTDB,
 } from './rdb';
+import { M_SKIP_CHECKSUM } from '../server/context';
 import { Crc64 } from './crc64';
 import { SaveChild } from './child';
 import { lzfCompressRange } from './lzf';
@@ -1090,7 +1091,7 @@ export class Persistence {
           }
         }
       }
-      writeTrailer(out, this.config.bool('rdbchecksum'));
+      writeTrailer(out, this.config.bool('rdbchecksum') && Atomics.load(s.i32, s.L.misc + M_SKIP_CHECKSUM) === 0);
       await drain();
       // A kill that came while the last slots were taken from copies (FLUSHALL copies every slot
       // not reached yet before its kill reaches this thread) still stops it: not saved, not sent.
@@ -1510,7 +1511,7 @@ export class Persistence {
     }
     pset(s, P_LOAD_LOADED, loader.loaded);
     pset(s, P_LOAD_EXPIRED, loader.expired);
-    log('notice', `Done loading RDB, keys loaded: ${loader.loaded}, keys expired: ${loader.expired}.`);
+    loader.logDone();
     // Loading counts no changes to save (Redis resets dirty after a load).
     pset(s, P_DIRTY_AT_SAVE, this.dirty());
     return loader.aux;
@@ -1645,6 +1646,15 @@ export class RdbLoader {
     this.inp = new RdbIn(buf);
   }
 
+  /** rdbLoad's closing line (a warning when empty keys were skipped, as Redis). */
+  logDone(): void {
+    if (this.emptySkipped > 0) {
+      log('warning', `Done loading RDB, keys loaded: ${this.loaded}, keys expired: ${this.expired}, empty keys skipped: ${this.emptySkipped}.`);
+    } else {
+      log('notice', `Done loading RDB, keys loaded: ${this.loaded}, keys expired: ${this.expired}.`);
+    }
+  }
+
   private header(): void {
     const inp = this.inp;
     const magic = inp.take(9).toString('latin1');
@@ -1751,7 +1761,8 @@ export class RdbLoader {
       this.idle = -1;
       this.freq = -1;
       if (isEmptyCollection(d)) {
-        this.emptySkipped++;
+        // Redis names the first ten.
+        if (this.emptySkipped++ < 10) log('warning', `rdbLoadObject skipping empty key: ${key.toString('latin1')}`);
         continue;
       }
       if (exp !== -1 && exp < s.now && !this.keepExpired) {

@@ -52,6 +52,7 @@ export const M_STARTING = 15;
 export const M_LAZYFREED = 8;         // objects the main thread has freed so far
 export const M_MONITORS = 9;          // clients in MONITOR mode, all threads
 export const M_PAUSE_TYPE = 10;       // CLIENT PAUSE in force: 0 off, 1 WRITE, 2 ALL (end: Layout.pause)
+export const M_SKIP_CHECKSUM = 63; // DEBUG SET-SKIP-CHECKSUM-VALIDATION 1: RESTORE payloads and RDB loads skip their CRC64
 export const M_PAUSE_CRON = 41;       // DEBUG PAUSE-CRON 1: the main thread's cron does nothing
 
 export interface CrossThreadRequest {

@@ -366,8 +366,12 @@ export async function main(argv: string[]): Promise<void> {
   } catch (e) {
     if (e instanceof AofFatal) process.exit(1);
     if (!(e instanceof RdbError)) throw e;
-    log('warning', `Internal error in RDB reading offset ${e.offset} of ${persistence.filePath()}: ${e.message}`);
-    log('warning', 'Fatal error loading the DB, check server logs. Exiting.');
+    if (e.offset === 0 && e.message.startsWith("can't open")) {
+      log('warning', `Fatal error loading the DB: ${e.message}. Exiting.`);
+      process.exit(1);
+    }
+    log('warning', `Internal error in RDB reading offset ${e.offset} of ${persistence.filePath()} -> ${e.message}`);
+    log('warning', 'Terminating server after rdb file reading failure.');
     process.exit(1);
   }
   // Before any client runs: a replica's PSYNC must find the restored ids and backlog.

@@ -361,6 +361,156 @@ describe('DUMP / RESTORE', () => {
   });
 });
 
+describe('corrupt payloads and files: refused with Redis\'s reasons', () => {
+  let sh: Server;
+  let red: Server;
+  let a: Redis;
+  let b: Redis;
+  let dir: string;
+  beforeAll(async () => {
+    dir = tmp('shardis-corrupt-payload-');
+    const logs = (who: string): string[] => ['--loglevel', 'verbose', '--logfile', path.join(dir, `${who}.log`)];
+    [sh, red] = await Promise.all([
+      startShardis({ args: shardisArgs(dir, logs('shardis')) }),
+      // Redis checks payloads as deeply as shardis always does only with sanitize-dump-payload yes.
+      startRedis({ args: ['--enable-debug-command', 'yes', '--sanitize-dump-payload', 'yes', ...logs('redis')] }),
+    ]);
+    a = client(sh.port);
+    b = client(red.port);
+  }, 60_000);
+  afterAll(async () => {
+    a.disconnect();
+    b.disconnect();
+    await Promise.all([sh.stop(), red.stop()]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  /** An RDB length (6-bit, 14-bit or 32-bit form). */
+  const len = (n: number): Buffer => {
+    if (n < 64) return Buffer.from([n]);
+    if (n < 16384) return Buffer.from([0x40 | (n >> 8), n & 0xff]);
+    const b32 = Buffer.alloc(5);
+    b32[0] = 0x80;
+    b32.writeUInt32BE(n, 1);
+    return b32;
+  };
+  /** A payload of body (type byte and value) with RDB version 10 and a correct CRC64. */
+  const payload = (body: Buffer): Buffer => {
+    const withVer = Buffer.concat([body, Buffer.from([10, 0])]);
+    return Buffer.concat([withVer, crc64(withVer).bytes()]);
+  };
+  /** A ziplist of short strings; `tail` overrides the tail offset. */
+  const ziplist = (items: string[], tail?: number): Buffer => {
+    const entries: Buffer[] = [];
+    let prev = 0;
+    let last = 10;
+    let at = 10;
+    for (const it of items) {
+      const e = Buffer.concat([Buffer.from([prev, it.length]), Buffer.from(it, 'latin1')]);
+      last = at;
+      at += e.length;
+      prev = e.length;
+      entries.push(e);
+    }
+    const head = Buffer.alloc(10);
+    const total = 10 + entries.reduce((n, e) => n + e.length, 0) + 1;
+    head.writeUInt32LE(total, 0);
+    head.writeUInt32LE(tail ?? last, 4);
+    head.writeUInt16LE(items.length, 8);
+    return Buffer.concat([head, ...entries, Buffer.from([0xff])]);
+  };
+  const restoreBoth = async (key: string, p: Buffer): Promise<Array<string>> =>
+    Promise.all([a, b].map((r) => r.call('RESTORE', key, '0', p, 'REPLACE').then(String, (e: Error) => e.message)));
+  const logHas = (who: string, text: string): boolean => fs.readFileSync(path.join(dir, `${who}.log`), 'utf8').includes(text);
+
+  it('a well-formed ziplist loads in both; a wrong tail offset, an empty zipmap, a quicklist node of no bytes are refused by both', async () => {
+    const zset = (zl: Buffer): Buffer => payload(Buffer.concat([Buffer.from([12]), len(zl.length), zl]));
+    expect(await restoreBoth('z', zset(ziplist(['a', '1', 'b', '2'])))).toEqual(['OK', 'OK']);
+    expect(await a.zrange('z', 0, -1, 'WITHSCORES')).toEqual(['a', '1', 'b', '2']);
+    expect(await restoreBoth('z:bad', zset(ziplist(['a', '1', 'b', '2'], 12)))).toEqual(['ERR Bad data format', 'ERR Bad data format']);
+    expect(logHas('shardis', 'Zset ziplist integrity check failed.')).toBe(true);
+    expect(logHas('redis', 'Zset ziplist integrity check failed.')).toBe(true);
+    // A zipmap of no pairs: zmlen 0, then the end marker.
+    expect(await restoreBoth('zm', payload(Buffer.from([9, 2, 0, 0xff])))).toEqual(['ERR Bad data format', 'ERR Bad data format']);
+    expect(logHas('shardis', 'Zipmap integrity check failed.')).toBe(true);
+    // Quicklist 2, one plain node of zero bytes.
+    expect(await restoreBoth('ql', payload(Buffer.from([18, 1, 1, 0])))).toEqual(['ERR Bad data format', 'ERR Bad data format']);
+    expect(await a.exists('z:bad', 'zm', 'ql')).toBe(0);
+    await sh.check();
+  });
+
+  it('a hash listpack with a repeated field and a stream whose pending entry has no consumer are refused by both', async () => {
+    for (const r of [a, b]) await r.hset('h', 'a', '1', 'b', '2');
+    const p = (await a.dumpBuffer('h')) as Buffer;
+    const body = Buffer.from(p.subarray(0, p.length - 10));
+    // The field "b" (a 1-byte string entry 0x81 'b') becomes "a".
+    const at = body.indexOf(Buffer.from([0x81, 0x62]));
+    expect(at).toBeGreaterThan(0);
+    body[at + 1] = 0x61;
+    expect(await restoreBoth('h:dup', payload(body))).toEqual(['ERR Bad data format', 'ERR Bad data format']);
+    expect(logHas('shardis', 'Hash listpack integrity check failed.')).toBe(true);
+
+    for (const r of [a, b]) {
+      await r.del('s');
+      await r.xadd('s', '1-1', 'f', 'v');
+      await r.xgroup('CREATE', 's', 'g', '0');
+      await r.xreadgroup('GROUP', 'g', 'alice', 'STREAMS', 's', '>');
+    }
+    const sp = (await a.dumpBuffer('s')) as Buffer;
+    const sbody = sp.subarray(0, sp.length - 10);
+    // The payload ends with alice's PEL: its length (1) and the 16-byte id. Make it empty.
+    expect(sbody[sbody.length - 17]).toBe(1);
+    const orphan = Buffer.concat([sbody.subarray(0, sbody.length - 17), Buffer.from([0])]);
+    expect(await restoreBoth('s:bad', payload(orphan))).toEqual(['ERR Bad data format', 'ERR Bad data format']);
+    expect(logHas('shardis', 'Stream CG PEL entry without consumer')).toBe(true);
+    expect(logHas('redis', 'Stream CG PEL entry without consumer')).toBe(true);
+    // The untouched payload still loads in both.
+    expect(await restoreBoth('s:copy', sp)).toEqual(['OK', 'OK']);
+    expect(await a.exists('h:dup', 's:bad')).toBe(0);
+    await sh.check();
+  });
+
+  it('DEBUG SET-SKIP-CHECKSUM-VALIDATION 1 lets a payload with a wrong checksum in, as in Redis', async () => {
+    for (const r of [a, b]) await r.set('k', 'value');
+    const p = Buffer.from((await a.dumpBuffer('k')) as Buffer);
+    p[p.length - 1] ^= 0xff;
+    const refused = 'ERR DUMP payload version or checksum are wrong';
+    expect(await restoreBoth('k2', p)).toEqual([refused, refused]);
+    for (const r of [a, b]) expect(await r.call('DEBUG', 'SET-SKIP-CHECKSUM-VALIDATION', '1')).toBe('OK');
+    expect(await restoreBoth('k2', p)).toEqual(['OK', 'OK']);
+    expect(await a.get('k2')).toBe('value');
+    for (const r of [a, b]) expect(await r.call('DEBUG', 'SET-SKIP-CHECKSUM-VALIDATION', '0')).toBe('OK');
+    expect(await restoreBoth('k3', p)).toEqual([refused, refused]);
+  });
+
+  it('an RDB file with empty collections loads without them and says so, as Redis', async () => {
+    const d = tmp('shardis-empty-keys-');
+    const body = Buffer.concat([
+      Buffer.from('REDIS0010', 'latin1'),
+      Buffer.from([0xfe, 0]),
+      Buffer.from([2, 3]), Buffer.from('set'), Buffer.from([0]),
+      Buffer.from([4, 4]), Buffer.from('hash'), Buffer.from([0]),
+      Buffer.from([0, 1]), Buffer.from('k'), Buffer.from([1]), Buffer.from('v'),
+      Buffer.from([0xff]),
+    ]);
+    fs.writeFileSync(path.join(d, 'dump.rdb'), Buffer.concat([body, crc64(body).bytes()]));
+    const log = path.join(d, 'shardis.log');
+    const s2 = await startShardis({ args: shardisArgs(d, ['--logfile', log]) });
+    const c = client(s2.port);
+    try {
+      expect(await c.dbsize()).toBe(1);
+      const text = fs.readFileSync(log, 'utf8');
+      expect(text).toContain('rdbLoadObject skipping empty key: set');
+      expect(text).toContain('rdbLoadObject skipping empty key: hash');
+      expect(text).toContain('Done loading RDB, keys loaded: 1, keys expired: 0, empty keys skipped: 2.');
+    } finally {
+      c.disconnect();
+      await s2.stop();
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('start-up loading, SHUTDOWN, signals, save rules, kill -9', () => {
   it('kill -9 after a completed SAVE keeps everything saved', async () => {
     const dir = tmp('shardis-kill-');
@@ -562,7 +712,9 @@ describe('start-up loading, SHUTDOWN, signals, save rules, kill -9', () => {
     const good = fs.readFileSync(file);
     const truncated = good.subarray(0, good.length - 40);
     fs.writeFileSync(file, truncated);
-    await expect(startShardis({ args: shardisArgs(dir) })).rejects.toThrow(/Internal error in RDB reading offset \d+ of .*dump\.rdb: /);
+    await expect(startShardis({ args: shardisArgs(dir) })).rejects.toThrow(
+      /Internal error in RDB reading offset \d+ of .*dump\.rdb -> [^]*Terminating server after rdb file reading failure\./,
+    );
     expect(fs.readFileSync(file).equals(truncated)).toBe(true);
     // A flipped byte: the checksum catches it.
     const flipped = Buffer.from(good);
