@@ -18,6 +18,7 @@ import type { Client } from '../server/client';
 import type { ThreadServer } from '../server/context';
 import type { Store } from '../store/keyspace';
 import { log } from '../server/log';
+import { clientMemLive, noteClientMem } from '../server/client-mem';
 import { stateChanged } from '../server/blocking';
 import { S_BLOCKED } from '../server/context';
 import { cstr, is, parseI64, parseIntArg } from '../commands/args';
@@ -140,6 +141,9 @@ class ReplicaLink {
     this.nextOff = endOff;
     this.write(part);
     this.checkLimits();
+    // mem_clients_slaves follows the link as it grows, not only at the cron: INFO read after
+    // the writes that fed it shows what they cost (Redis's buffers grow in the command itself).
+    if (clientMemLive.on) noteClientMem(this.c.srv, this.c);
   }
 
   write(b: Buffer | string): void {

@@ -441,6 +441,31 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     fake.socket.destroy();
   }, 60_000);
 
+  it("mem_clients_slaves follows a replica's buffer as the writes feed it, not only at the cron (maxmemory set)", async () => {
+    // hz 1: the cron recounts once a second, so a stale count would show for up to a second.
+    const m = await master(['--repl-diskless-sync', 'no', '--hz', '1', '--maxmemory', '1gb', '--client-output-buffer-limit', 'replica 0 0 0']);
+    const fake = await RawClient.connect(m.port);
+    fake.send('REPLCONF', 'listening-port', '1');
+    fake.send('PSYNC', '?', '-1');
+    await until('the replica to be registered', async () => (await info(m.port, 'replication')).get('connected_slaves') === '1');
+    fake.socket.pause();
+    const c = await RawClient.connect(m.port);
+    const v = 'x'.repeat(4096);
+    const slaves = async (): Promise<number> => Number((await info(m.port, 'memory')).get('mem_clients_slaves'));
+    // Past what the kernel's socket buffers take, the rest waits in the link's output.
+    for (let i = 0; i < 4000; i++) c.send('SET', `k${i % 10}`, v);
+    for (let i = 0; i < 4000; i++) await c.read();
+    // The replication thread's hop to the link takes milliseconds; the next cron is up to 1 s away.
+    await new Promise((r) => setTimeout(r, 100));
+    const now = await slaves();
+    expect(now).toBeGreaterThan(2_000_000);
+    await new Promise((r) => setTimeout(r, 1200));
+    // The cron has run since: it finds what was already counted.
+    expect(Math.abs((await slaves()) - now)).toBeLessThan(64 * 1024);
+    await c.close();
+    fake.socket.destroy();
+  }, 60_000);
+
   it('a diskless transfer stops when its last replica leaves (rdbPipeReadHandler)', async () => {
     // 2000 keys at 100 ms each: the transfer would run for minutes if nothing stopped it.
     const { m, c, dir, log } = await loggedMaster(['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--rdb-key-save-delay', '100000'], 2000);
