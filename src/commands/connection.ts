@@ -95,7 +95,7 @@ export function clientInfoLine(c: Client, now: number): string {
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${clientFd(c)} name=${c.name}` +
     ` age=${Math.floor((now - c.createdAt) / 1000)} idle=${Math.floor((now - c.lastInteraction) / 1000)}` +
     ` flags=${clientFlags(c)} db=${c.db} sub=${c.subscriptions} psub=${c.psubscriptions} ssub=${c.ssubscriptions}` +
-    ` multi=${c.inMulti ? c.multiQueue.length : -1} qbuf=${qbuf} qbuf-free=0 argv-mem=${c.argvMemory()} multi-mem=${multiMem}` +
+    ` multi=${c.inMulti ? c.multiQueue.length : -1} qbuf=${qbuf} qbuf-free=${c.parser.bulkSpareBytes()} argv-mem=${c.argvMemory()} multi-mem=${multiMem}` +
     ` rbs=1024 rbp=0 obl=${obl} oll=0 omem=${omem} tot-mem=${totMem} events=${omem > 0 ? 'rw' : 'r'}` +
     ` cmd=${c.lastCommand} user=${c.user.name} redir=${redirOf(c)} resp=${c.resp}`
   );

@@ -51,6 +51,14 @@ export class RequestParser {
     private readonly authenticated: () => boolean,
   ) {}
 
+  /**
+   * Bytes allocated for a big bulk still arriving and not filled yet (it is allocated whole when
+   * its length is read, as Redis sizes its query buffer): CLIENT LIST qbuf-free, and tot-mem.
+   */
+  bulkSpareBytes(): number {
+    return this.big === null ? 0 : this.big.length - this.bigFill;
+  }
+
   /** Nothing of a command is held: the next chunk starts with a new command. */
   atCommandStart(): boolean {
     return this.rest === null && this.need === 0 && this.big === null && this.offs === null;

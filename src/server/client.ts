@@ -537,7 +537,7 @@ export class Client {
    * replies not yet taken by the socket, its MULTI queue. Counted in used_memory, as Redis does.
    */
   memoryBytes(): number {
-    return 1024 + this.queryBufferBytes() + this.parser.partialArgBytes + (this.closed ? 0 : this.socket.writableLength + this.heldOutput) + this.multiMemory();
+    return 1024 + this.queryBufferBytes() + this.parser.bulkSpareBytes() + this.parser.partialArgBytes + (this.closed ? 0 : this.socket.writableLength + this.heldOutput) + this.multiMemory();
   }
 
   resume(): void {

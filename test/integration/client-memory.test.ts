@@ -102,4 +102,36 @@ describe('client memory', () => {
     for (const c of dead) c.socket.destroy();
     await admin.close();
   }, 60_000);
+  it('a big argument counts whole once its length is read (qbuf-free): a command over maxmemory-clients is evicted before it runs', async () => {
+    const s = await startShardis({ threads: 2, args: ['--save', '', '--maxmemory-clients', '3000000'] });
+    servers.push(s);
+    const admin = await RawClient.connect(s.port);
+    // Half of an argument of 1 MB: the rest of it is allocated already.
+    const half = await RawClient.connect(s.port);
+    await half.call('CLIENT', 'SETNAME', 'half');
+    half.socket.write(`*2\r\n$3\r\nGET\r\n$1000000\r\n${'v'.repeat(500_000)}`);
+    let line = '';
+    for (let i = 0; i < 100 && !/qbuf=500000 /.test(line); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      line = text(await admin.call('CLIENT', 'LIST')).split('\n').find((l) => / name=half /.test(l)) ?? '';
+    }
+    expect(line).toMatch(/ qbuf=500000 qbuf-free=500002 /);
+    expect(Number(/tot-mem=(\d+)/.exec(line)?.[1])).toBeGreaterThan(1_000_000);
+    half.socket.destroy();
+    // As Redis's "client evicted due to large argv": 1 MB fits, 3 MB does not.
+    const c = await RawClient.connect(s.port);
+    await c.call('CLIENT', 'SETNAME', 'big');
+    expect(text(await c.call('MSET', 'k', 'v', 'k2', 'v'.repeat(1_000_000)))).toBe('OK');
+    let closed = false;
+    c.socket.on('close', () => (closed = true));
+    c.socket.on('error', () => {});
+    c.socket.write(`*5\r\n$4\r\nMSET\r\n$1\r\nk\r\n$1\r\nx\r\n$2\r\nk2\r\n$3000000\r\n${'v'.repeat(3_000_000)}\r\n`);
+    for (let i = 0; i < 100 && !closed; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(closed).toBe(true);
+    expect(await field(admin, 'stats', 'evicted_clients')).toBe(1);
+    expect(text(await admin.call('CLIENT', 'LIST'))).not.toMatch(/ name=big /);
+    // The command never ran.
+    expect(text(await admin.call('GET', 'k'))).toBe('v');
+    await admin.close();
+  }, 60_000);
 });
