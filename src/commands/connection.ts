@@ -85,7 +85,7 @@ function clientFlags(c: Client): string {
 
 /** One CLIENT LIST line, without the trailing newline, fields as Redis 7.0. */
 export function clientInfoLine(c: Client, now: number): string {
-  const multiMem = c.multiMemory();
+  const multiMem = c.multiMemory() + c.watchedBytes; // as multiStateMemOverhead, watched keys included
   const qbuf = c.queryBufferBytes();
   // The client running CLIENT LIST/INFO has its replies so far in the writer (Redis's obl).
   const obl = c.queryBytes > 0 ? c.w.pending() : 0;

@@ -43,6 +43,7 @@ export function unwatchAll(c: Client): void {
     Atomics.sub(c.store.i32, c.store.L.misc + MISC_WATCHERS, 1);
   }
   c.watched = [];
+  c.watchedBytes = 0;
 }
 
 function watch(c: Client, argv: Buffer[]): void {
@@ -62,6 +63,9 @@ function watch(c: Client, argv: Buffer[]): void {
     for (let p = 0; p < s.dbs; p++) counters[p] = s.bucketCounter(p, key);
     const state = s.peek(c.db, key) !== 0 ? 1 : s.isStale(c.db, key) ? 2 : 0;
     c.watched.push({ db: c.db, key: Buffer.from(key), version: s.version(c.db, key), expiredAt: state, phys: s.physOf(c.db), counters });
+    // Redis counts a list node and a watchedKey per key (multiStateMemOverhead); the key copy
+    // and the per-db counters are this client's own here.
+    c.watchedBytes += 56 + key.length + counters.byteLength;
   }
   c.w.ok();
 }

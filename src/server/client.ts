@@ -92,6 +92,8 @@ export class Client {
   multiError = false;
   multiQueue: Array<{ spec: CommandSpec; argv: Buffer[] }> = [];
   watched: WatchedKey[] = [];
+  /** What the WATCHed keys cost this client (tot-mem, client eviction). */
+  watchedBytes = 0;
   // Pub/sub: counts kept by the pubsub family; here for the mode checks and CLIENT LIST.
   subscriptions = 0;
   psubscriptions = 0;
@@ -537,7 +539,10 @@ export class Client {
    * replies not yet taken by the socket, its MULTI queue. Counted in used_memory, as Redis does.
    */
   memoryBytes(): number {
-    return 1024 + this.queryBufferBytes() + this.parser.bulkSpareBytes() + this.parser.partialArgBytes + (this.closed ? 0 : this.socket.writableLength + this.heldOutput) + this.multiMemory();
+    // Subscriptions: Redis's pubsubMemOverhead (a dict entry and bucket per channel, a list node
+    // per pattern); the names themselves live in the shared tables.
+    const pubsub = (this.subscriptions + this.ssubscriptions) * 32 + this.psubscriptions * 24;
+    return 1024 + this.queryBufferBytes() + this.parser.bulkSpareBytes() + this.parser.partialArgBytes + (this.closed ? 0 : this.socket.writableLength + this.heldOutput) + this.multiMemory() + this.watchedBytes + pubsub;
   }
 
   resume(): void {
