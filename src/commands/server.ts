@@ -104,6 +104,16 @@ function debug(c: Client, argv: Buffer[]): void {
     c.store.heap.armInjection(n, hard);
     return c.w.ok();
   }
+  if (is(sub, 'replybuffer') && argv.length === 4) {
+    // Redis's arguments and errors. Replies are built in the thread's writer, not in a reply
+    // buffer per client (rbs stays 1024): there is no peak to reset and nothing to resize.
+    if (is(argv[2], 'peak-reset-time')) {
+      if (!is(argv[3], 'never') && !is(argv[3], 'reset') && parseI64(argv[3]) === null) return c.w.error('ERR value is not an integer or out of range');
+    } else if (!is(argv[2], 'resizing')) {
+      return c.w.error(`ERR unknown subcommand or wrong number of arguments for '${cstr(sub)}'. Try DEBUG HELP.`);
+    }
+    return c.w.ok();
+  }
   if (is(sub, 'set-skip-checksum-validation') && argv.length === 3) {
     Atomics.store(c.store.i32, c.store.L.misc + M_SKIP_CHECKSUM, parseInt(argv[2].toString(), 10) ? 1 : 0);
     return c.w.ok();
@@ -225,6 +235,12 @@ const DEBUG_HELP = [
   'QUICKLIST-PACKED-THRESHOLD <size>',
   '    Sets the threshold for elements to be inserted as plain vs packed nodes',
   '    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.',
+  'REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>',
+  '    Sets the time (in milliseconds) to wait between client reply buffer peak resets.',
+  '    In case NEVER is provided the last observed peak will never be reset',
+  '    In case RESET is provided the peak reset time will be restored to the default value',
+  'REPLYBUFFER RESIZING <0|1>',
+  '    Enable or disable the reply buffer resize cron job',
   'REPLICATE <string>',
   '    Replicates the provided string to replicas, allowing data divergence.',
   'SEGFAULT',

@@ -137,6 +137,10 @@ describe('DEBUG subcommands', () => {
     const help = await call(s.port, 'DEBUG', 'HELP');
     expect(help.t).toBe('array');
     await same('DEBUG', 'NOSUCH-SUBCOMMAND');
+    for (const args of [['PEAK-RESET-TIME', 'never'], ['PEAK-RESET-TIME', 'reset'], ['PEAK-RESET-TIME', '100'], ['PEAK-RESET-TIME', 'abc'], ['RESIZING', '0'], ['RESIZING', '1'], ['BOGUS', '1']]) {
+      await same('DEBUG', 'REPLYBUFFER', ...args);
+    }
+    await same('DEBUG', 'REPLYBUFFER', 'RESIZING');
   });
 });
 
