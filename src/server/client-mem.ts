@@ -7,7 +7,8 @@
 // (freeMemoryGetNotCountedMemory). maxmemory-clients closes the biggest clients past its limit
 // (evictClients), except those with CLIENT NO-EVICT on, replicas and the master link; as in Redis,
 // clients are evicted before keys.
-import { S_CLIENT_MEM, S_EVICTED_CLIENTS, S_REPLICA_MEM, type ThreadServer } from './context';
+import { STAT_FIELDS } from '../store/keyspace';
+import { M_CLIENT_EVICTING, S_CLIENT_MAX, S_CLIENT_MEM, S_EVICTED_CLIENTS, S_REPLICA_MEM, type ThreadServer } from './context';
 import type { Client } from './client';
 import { log } from './log';
 
@@ -20,13 +21,17 @@ export function installClientMem(srv: ThreadServer): void {
   };
   apply();
   srv.configListeners.push((name) => {
-    if (name.startsWith('maxmemory')) apply();
+    if (!name.startsWith('maxmemory')) return;
+    apply();
+    // A lower limit evicts now (Redis's applyClientMaxMemoryUsage), on every thread as it applies it.
+    if (name === 'maxmemory-clients' || name === 'maxmemory') accountClients(srv);
   });
 }
 
 export function accountClients(srv: ThreadServer): void {
   let normal = 0;
   let replicas = 0;
+  let largest = 0;
   for (const c of srv.clients.values()) {
     if (c.closed) continue;
     const m = c.memoryBytes();
@@ -34,15 +39,22 @@ export function accountClients(srv: ThreadServer): void {
     c.memAccountedReplica = c.replica;
     if (c.replica) replicas += m;
     else normal += m;
+    if (m > largest && !c.noEvict && !c.replica && c.masterHook === null) largest = m;
   }
   srv.setStat(S_CLIENT_MEM, normal);
   srv.setStat(S_REPLICA_MEM, replicas);
+  srv.setStat(S_CLIENT_MAX, largest);
   evictClients(srv);
 }
 
 /** Move c's share in the thread's totals to what it holds now (0 once closed, or `gone`). */
 export function noteClientMem(srv: ThreadServer, c: Client, gone = false): void {
   const m = gone || c.closed ? 0 : c.memoryBytes();
+  // This thread's largest as other threads see it: up with a client that grew past it; a gone
+  // one that was it leaves a lower bound of 0 until the next recount (others may evict theirs).
+  const max = srv.stat(S_CLIENT_MAX);
+  if (m > max && !c.noEvict && !c.replica && c.masterHook === null) srv.setStat(S_CLIENT_MAX, m);
+  else if (m === 0 && c.memAccounted >= max) srv.setStat(S_CLIENT_MAX, 0);
   if (c.memAccounted !== 0) srv.addStat(c.memAccountedReplica ? S_REPLICA_MEM : S_CLIENT_MEM, -c.memAccounted);
   c.memAccounted = m;
   c.memAccountedReplica = c.replica;
@@ -62,9 +74,50 @@ function clientsLimit(srv: ThreadServer): number {
   return Math.floor((srv.config.num('maxmemory') * -v) / 100);
 }
 
+let evictQueued = false;
+let evictSrv: ThreadServer | null = null;
+
+/**
+ * Output was pushed to c where it cannot be closed now (under a slot lock, inside another
+ * client's command): its share follows at once, eviction runs once this turn's work is done.
+ */
+export function clientMemChangedSoon(srv: ThreadServer, c: Client): void {
+  noteClientMem(srv, c);
+  evictLater(srv);
+}
+
+function evictLater(srv: ThreadServer): void {
+  if (evictQueued) return;
+  evictQueued = true;
+  evictSrv = srv;
+  setImmediate(runQueuedEviction);
+}
+
+function runQueuedEviction(): void {
+  evictQueued = false;
+  if (evictSrv !== null) evictClients(evictSrv);
+}
+
 function evictClients(srv: ThreadServer): void {
   const limit = clientsLimit(srv);
   if (limit <= 0) return;
+  if (srv.sumStat(S_CLIENT_MEM) < limit) return;
+  // One thread at a time (a try, never a wait: closing a client takes other locks): two threads
+  // seeing the same excess would both evict for it. The other one looks again after this turn.
+  const i32 = srv.store.i32;
+  const word = srv.store.L.misc + M_CLIENT_EVICTING;
+  if (Atomics.compareExchange(i32, word, 0, srv.threadId) !== 0) {
+    evictLater(srv);
+    return;
+  }
+  try {
+    evictLocked(srv, limit);
+  } finally {
+    Atomics.store(i32, word, 0);
+  }
+}
+
+function evictLocked(srv: ThreadServer, limit: number): void {
   if (srv.sumStat(S_CLIENT_MEM) < limit) return;
   const candidates: Client[] = [];
   for (const c of srv.clients.values()) {
@@ -73,14 +126,31 @@ function evictClients(srv: ThreadServer): void {
     candidates.push(c);
   }
   candidates.sort((a, b) => b.memAccounted - a.memAccounted);
-  // Other threads evict their own clients at their next input or cron.
-  for (const c of candidates) {
-    if (srv.sumStat(S_CLIENT_MEM) < limit) break;
+  // The largest clients go first, whichever thread holds them (Redis's eviction pools): a client
+  // here smaller than another thread's largest is left; that one goes at its thread's next input,
+  // delivery or cron, where this rule lets it.
+  const others = othersLargest(srv);
+  let i = 0;
+  for (; i < candidates.length; i++) {
+    const c = candidates[i];
+    if (srv.sumStat(S_CLIENT_MEM) < limit || c.memAccounted < others) break;
     log('verbose', `Evicting client: id=${c.id} addr=${c.addr} tot-mem=${c.memAccounted}`);
     // close() takes its share out of the totals.
     c.close();
     srv.addStat(S_EVICTED_CLIENTS, 1);
   }
+  srv.setStat(S_CLIENT_MAX, i < candidates.length ? candidates[i].memAccounted : 0);
+}
+
+/** The largest evictable client any other thread published (at its last recount or eviction). */
+function othersLargest(srv: ThreadServer): number {
+  let max = 0;
+  for (let t = 1; t <= srv.threads; t++) {
+    if (t === srv.threadId) continue;
+    const v = srv.store.f64[srv.store.L.stats + t * STAT_FIELDS + S_CLIENT_MAX];
+    if (v > max) max = v;
+  }
+  return max;
 }
 
 /** Memory of every thread's normal clients and replica links. */

@@ -542,7 +542,8 @@ export class Client {
     // Subscriptions: Redis's pubsubMemOverhead (a dict entry and bucket per channel, a list node
     // per pattern); the names themselves live in the shared tables.
     const pubsub = (this.subscriptions + this.ssubscriptions) * 32 + this.psubscriptions * 24;
-    return 1024 + this.queryBufferBytes() + this.parser.bulkSpareBytes() + this.parser.partialArgBytes + (this.closed ? 0 : this.socket.writableLength + this.heldOutput) + this.multiMemory() + this.watchedBytes + pubsub;
+    const prefixes = this.trackState === null ? 0 : this.trackState.prefixBytes;
+    return 1024 + this.queryBufferBytes() + this.parser.bulkSpareBytes() + this.parser.partialArgBytes + (this.closed ? 0 : this.socket.writableLength + this.heldOutput) + this.multiMemory() + this.watchedBytes + pubsub + prefixes;
   }
 
   resume(): void {

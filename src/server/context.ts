@@ -31,6 +31,7 @@ export const S_WATCHING = 16;         // clients with WATCHed keys
 export const S_PROTO_ERRORS = 17;
 export const S_CLIENT_MEM = 18;       // memory of this thread's normal and pub/sub clients now (client-mem.ts)
 export const S_REPLICA_MEM = 19;      // memory of this thread's replica links now (not counted for eviction)
+export const S_CLIENT_MAX = 21;      // this thread's largest evictable client (client eviction takes the largest of all threads first)
 export const S_EVICTED_CLIENTS = 20;  // clients closed by maxmemory-clients
 
 // Words of the misc area (Int32) in shared memory.
@@ -52,6 +53,7 @@ export const M_STARTING = 15;
 export const M_LAZYFREED = 8;         // objects the main thread has freed so far
 export const M_MONITORS = 9;          // clients in MONITOR mode, all threads
 export const M_PAUSE_TYPE = 10;       // CLIENT PAUSE in force: 0 off, 1 WRITE, 2 ALL (end: Layout.pause)
+export const M_CLIENT_EVICTING = 58; // a thread is evicting clients (maxmemory-clients): one at a time, so two do not both take the excess
 export const M_SKIP_CHECKSUM = 63; // DEBUG SET-SKIP-CHECKSUM-VALIDATION 1: RESTORE payloads and RDB loads skip their CRC64
 export const M_PAUSE_CRON = 41;       // DEBUG PAUSE-CRON 1: the main thread's cron does nothing
 

@@ -22,6 +22,7 @@ import type { CommandSpec } from '../commands/types';
 import { commandKeys } from '../commands/registry';
 import type { Client } from './client';
 import { Coordinator } from './coordinator';
+import { clientMemChanged, clientMemChangedSoon, clientMemLive } from './client-mem';
 
 // Client.tracking flags (Redis's CLIENT_TRACKING_*).
 export const T_ON = 1;
@@ -39,6 +40,8 @@ export interface TrackState {
   redirectThread: number;
   /** BCAST prefixes (latin1 strings), as CLIENT TRACKINGINFO lists them. */
   prefixes: Set<string>;
+  /** What its prefixes cost it (tot-mem, client eviction): names plus Redis's rax-node estimate. */
+  prefixBytes: number;
   /** Keys (null: everything) it invalidated itself while its command ran: sent after the reply. */
   pending: Array<Buffer | null> | null;
 }
@@ -243,7 +246,7 @@ export function enableTracking(c: Client, redirect: number, redirectThread: numb
   const keepCaching = c.tracking & T_CACHING;
   c.tracking = T_ON | (options & (T_BCAST | T_OPTIN | T_OPTOUT | T_NOLOOP)) | keepCaching;
   let st = c.trackState;
-  if (st === null) st = c.trackState = { redirect: 0, redirectThread: 0, prefixes: new Set(), pending: null };
+  if (st === null) st = c.trackState = { redirect: 0, redirectThread: 0, prefixes: new Set(), prefixBytes: 0, pending: null };
   st.redirect = redirect;
   st.redirectThread = redirectThread;
   if ((options & T_BCAST) !== 0) {
@@ -262,6 +265,7 @@ function addPrefix(c: Client, st: TrackState, p: Buffer): void {
     registryAdd(b.bytes, 1);
   }
   b.clients.add(c);
+  if (!st.prefixes.has(name)) st.prefixBytes += name.length + 32;
   st.prefixes.add(name);
 }
 
@@ -278,6 +282,7 @@ export function disableTracking(c: Client): void {
       }
     }
     st.prefixes.clear();
+    st.prefixBytes = 0;
   }
   if ((c.tracking & T_ON) !== 0) {
     Atomics.sub(store.i32, base + W_CLIENTS, 1);
@@ -758,6 +763,13 @@ function emitTo(c: Client, bytes: Buffer): void {
   }
   if (c.beforeFlush !== null) c.beforeFlush(c);
   c.deliver(bytes);
+  // Its share follows the pushes it was not there to take, as after a pub/sub delivery. Closing it
+  // now is safe only at the doorbell: elsewhere this runs under the written key's slot lock, and
+  // client eviction waits for the end of the turn.
+  if (clientMemLive.on) {
+    if (atDoorbell) clientMemChanged(c.srv, c);
+    else clientMemChangedSoon(c.srv, c);
+  }
 }
 
 /** After a command (or a served blocked command): its own invalidations, after its reply. */
@@ -802,6 +814,18 @@ function pushInbox(t: number, kind: number, a: number, b: number, cc: number, by
  */
 export function inboxBytes(s: Store): number {
   return Atomics.load(s.i32, s.L.tracking + W_INBOX_BYTES);
+}
+
+let atDoorbell = false;
+
+/** The doorbell rang: drain outside any command and slot lock. */
+export function drainInboxAtDoorbell(): void {
+  atDoorbell = true;
+  try {
+    drainInbox();
+  } finally {
+    atDoorbell = false;
+  }
 }
 
 /** Handle what other threads posted to this one (the doorbell, or before a command runs). */

@@ -29,7 +29,7 @@ import type { MessagePort } from 'worker_threads';
 import { installCowHook } from '../persistence/snapshot';
 import { setAofShared } from '../persistence/aof-state';
 import { installAofTurn } from '../persistence/aof-hold';
-import { drainInbox, installTracking, setTrackingMaxKeys } from './tracking';
+import { drainInboxAtDoorbell, installTracking, setTrackingMaxKeys } from './tracking';
 import { installReplica, startReplicaFromConfig } from '../replication/replica';
 import { installFailover } from '../replication/failover';
 import { installMaster, onReplMessage } from '../replication/master';
@@ -135,14 +135,14 @@ port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; 
     srv.pubsub.peers.set(m.peer, m.port);
     m.port.on('message', (msg: { type: string; kind: number; channel: Uint8Array; message: Uint8Array }) => {
       if (msg.type === 'pub') srv.pubsub.onPeerMessage({ type: 'pub', kind: msg.kind, channel: msg.channel, message: msg.message });
-      else if (msg.type === 'track') drainInbox();
+      else if (msg.type === 'track') drainInboxAtDoorbell();
     });
     m.port.unref();
   } else if (m.type === 'pub') {
     // Keyspace events published by the main thread (active expiry), batched like a peer's.
     srv.pubsub.onPeerMessage({ type: 'pub', kind: m.kind, channel: m.channel, message: m.message });
   } else if (m.type === 'track') {
-    drainInbox();
+    drainInboxAtDoorbell();
   } else if (m.type === 'req') {
     port.postMessage({ type: 'resp', id: m.id, result: handleRequest({ op: m.op, args: m.args }) });
   } else if (m.type === 'persist-done') {

@@ -154,4 +154,65 @@ describe('client memory', () => {
     expect(await field(admin, 'stats', 'evicted_clients')).toBe(4);
     await admin.close();
   }, 120_000);
+  it('BCAST prefixes count too: a client adding them past maxmemory-clients is evicted', async () => {
+    const s = await startShardis({ threads: 2, args: ['--save', '', '--maxmemory-clients', '200000'] });
+    servers.push(s);
+    const admin = await RawClient.connect(s.port);
+    await admin.call('CLIENT', 'NO-EVICT', 'on');
+    const c = await RawClient.connect(s.port);
+    let closed = false;
+    c.socket.on('close', () => (closed = true));
+    c.socket.on('error', () => {});
+    let n = 0;
+    for (; n < 20_000 && !closed; n++) await c.call('CLIENT', 'TRACKING', 'on', 'PREFIX', String(n).padStart(12, '0'), 'BCAST').catch(() => undefined);
+    expect(closed).toBe(true);
+    expect(n).toBeGreaterThan(1000);
+    expect(await field(admin, 'stats', 'evicted_clients')).toBe(1);
+    await admin.close();
+  }, 120_000);
+
+  it("client eviction takes the largest client first, whichever thread holds it", async () => {
+    const s = await startShardis({ threads: 2, args: ['--save', '', '--enable-debug-command', 'yes'] });
+    servers.push(s);
+    const admin = await RawClient.connect(s.port);
+    await admin.call('CLIENT', 'NO-EVICT', 'on');
+    /** A connection that answers while `busy`'s thread sleeps: on the other thread. */
+    const beside = async (busy: RawClient): Promise<RawClient> => {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const sleeping = busy.call('DEBUG', 'THREAD-SLEEP', '0.3');
+        await new Promise((r) => setTimeout(r, 50));
+        const c = await RawClient.connect(s.port);
+        const first = await Promise.race([c.call('PING').then(() => true), sleeping.then(() => false)]);
+        await sleeping;
+        if (first) return c;
+        await c.close();
+      }
+      throw new Error('could not place a client on the other thread');
+    };
+    const big = await beside(admin);
+    const stall = await beside(admin);
+    const smalls: RawClient[] = [];
+    for (let i = 0; i < 4; i++) smalls.push(await beside(big));
+    const partial = (c: RawClient, name: string, n: number): Promise<unknown> =>
+      c.call('CLIENT', 'SETNAME', name).then(() => c.socket.write(`*2\r\n$3\r\nGET\r\n$${n}\r\n${'v'.repeat(n >> 1)}`));
+    await partial(big, 'big', 1_000_000);
+    for (let i = 0; i < smalls.length; i++) await partial(smalls[i], `small${i}`, 200_000);
+    const list = async (): Promise<string[]> => text(await admin.call('CLIENT', 'LIST')).split('\n').filter((l) => / name=(big|small)/.test(l));
+    for (let i = 0; i < 100 && (await list()).some((l) => / qbuf=0 /.test(l)); i++) await new Promise((r) => setTimeout(r, 20));
+    const total = (await list()).reduce((n, l) => n + Number(/tot-mem=(\d+)/.exec(l)?.[1]), 0) + Number(/tot-mem=(\d+)/.exec(text(await admin.call('CLIENT', 'INFO')))?.[1]);
+    // Under the total by less than the big client holds: evicting it alone is enough. The
+    // smaller ones share the admin's thread, which applies the limit first; the big one's thread
+    // is stalled meanwhile, so that one decides alone for a while (its cron included).
+    const stalled = stall.call('DEBUG', 'THREAD-SLEEP', '0.5');
+    await new Promise((r) => setTimeout(r, 50));
+    await admin.call('CONFIG', 'SET', 'maxmemory-clients', String(total - 300_000));
+    await stalled;
+    for (let i = 0; i < 100 && (await list()).some((l) => / name=big /.test(l)); i++) await new Promise((r) => setTimeout(r, 20));
+    const left = (await list()).map((l) => / name=(\w+)/.exec(l)?.[1]).sort();
+    expect(left).toEqual(['small0', 'small1', 'small2', 'small3']);
+    expect(await field(admin, 'stats', 'evicted_clients')).toBe(1);
+    for (const c of [big, ...smalls]) c.socket.destroy();
+    await stall.close();
+    await admin.close();
+  }, 60_000);
 });
