@@ -27,7 +27,8 @@ export function crc64(buf: Uint8Array): bigint {
   return crc;
 }
 
-function lenBytes(n: number): Buffer {
+/** An RDB length in its 6-, 14- or 32-bit form. */
+export function lenBytes(n: number): Buffer {
   if (n < 64) return Buffer.from([n]);
   if (n < 16384) return Buffer.from([0x40 | (n >> 8), n & 0xff]);
   const b = Buffer.alloc(5);

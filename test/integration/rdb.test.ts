@@ -13,6 +13,7 @@ import Redis from 'ioredis';
 import { startRedis, startShardis, type Server } from '../helpers/server';
 import { crc64 } from '../../src/persistence/crc64';
 import { lzfCompress, lzfDecompress } from '../../src/persistence/lzf';
+import { lenBytes } from '../../src/scripting/fdump';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -385,15 +386,7 @@ describe('corrupt payloads and files: refused with Redis\'s reasons', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  /** An RDB length (6-bit, 14-bit or 32-bit form). */
-  const len = (n: number): Buffer => {
-    if (n < 64) return Buffer.from([n]);
-    if (n < 16384) return Buffer.from([0x40 | (n >> 8), n & 0xff]);
-    const b32 = Buffer.alloc(5);
-    b32[0] = 0x80;
-    b32.writeUInt32BE(n, 1);
-    return b32;
-  };
+  const len = lenBytes;
   /** A payload of body (type byte and value) with RDB version 10 and a correct CRC64. */
   const payload = (body: Buffer): Buffer => {
     const withVer = Buffer.concat([body, Buffer.from([10, 0])]);
