@@ -11,6 +11,7 @@ import { STAT_FIELDS } from '../store/keyspace';
 import { M_CLIENT_EVICTING, S_CLIENT_MAX, S_CLIENT_MEM, S_EVICTED_CLIENTS, S_REPLICA_MEM, type ThreadServer } from './context';
 import type { Client } from './client';
 import { log } from './log';
+import { trackCtx } from './tracking';
 
 /** Clients' shares follow them between crons: maxmemory or maxmemory-clients is set (per thread). */
 export const clientMemLive = { on: false };
@@ -23,12 +24,25 @@ export function installClientMem(srv: ThreadServer): void {
   srv.configListeners.push((name) => {
     if (!name.startsWith('maxmemory')) return;
     apply();
-    // A lower limit evicts now (Redis's applyClientMaxMemoryUsage), on every thread as it applies it.
-    if (name === 'maxmemory-clients' || name === 'maxmemory') accountClients(srv);
+    // A lower limit evicts now (Redis's applyClientMaxMemoryUsage), on every thread as it applies
+    // it. The thread running CONFIG SET evicts at the end of its turn, before the reply (which
+    // waits for the other threads): inside EXEC it may hold slot locks a closing client needs.
+    if (name !== 'maxmemory-clients' && name !== 'maxmemory') return;
+    if (trackCtx.executing === null) accountClients(srv);
+    else {
+      recount(srv);
+      evictLater(srv);
+    }
   });
 }
 
 export function accountClients(srv: ThreadServer): void {
+  recount(srv);
+  evictClients(srv);
+}
+
+/** Every client's share and the thread's totals, recounted. */
+function recount(srv: ThreadServer): void {
   let normal = 0;
   let replicas = 0;
   let largest = 0;
@@ -44,7 +58,6 @@ export function accountClients(srv: ThreadServer): void {
   srv.setStat(S_CLIENT_MEM, normal);
   srv.setStat(S_REPLICA_MEM, replicas);
   srv.setStat(S_CLIENT_MAX, largest);
-  evictClients(srv);
 }
 
 /** Move c's share in the thread's totals to what it holds now (0 once closed, or `gone`). */
