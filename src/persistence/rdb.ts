@@ -603,6 +603,9 @@ export function dumpPayload(s: Store, e: number, compress: boolean): Buffer {
 // Input
 
 export class RdbError extends Error {
+  /** The key and RDB type being read when it failed (a file's load), as redis-check-rdb reports. */
+  key: Buffer | null = null;
+  rdbType = -1;
   constructor(
     readonly offset: number,
     what: string,
@@ -610,6 +613,13 @@ export class RdbError extends Error {
     super(what);
   }
 }
+
+/** redis-check-rdb's names of the RDB value types (rdb_type_string). */
+export const RDB_TYPE_NAMES = [
+  'string', 'list-linked', 'set-hashtable', 'zset-v1', 'hash-hashtable', 'zset-v2', 'module-value', '', '',
+  'hash-zipmap', 'list-ziplist', 'set-intset', 'zset-ziplist', 'hash-ziplist', 'quicklist', 'stream', 'hash-listpack', 'zset-listpack',
+  'quicklist-v2', 'stream-v2',
+];
 
 /** A cursor over RDB bytes; every read checks the bounds. */
 export class RdbIn {

@@ -1666,6 +1666,22 @@ export class RdbLoader {
 
   /** Parse up to about budget bytes. True at EOF. */
   step(budget: number): boolean {
+    try {
+      return this.steps(budget);
+    } catch (e) {
+      // What redis-check-rdb adds: the key and the type being read.
+      if (e instanceof RdbError && this.curType >= 0) {
+        e.key = this.curKey;
+        e.rdbType = this.curType;
+      }
+      throw e;
+    }
+  }
+
+  private curKey: Buffer | null = null;
+  private curType = -1;
+
+  private steps(budget: number): boolean {
     const inp = this.inp;
     const s = this.s;
     if (!this.started) {
@@ -1676,6 +1692,7 @@ export class RdbLoader {
     s.now = Date.now();
     while (inp.pos < stop) {
       const type = inp.u8();
+      this.curType = -1;
       switch (type) {
         case OP_EXPIRETIME:
           this.expireAt = inp.secs() * 1000;
@@ -1753,6 +1770,8 @@ export class RdbLoader {
       // A key and its value.
       const at = inp.pos - 1;
       const key = Buffer.from(inp.str());
+      this.curKey = key;
+      this.curType = type;
       const d = readValue(inp, type);
       const exp = this.expireAt;
       const idle = this.idle;

@@ -33,7 +33,7 @@ import { Persistence, RdbLoader, emptyKeyspace, installCowHook } from '../persis
 import { loadRdbLibrary } from '../scripting/functions';
 import { Aof, AofFatal } from '../persistence/aof';
 import { setAofShared } from '../persistence/aof-state';
-import { RdbError } from '../persistence/rdb';
+import { RDB_TYPE_NAMES, RdbError } from '../persistence/rdb';
 import { pget, pset, P_LAST_BGSAVE_OK, P_LAST_BGSAVE_TIME, P_LAST_SAVE, P_SHUTDOWN_AT } from '../persistence/state';
 import { M_LOADING, M_STARTING, S_DIRTY } from './context';
 import { AclLog, pubsubDefaultFlags, startupUsers, type AclLogEntry } from './acl';
@@ -371,6 +371,11 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(1);
     }
     log('warning', `Internal error in RDB reading offset ${e.offset} of ${persistence.filePath()} -> ${e.message}`);
+    // redis-check-rdb's report, as Redis runs it here.
+    log('warning', '--- RDB ERROR DETECTED ---');
+    log('warning', `[offset ${e.offset}] ${e.message}`);
+    if (e.key !== null) log('warning', `[additional info] Reading key '${e.key.toString('latin1')}'`);
+    if (e.rdbType >= 0) log('warning', `[additional info] Reading type ${e.rdbType} (${RDB_TYPE_NAMES[e.rdbType] ?? 'unknown'})`);
     log('warning', 'Terminating server after rdb file reading failure.');
     process.exit(1);
   }

@@ -476,6 +476,23 @@ describe('corrupt payloads and files: refused with Redis\'s reasons', () => {
     expect(await restoreBoth('k3', p)).toEqual([refused, refused]);
   });
 
+  it("a corrupt value in an RDB file stops start-up naming the key and its type, as redis-check-rdb's report", async () => {
+    const d = tmp('shardis-corrupt-key-');
+    const zl = ziplist(['a', '1', 'b', '2'], 12);
+    const body = Buffer.concat([
+      Buffer.from('REDIS0010', 'latin1'),
+      Buffer.from([0xfe, 0]),
+      Buffer.from([0, 1]), Buffer.from('k'), Buffer.from([1]), Buffer.from('v'),
+      Buffer.from([12, 4]), Buffer.from('zbad'), len(zl.length), zl,
+      Buffer.from([0xff]),
+    ]);
+    fs.writeFileSync(path.join(d, 'dump.rdb'), Buffer.concat([body, crc64(body).bytes()]));
+    await expect(startShardis({ args: shardisArgs(d) })).rejects.toThrow(
+      /Zset ziplist integrity check failed\.[^]*--- RDB ERROR DETECTED ---[^]*integrity check failed[^]*Reading key 'zbad'[^]*Reading type 12 \(zset-ziplist\)[^]*Terminating server after rdb file reading failure\./,
+    );
+    fs.rmSync(d, { recursive: true, force: true });
+  }, 60_000);
+
   it('an RDB file with empty collections loads without them and says so, as Redis', async () => {
     const d = tmp('shardis-empty-keys-');
     const body = Buffer.concat([
@@ -706,7 +723,7 @@ describe('start-up loading, SHUTDOWN, signals, save rules, kill -9', () => {
     const truncated = good.subarray(0, good.length - 40);
     fs.writeFileSync(file, truncated);
     await expect(startShardis({ args: shardisArgs(dir) })).rejects.toThrow(
-      /Internal error in RDB reading offset \d+ of .*dump\.rdb -> [^]*Terminating server after rdb file reading failure\./,
+      /Internal error in RDB reading offset \d+ of .*dump\.rdb -> [^]*--- RDB ERROR DETECTED ---[^]*Terminating server after rdb file reading failure\./,
     );
     expect(fs.readFileSync(file).equals(truncated)).toBe(true);
     // A flipped byte: the checksum catches it.
