@@ -11,7 +11,6 @@ import { STAT_FIELDS } from '../store/keyspace';
 import { M_CLIENT_EVICTING, S_CLIENT_MAX, S_CLIENT_MEM, S_EVICTED_CLIENTS, S_REPLICA_MEM, type ThreadServer } from './context';
 import type { Client } from './client';
 import { log } from './log';
-import { trackCtx } from './tracking';
 
 /** Clients' shares follow them between crons: maxmemory or maxmemory-clients is set (per thread). */
 export const clientMemLive = { on: false };
@@ -25,14 +24,11 @@ export function installClientMem(srv: ThreadServer): void {
     if (!name.startsWith('maxmemory')) return;
     apply();
     // A lower limit evicts now (Redis's applyClientMaxMemoryUsage), on every thread as it applies
-    // it. The thread running CONFIG SET evicts at the end of its turn, before the reply (which
-    // waits for the other threads): inside EXEC it may hold slot locks a closing client needs.
+    // it, at the end of that turn: the thread running CONFIG SET may be inside EXEC, holding slot
+    // locks a closing client needs. (Its reply waits for the other threads, so this comes first.)
     if (name !== 'maxmemory-clients' && name !== 'maxmemory') return;
-    if (trackCtx.executing === null) accountClients(srv);
-    else {
-      recount(srv);
-      evictLater(srv);
-    }
+    recount(srv);
+    evictLater(srv);
   });
 }
 
