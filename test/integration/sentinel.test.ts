@@ -54,11 +54,17 @@ const int = (r: Reply): number => (r.t === 'int' ? Number(r.v) : -1);
 
 /** One command on a fresh connection: sentinels send CLIENT KILL TYPE normal at each role change. */
 async function ask(port: number, ...args: string[]): Promise<Reply> {
-  const c = await RawClient.connect(port);
-  try {
-    return await c.call(...args);
-  } finally {
-    await c.close().catch(() => {});
+  // Sentinel ends a promotion with CLIENT KILL TYPE normal, which may come after the role reads
+  // master: a connection it closes is asked again (the commands here only read).
+  for (let attempt = 0; ; attempt++) {
+    const c = await RawClient.connect(port);
+    try {
+      return await c.call(...args);
+    } catch (e) {
+      if (attempt >= 3 || !/connection closed/.test((e as Error).message)) throw e;
+    } finally {
+      await c.close().catch(() => {});
+    }
   }
 }
 
