@@ -10,7 +10,7 @@ import { Store, T_STRING, freeObject } from '../store/keyspace';
 import { dumpPayload, readValue, buildObject, RdbIn, RdbError, RDB_VERSION, isEmptyCollection } from '../persistence/rdb';
 import { Crc64 } from '../persistence/crc64';
 import { loadLimitsOf } from '../persistence/snapshot';
-import { M_SKIP_CHECKSUM } from '../server/context';
+import { checksumSkipped } from '../server/context';
 import { log } from '../server/log';
 import { notifyKeyspaceEvent, NOTIFY_GENERIC } from '../server/notify';
 
@@ -113,7 +113,7 @@ function restore(c: Client, argv: Buffer[]): void {
   let ttl = Number(ttlv);
   if (ttl < 0) return c.w.error('ERR Invalid TTL value, must be >= 0');
   const payload = argv[3];
-  if (!verifyDumpPayload(payload, Atomics.load(s.i32, s.L.misc + M_SKIP_CHECKSUM) !== 0)) return c.w.error('ERR DUMP payload version or checksum are wrong');
+  if (!verifyDumpPayload(payload, checksumSkipped(s))) return c.w.error('ERR DUMP payload version or checksum are wrong');
   // Decode fully (validated) before touching the keyspace: a bad payload changes nothing.
   const inp = new RdbIn(payload.subarray(0, payload.length - 10));
   let d;

@@ -6,7 +6,7 @@
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import type { ThreadServer } from '../server/context';
-import { M_SKIP_CHECKSUM } from '../server/context';
+import { checksumSkipped } from '../server/context';
 import { def } from './def';
 import { SF_DENYOOM, SF_STALE, SF_WRITE } from './flags';
 import { is, parseI64, cstr } from './args';
@@ -324,7 +324,7 @@ function functionRestore(c: Client, argv: Buffer[]): void {
       return c.w.error('ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.');
     }
   }
-  if (!verifyPayload(argv[2], Atomics.load(c.store.i32, c.store.L.misc + M_SKIP_CHECKSUM) !== 0)) return c.w.error('ERR DUMP payload version or checksum are wrong');
+  if (!verifyPayload(argv[2], checksumSkipped(c.store))) return c.w.error('ERR DUMP payload version or checksum are wrong');
   const codes = parseFunctions(argv[2]);
   if (typeof codes === 'string') return c.w.error(`ERR ${codes}`);
   const eng = scriptEngine(c.srv);

@@ -9,7 +9,7 @@ import type { Socket } from 'net';
 import * as fs from 'fs';
 import { Client } from '../server/client';
 import type { ThreadServer } from '../server/context';
-import { M_SKIP_CHECKSUM } from '../server/context';
+import { checksumSkipped } from '../server/context';
 import { lookupCommand, resolveSubcommand } from '../commands/table';
 import { RdbError } from './rdb';
 import { RdbLoader, loadLimitsOf } from './snapshot';
@@ -201,7 +201,7 @@ export class AofFileLoader {
   /** The RDB part: returns the offset right after it (its checksum). */
   private async loadRdb(buf: Buffer, s: Store, stats: LoadStats): Promise<number> {
     s.lfu = this.config.str('maxmemory-policy').endsWith('-lfu');
-    const loader = new RdbLoader(buf, s, loadLimitsOf(this.config), this.config.bool('rdbchecksum') && Atomics.load(s.i32, s.L.misc + M_SKIP_CHECKSUM) === 0);
+    const loader = new RdbLoader(buf, s, loadLimitsOf(this.config), this.config.bool('rdbchecksum') && !checksumSkipped(s));
     const budget = Math.max(1024, this.config.num('loading-process-events-interval-bytes'));
     const coord = Coordinator.of(s);
     let last = 0;

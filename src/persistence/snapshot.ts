@@ -86,7 +86,7 @@ import {
   buildObject, isEmptyCollection, LoadLimits, RDB_VERSION, OP_AUX, OP_EOF, OP_EXPIRETIME, OP_EXPIRETIME_MS,
   OP_FREQ, OP_FUNCTION, OP_FUNCTION2, OP_IDLE, OP_MODULE_AUX, OP_RESIZEDB, OP_SELECTDB,
 } from './rdb';
-import { M_SKIP_CHECKSUM } from '../server/context';
+import { checksumSkipped } from '../server/context';
 import { Crc64 } from './crc64';
 import { SaveChild } from './child';
 import { lzfCompressRange } from './lzf';
@@ -1091,7 +1091,7 @@ export class Persistence {
           }
         }
       }
-      writeTrailer(out, this.config.bool('rdbchecksum') && Atomics.load(s.i32, s.L.misc + M_SKIP_CHECKSUM) === 0);
+      writeTrailer(out, this.config.bool('rdbchecksum'));
       await drain();
       // A kill that came while the last slots were taken from copies (FLUSHALL copies every slot
       // not reached yet before its kill reaches this thread) still stops it: not saved, not sent.
@@ -1484,7 +1484,7 @@ export class Persistence {
     pset(s, P_LOADING_LOADED, 0);
     pset(s, P_LOADING_KEYS, 0);
     s.lfu = this.config.str('maxmemory-policy').endsWith('-lfu');
-    const loader = new RdbLoader(buf, s, loadLimitsOf(this.config), this.config.bool('rdbchecksum'));
+    const loader = new RdbLoader(buf, s, loadLimitsOf(this.config), this.config.bool('rdbchecksum') && !checksumSkipped(s));
     loader.keepExpired = keepExpired;
     loader.expiredKeys = expiredKeys;
     loader.allowDup = allowDup;

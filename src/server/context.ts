@@ -54,7 +54,7 @@ export const M_LAZYFREED = 8;         // objects the main thread has freed so fa
 export const M_MONITORS = 9;          // clients in MONITOR mode, all threads
 export const M_PAUSE_TYPE = 10;       // CLIENT PAUSE in force: 0 off, 1 WRITE, 2 ALL (end: Layout.pause)
 export const M_CLIENT_EVICTING = 58; // a thread is evicting clients (maxmemory-clients): one at a time, so two do not both take the excess
-export const M_SKIP_CHECKSUM = 63; // DEBUG SET-SKIP-CHECKSUM-VALIDATION 1: RESTORE payloads and RDB loads skip their CRC64
+export const M_SKIP_CHECKSUM = 63; // DEBUG SET-SKIP-CHECKSUM-VALIDATION 1: RESTORE payloads and RDB loads skip their CRC64 (checksumSkipped)
 export const M_PAUSE_CRON = 41;       // DEBUG PAUSE-CRON 1: the main thread's cron does nothing
 
 export interface CrossThreadRequest {
@@ -145,4 +145,9 @@ export class ThreadServer {
     this.setStat(S_DIRTY, s.dirty);
     s.heap.publishUsed();
   }
+}
+
+/** DEBUG SET-SKIP-CHECKSUM-VALIDATION is on: payloads and files read skip their CRC64 (never what is written). */
+export function checksumSkipped(s: Store): boolean {
+  return Atomics.load(s.i32, s.L.misc + M_SKIP_CHECKSUM) !== 0;
 }

@@ -374,7 +374,7 @@ describe('corrupt payloads and files: refused with Redis\'s reasons', () => {
     [sh, red] = await Promise.all([
       startShardis({ args: shardisArgs(dir, logs('shardis')) }),
       // Redis checks payloads as deeply as shardis always does only with sanitize-dump-payload yes.
-      startRedis({ args: ['--enable-debug-command', 'yes', '--sanitize-dump-payload', 'yes', ...logs('redis')] }),
+      startRedis({ args: ['--enable-debug-command', 'yes', '--enable-protected-configs', 'yes', '--sanitize-dump-payload', 'yes', ...logs('redis')] }),
     ]);
     a = client(sh.port);
     b = client(red.port);
@@ -472,8 +472,26 @@ describe('corrupt payloads and files: refused with Redis\'s reasons', () => {
     for (const r of [a, b]) expect(await r.call('DEBUG', 'SET-SKIP-CHECKSUM-VALIDATION', '1')).toBe('OK');
     expect(await restoreBoth('k2', p)).toEqual(['OK', 'OK']);
     expect(await a.get('k2')).toBe('value');
+    // It changes what is read, never what is written: SAVE still ends with the file's CRC64; a
+    // file whose CRC is then spoiled reloads only while the switch is on, in both servers.
+    const files = [path.join(dir, 'dump.rdb'), path.join(dir, 'redis-dump.rdb')];
+    await b.config('SET', 'dir', dir);
+    await b.config('SET', 'dbfilename', 'redis-dump.rdb');
+    for (const [r, f] of [[a, files[0]], [b, files[1]]] as const) {
+      await r.save();
+      const file = fs.readFileSync(f);
+      expect(crc64(file.subarray(0, file.length - 8)).bytes().equals(file.subarray(file.length - 8))).toBe(true);
+      checkRdb(f);
+      file[file.length - 1] ^= 0xff;
+      fs.writeFileSync(f, file);
+      expect(await r.call('DEBUG', 'RELOAD', 'NOSAVE')).toBe('OK');
+      expect(await r.get('k2')).toBe('value');
+    }
     for (const r of [a, b]) expect(await r.call('DEBUG', 'SET-SKIP-CHECKSUM-VALIDATION', '0')).toBe('OK');
     expect(await restoreBoth('k3', p)).toEqual([refused, refused]);
+    for (const r of [a, b]) await expect(r.call('DEBUG', 'RELOAD', 'NOSAVE')).rejects.toThrow();
+    // What failed to load changed nothing it held.
+    expect(await a.get('k2')).toBe('value');
   });
 
   it("a corrupt value in an RDB file stops start-up naming the key and its type, as redis-check-rdb's report", async () => {
