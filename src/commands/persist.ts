@@ -7,8 +7,7 @@ import { def } from './def';
 import { replyLater } from './deferred';
 import { E_SYNTAX, is, parseI64 } from './args';
 import { Store, T_STRING, freeObject } from '../store/keyspace';
-import { dumpPayload, readValue, buildObject, RdbIn, RdbError, RDB_VERSION, isEmptyCollection } from '../persistence/rdb';
-import { Crc64 } from '../persistence/crc64';
+import { dumpPayload, readValue, buildObject, RdbIn, RdbError, isEmptyCollection, verifyDumpPayload } from '../persistence/rdb';
 import { loadLimitsOf } from '../persistence/snapshot';
 import { checksumSkipped } from '../server/context';
 import { log } from '../server/log';
@@ -63,17 +62,6 @@ function dump(c: Client, argv: Buffer[]): void {
   const e = s.findRead(c.db, argv[1]);
   if (e === 0) return c.w.nil();
   c.w.bulk(dumpPayload(s, e, c.srv.config.bool('rdbcompression')));
-}
-
-/** verifyDumpPayload: at least type + version + CRC, a version we read, the CRC-64 right. */
-function verifyDumpPayload(p: Buffer, skipChecksum: boolean): boolean {
-  if (p.length < 10) return false;
-  const footer = p.length - 10;
-  const ver = p[footer] | (p[footer + 1] << 8);
-  if (ver > RDB_VERSION) return false;
-  if (skipChecksum) return true;
-  const crc = new Crc64().update(p, 0, p.length - 8).bytes();
-  return crc.equals(p.subarray(p.length - 8));
 }
 
 /** A payload refused: the reason goes to the log at verbose, as Redis's rdbReportError in RESTORE. */

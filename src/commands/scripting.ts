@@ -12,7 +12,8 @@ import { SF_DENYOOM, SF_STALE, SF_WRITE } from './flags';
 import { is, parseI64, cstr } from './args';
 import { writeHelp, acrossThreads } from './connection';
 import { globMatch } from '../config/glob';
-import { dumpFunctions, parseFunctions, verifyPayload } from '../scripting/fdump';
+import { dumpFunctions, parseFunctions } from '../scripting/fdump';
+import { verifyDumpPayload } from '../persistence/rdb';
 import {
   splitArgs, libMetadata, validName, createLibrary, dropTag, dropAllLibraries, syncLibraries, publishLibraries, E_BAD_NAME,
 } from '../scripting/functions';
@@ -324,7 +325,7 @@ function functionRestore(c: Client, argv: Buffer[]): void {
       return c.w.error('ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.');
     }
   }
-  if (!verifyPayload(argv[2], checksumSkipped(c.store))) return c.w.error('ERR DUMP payload version or checksum are wrong');
+  if (!verifyDumpPayload(argv[2], checksumSkipped(c.store))) return c.w.error('ERR DUMP payload version or checksum are wrong');
   const codes = parseFunctions(argv[2]);
   if (typeof codes === 'string') return c.w.error(`ERR ${codes}`);
   const eng = scriptEngine(c.srv);

@@ -602,6 +602,19 @@ export function dumpPayload(s: Store, e: number, compress: boolean): Buffer {
 // ---------------------------------------------------------------------------------------------
 // Input
 
+/**
+ * verifyDumpPayload (DUMP, FUNCTION DUMP): at least the version and CRC, a version we read, and
+ * the CRC-64 of everything before it right (unless DEBUG SET-SKIP-CHECKSUM-VALIDATION is on).
+ */
+export function verifyDumpPayload(p: Buffer, skipChecksum: boolean): boolean {
+  if (p.length < 10) return false;
+  const footer = p.length - 10;
+  const ver = p[footer] | (p[footer + 1] << 8);
+  if (ver > RDB_VERSION) return false;
+  if (skipChecksum) return true;
+  return new Crc64().update(p, 0, p.length - 8).bytes().equals(p.subarray(p.length - 8));
+}
+
 export class RdbError extends Error {
   /** The key and RDB type being read when it failed (a file's load), as redis-check-rdb reports. */
   key: Buffer | null = null;

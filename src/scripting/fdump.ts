@@ -3,29 +3,10 @@
 // and a CRC64 (Jones, reflected, little endian) of everything before it. Strings are written
 // uncompressed; LZF-compressed and integer-encoded strings (as Redis may write) are read.
 
+import { crc64 } from '../persistence/crc64';
+import { RDB_VERSION } from '../persistence/rdb';
+
 const RDB_OPCODE_FUNCTION2 = 245;
-const RDB_VERSION = 10;
-
-let crcTable: BigUint64Array | null = null;
-function table(): BigUint64Array {
-  if (crcTable !== null) return crcTable;
-  const t = new BigUint64Array(256);
-  const poly = 0x95ac9329ac4bc9b5n; // 0xad93d23594c935a9 reflected
-  for (let i = 0; i < 256; i++) {
-    let c = BigInt(i);
-    for (let k = 0; k < 8; k++) c = c & 1n ? (c >> 1n) ^ poly : c >> 1n;
-    t[i] = c;
-  }
-  crcTable = t;
-  return t;
-}
-
-export function crc64(buf: Uint8Array): bigint {
-  const t = table();
-  let crc = 0n;
-  for (let i = 0; i < buf.length; i++) crc = t[Number((crc ^ BigInt(buf[i])) & 0xffn)] ^ (crc >> 8n);
-  return crc;
-}
 
 /** An RDB length in its 6-, 14- or 32-bit form. */
 export function lenBytes(n: number): Buffer {
@@ -42,9 +23,7 @@ export function dumpFunctions(codes: Buffer[]): Buffer {
   for (const c of codes) parts.push(Buffer.from([RDB_OPCODE_FUNCTION2]), lenBytes(c.length), c);
   parts.push(Buffer.from([RDB_VERSION & 0xff, RDB_VERSION >> 8]));
   const body = Buffer.concat(parts);
-  const crc = Buffer.alloc(8);
-  crc.writeBigUInt64LE(crc64(body));
-  return Buffer.concat([body, crc]);
+  return Buffer.concat([body, crc64(body).bytes()]);
 }
 
 function lzfDecompress(src: Uint8Array, outLen: number): Buffer | null {
@@ -68,15 +47,6 @@ function lzfDecompress(src: Uint8Array, outLen: number): Buffer | null {
     }
   }
   return op === outLen ? out : null;
-}
-
-/** Checks the footer (verifyDumpPayload). */
-export function verifyPayload(p: Buffer, skipChecksum: boolean): boolean {
-  if (p.length < 10) return false;
-  const ver = p[p.length - 10] | (p[p.length - 9] << 8);
-  if (ver > RDB_VERSION) return false;
-  if (skipChecksum) return true;
-  return crc64(p.subarray(0, p.length - 8)) === p.readBigUInt64LE(p.length - 8);
 }
 
 /** The library codes of a verified payload, or an error text (without ERR). */
