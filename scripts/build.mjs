@@ -55,37 +55,25 @@ function buildAddon(name, output) {
 
 if (process.env.SHARDIS_NO_NATIVE !== '1') buildAddon('lua', 'shardis_lua.node');
 
-// native/madvise: gives freed heap pages back to the OS. Optional: without a C compiler or Node's
-// headers the heap keeps freed memory resident, for reuse only. Plain N-API (ABI-stable, no
-// node-gyp, one C file): one build serves Node 20 and 24. Built next to the bundle (dist/).
-function buildMadvise() {
-  const src = 'native/madvise/madvise.c';
-  const out = join('dist', 'madvise.node');
+// The one-C-file addons, plain N-API (ABI-stable, no node-gyp): one build serves Node 20 and 24.
+// Each is optional: without a C compiler or Node's headers the server runs without it (`without`
+// says how). Built next to the bundle (dist/).
+//   madvise: gives freed heap pages back to the OS, and the few system calls Node lacks;
+//   libm: the C library's sin/cos/asin for GEO (bit-identical distances with redis-server);
+function buildPlain(name, without, libs = []) {
+  const src = `native/${name}/${name}.c`;
+  const out = join('dist', `${name}.node`);
   const include = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node']
     .find((d) => existsSync(join(d, 'node_api.h')));
   if (include === undefined) {
-    console.warn('native/madvise not built: no node_api.h found (freed memory stays resident)');
+    console.warn(`native/${name} not built: no node_api.h found (${without})`);
     return;
   }
   if (existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs) return;
-  const r = spawnSync(process.env.CC ?? 'cc', ['-O2', '-shared', '-fPIC', '-I', include, src, '-o', out], { encoding: 'utf8' });
-  if (r.status !== 0) console.warn(`native/madvise not built (freed memory stays resident): ${String(r.stderr ?? r.error?.message ?? '').trim()}`);
+  const r = spawnSync(process.env.CC ?? 'cc', ['-O2', '-shared', '-fPIC', '-I', include, src, '-o', out, ...libs], { encoding: 'utf8' });
+  if (r.status !== 0) console.warn(`native/${name} not built (${without}): ${String(r.stderr ?? r.error?.message ?? '').trim()}`);
 }
-if (process.env.SHARDIS_NO_NATIVE !== '1') buildMadvise();
-
-// native/libm: the C library's sin/cos/asin for GEO (bit-identical distances with redis-server).
-// Optional like madvise: without it GEO uses V8's Math functions (last-bit differences).
-function buildLibm() {
-  const src = 'native/libm/libm.c';
-  const out = join('dist', 'libm.node');
-  const include = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node']
-    .find((d) => existsSync(join(d, 'node_api.h')));
-  if (include === undefined) {
-    console.warn('native/libm not built: no node_api.h found (GEO uses Math.sin/cos/asin)');
-    return;
-  }
-  if (existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs) return;
-  const r = spawnSync(process.env.CC ?? 'cc', ['-O2', '-shared', '-fPIC', '-I', include, src, '-o', out, '-lm'], { encoding: 'utf8' });
-  if (r.status !== 0) console.warn(`native/libm not built (GEO uses Math.sin/cos/asin): ${String(r.stderr ?? r.error?.message ?? '').trim()}`);
+if (process.env.SHARDIS_NO_NATIVE !== '1') {
+  buildPlain('madvise', 'freed memory stays resident');
+  buildPlain('libm', 'GEO uses Math.sin/cos/asin', ['-lm']);
 }
-if (process.env.SHARDIS_NO_NATIVE !== '1') buildLibm();
