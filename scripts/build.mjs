@@ -60,6 +60,7 @@ if (process.env.SHARDIS_NO_NATIVE !== '1') buildAddon('lua', 'shardis_lua.node')
 // says how). Built next to the bundle (dist/).
 //   madvise: gives freed heap pages back to the OS, and the few system calls Node lacks;
 //   libm: the C library's sin/cos/asin for GEO (bit-identical distances with redis-server);
+//   arrival: unread input of other threads, for the arrival fence (needs libuv's uv.h, beside node_api.h).
 function buildPlain(name, without, libs = []) {
   const src = `native/${name}/${name}.c`;
   const out = join('dist', `${name}.node`);
@@ -76,4 +77,5 @@ function buildPlain(name, without, libs = []) {
 if (process.env.SHARDIS_NO_NATIVE !== '1') {
   buildPlain('madvise', 'freed memory stays resident');
   buildPlain('libm', 'GEO uses Math.sin/cos/asin', ['-lm']);
+  buildPlain('arrival', 'commands are not ordered by input other threads have not read');
 }

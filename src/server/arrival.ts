@@ -16,7 +16,21 @@
 // only to smaller tickets, so no two threads wait for each other. Waiting is
 // bounded (FENCE_MAX_MS): a thread that is itself stuck must not stop the others.
 // Cost when no blocking command is in flight: one Atomics.load per chunk and one per command.
+//
+// The fence above sees commands another thread has read. Input a thread has not read yet (the
+// kernel holds it; the thread is waking up or busy) is seen through native/arrival: before an
+// order-sensitive command, fenceUnread asks whether another thread has a readable client socket
+// or is running a chunk it read before this one, and waits, bounded, for it to finish.
+// Order-sensitive, where a client sees the order: a write to a slot with blocked clients
+// (coordinator.ts), a PUBLISH with receivers on other threads (pubsub.ts). Not every write: on
+// this 2-core VM, fencing every write of a quiet thread cost redis-benchmark SET 15% and did not
+// measurably help the TCL units it was meant for. Never while holding slot locks: the thread
+// waited for may need them. Under load every thread is always reading, so the fence would
+// wait on every sensitive command for order no client can observe: each thread spends at most
+// FENCE_BUDGET_MS per second in it (looking included) and skips it for the rest of that second.
+import type { Socket } from 'net';
 import type { Store } from '../store/keyspace';
+import { MAX_THREADS } from '../store/heap';
 import { F_BLOCKING } from '../commands/flags';
 import { lookupCommand } from '../commands/registry';
 
@@ -125,4 +139,107 @@ function skipHeader(chunk: Buffer, p: number): number {
 function isBlockWord(chunk: Buffer, p: number): boolean {
   for (let i = 0; i < 5; i++) if ((chunk[p + i] | 0x20) !== BLOCK[i]) return false;
   return true;
+}
+
+// ---- Input other threads have not read (native/arrival) -------------------------------------
+
+interface UnreadAddon {
+  attach(threadId: number, stamps: Float64Array): number;
+  watch(fd: number, threadId: number): void;
+  unwatch(fd: number, threadId: number): void;
+  fence(threadId: number, threads: number, maxMs: number): number;
+}
+
+function loadUnread(): UnreadAddon | null {
+  // Beside the bundle (dist/), or, from the sources (unit tests), the built one in dist/.
+  for (const at of [[__dirname, 'arrival.node'], [__dirname, '..', '..', 'dist', 'arrival.node']]) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(require('path').join(...at)) as UnreadAddon;
+    } catch {
+      /* try the next place */
+    }
+  }
+  return null;
+}
+
+let unreadAddon: UnreadAddon | null = null;
+/** Where this thread writes when it read the chunk it is running: one clock for every thread
+ *  (timeOrigin + now: each worker's origin is its start, on the same monotonic clock). */
+let stampF64: Float64Array | null = null;
+let stampAt = 0;
+
+let unreadSelf = 0;
+let unreadThreads = 0;
+/** Time a thread may spend in fenceUnread per second (5%). */
+const FENCE_BUDGET_MS = 50;
+let budgetUntil = 0;
+let budgetUsed = 0;
+/** Commands of this thread that waited, those the bound cut short, those skipped (INFO threads). */
+let unreadWaits = 0;
+let unreadLate = 0;
+let unreadSkipped = 0;
+let unreadMs = 0;
+
+/** Attach this worker's event loop (once, at start). False where the addon is missing or one thread runs. */
+export function attachUnread(store: Store, threadId: number, threads: number): boolean {
+  // SHARDIS_UNREAD_FENCE=0 turns it off, to measure what it costs and what it fixes.
+  if (threads < 2 || process.env.SHARDIS_UNREAD_FENCE === '0') return false;
+  const a = loadUnread();
+  const stamps = store.f64.subarray(store.L.stamps, store.L.stamps + MAX_THREADS);
+  if (a === null || a.attach(threadId, stamps) !== 1) return false;
+  stampAt = store.L.stamps + threadId;
+  stampF64 = store.f64;
+  unreadAddon = a;
+  unreadSelf = threadId;
+  unreadThreads = threads;
+  return true;
+}
+
+/** A chunk was read: the fences of other threads compare it with theirs (Client.onData). */
+export function stampRead(): void {
+  if (stampF64 !== null) stampF64[stampAt] = performance.timeOrigin + performance.now();
+}
+
+/** Can fenceUnread wait for anything (the cheap check before looking for a sensitive command). */
+export function unreadFenceOn(): boolean {
+  return unreadAddon !== null;
+}
+
+/** The socket's descriptor (-1 when it has none), recorded as a client socket of this thread. */
+export function watchSocket(socket: Socket): number {
+  if (unreadAddon === null) return -1;
+  const fd = (socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) return -1;
+  unreadAddon.watch(fd, unreadSelf);
+  return fd;
+}
+
+/** The client is gone (its descriptor may already serve another socket, of this thread or not). */
+export function unwatchSocket(fd: number): void {
+  if (fd >= 0 && unreadAddon !== null) unreadAddon.unwatch(fd, unreadSelf);
+}
+
+/** Wait (at most FENCE_MAX_MS) for input other threads received and have not run. Hold no slot locks. */
+export function fenceUnread(): void {
+  if (unreadAddon === null) return;
+  const t0 = performance.now();
+  if (t0 >= budgetUntil) {
+    budgetUntil = t0 + 1000;
+    budgetUsed = 0;
+  } else if (budgetUsed >= FENCE_BUDGET_MS) {
+    unreadSkipped++;
+    return;
+  }
+  const n = unreadAddon.fence(unreadSelf, unreadThreads, FENCE_MAX_MS);
+  const spent = performance.now() - t0;
+  budgetUsed += spent;
+  unreadMs += spent;
+  if (n !== 0) unreadWaits++;
+  if (n < 0) unreadLate++;
+}
+
+/** INFO threads: this thread's unread_fence_waits, _late, _skipped and _usec (time in the fence). */
+export function unreadFenceStats(): [number, number, number, number] {
+  return [unreadWaits, unreadLate, unreadSkipped, Math.round(unreadMs * 1000)];
 }

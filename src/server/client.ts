@@ -16,7 +16,7 @@ import { diskWriteError } from '../persistence/disk-error';
 import { log } from './log';
 import { chainEnd, chainRestart, chainStart, cmdEnd, cmdStart, wallMs } from './clock';
 import { readyPending, serveReadyNow } from './blocking';
-import { announceBlocking, arrivalSeq, blockingInFlight, fenceOlderBlocking, startsBlocking, withdrawBlocking } from './arrival';
+import { announceBlocking, arrivalSeq, blockingInFlight, fenceOlderBlocking, stampRead, startsBlocking, unwatchSocket, withdrawBlocking } from './arrival';
 import type { PubStage } from './pubsub';
 import { unwatchAll } from '../commands/transactions';
 import { slowlogState, slowlogPush } from './services';
@@ -72,6 +72,8 @@ export class Client {
   libName = '';
   libVer = '';
   readonly addr: string;
+  /** The socket's descriptor as recorded for the unread-input fence (arrival.ts), or -1. */
+  inputFd = -1;
   readonly laddr: string;
   readonly parser: RequestParser;
   /** This thread's buffer limits (plain fields, refreshed by CONFIG SET). */
@@ -241,6 +243,7 @@ export class Client {
 
   private noteArrival(chunk: Buffer): void {
     this.readSeq = arrivalSeq(this.store);
+    stampRead();
     if (!this.paused && !this.announced && this.masterHook === null && this.parser.atCommandStart() && startsBlocking(chunk)) {
       announceBlocking(this.store, this.srv.threadId);
       this.announced = true;
@@ -562,6 +565,7 @@ export class Client {
 
   cleanup(): void {
     if (!this.srv.clients.delete(this.id)) return;
+    unwatchSocket(this.inputFd);
     this.srv.addStat(S_CLIENTS, -1);
     // Its buffers are gone: used_memory and client eviction see it now, not at the next cron
     // (also when it closes after a last reply, QUIT or the peer's end, still unflagged closed).

@@ -27,10 +27,11 @@
 // thread (Store.assertLocked). A write path that bypasses the coordinator fails loudly.
 import type { Store } from '../store/keyspace';
 import type { CommandSpec } from '../commands/types';
-import { F_READONLY, LOCK_ALL, LOCK_KEYS } from '../commands/flags';
+import { F_READONLY, F_WRITE, LOCK_ALL, LOCK_KEYS } from '../commands/flags';
 import { NSLOTS } from '../store/crc16';
 import { lockWord, lockWordUnless, unlockWord } from '../store/heap';
 import { MISC_BUSY_SCRIPT } from '../store/keyspace';
+import { fenceUnread, unreadFenceOn } from './arrival';
 
 const owners = new WeakMap<Store, Coordinator>();
 
@@ -110,11 +111,33 @@ export class Coordinator {
   lockCommand(spec: CommandSpec, argv: Buffer[]): number {
     if (this.nested > 0 || this.allLocked) return 0;
     const mode = spec.lockFor !== undefined ? (spec.lockFor(argv) === 'all' ? LOCK_ALL : LOCK_KEYS) : (spec.lockMode as number);
-    if (mode === LOCK_ALL) return this.lockAllOrBusy(((spec.bits as number) & F_READONLY) === 0) ? LOCKED_ALL : LOCK_BUSY;
+    const write = ((spec.bits as number) & F_READONLY) === 0;
+    if (mode === LOCK_ALL) return this.lockAllOrBusy(write) ? LOCKED_ALL : LOCK_BUSY;
     if (mode !== LOCK_KEYS) return 0;
-    const n = this.lockKeysOf(spec, argv);
-    if (n > 0 && ((spec.bits as number) & F_READONLY) === 0 && this.store.changeHookActive()) this.beforeChange(n);
+    let n = this.lockKeysOf(spec, argv);
+    if (n > 0 && ((spec.bits as number) & F_WRITE) !== 0 && unreadFenceOn() && this.blockedIn(n)) {
+      // This write may serve a client blocked on one of these keys: input the kernel received
+      // before it, not yet run by another thread (a WATCH, an EXEC, another blocking command),
+      // runs first (arrival.ts). Never waiting with locks held: that input may need them.
+      this.unlockSlots(n);
+      fenceUnread();
+      n = this.lockKeysOf(spec, argv);
+    }
+    if (n > 0 && write && this.store.changeHookActive()) this.beforeChange(n);
     return n;
+  }
+
+  /** Does one of the last n slots taken have blocked clients (Layout.blocked)? */
+  private blockedIn(n: number): boolean {
+    const i32 = this.store.i32;
+    const at = this.store.L.blocked;
+    for (let i = this.top - n; i < this.top; i++) if (Atomics.load(i32, at + this.stack[i]) !== 0) return true;
+    return false;
+  }
+
+  /** Does this thread hold any slot lock (a command's, EXEC's, a script's)? */
+  holdsLocks(): boolean {
+    return this.top > 0 || this.allLocked || this.nested > 0;
   }
 
   /**

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import { createHash } from 'crypto';
 import type { ThreadServer } from './context';
 import { clientsMemory } from './client-mem';
+import { unreadFenceOn, unreadFenceStats } from './arrival';
 import {
   S_CONNECTIONS, S_COMMANDS, S_CLIENTS, S_NET_IN, S_NET_OUT, S_REJECTED_CONN, S_EXPIRED, S_HITS, S_MISSES,
   S_BLOCKED, S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS, S_ERRORS, S_EVICTED, S_DIRTY, S_WATCHING, S_PROTO_ERRORS, S_PEAK_MEMORY, S_EVICTED_CLIENTS, M_LOADING, M_ASYNC_LOADING, M_LAZYFREE_PENDING, M_LAZYFREED,
@@ -498,7 +499,14 @@ function sectionKeyspace(srv: ThreadServer): string {
 }
 
 function sectionThreads(srv: ThreadServer): string {
-  let s = `threads:${srv.threads}\r\nthis_thread:${srv.threadId}\r\n`;
+  // unread_fence: whether this thread sees input other threads have not read (arrival.ts); how
+  // many of its commands waited for such input, how many of those waits the bound cut short, and
+  // how many commands went unfenced because the thread had spent its fence time for that second,
+  // and the time spent in it.
+  const [waits, late, skipped, usec] = unreadFenceStats();
+  let s = `threads:${srv.threads}\r\nthis_thread:${srv.threadId}\r\n` +
+    `unread_fence:${unreadFenceOn() ? 1 : 0}\r\nunread_fence_waits:${waits}\r\nunread_fence_late:${late}\r\n` +
+    `unread_fence_skipped:${skipped}\r\nunread_fence_usec:${usec}\r\n`;
   const f = srv.store.f64;
   const base = srv.store.L.stats;
   for (let t = 1; t <= srv.threads; t++) {

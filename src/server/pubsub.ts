@@ -13,6 +13,8 @@ import { clientMemChanged, clientMemLive } from './client-mem';
 import type { ThreadServer } from './context';
 import { S_PUBSUB_CHANNELS, S_PUBSUB_PATTERNS } from './context';
 import { asBuffer } from '../protocol/bufview';
+import { Coordinator } from './coordinator';
+import { fenceUnread, unreadFenceOn } from './arrival';
 
 export const K_CHANNEL = 0;
 export const K_SHARD = 1;
@@ -371,9 +373,17 @@ export class PubSub {
   publish(from: Client | null, kind: number, channel: Buffer, message: Buffer): number {
     const counts = this.counts;
     for (let i = 0; i < counts.length; i++) counts[i] = 0;
-    const total = this.registry.receivers(kind, channel, counts);
+    let total = this.registry.receivers(kind, channel, counts);
     if (total === 0) return 0;
     const me = this.srv.threadId;
+    if (total > counts[me] && from !== null && unreadFenceOn() && !Coordinator.of(this.srv.store).holdsLocks()) {
+      // Receivers on other threads: an UNSUBSCRIBE they were sent before this PUBLISH and have
+      // not run yet goes first (arrival.ts); then they are counted again.
+      fenceUnread();
+      for (let i = 0; i < counts.length; i++) counts[i] = 0;
+      total = this.registry.receivers(kind, channel, counts);
+      if (total === 0) return 0;
+    }
     if (counts[me] > 0) this.deliverLocal(from, kind, channel, message);
     for (let t = 0; t < counts.length; t++) {
       if (t === me || counts[t] === 0) continue;

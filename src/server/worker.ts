@@ -34,6 +34,7 @@ import { installReplica, startReplicaFromConfig } from '../replication/replica';
 import { installFailover } from '../replication/failover';
 import { installMaster, onReplMessage } from '../replication/master';
 import { startListeners, type ListenFds } from './listeners';
+import { attachUnread, watchSocket } from './arrival';
 export type { ListenFds };
 
 export interface WorkerData {
@@ -71,6 +72,8 @@ srv.acl.pubsubDefault = pubsubDefaultFlags(config.str('acl-pubsub-default'));
 srv.acl.adopt(wd.acl, 0);
 srv.pubsub = new PubSub(srv);
 installBlocking(srv);
+// Commands ordered by input other threads have not read yet (arrival.ts).
+attachUnread(store, wd.threadId, wd.threads);
 installMaster(srv);
 // oom-score-adj: applied by the thread that runs CONFIG SET, rolled back if the kernel refuses.
 config.registerApply(['oom-score-adj', 'oom-score-adj-values'], () =>
@@ -195,6 +198,7 @@ function onConnection(socket: net.Socket, unix: boolean): void {
   if (keepalive > 0) socket.setKeepAlive(true, keepalive * 1000);
   const c = new Client(srv, socket, unix ? srv.config.str('unixsocket') : undefined);
   srv.clients.set(c.id, c);
+  c.inputFd = watchSocket(socket);
   srv.addStat(S_CLIENTS, 1);
   socket.on('data', (chunk: Buffer) => {
     try {

@@ -166,6 +166,7 @@ export interface Layout {
   tracking: number;  // u32 index: client-side caching table heads, counters, inboxes (src/server/tracking.ts)
   repl: number;      // BYTE offset: replication state, REPL_BYTES bytes (src/replication/state.ts)
   arrival: number;   // i32 index: blocking commands read and not yet run, per thread (src/server/arrival.ts)
+  stamps: number;    // f64 index: when each thread read the chunk it is running, MAX_THREADS (src/server/arrival.ts)
   fixedBytes: number; // bytes of these fixed tables (INFO's used_memory_startup)
 }
 
@@ -189,10 +190,11 @@ export function createLayout(sab: SharedArrayBuffer, dbs: number): Layout {
   const tracking = at(TRACKING_WORDS * 4) / 4;
   const repl = at(REPL_BYTES);
   const arrival = at(ARRIVAL_WORDS * 4) / 4;
+  const stamps = at(MAX_THREADS * 8) / 8;
   const fixedBytes = at(0) - Heap.baseOf(sab); // high mode (tests): not the untouched range
   const i32 = new Int32Array(sab);
   for (let d = 0; d < dbs; d++) i32[dbmap + d] = d;
-  return { dbs, locks, dbmap, dir, tables, keys, expires, epochs, versions, stats, misc, pubsub, blocked, pause, persist, tracking, repl, arrival, fixedBytes };
+  return { dbs, locks, dbmap, dir, tables, keys, expires, epochs, versions, stats, misc, pubsub, blocked, pause, persist, tracking, repl, arrival, stamps, fixedBytes };
 }
 void HEAP_DATA_START;
 
