@@ -31,6 +31,7 @@
 import type { Socket } from 'net';
 import type { Store } from '../store/keyspace';
 import { MAX_THREADS } from '../store/heap';
+import { loadAddon } from '../store/sysaddon';
 import { F_BLOCKING } from '../commands/flags';
 import { lookupCommand } from '../commands/registry';
 
@@ -150,19 +151,6 @@ interface UnreadAddon {
   fence(threadId: number, threads: number, maxMs: number): number;
 }
 
-function loadUnread(): UnreadAddon | null {
-  // Beside the bundle (dist/), or, from the sources (unit tests), the built one in dist/.
-  for (const at of [[__dirname, 'arrival.node'], [__dirname, '..', '..', 'dist', 'arrival.node']]) {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      return require(require('path').join(...at)) as UnreadAddon;
-    } catch {
-      /* try the next place */
-    }
-  }
-  return null;
-}
-
 let unreadAddon: UnreadAddon | null = null;
 /** Where this thread writes when it read the chunk it is running: one clock for every thread
  *  (timeOrigin + now: each worker's origin is its start, on the same monotonic clock). */
@@ -185,7 +173,7 @@ let unreadMs = 0;
 export function attachUnread(store: Store, threadId: number, threads: number): boolean {
   // SHARDIS_UNREAD_FENCE=0 turns it off, to measure what it costs and what it fixes.
   if (threads < 2 || process.env.SHARDIS_UNREAD_FENCE === '0') return false;
-  const a = loadUnread();
+  const a = loadAddon<UnreadAddon>('arrival.node');
   const stamps = store.f64.subarray(store.L.stamps, store.L.stamps + MAX_THREADS);
   if (a === null || a.attach(threadId, stamps) !== 1) return false;
   stampAt = store.L.stamps + threadId;

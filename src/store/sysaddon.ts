@@ -13,12 +13,15 @@ export interface SysAddon {
   waitpid?(pid: number): number;
 }
 
-function load(): SysAddon | null {
-  // Beside the bundle (dist/), or, from the sources (unit tests), the built one in dist/.
-  for (const at of [[__dirname, 'madvise.node'], [__dirname, '..', '..', 'dist', 'madvise.node']]) {
+/**
+ * One of the optional addons scripts/build.mjs builds into dist/ (madvise, libm, arrival): beside
+ * the bundle, or, from the sources (unit tests), the built one in dist/. Null where it is missing.
+ */
+export function loadAddon<T>(file: string): T | null {
+  for (const at of [[__dirname, file], [__dirname, '..', '..', 'dist', file]]) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      return require(require('path').join(...at)) as SysAddon;
+      return require(require('path').join(...at)) as T;
     } catch {
       /* try the next place */
     }
@@ -26,4 +29,4 @@ function load(): SysAddon | null {
   return null;
 }
 
-export const sysAddon: SysAddon | null = load();
+export const sysAddon: SysAddon | null = loadAddon<SysAddon>('madvise.node');
