@@ -5,6 +5,7 @@
 
 import { crc64 } from '../persistence/crc64';
 import { RDB_VERSION } from '../persistence/rdb';
+import { LzfError, lzfDecompress } from '../persistence/lzf';
 
 const RDB_OPCODE_FUNCTION2 = 245;
 
@@ -24,29 +25,6 @@ export function dumpFunctions(codes: Buffer[]): Buffer {
   parts.push(Buffer.from([RDB_VERSION & 0xff, RDB_VERSION >> 8]));
   const body = Buffer.concat(parts);
   return Buffer.concat([body, crc64(body).bytes()]);
-}
-
-function lzfDecompress(src: Uint8Array, outLen: number): Buffer | null {
-  const out = Buffer.alloc(outLen);
-  let ip = 0;
-  let op = 0;
-  while (ip < src.length) {
-    let ctrl = src[ip++];
-    if (ctrl < 32) {
-      ctrl++;
-      if (op + ctrl > outLen || ip + ctrl > src.length) return null;
-      for (let i = 0; i < ctrl; i++) out[op++] = src[ip++];
-    } else {
-      let len = ctrl >> 5;
-      let ref = op - ((ctrl & 0x1f) << 8) - 1;
-      if (len === 7) len += src[ip++];
-      ref -= src[ip++];
-      len += 2;
-      if (ref < 0 || op + len > outLen) return null;
-      for (let i = 0; i < len; i++) out[op++] = out[ref++];
-    }
-  }
-  return op === outLen ? out : null;
 }
 
 /** The library codes of a verified payload, or an error text (without ERR). */
@@ -98,7 +76,12 @@ export function parseFunctions(p: Buffer): Buffer[] | string {
       const clen = readLen();
       const ulen = readLen();
       if (clen === null || ulen === null || pos + clen.len > end) return null;
-      const r = lzfDecompress(p.subarray(pos, pos + clen.len), ulen.len);
+      let r: Buffer | null = null;
+      try {
+        r = lzfDecompress(p.subarray(pos, pos + clen.len), ulen.len);
+      } catch (e) {
+        if (!(e instanceof LzfError)) throw e;
+      }
       pos += clen.len;
       return r;
     }
