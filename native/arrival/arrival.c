@@ -191,10 +191,8 @@ static int asleep(int t) {
   return p != NULL && p[1] == ' ' && p[2] == 'S';
 }
 
-// Has thread t input it may not have run: a readable client socket, or its poll phase's callbacks
-// under way?
-static int behind(int t) {
-  if (unread(t)) return 1;
+// Is thread t running its poll phase's callbacks (it may have read input it has not run yet)?
+static int running(int t) {
   return atomic_load_explicit(&polling[t], memory_order_acquire) && !asleep(t);
 }
 
@@ -228,7 +226,7 @@ static napi_value Fence(napi_env env, napi_callback_info info) {
     // is waited for, unless it turns out to be a command that fences too (that fence, younger,
     // waits for this one).
     int input = !fenced && unread(t);
-    if (!input && !(older && (fenced || behind(t)))) continue;
+    if (!input && !(older && (fenced || running(t)))) continue;
     kind[waited] = input;
     who[waited] = t;
     until[waited] = turn + 1;
