@@ -7,8 +7,8 @@
 // sockets is readable (its epoll set says so), or it is running its poll phase's callbacks (it may
 // have read input it has not run yet: between the loop's prepare and check handles, and not asleep
 // in epoll_wait, as /proc's task state tells). For each such thread it waits, bounded, until that
-// thread's loop ends a poll phase (its check handle), or goes to sleep in epoll_wait with nothing
-// readable.
+// thread's loop ends a poll phase (its check handle; one more if a socket is still readable then),
+// or goes to sleep in epoll_wait with nothing readable.
 //
 // attach(threadId, stamps): the calling worker's loop: its epoll descriptor, its task's /proc stat
 //   file, and prepare and check handles that mark its poll phase (closed at the worker's exit);
@@ -210,6 +210,7 @@ static napi_value Fence(napi_env env, napi_callback_info info) {
   int who[MAX_THREADS];
   int kind[MAX_THREADS];            // 1: waited for its unread input; 0: for an older chunk
   uint32_t until[MAX_THREADS];
+  uint8_t again[MAX_THREADS];      // waited through a second poll phase
   // A thread running a chunk it read after this one's (fencing or not) is not waited for: its
   // input came later, as far as any thread can tell (the kernel's arrival order is not known; a
   // thread slow to wake can read later what arrived first). One fencing at the same time about an
@@ -230,6 +231,7 @@ static napi_value Fence(napi_env env, napi_callback_info info) {
     kind[waited] = input;
     who[waited] = t;
     until[waited] = turn + 1;
+    again[waited] = 0;
     waited++;
   }
   int late = 0;
@@ -238,8 +240,17 @@ static napi_value Fence(napi_env env, napi_callback_info info) {
     struct timespec nap = {0, 20000};
     for (int i = 0; i < waited; i++) {
       int t = who[i];
-      while ((int32_t)(atomic_load_explicit(&turns[t], memory_order_acquire) - until[i]) < 0 && atomic_load(&epfd[t]) != 0) {
+      while (atomic_load(&epfd[t]) != 0) {
         int fenced = atomic_load(&fencing[t]);
+        uint32_t cur = atomic_load_explicit(&turns[t], memory_order_acquire);
+        if ((int32_t)(cur - until[i]) >= 0) {
+          // A poll phase ended. One already under way when the fence looked may have polled
+          // before the input came: still readable, it is waited for through the next one (once:
+          // under load a socket is always readable again).
+          if (!kind[i] || fenced || again[i] || !unread(t)) break;
+          again[i] = 1;
+          until[i] = cur + 1;
+        }
         double theirs = stamps[t];
         int newer = theirs > mine || (theirs == mine && t > self);
         // Waited for as older: now on a newer chunk, so the older one is done. Waited for its

@@ -203,6 +203,7 @@ function xgroup(c: Client, argv: Buffer[]): void {
       try {
         cgCreate(h, ns, argv[3], id, entriesRead);
         st.createObject(c.db, key, T_STREAM, E_STREAM, ns);
+        st.markStreamSlot(key);
       } catch (err) {
         streamFree(h, ns);
         throw err;
@@ -213,6 +214,7 @@ function xgroup(c: Client, argv: Buffer[]): void {
       return;
     }
     if (cgCreate(h, s, argv[3], id, entriesRead) !== 0) {
+      st.markStreamSlot(key);
       c.w.ok();
       st.dirty++;
       notifyKeyspaceEvent(c, NOTIFY_STREAM, 'xgroup-create', key, c.db);
@@ -288,6 +290,7 @@ function xreadgroup(c: Client, argv: Buffer[]): void {
     if (e !== 0) st.changingAfterRead(e);
     const g = e === 0 ? 0 : cgLookup(h, st.objPtr(e), groupname);
     if (g === 0) return noGroup(c, key, groupname, ' in XREADGROUP with GROUP option');
+    st.markStreamSlot(key); // groups loaded from RDB or RESTORE are marked on first use
     groups.push(g);
     const a = argv[i];
     if (a.length === 1 && a[0] === 0x24) {

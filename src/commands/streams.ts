@@ -564,6 +564,7 @@ function xread(c: Client, argv: Buffer[]): void {
   for (let i = streamsArg + streamsCount; i < argv.length; i++) {
     const e = lookup(c, argv[i - streamsCount], true);
     if (e < 0) return;
+    if (e !== 0 && timeout !== -1) st.markStreamSlot(argv[i - streamsCount]);
     const a = argv[i];
     if (a.length === 1 && a[0] === 0x24) {
       ids.push(e !== 0 ? streamLastId(h, st.objPtr(e)) : { ms: 0n, seq: 0n });

@@ -8,7 +8,8 @@
 // 2-core machine), so the blocked client sees the wrong outcome (NOGROUP instead of "no longer
 // exists", WRONGTYPE, an element it should have waited for).
 //
-// The fence: a thread that reads a chunk starting with a blocking command announces it before
+// The fence: a thread that reads a chunk starting with a blocking command (or a SUBSCRIBE or
+// UNSUBSCRIBE of any kind, which a PUBLISH on another thread must see in order) announces it before
 // parsing (a ticket from a shared counter, in its own word), and withdraws it once that command
 // has run (or the chunk ended before it could). Every chunk records the counter when it is read. A
 // command then waits, before it takes any lock, for announcements of other threads that were made
@@ -21,8 +22,11 @@
 // kernel holds it; the thread is waking up or busy) is seen through native/arrival: before an
 // order-sensitive command, fenceUnread asks whether another thread has a readable client socket
 // or is running a chunk it read before this one, and waits, bounded, for it to finish.
-// Order-sensitive, where a client sees the order: a write to a slot with blocked clients
-// (coordinator.ts), a PUBLISH with receivers on other threads (pubsub.ts). Not every write: on
+// Order-sensitive, where a client sees the order: a write to a slot with blocked clients, a write
+// by a non-stream command (DEL, SET) to a stream that XREAD BLOCK or XREADGROUP use
+// (coordinator.ts: an XREADGROUP BLOCK not read yet answers NOGROUP or WRONGTYPE after it, "no
+// longer exists" before it), FLUSHALL, FLUSHDB and SWAPDB, a PUBLISH with receivers on other
+// threads (pubsub.ts). Not every write: on
 // this 2-core VM, fencing every write of a quiet thread cost redis-benchmark SET 15% and did not
 // measurably help the TCL units it was meant for. Never while holding slot locks: the thread
 // waited for may need them. Under load every thread is always reading, so the fence would
@@ -88,14 +92,34 @@ export function fenceOlderBlocking(store: Store, threadId: number, threads: numb
   }
 }
 
+/** Wait until no other thread holds an announced blocking command, or until deadline; 1 if it waited. */
+function fenceAnyBlocking(store: Store, deadline: number): number {
+  const i32 = store.i32;
+  const base = store.L.arrival + A_THREAD;
+  let waited = 0;
+  for (let t = 1; t <= unreadThreads; t++) {
+    if (t === unreadSelf) continue;
+    for (;;) {
+      const ticket = Atomics.load(i32, base + t);
+      if (ticket === 0) break;
+      const now = performance.now();
+      if (now >= deadline) return -1;
+      waited = 1;
+      Atomics.wait(i32, base + t, ticket, deadline - now);
+    }
+  }
+  return waited;
+}
+
 const BLOCK = [0x62, 0x6c, 0x6f, 0x63, 0x6b]; // "block"
 
 /**
- * Does this chunk start with a command that can block? BL*, BR*, BZ* always; XREAD and XREADGROUP
- * only with a BLOCK argument (without one they never wait, and stream consumers call them often).
- * Reads the multibulk headers in place; anything unexpected is "no".
+ * Does this chunk start with a command to announce? One that can block: BL*, BR*, BZ* always;
+ * XREAD and XREADGROUP only with a BLOCK argument (without one they never wait, and stream
+ * consumers call them often). And the (P|S)(UN)SUBSCRIBE family, whose order a PUBLISH on another
+ * thread must keep (pubsub.ts). Reads the multibulk headers in place; anything unexpected is "no".
  */
-export function startsBlocking(chunk: Buffer): boolean {
+export function startsAnnounced(chunk: Buffer): boolean {
   const n = chunk.length;
   if (n < 8 || chunk[0] !== 0x2a) return false;
   let p = 1;
@@ -108,6 +132,7 @@ export function startsBlocking(chunk: Buffer): boolean {
   p = skipHeader(chunk, p);
   if (p + len > n) return false;
   const first = chunk[p] | 0x20;
+  if (len >= 9 && len <= 12 && endsWithSubscribe(chunk, p + len)) return lookupCommand(chunk.subarray(p, p + len)) !== undefined;
   if (first !== 0x62 && first !== 0x78) return false; // b, x
   const spec = lookupCommand(chunk.subarray(p, p + len));
   if (spec === undefined || ((spec.bits ?? 0) & F_BLOCKING) === 0) return false;
@@ -137,6 +162,13 @@ function skipHeader(chunk: Buffer, p: number): number {
   return p + 2;
 }
 
+const SUBSCRIBE = [0x73, 0x75, 0x62, 0x73, 0x63, 0x72, 0x69, 0x62, 0x65]; // "subscribe"
+
+function endsWithSubscribe(chunk: Buffer, end: number): boolean {
+  for (let i = 0; i < 9; i++) if ((chunk[end - 9 + i] | 0x20) !== SUBSCRIBE[i]) return false;
+  return true;
+}
+
 function isBlockWord(chunk: Buffer, p: number): boolean {
   for (let i = 0; i < 5; i++) if ((chunk[p + i] | 0x20) !== BLOCK[i]) return false;
   return true;
@@ -159,6 +191,7 @@ let stampAt = 0;
 
 let unreadSelf = 0;
 let unreadThreads = 0;
+let unreadStore: Store | null = null;
 /** Time a thread may spend in fenceUnread per second (5%). */
 const FENCE_BUDGET_MS = 50;
 let budgetUntil = 0;
@@ -181,6 +214,7 @@ export function attachUnread(store: Store, threadId: number, threads: number): b
   unreadAddon = a;
   unreadSelf = threadId;
   unreadThreads = threads;
+  unreadStore = store;
   return true;
 }
 
@@ -208,8 +242,15 @@ export function unwatchSocket(fd: number): void {
   if (fd >= 0 && unreadAddon !== null) unreadAddon.unwatch(fd, unreadSelf);
 }
 
-/** Wait (at most FENCE_MAX_MS) for input other threads received and have not run. Hold no slot locks. */
-export function fenceUnread(): void {
+/**
+ * Wait (at most FENCE_MAX_MS) for input other threads received and have not run. Hold no slot locks.
+ * blockingToo (a write that is not itself blocking): wait as well for blocking commands other
+ * threads have read and not run, however recently read. The two overlapped, so either order is
+ * one the clients could see; the blocking one goes first because a thread slower to wake may
+ * read later what reached the kernel first, as when a client sends XREADGROUP BLOCK and then,
+ * on another connection, DEL.
+ */
+export function fenceUnread(blockingToo = false): void {
   if (unreadAddon === null) return;
   const t0 = performance.now();
   if (t0 >= budgetUntil) {
@@ -219,7 +260,8 @@ export function fenceUnread(): void {
     unreadSkipped++;
     return;
   }
-  const n = unreadAddon.fence(unreadSelf, unreadThreads, FENCE_MAX_MS);
+  let n = unreadAddon.fence(unreadSelf, unreadThreads, FENCE_MAX_MS);
+  if (blockingToo && unreadStore !== null && blockingInFlight(unreadStore)) n += fenceAnyBlocking(unreadStore, t0 + FENCE_MAX_MS);
   const spent = performance.now() - t0;
   budgetUsed += spent;
   unreadMs += spent;

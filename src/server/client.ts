@@ -16,7 +16,7 @@ import { diskWriteError } from '../persistence/disk-error';
 import { log } from './log';
 import { chainEnd, chainRestart, chainStart, cmdEnd, cmdStart, wallMs } from './clock';
 import { readyPending, serveReadyNow } from './blocking';
-import { announceBlocking, arrivalSeq, blockingInFlight, fenceOlderBlocking, stampRead, startsBlocking, unwatchSocket, withdrawBlocking } from './arrival';
+import { announceBlocking, arrivalSeq, blockingInFlight, fenceOlderBlocking, stampRead, startsAnnounced, unwatchSocket, withdrawBlocking } from './arrival';
 import type { PubStage } from './pubsub';
 import { unwatchAll } from '../commands/transactions';
 import { slowlogState, slowlogPush } from './services';
@@ -243,11 +243,13 @@ export class Client {
 
   private noteArrival(chunk: Buffer): void {
     this.readSeq = arrivalSeq(this.store);
-    stampRead();
-    if (!this.paused && !this.announced && this.masterHook === null && this.parser.atCommandStart() && startsBlocking(chunk)) {
+    if (!this.paused && !this.announced && this.masterHook === null && this.parser.atCommandStart() && startsAnnounced(chunk)) {
       announceBlocking(this.store, this.srv.threadId);
       this.announced = true;
     }
+    // After the announcement: a fence that sees this newer stamp stops waiting for the thread's
+    // older chunk, and must then find the blocking command announced (arrival.ts, fenceUnread).
+    stampRead();
   }
 
   /** The announced blocking command ran (or its chunk ended before it could). */
@@ -810,12 +812,12 @@ export class Client {
     const t0 = cmdStart();
     store.now = wallMs(t0);
     const coord = this.srv.coord;
-    let taken = coord.lockCommand(spec, argv);
+    let taken = coord.lockCommand(spec, argv, this.db);
     while (taken === LOCK_BUSY) {
       // A slot it waited for is held by a script past busy-reply-threshold (it may have ended).
       const kind = busyKind(this.srv);
       if (kind !== 0) return this.refuseBusy(spec, argv, kind);
-      taken = coord.lockCommand(spec, argv);
+      taken = coord.lockCommand(spec, argv, this.db);
     }
     // Invalidations other threads posted under locks this command now holds go before its reply.
     if (Atomics.load(store.u32, trackInbox) !== 0 && !this.inExec) drainInbox();

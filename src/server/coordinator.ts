@@ -27,10 +27,10 @@
 // thread (Store.assertLocked). A write path that bypasses the coordinator fails loudly.
 import type { Store } from '../store/keyspace';
 import type { CommandSpec } from '../commands/types';
-import { F_READONLY, F_WRITE, LOCK_ALL, LOCK_KEYS } from '../commands/flags';
+import { F_BLOCKING, F_READONLY, F_WRITE, LOCK_ALL, LOCK_KEYS } from '../commands/flags';
 import { NSLOTS } from '../store/crc16';
 import { lockWord, lockWordUnless, unlockWord } from '../store/heap';
-import { MISC_BUSY_SCRIPT } from '../store/keyspace';
+import { MISC_BUSY_SCRIPT, T_STREAM } from '../store/keyspace';
 import { fenceUnread, unreadFenceOn } from './arrival';
 
 const owners = new WeakMap<Store, Coordinator>();
@@ -108,31 +108,70 @@ export class Coordinator {
    * commands, walkers, and everything inside EXEC, whose locks are held already). Returns what
    * was taken, for unlockCommand.
    */
-  lockCommand(spec: CommandSpec, argv: Buffer[]): number {
+  lockCommand(spec: CommandSpec, argv: Buffer[], db: number): number {
     if (this.nested > 0 || this.allLocked) return 0;
     const mode = spec.lockFor !== undefined ? (spec.lockFor(argv) === 'all' ? LOCK_ALL : LOCK_KEYS) : (spec.lockMode as number);
-    const write = ((spec.bits as number) & F_READONLY) === 0;
-    if (mode === LOCK_ALL) return this.lockAllOrBusy(write) ? LOCKED_ALL : LOCK_BUSY;
+    const bits = spec.bits as number;
+    const write = (bits & F_READONLY) === 0;
+    const blocking = (bits & F_BLOCKING) !== 0;
+    if (mode === LOCK_ALL) {
+      // FLUSHALL, FLUSHDB, SWAPDB (rare, and each may end the wait of an XREADGROUP sent just
+      // before it): fenced as a write to a sensitive slot is, below. Not scripts (lockFor).
+      if ((bits & F_WRITE) !== 0 && spec.lockFor === undefined && unreadFenceOn()) fenceUnread(true);
+      return this.lockAllOrBusy(write) ? LOCKED_ALL : LOCK_BUSY;
+    }
     if (mode !== LOCK_KEYS) return 0;
     let n = this.lockKeysOf(spec, argv);
-    if (n > 0 && ((spec.bits as number) & F_WRITE) !== 0 && unreadFenceOn() && this.blockedIn(n)) {
-      // This write may serve a client blocked on one of these keys: input the kernel received
-      // before it, not yet run by another thread (a WATCH, an EXEC, another blocking command),
-      // runs first (arrival.ts). Never waiting with locks held: that input may need them.
+    // Stream commands (XADD, XACK, XCLAIM...) leave a waiting XREAD's outcome as it would be in
+    // either order; a DEL, a SET, a RENAME... of the stream do not.
+    if (n > 0 && (bits & F_WRITE) !== 0 && unreadFenceOn() && this.orderSensitive(n, !blocking && spec.group !== 'stream' ? db : -1, spec, argv)) {
+      // This write may serve a client blocked on one of these keys, or end the wait of an
+      // XREADGROUP that arrived first: input the kernel received before it, not yet run by
+      // another thread (a WATCH, an EXEC, a blocking command), runs first (arrival.ts). Never
+      // waiting with locks held: that input may need them.
       this.unlockSlots(n);
-      fenceUnread();
+      fenceUnread(!blocking);
       n = this.lockKeysOf(spec, argv);
     }
     if (n > 0 && write && this.store.changeHookActive()) this.beforeChange(n);
     return n;
   }
 
-  /** Does one of the last n slots taken have blocked clients (Layout.blocked)? */
-  private blockedIn(n: number): boolean {
-    const i32 = this.store.i32;
-    const at = this.store.L.blocked;
-    for (let i = this.top - n; i < this.top; i++) if (Atomics.load(i32, at + this.stack[i]) !== 0) return true;
+  /**
+   * Does one of the last n slots taken have blocked clients (Layout.blocked), or (db not -1) is
+   * one of the command's keys a stream in db that XREAD BLOCK or XREADGROUP use (markStreamSlot)?
+   * Not for XREADGROUP itself:
+   * were it to fence too, two fences at once go by read order, and the DEL its thread read first
+   * would run first. Locks held: the keys can be looked at.
+   */
+  private orderSensitive(n: number, db: number, spec: CommandSpec, argv: Buffer[]): boolean {
+    const st = this.store;
+    const at = st.L.blocked;
+    let streams = false;
+    for (let i = this.top - n; i < this.top; i++) {
+      const slot = this.stack[i];
+      if (Atomics.load(st.i32, at + slot) !== 0) return true;
+      if (db >= 0 && st.streamSlot(slot)) streams = true;
+    }
+    // Only the keys themselves: under load, a fence for every write that shares a slot with such
+    // a stream stalled redis-benchmark SET -r (each waits out a busy thread's poll phase).
+    if (!streams) return false;
+    if (spec.keys !== undefined) {
+      const idx = spec.keys(argv);
+      for (let i = 0; i < idx.length; i++) if (this.markedStream(db, argv[idx[i]])) return true;
+      return false;
+    }
+    const last = spec.lastKey < 0 ? argv.length + spec.lastKey : spec.lastKey;
+    for (let i = spec.firstKey; i > 0 && i <= last && i < argv.length; i += spec.step > 0 ? spec.step : 1) if (this.markedStream(db, argv[i])) return true;
     return false;
+  }
+
+  /** Is key a stream in db, in a marked slot (its slot locked)? */
+  private markedStream(db: number, key: Buffer): boolean {
+    const st = this.store;
+    if (!st.streamSlot(st.slotOf(key))) return false;
+    const e = st.peek(db, key);
+    return e !== 0 && st.type(e) === T_STREAM;
   }
 
   /** Does this thread hold any slot lock (a command's, EXEC's, a script's)? */

@@ -378,8 +378,9 @@ export class PubSub {
     const me = this.srv.threadId;
     if (total > counts[me] && from !== null && unreadFenceOn() && !Coordinator.of(this.srv.store).holdsLocks()) {
       // Receivers on other threads: an UNSUBSCRIBE they were sent before this PUBLISH and have
-      // not run yet goes first (arrival.ts); then they are counted again.
-      fenceUnread();
+      // not run yet goes first (arrival.ts), also one read after it (announced, as the blocking
+      // commands a write waits for); then they are counted again.
+      fenceUnread(true);
       for (let i = 0; i < counts.length; i++) counts[i] = 0;
       total = this.registry.receivers(kind, channel, counts);
       if (total === 0) return 0;

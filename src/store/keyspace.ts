@@ -167,6 +167,7 @@ export interface Layout {
   repl: number;      // BYTE offset: replication state, REPL_BYTES bytes (src/replication/state.ts)
   arrival: number;   // i32 index: blocking commands read and not yet run, per thread (src/server/arrival.ts)
   stamps: number;    // f64 index: when each thread read the chunk it is running, MAX_THREADS (src/server/arrival.ts)
+  streamSlots: number; // i32 index: bitmap of slots where a stream was read by XREAD BLOCK or had a consumer group (sticky; see markStreamSlot)
   fixedBytes: number; // bytes of these fixed tables (INFO's used_memory_startup)
 }
 
@@ -191,10 +192,11 @@ export function createLayout(sab: SharedArrayBuffer, dbs: number): Layout {
   const repl = at(REPL_BYTES);
   const arrival = at(ARRIVAL_WORDS * 4) / 4;
   const stamps = at(MAX_THREADS * 8) / 8;
+  const streamSlots = at((NSLOTS / 32) * 4) / 4;
   const fixedBytes = at(0) - Heap.baseOf(sab); // high mode (tests): not the untouched range
   const i32 = new Int32Array(sab);
   for (let d = 0; d < dbs; d++) i32[dbmap + d] = d;
-  return { dbs, locks, dbmap, dir, tables, keys, expires, epochs, versions, stats, misc, pubsub, blocked, pause, persist, tracking, repl, arrival, stamps, fixedBytes };
+  return { dbs, locks, dbmap, dir, tables, keys, expires, epochs, versions, stats, misc, pubsub, blocked, pause, persist, tracking, repl, arrival, stamps, streamSlots, fixedBytes };
 }
 void HEAP_DATA_START;
 
@@ -282,6 +284,24 @@ export class Store {
   signalReady(db: number, key: Uint8Array): void {
     // Waiters in another db on the same slot make a needless (harmless) call.
     if (this.onReady !== null && Atomics.load(this.i32, this.L.blocked + this.slotOf(key)) !== 0) this.onReady(db, key);
+  }
+  /**
+   * The stream at key has a consumer group (XGROUP CREATE, XREADGROUP) or was read by XREAD
+   * BLOCK. Sticky, per slot: a DEL or SET of a stream there is order-sensitive, since a blocking
+   * read that reached the server before it (on another thread, not read yet) ends with "no longer
+   * exists" or waits on in Redis, and answers NOGROUP or WRONGTYPE after it (coordinator.lockCommand
+   * fences such writes). A load before the OR keeps the shared word's cache line clean on the hot
+   * XREADGROUP path.
+   */
+  markStreamSlot(key: Uint8Array): void {
+    const slot = this.slotOf(key);
+    const w = this.L.streamSlots + (slot >>> 5);
+    const bit = 1 << (slot & 31);
+    if ((Atomics.load(this.i32, w) & bit) === 0) Atomics.or(this.i32, w, bit);
+  }
+  /** Has a stream in this slot been marked (markStreamSlot)? */
+  streamSlot(slot: number): boolean {
+    return (Atomics.load(this.i32, this.L.streamSlots + (slot >>> 5)) & (1 << (slot & 31))) !== 0;
   }
   /** Called when a read lookup misses (lookupKeyRead: the "keymiss" notification); null when off. */
   onKeyMiss: ((db: number, key: Uint8Array) => void) | null = null;

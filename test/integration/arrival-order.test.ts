@@ -2,8 +2,8 @@
 // that sends a command on one connection and then, without waiting for its reply, another on a
 // second connection sees them run in that order, as in Redis, though the first one's thread has
 // not read its socket yet when the second one's thread runs, where a client can see the order: a
-// PUBLISH to receivers on other threads, a write that serves a blocked client. These are the
-// patterns of Redis's TCL units pubsub and type/list. Without the fence, on this 2-core VM the
+// PUBLISH to receivers on other threads, a write that serves a blocked client or ends a blocking
+// XREADGROUP. These are the patterns of Redis's TCL units pubsub, type/list and stream-cgroups. Without the fence, on this 2-core VM the
 // PUBLISH trial below went wrong in 176 of 300 tries (SHARDIS_UNREAD_FENCE=0: 101); with it, 0 to 1.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startShardis, type Server } from '../helpers/server';
@@ -17,6 +17,12 @@ const TRIALS = 60;
  *  fence a third to a half go wrong. */
 const SLACK = 12;
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** The first entry's ID in an XREAD reply ([[key, [[id, fields], ...]], ...]), or null. */
+function firstId(r: Reply): string | null {
+  const at = (x: Reply | undefined, i: number): Reply | undefined => (x !== undefined && x.t === 'array' && x.v !== null ? x.v[i] : undefined);
+  const id = at(at(at(at(r, 0), 1), 0), 0);
+  return id === undefined ? null : text(id);
+}
 const text = (r: Reply): string => (r.t === 'error' || r.t === 'simple' ? r.v : r.t === 'bulk' && r.v !== null ? r.v.toString() : JSON.stringify(r));
 
 let srv: Server;
@@ -90,6 +96,46 @@ describe('order across threads, for input a thread has not read yet', () => {
       await pause(3);
     }
     expect(wrong).toBeLessThanOrEqual(SLACK);
+  });
+
+  it('XREADGROUP BLOCK sent before a DEL, SET or SWAPDB on another thread: it blocks, then ends with "no longer exists" (stream-cgroups.tcl)', async () => {
+    let wrong = 0;
+    await a.call('SELECT', '9');
+    await b.call('SELECT', '9');
+    const ends = [['DEL', 'mystream'], ['SET', 'mystream', 'val1'], ['SWAPDB', '4', '9']];
+    for (let i = 0; i < TRIALS / 2; i++) {
+      await b.call('SELECT', '4');
+      await b.call('FLUSHDB');
+      await b.call('SELECT', '9');
+      await b.call('DEL', 'mystream');
+      await b.call('XADD', 'mystream', '666', 'f', 'v');
+      await b.call('XGROUP', 'CREATE', 'mystream', 'mygroup', '$');
+      a.send('XREADGROUP', 'GROUP', 'mygroup', 'Alice', 'BLOCK', '0', 'STREAMS', 'mystream', '>');
+      await b.call(...ends[i % 3]);
+      const r = await a.read();
+      if (!(r.t === 'error' && r.v.includes('no longer exists'))) wrong++;
+      await pause(3);
+    }
+    expect(wrong).toBeLessThanOrEqual(SLACK / 2);
+  });
+
+  it('XREAD BLOCK sent before a SET on another thread: it blocks, and gets the entry added after (stream-cgroups.tcl)', async () => {
+    let wrong = 0;
+    await a.call('SELECT', '9');
+    await b.call('SELECT', '9');
+    for (let i = 0; i < TRIALS / 2; i++) {
+      await b.call('DEL', 'mystream');
+      await b.call('XADD', 'mystream', '666', 'f', 'v');
+      // Not BLOCK 0: run after the XADD, it would wait for an entry after 667 for ever.
+      a.send('XREAD', 'BLOCK', '500', 'STREAMS', 'mystream', '$');
+      await b.call('SET', 'mystream', 'val1');
+      await b.call('DEL', 'mystream');
+      await b.call('XADD', 'mystream', '667', 'f', 'v');
+      const r = await a.read();
+      if (firstId(r) !== '667-0') wrong++;
+      await pause(3);
+    }
+    expect(wrong).toBeLessThanOrEqual(SLACK / 2);
   });
 });
 

@@ -5,7 +5,7 @@ import { Worker } from 'worker_threads';
 import type { Store } from '../../src/store/keyspace';
 // The registry is filled by the table, as in the server.
 import '../../src/commands/table';
-import { announceBlocking, arrivalSeq, blockingInFlight, fenceOlderBlocking, startsBlocking, withdrawBlocking } from '../../src/server/arrival';
+import { announceBlocking, arrivalSeq, blockingInFlight, fenceOlderBlocking, startsAnnounced, withdrawBlocking } from '../../src/server/arrival';
 
 const resp = (...a: string[]): Buffer => Buffer.from(`*${a.length}\r\n` + a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join(''));
 
@@ -15,25 +15,32 @@ function fakeStore(): Store {
   return { i32, L: { arrival: 0 } } as unknown as Store;
 }
 
-describe('startsBlocking', () => {
+describe('startsAnnounced', () => {
   it('sees the blocking list, zset and stream commands, in any case', () => {
-    expect(startsBlocking(resp('BLPOP', 'l', '0'))).toBe(true);
-    expect(startsBlocking(resp('brpoplpush', 'a', 'b', '0'))).toBe(true);
-    expect(startsBlocking(resp('BLMOVE', 'a', 'b', 'LEFT', 'RIGHT', '0'))).toBe(true);
-    expect(startsBlocking(resp('bzpopmin', 'z', '0'))).toBe(true);
-    expect(startsBlocking(resp('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>'))).toBe(true);
-    expect(startsBlocking(resp('xread', 'block', '10', 'streams', 's', '$'))).toBe(true);
+    expect(startsAnnounced(resp('BLPOP', 'l', '0'))).toBe(true);
+    expect(startsAnnounced(resp('brpoplpush', 'a', 'b', '0'))).toBe(true);
+    expect(startsAnnounced(resp('BLMOVE', 'a', 'b', 'LEFT', 'RIGHT', '0'))).toBe(true);
+    expect(startsAnnounced(resp('bzpopmin', 'z', '0'))).toBe(true);
+    expect(startsAnnounced(resp('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 's', '>'))).toBe(true);
+    expect(startsAnnounced(resp('xread', 'block', '10', 'streams', 's', '$'))).toBe(true);
+  });
+
+  it('sees the subscribe family, which a PUBLISH on another thread must see in order', () => {
+    for (const c of ['SUBSCRIBE', 'unsubscribe', 'PSUBSCRIBE', 'punsubscribe', 'SSUBSCRIBE', 'sunsubscribe']) expect(startsAnnounced(resp(c, 'ch'))).toBe(true);
+    expect(startsAnnounced(resp('UNSUBSCRIBE'))).toBe(true);
+    expect(startsAnnounced(resp('XSUBSCRIBE', 'ch'))).toBe(false);
+    expect(startsAnnounced(resp('PUBLISH', 'ch', 'm'))).toBe(false);
   });
 
   it('leaves out XREAD without BLOCK, other commands, partial and inline input', () => {
-    expect(startsBlocking(resp('XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '1', 'STREAMS', 's', '>'))).toBe(false);
-    expect(startsBlocking(resp('XREAD', 'STREAMS', 'block', '$'))).toBe(true); // a key named "block": waits needlessly, never wrongly
-    expect(startsBlocking(resp('XADD', 's', '*', 'f', 'v'))).toBe(false);
-    expect(startsBlocking(resp('BITCOUNT', 'k'))).toBe(false);
-    expect(startsBlocking(resp('GET', 'k'))).toBe(false);
-    expect(startsBlocking(Buffer.from('*3\r\n$5\r\nBLP'))).toBe(false);
-    expect(startsBlocking(Buffer.from('BLPOP l 0\r\n'))).toBe(false);
-    expect(startsBlocking(Buffer.from('*1\r\n$99999999999999\r\n'))).toBe(false);
+    expect(startsAnnounced(resp('XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '1', 'STREAMS', 's', '>'))).toBe(false);
+    expect(startsAnnounced(resp('XREAD', 'STREAMS', 'block', '$'))).toBe(true); // a key named "block": waits needlessly, never wrongly
+    expect(startsAnnounced(resp('XADD', 's', '*', 'f', 'v'))).toBe(false);
+    expect(startsAnnounced(resp('BITCOUNT', 'k'))).toBe(false);
+    expect(startsAnnounced(resp('GET', 'k'))).toBe(false);
+    expect(startsAnnounced(Buffer.from('*3\r\n$5\r\nBLP'))).toBe(false);
+    expect(startsAnnounced(Buffer.from('BLPOP l 0\r\n'))).toBe(false);
+    expect(startsAnnounced(Buffer.from('*1\r\n$99999999999999\r\n'))).toBe(false);
   });
 });
 
