@@ -92,8 +92,12 @@ let evictSrv: ThreadServer | null = null;
  */
 export function clientMemChangedSoon(srv: ThreadServer, c: Client): void {
   noteClientMem(srv, c);
+  pushedPending = true;
   evictLater(srv);
 }
+
+/** Output pushed to clients (clientMemChangedSoon) since the last eviction look. */
+let pushedPending = false;
 
 function evictLater(srv: ThreadServer): void {
   if (evictQueued) return;
@@ -103,8 +107,20 @@ function evictLater(srv: ThreadServer): void {
 }
 
 function runQueuedEviction(): void {
+  if (!evictQueued) return;
   evictQueued = false;
+  pushedPending = false;
   if (evictSrv !== null) evictClients(evictSrv);
+}
+
+/**
+ * Eviction that output pushed to other clients queued (clientMemChangedSoon) runs now, before
+ * the reply of the command that pushed it is sent: a client that then asks (CLIENT LIST on any
+ * thread) finds the redirected client already gone, as on Redis's one thread. Not the eviction a
+ * lower limit queued (CONFIG SET): that waits for every thread to have applied it.
+ */
+export function evictPushedNow(): void {
+  if (pushedPending) runQueuedEviction();
 }
 
 function evictClients(srv: ThreadServer): void {

@@ -23,10 +23,10 @@ import { slowlogState, slowlogPush } from './services';
 import { latencyAddSampleIfNeeded, latencyState, recordCommandLatency } from './latency';
 import { setNotifyClient } from './notify';
 import { overMaxmemory, performEvictions } from './evict';
-import { clientMemChanged, clientMemLive, noteClientMem } from './client-mem';
+import { clientMemChanged, clientMemLive, evictPushedNow, noteClientMem } from './client-mem';
 import { feedMonitors, monitorsActive } from './monitor';
 import { mustPostpone, pauseOn, postpone } from './pause';
-import { T_CACHING, drainInbox, flushPendingSelf, rememberKeys, trackCtx, trackInbox, trackKeysWord, trackMaxKeys, trackingLimitUsedSlots, type TrackState } from './tracking';
+import { T_CACHING, drainInbox, flushBroadcasts, flushPendingSelf, rememberKeys, trackCtx, trackInbox, trackKeysWord, trackMaxKeys, trackingLimitUsedSlots, type TrackState } from './tracking';
 import { threadLimits, UNAUTH_OBUF_LIMIT, type ThreadLimits } from './obuf';
 import { clientInfoLine } from '../commands/connection';
 import { busyKind } from '../scripting/engine';
@@ -294,6 +294,12 @@ export class Client {
     this.checkQueryLimit();
     // The peer has ended its side: once nothing is held any more, the client goes (worker.ts).
     if (this.peerEnded && !this.paused) this.closeAfterFlush = true;
+    if (clientMemLive.on) {
+      // With a client memory limit, what this input pushed to other clients (BCAST invalidations,
+      // sent per turn otherwise, as Redis's beforeSleep) is out and counted before its reply.
+      flushBroadcasts();
+      evictPushedNow();
+    }
     this.flush();
     trackCtx.executing = prevExecuting;
     if (clientMemLive.on) clientMemChanged(this.srv, this);

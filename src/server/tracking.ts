@@ -625,6 +625,7 @@ function bcastLocal(key: Uint8Array, writer: number): void {
 
 /** Send each prefix's keys of this turn to its clients (trackingBroadcastInvalidationMessages). */
 export function flushBroadcasts(): void {
+  if (!bcastQueued) return;
   bcastQueued = false;
   for (const b of prefixes.values()) {
     if (b.keys.size === 0) continue;

@@ -3,6 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { startShardis, type Server } from '../helpers/server';
 import { RawClient, text } from '../helpers/resp';
+import { connectOnThreads } from '../helpers/threads';
 
 const servers: Server[] = [];
 afterAll(async () => {
@@ -158,6 +159,44 @@ describe('client memory', () => {
     expect(await field(admin, 'stats', 'evicted_clients')).toBe(5);
     await admin.close();
   }, 120_000);
+
+  it('a client redirected BCAST invalidations past maxmemory-clients is gone before the write that grew it is answered', async () => {
+    // Redis's "client evicted due to tracking redirection": no CLIENT LIST may show the client over
+    // the limit. All three on one thread, where the pushes went out after the write's reply and the
+    // eviction they called for waited for the next turn, after a CLIENT LIST read meanwhile.
+    const limit = 3_000_000;
+    const s = await startShardis({ threads: 2, args: ['--save', '', '--maxmemory-clients', String(limit), '--enable-debug-command', 'yes'] });
+    servers.push(s);
+    const { on, all } = await connectOnThreads(s.port, [3]);
+    const [writer, admin, redirected] = on[0];
+    await admin.call('CLIENT', 'NO-EVICT', 'on');
+    await redirected.call('CLIENT', 'SETNAME', 'redirected_client');
+    const id = text(await redirected.call('CLIENT', 'ID'));
+    await redirected.call('SUBSCRIBE', '__redis__:invalidate');
+    redirected.socket.pause(); // never reads: the pushes pile up in its output
+    redirected.socket.on('error', () => {});
+    expect(text(await writer.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', id, 'BCAST'))).toBe('OK');
+    // As Redis's test: a script dirties the long key; the cron cannot evict meanwhile.
+    const sha = text(await writer.call('SCRIPT', 'LOAD', `redis.call('incr', '${'k'.repeat(200 * 1024)}')`));
+    await admin.call('DEBUG', 'PAUSE-CRON', '1');
+    let gone = false;
+    let writes = 0;
+    for (; writes < 200 && !gone; writes++) {
+      const list = text(await admin.call('CLIENT', 'LIST'));
+      const line = list.split('\n').find((l) => l.includes('name=redirected_client '));
+      if (line === undefined) gone = true;
+      else {
+        expect(Number(/tot-mem=(\d+)/.exec(line)?.[1])).toBeLessThan(limit);
+        await writer.call('EVALSHA', sha, '0');
+      }
+    }
+    expect(gone).toBe(true);
+    expect(writes).toBeGreaterThan(5);
+    expect(await field(admin, 'stats', 'evicted_clients')).toBe(1);
+    await admin.call('DEBUG', 'PAUSE-CRON', '0');
+    for (const c of all) if (c !== redirected) await c.close().catch(() => undefined);
+    redirected.socket.destroy();
+  }, 60_000);
 
   it("client eviction takes the largest client first, whichever thread holds it", async () => {
     const s = await startShardis({ threads: 2, args: ['--save', '', '--enable-debug-command', 'yes'] });
