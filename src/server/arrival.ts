@@ -92,7 +92,7 @@ export function fenceOlderBlocking(store: Store, threadId: number, threads: numb
   }
 }
 
-/** Wait until no other thread holds an announced blocking command, or until deadline; 1 if it waited. */
+/** Wait until no other thread holds an announced command, or until deadline: 1 if it waited, -1 if cut short. */
 function fenceAnyBlocking(store: Store, deadline: number): number {
   const i32 = store.i32;
   const base = store.L.arrival + A_THREAD;
@@ -260,13 +260,13 @@ export function fenceUnread(blockingToo = false): void {
     unreadSkipped++;
     return;
   }
-  let n = unreadAddon.fence(unreadSelf, unreadThreads, FENCE_MAX_MS);
-  if (blockingToo && unreadStore !== null && blockingInFlight(unreadStore)) n += fenceAnyBlocking(unreadStore, t0 + FENCE_MAX_MS);
+  const n = unreadAddon.fence(unreadSelf, unreadThreads, FENCE_MAX_MS);
+  const m = blockingToo && unreadStore !== null && blockingInFlight(unreadStore) ? fenceAnyBlocking(unreadStore, t0 + FENCE_MAX_MS) : 0;
   const spent = performance.now() - t0;
   budgetUsed += spent;
   unreadMs += spent;
-  if (n !== 0) unreadWaits++;
-  if (n < 0) unreadLate++;
+  if (n !== 0 || m !== 0) unreadWaits++;
+  if (n < 0 || m < 0) unreadLate++;
 }
 
 /** INFO threads: this thread's unread_fence_waits, _late, _skipped and _usec (time in the fence). */
