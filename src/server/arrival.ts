@@ -74,36 +74,27 @@ export function blockingInFlight(store: Store): boolean {
 
 /** Wait until no other thread holds a blocking command it read before `readSeq` was taken. */
 export function fenceOlderBlocking(store: Store, threadId: number, threads: number, readSeq: number): void {
+  waitAnnounced(store, threadId, threads, readSeq, 0);
+}
+
+/**
+ * Wait for other threads' announcements: those made before readSeq, or (readSeq null) any. Until
+ * deadline, or FENCE_MAX_MS after the first wait when it is 0. 1 if it waited, -1 if cut short.
+ */
+function waitAnnounced(store: Store, self: number, threads: number, readSeq: number | null, deadline: number): number {
   const i32 = store.i32;
   const base = store.L.arrival + A_THREAD;
-  let deadline = 0;
+  let waited = 0;
   for (let t = 1; t <= threads; t++) {
-    if (t === threadId) continue;
+    if (t === self) continue;
     for (;;) {
       const ticket = Atomics.load(i32, base + t);
       // Tickets are the counter's value after the announcement: not after readSeq means announced
       // before the chunk was read. Compared by difference, so the 32-bit counter may wrap.
-      if (ticket === 0 || ((ticket - readSeq) | 0) > 0) break;
+      if (ticket === 0 || (readSeq !== null && ((ticket - readSeq) | 0) > 0)) break;
       const now = performance.now();
       if (deadline === 0) deadline = now + FENCE_MAX_MS;
-      else if (now >= deadline) return;
-      Atomics.wait(i32, base + t, ticket, deadline - now);
-    }
-  }
-}
-
-/** Wait until no other thread holds an announced command, or until deadline: 1 if it waited, -1 if cut short. */
-function fenceAnyBlocking(store: Store, deadline: number): number {
-  const i32 = store.i32;
-  const base = store.L.arrival + A_THREAD;
-  let waited = 0;
-  for (let t = 1; t <= unreadThreads; t++) {
-    if (t === unreadSelf) continue;
-    for (;;) {
-      const ticket = Atomics.load(i32, base + t);
-      if (ticket === 0) break;
-      const now = performance.now();
-      if (now >= deadline) return -1;
+      else if (now >= deadline) return -1;
       waited = 1;
       Atomics.wait(i32, base + t, ticket, deadline - now);
     }
@@ -261,7 +252,7 @@ export function fenceUnread(blockingToo = false): void {
     return;
   }
   const n = unreadAddon.fence(unreadSelf, unreadThreads, FENCE_MAX_MS);
-  const m = blockingToo && unreadStore !== null && blockingInFlight(unreadStore) ? fenceAnyBlocking(unreadStore, t0 + FENCE_MAX_MS) : 0;
+  const m = blockingToo && unreadStore !== null && blockingInFlight(unreadStore) ? waitAnnounced(unreadStore, unreadSelf, unreadThreads, null, t0 + FENCE_MAX_MS) : 0;
   const spent = performance.now() - t0;
   budgetUsed += spent;
   unreadMs += spent;
