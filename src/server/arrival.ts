@@ -235,11 +235,11 @@ export function unwatchSocket(fd: number): void {
 
 /**
  * Wait (at most FENCE_MAX_MS) for input other threads received and have not run. Hold no slot locks.
- * blockingToo (a write that is not itself blocking): wait as well for blocking commands other
- * threads have read and not run, however recently read. The two overlapped, so either order is
- * one the clients could see; the blocking one goes first because a thread slower to wake may
- * read later what reached the kernel first, as when a client sends XREADGROUP BLOCK and then,
- * on another connection, DEL.
+ * blockingToo (a write that is not itself blocking, a PUBLISH): wait as well for announced
+ * commands (blocking ones, (un)subscribes) other threads have read and not run, however recently
+ * read. The two overlapped, so either order is one the clients could see; the announced one goes
+ * first because a thread slower to wake may read later what reached the kernel first, as when a
+ * client sends XREADGROUP BLOCK and then, on another connection, DEL.
  */
 export function fenceUnread(blockingToo = false): void {
   if (unreadAddon === null) return;
