@@ -55,7 +55,7 @@ export const M_MONITORS = 9;          // clients in MONITOR mode, all threads
 export const M_PAUSE_TYPE = 10;       // CLIENT PAUSE in force: 0 off, 1 WRITE, 2 ALL (end: Layout.pause)
 export const M_CLIENT_EVICTING = 58; // a thread is evicting clients (maxmemory-clients): one at a time, so two do not both take the excess
 export const M_SKIP_CHECKSUM = 63; // DEBUG SET-SKIP-CHECKSUM-VALIDATION 1: RESTORE payloads and RDB loads skip their CRC64 (checksumSkipped)
-export const M_PAUSE_CRON = 41;       // DEBUG PAUSE-CRON 1: the main thread's cron does nothing
+export const M_PAUSE_CRON = 41;       // DEBUG PAUSE-CRON 1: the main thread's cron and the threads' tick do nothing
 
 export interface CrossThreadRequest {
   op: string;

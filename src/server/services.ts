@@ -1,6 +1,6 @@
 // Per-worker background duties (publishing statistics, closing idle clients), the slow log, and
 // the handlers of the cross-thread requests that the server and connection commands send.
-import type { ThreadServer } from './context';
+import { M_PAUSE_CRON, type ThreadServer } from './context';
 import type { Client } from './client';
 import { countError, localInfo, resetLocalStats, sampleMetrics } from './info';
 import { redactedArgs } from './redact';
@@ -114,6 +114,9 @@ function clampHz(hz: number): number {
 }
 
 function tick(srv: ThreadServer): void {
+  // DEBUG PAUSE-CRON 1: the threads' share of serverCron stops too (clientsCron's recount and
+  // eviction, timeouts), as Redis's serverCron returns at once.
+  if (srv.misc(M_PAUSE_CRON) !== 0) return;
   srv.publishStats();
   accountClients(srv);
   sampleMetrics(srv);

@@ -442,23 +442,25 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
   }, 60_000);
 
   it("mem_clients_slaves follows a replica's buffer as the writes feed it, not only at the cron (maxmemory set)", async () => {
-    // hz 1: the cron recounts once a second, so a stale count would show for up to a second.
-    const m = await master(['--repl-diskless-sync', 'no', '--hz', '1', '--maxmemory', '1gb', '--client-output-buffer-limit', 'replica 0 0 0']);
+    // DEBUG PAUSE-CRON 1 while the writes go in: no cron recount, so what shows is the live count.
+    const m = await master(['--repl-diskless-sync', 'no', '--hz', '1', '--maxmemory', '1gb', '--client-output-buffer-limit', 'replica 0 0 0', '--enable-debug-command', 'yes']);
     const fake = await RawClient.connect(m.port);
     fake.send('REPLCONF', 'listening-port', '1');
     fake.send('PSYNC', '?', '-1');
     await until('the replica to be registered', async () => (await info(m.port, 'replication')).get('connected_slaves') === '1');
     fake.socket.pause();
     const c = await RawClient.connect(m.port);
+    expect(text(await c.call('DEBUG', 'PAUSE-CRON', '1'))).toBe('OK');
     const v = 'x'.repeat(4096);
     const slaves = async (): Promise<number> => Number((await info(m.port, 'memory')).get('mem_clients_slaves'));
     // Past what the kernel's socket buffers take, the rest waits in the link's output.
     for (let i = 0; i < 4000; i++) c.send('SET', `k${i % 10}`, v);
     for (let i = 0; i < 4000; i++) await c.read();
-    // The replication thread's hop to the link takes milliseconds; the next cron is up to 1 s away.
-    await new Promise((r) => setTimeout(r, 100));
+    // The replication thread's hop to the link takes milliseconds (more on a loaded machine).
+    await until('the link to hold the writes', async () => (await slaves()) > 2_000_000);
     const now = await slaves();
     expect(now).toBeGreaterThan(2_000_000);
+    expect(text(await c.call('DEBUG', 'PAUSE-CRON', '0'))).toBe('OK');
     await new Promise((r) => setTimeout(r, 1200));
     // The cron has run since: it finds what was already counted.
     expect(Math.abs((await slaves()) - now)).toBeLessThan(64 * 1024);
