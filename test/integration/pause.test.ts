@@ -63,7 +63,7 @@ describe('CLIENT PAUSE', () => {
         await cs[3].call('GET', 'k');
         out.push(show(await cs[3].call('EXEC')));
         out.push(await within(w1, 100), await within(w3, 10));
-        for (let i = 0; i < 100 && (await blocked(c)) < 3; i++) await sleep(10);
+        for (let i = 0; i < 500 && (await blocked(c)) < 3; i++) await sleep(10); // up to 5 s on a loaded machine
         out.push(`blocked ${await blocked(c)}`);
         out.push(show(await cs[0].call('GET', 'k')));
         out.push(show(await c.call('CLIENT', 'UNPAUSE')));
@@ -91,7 +91,7 @@ describe('CLIENT PAUSE', () => {
         // A script declaring no-writes, alone or queued, is not held.
         out.push(show(await cs[3].call('EVAL', '#!lua flags=no-writes\nreturn 3', '0')));
         out.push(show(await cs[4].call('EXEC')));
-        for (let i = 0; i < 100 && (await blocked(c)) < 3; i++) await sleep(10);
+        for (let i = 0; i < 500 && (await blocked(c)) < 3; i++) await sleep(10); // up to 5 s on a loaded machine
         out.push(`blocked ${await blocked(c)}`);
         out.push(show(await c.call('CLIENT', 'UNPAUSE')));
         for (const h of held) out.push(show(await h));
