@@ -457,8 +457,14 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     for (let i = 0; i < 4000; i++) c.send('SET', `k${i % 10}`, v);
     for (let i = 0; i < 4000; i++) await c.read();
     // The replication thread's hop to the link takes milliseconds (more on a loaded machine).
-    await until('the link to hold the writes', async () => (await slaves()) > 2_000_000);
-    const now = await slaves();
+    // Until it holds them all: the same figure twice in a row.
+    let now = 0;
+    await until('the link to hold the writes', async () => {
+      const v = await slaves();
+      const settled = v > 2_000_000 && v === now;
+      now = v;
+      return settled;
+    });
     expect(now).toBeGreaterThan(2_000_000);
     expect(text(await c.call('DEBUG', 'PAUSE-CRON', '0'))).toBe('OK');
     await new Promise((r) => setTimeout(r, 1200));
