@@ -31,6 +31,7 @@ import { F_BLOCKING, F_READONLY, F_WRITE, LOCK_ALL, LOCK_KEYS } from '../command
 import { NSLOTS } from '../store/crc16';
 import { lockWord, lockWordUnless, unlockWord } from '../store/heap';
 import { MISC_BUSY_SCRIPT, T_STREAM } from '../store/keyspace';
+import { commandKeys } from '../commands/registry';
 import { fenceUnread, unreadFenceOn } from './arrival';
 
 const owners = new WeakMap<Store, Coordinator>();
@@ -140,9 +141,8 @@ export class Coordinator {
   /**
    * Does one of the last n slots taken have blocked clients (Layout.blocked), or (db not -1) is
    * one of the command's keys a stream in db that XREAD BLOCK or XREADGROUP use (markStreamSlot)?
-   * Not for XREADGROUP itself:
-   * were it to fence too, two fences at once go by read order, and the DEL its thread read first
-   * would run first. Locks held: the keys can be looked at.
+   * Not for XREADGROUP itself: were it to fence too, two fences at once go by read order, and the
+   * DEL its thread read first would run first. Locks held: the keys can be looked at.
    */
   private orderSensitive(n: number, db: number, spec: CommandSpec, argv: Buffer[]): boolean {
     const st = this.store;
@@ -156,13 +156,8 @@ export class Coordinator {
     // Only the keys themselves: under load, a fence for every write that shares a slot with such
     // a stream stalled redis-benchmark SET -r (each waits out a busy thread's poll phase).
     if (!streams) return false;
-    if (spec.keys !== undefined) {
-      const idx = spec.keys(argv);
-      for (let i = 0; i < idx.length; i++) if (this.markedStream(db, argv[idx[i]])) return true;
-      return false;
-    }
-    const last = spec.lastKey < 0 ? argv.length + spec.lastKey : spec.lastKey;
-    for (let i = spec.firstKey; i > 0 && i <= last && i < argv.length; i += spec.step > 0 ? spec.step : 1) if (this.markedStream(db, argv[i])) return true;
+    const idx = commandKeys(spec, argv);
+    for (let i = 0; i < idx.length; i++) if (this.markedStream(db, argv[idx[i]])) return true;
     return false;
   }
 
