@@ -22,6 +22,7 @@ import { M_ASYNC_LOADING, M_LAZYFREE_PENDING, M_LOADING, M_NO_ACTIVE_EXPIRE, M_P
 import { aofShared, A_FLUSH_SLEEP_US, F_DELAYED_FSYNC, F_REWRITES, F_REWRITE_FAILURES } from '../persistence/aof-state';
 import { log } from '../server/log';
 import { canRebind, rebindTcp } from '../server/listeners';
+import { evictClientsEverywhere } from '../server/client-mem';
 import { performance as perf } from 'perf_hooks';
 import { resetHistograms } from '../server/latency';
 import { debugDigest, debugDigestValue, debugObject } from './digest';
@@ -629,10 +630,19 @@ function configSet(c: Client, argv: Buffer[]): void {
   // port / bind changed: rebind the listeners before anyone sees the new values (Redis's
   // updatePort / applyBind), and roll the whole CONFIG SET back if they cannot be bound.
   const rebind = cfg.str('port') !== before.port ? 'port' : cfg.str('bind') !== before.bind ? 'bind' : '';
+  // A lower client memory limit evicts before the reply, as Redis's CONFIG SET does, once every
+  // thread has applied it (client-mem.ts): the largest clients of all threads go first.
+  const limits = c.srv.threads > 1 && pairs.some(([n]) => /^maxmemory(-clients)?$/i.test(n));
   if (rebind === '') {
     announceConfig(c, pairs);
-    if (settle) return acrossThreads(c, { op: 'config-applied', args: [] }, (cl) => cl.w.ok());
-    return c.w.ok();
+    if (!settle) return c.w.ok();
+    if (!limits) return acrossThreads(c, { op: 'config-applied', args: [] }, (cl) => cl.w.ok());
+    const evicted = c.srv.broadcast({ op: 'config-applied', args: [] }).then(() => evictClientsEverywhere(c.srv));
+    if (c.inExec) {
+      if (c.execAcross !== null) c.execAcross.push(evicted);
+      return c.w.ok();
+    }
+    return replyLater(c, evicted, (cl) => cl.w.ok());
   }
   const named = pairs.find(([n]) => n.toLowerCase() === rebind)?.[0] ?? rebind;
   const failed = `ERR CONFIG SET failed (possibly related to argument '${named}') - ${
@@ -652,6 +662,7 @@ function configSet(c: Client, argv: Buffer[]): void {
     }
     announceConfig(c, pairs);
     if (settle) await c.srv.broadcast({ op: 'config-applied', args: [] });
+    if (limits) await evictClientsEverywhere(c.srv);
     return true;
   })();
   // EXEC cannot wait: it replies OK, and a failure rolls back (logged) when it comes.
@@ -663,7 +674,7 @@ function configSet(c: Client, argv: Buffer[]): void {
 function announceConfig(c: Client, pairs: Array<[string, string]>): void {
   for (const [typed, value] of pairs) {
     const name = typed.toLowerCase();
-    for (const l of c.srv.configListeners) l(name, value);
+    for (const l of c.srv.configListeners) l(name, value, true);
     // inExec: CONFIG SET appendonly yes in a transaction schedules the rewrite (startAppendOnly).
     c.srv.toMain({ type: 'config', name, value, inExec: c.inExec });
   }

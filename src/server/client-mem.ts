@@ -8,7 +8,7 @@
 // (evictClients), except those with CLIENT NO-EVICT on, replicas and the master link; as in Redis,
 // clients are evicted before keys.
 import { STAT_FIELDS } from '../store/keyspace';
-import { M_CLIENT_EVICTING, S_CLIENT_MAX, S_CLIENT_MEM, S_EVICTED_CLIENTS, S_REPLICA_MEM, type ThreadServer } from './context';
+import { M_CLIENT_EVICTING, M_CLIENT_LIMIT_GEN, S_CLIENT_GEN, S_CLIENT_MAX, S_CLIENT_MEM, S_EVICTED_CLIENTS, S_REPLICA_MEM, type ThreadServer } from './context';
 import type { Client } from './client';
 import { log } from './log';
 
@@ -20,16 +20,25 @@ export function installClientMem(srv: ThreadServer): void {
     clientMemLive.on = srv.config.num('maxmemory') > 0 || srv.config.num('maxmemory-clients') !== 0;
   };
   apply();
-  srv.configListeners.push((name) => {
+  srv.configListeners.push((name, _value, local) => {
     if (!name.startsWith('maxmemory')) return;
     apply();
-    // A lower limit evicts now (Redis's applyClientMaxMemoryUsage), on every thread as it applies
-    // it, at the end of that turn: the thread running CONFIG SET may be inside EXEC, holding slot
-    // locks a closing client needs. (Its reply waits for the other threads, so this comes first.)
     if (name !== 'maxmemory-clients' && name !== 'maxmemory') return;
+    // A lower limit evicts (Redis's applyClientMaxMemoryUsage) once every thread has recounted its
+    // clients: their largest, published by the cron up to 100 ms ago, may not show a client that
+    // has grown since, and a thread trusting it would evict a smaller client of its own first.
+    // The thread running CONFIG SET opens a new generation; each thread recounts for it as it
+    // applies the value, and eviction waits until all have (see recountedEverywhere).
+    const i32 = srv.store.i32;
+    const gen = local ? Atomics.add(i32, srv.store.L.misc + M_CLIENT_LIMIT_GEN, 1) + 1 : Atomics.load(i32, srv.store.L.misc + M_CLIENT_LIMIT_GEN);
     recount(srv);
+    srv.setStat(S_CLIENT_GEN, gen);
+    // At the end of the turn: the thread running CONFIG SET may be inside EXEC, holding slot locks
+    // a closing client needs. CONFIG SET itself then evicts across threads before its reply
+    // (evictClientsEverywhere).
     evictLater(srv);
   });
+  srv.requestHandlers.set('evict-clients', () => evictClients(srv));
 }
 
 export function accountClients(srv: ThreadServer): void {
@@ -44,7 +53,10 @@ function recount(srv: ThreadServer): void {
   let largest = 0;
   for (const c of srv.clients.values()) {
     if (c.closed) continue;
-    const m = c.memoryBytes();
+    // A client in the middle of its input (the one running CONFIG SET) keeps its share from its
+    // last batch: the bytes of the command it runs count only while it runs, and another thread
+    // evicting meanwhile would take them for a lasting excess.
+    const m = c.queryBytes > 0 && c.memAccounted > 0 ? c.memAccounted : c.memoryBytes();
     c.memAccounted = m;
     c.memAccountedReplica = c.replica;
     if (c.replica) replicas += m;
@@ -123,27 +135,53 @@ export function evictPushedNow(): void {
   if (pushedPending) runQueuedEviction();
 }
 
-function evictClients(srv: ThreadServer): void {
+/** Clients this thread evicted: -1 when another thread was evicting (this one looks again later). */
+function evictClients(srv: ThreadServer): number {
   const limit = clientsLimit(srv);
-  if (limit <= 0) return;
-  if (srv.sumStat(S_CLIENT_MEM) < limit) return;
+  if (limit <= 0) return 0;
+  if (srv.sumStat(S_CLIENT_MEM) < limit) return 0;
+  if (!recountedEverywhere(srv)) return 0;
   // One thread at a time (a try, never a wait: closing a client takes other locks): two threads
   // seeing the same excess would both evict for it. The other one looks again after this turn.
   const i32 = srv.store.i32;
   const word = srv.store.L.misc + M_CLIENT_EVICTING;
   if (Atomics.compareExchange(i32, word, 0, srv.threadId) !== 0) {
     evictLater(srv);
-    return;
+    return -1;
   }
   try {
-    evictLocked(srv, limit);
+    return evictLocked(srv, limit);
   } finally {
     Atomics.store(i32, word, 0);
   }
 }
 
-function evictLocked(srv: ThreadServer, limit: number): void {
-  if (srv.sumStat(S_CLIENT_MEM) < limit) return;
+/** Every thread has recounted its clients since the last CONFIG SET of a limit. */
+function recountedEverywhere(srv: ThreadServer): boolean {
+  const gen = Atomics.load(srv.store.i32, srv.store.L.misc + M_CLIENT_LIMIT_GEN);
+  for (let t = 1; t <= srv.threads; t++) {
+    if (srv.store.f64[srv.store.L.stats + t * STAT_FIELDS + S_CLIENT_GEN] < gen) return false;
+  }
+  return true;
+}
+
+/**
+ * CONFIG SET lowered the limit and every thread has applied it: evict now, the largest clients of
+ * all threads first, before the reply (Redis evicts inside CONFIG SET). A round asks every thread
+ * to evict what it may (its clients at least as large as the others' largest); rounds go on while
+ * one of them evicted or waited for another.
+ */
+export async function evictClientsEverywhere(srv: ThreadServer): Promise<void> {
+  for (let round = 0; round < 1000; round++) {
+    const limit = clientsLimit(srv);
+    if (limit <= 0 || srv.sumStat(S_CLIENT_MEM) < limit) return;
+    const results = await srv.broadcast({ op: 'evict-clients', args: [] });
+    if (results.every((r) => r === 0)) return;
+  }
+}
+
+function evictLocked(srv: ThreadServer, limit: number): number {
+  if (srv.sumStat(S_CLIENT_MEM) < limit) return 0;
   const candidates: Client[] = [];
   for (const c of srv.clients.values()) {
     if (c.closed || c.noEvict || c.replica || c.masterHook !== null) continue;
@@ -153,18 +191,19 @@ function evictLocked(srv: ThreadServer, limit: number): void {
   candidates.sort((a, b) => b.memAccounted - a.memAccounted);
   // The largest clients go first, whichever thread holds them (Redis's eviction pools): a client
   // here smaller than another thread's largest is left; that one goes at its thread's next input,
-  // delivery or cron, where this rule lets it.
-  const others = othersLargest(srv);
+  // delivery or cron, where this rule lets it. Both are read again for each client: closing one
+  // (its subscriptions, its blocked keys) takes time, in which other threads' clients grow.
   let i = 0;
   for (; i < candidates.length; i++) {
     const c = candidates[i];
-    if (srv.sumStat(S_CLIENT_MEM) < limit || c.memAccounted < others) break;
+    if (srv.sumStat(S_CLIENT_MEM) < limit || c.memAccounted < othersLargest(srv)) break;
     log('verbose', `Evicting client: id=${c.id} addr=${c.addr} tot-mem=${c.memAccounted}`);
     // close() takes its share out of the totals.
     c.close();
     srv.addStat(S_EVICTED_CLIENTS, 1);
   }
   srv.setStat(S_CLIENT_MAX, i < candidates.length ? candidates[i].memAccounted : 0);
+  return i;
 }
 
 /** The largest evictable client any other thread published (at its last recount or eviction). */

@@ -32,6 +32,7 @@ export const S_PROTO_ERRORS = 17;
 export const S_CLIENT_MEM = 18;       // memory of this thread's normal and pub/sub clients now (client-mem.ts)
 export const S_REPLICA_MEM = 19;      // memory of this thread's replica links now (not counted for eviction)
 export const S_CLIENT_MAX = 21;      // this thread's largest evictable client (client eviction takes the largest of all threads first)
+export const S_CLIENT_GEN = 22;      // the client limit change (M_CLIENT_LIMIT_GEN) this thread has recounted its clients for
 export const S_EVICTED_CLIENTS = 20;  // clients closed by maxmemory-clients
 
 // Words of the misc area (Int32) in shared memory.
@@ -53,6 +54,8 @@ export const M_STARTING = 15;
 export const M_LAZYFREED = 8;         // objects the main thread has freed so far
 export const M_MONITORS = 9;          // clients in MONITOR mode, all threads
 export const M_PAUSE_TYPE = 10;       // CLIENT PAUSE in force: 0 off, 1 WRITE, 2 ALL (end: Layout.pause)
+/** Bumped by the thread whose CONFIG SET changed maxmemory(-clients): no thread evicts clients until all have recounted. */
+export const M_CLIENT_LIMIT_GEN = 55;
 export const M_CLIENT_EVICTING = 58; // a thread is evicting clients (maxmemory-clients): one at a time, so two do not both take the excess
 export const M_SKIP_CHECKSUM = 63; // DEBUG SET-SKIP-CHECKSUM-VALIDATION 1: RESTORE payloads and RDB loads skip their CRC64 (checksumSkipped)
 export const M_PAUSE_CRON = 41;       // DEBUG PAUSE-CRON 1: the main thread's cron and the threads' tick do nothing
@@ -80,8 +83,8 @@ export class ThreadServer {
   propagate: ((db: number, argv: Buffer[]) => void) | null = null;
   /** Handlers for requests other threads broadcast to us. */
   readonly requestHandlers = new Map<string, (args: unknown[]) => unknown>();
-  /** Runs on every worker when a CONFIG SET took effect (name, value). */
-  readonly configListeners: Array<(name: string, value: string) => void> = [];
+  /** Runs on every worker when a CONFIG SET took effect (name, value; local: on the thread that ran it). */
+  readonly configListeners: Array<(name: string, value: string, local: boolean) => void> = [];
   /** This thread's owner of the slot locks (every command, EXEC, serve, walker and eviction). */
   readonly coord: Coordinator;
   /** This thread's side of the propagation stream (src/server/propagate.ts). */

@@ -166,7 +166,7 @@ port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; 
     // A CONFIG SET made on another thread (or the main thread): validated there already (force:
     // REPLICAOF updates the immutable `replicaof` this way).
     srv.config.set([[m.name, m.value]], { force: true });
-    for (const l of srv.configListeners) l(m.name, m.value);
+    for (const l of srv.configListeners) l(m.name, m.value, false);
   }
 });
 
