@@ -194,8 +194,10 @@ describe('maxmemory', () => {
       const evicted = (await info('evicted_keys')) - before;
       expect(evicted).toBeGreaterThanOrEqual(11);
       // Each thread re-reads the others' counters as it evicts: one blind to the other's frees
-      // would take the same excess again (24+).
-      expect(evicted).toBeLessThanOrEqual(17);
+      // would take the same excess again (24+). Once: 12 keys for the 240 KB, up to 5 more for
+      // the 180 writes' own memory (100 KB measured on an empty server; 15 evicted is usual
+      // here), and a key past the limit per thread: 19 (seen once in CI on a loaded machine).
+      expect(evicted).toBeLessThanOrEqual(20);
     } finally {
       for (const c of clients) c.disconnect();
     }
