@@ -1,5 +1,5 @@
 // Log lines in Redis's format: "pid:role dd Mon yyyy hh:mm:ss.mmm * message".
-import { appendFileSync } from 'fs';
+import { appendFileSync, writeSync } from 'fs';
 import { threadId } from 'worker_threads';
 
 const LEVELS: Record<string, number> = { debug: 0, verbose: 1, notice: 2, warning: 3 };
@@ -23,14 +23,37 @@ export function log(level: 'debug' | 'verbose' | 'notice' | 'warning', msg: stri
   const ms = String(d.getMilliseconds()).padStart(3, '0');
   const r = threadId === 0 ? role : 'T';
   const line = `${process.pid}:${r} ${p2(d.getDate())} ${MONTHS[d.getMonth()]} ${d.getFullYear()} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.${ms} ${MARK[l]} ${msg}\n`;
-  if (file === '') process.stdout.write(line);
+  if (file === '') toStdout(line);
   else appendQuietly(line);
 }
 
 /** Text as it is, no prefix (Redis's LL_RAW: the bug report's banners). */
 export function logRaw(text: string): void {
-  if (file === '') process.stdout.write(text);
+  if (file === '') toStdout(text);
   else appendQuietly(text);
+}
+
+/**
+ * A worker thread's process.stdout hands each write to the main thread, which writes it when it
+ * gets to it: a line could reach the log after the reply to the command that logged it (a test
+ * reading the log at once misses it), or never, if the process exits first. Workers write fd 1
+ * themselves, as Redis's serverLog writes before it returns (the main thread's stdout is already
+ * synchronous for files and pipes). A pipe someone set non-blocking and full: the rest goes the
+ * old way.
+ */
+function toStdout(text: string): void {
+  if (threadId !== 0) {
+    const b = Buffer.from(text);
+    let off = 0;
+    try {
+      while (off < b.length) off += writeSync(1, b, off);
+      return;
+    } catch {
+      process.stdout.write(b.subarray(off));
+      return;
+    }
+  }
+  process.stdout.write(text);
 }
 
 /** serverLog: a log file that cannot be opened (its directory removed, a full disk) drops the line, never the server. */
