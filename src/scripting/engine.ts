@@ -16,7 +16,7 @@
 // error for that call (rare: only a script's first runs, and only under contention).
 import { aclDeniedInScript } from '../server/acl';
 import { LOCK_BUSY } from '../server/coordinator';
-import { MISC_BUSY_SCRIPT } from '../store/keyspace';
+import { MISC_BUSY_SCRIPT, type Store } from '../store/keyspace';
 import type { Client } from '../server/client';
 import type { CommandSpec } from '../commands/types';
 import type { ThreadServer } from '../server/context';
@@ -574,8 +574,9 @@ export class ScriptEngine {
       log('warning', `Slow script detected: still in execution after ${Date.now() - ctx.startMs} milliseconds. You can try killing the script using the ${ctx.isEval ? 'SCRIPT KILL' : 'FUNCTION KILL'} command. Script name is: ${ctx.name}.`);
     }
     this.serveWhileBusy(ctx.c);
-    if (Atomics.load(s.i32, base + M_BUSY_KILL) !== 0) {
-      log('warning', 'Lua script killed by user with SCRIPT KILL.');
+    const kill = Atomics.load(s.i32, base + M_BUSY_KILL);
+    if (kill !== 0) {
+      log('warning', kill === 2 ? 'Script stopped: the server is shutting down.' : 'Lua script killed by user with SCRIPT KILL.');
       return true;
     }
     return false;
@@ -930,6 +931,18 @@ export function requestKill(srv: ThreadServer, isEval: boolean): string | null {
   if (!isEval && kind === 1) return 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.';
   Atomics.store(s.i32, base + M_BUSY_KILL, 1);
   return null;
+}
+
+/**
+ * SHUTDOWN (NOSAVE) under a busy script, killable or not: the script stops at its next hook, so
+ * its thread returns to JS and can be terminated (a thread inside Lua never would). Its writes
+ * go nowhere: the AOF is closed by then, as Redis exits from under the script. Returns whether
+ * one was busy.
+ */
+export function stopBusyScriptForShutdown(s: Store): boolean {
+  if (Atomics.load(s.i32, s.L.misc + M_BUSY_THREAD) === 0) return false;
+  Atomics.store(s.i32, s.L.misc + M_BUSY_KILL, 2);
+  return true;
 }
 
 let engines: ScriptEngine | null = null;

@@ -31,6 +31,7 @@ import { Stream, createStreamBuffer } from './stream';
 import { configureNotify, type Publisher } from './notify';
 import { Persistence, RdbLoader, emptyKeyspace, installCowHook } from '../persistence/snapshot';
 import { loadRdbLibrary } from '../scripting/functions';
+import { stopBusyScriptForShutdown } from '../scripting/engine';
 import { Aof, AofFatal } from '../persistence/aof';
 import { setAofShared } from '../persistence/aof-state';
 import { RDB_TYPE_NAMES, RdbError } from '../persistence/rdb';
@@ -719,7 +720,18 @@ export async function main(argv: string[]): Promise<void> {
       }
     }
     log('notice', 'shardis is now ready to exit, bye bye...');
-    await Promise.all(workers.map((w) => w.terminate()));
+    // A worker inside a script's Lua loop (SHUTDOWN NOSAVE of a script that cannot be killed)
+    // never returns to JS, and terminating it (process.exit too) would wait for it for ever:
+    // the script is stopped first. Should a thread still not stop, the process goes anyway.
+    stopBusyScriptForShutdown(store);
+    const stopped = await Promise.race([
+      Promise.all(workers.map((w) => w.terminate())).then(() => true),
+      new Promise<boolean>((r) => setTimeout(r, 5000, false)),
+    ]);
+    if (!stopped) {
+      log('warning', 'A thread did not stop in 5 seconds: killing the process.');
+      process.kill(process.pid, 'SIGKILL');
+    }
     process.exit(code);
   }
   // SIGTERM / SIGINT (sigShutdownHandler): the shutdown is scheduled, and the hz cron starts it

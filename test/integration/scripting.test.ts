@@ -190,6 +190,41 @@ describe('busy scripts', () => {
     await admin.call('CONFIG', 'SET', 'busy-reply-threshold', '5000');
     await Promise.all([admin.close(), runner.close()]);
   });
+
+  it('SHUTDOWN NOSAVE ends the server under a busy script that wrote and loops for ever', async () => {
+    // Its thread never leaves Lua by itself: terminating it waited for ever, and the process
+    // stayed up, listening, after "ready to exit" (Redis's scripting.tcl then timed out).
+    const own = await startShardis({ threads: 2 });
+    try {
+      const admin = await RawClient.connect(own.port);
+      await admin.call('CONFIG', 'SET', 'busy-reply-threshold', '10');
+      const runner = await RawClient.connect(own.port);
+      void runner.call('EVAL', "redis.call('set', 'w', 1); while true do end", '0').catch(() => undefined);
+      let k: Reply = { t: 'simple', v: '' };
+      for (let i = 0; i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        k = await admin.call('SCRIPT', 'KILL');
+        if (!(k.t === 'error' && k.v.startsWith('NOTBUSY'))) break;
+      }
+      expect(k.t === 'error' && k.v.startsWith('UNKILLABLE')).toBe(true);
+      void admin.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
+      let alive = true;
+      for (let i = 0; i < 100 && alive; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        try {
+          process.kill(own.pid, 0);
+        } catch {
+          alive = false;
+        }
+      }
+      expect(alive).toBe(false);
+      await expect(RawClient.connect(own.port)).rejects.toThrow();
+      admin.socket.destroy();
+      runner.socket.destroy();
+    } finally {
+      await own.stop().catch(() => undefined);
+    }
+  });
 });
 
 describe('tables the engine reads outside Lua', () => {

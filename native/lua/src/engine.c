@@ -1202,6 +1202,12 @@ static void countHook(lua_State *L, lua_Debug *ar) {
     return;
   }
   if (e->killed) killNow(L);
+  /* SHUTDOWN under this busy script (ctl[3] == 2, stopBusyScriptForShutdown): stop without
+   * calling JS, which a thread being terminated can no longer run. */
+  if (e->timedOut && e->ctl != NULL && __atomic_load_n(&e->ctl[3], __ATOMIC_SEQ_CST) == 2) {
+    e->killed = 1;
+    killNow(L);
+  }
   if (e->busyMs <= 0 || (!e->timedOut && nowMs() - e->startMs < e->busyMs)) return;
   e->timedOut = 1;
   /* Past the busy threshold: JS marks the script busy for the other threads, and answers
