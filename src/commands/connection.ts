@@ -632,7 +632,7 @@ function reset(c: Client): void {
   stopMonitor(c);
   const ps = c.srv.pubsub as PubSub | undefined;
   if (ps !== undefined) {
-    for (let kind = 0; kind < 3; kind++) for (const name of ps.names(c, kind)) ps.unsubscribe(c, kind, name);
+    for (let kind = 0; kind < 3; kind++) ps.unsubscribeAll(c, kind);
   }
   c.db = 0;
   c.resp = 2;

@@ -36,12 +36,11 @@ function unsubscribeKind(kind: number) {
   return (c: Client, argv: Buffer[]): void => {
     const ps = c.srv.pubsub;
     if (argv.length === 1) {
-      const names = ps.names(c, kind);
+      const before = count(c, kind);
+      const names = ps.unsubscribeAll(c, kind);
       if (names.length === 0) return ack(c, UNSUB_NAMES[kind], null, count(c, kind));
-      for (const n of names) {
-        ps.unsubscribe(c, kind, n);
-        ack(c, UNSUB_NAMES[kind], Buffer.from(n, 'latin1'), count(c, kind));
-      }
+      // Each reply counts what is left after that name, as if they went one by one.
+      for (let i = 0; i < names.length; i++) ack(c, UNSUB_NAMES[kind], Buffer.from(names[i], 'latin1'), before - i - 1);
       return;
     }
     for (let i = 1; i < argv.length; i++) {

@@ -122,6 +122,50 @@ export class PubSubRegistry {
     }
   }
 
+  /**
+   * Take one subscriber of `thread` away from each of these patterns in one walk of the pattern
+   * list (a client with many patterns closes, or PUNSUBSCRIBEs them all): one walk per pattern
+   * made closing a client with 6,000 patterns take ~300 ms of its thread. Returns how many of the
+   * names lost their last subscriber on every thread.
+   */
+  dropPatterns(thread: number, names: ReadonlySet<string>): number {
+    const s = this.store;
+    const u32 = s.u32;
+    const removed: string[] = [];
+    const others = new Set<string>();
+    lockWord(s.i32, this.patLock);
+    try {
+      // The word that links to e: the head word, then the previous entry's next.
+      let linkW = this.patHead;
+      let e = u32[linkW] * 8;
+      while (e !== 0) {
+        const w = e / 4;
+        const next = u32[w] * 8;
+        const len = u32[w + 4];
+        const name = Buffer.from(s.u8.subarray(e + ENTRY_HDR, e + ENTRY_HDR + len)).toString('latin1');
+        if (u32[w + 2] >>> 8 !== thread) {
+          others.add(name);
+        } else if (names.has(name)) {
+          if (u32[w + 3] <= 1) {
+            u32[linkW] = u32[w];
+            s.heap.free(e, ENTRY_HDR + len);
+            removed.push(name);
+            e = next;
+            continue;
+          }
+          u32[w + 3]--;
+        }
+        linkW = w;
+        e = next;
+      }
+    } finally {
+      unlockWord(s.i32, this.patLock);
+    }
+    let gone = 0;
+    for (const n of removed) if (!others.has(n)) gone++;
+    return gone;
+  }
+
   private unique(kind: number, d: number): number {
     if (kind === K_SHARD) Atomics.add(this.store.i32, this.shardCount, d);
     return d;
@@ -315,7 +359,7 @@ export class PubSub {
   private readonly onClientClose = (c: Client): void => {
     const sets = this.byClient.get(c);
     if (sets === undefined) return;
-    for (let kind = 0; kind < 3; kind++) for (const name of [...sets[kind]]) this.unsubscribe(c, kind, name);
+    for (let kind = 0; kind < 3; kind++) this.unsubscribeAll(c, kind);
     this.byClient.delete(c);
     c.pubStage = null;
   };
@@ -349,6 +393,32 @@ export class PubSub {
     this.uniqueStat(kind, this.registry.add(kind, Buffer.from(name, 'latin1'), this.srv.threadId, -1));
     this.bump(c, kind, -1);
     return true;
+  }
+
+  /**
+   * Every name of a kind the client has, dropped (UNSUBSCRIBE without arguments, a closing
+   * client); returns them in subscription order. Patterns share one registry list: many of them
+   * go in one walk of it.
+   */
+  unsubscribeAll(c: Client, kind: number): string[] {
+    const sets = this.byClient.get(c);
+    if (sets === undefined || sets[kind].size === 0) return [];
+    const names = [...sets[kind]];
+    if (kind !== K_PATTERN || names.length < 8) {
+      for (const n of names) this.unsubscribe(c, kind, n);
+      return names;
+    }
+    for (const name of names) {
+      const t = this.subs[kind].get(name);
+      if (t === undefined) continue;
+      t.clients.delete(c);
+      if (t.clients.size === 0) this.subs[kind].delete(name);
+    }
+    sets[kind].clear();
+    this.lastName[kind] = null;
+    this.uniqueStat(kind, -this.registry.dropPatterns(this.srv.threadId, new Set(names)));
+    this.bump(c, kind, -names.length);
+    return names;
   }
 
   names(c: Client, kind: number): string[] {

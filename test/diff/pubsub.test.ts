@@ -87,6 +87,33 @@ describe('pub/sub matches redis-server', () => {
     });
   });
 
+  it('PUNSUBSCRIBE of many patterns, some shared with another client, and that client closing', async () => {
+    // More than 8 patterns go out of the shared registry in one walk (pubsub.ts dropPatterns):
+    // the counts, the patterns the other client keeps, and their removal when it closes.
+    await same(async (c, port) => {
+      const other = await RawClient.connect(port);
+      const admin = await RawClient.connect(port);
+      const out: string[] = [];
+      out.push(...(await replies(c, 12, 'PSUBSCRIBE', ...Array.from({ length: 12 }, (_, i) => `p${i}:*`))));
+      for (let i = 6; i < 16; i++) out.push(show(await other.call('PSUBSCRIBE', `p${i}:*`)));
+      out.push(show(await admin.call('PUBSUB', 'NUMPAT')));
+      out.push(...(await replies(c, 12, 'PUNSUBSCRIBE')));
+      out.push(show(await admin.call('PUBSUB', 'NUMPAT')));
+      for (const ch of ['p1:x', 'p7:x', 'p15:x']) out.push(`${ch} ${show(await admin.call('PUBLISH', ch, 'm'))}`);
+      for (let i = 0; i < 2; i++) out.push(show(await other.read()));
+      out.push(...(await replies(c, 1, 'PUNSUBSCRIBE')));
+      other.close();
+      let numpat = '';
+      for (let i = 0; i < 50 && numpat !== '0'; i++) {
+        numpat = show(await admin.call('PUBSUB', 'NUMPAT'));
+        if (numpat !== '0') await new Promise((r) => setTimeout(r, 20));
+      }
+      out.push(numpat);
+      admin.close();
+      return out;
+    });
+  });
+
   it('matches glob patterns as Redis does', async () => {
     await same(async (sub, port) => {
       const pub = await RawClient.connect(port);
