@@ -7,7 +7,6 @@
 // (freeMemoryGetNotCountedMemory). maxmemory-clients closes the biggest clients past its limit
 // (evictClients), except those with CLIENT NO-EVICT on, replicas and the master link; as in Redis,
 // clients are evicted before keys.
-import { STAT_FIELDS } from '../store/keyspace';
 import { M_CLIENT_EVICTING, M_CLIENT_LIMIT_GEN, S_CLIENT_GEN, S_CLIENT_MAX, S_CLIENT_MEM, S_EVICTED_CLIENTS, S_REPLICA_MEM, type ThreadServer } from './context';
 import type { Client } from './client';
 import { log } from './log';
@@ -29,8 +28,7 @@ export function installClientMem(srv: ThreadServer): void {
     // has grown since, and a thread trusting it would evict a smaller client of its own first.
     // The thread running CONFIG SET opens a new generation; each thread recounts for it as it
     // applies the value, and eviction waits until all have (see recountedEverywhere).
-    const i32 = srv.store.i32;
-    const gen = local ? Atomics.add(i32, srv.store.L.misc + M_CLIENT_LIMIT_GEN, 1) + 1 : Atomics.load(i32, srv.store.L.misc + M_CLIENT_LIMIT_GEN);
+    const gen = local ? srv.miscAdd(M_CLIENT_LIMIT_GEN, 1) + 1 : srv.misc(M_CLIENT_LIMIT_GEN);
     recount(srv);
     srv.setStat(S_CLIENT_GEN, gen);
     // At the end of the turn: the thread running CONFIG SET may be inside EXEC, holding slot locks
@@ -158,10 +156,8 @@ function evictClients(srv: ThreadServer): number {
 
 /** Every thread has recounted its clients since the last CONFIG SET of a limit. */
 function recountedEverywhere(srv: ThreadServer): boolean {
-  const gen = Atomics.load(srv.store.i32, srv.store.L.misc + M_CLIENT_LIMIT_GEN);
-  for (let t = 1; t <= srv.threads; t++) {
-    if (srv.store.f64[srv.store.L.stats + t * STAT_FIELDS + S_CLIENT_GEN] < gen) return false;
-  }
+  const gen = srv.misc(M_CLIENT_LIMIT_GEN);
+  for (let t = 1; t <= srv.threads; t++) if (srv.statOf(t, S_CLIENT_GEN) < gen) return false;
   return true;
 }
 
@@ -211,7 +207,7 @@ function othersLargest(srv: ThreadServer): number {
   let max = 0;
   for (let t = 1; t <= srv.threads; t++) {
     if (t === srv.threadId) continue;
-    const v = srv.store.f64[srv.store.L.stats + t * STAT_FIELDS + S_CLIENT_MAX];
+    const v = srv.statOf(t, S_CLIENT_MAX);
     if (v > max) max = v;
   }
   return max;

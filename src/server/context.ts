@@ -123,6 +123,11 @@ export class ThreadServer {
     this.store.f64[this.store.L.stats + this.threadId * STAT_FIELDS + field] = v;
   }
 
+  /** A statistic of one thread (0 is main; workers are 1..threads). */
+  statOf(thread: number, field: number): number {
+    return this.store.f64[this.store.L.stats + thread * STAT_FIELDS + field];
+  }
+
   /** Sum of a statistic over every thread (0 is main; workers are 1..threads). */
   sumStat(field: number): number {
     let t = 0;

@@ -181,7 +181,7 @@ export function usedMemory(srv: ThreadServer): number {
 export function peakMemory(srv: ThreadServer): number {
   let peak = 0;
   for (let t = 1; t <= srv.threads; t++) {
-    const v = srv.store.f64[srv.store.L.stats + t * STAT_FIELDS + S_PEAK_MEMORY];
+    const v = srv.statOf(t, S_PEAK_MEMORY);
     if (v > peak) peak = v;
   }
   return peak;

@@ -384,11 +384,7 @@ export class PubSub {
   unsubscribe(c: Client, kind: number, name: string): boolean {
     const sets = this.byClient.get(c);
     if (sets === undefined || !sets[kind].delete(name)) return false;
-    const t = this.subs[kind].get(name);
-    if (t !== undefined) {
-      t.clients.delete(c);
-      if (t.clients.size === 0) this.subs[kind].delete(name);
-    }
+    this.leave(c, kind, name);
     this.lastName[kind] = null;
     this.uniqueStat(kind, this.registry.add(kind, Buffer.from(name, 'latin1'), this.srv.threadId, -1));
     this.bump(c, kind, -1);
@@ -408,17 +404,20 @@ export class PubSub {
       for (const n of names) this.unsubscribe(c, kind, n);
       return names;
     }
-    for (const name of names) {
-      const t = this.subs[kind].get(name);
-      if (t === undefined) continue;
-      t.clients.delete(c);
-      if (t.clients.size === 0) this.subs[kind].delete(name);
-    }
+    for (const name of names) this.leave(c, kind, name);
     sets[kind].clear();
     this.lastName[kind] = null;
     this.uniqueStat(kind, -this.registry.dropPatterns(this.srv.threadId, new Set(names)));
     this.bump(c, kind, -names.length);
     return names;
+  }
+
+  /** c leaves this thread's subscribers of (kind, name); the name goes with its last one. */
+  private leave(c: Client, kind: number, name: string): void {
+    const t = this.subs[kind].get(name);
+    if (t === undefined) return;
+    t.clients.delete(c);
+    if (t.clients.size === 0) this.subs[kind].delete(name);
   }
 
   names(c: Client, kind: number): string[] {
