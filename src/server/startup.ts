@@ -101,7 +101,8 @@ export function expandProcTitle(config: Config, title: string): string {
 export function setProcTitle(config: Config): void {
   if (!config.bool('set-proc-title')) return;
   try {
-    process.title = expandProcTitle(config, 'shardis');
+    // {title} is the name shardis was run as (bin/shardis passes its $0), as redis-server's argv[0].
+    process.title = expandProcTitle(config, process.env.SHARDIS_EXEC_NAME || 'shardis');
   } catch {
     /* not supported on this platform: Redis builds without USE_SETPROCTITLE do nothing either */
   }

@@ -5,7 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort, startShardis, SHARDIS_CLI, type Server } from '../helpers/server';
+import { freePort, REPO_ROOT, startShardis, SHARDIS_CLI, type Server } from '../helpers/server';
 import { RawClient, show } from '../helpers/resp';
 
 const dirs: string[] = [];
@@ -178,6 +178,22 @@ describe('start-up warnings and the process title', () => {
     cli(['-p', String(s.port), 'config', 'set', 'proc-title-template', '{title} {port} again']);
     await new Promise((r) => setTimeout(r, 100));
     expect(fs.readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').replace(/\0+$/, '').split('\0').join(' ')).toBe(`shardis ${s.port} again`);
+  });
+
+  it('run as bin/shardis, {title} is the path it was run as (redis-server: its argv[0])', async () => {
+    const port = await freePort();
+    const bin = path.join(REPO_ROOT, 'bin', 'shardis');
+    const p = spawn(bin, ['--port', String(port), '--save', '', '--threads', '1'], { cwd: tmp(), stdio: 'ignore' });
+    try {
+      let title = '';
+      for (let i = 0; i < 200 && !title.includes(`:${port}`); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        title = fs.readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').replace(/\0+$/, '').split('\0').join(' ');
+      }
+      expect(title).toBe(`${bin} *:${port}`);
+    } finally {
+      p.kill('SIGKILL');
+    }
   });
 
   it('replicaof connects to the master (no WARNING any more); --save "" with appendonly no logs none', async () => {
