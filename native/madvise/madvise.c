@@ -9,8 +9,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -150,6 +154,41 @@ static napi_value Waitpid(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// notify(path, message): one datagram to the AF_UNIX socket at path ('@' first: the abstract
+// namespace), as libsystemd's sd_notify sends to $NOTIFY_SOCKET (supervised systemd: READY=1,
+// STATUS=..., STOPPING=1). Node has no Unix datagram sockets. Returns the bytes sent, or -errno.
+static napi_value Notify(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_value result;
+  struct sockaddr_un sa;
+  char path[sizeof(sa.sun_path) + 1];
+  char msg[4096];
+  size_t plen = 0, mlen = 0;
+  double out = -EINVAL;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc == 2 && napi_get_value_string_utf8(env, argv[0], path, sizeof(path), &plen) == napi_ok &&
+      napi_get_value_string_utf8(env, argv[1], msg, sizeof(msg), &mlen) == napi_ok &&
+      plen > 0 && plen < sizeof(sa.sun_path) && (path[0] == '/' || path[0] == '@')) {
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, plen);
+    if (path[0] == '@') sa.sun_path[0] = 0;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      out = -errno;
+    } else {
+      ssize_t n;
+      do n = sendto(fd, msg, mlen, MSG_NOSIGNAL, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen));
+      while (n < 0 && errno == EINTR);
+      out = n < 0 ? -errno : (double)n;
+      close(fd);
+    }
+  }
+  napi_create_double(env, out, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "release", NAPI_AUTO_LENGTH, Release, NULL, &fn);
@@ -162,5 +201,7 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "spawnStandIn", fn);
   napi_create_function(env, "waitpid", NAPI_AUTO_LENGTH, Waitpid, NULL, &fn);
   napi_set_named_property(env, exports, "waitpid", fn);
+  napi_create_function(env, "notify", NAPI_AUTO_LENGTH, Notify, NULL, &fn);
+  napi_set_named_property(env, exports, "notify", fn);
   return exports;
 }

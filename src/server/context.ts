@@ -77,6 +77,8 @@ export class ThreadServer {
   /** Ask the main thread to run a persistence operation (save, bgsave, reload, shutdown) and wait. */
   askMain: (op: string, args: unknown[]) => Promise<unknown> = async () => null;
   readonly startTime = Date.now();
+  /** INFO process_supervised: 'no', 'upstart' or 'systemd' (server/startup.ts superviseStart). */
+  supervised = 'no';
   /** This thread's pub/sub subscribers (set by the worker at start). */
   pubsub!: PubSub;
   /** Hooks that later subsystems fill (replication and AOF propagation). */

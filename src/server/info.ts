@@ -206,7 +206,7 @@ function sectionServer(srv: ThreadServer): string {
     ['atomicvar_api', 'c11-builtin'],
     ['gcc_version', '0.0.0'],
     ['process_id', process.pid],
-    ['process_supervised', 'no'],
+    ['process_supervised', srv.supervised],
     ['run_id', getRunId()],
     ['tcp_port', srv.config.num('port')],
     ['server_time_usec', now * 1000],

@@ -1,9 +1,11 @@
-// What redis-server does around start-up and exit for the operator: daemonize, the pid file, the
-// process title, and the loud warnings for features accepted but not built yet.
+// What redis-server does around start-up and exit for the operator: daemonize, supervision by
+// systemd or upstart, the pid file, the process title, and the loud warnings for features
+// accepted but not built.
 import { spawn } from 'child_process';
 import { unlinkSync, writeFileSync } from 'fs';
 import type { Config } from '../config/config';
 import { defaultValue, lookupDirective, strerror } from '../config/directives';
+import { sysAddon } from '../store/sysaddon';
 import { log } from './log';
 
 /** Set in the daemon child so that it does not daemonize again. */
@@ -46,11 +48,77 @@ export function daemonReady(): void {
   process.send({ type: 'ready' }, () => process.disconnect?.());
 }
 
+/** Supervision set up at start (Redis's server.supervised): INFO's process_supervised. */
+let supervised = false;
+
+/**
+ * `supervised` (Redis's redisIsSupervised), before daemonizing: `auto` picks upstart when
+ * UPSTART_JOB is set, else systemd when NOTIFY_SOCKET is. Upstart: the process stops itself
+ * (SIGSTOP) to say it started. Systemd: it tells NOTIFY_SOCKET it is loading, later READY=1 and
+ * STOPPING=1 (notifySystemd). On success the detected mode becomes the config's value, as Redis's
+ * supervised_mode; a supervised server does not daemonize. True when supervised.
+ */
+export function superviseStart(config: Config): boolean {
+  let mode = config.str('supervised');
+  if (mode === 'auto') {
+    if (process.env.UPSTART_JOB) {
+      log('verbose', 'Upstart supervision detected.');
+      mode = 'upstart';
+    } else if (process.env.NOTIFY_SOCKET) {
+      log('verbose', 'Systemd supervision detected.');
+      mode = 'systemd';
+    }
+  }
+  if (mode === 'upstart') {
+    if (!process.env.UPSTART_JOB) {
+      log('warning', 'upstart supervision requested, but UPSTART_JOB not found!');
+    } else {
+      log('notice', 'supervised by upstart, will stop to signal readiness.');
+      process.kill(process.pid, 'SIGSTOP');
+      delete process.env.UPSTART_JOB;
+      supervised = true;
+    }
+  } else if (mode === 'systemd') {
+    if (sysAddon?.notify === undefined) {
+      // Redis built without libsystemd says the same and runs unsupervised.
+      log('warning', 'systemd supervision requested or auto-detected, but shardis runs without its native addon (native/madvise), which sends the notifications!');
+    } else if (communicateSystemd('STATUS=shardis is loading...\n') > 0) {
+      log('notice', 'Supervised by systemd. Please make sure you set appropriate values for TimeoutStartSec and TimeoutStopSec in your service unit.');
+      supervised = true;
+    }
+  }
+  if (supervised) config.set([['supervised', mode]], { force: true });
+  return supervised;
+}
+
+/** INFO process_supervised. */
+export function supervisionName(config: Config): string {
+  return supervised ? config.str('supervised') : 'no';
+}
+
+/** sd_notify(0, msg): > 0 sent, 0 no NOTIFY_SOCKET (or no addon), < 0 -errno; failures are logged. */
+function communicateSystemd(msg: string): number {
+  if (sysAddon?.notify === undefined) return 0;
+  const at = process.env.NOTIFY_SOCKET;
+  if (at === undefined || at === '') {
+    log('warning', 'systemd supervision error: NOTIFY_SOCKET not found!');
+    return 0;
+  }
+  const r = sysAddon.notify(at, msg);
+  if (r < 0) log('warning', `systemd supervision error: sd_notify: ${r}`);
+  return r;
+}
+
+/** A notification to systemd (READY=1, STATUS=..., STOPPING=1) when `supervised` is systemd. */
+export function notifySystemd(config: Config, msg: string): void {
+  if (config.str('supervised') === 'systemd') communicateSystemd(msg);
+}
+
 /** The pid file path in use ('' for none): `pidfile`, or Redis's default when daemonized. */
 export function pidFilePath(config: Config): string {
   const p = config.str('pidfile');
   if (p !== '') return p;
-  return config.bool('daemonize') ? DEFAULT_PID_FILE : '';
+  return config.bool('daemonize') && !supervised ? DEFAULT_PID_FILE : '';
 }
 
 /** createPidFile(): best effort, as Redis. */
@@ -117,7 +185,6 @@ const IGNORED: ReadonlyArray<readonly [string, string]> = [
   ['syslog-enabled', 'the log goes to the logfile or stdout only'],
   ['syslog-ident', 'the log goes to the logfile or stdout only'],
   ['syslog-facility', 'the log goes to the logfile or stdout only'],
-  ['supervised', 'no notification is sent to systemd or upstart'],
   ['io-threads', 'every worker thread does its own I/O; the number of threads is `threads`'],
   ['io-threads-do-reads', 'every worker thread does its own I/O; the number of threads is `threads`'],
   ['crash-log-enabled', 'the crash report is always written'],

@@ -52,6 +52,8 @@ export interface WorkerData {
   aof?: SharedArrayBuffer;
   /** The ACL users the main thread loaded (requirepass, `user` directives, aclfile). */
   acl: UserState[];
+  /** INFO process_supervised: how the main thread's start-up was supervised. */
+  supervised: string;
 }
 
 const wd = workerData as WorkerData;
@@ -70,6 +72,7 @@ const srv = new ThreadServer(wd.threadId, wd.threads, store, config, new Stream(
 if (wd.aof !== undefined) installAofTurn(srv.prop.stream);
 srv.acl.pubsubDefault = pubsubDefaultFlags(config.str('acl-pubsub-default'));
 srv.acl.adopt(wd.acl, 0);
+srv.supervised = wd.supervised;
 srv.pubsub = new PubSub(srv);
 installBlocking(srv);
 // Commands ordered by input other threads have not read yet (arrival.ts).

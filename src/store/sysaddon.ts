@@ -11,6 +11,8 @@ export interface SysAddon {
   spawnStandIn?(title: string): [number, number];
   /** waitpid(WNOHANG): -1 running, 0-255 its exit code, 256 + the signal that ended it, -2 not a child. */
   waitpid?(pid: number): number;
+  /** One datagram to the AF_UNIX socket at path ('@': abstract), as sd_notify: bytes sent or -errno. */
+  notify?(path: string, message: string): number;
 }
 
 /**

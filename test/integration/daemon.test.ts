@@ -226,3 +226,99 @@ describe('start-up warnings and the process title', () => {
     expect(log).toContain("WARNING 'maxmemory-eviction-tenacity 50' is accepted for compatibility but has no effect in shardis");
   });
 });
+
+describe('supervised (systemd, upstart)', () => {
+  /** A NOTIFY_SOCKET listener (Node has no Unix datagram sockets: python3, which CI installs). */
+  async function notifySocket(at: string): Promise<{ messages: string[]; close: () => void }> {
+    const py = [
+      'import socket, sys',
+      'a = sys.argv[1]',
+      's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+      "s.bind('\\0' + a[1:] if a.startswith('@') else a)",
+      "print('listening', flush=True)",
+      'while True: print(repr(s.recv(4096).decode()), flush=True)',
+    ].join('\n');
+    const p = spawn('python3', ['-c', py, at], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const messages: string[] = [];
+    let buf = '';
+    await new Promise<void>((resolve, reject) => {
+      p.on('error', reject);
+      p.stdout.on('data', (d: Buffer) => {
+        buf += d.toString();
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line === 'listening') resolve();
+          else messages.push(line);
+        }
+      });
+    });
+    return { messages, close: () => p.kill('SIGKILL') };
+  }
+
+  async function until(what: string, ok: () => boolean): Promise<void> {
+    for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(ok(), what).toBe(true);
+  }
+
+  it('systemd (auto-detected from NOTIFY_SOCKET, abstract or path): loading, READY=1, STOPPING=1; stays in the foreground despite daemonize yes', async () => {
+    for (const at of [`@shardis-test-${process.pid}-${Date.now()}`, path.join(tmp(), 'notify.sock')]) {
+      const sd = await notifySocket(at);
+      try {
+        const port = await freePort();
+        const p = spawn(process.execPath, [SHARDIS_CLI, '--port', String(port), '--save', '', '--threads', '2', '--daemonize', 'yes',
+          '--supervised', 'auto'], { stdio: 'ignore', env: { ...process.env, NOTIFY_SOCKET: at } });
+        const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
+        await until('READY=1', () => sd.messages.includes(String.raw`'READY=1\n'`));
+        expect(sd.messages).toEqual([String.raw`'STATUS=shardis is loading...\n'`, String.raw`'STATUS=Ready to accept connections\n'`, String.raw`'READY=1\n'`]);
+        // Not daemonized: the process systemd started is the server (Type=notify tracks its pid).
+        expect(cli(['-p', String(port), 'info', 'server'])).toContain(`process_id:${p.pid}`);
+        expect(cli(['-p', String(port), 'info', 'server'])).toContain('process_supervised:systemd');
+        expect(cli(['-p', String(port), 'config', 'get', 'supervised'])).toBe('supervised\nsystemd');
+        cli(['-p', String(port), 'shutdown']);
+        expect(await exited).toBe(0);
+        expect(sd.messages[3]).toBe(String.raw`'STOPPING=1\n'`);
+      } finally {
+        sd.close();
+      }
+    }
+  });
+
+  it('systemd asked for without NOTIFY_SOCKET, and auto with nothing to detect: unsupervised, with Redis\'s warning', async () => {
+    const d = tmp();
+    const env = { NOTIFY_SOCKET: '', UPSTART_JOB: '' }; // (empty: unset, for shardis)
+    const a = await startShardis({ threads: 1, env, args: ['--save', '', '--supervised', 'systemd', '--logfile', path.join(d, 'a.log')] });
+    servers.push(a);
+    expect(fs.readFileSync(path.join(d, 'a.log'), 'utf8')).toContain('systemd supervision error: NOTIFY_SOCKET not found!');
+    expect(cli(['-p', String(a.port), 'info', 'server'])).toContain('process_supervised:no');
+    const b = await startShardis({ threads: 1, env, args: ['--save', '', '--supervised', 'auto'] });
+    servers.push(b);
+    expect(cli(['-p', String(b.port), 'info', 'server'])).toContain('process_supervised:no');
+    expect(cli(['-p', String(b.port), 'config', 'get', 'supervised'])).toBe('supervised\nauto');
+  });
+
+  it('upstart (UPSTART_JOB): the process stops itself to signal it started, then serves once continued', async () => {
+    const port = await freePort();
+    const p = spawn(process.execPath, [SHARDIS_CLI, '--port', String(port), '--save', '', '--threads', '1', '--supervised', 'auto'],
+      { stdio: 'ignore', env: { ...process.env, UPSTART_JOB: 'shardis-test' } });
+    try {
+      const state = (): string => / \) ?(\w) /.exec(fs.readFileSync(`/proc/${p.pid}/stat`, 'utf8').replace(/\(.*\)/, ')'))?.[1] ?? '?';
+      await until('stopped (T)', () => state() === 'T');
+      process.kill(p.pid!, 'SIGCONT');
+      let served = '';
+      for (let i = 0; i < 200 && served !== 'PONG'; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        try {
+          served = cli(['-p', String(port), 'ping']);
+        } catch {
+          /* not listening yet */
+        }
+      }
+      expect(served).toBe('PONG');
+      expect(cli(['-p', String(port), 'info', 'server'])).toContain('process_supervised:upstart');
+    } finally {
+      p.kill('SIGKILL');
+    }
+  });
+});
