@@ -124,6 +124,16 @@ function debug(c: Client, argv: Buffer[]): void {
     Atomics.store(c.store.i32, c.store.L.misc + M_DISABLE_DENY_SCRIPTS, parseInt(argv[2].toString(), 10) ? 1 : 0);
     return c.w.ok();
   }
+  if (is(sub, 'error') && argv.length === 3) {
+    // The argument is the whole error line, code included ("LOADING fake"), for clients' tests.
+    // Written as it is (CR/LF as spaces): like Redis's addReplySds, not counted in errorstats.
+    const e = Buffer.allocUnsafe(argv[2].length + 3);
+    e[0] = 0x2d;
+    for (let i = 0; i < argv[2].length; i++) e[i + 1] = argv[2][i] === 13 || argv[2][i] === 10 ? 0x20 : argv[2][i];
+    e[e.length - 2] = 13;
+    e[e.length - 1] = 10;
+    return c.w.rawBytes(e);
+  }
   if (is(sub, 'digest-value')) return debugDigestValue(c, argv);
   if (is(sub, 'digest') && argv.length === 2) return debugDigest(c);
   if (is(sub, 'object') && argv.length === 3) return debugObject(c, argv);
@@ -214,6 +224,9 @@ const DEBUG_HELP = [
   '    Output a hex signature representing the current DB content.',
   'DIGEST-VALUE <key> [<key> ...]',
   '    Output a hex signature of the values of all the specified keys.',
+  'ERROR <string>',
+  '    Return a Redis protocol error with <string> as message. Useful for clients',
+  '    unit tests to simulate Redis errors.',
   'HTSTATS <dbid>',
   '    Return hash table statistics of the specified Redis database.',
   'HTSTATS-KEY <key>',
@@ -986,7 +999,7 @@ export const commands: CommandSpec[] = [
   def('echo', 2, 'loading stale fast', [0, 0, 0], 'connection', 'Echo the given string', echo, { lock: 'none', acl: ['fast', 'connection'], complexity: 'O(1)' }),
   def('quit', -1, 'allow_busy noscript loading stale fast no_auth', [0, 0, 0], 'connection', 'Close the connection', quit, { lock: 'none', acl: ['fast', 'connection'], complexity: 'O(1)' }),
   def('select', 2, 'loading stale fast', [0, 0, 0], 'connection', 'Change the selected database for the current connection', select, { lock: 'none', acl: ['fast', 'connection'], complexity: 'O(1)' }),
-  def('debug', -2, 'admin noscript loading stale', [0, 0, 0], 'server', 'A container for debugging commands', debug, { lockFor: debugLock, protectedCmd: true, acl: ['admin', 'slow', 'dangerous'] }),
+  def('debug', -2, 'admin noscript loading stale', [0, 0, 0], 'server', 'A container for debugging commands', debug, { lockFor: debugLock, protectedBy: 'enable-debug-command', acl: ['admin', 'slow', 'dangerous'] }),
   def('info', -1, 'loading stale', [0, 0, 0], 'server', 'Get information and statistics about the server', info, {
     lock: 'none', acl: ['slow', 'dangerous'], complexity: 'O(1)',
   }),

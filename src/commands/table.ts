@@ -26,9 +26,11 @@ import { commands as hyperloglog } from './hyperloglog';
 import { commands as geo } from './geo';
 import { commands as cluster } from './cluster';
 import { commands as acl } from './acl';
+import { commands as module } from './module';
+import { commands as lolwut } from './lolwut';
 
 registerCommands([
-  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...streams, ...streamGroups, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...migrate, ...latency, ...replicaof, ...replication, ...hyperloglog, ...geo, ...cluster, ...acl,
+  ...strings, ...keys, ...server, ...connection, ...lists, ...hashes, ...sets, ...zsets, ...streams, ...streamGroups, ...sort, ...transactions, ...pubsub, ...scripting, ...persist, ...migrate, ...latency, ...replicaof, ...replication, ...hyperloglog, ...geo, ...cluster, ...acl, ...module, ...lolwut,
 ]);
 
 export * from './registry';

@@ -57,9 +57,9 @@ export interface CommandSpec {
   write?: boolean;
   /** Has the loading flag (set by the table): allowed while the dataset loads. */
   loadingOk?: boolean;
-  /** CMD_PROTECTED (DEBUG, MODULE): allowed only as enable-debug-command says. Redis 7.0's
-   *  COMMAND INFO does not list this flag, so it is not among `flags`. */
-  protectedCmd?: boolean;
+  /** CMD_PROTECTED (DEBUG; MODULE LOAD, LOADEX, UNLOAD): allowed only as this option says.
+   *  Redis 7.0's COMMAND INFO does not list this flag, so it is not among `flags`. */
+  protectedBy?: 'enable-debug-command' | 'enable-module-command';
   /**
    * The command reads or changes keys it cannot name from its arguments and walks the keyspace
    * slot by slot (KEYS, SCAN, RANDOMKEY, DBSIZE). EXEC holds every slot when it queues one.

@@ -7,6 +7,7 @@
 // whole configuration a plain Record<string, string> (toJSON/fromJSON) that
 // can be posted to worker threads.
 
+import { moduleLoadFailure } from './modules';
 import { closeSync, lstatSync, openSync, readdirSync, readFileSync } from 'fs';
 import { resolve as resolvePath } from 'path';
 import {
@@ -346,7 +347,7 @@ export class Config {
 
     // What Redis finds after loading: queued module configs / modules.
     if (cfg.modules.length > 0) {
-      throw new ConfigError(`Module ${cfg.modules[0].path} failed to load: modules are not supported`, true);
+      throw new ConfigError(moduleLoadFailure(cfg.modules[0].path), true);
     }
     if (cfg.moduleConfigs.size > 0) {
       throw new ConfigError('Module Configuration detected without loadmodule directive or no ApplyConfig call: aborting', true);

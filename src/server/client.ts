@@ -37,10 +37,11 @@ import { E_OOM } from './errors';
 import { aclDenied, defaultUserOpen } from './acl';
 import type { AclUser } from './acl';
 export { E_OOM };
-// processCommand's text for DEBUG (the only protected command here: no MODULE).
-const E_DEBUG_DISABLED =
-  'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run it from a ' +
-  'local connection, otherwise you need to set this option in the configuration file, and then restart the server.';
+/** processCommand's refusal of a protected command (DEBUG; MODULE LOAD, LOADEX, UNLOAD). */
+function protectedRefusal(option: 'enable-debug-command' | 'enable-module-command'): string {
+  return `ERR ${option === 'enable-debug-command' ? 'DEBUG' : 'MODULE'} command not allowed. If the ${option} option is set to "local", ` +
+    'you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.';
+}
 
 // Commands a client may send while MULTI is open that are executed at once, not queued.
 const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
@@ -613,8 +614,8 @@ export class Client {
       this.rejectCommand(err);
       return;
     }
-    if (spec.protectedCmd === true && !this.srv.config.protectedActionAllowed('enable-debug-command', this.isLocal())) {
-      this.rejectCommand(E_DEBUG_DISABLED);
+    if (spec.protectedBy !== undefined && !this.srv.config.protectedActionAllowed(spec.protectedBy, this.isLocal())) {
+      this.rejectCommand(protectedRefusal(spec.protectedBy));
       return;
     }
     if (!this.authenticated && ((spec.bits as number) & F_NO_AUTH) === 0) {

@@ -117,6 +117,10 @@ describe('ACL SETUSER / GETUSER / LIST', () => {
       ACL CAT
       [unordered] ACL CAT geo
       [unordered] ACL CAT hyperloglog
+      [unordered] ACL CAT admin
+      [unordered] ACL CAT dangerous
+      [unordered] ACL CAT fast
+      [unordered] ACL CAT read
       ACL CAT nosuch
       [shape] ACL GENPASS
       [shape] ACL GENPASS 5

@@ -419,6 +419,8 @@ describe('config file parsing', () => {
     expect(loadError(['--rename-command', 'get', 'fetch', '--rename-command', 'fetch', 'x'], commandExists)).toBeNull();
     expect(loadError(['--rename-command', 'get', 'fetch', '--rename-command', 'get', 'x'], commandExists)?.text).toContain('No such command in rename-command');
     expect(loadError(['--loadmodule', '/x.so'])?.viaLog).toBe(true);
+    // moduleLoad()'s log line: dlopen()'s error for a missing file.
+    expect(loadError(['--loadmodule', '/nonexistent/x.so'])?.text).toBe('Module /nonexistent/x.so failed to load: /nonexistent/x.so: cannot open shared object file: No such file or directory');
     expect(loadError(['--foo.bar', '1'])?.text).toBe('Module Configuration detected without loadmodule directive or no ApplyConfig call: aborting');
   });
 
