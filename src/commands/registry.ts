@@ -94,6 +94,15 @@ export function registerCommands(specs: CommandSpec[]): void {
   commandStatCount = nstats;
 }
 
+/** The full name ("debug", "client|list") of the command with this commandstats index. */
+export function commandNameOfStat(statIndex: number): string | undefined {
+  for (const spec of allCommands) {
+    if (spec.statIndex === statIndex) return spec.fullName;
+    for (const sub of spec.subcommands ?? []) if (sub.statIndex === statIndex) return sub.fullName;
+  }
+  return undefined;
+}
+
 export const STATS_PER_COMMAND = 4; // calls, usec, rejected, failed
 /** Commands and subcommands with a commandstats entry (set by registerCommands). */
 export let commandStatCount = 0;

@@ -11,7 +11,7 @@ import { cstr } from '../commands/args';
 import { F_ALLOW_BUSY, F_FAST, F_MAY_REPLICATE, F_NO_ASYNC_LOADING, F_NO_AUTH, F_NO_MULTI, F_NO_PROPAGATE, F_SKIP_SLOWLOG, F_STALE, F_TOUCHES_ARBITRARY_KEYS, F_READONLY, F_WRITE, SF_DENYOOM, SF_STALE, SF_WRITE } from '../commands/flags';
 import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import { rememberLocalWrite } from '../replication/replica-expire';
-import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING, M_ASYNC_LOADING, M_STARTING } from './context';
+import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING, M_ASYNC_LOADING, M_STARTING, S_RUNNING_CMD, S_RUNNING_CLIENT } from './context';
 import { diskWriteError } from '../persistence/disk-error';
 import { log } from './log';
 import { chainEnd, chainRestart, chainStart, cmdEnd, cmdStart, wallMs } from './clock';
@@ -837,6 +837,11 @@ export class Client {
     const dirty = store.dirty;
     // Keyspace events raised inside the store (lazy expiry, new keys, misses) belong to this client.
     setNotifyClient(this);
+    // What this thread runs, for the watchdog's report (the outermost command: EXEC, EVAL...).
+    if (this.callDepth === 0) {
+      this.srv.setStat(S_RUNNING_CMD, (spec.statIndex as number) + 1);
+      this.srv.setStat(S_RUNNING_CLIENT, this.id);
+    }
     this.callDepth++;
     // An armed fault injection (tests) covers this command and the blocking serves it causes.
     if (store.heap.injectPending !== 0) store.heap.startInjection(this.reserveOf(spec, argv));
@@ -853,7 +858,7 @@ export class Client {
         this.w.error(`ERR ${(e as Error).message}`);
       }
     } finally {
-      this.callDepth--;
+      if (--this.callDepth === 0) this.srv.setStat(S_RUNNING_CMD, 0);
       setNotifyClient(null);
       // Effects reach the stream before the locks are released: the stream's order is a valid
       // serial order of what ran on every thread.

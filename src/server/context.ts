@@ -33,6 +33,9 @@ export const S_CLIENT_MEM = 18;       // memory of this thread's normal and pub/
 export const S_REPLICA_MEM = 19;      // memory of this thread's replica links now (not counted for eviction)
 export const S_CLIENT_MAX = 21;      // this thread's largest evictable client (client eviction takes the largest of all threads first)
 export const S_CLIENT_GEN = 22;      // the client limit change (M_CLIENT_LIMIT_GEN) this thread has recounted its clients for
+export const S_TICK_AT = 23;         // when (ms) this thread last ran its cron tick: the watchdog's heartbeat (watchdog.ts)
+export const S_RUNNING_CMD = 24;     // commandstats index + 1 of the top-level command running now, 0 between commands
+export const S_RUNNING_CLIENT = 25;  // the id of the client running it
 export const S_EVICTED_CLIENTS = 20;  // clients closed by maxmemory-clients
 
 // Words of the misc area (Int32) in shared memory.

@@ -22,6 +22,7 @@ import { createPidFile, daemonize, daemonReady, isDaemonChild, notifySystemd, re
 import { SHARDIS_VERSION } from '../version';
 import { unlinkSync } from 'fs';
 import { installCrashHandlers, panic, setCrashInfo } from './crash';
+import { Watchdog } from './watchdog';
 import { REDIS_VERSION } from './info';
 import { ThreadServer, S_EXPIRED, M_CLIENTS, M_NO_ACTIVE_EXPIRE, M_PAUSE_CRON, M_LAZYFREE_PENDING, M_LAZYFREED, M_PAUSE_TYPE } from './context';
 import { MainPublisher } from './pubsub';
@@ -68,7 +69,8 @@ export async function main(argv: string[]): Promise<void> {
   configureLog(config.str('loglevel'), config.str('logfile'));
   // daemonize yes: the detached child carries on from here; this process waits for it and exits.
   // A supervised server stays in the foreground (systemd or upstart holds it), as Redis.
-  const supervised = superviseStart(config);
+  // (The daemon child was not supervised: its parent found nothing to set up, and said so.)
+  const supervised = !isDaemonChild() && superviseStart(config);
   if (config.bool('daemonize') && !supervised && !isDaemonChild()) return daemonize();
   // Like redis-server, work in `dir`: RDB/AOF files and relative paths live there.
   try {
@@ -112,6 +114,8 @@ export async function main(argv: string[]): Promise<void> {
   configureHistograms(threads + 8, commandStatCount);
   const heap = new Heap(sab, 0);
   const store = new Store(heap, layout);
+  // watchdog-period: the main thread watches the workers' heartbeats (watchdog.ts).
+  const watchdog = new Watchdog(store, threads, config);
   // Redis's maxmemory warnings (main() at start, updateMaxmemory on CONFIG SET) and one of
   // shardis's own: a maxmemory the heap cannot reach (evict.ts then evicts at the capacity).
   const warnMaxmemory = (atStart: boolean): void => {
@@ -256,6 +260,7 @@ export async function main(argv: string[]): Promise<void> {
             config.set([[m.name as string, m.value as string]], { force: true });
             if (m.name === 'tracking-table-max-keys') setTrackingMaxKeys(config.num('tracking-table-max-keys'));
             if (m.name === 'proc-title-template') setProcTitle(config);
+            if (m.name === 'watchdog-period' || m.name === 'hz') watchdog.apply();
             warnIgnored(config, m.name as string);
             if (m.name === 'maxmemory') warnMaxmemory(false);
             if (m.name === 'notify-keyspace-events') configureNotify(config.notifyKeyspaceEvents(), store, publishEvent);
@@ -427,6 +432,7 @@ export async function main(argv: string[]): Promise<void> {
   notifySystemd(config, replicaOf === null ? 'STATUS=Ready to accept connections\n'
     : 'STATUS=Ready to accept connections in read-only mode. Waiting for MASTER <-> REPLICA sync\n');
   notifySystemd(config, 'READY=1\n');
+  watchdog.apply();
   daemonReady();
 
   /** SAVE, BGSAVE, DEBUG RELOAD and SHUTDOWN asked by a worker; the result goes back to it. */

@@ -1,6 +1,6 @@
 // Per-worker background duties (publishing statistics, closing idle clients), the slow log, and
 // the handlers of the cross-thread requests that the server and connection commands send.
-import { M_PAUSE_CRON, type ThreadServer } from './context';
+import { M_PAUSE_CRON, S_TICK_AT, type ThreadServer } from './context';
 import type { Client } from './client';
 import { countError, localInfo, resetLocalStats, sampleMetrics } from './info';
 import { redactedArgs } from './redact';
@@ -99,6 +99,7 @@ export function installWorkerServices(srv: ThreadServer): void {
     if (name === 'latency-monitor-threshold' || name === 'latency-tracking') applyLatencyConfig(srv);
   });
 
+  srv.setStat(S_TICK_AT, Date.now());
   let timer = setInterval(() => tick(srv), 1000 / clampHz(srv.config.num('hz')));
   timer.unref();
   srv.configListeners.push((name) => {
@@ -114,6 +115,8 @@ function clampHz(hz: number): number {
 }
 
 function tick(srv: ThreadServer): void {
+  // The watchdog's heartbeat (watchdog.ts): this thread's event loop is turning.
+  srv.setStat(S_TICK_AT, Date.now());
   // DEBUG PAUSE-CRON 1: the threads' share of serverCron stops too (clientsCron's recount and
   // eviction, timeouts), as Redis's serverCron returns at once.
   if (srv.misc(M_PAUSE_CRON) !== 0) return;

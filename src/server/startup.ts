@@ -188,7 +188,6 @@ const IGNORED: ReadonlyArray<readonly [string, string]> = [
   ['io-threads', 'every worker thread does its own I/O; the number of threads is `threads`'],
   ['io-threads-do-reads', 'every worker thread does its own I/O; the number of threads is `threads`'],
   ['crash-log-enabled', 'the crash report is always written'],
-  ['watchdog-period', 'there is no software watchdog'],
   ['socket-mark-id', 'sockets get no mark'],
   ['maxmemory-eviction-tenacity', 'eviction always frees enough memory in the command that needs it'],
   ['active-expire-effort', 'active expiry runs with a fixed effort'],

@@ -16,7 +16,7 @@ import { installClientMem } from './client-mem';
 import { installBlocking, isBlocked } from './blocking';
 import { Stream } from './stream';
 import { onRemoteLines } from './monitor';
-import { ThreadServer, S_CONNECTIONS, S_CLIENTS, S_REJECTED_CONN, M_CLIENTS, type CrossThreadRequest } from './context';
+import { ThreadServer, S_CONNECTIONS, S_CLIENTS, S_REJECTED_CONN, M_CLIENTS, S_RUNNING_CMD, type CrossThreadRequest } from './context';
 import { configureLog, log } from './log';
 import { installWorkerServices } from './services';
 import { installConnectionHandlers } from '../commands/connection';
@@ -132,7 +132,17 @@ installCowHook(store, (key, bytes, logical) => {
 
 function handleRequest(req: CrossThreadRequest): unknown {
   const h = srv.requestHandlers.get(req.op);
-  return h === undefined ? null : h(req.args);
+  if (h === undefined) return null;
+  // For the watchdog's report: this thread serves another's command (DEBUG SLEEP, KEYS...).
+  // (A broadcast runs this thread's share at once, inside the command: that stays the report.)
+  const running = srv.stat(S_RUNNING_CMD);
+  if (running !== 0) return h(req.args);
+  srv.setStat(S_RUNNING_CMD, -1);
+  try {
+    return h(req.args);
+  } finally {
+    srv.setStat(S_RUNNING_CMD, 0);
+  }
 }
 
 port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; results: unknown[]; name: string; value: string; peer: number; port: MessagePort; kind: number; channel: Uint8Array; message: Uint8Array; lines: Uint8Array }) => {

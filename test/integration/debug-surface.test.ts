@@ -313,6 +313,46 @@ describe('DEBUG SLEEP', () => {
   });
 });
 
+describe('watchdog-period', () => {
+  it('a thread stuck past the period is reported once per stall, with its command; 0 turns it off', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-watchdog-'));
+    const log = path.join(dir, 'w.log');
+    const srv = await startShardis({ threads: 2, args: ['--watchdog-period', '200', '--logfile', log] });
+    const reports = (): string[] => fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('has not returned to its event loop'));
+    let conns: RawClient[] = [];
+    try {
+      const placed = await connectOnThreads(srv.port, [1, 1]);
+      conns = placed.all;
+      const [[sleeper]] = placed.on;
+      const id = replyText(await sleeper.call('CLIENT', 'ID'));
+      await new Promise((r) => setTimeout(r, 500)); // idle: no command to report (a loaded machine may starve a thread)
+      expect(reports().filter((l) => l.includes('running'))).toEqual([]);
+      expect(show(await sleeper.call('DEBUG', 'SLEEP', '1'))).toBe('OK');
+      await new Promise((r) => setTimeout(r, 300));
+      // Both threads stopped (DEBUG SLEEP stops the server): one report each, for the one stall.
+      const r = reports();
+      expect(r.filter((l) => l.includes(`running 'debug' for client id=${id}`)).length).toBe(1);
+      expect(r.filter((l) => l.includes("serving another thread's command")).length).toBe(1);
+      expect(fs.readFileSync(log, 'utf8').split('--- WATCHDOG TIMER EXPIRED ---').length - 1).toBe(r.length);
+      // A script that keeps its thread: named too.
+      await sleeper.call('EVAL', "local t = redis.call('time') local e = t[1] * 1000000 + t[2] + 500000 " +
+        "while true do local n = redis.call('time') if n[1] * 1000000 + n[2] >= e then break end end return 1", '0');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(reports().filter((l) => l.includes(`running 'eval' for client id=${id}`)).length).toBe(1);
+      // Off.
+      expect(show(await sleeper.call('CONFIG', 'SET', 'watchdog-period', '0'))).toBe('OK');
+      const before = reports().length;
+      await sleeper.call('DEBUG', 'SLEEP', '0.5');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(reports().length).toBe(before);
+    } finally {
+      for (const c of conns) await c.close();
+      await srv.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('clients that connect while the server starts', () => {
   async function firstReply(port: number, child: ChildProcess): Promise<Reply> {
     for (let i = 0; i < 400; i++) {
