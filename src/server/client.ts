@@ -837,8 +837,9 @@ export class Client {
     const dirty = store.dirty;
     // Keyspace events raised inside the store (lazy expiry, new keys, misses) belong to this client.
     setNotifyClient(this);
-    // What this thread runs, for the watchdog's report (the outermost command: EXEC, EVAL...).
-    if (this.callDepth === 0) {
+    // What this thread runs, for the watchdog's report (the outermost command: EXEC, EVAL...),
+    // only while watchdog-period is set: nothing more per command otherwise.
+    if (this.callDepth === 0 && this.srv.watched) {
       this.srv.setStat(S_RUNNING_CMD, (spec.statIndex as number) + 1);
       this.srv.setStat(S_RUNNING_CLIENT, this.id);
     }
@@ -858,7 +859,7 @@ export class Client {
         this.w.error(`ERR ${(e as Error).message}`);
       }
     } finally {
-      if (--this.callDepth === 0) this.srv.setStat(S_RUNNING_CMD, 0);
+      if (--this.callDepth === 0 && this.srv.watched) this.srv.setStat(S_RUNNING_CMD, 0);
       setNotifyClient(null);
       // Effects reach the stream before the locks are released: the stream's order is a valid
       // serial order of what ran on every thread.

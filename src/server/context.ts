@@ -82,6 +82,8 @@ export class ThreadServer {
   readonly startTime = Date.now();
   /** INFO process_supervised: 'no', 'upstart' or 'systemd' (server/startup.ts superviseStart). */
   supervised = 'no';
+  /** watchdog-period is set: Client.call records the command it runs for the report (watchdog.ts). */
+  watched = false;
   /** This thread's pub/sub subscribers (set by the worker at start). */
   pubsub!: PubSub;
   /** Hooks that later subsystems fill (replication and AOF propagation). */

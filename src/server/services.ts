@@ -1,6 +1,6 @@
 // Per-worker background duties (publishing statistics, closing idle clients), the slow log, and
 // the handlers of the cross-thread requests that the server and connection commands send.
-import { M_PAUSE_CRON, S_TICK_AT, type ThreadServer } from './context';
+import { M_PAUSE_CRON, S_RUNNING_CMD, S_TICK_AT, type ThreadServer } from './context';
 import type { Client } from './client';
 import { countError, localInfo, resetLocalStats, sampleMetrics } from './info';
 import { redactedArgs } from './redact';
@@ -100,6 +100,14 @@ export function installWorkerServices(srv: ThreadServer): void {
   });
 
   srv.setStat(S_TICK_AT, Date.now());
+  const watch = (): void => {
+    srv.watched = srv.config.num('watchdog-period') > 0;
+    srv.setStat(S_RUNNING_CMD, 0); // (a command that ran unwatched left nothing to trust)
+  };
+  watch();
+  srv.configListeners.push((name) => {
+    if (name === 'watchdog-period') watch();
+  });
   let timer = setInterval(() => tick(srv), 1000 / clampHz(srv.config.num('hz')));
   timer.unref();
   srv.configListeners.push((name) => {

@@ -135,8 +135,7 @@ function handleRequest(req: CrossThreadRequest): unknown {
   if (h === undefined) return null;
   // For the watchdog's report: this thread serves another's command (DEBUG SLEEP, KEYS...).
   // (A broadcast runs this thread's share at once, inside the command: that stays the report.)
-  const running = srv.stat(S_RUNNING_CMD);
-  if (running !== 0) return h(req.args);
+  if (!srv.watched || srv.stat(S_RUNNING_CMD) !== 0) return h(req.args);
   srv.setStat(S_RUNNING_CMD, -1);
   try {
     return h(req.args);

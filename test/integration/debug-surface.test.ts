@@ -345,6 +345,11 @@ describe('watchdog-period', () => {
       await sleeper.call('DEBUG', 'SLEEP', '0.5');
       await new Promise((r) => setTimeout(r, 300));
       expect(reports().length).toBe(before);
+      // And on again, by CONFIG SET.
+      expect(show(await sleeper.call('CONFIG', 'SET', 'watchdog-period', '200'))).toBe('OK');
+      await sleeper.call('DEBUG', 'SLEEP', '0.5');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(reports().filter((l) => l.includes(`running 'debug' for client id=${id}`)).length).toBe(2);
     } finally {
       for (const c of conns) await c.close();
       await srv.stop();
