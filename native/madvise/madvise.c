@@ -7,6 +7,7 @@
 #include <node_api.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stddef.h>
@@ -189,6 +190,17 @@ static napi_value Notify(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// mallocTrim(): glibc's malloc_trim(0), which gives the free pages of every arena back to the OS.
+// Big reply buffers freed after a burst (server/output-gc.ts) are otherwise kept by the thread
+// arenas: glibc's mmap threshold rises to each freed mapping's size (up to 32 MiB), so such
+// buffers stop getting pages of their own. Returns 1 if memory was released.
+static napi_value MallocTrim(napi_env env, napi_callback_info info) {
+  napi_value result;
+  (void)info;
+  napi_create_int32(env, malloc_trim(0), &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "release", NAPI_AUTO_LENGTH, Release, NULL, &fn);
@@ -203,5 +215,7 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "waitpid", fn);
   napi_create_function(env, "notify", NAPI_AUTO_LENGTH, Notify, NULL, &fn);
   napi_set_named_property(env, exports, "notify", fn);
+  napi_create_function(env, "mallocTrim", NAPI_AUTO_LENGTH, MallocTrim, NULL, &fn);
+  napi_set_named_property(env, exports, "mallocTrim", fn);
   return exports;
 }

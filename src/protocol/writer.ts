@@ -5,6 +5,11 @@
 const CHUNK = 64 * 1024;
 /** A reply bigger than this streams to its socket while it is produced (see grow()). */
 const SPILL = 8 * 1024 * 1024;
+/** Output buffers from this size up are counted in bigOutput (server/output-gc.ts). */
+const BIG = 1024 * 1024;
+
+/** Bytes of big output buffers this thread allocated since its last collection (output-gc.ts). */
+export const bigOutput = { bytes: 0 };
 const CRLF = 0x0a0d;
 
 const C_OK = Buffer.from('+OK\r\n');
@@ -94,6 +99,7 @@ export class ReplyWriter {
       const out = this.buf.subarray(this.start, this.pos);
       this.spilled += pending;
       this.buf = Buffer.allocUnsafe(Math.max(SPILL, n) + CHUNK);
+      bigOutput.bytes += this.buf.length;
       this.start = this.pos = 0;
       this.sink(out);
       return;
@@ -104,6 +110,7 @@ export class ReplyWriter {
     const left = this.room - this.spilled;
     if (size > left + CHUNK) size = Math.max(CHUNK, pending + n, left + CHUNK);
     const nb = Buffer.allocUnsafe(size);
+    if (size >= BIG) bigOutput.bytes += size;
     this.buf.copy(nb, 0, this.start, this.pos);
     this.buf = nb;
     this.start = 0;

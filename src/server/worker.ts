@@ -29,6 +29,7 @@ import type { MessagePort } from 'worker_threads';
 import { installCowHook } from '../persistence/snapshot';
 import { setAofShared } from '../persistence/aof-state';
 import { installAofTurn } from '../persistence/aof-hold';
+import { installOutputGc } from './output-gc';
 import { drainInboxAtDoorbell, installTracking, setTrackingMaxKeys } from './tracking';
 import { installReplica, startReplicaFromConfig } from '../replication/replica';
 import { installFailover } from '../replication/failover';
@@ -66,6 +67,8 @@ applyRenames(config.renamedCommands());
 const heap = new Heap(wd.sab, wd.threadId);
 // Once a second: an idle thread's allocator caches go back to their slabs (memory to the OS).
 setInterval(() => heap.trimIdle(), 1000).unref();
+// Big replies' buffers, garbage once written, are collected after a burst (output-gc.ts).
+installOutputGc();
 const store = new Store(heap, wd.layout);
 if (wd.aof !== undefined) setAofShared(wd.aof);
 const srv = new ThreadServer(wd.threadId, wd.threads, store, config, new Stream(wd.stream));

@@ -95,6 +95,25 @@ describe('memory reused across sizes', () => {
     expect(stored).toBe(6000);
     expect(canon(await c.call('DEBUG', 'CHECK'))).toBe('+OK\r\n');
   }, 90_000);
+
+  it('RSS falls back after a burst of big replies (300 GETs of 1 MB in one pipeline)', async () => {
+    const c = await shardis({ SHARDIS_DEBUG: '0' });
+    const pid = servers[0].pid;
+    // 100 values of 1 MB, made by SETRANGE (no big argument on the JS side).
+    for (let i = 0; i < 100; i++) c.send('SETRANGE', `big:${i}`, String(MiB - 1), 'x');
+    for (let i = 0; i < 100; i++) expect(canon(await c.read())).toBe(`:${MiB}\r\n`);
+    await new Promise((r) => setTimeout(r, 1500));
+    const before = rss(pid);
+    for (let round = 0; round < 3; round++) for (let i = 0; i < 100; i++) c.send('GET', `big:${i}`);
+    for (let i = 0; i < 300; i++) {
+      const r = await c.read();
+      expect(r.t === 'bulk' && r.v !== null && r.v.length === MiB).toBe(true);
+    }
+    // The replies' buffers are garbage once written: collected (and trimmed) once the burst is
+    // over, about two seconds later. Before, ~300 MB stayed resident.
+    const after = await rssBelow(pid, before + 64 * MiB);
+    expect(after - before, `RSS ${before} before the GETs, ${after} after`).toBeLessThan(64 * MiB);
+  }, 60_000);
 });
 
 describe('memory returned to the OS', () => {
