@@ -649,7 +649,8 @@ export class ScriptEngine {
   /**
    * The stage's last CALL_INFO_BYTES (engine.c Eng.callInfo), for each redis.call: [0] how many
    * arguments are staged (-1: they come as an array of Buffers), [1] the script's RESP version,
-   * [2] set here to the reply's length in the stage (left -1 when a Buffer is returned).
+   * [2] set here to the reply's length in the stage (left -1 when a Buffer is returned), [3] the
+   * script's redis.set_repl() flags (1 AOF, 2 replicas, 3 both, 0 neither).
    */
   private readonly callInfo = new Int32Array(this.stageAll.buffer, this.stageAll.byteOffset + this.stageAll.length - CALL_INFO_BYTES, CALL_INFO_BYTES / 4);
 
@@ -748,10 +749,31 @@ export class ScriptEngine {
     return spec;
   }
 
+  /** redis.set_repl() of the running script, as of its latest redis.call. */
+  private replFlags = 3;
+  private warnedSelective = false;
+
+  /**
+   * Does this call's effect propagate? REPL_NONE: to neither the AOF nor the replicas, as Redis.
+   * REPL_AOF or REPL_REPLICA alone: to both, with a warning (once per thread): the AOF and the
+   * replicas read one stream here, whose offsets are the replication offsets.
+   */
+  private propagates(): boolean {
+    const f = this.replFlags;
+    if (f === 3) return true;
+    if (f === 0) return false;
+    if (!this.warnedSelective) {
+      this.warnedSelective = true;
+      log('warning', 'redis.set_repl(): REPL_AOF or REPL_REPLICA alone is not supported by shardis: the effects go to both the AOF and the replicas (REPL_NONE and REPL_ALL are honoured)');
+    }
+    return true;
+  }
+
   /** redis.call / redis.pcall: the command's reply as RESP, in the stage (its length in callInfo[2]) or a Buffer. */
   private readonly onCall = (passed?: Buffer[]): Buffer | undefined => {
     const info = this.callInfo;
     const resp = info[1];
+    this.replFlags = info[3];
     const argv = passed === undefined ? this.unstage(info[0]) : passed;
     const ctx = this.cur;
     if (ctx === null) return Buffer.from('-ERR redis.call/pcall can only be called inside a script invocation\r\n');
@@ -850,7 +872,7 @@ export class ScriptEngine {
       if (e instanceof OutOfMemoryError) w.error("OOM command not allowed when used memory > 'maxmemory'.");
       else w.error(`ERR ${(e as Error).message}`);
     }
-    if (prop.on()) prop.afterCommand(db, argv, s.dirty !== dirty0 && (bits & F_NO_PROPAGATE) === 0);
+    if (prop.on()) prop.afterCommand(db, argv, s.dirty !== dirty0 && (bits & F_NO_PROPAGATE) === 0 && this.propagates());
     // MONITOR shows the call as the script's (`[db lua]`), as Redis's call() for its Lua client.
     if (monitorsActive(this.srv)) feedMonitors(c, spec, argv, c.db, 'lua');
     c.resp = savedResp;

@@ -70,6 +70,30 @@ describe('propagated forms', () => {
     expect(cmds.filter((x) => x[0].toUpperCase() !== 'SET')).toEqual([['DEL', 'dst']]);
   });
 
+  it('redis.set_repl(): REPL_NONE keeps a script\'s effects out of the stream; REPL_ALL again in it', async () => {
+    let [, at] = await commandsSince(0);
+    const script = `redis.call('set', 'sr:a', '1')
+      redis.set_repl(redis.REPL_NONE)
+      redis.call('set', 'sr:b', '2')
+      redis.set_repl(redis.REPL_ALL)
+      redis.call('set', 'sr:d', '4')
+      return 1`;
+    expect(simple(await c.call('EVAL', script, '0'))).toBe(1n);
+    let cmds: string[][];
+    [cmds, at] = await commandsSince(at);
+    expect(cmds).toEqual([['MULTI'], ['set', 'sr:a', '1'], ['set', 'sr:d', '4'], ['EXEC']]);
+    // The flags are the run's: the next script starts at REPL_ALL.
+    expect(simple(await c.call('EVAL', "redis.call('set', 'sr:e', '5') return 1", '0'))).toBe(1n);
+    [cmds, at] = await commandsSince(at);
+    expect(cmds).toEqual([['set', 'sr:e', '5']]);
+    // Only REPL_NONE: nothing of the run propagates.
+    expect(simple(await c.call('EVAL', "redis.set_repl(redis.REPL_NONE) redis.call('set', 'sr:f', '6') return 1", '0'))).toBe(1n);
+    [cmds] = await commandsSince(at);
+    expect(cmds).toEqual([]);
+    // The master keeps every write.
+    expect(items(await c.call('MGET', 'sr:a', 'sr:b', 'sr:d', 'sr:e', 'sr:f')).map((r) => bytes(r).toString())).toEqual(['1', '2', '4', '5', '6']);
+  });
+
   it('SCAN deletes the expired keys it passes, one DEL each, outside MULTI/EXEC', async () => {
     expect(simple(await c.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0'))).toBe('OK');
     try {

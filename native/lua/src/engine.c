@@ -113,6 +113,7 @@ typedef struct {
   int running;       /* a script or function is running */
   int loading;       /* FUNCTION LOAD is running the library code */
   int scriptResp;    /* redis.setresp() */
+  int replFlags;     /* redis.set_repl(): 1 AOF, 2 replicas (3 both, the default; 0 neither) */
   int callerResp;
   int inCall;        /* redis.call re-entry guard */
   int timedOut;
@@ -820,6 +821,7 @@ static int redisGenericAs(lua_State *L, int raise, int resp) {
   e->callInfo[0] = staged ? argc : -1;
   e->callInfo[1] = resp < 0 ? e->scriptResp : resp;
   e->callInfo[2] = -1;
+  e->callInfo[3] = e->replFlags;
   napi_status st = napi_call_function(env, e->callRecv, e->callFnVal, staged ? 0 : 1, staged ? NULL : &arr, &res);
   e->inCall = 0;
   /* The reply: its length when JS copied it to the stage (the common case: no Buffer, no
@@ -961,6 +963,7 @@ static int luaSetRepl(lua_State *L) {
   if (lua_gettop(L) != 1) return raiseError(L, "redis.set_repl() requires two arguments.");
   int flags = (int)lua_tonumber(L, -1);
   if ((flags & ~3) != 0) return raiseError(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
+  e->replFlags = flags;
   return 0;
 }
 
@@ -1720,6 +1723,7 @@ static int runBegin(Eng *e, int resp) {
   lua_State *L = e->L;
   e->callerResp = resp;
   e->scriptResp = 2;
+  e->replFlags = 3;
   e->running = 1;
   e->timedOut = 0;
   e->killed = 0;
