@@ -56,7 +56,10 @@ function refresh(srv: ThreadServer): void {
   limits.pubsubHard = o.pubsub.hard;
   limits.pubsubSoft = o.pubsub.soft;
   limits.pubsubSoftMs = o.pubsub.softSeconds * 1000;
-  limits.replicaHard = o.replica.hard;
+  // A replica's hard limit under repl-backlog-size counts as repl-backlog-size (Redis 7.0's
+  // checkClientOutputBufferLimits): a partial resync the backlog allows must not be cut at once.
+  const backlog = cfg.num('repl-backlog-size');
+  limits.replicaHard = o.replica.hard > 0 && o.replica.hard < backlog ? backlog : o.replica.hard;
   limits.replicaSoft = o.replica.soft;
   limits.replicaSoftMs = o.replica.softSeconds * 1000;
   limits.normalOn = limits.normalHard > 0 || limits.normalSoft > 0;
@@ -68,7 +71,7 @@ export function threadLimits(srv: ThreadServer): ThreadLimits {
   owner = srv;
   refresh(srv);
   srv.configListeners.push((name) => {
-    if (name === 'proto-max-bulk-len' || name === 'client-query-buffer-limit' || name === 'client-output-buffer-limit') refresh(srv);
+    if (name === 'proto-max-bulk-len' || name === 'client-query-buffer-limit' || name === 'client-output-buffer-limit' || name === 'repl-backlog-size') refresh(srv);
   });
   setInterval(() => {
     const now = Date.now();

@@ -441,6 +441,28 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     fake.socket.destroy();
   }, 60_000);
 
+  it('a replica limit under repl-backlog-size counts as repl-backlog-size (Redis 7.0)', async () => {
+    const m = await master(['--repl-diskless-sync', 'no', '--client-output-buffer-limit', 'replica 512kb 0 0', '--repl-backlog-size', '16mb']);
+    const fake = await RawClient.connect(m.port);
+    fake.send('REPLCONF', 'listening-port', '1');
+    fake.send('PSYNC', '?', '-1');
+    await until('the replica to be registered', async () => (await info(m.port, 'replication')).get('connected_slaves') === '1');
+    fake.socket.pause();
+    const big = 'x'.repeat(64 * 1024);
+    const c = await RawClient.connect(m.port);
+    // 6.4 MB for it: past 512 KB, within the 16 MB backlog. It stays.
+    for (let i = 0; i < 100; i++) c.send('SET', `big${i % 10}`, big);
+    for (let i = 0; i < 100; i++) await c.read();
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await info(m.port, 'replication')).get('connected_slaves')).toBe('1');
+    // 25 MB more: past the backlog's size, it is cut.
+    for (let i = 0; i < 400; i++) c.send('SET', `big${i % 10}`, big);
+    for (let i = 0; i < 400; i++) await c.read();
+    await until('the replica to be cut', async () => (await info(m.port, 'replication')).get('connected_slaves') === '0');
+    await c.close();
+    fake.socket.destroy();
+  }, 60_000);
+
   it("mem_clients_slaves follows a replica's buffer as the writes feed it, not only at the cron (maxmemory set)", async () => {
     // DEBUG PAUSE-CRON 1 while the writes go in: no cron recount, so what shows is the live count.
     const m = await master(['--repl-diskless-sync', 'no', '--hz', '1', '--maxmemory', '1gb', '--client-output-buffer-limit', 'replica 0 0 0', '--enable-debug-command', 'yes']);
