@@ -64,6 +64,22 @@ async function until(what: string, cond: () => Promise<boolean>, ms = 20_000): P
 }
 
 /** The replica's link is up and it has processed everything the master had appended. */
+/** A replica that registers (PSYNC) and then never reads: its socket is paused. */
+async function stalledReplica(m: Server): Promise<RawClient> {
+  const fake = await RawClient.connect(m.port);
+  fake.send('REPLCONF', 'listening-port', '1');
+  fake.send('PSYNC', '?', '-1');
+  await until('the replica to be registered', async () => (await info(m.port, 'replication')).get('connected_slaves') === '1');
+  fake.socket.pause();
+  return fake;
+}
+
+/** n pipelined SETs of value over ten keys, every reply read. */
+async function setMany(c: RawClient, n: number, value: string): Promise<void> {
+  for (let i = 0; i < n; i++) c.send('SET', `big${i % 10}`, value);
+  for (let i = 0; i < n; i++) await c.read();
+}
+
 async function caughtUp(m: Server, r: Server): Promise<void> {
   await until('the replica to catch up', async () => {
     const mo = Number((await info(m.port, 'replication')).get('master_repl_offset'));
@@ -426,16 +442,9 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
 
   it('a replica that does not read is cut by client-output-buffer-limit replica', async () => {
     const m = await master(['--repl-diskless-sync', 'no', '--client-output-buffer-limit', 'replica 1mb 0 0']);
-    const fake = await RawClient.connect(m.port);
-    // A replica that never reads: after PSYNC its socket is left alone.
-    fake.send('REPLCONF', 'listening-port', '1');
-    fake.send('PSYNC', '?', '-1');
-    await until('the replica to be registered', async () => (await info(m.port, 'replication')).get('connected_slaves') === '1');
-    fake.socket.pause();
-    const big = 'x'.repeat(64 * 1024);
+    const fake = await stalledReplica(m);
     const c = await RawClient.connect(m.port);
-    for (let i = 0; i < 400; i++) c.send('SET', `big${i % 10}`, big);
-    for (let i = 0; i < 400; i++) await c.read();
+    await setMany(c, 400, 'x'.repeat(64 * 1024));
     await until('the replica to be cut', async () => (await info(m.port, 'replication')).get('connected_slaves') === '0');
     await c.close();
     fake.socket.destroy();
@@ -443,21 +452,15 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
 
   it('a replica limit under repl-backlog-size counts as repl-backlog-size (Redis 7.0)', async () => {
     const m = await master(['--repl-diskless-sync', 'no', '--client-output-buffer-limit', 'replica 512kb 0 0', '--repl-backlog-size', '16mb']);
-    const fake = await RawClient.connect(m.port);
-    fake.send('REPLCONF', 'listening-port', '1');
-    fake.send('PSYNC', '?', '-1');
-    await until('the replica to be registered', async () => (await info(m.port, 'replication')).get('connected_slaves') === '1');
-    fake.socket.pause();
+    const fake = await stalledReplica(m);
     const big = 'x'.repeat(64 * 1024);
     const c = await RawClient.connect(m.port);
     // 6.4 MB for it: past 512 KB, within the 16 MB backlog. It stays.
-    for (let i = 0; i < 100; i++) c.send('SET', `big${i % 10}`, big);
-    for (let i = 0; i < 100; i++) await c.read();
+    await setMany(c, 100, big);
     await new Promise((r) => setTimeout(r, 500));
     expect((await info(m.port, 'replication')).get('connected_slaves')).toBe('1');
     // 25 MB more: past the backlog's size, it is cut.
-    for (let i = 0; i < 400; i++) c.send('SET', `big${i % 10}`, big);
-    for (let i = 0; i < 400; i++) await c.read();
+    await setMany(c, 400, big);
     await until('the replica to be cut', async () => (await info(m.port, 'replication')).get('connected_slaves') === '0');
     await c.close();
     fake.socket.destroy();
@@ -466,11 +469,7 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
   it("mem_clients_slaves follows a replica's buffer as the writes feed it, not only at the cron (maxmemory set)", async () => {
     // DEBUG PAUSE-CRON 1 while the writes go in: no cron recount, so what shows is the live count.
     const m = await master(['--repl-diskless-sync', 'no', '--hz', '1', '--maxmemory', '1gb', '--client-output-buffer-limit', 'replica 0 0 0', '--enable-debug-command', 'yes']);
-    const fake = await RawClient.connect(m.port);
-    fake.send('REPLCONF', 'listening-port', '1');
-    fake.send('PSYNC', '?', '-1');
-    await until('the replica to be registered', async () => (await info(m.port, 'replication')).get('connected_slaves') === '1');
-    fake.socket.pause();
+    const fake = await stalledReplica(m);
     const c = await RawClient.connect(m.port);
     expect(text(await c.call('DEBUG', 'PAUSE-CRON', '1'))).toBe('OK');
     const v = 'x'.repeat(4096);
