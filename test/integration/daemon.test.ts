@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort, REPO_ROOT, startShardis, SHARDIS_CLI, type Server } from '../helpers/server';
 import { RawClient, show } from '../helpers/resp';
+import { until } from '../helpers/replication';
 
 const dirs: string[] = [];
 const servers: Server[] = [];
@@ -257,11 +258,6 @@ describe('supervised (systemd, upstart)', () => {
     return { messages, close: () => p.kill('SIGKILL') };
   }
 
-  async function until(what: string, ok: () => boolean): Promise<void> {
-    for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(ok(), what).toBe(true);
-  }
-
   it('systemd (auto-detected from NOTIFY_SOCKET, abstract or path): loading, READY=1, STOPPING=1; stays in the foreground despite daemonize yes', async () => {
     for (const at of [`@shardis-test-${process.pid}-${Date.now()}`, path.join(tmp(), 'notify.sock')]) {
       const sd = await notifySocket(at);
@@ -270,7 +266,7 @@ describe('supervised (systemd, upstart)', () => {
         const p = spawn(process.execPath, [SHARDIS_CLI, '--port', String(port), '--save', '', '--threads', '2', '--daemonize', 'yes',
           '--supervised', 'auto'], { stdio: 'ignore', env: { ...process.env, NOTIFY_SOCKET: at } });
         const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
-        await until('READY=1', () => sd.messages.includes(String.raw`'READY=1\n'`));
+        await until('READY=1', async () => sd.messages.includes(String.raw`'READY=1\n'`), 10_000);
         expect(sd.messages).toEqual([String.raw`'STATUS=shardis is loading...\n'`, String.raw`'STATUS=Ready to accept connections\n'`, String.raw`'READY=1\n'`]);
         // Not daemonized: the process systemd started is the server (Type=notify tracks its pid).
         expect(cli(['-p', String(port), 'info', 'server'])).toContain(`process_id:${p.pid}`);
@@ -304,7 +300,7 @@ describe('supervised (systemd, upstart)', () => {
       { stdio: 'ignore', env: { ...process.env, UPSTART_JOB: 'shardis-test' } });
     try {
       const state = (): string => / \) ?(\w) /.exec(fs.readFileSync(`/proc/${p.pid}/stat`, 'utf8').replace(/\(.*\)/, ')'))?.[1] ?? '?';
-      await until('stopped (T)', () => state() === 'T');
+      await until('stopped (T)', async () => state() === 'T', 10_000);
       process.kill(p.pid!, 'SIGCONT');
       let served = '';
       for (let i = 0; i < 200 && served !== 'PONG'; i++) {
