@@ -3,6 +3,11 @@ import type { CommandSpec, Handler } from './types';
 
 export interface DefOptions extends Partial<Omit<CommandSpec, 'name' | 'arity' | 'flags' | 'handler'>> {}
 
+/** A container command's own handler (CONFIG, LATENCY, MODULE...): the reply without a subcommand. */
+export function container(name: string): Handler {
+  return (c) => c.w.error(`ERR wrong number of arguments for '${name}' command`);
+}
+
 /**
  * def('get', 2, 'readonly fast', [1, 1, 1], 'string', 'Get the value of a key', handler)
  * keys: [first, last, step] as COMMAND prints them ([0, 0, 0] for none).

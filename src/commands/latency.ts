@@ -2,7 +2,7 @@
 // both kept in shared memory by src/server/latency.ts, so any thread answers for all threads.
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
-import { def } from './def';
+import { container, def } from './def';
 import { cstr } from './args';
 import { writeHelp } from './connection';
 import { allCommands, commandByName } from './registry';
@@ -303,7 +303,7 @@ const A = 'admin noscript loading stale';
 
 export const commands: CommandSpec[] = [
   def('latency', -2, '', [0, 0, 0], 'server', 'A container for latency diagnostics commands',
-    (c: Client) => c.w.error("ERR wrong number of arguments for 'latency' command"), {
+    container('latency'), {
       lock: 'none', since: '2.8.13', acl: ['slow'], complexity: 'Depends on subcommand.',
       subcommands: [
         sub('doctor', 2, A, 'Return a human readable latency analysis report.', doctor, { acl: ADMIN }),

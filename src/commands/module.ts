@@ -4,7 +4,7 @@
 // LOAD, LOADEX and UNLOAD are protected commands (enable-module-command, default no).
 import type { Client } from '../server/client';
 import type { CommandSpec } from './types';
-import { def } from './def';
+import { container, def } from './def';
 import { is } from './args';
 import { writeHelp } from './connection';
 import { log } from '../server/log';
@@ -58,7 +58,7 @@ const LOADING = { acl: ADMIN, since: '4.0.0', protectedBy: 'enable-module-comman
 
 export const commands: CommandSpec[] = [
   def('module', -2, '', [0, 0, 0], 'server', 'A container for module commands',
-    (c: Client) => c.w.error("ERR wrong number of arguments for 'module' command"), {
+    container('module'), {
       lock: 'none', since: '4.0.0', acl: ['slow'], complexity: 'Depends on subcommand.',
       subcommands: [
         sub('help', 2, 'loading stale', 'Show helpful text about the different subcommands', (c: Client) => writeHelp(c, MODULE_HELP), { acl: ['slow'], since: '5.0.0' }),

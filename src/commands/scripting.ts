@@ -7,7 +7,7 @@ import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
 import type { ThreadServer } from '../server/context';
 import { checksumSkipped } from '../server/context';
-import { def } from './def';
+import { container, def } from './def';
 import { SF_DENYOOM, SF_STALE, SF_WRITE } from './flags';
 import { is, parseI64, cstr } from './args';
 import { writeHelp, acrossThreads } from './connection';
@@ -436,10 +436,6 @@ function evalKeys(argv: Buffer[]): number[] {
   const out: number[] = [];
   for (let i = 0; i < n; i++) out.push(3 + i);
   return out;
-}
-
-function container(name: string): CommandSpec['handler'] {
-  return (c: Client) => c.w.error(`ERR wrong number of arguments for '${name}' command`);
 }
 
 const SCRIPT_HELP = [

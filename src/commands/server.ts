@@ -4,7 +4,7 @@ import { M_DISABLE_DENY_SCRIPTS } from '../scripting/engine';
 import { startMonitor } from '../server/monitor';
 import type { CommandSpec } from './types';
 import type { Client } from '../server/client';
-import { def } from './def';
+import { container, def } from './def';
 import { E_DB_INDEX, E_SYNTAX, E_NOT_INT, is, parseIntArg, parseI64, cstr } from './args';
 import { liveCommands, commandByName, commandKeys, resolveSubcommand, resetCommandStats } from './registry';
 import { acrossThreads, writeHelp } from './connection';
@@ -998,10 +998,6 @@ const MEMORY_HELP = [
 ];
 
 // ---------------------------------------------------------------------------------------------
-
-function container(name: string): CommandSpec['handler'] {
-  return (c: Client) => c.w.error(`ERR wrong number of arguments for '${name}' command`);
-}
 
 function help(lines: string[]): CommandSpec['handler'] {
   return (c: Client) => writeHelp(c, lines);
