@@ -26,8 +26,16 @@ export const resetHooks: Array<(c: Client) => void> = [];
 // ---------------------------------------------------------------------------------------------
 // Cross-thread requests
 
+/** The longest a script waits for the other threads' share of CLIENT LIST, INFO... */
+const SCRIPT_ACROSS_MS = 100;
+
 /** Run a request on every thread; the client waits (paused) and `done` writes the reply. */
 export function acrossThreads(c: Client, req: CrossThreadRequest, done: (c: Client, results: unknown[]) => void): void {
+  if (c.inScript) {
+    // A script cannot wait for an event: every thread answers now (bounded, SCRIPT_ACROSS_MS).
+    done(c, c.srv.broadcastSync(req, SCRIPT_ACROSS_MS));
+    return;
+  }
   if (c.inExec) {
     // Inside EXEC the reply is written now, from this thread's answer; the other threads get the
     // request too, and EXEC's reply leaves once they have handled it (Sentinel's MULTI, SLAVEOF

@@ -75,6 +75,8 @@ export class ThreadServer {
   acl = new Users(0);
   /** Replies collected from every thread for a broadcast request (see broadcast()). */
   broadcast: (req: CrossThreadRequest, local?: boolean) => Promise<unknown[]> = async () => [];
+  /** The same, answered at once (inside a script); threads that take longer than maxMs left out. */
+  broadcastSync: (req: CrossThreadRequest, maxMs: number) => unknown[] = () => [];
   /** Ask the main thread to do something (shutdown, save...). */
   toMain: (msg: Record<string, unknown>) => void = () => {};
   /** Ask the main thread to run a persistence operation (save, bgsave, reload, shutdown) and wait. */

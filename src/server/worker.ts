@@ -2,7 +2,7 @@
 // every command itself against the shared keyspace. No hops to other threads on the common path.
 import { setOomScoreAdj, setChildOomScoreAdj } from './oom';
 import { onSaveChildStart } from '../persistence/child';
-import { parentPort, workerData } from 'worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'worker_threads';
 import * as net from 'net';
 import { Heap } from '../store/heap';
 import { Store, type Layout } from '../store/keyspace';
@@ -116,6 +116,34 @@ srv.broadcast = (req: CrossThreadRequest, includeLocal = true): Promise<unknown[
     port.postMessage({ type: 'bcast', id, op: req.op, args: req.args });
   });
 };
+// The same, answered before it returns (a script cannot wait for an event: CLIENT LIST or INFO
+// inside one). Other messages that come first are kept, in order, for the event loop; a thread
+// that does not answer within maxMs (it waits for a slot lock the caller holds) is left out.
+const sleepWord = new Int32Array(new SharedArrayBuffer(4));
+const heldMessages: WorkerMessage[] = [];
+srv.broadcastSync = (req: CrossThreadRequest, maxMs: number): unknown[] => {
+  const id = nextReq++;
+  const local = handleRequest(req);
+  port.postMessage({ type: 'bcast', id, op: req.op, args: req.args });
+  const deadline = performance.now() + maxMs;
+  for (;;) {
+    const got = receiveMessageOnPort(port);
+    if (got !== undefined) {
+      const m = got.message as WorkerMessage;
+      if (m.type === 'bcast-done' && m.id === id) return [local, ...m.results];
+      if (heldMessages.push(m) === 1) setImmediate(releaseHeld);
+      continue;
+    }
+    if (performance.now() >= deadline) {
+      pending.set(id, () => {}); // the late answer is dropped
+      return [local];
+    }
+    Atomics.wait(sleepWord, 0, 0, 0.1);
+  }
+};
+function releaseHeld(): void {
+  while (heldMessages.length > 0) onMessage(heldMessages.shift() as WorkerMessage);
+}
 srv.toMain = (msg) => port.postMessage(msg);
 const pendingMain = new Map<number, (result: unknown) => void>();
 srv.askMain = (op, args) => {
@@ -147,7 +175,15 @@ function handleRequest(req: CrossThreadRequest): unknown {
   }
 }
 
-port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; results: unknown[]; name: string; value: string; peer: number; port: MessagePort; kind: number; channel: Uint8Array; message: Uint8Array; lines: Uint8Array }) => {
+interface WorkerMessage { type: string; id: number; op: string; args: unknown[]; results: unknown[]; name: string; value: string; peer: number; port: MessagePort; kind: number; channel: Uint8Array; message: Uint8Array; lines: Uint8Array }
+
+port.on('message', (m: WorkerMessage) => {
+  // Messages a synchronous broadcast set aside came first.
+  if (heldMessages.length > 0) releaseHeld();
+  onMessage(m);
+});
+
+function onMessage(m: WorkerMessage): void {
   if (m.type === 'peer') {
     // A direct channel to another worker (pub/sub delivery: FIFO per publisher thread).
     srv.pubsub.peers.set(m.peer, m.port);
@@ -183,7 +219,7 @@ port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; 
     srv.config.set([[m.name, m.value]], { force: true });
     for (const l of srv.configListeners) l(m.name, m.value, false);
   }
-});
+}
 
 /** A peer's reset or a write to a dead socket: never fatal (an 'error' with no listener would be). */
 function ignoreSocketError(): void {}

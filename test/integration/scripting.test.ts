@@ -246,3 +246,33 @@ describe('tables the engine reads outside Lua', () => {
     }
   });
 });
+
+describe('a script sees every thread', () => {
+  // A script cannot wait for the other threads' answers as a command does: CLIENT LIST and INFO
+  // inside one saw only the caller's thread, so Redis's "Timedout scripts and unblocked command"
+  // (a script looping on CLIENT LIST until a client on another thread renames itself) never ended.
+  it('CLIENT LIST and INFO inside a script include the other threads, even while the script is busy', async () => {
+    const { on, all } = await connectOnThreads(srv.port, [2, 2]);
+    const [[runner, watcher], [other, renamer]] = on;
+    try {
+      await other.call('CLIENT', 'SETNAME', 'onthread2');
+      expect(await runner.call('DEBUG', 'SET-DISABLE-DENY-SCRIPTS', '1')).toEqual({ t: 'simple', v: 'OK' });
+      const list = await runner.call('EVAL', "return redis.call('client', 'list')", '0');
+      expect(list.t).toBe('bulk');
+      expect(String((list as { v: Buffer }).v)).toContain('name=onthread2');
+      const connected = await runner.call('EVAL', "return redis.call('info', 'clients')", '0');
+      expect(String((connected as { v: Buffer }).v)).toMatch(new RegExp(`connected_clients:${all.length}\\r\\n`));
+      // Busy past lua-time-limit: a client on the other thread renames itself and ends the loop.
+      await watcher.call('CONFIG', 'SET', 'lua-time-limit', '10');
+      const looping = runner.call('EVAL', "while true do if string.find(redis.call('client','list'), 'abortscript') then return 1 end end", '0');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await watcher.call('PING')).toEqual(expect.objectContaining({ t: 'error', v: expect.stringMatching(/^BUSY/) as unknown }));
+      expect(await renamer.call('HELLO', '2', 'SETNAME', 'abortscript')).toEqual(expect.objectContaining({ t: 'array' }));
+      expect(await looping).toEqual({ t: 'int', v: 1n });
+    } finally {
+      await runner.call('DEBUG', 'SET-DISABLE-DENY-SCRIPTS', '0');
+      await runner.call('CONFIG', 'SET', 'lua-time-limit', '5000');
+      for (const c of all) await c.close();
+    }
+  });
+});
