@@ -270,9 +270,41 @@ describe('a script sees every thread', () => {
       expect(await renamer.call('HELLO', '2', 'SETNAME', 'abortscript')).toEqual(expect.objectContaining({ t: 'array' }));
       expect(await looping).toEqual({ t: 'int', v: 1n });
     } finally {
-      await runner.call('DEBUG', 'SET-DISABLE-DENY-SCRIPTS', '0');
+      await runner.call('DEBUG', 'SET-DISABLE-DENY-SCRIPTS', '0').catch(() => undefined);
       await runner.call('CONFIG', 'SET', 'lua-time-limit', '5000');
       for (const c of all) await c.close();
+    }
+  });
+});
+
+describe('a loop of slow calls', () => {
+  // The busy threshold was looked at every 100000 Lua instructions only: a loop whose every
+  // redis.call takes milliseconds (KEYS over many keys) ran for minutes before anyone got BUSY or
+  // could SCRIPT KILL it.
+  it('is busy past lua-time-limit and SCRIPT KILL stops it', async () => {
+    const [runner, admin] = await Promise.all([RawClient.connect(srv.port), RawClient.connect(srv.port)]);
+    try {
+      await admin.call('FLUSHALL');
+      await admin.call('DEBUG', 'POPULATE', '100000', 'slowloop:');
+      await admin.call('CONFIG', 'SET', 'lua-time-limit', '50');
+      const looping = runner.call('EVAL', "while true do redis.call('keys', 'nomatch*') end", '0');
+      let busy: Reply = { t: 'simple', v: '' };
+      const start = Date.now();
+      while (Date.now() - start < 3000) {
+        busy = await admin.call('PING');
+        if (busy.t === 'error') break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(busy).toEqual({ t: 'error', v: 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.' });
+      expect(await admin.call('SCRIPT', 'KILL')).toEqual({ t: 'simple', v: 'OK' });
+      expect(await looping).toEqual(expect.objectContaining({ t: 'error', v: expect.stringMatching(/^ERR Script killed by user with SCRIPT KILL\.\.\. script: [0-9a-f]{40}, on @user_script:1\.$/) as unknown }));
+      expect(Date.now() - start).toBeLessThan(5000);
+      expect(await admin.call('PING')).toEqual({ t: 'simple', v: 'PONG' });
+    } finally {
+      await admin.call('CONFIG', 'SET', 'lua-time-limit', '5000');
+      await admin.call('FLUSHALL');
+      await runner.close();
+      await admin.close();
     }
   });
 });

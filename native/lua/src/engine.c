@@ -748,12 +748,18 @@ static void callScopeLeave(Eng *e) {
   e->callScopeUses = 0;
 }
 
+static void countHook(lua_State *L, lua_Debug *ar);
+
 static int redisGenericAs(lua_State *L, int raise, int resp) {
   Eng *e = getEng(L);
   if (!e->running) {
     pushError(L, "redis.call/pcall can only be called inside a script invocation");
     return lua_error(L);
   }
+  /* The busy threshold (and SCRIPT KILL once past it) is looked at per call too, not only every
+   * 100000 instructions: a loop of slow calls (CLIENT LIST, which asks every thread) runs few
+   * instructions a second. Before anything is allocated here: the hook may raise. */
+  if (e->busyMs > 0 && !e->loading && !e->inCall && (e->timedOut || nowMs() - e->startMs >= e->busyMs)) countHook(L, NULL);
   int argc = lua_gettop(L);
   if (argc == 0) {
     pushError(L, "Please specify at least one argument for this redis lib call");
@@ -1204,7 +1210,12 @@ static void countHook(lua_State *L, lua_Debug *ar) {
     }
     return;
   }
-  if (e->killed) killNow(L);
+  if (e->killed) {
+    /* Not inside the error handler: a kill raised from redis.call (not from a hook, where Lua
+     * runs no hooks) would be raised again there, and name the handler as the error's place. */
+    if (ar != NULL && lua_getinfo(L, "S", ar) && ar->source != NULL && strcmp(ar->source, "@err_handler_def") == 0) return;
+    killNow(L);
+  }
   /* SHUTDOWN under this busy script (ctl[3] == 2, stopBusyScriptForShutdown): stop without
    * calling JS, which a thread being terminated can no longer run. */
   if (e->timedOut && e->ctl != NULL && __atomic_load_n(&e->ctl[3], __ATOMIC_SEQ_CST) == 2) {
