@@ -725,7 +725,10 @@ export class Client {
     this.call(spec, argv);
     this.rejectSpec = null;
     if (this.trackState !== null && this.trackState.pending !== null) flushPendingSelf(this);
-    if (readyPending()) {
+    // Not under a script of this thread (a command served while it is busy, serveWhileBusy): its
+    // locks are held, and the clients its writes unblock are served after it (Redis's
+    // "Timedout scripts and unblocked command").
+    if (readyPending() && !this.srv.coord.holdsLocks()) {
       serveReadyNow(this);
       chainRestart();
       // Waiters' replies were flushed in between: this client's limits apply again.

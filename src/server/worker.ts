@@ -117,32 +117,47 @@ srv.broadcast = (req: CrossThreadRequest, includeLocal = true): Promise<unknown[
   });
 };
 // The same, answered before it returns (a script cannot wait for an event: CLIENT LIST or INFO
-// inside one). Other messages that come first are kept, in order, for the event loop; a thread
-// that does not answer within maxMs (it waits for a slot lock the caller holds) is left out.
+// inside one). Asked over the direct ports between workers, not through the main thread (which
+// may itself wait for a slot the script holds: a snapshot walking the keyspace). Other messages
+// that come first on those ports are kept, in order, for the event loop; a thread that does not
+// answer within maxMs (it waits for a slot lock the caller holds) is left out.
 const sleepWord = new Int32Array(new SharedArrayBuffer(4));
-const heldMessages: WorkerMessage[] = [];
+const heldMessages: PeerMessage[] = [];
 srv.broadcastSync = (req: CrossThreadRequest, maxMs: number): unknown[] => {
   const id = nextReq++;
-  const local = handleRequest(req);
-  port.postMessage({ type: 'bcast', id, op: req.op, args: req.args });
+  const results = [handleRequest(req)];
+  const waiting = [...srv.pubsub.peers.values()];
+  for (const p of waiting) p.postMessage({ type: 'sreq', id, op: req.op, args: req.args });
   const deadline = performance.now() + maxMs;
-  for (;;) {
-    const got = receiveMessageOnPort(port);
-    if (got !== undefined) {
-      const m = got.message as WorkerMessage;
-      if (m.type === 'bcast-done' && m.id === id) return [local, ...m.results];
-      if (heldMessages.push(m) === 1) setImmediate(releaseHeld);
-      continue;
+  while (waiting.length > 0) {
+    let got = false;
+    for (let i = 0; i < waiting.length; i++) {
+      const r = receiveMessageOnPort(waiting[i]);
+      if (r === undefined) continue;
+      got = true;
+      const m = r.message as PeerMessage;
+      if (m.type === 'sresp' && m.id === id) {
+        results.push(m.result);
+        waiting.splice(i--, 1);
+      } else if (m.type === 'sreq') {
+        // Another script asking at the same time: answered now, or both would wait out maxMs.
+        onPeerMessage(waiting[i], m);
+      } else if (m.type !== 'sresp') {
+        // (An answer to an earlier request that timed out is dropped.)
+        if (heldMessages.push({ ...m, from: waiting[i] }) === 1) setImmediate(releaseHeld);
+      }
     }
-    if (performance.now() >= deadline) {
-      pending.set(id, () => {}); // the late answer is dropped
-      return [local];
-    }
+    if (got) continue;
+    if (performance.now() >= deadline) break;
     Atomics.wait(sleepWord, 0, 0, 0.1);
   }
+  return results;
 };
 function releaseHeld(): void {
-  while (heldMessages.length > 0) onMessage(heldMessages.shift() as WorkerMessage);
+  while (heldMessages.length > 0) {
+    const m = heldMessages.shift() as PeerMessage;
+    onPeerMessage(m.from as MessagePort, m);
+  }
 }
 srv.toMain = (msg) => port.postMessage(msg);
 const pendingMain = new Map<number, (result: unknown) => void>();
@@ -175,23 +190,27 @@ function handleRequest(req: CrossThreadRequest): unknown {
   }
 }
 
-interface WorkerMessage { type: string; id: number; op: string; args: unknown[]; results: unknown[]; name: string; value: string; peer: number; port: MessagePort; kind: number; channel: Uint8Array; message: Uint8Array; lines: Uint8Array }
+/** A message on a direct port from another worker. */
+interface PeerMessage { type: string; kind: number; channel: Uint8Array; message: Uint8Array; id: number; op: string; args: unknown[]; result: unknown; from?: MessagePort }
 
-port.on('message', (m: WorkerMessage) => {
-  // Messages a synchronous broadcast set aside came first.
-  if (heldMessages.length > 0) releaseHeld();
-  onMessage(m);
-});
+function onPeerMessage(from: MessagePort, msg: PeerMessage): void {
+  if (msg.type === 'pub') srv.pubsub.onPeerMessage({ type: 'pub', kind: msg.kind, channel: msg.channel, message: msg.message });
+  else if (msg.type === 'track') drainInboxAtDoorbell();
+  else if (msg.type === 'sreq') from.postMessage({ type: 'sresp', id: msg.id, result: handleRequest({ op: msg.op, args: msg.args }) });
+}
 
-function onMessage(m: WorkerMessage): void {
+port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; results: unknown[]; name: string; value: string; peer: number; port: MessagePort; kind: number; channel: Uint8Array; message: Uint8Array; lines: Uint8Array }) => {
   if (m.type === 'peer') {
-    // A direct channel to another worker (pub/sub delivery: FIFO per publisher thread).
-    srv.pubsub.peers.set(m.peer, m.port);
-    m.port.on('message', (msg: { type: string; kind: number; channel: Uint8Array; message: Uint8Array }) => {
-      if (msg.type === 'pub') srv.pubsub.onPeerMessage({ type: 'pub', kind: msg.kind, channel: msg.channel, message: msg.message });
-      else if (msg.type === 'track') drainInboxAtDoorbell();
+    // A direct channel to another worker (pub/sub delivery: FIFO per publisher thread; requests
+    // of broadcastSync).
+    const peer = m.port;
+    srv.pubsub.peers.set(m.peer, peer);
+    peer.on('message', (msg: PeerMessage) => {
+      // Messages a synchronous broadcast set aside came first.
+      if (heldMessages.length > 0) releaseHeld();
+      onPeerMessage(peer, msg);
     });
-    m.port.unref();
+    peer.unref();
   } else if (m.type === 'pub') {
     // Keyspace events published by the main thread (active expiry), batched like a peer's.
     srv.pubsub.onPeerMessage({ type: 'pub', kind: m.kind, channel: m.channel, message: m.message });
@@ -219,7 +238,7 @@ function onMessage(m: WorkerMessage): void {
     srv.config.set([[m.name, m.value]], { force: true });
     for (const l of srv.configListeners) l(m.name, m.value, false);
   }
-}
+});
 
 /** A peer's reset or a write to a dead socket: never fatal (an 'error' with no listener would be). */
 function ignoreSocketError(): void {}

@@ -5,6 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startShardis, type Server } from '../helpers/server';
 import { RawClient, type Reply } from '../helpers/resp';
 import { connectOnThreads } from '../helpers/threads';
+import { info } from '../helpers/replication';
 import { keySlot } from '../../src/store/crc16';
 
 let srv: Server;
@@ -305,6 +306,35 @@ describe('a loop of slow calls', () => {
       await admin.call('FLUSHALL');
       await runner.close();
       await admin.close();
+    }
+  });
+});
+
+describe('commands served while a script is busy', () => {
+  // Redis's "Timedout scripts and unblocked command": a command allowed while a script is busy
+  // (HELLO), from a client of the script's own thread, served blocked clients that the script's
+  // LPUSH had made ready: that needs the slot the script holds, so the thread waited for itself
+  // for ever. Now the served client gets what the whole script left, after it.
+  it('do not serve clients the script unblocked, on its own thread', async () => {
+    const { on, all } = await connectOnThreads(srv.port, [4, 1]);
+    const [runner, blocked, renamer, admin] = on[0];
+    try {
+      await admin.call('DEL', 'sbx');
+      blocked.send('BLPOP', 'sbx', '0');
+      for (let i = 0; i < 100 && (await info(admin, 'clients')).blocked_clients !== '1'; i++) await new Promise((r) => setTimeout(r, 5));
+      await admin.call('DEBUG', 'SET-DISABLE-DENY-SCRIPTS', '1');
+      await admin.call('CONFIG', 'SET', 'lua-time-limit', '10');
+      const script = "redis.call('lpush', KEYS[1], 'y'); while not string.find(redis.call('client', 'list'), 'abortscript') do end; redis.call('lpush', KEYS[1], 'z'); return 1";
+      const looping = runner.call('EVAL', script, '1', 'sbx');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await renamer.call('HELLO', '2', 'SETNAME', 'abortscript')).toEqual(expect.objectContaining({ t: 'array' }));
+      expect(await looping).toEqual({ t: 'int', v: 1n });
+      const popped = await blocked.read();
+      expect(popped).toEqual({ t: 'array', v: [{ t: 'bulk', v: Buffer.from('sbx') }, { t: 'bulk', v: Buffer.from('z') }] });
+    } finally {
+      await admin.call('DEBUG', 'SET-DISABLE-DENY-SCRIPTS', '0').catch(() => undefined);
+      await admin.call('CONFIG', 'SET', 'lua-time-limit', '5000').catch(() => undefined);
+      for (const c of all) await c.close();
     }
   });
 });
