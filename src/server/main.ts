@@ -597,8 +597,12 @@ export async function main(argv: string[]): Promise<void> {
     for (let scanned = 0; scanned < NSLOTS; scanned++) {
       const slot = cursor;
       cursor = (cursor + 1) & (NSLOTS - 1);
+      // DEBUG SET-ACTIVE-EXPIRE 0 during a cycle stops it: a key written after it (under the
+      // slot's lock, looked at here) must stay past its TTL, as on Redis's one thread.
+      if (Atomics.load(store.i32, layout.misc + M_NO_ACTIVE_EXPIRE) !== 0) break;
       if (store.slotHasVolatile(slot)) {
         coord.withSlot(slot, () => {
+          if (Atomics.load(store.i32, layout.misc + M_NO_ACTIVE_EXPIRE) !== 0) return;
           store.now = Date.now();
           store.expireSlot(slot, 200);
         });
