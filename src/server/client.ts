@@ -872,6 +872,9 @@ export class Client {
     // An armed fault injection (tests) covers this command and the blocking serves it causes.
     if (store.heap.injectPending !== 0) store.heap.startInjection(this.reserveOf(spec, argv));
     const wasPaused = this.paused;
+    // CLIENT LIST's cmd= while it runs (Redis sets lastcmd before the call): a script's CLIENT LIST
+    // shows its caller as eval. Commands inside EXEC or a script leave it (EXEC's own).
+    if (!this.inExec) this.lastCommand = spec.fullName as string;
     try {
       spec.handler(this, argv);
       // Client-side caching: remember the keys a read-only command served (its locks still held).
