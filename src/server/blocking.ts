@@ -180,14 +180,12 @@ function slotIndex(c: Client, key: Uint8Array): number {
 
 // ---- the shared FIFO registry ------------------------------------------------------------
 // Per slot: a heap block [n u32 | cap u32 | 8 pad] + n entries [ticket u32 | h1 u32 | h2 u32 |
-// rank u32 | client id u32 | read stamp u32 | thread u32 | rank ticket u32], h1/h2 a hash of
-// (db, key). Offsets in Layout.blocked: counts at [0, NSLOTS), registry pointers after them
-// (heap addresses in 8-byte units, 0 = none), the ticket counter, the counts' sum
-// (BLOCKED_TOTAL). Every access holds the slot's lock.
+// rank u32 | client id u32 | read stamp u32 | thread u32 | 0], h1/h2 a hash of (db, key). Offsets
+// in Layout.blocked: counts at [0, NSLOTS), registry pointers after them (heap addresses in 8-byte
+// units, 0 = none), then the ticket counter. Every access holds the slot's lock.
 //
-// Order: (rank ticket, rank): (its own ticket, RANK_BASE), unless the waiter was placed just
-// before another one: (that one's rank ticket, its rank - 1). Two blocking commands on one key
-// sent back to back on two connections can be read by two threads
+// Order: (ticket, rank), rank RANK_BASE unless the waiter was placed before another one. Two
+// blocking commands on one key sent back to back on two connections can be read by two threads
 // in either order: the thread that woke first reads first, while Redis, reading one socket after
 // the other, runs them in the order they reached the kernel. That order cannot be seen once read.
 // So a waiter whose command was read by another thread less than CONCURRENT_TENTHS after a
@@ -196,6 +194,7 @@ function slotIndex(c: Client, key: Uint8Array): number {
 // own tests do: "BRPOPLPUSH with multiple blocked clients").
 
 const ENTRY = 32;
+
 const RANK_BASE = 0x80000000;
 /** Read stamps closer than this (tenths of a millisecond) make two blocking commands concurrent. */
 const CONCURRENT_TENTHS = 20;
