@@ -17,8 +17,6 @@
 //   only those count. unwatch leaves a mark another thread has set since (the fd was reused).
 // fence(threadId, threads, maxMs): wait as above; returns how many threads were waited for,
 //   negated when maxMs ran out first.
-// readable(threadId, exceptFd): 1 when one of that thread's client sockets other than exceptFd
-//   is readable (the calling thread's own: input read in this poll phase or after it).
 // Plain N-API plus libuv's stable 1.x API (exported by the node binary).
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -167,23 +165,18 @@ static double now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-// Does thread t's loop have a readable client socket of its own other than fd `except`?
-static int unread_except(int t, int except) {
+// Does thread t's loop have a readable client socket of its own?
+static int unread(int t) {
   struct epoll_event ev[64];
   int e = atomic_load(&epfd[t]) - 1;
   if (e < 0) return 0;
   int n = epoll_wait(e, ev, 64, 0);
   for (int i = 0; i < n; i++) {
     int fd = ev[i].data.fd;
-    if ((ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 && fd >= 0 && fd < MAX_FD && fd != except &&
+    if ((ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 && fd >= 0 && fd < MAX_FD &&
         atomic_load_explicit(&owner[fd], memory_order_relaxed) == t) return 1;
   }
   return 0;
-}
-
-// Does thread t's loop have a readable client socket of its own?
-static int unread(int t) {
-  return unread_except(t, -1);
 }
 
 // Is thread t asleep (its task state S: in epoll_wait, or another wait)? Unknown reads as awake.
@@ -275,23 +268,12 @@ static napi_value Fence(napi_env env, napi_callback_info info) {
   return number(env, late ? -waited : waited);
 }
 
-static napi_value Readable(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int t = argc >= 1 ? arg_int(env, argv[0]) : 0;
-  int except = argc >= 2 ? arg_int(env, argv[1]) : -1;
-  if (t <= 0 || t >= MAX_THREADS) return number(env, 0);
-  return number(env, unread_except(t, except));
-}
-
 NAPI_MODULE_INIT() {
   napi_property_descriptor d[] = {
     {"attach", NULL, Attach, NULL, NULL, NULL, napi_default, NULL},
     {"watch", NULL, Watch, NULL, NULL, NULL, napi_default, NULL},
     {"unwatch", NULL, Unwatch, NULL, NULL, NULL, napi_default, NULL},
     {"fence", NULL, Fence, NULL, NULL, NULL, napi_default, NULL},
-    {"readable", NULL, Readable, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   return exports;

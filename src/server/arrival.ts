@@ -32,11 +32,6 @@
 // waited for may need them. Under load every thread is always reading, so the fence would
 // wait on every sensitive command for order no client can observe: each thread spends at most
 // FENCE_BUDGET_MS per second in it (looking included) and skips it for the rest of that second.
-//
-// Input of this thread's own other clients (ownInputWaiting): a write that may serve blocked
-// clients waits a loop turn when another of this thread's sockets is readable (Client.onCommand).
-// And two blocking commands read by two threads in the wrong order are put back in order by the
-// blocked-client registry (blocking.ts). See docs/architecture.md.
 import type { Socket } from 'net';
 import type { Store } from '../store/keyspace';
 import { MAX_THREADS } from '../store/heap';
@@ -48,8 +43,6 @@ import { lookupCommand } from '../commands/registry';
 const A_SEQ = 0;
 const A_COUNT = 1;
 const A_THREAD = 2;
-/** When a thread last announced a blocking command (Date.now() & 0x7fffffff). */
-const A_LAST = 2 + MAX_THREADS;
 /** The longest a command waits for an older blocking command of another thread. */
 const FENCE_MAX_MS = 5;
 
@@ -64,13 +57,6 @@ export function announceBlocking(store: Store, threadId: number): void {
   const t = Atomics.add(store.i32, base + A_SEQ, 1) + 1;
   Atomics.store(store.i32, base + A_THREAD + threadId, t);
   Atomics.add(store.i32, base + A_COUNT, 1);
-  Atomics.store(store.i32, base + A_LAST, Date.now() & 0x7fffffff);
-}
-
-/** Has a blocking command been announced in the last `ms` milliseconds (on any thread)? */
-export function blockingRecently(store: Store, ms: number): boolean {
-  const at = Atomics.load(store.i32, store.L.arrival + A_LAST);
-  return at !== 0 && (((Date.now() & 0x7fffffff) - at) & 0x7fffffff) < ms;
 }
 
 /** The announced command has run (or its chunk ended without running it). */
@@ -186,7 +172,6 @@ interface UnreadAddon {
   watch(fd: number, threadId: number): void;
   unwatch(fd: number, threadId: number): void;
   fence(threadId: number, threads: number, maxMs: number): number;
-  readable(threadId: number, exceptFd: number): number;
 }
 
 let unreadAddon: UnreadAddon | null = null;
@@ -227,12 +212,6 @@ export function attachUnread(store: Store, threadId: number, threads: number): b
 /** A chunk was read: the fences of other threads compare it with theirs (Client.onData). */
 export function stampRead(): void {
   if (stampF64 !== null) stampF64[stampAt] = performance.timeOrigin + performance.now();
-}
-
-/** When this thread read the chunk it runs, in tenths of a millisecond mod 2^32 (never 0); 0 without the addon. */
-export function readStampTenths(): number {
-  if (stampF64 === null) return 0;
-  return ((Math.round(stampF64[stampAt] * 10) % 0x100000000) >>> 0) || 1;
 }
 
 /** Can fenceUnread wait for anything (the cheap check before looking for a sensitive command). */
@@ -279,30 +258,6 @@ export function fenceUnread(blockingToo = false): void {
   unreadMs += spent;
   if (n !== 0 || m !== 0) unreadWaits++;
   if (n < 0 || m < 0) unreadLate++;
-}
-
-/** Own-thread looks (a syscall each) allowed per second: under load every socket is readable. */
-const POSTPONE_BUDGET = 2000;
-let postponeUntil = 0;
-let postponeUsed = 0;
-
-/**
- * Another client socket of this thread is readable (its input is read in this poll phase after
- * the running one, or in the next). A write that may serve blocked clients waits a turn for it
- * (Client.onCommand): epoll reports a socket that had input at its previous report ahead of one
- * whose input came first, so a client's LPUSH sent after a BRPOPLPUSH on another connection of
- * this thread can be read first (Redis, whose loop sleeps right after writing its replies, hardly
- * ever sees that). False when the budget for this second is spent.
- */
-export function ownInputWaiting(exceptFd: number): boolean {
-  if (unreadAddon === null) return false;
-  const now = performance.now();
-  if (now >= postponeUntil) {
-    postponeUntil = now + 1000;
-    postponeUsed = 0;
-  } else if (postponeUsed >= POSTPONE_BUDGET) return false;
-  postponeUsed++;
-  return unreadAddon.readable(unreadSelf, exceptFd) !== 0;
 }
 
 /** INFO threads: this thread's unread_fence_waits, _late, _skipped and _usec (time in the fence). */

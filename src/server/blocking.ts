@@ -32,7 +32,6 @@
 // and c.resume(). Disconnecting while blocked takes nothing. CLIENT UNBLOCK calls c.unblock.
 
 import type { Client } from './client';
-import { BLOCKED_TOTAL } from '../store/keyspace';
 import { E_OOM } from './errors';
 import { OutOfMemoryError } from '../store/heap';
 import type { ThreadServer } from './context';
@@ -41,7 +40,6 @@ import { NSLOTS } from '../store/crc16';
 import { parseFloatArg } from '../commands/args';
 import { setNotifyClient } from './notify';
 import { flushPendingSelf, trackCtx } from './tracking';
-import { readStampTenths } from './arrival';
 
 /** Serve a waiter from `key` (its slot lock, and the waiter's lockAlso keys', are held). True if it replied. */
 export type ServeFn = (w: Waiter, key: Buffer) => boolean;
@@ -179,25 +177,12 @@ function slotIndex(c: Client, key: Uint8Array): number {
 }
 
 // ---- the shared FIFO registry ------------------------------------------------------------
-// Per slot: a heap block [n u32 | cap u32 | 8 pad] + n entries [ticket u32 | h1 u32 | h2 u32 |
-// rank u32 | client id u32 | read stamp u32 | thread u32 | 0], h1/h2 a hash of (db, key). Offsets
-// in Layout.blocked: counts at [0, NSLOTS), registry pointers after them (heap addresses in 8-byte
-// units, 0 = none), then the ticket counter. Every access holds the slot's lock.
-//
-// Order: (ticket, rank), rank RANK_BASE unless the waiter was placed before another one. Two
-// blocking commands on one key sent back to back on two connections can be read by two threads
-// in either order: the thread that woke first reads first, while Redis, reading one socket after
-// the other, runs them in the order they reached the kernel. That order cannot be seen once read.
-// So a waiter whose command was read by another thread less than CONCURRENT_TENTHS after a
-// waiter's of a newer connection (a higher client id) goes before it: the two were in flight
-// together, and clients that open connections one after another use them in that order (Redis's
-// own tests do: "BRPOPLPUSH with multiple blocked clients").
+// Per slot: a heap block [n u32 | cap u32 | 8 pad] + n entries [ticket u32 | h1 u32 | h2 u32 | 0],
+// h1/h2 a hash of (db, key). Offsets in Layout.blocked: counts at [0, NSLOTS), registry pointers
+// after them (heap addresses in 8-byte units, 0 = none), then the ticket counter. Every access
+// holds the slot's lock.
 
-const ENTRY = 32;
-
-const RANK_BASE = 0x80000000;
-/** Read stamps closer than this (tenths of a millisecond) make two blocking commands concurrent. */
-const CONCURRENT_TENTHS = 20;
+const ENTRY = 16;
 const REG_HDR = 16;
 
 function regWord(c: Client, db: number, key: Uint8Array): number {
@@ -240,40 +225,12 @@ function regAdd(c: Client, db: number, key: Uint8Array, ticket: number): void {
     r = nr;
   }
   hashKey(db, key);
-  const stamp = readStampTenths();
-  const thread = c.srv.threadId;
-  // Placed before the first waiter on this key (in order) from another thread with a newer
-  // connection whose command was read just before this one (see above).
-  let rankTicket = ticket;
-  let rank = RANK_BASE;
-  if (stamp !== 0) {
-    for (let i = 0; i < n; i++) {
-      const o = (r + REG_HDR + i * ENTRY) / 4;
-      if (u32[o + 1] !== kh1 || u32[o + 2] !== kh2 || u32[o + 6] === thread || u32[o + 4] <= (c.id >>> 0)) continue;
-      const apart = (stamp - u32[o + 5]) | 0;
-      if (u32[o + 5] === 0 || apart < 0 || apart >= CONCURRENT_TENTHS) continue;
-      if (before(u32[o + 7], u32[o + 3], rankTicket, rank)) {
-        rankTicket = u32[o + 7];
-        rank = u32[o + 3] - 1;
-      }
-    }
-  }
   const e = (r + REG_HDR + n * ENTRY) / 4;
   u32[e] = ticket;
   u32[e + 1] = kh1;
   u32[e + 2] = kh2;
-  u32[e + 3] = rank;
-  u32[e + 4] = c.id >>> 0;
-  u32[e + 5] = stamp;
-  u32[e + 6] = thread;
-  u32[e + 7] = rankTicket;
+  u32[e + 3] = 0;
   u32[r / 4] = ++n;
-}
-
-/** Does order (t1, r1) come before (t2, r2)? Tickets compared wrap-around aware. */
-function before(t1: number, r1: number, t2: number, r2: number): boolean {
-  const d = (t1 - t2) | 0;
-  return d < 0 || (d === 0 && r1 < r2);
 }
 
 function regRemove(c: Client, db: number, key: Uint8Array, ticket: number): void {
@@ -288,7 +245,9 @@ function regRemove(c: Client, db: number, key: Uint8Array, ticket: number): void
     const e = (r + REG_HDR + i * ENTRY) / 4;
     if (u32[e] === ticket && u32[e + 1] === kh1 && u32[e + 2] === kh2) {
       const last = (r + REG_HDR + (n - 1) * ENTRY) / 4;
-      u32.copyWithin(e, last, last + ENTRY / 4);
+      u32[e] = u32[last];
+      u32[e + 1] = u32[last + 1];
+      u32[e + 2] = u32[last + 2];
       u32[r / 4] = n - 1;
       if (n - 1 === 0) {
         heap.free(r, REG_HDR + u32[r / 4 + 1] * ENTRY);
@@ -299,24 +258,16 @@ function regRemove(c: Client, db: number, key: Uint8Array, ticket: number): void
   }
 }
 
-/** Is the waiter holding ticket the first registered for key, in the registry's order? */
+/** Is ticket the oldest registered for key (wrap-around aware)? */
 function regIsOldest(c: Client, db: number, key: Uint8Array, ticket: number): boolean {
   const u32 = c.store.heap.u32;
   const r = u32[regWord(c, db, key)] * 8;
   if (r === 0) return true;
   hashKey(db, key);
   const n = u32[r / 4];
-  let mine = -1;
-  for (let i = 0; i < n && mine < 0; i++) {
-    const e = (r + REG_HDR + i * ENTRY) / 4;
-    if (u32[e] === ticket && u32[e + 1] === kh1 && u32[e + 2] === kh2) mine = e;
-  }
-  if (mine < 0) return true;
-  const t = u32[mine + 7];
-  const rank = u32[mine + 3];
   for (let i = 0; i < n; i++) {
     const e = (r + REG_HDR + i * ENTRY) / 4;
-    if (e !== mine && u32[e + 1] === kh1 && u32[e + 2] === kh2 && before(u32[e + 7], u32[e + 3], t, rank)) return false;
+    if (u32[e + 1] === kh1 && u32[e + 2] === kh2 && ((u32[e] - ticket) | 0) < 0) return false;
   }
   return true;
 }
@@ -341,7 +292,6 @@ export function blockForKeys(c: Client, db: number, keys: Buffer[], timeoutMs: n
     q.push(w);
     const si = slotIndex(c, k);
     Atomics.add(i32, si, 1);
-    Atomics.add(i32, c.store.L.blocked + BLOCKED_TOTAL, 1);
     localPerSlot.set(si, (localPerSlot.get(si) ?? 0) + 1);
   }
   waiterOf.set(c, w);
@@ -402,7 +352,6 @@ function finish(w: Waiter, reply: boolean, deferRelease = false, failed = false)
     }
     const si = slotIndex(c, k);
     Atomics.sub(i32, si, 1);
-    Atomics.sub(i32, c.store.L.blocked + BLOCKED_TOTAL, 1);
     const n = (localPerSlot.get(si) ?? 1) - 1;
     if (n <= 0) localPerSlot.delete(si);
     else localPerSlot.set(si, n);

@@ -16,7 +16,7 @@ import { diskWriteError } from '../persistence/disk-error';
 import { log } from './log';
 import { chainEnd, chainRestart, chainStart, cmdEnd, cmdStart, wallMs } from './clock';
 import { readyPending, serveReadyNow } from './blocking';
-import { announceBlocking, arrivalSeq, blockingInFlight, fenceOlderBlocking, ownInputWaiting, stampRead, startsAnnounced, unreadFenceOn, unwatchSocket, withdrawBlocking } from './arrival';
+import { announceBlocking, arrivalSeq, blockingInFlight, fenceOlderBlocking, stampRead, startsAnnounced, unwatchSocket, withdrawBlocking } from './arrival';
 import type { PubStage } from './pubsub';
 import { unwatchAll } from '../commands/transactions';
 import { slowlogState, slowlogPush } from './services';
@@ -361,31 +361,9 @@ export class Client {
     }
   }
 
-  /** Turns the command held in `postponed` has waited for this thread's other input (at most 2). */
-  private orderTurns = 0;
-  private readonly resumeTurn = (): void => this.resume();
-
-  /**
-   * A write that may serve blocked clients, while another socket of this thread has input: that
-   * input may have come first (arrival.ts ownInputWaiting). Held for a turn of the loop (setImmediate
-   * from the poll phase runs after the rest of it; from the check phase, after the next one).
-   */
-  private postponeForOrder(argv: Buffer[]): boolean {
-    if (this.orderTurns >= 2 || this.inMulti || this.inputFd < 0 || !unreadFenceOn() || !this.srv.coord.blockingAbout()) return false;
-    const spec = lookupCommand(argv[0]);
-    if (spec === undefined || !this.srv.coord.mayServeBlocked(spec, argv) || !ownInputWaiting(this.inputFd)) return false;
-    this.orderTurns++;
-    this.postponed = argv;
-    this.pause();
-    setImmediate(this.resumeTurn);
-    return true;
-  }
-
   private readonly onCommand = (argv: Buffer[]): boolean => {
     if (this.masterHook !== null) this.masterHook(this, argv);
     else {
-      if (this.postponeForOrder(argv)) return false;
-      this.orderTurns = 0;
       // Commands that reached another thread first wait here, before any lock (arrival.ts).
       if (blockingInFlight(this.store)) fenceOlderBlocking(this.store, this.srv.threadId, this.srv.threads, this.readSeq);
       if (this.replyMode === 0) this.execute(argv);

@@ -30,9 +30,9 @@ import type { CommandSpec } from '../commands/types';
 import { F_BLOCKING, F_READONLY, F_WRITE, LOCK_ALL, LOCK_KEYS } from '../commands/flags';
 import { NSLOTS } from '../store/crc16';
 import { lockWord, lockWordUnless, unlockWord } from '../store/heap';
-import { BLOCKED_TOTAL, MISC_BUSY_SCRIPT, T_STREAM } from '../store/keyspace';
+import { MISC_BUSY_SCRIPT, T_STREAM } from '../store/keyspace';
 import { commandKeys } from '../commands/registry';
-import { blockingRecently, fenceUnread, unreadFenceOn } from './arrival';
+import { fenceUnread, unreadFenceOn } from './arrival';
 
 const owners = new WeakMap<Store, Coordinator>();
 
@@ -136,27 +136,6 @@ export class Coordinator {
     }
     if (n > 0 && write && this.store.changeHookActive()) this.beforeChange(n);
     return n;
-  }
-
-  /** Is a client blocked on keys, or was a blocking command read in the last 50 ms (the cheap check)? */
-  blockingAbout(): boolean {
-    const st = this.store;
-    return Atomics.load(st.i32, st.L.blocked + BLOCKED_TOTAL) !== 0 || blockingRecently(st, 50);
-  }
-
-  /**
-   * Before any lock: is this a keyed write, not itself blocking, to a slot with blocked clients, or
-   * while blocking commands are about (one announced in the last 50 ms: it may be in input not run
-   * yet)? Read without the locks: a hint for Client.onCommand's postponement, not a decision.
-   */
-  mayServeBlocked(spec: CommandSpec, argv: Buffer[]): boolean {
-    const bits = spec.bits as number;
-    if ((bits & (F_WRITE | F_BLOCKING)) !== F_WRITE || spec.lockFor !== undefined || spec.lockMode !== LOCK_KEYS) return false;
-    const st = this.store;
-    if (blockingRecently(st, 50)) return true;
-    const idx = commandKeys(spec, argv);
-    for (let i = 0; i < idx.length; i++) if (Atomics.load(st.i32, st.L.blocked + st.slotOf(argv[idx[i]])) !== 0) return true;
-    return false;
   }
 
   /**

@@ -141,11 +141,8 @@ export const PUBSUB_WORDS = PUBSUB_BUCKETS * 2 + 4;
 /** Words of the tracking area: a chain head per slot, counters, a per-thread inbox head. */
 export const TRACKING_WORDS = NSLOTS + 16 + 256 + 512;
 
-/** Layout.blocked word after the ticket counter: the sum of the per-slot blocked counts. */
-export const BLOCKED_TOTAL = NSLOTS * 2 + 1;
-
-/** Words of the arrival area (src/server/arrival.ts): a counter, a count, a word per thread id, a time. */
-export const ARRIVAL_WORDS = 3 + MAX_THREADS;
+/** Words of the arrival area (src/server/arrival.ts): a counter, a count, a word per thread id. */
+export const ARRIVAL_WORDS = 2 + MAX_THREADS;
 
 /** Words of a db's bitmap of slots that have a table: walkers skip 32 empty slots per word. */
 const TABLE_MAP_WORDS = NSLOTS / 32;
