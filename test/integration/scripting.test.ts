@@ -5,7 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startShardis, type Server } from '../helpers/server';
 import { RawClient, type Reply } from '../helpers/resp';
 import { connectOnThreads } from '../helpers/threads';
-import { info } from '../helpers/replication';
+import { info, until } from '../helpers/replication';
 import { keySlot } from '../../src/store/crc16';
 
 let srv: Server;
@@ -325,7 +325,7 @@ describe('commands served while a script is busy', () => {
     try {
       await admin.call('DEL', 'sbx');
       blocked.send('BLPOP', 'sbx', '0');
-      for (let i = 0; i < 100 && (await info(admin, 'clients')).blocked_clients !== '1'; i++) await new Promise((r) => setTimeout(r, 5));
+      await until('the BLPOP to block', async () => (await info(admin, 'clients')).blocked_clients === '1', 5000);
       await admin.call('DEBUG', 'SET-DISABLE-DENY-SCRIPTS', '1');
       await admin.call('CONFIG', 'SET', 'lua-time-limit', '10');
       const script = "redis.call('lpush', KEYS[1], 'y'); while not string.find(redis.call('client', 'list'), 'abortscript') do end; redis.call('lpush', KEYS[1], 'z'); return 1";

@@ -758,8 +758,9 @@ static int redisGenericAs(lua_State *L, int raise, int resp) {
   }
   /* The busy threshold (and SCRIPT KILL once past it) is looked at per call too, not only every
    * 100000 instructions: a loop of slow calls (CLIENT LIST, which asks every thread) runs few
-   * instructions a second. Before anything is allocated here: the hook may raise. */
-  if (e->busyMs > 0 && !e->loading && !e->inCall && (e->timedOut || nowMs() - e->startMs >= e->busyMs)) countHook(L, NULL);
+   * instructions a second. The hook's own checks decide; before anything is allocated here, as
+   * it may raise. */
+  if (!e->inCall) countHook(L, NULL);
   int argc = lua_gettop(L);
   if (argc == 0) {
     pushError(L, "Please specify at least one argument for this redis lib call");
