@@ -154,7 +154,6 @@ function clientList(c: Client, argv: Buffer[]): void {
   } else if (argv.length !== 2) {
     return c.w.error(E_SYNTAX);
   }
-  if (!c.inExec) c.lastCommand = 'client|list';
   acrossThreads(c, { op: 'client-list', args: [f] }, writeList);
 }
 
@@ -168,7 +167,6 @@ function writeList(c: Client, results: unknown[]): void {
 }
 
 function clientInfo(c: Client): void {
-  if (!c.inExec) c.lastCommand = 'client|info';
   c.w.verbatim(`${clientInfoLine(c, Date.now())}\n`);
 }
 
