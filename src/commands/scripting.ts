@@ -19,9 +19,10 @@ import {
 } from '../scripting/functions';
 import { overMaxmemory } from '../server/evict';
 import { feedMonitorLine, monitorsActive } from '../server/monitor';
+import { log } from '../server/log';
 import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import {
-  scriptEngine, sha1hex, requestKill, busyInfo, NO_ENGINE, F_NO_WRITES, F_ALLOW_OOM, F_ALLOW_STALE, F_EVAL_COMPAT, FLAG_NAMES,
+  scriptEngine, sha1hex, requestKill, busyInfo, sendEndSession, NO_ENGINE, F_NO_WRITES, F_ALLOW_OOM, F_ALLOW_STALE, F_EVAL_COMPAT, FLAG_NAMES,
   type Library,
 } from '../scripting/engine';
 import { E_NOREPLICAS, replGate, tooFewReplicas } from '../replication/master';
@@ -112,6 +113,47 @@ function broadcastScript(srv: ThreadServer, sha: string, body: Buffer, flags: nu
 function evalGeneric(c: Client, argv: Buffer[], evalsha: boolean, ro: boolean): void {
   // Shown to MONITOR before the calls it makes (evalCommand, evalShaCommand).
   if (monitorsActive(c.srv)) feedMonitorLine(c, argv, c.db);
+  if (c.ldbMode !== 0 && !c.inScript) {
+    if (!evalsha) return evalDebug(c, argv, ro);
+    if (argv[1].length !== 40) return c.w.error(NOSCRIPT);
+    return c.w.error('ERR Please use EVAL instead of EVALSHA for debugging');
+  }
+  evalBody(c, argv, evalsha, ro);
+}
+
+const YES_HINT = '<hint> shardis cannot fork(): this session runs as SCRIPT DEBUG SYNC does. Dataset changes are retained, and other clients wait for the keys meanwhile.';
+
+/**
+ * EVAL under SCRIPT DEBUG (evalGenericCommandWithDebugging): the Lua debugger talks to the
+ * client on its socket until the script ends, then the session's end mark, the EVAL's reply,
+ * and the connection is closed, as Redis does.
+ */
+function evalDebug(c: Client, argv: Buffer[], ro: boolean): void {
+  const yes = c.ldbMode === 1;
+  c.ldbMode = 0;
+  const fd = c.debugFd();
+  if (fd < 0) {
+    c.w.error("ERR can't start the debugging session: the connection has replies still waiting to be sent");
+    c.closeAfterReply();
+    return;
+  }
+  if (yes) log('warning', 'SCRIPT DEBUG YES: forked debugging sessions need fork(); this one runs in sync mode');
+  log('warning', 'Redis synchronous debugging eval session started');
+  const session = { fd, src: argv[1], hint: yes ? YES_HINT : null, ran: false };
+  c.ldbSession = session;
+  try {
+    evalBody(c, argv, false, ro);
+  } finally {
+    c.ldbSession = null;
+  }
+  // Refused before it ran (numkeys, compile error, OOM...): the end mark still comes first, as
+  // Redis writes it straight to the socket ahead of the buffered reply.
+  if (!session.ran) sendEndSession(fd);
+  log('warning', 'Redis synchronous debugging eval session ended');
+  c.closeAfterReply();
+}
+
+function evalBody(c: Client, argv: Buffer[], evalsha: boolean, ro: boolean): void {
   const eng = scriptEngine(c.srv);
   if (!eng.available) return c.w.error(NO_ENGINE);
   const nk = numKeys(c, argv, false);
@@ -144,6 +186,16 @@ function evalGeneric(c: Client, argv: Buffer[], evalsha: boolean, ro: boolean): 
   }
   if (!prepare(c, entry.flags, ro)) return;
   eng.run(c, entry.key, argv, nk, true, sha, entry.flags, ro || (entry.flags & F_NO_WRITES) !== 0 && !(entry.flags & F_EVAL_COMPAT), entry);
+}
+
+/** SCRIPT DEBUG YES|SYNC|NO: the next EVAL of this client runs under the Lua debugger. */
+function scriptDebug(c: Client, argv: Buffer[]): void {
+  if (c.hasPendingReplies()) return c.w.error('ERR SCRIPT DEBUG must be called outside a pipeline');
+  if (is(argv[2], 'no')) c.ldbMode = 0;
+  else if (is(argv[2], 'yes')) c.ldbMode = 1;
+  else if (is(argv[2], 'sync')) c.ldbMode = 2;
+  else return c.w.error('ERR Use SCRIPT DEBUG YES/SYNC/NO');
+  c.w.ok();
 }
 
 function scriptLoad(c: Client, argv: Buffer[]): void {
@@ -566,6 +618,9 @@ export const commands: CommandSpec[] = [
       sub('load', 3, 'noscript stale', 'Load the specified Lua script into the script cache.', scriptLoad, {
         since: '2.6.0', acl: ['slow', 'scripting'], complexity: 'O(N) with N being the length in bytes of the script body.',
         tips: ['request_policy:all_nodes', 'response_policy:all_succeeded'],
+      }),
+      sub('debug', 3, 'noscript', 'Set the debug mode for executed scripts.', scriptDebug, {
+        since: '3.2.0', acl: ['slow', 'scripting'], complexity: 'O(1)',
       }),
       sub('kill', 2, 'noscript allow_busy', 'Kill the script currently in execution.', scriptKill, {
         since: '2.6.0', acl: ['slow', 'scripting'], complexity: 'O(1)', tips: ['request_policy:all_shards', 'response_policy:one_succeeded'],

@@ -47,6 +47,10 @@ interface LuaAddon {
   drop(key: string): void;
   has(key: string): boolean;
   run(key: string, keys: Buffer[], args: Buffer[], resp: number, isEval: boolean, funcname: string): Buffer | null;
+  /** run() of an EVAL under the Lua debugger, which talks to the client on fd (native/lua/src/ldb.c). */
+  runDebug(key: string, keys: Buffer[], args: Buffer[], resp: number, funcname: string, fd: number, src: Buffer, hint: string | null): Buffer | null;
+  /** Debugger sessions stop waiting for their clients (shutdown). */
+  ldbStopAll(): void;
   /** A number for the function under key (-1: none); runStaged runs it without strings. */
   bind(key: string, funcname: string): number;
   unbind(id: number): void;
@@ -326,7 +330,10 @@ export class ScriptEngine {
     // every slot locked, noting the slots it touches. One that touched a single slot then runs
     // taking its slot when it first needs it (keylessSlots 1); if a later run needs a second
     // slot before it writes, it goes back to every slot for good (keylessSlots 2).
-    let lockAll = outerLocked || entry.needsAll;
+    // Under the debugger the script holds every slot from the start: a run is never repeated
+    // (the client would see its session start over), and Redis's server is blocked meanwhile.
+    const ldb = c.ldbSession;
+    let lockAll = outerLocked || entry.needsAll || ldb !== null;
     const savedDb = c.db;
     const savedExec = c.inExec;
     const ctx: RunCtx = {
@@ -357,8 +364,13 @@ export class ScriptEngine {
       let out: Buffer | number | null;
       try {
         // KEYS and ARGV go through the stage (redis.call overwrites it: staged again on a retry).
-        out = entry.runId >= 0 && this.stageArgs(argv, 3) ? lua.runStaged(entry.runId, nk, argv.length - 3 - nk, c.resp, isEval)
-          : lua.run(key, keys, argv.slice(3 + nk), c.resp, isEval, name);
+        if (ldb !== null) {
+          ldb.ran = true;
+          out = lua.runDebug(key, keys, argv.slice(3 + nk), c.resp, name, ldb.fd, ldb.src, ldb.hint);
+        } else {
+          out = entry.runId >= 0 && this.stageArgs(argv, 3) ? lua.runStaged(entry.runId, nk, argv.length - 3 - nk, c.resp, isEval)
+            : lua.run(key, keys, argv.slice(3 + nk), c.resp, isEval, name);
+        }
       } finally {
         this.cur = null;
         c.inExec = savedExec;
@@ -464,6 +476,8 @@ export class ScriptEngine {
     w.rewind(mark);
     this.srv.addStat(S_ERRORS, 1);
     if (spec !== undefined) this.srv.store.f64[statBase(this.srv.threadId, spec) + 2] += 1;
+    // Refused, not run: the debugger logs it so (native/lua: callInfo[3] read after the call).
+    this.callInfo[3] = -2;
     return Buffer.from(`-${err}\r\n`);
   }
 
@@ -962,9 +976,28 @@ export function requestKill(srv: ThreadServer, isEval: boolean): string | null {
  * one was busy.
  */
 export function stopBusyScriptForShutdown(s: Store): boolean {
+  endDebugSessions();
   if (Atomics.load(s.i32, s.L.misc + M_BUSY_THREAD) === 0) return false;
   Atomics.store(s.i32, s.L.misc + M_BUSY_KILL, 2);
   return true;
+}
+
+/**
+ * The server is shutting down: Lua debugger sessions stop waiting for their clients (Redis's
+ * blocking read is interrupted by the signal), so the scripts run on without stopping and their
+ * threads come back.
+ */
+export function endDebugSessions(): void {
+  loadAddon()?.ldbStopAll();
+}
+
+/** A debugging session whose script never ran ends with its mark all the same (ldbEndSession). */
+export function sendEndSession(fd: number): void {
+  try {
+    writeSync(fd, '*1\r\n+<endsession>\r\n');
+  } catch {
+    // the client is gone; its reply goes nowhere either
+  }
 }
 
 let engines: ScriptEngine | null = null;

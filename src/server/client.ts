@@ -92,6 +92,11 @@ export class Client {
   execAcross: Array<Promise<unknown>> | null = null;
   /** Set while a Lua script of this client runs (its redis.call()s see it, like CLIENT_SCRIPT). */
   inScript = false;
+  /** SCRIPT DEBUG: 0 off, 1 YES, 2 SYNC; the next EVAL runs under the Lua debugger. */
+  ldbMode = 0;
+  /** The debugger's session of the EVAL running now: the socket it talks on, the script's source,
+   *  a first line for its log, and whether the script ran (engine.ts). */
+  ldbSession: { fd: number; src: Buffer; hint: string | null; ran: boolean } | null = null;
   multiError = false;
   multiQueue: Array<{ spec: CommandSpec; argv: Buffer[] }> = [];
   watched: WatchedKey[] = [];
@@ -486,6 +491,23 @@ export class Client {
     if (this.unixPath !== undefined) return true;
     const h = this.socket.remoteAddress;
     return h === '127.0.0.1' || h === '::1' || h === '::ffff:127.0.0.1';
+  }
+
+  /** Replies produced and not yet written to the socket (Redis's clientHasPendingReplies). */
+  hasPendingReplies(): boolean {
+    return this.w.pending() > 0 || (!this.closed && (this.socket.writableLength > 0 || this.heldOutput > 0));
+  }
+
+  /**
+   * The socket's descriptor, for the Lua debugger's direct reads and writes (Redis's connBlock on
+   * the client's connection), once every reply produced so far is written; -1 when that cannot
+   * be (the socket is gone, or the kernel has not taken all of it).
+   */
+  debugFd(): number {
+    this.flush();
+    if (this.closed || this.socket.writableLength > 0 || this.heldOutput > 0) return -1;
+    const fd = (this.socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
+    return typeof fd === 'number' && fd >= 0 ? fd : -1;
   }
 
   /** Close after the pending replies are written (QUIT). */

@@ -32,7 +32,7 @@ import { Stream, createStreamBuffer } from './stream';
 import { configureNotify, type Publisher } from './notify';
 import { Persistence, RdbLoader, emptyKeyspace, installCowHook } from '../persistence/snapshot';
 import { loadRdbLibrary } from '../scripting/functions';
-import { stopBusyScriptForShutdown } from '../scripting/engine';
+import { endDebugSessions, stopBusyScriptForShutdown } from '../scripting/engine';
 import { Aof, AofFatal } from '../persistence/aof';
 import { setAofShared } from '../persistence/aof-state';
 import { RDB_TYPE_NAMES, RdbError } from '../persistence/rdb';
@@ -648,6 +648,7 @@ export async function main(argv: string[]): Promise<void> {
     if (shuttingDown) return true;
     if (pget(store, P_SHUTDOWN_AT) !== 0) return new Promise((res) => shutdownWaiters.push(res));
     log('warning', 'User requested shutdown...');
+    endDebugSessions();
     notifySystemd(config, 'STOPPING=1\n');
     shutdownFlags = flags;
     const timeout = config.num('shutdown-timeout');
@@ -767,6 +768,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(1);
     }
     log('warning', `Received ${name} scheduling shutdown...`);
+    endDebugSessions();
     shutdownAsap = directive;
   };
   process.on('SIGINT', () => onSignal('SIGINT', 'shutdown-on-sigint'));

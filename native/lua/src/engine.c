@@ -23,6 +23,7 @@
 #include <math.h>
 #include <time.h>
 #include <stdint.h>
+#include "ldb.h"
 
 int luaopen_cjson(lua_State *L);
 int luaopen_bit(lua_State *L);
@@ -257,7 +258,16 @@ static int engPanic(lua_State *L) {
 /* ---- errors in Redis's table form ------------------------------------------------------- */
 
 /* Push {err="CODE msg"} as luaPushErrorBuff does: "-CODE msg" keeps its code, "msg" gets ERR. */
+/* A redis.call refused before it ran (JS's scriptCall checks): the debugger logs its error as
+ * Redis words it there, without the "-ERR " its reply carries. */
+static __thread int ldbRefused = 0;
+
 static void pushErrorTable(lua_State *L, const char *s, size_t len) {
+  /* luaPushErrorBuff logs every error it makes while the debugger steps. */
+  if (ldbLogging()) {
+    if (ldbRefused && len > 5 && memcmp(s, "-ERR ", 5) == 0) ldbLogError(s + 5, len - 5);
+    else ldbLogError(s, len);
+  }
   Buf b = {0};
   if (len > 0 && s[0] == '-') {
     const char *sp = memchr(s, ' ', len);
@@ -283,6 +293,7 @@ static void pushErrorTable(lua_State *L, const char *s, size_t len) {
 }
 
 static void pushError(lua_State *L, const char *msg) { pushErrorTable(L, msg, strlen(msg)); }
+void engPushError(lua_State *L, const char *msg) { pushError(L, msg); }
 
 static int raiseError(lua_State *L, const char *msg) {
   pushError(L, msg);
@@ -760,7 +771,7 @@ static int redisGenericAs(lua_State *L, int raise, int resp) {
    * 100000 instructions: a loop of slow calls (CLIENT LIST, which asks every thread) runs few
    * instructions a second. The hook's own checks decide; before anything is allocated here, as
    * it may raise. */
-  if (!e->inCall) countHook(L, NULL);
+  if (!e->inCall && !ldbActive()) countHook(L, NULL);
   int argc = lua_gettop(L);
   if (argc == 0) {
     pushError(L, "Please specify at least one argument for this redis lib call");
@@ -813,6 +824,7 @@ static int redisGenericAs(lua_State *L, int raise, int resp) {
       napi_set_element(env, arr, (uint32_t)j, mkBuffer(env, s, n));
     }
   }
+  if (j == argc && ldbLogging()) ldbLogCommand(L, argc);
   lua_pop(L, argc);
   if (j != argc) {
     pushError(L, "Lua redis lib command arguments must be strings or integers");
@@ -845,10 +857,13 @@ static int redisGenericAs(lua_State *L, int raise, int resp) {
     return raise ? lua_error(L) : 1;
   }
   int isErr;
+  /* JS marks a call it refused before running it (-2 in callInfo[3]). */
+  int refused = e->callInfo[3] == -2;
   if (slen >= 0) {
     Rd r = {(const char *)e->stage, (const char *)e->stage + slen};
     isErr = slen > 0 && e->stage[0] == '-';
     respToLua(L, &r, 1);
+    if (ldbLogging()) ldbLogReply((const char *)e->stage, (size_t)slen);
   } else {
     void *data;
     size_t len;
@@ -858,7 +873,10 @@ static int redisGenericAs(lua_State *L, int raise, int resp) {
     bufPut(&copy, (const char *)data, len);
     Rd r = {copy.p, copy.p + copy.len};
     isErr = copy.len > 0 && copy.p[0] == '-';
+    ldbRefused = refused;
     respToLua(L, &r, 1);
+    ldbRefused = 0;
+    if (!refused && ldbLogging()) ldbLogReply(copy.p, copy.len);
     free(copy.p);
   }
   if (raise && isErr) return lua_error(L);
@@ -979,12 +997,6 @@ static int luaReplicateCommands(lua_State *L) {
   return 1;
 }
 
-static int luaBreakpoint(lua_State *L) {
-  lua_pushboolean(L, 0);
-  return 1;
-}
-
-static int luaDebugNoop(lua_State *L) { return 0; }
 
 static int luaLog(lua_State *L) {
   Eng *e = getEng(L);
@@ -1364,8 +1376,8 @@ static void setupState(Eng *e) {
   setnum(L, "REPL_REPLICA", 2);
   setnum(L, "REPL_ALL", 3);
   setfn(L, "acl_check_cmd", luaAclCheckCmd);
-  setfn(L, "breakpoint", luaBreakpoint);
-  setfn(L, "debug", luaDebugNoop);
+  setfn(L, "breakpoint", ldbLuaBreakpoint);
+  setfn(L, "debug", ldbLuaDebug);
   setfn(L, "replicate_commands", luaReplicateCommands);
   lua_setglobal(L, "redis");
 
@@ -1761,7 +1773,10 @@ static int runBegin(Eng *e, int resp) {
  * globals, FCALL passes them), and write its reply (or error) as RESP into e->out. */
 static void runCall(Eng *e, int base, int isEval, const char *funcname) {
   lua_State *L = e->L;
-  lua_sethook(L, countHook, LUA_MASKCOUNT, 100000);
+  /* A debugged run has the debugger's hook instead: no busy script (Redis's server is blocked
+   * by a SYNC session; here its thread is, holding every slot). */
+  if (ldbActive()) lua_sethook(L, ldbHook, LUA_MASKLINE | LUA_MASKCOUNT, 100000);
+  else lua_sethook(L, countHook, LUA_MASKCOUNT, 100000);
   int err;
   if (isEval) {
     /* The real globals (K_GLOBALS is this table): no registry lookup by name per run. */
@@ -1858,6 +1873,52 @@ static napi_value jsRun(napi_env env, napi_callback_info info) {
   free(key);
   free(funcname);
   return r;
+}
+
+/* runDebug(key, keys, args, callerResp, funcname, fd, source: Buffer, hint: string | null) ->
+ * Buffer (RESP): an EVAL under the debugger (SCRIPT DEBUG), talking to the client on fd. */
+static napi_value jsRunDebug(napi_env env, napi_callback_info info) {
+  JS_ARGS(8);
+  Eng *e = engOf(env);
+  lua_State *L = e->L;
+  size_t klen, fnlen, hlen = 0;
+  char *key = getStr(env, argv[0], &klen);
+  int32_t resp = 2, fd = -1;
+  napi_get_value_int32(env, argv[3], &resp);
+  char *funcname = getStr(env, argv[4], &fnlen);
+  napi_get_value_int32(env, argv[5], &fd);
+  void *src;
+  size_t srcLen;
+  CHECK(napi_get_buffer_info(env, argv[6], &src, &srcLen));
+  napi_valuetype ht;
+  napi_typeof(env, argv[7], &ht);
+  char *hint = ht == napi_string ? getStr(env, argv[7], &hlen) : NULL;
+  ldbStart(fd, (const char *)src, srcLen, e->busyMs, hint);
+  int base = runBegin(e, resp);
+  lua_getfield(L, LUA_REGISTRYINDEX, key);
+  napi_value r;
+  if (lua_isnil(L, -1)) {
+    lua_settop(L, base);
+    e->running = 0;
+    napi_get_null(env, &r);
+  } else {
+    pushArray(env, L, argv[1]);
+    pushArray(env, L, argv[2]);
+    runCall(e, base, 1, funcname);
+    void *d;
+    napi_create_buffer_copy(env, e->out.len, e->out.p, &d, &r);
+  }
+  ldbEnd();
+  free(key);
+  free(funcname);
+  free(hint);
+  return r;
+}
+
+/* ldbStopAll(): debugging sessions stop waiting for their clients (shutdown). */
+static napi_value jsLdbStopAll(napi_env env, napi_callback_info info) {
+  ldbStopAll();
+  return NULL;
 }
 
 /* n strings from the stage ([u32 length][bytes] each, from *at) as a new array table. */
@@ -2132,6 +2193,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"drop", NULL, jsDrop, NULL, NULL, NULL, napi_default, NULL},
       {"has", NULL, jsHas, NULL, NULL, NULL, napi_default, NULL},
       {"run", NULL, jsRun, NULL, NULL, NULL, napi_default, NULL},
+      {"runDebug", NULL, jsRunDebug, NULL, NULL, NULL, napi_default, NULL},
+      {"ldbStopAll", NULL, jsLdbStopAll, NULL, NULL, NULL, napi_default, NULL},
       {"bind", NULL, jsBind, NULL, NULL, NULL, napi_default, NULL},
       {"unbind", NULL, jsUnbind, NULL, NULL, NULL, napi_default, NULL},
       {"runStaged", NULL, jsRunStaged, NULL, NULL, NULL, napi_default, NULL},
