@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startShardis, type Server } from '../helpers/server';
 import { RawClient, type Reply } from '../helpers/resp';
-import { info } from '../helpers/replication';
+import { info, until } from '../helpers/replication';
 import { connectOnThreads } from '../helpers/threads';
 
 const TRIALS = 60;
@@ -84,7 +84,7 @@ describe('order across threads, for input a thread has not read yet', () => {
       await b.call('DEL', 'srclist{t}', 'dstlist{t}', 'somekey{t}');
       await b.call('SET', 'somekey{t}', 'somevalue');
       blocked.send('BRPOPLPUSH', 'srclist{t}', 'dstlist{t}', '0');
-      for (let k = 0; k < 200 && (await info(b, 'clients')).blocked_clients !== '1'; k++) await pause(2);
+      await until('the BRPOPLPUSH to block', async () => (await info(b, 'clients')).blocked_clients === '1', 5000);
       expect(await watching.call('WATCH', 'dstlist{t}')).toEqual({ t: 'simple', v: 'OK' });
       await watching.call('MULTI');
       await watching.call('GET', 'somekey{t}');
