@@ -175,7 +175,7 @@ export class AofFileLoader {
         return AOF_FAILED;
       }
       if (spec.fullName === 'multi') validBeforeMulti = validUpTo;
-      if (c.inMulti && spec.fullName !== 'exec') c.multiQueue.push({ spec, argv });
+      if (c.inMulti && spec.fullName !== 'exec') c.multiQueue.push({ spec, argv, sflags: -1 });
       else c.call(spec, argv);
       // The loading client has no reply (dropped).
       w.take();

@@ -98,7 +98,7 @@ export class Client {
    *  a first line for its log, and whether the script ran (engine.ts). */
   ldbSession: { fd: number; src: Buffer; hint: string | null; ran: boolean } | null = null;
   multiError = false;
-  multiQueue: Array<{ spec: CommandSpec; argv: Buffer[] }> = [];
+  multiQueue: QueuedCommand[] = [];
   watched: WatchedKey[] = [];
   /** What the WATCHed keys cost this client (tot-mem, client eviction). */
   watchedBytes = 0;
@@ -703,7 +703,7 @@ export class Client {
       }
     }
     // min-replicas-to-write: writes (and EXEC of queued writes) need enough good replicas.
-    if (replGate.minToWrite !== 0 && (spec.write === true || (spec.fullName === 'exec' && this.multiQueue.some((q) => q.spec.write === true))) && tooFewReplicas(this.store)) {
+    if (replGate.minToWrite !== 0 && (spec.write === true || (spec.fullName === 'exec' && this.multiQueue.some(queuedWrite))) && tooFewReplicas(this.store)) {
       if (spec.fullName === 'exec') return this.abortExec(E_NOREPLICAS);
       this.rejectCommand(E_NOREPLICAS);
       return;
@@ -734,7 +734,8 @@ export class Client {
         return;
       }
       // Arguments are views of socket chunks, which Node never reuses: safe to keep as they are.
-      this.multiQueue.push({ spec, argv });
+      // With its flags as queued (an EVAL's script flags): EXEC is judged by them (mstate.cmd_flags).
+      this.multiQueue.push({ spec, argv, sflags: spec.scriptFlags === undefined ? -1 : this.sflags });
       this.w.simple('QUEUED');
       return;
     }
@@ -766,14 +767,14 @@ export class Client {
   private isWrite(spec: CommandSpec): boolean {
     if (this.sflags >= 0 && spec.scriptFlags !== undefined) return (this.sflags & SF_WRITE) !== 0;
     if (spec.write === true) return true;
-    return spec.fullName === 'exec' && this.multiQueue.some((q) => q.spec.write === true);
+    return spec.fullName === 'exec' && this.multiQueue.some(queuedWrite);
   }
 
   /** is_denystale_command: not flagged stale, or EXEC of a transaction that queued such a command. */
   private deniedWhenStale(spec: CommandSpec): boolean {
     if (this.sflags >= 0 && spec.scriptFlags !== undefined) return (this.sflags & SF_STALE) === 0;
     if (((spec.bits as number) & F_STALE) === 0) return true;
-    return spec.fullName === 'exec' && this.multiQueue.some((q) => ((q.spec.bits as number) & F_STALE) === 0);
+    return spec.fullName === 'exec' && this.multiQueue.some((q) => (q.sflags >= 0 ? (q.sflags & SF_STALE) === 0 : ((q.spec.bits as number) & F_STALE) === 0));
   }
 
   /**
@@ -783,7 +784,7 @@ export class Client {
   private refusedOnOom(spec: CommandSpec): boolean {
     const name = spec.fullName as string;
     if (name === 'exec') {
-      if (!this.multiQueue.some((q) => q.spec.denyoom === true)) return false;
+      if (!this.multiQueue.some((q) => (q.sflags >= 0 ? (q.sflags & SF_DENYOOM) !== 0 : q.spec.denyoom === true))) return false;
       this.abortExec(E_OOM);
       return true;
     }
@@ -928,6 +929,14 @@ export class Client {
     this.totalCommands++;
     this.lastCommand = spec.fullName as string;
   }
+}
+
+/** A command queued in MULTI; sflags: an EVAL/FCALL's script flags as SF_* bits, else -1. */
+export interface QueuedCommand { spec: CommandSpec; argv: Buffer[]; sflags: number }
+
+/** Does a queued command make EXEC a write (its script's flags, for EVAL/FCALL)? */
+function queuedWrite(q: QueuedCommand): boolean {
+  return q.sflags >= 0 ? (q.sflags & SF_WRITE) !== 0 : q.spec.write === true;
 }
 
 function reserveOfArgs(argv: Buffer[]): number {

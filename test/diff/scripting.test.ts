@@ -3,7 +3,7 @@
 // (with their @user_script line info), the sandbox, shebang flags, SCRIPT and FUNCTION commands.
 import { describe, it, beforeAll, afterAll, expect } from 'vitest';
 import { startPair, type Pair, type Script } from '../helpers/diff';
-import { RawClient } from '../helpers/resp';
+import { RawClient, canon } from '../helpers/resp';
 
 let d: Pair;
 beforeAll(async () => {
@@ -207,6 +207,32 @@ describe('libraries and helpers match redis-server', () => {
       ['COMMAND', 'GETKEYS', 'FCALL', 'f', '1', 'a', 'b'],
       ['COMMAND', 'INFO', 'EVAL', 'FCALL_RO'],
     ]);
+  });
+});
+
+describe('EXEC and the scripts it queued', () => {
+  it('is judged by their declared flags (a write script makes EXEC a write: EXECABORT without enough replicas)', async () => {
+    const r = await d.each(async (c, _side, port) => {
+      const other = await RawClient.connect(port);
+      const out: string[] = [];
+      const step = async (...a: string[]): Promise<void> => {
+        out.push(canon(await c.call(...a)));
+      };
+      await step('MULTI');
+      await step('EVAL', '#!lua\nreturn 1', '0');
+      await step('EVAL', '#!lua flags=no-writes\nreturn 2', '0');
+      await other.call('CONFIG', 'SET', 'min-replicas-to-write', '1');
+      await step('EXEC');
+      await step('MULTI');
+      await step('EVAL', '#!lua flags=no-writes\nreturn 2', '0');
+      await step('EVAL', 'return 3', '0');
+      await step('EXEC');
+      await other.call('CONFIG', 'SET', 'min-replicas-to-write', '0');
+      await other.close();
+      return out;
+    });
+    expect(r.shardis).toEqual(r.redis);
+    expect(r.shardis[3]).toMatch(/^-EXECABORT Transaction discarded because of: NOREPLICAS /);
   });
 });
 
