@@ -615,6 +615,10 @@ export class ScriptEngine {
       } catch {
         continue; // EAGAIN: nothing to read
       }
+      // A replica that went away is dropped now, as Redis frees it here: the script may be
+      // waiting for INFO to show it gone (and min-replicas-to-write counts it). Other clients
+      // the event loop closes after the script.
+      if (n === 0 && c.replica) c.close();
       if (n <= 0) continue;
       const chunk = Buffer.from(busyBuf.subarray(0, n));
       const mark = w.mark();
@@ -826,9 +830,11 @@ export class ScriptEngine {
       return this.reject(spec, "READONLY You can't write against a read only replica.");
     }
     // Writes need min-replicas-to-write good replicas (scriptVerifyWriteCommandAllow).
-    if (write && replGate.minToWrite !== 0 && tooFewReplicas(s)) return this.reject(spec, E_NOREPLICAS);
+    // Once the script has written, the server's state can no longer fail it (a script is atomic):
+    // these two hold only before its first write, as scriptVerifyWriteCommandAllow.
+    if (write && !ctx.dirty && replGate.minToWrite !== 0 && tooFewReplicas(s)) return this.reject(spec, E_NOREPLICAS);
     // Nor while the server cannot persist (on a master; not the master's own stream).
-    if (write && c.masterHook === null && i32[misc + MISC_REPLICA] === 0) {
+    if (write && !ctx.dirty && c.masterHook === null && i32[misc + MISC_REPLICA] === 0) {
       const diskErr = diskWriteError(s, c.srv.config);
       if (diskErr !== null) return this.reject(spec, diskErr);
     }

@@ -440,6 +440,41 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     }
   }, 60_000);
 
+  it('a script that has written is not refused when the replicas drop under it', async () => {
+    // scriptVerifyWriteCommandAllow: once a script wrote, the server's state can no longer fail
+    // it (a script is atomic). TCL scripting "not enough good replicas state change during long
+    // script": the script writes, waits in a loop for the replica to go, and writes again.
+    const m = await master(['--repl-diskless-sync', 'no']);
+    const c = await RawClient.connect(m.port);
+    const r = await replicaOf(m);
+    try {
+      await c.call('CONFIG', 'SET', 'min-replicas-to-write', '1');
+      // As the TCL test's lua-time-limit 10: a busy script's thread still sees its sockets close.
+      await c.call('CONFIG', 'SET', 'busy-reply-threshold', '10');
+      await until('a good replica', async () => (await info(m.port, 'replication')).get('min_slaves_good_slaves') === '1');
+      const run = c.call('EVAL', [
+        "redis.call('set', KEYS[1], 'script value')",
+        'while true do',
+        "  local info = redis.call('info', 'replication')",
+        "  if string.match(info, 'connected_slaves:0') then redis.call('set', KEYS[1], info) break end",
+        'end',
+        'return 1',
+      ].join('\n'), '1', 'x');
+      // Once the script is past the threshold (it has written by then), the replica goes.
+      const probe = await RawClient.connect(m.port);
+      await until('the script to be busy', async () => text(await probe.call('PING')).startsWith('BUSY'));
+      await probe.close();
+      const rc = await RawClient.connect(r.port);
+      expect(text(await rc.call('REPLICAOF', 'NO', 'ONE'))).toBe('OK');
+      await rc.close();
+      const res = await run;
+      expect(res, show(res)).toEqual({ t: 'int', v: 1n });
+      expect(text(await c.call('GET', 'x'))).toContain('connected_slaves:0');
+    } finally {
+      await c.close();
+    }
+  }, 60_000);
+
   it('a replica that does not read is cut by client-output-buffer-limit replica', async () => {
     const m = await master(['--repl-diskless-sync', 'no', '--client-output-buffer-limit', 'replica 1mb 0 0']);
     const fake = await stalledReplica(m);
