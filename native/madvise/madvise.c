@@ -12,8 +12,11 @@
 #include <spawn.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -201,8 +204,103 @@ static napi_value MallocTrim(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// setProcTitle(title): the whole title in /proc/<pid>/cmdline (what ps shows), as Redis's
+// setproctitle. Node's process.title writes only into the argv strings, so a title longer than
+// the command line was cut. The kernel shows a title that runs past the argv strings into the
+// environment strings after them; so, once, environ is copied elsewhere (getenv reads the copies)
+// and that room is ours. The areas come from /proc/self/stat (arg_start..env_end, Linux 3.5+).
+// Call it from the main thread. Returns the title's bytes kept, or -errno.
+extern char **environ;
+static char *titleBase = NULL;
+static size_t titleCap = 0;
+
+static int statAreas(unsigned long v[4]) {
+  char buf[4096];
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -EIO;
+  buf[n] = '\0';
+  // Fields after the command's name (which may hold spaces): the 3rd is the first one here.
+  char *p = strrchr(buf, ')');
+  if (p == NULL) return -EIO;
+  p++;
+  int field = 2, got = 0;
+  while (*p != '\0' && got < 4) {
+    while (*p == ' ') p++;
+    if (*p == '\0') break;
+    field++;
+    char *end;
+    unsigned long x = strtoul(p, &end, 10);
+    if (field >= 48 && field <= 51) v[got++] = x;
+    p = end;
+    while (*p != '\0' && *p != ' ') p++;
+  }
+  return got == 4 ? 0 : -EIO;
+}
+
+static int titleInit(void) {
+  unsigned long a[4]; // arg_start, arg_end, env_start, env_end
+  int r = statAreas(a);
+  if (r < 0) return r;
+  if (a[1] <= a[0]) return -EINVAL;
+  titleBase = (char *)a[0];
+  titleCap = a[1] - a[0];
+  if (a[2] != a[1] || a[3] <= a[2]) return 0; // not contiguous: the argv strings only
+  // The environment strings still in place get copies; then their room is free.
+  size_t n = 0;
+  while (environ[n] != NULL) n++;
+  char **copy = malloc((n + 1) * sizeof(char *));
+  if (copy == NULL) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char *e = environ[i];
+    int inside = (unsigned long)e >= a[2] && (unsigned long)e < a[3];
+    copy[i] = inside ? strdup(e) : e;
+    if (copy[i] == NULL) {
+      for (size_t j = 0; j < i; j++) if (copy[j] != environ[j]) free(copy[j]);
+      free(copy);
+      return 0;
+    }
+  }
+  copy[n] = NULL;
+  environ = copy;
+  titleCap = a[3] - a[0];
+  return 0;
+}
+
+static napi_value SetProcTitle(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  char title[4096];
+  size_t len = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], title, sizeof title, &len) != napi_ok) {
+    napi_create_int32(env, -EINVAL, &result);
+    return result;
+  }
+  int r = titleBase == NULL ? titleInit() : 0;
+  if (r < 0 || titleBase == NULL) {
+    napi_create_int32(env, r < 0 ? r : -EINVAL, &result);
+    return result;
+  }
+  if (len > titleCap - 1) len = titleCap - 1;
+  memset(titleBase, 0, titleCap);
+  memcpy(titleBase, title, len);
+  // The thread's name too (ps -o comm, pkill), as Node's process.title sets it: 15 bytes.
+  char comm[16];
+  size_t cn = len < 15 ? len : 15;
+  memcpy(comm, title, cn);
+  comm[cn] = '\0';
+  prctl(PR_SET_NAME, comm, 0, 0, 0);
+  napi_create_int32(env, (int32_t)len, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
+  napi_create_function(env, "setProcTitle", NAPI_AUTO_LENGTH, SetProcTitle, NULL, &fn);
+  napi_set_named_property(env, exports, "setProcTitle", fn);
   napi_create_function(env, "release", NAPI_AUTO_LENGTH, Release, NULL, &fn);
   napi_set_named_property(env, exports, "release", fn);
   napi_create_function(env, "misalign", NAPI_AUTO_LENGTH, Misalign, NULL, &fn);

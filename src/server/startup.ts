@@ -163,14 +163,17 @@ export function expandProcTitle(config: Config, title: string): string {
 }
 
 /**
- * set-proc-title: `ps` shows the expanded template, as Redis's setproctitle. Node's process.title
- * rewrites the argv area, so a title longer than the original command line is cut there.
+ * set-proc-title: `ps` shows the expanded template, as Redis's setproctitle: whole, through
+ * native/madvise (which also uses the environment strings' room, as Redis does); without the
+ * addon, Node's process.title, which cuts a title longer than the original command line.
  */
 export function setProcTitle(config: Config): void {
   if (!config.bool('set-proc-title')) return;
   try {
     // {title} is the name shardis was run as (bin/shardis passes its $0), as redis-server's argv[0].
-    process.title = expandProcTitle(config, process.env.SHARDIS_EXEC_NAME || 'shardis');
+    const title = expandProcTitle(config, process.env.SHARDIS_EXEC_NAME || 'shardis');
+    const kept = sysAddon?.setProcTitle?.(title) ?? -1;
+    if (kept < 0) process.title = title;
   } catch {
     /* not supported on this platform: Redis builds without USE_SETPROCTITLE do nothing either */
   }

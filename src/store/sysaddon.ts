@@ -13,6 +13,8 @@ export interface SysAddon {
   waitpid?(pid: number): number;
   /** One datagram to the AF_UNIX socket at path ('@': abstract), as sd_notify: bytes sent or -errno. */
   notify?(path: string, message: string): number;
+  /** The process title as /proc/<pid>/cmdline (ps) shows it, whole (setproctitle): bytes kept, or -errno. */
+  setProcTitle?(title: string): number;
   /** glibc's malloc_trim(0): free pages of every arena back to the OS; 1 if any were. */
   mallocTrim?(): number;
 }

@@ -179,6 +179,15 @@ describe('start-up warnings and the process title', () => {
     cli(['-p', String(s.port), 'config', 'set', 'proc-title-template', '{title} {port} again']);
     await new Promise((r) => setTimeout(r, 100));
     expect(fs.readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').replace(/\0+$/, '').split('\0').join(' ')).toBe(`shardis ${s.port} again`);
+    // Longer than the command line it started with: shown whole (setproctitle's use of the
+    // environment's room, whose strings were moved first: a BGSAVE's stand-in child still gets them).
+    const long = `{title} {port} {config-file} ${'long-'.repeat(80)}end`;
+    cli(['-p', String(s.port), 'config', 'set', 'proc-title-template', long]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fs.readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').replace(/\0+$/, '')).toBe(`shardis ${s.port} - ${'long-'.repeat(80)}end`);
+    expect(cli(['-p', String(s.port), 'bgsave'])).toBe('Background saving started');
+    await until('the BGSAVE', async () => cli(['-p', String(s.port), 'info', 'persistence']).includes('rdb_bgsave_in_progress:0'));
+    expect(cli(['-p', String(s.port), 'info', 'persistence'])).toContain('rdb_last_bgsave_status:ok');
   });
 
   it('run as bin/shardis, {title} is the path it was run as (redis-server: its argv[0])', async () => {
