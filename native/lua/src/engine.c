@@ -1844,18 +1844,10 @@ static void runCall(Eng *e, int base, int isEval, const char *funcname) {
   e->running = 0;
 }
 
-/* run(key, keys: Buffer[], args: Buffer[], callerResp, isEval, funcname) -> Buffer (RESP) */
-static napi_value jsRun(napi_env env, napi_callback_info info) {
-  JS_ARGS(6);
-  Eng *e = engOf(env);
+/* The function registered under key, called with KEYS and ARGV (arrays of Buffers): its reply
+ * as a Buffer (RESP), or null when there is no such function. */
+static napi_value runByKey(napi_env env, Eng *e, const char *key, napi_value keys, napi_value args, int resp, int isEval, const char *funcname) {
   lua_State *L = e->L;
-  size_t klen, fnlen;
-  char *key = getStr(env, argv[0], &klen);
-  int32_t resp = 2;
-  bool isEval = true;
-  napi_get_value_int32(env, argv[3], &resp);
-  napi_get_value_bool(env, argv[4], &isEval);
-  char *funcname = getStr(env, argv[5], &fnlen);
   int base = runBegin(e, resp);
   lua_getfield(L, LUA_REGISTRYINDEX, key);
   napi_value r;
@@ -1864,12 +1856,27 @@ static napi_value jsRun(napi_env env, napi_callback_info info) {
     e->running = 0;
     napi_get_null(env, &r);
   } else {
-    pushArray(env, L, argv[1]);
-    pushArray(env, L, argv[2]);
+    pushArray(env, L, keys);
+    pushArray(env, L, args);
     runCall(e, base, isEval, funcname);
     void *d;
     napi_create_buffer_copy(env, e->out.len, e->out.p, &d, &r);
   }
+  return r;
+}
+
+/* run(key, keys: Buffer[], args: Buffer[], callerResp, isEval, funcname) -> Buffer (RESP) */
+static napi_value jsRun(napi_env env, napi_callback_info info) {
+  JS_ARGS(6);
+  Eng *e = engOf(env);
+  size_t klen, fnlen;
+  char *key = getStr(env, argv[0], &klen);
+  int32_t resp = 2;
+  bool isEval = true;
+  napi_get_value_int32(env, argv[3], &resp);
+  napi_get_value_bool(env, argv[4], &isEval);
+  char *funcname = getStr(env, argv[5], &fnlen);
+  napi_value r = runByKey(env, e, key, argv[1], argv[2], resp, isEval, funcname);
   free(key);
   free(funcname);
   return r;
@@ -1880,7 +1887,6 @@ static napi_value jsRun(napi_env env, napi_callback_info info) {
 static napi_value jsRunDebug(napi_env env, napi_callback_info info) {
   JS_ARGS(8);
   Eng *e = engOf(env);
-  lua_State *L = e->L;
   size_t klen, fnlen, hlen = 0;
   char *key = getStr(env, argv[0], &klen);
   int32_t resp = 2, fd = -1;
@@ -1894,20 +1900,7 @@ static napi_value jsRunDebug(napi_env env, napi_callback_info info) {
   napi_typeof(env, argv[7], &ht);
   char *hint = ht == napi_string ? getStr(env, argv[7], &hlen) : NULL;
   ldbStart(fd, (const char *)src, srcLen, e->busyMs, hint);
-  int base = runBegin(e, resp);
-  lua_getfield(L, LUA_REGISTRYINDEX, key);
-  napi_value r;
-  if (lua_isnil(L, -1)) {
-    lua_settop(L, base);
-    e->running = 0;
-    napi_get_null(env, &r);
-  } else {
-    pushArray(env, L, argv[1]);
-    pushArray(env, L, argv[2]);
-    runCall(e, base, 1, funcname);
-    void *d;
-    napi_create_buffer_copy(env, e->out.len, e->out.p, &d, &r);
-  }
+  napi_value r = runByKey(env, e, key, argv[1], argv[2], resp, 1, funcname);
   ldbEnd();
   free(key);
   free(funcname);
