@@ -207,8 +207,8 @@ static napi_value MallocTrim(napi_env env, napi_callback_info info) {
 // setProcTitle(title): the whole title in /proc/<pid>/cmdline (what ps shows), as Redis's
 // setproctitle. Node's process.title writes only into the argv strings, so a title longer than
 // the command line was cut. The kernel shows a title that runs past the argv strings into the
-// environment strings after them; so, once, environ is copied elsewhere (getenv reads the copies)
-// and that room is ours. The areas come from /proc/self/stat (arg_start..env_end, Linux 3.5+).
+// environment strings after them; so, once a title needs it, environ is copied elsewhere (getenv
+// reads the copies) and that room is ours. The areas: /proc/self/stat (arg_start..env_end).
 // Call it from the main thread. Returns the title's bytes kept, or -errno.
 extern char **environ;
 static char *titleBase = NULL;
@@ -240,6 +240,8 @@ static int statAreas(unsigned long v[4]) {
   return got == 4 ? 0 : -EIO;
 }
 
+static unsigned long envArea[2]; // the environment strings after the argv strings, if contiguous
+
 static int titleInit(void) {
   unsigned long a[4]; // arg_start, arg_end, env_start, env_end
   int r = statAreas(a);
@@ -247,26 +249,35 @@ static int titleInit(void) {
   if (a[1] <= a[0]) return -EINVAL;
   titleBase = (char *)a[0];
   titleCap = a[1] - a[0];
-  if (a[2] != a[1] || a[3] <= a[2]) return 0; // not contiguous: the argv strings only
-  // The environment strings still in place get copies; then their room is free.
+  if (a[2] == a[1] && a[3] > a[2]) {
+    envArea[0] = a[2];
+    envArea[1] = a[3];
+  }
+  return 0;
+}
+
+// Only for a title longer than the argv strings (other threads may read environ meanwhile, so
+// not without need): the environment strings still in place get copies, then their room is ours.
+static void titleTakeEnv(void) {
+  if (envArea[1] == 0) return;
   size_t n = 0;
   while (environ[n] != NULL) n++;
   char **copy = malloc((n + 1) * sizeof(char *));
-  if (copy == NULL) return 0;
+  if (copy == NULL) return;
   for (size_t i = 0; i < n; i++) {
     char *e = environ[i];
-    int inside = (unsigned long)e >= a[2] && (unsigned long)e < a[3];
+    int inside = (unsigned long)e >= envArea[0] && (unsigned long)e < envArea[1];
     copy[i] = inside ? strdup(e) : e;
     if (copy[i] == NULL) {
       for (size_t j = 0; j < i; j++) if (copy[j] != environ[j]) free(copy[j]);
       free(copy);
-      return 0;
+      return;
     }
   }
   copy[n] = NULL;
   environ = copy;
-  titleCap = a[3] - a[0];
-  return 0;
+  titleCap = envArea[1] - (unsigned long)titleBase;
+  envArea[1] = 0;
 }
 
 static napi_value SetProcTitle(napi_env env, napi_callback_info info) {
@@ -284,6 +295,7 @@ static napi_value SetProcTitle(napi_env env, napi_callback_info info) {
     napi_create_int32(env, r < 0 ? r : -EINVAL, &result);
     return result;
   }
+  if (len > titleCap - 1) titleTakeEnv();
   if (len > titleCap - 1) len = titleCap - 1;
   memset(titleBase, 0, titleCap);
   memcpy(titleBase, title, len);
