@@ -65,7 +65,8 @@ interface LuaAddon {
 
 let addon: LuaAddon | null = null;
 let addonError = '';
-function loadAddon(): LuaAddon | null {
+/** quiet: no warning when it cannot be loaded (a caller that only acts if scripts can exist). */
+function loadAddon(quiet = false): LuaAddon | null {
   if (addon !== null || addonError !== '') return addon;
   const candidates = [
     path.join(__dirname, '..', 'native', 'lua', 'build', 'Release', 'shardis_lua.node'),
@@ -80,7 +81,7 @@ function loadAddon(): LuaAddon | null {
       addonError = (e as Error).message;
     }
   }
-  log('warning', `Lua scripting is unavailable: the native addon (native/lua) could not be loaded: ${addonError.split('\n')[0]}`);
+  if (!quiet) log('warning', `Lua scripting is unavailable: the native addon (native/lua) could not be loaded: ${addonError.split('\n')[0]}`);
   return null;
 }
 
@@ -994,7 +995,7 @@ export function stopBusyScriptForShutdown(s: Store): boolean {
  * threads come back.
  */
 export function endDebugSessions(): void {
-  loadAddon()?.ldbStopAll();
+  loadAddon(true)?.ldbStopAll();
 }
 
 /** A debugging session whose script never ran ends with its mark all the same (ldbEndSession). */
