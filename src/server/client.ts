@@ -500,11 +500,11 @@ export class Client {
 
   /**
    * The socket's descriptor, for the Lua debugger's direct reads and writes (Redis's connBlock on
-   * the client's connection), once every reply produced so far is written; -1 when that cannot
-   * be (the socket is gone, or the kernel has not taken all of it).
+   * the client's connection). Replies still buffered here (an EXEC's header, a pipeline's) go out
+   * after the session, as in Redis, where the debugger writes ahead of the client's buffer. -1
+   * when the socket is gone or holds part of a reply (the debugger's bytes would land inside it).
    */
   debugFd(): number {
-    this.flush();
     if (this.closed || this.socket.writableLength > 0 || this.heldOutput > 0) return -1;
     const fd = (this.socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
     return typeof fd === 'number' && fd >= 0 ? fd : -1;

@@ -111,6 +111,18 @@ describe('SCRIPT DEBUG SYNC matches redis-server', () => {
       true);
   });
 
+  it('inside EXEC: the session first, then the transaction\'s reply', async () => {
+    const r = await d.each(async (c) => {
+      const out: string[] = [];
+      for (const cmd of [['SCRIPT', 'DEBUG', 'SYNC'], ['MULTI'], ['EVAL', 'return 1', '0'], ['EXEC'], ['c']]) out.push(canon(await c.call(...cmd)));
+      out.push(canon(await c.read()));
+      await c.closed();
+      return out;
+    });
+    expect(r.shardis).toEqual(r.redis);
+    expect(r.shardis.slice(-2)).toEqual(['*1\r\n+<endsession>\r\n', '*1\r\n:1\r\n']);
+  });
+
   it('SCRIPT DEBUG arguments, NO, EVALSHA while debugging, a pipeline', async () => {
     await d.expectSame([
       ['SCRIPT', 'DEBUG', 'MAYBE'],
