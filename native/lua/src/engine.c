@@ -23,6 +23,7 @@
 #include <math.h>
 #include <time.h>
 #include <stdint.h>
+#include "buf.h"
 #include "ldb.h"
 
 int luaopen_cjson(lua_State *L);
@@ -32,24 +33,6 @@ int luaopen_cmsgpack(lua_State *L);
 
 /* ------------------------------------------------------------------------------------------ */
 
-typedef struct {
-  char *p;
-  size_t len, cap;
-} Buf;
-
-static void bufGrow(Buf *b, size_t need) {
-  if (b->len + need <= b->cap) return;
-  size_t cap = b->cap ? b->cap : 256;
-  while (cap < b->len + need) cap *= 2;
-  b->p = realloc(b->p, cap);
-  b->cap = cap;
-}
-static void bufPut(Buf *b, const char *s, size_t n) {
-  bufGrow(b, n);
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-}
-static void bufStr(Buf *b, const char *s) { bufPut(b, s, strlen(s)); }
 static void bufFmt(Buf *b, const char *fmt, long long v) {
   /* Every RESP header is "<type>%lld\r\n" (the type '%' written "%%"): formatted by hand, as
    * snprintf's format parsing cost more than the rest of a small reply. */

@@ -6,6 +6,7 @@
  * shutdown can end the wait), writes wait at most 5 s (Redis's connSendTimeout).
  */
 #define _GNU_SOURCE
+#include "buf.h"
 #include "ldb.h"
 #include <lauxlib.h>
 #include <ctype.h>
@@ -24,24 +25,7 @@
 #define LDB_MAX_VALUES_DEPTH (LUA_MINSTACK / 2)
 #define LDB_CBUF_MAX (1 << 20)
 
-typedef struct {
-  char *p;
-  size_t len, cap;
-} Str;
-
-static void sPut(Str *s, const char *p, size_t n) {
-  if (s->len + n + 1 > s->cap) {
-    size_t cap = s->cap ? s->cap : 64;
-    while (cap < s->len + n + 1) cap *= 2;
-    s->p = realloc(s->p, cap);
-    s->cap = cap;
-  }
-  memcpy(s->p + s->len, p, n);
-  s->len += n;
-  s->p[s->len] = '\0';
-}
-static void sCat(Str *s, const char *p) { sPut(s, p, strlen(p)); }
-static void sFmt(Str *s, const char *fmt, ...) {
+static void bufPrintf(Buf *s, const char *fmt, ...) {
   char tmp[512];
   va_list ap;
   va_start(ap, fmt);
@@ -49,42 +33,42 @@ static void sFmt(Str *s, const char *fmt, ...) {
   va_end(ap);
   if (n < 0) return;
   if ((size_t)n < sizeof tmp) {
-    sPut(s, tmp, (size_t)n);
+    bufPut(s, tmp, (size_t)n);
     return;
   }
   char *big = malloc((size_t)n + 1);
   va_start(ap, fmt);
   vsnprintf(big, (size_t)n + 1, fmt, ap);
   va_end(ap);
-  sPut(s, big, (size_t)n);
+  bufPut(s, big, (size_t)n);
   free(big);
 }
 /* sdscatrepr: a quoted, escaped string. */
-static void sRepr(Str *s, const char *p, size_t len) {
-  sPut(s, "\"", 1);
+static void bufRepr(Buf *s, const char *p, size_t len) {
+  bufPut(s, "\"", 1);
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)p[i];
     switch (c) {
-    case '\\': sPut(s, "\\\\", 2); break;
-    case '"': sPut(s, "\\\"", 2); break;
-    case '\n': sPut(s, "\\n", 2); break;
-    case '\r': sPut(s, "\\r", 2); break;
-    case '\t': sPut(s, "\\t", 2); break;
-    case '\a': sPut(s, "\\a", 2); break;
-    case '\b': sPut(s, "\\b", 2); break;
+    case '\\': bufPut(s, "\\\\", 2); break;
+    case '"': bufPut(s, "\\\"", 2); break;
+    case '\n': bufPut(s, "\\n", 2); break;
+    case '\r': bufPut(s, "\\r", 2); break;
+    case '\t': bufPut(s, "\\t", 2); break;
+    case '\a': bufPut(s, "\\a", 2); break;
+    case '\b': bufPut(s, "\\b", 2); break;
     default:
-      if (c < 0x80 && isprint(c)) sPut(s, (const char *)&c, 1);
-      else sFmt(s, "\\x%02x", c);
+      if (c < 0x80 && isprint(c)) bufPut(s, (const char *)&c, 1);
+      else bufPrintf(s, "\\x%02x", c);
     }
   }
-  sPut(s, "\"", 1);
+  bufPut(s, "\"", 1);
 }
 
 /* One session per thread at a time (a thread runs one script at a time). */
 static __thread struct {
   int active;
   int fd;
-  Str *logs;             /* entries to send */
+  Buf *logs;             /* entries to send */
   int nlogs, capLogs;
   int bp[LDB_BREAKPOINTS_MAX];
   int bpcount;
@@ -94,7 +78,7 @@ static __thread struct {
   char **lines;
   int nlines;
   int currentline;
-  Str cbuf;              /* debugger commands read, not yet parsed */
+  Buf cbuf;              /* debugger commands read, not yet parsed */
   size_t maxlen;
   int maxlenHintSent;
   double busyMs;
@@ -109,26 +93,26 @@ static double nowMs(void) {
   return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-static void ldbLog(Str entry) {
+static void ldbLog(Buf entry) {
   if (ldb.nlogs == ldb.capLogs) {
     ldb.capLogs = ldb.capLogs ? ldb.capLogs * 2 : 16;
-    ldb.logs = realloc(ldb.logs, sizeof(Str) * (size_t)ldb.capLogs);
+    ldb.logs = realloc(ldb.logs, sizeof(Buf) * (size_t)ldb.capLogs);
   }
-  if (entry.p == NULL) sPut(&entry, "", 0);
+  if (entry.p == NULL) bufPut(&entry, "", 0);
   ldb.logs[ldb.nlogs++] = entry;
 }
 static void ldbLogStr(const char *s) {
-  Str e = {0};
-  sCat(&e, s);
+  Buf e = {0};
+  bufStr(&e, s);
   ldbLog(e);
 }
 
 /* ldbLogWithMaxLen: trimmed to maxlen, with a hint the first time. */
-static void ldbLogMax(Str e) {
+static void ldbLogMax(Buf e) {
   int trimmed = 0;
   if (ldb.maxlen && e.len > ldb.maxlen) {
     e.len = ldb.maxlen;
-    sPut(&e, " ...", 4);
+    bufPut(&e, " ...", 4);
     trimmed = 1;
   }
   ldbLog(e);
@@ -162,14 +146,14 @@ static void writeAll(const char *p, size_t n) {
 
 /* ldbSendLogs: the log as an array of status replies (CR and LF become spaces). */
 static void ldbSendLogs(void) {
-  Str out = {0};
-  sFmt(&out, "*%d\r\n", ldb.nlogs);
+  Buf out = {0};
+  bufPrintf(&out, "*%d\r\n", ldb.nlogs);
   for (int i = 0; i < ldb.nlogs; i++) {
-    Str *e = &ldb.logs[i];
+    Buf *e = &ldb.logs[i];
     for (size_t k = 0; k < e->len; k++) if (e->p[k] == '\r' || e->p[k] == '\n') e->p[k] = ' ';
-    sPut(&out, "+", 1);
-    sPut(&out, e->p, e->len);
-    sPut(&out, "\r\n", 2);
+    bufPut(&out, "+", 1);
+    bufPut(&out, e->p, e->len);
+    bufPut(&out, "\r\n", 2);
     free(e->p);
   }
   ldb.nlogs = 0;
@@ -268,8 +252,8 @@ static void logSourceLine(int lnum) {
   int bp = isBreakpoint(lnum);
   int current = ldb.currentline == lnum;
   const char *prefix = current && bp ? "->#" : current ? "-> " : bp ? "  #" : "   ";
-  Str e = {0};
-  sFmt(&e, "%s%-3d %s", prefix, lnum, sourceLine(lnum));
+  Buf e = {0};
+  bufPrintf(&e, "%s%-3d %s", prefix, lnum, sourceLine(lnum));
   ldbLog(e);
 }
 
@@ -282,45 +266,45 @@ static void ldbList(int around, int context) {
 
 /* ---- values ------------------------------------------------------------------------------ */
 
-static void catValue(Str *s, lua_State *L, int idx, int level) {
+static void catValue(Buf *s, lua_State *L, int idx, int level) {
   int t = lua_type(L, idx);
   if (level++ == LDB_MAX_VALUES_DEPTH) {
-    sCat(s, "<max recursion level reached! Nested table?>");
+    bufStr(s, "<max recursion level reached! Nested table?>");
     return;
   }
   switch (t) {
   case LUA_TSTRING: {
     size_t n;
     const char *p = lua_tolstring(L, idx, &n);
-    sRepr(s, p, n);
+    bufRepr(s, p, n);
     break;
   }
-  case LUA_TBOOLEAN: sCat(s, lua_toboolean(L, idx) ? "true" : "false"); break;
-  case LUA_TNUMBER: sFmt(s, "%g", (double)lua_tonumber(L, idx)); break;
-  case LUA_TNIL: sCat(s, "nil"); break;
+  case LUA_TBOOLEAN: bufStr(s, lua_toboolean(L, idx) ? "true" : "false"); break;
+  case LUA_TNUMBER: bufPrintf(s, "%g", (double)lua_tonumber(L, idx)); break;
+  case LUA_TNIL: bufStr(s, "nil"); break;
   case LUA_TTABLE: {
     /* Both forms at once (array, and [key]=value); the array one if the keys are 1..n. */
     int expected = 1, isArray = 1;
-    Str r1 = {0}, r2 = {0};
+    Buf r1 = {0}, r2 = {0};
     lua_pushnil(L);
     while (lua_next(L, idx - 1)) {
       if (isArray && (lua_type(L, -2) != LUA_TNUMBER || lua_tonumber(L, -2) != expected)) isArray = 0;
       catValue(&r1, L, -1, level);
-      sPut(&r1, "; ", 2);
-      sPut(&r2, "[", 1);
+      bufPut(&r1, "; ", 2);
+      bufPut(&r2, "[", 1);
       catValue(&r2, L, -2, level);
-      sPut(&r2, "]=", 2);
+      bufPut(&r2, "]=", 2);
       catValue(&r2, L, -1, level);
-      sPut(&r2, "; ", 2);
+      bufPut(&r2, "; ", 2);
       lua_pop(L, 1);
       expected++;
     }
     if (r1.len >= 2) r1.len -= 2;
     if (r2.len >= 2) r2.len -= 2;
-    sPut(s, "{", 1);
-    Str *r = isArray ? &r1 : &r2;
-    if (r->len) sPut(s, r->p, r->len);
-    sPut(s, "}", 1);
+    bufPut(s, "{", 1);
+    Buf *r = isArray ? &r1 : &r2;
+    if (r->len) bufPut(s, r->p, r->len);
+    bufPut(s, "}", 1);
     free(r1.p);
     free(r2.p);
     break;
@@ -330,23 +314,23 @@ static void catValue(Str *s, lua_State *L, int idx, int level) {
   case LUA_TTHREAD:
   case LUA_TLIGHTUSERDATA: {
     const char *name = t == LUA_TFUNCTION ? "function" : t == LUA_TUSERDATA ? "userdata" : t == LUA_TTHREAD ? "thread" : "light-userdata";
-    sFmt(s, "\"%s@%p\"", name, lua_topointer(L, idx));
+    bufPrintf(s, "\"%s@%p\"", name, lua_topointer(L, idx));
     break;
   }
-  default: sCat(s, "\"<unknown-lua-type>\""); break;
+  default: bufStr(s, "\"<unknown-lua-type>\""); break;
   }
 }
 
 static void logStackValue(lua_State *L, const char *prefix) {
-  Str e = {0};
-  sCat(&e, prefix);
+  Buf e = {0};
+  bufStr(&e, prefix);
   catValue(&e, L, -1, 0);
   ldbLogMax(e);
 }
 
 /* ---- replies in human form (ldbRedisProtocolToHuman) ------------------------------------ */
 
-static const char *human(Str *o, const char *p, const char *end);
+static const char *human(Buf *o, const char *p, const char *end);
 
 static const char *lineEnd(const char *p, const char *end) {
   const char *cr = memchr(p, '\r', (size_t)(end - p));
@@ -354,61 +338,61 @@ static const char *lineEnd(const char *p, const char *end) {
 }
 static const char *after(const char *cr, const char *end) { return cr + 2 <= end ? cr + 2 : end; }
 
-static const char *humanAgg(Str *o, const char *p, const char *end, const char *open, const char *close, int pairs) {
+static const char *humanAgg(Buf *o, const char *p, const char *end, const char *open, const char *close, int pairs) {
   const char *cr = lineEnd(p + 1, end);
   long long n = strtoll(p + 1, NULL, 10);
   p = after(cr, end);
   if (n == -1 && *open == '[') {
-    sCat(o, "NULL");
+    bufStr(o, "NULL");
     return p;
   }
-  sCat(o, open);
+  bufStr(o, open);
   for (long long j = 0; j < n && p < end; j++) {
     p = human(o, p, end);
     if (pairs) {
-      sCat(o, " => ");
+      bufStr(o, " => ");
       p = human(o, p, end);
     }
-    if (j != n - 1) sPut(o, ",", 1);
+    if (j != n - 1) bufPut(o, ",", 1);
   }
-  sCat(o, close);
+  bufStr(o, close);
   return p;
 }
 
-static const char *human(Str *o, const char *p, const char *end) {
+static const char *human(Buf *o, const char *p, const char *end) {
   if (p >= end) return end;
   const char *cr = lineEnd(p + 1, end);
   switch (*p) {
   case ':':
-    sPut(o, p + 1, (size_t)(cr - p - 1));
+    bufPut(o, p + 1, (size_t)(cr - p - 1));
     return after(cr, end);
   case '$': {
     long long n = strtoll(p + 1, NULL, 10);
     const char *b = after(cr, end);
     if (n == -1) {
-      sCat(o, "NULL");
+      bufStr(o, "NULL");
       return b;
     }
     if (n < 0 || b + n > end) return end;
-    sRepr(o, b, (size_t)n);
+    bufRepr(o, b, (size_t)n);
     return b + n + 2 <= end ? b + n + 2 : end;
   }
   case '+':
   case '-':
-    sRepr(o, p, (size_t)(cr - p));
+    bufRepr(o, p, (size_t)(cr - p));
     return after(cr, end);
   case '*': return humanAgg(o, p, end, "[", "]", 0);
   case '~': return humanAgg(o, p, end, "~(", ")", 0);
   case '%': return humanAgg(o, p, end, "{", "}", 1);
   case '_':
-    sCat(o, "(null)");
+    bufStr(o, "(null)");
     return after(cr, end);
   case '#':
-    sCat(o, p[1] == 't' ? "#true" : "#false");
+    bufStr(o, p[1] == 't' ? "#true" : "#false");
     return after(cr, end);
   case ',':
-    sCat(o, "(double) ");
-    sPut(o, p + 1, (size_t)(cr - p - 1));
+    bufStr(o, "(double) ");
+    bufPut(o, p + 1, (size_t)(cr - p - 1));
     return after(cr, end);
   default:
     return end;
@@ -416,34 +400,34 @@ static const char *human(Str *o, const char *p, const char *end) {
 }
 
 void ldbLogReply(const char *reply, size_t len) {
-  Str e = {0};
-  sCat(&e, "<reply> ");
+  Buf e = {0};
+  bufStr(&e, "<reply> ");
   human(&e, reply, reply + len);
   ldbLogMax(e);
 }
 
 void ldbLogError(const char *err, size_t len) {
-  Str e = {0};
-  sCat(&e, "<error> ");
-  sPut(&e, err, len);
+  Buf e = {0};
+  bufStr(&e, "<error> ");
+  bufPut(&e, err, len);
   ldbLog(e);
 }
 
 void ldbLogCommand(lua_State *L, int argc) {
-  Str e = {0};
-  sCat(&e, "<redis>");
+  Buf e = {0};
+  bufStr(&e, "<redis>");
   for (int j = 0; j < argc; j++) {
     if (j == 10) {
-      sFmt(&e, " ... (%d more)", argc - j - 1);
+      bufPrintf(&e, " ... (%d more)", argc - j - 1);
       break;
     }
-    sPut(&e, " ", 1);
+    bufPut(&e, " ", 1);
     if (lua_type(L, j + 1) == LUA_TNUMBER) {
-      sFmt(&e, "%.17g", (double)lua_tonumber(L, j + 1));
+      bufPrintf(&e, "%.17g", (double)lua_tonumber(L, j + 1));
     } else {
       size_t n;
       const char *s = lua_tolstring(L, j + 1, &n);
-      if (s != NULL) sPut(&e, s, n);
+      if (s != NULL) bufPut(&e, s, n);
     }
   }
   ldbLog(e);
@@ -452,11 +436,11 @@ void ldbLogCommand(lua_State *L, int argc) {
 int ldbLuaDebug(lua_State *L) {
   if (!ldb.active) return 0;
   int argc = lua_gettop(L);
-  Str e = {0};
-  sFmt(&e, "<debug> line %d: ", ldb.currentline);
+  Buf e = {0};
+  bufPrintf(&e, "<debug> line %d: ", ldb.currentline);
   while (argc--) {
     catValue(&e, L, -1 - argc, 0);
-    if (argc != 0) sPut(&e, ", ", 2);
+    if (argc != 0) bufPut(&e, ", ", 2);
   }
   ldbLog(e);
   return 0;
@@ -509,8 +493,8 @@ static void ldbPrintAll(lua_State *L) {
     while ((name = lua_getlocal(L, &ar, i)) != NULL) {
       i++;
       if (!strstr(name, "(*temporary)")) {
-        Str prefix = {0};
-        sFmt(&prefix, "<value> %s = ", name);
+        Buf prefix = {0};
+        bufPrintf(&prefix, "<value> %s = ", name);
         logStackValue(L, prefix.p);
         free(prefix.p);
         vars++;
@@ -537,14 +521,14 @@ static int toLong(const char *s, size_t n, long *out) {
   return 1;
 }
 
-static void ldbBreak(Str *argv, int argc) {
+static void ldbBreak(Buf *argv, int argc) {
   if (argc == 1) {
     if (ldb.bpcount == 0) {
       ldbLogStr("No breakpoints set. Use 'b <line>' to add one.");
       return;
     }
-    Str e = {0};
-    sFmt(&e, "%d breakpoints set:", ldb.bpcount);
+    Buf e = {0};
+    bufPrintf(&e, "%d breakpoints set:", ldb.bpcount);
     ldbLog(e);
     for (int j = 0; j < ldb.bpcount; j++) logSourceLine(ldb.bp[j]);
     return;
@@ -552,10 +536,10 @@ static void ldbBreak(Str *argv, int argc) {
   for (int j = 1; j < argc; j++) {
     long line;
     if (!toLong(argv[j].p, argv[j].len, &line)) {
-      Str e = {0};
-      sCat(&e, "Invalid argument:'");
-      sPut(&e, argv[j].p, argv[j].len);
-      sCat(&e, "'");
+      Buf e = {0};
+      bufStr(&e, "Invalid argument:'");
+      bufPut(&e, argv[j].p, argv[j].len);
+      bufStr(&e, "'");
       ldbLog(e);
     } else if (line == 0) {
       ldb.bpcount = 0;
@@ -571,15 +555,15 @@ static void ldbBreak(Str *argv, int argc) {
   }
 }
 
-static void ldbEval(lua_State *L, Str *argv, int argc) {
-  Str code = {0}, expr = {0};
+static void ldbEval(lua_State *L, Buf *argv, int argc) {
+  Buf code = {0}, expr = {0};
   for (int j = 1; j < argc; j++) {
-    if (j > 1) sPut(&code, " ", 1);
-    sPut(&code, argv[j].p, argv[j].len);
+    if (j > 1) bufPut(&code, " ", 1);
+    bufPut(&code, argv[j].p, argv[j].len);
   }
-  if (code.p == NULL) sPut(&code, "", 0);
-  sCat(&expr, "return ");
-  sPut(&expr, code.p, code.len);
+  if (code.p == NULL) bufPut(&code, "", 0);
+  bufStr(&expr, "return ");
+  bufPut(&expr, code.p, code.len);
   /* As an expression first ("return " prepended), then as a statement. */
   int failed = 0;
   if (luaL_loadbuffer(L, expr.p, expr.len, "@ldb_eval")) {
@@ -590,10 +574,10 @@ static void ldbEval(lua_State *L, Str *argv, int argc) {
   free(expr.p);
   if (!failed && lua_pcall(L, 0, 1, 0)) failed = 1;
   if (failed) {
-    Str e = {0};
-    sCat(&e, "<error> ");
+    Buf e = {0};
+    bufStr(&e, "<error> ");
     const char *m = lua_tostring(L, -1);
-    sCat(&e, m ? m : "(null)");
+    bufStr(&e, m ? m : "(null)");
     ldbLog(e);
     lua_pop(L, 1);
     return;
@@ -603,7 +587,7 @@ static void ldbEval(lua_State *L, Str *argv, int argc) {
 }
 
 /* "redis <cmd>": redis.call with stepping on, so the call and its reply are logged. */
-static void ldbRedis(lua_State *L, Str *argv, int argc) {
+static void ldbRedis(lua_State *L, Buf *argv, int argc) {
   if (!lua_checkstack(L, argc + 1)) {
     /* Redis logs this through its reply printer, which knows no such type: "<reply> ". */
     ldbLogStr("<reply> ");
@@ -625,8 +609,8 @@ static void ldbTrace(lua_State *L) {
   while (lua_getstack(L, level, &ar)) {
     lua_getinfo(L, "Snl", &ar);
     if (strstr(ar.short_src, "user_script") != NULL) {
-      Str e = {0};
-      sFmt(&e, "%s %s:", level == 0 ? "In" : "From", ar.name ? ar.name : "top level");
+      Buf e = {0};
+      bufPrintf(&e, "%s %s:", level == 0 ? "In" : "From", ar.name ? ar.name : "top level");
       ldbLog(e);
       logSourceLine(ar.currentline);
     }
@@ -635,16 +619,16 @@ static void ldbTrace(lua_State *L) {
   if (level == 0) ldbLogStr("<error> Can't retrieve Lua stack.");
 }
 
-static void ldbMaxlen(Str *argv, int argc) {
+static void ldbMaxlen(Buf *argv, int argc) {
   if (argc == 2) {
     int v = atoi(argv[1].p);
     ldb.maxlenHintSent = 1;
     if (v != 0 && v <= 60) v = 60;
     ldb.maxlen = (size_t)v;
   }
-  Str e = {0};
-  if (ldb.maxlen) sFmt(&e, "<value> replies are truncated at %d bytes.", (int)ldb.maxlen);
-  else sCat(&e, "<value> replies are unlimited.");
+  Buf e = {0};
+  if (ldb.maxlen) bufPrintf(&e, "<value> replies are truncated at %d bytes.", (int)ldb.maxlen);
+  else bufStr(&e, "<value> replies are unlimited.");
   ldbLog(e);
 }
 
@@ -682,14 +666,14 @@ static const char *HELP[] = {
     NULL,
 };
 
-static void freeArgv(Str *argv, int argc) {
+static void freeArgv(Buf *argv, int argc) {
   for (int j = 0; j < argc; j++) free(argv[j].p);
   free(argv);
 }
 
 /* ldbReplParseCommand: one multibulk command from cbuf (1 parsed, 0 need more, -1 protocol
  * error). Redis's forgiving parser: the first '*' starts it; counts and lengths 1..1024. */
-static int parseCommand(Str **argvOut, int *argcOut) {
+static int parseCommand(Buf **argvOut, int *argcOut) {
   const char *buf = ldb.cbuf.p, *end = ldb.cbuf.p + ldb.cbuf.len;
   if (ldb.cbuf.len == 0) return 0;
   const char *p = memchr(buf, '*', ldb.cbuf.len);
@@ -700,7 +684,7 @@ static int parseCommand(Str **argvOut, int *argcOut) {
   int argc = atoi(p + 1);
   if (argc <= 0 || argc > 1024) return -1;
   p = crlf + 2;
-  Str *argv = calloc((size_t)argc, sizeof(Str));
+  Buf *argv = calloc((size_t)argc, sizeof(Buf));
   int n = 0;
   while (n < argc) {
     if (p >= end || *p == '\0') {
@@ -726,7 +710,7 @@ static int parseCommand(Str **argvOut, int *argcOut) {
       freeArgv(argv, n);
       return 0;
     }
-    sPut(&argv[n], p, (size_t)slen);
+    bufPut(&argv[n], p, (size_t)slen);
     n++;
     p += slen;
     if (p[0] != '\r' || p[1] != '\n') {
@@ -759,7 +743,7 @@ static void ldbRaise(lua_State *L, const char *msg) {
   lua_error(L);
 }
 
-static int is(const Str *a, const char *s1, const char *s2) {
+static int is(const Buf *a, const char *s1, const char *s2) {
   /* Compared as C strings, as Redis's strcasecmp on the sds does (a NUL ends the name). */
   return !strcasecmp(a->p, s1) || (s2 != NULL && !strcasecmp(a->p, s2));
 }
@@ -768,7 +752,7 @@ static int is(const Str *a, const char *s1, const char *s2) {
  * gone (the script then runs on without stopping). */
 static int ldbRepl(lua_State *L) {
   for (;;) {
-    Str *argv = NULL;
+    Buf *argv = NULL;
     int argc = 0;
     int r;
     while ((r = parseCommand(&argv, &argc)) != 1) {
@@ -780,7 +764,7 @@ static int ldbRepl(lua_State *L) {
         ldb.bpcount = 0;
         return -1;
       }
-      sPut(&ldb.cbuf, buf, (size_t)nread);
+      bufPut(&ldb.cbuf, buf, (size_t)nread);
       if (ldb.cbuf.len > LDB_CBUF_MAX) {
         ldb.cbuf.len = 0;
         ldbRaise(L, "max client buffer reached");
@@ -859,8 +843,8 @@ void ldbHook(lua_State *L, lua_Debug *ar) {
   else if (timeout) reason = "timeout reached, infinite loop?";
   ldb.step = 0;
   ldb.luabp = 0;
-  Str e = {0};
-  sFmt(&e, "* Stopped at %d, stop reason = %s", ldb.currentline, reason);
+  Buf e = {0};
+  bufPrintf(&e, "* Stopped at %d, stop reason = %s", ldb.currentline, reason);
   ldbLog(e);
   logSourceLine(ldb.currentline);
   ldbSendLogs();
