@@ -27,6 +27,7 @@ import { MISC_MASTER_LINK, MISC_REPLICA } from '../store/keyspace';
 import { F_MAY_REPLICATE, F_NOSCRIPT, F_STALE, F_NO_PROPAGATE, F_WALKS, F_WRITE, LOCK_ALL, LOCK_KEYS } from '../commands/flags';
 import { overMaxmemory } from '../server/evict';
 import { log } from '../server/log';
+import { fdOf } from '../server/listeners';
 import { S_ERRORS } from '../server/context';
 import { rememberScriptKeys } from '../server/tracking';
 import { createHash } from 'crypto';
@@ -607,9 +608,8 @@ export class ScriptEngine {
     const w = this.srv.w;
     for (const c of this.srv.clients.values()) {
       if (c === running || c.closed || c.paused) continue;
-      const sock = c.socket as unknown as { _handle?: { fd?: number }; writableLength: number };
-      const fd = sock._handle?.fd;
-      if (fd === undefined || fd < 0 || sock.writableLength > 0) continue;
+      const fd = fdOf(c.socket);
+      if (fd < 0 || c.socket.writableLength > 0) continue;
       let n = 0;
       try {
         n = readSync(fd, busyBuf, 0, busyBuf.length, null);

@@ -33,6 +33,7 @@
 // wait on every sensitive command for order no client can observe: each thread spends at most
 // FENCE_BUDGET_MS per second in it (looking included) and skips it for the rest of that second.
 import type { Socket } from 'net';
+import { fdOf } from './listeners';
 import type { Store } from '../store/keyspace';
 import { MAX_THREADS } from '../store/heap';
 import { loadAddon } from '../store/sysaddon';
@@ -222,8 +223,8 @@ export function unreadFenceOn(): boolean {
 /** The socket's descriptor (-1 when it has none), recorded as a client socket of this thread. */
 export function watchSocket(socket: Socket): number {
   if (unreadAddon === null) return -1;
-  const fd = (socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) return -1;
+  const fd = fdOf(socket);
+  if (fd < 0) return -1;
   unreadAddon.watch(fd, unreadSelf);
   return fd;
 }

@@ -14,6 +14,7 @@ import { rememberLocalWrite } from '../replication/replica-expire';
 import { ThreadServer, S_COMMANDS, S_NET_IN, S_NET_OUT, S_ERRORS, S_CLIENTS, M_CLIENTS, S_PROTO_ERRORS, S_DIRTY, M_LOADING, M_ASYNC_LOADING, M_STARTING, S_RUNNING_CMD, S_RUNNING_CLIENT } from './context';
 import { diskWriteError } from '../persistence/disk-error';
 import { log } from './log';
+import { fdOf } from './listeners';
 import { chainEnd, chainRestart, chainStart, cmdEnd, cmdStart, wallMs } from './clock';
 import { readyPending, serveReadyNow } from './blocking';
 import { announceBlocking, arrivalSeq, blockingInFlight, fenceOlderBlocking, stampRead, startsAnnounced, unwatchSocket, withdrawBlocking } from './arrival';
@@ -506,8 +507,7 @@ export class Client {
    */
   debugFd(): number {
     if (this.closed || this.socket.writableLength > 0 || this.heldOutput > 0) return -1;
-    const fd = (this.socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
-    return typeof fd === 'number' && fd >= 0 ? fd : -1;
+    return fdOf(this.socket);
   }
 
   /** Close after the pending replies are written (QUIT). */
@@ -703,7 +703,7 @@ export class Client {
       }
     }
     // min-replicas-to-write: writes (and EXEC of queued writes) need enough good replicas.
-    if (replGate.minToWrite !== 0 && (spec.write === true || (spec.fullName === 'exec' && this.multiQueue.some(queuedWrite))) && tooFewReplicas(this.store)) {
+    if (replGate.minToWrite !== 0 && (spec.write === true || (spec.fullName === 'exec' && this.multiQueue.some((q) => (cmdFlags(q.spec, q.sflags) & SF_WRITE) !== 0))) && tooFewReplicas(this.store)) {
       if (spec.fullName === 'exec') return this.abortExec(E_NOREPLICAS);
       this.rejectCommand(E_NOREPLICAS);
       return;
@@ -765,16 +765,21 @@ export class Client {
   private sflags = -1;
 
   private isWrite(spec: CommandSpec): boolean {
-    if (this.sflags >= 0 && spec.scriptFlags !== undefined) return (this.sflags & SF_WRITE) !== 0;
-    if (spec.write === true) return true;
-    return spec.fullName === 'exec' && this.multiQueue.some(queuedWrite);
+    return this.queuedOrOwn(spec, SF_WRITE, true);
   }
 
   /** is_denystale_command: not flagged stale, or EXEC of a transaction that queued such a command. */
   private deniedWhenStale(spec: CommandSpec): boolean {
-    if (this.sflags >= 0 && spec.scriptFlags !== undefined) return (this.sflags & SF_STALE) === 0;
-    if (((spec.bits as number) & F_STALE) === 0) return true;
-    return spec.fullName === 'exec' && this.multiQueue.some((q) => (q.sflags >= 0 ? (q.sflags & SF_STALE) === 0 : ((q.spec.bits as number) & F_STALE) === 0));
+    return this.queuedOrOwn(spec, SF_STALE, false);
+  }
+
+  /**
+   * Does this command, or (EXEC) one it queued, have flag `bit` (wanted) or lack it (!wanted)?
+   * Judged by cmdFlags: an EVAL/FCALL by its script's declared flags (mstate.cmd_flags).
+   */
+  private queuedOrOwn(spec: CommandSpec, bit: number, wanted: boolean): boolean {
+    if (((cmdFlags(spec, this.sflags) & bit) !== 0) === wanted) return true;
+    return spec.fullName === 'exec' && this.multiQueue.some((q) => ((cmdFlags(q.spec, q.sflags) & bit) !== 0) === wanted);
   }
 
   /**
@@ -784,12 +789,12 @@ export class Client {
   private refusedOnOom(spec: CommandSpec): boolean {
     const name = spec.fullName as string;
     if (name === 'exec') {
-      if (!this.multiQueue.some((q) => (q.sflags >= 0 ? (q.sflags & SF_DENYOOM) !== 0 : q.spec.denyoom === true))) return false;
+      if (!this.multiQueue.some((q) => (cmdFlags(q.spec, q.sflags) & SF_DENYOOM) !== 0)) return false;
       this.abortExec(E_OOM);
       return true;
     }
     const inTx = this.inMulti && name !== 'discard' && name !== 'quit' && name !== 'reset';
-    const denyoom = this.sflags >= 0 && spec.scriptFlags !== undefined ? (this.sflags & SF_DENYOOM) !== 0 : spec.denyoom === true;
+    const denyoom = (cmdFlags(spec, this.sflags) & SF_DENYOOM) !== 0;
     if (!denyoom && !inTx) return false;
     this.rejectCommand(E_OOM);
     return true;
@@ -934,9 +939,13 @@ export class Client {
 /** A command queued in MULTI; sflags: an EVAL/FCALL's script flags as SF_* bits, else -1. */
 export interface QueuedCommand { spec: CommandSpec; argv: Buffer[]; sflags: number }
 
-/** Does a queued command make EXEC a write (its script's flags, for EVAL/FCALL)? */
-function queuedWrite(q: QueuedCommand): boolean {
-  return q.sflags >= 0 ? (q.sflags & SF_WRITE) !== 0 : q.spec.write === true;
+/**
+ * A command's SF_WRITE / SF_DENYOOM / SF_STALE as processCommand judges it (getCommandFlags): an
+ * EVAL/FCALL's script flags (sflags >= 0), else its spec's own.
+ */
+function cmdFlags(spec: CommandSpec, sflags: number): number {
+  if (sflags >= 0 && spec.scriptFlags !== undefined) return sflags;
+  return (spec.write === true ? SF_WRITE : 0) | (spec.denyoom === true ? SF_DENYOOM : 0) | (((spec.bits as number) & F_STALE) !== 0 ? SF_STALE : 0);
 }
 
 function reserveOfArgs(argv: Buffer[]): number {

@@ -28,8 +28,10 @@ let unixServer: net.Server | null = null;
 
 const dup = sysAddon?.dup ?? null;
 
-function fdOf(s: net.Server): number {
-  return (s as unknown as { _handle: { fd: number } })._handle.fd;
+/** The descriptor under a socket or listening server (Node keeps it in its handle); -1 when none. */
+export function fdOf(s: net.Server | net.Socket): number {
+  const fd = (s as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : -1;
 }
 
 /** A listening server whose accept errors (EMFILE, ECONNABORTED...) are logged, never fatal. */
