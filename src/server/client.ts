@@ -690,7 +690,7 @@ export class Client {
     // Client-side caching: keep the tracking table under tracking-table-max-keys (processCommand).
     if (Atomics.load(this.store.i32, trackKeysWord) > trackMaxKeys) trackingLimitUsedSlots();
     if (pauseOn(this.srv)) {
-      if (mustPostpone(this, spec, argv)) return postpone(this, argv);
+      if (mustPostpone(this, spec, argv)) return postpone(this, spec, argv);
     } else if (this.store.expireOnAccess === replica) {
       // A replica reports expired keys as missing but leaves them: its master sends the DELs.
       this.store.expireOnAccess = !replica;

@@ -107,30 +107,48 @@ export function mustPostpone(c: Client, spec: CommandSpec, argv: Buffer[]): bool
 // ---- held clients of this thread --------------------------------------------------------------
 
 const held: Client[] = [];
+/** The command spec of each held client's command, index for index with `held`. */
+const heldSpecs: CommandSpec[] = [];
 let timer: NodeJS.Timeout | null = null;
 
 /** Hold c's command until the pause ends (the client is paused; its input waits behind it). */
-export function postpone(c: Client, argv: Buffer[]): void {
+export function postpone(c: Client, spec: CommandSpec, argv: Buffer[]): void {
   c.postponed = argv;
   c.pause();
   held.push(c);
+  heldSpecs.push(spec);
   c.srv.addStat(S_BLOCKED, 1);
   if (timer === null) timer = setInterval(check, 10, c.srv);
 }
 
-/** Every 10 ms while clients are held: when the pause is over, they go on in the order they came. */
+/**
+ * Every 10 ms while clients are held: what the pause no longer covers goes on, in the order it
+ * came. Under a WRITE pause a held write stays held without being released and held again, so
+ * INFO blocked_clients never dips while it waits.
+ */
 function check(srv: ThreadServer): void {
   const type = pauseType(srv);
   srv.store.expireOnAccess = type === PAUSE_OFF;
   if (type === PAUSE_ALL) return;
-  const now = held.splice(0);
-  if (timer !== null) {
+  const now: Client[] = [];
+  let kept = 0;
+  for (let i = 0; i < held.length; i++) {
+    const c = held[i];
+    const argv = c.postponed;
+    if (!c.closed && argv !== null && type === PAUSE_WRITE && mustPostpone(c, heldSpecs[i], argv)) {
+      held[kept] = c;
+      heldSpecs[kept++] = heldSpecs[i];
+    } else now.push(c);
+  }
+  held.length = kept;
+  heldSpecs.length = kept;
+  if (kept === 0 && timer !== null) {
     clearInterval(timer);
     timer = null;
   }
   for (const c of now) {
     srv.addStat(S_BLOCKED, -1);
-    // resume() runs the held command first; under a WRITE pause a write is held again.
+    // resume() runs the held command first.
     if (c.closed) c.postponed = null;
     else c.resume();
   }

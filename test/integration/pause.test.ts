@@ -65,6 +65,14 @@ describe('CLIENT PAUSE', () => {
         out.push(await within(w1, 100), await within(w3, 10));
         for (let i = 0; i < 500 && (await blocked(c)) < 3; i++) await sleep(10); // up to 5 s on a loaded machine
         out.push(`blocked ${await blocked(c)}`);
+        // Held clients stay counted while the pause lasts (they were once released and held again
+        // every 10 ms, and INFO could read 2 in between).
+        let steady = true;
+        for (let i = 0; i < 30; i++) {
+          if ((await blocked(c)) !== 3) steady = false;
+          await sleep(5);
+        }
+        out.push(`steady ${steady}`);
         out.push(show(await cs[0].call('GET', 'k')));
         out.push(show(await c.call('CLIENT', 'UNPAUSE')));
         out.push(show(await w1), show(await w2), show(await w3), show(await c.call('MGET', 'k', 'n', 's')));
