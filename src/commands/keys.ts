@@ -12,7 +12,7 @@ import { M_LAZYFREE_PENDING } from '../server/context';
 import { def } from './def';
 import { replyLater } from './deferred';
 import { E_DB_INDEX, E_NOT_INT, E_NO_KEY, E_SYNTAX, I64_MAX, is, parseI64, parseIntArg } from './args';
-import { E_INT, ENCODING_NAMES, TYPE_NAMES, T_STRING, parseCanonicalInt } from '../store/keyspace';
+import { E_INT, ENCODING_NAMES, MISC_SNAPSHOT, MISC_SNAPSHOT_KILL, TYPE_NAMES, T_STRING, parseCanonicalInt } from '../store/keyspace';
 import { NSLOTS } from '../store/crc16';
 import { globMatch } from '../config/glob';
 import { P_DEL, P_PEXPIREAT, P_UNLINK, msArg } from './propagation';
@@ -415,6 +415,8 @@ function flushall(c: Client, argv: Buffer[]): void {
   if (mode < 0) return;
   const s = c.store;
   const detached = mode === 1 ? [] : null;
+  // A running RDB save or transfer is stopped by this flush itself (see MISC_SNAPSHOT_KILL).
+  if (Atomics.load(s.i32, s.L.misc + MISC_SNAPSHOT) !== 0) Atomics.store(s.i32, s.L.misc + MISC_SNAPSHOT_KILL, 1);
   let n = 0;
   for (let db = 0; db < s.dbs; db++) n += flushDb(s, db, detached);
   trackingFlush();
@@ -423,12 +425,11 @@ function flushall(c: Client, argv: Buffer[]): void {
   for (let db = 0; db < s.dbs; db += 2) signalSwappedDbs(c, db, Math.min(db + 1, s.dbs - 1));
   // With save rules, the emptied dataset is saved at once (flushAllDataAndResetRDB), so the
   // changes counter starts from zero; the reply follows the save (EXEC cannot wait for it).
-  // A running RDB save or diskless sync is killed (its data is gone now), as Redis's killRDBChild.
+  // A running RDB save or diskless sync was stopped above (its data is gone now), as Redis's killRDBChild.
   if (c.srv.config.str('save') !== '') {
     if (c.inExec) void c.srv.askMain('flushall-save', []);
     else return replyLater(c, c.srv.askMain('flushall-save', []).catch(() => null), (cl) => cl.w.ok());
   }
-  c.srv.toMain({ type: 'kill-rdb-child' });
   c.w.ok();
 }
 

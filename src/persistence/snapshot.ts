@@ -67,7 +67,7 @@ import type { Config } from '../config/config';
 import { parseSaveRules } from '../config/directives';
 import { NSLOTS } from '../store/crc16';
 import {
-  ENTRY_PINNED, E_HASHTABLE, E_SKIPLIST, MISC_SNAPSHOT, MISC_SNAPSHOT_HELD, Store, T_HASH, T_LIST, T_SET, T_STREAM, T_STRING, T_ZSET, PINNED_FULL,
+  ENTRY_PINNED, E_HASHTABLE, E_SKIPLIST, MISC_SNAPSHOT, MISC_SNAPSHOT_HELD, MISC_SNAPSHOT_KILL, Store, T_HASH, T_LIST, T_SET, T_STREAM, T_STRING, T_ZSET, PINNED_FULL,
   PINNED_GONE, PINNED_LIGHT, freeObject,
 } from '../store/keyspace';
 import { keySlot } from '../store/crc16';
@@ -933,7 +933,10 @@ export class Persistence {
     const pid = child?.pid ?? process.pid;
     this.child = child;
     this.killRequested = false;
-    const stop = (): boolean => (child !== null && child.status !== 0) || this.killRequested || target?.aborted?.() === true;
+    // FLUSHALL's kill of an RDB save or transfer (not an AOF rewrite's) is a shared word too.
+    const killable = stats || transfer;
+    const stop = (): boolean => (child !== null && child.status !== 0) || this.killRequested || target?.aborted?.() === true
+      || (killable && Atomics.load(s.i32, s.L.misc + MISC_SNAPSHOT_KILL) !== 0);
     // 10 (SIGUSR1): stopped by the server (nobody needs it); else the signal that killed the child.
     let bySignal = 0;
     if (transfer) {
@@ -980,6 +983,7 @@ export class Persistence {
     }
     const dirtyAtStart = this.dirty();
     s.now = Date.now();
+    Atomics.store(s.i32, s.L.misc + MISC_SNAPSHOT_KILL, 0);
     Atomics.store(s.i32, s.L.misc + MISC_SNAPSHOT, f / 8);
     // A plain save records the replication position of its point in time (rdbSaveInfo).
     let replAux: [string, string][] | null = null;
@@ -1136,6 +1140,7 @@ export class Persistence {
       // nothing frees one without Store.onPinned).
       coord.lockAll(false);
       Atomics.store(s.i32, s.L.misc + MISC_SNAPSHOT, 0);
+      Atomics.store(s.i32, s.L.misc + MISC_SNAPSHOT_KILL, 0);
       const pins = (f + F_PINS(dbs)) / 4;
       const np = Math.min(s.i32[pins], PIN_MAX);
       for (let r = 0; r < np; r++) {

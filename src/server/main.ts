@@ -283,10 +283,6 @@ export async function main(argv: string[]): Promise<void> {
             // MONITOR lines of one worker's turn: for the monitors on the others.
             for (const o of workers) if (o !== w) o.postMessage(m);
             break;
-          case 'kill-rdb-child':
-            // FLUSHALL without save rules (flushAllDataAndResetRDB).
-            persistence.killRdbChild();
-            break;
           case 'lazyfree-tables': {
             // FLUSHDB/FLUSHALL ASYNC: slot tables already out of the keyspace, freed here.
             const tables = m.tables as number[];
@@ -447,9 +443,8 @@ export async function main(argv: string[]): Promise<void> {
         if (persistence.rdbChild) return 'ERR Background save already in progress';
         return (await persistence.save('save')) ? null : 'ERR';
       case 'flushall-save':
-        // FLUSHALL with save rules (flushAllDataAndResetRDB): the running RDB save is killed, then
-        // a foreground save of the emptied dataset resets the dirty counter.
-        persistence.killRdbChild();
+        // FLUSHALL with save rules (flushAllDataAndResetRDB): the running RDB save was stopped by
+        // the flush (MISC_SNAPSHOT_KILL); a foreground save of the emptied dataset resets the dirty counter.
         while (persistence.inProgress) await new Promise((r) => setTimeout(r, 10));
         return (await persistence.save('save')) ? null : 'ERR';
       case 'bgsave':

@@ -116,6 +116,14 @@ const VERSIONS_BYTES = (1 << VERSION_BITS) * 4;
  */
 export const MISC_SNAPSHOT = 11;
 /**
+ * Misc word: 1 when FLUSHALL, under every slot lock, found a snapshot running: an RDB save or
+ * transfer stops at its next check, as Redis's child killed by killRDBChild. Set by the flush
+ * itself, not by a message after it: the flush copies every slot the save has not reached yet,
+ * and a save that finished from those copies before a message arrived would write the flushed
+ * data. Cleared by the snapshot at its start and end (both under every slot lock too).
+ */
+export const MISC_SNAPSHOT_KILL = 5;
+/**
  * Misc word: heap the running snapshot holds that a fork's child would hold outside the parent's
  * used memory (its flags block, copies made before writes, and the objects and list nodes whose
  * keys went mid-save), in 64-byte units. Not counted for eviction (Redis's used_memory never sees
