@@ -84,6 +84,8 @@ export class ThreadServer {
   readonly startTime = Date.now();
   /** INFO process_supervised: 'no', 'upstart' or 'systemd' (server/startup.ts superviseStart). */
   supervised = 'no';
+  /** INFO executable (Redis's getAbsolutePath(argv[0])): bin/shardis as run, else the CLI script. */
+  executable = '';
   /** watchdog-period is set: Client.call records the command it runs for the report (watchdog.ts). */
   watched = false;
   /** This thread's pub/sub subscribers (set by the worker at start). */

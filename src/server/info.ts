@@ -215,7 +215,7 @@ function sectionServer(srv: ThreadServer): string {
     ['hz', srv.config.num('hz')],
     ['configured_hz', srv.config.num('hz')],
     ['lru_clock', Math.floor(now / 1000) & 0xffffff],
-    ['executable', process.argv[1] ?? ''],
+    ['executable', srv.executable],
     ['config_file', configFile(srv)],
     ['io_threads_active', 0],
     // Only while a shutdown waits for lagging replicas.

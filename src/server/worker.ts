@@ -55,6 +55,8 @@ export interface WorkerData {
   acl: UserState[];
   /** INFO process_supervised: how the main thread's start-up was supervised. */
   supervised: string;
+  /** INFO executable: the absolute path shardis was started as. */
+  executable: string;
 }
 
 const wd = workerData as WorkerData;
@@ -76,6 +78,7 @@ if (wd.aof !== undefined) installAofTurn(srv.prop.stream);
 srv.acl.pubsubDefault = pubsubDefaultFlags(config.str('acl-pubsub-default'));
 srv.acl.adopt(wd.acl, 0);
 srv.supervised = wd.supervised;
+srv.executable = wd.executable;
 srv.pubsub = new PubSub(srv);
 installBlocking(srv);
 // Commands ordered by input other threads have not read yet (arrival.ts).

@@ -190,7 +190,7 @@ describe('start-up warnings and the process title', () => {
     expect(cli(['-p', String(s.port), 'info', 'persistence'])).toContain('rdb_last_bgsave_status:ok');
   });
 
-  it('run as bin/shardis, {title} is the path it was run as (redis-server: its argv[0])', async () => {
+  it('run as bin/shardis, {title} and INFO executable are the path it was run as (redis-server: its argv[0])', async () => {
     const port = await freePort();
     const bin = path.join(REPO_ROOT, 'bin', 'shardis');
     const p = spawn(bin, ['--port', String(port), '--save', '', '--threads', '1'], { cwd: tmp(), stdio: 'ignore' });
@@ -201,6 +201,8 @@ describe('start-up warnings and the process title', () => {
         title = fs.readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').replace(/\0+$/, '').split('\0').join(' ');
       }
       expect(title).toBe(`${bin} *:${port}`);
+      // Not the worker thread's script (dist/worker.js), which INFO once showed.
+      expect(cli(['-p', String(port), 'info', 'server'])).toContain(`executable:${bin}\r\n`);
     } finally {
       p.kill('SIGKILL');
     }
