@@ -50,8 +50,8 @@ interface LuaAddon {
   run(key: string, keys: Buffer[], args: Buffer[], resp: number, isEval: boolean, funcname: string): Buffer | null;
   /** run() of an EVAL under the Lua debugger, which talks to the client on fd (native/lua/src/ldb.c). */
   runDebug(key: string, keys: Buffer[], args: Buffer[], resp: number, funcname: string, fd: number, src: Buffer, hint: string | null): Buffer | null;
-  /** Debugger sessions stop waiting for their clients (shutdown). */
-  ldbStopAll(): void;
+  /** Debugger sessions stop waiting for their clients (a shutdown: true), or may wait again (false). */
+  ldbStopAll(stop: boolean): void;
   /** A number for the function under key (-1: none); runStaged runs it without strings. */
   bind(key: string, funcname: string): number;
   unbind(id: number): void;
@@ -995,7 +995,12 @@ export function stopBusyScriptForShutdown(s: Store): boolean {
  * threads come back.
  */
 export function endDebugSessions(): void {
-  loadAddon(true)?.ldbStopAll();
+  loadAddon(true)?.ldbStopAll(true);
+}
+
+/** The shutdown was cancelled (SHUTDOWN ABORT, a failed save): later debugger sessions wait for their clients again. */
+export function allowDebugSessions(): void {
+  loadAddon(true)?.ldbStopAll(false);
 }
 
 /** A debugging session whose script never ran ends with its mark all the same (ldbEndSession). */

@@ -32,7 +32,7 @@ import { Stream, createStreamBuffer } from './stream';
 import { configureNotify, type Publisher } from './notify';
 import { Persistence, RdbLoader, emptyKeyspace, installCowHook } from '../persistence/snapshot';
 import { loadRdbLibrary } from '../scripting/functions';
-import { endDebugSessions, stopBusyScriptForShutdown } from '../scripting/engine';
+import { allowDebugSessions, endDebugSessions, stopBusyScriptForShutdown } from '../scripting/engine';
 import { Aof, AofFatal } from '../persistence/aof';
 import { setAofShared } from '../persistence/aof-state';
 import { RDB_TYPE_NAMES, RdbError } from '../persistence/rdb';
@@ -661,6 +661,7 @@ export async function main(argv: string[]): Promise<void> {
   /** cancelShutdown: writes go on; the waiting SHUTDOWN callers get their error. */
   function cancelShutdown(): void {
     shutdownAsap = null;
+    allowDebugSessions();
     pset(store, P_SHUTDOWN_AT, 0);
     pauseForShutdown(store, false);
     const waiting = shutdownWaiters;
@@ -671,8 +672,10 @@ export async function main(argv: string[]): Promise<void> {
   function abortShutdown(): boolean {
     if (shuttingDown) return false;
     if (pget(store, P_SHUTDOWN_AT) !== 0) cancelShutdown();
-    else if (shutdownAsap !== null) shutdownAsap = null; // asked by a signal, not started yet
-    else return false;
+    else if (shutdownAsap !== null) {
+      shutdownAsap = null; // asked by a signal, not started yet
+      allowDebugSessions();
+    } else return false;
     log('notice', 'Shutdown manually aborted.');
     return true;
   }

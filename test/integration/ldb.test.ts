@@ -1,6 +1,9 @@
 // The Lua debugger where shardis differs from redis-server (whose replies test/diff/ldb.test.ts
 // compares): SCRIPT DEBUG YES runs as SYNC and says so first; a session blocks its own thread and
 // the keys, not the server; a client that goes away, or a shutdown, ends the session's wait.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startShardis, type Server } from '../helpers/server';
 import { RawClient, canon } from '../helpers/resp';
@@ -79,5 +82,26 @@ describe('SCRIPT DEBUG', () => {
     expect(Date.now() - t0).toBeLessThan(8000);
     await c.close();
     await expect(s.stop()).rejects.toThrow(/had already exited \(code 0,/);
+  });
+
+  it('after a shutdown that failed, a new session waits for its client again', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-ldb-'));
+    const s = await startShardis({ threads: 1, args: ['--dir', dir, '--save', ''] });
+    try {
+      const c = await RawClient.connect(s.port);
+      // The save SHUTDOWN asks for cannot open its file: the shutdown is cancelled.
+      fs.rmSync(dir, { recursive: true });
+      const r = await c.call('SHUTDOWN', 'SAVE');
+      expect(r).toEqual({ t: 'error', v: 'ERR Errors trying to SHUTDOWN. Check logs.' });
+      await c.call('SCRIPT', 'DEBUG', 'SYNC');
+      expect(canon(await c.call('EVAL', 'local x = 1\nreturn x', '0'))).toContain('* Stopped at 1');
+      // The session waits for a debugger command (it did not end at once, as during the shutdown).
+      expect((await c.readRaw(300, () => false)).length).toBe(0);
+      expect(canon(await c.call('c'))).toBe('*1\r\n+<endsession>\r\n');
+      expect(await c.read()).toEqual({ t: 'int', v: 1n });
+      await c.closed();
+    } finally {
+      await s.stop();
+    }
   });
 });

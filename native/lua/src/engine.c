@@ -1891,9 +1891,15 @@ static napi_value jsRunDebug(napi_env env, napi_callback_info info) {
   return r;
 }
 
-/* ldbStopAll(): debugging sessions stop waiting for their clients (shutdown). */
+/* ldbStopAll(stop): debugging sessions stop waiting for their clients (a shutdown), or may wait
+ * again (the shutdown was cancelled). */
 static napi_value jsLdbStopAll(napi_env env, napi_callback_info info) {
-  ldbStopAll();
+  size_t argc = 1;
+  napi_value argv[1];
+  bool stop = true;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc >= 1) napi_get_value_bool(env, argv[0], &stop);
+  ldbStopAll(stop ? 1 : 0);
   return NULL;
 }
 

@@ -215,7 +215,7 @@ void ldbEnd(void) {
 
 int ldbActive(void) { return ldb.active; }
 int ldbLogging(void) { return ldb.active && ldb.step; }
-void ldbStopAll(void) { __atomic_store_n(&stopAll, 1, __ATOMIC_SEQ_CST); }
+void ldbStopAll(int stop) { __atomic_store_n(&stopAll, stop, __ATOMIC_SEQ_CST); }
 
 static const char *sourceLine(int line) {
   int idx = line - 1;

@@ -29,7 +29,7 @@ int ldbLogging(void);
 /* The hook of a debugged run (LUA_MASKLINE | LUA_MASKCOUNT). */
 void ldbHook(lua_State *L, lua_Debug *ar);
 /* Every session of the process ends its wait for the client (the server is shutting down). */
-void ldbStopAll(void);
+void ldbStopAll(int stop);
 
 /* Log lines, as Redis's ldbLog: "<redis> cmd args", "<reply> ...", "<error> ...". */
 void ldbLogCommand(lua_State *L, int argc);
