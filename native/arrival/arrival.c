@@ -15,8 +15,17 @@
 //   stamps: a shared Float64Array, [t] = when thread t read the chunk it is running.
 // watch(fd, threadId) / unwatch(fd, threadId): fd is (no longer) a client socket of that thread;
 //   only those count. unwatch leaves a mark another thread has set since (the fd was reused).
-// fence(threadId, threads, maxMs): wait as above; returns how many threads were waited for,
-//   negated when maxMs ran out first.
+// fence(threadId, threads, maxMs, seq): wait as above; returns how many threads were waited for,
+//   negated when maxMs ran out first. With seq (not 0), only for unread input that reached the
+//   kernel before the chunk of that arrival number (below), and not for chunks being run.
+// seq(fd): the arrival number of the input fd has had since it was last read (0: none known).
+//
+// Arrival numbers: the kernel's order of arrival across every client socket of every thread. All
+// of them are also in one edge-triggered epoll set of the process, whose ready list is FIFO: a
+// socket joins its tail when input reaches a socket that is not on it. Draining the list (under a
+// lock) numbers the sockets in that order. Each thread drains it after every poll phase, so a
+// socket's place is that of input that came since the last drain; seq(fd) drains it too.
+// Two threads then compare what they read by the number, not by which of them read first.
 // Plain N-API plus libuv's stable 1.x API (exported by the node binary).
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -28,23 +37,72 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_THREADS 256
 #define MAX_FD (1 << 20)
+// How long a thread may take from reading a chunk to noting it (arrival.ts stampRead).
+#define WINDOW_MS 0.05
 
 static _Atomic int epfd[MAX_THREADS];             // the loop's epoll descriptor + 1; 0: none
 static _Atomic uint32_t turns[MAX_THREADS];       // poll phases ended
 static _Atomic uint8_t polling[MAX_THREADS];      // between the prepare and check handles
 static _Atomic int statfd[MAX_THREADS];           // /proc/self/task/<tid>/stat + 1; 0: none
 static _Atomic uint8_t fencing[MAX_THREADS];     // a fence is under way
+static _Atomic uint8_t batched[MAX_THREADS];      // the poll phase's input runs after it (batchOpen)
 // When each thread read the chunk it is running (ms, one clock for every thread), written by JS in
 // shared memory (arrival.ts); given to attach.
 static volatile double *stamps;
 static _Atomic uint8_t owner[MAX_FD];             // thread id of a client socket; 0: not one
+
+static int seq_ep = -1;                           // the edge-triggered set of every client socket
+static pthread_once_t seq_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t seq_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t seq_next;                         // the last number given (under seq_lock)
+static _Atomic uint32_t arrival[MAX_FD];          // the socket's number; 0: none yet
+
+static void seq_init(void) { seq_ep = epoll_create1(EPOLL_CLOEXEC); }
+
+// Numbering costs a drain per poll phase: it runs only while blocking commands are in use
+// (activate, from arrival.ts), for ACTIVE_MS after the last. Meanwhile the sockets stay on the
+// list (a socket already on it costs its input nothing more); the first drain after a pause
+// clears the places they took then.
+#define ACTIVE_MS 10000.0
+static _Atomic double active_until;
+
+// Number the sockets on the ready list in its order (the caller holds seq_lock).
+static void drain_locked(void) {
+  struct epoll_event ev[256];
+  for (;;) {
+    int n = epoll_wait(seq_ep, ev, 256, 0);
+    for (int i = 0; i < n; i++) {
+      int fd = ev[i].data.fd;
+      if (fd < 0 || fd >= MAX_FD) continue;
+      if (++seq_next == 0) seq_next = 1;
+      atomic_store_explicit(&arrival[fd], seq_next, memory_order_release);
+    }
+    if (n < 256) return;
+  }
+}
+
+static void drain(int wait) {
+  if (seq_ep < 0) return;
+  if (wait) pthread_mutex_lock(&seq_lock);
+  else if (pthread_mutex_trylock(&seq_lock) != 0) return; // another thread drains it now
+  drain_locked();
+  pthread_mutex_unlock(&seq_lock);
+}
+
+// Did a socket's input (number a) reach the kernel before that of number mine? Unknown: yes.
+static int before(uint32_t a, uint32_t mine) {
+  return a == 0 || (int32_t)(a - mine) < 0;
+}
 
 struct hook {
   uv_prepare_t prepare;
@@ -58,10 +116,21 @@ static void on_prepare(uv_prepare_t *h) {
   atomic_store_explicit(&polling[((struct hook *)h->data)->thread], 1, memory_order_release);
 }
 
-static void on_check(uv_check_t *h) {
-  int t = ((struct hook *)h->data)->thread;
+static double now_ms(void);
+
+// The poll phase is over: what it read has run.
+static void end_phase(int t) {
   atomic_store_explicit(&polling[t], 0, memory_order_release);
   atomic_fetch_add_explicit(&turns[t], 1, memory_order_release);
+}
+
+static void on_check(uv_check_t *h) {
+  int t = ((struct hook *)h->data)->thread;
+  // The sockets this phase read leave the ready list: their next input takes a new place.
+  if (now_ms() < atomic_load_explicit(&active_until, memory_order_relaxed)) drain(1);
+  // Input the phase read and set aside runs in a later check callback (setImmediate): the phase
+  // ends there (batchClose).
+  if (!atomic_load_explicit(&batched[t], memory_order_acquire)) end_phase(t);
 }
 
 static void on_closed(uv_handle_t *h) {
@@ -117,6 +186,7 @@ static napi_value Attach(napi_env env, napi_callback_info info) {
   snprintf(path, sizeof path, "/proc/self/task/%ld/stat", (long)syscall(SYS_gettid));
   int f = open(path, O_RDONLY | O_CLOEXEC);
   if (f < 0) { free(k); return number(env, 0); }
+  pthread_once(&seq_once, seq_init);
   k->thread = t;
   k->prepare.data = k;
   k->check.data = k;
@@ -144,7 +214,19 @@ static napi_value Watch(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int fd = argc >= 1 ? arg_int(env, argv[0]) : -1;
   int t = argc >= 2 ? arg_int(env, argv[1]) : 0;
-  if (fd >= 0 && fd < MAX_FD && t >= 0 && t < MAX_THREADS) atomic_store_explicit(&owner[fd], (uint8_t)t, memory_order_relaxed);
+  if (fd >= 0 && fd < MAX_FD && t >= 0 && t < MAX_THREADS) {
+    atomic_store_explicit(&owner[fd], (uint8_t)t, memory_order_relaxed);
+    atomic_store_explicit(&arrival[fd], 0, memory_order_relaxed);
+    // A closed descriptor leaves the set by itself; a reused one is added again (or re-armed).
+    // EPOLLOUT too: epoll reports a socket on its ready list only if it is ready when drained,
+    // and input a thread has already read would leave it unready; a socket is nearly always
+    // writable, so its place, taken when input came, is kept. (Writability alone rarely wakes
+    // the set: only after a write found the send buffer full.)
+    struct epoll_event e = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.fd = fd};
+    if (seq_ep >= 0 && epoll_ctl(seq_ep, EPOLL_CTL_ADD, fd, &e) != 0 && errno == EEXIST) epoll_ctl(seq_ep, EPOLL_CTL_MOD, fd, &e);
+    // Being writable put it on the list: drained now, its first input takes a place of its own.
+    if (now_ms() < atomic_load_explicit(&active_until, memory_order_relaxed)) drain(1);
+  }
   return NULL;
 }
 
@@ -165,8 +247,9 @@ static double now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-// Does thread t's loop have a readable client socket of its own?
-static int unread(int t) {
+// Does thread t's loop have a readable client socket of its own (with seq: whose input reached
+// the kernel before that chunk's)?
+static int unread(int t, uint32_t seq) {
   struct epoll_event ev[64];
   int e = atomic_load(&epfd[t]) - 1;
   if (e < 0) return 0;
@@ -174,7 +257,8 @@ static int unread(int t) {
   for (int i = 0; i < n; i++) {
     int fd = ev[i].data.fd;
     if ((ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 && fd >= 0 && fd < MAX_FD &&
-        atomic_load_explicit(&owner[fd], memory_order_relaxed) == t) return 1;
+        atomic_load_explicit(&owner[fd], memory_order_relaxed) == t &&
+        (seq == 0 || before(atomic_load_explicit(&arrival[fd], memory_order_acquire), seq))) return 1;
   }
   return 0;
 }
@@ -197,14 +281,18 @@ static int running(int t) {
 }
 
 static napi_value Fence(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   double max_ms = 0;
+  uint32_t seq = 0;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 3) return number(env, 0);
+  if (argc < 3) return number(env, 0);
   int self = arg_int(env, argv[0]);
   int threads = arg_int(env, argv[1]);
   napi_get_value_double(env, argv[2], &max_ms);
+  if (argc == 4) napi_get_value_uint32(env, argv[3], &seq);
+  // Sockets that got input since they were last numbered get numbers after seq's.
+  if (seq != 0) drain(1);
   if (self <= 0 || self >= MAX_THREADS || threads >= MAX_THREADS || stamps == NULL) return number(env, 0);
   int waited = 0;
   int who[MAX_THREADS];
@@ -226,8 +314,10 @@ static napi_value Fence(napi_env env, napi_callback_info info) {
     // Unread input: it may have reached the kernel before this chunk (no thread can tell), so it
     // is waited for, unless it turns out to be a command that fences too (that fence, younger,
     // waits for this one).
-    int input = !fenced && unread(t);
-    if (!input && !(older && (fenced || running(t)))) continue;
+    int input = !fenced && unread(t, seq);
+    // By arrival number, a chunk another thread runs is not known to be older: only input is
+    // waited for (an announced blocking command is ordered by its number, in arrival.ts).
+    if (!input && (seq != 0 || !(older && (fenced || running(t))))) continue;
     kind[waited] = input;
     who[waited] = t;
     until[waited] = turn + 1;
@@ -235,6 +325,17 @@ static napi_value Fence(napi_env env, napi_callback_info info) {
     waited++;
   }
   int late = 0;
+  if (seq != 0) {
+    // A thread that is running may have just read input it has not noted yet (nothing says so:
+    // the socket is no longer readable and nothing is announced). That window is short: a thread
+    // that has not noted a new chunk within WINDOW_MS, or stopped running, had none.
+    double end = now_ms() + WINDOW_MS;
+    for (int t = 1; t <= threads; t++) {
+      if (t == self || atomic_load(&fencing[t]) || !running(t)) continue;
+      double seen = stamps[t];
+      while (stamps[t] == seen && running(t) && !atomic_load(&fencing[t]) && now_ms() < end) sched_yield();
+    }
+  }
   if (waited > 0) {
     double deadline = now_ms() + max_ms;
     struct timespec nap = {0, 20000};
@@ -247,7 +348,7 @@ static napi_value Fence(napi_env env, napi_callback_info info) {
           // A poll phase ended. One already under way when the fence looked may have polled
           // before the input came: still readable, it is waited for through the next one (once:
           // under load a socket is always readable again).
-          if (!kind[i] || fenced || again[i] || !unread(t)) break;
+          if (!kind[i] || fenced || again[i] || !unread(t, seq)) break;
           again[i] = 1;
           until[i] = cur + 1;
         }
@@ -257,7 +358,7 @@ static napi_value Fence(napi_env env, napi_callback_info info) {
         // unread input: that input read, and fencing (it waits for this one).
         if (newer && (!kind[i] || fenced)) break;
         // Back asleep in epoll_wait with nothing readable: it ran what it had.
-        if (!fenced && atomic_load_explicit(&polling[t], memory_order_acquire) && asleep(t) && !unread(t)) break;
+        if (!fenced && atomic_load_explicit(&polling[t], memory_order_acquire) && asleep(t) && !unread(t, seq)) break;
         if (now_ms() >= deadline) { late = 1; break; }
         nanosleep(&nap, NULL);
       }
@@ -268,12 +369,64 @@ static napi_value Fence(napi_env env, napi_callback_info info) {
   return number(env, late ? -waited : waited);
 }
 
+// batchOpen(threadId): this poll phase set input aside to run after it; batchClose(threadId): it
+// has run, and the phase ends (for fences that wait for it) only now.
+static napi_value BatchOpen(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int t = argc >= 1 ? arg_int(env, argv[0]) : -1;
+  if (t > 0 && t < MAX_THREADS) atomic_store_explicit(&batched[t], 1, memory_order_release);
+  return NULL;
+}
+
+static napi_value BatchClose(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int t = argc >= 1 ? arg_int(env, argv[0]) : -1;
+  if (t <= 0 || t >= MAX_THREADS) return NULL;
+  atomic_store_explicit(&batched[t], 0, memory_order_release);
+  end_phase(t);
+  return NULL;
+}
+
+// activate(): blocking commands are in use: number arrivals for the next ACTIVE_MS.
+static napi_value Activate(napi_env env, napi_callback_info info) {
+  double now = now_ms();
+  double was = atomic_exchange(&active_until, now + ACTIVE_MS);
+  // Places taken while it was off are stale: drained (numbered) now, before anything compares them.
+  if (was < now) drain(1);
+  return NULL;
+}
+
+static napi_value Seq(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int fd = argc >= 1 ? arg_int(env, argv[0]) : -1;
+  if (fd < 0 || fd >= MAX_FD || seq_ep < 0) return number(env, 0);
+  drain(1);
+  uint32_t a = atomic_load_explicit(&arrival[fd], memory_order_acquire);
+  // Not numbered (its input came before it joined the set): as if it had just arrived.
+  if (a == 0) {
+    pthread_mutex_lock(&seq_lock);
+    a = seq_next != 0 ? seq_next : 1;
+    pthread_mutex_unlock(&seq_lock);
+  }
+  return number(env, a);
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor d[] = {
     {"attach", NULL, Attach, NULL, NULL, NULL, napi_default, NULL},
     {"watch", NULL, Watch, NULL, NULL, NULL, napi_default, NULL},
     {"unwatch", NULL, Unwatch, NULL, NULL, NULL, napi_default, NULL},
     {"fence", NULL, Fence, NULL, NULL, NULL, napi_default, NULL},
+    {"seq", NULL, Seq, NULL, NULL, NULL, napi_default, NULL},
+    {"activate", NULL, Activate, NULL, NULL, NULL, napi_default, NULL},
+    {"batchOpen", NULL, BatchOpen, NULL, NULL, NULL, napi_default, NULL},
+    {"batchClose", NULL, BatchClose, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   return exports;

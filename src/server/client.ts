@@ -17,7 +17,7 @@ import { log } from './log';
 import { fdOf } from './listeners';
 import { chainEnd, chainRestart, chainStart, cmdEnd, cmdStart, wallMs } from './clock';
 import { readyPending, serveReadyNow } from './blocking';
-import { announceBlocking, arrivalSeq, blockingInFlight, fenceOlderBlocking, stampRead, startsAnnounced, unwatchSocket, withdrawBlocking } from './arrival';
+import { announceBlocking, arrivalOrderOn, arrivalSeq, batchOpened, batchRan, blockingInFlight, chunkSeq, fenceEarlierInput, fenceOlderBlocking, keepArrivalOrder, stampRead, startsAnnounced, unreadFenceOn, unwatchSocket, withdrawBlocking } from './arrival';
 import type { PubStage } from './pubsub';
 import { unwatchAll } from '../commands/transactions';
 import { slowlogState, slowlogPush } from './services';
@@ -58,6 +58,85 @@ export interface WatchedKey { db: number; key: Buffer; version: number; expiredA
 /** This thread's deadline for commands held while the server starts (0: none held yet). */
 let startupHoldEnd = 0;
 
+/**
+ * Chunks this thread's poll phase has read, run together once it ends (setImmediate runs in the
+ * check phase right after). libuv hands over readable sockets in its epoll order, which is not the
+ * order their input arrived: when a batch holds a blocking command (or a (un)subscribe), the
+ * chunks run in the kernel's arrival order (arrival.ts), so a BRPOPLPUSH sent before an LPUSH on
+ * another connection of the same thread blocks before the LPUSH runs, as on Redis's one thread.
+ */
+let batchClients: Client[] = [];
+let batchChunks: Buffer[] = [];
+let batchOrdered = false;
+let spareClients: Client[] = [];
+let spareChunks: Buffer[] = [];
+
+function batchChunk(c: Client, chunk: Buffer): void {
+  if (batchClients.length === 0) {
+    setImmediate(runBatch);
+    batchOpened();
+  }
+  batchClients.push(c);
+  batchChunks.push(chunk);
+  c.batched++;
+  if (c.announcedChunk()) batchOrdered = true;
+}
+
+/**
+ * Run what this poll phase set aside now (the peer's end came with its input: Redis runs what it
+ * read before the end, and the client's 'end' would otherwise close it first).
+ */
+export function runPendingBatch(): void {
+  if (batchClients.length > 0) runBatch();
+}
+
+/**
+ * A client's input, read from its socket. A bug reached through one client's input must not take
+ * the thread (and every other client on it) down: it is logged and that client dropped.
+ */
+export function inputOf(c: Client, chunk: Buffer, read = false): void {
+  try {
+    if (read) c.onData(chunk);
+    else c.takeChunk(chunk);
+  } catch (e) {
+    log('warning', `Closing client id=${c.id} addr=${c.addr} after an internal error: ${(e as Error).stack}`);
+    c.close();
+    // Its half-written replies and output limits must not reach the next writer user.
+    c.srv.w.discard();
+    c.srv.w.take();
+  }
+}
+
+function runBatch(): void {
+  const cs = batchClients;
+  const ks = batchChunks;
+  const ordered = batchOrdered && cs.length > 1;
+  // Chunks read while these run (none expected) make a batch of their own.
+  batchClients = spareClients;
+  batchChunks = spareChunks;
+  batchOrdered = false;
+  spareClients = cs;
+  spareChunks = ks;
+  const n = cs.length;
+  if (ordered) {
+    // Stable: one client's chunks keep their order (same socket, same number).
+    const seqs = cs.map((c) => c.arrivalNumber());
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ((seqs[a] - seqs[b]) | 0) || a - b);
+    for (let i = 0; i < n; i++) {
+      cs[order[i]].batched--;
+      inputOf(cs[order[i]], ks[order[i]]);
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      cs[i].batched--;
+      inputOf(cs[i], ks[i]);
+    }
+  }
+  cs.length = 0;
+  ks.length = 0;
+  batchRan();
+}
+
 export class Client {
   readonly id: number;
   readonly store: Store;
@@ -76,6 +155,8 @@ export class Client {
   readonly addr: string;
   /** The socket's descriptor as recorded for the unread-input fence (arrival.ts), or -1. */
   inputFd = -1;
+  /** Chunks of this client set aside for the end of the poll phase (client.ts batchChunk). */
+  batched = 0;
   readonly laddr: string;
   readonly parser: RequestParser;
   /** This thread's buffer limits (plain fields, refreshed by CONFIG SET). */
@@ -233,9 +314,22 @@ export class Client {
   /** Feed bytes from the socket, run every complete command, write the replies in one go. */
   onData(chunk: Buffer): void {
     this.srv.addStat(S_NET_IN, chunk.length);
-    this.lastInteraction = Date.now();
-    if (this.srv.threads > 1) this.noteArrival(chunk);
-    if (this.paused) {
+    const now = (this.lastInteraction = Date.now());
+    if (this.srv.threads > 1) {
+      this.noteArrival(chunk);
+      // While blocking commands are in use, what one poll phase read runs at its end, in the
+      // kernel's arrival order.
+      if (this.masterHook === null && arrivalOrderOn(this.store, now)) return batchChunk(this, chunk);
+    }
+    this.takeChunk(chunk);
+  }
+
+  /** Run a chunk read from the socket now (or hold it while the client is paused). */
+  takeChunk(chunk: Buffer): void {
+    if (this.closed || this.paused) {
+      // Its announcement (made when read) goes: the command does not run now.
+      if (this.announced) this.withdraw();
+      if (this.closed) return;
       this.parser.hold(chunk);
       this.checkQueryLimit();
       return;
@@ -243,20 +337,48 @@ export class Client {
     this.runInput(chunk);
   }
 
-  /** The arrival counter as this chunk was read (src/server/arrival.ts). */
+  /** The arrival number of this chunk, taken now if not yet (for batch ordering). */
+  arrivalNumber(): number {
+    if (this.readSeq === 0) this.readSeq = chunkSeq(this.inputFd);
+    return this.readSeq;
+  }
+
+  /**
+   * This chunk's place in the arrival order (src/server/arrival.ts): its kernel arrival number,
+   * taken when it is first needed (0 until then), or, without the native addon, the counter as it
+   * was read.
+   */
   private readSeq = 0;
   /** This chunk starts with a blocking command that this thread announced. */
   private announced = false;
 
   private noteArrival(chunk: Buffer): void {
-    this.readSeq = arrivalSeq(this.store);
+    const kernel = unreadFenceOn();
+    this.readSeq = kernel ? 0 : arrivalSeq(this.store);
     if (!this.paused && !this.announced && this.masterHook === null && this.parser.atCommandStart() && startsAnnounced(chunk)) {
-      announceBlocking(this.store, this.srv.threadId);
+      if (kernel) {
+        keepArrivalOrder(this.store);
+        this.readSeq = chunkSeq(this.inputFd);
+      }
+      announceBlocking(this.store, this.srv.threadId, this.readSeq);
       this.announced = true;
     }
     // After the announcement: a fence that sees this newer stamp stops waiting for the thread's
     // older chunk, and must then find the blocking command announced (arrival.ts, fenceUnread).
     stampRead();
+  }
+
+  private fenceArrival(): void {
+    if (this.readSeq === 0) this.readSeq = chunkSeq(this.inputFd);
+    // A blocking command first lets other threads read what came before it, then waits for the
+    // blocking commands among those (and any announced earlier).
+    if (this.announced) fenceEarlierInput(this.readSeq);
+    fenceOlderBlocking(this.store, this.srv.threadId, this.srv.threads, this.readSeq);
+  }
+
+  /** Does the chunk just read start with a command this thread announced (arrival.ts)? */
+  announcedChunk(): boolean {
+    return this.announced;
   }
 
   /** The announced blocking command ran (or its chunk ended before it could). */
@@ -370,8 +492,9 @@ export class Client {
   private readonly onCommand = (argv: Buffer[]): boolean => {
     if (this.masterHook !== null) this.masterHook(this, argv);
     else {
-      // Commands that reached another thread first wait here, before any lock (arrival.ts).
-      if (blockingInFlight(this.store)) fenceOlderBlocking(this.store, this.srv.threadId, this.srv.threads, this.readSeq);
+      // Commands that reached the server first, read by another thread, go first: they wait
+      // here, before any lock (arrival.ts).
+      if (blockingInFlight(this.store)) this.fenceArrival();
       if (this.replyMode === 0) this.execute(argv);
       else this.executeQuiet(argv);
       if (this.announced) this.withdraw();

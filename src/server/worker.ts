@@ -10,7 +10,7 @@ import '../store/types'; // every collection type's free/copy/check, registered 
 import { Config } from '../config/config';
 import { applyRenames, commandStatCount, setCommandStatsArea } from '../commands/table';
 import { configureHistograms } from './latency';
-import { Client } from './client';
+import { Client, inputOf, runPendingBatch } from './client';
 import { installEviction } from './evict';
 import { installClientMem } from './client-mem';
 import { installBlocking, isBlocked } from './blocking';
@@ -273,19 +273,7 @@ function onConnection(socket: net.Socket, unix: boolean): void {
   srv.clients.set(c.id, c);
   c.inputFd = watchSocket(socket);
   srv.addStat(S_CLIENTS, 1);
-  socket.on('data', (chunk: Buffer) => {
-    try {
-      c.onData(chunk);
-    } catch (e) {
-      // A bug reached through one client's input must not take the thread (and every other
-      // client on it) down: log it and drop that client.
-      log('warning', `Closing client id=${c.id} addr=${c.addr} after an internal error: ${(e as Error).stack}`);
-      c.close();
-      // Its half-written replies and output limits must not reach the next writer user.
-      srv.w.discard();
-      srv.w.take();
-    }
-  });
+  socket.on('data', (chunk: Buffer) => inputOf(c, chunk, true));
   socket.on('error', () => c.close());
   socket.removeListener('error', ignoreSocketError);
   // The peer closed its side (the server socket is half-open: Node ends nothing by itself).
@@ -295,6 +283,8 @@ function onConnection(socket: net.Socket, unix: boolean): void {
   // reply waiting on other threads) runs to its end before the client goes: Redis would have run
   // it before it read the end (after Node's automatic end() its replies were lost).
   socket.on('end', () => {
+    if (c.closed) return;
+    if (c.batched > 0) runPendingBatch();
     if (c.closed) return;
     if (c.paused && !isBlocked(c)) {
       c.peerEnded = true;
