@@ -53,20 +53,44 @@ export function arrivalSeq(store: Store): number {
 }
 
 /**
- * Announce a blocking command read by this thread (one at a time: a thread runs one chunk at a
- * time), with its chunk's arrival number (chunkSeq), or without one a ticket from the counter.
+ * This thread's announced commands not yet run: several when a poll phase's chunks run after it
+ * (client.ts batch). Its word holds the oldest, the one other threads must wait for first.
  */
-export function announceBlocking(store: Store, threadId: number, seq = 0): void {
-  const base = store.L.arrival;
-  const t = seq !== 0 ? seq : Atomics.add(store.i32, base + A_SEQ, 1) + 1;
-  Atomics.store(store.i32, base + A_THREAD + threadId, t);
-  Atomics.add(store.i32, base + A_COUNT, 1);
+const outstandingOf = new WeakMap<Store, number[]>();
+
+function outstanding(store: Store): number[] {
+  let l = outstandingOf.get(store);
+  if (l === undefined) outstandingOf.set(store, (l = []));
+  return l;
 }
 
-/** The announced command has run (or its chunk ended without running it). */
-export function withdrawBlocking(store: Store, threadId: number): void {
+function oldest(l: number[]): number {
+  let m = 0;
+  for (const t of l) if (m === 0 || ((t - m) | 0) < 0) m = t;
+  return m;
+}
+
+/**
+ * Announce a blocking command read by this thread, with its chunk's arrival number (chunkSeq),
+ * or without one a ticket from the counter. Returns the ticket, for withdrawBlocking.
+ */
+export function announceBlocking(store: Store, threadId: number, seq = 0): number {
   const base = store.L.arrival;
-  Atomics.store(store.i32, base + A_THREAD + threadId, 0);
+  const t = seq !== 0 ? seq : Atomics.add(store.i32, base + A_SEQ, 1) + 1;
+  const l = outstanding(store);
+  l.push(t);
+  Atomics.store(store.i32, base + A_THREAD + threadId, oldest(l));
+  Atomics.add(store.i32, base + A_COUNT, 1);
+  return t;
+}
+
+/** The announced command (its ticket) has run, or its chunk ended without running it. */
+export function withdrawBlocking(store: Store, threadId: number, ticket: number): void {
+  const base = store.L.arrival;
+  const l = outstanding(store);
+  const i = l.indexOf(ticket);
+  if (i >= 0) l.splice(i, 1);
+  Atomics.store(store.i32, base + A_THREAD + threadId, oldest(l));
   Atomics.sub(store.i32, base + A_COUNT, 1);
   Atomics.notify(store.i32, base + A_THREAD + threadId);
 }

@@ -351,6 +351,8 @@ export class Client {
   private readSeq = 0;
   /** This chunk starts with a blocking command that this thread announced. */
   private announced = false;
+  /** Its ticket (announceBlocking). */
+  private ticket = 0;
 
   private noteArrival(chunk: Buffer): void {
     const kernel = unreadFenceOn();
@@ -360,7 +362,7 @@ export class Client {
         keepArrivalOrder(this.store);
         this.readSeq = chunkSeq(this.inputFd);
       }
-      announceBlocking(this.store, this.srv.threadId, this.readSeq);
+      this.ticket = announceBlocking(this.store, this.srv.threadId, this.readSeq);
       this.announced = true;
     }
     // After the announcement: a fence that sees this newer stamp stops waiting for the thread's
@@ -384,7 +386,7 @@ export class Client {
   /** The announced blocking command ran (or its chunk ended before it could). */
   private withdraw(): void {
     this.announced = false;
-    withdrawBlocking(this.store, this.srv.threadId);
+    withdrawBlocking(this.store, this.srv.threadId, this.ticket);
   }
 
   private runInput(chunk: Buffer | null): void {

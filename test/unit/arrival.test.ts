@@ -48,10 +48,28 @@ describe('fenceOlderBlocking', () => {
   it('counts announcements and clears them', () => {
     const s = fakeStore();
     expect(blockingInFlight(s)).toBe(false);
-    announceBlocking(s, 2);
+    const t = announceBlocking(s, 2);
     expect(blockingInFlight(s)).toBe(true);
-    withdrawBlocking(s, 2);
+    withdrawBlocking(s, 2, t);
     expect(blockingInFlight(s)).toBe(false);
+  });
+
+  it('keeps a thread\'s later announcement when an earlier one of the same poll phase is withdrawn', () => {
+    const s = fakeStore();
+    // Two chunks with arrival numbers 5 and 7 read by thread 2 before either ran (a batch).
+    const t5 = announceBlocking(s, 2, 5);
+    const t7 = announceBlocking(s, 2, 7);
+    withdrawBlocking(s, 2, t5);
+    expect(blockingInFlight(s)).toBe(true);
+    // A command with number 8 still waits (bounded) for the one numbered 7.
+    let t0 = performance.now();
+    fenceOlderBlocking(s, 1, 2, 8);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(4);
+    withdrawBlocking(s, 2, t7);
+    expect(blockingInFlight(s)).toBe(false);
+    t0 = performance.now();
+    fenceOlderBlocking(s, 1, 2, 8);
+    expect(performance.now() - t0).toBeLessThan(4);
   });
 
   it('does not wait for an announcement made after the chunk was read, nor for its own thread', () => {
