@@ -156,6 +156,16 @@ function closeTcp(): void {
   tcpServers = [];
 }
 
+/**
+ * The server exits (closeListeningSockets): this thread stops accepting. Once every thread has,
+ * the sockets are closed and a new connection is refused, as Redis's are before it exits.
+ */
+export function closeListeners(): void {
+  closeTcp();
+  unixServer?.close();
+  unixServer = null;
+}
+
 /** Can this server close and rebind its TCP listeners (CONFIG SET port / bind)? */
 export function canRebind(): boolean {
   return srv.threads === 1 || dup !== null;

@@ -203,6 +203,8 @@ export async function main(argv: string[]): Promise<void> {
     ].join('\n'),
   );
   const workers: Worker[] = [];
+  /** Called when a worker has closed its listeners (closeWorkerListeners). */
+  let listenersClosed = (): void => {};
   // The master side of replication (its thread starts with the first SYNC/PSYNC).
   const repl = new ReplMaster(store, stream, streamSab, config, persistence, workers);
   const pending = new Map<number, Pending>();
@@ -222,6 +224,9 @@ export async function main(argv: string[]): Promise<void> {
         switch (m.type) {
           case 'listening':
             resolve(m.fds as ListenFds);
+            break;
+          case 'listeners-closed':
+            listenersClosed();
             break;
           case 'fatal':
             log('warning', m.message as string);
@@ -658,6 +663,20 @@ export async function main(argv: string[]): Promise<void> {
     }
     return finishShutdown(code);
   }
+  /** Every worker closes its listening sockets; one that does not answer within a second is ended anyway. */
+  function closeWorkerListeners(): Promise<void> {
+    return new Promise((resolve) => {
+      let left = workers.length;
+      if (left === 0) return resolve();
+      const t = setTimeout(resolve, 1000);
+      listenersClosed = () => {
+        if (--left > 0) return;
+        clearTimeout(t);
+        resolve();
+      };
+      for (const w of workers) w.postMessage({ type: 'close-listeners' });
+    });
+  }
   /** cancelShutdown: writes go on; the waiting SHUTDOWN callers get their error. */
   function cancelShutdown(): void {
     shutdownAsap = null;
@@ -738,11 +757,15 @@ export async function main(argv: string[]): Promise<void> {
         log('warning', `Error removing the unix socket file: ${(e as Error).message}`);
       }
     }
-    log('notice', 'shardis is now ready to exit, bye bye...');
     // A worker inside a script's Lua loop (SHUTDOWN NOSAVE of a script that cannot be killed)
     // never returns to JS, and terminating it (process.exit too) would wait for it for ever:
     // the script is stopped first. Should a thread still not stop, the process goes anyway.
     stopBusyScriptForShutdown(store);
+    // closeListeningSockets: every thread stops accepting before any client's connection closes
+    // (threads end one by one), so a client that reconnects once its connection dropped is
+    // refused rather than accepted by a thread still running.
+    await closeWorkerListeners();
+    log('notice', 'shardis is now ready to exit, bye bye...');
     const stopped = await Promise.race([
       Promise.all(workers.map((w) => w.terminate())).then(() => true),
       new Promise<boolean>((r) => setTimeout(r, 5000, false)),

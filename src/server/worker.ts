@@ -34,7 +34,7 @@ import { drainInboxAtDoorbell, installTracking, setTrackingMaxKeys } from './tra
 import { installReplica, startReplicaFromConfig } from '../replication/replica';
 import { installFailover } from '../replication/failover';
 import { installMaster, onReplMessage } from '../replication/master';
-import { startListeners, type ListenFds } from './listeners';
+import { closeListeners, startListeners, type ListenFds } from './listeners';
 import { attachUnread, watchSocket } from './arrival';
 export type { ListenFds };
 
@@ -235,6 +235,9 @@ port.on('message', (m: { type: string; id: number; op: string; args: unknown[]; 
     onRemoteLines(m.lines);
   } else if (m.type.startsWith('repl-')) {
     onReplMessage(m as unknown as { type: string; [k: string]: unknown });
+  } else if (m.type === 'close-listeners') {
+    closeListeners();
+    port.postMessage({ type: 'listeners-closed' });
   } else if (m.type === 'config') {
     // A CONFIG SET made on another thread (or the main thread): validated there already (force:
     // REPLICAOF updates the immutable `replicaof` this way).

@@ -228,6 +228,31 @@ describe('busy scripts', () => {
   });
 });
 
+describe('SHUTDOWN NOSAVE under a busy script of another thread', () => {
+  it('a client that reconnects once its connection dropped is refused (every thread stops accepting first)', async () => {
+    const own = await startShardis({ threads: 2 });
+    try {
+      const { on, all } = await connectOnThreads(own.port, [1, 1]);
+      const [runner, admin] = [on[0][0], on[1][0]];
+      await admin.call('CONFIG', 'SET', 'busy-reply-threshold', '10');
+      void runner.call('EVAL', 'while true do end', '0').catch(() => undefined);
+      for (let i = 0; i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        const k = await admin.call('PING');
+        if (k.t === 'error' && k.v.startsWith('BUSY')) break;
+      }
+      void admin.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
+      await admin.closed();
+      // As scripting.tcl: right after, a new connection is refused, not served by a thread that
+      // has not stopped yet.
+      await expect(RawClient.connect(own.port)).rejects.toThrow(/ECONNREFUSED/);
+      for (const c of all) c.socket.destroy();
+    } finally {
+      await own.stop().catch(() => undefined);
+    }
+  });
+});
+
 describe('tables the engine reads outside Lua', () => {
   // The C side read fields of returned and raised tables with metamethods: on a fresh server the
   // globals guard of _G raised outside any pcall and Lua's panic aborted the process.
