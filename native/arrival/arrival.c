@@ -371,21 +371,29 @@ static napi_value Fence(napi_env env, napi_callback_info info) {
 
 // batchOpen(threadId): this poll phase set input aside to run after it; batchClose(threadId): it
 // has run, and the phase ends (for fences that wait for it) only now.
-static napi_value BatchOpen(napi_env env, napi_callback_info info) {
+// The first argument as an int32 (-1 when missing).
+static int first_int(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int t = argc >= 1 ? arg_int(env, argv[0]) : -1;
-  if (t > 0 && t < MAX_THREADS) atomic_store_explicit(&batched[t], 1, memory_order_release);
+  return argc >= 1 ? arg_int(env, argv[0]) : -1;
+}
+
+// The thread id argument of batchOpen / batchClose; -1 when out of range.
+static int thread_arg(napi_env env, napi_callback_info info) {
+  int t = first_int(env, info);
+  return t > 0 && t < MAX_THREADS ? t : -1;
+}
+
+static napi_value BatchOpen(napi_env env, napi_callback_info info) {
+  int t = thread_arg(env, info);
+  if (t > 0) atomic_store_explicit(&batched[t], 1, memory_order_release);
   return NULL;
 }
 
 static napi_value BatchClose(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int t = argc >= 1 ? arg_int(env, argv[0]) : -1;
-  if (t <= 0 || t >= MAX_THREADS) return NULL;
+  int t = thread_arg(env, info);
+  if (t <= 0) return NULL;
   atomic_store_explicit(&batched[t], 0, memory_order_release);
   end_phase(t);
   return NULL;
@@ -401,10 +409,7 @@ static napi_value Activate(napi_env env, napi_callback_info info) {
 }
 
 static napi_value Seq(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int fd = argc >= 1 ? arg_int(env, argv[0]) : -1;
+  int fd = first_int(env, info);
   if (fd < 0 || fd >= MAX_FD || seq_ep < 0) return number(env, 0);
   drain(1);
   uint32_t a = atomic_load_explicit(&arrival[fd], memory_order_acquire);

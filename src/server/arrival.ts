@@ -321,20 +321,31 @@ export function unwatchSocket(fd: number): void {
 export function fenceUnread(blockingToo = false): void {
   if (unreadAddon === null) return;
   const t0 = performance.now();
+  if (!withinBudget(t0)) return;
+  const n = unreadAddon.fence(unreadSelf, unreadThreads, FENCE_MAX_MS);
+  const m = blockingToo && unreadStore !== null && blockingInFlight(unreadStore) ? waitAnnounced(unreadStore, unreadSelf, unreadThreads, null, t0 + FENCE_MAX_MS) : 0;
+  account(t0, n !== 0 || m !== 0, n < 0 || m < 0);
+}
+
+/** May this thread still spend time in a fence this second? (A skip is counted when not.) */
+function withinBudget(t0: number): boolean {
   if (t0 >= budgetUntil) {
     budgetUntil = t0 + 1000;
     budgetUsed = 0;
   } else if (budgetUsed >= FENCE_BUDGET_MS) {
     unreadSkipped++;
-    return;
+    return false;
   }
-  const n = unreadAddon.fence(unreadSelf, unreadThreads, FENCE_MAX_MS);
-  const m = blockingToo && unreadStore !== null && blockingInFlight(unreadStore) ? waitAnnounced(unreadStore, unreadSelf, unreadThreads, null, t0 + FENCE_MAX_MS) : 0;
+  return true;
+}
+
+/** A fence that began at t0 is over: its time counts against the budget and in INFO threads. */
+function account(t0: number, waited: boolean, late: boolean): void {
   const spent = performance.now() - t0;
   budgetUsed += spent;
   unreadMs += spent;
-  if (n !== 0 || m !== 0) unreadWaits++;
-  if (n < 0 || m < 0) unreadLate++;
+  if (waited) unreadWaits++;
+  if (late) unreadLate++;
 }
 
 /**
@@ -346,19 +357,9 @@ export function fenceUnread(blockingToo = false): void {
 export function fenceEarlierInput(seq: number): void {
   if (unreadAddon === null || seq === 0) return;
   const t0 = performance.now();
-  if (t0 >= budgetUntil) {
-    budgetUntil = t0 + 1000;
-    budgetUsed = 0;
-  } else if (budgetUsed >= FENCE_BUDGET_MS) {
-    unreadSkipped++;
-    return;
-  }
+  if (!withinBudget(t0)) return;
   const n = unreadAddon.fence(unreadSelf, unreadThreads, FENCE_MAX_MS, seq >>> 0);
-  const spent = performance.now() - t0;
-  budgetUsed += spent;
-  unreadMs += spent;
-  if (n !== 0) unreadWaits++;
-  if (n < 0) unreadLate++;
+  account(t0, n !== 0, n < 0);
 }
 
 /** INFO threads: this thread's unread_fence_waits, _late, _skipped and _usec (time in the fence). */
