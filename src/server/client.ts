@@ -356,7 +356,9 @@ export class Client {
 
   private noteArrival(chunk: Buffer): void {
     const kernel = unreadFenceOn();
-    this.readSeq = kernel ? 0 : arrivalSeq(this.store);
+    // A chunk of this client still waiting in the poll phase's batch keeps its place (this one
+    // runs after it).
+    if (this.batched === 0) this.readSeq = kernel ? 0 : arrivalSeq(this.store);
     if (!this.paused && !this.announced && this.masterHook === null && this.parser.atCommandStart() && startsAnnounced(chunk)) {
       if (kernel) {
         keepArrivalOrder(this.store);
