@@ -13,6 +13,7 @@ import { genInfo, infoSectionsFor, bytesToHuman, peakMemory, usedMemory, type Th
 import { pget, pset, P_FORKS, P_FORK_USEC, P_LAST_SAVE, P_SAVES } from '../persistence/state';
 import { viaMain } from './persist';
 import type { SlowlogEntry } from '../server/services';
+import { debugSleepUntil } from '../server/services';
 import { globMatchStr } from '../config/glob';
 import { COMMAND_META } from './command-meta';
 import { aclCategories, hasKeys, keyFlagsAt, keySpecs, variableKeyFlags } from './spec-meta';
@@ -80,7 +81,10 @@ function debug(c: Client, argv: Buffer[]): void {
     // and Redis's usleep never sleeps less than asked (LATENCY samples of it are compared).
     const until = perf.now() + secs * 1000;
     // Redis stops serving altogether: every other thread sleeps too (tests time links out this way).
-    if (secs > 0 && is(sub, 'sleep')) void c.srv.broadcast({ op: 'debug-sleep', args: [Date.now() + secs * 1000, c.srv.threadId] });
+    if (secs > 0 && is(sub, 'sleep')) {
+      debugSleepUntil(c.store, Date.now() + secs * 1000);
+      void c.srv.broadcast({ op: 'debug-sleep', args: [Date.now() + secs * 1000, c.srv.threadId] });
+    }
     while (perf.now() < until) { /* DEBUG SLEEP blocks the thread, as in Redis */ }
     return c.w.ok();
   }

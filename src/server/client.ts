@@ -20,7 +20,7 @@ import { readyPending, serveReadyNow } from './blocking';
 import { announceBlocking, arrivalOrderOn, arrivalSeq, batchOpened, batchRan, blockingInFlight, chunkSeq, fenceEarlierInput, fenceOlderBlocking, keepArrivalOrder, stampRead, startsAnnounced, unreadFenceOn, unwatchSocket, withdrawBlocking } from './arrival';
 import type { PubStage } from './pubsub';
 import { unwatchAll } from '../commands/transactions';
-import { slowlogState, slowlogPush } from './services';
+import { slowlogState, slowlogPush, waitDebugSleep } from './services';
 import { latencyAddSampleIfNeeded, latencyState, recordCommandLatency } from './latency';
 import { setNotifyClient } from './notify';
 import { overMaxmemory, performEvictions } from './evict';
@@ -499,6 +499,7 @@ export class Client {
       // Commands that reached the server first, read by another thread, go first: they wait
       // here, before any lock (arrival.ts).
       if (blockingInFlight(this.store)) this.fenceArrival();
+      waitDebugSleep(this.store);
       if (this.replyMode === 0) this.execute(argv);
       else this.executeQuiet(argv);
       if (this.announced) this.withdraw();

@@ -50,7 +50,7 @@ export const M_LOADING = 3;
  */
 export const M_ASYNC_LOADING = 46;
 export const M_NO_ACTIVE_EXPIRE = 4; // DEBUG SET-ACTIVE-EXPIRE 0 sets it: the main thread's cron skips active expiry
-// 5 is MISC_SNAPSHOT_KILL, 6 MISC_WATCHERS, 11 MISC_SNAPSHOT, 12 MISC_SNAPSHOT_HELD (src/store/keyspace.ts); 16 M_ARRIVAL_ORDER (arrival.ts); 60 the slow log id (services.ts).
+// 5 is MISC_SNAPSHOT_KILL, 6 MISC_WATCHERS, 11 MISC_SNAPSHOT, 12 MISC_SNAPSHOT_HELD (src/store/keyspace.ts); 16 M_ARRIVAL_ORDER (arrival.ts); 17 M_DEBUG_SLEEP (services.ts); 60 the slow log id (services.ts).
 export const M_LAZYFREE_PENDING = 7;  // objects handed to the main thread by UNLINK, not yet freed
 /** 1 while the start-up load runs: a command waits (up to 2 s) for it instead of -LOADING. */
 export const M_STARTING = 15;

@@ -6,6 +6,7 @@ import { countError, localInfo, resetLocalStats, sampleMetrics } from './info';
 import { redactedArgs } from './redact';
 import { latencyState } from './latency';
 import { accountClients } from './client-mem';
+import type { Store } from '../store/keyspace';
 
 // ---------------------------------------------------------------------------------------------
 // Slow log: each thread keeps the entries of its own commands; SLOWLOG GET merges them.
@@ -81,7 +82,6 @@ export function installWorkerServices(srv: ThreadServer): void {
   });
   srv.requestHandlers.set('slowlog-len', () => slowlog.length);
   // DEBUG SLEEP on another thread: this one stops serving until the same moment (Redis has one).
-  const nap = new Int32Array(new SharedArrayBuffer(4));
   srv.requestHandlers.set('debug-sleep', (args) => {
     const [until, from] = args as [number, number];
     if (from === srv.threadId) return null;
@@ -141,4 +141,27 @@ function tick(srv: ThreadServer): void {
     if (c.flagChars.includes('S') || c.flagChars.includes('M')) continue;
     c.close();
   }
+}
+
+const nap = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Misc word: when a DEBUG SLEEP ends (Date.now() in ms, wrapped to 32 bits; 0: none). The sleeping
+ * thread also tells the others by message, but a command another thread reads first would run
+ * before that message arrives: every command checks this word first (waitDebugSleep).
+ */
+export const M_DEBUG_SLEEP = 17;
+
+/** DEBUG SLEEP: every thread stops running commands until `until` (Date.now() ms). */
+export function debugSleepUntil(store: Store, until: number): void {
+  Atomics.store(store.i32, store.L.misc + M_DEBUG_SLEEP, until | 0 || 1);
+}
+
+/** Before a command: wait out a DEBUG SLEEP another thread is in (one atomic load otherwise). */
+export function waitDebugSleep(store: Store): void {
+  const w = store.L.misc + M_DEBUG_SLEEP;
+  const until = Atomics.load(store.i32, w);
+  if (until === 0) return;
+  for (let left = (until - (Date.now() | 0)) | 0; left > 0; left = (until - (Date.now() | 0)) | 0) Atomics.wait(nap, 0, 0, left);
+  Atomics.compareExchange(store.i32, w, until, 0);
 }
