@@ -610,18 +610,22 @@ export class ScriptEngine {
       if (c === running || c.closed || c.paused) continue;
       const fd = fdOf(c.socket);
       if (fd < 0 || c.socket.writableLength > 0) continue;
-      let n = 0;
-      try {
-        n = readSync(fd, busyBuf, 0, busyBuf.length, null);
-      } catch {
-        continue; // EAGAIN: nothing to read
+      // Input read before the script began, set aside for the end of that poll phase, comes first.
+      let chunk = c.claimBatched();
+      if (chunk === null) {
+        let n = 0;
+        try {
+          n = readSync(fd, busyBuf, 0, busyBuf.length, null);
+        } catch {
+          continue; // EAGAIN: nothing to read
+        }
+        // A replica that went away is dropped now, as Redis frees it here: the script may be
+        // waiting for INFO to show it gone (and min-replicas-to-write counts it). Other clients
+        // the event loop closes after the script.
+        if (n === 0 && c.replica) c.close();
+        if (n <= 0) continue;
+        chunk = Buffer.from(busyBuf.subarray(0, n));
       }
-      // A replica that went away is dropped now, as Redis frees it here: the script may be
-      // waiting for INFO to show it gone (and min-replicas-to-write counts it). Other clients
-      // the event loop closes after the script.
-      if (n === 0 && c.replica) c.close();
-      if (n <= 0) continue;
-      const chunk = Buffer.from(busyBuf.subarray(0, n));
       const mark = w.mark();
       try {
         c.parser.feed(chunk, (argv) => {

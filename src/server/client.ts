@@ -70,6 +70,29 @@ let batchChunks: Buffer[] = [];
 let batchOrdered = false;
 let spareClients: Client[] = [];
 let spareChunks: Buffer[] = [];
+/** The batch runBatch is running now (a script may run inside it: claimBatched). */
+let runningClients: Client[] = spareClients;
+let runningChunks: Buffer[] = spareChunks;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The chunks of c set aside and not yet run, taken out of the batches (their places left empty):
+ * a busy script's thread serves its other clients while the event loop cannot turn
+ * (serveWhileBusy), and input libuv read before the script began is no longer in their sockets.
+ */
+function claimBatchedOf(c: Client): Buffer | null {
+  if (c.batched === 0) return null;
+  const got: Buffer[] = [];
+  for (const [cs, ks] of [[runningClients, runningChunks], [batchClients, batchChunks]] as const) {
+    for (let i = 0; i < cs.length; i++) {
+      if (cs[i] !== c || ks[i].length === 0) continue;
+      got.push(ks[i]);
+      ks[i] = EMPTY;
+      c.batched--;
+    }
+  }
+  return got.length === 0 ? null : got.length === 1 ? got[0] : Buffer.concat(got);
+}
 
 function batchChunk(c: Client, chunk: Buffer): void {
   if (batchClients.length === 0) {
@@ -117,19 +140,25 @@ function runBatch(): void {
   batchOrdered = false;
   spareClients = cs;
   spareChunks = ks;
+  runningClients = cs;
+  runningChunks = ks;
   const n = cs.length;
   if (ordered) {
     // Stable: one client's chunks keep their order (same socket, same number).
     const seqs = cs.map((c) => c.arrivalNumber());
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ((seqs[a] - seqs[b]) | 0) || a - b);
     for (let i = 0; i < n; i++) {
+      const k = ks[order[i]];
+      if (k.length === 0) continue; // claimed (claimBatched)
       cs[order[i]].batched--;
-      inputOf(cs[order[i]], ks[order[i]]);
+      inputOf(cs[order[i]], k);
     }
   } else {
     for (let i = 0; i < n; i++) {
+      const k = ks[i];
+      if (k.length === 0) continue;
       cs[i].batched--;
-      inputOf(cs[i], ks[i]);
+      inputOf(cs[i], k);
     }
   }
   cs.length = 0;
@@ -378,6 +407,11 @@ export class Client {
     // blocking commands among those (and any announced earlier).
     if (this.announced) fenceEarlierInput(this.readSeq);
     fenceOlderBlocking(this.store, this.srv.threadId, this.srv.threads, this.readSeq);
+  }
+
+  /** This client's input set aside and not yet run, taken out of the batches (client.ts claimBatchedOf). */
+  claimBatched(): Buffer | null {
+    return claimBatchedOf(this);
   }
 
   /** Does the chunk just read start with a command this thread announced (arrival.ts)? */

@@ -340,6 +340,30 @@ describe('a loop of slow calls', () => {
 });
 
 describe('commands served while a script is busy', () => {
+  // While blocking commands are in use, what one poll phase read runs at its end (arrival.ts):
+  // a command read with the script's EVAL, behind it, is no longer in its socket when the script
+  // serves the thread's other clients. It is served from where it was set aside.
+  it('serve a command read in the same poll phase as the script, behind it', async () => {
+    const { on, all } = await connectOnThreads(srv.port, [3]);
+    const [runner, admin, sleeper] = on[0];
+    try {
+      await admin.call('CONFIG', 'SET', 'busy-reply-threshold', '50');
+      // A blocking command turns arrival ordering on.
+      await admin.call('BLPOP', 'nolist-arrival', '0.01');
+      // The thread is kept busy while both arrive, so that one poll phase reads the two.
+      const slept = sleeper.call('DEBUG', 'THREAD-SLEEP', '0.3');
+      await new Promise((r) => setTimeout(r, 100));
+      const looping = runner.call('EVAL', "local t = redis.call('time')[1] + 0; while redis.call('time')[1] + 0 < t + 1 do end return 1", '0');
+      const got = await Promise.race([admin.call('PING'), new Promise<null>((r) => setTimeout(r, 5000, null))]);
+      await slept;
+      expect(await looping).toEqual({ t: 'int', v: 1n });
+      expect(got).toEqual({ t: 'error', v: 'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.' });
+    } finally {
+      await admin.call('CONFIG', 'SET', 'busy-reply-threshold', '5000');
+      for (const c of all) await c.close();
+    }
+  }, 60_000);
+
   // Redis's "Timedout scripts and unblocked command": a command allowed while a script is busy
   // (HELLO), from a client of the script's own thread, served blocked clients that the script's
   // LPUSH had made ready: that needs the slot the script holds, so the thread waited for itself
