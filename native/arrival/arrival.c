@@ -91,10 +91,9 @@ static void drain_locked(void) {
   }
 }
 
-static void drain(int wait) {
+static void drain(void) {
   if (seq_ep < 0) return;
-  if (wait) pthread_mutex_lock(&seq_lock);
-  else if (pthread_mutex_trylock(&seq_lock) != 0) return; // another thread drains it now
+  pthread_mutex_lock(&seq_lock);
   drain_locked();
   pthread_mutex_unlock(&seq_lock);
 }
@@ -127,7 +126,7 @@ static void end_phase(int t) {
 static void on_check(uv_check_t *h) {
   int t = ((struct hook *)h->data)->thread;
   // The sockets this phase read leave the ready list: their next input takes a new place.
-  if (now_ms() < atomic_load_explicit(&active_until, memory_order_relaxed)) drain(1);
+  if (now_ms() < atomic_load_explicit(&active_until, memory_order_relaxed)) drain();
   // Input the phase read and set aside runs in a later check callback (setImmediate): the phase
   // ends there (batchClose).
   if (!atomic_load_explicit(&batched[t], memory_order_acquire)) end_phase(t);
@@ -225,7 +224,7 @@ static napi_value Watch(napi_env env, napi_callback_info info) {
     struct epoll_event e = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.fd = fd};
     if (seq_ep >= 0 && epoll_ctl(seq_ep, EPOLL_CTL_ADD, fd, &e) != 0 && errno == EEXIST) epoll_ctl(seq_ep, EPOLL_CTL_MOD, fd, &e);
     // Being writable put it on the list: drained now, its first input takes a place of its own.
-    if (now_ms() < atomic_load_explicit(&active_until, memory_order_relaxed)) drain(1);
+    if (now_ms() < atomic_load_explicit(&active_until, memory_order_relaxed)) drain();
   }
   return NULL;
 }
@@ -292,7 +291,7 @@ static napi_value Fence(napi_env env, napi_callback_info info) {
   napi_get_value_double(env, argv[2], &max_ms);
   if (argc == 4) napi_get_value_uint32(env, argv[3], &seq);
   // Sockets that got input since they were last numbered get numbers after seq's.
-  if (seq != 0) drain(1);
+  if (seq != 0) drain();
   if (self <= 0 || self >= MAX_THREADS || threads >= MAX_THREADS || stamps == NULL) return number(env, 0);
   int waited = 0;
   int who[MAX_THREADS];
@@ -404,14 +403,14 @@ static napi_value Activate(napi_env env, napi_callback_info info) {
   double now = now_ms();
   double was = atomic_exchange(&active_until, now + ACTIVE_MS);
   // Places taken while it was off are stale: drained (numbered) now, before anything compares them.
-  if (was < now) drain(1);
+  if (was < now) drain();
   return NULL;
 }
 
 static napi_value Seq(napi_env env, napi_callback_info info) {
   int fd = first_int(env, info);
   if (fd < 0 || fd >= MAX_FD || seq_ep < 0) return number(env, 0);
-  drain(1);
+  drain();
   uint32_t a = atomic_load_explicit(&arrival[fd], memory_order_acquire);
   // Not numbered (its input came before it joined the set): as if it had just arrived.
   if (a == 0) {

@@ -83,7 +83,7 @@ function debug(c: Client, argv: Buffer[]): void {
     // Redis stops serving altogether: every other thread sleeps too (tests time links out this way).
     if (secs > 0 && is(sub, 'sleep')) {
       debugSleepUntil(c.store, Date.now() + secs * 1000);
-      void c.srv.broadcast({ op: 'debug-sleep', args: [Date.now() + secs * 1000, c.srv.threadId] });
+      void c.srv.broadcast({ op: 'debug-sleep', args: [c.srv.threadId] });
     }
     while (perf.now() < until) { /* DEBUG SLEEP blocks the thread, as in Redis */ }
     return c.w.ok();

@@ -143,23 +143,18 @@ function runBatch(): void {
   runningClients = cs;
   runningChunks = ks;
   const n = cs.length;
+  let order: number[] | null = null;
   if (ordered) {
     // Stable: one client's chunks keep their order (same socket, same number).
     const seqs = cs.map((c) => c.arrivalNumber());
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ((seqs[a] - seqs[b]) | 0) || a - b);
-    for (let i = 0; i < n; i++) {
-      const k = ks[order[i]];
-      if (k.length === 0) continue; // claimed (claimBatched)
-      cs[order[i]].batched--;
-      inputOf(cs[order[i]], k);
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const k = ks[i];
-      if (k.length === 0) continue;
-      cs[i].batched--;
-      inputOf(cs[i], k);
-    }
+    order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ((seqs[a] - seqs[b]) | 0) || a - b);
+  }
+  for (let i = 0; i < n; i++) {
+    const j = order === null ? i : order[i];
+    const k = ks[j];
+    if (k.length === 0) continue; // claimed (claimBatched)
+    cs[j].batched--;
+    inputOf(cs[j], k);
   }
   cs.length = 0;
   ks.length = 0;
@@ -402,11 +397,11 @@ export class Client {
   }
 
   private fenceArrival(): void {
-    if (this.readSeq === 0) this.readSeq = chunkSeq(this.inputFd);
+    const seq = this.arrivalNumber();
     // A blocking command first lets other threads read what came before it, then waits for the
     // blocking commands among those (and any announced earlier).
-    if (this.announced) fenceEarlierInput(this.readSeq);
-    fenceOlderBlocking(this.store, this.srv.threadId, this.srv.threads, this.readSeq);
+    if (this.announced) fenceEarlierInput(seq);
+    fenceOlderBlocking(this.store, this.srv.threadId, this.srv.threads, seq);
   }
 
   /** This client's input set aside and not yet run, taken out of the batches (client.ts claimBatchedOf). */

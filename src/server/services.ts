@@ -82,10 +82,9 @@ export function installWorkerServices(srv: ThreadServer): void {
   });
   srv.requestHandlers.set('slowlog-len', () => slowlog.length);
   // DEBUG SLEEP on another thread: this one stops serving until the same moment (Redis has one).
+  // (Its misc word is set before the message is sent: waitDebugSleep waits for the same end.)
   srv.requestHandlers.set('debug-sleep', (args) => {
-    const [until, from] = args as [number, number];
-    if (from === srv.threadId) return null;
-    for (let left = until - Date.now(); left > 0; left = until - Date.now()) Atomics.wait(nap, 0, 0, left);
+    if ((args[0] as number) !== srv.threadId) waitDebugSleep(srv.store);
     return null;
   });
   srv.requestHandlers.set('slowlog-reset', () => {
