@@ -15,6 +15,7 @@
 // recorded in A_INLINE_FSYNC_ERR and nothing is published, so the writer exits as Redis does.
 import * as fs from 'fs';
 import { AofFilter, type AofSeg } from './aof-filter';
+import { feedAof, sideCursor } from './aof-side';
 import {
   type AofShared, A_WLOCK, A_WLOCK_WORKER, A_INLINE_OK, A_FD, A_READER_SLOT, A_POLICY, A_NO_FSYNC_ON_REWRITE, A_TIMESTAMPS, A_FLUSH_SLEEP_US,
   A_WRITE_ERR, A_PENDING_FSYNC, A_SWITCH_SEQ, A_SWITCH_DONE, A_REWRITE_IN_PROGRESS, A_INLINE_FSYNC_ERR,
@@ -86,9 +87,10 @@ function writeLocked(a: AofShared, stream: Stream): boolean {
   const n = end - from;
   const at = from % stream.size;
   const first = Math.min(n, stream.size - at);
-  filter.feed(Buffer.from(ring.buffer, ring.byteOffset + at, first), from, segs);
-  if (first < n) filter.feed(Buffer.from(ring.buffer, ring.byteOffset, n - first), from + first, segs);
-  if (!filter.atBoundary()) {
+  const side = sideCursor(stream);
+  feedAof(stream, filter, Buffer.from(ring.buffer, ring.byteOffset + at, first), from, segs, side);
+  if (first < n) feedAof(stream, filter, Buffer.from(ring.buffer, ring.byteOffset, n - first), from + first, segs, side);
+  if (!filter.atBoundary() || side.skipTo > end) {
     // Never expected (units are whole commands): the writer thread takes it from `from`.
     filter = new AofFilter();
     return false;
@@ -125,6 +127,7 @@ function writeLocked(a: AofShared, stream: Stream): boolean {
   f64[F_CURRENT_SIZE] += written;
   f64[F_AOF_OFF] = end;
   stream.consumed(Atomics.load(i32, A_READER_SLOT), end);
+  if (side.tail !== stream.sideTail()) stream.sideFree(side.tail);
   if (policy === 2 && !(Atomics.load(i32, A_NO_FSYNC_ON_REWRITE) !== 0 && Atomics.load(i32, A_REWRITE_IN_PROGRESS) !== 0)) {
     // Here, as Redis in beforeSleep (measured: handing the fsync to the writer thread, this
     // thread going on meanwhile, was slower at --threads 1 and no faster at 2, on this 2-core box).

@@ -27,6 +27,7 @@ import {
 import { lockWord, unlockWord } from '../store/heap';
 import { type AofManifest, cloneManifest, newIncrName, newBaseName, writeManifest, fsyncDir } from './aof-manifest';
 import { configureLog, log } from '../server/log';
+import { feedAof, sideCursor } from './aof-side';
 import { AofFilter, type AofSeg } from './aof-filter';
 
 export type FsyncPolicy = 'always' | 'everysec' | 'no';
@@ -84,6 +85,8 @@ let writtenOffset = reader.offset;
 const pending: AofSeg[] = [];
 /** Replication-only commands out, timestamp annotations in (aof-filter.ts). */
 const filter = new AofFilter();
+/** Where this thread stands in the side records (aof-side.ts); synced with workers' writes in lock(). */
+const side = sideCursor(stream);
 let pendingBytes = 0;
 let lastFsyncSec = nowSec();
 let syncInProgress = false;
@@ -117,6 +120,7 @@ function lock(): void {
     writtenOffset = off;
     reader.skipTo(off);
   }
+  side.tail = stream.sideTail();
   incrSize = A.f64[F_LAST_INCR_SIZE];
   fsyncedSize = A.f64[F_FSYNCED_SIZE];
   const err = A.get(A_INLINE_FSYNC_ERR);
@@ -128,7 +132,7 @@ function unlock(): void {
   A.f64[F_AOF_OFF] = writtenOffset;
   A.f64[F_FSYNCED_SIZE] = fsyncedSize;
   A.set(A_FD, fd);
-  const idle = !stopping && pending.length === 0 && reader.offset === writtenOffset && filter.atBoundary();
+  const idle = !stopping && pending.length === 0 && reader.offset === writtenOffset && filter.atBoundary() && side.skipTo <= reader.offset;
   A.set(A_INLINE_OK, idle ? 1 : 0);
   unlockWord(A.i32, A_WLOCK);
 }
@@ -382,11 +386,15 @@ function drainStream(): boolean {
     if (chunk === null) break;
     const from = pending.length;
     filter.timestamps = A.get(A_TIMESTAMPS) !== 0;
-    filter.feed(chunk, start, pending);
+    feedAof(stream, filter, chunk, start, pending, side);
     for (let k = from; k < pending.length; k++) pendingBytes += pending[k].buf.length;
     got = true;
   }
-  if (got) reader.release();
+  if (got) {
+    reader.release();
+    // The records taken are copied into pending: free their room.
+    if (side.tail !== stream.sideTail()) stream.sideFree(side.tail);
+  }
   return got;
 }
 

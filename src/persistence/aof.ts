@@ -273,7 +273,7 @@ export class Aof {
   /** Attach the writer thread to the stream from now on (every write after this reaches the file). */
   private startWriter(am: AofManifest, temp = false, selectDb = -1): void {
     this.noteSeqs(am);
-    const r = this.stream.attach();
+    const r = this.stream.attach(true);
     if (r === null) throw new AofFatal('no free stream reader slot for the AOF writer');
     const data: WriterData = {
       stream: this.streamSab, slot: r.slot, offset: r.offset, aof: this.shared.sab, dir: this.dir(), filename: this.filename(),

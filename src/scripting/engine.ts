@@ -772,25 +772,11 @@ export class ScriptEngine {
     return spec;
   }
 
-  /** redis.set_repl() of the running script, as of its latest redis.call. */
-  private replFlags = 3;
-  private warnedSelective = false;
-
   /**
-   * Does this call's effect propagate? REPL_NONE: to neither the AOF nor the replicas, as Redis.
-   * REPL_AOF or REPL_REPLICA alone: to both, with a warning (once per thread): the AOF and the
-   * replicas read one stream here, whose offsets are the replication offsets.
+   * redis.set_repl() of the running script, as of its latest redis.call: where the call's own
+   * effect propagates (the propagator's T_AOF and T_REPLICAS bits; 0 nowhere, as Redis).
    */
-  private propagates(): boolean {
-    const f = this.replFlags;
-    if (f === 3) return true;
-    if (f === 0) return false;
-    if (!this.warnedSelective) {
-      this.warnedSelective = true;
-      log('warning', 'redis.set_repl(): REPL_AOF or REPL_REPLICA alone is not supported by shardis: the effects go to both the AOF and the replicas (REPL_NONE and REPL_ALL are honoured)');
-    }
-    return true;
-  }
+  private replFlags = 3;
 
   /** redis.call / redis.pcall: the command's reply as RESP, in the stage (its length in callInfo[2]) or a Buffer. */
   private readonly onCall = (passed?: Buffer[]): Buffer | undefined => {
@@ -897,7 +883,7 @@ export class ScriptEngine {
       if (e instanceof OutOfMemoryError) w.error("OOM command not allowed when used memory > 'maxmemory'.");
       else w.error(`ERR ${(e as Error).message}`);
     }
-    if (prop.on()) prop.afterCommand(db, argv, s.dirty !== dirty0 && (bits & F_NO_PROPAGATE) === 0 && this.propagates());
+    if (prop.on()) prop.afterCommand(db, argv, s.dirty !== dirty0 && (bits & F_NO_PROPAGATE) === 0, this.replFlags);
     // MONITOR shows the call as the script's (`[db lua]`), as Redis's call() for its Lua client.
     if (monitorsActive(this.srv)) feedMonitors(c, spec, argv, c.db, 'lua');
     c.resp = savedResp;

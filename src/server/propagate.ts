@@ -14,12 +14,31 @@
 // With no reader attached, begin() is one atomic load and nothing else happens.
 import { DEL_EVICTED, DEL_EXPIRED, MISC_REPLICA, type Store } from '../store/keyspace';
 import { type Stream, putHeader } from './stream';
+import { log } from './log';
 
 const SELECT = Buffer.from('SELECT');
 const MULTI = Buffer.from('*1\r\n$5\r\nMULTI\r\n');
 const EXEC = Buffer.from('*1\r\n$4\r\nEXEC\r\n');
 const DEL = Buffer.from('DEL');
 const UNLINK = Buffer.from('UNLINK');
+const PING = Buffer.from('*1\r\n$4\r\nPING\r\n');
+
+/** Where an effect goes (redis.set_repl's REPL_AOF and REPL_REPLICA bits). */
+export const T_AOF = 1;
+export const T_REPLICAS = 2;
+export const T_ALL = 3;
+
+function selectBytes(db: number): Buffer {
+  const d = String(db);
+  return Buffer.from(`*2\r\n$6\r\n${SELECT.toString()}\r\n$${d.length}\r\n${d}\r\n`);
+}
+
+let warned = false;
+function warnOnce(msg: string): void {
+  if (warned) return;
+  warned = true;
+  log('warning', msg);
+}
 
 /**
  * A list of numbers emptied by `length = 0` without freeing its storage (a JS array's backing
@@ -52,6 +71,12 @@ export class Propagator {
   /** Staged effects: db of each, and where its bytes end in buf. */
   private readonly dbs = new NumList();
   private readonly ends = new NumList();
+  /**
+   * Where each staged effect goes (redis.set_repl: T_AOF, T_REPLICAS or both), and whether any
+   * of this unit's goes to only one of them.
+   */
+  private readonly targets = new NumList();
+  private split = false;
   /** The current command's own propagation: rewritten argv, or prevented. */
   private rewritten: Uint8Array[] | null = null;
   private prevented = false;
@@ -101,6 +126,8 @@ export class Propagator {
     this.pos = 0;
     this.dbs.length = 0;
     this.ends.length = 0;
+    this.targets.length = 0;
+    this.split = false;
     return true;
   }
 
@@ -114,10 +141,10 @@ export class Propagator {
    * After a command's body: stage it (or what it rewrote itself to) if it changed the dataset.
    * A served blocked client passes its rewrite's db, no argv and changed = true.
    */
-  afterCommand(db: number, argv: Uint8Array[] | null, changed: boolean): void {
-    if (!changed || this.prevented) return;
-    if (this.rewritten !== null) this.stage(db, this.rewritten);
-    else if (argv !== null) this.stage(db, argv);
+  afterCommand(db: number, argv: Uint8Array[] | null, changed: boolean, target = T_ALL): void {
+    if (!changed || this.prevented || target === 0) return;
+    if (this.rewritten !== null) this.stage(db, this.rewritten, target);
+    else if (argv !== null) this.stage(db, argv, target);
   }
 
   /**
@@ -162,6 +189,7 @@ export class Propagator {
       this.pos = 0;
       this.dbs.length = 0;
       this.ends.length = 0;
+      this.targets.length = 0;
     }
   }
 
@@ -177,21 +205,101 @@ export class Propagator {
     const s = this.stream;
     s.beginAppend();
     try {
-      let at = 0;
-      for (let i = 0; i < n; i++) {
-        const db = this.dbs.at(i);
-        if (db !== s.db) this.putSelect(db);
-        if (i === 0 && wrap) s.put(MULTI, 0, MULTI.length);
-        s.put(this.buf, at, this.ends.at(i));
-        at = this.ends.at(i);
-      }
-      if (wrap) s.put(EXEC, 0, EXEC.length);
+      if (!this.split) this.putView(T_ALL, wrap);
+      else this.putSplit(wrap);
     } finally {
       s.endAppend();
       this.pos = 0;
       this.dbs.length = 0;
       this.ends.length = 0;
+      this.targets.length = 0;
+      this.split = false;
     }
+  }
+
+  /**
+   * Append the staged effects that go to `target` (append lock held). Wrapped in MULTI/EXEC by
+   * the unit's count of effects, as Redis's propagatePendingCommands (so one target may get an
+   * empty transaction).
+   */
+  private putView(target: number, wrap: boolean): void {
+    const s = this.stream;
+    const n = this.ends.length;
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      const db = this.dbs.at(i);
+      const end = this.ends.at(i);
+      if (i === 0 && wrap) {
+        if (db !== s.db) this.putSelect(db);
+        s.put(MULTI, 0, MULTI.length);
+      }
+      if ((this.targets.at(i) & target) !== 0) {
+        if (db !== s.db) this.putSelect(db);
+        s.put(this.buf, at, end);
+      }
+      at = end;
+    }
+    if (wrap) s.put(EXEC, 0, EXEC.length);
+  }
+
+  /**
+   * A unit whose AOF part differs from its replicas' part (append lock held). Whoever reads alone
+   * gets its part in the stream; with both attached the stream gets the replicas' part and the
+   * AOF a side record (stream.ts putAofSide) with its own.
+   */
+  private putSplit(wrap: boolean): void {
+    const s = this.stream;
+    if (!s.aofAttached()) {
+      this.putView(T_REPLICAS, wrap);
+      return;
+    }
+    if (s.otherReaders() === 0) {
+      this.putView(T_AOF, wrap);
+      return;
+    }
+    const aof = this.aofPart(wrap);
+    if (!s.sideFits(aof.length)) {
+      // Bigger than the side ring can hold: both get everything, as before redis.set_repl.
+      warnOnce('redis.set_repl(): a unit of writes too big to split between the AOF and the replicas went to both');
+      this.putView(T_ALL, wrap);
+      return;
+    }
+    const at = s.lastOffset();
+    this.putView(T_REPLICAS, wrap);
+    // Never nothing in the stream: a reply held for the AOF (appendfsync always) waits for the
+    // stream offset after its write, and the AOF takes a record when it reaches its offset. A
+    // PING is what a master sends replicas anyway; the AOF skips it.
+    if (s.lastOffset() === at) s.put(PING, 0, PING.length);
+    s.putAofSide(at, s.lastOffset(), aof, aof.length);
+    // The AOF's db after this unit may not be the stream's: the next unit selects again.
+    s.db = -1;
+  }
+
+  /** The AOF's part of the staged effects as RESP, starting with SELECT (its own db state). */
+  private aofPart(wrap: boolean): Buffer {
+    const parts: Uint8Array[] = [];
+    const n = this.ends.length;
+    let cur = -1;
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      const db = this.dbs.at(i);
+      const end = this.ends.at(i);
+      if (i === 0 && wrap) {
+        parts.push(selectBytes(db));
+        cur = db;
+        parts.push(MULTI);
+      }
+      if ((this.targets.at(i) & T_AOF) !== 0) {
+        if (db !== cur) {
+          parts.push(selectBytes(db));
+          cur = db;
+        }
+        parts.push(this.buf.subarray(at, end));
+      }
+      at = end;
+    }
+    if (wrap) parts.push(EXEC);
+    return Buffer.concat(parts);
   }
 
   /**
@@ -230,11 +338,9 @@ export class Propagator {
   }
 
   private putSelect(db: number): void {
-    const s = this.stream;
-    const d = Buffer.from(String(db));
-    const hdr = Buffer.from(`*2\r\n$6\r\n${SELECT.toString()}\r\n$${d.length}\r\n${d.toString()}\r\n`);
-    s.put(hdr, 0, hdr.length);
-    s.db = db;
+    const hdr = selectBytes(db);
+    this.stream.put(hdr, 0, hdr.length);
+    this.stream.db = db;
   }
 
   // Expired and evicted keys: staged with the unit they happen in (lazy expiry inside a command),
@@ -264,7 +370,7 @@ export class Propagator {
 
   // ---- RESP encoding into the staging buffer -------------------------------------------------
 
-  private stage(db: number, argv: Uint8Array[]): void {
+  private stage(db: number, argv: Uint8Array[], target = T_ALL): void {
     this.header(0x2a, argv.length);
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i];
@@ -277,6 +383,8 @@ export class Propagator {
     }
     this.dbs.push(db);
     this.ends.push(this.pos);
+    this.targets.push(target);
+    if (target !== T_ALL) this.split = true;
   }
 
   private header(mark: number, n: number): void {

@@ -45,15 +45,45 @@ export const MAX_READERS = 16;
 const F_OFFSET = 64 / 8 + 32; // Float64 index (byte 320), after the reader slots
 /** Offset below which writers may write without looking at the readers (append lock held). */
 const F_LIMIT = F_OFFSET + 1;
+// Words after the Float64s (bytes 336..511).
+/** Bytes of the main ring (a power of 2); the AOF side ring follows it. */
+const W_RING_BYTES = 84;
+/** The AOF writer's reader slot + 1 (0: no AOF attached). */
+const W_AOF_READER = 85;
+/** Side ring: bytes ever written (writers, append lock held) and ever freed (the AOF's consumer), mod 2^32. */
+const W_SIDE_HEAD = 86;
+const W_SIDE_TAIL = 87;
 const RING_AT = 512;
 
-/** A stream of 2^k bytes of ring (default 8 MiB; SHARDIS_STREAM_BYTES overrides), lazily committed. */
+/**
+ * A stream of 2^k bytes of ring (default 8 MiB; SHARDIS_STREAM_BYTES overrides), and half as
+ * much of AOF side ring after it (see putAofSide), lazily committed.
+ */
 export function createStreamBuffer(ringBytes = Number(process.env.SHARDIS_STREAM_BYTES ?? 8 * 1048576)): SharedArrayBuffer {
   let ring = 1 << 16;
   while (ring < ringBytes && ring < 1 << 30) ring *= 2;
-  const sab = new SharedArrayBuffer(RING_AT + ring);
-  new Int32Array(sab)[W_DB] = -1;
+  const sab = new SharedArrayBuffer(RING_AT + ring + ring / 2);
+  const i32 = new Int32Array(sab);
+  i32[W_DB] = -1;
+  i32[W_RING_BYTES] = ring;
   return sab;
+}
+
+/** Side record header: payload length (u32), 0 (u32), at (f64), skipTo (f64). */
+const SIDE_HDR = 24;
+/** A length word that says: the record continues at the side ring's start. */
+const SIDE_WRAP = 0xffffffff;
+
+/** One record of the AOF side ring, as the AOF's consumer reads it (sideAt). */
+export interface AofSideRecord {
+  /** Stream offset the payload goes before (a unit's start). */
+  at: number;
+  /** The AOF skips the stream's bytes [at, skipTo) (what only the replicas get). */
+  skipTo: number;
+  /** What only the AOF gets (a copy), possibly empty. */
+  payload: Buffer;
+  /** The side ring's tail past this record. */
+  next: number;
 }
 
 /** Bytes of a RESP header (`*3\r\n`, `$11\r\n`). */
@@ -97,13 +127,20 @@ export class Stream {
    */
   turnHook: (() => boolean) | null = null;
 
+  /** The AOF side ring (after the main ring) and a view for its record headers. */
+  private readonly side: Uint8Array;
+  private readonly sideView: DataView;
+
   constructor(readonly sab: SharedArrayBuffer) {
     this.i32 = new Int32Array(sab);
     this.u32 = new Uint32Array(sab);
     this.f64 = new Float64Array(sab);
-    this.ring = new Uint8Array(sab, RING_AT);
+    const ring = this.i32[W_RING_BYTES];
+    this.ring = new Uint8Array(sab, RING_AT, ring);
     this.size = this.ring.length;
     this.mask = this.size - 1;
+    this.side = new Uint8Array(sab, RING_AT + ring);
+    this.sideView = new DataView(sab, RING_AT + ring);
   }
 
   /** Is any reader attached? The one atomic load a write pays when nobody reads. */
@@ -301,13 +338,105 @@ export class Stream {
     return this.size - used;
   }
 
+  // ---- what only the AOF or only the replicas get (redis.set_repl) -----------------------------
+  // The AOF and the replicas read one stream, whose offsets are the replication offsets, so bytes
+  // only the AOF must get cannot be in it. A unit whose AOF part differs from its replicas' part
+  // appends the replicas' part to the stream as usual and a side record to the side ring: "at
+  // stream offset `at`, the AOF writes `payload` and skips the stream's bytes up to `skipTo`".
+  // Records are written under the append lock (so in stream order) and read and freed only by
+  // the AOF's consumer (aof-side.ts), which takes each when it reaches its offset.
+
+  /** Is the AOF writer attached? */
+  aofAttached(): boolean {
+    return Atomics.load(this.i32, W_AOF_READER) !== 0;
+  }
+
+  /** Readers other than the AOF writer (the replication backlog, the test capture). */
+  otherReaders(): number {
+    return Atomics.load(this.i32, W_READERS) - (this.aofAttached() ? 1 : 0);
+  }
+
+  /** Does a side record of len payload bytes fit in the side ring (putAofSide)? */
+  sideFits(len: number): boolean {
+    return SIDE_HDR + len + 8 <= this.side.length / 2;
+  }
+
+  /**
+   * Append a side record (append lock held; call before endAppend, after the unit's stream
+   * bytes: skipTo is where they end); its size checked with sideFits. Waits for the AOF to make
+   * room.
+   */
+  putAofSide(at: number, skipTo: number, payload: Uint8Array, len: number): void {
+    const size = this.side.length;
+    const need = (SIDE_HDR + len + 7) & ~7;
+    for (;;) {
+      if (!this.aofAttached()) return; // nobody to write it for
+      const head = this.i32[W_SIDE_HEAD] >>> 0;
+      const used = (head - (Atomics.load(this.i32, W_SIDE_TAIL) >>> 0)) >>> 0;
+      const pos = head & (size - 1);
+      const contiguous = size - pos;
+      const total = contiguous < need ? contiguous + need : need;
+      if (used + total > size) {
+        Atomics.add(this.i32, W_ROOM_WAITERS, 1);
+        const seen = Atomics.load(this.i32, W_CONSUMED);
+        Atomics.wait(this.i32, W_CONSUMED, seen, 10);
+        Atomics.sub(this.i32, W_ROOM_WAITERS, 1);
+        continue;
+      }
+      let p = pos;
+      if (contiguous < need) {
+        this.sideView.setUint32(p, SIDE_WRAP, true);
+        p = 0;
+      }
+      const v = this.sideView;
+      v.setUint32(p, len, true);
+      v.setUint32(p + 4, 0, true);
+      v.setFloat64(p + 8, at, true);
+      v.setFloat64(p + 16, skipTo, true);
+      this.side.set(payload.subarray(0, len), p + SIDE_HDR);
+      Atomics.store(this.i32, W_SIDE_HEAD, (head + total) | 0);
+      return;
+    }
+  }
+
+  /** The side ring's tail now (where the AOF's consumer starts reading records). */
+  sideTail(): number {
+    return Atomics.load(this.i32, W_SIDE_TAIL) >>> 0;
+  }
+
+  /** The record at side position `tail`, or null when none is there yet. */
+  sideAt(tail: number): AofSideRecord | null {
+    const size = this.side.length;
+    const head = Atomics.load(this.i32, W_SIDE_HEAD) >>> 0;
+    if (tail === head) return null;
+    let pos = tail & (size - 1);
+    let t = tail;
+    const v = this.sideView;
+    if (size - pos < SIDE_HDR || v.getUint32(pos, true) === SIDE_WRAP) {
+      t = (t + (size - pos)) >>> 0;
+      pos = 0;
+    }
+    const len = v.getUint32(pos, true);
+    const at = v.getFloat64(pos + 8, true);
+    const skipTo = v.getFloat64(pos + 16, true);
+    const payload = Buffer.from(this.side.subarray(pos + SIDE_HDR, pos + SIDE_HDR + len));
+    return { at, skipTo, payload, next: (t + ((SIDE_HDR + len + 7) & ~7)) >>> 0 };
+  }
+
+  /** The AOF's consumer is done with every record before side position `tail`. */
+  sideFree(tail: number): void {
+    Atomics.store(this.i32, W_SIDE_TAIL, tail | 0);
+    Atomics.add(this.i32, W_CONSUMED, 1);
+    if (Atomics.load(this.i32, W_ROOM_WAITERS) !== 0) Atomics.notify(this.i32, W_CONSUMED);
+  }
+
   // ---- readers --------------------------------------------------------------------------------
 
   /**
    * Attach a reader from this point on (any thread). The next unit appended starts with SELECT,
    * so what the reader sees is self-contained. Returns null when MAX_READERS are attached.
    */
-  attach(): StreamReader | null {
+  attach(aof = false): StreamReader | null {
     lockWord(this.i32, W_LOCK);
     try {
       for (let r = 0; r < MAX_READERS; r++) {
@@ -317,6 +446,11 @@ export class Stream {
         Atomics.store(this.u32, w + 1, off % 4294967296);
         Atomics.store(this.i32, w, 1);
         Atomics.add(this.i32, W_READERS, 1);
+        if (aof) {
+          // The AOF writer (one at a time): side records start from here.
+          Atomics.store(this.i32, W_AOF_READER, r + 1);
+          Atomics.store(this.i32, W_SIDE_TAIL, this.i32[W_SIDE_HEAD]);
+        }
         this.i32[W_DB] = -1;
         // The new reader starts at the write offset, so any cached limit still holds; rescan anyway.
         this.f64[F_LIMIT] = 0;
@@ -345,6 +479,10 @@ export class Stream {
   detach(slot: number): void {
     const w = W_READERS_AT + slot * 2;
     if (Atomics.exchange(this.i32, w, 0) === 0) return;
+    if (Atomics.compareExchange(this.i32, W_AOF_READER, slot + 1, 0) === slot + 1) {
+      // Nobody reads the side records now: free them (a writer waiting for side room goes on).
+      Atomics.store(this.i32, W_SIDE_TAIL, Atomics.load(this.i32, W_SIDE_HEAD));
+    }
     Atomics.sub(this.i32, W_READERS, 1);
     Atomics.add(this.i32, W_CONSUMED, 1);
     Atomics.notify(this.i32, W_CONSUMED);

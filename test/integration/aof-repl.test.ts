@@ -230,4 +230,84 @@ describe('AOF and replication', () => {
     expect(files[2]).toMatch(/MULTI/);
     expect(files[2]).not.toMatch(/PUBLISH/i);
   }, 60_000);
+  it("redis.set_repl(): REPL_AOF writes reach the AOF but not the replica, REPL_REPLICA the replica but not the AOF, offsets equal", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-aof-setrepl-'));
+    let master: Server | null = null;
+    let replica: Server | null = null;
+    let rs: Server | null = null;
+    try {
+      // appendfsync always: a script's reply waits for its AOF part, which is not in the stream.
+      master = await startShardis({ threads: 2, args: ['--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'] });
+      replica = await startRedis({ args: ['--enable-debug-command', 'yes'] });
+      const m = client(master.port);
+      const r = client(replica.port);
+      await r.replicaof('127.0.0.1', String(master.port));
+      await until('the replica in sync', async () => (await infoField(r, 'replication', 'master_link_status')) === 'up');
+      // TCL unit/scripting's "Test selective replication of certain Redis commands from Lua".
+      await m.eval(`redis.call('set','a','1')
+        redis.set_repl(redis.REPL_NONE)
+        redis.call('set','b','2')
+        redis.set_repl(redis.REPL_AOF)
+        redis.call('set','c','3')
+        redis.set_repl(redis.REPL_ALL)
+        redis.call('set','d','4')`, 0);
+      // One effect for the AOF alone (the stream gets a PING), one for the replica alone, in db 3.
+      await m.eval("redis.set_repl(redis.REPL_AOF) redis.call('set','aof-only','x')", 0);
+      await m.select(3);
+      await m.eval("redis.set_repl(redis.REPL_REPLICA) redis.call('set','replica-only','y') redis.call('incr','n')", 0);
+      await m.incr('n');
+      await m.select(0);
+      await m.set('last', 'z');
+      expect(await m.call('WAIT', '1', '5000')).toBe(1);
+      const off = await infoField(m, 'replication', 'master_repl_offset');
+      await until('the replica at the master offset', async () => (await infoField(r, 'replication', 'slave_repl_offset')) === off);
+      expect(await r.mget('a', 'b', 'c', 'd', 'aof-only', 'last')).toEqual(['1', null, null, '4', null, 'z']);
+      await r.select(3);
+      expect(await r.mget('replica-only', 'n')).toEqual(['y', '2']);
+      expect(await m.mget('a', 'b', 'c', 'd', 'aof-only')).toEqual(['1', '2', '3', '4', 'x']);
+      // The AOF: a, c and d (c inside the script's MULTI/EXEC), aof-only; not b, not the db 3 script.
+      const incr = incrFiles(dir).toString('latin1');
+      expect(incr).toContain('*3\r\n$3\r\nset\r\n$1\r\nc\r\n$1\r\n3\r\n');
+      expect(incr).toContain('aof-only');
+      expect(incr).not.toContain('replica-only');
+      expect(incr).not.toMatch(/\$4\r\nPING\r\n/i);
+      expect(execFileSync(REDIS_CHECK_AOF, [path.join(dir, 'appendonlydir', 'appendonly.aof.manifest')], { encoding: 'utf8' }))
+        .toMatch(/All AOF files and manifest are valid/);
+      // DEBUG LOADAOF: what the AOF holds, as redis-server's test expects.
+      expect(await m.call('DEBUG', 'LOADAOF')).toBe('OK');
+      expect(await m.mget('a', 'b', 'c', 'd', 'aof-only', 'last')).toEqual(['1', null, '3', '4', 'x', 'z']);
+      await m.select(3);
+      expect(await m.mget('replica-only', 'n')).toEqual([null, '1']);
+      m.disconnect();
+      r.disconnect();
+      await master.stop();
+      master = null;
+      // redis-server loads the same AOF.
+      rs = await startRedis({ args: ['--dir', dir, '--appendonly', 'yes'] });
+      const c = client(rs.port);
+      expect(await c.mget('a', 'b', 'c', 'd', 'aof-only')).toEqual(['1', null, '3', '4', 'x']);
+      c.disconnect();
+    } finally {
+      await master?.stop().catch(() => undefined);
+      await replica?.stop().catch(() => undefined);
+      await rs?.stop().catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('redis.set_repl() with the AOF alone attached: the AOF gets its part in the stream, REPL_REPLICA writes stay out', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-aof-setrepl1-'));
+    let master: Server | null = null;
+    try {
+      master = await startShardis({ threads: 2, args: ['--dir', dir, '--save', '', '--appendonly', 'yes'] });
+      const m = client(master.port);
+      await m.eval("redis.set_repl(redis.REPL_AOF) redis.call('set','p','1') redis.set_repl(redis.REPL_REPLICA) redis.call('set','q','2')", 0);
+      expect(await m.call('DEBUG', 'LOADAOF')).toBe('OK');
+      expect(await m.mget('p', 'q')).toEqual(['1', null]);
+      m.disconnect();
+    } finally {
+      await master?.stop().catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

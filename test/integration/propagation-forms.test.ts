@@ -70,7 +70,7 @@ describe('propagated forms', () => {
     expect(cmds.filter((x) => x[0].toUpperCase() !== 'SET')).toEqual([['DEL', 'dst']]);
   });
 
-  it('redis.set_repl(): REPL_NONE keeps a script\'s effects out of the stream; REPL_ALL again in it', async () => {
+  it('redis.set_repl(): REPL_NONE keeps a script\'s effects out of the stream, REPL_AOF too with no AOF; REPL_ALL and REPL_REPLICA in it', async () => {
     let [, at] = await commandsSince(0);
     const script = `redis.call('set', 'sr:a', '1')
       redis.set_repl(redis.REPL_NONE)
@@ -88,10 +88,15 @@ describe('propagated forms', () => {
     expect(cmds).toEqual([['set', 'sr:e', '5']]);
     // Only REPL_NONE: nothing of the run propagates.
     expect(simple(await c.call('EVAL', "redis.set_repl(redis.REPL_NONE) redis.call('set', 'sr:f', '6') return 1", '0'))).toBe(1n);
-    [cmds] = await commandsSince(at);
+    [cmds, at] = await commandsSince(at);
     expect(cmds).toEqual([]);
+    // With no AOF, the stream is the replicas': REPL_REPLICA in it, REPL_AOF not (still wrapped by
+    // the run's count of effects, as Redis's propagatePendingCommands).
+    expect(simple(await c.call('EVAL', "redis.set_repl(redis.REPL_REPLICA) redis.call('set', 'sr:g', '7') redis.set_repl(redis.REPL_AOF) redis.call('set', 'sr:h', '8') return 1", '0'))).toBe(1n);
+    [cmds, at] = await commandsSince(at);
+    expect(cmds).toEqual([['MULTI'], ['set', 'sr:g', '7'], ['EXEC']]);
     // The master keeps every write.
-    expect(items(await c.call('MGET', 'sr:a', 'sr:b', 'sr:d', 'sr:e', 'sr:f')).map((r) => bytes(r).toString())).toEqual(['1', '2', '4', '5', '6']);
+    expect(items(await c.call('MGET', 'sr:a', 'sr:b', 'sr:d', 'sr:e', 'sr:f', 'sr:g', 'sr:h')).map((r) => bytes(r).toString())).toEqual(['1', '2', '4', '5', '6', '7', '8']);
   });
 
   it('SCAN deletes the expired keys it passes, one DEL each, outside MULTI/EXEC', async () => {

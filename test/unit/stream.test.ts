@@ -8,6 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Stream, createStreamBuffer } from '../../src/server/stream';
+import { AofFilter, type AofSeg } from '../../src/persistence/aof-filter';
+import { feedAof, sideCursor } from '../../src/persistence/aof-side';
 
 const CAPTURE = path.resolve(__dirname, '../../dist/stream-capture.js');
 
@@ -142,5 +144,75 @@ describe('propagation stream', () => {
       await reader.terminate();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+  it('side records: the AOF gets each record\'s bytes at its offset and skips what it covers, across the side ring\'s end', () => {
+    const s = new Stream(createStreamBuffer(1 << 16));
+    const aof = s.attach(true)!;
+    const other = s.attach()!;
+    expect(s.aofAttached()).toBe(true);
+    expect(s.otherReaders()).toBe(1);
+    const cmd = (...a: string[]): Buffer => Buffer.from(`*${a.length}\r\n` + a.map((x) => `$${x.length}\r\n${x}\r\n`).join(''));
+    const filter = new AofFilter();
+    const cur = sideCursor(s);
+    const got: Buffer[] = [];
+    const want: Buffer[] = [];
+    const wantOther: Buffer[] = [];
+    const drain = (): void => {
+      for (;;) {
+        const start = aof.offset;
+        const chunk = aof.read(1000); // small reads: records and skips cross chunk ends
+        if (chunk === null) break;
+        const out: AofSeg[] = [];
+        feedAof(s, filter, chunk, start, out, cur);
+        for (const seg of out) if (seg.buf.length > 0) got.push(Buffer.from(seg.buf));
+      }
+      aof.release();
+      s.sideFree(cur.tail);
+      const o = other.read(1 << 20);
+      if (o !== null) wantOther.push(o);
+      other.release();
+    };
+    const seen: Buffer[] = [];
+    for (let i = 0; i < 400; i++) {
+      s.beginAppend();
+      const both = cmd('SET', `k${i}`, 'v');
+      s.put(both, 0, both.length);
+      want.push(both);
+      seen.push(both);
+      // Every other unit: the replicas get one thing, the AOF another (up to 5 KB: the 32 KB side
+      // ring wraps every few units).
+      if (i % 2 === 0) {
+        const at = s.lastOffset();
+        const rep = cmd('SET', `r${i}`, 'x'.repeat(i % 7));
+        s.put(rep, 0, rep.length);
+        seen.push(rep);
+        const part = i % 3 === 0 ? Buffer.alloc(0) : cmd('SET', `a${i}`, 'y'.repeat((i * 37) % 5000));
+        expect(s.sideFits(part.length)).toBe(true);
+        s.putAofSide(at, s.lastOffset(), part, part.length);
+        want.push(part);
+      }
+      s.endAppend();
+      if (i % 3 === 2) drain();
+    }
+    drain();
+    expect(Buffer.concat(got).equals(Buffer.concat(want))).toBe(true);
+    // The other reader saw the stream as appended: the replicas' parts, none of the AOF's.
+    expect(Buffer.concat(wantOther).equals(Buffer.concat(seen))).toBe(true);
+    expect(filter.atBoundary()).toBe(true);
+    expect(s.sideFits(40000)).toBe(false);
+    // Records left unread are freed when the AOF detaches.
+    s.beginAppend();
+    for (let i = 0; i < 2; i++) s.putAofSide(s.lastOffset(), s.lastOffset(), Buffer.alloc(10000), 10000);
+    s.endAppend();
+    expect(s.sideAt(cur.tail)).not.toBeNull();
+    aof.detach();
+    expect(s.aofAttached()).toBe(false);
+    expect(s.sideAt(s.sideTail())).toBeNull();
+    // More than the side ring holds, at once: with no AOF nothing is kept and nothing waits.
+    s.beginAppend();
+    for (let i = 0; i < 10; i++) s.putAofSide(s.lastOffset(), s.lastOffset(), Buffer.alloc(10000), 10000);
+    s.endAppend();
+    expect(s.sideAt(s.sideTail())).toBeNull();
+    other.detach();
   });
 });
