@@ -69,6 +69,46 @@ describe('client-query-buffer-limit', () => {
   });
 });
 
+describe('CLIENT LIST qbuf', () => {
+  // Decided: shardis parses straight from the socket's chunks and keeps only what an unfinished
+  // command left, so an idle client holds no query buffer: qbuf=0 qbuf-free=0, as Redis 7.4 and
+  // later show with their shared reusable query buffer. redis-server 7.0 keeps a 16 KB+ buffer
+  // per client and frees it after 2 s idle (TCL unit/querybuf's two tests read that).
+  it('qbuf counts unparsed bytes as redis-server does; qbuf-free is 0 except for a big bulk arriving', async () => {
+    const phases = [
+      Buffer.from('*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$2\r\ntc\r\n'),
+      Buffer.from('*3\r\n$3\r\nset\r\n$2\r\na'),
+      Buffer.from('a\r\n$1\r\nb\r\n'),
+      Buffer.from('*3\r\n$3\r\nset\r\n$1\r\na\r\n$1000000\r\n'),
+      Buffer.from('a'),
+    ];
+    const seen: Record<string, Array<[number, number]>> = {};
+    for (const [side, srv] of both()) {
+      const s = net.connect(srv.port, '127.0.0.1');
+      await new Promise((r) => s.once('connect', r));
+      const c = await RawClient.connect(srv.port);
+      const got: Array<[number, number]> = [];
+      for (const p of phases) {
+        s.write(p);
+        await sleep(100);
+        const list = (await c.call('CLIENT', 'LIST')) as { v: Buffer };
+        const line = list.v.toString().split('\n').find((l) => l.includes(' name=tc ')) as string;
+        got.push([Number(/ qbuf=(\d+)/.exec(line)?.[1]), Number(/ qbuf-free=(\d+)/.exec(line)?.[1])]);
+      }
+      seen[side] = got;
+      s.destroy();
+      await c.close();
+    }
+    // Idle, a command cut after one byte of its last argument, idle again, a 1 MB bulk announced, its first byte.
+    expect(seen.shardis.map((x) => x[0])).toEqual(seen.redis.map((x) => x[0]));
+    expect(seen.shardis.map((x) => x[0])).toEqual([0, 1, 0, 0, 1]);
+    expect(seen.shardis.slice(0, 3).map((x) => x[1])).toEqual([0, 0, 0]);
+    expect(seen.redis[0][1]).toBeGreaterThanOrEqual(16384);
+    // The big bulk is allocated whole when its length is read, by both.
+    for (const side of ['redis', 'shardis']) expect(seen[side][3][0] + seen[side][3][1]).toBeGreaterThanOrEqual(1000000);
+  });
+});
+
 describe('proto-max-bulk-len', () => {
   it('CONFIG SET applies to the next bulk header, with Redis error text', async () => {
     for (const [, srv] of both()) await cmd(srv.port, 'CONFIG', 'SET', 'proto-max-bulk-len', '1mb');
