@@ -15,7 +15,7 @@
 // recorded in A_INLINE_FSYNC_ERR and nothing is published, so the writer exits as Redis does.
 import * as fs from 'fs';
 import { AofFilter, type AofSeg } from './aof-filter';
-import { feedAof, sideCursor } from './aof-side';
+import { feedAof, type SideCursor } from './aof-side';
 import {
   type AofShared, A_WLOCK, A_WLOCK_WORKER, A_INLINE_OK, A_FD, A_READER_SLOT, A_POLICY, A_NO_FSYNC_ON_REWRITE, A_TIMESTAMPS, A_FLUSH_SLEEP_US,
   A_WRITE_ERR, A_PENDING_FSYNC, A_SWITCH_SEQ, A_SWITCH_DONE, A_REWRITE_IN_PROGRESS, A_INLINE_FSYNC_ERR,
@@ -27,6 +27,8 @@ import type { Stream } from '../server/stream';
 /** This thread's filter: every write here starts and ends at a unit boundary (checked). */
 let filter = new AofFilter();
 const segs: AofSeg[] = [];
+/** Where a write starts in the side records (aof-side.ts); freed up to where it ended once written. */
+const side: SideCursor = { tail: 0, skipTo: 0 };
 
 /** Rounds a worker writes for what others appended while it held the lock, before the writer thread takes over. */
 const ROUNDS = 3;
@@ -87,7 +89,8 @@ function writeLocked(a: AofShared, stream: Stream): boolean {
   const n = end - from;
   const at = from % stream.size;
   const first = Math.min(n, stream.size - at);
-  const side = sideCursor(stream);
+  side.tail = stream.sideTail();
+  side.skipTo = 0;
   feedAof(stream, filter, Buffer.from(ring.buffer, ring.byteOffset + at, first), from, segs, side);
   if (first < n) feedAof(stream, filter, Buffer.from(ring.buffer, ring.byteOffset, n - first), from + first, segs, side);
   if (!filter.atBoundary() || side.skipTo > end) {
