@@ -24,7 +24,7 @@ import { S_BLOCKED } from '../server/context';
 import { cstr, is, parseI64, parseIntArg } from '../commands/args';
 import {
   addReplica, ackedReplicas, goodReplicas, isReplica, radd, removeReplica, replicaField, replOffset, rget, rset, setReplicaField,
-  F_ACK, F_ACK_TIME, F_CAPA, F_PENDING, F_PORT, F_RDB_ONLY, F_STATE, R_BASE, R_FAILOVER_STATE, R_GOOD_REPLICAS, R_LINK_UP, R_NET_REPL_OUT, S_ONLINE, S_SEND_BULK, S_WAIT_BGSAVE,
+  F_ACK, F_ACK_TIME, F_CAPA, F_HELD_FROM, F_PENDING, F_PORT, F_RDB_ONLY, F_STATE, R_BASE, R_FAILOVER_STATE, R_GOOD_REPLICAS, R_LINK_UP, R_NET_REPL_OUT, S_ONLINE, S_SEND_BULK, S_WAIT_BGSAVE,
   S_RDB_DONE, setReplicaIp, appendGetack,
 } from './state';
 import { CAPA_EOF, CAPA_PSYNC2, type SyncRequest } from './messages';
@@ -155,8 +155,12 @@ class ReplicaLink {
 
   /** client-output-buffer-limit replica over what is held and what the socket still queues. */
   checkLimits(): void {
-    const pending = this.collectedBytes + (this.streaming ? this.c.socket.writableLength : 0);
+    const queued = this.streaming ? this.c.socket.writableLength : 0;
+    const pending = this.collectedBytes + queued;
     setReplicaField(this.c.store, this.row, F_PENDING, pending);
+    // What the backlog must keep for this link (the chunks are shared with it: see repl-thread.ts).
+    const from = this.collected.length > 0 ? this.collected[0].off : queued > 0 ? this.nextOff - queued : Infinity;
+    setReplicaField(this.c.store, this.row, F_HELD_FROM, from);
     this.c.checkOutputLimits(pending, Date.now());
   }
 

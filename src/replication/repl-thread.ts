@@ -12,7 +12,7 @@ import { workerData, parentPort } from 'worker_threads';
 import { Stream, type StreamReader } from '../server/stream';
 import {
   type ReplMem, replIds, replOffset, changeReplicationId, clearReplicationId2, rget, rset, radd, replicaCount,
-  R_BASE, R_FROZEN, R_ROLE, R_BACKLOG_ACTIVE, R_BACKLOG_FIRST, R_BACKLOG_HISTLEN, R_SYNC_FULL, R_SYNC_PARTIAL_ERR, R_SYNC_PARTIAL_OK,
+  replicasHeldFrom, R_BASE, R_FROZEN, R_ROLE, R_BACKLOG_ACTIVE, R_BACKLOG_FIRST, R_BACKLOG_HISTLEN, R_SYNC_FULL, R_SYNC_PARTIAL_ERR, R_SYNC_PARTIAL_OK,
 } from './state';
 import { configureLog, log } from '../server/log';
 import { CAPA_EOF, type ReplSettings, type ReplThreadData, type SyncRequest } from './messages';
@@ -29,10 +29,17 @@ const stream = new Stream(wd.stream);
 const main = parentPort as NonNullable<typeof parentPort>;
 const settings = wd.settings;
 
-// ---- the backlog: a ring of the last backlogSize bytes of the stream ----------------------------
+// ---- the backlog: the stream's chunks as read, shared with the replicas' links --------------------
+// Redis 7.0's shared replication buffer: each chunk is read into its own SharedArrayBuffer and
+// posted to the workers as it is (a view of the same memory, not a copy), so the backlog and every
+// replica's output hold one copy of it. The backlog keeps at least repl-backlog-size bytes, and
+// beyond that everything a connected replica's link still holds or queues (F_HELD_FROM): a slow
+// replica makes it outgrow its size (repl_backlog_histlen), and another replica that reconnects
+// can continue partially from there; the replica gone, it is trimmed back.
 
 let reader: StreamReader | null = null;
-let ring = Buffer.alloc(0);
+/** The chunks in stream order, contiguous; the first may begin before `start` (trimmed part). */
+let chunks: Array<{ off: number; buf: Buffer }> = [];
 /** Stream offsets: [start, end) is held (end is the reader's offset). */
 let start = 0;
 let end = 0;
@@ -46,7 +53,7 @@ function publishBacklog(): void {
 function createBacklog(): void {
   reader = stream.attach();
   if (reader === null) throw new Error('no free stream reader slot for the replication backlog');
-  ring = Buffer.allocUnsafe(Math.max(16 * 1024, settings.backlogSize));
+  chunks = [];
   start = end = reader.offset;
   // A master's offset goes on from where it stood without a backlog (the stream may have moved
   // for the AOF meanwhile). A replica's base is its master's, set after the sync: kept.
@@ -62,33 +69,36 @@ function freeBacklog(): void {
   rset(mem, R_FROZEN, replOffset(mem, stream));
   reader?.detach();
   reader = null;
-  ring = Buffer.alloc(0);
+  chunks = [];
   rset(mem, R_BACKLOG_ACTIVE, 0);
   rset(mem, R_BACKLOG_FIRST, 0);
   rset(mem, R_BACKLOG_HISTLEN, 0);
 }
 
 function appendBacklog(chunk: Buffer): void {
-  const size = ring.length;
-  let src = chunk;
-  if (src.length > size) src = src.subarray(src.length - size);
-  const at = (end + chunk.length - src.length) % size;
-  const first = Math.min(src.length, size - at);
-  src.copy(ring, at, 0, first);
-  if (first < src.length) src.copy(ring, 0, first);
+  chunks.push({ off: end, buf: chunk });
   end += chunk.length;
-  if (end - start > size) start = end - size;
+  trimBacklog();
+}
+
+/** Keep repl-backlog-size bytes, and what a replica still holds (incrementalTrimReplicationBacklog). */
+function trimBacklog(): void {
+  const keepFrom = Math.min(end - Math.max(16 * 1024, settings.backlogSize), replicasHeldFrom(mem));
+  if (keepFrom <= start) return;
+  start = Math.min(keepFrom, end);
+  while (chunks.length > 0 && chunks[0].off + chunks[0].buf.length <= start) chunks.shift();
 }
 
 /** The backlog's bytes from stream offset `from` to its end. */
 function backlogFrom(from: number): Buffer {
-  const n = end - from;
-  const out = Buffer.allocUnsafe(n);
-  const size = ring.length;
-  const at = from % size;
-  const first = Math.min(n, size - at);
-  ring.copy(out, 0, at, at + first);
-  if (first < n) ring.copy(out, first, 0, n - first);
+  const out = Buffer.allocUnsafe(end - from);
+  let p = 0;
+  for (const ch of chunks) {
+    const chEnd = ch.off + ch.buf.length;
+    if (chEnd <= from) continue;
+    const skip = Math.max(0, from - ch.off);
+    p += ch.buf.copy(out, p, skip);
+  }
   return out;
 }
 
@@ -96,12 +106,7 @@ function backlogFrom(from: number): Buffer {
 function resizeBacklog(size: number): void {
   settings.backlogSize = size;
   if (reader === null) return;
-  const keepFrom = Math.max(start, end - Math.max(16 * 1024, size));
-  const kept = backlogFrom(keepFrom);
-  ring = Buffer.allocUnsafe(Math.max(16 * 1024, size));
-  start = end = keepFrom;
-  appendBacklog(kept);
-  start = keepFrom;
+  trimBacklog();
   publishBacklog();
 }
 
@@ -123,10 +128,12 @@ function drain(): void {
   if (base !== backlogBase) {
     backlogBase = base;
     start = end;
+    chunks = [];
   }
   for (;;) {
-    const chunk = r.read(1 << 20);
-    if (chunk === null) break;
+    const n = Math.min(r.available(), 1 << 20);
+    if (n === 0) break;
+    const chunk = r.readInto(Buffer.from(new SharedArrayBuffer(n))) as Buffer;
     const off = end;
     appendBacklog(chunk);
     r.release();
@@ -238,6 +245,11 @@ function onGone(thread: number, clientId: number): void {
   else perThread.set(thread, n);
   disklessWaiting = disklessWaiting.filter((w) => w.clientId !== clientId);
   if (replicaCount(mem) === 0 && perThread.size === 0) noReplicasSince = Date.now();
+  // What only it held goes now (its row is already out of the table).
+  if (reader !== null) {
+    trimBacklog();
+    publishBacklog();
+  }
 }
 
 main.on('message', (m: { op: string; [k: string]: unknown }) => {
@@ -270,6 +282,14 @@ main.on('message', (m: { op: string; [k: string]: unknown }) => {
     }
   }
 });
+
+// Replicas drain or leave without new data coming: trim what no one holds any more.
+setInterval(() => {
+  if (reader === null) return;
+  const was = start;
+  trimBacklog();
+  if (start !== was) publishBacklog();
+}, 1000).unref();
 
 // repl-backlog-ttl: a master with no replica frees its backlog after that many seconds, and
 // starts a new history (replicationCron); the stream then has one reader less.

@@ -103,6 +103,7 @@ export const F_ACK_TIME = 5;   // unix ms of the last ACK (repl_ack_time)
 export const F_CAPA = 6;       // capa bits: 1 eof, 2 psync2
 export const F_RDB_ONLY = 7;   // REPLCONF rdb-only 1
 export const F_PENDING = 8;    // stream bytes its link holds or its socket still queues (INFO mem_total_replication_buffers)
+export const F_HELD_FROM = 9;  // STREAM offset of the oldest stream byte its link holds or queues (Infinity: none)
 
 /** A replica's state (replstateToString). */
 export const S_WAIT_BGSAVE = 1;
@@ -300,6 +301,7 @@ export function addReplica(s: ReplMem, clientId: number, thread: number, ip: str
       for (let i = 0; i < 12; i++) s.f64[f + i] = 0;
       s.f64[f + F_THREAD] = thread;
       s.f64[f + F_STATE] = S_WAIT_BGSAVE;
+      s.f64[f + F_HELD_FROM] = Infinity;
       s.f64[f + F_CLIENT] = clientId;
       writeIp(s, r, ip);
       s.i32[(base(s) + COUNT_AT) / 4]++;
@@ -332,16 +334,39 @@ export function replicaField(s: ReplMem, row: number, field: number): number {
 
 /**
  * INFO mem_total_replication_buffers (Redis 7.0's repl_buffer_mem: the blocks the backlog or any
- * replica still needs, shared): what the backlog holds, or the most a replica's link is behind.
+ * replica still needs, shared): what the backlog holds, or the most a replica's link is behind;
+ * counted as the replication thread's next trim will leave it (a replica just gone frees what
+ * only it held at once, as Redis's freeClient does).
  */
-export function replicationBufferBytes(s: ReplMem): number {
+export function replicationBufferBytes(s: ReplMem, backlogSize: number): number {
   let most = rget(s, R_BACKLOG_HISTLEN);
+  const held = replicasHeldFrom(s);
+  if (rget(s, R_BACKLOG_ACTIVE) === 1) {
+    // Stream offsets: the backlog ends where the replication thread last read.
+    const end = rget(s, R_BACKLOG_FIRST) - 1 - rget(s, R_BASE) + most;
+    most = Math.min(most, Math.max(Math.max(16 * 1024, backlogSize), end - held));
+  }
   if (replicaCount(s) === 0) return most;
   for (let r = 0; r < MAX_REPLICAS; r++) {
     const f = rowF(s, r);
     if (s.f64[f + F_CLIENT] !== 0) most = Math.max(most, s.f64[f + F_PENDING]);
   }
   return most;
+}
+
+/**
+ * The oldest stream offset a connected replica's link still holds or queues (Infinity: none):
+ * the backlog keeps everything from there (Redis 7.0's shared replication buffer, whose blocks
+ * a replica references keep the backlog from being trimmed).
+ */
+export function replicasHeldFrom(s: ReplMem): number {
+  let least = Infinity;
+  if (replicaCount(s) === 0) return least;
+  for (let r = 0; r < MAX_REPLICAS; r++) {
+    const f = rowF(s, r);
+    if (s.f64[f + F_CLIENT] !== 0 && s.f64[f + F_HELD_FROM] < least) least = s.f64[f + F_HELD_FROM];
+  }
+  return least;
 }
 
 export function removeReplica(s: ReplMem, row: number): void {

@@ -312,7 +312,7 @@ function sectionMemory(srv: ThreadServer): string {
     ['mem_fragmentation_bytes', rss - used],
     ['mem_not_counted_for_evict', clientsMemory(srv).replicas + srv.store.snapshotHeldBytes() + inboxBytes(srv.store)],
     ['mem_replication_backlog', rget(srv.store, R_BACKLOG_ACTIVE) === 1 ? srv.config.num('repl-backlog-size') : 0],
-    ['mem_total_replication_buffers', replicationBufferBytes(srv.store)],
+    ['mem_total_replication_buffers', replicationBufferBytes(srv.store, srv.config.num('repl-backlog-size'))],
     ['mem_clients_slaves', clientsMemory(srv).replicas],
     ['mem_clients_normal', clientsMemory(srv).normal],
     ['mem_cluster_links', 0],

@@ -721,6 +721,45 @@ describe.skipIf(againstRedis())('replication: shardis master, redis-server repli
     await c.close();
   }, 60_000);
 
+  it('the backlog keeps what a slow replica holds past repl-backlog-size (one shared buffer): another replica continues partially from it; trimmed once it leaves', async () => {
+    const m = await master(['--repl-diskless-sync', 'no', '--repl-backlog-size', '16384']);
+    const c = await RawClient.connect(m.port);
+    expect(text(await c.call('DEBUG', 'POPULATE', '100'))).toBe('OK');
+    const r = await replicaOf(m);
+    await caughtUp(m, r);
+    // A replica held in wait_bgsave (a save of 100 keys that takes 10 s) holds the stream from its sync.
+    expect(text(await c.call('CONFIG', 'SET', 'rdb-key-save-delay', '100000'))).toBe('OK');
+    const slow = await RawClient.connect(m.port);
+    slow.send('PSYNC', '?', '-1');
+    await until('the BGSAVE for the slow replica', async () => (await info(m.port, 'persistence')).get('rdb_bgsave_in_progress') === '1');
+    const setMany = async (prefix: string, n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) c.send('SET', `${prefix}:${i}`, 'x'.repeat(1000));
+      for (let i = 0; i < n; i++) await c.read();
+    };
+    await setMany('a', 2000);
+    await caughtUp(m, r);
+    const held = await info(m.port, 'replication');
+    expect(Number(held.get('repl_backlog_histlen'))).toBeGreaterThan(2_000_000);
+    expect(Number((await info(m.port, 'memory')).get('mem_total_replication_buffers'))).toBeGreaterThan(2_000_000);
+    // The other replica leaves (for a master that is not there: it keeps this one's id and
+    // offset), misses 1 MB (64 times the backlog size) and comes back: partial.
+    expect(text(await RawClient.once(r.port, 'REPLICAOF', '127.0.0.1', '1'))).toBe('OK');
+    await until('the replica gone', async () => (await info(m.port, 'replication')).get('connected_slaves') === '1');
+    await setMany('b', 1000);
+    expect(text(await RawClient.once(r.port, 'REPLICAOF', '127.0.0.1', String(m.port)))).toBe('OK');
+    await caughtUp(m, r);
+    const st = await info(m.port, 'stats');
+    expect(st.get('sync_partial_ok')).toBe('1');
+    expect(st.get('sync_full')).toBe('2');
+    const [a, b] = await digests(m, r);
+    expect(b).toBe(a);
+    // The slow replica gone, what only it held is trimmed.
+    slow.socket.destroy();
+    await until('the backlog back to its size', async () => Number((await info(m.port, 'replication')).get('repl_backlog_histlen')) < 1_100_000);
+    expect(Number((await info(m.port, 'memory')).get('mem_total_replication_buffers'))).toBeLessThan(1_100_000);
+    await c.close();
+  }, 60_000);
+
   it('redis-cli --rdb fetches a snapshot through SYNC (REPLCONF rdb-only)', async () => {
     const m = await master(['--repl-diskless-sync', 'no']);
     await preload(m.port);
