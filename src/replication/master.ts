@@ -226,6 +226,9 @@ export function syncCommand(c: Client, argv: Buffer[]): void {
   setReplicaField(s, row, F_CAPA, conf.capa);
   setReplicaField(s, row, F_RDB_ONLY, conf.rdbOnly ? 1 : 0);
   setReplicaField(s, row, F_ACK_TIME, Date.now());
+  // Everything from here on is this replica's to receive: the backlog keeps it (repl-thread.ts)
+  // before the first chunk reaches the link and says so itself (checkLimits).
+  if (!conf.rdbOnly) setReplicaField(s, row, F_HELD_FROM, c.srv.prop.stream.lastOffset());
   const link = new ReplicaLink(c, row, name, conf.capa, conf.rdbOnly, !psync);
   links.set(c.id, link);
   c.parser.onEmptyLine = () => replicaNewline(c);
