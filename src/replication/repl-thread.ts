@@ -1,11 +1,11 @@
 // The replication thread (a worker_thread that serves no clients and never takes a slot lock):
 // the master side's one reader of the propagation stream. It keeps the backlog (the last
-// repl-backlog-size bytes, for partial resyncs), answers the workers' sync requests (partial
-// from the backlog, or a full resync it asks the main thread to snapshot for), and posts every
-// chunk it reads, once, to each worker that holds replica sockets (src/replication/master.ts
-// writes them out). A replica that does not read costs its worker memory up to its output
-// buffer limit, never a stall: this thread copies out and releases at once, so writers wait
-// for it only as long as a copy takes.
+// repl-backlog-size bytes and what replicas still hold, for partial resyncs), answers the
+// workers' sync requests (partial from the backlog, or a full resync it asks the main thread to
+// snapshot for), and posts every chunk it reads, once, to each worker that holds replica
+// sockets (src/replication/master.ts writes them out; the chunk's memory is shared, below). A
+// replica that does not read costs memory up to its output buffer limit, never a stall: this
+// thread copies out and releases at once, so writers wait for it only as long as a copy takes.
 //
 // Offsets here are STREAM offsets; replication offsets (what replicas see) add R_BASE.
 import { workerData, parentPort } from 'worker_threads';

@@ -37,6 +37,12 @@ function incrFiles(dir: string): Buffer {
   return Buffer.concat(fs.readdirSync(d).filter((f) => f.endsWith('.incr.aof')).map((f) => fs.readFileSync(path.join(d, f))));
 }
 
+/** Stop what a test started (whatever is still running) and remove its folder. */
+async function cleanUp(dir: string, ...servers: Array<Server | null>): Promise<void> {
+  for (const s of servers) await s?.stop().catch(() => undefined);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
 describe('AOF and replication', () => {
   it("a master's PINGs and GETACKs reach its replica but not its AOF", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shardis-aof-ping-'));
@@ -87,10 +93,7 @@ describe('AOF and replication', () => {
       expect(String(await c.call('DEBUG', 'DIGEST'))).toBe(digest);
       c.disconnect();
     } finally {
-      await master?.stop().catch(() => undefined);
-      await replica?.stop().catch(() => undefined);
-      await rs?.stop().catch(() => undefined);
-      fs.rmSync(dir, { recursive: true, force: true });
+      await cleanUp(dir, master, replica, rs);
     }
   }, 60_000);
 
@@ -139,9 +142,7 @@ describe('AOF and replication', () => {
       expect(execFileSync(REDIS_CHECK_AOF, [path.join(dir, 'appendonlydir', 'appendonly.aof.manifest')], { encoding: 'utf8' }))
         .toMatch(/All AOF files and manifest are valid/);
     } finally {
-      await master?.stop().catch(() => undefined);
-      await replica?.stop().catch(() => undefined);
-      fs.rmSync(dir, { recursive: true, force: true });
+      await cleanUp(dir, master, replica);
     }
   }, 60_000);
   it("a shardis replica's AOF holds its master's writes but not the PINGs and GETACKs it proxies", async () => {
@@ -181,9 +182,7 @@ describe('AOF and replication', () => {
       expect(String(await r2.call('DEBUG', 'DIGEST'))).toBe(digest);
       r2.disconnect();
     } finally {
-      await master?.stop().catch(() => undefined);
-      await replica?.stop().catch(() => undefined);
-      fs.rmSync(dir, { recursive: true, force: true });
+      await cleanUp(dir, master, replica);
     }
   }, 60_000);
   it('PUBLISH reaches the AOF neither alone nor inside MULTI, and wraps an EXEC only with a replica attached: the same INCR file as redis-server', async () => {
@@ -218,9 +217,7 @@ describe('AOF and replication', () => {
           files.push(incrFiles(dir).toString('latin1'));
           expect(execFileSync(REDIS_CHECK_AOF, [path.join(dir, 'appendonlydir', 'appendonly.aof.manifest')], { encoding: 'utf8' })).toMatch(/valid/);
         } finally {
-          await m?.stop().catch(() => undefined);
-          await r?.stop().catch(() => undefined);
-          fs.rmSync(dir, { recursive: true, force: true });
+          await cleanUp(dir, m, r);
         }
       }
     }
@@ -288,10 +285,7 @@ describe('AOF and replication', () => {
       expect(await c.mget('a', 'b', 'c', 'd', 'aof-only')).toEqual(['1', null, '3', '4', 'x']);
       c.disconnect();
     } finally {
-      await master?.stop().catch(() => undefined);
-      await replica?.stop().catch(() => undefined);
-      await rs?.stop().catch(() => undefined);
-      fs.rmSync(dir, { recursive: true, force: true });
+      await cleanUp(dir, master, replica, rs);
     }
   }, 60_000);
 
@@ -306,8 +300,7 @@ describe('AOF and replication', () => {
       expect(await m.mget('p', 'q')).toEqual(['1', null]);
       m.disconnect();
     } finally {
-      await master?.stop().catch(() => undefined);
-      fs.rmSync(dir, { recursive: true, force: true });
+      await cleanUp(dir, master);
     }
   }, 30_000);
 });
