@@ -45,6 +45,13 @@ const N_DISCARD = Buffer.from('discard');
 const N_PUBLISH = Buffer.from('publish');
 const N_SPUBLISH = Buffer.from('spublish');
 
+/** Stream bytes [start, start + len) that go nowhere: joined to the segment before when it is dropped bytes just before. */
+export function pushDropped(out: AofSeg[], start: number, len: number): void {
+  const last = out.length > 0 ? out[out.length - 1] : null;
+  if (last !== null && last.buf.length === 0 && last.len > 0 && last.start + last.len === start) last.len += len;
+  else out.push({ buf: EMPTY, start, len });
+}
+
 export class AofFilter {
   /** aof-timestamp-enabled. */
   timestamps = false;
@@ -267,13 +274,8 @@ export class AofFilter {
     if (to <= this.runFrom) return;
     const len = to - this.runFrom;
     const start = this.base + this.runFrom;
-    const last = this.out.length > 0 ? this.out[this.out.length - 1] : null;
-    if (this.runKind === DROP) {
-      if (last !== null && last.buf.length === 0 && last.len > 0 && last.start + last.len === start) last.len += len;
-      else this.out.push({ buf: EMPTY, start, len });
-    } else {
-      this.out.push({ buf: this.chunk.subarray(this.runFrom, to), start, len });
-    }
+    if (this.runKind === DROP) pushDropped(this.out, start, len);
+    else this.out.push({ buf: this.chunk.subarray(this.runFrom, to), start, len });
     this.runFrom = to;
   }
 

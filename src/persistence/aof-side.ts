@@ -6,9 +6,7 @@
 // out (covering no stream bytes, as an annotation) and the stream's bytes up to its skipTo are
 // dropped. Records sit at unit boundaries, so the filter is between commands there.
 import type { Stream } from '../server/stream';
-import type { AofFilter, AofSeg } from './aof-filter';
-
-const EMPTY = Buffer.alloc(0);
+import { pushDropped, type AofFilter, type AofSeg } from './aof-filter';
 
 /** Where a consumer stands in the side ring, and the end of the stream bytes it is skipping. */
 export interface SideCursor {
@@ -28,9 +26,7 @@ export function feedAof(stream: Stream, filter: AofFilter, chunk: Buffer, start:
     const off = start + p;
     if (cur.skipTo > off) {
       const m = Math.min(n - p, cur.skipTo - off);
-      const last = out.length > 0 ? out[out.length - 1] : null;
-      if (last !== null && last.buf.length === 0 && last.len > 0 && last.start + last.len === off) last.len += m;
-      else out.push({ buf: EMPTY, start: off, len: m });
+      pushDropped(out, off, m);
       p += m;
       continue;
     }

@@ -12,7 +12,7 @@ import { workerData, parentPort } from 'worker_threads';
 import { Stream, type StreamReader } from '../server/stream';
 import {
   type ReplMem, replIds, replOffset, changeReplicationId, clearReplicationId2, rget, rset, radd, replicaCount,
-  replicasHeldFrom, R_BASE, R_FROZEN, R_ROLE, R_BACKLOG_ACTIVE, R_BACKLOG_FIRST, R_BACKLOG_HISTLEN, R_SYNC_FULL, R_SYNC_PARTIAL_ERR, R_SYNC_PARTIAL_OK,
+  backlogKeepFrom, R_BASE, R_FROZEN, R_ROLE, R_BACKLOG_ACTIVE, R_BACKLOG_FIRST, R_BACKLOG_HISTLEN, R_SYNC_FULL, R_SYNC_PARTIAL_ERR, R_SYNC_PARTIAL_OK,
 } from './state';
 import { configureLog, log } from '../server/log';
 import { CAPA_EOF, type ReplSettings, type ReplThreadData, type SyncRequest } from './messages';
@@ -83,7 +83,7 @@ function appendBacklog(chunk: Buffer): void {
 
 /** Keep repl-backlog-size bytes, and what a replica still holds (incrementalTrimReplicationBacklog). */
 function trimBacklog(): void {
-  const keepFrom = Math.min(end - Math.max(16 * 1024, settings.backlogSize), replicasHeldFrom(mem));
+  const keepFrom = backlogKeepFrom(mem, end, settings.backlogSize);
   if (keepFrom <= start) return;
   start = Math.min(keepFrom, end);
   while (chunks.length > 0 && chunks[0].off + chunks[0].buf.length <= start) chunks.shift();

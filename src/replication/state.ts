@@ -340,11 +340,10 @@ export function replicaField(s: ReplMem, row: number, field: number): number {
  */
 export function replicationBufferBytes(s: ReplMem, backlogSize: number): number {
   let most = rget(s, R_BACKLOG_HISTLEN);
-  const held = replicasHeldFrom(s);
   if (rget(s, R_BACKLOG_ACTIVE) === 1) {
     // Stream offsets: the backlog ends where the replication thread last read.
     const end = rget(s, R_BACKLOG_FIRST) - 1 - rget(s, R_BASE) + most;
-    most = Math.min(most, Math.max(Math.max(16 * 1024, backlogSize), end - held));
+    most = Math.min(most, end - backlogKeepFrom(s, end, backlogSize));
   }
   if (replicaCount(s) === 0) return most;
   for (let r = 0; r < MAX_REPLICAS; r++) {
@@ -359,7 +358,7 @@ export function replicationBufferBytes(s: ReplMem, backlogSize: number): number 
  * the backlog keeps everything from there (Redis 7.0's shared replication buffer, whose blocks
  * a replica references keep the backlog from being trimmed).
  */
-export function replicasHeldFrom(s: ReplMem): number {
+function replicasHeldFrom(s: ReplMem): number {
   let least = Infinity;
   if (replicaCount(s) === 0) return least;
   for (let r = 0; r < MAX_REPLICAS; r++) {
@@ -367,6 +366,14 @@ export function replicasHeldFrom(s: ReplMem): number {
     if (s.f64[f + F_CLIENT] !== 0 && s.f64[f + F_HELD_FROM] < least) least = s.f64[f + F_HELD_FROM];
   }
   return least;
+}
+
+/**
+ * Where the backlog ending at stream offset `end` may be trimmed to: it keeps repl-backlog-size
+ * bytes (16 KB at least, as Redis's minimum) and what a connected replica still holds.
+ */
+export function backlogKeepFrom(s: ReplMem, end: number, backlogSize: number): number {
+  return Math.min(end - Math.max(16 * 1024, backlogSize), replicasHeldFrom(s));
 }
 
 export function removeReplica(s: ReplMem, row: number): void {

@@ -33,6 +33,27 @@ function selectBytes(db: number): Buffer {
   return Buffer.from(`*2\r\n$6\r\n${SELECT.toString()}\r\n$${d.length}\r\n${d}\r\n`);
 }
 
+/** Where putView writes: the stream (its own db state), or a PartOut. */
+interface ViewOut {
+  db: number;
+  put(src: Uint8Array, start: number, end: number): void;
+}
+
+/** The AOF's part of a unit, collected (it starts in no db: its first effect selects). */
+class PartOut implements ViewOut {
+  db = -1;
+  readonly parts: Uint8Array[] = [];
+  put(src: Uint8Array, start: number, end: number): void {
+    this.parts.push(src.subarray(start, end));
+  }
+}
+
+function putSelect(out: ViewOut, db: number): void {
+  const hdr = selectBytes(db);
+  out.put(hdr, 0, hdr.length);
+  out.db = db;
+}
+
 let warned = false;
 function warnOnce(msg: string): void {
   if (warned) return;
@@ -178,7 +199,7 @@ export class Propagator {
     const s = this.stream;
     s.beginAppend();
     try {
-      if (db !== s.db) this.putSelect(db);
+      if (db !== s.db) putSelect(s, db);
       if (!s.putCommand(a)) {
         this.pos = 0;
         this.stage(db, a);
@@ -218,23 +239,22 @@ export class Propagator {
   }
 
   /**
-   * Append the staged effects that go to `target` (append lock held). Wrapped in MULTI/EXEC by
-   * the unit's count of effects, as Redis's propagatePendingCommands (so one target may get an
-   * empty transaction).
+   * Write the staged effects that go to `target` to `s` (the stream, append lock held, or the
+   * AOF's part), with SELECT where its db changes. Wrapped in MULTI/EXEC by the unit's count of
+   * effects, as Redis's propagatePendingCommands (so one target may get an empty transaction).
    */
-  private putView(target: number, wrap: boolean): void {
-    const s = this.stream;
+  private putView(target: number, wrap: boolean, s: ViewOut = this.stream): void {
     const n = this.ends.length;
     let at = 0;
     for (let i = 0; i < n; i++) {
       const db = this.dbs.at(i);
       const end = this.ends.at(i);
       if (i === 0 && wrap) {
-        if (db !== s.db) this.putSelect(db);
+        if (db !== s.db) putSelect(s, db);
         s.put(MULTI, 0, MULTI.length);
       }
       if ((this.targets.at(i) & target) !== 0) {
-        if (db !== s.db) this.putSelect(db);
+        if (db !== s.db) putSelect(s, db);
         s.put(this.buf, at, end);
       }
       at = end;
@@ -277,29 +297,9 @@ export class Propagator {
 
   /** The AOF's part of the staged effects as RESP, starting with SELECT (its own db state). */
   private aofPart(wrap: boolean): Buffer {
-    const parts: Uint8Array[] = [];
-    const n = this.ends.length;
-    let cur = -1;
-    let at = 0;
-    for (let i = 0; i < n; i++) {
-      const db = this.dbs.at(i);
-      const end = this.ends.at(i);
-      if (i === 0 && wrap) {
-        parts.push(selectBytes(db));
-        cur = db;
-        parts.push(MULTI);
-      }
-      if ((this.targets.at(i) & T_AOF) !== 0) {
-        if (db !== cur) {
-          parts.push(selectBytes(db));
-          cur = db;
-        }
-        parts.push(this.buf.subarray(at, end));
-      }
-      at = end;
-    }
-    if (wrap) parts.push(EXEC);
-    return Buffer.concat(parts);
+    const out = new PartOut();
+    this.putView(T_AOF, wrap, out);
+    return Buffer.concat(out.parts);
   }
 
   /**
@@ -335,12 +335,6 @@ export class Propagator {
   /** Stage one more effect, in db (alsoPropagate). */
   alsoPropagate(db: number, argv: Uint8Array[]): void {
     if (this.enabled) this.stage(db, argv);
-  }
-
-  private putSelect(db: number): void {
-    const hdr = selectBytes(db);
-    this.stream.put(hdr, 0, hdr.length);
-    this.stream.db = db;
   }
 
   // Expired and evicted keys: staged with the unit they happen in (lazy expiry inside a command),

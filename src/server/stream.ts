@@ -74,6 +74,11 @@ const SIDE_HDR = 24;
 /** A length word that says: the record continues at the side ring's start. */
 const SIDE_WRAP = 0xffffffff;
 
+/** Bytes a side record of len payload bytes takes (8-byte aligned). */
+function sideRecordBytes(len: number): number {
+  return (SIDE_HDR + len + 7) & ~7;
+}
+
 /** One record of the AOF side ring, as the AOF's consumer reads it (sideAt). */
 export interface AofSideRecord {
   /** Stream offset the payload goes before (a unit's start). */
@@ -205,10 +210,8 @@ export class Stream {
         // Publish what is there so readers can make room, then wait for one to consume.
         Atomics.store(this.u32, W_WRITTEN, off % 4294967296);
         Atomics.notify(this.i32, W_WRITTEN);
-        Atomics.add(this.i32, W_ROOM_WAITERS, 1);
-        const seen = Atomics.load(this.i32, W_CONSUMED);
-        if (this.room(off) === 0 && this.active()) Atomics.wait(this.i32, W_CONSUMED, seen, 10);
-        Atomics.sub(this.i32, W_ROOM_WAITERS, 1);
+        const at = off;
+        this.waitForRoom(() => this.room(at) === 0 && this.active());
         continue;
       }
       const n = Math.min(room, end - start);
@@ -220,6 +223,24 @@ export class Stream {
       off += n;
       this.f64[F_OFFSET] = off;
     }
+  }
+
+  /**
+   * Sleep (up to 10 ms) until a reader makes room, unless `full()` no longer holds once this
+   * writer counts as waiting (a reader that made room before that count did not notify).
+   */
+  private waitForRoom(full: () => boolean): void {
+    Atomics.add(this.i32, W_ROOM_WAITERS, 1);
+    const seen = Atomics.load(this.i32, W_CONSUMED);
+    if (full()) Atomics.wait(this.i32, W_CONSUMED, seen, 10);
+    Atomics.sub(this.i32, W_ROOM_WAITERS, 1);
+  }
+
+  /** A reader made room: count it, and wake writers waiting for it (only if any). */
+  private roomMade(): void {
+    Atomics.add(this.i32, W_CONSUMED, 1);
+    // A writer counts itself in W_ROOM_WAITERS before it re-checks the room (seq-cst both ways).
+    if (Atomics.load(this.i32, W_ROOM_WAITERS) !== 0) Atomics.notify(this.i32, W_CONSUMED);
   }
 
   /** Where global offset off lies in the ring: off % size, exact for a power of 2 and cheaper than a double's fmod. */
@@ -368,35 +389,27 @@ export class Stream {
    */
   putAofSide(at: number, skipTo: number, payload: Uint8Array, len: number): void {
     const size = this.side.length;
-    const need = (SIDE_HDR + len + 7) & ~7;
-    for (;;) {
-      if (!this.aofAttached()) return; // nobody to write it for
-      const head = this.i32[W_SIDE_HEAD] >>> 0;
-      const used = (head - (Atomics.load(this.i32, W_SIDE_TAIL) >>> 0)) >>> 0;
-      const pos = head & (size - 1);
-      const contiguous = size - pos;
-      const total = contiguous < need ? contiguous + need : need;
-      if (used + total > size) {
-        Atomics.add(this.i32, W_ROOM_WAITERS, 1);
-        const seen = Atomics.load(this.i32, W_CONSUMED);
-        Atomics.wait(this.i32, W_CONSUMED, seen, 10);
-        Atomics.sub(this.i32, W_ROOM_WAITERS, 1);
-        continue;
-      }
-      let p = pos;
-      if (contiguous < need) {
-        this.sideView.setUint32(p, SIDE_WRAP, true);
-        p = 0;
-      }
-      const v = this.sideView;
-      v.setUint32(p, len, true);
-      v.setUint32(p + 4, 0, true);
-      v.setFloat64(p + 8, at, true);
-      v.setFloat64(p + 16, skipTo, true);
-      this.side.set(payload.subarray(0, len), p + SIDE_HDR);
-      Atomics.store(this.i32, W_SIDE_HEAD, (head + total) | 0);
-      return;
+    const need = sideRecordBytes(len);
+    const head = this.i32[W_SIDE_HEAD] >>> 0; // only writers move it, under the append lock
+    const pos = head & (size - 1);
+    const contiguous = size - pos;
+    const total = contiguous < need ? contiguous + need : need;
+    const full = (): boolean => this.aofAttached() && ((head - this.sideTail()) >>> 0) + total > size;
+    while (full()) this.waitForRoom(full);
+    // Nobody to write it for: its AOF detached (and freed every record) while this waited.
+    if (!this.aofAttached()) return;
+    const v = this.sideView;
+    let p = pos;
+    if (contiguous < need) {
+      v.setUint32(p, SIDE_WRAP, true);
+      p = 0;
     }
+    v.setUint32(p, len, true);
+    v.setUint32(p + 4, 0, true);
+    v.setFloat64(p + 8, at, true);
+    v.setFloat64(p + 16, skipTo, true);
+    this.side.set(payload.subarray(0, len), p + SIDE_HDR);
+    Atomics.store(this.i32, W_SIDE_HEAD, (head + total) | 0);
   }
 
   /** The side ring's tail now (where the AOF's consumer starts reading records). */
@@ -412,7 +425,9 @@ export class Stream {
     let pos = tail & (size - 1);
     let t = tail;
     const v = this.sideView;
-    if (size - pos < SIDE_HDR || v.getUint32(pos, true) === SIDE_WRAP) {
+    // A record that did not fit before the ring's end left a wrap mark there (always room for it:
+    // records are 8-byte aligned).
+    if (v.getUint32(pos, true) === SIDE_WRAP) {
       t = (t + (size - pos)) >>> 0;
       pos = 0;
     }
@@ -420,14 +435,13 @@ export class Stream {
     const at = v.getFloat64(pos + 8, true);
     const skipTo = v.getFloat64(pos + 16, true);
     const payload = Buffer.from(this.side.subarray(pos + SIDE_HDR, pos + SIDE_HDR + len));
-    return { at, skipTo, payload, next: (t + ((SIDE_HDR + len + 7) & ~7)) >>> 0 };
+    return { at, skipTo, payload, next: (t + sideRecordBytes(len)) >>> 0 };
   }
 
   /** The AOF's consumer is done with every record before side position `tail`. */
   sideFree(tail: number): void {
     Atomics.store(this.i32, W_SIDE_TAIL, tail | 0);
-    Atomics.add(this.i32, W_CONSUMED, 1);
-    if (Atomics.load(this.i32, W_ROOM_WAITERS) !== 0) Atomics.notify(this.i32, W_CONSUMED);
+    this.roomMade();
   }
 
   // ---- readers --------------------------------------------------------------------------------
@@ -470,9 +484,7 @@ export class Stream {
   /** @internal */
   consumed(slot: number, offset: number): void {
     Atomics.store(this.u32, W_READERS_AT + slot * 2 + 1, offset % 4294967296);
-    Atomics.add(this.i32, W_CONSUMED, 1);
-    // A writer counts itself in W_ROOM_WAITERS before it re-checks the room (seq-cst both ways).
-    if (Atomics.load(this.i32, W_ROOM_WAITERS) !== 0) Atomics.notify(this.i32, W_CONSUMED);
+    this.roomMade();
   }
 
   /** @internal */
